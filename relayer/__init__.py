@@ -1,0 +1,1 @@
+"""The swap daemon: pure state machine, store, chain watchers, executor, HTTP API."""
