@@ -21,6 +21,10 @@ __all__ = [
     "ALGORAND_REJECTIONS",
     "CMTAT_CODES",
     "COMAKERY_CODES",
+    "DS_CODES",
+    "DS_MESSAGES",
+    "ERC1066_STATUS",
+    "ERC7943_ERRORS",
     "ERC1400_STATUS",
     "ERC1404_MESSAGES",
     "IBET_SUFFIXES",
@@ -30,6 +34,9 @@ __all__ = [
     "from_algorand",
     "from_cmtat",
     "from_comakery",
+    "from_ds",
+    "from_erc1066",
+    "from_erc7943",
     "from_erc1400",
     "from_erc1404_message",
     "from_ibet",
@@ -79,6 +86,12 @@ class ReasonCode(StrEnum):
     INVESTOR_CLASS_NOT_ALLOWED = "INVESTOR_CLASS_NOT_ALLOWED"
     TRAVEL_RULE_DATA_MISSING = "TRAVEL_RULE_DATA_MISSING"
     AMOUNT_LIMIT_EXCEEDED = "AMOUNT_LIMIT_EXCEEDED"
+    DISTRIBUTION_PERIOD_ACTIVE = "DISTRIBUTION_PERIOD_ACTIVE"
+    OFFERING_LIMIT_EXCEEDED = "OFFERING_LIMIT_EXCEEDED"
+    NO_EXEMPTION_AVAILABLE = "NO_EXEMPTION_AVAILABLE"
+    TECHNICAL_CONTROL_MISSING = "TECHNICAL_CONTROL_MISSING"
+    SELF_HOSTED_WALLET_UNVERIFIED = "SELF_HOSTED_WALLET_UNVERIFIED"
+    INFORMATION_MISSING = "INFORMATION_MISSING"
     UNKNOWN_JURISDICTION = "UNKNOWN_JURISDICTION"
     UNKNOWN_CLASSIFICATION = "UNKNOWN_CLASSIFICATION"
     UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
@@ -102,6 +115,25 @@ ERC1400_STATUS: Final[dict[int, ReasonCode]] = {
     0x5A: R.PARTITION_ERROR,
     0x5B: R.PARTITION_ERROR,
     0x5F: R.OK,
+}
+
+# ERC-1066 status codes met in token contexts (0x1X permission, 0x4X availability, 0x5X
+# finance in the ERC-1066 sense). Only for sources that declare ERC-1066; ERC-1400 tokens use
+# ERC1400_STATUS for the 0x5X range.
+ERC1066_STATUS: Final[dict[int, ReasonCode]] = {
+    0x00: R.TRANSFER_FAILURE,
+    0x01: R.OK,
+    0x04: R.BELOW_MIN_HOLDING,
+    0x06: R.MAX_BALANCE_EXCEEDED,
+    0x10: R.TRANSFER_FAILURE,
+    0x11: R.OK,
+    0x12: R.ISSUER_APPROVAL_REQUIRED,
+    0x15: R.ISSUER_APPROVAL_REQUIRED,
+    0x16: R.BLOCKLISTED_PARTY,
+    0x42: R.TOKEN_PAUSED,
+    0x44: R.FUNDS_LOCKED,
+    0x54: R.INSUFFICIENT_BALANCE,
+    0x56: R.VOLUME_LIMIT_EXCEEDED,
 }
 
 # CoMakery RestrictedToken (ERC-1404) numeric codes.
@@ -146,6 +178,8 @@ ERC1404_MESSAGES: Final[dict[str, ReasonCode]] = {
     "ILLEGAL_TRANSFER_TO_NON_WHITELISTED_ADDRESS": R.RECIPIENT_NOT_ELIGIBLE,
     "ILLEGAL_TRANSFER_SENDING_ACCOUNT_NOT_WHITELISTED": R.SENDER_NOT_ELIGIBLE,
     "ILLEGAL_TRANSFER_RECEIVING_ACCOUNT_NOT_WHITELISTED": R.RECIPIENT_NOT_ELIGIBLE,
+    "SENDING_ACCOUNT_NOT_WHITELISTED": R.SENDER_NOT_ELIGIBLE,
+    "RECEIVING_ACCOUNT_NOT_WHITELISTED": R.RECIPIENT_NOT_ELIGIBLE,
     "ILLEGAL_TRANSFER_MAXIMUM_NUMBER_OF_SHAREHOLDERS_REACHED": R.MAX_HOLDERS_REACHED,
     "ILLEGAL_TRANSFER_MAXIMUM_OWNERSHIP_STAKE_REACHED_FOR_RECIPIENT": R.MAX_BALANCE_EXCEEDED,
     "ILLEGAL_TRANSFER_MAXIMUM_INDIVIDUAL_OWNERSHIP_STAKE_REACHED_FOR_RECIPIENT": (
@@ -195,6 +229,40 @@ TREX_MODULES: Final[dict[str, ReasonCode]] = {
     "TimeExchangeLimitsModule": R.VOLUME_LIMIT_EXCEEDED,
 }
 
+# ERC-7943 (uRWA) custom errors and view results.
+ERC7943_ERRORS: Final[dict[str, ReasonCode]] = {
+    "ERC7943CannotTransfer": R.TRANSFER_FAILURE,
+    "ERC7943InsufficientUnfrozenBalance": R.INSUFFICIENT_UNFROZEN_BALANCE,
+    "ERC7943CannotSend": R.SENDER_NOT_ELIGIBLE,
+    "ERC7943CannotReceive": R.RECIPIENT_NOT_ELIGIBLE,
+    "canSend=false": R.SENDER_NOT_ELIGIBLE,
+    "canReceive=false": R.RECIPIENT_NOT_ELIGIBLE,
+}
+
+# Securitize DS Protocol numeric reason codes (string reasons in brackets map by text).
+DS_CODES: Final[dict[int, ReasonCode]] = {
+    0: R.OK,
+    10: R.TOKEN_PAUSED,
+    15: R.INSUFFICIENT_BALANCE,
+    16: R.FUNDS_LOCKED,
+    20: R.RECIPIENT_NOT_ELIGIBLE,
+    25: R.TRANSFER_WINDOW_CLOSED,
+    26: R.COUNTRY_RESTRICTED,
+    32: R.FUNDS_LOCKED,
+    33: R.FUNDS_LOCKED,
+    40: R.MAX_HOLDERS_REACHED,
+    50: R.FULL_TRANSFER_REQUIRED,
+    51: R.BELOW_MIN_HOLDING,
+    52: R.MAX_BALANCE_EXCEEDED,
+    61: R.ACCREDITATION_REQUIRED,
+    62: R.ACCREDITATION_REQUIRED,
+    71: R.MIN_HOLDERS_NOT_MET,
+    90: R.LIQUIDATE_ONLY,
+}
+DS_MESSAGES: Final[dict[str, ReasonCode]] = {
+    "Max authorized securities": R.SUPPLY_CAP_EXCEEDED,
+}
+
 # ibet six-digit codes: 11XXXX share, 12XXXX straight bond (same suffixes); the last
 # four digits carry the meaning. 50XXXX is Ownable (caller not authorised).
 IBET_SUFFIXES: Final[dict[str, ReasonCode]] = {
@@ -231,6 +299,23 @@ _IBET_CODE = re.compile(r"^(1[1-5]|2[1-6]|30|40|50)(\d{4})$")
 def from_erc1400(status: int) -> ReasonCode:
     """Canonical code of an ERC-1400 status byte (0x50-0x5F); UNKNOWN if unassigned."""
     return ERC1400_STATUS.get(status, R.UNKNOWN)
+
+
+def from_erc1066(status: int) -> ReasonCode:
+    """Canonical code of an ERC-1066 status byte (not for ERC-1400's 0x5X range)."""
+    return ERC1066_STATUS.get(status, R.UNKNOWN)
+
+
+def from_erc7943(error_name: str) -> ReasonCode:
+    """Canonical code of an ERC-7943 custom error name (or ``canSend=false`` style result)."""
+    return ERC7943_ERRORS.get(error_name.strip(), R.UNKNOWN)
+
+
+def from_ds(code: int | str) -> ReasonCode:
+    """Canonical code of a Securitize DS reason (numeric code or reason text)."""
+    if isinstance(code, int):
+        return DS_CODES.get(code, R.UNKNOWN)
+    return DS_MESSAGES.get(code.strip(), R.UNKNOWN)
 
 
 def from_comakery(code: int) -> ReasonCode:

@@ -22,7 +22,7 @@ from typing import Annotated, Final
 
 import pycountry
 from Crypto.Hash import SHA512, keccak
-from pydantic import AfterValidator, BeforeValidator, Field, StringConstraints
+from pydantic import AfterValidator, Field, StringConstraints
 
 __all__ = [
     "UINT64_MAX",
@@ -94,6 +94,8 @@ def validate_algorand_address(value: object) -> str:
     if not _BASE32_58.match(value):
         raise ValueError("an Algorand address is 58 upper-case base32 characters")
     raw = base64.b32decode(value + "======")
+    if base64.b32encode(raw).decode().rstrip("=") != value:
+        raise ValueError("Algorand address is not canonical base32 (trailing bits set)")
     key, checksum = raw[:32], raw[32:]
     if _algorand_checksum(key) != checksum:
         raise ValueError("Algorand address checksum does not match")
@@ -152,22 +154,14 @@ def numeric_to_alpha2(numeric: int) -> str | None:
     return None
 
 
-def _no_bool(value: object) -> object:
-    if isinstance(value, bool):
-        raise ValueError("a boolean is not an amount")
-    return value
-
-
 Amount = Annotated[
     int,
-    BeforeValidator(_no_bool),
     Field(strict=True, ge=0, le=UINT256_MAX, description="Integer amount in base units (>= 0)."),
 ]
 """Non-negative integer in base units, at most 2**256-1 (EVM uint256)."""
 
 Amount64 = Annotated[
     int,
-    BeforeValidator(_no_bool),
     Field(strict=True, ge=0, le=UINT64_MAX, description="Integer amount that fits a uint64."),
 ]
 """Non-negative integer that fits Algorand's uint64."""

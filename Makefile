@@ -1,0 +1,53 @@
+# stbridge — the two commands on a fresh machine are `make demo` and `make test`.
+# Both create .venv, pip install the package with its dev extras, and run `npm ci`.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.stbridge-installed
+NPM_STAMP := node_modules/.stbridge-installed
+export STBRIDGE_HYPOTHESIS_PROFILE ?= ci
+PYTEST_FLAGS ?= -q -p no:cacheprovider --timeout=900
+
+.PHONY: setup test test-thorough check demo schemas contracts abis bench clean help
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
+
+$(PY_STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -e '.[dev]'
+	@touch $@
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(PY_STAMP) $(NPM_STAMP) ## create .venv, install the package (+dev), npm ci
+
+test: setup ## run the whole suite (hypothesis profile: ci)
+	$(PY) -m pytest $(PYTEST_FLAGS)
+
+test-thorough: setup ## the suite with the deep hypothesis profile
+	STBRIDGE_HYPOTHESIS_PROFILE=thorough $(PY) -m pytest $(PYTEST_FLAGS) --timeout=0
+
+check: setup ## format check, lint, mypy --strict, import contract, schema/ABI/artifact drift
+	$(BIN)/ruff format --check bridge adapters relayer tests
+	$(BIN)/ruff check bridge adapters relayer tests
+	$(BIN)/mypy --strict bridge adapters relayer
+	$(PY) -m pytest -q -p no:cacheprovider tests/unit/test_import_contract.py
+	$(BIN)/stbridge schema export --check
+
+demo: setup ## the main job on the embedded chains
+	$(BIN)/stbridge demo
+
+schemas: setup ## regenerate specs/schemas from the models
+	$(BIN)/stbridge schema export
+
+contracts: setup ## rebuild our Solidity artifacts with the pinned solc
+	$(PY) -m adapters.evm.contracts.build
+
+clean: ## remove the venv, node_modules and caches
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -1,0 +1,85 @@
+"""JSON Schemas of the public models, generated from the pydantic models.
+
+``stbridge schema export`` writes one file per model to ``specs/schemas/``;
+``stbridge schema export --check`` (and a test) fails when the checked-in files drift.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import TypeAdapter
+
+from bridge import model as m
+
+__all__ = ["SCHEMA_DIALECT", "drifted", "public_schemas", "render", "write_all"]
+
+SCHEMA_DIALECT = "https://json-schema.org/draft/2020-12/schema"
+
+
+def _core_models() -> dict[str, Any]:
+    return {
+        "asset": m.Asset,
+        "asset-ref": m.AssetRef,
+        "holding": m.Holding,
+        "investor": m.Investor,
+        "eligibility": m.Eligibility,
+        "transfer-intent": m.TransferIntent,
+        "transfer-check": m.TransferCheck,
+        "refusal": m.Refusal,
+        "rule": m.Rule,
+        "corporate-action": m.CorporateAction,
+        "instrument-terms": m.InstrumentTerms,
+    }
+
+
+def _all_models() -> dict[str, Any]:
+    try:  # integration point; made unconditional once bridge.compliance lands
+        from bridge.compliance import SCHEMA_MODELS as compliance_models
+    except ImportError:
+        compliance_models = {}
+    return {**_core_models(), **compliance_models}
+
+
+def public_schemas() -> dict[str, dict[str, Any]]:
+    """Schema documents by file stem, with ``$schema`` and ``title`` set."""
+    out: dict[str, dict[str, Any]] = {}
+    for name, target in _all_models().items():
+        schema = TypeAdapter(target).json_schema(mode="validation")
+        out[name] = {"$schema": SCHEMA_DIALECT, "$id": f"stbridge:{name}", **schema}
+    return out
+
+
+def render(schema: dict[str, Any]) -> str:
+    """Stable text of one schema (sorted keys, 2-space indent, trailing newline)."""
+    return json.dumps(schema, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def write_all(directory: Path) -> list[Path]:
+    """Write every schema into ``directory``; return the paths written."""
+    directory.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, schema in public_schemas().items():
+        path = directory / f"{name}.schema.json"
+        path.write_text(render(schema), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def drifted(directory: Path) -> list[str]:
+    """Names of schema files that are missing, different, or no longer generated."""
+    expected = {f"{name}.schema.json": render(s) for name, s in public_schemas().items()}
+    problems = []
+    for filename, text in expected.items():
+        path = directory / filename
+        if not path.exists():
+            problems.append(f"{filename} (missing)")
+        elif path.read_text(encoding="utf-8") != text:
+            problems.append(f"{filename} (differs from the models)")
+    if directory.exists():
+        for path in sorted(directory.glob("*.schema.json")):
+            if path.name not in expected:
+                problems.append(f"{path.name} (no model generates it)")
+    return problems

@@ -1,0 +1,62 @@
+"""The stbridge CLI skeleton: help, version, schema export/--check, one-line errors."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from bridge import __version__
+from bridge.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge.cli", *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=REPO,
+    )
+
+
+def test_help_explains_and_lists_commands() -> None:
+    out = run("--help")
+    assert out.returncode == 0
+    assert "canonical model" in out.stdout
+    for command in ("version", "schema"):
+        assert command in out.stdout
+
+
+def test_version(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["version"]) == 0
+    assert capsys.readouterr().out.strip() == f"stbridge {__version__}"
+
+
+def test_checked_in_schemas_match_the_models(capsys: pytest.CaptureFixture[str]) -> None:
+    """The drift check: specs/schemas must be regenerated whenever a model changes."""
+    assert main(["schema", "export", "--check"]) == 0, capsys.readouterr().err
+
+
+def test_schema_check_fails_on_drift(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["schema", "export", "--out", str(tmp_path)]) == 0
+    assert main(["schema", "export", "--check", "--out", str(tmp_path)]) == 0
+    target = tmp_path / "holding.schema.json"
+    target.write_text(target.read_text().replace('"free"', '"gratis"'))
+    (tmp_path / "stale.schema.json").write_text("{}")
+    capsys.readouterr()
+    assert main(["schema", "export", "--check", "--out", str(tmp_path)]) == 1
+    err = capsys.readouterr().err
+    assert "holding.schema.json (differs" in err
+    assert "stale.schema.json (no model" in err
+
+
+def test_unknown_command_is_one_clear_line_without_traceback() -> None:
+    out = run("no-such-command")
+    assert out.returncode == 2
+    assert "No such command" in out.stderr
+    assert "Traceback" not in out.stderr + out.stdout
