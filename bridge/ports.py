@@ -94,7 +94,7 @@ class ChainClock(Protocol):
         ...
 
     def deadline_for(self, wall_clock: datetime, *, safety: timedelta) -> int:
-        """Chain-native deadline (block timestamp or round) no later than ``wall_clock - safety``."""
+        """Chain-native deadline (timestamp or round) no later than ``wall_clock - safety``."""
         ...
 
 

@@ -12,7 +12,7 @@ name; it only loads what the entry points list.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
 from typing import Literal
@@ -72,7 +72,7 @@ class Registry:
             (s for s in self._specs.values() if s.family == family), key=lambda s: s.priority
         )
 
-    def __iter__(self) -> Iterable[AdapterSpec]:  # type: ignore[override]
+    def __iter__(self) -> Iterator[AdapterSpec]:
         return iter(sorted(self._specs.values(), key=lambda s: s.standard.value))
 
     def __len__(self) -> int:
@@ -89,7 +89,9 @@ def load_registry(group: str = ENTRY_POINT_GROUP) -> Registry:
         try:
             spec = ep.load()
         except Exception as exc:  # a broken third-party plugin must say which one
-            raise ConfigError(f"adapter entry point {ep.name!r} ({ep.value}) failed: {exc}") from exc
+            raise ConfigError(
+                f"adapter entry point {ep.name!r} ({ep.value}) failed: {exc}"
+            ) from exc
         if not isinstance(spec, AdapterSpec):
             raise ConfigError(f"adapter entry point {ep.name!r} is not an AdapterSpec")
         registry.register(spec)

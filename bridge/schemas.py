@@ -37,10 +37,10 @@ def _core_models() -> dict[str, Any]:
 
 def _all_models() -> dict[str, Any]:
     try:  # integration point; made unconditional once bridge.compliance lands
-        from bridge.compliance import SCHEMA_MODELS as compliance_models
+        from bridge.compliance import SCHEMA_MODELS
     except ImportError:
-        compliance_models = {}
-    return {**_core_models(), **compliance_models}
+        return _core_models()
+    return {**_core_models(), **SCHEMA_MODELS}
 
 
 def public_schemas() -> dict[str, dict[str, Any]]:

@@ -125,9 +125,7 @@ def _validate_jurisdiction(value: object) -> str:
     try:
         return _validate_country(value)
     except ValueError:
-        raise ValueError(
-            "not a jurisdiction: an ISO 3166-1 alpha-2 country code or EU"
-        ) from None
+        raise ValueError("not a jurisdiction: an ISO 3166-1 alpha-2 country code or EU") from None
 
 
 @lru_cache(maxsize=1)

@@ -25,9 +25,7 @@ amounts = st.one_of(
     st.integers(min_value=0, max_value=UINT256_MAX),
 )
 amounts64 = st.integers(min_value=0, max_value=UINT64_MAX)
-small_text = st.text(
-    alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20
-)
+small_text = st.text(alphabet=st.characters(codec="utf-8", exclude_categories=("Cs",)), max_size=20)
 countries = st.sampled_from(COUNTRIES)
 currencies = st.sampled_from(CURRENCIES)
 aware_datetimes = st.datetimes(
@@ -92,9 +90,7 @@ rules = st.one_of(
     st.builds(m.DenyListRule, addresses=st.lists(addresses, max_size=3).map(tuple)),
     st.builds(m.SupplyCapRule, limit=amounts),
     st.builds(m.FullTransferOnlyRule),
-    st.builds(
-        m.FlowbackBlockRule, until=aware_datetimes, countries=st.lists(countries).map(tuple)
-    ),
+    st.builds(m.FlowbackBlockRule, until=aware_datetimes, countries=st.lists(countries).map(tuple)),
     st.builds(
         m.RequiredClaimsRule,
         claim_types=st.lists(st.sampled_from(list(m.ClaimType)), min_size=1).map(tuple),
@@ -189,7 +185,9 @@ def assets(draw: st.DrawFn) -> m.Asset:
         controls=draw(st.lists(st.sampled_from(list(m.Capability)), max_size=5).map(tuple)),
         roles=draw(
             st.lists(
-                st.builds(m.RoleAssignment, role=st.sampled_from(["agent", "owner"]), holder=addresses),
+                st.builds(
+                    m.RoleAssignment, role=st.sampled_from(["agent", "owner"]), holder=addresses
+                ),
                 max_size=2,
             ).map(tuple)
         ),

@@ -46,7 +46,5 @@ class Redemption(CanonicalModel):
     currency: CurrencyCode
 
 
-CorporateAction = Annotated[
-    Dividend | CouponPayment | Redemption, Field(discriminator="kind")
-]
+CorporateAction = Annotated[Dividend | CouponPayment | Redemption, Field(discriminator="kind")]
 """Any corporate action; ``kind`` says which."""

@@ -43,7 +43,7 @@ def lei_is_valid(lei: str) -> bool:
 
 
 class Identifier(CanonicalModel):
-    """A market identifier of the instrument or its issuer. ISIN and LEI are check-digit verified."""
+    """A market identifier of the instrument or issuer; ISIN and LEI check digits are verified."""
 
     kind: Literal["isin", "lei", "cusip", "figi", "local"]
     value: str = Field(min_length=1, max_length=64)
@@ -132,7 +132,7 @@ class Asset(CanonicalModel):
             if self.total_supply > UINT64_MAX:
                 raise ValueError("total_supply: an ASA's total must fit a uint64")
         elif self.decimals > EVM_MAX_DECIMALS:
-            raise ValueError(f"decimals: an EVM token's decimals is a uint8 (at most 255)")
+            raise ValueError("decimals: an EVM token's decimals is a uint8 (at most 255)")
         if self.standard in (Standard.IBET_SHARE, Standard.IBET_BOND) and self.decimals != 0:
             raise ValueError("decimals: ibet tokens have no decimals (must be 0)")
         return self
