@@ -146,7 +146,8 @@ class World:
                 if self._fails("claim", role) or h.refunded or chain_now >= self.deadline(role):
                     self.apply(TxFailed(action="claim", role=role, reason="refused"))
                     return
-                assert h.locked and not h.claimed
+                assert h.locked
+                assert not h.claimed
                 h.claimed = True
                 self.apply(ClaimObserved(role=role, tx_id=f"claim-{role}"))
             case SubmitRefund(role=role):
@@ -249,14 +250,18 @@ def test_honest_party_never_ends_with_neither_asset(
         assert not h.locked or h.claimed or h.refunded, "a lock was left stranded"
     participant_lost_both = p.claimed and i.refunded
     initiator_lost_both = i.claimed and p.refunded
-    assert not participant_lost_both and not initiator_lost_both
+    assert not participant_lost_both
+    assert not initiator_lost_both
     if state.outcome is Outcome.COMPLETED:
-        assert i.claimed and p.claimed
+        assert i.claimed
+        assert p.claimed
     if not allow:
         assert state.outcome in (Outcome.REFUSED, Outcome.CANCELLED)
-        assert not i.locked and not p.locked
+        assert not i.locked
+        assert not p.locked
     finished = [e for e in world.effects if isinstance(e, SwapFinished)]
-    assert len(finished) == 1 and finished[0].outcome is state.outcome
+    assert len(finished) == 1
+    assert finished[0].outcome is state.outcome
     # deterministic replay
     replay = SwapState(terms=state.terms)
     replayed_effects = []
@@ -350,9 +355,11 @@ def test_cancel_only_before_anything_is_sent() -> None:
     assert s.outcome is Outcome.CANCELLED
     assert [e.kind for e in effects] == ["swap_finished"]
     s, effects = transition(s, ComplianceDecided(allowed=True))
-    assert effects == () and s.initiator.phase is LegPhase.NONE
+    assert effects == ()
+    assert s.initiator.phase is LegPhase.NONE
     s2 = SwapState(terms=terms(0, 40, 20))
     s2, _ = transition(s2, StartSwap())
     s2, _ = transition(s2, ComplianceDecided(allowed=True))
     s2, effects = transition(s2, CancelSwap())
-    assert s2.outcome is Outcome.OPEN and effects == ()
+    assert s2.outcome is Outcome.OPEN
+    assert effects == ()
