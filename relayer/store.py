@@ -1,0 +1,418 @@
+"""The relayer's write-ahead store: every input and the effects it produces, in one transaction.
+
+One interface, two databases with the same behaviour:
+
+- :class:`SqliteStore` (default): a file in WAL mode, one process;
+- :class:`PostgresStore`: shared by several relayer replicas; each swap is owned through a
+  lease (``FOR UPDATE SKIP LOCKED`` on claim, with an expiry), so a crashed replica's swaps
+  are taken over and no two replicas act on the same swap at once.
+
+Tables (same columns in both):
+
+``swaps``    one row per swap: terms, current state (JSON), outcome, lease owner/expiry
+``inputs``   the write-ahead log: every state change applied, in order, with its effects
+``effects``  effects to run, keyed by (swap_id, seq), with their status and the signed
+             transaction bytes once built (a retry re-sends the same bytes)
+``secrets``  the swap secret, AES-GCM encrypted (never stored or logged in clear)
+``cursors``  per-chain event cursor (the last confirmed height processed)
+
+:meth:`Store.apply` loads the swap, runs the pure transition, and writes the new state, the
+input and the new effects before returning them: a crash at any point either loses the
+input (it is observed again) or keeps it with its effects (they run on restart).
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import TypeAdapter
+
+from bridge.errors import NotFound, StoreUnavailable
+from bridge.swap import Effect, StateChange, SwapState, SwapTerms, transition
+
+__all__ = ["EffectRow", "PostgresStore", "SqliteStore", "Store", "open_store"]
+
+_CHANGE = TypeAdapter(StateChange)
+_EFFECT = TypeAdapter(Effect)
+
+EffectStatus = Literal["pending", "sent", "done", "failed"]
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS swaps (
+    swap_id TEXT PRIMARY KEY,
+    terms TEXT NOT NULL,
+    state TEXT NOT NULL,
+    outcome TEXT NOT NULL,
+    created_at DOUBLE PRECISION NOT NULL,
+    updated_at DOUBLE PRECISION NOT NULL,
+    lease_owner TEXT,
+    lease_expires DOUBLE PRECISION NOT NULL DEFAULT 0
+);
+CREATE TABLE IF NOT EXISTS inputs (
+    swap_id TEXT NOT NULL REFERENCES swaps(swap_id),
+    n INTEGER NOT NULL,
+    change TEXT NOT NULL,
+    effects TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (swap_id, n)
+);
+CREATE TABLE IF NOT EXISTS effects (
+    swap_id TEXT NOT NULL REFERENCES swaps(swap_id),
+    seq INTEGER NOT NULL,
+    effect TEXT NOT NULL,
+    status TEXT NOT NULL CHECK (status IN ('pending', 'sent', 'done', 'failed')),
+    signed_tx TEXT,
+    tx_id TEXT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (swap_id, seq)
+);
+CREATE TABLE IF NOT EXISTS secrets (
+    swap_id TEXT PRIMARY KEY REFERENCES swaps(swap_id),
+    sealed TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS cursors (
+    chain TEXT PRIMARY KEY,
+    height BIGINT NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class EffectRow:
+    """One stored effect and its execution status."""
+
+    effect: Effect
+    status: EffectStatus
+    signed_tx: str | None
+    tx_id: str | None
+    attempts: int
+
+
+class Store(ABC):
+    """Shared logic; subclasses provide the connection and the SQL dialect details."""
+
+    placeholder = "?"
+
+    def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
+        self._clock = clock
+
+    # -- dialect hooks ------------------------------------------------------------
+    @abstractmethod
+    def _tx(self) -> AbstractContextManager[Any]:
+        """A cursor inside one database transaction (committed on exit, rolled back on error)."""
+
+    def _lock_clause(self) -> str:
+        return ""
+
+    def _q(self, sql: str) -> str:
+        return sql.replace("?", self.placeholder)
+
+    def _exec(self, cur: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
+        cur.execute(self._q(sql), params)
+        return cur
+
+    # -- swaps --------------------------------------------------------------------
+    def create(self, terms: SwapTerms, *, sealed_secret: str | None = None) -> SwapState:
+        """Insert a new swap (idempotent: the same terms again return the stored state)."""
+        state = SwapState(terms=terms)
+        now = self._clock()
+        with self._tx() as cur:
+            row = self._exec(
+                cur, "SELECT terms, state FROM swaps WHERE swap_id = ?", (terms.swap_id,)
+            ).fetchone()
+            if row is not None:
+                if SwapTerms.model_validate_json(row[0]) != terms:
+                    raise StoreUnavailable(f"swap {terms.swap_id} exists with other terms")
+                return SwapState.model_validate_json(row[1])
+            self._exec(
+                cur,
+                "INSERT INTO swaps (swap_id, terms, state, outcome, created_at, updated_at) "
+                "VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    terms.swap_id,
+                    terms.model_dump_json(),
+                    state.model_dump_json(),
+                    state.outcome.value,
+                    now,
+                    now,
+                ),
+            )
+            if sealed_secret is not None:
+                self._exec(
+                    cur,
+                    "INSERT INTO secrets (swap_id, sealed) VALUES (?, ?)",
+                    (terms.swap_id, sealed_secret),
+                )
+        return state
+
+    def get(self, swap_id: str) -> SwapState:
+        """The current state of a swap."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur, "SELECT state FROM swaps WHERE swap_id = ?", (swap_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"no swap {swap_id}")
+        return SwapState.model_validate_json(row[0])
+
+    def list_ids(
+        self, *, outcome: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[str]:
+        """Swap ids, oldest first, optionally only those with ``outcome``."""
+        sql = "SELECT swap_id FROM swaps"
+        params: tuple[Any, ...] = ()
+        if outcome is not None:
+            sql += " WHERE outcome = ?"
+            params = (outcome,)
+        sql += " ORDER BY created_at, swap_id LIMIT ? OFFSET ?"
+        with self._tx() as cur:
+            rows = self._exec(cur, sql, (*params, limit, offset)).fetchall()
+        return [r[0] for r in rows]
+
+    def apply(self, swap_id: str, change: Any) -> tuple[SwapState, tuple[Effect, ...]]:
+        """Run one input through the engine and persist input, state and effects atomically."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur,
+                "SELECT state FROM swaps WHERE swap_id = ?" + self._lock_clause(),
+                (swap_id,),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no swap {swap_id}")
+            state = SwapState.model_validate_json(row[0])
+            new_state, effects = transition(state, change)
+            n_row = self._exec(
+                cur, "SELECT COALESCE(MAX(n), 0) FROM inputs WHERE swap_id = ?", (swap_id,)
+            ).fetchone()
+            n = int(n_row[0]) + 1
+            now = self._clock()
+            self._exec(
+                cur,
+                "INSERT INTO inputs (swap_id, n, change, effects, at) VALUES (?, ?, ?, ?, ?)",
+                (
+                    swap_id,
+                    n,
+                    _CHANGE.dump_json(change).decode(),
+                    json.dumps([_EFFECT.dump_python(e, mode="json") for e in effects]),
+                    now,
+                ),
+            )
+            for effect in effects:
+                self._exec(
+                    cur,
+                    "INSERT INTO effects (swap_id, seq, effect, status) "
+                    "VALUES (?, ?, ?, 'pending')",
+                    (swap_id, effect.seq, _EFFECT.dump_json(effect).decode()),
+                )
+            self._exec(
+                cur,
+                "UPDATE swaps SET state = ?, outcome = ?, updated_at = ? WHERE swap_id = ?",
+                (new_state.model_dump_json(), new_state.outcome.value, now, swap_id),
+            )
+        return new_state, effects
+
+    def inputs(self, swap_id: str) -> list[Any]:
+        """The logged inputs of a swap, in order (for replay and audit)."""
+        with self._tx() as cur:
+            rows = self._exec(
+                cur, "SELECT change FROM inputs WHERE swap_id = ? ORDER BY n", (swap_id,)
+            ).fetchall()
+        return [_CHANGE.validate_json(r[0]) for r in rows]
+
+    # -- effects ------------------------------------------------------------------
+    def pending_effects(self, swap_id: str) -> list[EffectRow]:
+        """Effects not yet done or failed, in sequence order (what to run after a restart)."""
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT effect, status, signed_tx, tx_id, attempts FROM effects "
+                "WHERE swap_id = ? AND status IN ('pending', 'sent') ORDER BY seq",
+                (swap_id,),
+            ).fetchall()
+        return [EffectRow(_EFFECT.validate_json(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]
+
+    def record_sent(self, swap_id: str, seq: int, *, signed_tx: str, tx_id: str) -> str:
+        """Keep the signed bytes before sending; a second call keeps the first bytes.
+
+        Returns the stored signed transaction, which the caller must (re-)send: the same
+        effect is never sent with different contents.
+        """
+        with self._tx() as cur:
+            row = self._exec(
+                cur,
+                "SELECT signed_tx FROM effects WHERE swap_id = ? AND seq = ?" + self._lock_clause(),
+                (swap_id, seq),
+            ).fetchone()
+            if row is None:
+                raise NotFound(f"no effect {swap_id}/{seq}")
+            if row[0] is not None:
+                return str(row[0])
+            self._exec(
+                cur,
+                "UPDATE effects SET signed_tx = ?, tx_id = ?, status = 'sent', "
+                "attempts = attempts + 1 WHERE swap_id = ? AND seq = ?",
+                (signed_tx, tx_id, swap_id, seq),
+            )
+        return signed_tx
+
+    def finish_effect(self, swap_id: str, seq: int, status: Literal["done", "failed"]) -> None:
+        """Mark an effect done (or failed for good)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "UPDATE effects SET status = ? WHERE swap_id = ? AND seq = ?",
+                (status, swap_id, seq),
+            )
+
+    # -- secrets and cursors ----------------------------------------------------
+    def sealed_secret(self, swap_id: str) -> str | None:
+        """The encrypted secret of a swap, if this relayer holds it."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur, "SELECT sealed FROM secrets WHERE swap_id = ?", (swap_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def cursor(self, chain: str) -> int | None:
+        """The last processed confirmed height of ``chain``."""
+        with self._tx() as cur:
+            row = self._exec(cur, "SELECT height FROM cursors WHERE chain = ?", (chain,)).fetchone()
+        return None if row is None else int(row[0])
+
+    def set_cursor(self, chain: str, height: int) -> None:
+        """Move a chain's cursor (upsert)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO cursors (chain, height) VALUES (?, ?) "
+                "ON CONFLICT (chain) DO UPDATE SET height = excluded.height",
+                (chain, height),
+            )
+
+    # -- leases (meaningful with several replicas) -------------------------------
+    def claim_swaps(self, owner: str, *, lease_seconds: float, limit: int = 10) -> list[str]:
+        """Take up to ``limit`` open swaps whose lease is free or expired; return their ids."""
+        now = self._clock()
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT swap_id FROM swaps WHERE outcome = 'open' "
+                "AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?) "
+                "ORDER BY created_at LIMIT ?" + self._skip_locked(),
+                (owner, now, limit),
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            for swap_id in ids:
+                self._exec(
+                    cur,
+                    "UPDATE swaps SET lease_owner = ?, lease_expires = ? WHERE swap_id = ?",
+                    (owner, now + lease_seconds, swap_id),
+                )
+        return ids
+
+    def lease_owner(self, swap_id: str) -> str | None:
+        """Who holds the lease of a swap now (None when free or expired)."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur, "SELECT lease_owner, lease_expires FROM swaps WHERE swap_id = ?", (swap_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"no swap {swap_id}")
+        return str(row[0]) if row[0] is not None and float(row[1]) >= self._clock() else None
+
+    def _skip_locked(self) -> str:
+        return ""
+
+    @abstractmethod
+    def close(self) -> None:
+        """Release the connection."""
+
+
+class SqliteStore(Store):
+    """The default store: one SQLite file in WAL mode."""
+
+    def __init__(self, path: str | Path, *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock=clock)
+        self.path = str(path)
+        try:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._conn.execute("PRAGMA synchronous=FULL")
+            self._conn.execute("PRAGMA foreign_keys=ON")
+            self._conn.executescript(_SCHEMA)
+        except sqlite3.Error as exc:
+            raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        cur = self._conn.cursor()
+        try:
+            cur.execute("BEGIN IMMEDIATE")
+            yield cur
+            cur.execute("COMMIT")
+        except sqlite3.OperationalError as exc:
+            if self._conn.in_transaction:
+                cur.execute("ROLLBACK")
+            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+        except BaseException:
+            if self._conn.in_transaction:
+                cur.execute("ROLLBACK")
+            raise
+        finally:
+            cur.close()
+
+    def close(self) -> None:
+        """Close the SQLite connection."""
+        self._conn.close()
+
+
+class PostgresStore(Store):
+    """PostgreSQL store shared by relayer replicas (leases with SKIP LOCKED)."""
+
+    placeholder = "%s"
+
+    def __init__(self, dsn: str, *, clock: Callable[[], float] = time.time) -> None:
+        super().__init__(clock=clock)
+        import psycopg
+
+        self._psycopg = psycopg
+        try:
+            self._conn = psycopg.connect(dsn, autocommit=True, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise StoreUnavailable(f"cannot connect to PostgreSQL store: {exc}") from exc
+        with self._tx() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(7243117)")  # one schema creator at a time
+            cur.execute(_SCHEMA)
+
+    def _lock_clause(self) -> str:
+        return " FOR UPDATE"
+
+    def _skip_locked(self) -> str:
+        return " FOR UPDATE SKIP LOCKED"
+
+    @contextmanager
+    def _tx(self) -> Iterator[Any]:
+        try:
+            with self._conn.transaction(), self._conn.cursor() as cur:
+                yield cur
+        except self._psycopg.OperationalError as exc:
+            raise StoreUnavailable(f"PostgreSQL store: {exc}") from exc
+
+    def close(self) -> None:
+        """Close the PostgreSQL connection."""
+        self._conn.close()
+
+
+def open_store(target: str, *, clock: Callable[[], float] = time.time) -> Store:
+    """A store from a DSN (``postgresql://...``) or a SQLite file path."""
+    if target.startswith(("postgresql://", "postgres://")):
+        return PostgresStore(target, clock=clock)
+    return SqliteStore(target, clock=clock)

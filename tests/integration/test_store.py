@@ -1,0 +1,225 @@
+"""The relayer store on SQLite and PostgreSQL: write-ahead log, idempotent effects, leases.
+
+PostgreSQL tests take ``pg_dsn``: they run whenever STBRIDGE_TEST_PG is set (always in CI)
+and each works in a schema of its own.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bridge.errors import NotFound, StoreUnavailable
+from bridge.swap import (
+    ChainAdvanced,
+    ClaimObserved,
+    ClaimRecheck,
+    ComplianceDecided,
+    LockObserved,
+    Outcome,
+    RefundObserved,
+    Role,
+    StartSwap,
+    SwapState,
+    SwapTerms,
+    chain_key,
+    transition,
+)
+from relayer.store import PostgresStore, SqliteStore, Store
+from tests.property.test_swap_protocol import ALGO, EVM, terms
+
+
+class Clock:
+    """A settable clock for lease expiry."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def schema_dsn(dsn: str) -> str:
+    """A DSN whose search_path is a fresh schema (isolates one test)."""
+    name = "t_" + secrets.token_hex(6)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in dsn else "?"
+    return f"{dsn}{sep}options=-csearch_path%3D{name}"
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def make_store(
+    request: pytest.FixtureRequest, tmp_path: Path
+) -> Iterator[Callable[[Clock], Store]]:
+    opened: list[Store] = []
+    target: str
+    if request.param == "sqlite":
+        target = str(tmp_path / "relayer.sqlite3")
+    else:
+        target = schema_dsn(request.getfixturevalue("pg_dsn"))
+
+    def make(clock: Clock) -> Store:
+        store: Store = (
+            SqliteStore(target, clock=clock)
+            if request.param == "sqlite"
+            else PostgresStore(target, clock=clock)
+        )
+        opened.append(store)
+        return store
+
+    yield make
+    for store in opened:
+        store.close()
+
+
+def swap_terms(n: int = 0) -> SwapTerms:
+    base = terms(0, 60, 20)
+    return base.model_copy(update={"swap_id": "0x" + f"{n:064x}"})
+
+
+def lock(t: SwapTerms, role: Role) -> LockObserved:
+    leg = t.leg(role)
+    return LockObserved(
+        role=role,
+        tx_id=f"{role}-lock",
+        hashlock=t.hashlock,
+        amount=leg.amount,
+        receiver=leg.receiver,
+        deadline=t.deadline(role),
+    )
+
+
+HAPPY = [
+    StartSwap(),
+    ChainAdvanced(chain=chain_key(EVM), time=1),
+    ChainAdvanced(chain=chain_key(ALGO), time=1),
+    ComplianceDecided(allowed=True),
+]
+
+
+def test_apply_persists_state_inputs_and_effects(make_store: Callable[[Clock], Store]) -> None:
+    store = make_store(Clock())
+    t = swap_terms()
+    store.create(t, sealed_secret="sealed-bytes")
+    assert store.create(t).terms == t  # idempotent
+    for change in HAPPY:
+        store.apply(t.swap_id, change)
+    state, effects = store.apply(t.swap_id, lock(t, Role.INITIATOR))
+    assert [e.kind for e in effects] == ["submit_lock"]
+    assert store.get(t.swap_id) == state
+    pending = store.pending_effects(t.swap_id)
+    assert [(p.effect.kind, p.effect.seq) for p in pending] == [
+        ("request_check", 1),
+        ("submit_lock", 2),
+        ("submit_lock", 3),
+    ]
+    # replaying the logged inputs gives the stored state
+    replay = SwapState(terms=t)
+    for change in store.inputs(t.swap_id):
+        replay, _ = transition(replay, change)
+    assert replay == state
+    assert store.sealed_secret(t.swap_id) == "sealed-bytes"
+    with pytest.raises(NotFound):
+        store.get("0x" + "ff" * 32)
+
+
+def test_a_signed_transaction_is_kept_and_never_replaced(
+    make_store: Callable[[Clock], Store],
+) -> None:
+    store = make_store(Clock())
+    t = swap_terms()
+    store.create(t)
+    for change in HAPPY:
+        store.apply(t.swap_id, change)
+    first = store.record_sent(t.swap_id, 2, signed_tx="0xaaaa", tx_id="0x01")
+    again = store.record_sent(t.swap_id, 2, signed_tx="0xbbbb", tx_id="0x02")
+    assert first == again == "0xaaaa"
+    store.finish_effect(t.swap_id, 1, "done")
+    store.finish_effect(t.swap_id, 2, "done")
+    assert store.pending_effects(t.swap_id) == []
+
+
+def test_cursors_and_listing(make_store: Callable[[Clock], Store]) -> None:
+    clock = Clock()
+    store = make_store(clock)
+    assert store.cursor("evm:1") is None
+    store.set_cursor("evm:1", 10)
+    store.set_cursor("evm:1", 12)
+    assert store.cursor("evm:1") == 12
+    for n in range(3):
+        clock.now += 1
+        store.create(swap_terms(n))
+    assert store.list_ids(limit=2) == [swap_terms(0).swap_id, swap_terms(1).swap_id]
+    assert store.list_ids(outcome="completed") == []
+
+
+def test_leases_are_exclusive_until_they_expire(make_store: Callable[[Clock], Store]) -> None:
+    clock = Clock()
+    a, b = make_store(clock), make_store(clock)
+    for n in range(4):
+        a.create(swap_terms(n))
+    mine = a.claim_swaps("replica-a", lease_seconds=30, limit=2)
+    theirs = b.claim_swaps("replica-b", lease_seconds=30, limit=10)
+    assert len(mine) == 2
+    assert set(mine).isdisjoint(theirs)
+    assert set(mine) | set(theirs) == {swap_terms(n).swap_id for n in range(4)}
+    assert a.lease_owner(mine[0]) == "replica-a"
+    clock.now += 31  # replica-a stopped renewing: its swaps are taken over
+    taken = b.claim_swaps("replica-b", lease_seconds=30, limit=10)
+    assert set(mine) <= set(taken)
+    assert b.lease_owner(mine[0]) == "replica-b"
+
+
+def test_unreachable_postgres_is_a_transient_error() -> None:
+    with pytest.raises(StoreUnavailable):
+        PostgresStore("postgresql://nobody@127.0.0.1:1/none")
+
+
+CHANGES = st.sampled_from(
+    [
+        *HAPPY,
+        ChainAdvanced(chain=chain_key(ALGO), time=70),
+        ChainAdvanced(chain=chain_key(EVM), time=90),
+        ClaimRecheck(allowed=True),
+        ClaimObserved(role=Role.PARTICIPANT, tx_id="c1"),
+        RefundObserved(role=Role.INITIATOR, tx_id="r1"),
+    ]
+)
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(workload=st.lists(st.tuples(st.integers(0, 2), CHANGES), max_size=25))
+def test_sqlite_and_postgres_agree(
+    workload: list[tuple[int, object]], tmp_path_factory: pytest.TempPathFactory, pg_dsn: str
+) -> None:
+    """Invariant: one random workload applied to both stores leaves the same states, the same
+    logged inputs and the same pending effects in each."""
+    stores: list[Store] = [
+        SqliteStore(tmp_path_factory.mktemp("agree") / "s.sqlite3", clock=Clock()),
+        PostgresStore(schema_dsn(pg_dsn), clock=Clock()),
+    ]
+    try:
+        for store in stores:
+            for n in range(3):
+                t = swap_terms(n)
+                store.create(t)
+                store.apply(t.swap_id, lock(t, Role.INITIATOR))
+            for n, change in workload:
+                store.apply(swap_terms(n).swap_id, change)
+        sq, pg = stores
+        for n in range(3):
+            swap_id = swap_terms(n).swap_id
+            assert sq.get(swap_id) == pg.get(swap_id)
+            assert sq.inputs(swap_id) == pg.inputs(swap_id)
+            assert sq.pending_effects(swap_id) == pg.pending_effects(swap_id)
+        assert sq.list_ids(outcome=Outcome.OPEN.value) == pg.list_ids(outcome=Outcome.OPEN.value)
+    finally:
+        for store in stores:
+            store.close()
