@@ -1,0 +1,837 @@
+"""The one EVM client layer: every adapter of the EVM family talks to its chain through this.
+
+Two backends, one code path:
+
+- ``EvmClient.embedded()`` runs py-evm in process (web3's ``EthereumTesterProvider``);
+- ``EvmClient.connect(url)`` talks JSON-RPC to any node (anvil, geth, besu, quorum).
+  ``EvmClient.from_target("embedded" | url)`` picks one.
+
+What it offers (stable API, other adapters build on it):
+
+=============================  =========================================================
+``chain`` / ``head()``         :class:`bridge.model.EvmChain` and the latest block number
+``finality_depth()``           blocks after which an event is treated as final
+``now()`` / ``height()``       :class:`bridge.ports.ChainClock` (block time, block number)
+``deadline_for(dt, safety)``   a unix-time deadline no later than ``dt - safety``
+``contract(address, abi)``     a web3 contract object bound to this client's ``w3``
+``read(fn_call)``              a contract function call (``contract.functions.f(...)``),
+                               errors translated, idempotent so retried on transport faults
+``call(tx)`` / ``estimate(tx)``raw ``eth_call`` / ``eth_estimateGas``, errors translated
+``transact(signer, to, data)`` build, sign, submit, wait; status 0 raises ``EvmReverted``
+``submit(raw)`` / ``wait(id)`` the :class:`bridge.ports.ChainClient` pair
+``logs(address, topics, ...)`` ``eth_getLogs`` from a cursor in bounded block ranges
+``batch_read(calls)``          many ``eth_call`` in JSON-RPC batches (sequential on py-evm)
+``code_at(address)``           deployed bytecode; ``require_code`` raises ``NotFound``
+``snapshot()`` / ``revert()``  eth-tester snapshots on py-evm, ``evm_snapshot`` on a node
+``increase_time(s)`` / ``mine``test-chain time travel (py-evm ``time_travel``; anvil RPC)
+``fund(address, wei)``         dev-chain faucet from the node's first unlocked account
+``stats``                      RPC round trips and JSON-RPC calls made (batch = 1 trip)
+=============================  =========================================================
+
+Errors: SDK exceptions never leave this module untranslated. A connection failure is
+:class:`~bridge.errors.ChainUnavailable`; a revert, whether web3's ``ContractLogicError`` /
+``ContractCustomError`` (JSON-RPC nodes) or eth-tester's ``TransactionFailed`` (py-evm,
+where a custom error arrives as the Python ``repr`` of its bytes), is decoded into one
+:class:`RevertInfo` and raised as :class:`EvmReverted` (a ``TransactionReverted``).
+Only reads (``READ_METHODS``) are retried on transport faults; a submission never is.
+"""
+
+from __future__ import annotations
+
+import ast
+import logging
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final, Literal, cast
+
+import requests
+from eth_abi.abi import decode as abi_decode
+from web3 import EthereumTesterProvider, HTTPProvider, Web3
+from web3.contract import Contract
+from web3.exceptions import (
+    BlockNotFound,
+    ContractLogicError,
+    TimeExhausted,
+    TransactionNotFound,
+    Web3Exception,
+    Web3RPCError,
+)
+from web3.types import RPCEndpoint, RPCResponse
+
+from bridge.errors import (
+    BridgeError,
+    ChainTimeout,
+    ChainUnavailable,
+    InvalidInput,
+    NotFound,
+    PermanentError,
+    TransactionReverted,
+)
+from bridge.model import EvmChain
+from bridge.ports import TxReceipt
+from bridge.reasons import ReasonCode
+from bridge.types import validate_evm_address
+
+__all__ = [
+    "READ_METHODS",
+    "ClientStats",
+    "EvmClient",
+    "EvmReverted",
+    "RevertInfo",
+    "decode_revert_data",
+    "register_errors",
+    "revert_from_exception",
+    "translate_error",
+]
+
+log = logging.getLogger(__name__)
+
+READ_METHODS: Final = frozenset(
+    {
+        "eth_chainId",
+        "eth_blockNumber",
+        "eth_getBalance",
+        "eth_getCode",
+        "eth_getStorageAt",
+        "eth_getBlockByNumber",
+        "eth_getBlockByHash",
+        "eth_getTransactionByHash",
+        "eth_getTransactionReceipt",
+        "eth_getTransactionCount",
+        "eth_call",
+        "eth_estimateGas",
+        "eth_getLogs",
+        "eth_gasPrice",
+        "eth_maxPriorityFeePerGas",
+        "eth_feeHistory",
+        "eth_accounts",
+        "net_version",
+        "web3_clientVersion",
+    }
+)
+"""JSON-RPC methods that are idempotent reads: the only ones retried on transport faults."""
+
+_ERROR_STRING: Final = bytes.fromhex("08c379a0")
+_PANIC: Final = bytes.fromhex("4e487b71")
+_KNOWN_ERRORS: dict[bytes, tuple[str, tuple[str, ...]]] = {}
+
+
+def register_errors(abi: Sequence[Mapping[str, Any]]) -> None:
+    """Make the custom errors declared in ``abi`` decodable by name in revert data."""
+    for item in abi:
+        if item.get("type") != "error":
+            continue
+        types = tuple(_abi_type(i) for i in item.get("inputs", ()))
+        signature = f"{item['name']}({','.join(types)})"
+        _KNOWN_ERRORS[bytes(Web3.keccak(text=signature)[:4])] = (item["name"], types)
+
+
+def _abi_type(item: Mapping[str, Any]) -> str:
+    kind = str(item["type"])
+    if kind.startswith("tuple"):
+        inner = ",".join(_abi_type(c) for c in item.get("components", ()))
+        return f"({inner}){kind[5:]}"
+    return kind
+
+
+@dataclass(frozen=True)
+class RevertInfo:
+    """A revert decoded into one form, whichever backend reported it.
+
+    ``message`` is the ``Error(string)`` text, or ``Name(arg, ...)`` for a known custom
+    error, or ``Panic(0x..)``; ``selector`` the 4-byte selector (hex) of a custom error.
+    """
+
+    message: str | None
+    selector: str | None = None
+    error_name: str | None = None
+    error_args: tuple[object, ...] = ()
+    data: bytes = b""
+
+    def describe(self) -> str:
+        """One line for a person."""
+        if self.message:
+            return self.message
+        if self.selector:
+            return f"custom error {self.selector}"
+        return "reverted without a reason"
+
+
+def decode_revert_data(data: bytes) -> RevertInfo:
+    """Decode ABI revert data: ``Error(string)``, ``Panic(uint256)`` or a custom error."""
+    if not data:
+        return RevertInfo(message=None)
+    selector, body = data[:4], data[4:]
+    if selector == _ERROR_STRING:
+        try:
+            (text,) = abi_decode(["string"], body)
+            return RevertInfo(message=str(text), data=data)
+        except Exception:  # malformed reason: keep the bytes
+            return RevertInfo(message=None, selector="0x" + selector.hex(), data=data)
+    if selector == _PANIC:
+        try:
+            (code,) = abi_decode(["uint256"], body)
+            return RevertInfo(message=f"Panic(0x{int(code):02x})", data=data)
+        except Exception:
+            return RevertInfo(message="Panic", data=data)
+    known = _KNOWN_ERRORS.get(selector)
+    if known is not None:
+        name, types = known
+        try:
+            args = tuple(abi_decode(list(types), body))
+        except Exception:
+            args = ()
+        shown = ", ".join(str(a) for a in args)
+        return RevertInfo(
+            message=f"{name}({shown})",
+            selector="0x" + selector.hex(),
+            error_name=name,
+            error_args=args,
+            data=data,
+        )
+    return RevertInfo(message=None, selector="0x" + selector.hex(), data=data)
+
+
+_REVERTED_PREFIX = "execution reverted"
+
+
+def revert_from_exception(exc: BaseException) -> RevertInfo | None:
+    """The decoded revert carried by a web3 / eth-tester exception, or None if not a revert."""
+    if isinstance(exc, ContractLogicError):
+        raw = exc.data
+        if isinstance(raw, str) and raw.startswith("0x") and len(raw) > 2:
+            try:
+                return decode_revert_data(bytes.fromhex(raw[2:]))
+            except ValueError:
+                pass
+        text = str(exc.message or exc)
+        text = text.removeprefix(_REVERTED_PREFIX).removeprefix(":").strip()
+        return RevertInfo(message=text or None)
+    if type(exc).__name__ == "TransactionFailed" and type(exc).__module__.startswith("eth_tester"):
+        text = str(exc.args[0]) if exc.args else ""
+        text = text.removeprefix(_REVERTED_PREFIX).removeprefix(":").strip()
+        if text.startswith(("b'", 'b"')):
+            try:
+                raw = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                return RevertInfo(message=text)
+            if isinstance(raw, bytes):
+                return decode_revert_data(raw)
+        return RevertInfo(message=text or None)
+    return None
+
+
+class EvmReverted(TransactionReverted):
+    """A transaction or call reverted on an EVM chain; ``revert`` holds the decoded reason."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        revert: RevertInfo,
+        tx_id: str | None = None,
+        reason: ReasonCode | None = None,
+    ) -> None:
+        super().__init__(message, raw_message=revert.message, tx_id=tx_id, reason=reason)
+        self.revert = revert
+
+
+_CONNECTION_ERRORS: Final = (
+    requests.ConnectionError,
+    requests.Timeout,
+    ConnectionError,
+    TimeoutError,
+)
+
+
+def translate_error(exc: BaseException, *, what: str, tx_id: str | None = None) -> BridgeError:
+    """Translate an SDK exception into the :mod:`bridge.errors` tree (caller chains it)."""
+    if isinstance(exc, BridgeError):
+        return exc
+    revert = revert_from_exception(exc)
+    if revert is not None:
+        return EvmReverted(f"{what} reverted: {revert.describe()}", revert=revert, tx_id=tx_id)
+    if isinstance(exc, _CONNECTION_ERRORS):
+        return ChainUnavailable(f"{what}: EVM node unreachable ({type(exc).__name__})")
+    if isinstance(exc, TimeExhausted):
+        return ChainTimeout(f"{what}: no receipt in time")
+    if isinstance(exc, TransactionNotFound | BlockNotFound):
+        return NotFound(f"{what}: {exc}")
+    if isinstance(exc, Web3RPCError):
+        return TransactionReverted(f"{what} rejected by the node: {_rpc_message(exc)}", tx_id=tx_id)
+    if isinstance(exc, requests.HTTPError):
+        return ChainUnavailable(f"{what}: HTTP error from the node ({exc})")
+    if isinstance(exc, Web3Exception):
+        return PermanentError(f"{what}: {exc}")
+    if type(exc).__module__.startswith("eth_tester"):
+        return TransactionReverted(f"{what} rejected by py-evm: {exc}", tx_id=tx_id)
+    return PermanentError(f"{what}: {type(exc).__name__}: {exc}")
+
+
+def _rpc_message(exc: Web3RPCError) -> str:
+    response = getattr(exc, "rpc_response", None)
+    if isinstance(response, dict):
+        err = response.get("error")
+        if isinstance(err, dict) and "message" in err:
+            return str(err["message"])
+    return str(exc)
+
+
+@dataclass
+class ClientStats:
+    """Counters of what this client asked its node: round trips and JSON-RPC calls."""
+
+    requests: int = 0
+    calls: int = 0
+    batches: int = 0
+    retries: int = 0
+    by_method: dict[str, int] = field(default_factory=dict)
+
+    def count(self, method: str, n: int = 1) -> None:
+        """Record ``n`` calls of ``method``."""
+        self.calls += n
+        self.by_method[method] = self.by_method.get(method, 0) + n
+
+
+class _CountingHttpProvider(HTTPProvider):
+    """HTTPProvider that counts requests and retries idempotent reads (and nothing else)."""
+
+    def __init__(self, url: str, stats: ClientStats, *, retries: int, timeout: float) -> None:
+        super().__init__(
+            url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+        )
+        self._stats = stats
+        self._retries = retries
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        attempts = self._retries + 1 if method in READ_METHODS else 1
+        for attempt in range(attempts):
+            self._stats.requests += 1
+            self._stats.count(method)
+            try:
+                return super().make_request(method, params)
+            except _CONNECTION_ERRORS:
+                if attempt + 1 >= attempts:
+                    raise
+                self._stats.retries += 1
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def make_batch_request(
+        self, batch_requests: list[tuple[RPCEndpoint, Any]]
+    ) -> list[RPCResponse] | RPCResponse:
+        reads = all(m in READ_METHODS for m, _ in batch_requests)
+        attempts = self._retries + 1 if reads else 1
+        for attempt in range(attempts):
+            self._stats.requests += 1
+            self._stats.batches += 1
+            for m, _ in batch_requests:
+                self._stats.count(m)
+            try:
+                return super().make_batch_request(batch_requests)
+            except _CONNECTION_ERRORS:
+                if attempt + 1 >= attempts:
+                    raise
+                self._stats.retries += 1
+                time.sleep(0.05 * 2**attempt)
+        raise AssertionError("unreachable")  # pragma: no cover
+
+
+class _CountingTesterProvider(EthereumTesterProvider):
+    """EthereumTesterProvider (py-evm in process) that counts requests."""
+
+    def __init__(self, stats: ClientStats) -> None:
+        super().__init__()
+        self._stats = stats
+
+    def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
+        self._stats.requests += 1
+        self._stats.count(method)
+        return super().make_request(method, params)
+
+
+Backend = Literal["pyevm", "rpc"]
+
+
+class EvmClient:
+    """One EVM chain: submit, wait, read, logs, snapshots; errors in :mod:`bridge.errors`.
+
+    Build with :meth:`embedded`, :meth:`connect` or :meth:`from_target`. Implements
+    :class:`bridge.ports.ChainClient` and :class:`bridge.ports.ChainClock`.
+    """
+
+    def __init__(
+        self,
+        w3: Web3,
+        *,
+        backend: Backend,
+        stats: ClientStats,
+        name: str | None = None,
+        finality: int = 0,
+        max_log_range: int = 5_000,
+        receipt_timeout: float = 60.0,
+    ) -> None:
+        self.w3 = w3
+        self.backend: Backend = backend
+        self.stats = stats
+        self.max_log_range = max_log_range
+        self.receipt_timeout = receipt_timeout
+        self._finality = finality
+        self._name = name
+        self._chain: EvmChain | None = None
+
+    # -- construction ---------------------------------------------------------------
+
+    @classmethod
+    def embedded(cls) -> EvmClient:
+        """A fresh in-process py-evm chain (auto-mining, dev accounts funded)."""
+        stats = ClientStats()
+        w3 = Web3(_CountingTesterProvider(stats))
+        return cls(w3, backend="pyevm", stats=stats, name="py-evm")
+
+    @classmethod
+    def connect(
+        cls,
+        url: str,
+        *,
+        finality: int = 0,
+        retries: int = 2,
+        timeout: float = 10.0,
+        name: str | None = None,
+    ) -> EvmClient:
+        """A JSON-RPC node at ``url`` (http/https). Unreachable -> ``ChainUnavailable``."""
+        if not url.startswith(("http://", "https://")):
+            raise InvalidInput("rpc", "an http(s) JSON-RPC URL or 'embedded'", value=url)
+        stats = ClientStats()
+        provider = _CountingHttpProvider(url, stats, retries=retries, timeout=timeout)
+        client = cls(Web3(provider), backend="rpc", stats=stats, name=name, finality=finality)
+        client.chain  # noqa: B018  (fail fast when the node is unreachable)
+        return client
+
+    @classmethod
+    def from_target(cls, target: str, **kwargs: Any) -> EvmClient:
+        """``"embedded"`` for py-evm in process, otherwise a JSON-RPC URL."""
+        if target == "embedded":
+            return cls.embedded()
+        return cls.connect(target, **kwargs)
+
+    # -- guarded access -------------------------------------------------------------
+
+    def guard(self, what: str, fn: Callable[[], Any], *, tx_id: str | None = None) -> Any:
+        """Run ``fn`` and translate any SDK exception it raises (chained)."""
+        try:
+            return fn()
+        except BridgeError:
+            raise
+        except Exception as exc:
+            raise translate_error(exc, what=what, tx_id=tx_id) from exc
+
+    # -- ChainClient ------------------------------------------------------------------
+
+    @property
+    def chain(self) -> EvmChain:
+        """This chain's identity (EIP-155 chain id)."""
+        if self._chain is None:
+            chain_id = int(self.guard("eth_chainId", lambda: self.w3.eth.chain_id))
+            name = self._name or ("anvil" if chain_id == 31337 else None)
+            self._chain = EvmChain(chain_id=chain_id, name=name)
+        return self._chain
+
+    @property
+    def chain_id(self) -> int:
+        """The EIP-155 chain id."""
+        return self.chain.chain_id
+
+    def head(self) -> int:
+        """Latest block number."""
+        return int(self.guard("eth_blockNumber", lambda: self.w3.eth.block_number))
+
+    def finality_depth(self) -> int:
+        """Blocks after which an event counts as final (0 on dev chains: instant finality)."""
+        return self._finality
+
+    def submit(self, signed: bytes) -> str:
+        """Send a signed raw transaction; return its hash. Re-sending the same bytes is safe."""
+        tx_hash = Web3.keccak(signed).to_0x_hex()
+        try:
+            self.w3.eth.send_raw_transaction(signed)
+        except Exception as exc:
+            text = str(exc).lower()
+            if "already known" in text or "known transaction" in text or "already imported" in text:
+                return tx_hash
+            if revert_from_exception(exc) is not None:
+                # py-evm mines on submission: a revert here means the tx failed in the block.
+                raise translate_error(exc, what="transaction", tx_id=tx_hash) from exc
+            raise translate_error(exc, what="send transaction", tx_id=tx_hash) from exc
+        return tx_hash
+
+    def wait(self, tx_id: str, *, timeout: float | None = None) -> TxReceipt:
+        """Wait for the receipt; raise ``EvmReverted`` (decoded when possible) on status 0."""
+        limit = self.receipt_timeout if timeout is None else timeout
+        receipt = self.guard(
+            "wait for receipt",
+            lambda: self.w3.eth.wait_for_transaction_receipt(
+                cast(Any, tx_id), timeout=limit, poll_latency=0.02
+            ),
+            tx_id=tx_id,
+        )
+        result = TxReceipt(
+            tx_id=tx_id,
+            height=int(receipt["blockNumber"]),
+            success=int(receipt["status"]) == 1,
+            fee_paid=int(receipt["gasUsed"]) * int(receipt.get("effectiveGasPrice", 0) or 0),
+        )
+        if not result.success:
+            revert = self._replay_revert(tx_id, result.height)
+            if revert.message is None and revert.selector is None:
+                revert = self._out_of_gas(tx_id, receipt) or revert
+            raise EvmReverted(
+                f"transaction {tx_id} reverted: {revert.describe()}", revert=revert, tx_id=tx_id
+            )
+        return result
+
+    def receipt(self, tx_id: str) -> Mapping[str, Any]:
+        """The raw web3 receipt of a mined transaction (logs included)."""
+        return cast(
+            Mapping[str, Any],
+            self.guard(
+                "get receipt",
+                lambda: self.w3.eth.get_transaction_receipt(cast(Any, tx_id)),
+                tx_id=tx_id,
+            ),
+        )
+
+    def _out_of_gas(self, tx_id: str, receipt: Mapping[str, Any]) -> RevertInfo | None:
+        """``out of gas`` when the failed transaction used its whole gas limit."""
+        try:
+            tx = self.w3.eth.get_transaction(cast(Any, tx_id))
+        except Exception:
+            return None
+        if int(receipt["gasUsed"]) >= int(tx["gas"]):
+            return RevertInfo(message=f"out of gas (limit {int(tx['gas'])})")
+        return None
+
+    def _replay_revert(self, tx_id: str, height: int) -> RevertInfo:
+        """Re-run a failed transaction as a call on its parent state to learn why."""
+        try:
+            tx = self.w3.eth.get_transaction(cast(Any, tx_id))
+            call = {
+                "from": tx["from"],
+                "to": tx.get("to"),
+                "data": tx.get("input"),
+                "value": tx.get("value", 0),
+                "gas": tx.get("gas"),
+            }
+            self.w3.eth.call(cast(Any, call), block_identifier=max(height - 1, 0))
+        except Exception as exc:
+            found = revert_from_exception(exc)
+            if found is not None:
+                return found
+        return RevertInfo(message=None)
+
+    # -- ChainClock -------------------------------------------------------------------
+
+    def now(self) -> datetime:
+        """Timestamp of the latest block (UTC)."""
+        block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
+        return datetime.fromtimestamp(int(block["timestamp"]), tz=UTC)
+
+    def height(self) -> int:
+        """Latest block number."""
+        return self.head()
+
+    def deadline_for(self, wall_clock: datetime, *, safety: timedelta) -> int:
+        """Unix-time deadline (EVM block timestamps) no later than ``wall_clock - safety``."""
+        if wall_clock.tzinfo is None:
+            raise InvalidInput("wall_clock", "must be timezone-aware")
+        return int((wall_clock - safety).timestamp())
+
+    # -- reads -------------------------------------------------------------------------
+
+    def contract(self, address: str, abi: Sequence[Mapping[str, Any]]) -> Contract:
+        """A web3 contract at ``address`` with ``abi`` (address validated)."""
+        checked = self.checked_address(address)
+        register_errors(abi)
+        contract: Contract = self.w3.eth.contract(address=cast(Any, checked), abi=cast(Any, abi))
+        return contract
+
+    @staticmethod
+    def checked_address(address: str, *, field_name: str = "address") -> str:
+        """The EIP-55 form of ``address``, or ``InvalidInput`` naming ``field_name``."""
+        try:
+            return validate_evm_address(address)
+        except ValueError as exc:
+            raise InvalidInput(field_name, str(exc), value=address) from None
+
+    def read(self, fn_call: Any, *, block: int | str = "latest", what: str | None = None) -> Any:
+        """``fn_call.call()`` for a contract function, errors translated."""
+        label = what or f"call {getattr(fn_call, 'fn_name', 'contract function')}"
+        return self.guard(label, lambda: fn_call.call(block_identifier=block))
+
+    def call(self, tx: Mapping[str, Any], *, block: int | str = "latest") -> bytes:
+        """Raw ``eth_call``; a revert raises ``EvmReverted``."""
+        return bytes(
+            self.guard("eth_call", lambda: self.w3.eth.call(cast(Any, tx), cast(Any, block)))
+        )
+
+    def estimate(self, tx: Mapping[str, Any]) -> int:
+        """``eth_estimateGas``; a revert raises ``EvmReverted`` (nothing is sent)."""
+        return int(self.guard("estimate gas", lambda: self.w3.eth.estimate_gas(cast(Any, tx))))
+
+    def code_at(self, address: str) -> bytes:
+        """Deployed bytecode at ``address`` (empty for an account without code)."""
+        checked = self.checked_address(address)
+        return bytes(self.guard("eth_getCode", lambda: self.w3.eth.get_code(cast(Any, checked))))
+
+    def require_code(self, address: str) -> str:
+        """The checksummed address if a contract is deployed there, else ``NotFound``."""
+        checked = self.checked_address(address)
+        if not self.code_at(checked):
+            raise NotFound(f"no contract at {checked} on chain {self.chain_id}")
+        return checked
+
+    def balance(self, address: str) -> int:
+        """Native-coin balance in wei."""
+        checked = self.checked_address(address)
+        return int(
+            self.guard("eth_getBalance", lambda: self.w3.eth.get_balance(cast(Any, checked)))
+        )
+
+    def batch_read(
+        self, calls: Sequence[tuple[str, bytes]], *, batch_size: int = 200
+    ) -> list[bytes | EvmReverted]:
+        """``eth_call`` for each ``(to, data)``; JSON-RPC batches on a node, sequential on py-evm.
+
+        A reverted call yields its :class:`EvmReverted` in place of the bytes.
+        """
+        out: list[bytes | EvmReverted] = []
+        if self.backend == "pyevm":
+            for to, data in calls:
+                try:
+                    out.append(self.call({"to": to, "data": "0x" + data.hex()}))
+                except EvmReverted as exc:
+                    out.append(exc)
+            return out
+        for start in range(0, len(calls), batch_size):
+            chunk = calls[start : start + batch_size]
+            out.extend(self._guarded_batch(chunk))
+        return out
+
+    def _guarded_batch(self, chunk: Sequence[tuple[str, bytes]]) -> list[bytes | EvmReverted]:
+        try:
+            return self._batch(chunk)
+        except BridgeError:
+            raise
+        except Exception as exc:
+            raise translate_error(exc, what="batch eth_call") from exc
+
+    def _batch(self, chunk: Sequence[tuple[str, bytes]]) -> list[bytes | EvmReverted]:
+        provider = cast(_CountingHttpProvider, self.w3.provider)
+        requests_ = [
+            (RPCEndpoint("eth_call"), [{"to": to, "data": "0x" + data.hex()}, "latest"])
+            for to, data in chunk
+        ]
+        responses = provider.make_batch_request(requests_)
+        if not isinstance(responses, list):
+            err = responses.get("error") if isinstance(responses, dict) else None
+            raise ChainUnavailable(f"batch eth_call refused by the node: {err}")
+        out: list[bytes | EvmReverted] = []
+        for response in responses:
+            if response.get("error"):
+                error = cast(Mapping[str, Any], response["error"])
+                data = error.get("data")
+                revert = (
+                    decode_revert_data(bytes.fromhex(data[2:]))
+                    if isinstance(data, str) and data.startswith("0x")
+                    else RevertInfo(message=str(error.get("message")))
+                )
+                out.append(EvmReverted(f"call reverted: {revert.describe()}", revert=revert))
+            else:
+                out.append(bytes.fromhex(str(response["result"])[2:]))
+        return out
+
+    def logs(
+        self,
+        *,
+        address: str | Sequence[str] | None,
+        topics: Sequence[Any] | None = None,
+        from_block: int = 0,
+        to_block: int | None = None,
+        step: int | None = None,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Iterator[Mapping[str, Any]]:
+        """Logs in ``[from_block, to_block]``, fetched in ranges of at most ``step`` blocks.
+
+        ``progress(done_blocks, total_blocks)`` is called after each range.
+        """
+        last = self.head() if to_block is None else to_block
+        span = step or self.max_log_range
+        if from_block > last:
+            return
+        total = last - from_block + 1
+        start = from_block
+        while start <= last:
+            end = min(start + span - 1, last)
+            params: dict[str, Any] = {"fromBlock": start, "toBlock": end}
+            if address is not None:
+                params["address"] = address
+            if topics is not None:
+                params["topics"] = list(topics)
+            entries = self._get_logs(params)
+            yield from entries
+            if progress is not None:
+                progress(end - from_block + 1, total)
+            start = end + 1
+
+    def _get_logs(self, params: dict[str, Any]) -> list[Mapping[str, Any]]:
+        return cast(
+            list[Mapping[str, Any]],
+            self.guard("eth_getLogs", lambda: self.w3.eth.get_logs(cast(Any, params))),
+        )
+
+    # -- transactions ------------------------------------------------------------------
+
+    def build_tx(
+        self,
+        sender: str,
+        to: str | None,
+        data: bytes,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+        nonce: int | None = None,
+    ) -> dict[str, Any]:
+        """An EIP-1559 transaction dict ready to sign; gas is estimated unless given."""
+        tx: dict[str, Any] = {"from": sender, "data": "0x" + data.hex(), "value": value}
+        if to is not None:
+            tx["to"] = to
+        if gas is None:
+            gas = self.estimate(tx)
+            gas = gas + gas // 5 + 10_000
+        block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
+        base_fee = int(block.get("baseFeePerGas", 0) or 0)
+        tip = 10**9
+        if nonce is None:
+            nonce = int(
+                self.guard(
+                    "eth_getTransactionCount",
+                    lambda: self.w3.eth.get_transaction_count(cast(Any, sender), "pending"),
+                )
+            )
+        tx.update(
+            {
+                "gas": gas,
+                "nonce": nonce,
+                "chainId": self.chain_id,
+                "maxFeePerGas": 2 * base_fee + tip,
+                "maxPriorityFeePerGas": tip,
+                "type": 2,
+            }
+        )
+        tx.pop("from")
+        return tx
+
+    def transact(
+        self,
+        signer: Any,
+        to: str | None,
+        data: bytes,
+        *,
+        value: int = 0,
+        gas: int | None = None,
+    ) -> TxReceipt:
+        """Build, sign with ``signer`` (a :class:`bridge.ports.Signer`), submit and wait.
+
+        Without ``gas`` the transaction is estimated first, so a would-be revert raises
+        ``EvmReverted`` and nothing is sent. With ``gas`` it is sent as is, and a mined
+        failure (status 0) raises ``EvmReverted`` with the replayed reason.
+        """
+        tx = self.build_tx(signer.address, to, data, value=value, gas=gas)
+        raw = signer.sign(tx)
+        tx_id = self.submit(raw)
+        return self.wait(tx_id)
+
+    def deploy(
+        self,
+        signer: Any,
+        abi: Sequence[Mapping[str, Any]],
+        bytecode: str,
+        *args: Any,
+        gas: int | None = None,
+    ) -> Contract:
+        """Deploy a contract with constructor ``args``; return it bound to its address."""
+        factory = self.w3.eth.contract(abi=cast(Any, abi), bytecode=cast(Any, bytecode))
+        data = bytes.fromhex(str(factory.constructor(*args).data_in_transaction).removeprefix("0x"))
+        receipt = self.transact(signer, None, data, gas=gas)
+        raw = self.receipt(receipt.tx_id)
+        address = raw["contractAddress"]
+        if not address:
+            raise NotFound(f"deployment {receipt.tx_id} created no contract")
+        return self.contract(str(address), abi)
+
+    # -- test chains -------------------------------------------------------------------
+
+    def _rpc(self, method: str, params: list[Any]) -> Any:
+        def run() -> Any:
+            response = self.w3.provider.make_request(RPCEndpoint(method), params)
+            if response.get("error"):
+                raise ChainUnavailable(f"{method} refused: {response['error']}")
+            return response.get("result")
+
+        return self.guard(method, run)
+
+    @property
+    def _tester(self) -> Any:
+        return cast(Any, self.w3.provider).ethereum_tester
+
+    def snapshot(self) -> int | str:
+        """Take a snapshot of the chain state (test chains only)."""
+        if self.backend == "pyevm":
+            return cast(int, self._tester.take_snapshot())
+        return cast(str, self._rpc("evm_snapshot", []))
+
+    def revert(self, snapshot_id: int | str) -> None:
+        """Return the chain to ``snapshot_id``. On a node the snapshot is consumed."""
+        if self.backend == "pyevm":
+            self._tester.revert_to_snapshot(snapshot_id)
+            return
+        if not self._rpc("evm_revert", [snapshot_id]):
+            raise NotFound(f"snapshot {snapshot_id} not found on the node")
+
+    def mine(self, blocks: int = 1) -> None:
+        """Mine ``blocks`` empty blocks (test chains)."""
+        if self.backend == "pyevm":
+            self._tester.mine_blocks(blocks)
+            return
+        self._rpc("anvil_mine", [hex(blocks)])
+
+    def increase_time(self, seconds: int) -> None:
+        """Move block time forward by ``seconds`` and mine one block (test chains)."""
+        if self.backend == "pyevm":
+            latest = int(self.w3.eth.get_block("latest")["timestamp"])
+            self._tester.time_travel(latest + seconds)
+            self._tester.mine_blocks(1)
+            return
+        self._rpc("evm_increaseTime", [seconds])
+        self._rpc("evm_mine", [])
+
+    def dev_accounts(self) -> list[str]:
+        """The node's unlocked dev accounts (test chains)."""
+        return [str(a) for a in self.guard("eth_accounts", lambda: self.w3.eth.accounts)]
+
+    def fund(self, address: str, wei: int) -> None:
+        """Send ``wei`` from the first dev account to ``address`` (test chains)."""
+        checked = self.checked_address(address)
+        source = self.dev_accounts()[0]
+        tx_hash = self.guard(
+            "fund",
+            lambda: self.w3.eth.send_transaction(
+                {"from": cast(Any, source), "to": cast(Any, checked), "value": cast(Any, wei)}
+            ),
+        )
+        self.wait(Web3.to_hex(tx_hash))
+
+    def __repr__(self) -> str:
+        return f"EvmClient(backend={self.backend!r}, name={self._name!r})"

@@ -1,0 +1,1 @@
+"""Compiled contract artifacts (JSON) written by ``adapters.evm.contracts.build``; never edited."""

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: Apache-2.0
+pragma solidity ^0.8.28;
+
+/// @title HTLC: hash-time-locked escrow for the native coin and ERC-20-compatible tokens.
+/// @notice One contract serves every lock on its chain. A lock moves `amount` from its
+/// sender into this contract; before `deadline` anyone holding the 32-byte secret whose
+/// SHA-256 is `hashlock` can release it, and it always goes to the fixed `receiver`; from
+/// `deadline` on anyone can return it, and it always goes to the fixed `sender`. Exactly one
+/// of the two is possible at any moment (claim strictly before the deadline, refund at or
+/// after it), so the two can never race.
+///
+/// Storage is one word per open lock: the lock's id is the keccak-256 commitment to all of
+/// its parameters, keccak256(abi.encode(hashlock, token, sender, receiver, amount, deadline))
+/// (token = 0 for the native coin; the chain and this contract are implied by where it is
+/// stored). Claim and refund take the parameters again and recompute the id, so a
+/// caller cannot change the receiver, the sender, the token or the amount. The word is
+/// cleared when the lock is settled, which makes a second claim, a claim after a refund and
+/// a refund after a claim all fail with `LockNotOpen`. A second lock with the id of an open
+/// lock fails with `LockExists`.
+///
+/// The secret is exactly 32 bytes: claim takes it as `bytes32` and refuses calldata of any
+/// other length, so a preimage of another size can never satisfy the hashlock here while
+/// satisfying it on a chain that hashes variable-length input. The `Claimed` event carries
+/// the secret, so it is learnable from the receipt even when the claim is an internal call.
+///
+/// Tokens: `lockToken` measures this contract's balance before and after `transferFrom` and
+/// refuses a token that delivered anything other than `amount` (fee-on-transfer, rebasing).
+/// For a regulated token (ERC-3643 / T-REX and alike) this contract's address must be an
+/// eligible holder (e.g. a verified identity in the token's identity registry), and the
+/// receiver must be eligible when the claim runs; the off-chain pre-flight checks both.
+///
+/// Reentrancy: every function clears or sets its storage word before any external call
+/// (checks-effects-interactions). `lockToken` also holds a transient-storage lock while it
+/// measures its balance, so a token calling back cannot nest a second lock inside the first
+/// and have one delivery counted twice; a claim or refund nested inside a lock only lowers
+/// the measured delivery, which makes the lock fail.
+contract HTLC {
+    /// @dev Upper bound on how far in the future a deadline may lie (catches milliseconds).
+    uint256 private constant MAX_LOCK_SECONDS = 366 days;
+
+    /// @dev lock id => 1 while the lock is open, 0 otherwise.
+    mapping(bytes32 id => uint256) private _open;
+
+    /// @dev Set while a token operation runs (EIP-1153 transient storage, cleared on exit).
+    bool private transient _busy;
+
+    /// @notice A native-coin lock was created.
+    event Locked(
+        bytes32 indexed hashlock, address sender, address receiver, uint256 amount, uint256 deadline
+    );
+    /// @notice A token lock was created.
+    event TokenLocked(
+        bytes32 indexed hashlock,
+        address token,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    );
+    /// @notice Lock `id` was released to its receiver with `secret` (sha256(secret) = hashlock).
+    event Claimed(bytes32 indexed id, bytes32 secret);
+    /// @notice Lock `id` was returned to its sender after its deadline.
+    event Refunded(bytes32 indexed id);
+
+    /// @notice A lock with these parameters is already open.
+    error LockExists(bytes32 id);
+    /// @notice No open lock has these parameters (wrong secret, wrong parameters, or settled).
+    error LockNotOpen(bytes32 id);
+    /// @notice The amount is zero.
+    error ZeroAmount();
+    /// @notice The receiver is the zero address.
+    error ZeroReceiver();
+    /// @notice The token is the zero address (use `lock` for the native coin).
+    error ZeroToken();
+    /// @notice The deadline is not in the future, or further than MAX_LOCK_SECONDS ahead.
+    error BadDeadline(uint256 deadline, uint256 nowTimestamp);
+    /// @notice Claim at or after the deadline (the lock can only be refunded now).
+    error DeadlinePassed(uint256 deadline, uint256 nowTimestamp);
+    /// @notice Refund before the deadline (the lock can only be claimed now).
+    error DeadlineNotReached(uint256 deadline, uint256 nowTimestamp);
+    /// @notice The call's data has the wrong length (e.g. a secret that is not 32 bytes).
+    error BadCalldataLength(uint256 length, uint256 expected);
+    /// @notice The token delivered `received` instead of `amount` (fee on transfer).
+    error AmountNotReceived(uint256 amount, uint256 received);
+    /// @notice Moving the coin or token out failed.
+    error TransferFailed();
+    /// @notice A token operation was entered from inside another one.
+    error Reentered();
+
+    /// @notice The id (commitment) of a lock with these parameters on this contract.
+    /// @dev `token` is the zero address for a native-coin lock.
+    function lockId(
+        bytes32 hashlock,
+        address token,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    ) public pure returns (bytes32 id) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, hashlock)
+            mstore(add(p, 0x20), token)
+            mstore(add(p, 0x40), sender)
+            mstore(add(p, 0x60), receiver)
+            mstore(add(p, 0x80), amount)
+            mstore(add(p, 0xa0), deadline)
+            id := keccak256(p, 0xc0)
+        }
+    }
+
+    /// @notice Whether lock `id` is open (locked, neither claimed nor refunded).
+    function isOpen(bytes32 id) external view returns (bool) {
+        return _open[id] != 0;
+    }
+
+    // ---- native coin -----------------------------------------------------------------
+
+    /// @notice Lock `msg.value` of the native coin for `receiver` under `hashlock` until `deadline`.
+    function lock(bytes32 hashlock, address receiver, uint256 deadline)
+        external
+        payable
+        returns (bytes32 id)
+    {
+        _checkLock(receiver, msg.value, deadline);
+        id = lockId(hashlock, address(0), msg.sender, receiver, msg.value, deadline);
+        _store(id);
+        emit Locked(hashlock, msg.sender, receiver, msg.value, deadline);
+    }
+
+    /// @notice Release a native-coin lock to its receiver with the 32-byte `secret`.
+    /// @dev Anyone may call; `receiver` = 0 stands for `msg.sender` (the receiver claiming
+    /// itself). The coin goes to the receiver committed in the lock, whoever calls.
+    function claim(bytes32 secret, address sender, address receiver, uint256 amount, uint256 deadline)
+        external
+    {
+        if (msg.data.length != 164) revert BadCalldataLength(msg.data.length, 164);
+        if (receiver == address(0)) receiver = msg.sender;
+        if (block.timestamp >= deadline) revert DeadlinePassed(deadline, block.timestamp);
+        bytes32 id = lockId(_sha256(secret), address(0), sender, receiver, amount, deadline);
+        _close(id);
+        emit Claimed(id, secret);
+        _sendValue(receiver, amount);
+    }
+
+    /// @notice Return a native-coin lock to its sender once `deadline` is reached.
+    /// @dev Anyone may call; `sender` = 0 stands for `msg.sender`. The coin goes to the
+    /// sender committed in the lock, whoever calls.
+    function refund(bytes32 hashlock, address sender, address receiver, uint256 amount, uint256 deadline)
+        external
+    {
+        if (sender == address(0)) sender = msg.sender;
+        if (block.timestamp < deadline) revert DeadlineNotReached(deadline, block.timestamp);
+        bytes32 id = lockId(hashlock, address(0), sender, receiver, amount, deadline);
+        _close(id);
+        emit Refunded(id);
+        _sendValue(sender, amount);
+    }
+
+    // ---- tokens ------------------------------------------------------------------------
+
+    /// @notice Lock `amount` of `token` (approved to this contract) for `receiver`.
+    /// @dev Refused unless this contract's balance grows by exactly `amount`.
+    function lockToken(
+        address token,
+        uint256 amount,
+        bytes32 hashlock,
+        address receiver,
+        uint256 deadline
+    ) external returns (bytes32 id) {
+        if (token == address(0)) revert ZeroToken();
+        _checkLock(receiver, amount, deadline);
+        _enter();
+        id = lockId(hashlock, token, msg.sender, receiver, amount, deadline);
+        _store(id);
+        emit TokenLocked(hashlock, token, msg.sender, receiver, amount, deadline);
+        uint256 before = _balanceOf(token);
+        _pullToken(token, amount);
+        uint256 received = _balanceOf(token) - before;
+        if (received != amount) revert AmountNotReceived(amount, received);
+        _leave();
+    }
+
+    /// @notice Release a token lock to its receiver with the 32-byte `secret`.
+    /// @dev As `claim`, with the token named.
+    function claimToken(
+        bytes32 secret,
+        address token,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    ) external {
+        if (msg.data.length != 196) revert BadCalldataLength(msg.data.length, 196);
+        if (receiver == address(0)) receiver = msg.sender;
+        if (block.timestamp >= deadline) revert DeadlinePassed(deadline, block.timestamp);
+        bytes32 id = lockId(_sha256(secret), token, sender, receiver, amount, deadline);
+        _close(id);
+        emit Claimed(id, secret);
+        _sendToken(token, receiver, amount);
+    }
+
+    /// @notice Return a token lock to its sender once `deadline` is reached.
+    /// @dev As `refund`, with the token named.
+    function refundToken(
+        bytes32 hashlock,
+        address token,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    ) external {
+        if (sender == address(0)) sender = msg.sender;
+        if (block.timestamp < deadline) revert DeadlineNotReached(deadline, block.timestamp);
+        bytes32 id = lockId(hashlock, token, sender, receiver, amount, deadline);
+        _close(id);
+        emit Refunded(id);
+        _sendToken(token, sender, amount);
+    }
+
+    // ---- internals ---------------------------------------------------------------------
+
+    function _checkLock(address receiver, uint256 amount, uint256 deadline) private view {
+        if (amount == 0) revert ZeroAmount();
+        if (receiver == address(0)) revert ZeroReceiver();
+        if (deadline <= block.timestamp || deadline > block.timestamp + MAX_LOCK_SECONDS) {
+            revert BadDeadline(deadline, block.timestamp);
+        }
+    }
+
+    function _store(bytes32 id) private {
+        uint256 taken;
+        assembly ("memory-safe") {
+            mstore(0x00, id)
+            mstore(0x20, _open.slot)
+            let slot := keccak256(0x00, 0x40)
+            taken := sload(slot)
+            if iszero(taken) { sstore(slot, 1) }
+        }
+        if (taken != 0) revert LockExists(id);
+    }
+
+    function _close(bytes32 id) private {
+        uint256 was;
+        assembly ("memory-safe") {
+            mstore(0x00, id)
+            mstore(0x20, _open.slot)
+            let slot := keccak256(0x00, 0x40)
+            was := sload(slot)
+            sstore(slot, 0)
+        }
+        if (was == 0) revert LockNotOpen(id);
+    }
+
+    function _sendValue(address to, uint256 amount) private {
+        bool ok;
+        assembly ("memory-safe") {
+            ok := call(gas(), to, amount, 0, 0, 0, 0)
+        }
+        if (!ok) revert TransferFailed();
+    }
+
+    function _sendToken(address token, address to, uint256 amount) private {
+        bool ok;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, shl(224, 0xa9059cbb)) // transfer(address,uint256)
+            mstore(add(p, 0x04), to)
+            mstore(add(p, 0x24), amount)
+            ok := call(gas(), token, 0, p, 0x44, 0x00, 0x20)
+            if iszero(ok) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+            // a token may return nothing, or must return true
+            ok := or(iszero(returndatasize()), and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)))
+        }
+        if (!ok) revert TransferFailed();
+    }
+
+    function _pullToken(address token, uint256 amount) private {
+        bool ok;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, shl(224, 0x23b872dd)) // transferFrom(address,address,uint256)
+            mstore(add(p, 0x04), caller())
+            mstore(add(p, 0x24), address())
+            mstore(add(p, 0x44), amount)
+            ok := call(gas(), token, 0, p, 0x64, 0x00, 0x20)
+            if iszero(ok) {
+                returndatacopy(p, 0, returndatasize())
+                revert(p, returndatasize())
+            }
+            ok := or(iszero(returndatasize()), and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)))
+        }
+        if (!ok) revert TransferFailed();
+    }
+
+    function _sha256(bytes32 secret) private view returns (bytes32 digest) {
+        assembly ("memory-safe") {
+            mstore(0x00, secret)
+            if iszero(staticcall(gas(), 0x02, 0x00, 0x20, 0x00, 0x20)) { revert(0, 0) }
+            digest := mload(0x00)
+        }
+    }
+
+    /// @dev This contract's balance of `token`; refused unless the token answers a full word.
+    function _balanceOf(address token) private view returns (uint256 held) {
+        bool ok;
+        assembly ("memory-safe") {
+            mstore(0x00, 0x70a08231) // balanceOf(address), in the word's last four bytes
+            mstore(0x20, address())
+            ok := staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20)
+            ok := and(ok, gt(returndatasize(), 0x1f))
+            held := mload(0x00)
+        }
+        if (!ok) revert TransferFailed();
+    }
+
+    function _enter() private {
+        if (_busy) revert Reentered();
+        _busy = true;
+    }
+
+    function _leave() private {
+        _busy = false;
+    }
+}

@@ -1,0 +1,408 @@
+"""The ERC-1404 adapter: a restricted ERC-20 security token read, checked and driven.
+
+The dry run asks the token itself: ``detectTransferRestriction(from, to, value)`` at one
+block, then ``messageForTransferRestriction(code)``; the refusal keeps the number as
+``raw_code`` and the text as ``raw_message``. ERC-1404 codes are issuer-defined, so the
+canonical reason comes from the code table of stbridge's own ``RestrictedToken1404``
+(:data:`RESTRICTED_TOKEN_CODES`, recognised by its ``holderCount()``), and from the message
+text for any other ERC-1404 token (:func:`bridge.reasons.from_erc1404_message`).
+
+For ``RestrictedToken1404`` the adapter also reads the restrictions as data: the whitelist
+(:class:`~bridge.model.AllowListRule`), the holder cap (:class:`~bridge.model.MaxHoldersRule`)
+and every lock-up still running (:class:`~bridge.model.LockupRule` per holder), replayed
+from the token's events and confirmed by view calls. Eligibility is whitelist membership.
+A holder that cannot send (locked up or off the whitelist) has its whole balance counted
+as frozen, as the holding table in :mod:`bridge.model.holding` says for ERC-1404.
+
+Agent operations (declared capabilities): ``MINT`` (to, amount), ``BURN`` (account,
+amount), ``PAUSE`` (paused), ``WHITELIST`` (account, whitelisted), ``LOCKS`` (account,
+until: an aware datetime, a unix time, or None to clear the lock-up).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, datetime
+from typing import Any, ClassVar, Final
+
+from web3 import Web3
+
+from adapters.evm.client import EvmClient, RevertInfo
+from adapters.evm.contracts import load_artifact
+from adapters.evm.erc20 import CASH_TOKEN_ERRORS, EvmTokenAdapter, topic_address
+from bridge.errors import BridgeError, InvalidInput
+from bridge.model import (
+    AllowListRule,
+    Asset,
+    AssetRef,
+    Capability,
+    Eligibility,
+    Holding,
+    IdentitySource,
+    Investor,
+    LockupRule,
+    MaxHoldersRule,
+    Refusal,
+    RoleAssignment,
+    Rule,
+    Standard,
+    TransferCheck,
+    TransferIntent,
+)
+from bridge.ports import Signer, TxReceipt
+from bridge.reasons import ReasonCode, from_erc1404_message
+from bridge.registry import AdapterSpec
+
+__all__ = [
+    "RESTRICTED_TOKEN_CODES",
+    "SPEC",
+    "Erc1404Adapter",
+    "deploy_restricted_token",
+    "probe",
+]
+
+R = ReasonCode
+
+RESTRICTED_TOKEN_CODES: Final[Mapping[int, ReasonCode]] = {
+    0: R.OK,
+    1: R.TOKEN_PAUSED,
+    2: R.SENDER_NOT_ELIGIBLE,
+    3: R.INVALID_RECEIVER,
+    4: R.RECIPIENT_NOT_ELIGIBLE,
+    5: R.FUNDS_LOCKED,
+    6: R.INSUFFICIENT_BALANCE,
+    7: R.MAX_HOLDERS_REACHED,
+}
+"""``RestrictedToken1404``'s stable restriction codes -> canonical reason (check order)."""
+
+WHITELIST_TOPIC: Final = Web3.keccak(text="WhitelistUpdated(address,bool)").to_0x_hex()
+LOCKUP_TOPIC: Final = Web3.keccak(text="LockupSet(address,uint64)").to_0x_hex()
+
+
+class Erc1404Adapter(EvmTokenAdapter):
+    """ERC-1404 restricted tokens; stbridge's ``RestrictedToken1404`` is read in full."""
+
+    standard: ClassVar[Standard] = Standard.ERC1404
+    artifact: ClassVar[str] = "RestrictedToken1404"
+    errors: ClassVar[Mapping[str, ReasonCode]] = CASH_TOKEN_ERRORS
+    capabilities: frozenset[Capability] = frozenset(
+        {
+            Capability.MINT,
+            Capability.BURN,
+            Capability.PAUSE,
+            Capability.WHITELIST,
+            Capability.LOCKS,
+        }
+    )
+
+    def __init__(self, client: EvmClient) -> None:
+        super().__init__(client)
+        self._ours: dict[str, bool] = {}
+
+    def is_restricted_token(self, address: str) -> bool:
+        """True for stbridge's RestrictedToken1404 (answers ``holderCount()``)."""
+        if address not in self._ours:
+            try:
+                self.read(self.token(address).functions.holderCount())
+                self._ours[address] = True
+            except BridgeError:
+                self._ours[address] = False
+        return self._ours[address]
+
+    # -- reasons -----------------------------------------------------------------------
+
+    def restriction(self, address: str, code: int, message: str) -> Refusal:
+        """Canonical refusal for restriction ``code`` with its ``message``."""
+        if self.is_restricted_token(address):
+            canonical = RESTRICTED_TOKEN_CODES.get(code, R.UNKNOWN)
+        else:
+            canonical = from_erc1404_message(message)
+        return Refusal(
+            code=canonical,
+            source_standard=self.standard,
+            raw_code=str(code),
+            raw_message=message,
+            detail=f"ERC-1404 restriction {code}: {message}",
+        )
+
+    def reason_of(self, revert: RevertInfo) -> ReasonCode:
+        """Canonical reason of a revert; ``TransferRestricted(code)`` maps through the table."""
+        if revert.error_name == "TransferRestricted" and revert.error_args:
+            return RESTRICTED_TOKEN_CODES.get(int(str(revert.error_args[0])), R.UNKNOWN)
+        return super().reason_of(revert)
+
+    # -- reads ---------------------------------------------------------------------------
+
+    def _whitelist(self, address: str, height: int) -> list[str]:
+        listed: set[str] = set()
+        for entry in self.event_logs(address, (WHITELIST_TOPIC,), height):
+            account = topic_address(entry["topics"][1])
+            if int.from_bytes(bytes(entry["data"])[-32:], "big"):
+                listed.add(account)
+            else:
+                listed.discard(account)
+        contract = self.token(address)
+        return [a for a in sorted(listed) if self.read(contract.functions.isWhitelisted(a), height)]
+
+    def _lockups(self, address: str, height: int) -> dict[str, int]:
+        """Holders whose lock-up still runs at ``height`` -> unix end time."""
+        accounts = {
+            topic_address(e["topics"][1]) for e in self.event_logs(address, (LOCKUP_TOPIC,), height)
+        }
+        now = self._timestamp(height)
+        contract = self.token(address)
+        out: dict[str, int] = {}
+        for account in sorted(accounts):
+            until = int(self.read(contract.functions.lockupUntil(account), height))
+            if until > now:
+                out[account] = until
+        return out
+
+    def _timestamp(self, height: int) -> int:
+        block = self.client.guard("get block", lambda: self.client.w3.eth.get_block(height))
+        return int(block["timestamp"])
+
+    def read_asset(self, ref: AssetRef) -> Asset:
+        """The canonical asset with its whitelist, holder cap and running lock-ups."""
+        address = self.locate(ref)
+        height = self.client.head()
+        name, symbol, decimals, supply = self.erc20_basics(address, height)
+        ours = self.is_restricted_token(address)
+        rules: list[Rule] = []
+        paused = False
+        roles: tuple[RoleAssignment, ...] = ()
+        if ours:
+            contract = self.token(address)
+            paused = bool(self.read(contract.functions.paused(), height))
+            source = f"{address}#{{}}"
+            rules.append(
+                AllowListRule(
+                    addresses=tuple(self._whitelist(address, height)),
+                    source=source.format("whitelist"),
+                )
+            )
+            cap = int(self.read(contract.functions.maxHolders(), height))
+            if cap:
+                rules.append(MaxHoldersRule(limit=cap, source=source.format("maxHolders")))
+            for account, until in self._lockups(address, height).items():
+                rules.append(
+                    LockupRule(
+                        until=datetime.fromtimestamp(until, tz=UTC),
+                        holder=account,
+                        source=source.format("lockupUntil"),
+                    )
+                )
+            roles = self.role_assignments(address, height)
+        return Asset(
+            chain=ref.chain,
+            locator=ref.locator,
+            standard=self.standard,
+            name=name,
+            symbol=symbol,
+            decimals=decimals,
+            total_supply=supply,
+            paused=paused,
+            transferable=not paused,
+            rules=tuple(rules),
+            controls=tuple(self.capabilities if ours else ()),
+            roles=roles,
+            read_at_height=height,
+        )
+
+    def _holding_at(self, address: str, account: str, balance: int, height: int) -> Holding:
+        frozen = 0
+        if balance and self.is_restricted_token(address):
+            contract = self.token(address)
+            listed = bool(self.read(contract.functions.isWhitelisted(account), height))
+            until = int(self.read(contract.functions.lockupUntil(account), height))
+            if not listed or until > self._timestamp(height):
+                frozen = balance
+        return Holding(holder=account, balance=balance, free=balance - frozen, frozen=frozen)
+
+    def holding(self, ref: AssetRef, holder: str) -> Holding:
+        """One holder's balance; all of it frozen while the holder cannot send."""
+        address = self.locate(ref)
+        account = self.evm_address(holder, "holder")
+        height = self.client.head()
+        balance = int(self.read(self.token(address).functions.balanceOf(account), height))
+        return self._holding_at(address, account, balance, height)
+
+    def holders(
+        self,
+        ref: AssetRef,
+        *,
+        from_height: int = 0,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> Iterator[Holding]:
+        """Every address with a non-zero balance, found from ``Transfer`` logs in batches."""
+        address = self.locate(ref)
+        height = self.client.head()
+        parties = self.transfer_parties(
+            address, from_height=from_height, to_height=height, progress=progress
+        )
+        for account, balance in zip(parties, self.balances(address, parties), strict=True):
+            if balance:
+                yield self._holding_at(address, account, balance, height)
+
+    def eligibility(self, ref: AssetRef, wallet: str) -> Eligibility:
+        """A wallet is eligible when the token's whitelist lists it."""
+        address = self.locate(ref)
+        account = self.evm_address(wallet, "wallet")
+        listed = bool(self.read(self.token(address).functions.isWhitelisted(account)))
+        investor = Investor(
+            identity_ref=account,
+            identity_source=IdentitySource.CONTRACT_WHITELIST,
+            wallets=(account,),
+        )
+        return Eligibility(
+            asset=ref,
+            wallet=account,
+            eligible=listed,
+            investor=investor if listed else None,
+            missing=() if listed else ("whitelist",),
+        )
+
+    # -- dry run --------------------------------------------------------------------------
+
+    def check_transfer(self, intent: TransferIntent) -> TransferCheck:
+        """The token's own verdict (``detectTransferRestriction``) at one block; nothing is sent.
+
+        A ``transferFrom`` (operator other than the sender) first checks the allowance, as the
+        contract does.
+        """
+        address = self.locate(intent.asset)
+        sender = self.evm_address(intent.sender, "sender")
+        recipient = self.evm_address(intent.recipient, "recipient")
+        if intent.partition is not None:
+            raise InvalidInput("partition", "an ERC-1404 token has no partitions")
+        contract = self.require_token(address)
+        height = self.client.head()
+        refusals: list[Refusal] = []
+        if intent.operator is not None:
+            operator = self.evm_address(intent.operator, "operator")
+            if operator != sender:
+                allowance = int(self.read(contract.functions.allowance(sender, operator), height))
+                if allowance < intent.amount:
+                    refusals.append(
+                        self.refusal(
+                            "ERC20InsufficientAllowance",
+                            f"ERC20InsufficientAllowance({operator}, {allowance}, {intent.amount})",
+                        )
+                    )
+        code = int(
+            self.read(
+                contract.functions.detectTransferRestriction(sender, recipient, intent.amount),
+                height,
+            )
+        )
+        if code != 0:
+            message = str(self.read(contract.functions.messageForTransferRestriction(code), height))
+            refusals.append(self.restriction(address, code, message))
+        return TransferCheck(intent=intent, allowed=not refusals, refusals=tuple(refusals))
+
+    # -- agent operations -----------------------------------------------------------------
+
+    def agent_operation(
+        self, ref: AssetRef, capability: Capability, signer: Signer, **params: object
+    ) -> TxReceipt:
+        """Run one issuer / compliance operation (see the module docstring for parameters)."""
+        address = self.locate(ref)
+        if capability not in self.capabilities:
+            raise self.unsupported(capability)
+        self.require_token(address)
+        if not self.is_restricted_token(address):
+            raise self.unsupported(f"{capability} on this ERC-1404 deployment")
+        contract = self.token(address)
+        fn, args = self._operation(capability, params)
+        return self.send(signer, address, contract.encode_abi(fn, args=args), str(capability))
+
+    def _operation(
+        self, capability: Capability, params: Mapping[str, object]
+    ) -> tuple[str, list[Any]]:
+        if capability is Capability.MINT:
+            self.params(params, ("to", "amount"))
+            return "mint", [self.evm_address(params["to"], "to"), self.amount(params["amount"])]
+        if capability is Capability.BURN:
+            self.params(params, ("account", "amount"))
+            account = self.evm_address(params["account"], "account")
+            return "burn", [account, self.amount(params["amount"])]
+        if capability is Capability.PAUSE:
+            self.params(params, ("paused",))
+            return ("pause" if _flag(params, "paused") else "unpause"), []
+        if capability is Capability.WHITELIST:
+            self.params(params, ("account", "whitelisted"))
+            account = self.evm_address(params["account"], "account")
+            return "setWhitelisted", [account, _flag(params, "whitelisted")]
+        self.params(params, ("account", "until"))
+        account = self.evm_address(params["account"], "account")
+        return "setLockup", [account, _unix_time(params["until"])]
+
+    def set_max_holders(self, ref: AssetRef, limit: int, signer: Signer) -> TxReceipt:
+        """Set the holder cap (0 removes it); needs the compliance role."""
+        address = self.locate(ref)
+        data = self.token(address).encode_abi("setMaxHolders", args=[self.amount(limit, "limit")])
+        return self.send(signer, address, data, "setMaxHolders")
+
+
+def _flag(params: Mapping[str, object], name: str) -> bool:
+    value = params[name]
+    if not isinstance(value, bool):
+        raise InvalidInput(name, "True or False", value=value)
+    return value
+
+
+def _unix_time(value: object) -> int:
+    if value is None:
+        return 0
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            raise InvalidInput("until", "a timezone-aware datetime", value=value)
+        value = int(value.timestamp())
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value < 2**64:
+        raise InvalidInput("until", "an aware datetime, a unix time (uint64) or None", value=value)
+    return value
+
+
+def deploy_restricted_token(
+    client: EvmClient,
+    issuer: Signer,
+    *,
+    name: str,
+    symbol: str,
+    decimals: int = 0,
+    max_holders: int = 0,
+) -> str:
+    """Deploy a RestrictedToken1404 with ``issuer`` holding every role; return its address."""
+    if not 0 <= decimals <= 255:
+        raise InvalidInput("decimals", "between 0 and 255", value=decimals)
+    if max_holders < 0:
+        raise InvalidInput("max_holders", "0 (no cap) or a positive count", value=max_holders)
+    art = load_artifact("RestrictedToken1404")
+    contract = client.deploy(
+        issuer, art.abi, art.bytecode, name, symbol, decimals, max_holders, issuer.address
+    )
+    return str(contract.address)
+
+
+def probe(client: EvmClient, address: str) -> bool:
+    """True when ``address`` answers ``messageForTransferRestriction(0)`` and ERC-20 calls."""
+    try:
+        adapter = Erc1404Adapter(client)
+        contract = adapter.require_token(adapter.evm_address(address, "address"))
+        adapter.read(contract.functions.messageForTransferRestriction(0))
+        adapter.read(contract.functions.totalSupply())
+    except BridgeError:
+        return False
+    return True
+
+
+SPEC: Final = AdapterSpec(
+    standard=Standard.ERC1404,
+    family="evm",
+    capabilities=Erc1404Adapter.capabilities,
+    factory=Erc1404Adapter,
+    probe=probe,
+    summary="ERC-1404 restricted token (whitelist, lock-up per holder, holder cap, pause)",
+    priority=300,
+)
+"""Registry entry (entry point ``erc1404 = "adapters.evm.erc1404:SPEC"``)."""

@@ -1,0 +1,789 @@
+"""The EVM side of hash-time-locked settlement: :class:`EvmHtlc` over our ``HTLC.sol``.
+
+:class:`EvmHtlc` implements :class:`bridge.ports.HtlcPort` for one deployed HTLC contract:
+lock (native coin or any ERC-20-compatible token, ERC-3643 included), claim with the 32-byte
+secret, refund after the deadline, find locks by hashlock, follow events from a cursor, and
+read a claim's secret back from its event.
+
+The contract keeps one word per open lock (a commitment to the parameters); claim and refund
+take the parameters again. This adapter reads them back from the lock's event, so callers
+only ever handle a lock id. A lock id is ``0x`` + 64 hex digits: ``keccak256(abi.encode(
+hashlock, token, sender, receiver, amount, deadline))`` (token = 0 for the native coin).
+
+Before anything is sent, input is validated (``InvalidInput`` naming the field) and the
+chain's own verdict is obtained by estimating the transaction, so a refusal sends nothing.
+Contract errors are translated: protocol violations (wrong secret, settled or unknown lock,
+deadline not reached or passed, duplicate lock, a token that delivers less than asked) raise
+:class:`~bridge.errors.SettlementError`; a token's own revert (e.g. T-REX "Transfer not
+possible") raises :class:`~bridge.errors.TransactionReverted` with its canonical reason.
+
+Regulated tokens: :meth:`EvmHtlc.preflight` says exactly what is missing before a lock -
+balance and allowance for any ERC-20; for T-REX also the escrow's identity (registered,
+with a country, verified), pause, frozen wallets, and the compliance verdict for seller ->
+escrow and escrow -> buyer, module by module. :func:`create_escrow_identity`,
+:func:`add_escrow_claim` and :func:`register_escrow_identity` are the set-up steps that make
+the HTLC an eligible T-REX holder.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final, cast
+
+from eth_abi.abi import encode as abi_encode
+from web3 import Web3
+from web3.contract import Contract
+
+from adapters.evm.abi import load_abi
+from adapters.evm.client import EvmClient, EvmReverted
+from adapters.evm.contracts import load_artifact
+from bridge.errors import (
+    BridgeError,
+    InvalidInput,
+    NotFound,
+    SettlementError,
+    TransactionReverted,
+    TransferRefused,
+)
+from bridge.htlc import MAX_SETTLEMENT_WINDOW_S, SECRET_BYTES
+from bridge.model import AssetRef, EvmContractLocator, Refusal, Standard
+from bridge.ports import ChainEvent, HtlcLock, Signer, TxReceipt
+from bridge.reasons import ReasonCode, from_trex_message, from_trex_module
+from bridge.types import alpha2_to_numeric, numeric_to_alpha2
+
+__all__ = [
+    "HTLC_ARTIFACT",
+    "NATIVE",
+    "EvmHtlc",
+    "LockParams",
+    "Preflight",
+    "add_escrow_claim",
+    "create_escrow_identity",
+    "register_escrow_identity",
+]
+
+log = logging.getLogger(__name__)
+
+HTLC_ARTIFACT: Final = "HTLC"
+NATIVE: Final = "0x" + "00" * 20
+"""The token address the contract uses for the native coin."""
+
+_SETTLEMENT_ERRORS: Final[Mapping[str, str]] = {
+    "LockExists": "a lock with these parameters is already open",
+    "LockNotOpen": "no open lock with these parameters (wrong secret, or already settled)",
+    "DeadlinePassed": "the deadline has passed: the lock can only be refunded",
+    "DeadlineNotReached": "the deadline has not been reached: the lock can only be claimed",
+    "BadDeadline": "the deadline must be in the future and at most 366 days ahead",
+    "ZeroAmount": "the amount must be positive",
+    "ZeroReceiver": "the receiver must not be the zero address",
+    "ZeroToken": "the token must not be the zero address",
+    "BadCalldataLength": "the secret must be exactly 32 bytes",
+    "AmountNotReceived": "the token delivered less than the amount (fee on transfer): refused",
+    "TransferFailed": "the coin or token transfer out of the escrow failed",
+    "Reentered": "a token re-entered the escrow during a lock",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class LockParams:
+    """Everything a lock commits to; ``token`` is :data:`NATIVE` for the native coin."""
+
+    hashlock: bytes
+    token: str
+    sender: str
+    receiver: str
+    amount: int
+    deadline: int
+    height: int = 0
+    tx_id: str = ""
+
+    @property
+    def native(self) -> bool:
+        """Whether the lock holds the native coin."""
+        return int(self.token, 16) == 0
+
+    @property
+    def lock_id(self) -> str:
+        """The contract's id of this lock (0x + 64 hex)."""
+        encoded = abi_encode(
+            ["bytes32", "address", "address", "address", "uint256", "uint256"],
+            [self.hashlock, self.token, self.sender, self.receiver, self.amount, self.deadline],
+        )
+        return "0x" + bytes(Web3.keccak(encoded)).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class Preflight:
+    """What a lock of a token would need that is not in place yet (empty: ready)."""
+
+    token: str
+    escrow: str
+    sender: str
+    receiver: str
+    amount: int
+    standard: Standard
+    missing: tuple[Refusal, ...]
+
+    @property
+    def ok(self) -> bool:
+        """True when nothing is missing."""
+        return not self.missing
+
+    def describe(self) -> str:
+        """One line per missing item, for a person."""
+        if self.ok:
+            return "ready: nothing missing"
+        return "\n".join(f"{r.code}: {r.detail}" for r in self.missing)
+
+    def raise_if_missing(self) -> None:
+        """Raise ``TransferRefused`` carrying every missing item, unless nothing is missing."""
+        if not self.ok:
+            raise TransferRefused(
+                f"escrow pre-flight failed for {self.token}: {self.describe()}",
+                refusals=self.missing,
+            )
+
+
+def _require_bytes32(field: str, value: object) -> bytes:
+    if not isinstance(value, bytes | bytearray):
+        raise InvalidInput(field, "must be bytes", value=type(value).__name__)
+    if len(value) != SECRET_BYTES:
+        raise InvalidInput(field, f"must be exactly {SECRET_BYTES} bytes, got {len(value)}")
+    return bytes(value)
+
+
+def _require_amount(value: object) -> int:
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInput("amount", "must be an integer in base units", value=value)
+    if value <= 0 or value >= 2**256:
+        raise InvalidInput("amount", "must be > 0 and fit a uint256", value=value)
+    return value
+
+
+class EvmHtlc:
+    """One deployed ``HTLC.sol`` on one EVM chain, as an :class:`bridge.ports.HtlcPort`.
+
+    ``from_block`` is where event scans start (the contract's deployment block).
+    """
+
+    def __init__(self, client: EvmClient, address: str, *, from_block: int = 0) -> None:
+        self.client = client
+        self.address = client.require_code(address)
+        self.from_block = from_block
+        self.contract: Contract = client.contract(self.address, load_artifact(HTLC_ARTIFACT).abi)
+        self._locks: dict[str, LockParams] = {}
+        self._topics: dict[str, str] = {
+            str(item["name"]): "0x"
+            + bytes(
+                Web3.keccak(text=f"{item['name']}({','.join(i['type'] for i in item['inputs'])})")
+            ).hex()
+            for item in self.contract.abi
+            if item.get("type") == "event"
+        }
+
+    @classmethod
+    def deploy(cls, client: EvmClient, signer: Signer) -> EvmHtlc:
+        """Deploy a fresh HTLC with ``signer`` paying; return the port bound to it."""
+        artifact = load_artifact(HTLC_ARTIFACT)
+        receipt = client.transact(signer, None, bytes.fromhex(artifact.bytecode[2:]))
+        address = client.receipt(receipt.tx_id)["contractAddress"]
+        if not address:
+            raise NotFound(f"deployment {receipt.tx_id} created no contract")
+        return cls(client, str(address), from_block=receipt.height)
+
+    # -- validation helpers ------------------------------------------------------------
+
+    def _address(self, field: str, value: object) -> str:
+        if not isinstance(value, str):
+            raise InvalidInput(field, "must be an EVM address string", value=value)
+        return self.client.checked_address(value, field_name=field)
+
+    def _token_of(self, asset: AssetRef | None) -> str:
+        if asset is None:
+            return NATIVE
+        if asset.chain.kind != "evm" or asset.chain.chain_id != self.client.chain_id:
+            raise InvalidInput("asset", f"must be on EVM chain {self.client.chain_id}")
+        locator = asset.locator
+        if not isinstance(locator, EvmContractLocator):
+            raise InvalidInput("asset", "must be an EVM contract")
+        return self.client.require_code(locator.address)
+
+    def _asset_ref(self, token: str) -> AssetRef | None:
+        if int(token, 16) == 0:
+            return None
+        return AssetRef(chain=self.client.chain, locator=EvmContractLocator(address=token))
+
+    def _check_deadline(self, deadline: object) -> int:
+        if not isinstance(deadline, int) or isinstance(deadline, bool):
+            raise InvalidInput("deadline", "must be an integer unix timestamp", value=deadline)
+        now = int(self.client.now().timestamp())
+        if deadline <= now:
+            raise InvalidInput(
+                "deadline", f"must be after the chain's latest block time {now}", value=deadline
+            )
+        if deadline > now + MAX_SETTLEMENT_WINDOW_S:
+            raise InvalidInput(
+                "deadline",
+                "must be at most 366 days after the chain's time (seconds, not milliseconds)",
+                value=deadline,
+            )
+        return deadline
+
+    # -- sending -------------------------------------------------------------------------
+
+    def _send(self, what: str, signer: Signer, fn_call: Any, *, value: int = 0) -> TxReceipt:
+        data = bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
+        try:
+            return self.client.transact(signer, self.address, data, value=value)
+        except EvmReverted as exc:
+            raise self._translate(what, exc) from exc
+
+    @staticmethod
+    def _translate(what: str, exc: EvmReverted) -> BridgeError:
+        name = exc.revert.error_name
+        if name is not None and name in _SETTLEMENT_ERRORS:
+            detail = _SETTLEMENT_ERRORS[name]
+            return SettlementError(f"{what} refused by the HTLC: {detail} ({exc.revert.message})")
+        message = exc.revert.message or ""
+        reason = from_trex_message(message) if message else None
+        return TransactionReverted(
+            f"{what} reverted in the token: {exc.revert.describe()}",
+            raw_message=exc.revert.message,
+            tx_id=exc.tx_id,
+            reason=None if reason is ReasonCode.UNKNOWN else reason,
+        )
+
+    # -- HtlcPort --------------------------------------------------------------------------
+
+    def lock(
+        self,
+        *,
+        asset: AssetRef | None,
+        receiver: str,
+        amount: int,
+        hashlock: bytes,
+        deadline: int,
+        signer: Signer,
+        preflight: bool = True,
+    ) -> tuple[str, TxReceipt]:
+        """Lock ``amount`` (native coin if ``asset`` is None) for ``receiver``; return id, receipt.
+
+        Refused before sending when: input is invalid; the hashlock's secret is already
+        public on this contract (a claim used it: a new lock could be taken at once); for a
+        token, the pre-flight finds anything missing (``TransferRefused`` listing it all).
+        """
+        lock_hash = _require_bytes32("hashlock", hashlock)
+        receiver = self._address("receiver", receiver)
+        amount = _require_amount(amount)
+        deadline = self._check_deadline(deadline)
+        token = self._token_of(asset)
+        if self.revealed_secret(lock_hash) is not None:
+            raise SettlementError(
+                f"hashlock 0x{lock_hash.hex()} was already claimed on this HTLC: its secret "
+                "is public, so a new lock under it could be claimed by anyone at once"
+            )
+        params = LockParams(lock_hash, token, signer.address, receiver, amount, deadline)
+        if params.native:
+            receipt = self._send(
+                "lock",
+                signer,
+                self.contract.functions.lock(lock_hash, receiver, deadline),
+                value=amount,
+            )
+        else:
+            if preflight:
+                self.preflight(
+                    token=token, sender=signer.address, receiver=receiver, amount=amount
+                ).raise_if_missing()
+            receipt = self._send(
+                "lock",
+                signer,
+                self.contract.functions.lockToken(token, amount, lock_hash, receiver, deadline),
+            )
+        lock_id = params.lock_id
+        self._locks[lock_id] = LockParams(
+            lock_hash,
+            token,
+            signer.address,
+            receiver,
+            amount,
+            deadline,
+            receipt.height,
+            receipt.tx_id,
+        )
+        return lock_id, receipt
+
+    def claim(self, lock_id: str, secret: bytes, signer: Signer) -> TxReceipt:
+        """Release the lock to its fixed receiver with the 32-byte secret (anyone may send)."""
+        raw = _require_bytes32("secret", secret)
+        params = self.params(lock_id)
+        if hashlib.sha256(raw).digest() != params.hashlock:
+            raise SettlementError(
+                f"claim of {lock_id} refused: the secret does not open its hashlock"
+            )
+        self._require_open(lock_id)
+        now = int(self.client.now().timestamp())
+        if now >= params.deadline:
+            raise SettlementError(
+                f"claim of {lock_id} refused: deadline {params.deadline} passed (chain time {now})"
+            )
+        receiver = NATIVE if signer.address == params.receiver else params.receiver
+        if params.native:
+            fn = self.contract.functions.claim(
+                raw, params.sender, receiver, params.amount, params.deadline
+            )
+        else:
+            fn = self.contract.functions.claimToken(
+                raw, params.token, params.sender, receiver, params.amount, params.deadline
+            )
+        return self._send("claim", signer, fn)
+
+    def refund(self, lock_id: str, signer: Signer) -> TxReceipt:
+        """Return the lock to its fixed sender once the deadline is reached (anyone may send)."""
+        params = self.params(lock_id)
+        self._require_open(lock_id)
+        now = int(self.client.now().timestamp())
+        if now < params.deadline:
+            # the next block's timestamp must reach the deadline; refuse rather than guess
+            raise SettlementError(
+                f"refund of {lock_id} refused: deadline {params.deadline} not reached "
+                f"(chain time {now})"
+            )
+        sender = NATIVE if signer.address == params.sender else params.sender
+        if params.native:
+            fn = self.contract.functions.refund(
+                params.hashlock, sender, params.receiver, params.amount, params.deadline
+            )
+        else:
+            fn = self.contract.functions.refundToken(
+                params.hashlock,
+                params.token,
+                sender,
+                params.receiver,
+                params.amount,
+                params.deadline,
+            )
+        return self._send("refund", signer, fn)
+
+    def find(self, hashlock: bytes) -> Sequence[HtlcLock]:
+        """Every lock created on this contract under ``hashlock``, with its current state."""
+        lock_hash = _require_bytes32("hashlock", hashlock)
+        topic = "0x" + lock_hash.hex()
+        found: list[HtlcLock] = []
+        for params in self._scan_locks(topics=[None, topic]):
+            found.append(self._as_lock(params))
+        return found
+
+    def events(self, from_height: int, to_height: int) -> Iterator[ChainEvent]:
+        """Lock / claim / refund events in ``[from_height, to_height]``, in chain order.
+
+        ``Locked`` carries ``lock_id, hashlock, token (None: native), sender, receiver,
+        amount, deadline``; ``Claimed`` carries ``lock_id`` and the revealed ``secret``;
+        ``Refunded`` carries ``lock_id``.
+        """
+        for entry in self.client.logs(
+            address=self.address, from_block=max(from_height, 0), to_block=to_height
+        ):
+            event = self._decode(entry)
+            if event is not None:
+                yield event
+
+    # -- reads -----------------------------------------------------------------------------
+
+    def is_open(self, lock_id: str) -> bool:
+        """Whether the lock is open (locked and neither claimed nor refunded)."""
+        return bool(self.client.read(self.contract.functions.isOpen(_lock_id_bytes(lock_id))))
+
+    def params(self, lock_id: str) -> LockParams:
+        """The parameters of lock ``lock_id``, read back from its lock event."""
+        key = "0x" + _lock_id_bytes(lock_id).hex()
+        if key not in self._locks:
+            for params in self._scan_locks(topics=None):
+                self._locks.setdefault(params.lock_id, params)
+        if key not in self._locks:
+            raise NotFound(f"no lock {key} on HTLC {self.address}")
+        return self._locks[key]
+
+    def get(self, lock_id: str) -> HtlcLock:
+        """The lock with its current state (``open``, ``claimed`` or ``refunded``)."""
+        return self._as_lock(self.params(lock_id))
+
+    def secret_of(self, lock_id: str) -> bytes | None:
+        """The secret revealed by the claim of ``lock_id``, or None if it was not claimed."""
+        topic = "0x" + _lock_id_bytes(lock_id).hex()
+        claimed = self._event_topic("Claimed")
+        for entry in self.client.logs(
+            address=self.address, topics=[claimed, topic], from_block=self.from_block
+        ):
+            event = self._decode(entry)
+            if event is not None:
+                return cast(bytes, event.args["secret"])
+        return None
+
+    def revealed_secret(self, hashlock: bytes) -> bytes | None:
+        """A secret for ``hashlock`` already revealed by any claim on this contract, if any."""
+        lock_hash = _require_bytes32("hashlock", hashlock)
+        claimed = self._event_topic("Claimed")
+        for entry in self.client.logs(
+            address=self.address, topics=[claimed], from_block=self.from_block
+        ):
+            event = self._decode(entry)
+            if event is None:
+                continue
+            secret = cast(bytes, event.args["secret"])
+            if hashlib.sha256(secret).digest() == lock_hash:
+                return secret
+        return None
+
+    def _require_open(self, lock_id: str) -> None:
+        if not self.is_open(lock_id):
+            state = self._state(lock_id)
+            raise SettlementError(f"lock {lock_id} is not open (it is {state})")
+
+    def _state(self, lock_id: str) -> str:
+        if self.is_open(lock_id):
+            return "open"
+        topic = "0x" + _lock_id_bytes(lock_id).hex()
+        for name in ("Claimed", "Refunded"):
+            for _ in self.client.logs(
+                address=self.address,
+                topics=[self._event_topic(name), topic],
+                from_block=self.from_block,
+            ):
+                return name.lower()
+        return "unknown"
+
+    def _as_lock(self, params: LockParams) -> HtlcLock:
+        return HtlcLock(
+            lock_id=params.lock_id,
+            asset=self._asset_ref(params.token),
+            sender=params.sender,
+            receiver=params.receiver,
+            amount=params.amount,
+            hashlock=params.hashlock,
+            deadline=params.deadline,
+            state=self._state(params.lock_id),
+            height=params.height,
+        )
+
+    def _event_topic(self, name: str) -> str:
+        return self._topics[name]
+
+    def _scan_locks(self, *, topics: list[Any] | None) -> Iterator[LockParams]:
+        for name in ("Locked", "TokenLocked"):
+            wanted = [self._event_topic(name)] + (topics[1:] if topics else [])
+            for entry in self.client.logs(
+                address=self.address, topics=wanted, from_block=self.from_block
+            ):
+                event = self._decode(entry)
+                if event is None:
+                    continue
+                params = _params_from(event)
+                self._locks.setdefault(params.lock_id, params)
+                yield params
+
+    def _decode(self, entry: Mapping[str, Any]) -> ChainEvent | None:
+        for name in ("Locked", "TokenLocked", "Claimed", "Refunded"):
+            event = getattr(self.contract.events, name)
+            topics = entry["topics"]
+            if not topics or "0x" + bytes(topics[0]).hex() != self._topics[name]:
+                continue
+            decoded = event().process_log(entry)
+            args = dict(decoded["args"])
+            height = int(entry["blockNumber"])
+            tx_id = "0x" + bytes(entry["transactionHash"]).hex()
+            index = int(entry["logIndex"])
+            if name in ("Locked", "TokenLocked"):
+                token = str(args.get("token", NATIVE))
+                params = LockParams(
+                    bytes(args["hashlock"]),
+                    token,
+                    str(args["sender"]),
+                    str(args["receiver"]),
+                    int(args["amount"]),
+                    int(args["deadline"]),
+                    height,
+                    tx_id,
+                )
+                out: dict[str, object] = {
+                    "lock_id": params.lock_id,
+                    "hashlock": params.hashlock,
+                    "token": None if params.native else params.token,
+                    "sender": params.sender,
+                    "receiver": params.receiver,
+                    "amount": params.amount,
+                    "deadline": params.deadline,
+                }
+                return ChainEvent("Locked", height, tx_id, index, out)
+            lock_id = "0x" + bytes(args["id"]).hex()
+            if name == "Claimed":
+                payload: dict[str, object] = {"lock_id": lock_id, "secret": bytes(args["secret"])}
+                return ChainEvent("Claimed", height, tx_id, index, payload)
+            return ChainEvent("Refunded", height, tx_id, index, {"lock_id": lock_id})
+        return None
+
+    # -- pre-flight ------------------------------------------------------------------------
+
+    def preflight(self, *, token: str, sender: str, receiver: str, amount: int) -> Preflight:
+        """Everything missing for ``sender`` to lock ``amount`` of ``token`` for ``receiver``.
+
+        Reads only. Any ERC-20: the sender's balance and its allowance to this HTLC. T-REX
+        (recognised by ``identityRegistry()`` and ``compliance()``): the token is not
+        paused; no wallet involved (sender, escrow, receiver) is frozen; the sender's
+        unfrozen balance covers the amount; the escrow has an identity in the identity
+        registry, with a country, and is verified; the receiver is verified; the compliance
+        allows sender -> escrow and escrow -> receiver (each refusing module named).
+        """
+        token = self._address("token", token)
+        sender = self._address("sender", sender)
+        receiver = self._address("receiver", receiver)
+        amount = _require_amount(amount)
+        self.client.require_code(token)
+        trex = self._trex_parts(token)
+        standard = Standard.ERC3643 if trex is not None else Standard.ERC20
+        missing: list[Refusal] = []
+
+        def miss(code: ReasonCode, raw: str, detail: str) -> None:
+            missing.append(
+                Refusal(code=code, source_standard=standard, raw_code=raw, detail=detail)
+            )
+
+        erc20 = self.client.contract(token, load_abi("Token"))
+        balance = int(self.client.read(erc20.functions.balanceOf(sender)))
+        allowance = int(self.client.read(erc20.functions.allowance(sender, self.address)))
+        if balance < amount:
+            miss(
+                ReasonCode.INSUFFICIENT_BALANCE,
+                "balance",
+                f"sender {sender} holds {balance}, needs {amount}",
+            )
+        if allowance < amount:
+            miss(
+                ReasonCode.INSUFFICIENT_ALLOWANCE,
+                "allowance",
+                f"sender {sender} allows the HTLC {allowance}, needs {amount}: approve it first",
+            )
+        if trex is not None:
+            self._trex_preflight(erc20, trex, sender, receiver, amount, balance, miss)
+        return Preflight(
+            token=token,
+            escrow=self.address,
+            sender=sender,
+            receiver=receiver,
+            amount=amount,
+            standard=standard,
+            missing=tuple(missing),
+        )
+
+    def _trex_parts(self, token: str) -> tuple[Contract, Contract] | None:
+        contract = self.client.contract(token, load_abi("Token"))
+        try:
+            registry = str(self.client.read(contract.functions.identityRegistry()))
+            compliance = str(self.client.read(contract.functions.compliance()))
+        except BridgeError:
+            return None
+        return (
+            self.client.contract(registry, load_abi("IdentityRegistry")),
+            self.client.contract(compliance, load_abi("ModularCompliance")),
+        )
+
+    def _trex_preflight(
+        self,
+        token: Contract,
+        parts: tuple[Contract, Contract],
+        sender: str,
+        receiver: str,
+        amount: int,
+        balance: int,
+        miss: Any,
+    ) -> None:
+        registry, compliance = parts
+        read = self.client.read
+        escrow = self.address
+        if read(token.functions.paused()):
+            miss(ReasonCode.TOKEN_PAUSED, "paused", "the token is paused")
+        for who, label, code in (
+            (sender, "sender", ReasonCode.SENDER_FROZEN),
+            (escrow, "HTLC escrow", ReasonCode.RECIPIENT_FROZEN),
+            (receiver, "receiver", ReasonCode.RECIPIENT_FROZEN),
+        ):
+            if read(token.functions.isFrozen(who)):
+                miss(code, "frozen", f"the {label} {who} is frozen on the token")
+        frozen = int(read(token.functions.getFrozenTokens(sender)))
+        if balance - frozen < amount <= balance:
+            miss(
+                ReasonCode.INSUFFICIENT_UNFROZEN_BALANCE,
+                "frozen_tokens",
+                f"sender {sender} has {frozen} of {balance} frozen; {amount} must be free",
+            )
+        if not read(registry.functions.contains(escrow)):
+            miss(
+                ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                "escrow_not_registered",
+                f"the HTLC {escrow} has no identity in identity registry {registry.address}: "
+                "create one (create_escrow_identity), add the required claims "
+                "(add_escrow_claim) and register it with a country (register_escrow_identity)",
+            )
+        else:
+            country = int(read(registry.functions.investorCountry(escrow)))
+            if country == 0 or numeric_to_alpha2(country) is None:
+                miss(
+                    ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                    "escrow_no_country",
+                    f"the HTLC {escrow} is registered without a valid country ({country})",
+                )
+            if not read(registry.functions.isVerified(escrow)):
+                miss(
+                    ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                    "escrow_not_verified",
+                    f"the HTLC {escrow} is registered but not verified: its identity lacks a "
+                    "valid claim from a trusted issuer for a required topic",
+                )
+        if not read(registry.functions.isVerified(receiver)):
+            miss(
+                ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                "receiver_not_verified",
+                f"the receiver {receiver} is not verified in the identity registry: the claim "
+                "would be refused",
+            )
+        for source, target, leg in (
+            (sender, escrow, "sender -> HTLC"),
+            (escrow, receiver, "HTLC -> receiver"),
+        ):
+            try:
+                allowed = bool(read(compliance.functions.canTransfer(source, target, amount)))
+            except EvmReverted:
+                allowed = False
+            if allowed:
+                continue
+            blamed = self._refusing_modules(compliance, source, target, amount)
+            if not blamed:
+                miss(
+                    ReasonCode.TRANSFER_FAILURE,
+                    "compliance",
+                    f"compliance refuses {leg} for {amount}",
+                )
+            for name, why in blamed:
+                miss(
+                    from_trex_module(name),
+                    name,
+                    f"compliance module {name} refuses {leg} for {amount} ({why})",
+                )
+
+    def _refusing_modules(
+        self, compliance: Contract, source: str, target: str, amount: int
+    ) -> list[tuple[str, str]]:
+        """(module name, why) for every bound module whose check refuses (or reverts)."""
+        names: list[tuple[str, str]] = []
+        for module_address in self.client.read(compliance.functions.getModules()):
+            module = self.client.contract(str(module_address), load_abi("IModule"))
+            name = str(self.client.read(module.functions.name()))
+            try:
+                ok = self.client.read(
+                    module.functions.moduleCheck(source, target, amount, compliance.address)
+                )
+            except EvmReverted as exc:
+                names.append((name, f"its check reverts: {exc.revert.describe()}"))
+                continue
+            if not ok:
+                names.append((name, "its check returns false"))
+        return names
+
+
+def _lock_id_bytes(lock_id: str) -> bytes:
+    if not isinstance(lock_id, str) or not lock_id.startswith("0x") or len(lock_id) != 66:
+        raise InvalidInput("lock_id", "must be 0x followed by 64 hex digits", value=lock_id)
+    try:
+        return bytes.fromhex(lock_id[2:])
+    except ValueError:
+        raise InvalidInput("lock_id", "must be hexadecimal", value=lock_id) from None
+
+
+def _params_from(event: ChainEvent) -> LockParams:
+    args = event.args
+    token = args["token"]
+    return LockParams(
+        cast(bytes, args["hashlock"]),
+        NATIVE if token is None else str(token),
+        str(args["sender"]),
+        str(args["receiver"]),
+        cast(int, args["amount"]),
+        cast(int, args["deadline"]),
+        event.height,
+        event.tx_id,
+    )
+
+
+# -- set-up helpers for regulated tokens ----------------------------------------------------
+
+
+def _send_call(client: EvmClient, signer: Signer, fn_call: Any) -> TxReceipt:
+    data = bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
+    return client.transact(signer, str(fn_call.address), data)
+
+
+def _key_of(address: str) -> bytes:
+    return bytes(Web3.keccak(abi_encode(["address"], [address])))
+
+
+def create_escrow_identity(
+    client: EvmClient, *, id_factory: str, htlc: str, manager: str, salt: str, signer: Signer
+) -> str:
+    """Create the HTLC's ONCHAINID through an ``IdFactory`` (``signer`` owns the factory).
+
+    The identity is linked to the HTLC's address; its management key is ``manager`` (an
+    operator account), since the HTLC contract itself cannot sign claims. Returns the
+    identity's address.
+    """
+    factory = client.contract(id_factory, load_abi("IdFactory"))
+    existing = str(client.read(factory.functions.getIdentity(htlc)))
+    if int(existing, 16) != 0:
+        return existing
+    _send_call(
+        client,
+        signer,
+        factory.functions.createIdentityWithManagementKeys(htlc, salt, [_key_of(manager)]),
+    )
+    return str(client.read(factory.functions.getIdentity(htlc)))
+
+
+def add_escrow_claim(
+    client: EvmClient,
+    *,
+    identity: str,
+    topic: int,
+    issuer: str,
+    signature: bytes,
+    data: bytes,
+    signer: Signer,
+) -> TxReceipt:
+    """Add a trusted issuer's signed claim to the HTLC's identity (``signer`` manages it)."""
+    contract = client.contract(identity, load_abi("Identity"))
+    return _send_call(
+        client, signer, contract.functions.addClaim(topic, 1, issuer, signature, data, "")
+    )
+
+
+def register_escrow_identity(
+    client: EvmClient,
+    *,
+    identity_registry: str,
+    htlc: str,
+    identity: str,
+    country: str,
+    agent: Signer,
+) -> TxReceipt:
+    """Register the HTLC's wallet and identity in a T-REX identity registry with a country.
+
+    ``country`` is ISO 3166-1 alpha-2 (stored as its numeric code, as T-REX does); ``agent``
+    must be an agent of the registry.
+    """
+    try:
+        numeric = alpha2_to_numeric(country)
+    except (KeyError, ValueError) as exc:
+        raise InvalidInput("country", "must be an ISO 3166-1 alpha-2 code", value=country) from exc
+    registry = client.contract(identity_registry, load_abi("IdentityRegistry"))
+    return _send_call(client, agent, registry.functions.registerIdentity(htlc, identity, numeric))

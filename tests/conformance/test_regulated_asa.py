@@ -1,0 +1,99 @@
+"""The regulated-ASA adapter under the conformance suite, on the embedded go-algorand ledger."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.algorand.ledger import EmbeddedLedger
+from adapters.algorand.signer import AlgorandSigner
+from bridge.model import Capability, InvestorClass
+from tests.conformance.base import AdapterConformance, ConformanceEnv
+from tests.fixtures.algorand_assets import RegulatedWorld, build_regulated_world
+
+pytestmark = pytest.mark.timeout(300)
+
+
+@pytest.fixture(scope="module")
+def regulated_world(
+    embedded_ledger: EmbeddedLedger, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[RegulatedWorld]:
+    """The regulated bond deployed once for the module; the ledger is restored at the end."""
+    before = embedded_ledger.snapshot()
+    world = build_regulated_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
+    try:
+        yield world
+    finally:
+        embedded_ledger.restore(before)
+
+
+class TestRegulatedAsaConformance(AdapterConformance):
+    """alice (JP, 1 000 units) and bob (SG) hold; ``stranger`` is opted in, not whitelisted."""
+
+    @pytest.fixture
+    def conformance_env(self, regulated_world: RegulatedWorld) -> Iterator[ConformanceEnv]:
+        """The module's world, restored to its deployed state after each test."""
+        world = regulated_world
+        snapshot = world.ledger.snapshot()
+        adapter, ref, issuer = world.adapter, world.ref, world.issuer
+
+        def make_ineligible(wallet: str) -> None:
+            # KYC that expired long ago: the entry stays, the investor is no longer eligible
+            adapter.agent_operation(
+                ref,
+                Capability.WHITELIST,
+                issuer,
+                holder=wallet,
+                country="SG",
+                investor_class=InvestorClass.PROFESSIONAL,
+                kyc_expiry=1,
+            )
+
+        def freeze(wallet: str) -> None:
+            adapter.agent_operation(ref, Capability.ADDRESS_FREEZE, issuer, holder=wallet)
+
+        def whitelist_case() -> dict[str, object]:
+            newcomer = AlgorandSigner.generate()
+            return {
+                "holder": newcomer.address,
+                "country": "US",
+                "investor_class": InvestorClass.ACCREDITED,
+                "kyc_expiry": world.chain.now() + 86_400,
+            }
+
+        alice, bob = world["alice"], world["bob"]
+        cases: dict[Capability, Callable[[], dict[str, object]]] = {
+            Capability.ADDRESS_FREEZE: lambda: {"holder": bob.address, "frozen": False},
+            Capability.BURN: lambda: {"holder": alice.address, "amount": 3},
+            Capability.CLAWBACK: lambda: {
+                "sender": alice.address,
+                "recipient": bob.address,
+                "amount": 2,
+            },
+            Capability.FORCED_TRANSFER: lambda: {
+                "sender": bob.address,
+                "recipient": alice.address,
+                "amount": 1,
+            },
+            Capability.MINT: lambda: {"recipient": bob.address, "amount": 5},
+            Capability.OPT_IN: dict,
+            Capability.PAUSE: lambda: {"paused": True},
+            Capability.WHITELIST: whitelist_case,
+        }
+        try:
+            yield ConformanceEnv(
+                adapter=adapter,
+                ref=ref,
+                agent=issuer,
+                holders=(alice, bob),
+                ineligible=world["stranger"].address,
+                make_ineligible=make_ineligible,
+                freeze=freeze,
+                agent_cases=cases,
+                non_agent=world["carol"],
+                head=lambda: world.ledger.last_round,
+            )
+        finally:
+            world.ledger.restore(snapshot)

