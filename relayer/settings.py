@@ -1,0 +1,136 @@
+"""The relayer's one validated settings model: a TOML file, overridden by ``STBRIDGE_*``.
+
+Example ``relayer.toml``::
+
+    store = "relayer.sqlite3"            # or postgresql://user@host/db (shared by replicas)
+    replica_id = "relayer-1"
+    lease_seconds = 30
+    poll_interval_s = 1.0
+    log_format = "text"                  # or "json"
+
+    [api]
+    host = "127.0.0.1"
+    port = 8787
+    token_env = "STBRIDGE_API_TOKEN"     # the bearer token is read from this variable
+
+    [[chains]]
+    name = "evm-local"
+    kind = "evm"
+    endpoint = "http://127.0.0.1:8545"   # or "embedded"
+    confirmations = 2
+    htlc = "0x52908400098527886E0F7030069857D2E4169EE7"
+    keystore = "keys/evm-relayer.json"
+
+    [[chains]]
+    name = "algorand-local"
+    kind = "algorand"
+    endpoint = "embedded"
+    confirmations = 0
+    keystore = "keys/algo-relayer.json"
+
+Environment variables win over the file: ``STBRIDGE_STORE``, ``STBRIDGE_REPLICA_ID``,
+``STBRIDGE_API__PORT`` (nested with ``__``)... Secrets (API token, keystore passwords, the
+sealing key) are never in the file: the file names the variables that hold them.
+
+A bad file is refused at start with one line naming the file, the field and the rule.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from bridge.errors import ConfigError
+from bridge.validation import describe
+
+__all__ = ["ApiSettings", "ChainSettings", "RelayerSettings", "load_settings"]
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class ApiSettings(_Section):
+    """Where the HTTP API listens and where its bearer token comes from."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8787, ge=0, le=65535)
+    token_env: str = Field(default="STBRIDGE_API_TOKEN", pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+
+class ChainSettings(_Section):
+    """One chain the relayer watches and acts on."""
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[a-z0-9][a-z0-9_.-]*$")
+    kind: Literal["evm", "algorand"]
+    endpoint: str = Field(min_length=1, description="JSON-RPC / algod URL, or 'embedded'.")
+    confirmations: int = Field(default=1, ge=0, le=1000)
+    htlc: str | None = Field(default=None, description="EVM HTLC contract address.")
+    keystore: Path | None = None
+    password_env: str = Field(default="STBRIDGE_KEYSTORE_PASSWORD", pattern=r"^[A-Z_][A-Z0-9_]*$")
+
+
+class RelayerSettings(BaseSettings):
+    """Everything the daemon needs, validated once at start and passed down."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="STBRIDGE_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    store: str = Field(default="relayer.sqlite3", min_length=1)
+    replica_id: str = Field(default="relayer-1", min_length=1, max_length=64)
+    lease_seconds: float = Field(default=30.0, gt=0)
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    log_format: Literal["text", "json"] = "text"
+    secret_key_env: str = Field(default="STBRIDGE_SECRET_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    api: ApiSettings = ApiSettings()
+    chains: tuple[ChainSettings, ...] = ()
+
+    @model_validator(mode="after")
+    def _unique_chain_names(self) -> RelayerSettings:
+        names = [c.name for c in self.chains]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"chains: names must be unique ({', '.join(duplicates)} repeated)")
+        return self
+
+    def chain(self, name: str) -> ChainSettings:
+        """The chain called ``name``."""
+        for chain in self.chains:
+            if chain.name == name:
+                return chain
+        raise ConfigError(f"no chain named {name!r} in the settings")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Environment first, then the file's values (passed as init arguments)."""
+        return (env_settings, init_settings)
+
+
+def load_settings(path: Path | None) -> RelayerSettings:
+    """Read ``path`` (TOML) and the environment; ``ConfigError`` names file, field and rule."""
+    data: dict[str, Any] = {}
+    where = "environment"
+    if path is not None:
+        where = str(path)
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{path}: no such settings file") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML ({exc})") from None
+    try:
+        return RelayerSettings(**data)
+    except ValidationError as exc:
+        raise ConfigError(f"{where}: {describe(exc)}") from None
