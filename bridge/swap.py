@@ -151,6 +151,7 @@ class LegState(CanonicalModel):
     """One leg's progress, with the transaction ids seen for it."""
 
     phase: LegPhase = LegPhase.NONE
+    lock_id: str | None = None
     lock_tx: str | None = None
     claim_tx: str | None = None
     refund_tx: str | None = None
@@ -244,6 +245,7 @@ class LockObserved(_Change):
     kind: Literal["lock_observed"] = "lock_observed"
     role: Role
     tx_id: str
+    lock_id: str = ""
     hashlock: HexBytes32
     amount: Amount
     receiver: Address
@@ -494,7 +496,7 @@ def transition(state: SwapState, change: _Change) -> _Result:
             if leg.phase in (LegPhase.NONE, LegPhase.LOCK_SENT) and _lock_matches(
                 state.terms, change
             ):
-                b.set_leg(role, phase=LegPhase.LOCKED, lock_tx=tx_id)
+                b.set_leg(role, phase=LegPhase.LOCKED, lock_tx=tx_id, lock_id=change.lock_id)
         case ClaimObserved(role=role, tx_id=tx_id):
             if state.leg_state(role).phase is not LegPhase.REFUNDED:
                 b.set_leg(role, phase=LegPhase.CLAIMED, claim_tx=tx_id)

@@ -14,6 +14,7 @@ Tables (same columns in both):
 ``effects``  effects to run, keyed by (swap_id, seq), with their status and the signed
              transaction bytes once built (a retry re-sends the same bytes)
 ``secrets``  the swap secret, AES-GCM encrypted (never stored or logged in clear)
+``documents`` named JSON documents per swap (the order, the compliance decision)
 ``cursors``  per-chain event cursor (the last confirmed height processed)
 
 :meth:`Store.apply` loads the swap, runs the pure transition, and writes the new state, the
@@ -77,6 +78,13 @@ CREATE TABLE IF NOT EXISTS effects (
 CREATE TABLE IF NOT EXISTS secrets (
     swap_id TEXT PRIMARY KEY REFERENCES swaps(swap_id),
     sealed TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS documents (
+    swap_id TEXT NOT NULL REFERENCES swaps(swap_id),
+    name TEXT NOT NULL,
+    body TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (swap_id, name)
 );
 CREATE TABLE IF NOT EXISTS cursors (
     chain TEXT PRIMARY KEY,
@@ -226,6 +234,45 @@ class Store(ABC):
                 cur, "SELECT change FROM inputs WHERE swap_id = ? ORDER BY n", (swap_id,)
             ).fetchall()
         return [_CHANGE.validate_json(r[0]) for r in rows]
+
+    def input_log(self, swap_id: str) -> list[dict[str, Any]]:
+        """Every logged input with its time and the effects it produced (for audit)."""
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT n, change, effects, at FROM inputs WHERE swap_id = ? ORDER BY n",
+                (swap_id,),
+            ).fetchall()
+        return [
+            {
+                "n": int(r[0]),
+                "at": float(r[3]),
+                "input": json.loads(r[1]),
+                "effects": json.loads(r[2]),
+            }
+            for r in rows
+        ]
+
+    # -- documents ----------------------------------------------------------------
+    def put_document(self, swap_id: str, name: str, body: str) -> None:
+        """Store (or replace) a named JSON document of a swap."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO documents (swap_id, name, body, at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (swap_id, name) DO UPDATE SET body = excluded.body, at = excluded.at",
+                (swap_id, name, body, self._clock()),
+            )
+
+    def document(self, swap_id: str, name: str) -> str:
+        """A named document of a swap; ``NotFound`` when absent."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur, "SELECT body FROM documents WHERE swap_id = ? AND name = ?", (swap_id, name)
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"swap {swap_id} has no {name}")
+        return str(row[0])
 
     # -- effects ------------------------------------------------------------------
     def pending_effects(self, swap_id: str) -> list[EffectRow]:

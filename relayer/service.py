@@ -1,0 +1,458 @@
+"""The relayer: turns swap orders into terms, runs the engine's effects, watches the chains.
+
+Everything chain-specific comes in through :class:`ChainRuntime` (an ``HtlcPort``, the
+chain's clock in its deadline unit, the signers the relayer holds, and the token dry runs);
+everything about compliance through a :data:`ComplianceCheck` callable. The engine
+(:func:`bridge.swap.transition`) decides; the store persists each input with its effects
+before they run; this module only observes and executes.
+
+One :meth:`RelayerService.tick`:
+
+1. take (or renew) the leases of open swaps;
+2. per swap, observe each leg's chain: its confirmed time, and its HTLC lock's state
+   (locked / claimed / refunded) once the lock is deep enough -> engine inputs;
+3. run the swap's pending effects in order. Each effect first checks the chain for the
+   result it would produce (a lock already there, a claim already made), so running an effect
+   twice after a crash never sends a second, different transaction.
+
+Failures: a transient error (RPC down) leaves the effect pending for the next tick; a
+permanent refusal becomes a ``TxFailed`` input and the engine picks the safe path.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import secrets as _secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import Field
+
+from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
+from bridge.htlc import ChainHead, ChainTiming, RelayerBudget, plan_deadlines
+from bridge.model import AssetRef, ChainRef, Refusal, Standard, TransferCheck, TransferIntent
+from bridge.model.base import CanonicalModel
+from bridge.ports import HtlcLock, HtlcPort, Signer
+from bridge.reasons import ReasonCode
+from bridge.swap import (
+    ChainAdvanced,
+    ClaimObserved,
+    ClaimRecheck,
+    ComplianceDecided,
+    Effect,
+    Leg,
+    LegPhase,
+    LockObserved,
+    RecheckClaims,
+    RefundObserved,
+    RequestCheck,
+    Role,
+    StartSwap,
+    SubmitClaim,
+    SubmitLock,
+    SubmitRefund,
+    SwapFinished,
+    SwapState,
+    SwapTerms,
+    TxFailed,
+    chain_key,
+)
+from bridge.types import Address, Amount
+from relayer.sealing import SealingKey
+from relayer.store import Store
+
+__all__ = [
+    "ChainRuntime",
+    "ComplianceCheck",
+    "ComplianceResult",
+    "LegOrder",
+    "RelayerService",
+    "SwapOrder",
+]
+
+log = logging.getLogger(__name__)
+
+
+class LegOrder(CanonicalModel):
+    """One leg of an order: on the chain named ``chain`` (as in the relayer settings)."""
+
+    chain: str = Field(min_length=1, max_length=64)
+    asset: AssetRef | None = None
+    standard: Standard | None = None
+    amount: Amount = Field(gt=0)
+    sender: Address
+    receiver: Address
+
+
+class SwapOrder(CanonicalModel):
+    """What a platform submits: the security leg, the cash leg and the settlement window.
+
+    The ``security`` leg is locked first by the seller (the initiator, who holds the secret);
+    the ``cash`` leg second by the buyer. ``trade`` is the compliance engine's trade (any
+    JSON object its schema accepts); ``order_id`` makes submission idempotent.
+    """
+
+    order_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
+    security: LegOrder
+    cash: LegOrder
+    settlement_window_s: int = Field(strict=True, ge=1)
+    trade: dict[str, Any] | None = None
+
+
+@dataclass(frozen=True)
+class ComplianceResult:
+    """The verdict before locking: allowed, or the refusals with their citations."""
+
+    allowed: bool
+    refusals: tuple[Refusal, ...] = ()
+    decision: Mapping[str, Any] = field(default_factory=dict)
+
+
+ComplianceCheck = Callable[[SwapOrder], ComplianceResult]
+"""The compliance engine as the relayer sees it (law of both sides and the cash leg)."""
+
+
+@dataclass
+class ChainRuntime:
+    """What the relayer holds for one chain.
+
+    ``now`` returns the chain's confirmed time in its deadline unit (block timestamp on EVM,
+    round on Algorand); ``head`` its height. ``signers`` maps addresses the relayer may sign
+    for (custody wallets of the parties it acts for); ``operator`` pays for claims and
+    refunds. ``dry_run`` runs the token's own transfer check (None: no check, e.g. native).
+    ``prepare_lock`` runs before a token lock (an ERC-20 approval of the HTLC, an ASA opt-in).
+    """
+
+    name: str
+    chain: ChainRef
+    htlc: HtlcPort
+    now: Callable[[], int]
+    head: Callable[[], int]
+    timing: ChainTiming
+    confirmations: int
+    signers: Mapping[str, Signer]
+    operator: Signer
+    escrow: str | None = None
+    dry_run: Callable[[TransferIntent], TransferCheck] | None = None
+    prepare_lock: Callable[[Leg, Signer], None] | None = None
+
+    def signer_for(self, address: str) -> Signer:
+        """The signer of ``address``; ``NotFound`` when the relayer does not hold it."""
+        try:
+            return self.signers[address]
+        except KeyError:
+            raise NotFound(f"chain {self.name}: the relayer holds no key for {address}") from None
+
+
+class RelayerService:
+    """Submit orders and drive every open swap one :meth:`tick` at a time."""
+
+    def __init__(
+        self,
+        *,
+        store: Store,
+        chains: Mapping[str, ChainRuntime],
+        compliance: ComplianceCheck,
+        sealing_key: SealingKey,
+        budget: RelayerBudget,
+        wall_clock: Callable[[], float],
+        replica_id: str = "relayer-1",
+        lease_seconds: float = 30.0,
+        randbytes: Callable[[int], bytes] = _secrets.token_bytes,
+    ) -> None:
+        self.store = store
+        self.chains = dict(chains)
+        self.compliance = compliance
+        self._key = sealing_key
+        self.budget = budget
+        self.wall_clock = wall_clock
+        self.replica_id = replica_id
+        self.lease_seconds = lease_seconds
+        self._randbytes = randbytes
+        self._by_key = {self._key_of(rt): rt for rt in self.chains.values()}
+
+    @staticmethod
+    def _key_of(rt: ChainRuntime) -> str:
+        return chain_key(rt.chain)
+
+    # -- orders ------------------------------------------------------------------------
+    def runtime(self, name: str, field_name: str) -> ChainRuntime:
+        """The chain runtime called ``name``, or ``InvalidInput`` naming the order field."""
+        if name not in self.chains:
+            known = ", ".join(sorted(self.chains)) or "none"
+            raise InvalidInput(field_name, f"unknown chain {name!r} (configured: {known})")
+        return self.chains[name]
+
+    def submit(self, order: SwapOrder) -> SwapState:
+        """Plan deadlines, seal a fresh secret, store the swap and start it (idempotent)."""
+        swap_id = "0x" + hashlib.sha256(b"stbridge-order:" + order.order_id.encode()).hexdigest()
+        try:
+            return self.store.get(swap_id)
+        except NotFound:
+            pass
+        sec = self.runtime(order.security.chain, "security.chain")
+        cash = self.runtime(order.cash.chain, "cash.chain")
+        now_s = int(self.wall_clock())
+        plan = plan_deadlines(
+            initiator_chain=sec.timing,
+            participant_chain=cash.timing,
+            budget=self.budget,
+            settlement_window_s=order.settlement_window_s,
+            now_s=now_s,
+            initiator_head=ChainHead(height=sec.head()),
+            participant_head=ChainHead(height=cash.head()),
+        )
+        secret = self._randbytes(32)
+        terms = SwapTerms(
+            swap_id=swap_id,
+            hashlock="0x" + hashlib.sha256(secret).hexdigest(),
+            initiator_leg=self._leg(order.security, sec),
+            participant_leg=self._leg(order.cash, cash),
+            initiator_deadline=plan.initiator.native,
+            participant_deadline=plan.participant.native,
+            participant_lock_by=plan.participant_lock_by,
+        )
+        self.store.create(terms, sealed_secret=self._key.seal(secret, swap_id=swap_id))
+        self.store.put_document(swap_id, "order", order.model_dump_json())
+        state, _ = self.store.apply(swap_id, StartSwap())
+        return state
+
+    @staticmethod
+    def _leg(order: LegOrder, rt: ChainRuntime) -> Leg:
+        return Leg(
+            chain=rt.chain,
+            asset=order.asset,
+            standard=order.standard,
+            amount=order.amount,
+            sender=order.sender,
+            receiver=order.receiver,
+        )
+
+    def order_of(self, swap_id: str) -> SwapOrder:
+        """The order a swap was created from."""
+        return SwapOrder.model_validate_json(self.store.document(swap_id, "order"))
+
+    # -- the loop ----------------------------------------------------------------------
+    def tick(self) -> list[str]:
+        """Observe and act once on every swap this replica holds; return their ids."""
+        ids = self.store.claim_swaps(self.replica_id, lease_seconds=self.lease_seconds)
+        for swap_id in ids:
+            try:
+                self.observe(swap_id)
+                self.run_effects(swap_id)
+            except TransientError as exc:
+                log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
+        return ids
+
+    def observe(self, swap_id: str) -> SwapState:
+        """Feed the engine what the chains show now (times, then lock states)."""
+        state = self.store.get(swap_id)
+        for role in Role:
+            rt = self._rt(state, role)
+            key = self._key_of(rt)
+            now = rt.now()
+            if now > state.chain_time.get(key, -1):
+                state, _ = self.store.apply(swap_id, ChainAdvanced(chain=key, time=now))
+        for role in Role:
+            state = self._observe_leg(swap_id, state, role)
+        return state
+
+    def _rt(self, state: SwapState, role: Role) -> ChainRuntime:
+        return self._by_key[chain_key(state.terms.leg(role).chain)]
+
+    def _find(self, state: SwapState, role: Role) -> HtlcLock | None:
+        rt = self._rt(state, role)
+        leg = state.terms.leg(role)
+        hashlock = bytes.fromhex(state.terms.hashlock[2:])
+        for lock in rt.htlc.find(hashlock):
+            if (
+                lock.receiver == leg.receiver
+                and lock.amount == leg.amount
+                and lock.deadline == state.terms.deadline(role)
+            ):
+                return lock
+        return None
+
+    def _observe_leg(self, swap_id: str, state: SwapState, role: Role) -> SwapState:
+        leg_state = state.leg_state(role)
+        if leg_state.phase in (LegPhase.NONE, LegPhase.LOCK_FAILED, LegPhase.CLAIMED):
+            return state
+        if leg_state.phase is LegPhase.REFUNDED:
+            return state
+        rt = self._rt(state, role)
+        lock = self._find(state, role)
+        if lock is None or lock.height + rt.confirmations > rt.head():
+            return state
+        if leg_state.phase is LegPhase.LOCK_SENT:
+            state, _ = self.store.apply(
+                swap_id,
+                LockObserved(
+                    role=role,
+                    tx_id=lock.lock_id,
+                    lock_id=lock.lock_id,
+                    hashlock="0x" + lock.hashlock.hex(),
+                    amount=lock.amount,
+                    receiver=lock.receiver,
+                    deadline=lock.deadline,
+                ),
+            )
+        if lock.state == "claimed" and state.leg_state(role).phase is not LegPhase.CLAIMED:
+            state, _ = self.store.apply(swap_id, ClaimObserved(role=role, tx_id=lock.lock_id))
+        elif lock.state == "refunded" and state.leg_state(role).phase is not LegPhase.REFUNDED:
+            state, _ = self.store.apply(swap_id, RefundObserved(role=role, tx_id=lock.lock_id))
+        return state
+
+    def run_effects(self, swap_id: str) -> None:
+        """Run the swap's pending effects in order (each one idempotent)."""
+        for _ in range(32):  # effects may produce inputs whose effects run in the same tick
+            pending = self.store.pending_effects(swap_id)
+            if not pending:
+                return
+            for row in pending:
+                self._run(swap_id, row.effect)
+
+    def _run(self, swap_id: str, effect: Effect) -> None:
+        state = self.store.get(swap_id)
+        match effect:
+            case RequestCheck():
+                result = self._check(state, before_claim=False)
+                self.store.put_document(swap_id, "decision", _json(result))
+                self.store.finish_effect(swap_id, effect.seq, "done")
+                self.store.apply(
+                    swap_id, ComplianceDecided(allowed=result.allowed, refusals=result.refusals)
+                )
+            case RecheckClaims():
+                result = self._check(state, before_claim=True)
+                self.store.put_document(swap_id, "recheck", _json(result))
+                self.store.finish_effect(swap_id, effect.seq, "done")
+                self.store.apply(
+                    swap_id, ClaimRecheck(allowed=result.allowed, refusals=result.refusals)
+                )
+            case SubmitLock(role=role):
+                self._send(swap_id, effect.seq, "lock", role, lambda: self._lock(state, role))
+            case SubmitClaim(role=role):
+                self._send(swap_id, effect.seq, "claim", role, lambda: self._claim(state, role))
+            case SubmitRefund(role=role):
+                self._send(swap_id, effect.seq, "refund", role, lambda: self._refund(state, role))
+            case SwapFinished():
+                self.store.finish_effect(swap_id, effect.seq, "done")
+
+    def _send(
+        self, swap_id: str, seq: int, action: str, role: Role, fn: Callable[[], str | None]
+    ) -> None:
+        try:
+            tx_id = fn()
+        except TransientError:
+            raise
+        except BridgeError as exc:
+            log.info("swap %s: %s of %s leg refused: %s", swap_id, action, role.value, exc)
+            self.store.finish_effect(swap_id, seq, "failed")
+            self.store.apply(
+                swap_id,
+                TxFailed(action=action, role=role, reason=str(exc)[:500]),
+            )
+            return
+        if tx_id is not None:
+            self.store.record_sent(swap_id, seq, signed_tx="(sent by port)", tx_id=tx_id)
+        self.store.finish_effect(swap_id, seq, "done")
+
+    # -- effects against the chains -------------------------------------------------
+    def _lock(self, state: SwapState, role: Role) -> str | None:
+        if self._find(state, role) is not None:
+            return None  # already locked before a crash: observe it, don't lock again
+        rt = self._rt(state, role)
+        leg = state.terms.leg(role)
+        signer = rt.signer_for(leg.sender)
+        if rt.prepare_lock is not None and leg.asset is not None:
+            rt.prepare_lock(leg, signer)
+        _lock_id, receipt = rt.htlc.lock(
+            asset=leg.asset,
+            receiver=leg.receiver,
+            amount=leg.amount,
+            hashlock=bytes.fromhex(state.terms.hashlock[2:]),
+            deadline=state.terms.deadline(role),
+            signer=signer,
+        )
+        return receipt.tx_id
+
+    def _claim(self, state: SwapState, role: Role) -> str | None:
+        lock = self._find(state, role)
+        if lock is None:
+            raise NotFound(f"no {role.value} lock to claim")
+        if lock.state != "open":
+            return None
+        rt = self._rt(state, role)
+        sealed = self.store.sealed_secret(state.terms.swap_id)
+        if sealed is None:
+            raise NotFound(f"swap {state.terms.swap_id}: this relayer does not hold the secret")
+        secret = self._key.unseal(sealed, swap_id=state.terms.swap_id)
+        return rt.htlc.claim(lock.lock_id, secret, rt.operator).tx_id
+
+    def _refund(self, state: SwapState, role: Role) -> str | None:
+        lock = self._find(state, role)
+        if lock is None or lock.state != "open":
+            return None
+        rt = self._rt(state, role)
+        return rt.htlc.refund(lock.lock_id, rt.operator).tx_id
+
+    def _check(self, state: SwapState, *, before_claim: bool) -> ComplianceResult:
+        """The compliance engine, then each leg's token dry runs through the escrow."""
+        order = self.order_of(state.terms.swap_id)
+        result = self.compliance(order)
+        refusals = list(result.refusals)
+        for role in Role:
+            rt = self._rt(state, role)
+            leg = state.terms.leg(role)
+            if rt.dry_run is None or leg.asset is None or rt.escrow is None:
+                continue
+            hops = [(rt.escrow, leg.receiver)]
+            if not before_claim:
+                hops.insert(0, (leg.sender, rt.escrow))
+            for sender, receiver in hops:
+                check = rt.dry_run(
+                    TransferIntent(
+                        asset=leg.asset, sender=sender, recipient=receiver, amount=leg.amount
+                    )
+                )
+                refusals.extend(check.refusals)
+        allowed = result.allowed and not refusals
+        if not allowed and not refusals:
+            refusals.append(Refusal(code=ReasonCode.UNKNOWN, detail="compliance refused"))
+        return ComplianceResult(allowed, tuple(refusals), result.decision)
+
+    # -- reads for the API ------------------------------------------------------------
+    def audit(self, swap_id: str) -> dict[str, Any]:
+        """The swap's audit record: terms, state, decision, every input with its time."""
+        state = self.store.get(swap_id)
+        return {
+            "swap_id": swap_id,
+            "outcome": state.outcome.value,
+            "terms": state.terms.model_dump(mode="json"),
+            "state": state.model_dump(mode="json", exclude={"terms"}),
+            "decision": _maybe_json(self.store, swap_id, "decision"),
+            "recheck": _maybe_json(self.store, swap_id, "recheck"),
+            "inputs": self.store.input_log(swap_id),
+        }
+
+
+def _json(result: ComplianceResult) -> str:
+    import json
+
+    return json.dumps(
+        {
+            "allowed": result.allowed,
+            "refusals": [r.model_dump(mode="json") for r in result.refusals],
+            "decision": dict(result.decision),
+        }
+    )
+
+
+def _maybe_json(store: Store, swap_id: str, name: str) -> Any:
+    import json
+
+    try:
+        return json.loads(store.document(swap_id, name))
+    except NotFound:
+        return None

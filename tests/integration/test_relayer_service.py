@@ -1,0 +1,265 @@
+"""The relayer service end to end on two real EVM chains: py-evm and anvil.
+
+The security leg is our ERC-20 token on the embedded py-evm chain; the cash leg is the
+native coin on anvil. Both chains run the real HTLC contract. Time moves only when the test
+moves it (``increase_time`` on each chain) and the relayer is driven tick by tick.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from adapters.evm.client import EvmClient
+from adapters.evm.contracts import load_artifact
+from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
+from adapters.evm.htlc import EvmHtlc
+from adapters.evm.signer import EvmSigner
+from bridge.htlc import ChainTiming, RelayerBudget
+from bridge.model import AssetRef, EvmContractLocator, Refusal
+from bridge.reasons import ReasonCode
+from bridge.ports import Signer
+from bridge.swap import Leg, LegPhase, Outcome
+from relayer.sealing import SealingKey
+from relayer.service import (
+    ChainRuntime,
+    ComplianceResult,
+    LegOrder,
+    RelayerService,
+    SwapOrder,
+)
+from relayer.store import SqliteStore
+
+TIMING = ChainTiming(
+    deadline_unit="timestamp", block_time_min_ms=1000, block_time_max_ms=2000, finality_depth=0
+)
+BUDGET = RelayerBudget(reaction_s=30, compliance_recheck_s=10, margin_s=30)
+ETHER = 10**18
+
+
+@dataclass
+class World:
+    sec: EvmClient
+    cash: EvmClient
+    sec_htlc: EvmHtlc
+    cash_htlc: EvmHtlc
+    token: str
+    seller: EvmSigner
+    buyer: EvmSigner
+    seller_on_cash: EvmSigner
+    buyer_on_sec: EvmSigner
+    operator_sec: EvmSigner
+    operator_cash: EvmSigner
+
+
+@pytest.fixture(scope="module")
+def world(anvil_url: str) -> Iterator[World]:
+    sec = EvmClient.embedded()
+    cash = EvmClient.from_target(anvil_url)
+    signers = {n: EvmSigner.generate() for n in ("seller", "buyer", "s2", "b2", "op1", "op2")}
+    for name in ("seller", "b2", "op1"):
+        sec.fund(signers[name].address, 10 * ETHER)
+    for name in ("buyer", "s2", "op2"):
+        cash.fund(signers[name].address, 10 * ETHER)
+    sec_htlc = EvmHtlc.deploy(sec, signers["op1"])
+    cash_htlc = EvmHtlc.deploy(cash, signers["op2"])
+    token = deploy_cash_token(
+        sec, signers["seller"], name="Tokyo Office Units", symbol="TOU", decimals=0, currency="JPY"
+    )
+    adapter = Erc20Adapter(sec)
+    ref = AssetRef(chain=sec.chain, locator=EvmContractLocator(address=token))
+    from bridge.model import Capability
+
+    adapter.agent_operation(
+        ref, Capability.MINT, signers["seller"], to=signers["seller"].address, amount=1_000
+    )
+    yield World(
+        sec=sec,
+        cash=cash,
+        sec_htlc=sec_htlc,
+        cash_htlc=cash_htlc,
+        token=token,
+        seller=signers["seller"],
+        buyer=signers["buyer"],
+        seller_on_cash=signers["s2"],
+        buyer_on_sec=signers["b2"],
+        operator_sec=signers["op1"],
+        operator_cash=signers["op2"],
+    )
+
+
+@pytest.fixture
+def snapshots(world: World) -> Iterator[None]:
+    a, b = world.sec.snapshot(), world.cash.snapshot()
+    yield
+    world.sec.revert(a)
+    world.cash.revert(b)
+
+
+class Wall:
+    """The wall clock as the calculator sees it: the later of the two chains' times."""
+
+    def __init__(self, world: World) -> None:
+        self.world = world
+
+    def __call__(self) -> float:
+        return float(max(_now(self.world.sec), _now(self.world.cash)))
+
+
+def _now(client: EvmClient) -> int:
+    return int(client.now().timestamp())
+
+
+def service(world: World, tmp_path: Path, *, allow: bool = True) -> RelayerService:
+    def runtime(
+        name: str, client: EvmClient, htlc: EvmHtlc, signers: list[EvmSigner], operator: EvmSigner
+    ) -> ChainRuntime:
+        def approve(leg: Leg, signer: Signer) -> None:
+            assert leg.asset is not None
+            token = client.contract(leg.asset.locator.address, load_artifact("CashToken").abi)
+            call = token.functions.approve(htlc.address, leg.amount)
+            client.transact(
+                signer, token.address, bytes.fromhex(call._encode_transaction_data()[2:])
+            )
+
+        return ChainRuntime(
+            name=name,
+            chain=client.chain,
+            htlc=htlc,
+            now=lambda: _now(client),
+            head=client.head,
+            timing=TIMING,
+            confirmations=0,
+            signers={s.address: s for s in signers},
+            operator=operator,
+            prepare_lock=approve,
+        )
+
+    def compliance(order: SwapOrder) -> ComplianceResult:
+        if allow:
+            return ComplianceResult(True, (), {"rules": "test"})
+        return ComplianceResult(
+            False,
+            (
+                Refusal(
+                    code=ReasonCode.COUNTRY_RESTRICTED, detail="buyer resident in a denied country"
+                ),
+            ),
+        )
+
+    return RelayerService(
+        store=SqliteStore(tmp_path / "relayer.sqlite3", clock=time.time),
+        chains={
+            "sec": runtime("sec", world.sec, world.sec_htlc, [world.seller], world.operator_sec),
+            "cash": runtime(
+                "cash", world.cash, world.cash_htlc, [world.buyer], world.operator_cash
+            ),
+        },
+        compliance=compliance,
+        sealing_key=SealingKey.generate(),
+        budget=BUDGET,
+        wall_clock=Wall(world),
+    )
+
+
+def order(world: World, order_id: str) -> SwapOrder:
+    return SwapOrder(
+        order_id=order_id,
+        security=LegOrder(
+            chain="sec",
+            asset=AssetRef(chain=world.sec.chain, locator=EvmContractLocator(address=world.token)),
+            amount=100,
+            sender=world.seller.address,
+            receiver=world.buyer_on_sec.address,
+        ),
+        cash=LegOrder(
+            chain="cash",
+            amount=2 * ETHER,
+            sender=world.buyer.address,
+            receiver=world.seller_on_cash.address,
+        ),
+        settlement_window_s=3600,
+    )
+
+
+def token_balance(world: World, address: str) -> int:
+    ref = AssetRef(chain=world.sec.chain, locator=EvmContractLocator(address=world.token))
+    return Erc20Adapter(world.sec).holding(ref, address).balance
+
+
+def run(svc: RelayerService, swap_id: str, ticks: int = 8) -> None:
+    for _ in range(ticks):
+        svc.tick()
+        if svc.store.get(swap_id).outcome is not Outcome.OPEN:
+            return
+
+
+def test_settles_both_legs(world: World, tmp_path: Path, snapshots: None) -> None:
+    svc = service(world, tmp_path)
+    cash_before = world.cash.balance(world.seller_on_cash.address)
+    state = svc.submit(order(world, "happy-1"))
+    assert svc.submit(order(world, "happy-1")) == svc.store.get(state.terms.swap_id)  # idempotent
+    run(svc, state.terms.swap_id)
+    final = svc.store.get(state.terms.swap_id)
+    assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)
+    assert token_balance(world, world.buyer_on_sec.address) == 100
+    assert world.cash.balance(world.seller_on_cash.address) - cash_before == 2 * ETHER
+    audit = svc.audit(state.terms.swap_id)
+    assert audit["decision"]["allowed"] is True
+    kinds = [entry["input"]["kind"] for entry in audit["inputs"]]
+    assert kinds.count("lock_observed") == 2
+    assert kinds.count("claim_observed") == 2
+    sealed = svc.store.sealed_secret(state.terms.swap_id)
+    assert sealed is not None
+    # the secret on chain is the one the relayer sealed, and it is not in the audit in clear
+    secret = world.cash_htlc.revealed_secret(bytes.fromhex(state.terms.hashlock[2:]))
+    assert secret is not None
+    assert secret.hex() not in str(audit)
+
+
+def test_refused_trade_locks_nothing(world: World, tmp_path: Path, snapshots: None) -> None:
+    svc = service(world, tmp_path, allow=False)
+    state = svc.submit(order(world, "refused-1"))
+    run(svc, state.terms.swap_id)
+    final = svc.store.get(state.terms.swap_id)
+    assert final.outcome is Outcome.REFUSED
+    assert final.refusals[0].code is ReasonCode.COUNTRY_RESTRICTED
+    assert world.sec_htlc.find(bytes.fromhex(state.terms.hashlock[2:])) == []
+    assert token_balance(world, world.seller.address) == 1_000
+
+
+def test_participant_never_locks_initiator_refunded(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    svc = service(world, tmp_path)
+    svc.chains["cash"].signers = {}  # the relayer cannot sign for the buyer: it never locks
+    state = svc.submit(order(world, "no-participant"))
+    run(svc, state.terms.swap_id, ticks=3)
+    mid = svc.store.get(state.terms.swap_id)
+    assert mid.initiator.phase is LegPhase.LOCKED
+    assert token_balance(world, world.seller.address) == 900
+    for client in (world.sec, world.cash):
+        client.increase_time(2 * 3600)
+        client.mine()
+    run(svc, state.terms.swap_id)
+    final = svc.store.get(state.terms.swap_id)
+    assert final.outcome is Outcome.REFUNDED
+    assert token_balance(world, world.seller.address) == 1_000
+
+
+def test_restart_resumes_from_the_store(world: World, tmp_path: Path, snapshots: None) -> None:
+    """A new service on the same store file (a restarted daemon) finishes the swap."""
+    svc = service(world, tmp_path)
+    state = svc.submit(order(world, "restart-1"))
+    svc.tick()  # compliance + initiator lock sent
+    key = svc._key
+    svc.store.close()
+    again = service(world, tmp_path)
+    again._key = key  # the same sealing key, as a restarted daemon would load it
+    run(again, state.terms.swap_id)
+    assert again.store.get(state.terms.swap_id).outcome is Outcome.COMPLETED
+    assert token_balance(world, world.buyer_on_sec.address) == 100
