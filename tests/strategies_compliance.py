@@ -32,6 +32,16 @@ from bridge.compliance.model import (
     TravelRuleData,
 )
 from bridge.compliance.sanctions import load_sanctions
+from bridge.model import (
+    Asset,
+    CountryAllowRule,
+    CountryDenyRule,
+    EvmChain,
+    EvmContractLocator,
+    MaxBalanceRule,
+    MaxHoldersRule,
+    Standard,
+)
 from bridge.model.enums import Capability, InvestorClass
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -64,9 +74,7 @@ def engine() -> Engine:
     return Engine(shipped_rules(), load_sanctions([default_sanctions_file()]))
 
 
-def cls(
-    jurisdiction: str, investor_class: str, **kw: Any
-) -> InvestorClassification:
+def cls(jurisdiction: str, investor_class: str, **kw: Any) -> InvestorClassification:
     """A classification, e.g. ``cls("JP", "qualified_institutional")``."""
     return InvestorClassification(
         jurisdiction=jurisdiction, investor_class=InvestorClass(investor_class), **kw
@@ -141,14 +149,30 @@ def classifications(draw: st.DrawFn, residence: str) -> tuple[InvestorClassifica
     )
 
 
+STRONG = (
+    cls("JP", "qualified_institutional"),
+    cls("US", "accredited", verified=True),
+    cls("US", "qualified_institutional"),
+    cls("EU", "professional"),
+    cls("SG", "institutional"),
+    cls("SG", "accredited"),
+    cls("HK", "professional"),
+    cls("CH", "professional"),
+    cls("GB", "professional"),
+)
+"""The strongest class of each jurisdiction: a buyer holding all is eligible almost anywhere."""
+
+
 @st.composite
-def trades(draw: st.DrawFn) -> Trade:
-    """Any trade over the shipped jurisdictions (known inputs only)."""
+def trades(draw: st.DrawFn, likely_allowed: bool = False) -> Trade:
+    """Any trade over the shipped jurisdictions (known inputs only).
+
+    ``likely_allowed`` gives the buyer every jurisdiction's strongest class and complete
+    travel-rule data, so that properties about allowed trades are not starved.
+    """
     home = draw(st.sampled_from(sorted(_pairs())))
     kind, exemption = draw(st.sampled_from(_pairs()[home]))
-    home_code = "DE" if home == "EU" and draw(st.booleans()) else home
-    if home_code == "DE":
-        home_code = "EU"
+    home_code = home
     b_res = draw(st.sampled_from(RESIDENCES))
     s_res = draw(st.sampled_from(RESIDENCES))
     acquired = draw(st.dates(min_value=date(2024, 1, 1), max_value=date(2026, 6, 1)))
@@ -174,9 +198,10 @@ def trades(draw: st.DrawFn) -> Trade:
         affiliate=draw(st.booleans()),
         entity_type=draw(st.sampled_from(["natural_person", "legal_person"])),
     )
+    b_classes = STRONG if likely_allowed else draw(classifications(b_res))
     b = buyer(
         b_res,
-        *draw(classifications(b_res)),
+        *b_classes,
         balance=draw(st.sampled_from([0, 0, 5])),
         entity_type=draw(st.sampled_from(["natural_person", "legal_person"])),
     )
@@ -191,7 +216,9 @@ def trades(draw: st.DrawFn) -> Trade:
             originator_vasp=vasps,
             beneficiary_vasp=vasps,
         )
-    travel = draw(st.sampled_from([None, FULL_TRAVEL_RULE]))
+    travel = FULL_TRAVEL_RULE if likely_allowed else draw(st.sampled_from([None, FULL_TRAVEL_RULE]))
+    if draw(st.booleans()):
+        inst = inst.model_copy(update={"asset": draw(token_assets(home_code))})
     return trade(
         inst,
         s,
@@ -201,6 +228,34 @@ def trades(draw: st.DrawFn) -> Trade:
         cash_leg=leg,
         travel_rule=travel,
         offshore=draw(st.booleans()),
+    )
+
+
+@st.composite
+def token_assets(draw: st.DrawFn, home: str) -> Asset:
+    """A canonical asset homed in ``home`` carrying zero to three of its own rules."""
+    rule_st = st.one_of(
+        st.builds(
+            CountryAllowRule,
+            countries=st.lists(st.sampled_from(RESIDENCES), min_size=1, max_size=4).map(tuple),
+        ),
+        st.builds(
+            CountryDenyRule,
+            countries=st.lists(st.sampled_from(RESIDENCES), min_size=1, max_size=2).map(tuple),
+        ),
+        st.builds(MaxHoldersRule, limit=st.integers(0, 2200)),
+        st.builds(MaxBalanceRule, limit=st.integers(0, 150)),
+    )
+    return Asset(
+        chain=EvmChain(chain_id=1),
+        locator=EvmContractLocator(address="0x4444444444444444444444444444444444444444"),
+        standard=Standard.ERC3643,
+        name="Token",
+        symbol="TKN",
+        decimals=0,
+        total_supply=1_000_000,
+        home_jurisdiction=home,
+        rules=tuple(draw(st.lists(rule_st, max_size=3))),
     )
 
 
@@ -230,7 +285,8 @@ def denied_by(decision: Any, rule_id: str, code: str) -> Any:
     assert decision.outcome == "deny", decision
     r = reason(decision, rule_id)
     assert r.code.value == code, r
-    assert r.citation.law and r.citation.article
+    assert r.citation.law
+    assert r.citation.article
     return r
 
 

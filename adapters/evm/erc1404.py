@@ -29,7 +29,7 @@ from web3 import Web3
 
 from adapters.evm.client import EvmClient, RevertInfo
 from adapters.evm.contracts import load_artifact
-from adapters.evm.erc20 import CASH_TOKEN_ERRORS, EvmTokenAdapter, topic_address
+from adapters.evm.erc20 import CASH_TOKEN_ERRORS, ROLE_TOPICS, EvmTokenAdapter, topic_address
 from bridge.errors import BridgeError, InvalidInput
 from bridge.model import (
     AllowListRule,
@@ -82,7 +82,7 @@ LOCKUP_TOPIC: Final = Web3.keccak(text="LockupSet(address,uint64)").to_0x_hex()
 class Erc1404Adapter(EvmTokenAdapter):
     """ERC-1404 restricted tokens; stbridge's ``RestrictedToken1404`` is read in full."""
 
-    standard: ClassVar[Standard] = Standard.ERC1404
+    standard: Standard = Standard.ERC1404
     artifact: ClassVar[str] = "RestrictedToken1404"
     errors: ClassVar[Mapping[str, ReasonCode]] = CASH_TOKEN_ERRORS
     capabilities: frozenset[Capability] = frozenset(
@@ -133,9 +133,9 @@ class Erc1404Adapter(EvmTokenAdapter):
 
     # -- reads ---------------------------------------------------------------------------
 
-    def _whitelist(self, address: str, height: int) -> list[str]:
+    def _whitelist(self, address: str, logs: Mapping[str, list[Any]], height: int) -> list[str]:
         listed: set[str] = set()
-        for entry in self.event_logs(address, (WHITELIST_TOPIC,), height):
+        for entry in logs[WHITELIST_TOPIC]:
             account = topic_address(entry["topics"][1])
             if int.from_bytes(bytes(entry["data"])[-32:], "big"):
                 listed.add(account)
@@ -144,11 +144,9 @@ class Erc1404Adapter(EvmTokenAdapter):
         contract = self.token(address)
         return [a for a in sorted(listed) if self.read(contract.functions.isWhitelisted(a), height)]
 
-    def _lockups(self, address: str, height: int) -> dict[str, int]:
+    def _lockups(self, address: str, logs: Mapping[str, list[Any]], height: int) -> dict[str, int]:
         """Holders whose lock-up still runs at ``height`` -> unix end time."""
-        accounts = {
-            topic_address(e["topics"][1]) for e in self.event_logs(address, (LOCKUP_TOPIC,), height)
-        }
+        accounts = {topic_address(e["topics"][1]) for e in logs[LOCKUP_TOPIC]}
         now = self._timestamp(height)
         contract = self.token(address)
         out: dict[str, int] = {}
@@ -175,16 +173,17 @@ class Erc1404Adapter(EvmTokenAdapter):
             contract = self.token(address)
             paused = bool(self.read(contract.functions.paused(), height))
             source = f"{address}#{{}}"
+            logs = self.event_logs(address, (WHITELIST_TOPIC, LOCKUP_TOPIC, *ROLE_TOPICS), height)
             rules.append(
                 AllowListRule(
-                    addresses=tuple(self._whitelist(address, height)),
+                    addresses=tuple(self._whitelist(address, logs, height)),
                     source=source.format("whitelist"),
                 )
             )
             cap = int(self.read(contract.functions.maxHolders(), height))
             if cap:
                 rules.append(MaxHoldersRule(limit=cap, source=source.format("maxHolders")))
-            for account, until in self._lockups(address, height).items():
+            for account, until in self._lockups(address, logs, height).items():
                 rules.append(
                     LockupRule(
                         until=datetime.fromtimestamp(until, tz=UTC),
@@ -192,7 +191,7 @@ class Erc1404Adapter(EvmTokenAdapter):
                         source=source.format("lockupUntil"),
                     )
                 )
-            roles = self.role_assignments(address, height)
+            roles = self.role_assignments(logs)
         return Asset(
             chain=ref.chain,
             locator=ref.locator,

@@ -75,6 +75,8 @@ BLOCKED_TOPIC: Final = Web3.keccak(text="Blocked(address)").to_0x_hex()
 UNBLOCKED_TOPIC: Final = Web3.keccak(text="Unblocked(address)").to_0x_hex()
 ROLE_GRANTED_TOPIC: Final = Web3.keccak(text="RoleGranted(bytes32,address,address)").to_0x_hex()
 ROLE_REVOKED_TOPIC: Final = Web3.keccak(text="RoleRevoked(bytes32,address,address)").to_0x_hex()
+ROLE_TOPICS: Final = (ROLE_GRANTED_TOPIC, ROLE_REVOKED_TOPIC)
+BLOCK_TOPICS: Final = (BLOCKED_TOPIC, UNBLOCKED_TOPIC)
 
 R = ReasonCode
 
@@ -115,7 +117,7 @@ class EvmTokenAdapter:
     ``errors`` (native custom-error name -> canonical reason).
     """
 
-    standard: ClassVar[Standard]
+    standard: Standard
     artifact: ClassVar[str]
     errors: ClassVar[Mapping[str, ReasonCode]] = CASH_TOKEN_ERRORS
     capabilities: frozenset[Capability] = frozenset()
@@ -241,14 +243,27 @@ class EvmTokenAdapter:
         """The error for an operation this adapter (or token) does not offer."""
         return UnsupportedCapability(self.standard.value, str(capability))
 
-    def event_logs(self, address: str, topic0: Sequence[str], height: int) -> list[Any]:
-        """Logs of ``address`` whose first topic is one of ``topic0``, up to ``height``."""
-        return list(self.client.logs(address=address, topics=[list(topic0)], to_block=height))
+    def event_logs(self, address: str, topic0: Sequence[str], height: int) -> dict[str, list[Any]]:
+        """Logs of ``address`` up to ``height`` whose first topic is in ``topic0``, by topic.
 
-    def role_assignments(self, address: str, height: int) -> tuple[RoleAssignment, ...]:
-        """Current AccessControl role holders, replayed from RoleGranted / RoleRevoked logs."""
+        One ``eth_getLogs`` scan (in bounded block ranges) serves every topic asked for.
+        """
+        found: dict[str, list[Any]] = {t: [] for t in topic0}
+        for entry in self.client.logs(address=address, topics=[list(topic0)], to_block=height):
+            found.setdefault(hex32(entry["topics"][0]), []).append(entry)
+        return found
+
+    def role_assignments(self, logs: Mapping[str, list[Any]]) -> tuple[RoleAssignment, ...]:
+        """Current AccessControl role holders, replayed from RoleGranted / RoleRevoked logs.
+
+        ``logs`` is an :meth:`event_logs` result that asked for both role topics.
+        """
         roles: set[tuple[str, str]] = set()
-        for entry in self.event_logs(address, (ROLE_GRANTED_TOPIC, ROLE_REVOKED_TOPIC), height):
+        entries = sorted(
+            [*logs[ROLE_GRANTED_TOPIC], *logs[ROLE_REVOKED_TOPIC]],
+            key=lambda e: (int(e["blockNumber"]), int(e["logIndex"])),
+        )
+        for entry in entries:
             t = entry["topics"]
             role = self.ROLE_NAMES.get(hex32(t[1]), hex32(t[1]))
             pair = (role, topic_address(t[2]))
@@ -345,7 +360,7 @@ def _call_or_none(adapter: EvmTokenAdapter, fn_call: Any, block: int | str) -> A
 class Erc20Adapter(EvmTokenAdapter):
     """ERC-20 cash tokens; stbridge's ``CashToken`` adds blocklist, pause and issuer powers."""
 
-    standard: ClassVar[Standard] = Standard.ERC20
+    standard: Standard = Standard.ERC20
     artifact: ClassVar[str] = "CashToken"
     capabilities: frozenset[Capability] = frozenset(
         {Capability.MINT, Capability.BURN, Capability.PAUSE, Capability.BLOCKLIST}
@@ -390,8 +405,9 @@ class Erc20Adapter(EvmTokenAdapter):
             currency = str(self.read(contract.functions.currency(), height))
             issuer = str(self.read(contract.functions.issuer(), height))
             paused = bool(self.read(contract.functions.paused(), height))
-            blocked = self._blocklist(address, height)
-            roles = self.role_assignments(address, height)
+            logs = self.event_logs(address, (*BLOCK_TOPICS, *ROLE_TOPICS), height)
+            blocked = self._blocklist(address, logs, height)
+            roles = self.role_assignments(logs)
             rules = (DenyListRule(addresses=tuple(blocked), source=f"{address}#blocklist"),)
             terms = CashTerms(currency=currency)
         return Asset(
@@ -413,9 +429,13 @@ class Erc20Adapter(EvmTokenAdapter):
             read_at_height=height,
         )
 
-    def _blocklist(self, address: str, height: int) -> list[str]:
+    def _blocklist(self, address: str, logs: Mapping[str, list[Any]], height: int) -> list[str]:
         blocked: set[str] = set()
-        for entry in self.event_logs(address, (BLOCKED_TOPIC, UNBLOCKED_TOPIC), height):
+        entries = sorted(
+            [*logs[BLOCKED_TOPIC], *logs[UNBLOCKED_TOPIC]],
+            key=lambda e: (int(e["blockNumber"]), int(e["logIndex"])),
+        )
+        for entry in entries:
             t = entry["topics"]
             if hex32(t[0]) == BLOCKED_TOPIC:
                 blocked.add(topic_address(t[1]))

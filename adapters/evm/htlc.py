@@ -44,6 +44,7 @@ from bridge.errors import (
     BridgeError,
     InvalidInput,
     NotFound,
+    PermanentError,
     SettlementError,
     TransactionReverted,
     TransferRefused,
@@ -173,15 +174,11 @@ class EvmHtlc:
         self.client = client
         self.address = client.require_code(address)
         self.from_block = from_block
-        self.contract: Contract = client.contract(self.address, load_artifact(HTLC_ARTIFACT).abi)
+        abi = load_artifact(HTLC_ARTIFACT).abi
+        self.contract: Contract = client.contract(self.address, abi)
         self._locks: dict[str, LockParams] = {}
         self._topics: dict[str, str] = {
-            str(item["name"]): "0x"
-            + bytes(
-                Web3.keccak(text=f"{item['name']}({','.join(i['type'] for i in item['inputs'])})")
-            ).hex()
-            for item in self.contract.abi
-            if item.get("type") == "event"
+            str(item["name"]): _topic_of(item) for item in abi if item.get("type") == "event"
         }
 
     @classmethod
@@ -583,7 +580,7 @@ class EvmHtlc:
         try:
             registry = str(self.client.read(contract.functions.identityRegistry()))
             compliance = str(self.client.read(contract.functions.compliance()))
-        except BridgeError:
+        except PermanentError:  # no such view (reverts or returns nothing): not T-REX
             return None
         return (
             self.client.contract(registry, load_abi("IdentityRegistry")),
@@ -691,6 +688,11 @@ class EvmHtlc:
             if not ok:
                 names.append((name, "its check returns false"))
         return names
+
+
+def _topic_of(event: Mapping[str, Any]) -> str:
+    types = ",".join(str(i["type"]) for i in event["inputs"])
+    return "0x" + bytes(Web3.keccak(text=f"{event['name']}({types})")).hex()
 
 
 def _lock_id_bytes(lock_id: str) -> bytes:

@@ -42,6 +42,7 @@ from bridge.compliance.model import (
     Citation,
     Decision,
     Obligation,
+    Outcome,
     Party,
     Reason,
     Trade,
@@ -62,7 +63,7 @@ ENGINE_CITATION = Citation(
 )
 """Cited by reasons the engine itself gives (unknown inputs): a policy, not a statute."""
 
-_TOKEN_LAW = "Token transfer restrictions (the asset's own canonical rules)"
+_ASSET_RULES_LAW = "Token transfer restrictions (the asset's own canonical rules)"
 
 _CLAIM_CLASSES: dict[ClaimType, frozenset[str]] = {
     ClaimType.ACCREDITED: frozenset({InvestorClass.ACCREDITED.value}),
@@ -110,15 +111,15 @@ class Engine:
         cash_js: set[str] = set()
         leg = trade.cash_leg
         if leg is not None:
-            for label, code in (
+            for label, vasp in (
                 ("cash_leg.originator_vasp", leg.originator_vasp),
                 ("cash_leg.beneficiary_vasp", leg.beneficiary_vasp),
             ):
-                if code is None:
+                if vasp is None:
                     continue
-                resolved = book.resolve(code)
+                resolved = book.resolve(vasp)
                 if resolved is None:
-                    reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, label, code))
+                    reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, label, vasp))
                 else:
                     cash_js.add(resolved)
         if home is not None:
@@ -130,9 +131,10 @@ class Engine:
             classes[role], verified[role] = valid, valid_verified
             reasons.extend(problems)
 
-        hits = self.sanctions.screen("buyer", trade.buyer).hits + self.sanctions.screen(
-            "seller", trade.seller
-        ).hits
+        hits = (
+            self.sanctions.screen("buyer", trade.buyer).hits
+            + self.sanctions.screen("seller", trade.seller).hits
+        )
         facts = _facts(trade, buyer_j, seller_j, bool(hits))
         env = Env(facts, today, classes, verified, trade.fx_rates)
 
@@ -167,20 +169,18 @@ class Engine:
 
         reasons.sort(key=lambda r: (r.effect != "deny", r.rule_id, r.explanation))
         effects = {r.effect for r in reasons}
-        outcome = (
+        verdict: Outcome = (
             "deny"
             if "deny" in effects
             else "needs_information"
             if "needs_information" in effects
             else "allow"
         )
-        overrides = tuple(
-            o for o in book.overrides if o.jurisdiction in in_play
-        )
+        overrides = tuple(o for o in book.overrides if o.jurisdiction in in_play)
         return Decision(
             trade_id=trade.id,
             at=at,
-            outcome=outcome,
+            outcome=verdict,
             reasons=tuple(reasons),
             obligations=tuple(sorted(obligations, key=lambda o: o.rule_id)),
             overrides=overrides,
@@ -259,9 +259,10 @@ class Engine:
                 continue
             key = (jur, c.investor_class.value)
             period = book.class_periods.get(key)
-            if period is not None:
-                if c.granted_on is None or today >= add_period(c.granted_on, period):
-                    continue
+            if period is not None and (
+                c.granted_on is None or today >= add_period(c.granted_on, period)
+            ):
+                continue
             valid.add(key)
             if c.verified:
                 valid_verified.add(key)
@@ -405,7 +406,10 @@ def _facts(trade: Trade, buyer_j: str | None, seller_j: str | None, hit: bool) -
     if tr_data is not None:
         facts["travel_rule.originating_vasp"] = tr_data.originating_vasp
         facts["travel_rule.beneficiary_vasp"] = tr_data.beneficiary_vasp
-        for side, person in (("originator", tr_data.originator), ("beneficiary", tr_data.beneficiary)):
+        for side, person in (
+            ("originator", tr_data.originator),
+            ("beneficiary", tr_data.beneficiary),
+        ):
             for name, value in person.model_dump().items():
                 facts[f"travel_rule.{side}.{name}"] = value
     return facts
@@ -431,7 +435,7 @@ def _token_reason(
         jurisdiction=home,
         origin="token",
         effect="deny" if effect == "deny" else "needs_information",
-        citation=Citation(law=_TOKEN_LAW, article=where),
+        citation=Citation(law=_ASSET_RULES_LAW, article=where),
         explanation=explanation,
         verification=verification,
     )
@@ -471,7 +475,9 @@ def _state_reason(code: ReasonCode, text: str, home: str | None) -> Reason:
         jurisdiction=home,
         origin="token",
         effect="deny",
-        citation=Citation(law=_TOKEN_LAW, article="asset state (paused / active / transferable)"),
+        citation=Citation(
+            law=_ASSET_RULES_LAW, article="asset state (paused / active / transferable)"
+        ),
         explanation=text,
     )
 
@@ -493,10 +499,18 @@ def _token_check(
     deny = "deny"
     if isinstance(rule, tr.CountryAllowRule):
         if buyer.residence not in rule.countries:
-            return ReasonCode.COUNTRY_RESTRICTED, f"buyer residence {buyer.residence} is not on the token's country allow list", deny
+            return (
+                ReasonCode.COUNTRY_RESTRICTED,
+                f"buyer residence {buyer.residence} is not on the token's country allow list",
+                deny,
+            )
     elif isinstance(rule, tr.CountryDenyRule):
         if buyer.residence in rule.countries:
-            return ReasonCode.COUNTRY_RESTRICTED, f"buyer residence {buyer.residence} is on the token's country deny list", deny
+            return (
+                ReasonCode.COUNTRY_RESTRICTED,
+                f"buyer residence {buyer.residence} is on the token's country deny list",
+                deny,
+            )
     elif isinstance(rule, tr.MaxHoldersRule):
         if buyer.balance == 0 and (rule.country is None or buyer.residence == rule.country):
             if rule.country is None:
@@ -511,60 +525,137 @@ def _token_check(
             after = before + 1 - int(exits)
             if after > rule.limit:
                 where = f" in {rule.country}" if rule.country else ""
-                return ReasonCode.MAX_HOLDERS_REACHED, f"the token allows at most {rule.limit} holders{where}; this trade would make {after}", deny
+                return (
+                    ReasonCode.MAX_HOLDERS_REACHED,
+                    f"the token allows at most {rule.limit} holders{where}; "
+                    f"this trade would make {after}",
+                    deny,
+                )
     elif isinstance(rule, tr.MaxBalanceRule):
         if buyer_after > rule.limit:
-            return ReasonCode.MAX_BALANCE_EXCEEDED, f"buyer would hold {buyer_after}, above the token's maximum balance {rule.limit}", deny
+            return (
+                ReasonCode.MAX_BALANCE_EXCEEDED,
+                f"buyer would hold {buyer_after}, above the token's maximum balance {rule.limit}",
+                deny,
+            )
     elif isinstance(rule, tr.MinHoldingRule):
         if 0 < buyer_after < rule.amount or 0 < seller_after < rule.amount:
-            return ReasonCode.BELOW_MIN_HOLDING, f"a holding would fall below the token's minimum of {rule.amount}", deny
+            return (
+                ReasonCode.BELOW_MIN_HOLDING,
+                f"a holding would fall below the token's minimum of {rule.amount}",
+                deny,
+            )
     elif isinstance(rule, tr.MaxOwnershipRule):
         supply = inst.asset.total_supply if inst.asset else 0
         if buyer_after * 10_000 > rule.limit_bps * supply:
-            return ReasonCode.MAX_BALANCE_EXCEEDED, f"buyer would own more than {rule.limit_bps / 100:g}% of the supply", deny
+            return (
+                ReasonCode.MAX_BALANCE_EXCEEDED,
+                f"buyer would own more than {rule.limit_bps / 100:g}% of the supply",
+                deny,
+            )
     elif isinstance(rule, tr.VolumeLimitRule):
         start = at - timedelta(seconds=rule.window_seconds)
         moved = sum(o.amount for o in seller.outflows if start < o.at <= at)
         if moved + qty > rule.amount:
-            return ReasonCode.VOLUME_LIMIT_EXCEEDED, f"seller would move {moved + qty} within {rule.window_seconds}s, above the token's limit {rule.amount}", deny
+            return (
+                ReasonCode.VOLUME_LIMIT_EXCEEDED,
+                f"seller would move {moved + qty} within {rule.window_seconds}s, "
+                f"above the token's limit {rule.amount}",
+                deny,
+            )
     elif isinstance(rule, tr.LockupRule):
         if rule.holder is None or _addr_in(seller.wallet, (rule.holder,)):
             if rule.until is not None and at < rule.until:
-                return ReasonCode.FUNDS_LOCKED, f"the token is locked up until {rule.until.isoformat()}", deny
+                return (
+                    ReasonCode.FUNDS_LOCKED,
+                    f"the token is locked up until {rule.until.isoformat()}",
+                    deny,
+                )
             if rule.period_seconds is not None:
                 if seller.acquired_on is None:
-                    return ReasonCode.FUNDS_LOCKED, "the token has a lock-up from acquisition and the seller's acquisition date is missing", deny
-                start_dt = datetime(seller.acquired_on.year, seller.acquired_on.month, seller.acquired_on.day, tzinfo=UTC)
+                    return (
+                        ReasonCode.FUNDS_LOCKED,
+                        "the token has a lock-up from acquisition and the seller's "
+                        "acquisition date is missing",
+                        deny,
+                    )
+                start_dt = datetime(
+                    seller.acquired_on.year,
+                    seller.acquired_on.month,
+                    seller.acquired_on.day,
+                    tzinfo=UTC,
+                )
                 end = start_dt + timedelta(seconds=rule.period_seconds)
                 if at < end:
-                    return ReasonCode.FUNDS_LOCKED, f"the seller's units are locked up until {end.isoformat()}", deny
+                    return (
+                        ReasonCode.FUNDS_LOCKED,
+                        f"the seller's units are locked up until {end.isoformat()}",
+                        deny,
+                    )
     elif isinstance(rule, tr.IssuerApprovalRule):
         if not trade.issuer_approved:
-            return ReasonCode.ISSUER_APPROVAL_REQUIRED, "the token needs the issuer's approval of this transfer", "needs_information"
+            return (
+                ReasonCode.ISSUER_APPROVAL_REQUIRED,
+                "the token needs the issuer's approval of this transfer",
+                "needs_information",
+            )
     elif isinstance(rule, tr.AllowListRule):
         if rule.addresses:
             if not _addr_in(buyer.wallet, rule.addresses):
-                return ReasonCode.RECIPIENT_NOT_ELIGIBLE, "the buyer's wallet is not on the token's allow list", deny
+                return (
+                    ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                    "the buyer's wallet is not on the token's allow list",
+                    deny,
+                )
             if trade.kind == "resale" and not _addr_in(seller.wallet, rule.addresses):
-                return ReasonCode.SENDER_NOT_ELIGIBLE, "the seller's wallet is not on the token's allow list", deny
+                return (
+                    ReasonCode.SENDER_NOT_ELIGIBLE,
+                    "the seller's wallet is not on the token's allow list",
+                    deny,
+                )
     elif isinstance(rule, tr.DenyListRule):
         if _addr_in(buyer.wallet, rule.addresses) or _addr_in(seller.wallet, rule.addresses):
-            return ReasonCode.BLOCKLISTED_PARTY, "a party's wallet is on the token's deny list", deny
+            return (
+                ReasonCode.BLOCKLISTED_PARTY,
+                "a party's wallet is on the token's deny list",
+                deny,
+            )
     elif isinstance(rule, tr.SanctionsScreeningRule):
         if sanctioned:
-            return ReasonCode.SANCTIONED_PARTY, f"the token screens parties against {rule.list_ref} and a party is listed", deny
+            return (
+                ReasonCode.SANCTIONED_PARTY,
+                f"the token screens parties against {rule.list_ref} and a party is listed",
+                deny,
+            )
     elif isinstance(rule, tr.FullTransferOnlyRule):
         if trade.kind == "resale" and seller_after != 0:
-            return ReasonCode.FULL_TRANSFER_REQUIRED, "the token only allows transferring a whole holding", deny
+            return (
+                ReasonCode.FULL_TRANSFER_REQUIRED,
+                "the token only allows transferring a whole holding",
+                deny,
+            )
     elif isinstance(rule, tr.FlowbackBlockRule):
         if buyer.residence in rule.countries and at < rule.until:
-            return ReasonCode.TRANSFER_WINDOW_CLOSED, f"no transfers into {buyer.residence} before {rule.until.isoformat()}", deny
+            return (
+                ReasonCode.TRANSFER_WINDOW_CLOSED,
+                f"no transfers into {buyer.residence} before {rule.until.isoformat()}",
+                deny,
+            )
     elif isinstance(rule, tr.RequiredClaimsRule):
         missing = [c.value for c in rule.claim_types if not _has_claim(buyer, c, at)]
         if missing:
-            return ReasonCode.RECIPIENT_NOT_ELIGIBLE, f"the buyer lacks valid claims the token requires: {', '.join(missing)}", deny
+            return (
+                ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                f"the buyer lacks valid claims the token requires: {', '.join(missing)}",
+                deny,
+            )
     elif isinstance(rule, tr.OpaqueRule):
-        return ReasonCode.UNKNOWN, f"the token has a rule stbridge cannot interpret ({rule.name}); its on-chain dry run must decide", "needs_information"
+        return (
+            ReasonCode.UNKNOWN,
+            f"the token has a rule stbridge cannot interpret ({rule.name}); "
+            "its on-chain dry run must decide",
+            "needs_information",
+        )
     # SupplyCapRule limits minting; a transfer never changes the supply.
     return None
 
@@ -579,8 +670,7 @@ def _has_claim(party: Party, claim: ClaimType, at: datetime) -> bool:
     if wanted is None:
         return False
     return any(
-        c.investor_class.value in wanted
-        and (c.valid_until is None or c.valid_until >= at.date())
+        c.investor_class.value in wanted and (c.valid_until is None or c.valid_until >= at.date())
         for c in party.classifications
     )
 

@@ -257,8 +257,8 @@ def build_rulebook(documents: Sequence[tuple[Path | str, JurisdictionRules]]) ->
             continue
         for c in doc.investor_classes:
             cur.classes[c.investor_class] = (c, file)
-        for e in doc.foreign_equivalents:
-            cur.equivalents[e.investor_class] = (e, file)
+        for eqv in doc.foreign_equivalents:
+            cur.equivalents[eqv.investor_class] = (eqv, file)
         for k in doc.instrument_kinds:
             cur.kinds[k.id] = (k, file)
         for ex in doc.exemptions:
@@ -306,8 +306,7 @@ def _compile(
                 )
             if country in member_of:
                 raise ConfigError(
-                    f"{m.base_file}: members: {country} is already a member of "
-                    f"{member_of[country]}"
+                    f"{m.base_file}: members: {country} is already a member of {member_of[country]}"
                 )
             member_of[country] = code
     classes = {code: {k: v[0] for k, v in m.classes.items()} for code, m in merged.items()}
@@ -394,7 +393,9 @@ def _compile(
                 require = compile_predicate(rule.require, f"rules[{index}].require", resolve)
             except PredicateError as exc:
                 raise ConfigError(f"{file}: {exc.path}: {exc.problem} (rule {rid})") from None
-            periods = tuple((e.since, parse_period(e.at_least)) for e in elapsed_nodes(rule.require))
+            periods = tuple(
+                (e.since, parse_period(e.at_least)) for e in elapsed_nodes(rule.require)
+            )
             out.append(CompiledRule(rule, code, file, when, require, periods))
         compiled[code] = tuple(out)
         total += len(out)

@@ -130,9 +130,7 @@ def _catalogue() -> dict[str, FactType]:
         }
     for side in ("originator", "beneficiary"):
         for name in _IVMS_FIELDS:
-            facts[f"travel_rule.{side}.{name}"] = (
-                "date" if name == "date_of_birth" else "str"
-            )
+            facts[f"travel_rule.{side}.{name}"] = "date" if name == "date_of_birth" else "str"
     return facts
 
 
@@ -140,9 +138,27 @@ FACTS: Final[Mapping[str, FactType]] = _catalogue()
 """Every fact a predicate may name, with its type."""
 
 _ZERO_DECIMALS: Final = frozenset(
-    "BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF".split()
+    [
+        "BIF",
+        "CLP",
+        "DJF",
+        "GNF",
+        "ISK",
+        "JPY",
+        "KMF",
+        "KRW",
+        "PYG",
+        "RWF",
+        "UGX",
+        "UYI",
+        "VND",
+        "VUV",
+        "XAF",
+        "XOF",
+        "XPF",
+    ]
 )
-_THREE_DECIMALS: Final = frozenset("BHD IQD JOD KWD LYD OMR TND".split())
+_THREE_DECIMALS: Final = frozenset(["BHD", "IQD", "JOD", "KWD", "LYD", "OMR", "TND"])
 
 
 def minor_unit_exponent(currency: str) -> int:
@@ -154,7 +170,7 @@ def minor_unit_exponent(currency: str) -> int:
     return 2
 
 
-class MissingInformation(Exception):  # noqa: N818 - a signal inside the engine, not an error
+class MissingInformation(Exception):
     """Evaluation needs a fact the trade does not carry (e.g. an FX rate)."""
 
     def __init__(self, what: str) -> None:
@@ -171,9 +187,7 @@ class PredicateError(ValueError):
         self.problem = problem
 
 
-def convert_money(
-    amount: int, currency: str, target: str, rates: tuple[FxRate, ...]
-) -> Fraction:
+def convert_money(amount: int, currency: str, target: str, rates: tuple[FxRate, ...]) -> Fraction:
     """``amount`` minor units of ``currency`` in minor units of ``target`` (exact).
 
     Uses a rate ``currency->target`` or the inverse of ``target->currency``; raises
@@ -192,7 +206,8 @@ def convert_money(
     if rate is None:
         raise MissingInformation(f"an FX rate {currency}->{target}")
     major = Fraction(amount, 10 ** minor_unit_exponent(currency))
-    return major * rate * 10 ** minor_unit_exponent(target)
+    result: Fraction = major * rate * 10 ** minor_unit_exponent(target)
+    return result
 
 
 _PERIOD = re.compile(r"^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)D)?$")
@@ -278,10 +293,12 @@ def compile_predicate(
         kind = _fact_type(pred.fact, f"{path}.fact", ("str", "int", "bool"))
         if not _scalar_fits(kind, pred.value):
             raise PredicateError(f"{path}.value", f"{pred.value!r} is not a {kind}")
-        fact, value = pred.fact, pred.value
+        fact, expected = pred.fact, pred.value
         if isinstance(pred, Eq):
-            return lambda env: _typed_equal(_get(env, fact), value)
-        return lambda env: _get(env, fact) is not None and not _typed_equal(_get(env, fact), value)
+            return lambda env: _typed_equal(_get(env, fact), expected)
+        return lambda env: (
+            _get(env, fact) is not None and not _typed_equal(_get(env, fact), expected)
+        )
     if isinstance(pred, InSet):
         kind = _fact_type(pred.fact, f"{path}.fact", ("str", "int", "bool"))
         for i, v in enumerate(pred.values):

@@ -102,9 +102,7 @@ class SanctionsList:
             o.share_bps for o in party.owners if self._listed(o.name, o.identifiers) is not None
         )
         if listed_share >= BLOCKING_SHARE_BPS:
-            hits.append(
-                f"{role} is {listed_share / 100:g}% owned by listed persons (50% rule)"
-            )
+            hits.append(f"{role} is {listed_share / 100:g}% owned by listed persons (50% rule)")
         return Screening(role, tuple(hits))
 
 
@@ -129,9 +127,7 @@ def load_sanctions(paths: Sequence[Path]) -> SanctionsList:
             lineno = rows[index][0]
             if index == 0:
                 if tuple(c.strip() for c in record) != _HEADER:
-                    raise ConfigError(
-                        f"{path}: line {lineno}: header must be {','.join(_HEADER)}"
-                    )
+                    raise ConfigError(f"{path}: line {lineno}: header must be {','.join(_HEADER)}")
                 continue
             if len(record) != len(_HEADER):
                 raise ConfigError(

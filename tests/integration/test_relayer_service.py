@@ -21,8 +21,8 @@ from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator, Refusal
-from bridge.reasons import ReasonCode
 from bridge.ports import Signer
+from bridge.reasons import ReasonCode
 from bridge.swap import Leg, LegPhase, Outcome
 from relayer.sealing import SealingKey
 from relayer.service import (
@@ -77,7 +77,7 @@ def world(anvil_url: str) -> Iterator[World]:
     adapter.agent_operation(
         ref, Capability.MINT, signers["seller"], to=signers["seller"].address, amount=1_000
     )
-    yield World(
+    return World(
         sec=sec,
         cash=cash,
         sec_htlc=sec_htlc,

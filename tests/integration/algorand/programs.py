@@ -127,14 +127,14 @@ def create_probe(
     ledger: EmbeddedLedger, creator: AlgoTestAccount, *, fund: int = 1_000_000, pages: int = 0
 ) -> int:
     """Create ``PROBE_APP`` (with ``CLEAR_PROGRAM``), fund its account; return the app id."""
-    txn = transaction.ApplicationCreateTxn(
+    txn = transaction.ApplicationCreateTxn(  # type: ignore[no-untyped-call]
         creator.address,
         ledger.suggested_params(),
         transaction.OnComplete.NoOpOC,
         assemble(PROBE_APP),
         assemble(CLEAR_PROGRAM),
-        transaction.StateSchema(GLOBAL_INTS, 0),
-        transaction.StateSchema(0, 0),
+        transaction.StateSchema(GLOBAL_INTS, 0),  # type: ignore[no-untyped-call]
+        transaction.StateSchema(0, 0),  # type: ignore[no-untyped-call]
         extra_pages=pages,
     )
     result = ledger.submit([creator.sign(txn)])
@@ -156,7 +156,7 @@ def call_probe(
     """A signed NoOp call of the probe app with ``args``."""
     params = ledger.suggested_params()
     params.fee = fee
-    txn = transaction.ApplicationCallTxn(
+    txn = transaction.ApplicationCallTxn(  # type: ignore[no-untyped-call]
         sender.address, params, app_id, transaction.OnComplete.NoOpOC, app_args=list(args), **kwargs
     )
     return sender.sign(txn)
@@ -174,7 +174,7 @@ def create_asa(
     clawback: str | None = None,
 ) -> int:
     """Create an ASA; roles default to the creator. Returns the asset id."""
-    txn = transaction.AssetCreateTxn(
+    txn = transaction.AssetCreateTxn(  # type: ignore[no-untyped-call]
         creator.address,
         ledger.suggested_params(),
         total,
@@ -197,7 +197,11 @@ def create_asa(
 def opt_in(ledger: EmbeddedLedger, holder: AlgoTestAccount, asset_id: int) -> None:
     """Opt ``holder`` in to ``asset_id``."""
     ledger.submit(
-        [holder.sign(transaction.AssetOptInTxn(holder.address, ledger.suggested_params(), asset_id))]
+        [
+            holder.sign(
+                transaction.AssetOptInTxn(holder.address, ledger.suggested_params(), asset_id)  # type: ignore[no-untyped-call]
+            )
+        ]
     )
 
 
@@ -212,7 +216,7 @@ def axfer(
 ) -> Any:
     """A signed asset transfer (a clawback when ``revocation_target`` is set)."""
     return sender.sign(
-        transaction.AssetTransferTxn(
+        transaction.AssetTransferTxn(  # type: ignore[no-untyped-call]
             sender.address,
             ledger.suggested_params(),
             receiver,
@@ -228,14 +232,16 @@ def freeze(
 ) -> Any:
     """A signed asset freeze / unfreeze of ``target``'s holding."""
     return freezer.sign(
-        transaction.AssetFreezeTxn(
+        transaction.AssetFreezeTxn(  # type: ignore[no-untyped-call]
             freezer.address, ledger.suggested_params(), asset_id, target, frozen
         )
     )
 
 
-def pay(ledger: EmbeddedLedger, sender: AlgoTestAccount, receiver: str, amount: int, **kw: Any) -> Any:
+def pay(
+    ledger: EmbeddedLedger, sender: AlgoTestAccount, receiver: str, amount: int, **kw: Any
+) -> Any:
     """A signed payment."""
     return sender.sign(
-        transaction.PaymentTxn(sender.address, ledger.suggested_params(), receiver, amount, **kw)
+        transaction.PaymentTxn(sender.address, ledger.suggested_params(), receiver, amount, **kw)  # type: ignore[no-untyped-call]
     )

@@ -44,7 +44,7 @@ def _raw_report(ledger: EmbeddedLedger, signed: list[object]) -> set[str]:
     """Addresses the bare binary reports for ``signed`` (no reporters; nothing committed)."""
     submission = ledger._prepare(signed)
     evaluated = ledger._run_binary(submission.raw, ledger.last_round + 1)
-    return {str(encoding.encode_address(a)) for a in evaluated.accounts}
+    return {str(encoding.encode_address(a)) for a in evaluated.accounts}  # type: ignore[no-untyped-call]
 
 
 def test_fault1_asset_roles_survive_round_trips(
@@ -68,14 +68,16 @@ def test_fault1_asset_roles_survive_round_trips(
     )
     _, params = algo_ledger.asset_params(asset)
     for field, who in (("m", manager), ("r", reserve), ("f", freezer), ("c", clawer)):
-        assert params[field] == encoding.decode_address(who.address), field
+        assert params[field] == encoding.decode_address(who.address), field  # type: ignore[no-untyped-call]
     holder = algo_accounts[4]
     opt_in(algo_ledger, holder, asset)
     algo_ledger.submit([axfer(algo_ledger, issuer, holder.address, 50, asset)])
     algo_ledger.submit([freeze(algo_ledger, freezer, holder.address, asset, True)])
-    clawback = axfer(algo_ledger, clawer, issuer.address, 20, asset, revocation_target=holder.address)
+    clawback = axfer(
+        algo_ledger, clawer, issuer.address, 20, asset, revocation_target=holder.address
+    )
     algo_ledger.submit([clawback])
-    reconfigure = transaction.AssetConfigTxn(
+    reconfigure = transaction.AssetConfigTxn(  # type: ignore[no-untyped-call]
         manager.address,
         algo_ledger.suggested_params(),
         index=asset,
@@ -86,8 +88,8 @@ def test_fault1_asset_roles_survive_round_trips(
     )
     algo_ledger.submit([manager.sign(reconfigure)])
     _, after = algo_ledger.asset_params(asset)
-    assert after["r"] == encoding.decode_address(issuer.address)
-    assert after["m"] == encoding.decode_address(manager.address)
+    assert after["r"] == encoding.decode_address(issuer.address)  # type: ignore[no-untyped-call]
+    assert after["m"] == encoding.decode_address(manager.address)  # type: ignore[no-untyped-call]
     assert algo_ledger.asset_holding(holder.address, asset) == {"a": 30, "f": True}
 
 
@@ -117,9 +119,14 @@ def test_fault2_freeze_target_and_inner_touched_accounts_are_kept(
     app = create_probe(algo_ledger, issuer, fund=500_000)
     app_address = logic.get_application_address(app)
     inner = call_probe(
-        algo_ledger, issuer, app, b"pay", (1_000).to_bytes(8, "big"), accounts=[bob.address],
+        algo_ledger,
+        issuer,
+        app,
+        b"pay",
+        (1_000).to_bytes(8, "big"),
+        accounts=[bob.address],
         fee=2 * MIN_FEE,
-    )  # fmt: skip
+    )
     assert app_address not in _raw_report(algo_ledger, [inner])
     algo_ledger.submit([inner])
     assert algo_ledger.balance(app_address) == 499_000
@@ -137,9 +144,11 @@ def test_fault3_created_ids_start_above_1000(
     issuer = algo_accounts[0]
     app = create_probe(algo_ledger, issuer, fund=0)
     asset = create_asa(algo_ledger, issuer)
-    assert app > 1000 and asset > 1000
-    call = call_probe(algo_ledger, issuer, app, b"total", asset.to_bytes(8, "big"),
-                      foreign_assets=[asset])  # fmt: skip
+    assert app > 1000
+    assert asset > 1000
+    call = call_probe(
+        algo_ledger, issuer, app, b"total", asset.to_bytes(8, "big"), foreign_assets=[asset]
+    )
     algo_ledger.submit([call])
     assert algo_ledger.global_state(app)[b"total"] == 1_000_000
 
@@ -147,8 +156,14 @@ def test_fault3_created_ids_start_above_1000(
     low_app = create_probe(algo_ledger, issuer, fund=0)
     low_asset = create_asa(algo_ledger, issuer)
     assert low_asset < 256
-    low_call = call_probe(algo_ledger, issuer, low_app, b"total", low_asset.to_bytes(8, "big"),
-                          foreign_assets=[low_asset])  # fmt: skip
+    low_call = call_probe(
+        algo_ledger,
+        issuer,
+        low_app,
+        b"total",
+        low_asset.to_bytes(8, "big"),
+        foreign_assets=[low_asset],
+    )
     with pytest.raises(EvaluationRejected, match="low Asset lookup"):
         algo_ledger.submit([low_call])
 
@@ -161,14 +176,14 @@ def test_fault4_failing_app_creation_reports_the_evaluator_error(
     evaluator's message and the transaction id; a ``KeyError`` would fail this test.
     """
     creator = algo_accounts[0]
-    create = transaction.ApplicationCreateTxn(
+    create = transaction.ApplicationCreateTxn(  # type: ignore[no-untyped-call]
         creator.address,
         algo_ledger.suggested_params(),
         transaction.OnComplete.NoOpOC,
         assemble("#pragma version 10\nint 0\nreturn\n"),
         assemble(CLEAR_PROGRAM),
-        transaction.StateSchema(0, 0),
-        transaction.StateSchema(0, 0),
+        transaction.StateSchema(0, 0),  # type: ignore[no-untyped-call]
+        transaction.StateSchema(0, 0),  # type: ignore[no-untyped-call]
     )
     signed = creator.sign(create)
     with pytest.raises(EvaluationRejected) as refused:
@@ -278,7 +293,7 @@ def test_fault8_latest_timestamp_and_logic_signatures(
         algo_ledger.fund(sig.address(), 1_000_000)
 
     def lsig_pay(sig: transaction.LogicSigAccount) -> transaction.LogicSigTransaction:
-        txn = transaction.PaymentTxn(
+        txn = transaction.PaymentTxn(  # type: ignore[no-untyped-call]
             sig.address(), algo_ledger.suggested_params(), alice.address, 1
         )
         return transaction.LogicSigTransaction(txn, sig)
@@ -309,7 +324,7 @@ def test_fault9_programs_and_extra_pages_are_kept(
     assert params["clearp"] == assemble(CLEAR_PROGRAM)
     assert params["approv"] == assemble(PROBE_APP)
     assert params["epp"] == 1
-    update = transaction.ApplicationUpdateTxn(
+    update = transaction.ApplicationUpdateTxn(  # type: ignore[no-untyped-call]
         creator.address,
         algo_ledger.suggested_params(),
         app,

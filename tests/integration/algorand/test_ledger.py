@@ -47,7 +47,8 @@ def test_rounds_advance_one_per_block_with_increasing_timestamps(
     assert rounds == [start + 1, start + 2]
     assert algo_ledger.advance(3) == start + 5
     stamps = [algo_ledger.block(r).timestamp for r in range(start, start + 6)]
-    assert stamps == sorted(stamps) and len(set(stamps)) == len(stamps)
+    assert stamps == sorted(stamps)
+    assert len(set(stamps)) == len(stamps)
 
 
 def test_jump_time_moves_latest_timestamp_seen_by_applications(
@@ -70,7 +71,9 @@ def test_asa_create_opt_in_transfer_freeze_and_clawback(
     issuer, alice, bob = algo_accounts[:3]
     asset = create_asa(algo_ledger, issuer, default_frozen=True)
     creator, params = algo_ledger.asset_params(asset)
-    assert creator == issuer.address and params["t"] == 1_000_000 and params["df"] is True
+    assert creator == issuer.address
+    assert params["t"] == 1_000_000
+    assert params["df"] is True
 
     opt_in(algo_ledger, alice, asset)
     opt_in(algo_ledger, bob, asset)
@@ -122,9 +125,14 @@ def test_app_with_boxes_inner_payment_and_logs(
     assert algo_ledger.account_data(app_address)["tbx"] == 1
 
     inner = call_probe(
-        algo_ledger, alice, app, b"pay", (25_000).to_bytes(8, "big"), accounts=[bob.address],
+        algo_ledger,
+        alice,
+        app,
+        b"pay",
+        (25_000).to_bytes(8, "big"),
+        accounts=[bob.address],
         fee=2 * MIN_FEE,
-    )  # fmt: skip
+    )
     result = algo_ledger.submit([inner])
     record = algo_ledger.confirmed(result.tx_ids[0])
     assert record.logs == [b"paid"]
@@ -151,9 +159,9 @@ def test_group_is_all_or_nothing(
 ) -> None:
     alice, bob = algo_accounts[:2]
     params = algo_ledger.suggested_params()
-    good = transaction.PaymentTxn(alice.address, params, bob.address, 1_000)
-    bad = transaction.PaymentTxn(bob.address, params, alice.address, 10 * FUNDED_MICROALGOS)
-    transaction.assign_group_id([good, bad])
+    good = transaction.PaymentTxn(alice.address, params, bob.address, 1_000)  # type: ignore[no-untyped-call]
+    bad = transaction.PaymentTxn(bob.address, params, alice.address, 10 * FUNDED_MICROALGOS)  # type: ignore[no-untyped-call]
+    transaction.assign_group_id([good, bad])  # type: ignore[no-untyped-call]
     round_before = algo_ledger.last_round
     with pytest.raises(EvaluationRejected) as refused:
         algo_ledger.submit([alice.sign(good), bob.sign(bad)])
@@ -161,7 +169,7 @@ def test_group_is_all_or_nothing(
     assert algo_ledger.balance(alice.address) == FUNDED_MICROALGOS
     assert algo_ledger.balance(bob.address) == FUNDED_MICROALGOS
     assert algo_ledger.last_round == round_before
-    assert not algo_ledger.is_confirmed(good.get_txid())
+    assert not algo_ledger.is_confirmed(good.get_txid())  # type: ignore[no-untyped-call]
 
 
 def test_confirmed_transactions_are_queryable_with_apply_data(
@@ -172,7 +180,8 @@ def test_confirmed_transactions_are_queryable_with_apply_data(
     app = create_probe(algo_ledger, alice, fund=0)
     asset_txn = algo_ledger.confirmed(algo_ledger.block(algo_ledger.last_round - 1).tx_ids[0])
     app_txn = algo_ledger.confirmed(algo_ledger.block(algo_ledger.last_round).tx_ids[0])
-    assert asset_txn.asset_index == asset and asset_txn.txn["type"] == b"acfg"
+    assert asset_txn.asset_index == asset
+    assert asset_txn.txn["type"] == b"acfg"
     assert app_txn.application_index == app
     assert app_txn.confirmed_round == algo_ledger.last_round
     with pytest.raises(NotFound):
@@ -185,7 +194,7 @@ def test_fee_below_minimum_is_refused(
     alice, bob = algo_accounts[:2]
     params = algo_ledger.suggested_params()
     params.fee = MIN_FEE - 1
-    txn = transaction.PaymentTxn(alice.address, params, bob.address, 1)
+    txn = transaction.PaymentTxn(alice.address, params, bob.address, 1)  # type: ignore[no-untyped-call]
     with pytest.raises(EvaluationRejected, match="less than the minimum"):
         algo_ledger.submit([alice.sign(txn)])
 
@@ -241,7 +250,7 @@ def test_validity_window_is_honoured(
     params = algo_ledger.suggested_params()
     params.first = algo_ledger.last_round + first_delta
     params.last = algo_ledger.last_round + last_delta
-    txn = transaction.PaymentTxn(alice.address, params, bob.address, 1)
+    txn = transaction.PaymentTxn(alice.address, params, bob.address, 1)  # type: ignore[no-untyped-call]
     with pytest.raises(EvaluationRejected, match="txn dead"):
         algo_ledger.submit([alice.sign(txn)])
 
@@ -253,7 +262,7 @@ def test_transaction_becomes_valid_when_its_first_round_arrives(
     params = algo_ledger.suggested_params()
     params.first = algo_ledger.last_round + 3
     params.last = params.first + 10
-    signed = alice.sign(transaction.PaymentTxn(alice.address, params, bob.address, 1))
+    signed = alice.sign(transaction.PaymentTxn(alice.address, params, bob.address, 1))  # type: ignore[no-untyped-call]
     with pytest.raises(EvaluationRejected, match="txn dead"):
         algo_ledger.submit([signed])
     algo_ledger.advance(2)
@@ -266,8 +275,8 @@ def test_lease_blocks_a_second_transaction_until_it_expires(
     alice, bob = algo_accounts[:2]
     lease = b"L" * 32
     params = algo_ledger.suggested_params(validity=3)
-    first = alice.sign(transaction.PaymentTxn(alice.address, params, bob.address, 1, lease=lease))
-    second = alice.sign(transaction.PaymentTxn(alice.address, params, bob.address, 2, lease=lease))
+    first = alice.sign(transaction.PaymentTxn(alice.address, params, bob.address, 1, lease=lease))  # type: ignore[no-untyped-call]
+    second = alice.sign(transaction.PaymentTxn(alice.address, params, bob.address, 2, lease=lease))  # type: ignore[no-untyped-call]
     algo_ledger.submit([first])
     with pytest.raises(EvaluationRejected, match="overlapping lease"):
         algo_ledger.submit([second])
@@ -315,7 +324,7 @@ def test_unsigned_and_ungrouped_submissions_are_refused(
     algo_ledger: EmbeddedLedger, algo_accounts: tuple[AlgoTestAccount, ...]
 ) -> None:
     alice, bob = algo_accounts[:2]
-    unsigned = transaction.PaymentTxn(alice.address, algo_ledger.suggested_params(), bob.address, 1)
+    unsigned = transaction.PaymentTxn(alice.address, algo_ledger.suggested_params(), bob.address, 1)  # type: ignore[no-untyped-call]
     with pytest.raises(InvalidInput, match="must be signed"):
         algo_ledger.submit([unsigned])
     loose = [pay(algo_ledger, alice, bob.address, 1), pay(algo_ledger, alice, bob.address, 2)]

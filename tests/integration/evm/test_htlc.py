@@ -575,3 +575,70 @@ def test_trex_preflight_reports_ineligible_receiver_and_frozen_escrow(env: Env) 
     # carol is registered in the US, which the token's CountryAllowModule does not allow
     assert by_raw["CountryAllowModule"] is ReasonCode.COUNTRY_RESTRICTED
     assert "escrow_not_registered" not in by_raw
+
+
+# ---------------------------------------------------------------- reentrancy
+
+
+def test_token_calling_back_cannot_nest_a_lock_inside_a_lock(env: Env) -> None:
+    token = env.deploy("ReentrantToken")
+    env.send(env.alice, token.functions.mint(env.alice.address, 1_000))
+    env.send(env.alice, token.functions.mint(token.address, 500))
+    env.send(env.alice, token.functions.approveFromSelf(env.htlc.address, 500))
+    env.send(env.alice, token.functions.approve(env.htlc.address, 1_000))
+    deadline = env.now() + HOUR
+    nested = env.calldata(
+        "lockToken", token.address, 500, env.secret().hashlock, env.bob.address, deadline
+    )
+    env.send(env.alice, token.functions.arm(env.htlc.address, nested))
+
+    secret = env.secret()
+    lock_id, _ = env.htlc.lock(
+        asset=env.asset(token.address),
+        receiver=env.bob.address,
+        amount=1_000,
+        hashlock=secret.hashlock,
+        deadline=deadline,
+        signer=env.alice,
+    )
+    assert env.client.read(token.functions.attempted())
+    assert not env.client.read(token.functions.attackSucceeded())
+    selector = bytes(env.client.w3.keccak(text="Reentered()"))[:4]
+    assert bytes(env.client.read(token.functions.attackReturn())) == selector
+    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 1_000
+    assert [lock.lock_id for lock in env.htlc.find(secret.hashlock)] == [lock_id]
+
+
+def test_receiver_calling_back_on_payment_cannot_claim_twice(env: Env) -> None:
+    receiver = env.deploy("ReentrantReceiver")
+    secret = env.secret()
+    deadline = env.now() + HOUR
+    lock_id, _ = env.htlc.lock(
+        asset=None,
+        receiver=receiver.address,
+        amount=ONE_ETH,
+        hashlock=secret.hashlock,
+        deadline=deadline,
+        signer=env.alice,
+    )
+    # a second lock to the same receiver, so the escrow holds enough for a double payout
+    _, _ = env.htlc.lock(
+        asset=None,
+        receiver=receiver.address,
+        amount=ONE_ETH,
+        hashlock=env.secret().hashlock,
+        deadline=deadline,
+        signer=env.alice,
+    )
+    again = env.calldata(
+        "claim", secret.reveal(), env.alice.address, receiver.address, ONE_ETH, deadline
+    )
+    env.send(env.alice, receiver.functions.arm(env.htlc.address, again))
+
+    env.htlc.claim(lock_id, secret.reveal(), env.carol)
+
+    assert env.client.read(receiver.functions.attempted())
+    assert not env.client.read(receiver.functions.attackSucceeded())
+    assert env.client.read(receiver.functions.received()) == ONE_ETH
+    assert env.client.balance(env.htlc.address) == ONE_ETH
+    assert env.htlc.get(lock_id).state == "claimed"

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from bridge.compliance.model import Instrument
 from bridge.model.enums import Capability
 from tests.strategies_compliance import (
     AT,
@@ -20,7 +22,7 @@ from tests.strategies_compliance import (
 QII = cls("JP", "qualified_institutional")
 
 
-def _qii_only(**kw: object) -> object:
+def _qii_only(**kw: Any) -> Instrument:
     return instrument("jp.ertr", "jp.qii_only", "JP", **kw)
 
 
@@ -32,7 +34,9 @@ def test_jp_qii_only_transfer_denies_general_investor() -> None:
 
 def test_jp_qii_only_transfer_allows_qii() -> None:
     """jp.qii_only.transfer: a buyer holding a valid JP QII classification may buy (T02)."""
-    allowed_after(decide(trade(_qii_only(), seller("JP", QII), buyer("JP", QII))), "jp.qii_only.transfer")
+    allowed_after(
+        decide(trade(_qii_only(), seller("JP", QII), buyer("JP", QII))), "jp.qii_only.transfer"
+    )
 
 
 def test_jp_qii_only_transfer_expired_qii_classification_denies() -> None:
@@ -45,7 +49,9 @@ def test_jp_qii_only_transfer_expired_qii_classification_denies() -> None:
 def test_jp_qii_only_transfer_valid_until_today_still_counts() -> None:
     """jp.qii_only.transfer: valid_until is inclusive, so the last day still counts."""
     last_day = cls("JP", "qualified_institutional", valid_until=AT.date())
-    allowed_after(decide(trade(_qii_only(), seller("JP", QII), buyer("JP", last_day))), "jp.qii_only.transfer")
+    allowed_after(
+        decide(trade(_qii_only(), seller("JP", QII), buyer("JP", last_day))), "jp.qii_only.transfer"
+    )
 
 
 def test_jp_qii_only_onchain_control_needs_whitelist() -> None:
@@ -57,13 +63,17 @@ def test_jp_qii_only_onchain_control_needs_whitelist() -> None:
 def test_jp_qii_only_onchain_control_satisfied_by_whitelist() -> None:
     """jp.qii_only.onchain_control: with Capability.WHITELIST the control rule is met."""
     inst = _qii_only(capabilities=(Capability.WHITELIST, Capability.ADDRESS_FREEZE))
-    allowed_after(decide(trade(inst, seller("JP", QII), buyer("JP", QII))), "jp.qii_only.onchain_control")
+    allowed_after(
+        decide(trade(inst, seller("JP", QII), buyer("JP", QII))), "jp.qii_only.onchain_control"
+    )
 
 
 def test_jp_small_number_offerees_49_allowed() -> None:
     """jp.small_number.offerees: the 49th offeree (counting the buyer) is allowed."""
     inst = instrument("jp.ertr", "jp.small_number", "JP", offeree_count=49)
-    allowed_after(decide(trade(inst, seller("JP"), buyer("JP"), kind="primary")), "jp.small_number.offerees")
+    allowed_after(
+        decide(trade(inst, seller("JP"), buyer("JP"), kind="primary")), "jp.small_number.offerees"
+    )
 
 
 def test_jp_small_number_offerees_50_denied() -> None:
@@ -76,14 +86,18 @@ def test_jp_small_number_offerees_50_denied() -> None:
 def test_jp_small_number_counts_offerees_not_holders() -> None:
     """jp.small_number.offerees: 300 holders do not matter; the limit counts offerees."""
     inst = instrument("jp.ertr", "jp.small_number", "JP", offeree_count=10, holder_count=300)
-    allowed_after(decide(trade(inst, seller("JP"), buyer("JP"), kind="primary")), "jp.small_number.offerees")
+    allowed_after(
+        decide(trade(inst, seller("JP"), buyer("JP"), kind="primary")), "jp.small_number.offerees"
+    )
 
 
 def test_jp_specified_investors_transfer_expired_opt_up_denied() -> None:
     """jp.specified_investors.transfer: an opt-up granted 2024-05-01 lapses after one year (T04)."""
     opted = cls("JP", "specified", granted_on=date(2024, 5, 1))
     inst = instrument("jp.tokenised_security", "jp.specified_investors", "JP")
-    d = decide(trade(inst, seller("JP", QII), buyer("JP", opted)), AT.replace(year=2025, month=6, day=1))
+    d = decide(
+        trade(inst, seller("JP", QII), buyer("JP", opted)), AT.replace(year=2025, month=6, day=1)
+    )
     denied_by(d, "jp.specified_investors.transfer", "INVESTOR_CLASS_NOT_ALLOWED")
 
 
@@ -92,7 +106,9 @@ def test_jp_specified_investors_transfer_opt_up_last_day_and_expiry_day() -> Non
     opted = cls("JP", "specified", granted_on=date(2024, 5, 1))
     inst = instrument("jp.tokenised_security", "jp.specified_investors", "JP")
     t = trade(inst, seller("JP", QII), buyer("JP", opted))
-    allowed_after(decide(t, AT.replace(year=2025, month=4, day=30)), "jp.specified_investors.transfer")
+    allowed_after(
+        decide(t, AT.replace(year=2025, month=4, day=30)), "jp.specified_investors.transfer"
+    )
     d = decide(t, AT.replace(year=2025, month=5, day=1))
     denied_by(d, "jp.specified_investors.transfer", "INVESTOR_CLASS_NOT_ALLOWED")
 
@@ -100,20 +116,30 @@ def test_jp_specified_investors_transfer_opt_up_last_day_and_expiry_day() -> Non
 def test_jp_specified_investors_transfer_qii_counts_as_specified() -> None:
     """jp.specified_investors.transfer: a QII is a specified investor (class lattice)."""
     inst = instrument("jp.tokenised_security", "jp.specified_investors", "JP")
-    allowed_after(decide(trade(inst, seller("JP", QII), buyer("JP", QII))), "jp.specified_investors.transfer")
+    allowed_after(
+        decide(trade(inst, seller("JP", QII), buyer("JP", QII))), "jp.specified_investors.transfer"
+    )
 
 
 def test_jp_specified_investors_transfer_foreign_legal_person() -> None:
     """jp.specified_investors.transfer: a foreign legal person is a specified investor per se."""
     inst = instrument("jp.tokenised_security", "jp.specified_investors", "JP")
     foreign_corp = buyer("SG", cls("SG", "accredited"), entity_type="legal_person")
-    allowed_after(decide(trade(inst, seller("JP", QII), foreign_corp)), "jp.specified_investors.transfer")
+    allowed_after(
+        decide(trade(inst, seller("JP", QII), foreign_corp)), "jp.specified_investors.transfer"
+    )
 
 
 def test_jp_excluded_ertr_transfer_conservative_qii_only() -> None:
     """jp.excluded_ertr.transfer: the permitted set is encoded conservatively as QIIs."""
     inst = instrument("jp.ertr_excluded", "jp.excluded_ertr", "JP")
-    d = decide(trade(inst, seller("JP", QII), buyer("JP", cls("JP", "specified", granted_on=date(2026, 1, 1)))))
+    d = decide(
+        trade(
+            inst,
+            seller("JP", QII),
+            buyer("JP", cls("JP", "specified", granted_on=date(2026, 1, 1))),
+        )
+    )
     denied_by(d, "jp.excluded_ertr.transfer", "INVESTOR_CLASS_NOT_ALLOWED")
 
 

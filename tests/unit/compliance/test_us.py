@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+from bridge.compliance.model import Instrument
 from tests.strategies_compliance import (
     AT,
     allowed_after,
@@ -19,34 +21,54 @@ from tests.strategies_compliance import (
 AI = cls("US", "accredited", verified=True)
 
 
-def _regd(reporting: bool = False, **kw: object) -> object:
-    return instrument("us.restricted_equity", "us.reg_d_506c", "US", issuer_reporting=reporting, **kw)
+def _regd(reporting: bool = False, **kw: Any) -> Instrument:
+    return instrument(
+        "us.restricted_equity", "us.reg_d_506c", "US", issuer_reporting=reporting, **kw
+    )
 
 
 def test_us_rule144_holding_non_reporting_day_before_denied() -> None:
     """us.rule144.holding_non_reporting: acquired 2025-03-01, sold 2026-02-28 (T05)."""
     t = trade(_regd(), seller("US", AI, acquired_on=date(2025, 3, 1)), buyer("US", AI))
-    r = denied_by(decide(t, AT.replace(year=2026, month=2, day=28)), "us.rule144.holding_non_reporting", "HOLDING_PERIOD_NOT_MET")
+    r = denied_by(
+        decide(t, AT.replace(year=2026, month=2, day=28)),
+        "us.rule144.holding_non_reporting",
+        "HOLDING_PERIOD_NOT_MET",
+    )
     assert r.eligible_from == date(2026, 3, 1)
 
 
 def test_us_rule144_holding_non_reporting_day_of_allowed() -> None:
     """us.rule144.holding_non_reporting: on 2026-03-01 the one-year period is met (T06)."""
     t = trade(_regd(), seller("US", AI, acquired_on=date(2025, 3, 1)), buyer("US", AI))
-    allowed_after(decide(t, AT.replace(year=2026, month=3, day=1)), "us.rule144.holding_non_reporting")
+    allowed_after(
+        decide(t, AT.replace(year=2026, month=3, day=1)), "us.rule144.holding_non_reporting"
+    )
 
 
 def test_us_rule144_holding_reporting_boundaries() -> None:
     """us.rule144.holding_reporting: acquired 2025-01-10; 07-09 denied, 07-10 allowed (T07)."""
-    t = trade(_regd(reporting=True), seller("US", AI, acquired_on=date(2025, 1, 10)), buyer("US", AI))
-    denied_by(decide(t, AT.replace(year=2025, month=7, day=9)), "us.rule144.holding_reporting", "HOLDING_PERIOD_NOT_MET")
+    t = trade(
+        _regd(reporting=True), seller("US", AI, acquired_on=date(2025, 1, 10)), buyer("US", AI)
+    )
+    denied_by(
+        decide(t, AT.replace(year=2025, month=7, day=9)),
+        "us.rule144.holding_reporting",
+        "HOLDING_PERIOD_NOT_MET",
+    )
     allowed_after(decide(t, AT.replace(year=2025, month=7, day=10)), "us.rule144.holding_reporting")
 
 
 def test_us_rule144_holding_month_end_clamps() -> None:
     """us.rule144.holding_reporting: 2024-08-31 + 6 months is 2025-02-28 (clamped)."""
-    t = trade(_regd(reporting=True), seller("US", AI, acquired_on=date(2024, 8, 31)), buyer("US", AI))
-    r = denied_by(decide(t, AT.replace(year=2025, month=2, day=27)), "us.rule144.holding_reporting", "HOLDING_PERIOD_NOT_MET")
+    t = trade(
+        _regd(reporting=True), seller("US", AI, acquired_on=date(2024, 8, 31)), buyer("US", AI)
+    )
+    r = denied_by(
+        decide(t, AT.replace(year=2025, month=2, day=27)),
+        "us.rule144.holding_reporting",
+        "HOLDING_PERIOD_NOT_MET",
+    )
     assert r.eligible_from == date(2025, 2, 28)
     allowed_after(decide(t, AT.replace(year=2025, month=2, day=28)), "us.rule144.holding_reporting")
 
@@ -68,49 +90,80 @@ def test_us_reg_d_506c_verified_accredited_required() -> None:
 
 def test_us_reg_d_506c_verified_accredited_allowed() -> None:
     """us.reg_d_506c.verified_accredited: a verified accredited investor may buy."""
-    allowed_after(decide(trade(_regd(), seller("US"), buyer("US", AI), kind="primary")), "us.reg_d_506c.verified_accredited")
+    allowed_after(
+        decide(trade(_regd(), seller("US"), buyer("US", AI), kind="primary")),
+        "us.reg_d_506c.verified_accredited",
+    )
 
 
 def test_us_reg_d_506b_non_accredited_cap_35th_denied() -> None:
     """us.reg_d_506b.non_accredited_cap: 35 non-accredited purchasers already (T14)."""
-    inst = instrument("us.restricted_equity", "us.reg_d_506b", "US", non_accredited_purchaser_count=35)
+    inst = instrument(
+        "us.restricted_equity", "us.reg_d_506b", "US", non_accredited_purchaser_count=35
+    )
     b = buyer("US", cls("US", "sophisticated"))
-    denied_by(decide(trade(inst, seller("US"), b, kind="primary")), "us.reg_d_506b.non_accredited_cap", "OFFERING_LIMIT_EXCEEDED")
+    denied_by(
+        decide(trade(inst, seller("US"), b, kind="primary")),
+        "us.reg_d_506b.non_accredited_cap",
+        "OFFERING_LIMIT_EXCEEDED",
+    )
 
 
 def test_us_reg_d_506b_non_accredited_cap_34_allowed() -> None:
     """us.reg_d_506b.non_accredited_cap: with 34 so far the 35th may still buy."""
-    inst = instrument("us.restricted_equity", "us.reg_d_506b", "US", non_accredited_purchaser_count=34)
+    inst = instrument(
+        "us.restricted_equity", "us.reg_d_506b", "US", non_accredited_purchaser_count=34
+    )
     b = buyer("US", cls("US", "sophisticated"))
-    allowed_after(decide(trade(inst, seller("US"), b, kind="primary")), "us.reg_d_506b.non_accredited_cap")
+    allowed_after(
+        decide(trade(inst, seller("US"), b, kind="primary")), "us.reg_d_506b.non_accredited_cap"
+    )
 
 
 def test_us_reg_d_506b_sophistication() -> None:
     """us.reg_d_506b.sophistication: a non-accredited, unsophisticated purchaser is refused."""
     inst = instrument("us.restricted_equity", "us.reg_d_506b", "US")
-    denied_by(decide(trade(inst, seller("US"), buyer("US", cls("US", "retail")), kind="primary")), "us.reg_d_506b.sophistication", "INVESTOR_CLASS_NOT_ALLOWED")
+    denied_by(
+        decide(trade(inst, seller("US"), buyer("US", cls("US", "retail")), kind="primary")),
+        "us.reg_d_506b.sophistication",
+        "INVESTOR_CLASS_NOT_ALLOWED",
+    )
 
 
 def test_us_reg_s_dcp_equity_non_reporting_us_person_denied() -> None:
-    """us.reg_s.dcp_equity_non_reporting: Cat 3 equity closed 2025-06-01, US buyer on 2025-12-01 (T09)."""
-    inst = instrument("us.restricted_equity", "us.reg_s_cat3", "US", offering_closed_on=date(2025, 6, 1))
+    """us.reg_s.dcp_equity_non_reporting: Cat 3 equity, US buyer within a year (T09)."""
+    inst = instrument(
+        "us.restricted_equity", "us.reg_s_cat3", "US", offering_closed_on=date(2025, 6, 1)
+    )
     t = trade(inst, seller("JP", cls("JP", "qualified_institutional")), buyer("US", AI))
-    r = denied_by(decide(t, AT.replace(year=2025, month=12, day=1)), "us.reg_s.dcp_equity_non_reporting", "DISTRIBUTION_PERIOD_ACTIVE")
+    r = denied_by(
+        decide(t, AT.replace(year=2025, month=12, day=1)),
+        "us.reg_s.dcp_equity_non_reporting",
+        "DISTRIBUTION_PERIOD_ACTIVE",
+    )
     assert r.eligible_from == date(2026, 6, 1)
 
 
 def test_us_reg_s_dcp_40_days_boundary() -> None:
     """us.reg_s.dcp_40_days: Cat 2 closed 2025-06-01; day 39 denied, day 40 allowed."""
-    inst = instrument("us.restricted_debt", "us.reg_s_cat2", "US", offering_closed_on=date(2025, 6, 1))
+    inst = instrument(
+        "us.restricted_debt", "us.reg_s_cat2", "US", offering_closed_on=date(2025, 6, 1)
+    )
     t = trade(inst, seller("SG", cls("SG", "accredited")), buyer("US", AI))
-    denied_by(decide(t, AT.replace(year=2025, month=7, day=10)), "us.reg_s.dcp_40_days", "DISTRIBUTION_PERIOD_ACTIVE")
+    denied_by(
+        decide(t, AT.replace(year=2025, month=7, day=10)),
+        "us.reg_s.dcp_40_days",
+        "DISTRIBUTION_PERIOD_ACTIVE",
+    )
     allowed_after(decide(t, AT.replace(year=2025, month=7, day=11)), "us.reg_s.dcp_40_days")
 
 
 def test_us_reg_s_offshore_transaction_primary() -> None:
     """us.reg_s.offshore_transaction: a Reg S primary sale must be offshore to a non-US person."""
     inst = instrument("us.restricted_equity", "us.reg_s_cat1", "US")
-    onshore = trade(inst, seller("US"), buyer("JP", cls("JP", "qualified_institutional")), kind="primary")
+    onshore = trade(
+        inst, seller("US"), buyer("JP", cls("JP", "qualified_institutional")), kind="primary"
+    )
     denied_by(decide(onshore), "us.reg_s.offshore_transaction", "NO_EXEMPTION_AVAILABLE")
     offshore = onshore.model_copy(update={"offshore": True})
     assert decide(offshore).outcome == "allow"
@@ -126,7 +179,7 @@ def test_us_holders_12g_total_at_edge() -> None:
 
 
 def test_us_holders_12g_total_existing_holder_new_wallet_allowed() -> None:
-    """us.holders_12g.total: an existing holder (identity) using a new wallet adds no holder (T11)."""
+    """us.holders_12g.total: an existing holder on a new wallet adds no holder (T11)."""
     full = instrument("us.restricted_equity", "us.reg_d_506c", "US", holder_count=1999)
     t = trade(full, seller("US", AI), buyer("US", AI, balance=5))
     d = decide(t)
@@ -142,7 +195,16 @@ def test_us_holders_12g_total_seller_exit_frees_a_place() -> None:
 
 def test_us_holders_12g_non_accredited_at_edge() -> None:
     """us.holders_12g.non_accredited: 499 non-accredited holders block a new non-accredited one."""
-    inst = instrument("us.restricted_equity", "us.reg_d_506c", "US", non_accredited_holder_count=499)
-    denied_by(decide(trade(inst, seller("US", AI), buyer("US", cls("US", "retail")))), "us.holders_12g.non_accredited", "MAX_HOLDERS_REACHED")
+    inst = instrument(
+        "us.restricted_equity", "us.reg_d_506c", "US", non_accredited_holder_count=499
+    )
+    denied_by(
+        decide(trade(inst, seller("US", AI), buyer("US", cls("US", "retail")))),
+        "us.holders_12g.non_accredited",
+        "MAX_HOLDERS_REACHED",
+    )
     inst2 = inst.model_copy(update={"non_accredited_holder_count": 498})
-    allowed_after(decide(trade(inst2, seller("US", AI), buyer("US", cls("US", "retail")))), "us.holders_12g.non_accredited")
+    allowed_after(
+        decide(trade(inst2, seller("US", AI), buyer("US", cls("US", "retail")))),
+        "us.holders_12g.non_accredited",
+    )

@@ -42,7 +42,7 @@ contract HTLC {
     mapping(bytes32 id => uint256) private _open;
 
     /// @dev Set while a token operation runs (EIP-1153 transient storage, cleared on exit).
-    bool private transient _busy;
+    uint256 private transient _busy;
 
     /// @notice A native-coin lock was created.
     event Locked(
@@ -318,11 +318,11 @@ contract HTLC {
     }
 
     function _enter() private {
-        if (_busy) revert Reentered();
-        _busy = true;
+        if (_busy != 0) revert Reentered();
+        _busy = 1;
     }
 
     function _leave() private {
-        _busy = false;
+        _busy = 0;
     }
 }
