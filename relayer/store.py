@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator
@@ -111,6 +112,8 @@ class Store(ABC):
 
     def __init__(self, *, clock: Callable[[], float] = time.time) -> None:
         self._clock = clock
+        # one connection per store, shared by the API threads and the tick loop
+        self._lock = threading.RLock()
 
     # -- dialect hooks ------------------------------------------------------------
     @abstractmethod
@@ -390,7 +393,9 @@ class SqliteStore(Store):
         super().__init__(clock=clock)
         self.path = str(path)
         try:
-            self._conn = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+            self._conn = sqlite3.connect(
+                self.path, isolation_level=None, timeout=30, check_same_thread=False
+            )
             self._conn.execute("PRAGMA journal_mode=WAL")
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
@@ -400,6 +405,10 @@ class SqliteStore(Store):
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
+        with self._lock:
+            yield from self._tx_unlocked()
+
+    def _tx_unlocked(self) -> Iterator[Any]:
         cur = self._conn.cursor()
         try:
             cur.execute("BEGIN IMMEDIATE")
@@ -448,7 +457,7 @@ class PostgresStore(Store):
     @contextmanager
     def _tx(self) -> Iterator[Any]:
         try:
-            with self._conn.transaction(), self._conn.cursor() as cur:
+            with self._lock, self._conn.transaction(), self._conn.cursor() as cur:
                 yield cur
         except self._psycopg.OperationalError as exc:
             raise StoreUnavailable(f"PostgreSQL store: {exc}") from exc

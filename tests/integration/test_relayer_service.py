@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
 from adapters.evm.client import EvmClient
 from adapters.evm.contracts import load_artifact
@@ -24,6 +25,7 @@ from bridge.model import AssetRef, EvmContractLocator, Refusal
 from bridge.ports import Signer
 from bridge.reasons import ReasonCode
 from bridge.swap import Leg, LegPhase, Outcome
+from relayer.api import create_app
 from relayer.sealing import SealingKey
 from relayer.service import (
     ChainRuntime,
@@ -263,3 +265,68 @@ def test_restart_resumes_from_the_store(world: World, tmp_path: Path, snapshots:
     run(again, state.terms.swap_id)
     assert again.store.get(state.terms.swap_id).outcome is Outcome.COMPLETED
     assert token_balance(world, world.buyer_on_sec.address) == 100
+
+
+TOKEN = "test-token-0123456789"
+
+
+def api_client(svc: RelayerService) -> TestClient:
+    return TestClient(create_app(svc, token=TOKEN), headers={"Authorization": f"Bearer {TOKEN}"})
+
+
+def test_api_submit_follow_audit(world: World, tmp_path: Path, snapshots: None) -> None:
+    svc = service(world, tmp_path)
+    api = api_client(svc)
+    assert TestClient(create_app(svc, token=TOKEN)).get("/healthz").json() == {"status": "ok"}
+    assert TestClient(create_app(svc, token=TOKEN)).get("/swaps").status_code == 401
+    body = order(world, "api-1").model_dump(mode="json")
+    created = api.post("/swaps", json=body)
+    assert created.status_code == 201, created.text
+    swap_id = created.json()["swap_id"]
+    assert api.post("/swaps", json=body).json()["swap_id"] == swap_id
+    assert "secret" not in created.text.replace("secret_public", "")
+    run(svc, swap_id)
+    view = api.get(f"/swaps/{swap_id}").json()
+    assert view["outcome"] == "completed"
+    assert api.get("/swaps", params={"outcome": "completed"}).json()["swaps"] == [swap_id]
+    audit = api.get(f"/swaps/{swap_id}/audit").json()
+    assert audit["decision"]["allowed"] is True
+    assert api.post(f"/swaps/{swap_id}/cancel").status_code == 409
+    metrics = api.get("/metrics").text
+    assert 'stbridge_swaps{outcome="completed"} 1.0' in metrics
+    assert api.get("/readyz").status_code == 200
+
+
+def test_api_refuses_bad_input_naming_the_field(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    api = api_client(service(world, tmp_path))
+    body = order(world, "api-bad").model_dump(mode="json")
+    body["cash"]["amount"] = -5
+    bad = api.post("/swaps", json=body)
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "cash", "amount"]
+    body = order(world, "api-bad-chain").model_dump(mode="json")
+    body["security"]["chain"] = "nowhere"
+    bad = api.post("/swaps", json=body)
+    assert bad.status_code == 422
+    assert bad.json()["field"] == "security.chain"
+    body = order(world, "api-tight").model_dump(mode="json")
+    body["settlement_window_s"] = 5
+    tight = api.post("/swaps", json=body)
+    assert tight.status_code == 422
+    assert "timeouts too tight" in tight.json()["rule"]
+    assert api.get("/swaps/0x" + "00" * 32).status_code == 404
+
+
+def test_api_cancel_before_locking(world: World, tmp_path: Path, snapshots: None) -> None:
+    svc = service(world, tmp_path)
+    api = api_client(svc)
+    swap_id = api.post("/swaps", json=order(world, "api-cancel").model_dump(mode="json")).json()[
+        "swap_id"
+    ]
+    cancelled = api.post(f"/swaps/{swap_id}/cancel")
+    assert cancelled.status_code == 200
+    assert cancelled.json()["outcome"] == "cancelled"
+    run(svc, swap_id)
+    assert world.sec_htlc.find(bytes.fromhex(svc.store.get(swap_id).terms.hashlock[2:])) == []

@@ -1,0 +1,165 @@
+"""The relayer's HTTP API (FastAPI; OpenAPI at ``/openapi.json``, docs at ``/docs``).
+
+=======  ==========================  =================================================
+method   path                        what
+=======  ==========================  =================================================
+GET      /healthz                    the process is up
+GET      /readyz                     the store answers (503 otherwise)
+GET      /metrics                    Prometheus metrics
+POST     /swaps                      submit a swap order (idempotent on ``order_id``)
+GET      /swaps                      list swaps (``outcome``, ``limit``, ``offset``)
+GET      /swaps/{swap_id}            one swap: terms, both legs, outcome
+POST     /swaps/{swap_id}/cancel     cancel before anything is locked (409 after)
+GET      /swaps/{swap_id}/audit      the audit record: decision with citations, inputs
+=======  ==========================  =================================================
+
+Every route but ``/healthz`` and ``/readyz`` needs ``Authorization: Bearer <token>``.
+Malformed input gets a 4xx whose body names the field and the rule. Secrets are never
+returned: the swap view carries only the hashlock.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+
+from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
+from bridge.swap import CancelSwap, Outcome, SwapState
+from relayer.service import RelayerService, SwapOrder
+
+__all__ = ["create_app", "swap_view"]
+
+
+def swap_view(state: SwapState) -> dict[str, Any]:
+    """The public view of a swap (no secret, no sealed secret)."""
+    return {
+        "swap_id": state.terms.swap_id,
+        "outcome": state.outcome.value,
+        "decision": state.decision,
+        "hashlock": state.terms.hashlock,
+        "initiator": state.initiator.model_dump(mode="json"),
+        "participant": state.participant.model_dump(mode="json"),
+        "refusals": [r.model_dump(mode="json") for r in state.refusals],
+        "terms": state.terms.model_dump(mode="json"),
+    }
+
+
+_bearer = HTTPBearer(auto_error=False)
+
+
+def _authorised(
+    request: Request,
+    creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> None:
+    """Accept only ``Authorization: Bearer <the configured token>``."""
+    token: str = request.app.state.token
+    if creds is None or not hmac.compare_digest(creds.credentials, token):
+        raise HTTPException(
+            status_code=401,
+            detail="missing or wrong bearer token",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+
+
+def create_app(service: RelayerService, *, token: str) -> FastAPI:
+    """The API bound to one relayer service; ``token`` is the bearer token it accepts."""
+    if len(token) < 16:
+        raise InvalidInput("api token", "must be at least 16 characters")
+    app = FastAPI(
+        title="stbridge relayer",
+        version="0.1.0",
+        description="Cross-chain delivery-versus-payment of security tokens with HTLCs.",
+    )
+    registry = CollectorRegistry()
+    swaps_gauge = Gauge("stbridge_swaps", "Swaps by outcome", ["outcome"], registry=registry)
+    requests = Counter(
+        "stbridge_api_requests",
+        "API requests by route and status",
+        ["route", "status"],
+        registry=registry,
+    )
+    app.state.token = token
+    authorised = _authorised
+
+    @app.exception_handler(BridgeError)
+    async def _bridge_error(request: Request, exc: BridgeError) -> JSONResponse:
+        status = 503 if isinstance(exc, TransientError) else 422
+        if isinstance(exc, NotFound):
+            status = 404
+        body: dict[str, Any] = {"detail": str(exc)}
+        if isinstance(exc, InvalidInput):
+            body.update(field=exc.field, rule=exc.rule)
+        requests.labels(request.url.path.split("/")[1] or "/", str(status)).inc()
+        return JSONResponse(status_code=status, content=body)
+
+    @app.get("/healthz")
+    def healthz() -> dict[str, str]:
+        """Liveness: the process answers."""
+        return {"status": "ok"}
+
+    @app.get("/readyz")
+    def readyz() -> JSONResponse:
+        """Readiness: the store answers a query."""
+        try:
+            service.store.list_ids(limit=1)
+        except BridgeError as exc:
+            return JSONResponse(
+                status_code=503, content={"status": "not ready", "detail": str(exc)}
+            )
+        return JSONResponse(content={"status": "ready"})
+
+    @app.get("/metrics", dependencies=[Depends(authorised)])
+    def metrics() -> PlainTextResponse:
+        """Prometheus metrics (swaps by outcome, requests by route and status)."""
+        for outcome in Outcome:
+            swaps_gauge.labels(outcome.value).set(
+                len(service.store.list_ids(outcome=outcome.value, limit=1_000_000))
+            )
+        return PlainTextResponse(generate_latest(registry).decode(), media_type="text/plain")
+
+    @app.post("/swaps", status_code=201, dependencies=[Depends(authorised)])
+    def submit(order: SwapOrder) -> dict[str, Any]:
+        """Submit a swap order; the same ``order_id`` again returns the same swap."""
+        state = service.submit(order)
+        requests.labels("swaps", "201").inc()
+        return swap_view(state)
+
+    @app.get("/swaps", dependencies=[Depends(authorised)])
+    def list_swaps(
+        outcome: Annotated[Outcome | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        """Swap ids, oldest first, filtered by outcome, paged."""
+        ids = service.store.list_ids(
+            outcome=None if outcome is None else outcome.value, limit=limit, offset=offset
+        )
+        return {"swaps": ids, "limit": limit, "offset": offset}
+
+    @app.get("/swaps/{swap_id}", dependencies=[Depends(authorised)])
+    def get_swap(swap_id: str) -> dict[str, Any]:
+        """One swap: terms, both legs' progress, outcome."""
+        return swap_view(service.store.get(swap_id))
+
+    @app.post("/swaps/{swap_id}/cancel", dependencies=[Depends(authorised)])
+    def cancel(swap_id: str) -> JSONResponse:
+        """Cancel a swap before anything was sent to a chain; 409 once locking began."""
+        state, _ = service.store.apply(swap_id, CancelSwap())
+        if state.outcome is not Outcome.CANCELLED:
+            return JSONResponse(
+                status_code=409,
+                content={"detail": f"swap is {state.outcome.value}; it can no longer be cancelled"},
+            )
+        return JSONResponse(content=swap_view(state))
+
+    @app.get("/swaps/{swap_id}/audit", dependencies=[Depends(authorised)])
+    def audit(swap_id: str) -> dict[str, Any]:
+        """The audit record: terms, the compliance decision with citations, every input."""
+        return service.audit(swap_id)
+
+    return app
