@@ -30,6 +30,7 @@ from typing import Any
 
 from pydantic import Field
 
+from bridge.compliance import Trade
 from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
 from bridge.htlc import ChainHead, ChainTiming, RelayerBudget, plan_deadlines
 from bridge.model import AssetRef, ChainRef, Refusal, Standard, TransferCheck, TransferIntent
@@ -90,15 +91,15 @@ class SwapOrder(CanonicalModel):
     """What a platform submits: the security leg, the cash leg and the settlement window.
 
     The ``security`` leg is locked first by the seller (the initiator, who holds the secret);
-    the ``cash`` leg second by the buyer. ``trade`` is the compliance engine's trade (any
-    JSON object its schema accepts); ``order_id`` makes submission idempotent.
+    the ``cash`` leg second by the buyer. ``trade`` is the compliance engine's trade (see
+    ``specs/schemas/trade.schema.json``); ``order_id`` makes submission idempotent.
     """
 
     order_id: str = Field(min_length=1, max_length=128, pattern=r"^[A-Za-z0-9._:-]+$")
     security: LegOrder
     cash: LegOrder
     settlement_window_s: int = Field(strict=True, ge=1)
-    trade: dict[str, Any] | None = None
+    trade: Trade | None = None
 
 
 @dataclass(frozen=True)

@@ -70,8 +70,14 @@ class ChainSettings(_Section):
     endpoint: str = Field(min_length=1, description="JSON-RPC / algod URL, or 'embedded'.")
     confirmations: int = Field(default=1, ge=0, le=1000)
     htlc: str | None = Field(default=None, description="EVM HTLC contract address.")
-    keystore: Path | None = None
+    keystore: Path | None = Field(default=None, description="The relayer's own key (pays fees).")
+    custody: tuple[Path, ...] = Field(
+        default=(), description="Keystores of wallets the relayer locks from on parties' behalf."
+    )
     password_env: str = Field(default="STBRIDGE_KEYSTORE_PASSWORD", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    block_time_min_ms: int = Field(default=1000, ge=1)
+    block_time_max_ms: int = Field(default=15000, ge=1)
+    timestamp_drift_s: int = Field(default=15, ge=0)
 
 
 class RelayerSettings(BaseSettings):
@@ -87,6 +93,9 @@ class RelayerSettings(BaseSettings):
     poll_interval_s: float = Field(default=1.0, gt=0)
     log_format: Literal["text", "json"] = "text"
     secret_key_env: str = Field(default="STBRIDGE_SECRET_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    reaction_s: int = Field(default=60, ge=0, description="From an event to a sent transaction.")
+    compliance_recheck_s: int = Field(default=30, ge=0)
+    margin_s: int = Field(default=300, ge=0, description="Extra safety margin on every window.")
     api: ApiSettings = ApiSettings()
     chains: tuple[ChainSettings, ...] = ()
 

@@ -16,16 +16,15 @@ import pytest
 from fastapi.testclient import TestClient
 
 from adapters.evm.client import EvmClient
-from adapters.evm.contracts import load_artifact
 from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator, Refusal
-from bridge.ports import Signer
 from bridge.reasons import ReasonCode
-from bridge.swap import Leg, LegPhase, Outcome
+from bridge.swap import LegPhase, Outcome
 from relayer.api import create_app
+from relayer.evm import approve_for_htlc
 from relayer.sealing import SealingKey
 from relayer.service import (
     ChainRuntime,
@@ -120,14 +119,6 @@ def service(world: World, tmp_path: Path, *, allow: bool = True) -> RelayerServi
     def runtime(
         name: str, client: EvmClient, htlc: EvmHtlc, signers: list[EvmSigner], operator: EvmSigner
     ) -> ChainRuntime:
-        def approve(leg: Leg, signer: Signer) -> None:
-            assert leg.asset is not None
-            token = client.contract(leg.asset.locator.address, load_artifact("CashToken").abi)
-            call = token.functions.approve(htlc.address, leg.amount)
-            client.transact(
-                signer, token.address, bytes.fromhex(call._encode_transaction_data()[2:])
-            )
-
         return ChainRuntime(
             name=name,
             chain=client.chain,
@@ -138,7 +129,7 @@ def service(world: World, tmp_path: Path, *, allow: bool = True) -> RelayerServi
             confirmations=0,
             signers={s.address: s for s in signers},
             operator=operator,
-            prepare_lock=approve,
+            prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
         )
 
     def compliance(order: SwapOrder) -> ComplianceResult:

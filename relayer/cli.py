@@ -1,0 +1,168 @@
+"""``stbridge relayer ...`` (run the daemon, make keys) and ``stbridge swap ...`` (its client).
+
+The client commands talk to a running relayer over HTTP (httpx); the bearer token is read
+from the environment variable named by ``--token-env`` (default ``STBRIDGE_API_TOKEN``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import httpx
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from bridge.errors import ChainUnavailable, ConfigError, InvalidInput, NotFound, PermanentError
+
+__all__ = ["relayer_app", "swap_app"]
+
+relayer_app = typer.Typer(help="Run the swap relayer and manage its keys.", no_args_is_help=True)
+swap_app = typer.Typer(help="Submit and follow swaps on a running relayer.", no_args_is_help=True)
+
+Url = Annotated[str, typer.Option("--url", help="The relayer's API base URL.")]
+TokenEnv = Annotated[
+    str, typer.Option("--token-env", help="Environment variable holding the API bearer token.")
+]
+AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
+
+
+@relayer_app.command("run")
+def run_cmd(
+    config: Annotated[Path, typer.Option("--config", help="relayer.toml (see the README).")],
+) -> None:
+    """Run the relayer: API + chain watchers + executor, until SIGTERM or Ctrl-C.
+
+    Secrets come from the environment only: STBRIDGE_SECRET_KEY (64 hex digits, seals swap
+    secrets at rest), the API token and keystore password variables named in the file.
+    """
+    from relayer.daemon import run
+    from relayer.settings import load_settings
+
+    run(load_settings(config))
+
+
+@relayer_app.command("keygen")
+def keygen(
+    kind: Annotated[str, typer.Option(help="evm or algorand")],
+    out: Annotated[Path, typer.Option(help="Keystore file to write (mode 0600).")],
+    password_env: Annotated[
+        str, typer.Option(help="Variable holding the keystore password.")
+    ] = "STBRIDGE_KEYSTORE_PASSWORD",
+) -> None:
+    """Create a fresh key in an encrypted keystore and print its address (never the key)."""
+    from relayer.keystore import password_from_env, write_keystore
+
+    if kind not in ("evm", "algorand"):
+        raise InvalidInput("--kind", "must be evm or algorand", value=kind)
+    if out.exists():
+        raise InvalidInput("--out", "file exists; refusing to overwrite a key", value=str(out))
+    kind_lit: Literal["evm", "algorand"] = "evm" if kind == "evm" else "algorand"
+    address = write_keystore(
+        out, kind=kind_lit, key=secrets.token_bytes(32), password=password_from_env(password_env)
+    )
+    typer.echo(address)
+
+
+def _client(url: str, token_env: str) -> httpx.Client:
+    token = os.environ.get(token_env)
+    if not token:
+        raise ConfigError(f"{token_env}: not set (the relayer's API bearer token)")
+    return httpx.Client(
+        base_url=url.rstrip("/"), headers={"Authorization": f"Bearer {token}"}, timeout=30
+    )
+
+
+def _call(url: str, token_env: str, method: str, path: str, **kwargs: Any) -> Any:
+    try:
+        with _client(url, token_env) as client:
+            response = client.request(method, path, **kwargs)
+    except httpx.TransportError as exc:
+        raise ChainUnavailable(f"relayer at {url} is unreachable: {exc}") from exc
+    if response.status_code == 404:
+        raise NotFound(response.json().get("detail", "not found"))
+    if response.status_code == 422:
+        body = response.json()
+        if "field" in body:
+            raise InvalidInput(body["field"], body["rule"])
+        first = body["detail"][0]
+        where = ".".join(str(p) for p in first["loc"][1:])
+        raise InvalidInput(where or "order", first["msg"])
+    if response.status_code >= 400:
+        detail = response.json().get("detail", response.text)
+        raise PermanentError(f"relayer answered {response.status_code}: {detail}")
+    return response.json()
+
+
+@swap_app.command("submit")
+def submit(
+    order: Annotated[Path, typer.Argument(help="Swap order JSON (see specs/examples/).")],
+    url: Url = "http://127.0.0.1:8787",
+    token_env: TokenEnv = "STBRIDGE_API_TOKEN",
+    as_json: AsJson = False,
+) -> None:
+    """Submit a swap order; print the swap id (the same order id again is the same swap)."""
+    try:
+        body = json.loads(order.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InvalidInput("ORDER", "no such file", value=str(order)) from None
+    except json.JSONDecodeError as exc:
+        raise InvalidInput("ORDER", f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    view = _call(url, token_env, "POST", "/swaps", json=body)
+    typer.echo(json.dumps(view, indent=2) if as_json else view["swap_id"])
+
+
+@swap_app.command("status")
+def status(
+    swap_id: Annotated[str, typer.Argument(help="The swap id (0x...).")],
+    url: Url = "http://127.0.0.1:8787",
+    token_env: TokenEnv = "STBRIDGE_API_TOKEN",
+    as_json: AsJson = False,
+) -> None:
+    """Show one swap: outcome and both legs' progress."""
+    view = _call(url, token_env, "GET", f"/swaps/{swap_id}")
+    if as_json:
+        typer.echo(json.dumps(view, indent=2))
+        return
+    table = Table(title=f"swap {swap_id} — {view['outcome']}")
+    for col in ("leg", "phase", "lock id", "claim tx", "refund tx"):
+        table.add_column(col)
+    for leg in ("initiator", "participant"):
+        s = view[leg]
+        table.add_row(
+            leg, s["phase"], s["lock_id"] or "-", s["claim_tx"] or "-", s["refund_tx"] or "-"
+        )
+    Console().print(table)
+    for refusal in view["refusals"]:
+        typer.echo(f"refused: {refusal['code']}: {refusal['detail']}")
+
+
+@swap_app.command("list")
+def list_cmd(
+    outcome: Annotated[str | None, typer.Option(help="open, completed, refunded, ...")] = None,
+    limit: Annotated[int, typer.Option(min=1, max=1000)] = 100,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
+    url: Url = "http://127.0.0.1:8787",
+    token_env: TokenEnv = "STBRIDGE_API_TOKEN",
+    as_json: AsJson = False,
+) -> None:
+    """List swap ids, oldest first."""
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if outcome:
+        params["outcome"] = outcome
+    body = _call(url, token_env, "GET", "/swaps", params=params)
+    typer.echo(json.dumps(body, indent=2) if as_json else "\n".join(body["swaps"]))
+
+
+@swap_app.command("audit")
+def audit(
+    swap_id: Annotated[str, typer.Argument(help="The swap id (0x...).")],
+    url: Url = "http://127.0.0.1:8787",
+    token_env: TokenEnv = "STBRIDGE_API_TOKEN",
+) -> None:
+    """Print a swap's audit record (JSON): decision with citations, every input and effect."""
+    typer.echo(json.dumps(_call(url, token_env, "GET", f"/swaps/{swap_id}/audit"), indent=2))

@@ -1,0 +1,42 @@
+"""EVM helpers the relayer's composition root needs (kept out of the chain-agnostic service)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from adapters.evm.client import EvmClient
+from bridge.errors import InvalidInput
+from bridge.ports import Signer
+from bridge.swap import Leg
+
+__all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc"]
+
+ERC20_APPROVE_ABI: Final[list[dict[str, Any]]] = [
+    {
+        "type": "function",
+        "name": "approve",
+        "stateMutability": "nonpayable",
+        "inputs": [{"name": "spender", "type": "address"}, {"name": "value", "type": "uint256"}],
+        "outputs": [{"name": "", "type": "bool"}],
+    },
+    {
+        "type": "function",
+        "name": "allowance",
+        "stateMutability": "view",
+        "inputs": [{"name": "owner", "type": "address"}, {"name": "spender", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+]
+
+
+def approve_for_htlc(client: EvmClient, htlc: str, leg: Leg, signer: Signer) -> None:
+    """Let the HTLC pull the leg's amount from ``signer`` (ERC-20 ``approve``) if needed."""
+    if leg.asset is None or leg.asset.locator.kind != "evm_contract":
+        raise InvalidInput("asset", "an EVM token leg needs an EVM contract asset")
+    token = client.contract(leg.asset.locator.address, ERC20_APPROVE_ABI)
+    current = int(client.read(token.functions.allowance(signer.address, htlc)))
+    if current >= leg.amount:
+        return
+    call = token.functions.approve(htlc, leg.amount)
+    data = bytes.fromhex(str(call._encode_transaction_data()).removeprefix("0x"))
+    client.transact(signer, token.address, data)
