@@ -11,12 +11,13 @@ code  meaning
 ====  ==========================================================
 0     success
 1     refused / failed (a ``PermanentError``)
-2     usage error (unknown option, missing argument)
-3     bad input or configuration (``InvalidInput``, ``ConfigError``)
+3     bad input: usage errors (unknown option, missing argument), ``InvalidInput``,
+      ``ConfigError``
 4     transient failure, safe to retry (``TransientError``)
 ====  ==========================================================
 
-Commands of their own (``compliance check``) may define further codes in their help.
+Commands of their own define further codes in their help: ``compliance check`` answers
+2 for "needs information", which is why usage errors share code 3 with bad input.
 """
 
 from __future__ import annotations
@@ -138,7 +139,8 @@ def main(argv: list[str] | None = None) -> int:
             show()
         else:
             print(f"error: {exc}", file=sys.stderr)
-        return int(getattr(exc, "exit_code", 2))
+        code = int(getattr(exc, "exit_code", 3))
+        return 3 if code == 2 else code
     except Exception as exc:  # anything unforeseen: still one line, no traceback
         print(f"error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1

@@ -212,6 +212,7 @@ TREX_MESSAGES: Final[dict[str, ReasonCode]] = {
     "AgentRole: caller does not have the Agent role": R.OPERATOR_NOT_AUTHORIZED,
     "Ownable: caller is not the owner": R.OPERATOR_NOT_AUTHORIZED,
     "cannot mint more than max supply": R.SUPPLY_CAP_EXCEEDED,
+    "invalid argument - no value transfer": R.TRANSFER_FAILURE,
 }
 
 # T-REX compliance modules (their ``name()``) and what a refusal by each means.
@@ -277,6 +278,15 @@ IBET_SUFFIXES: Final[dict[str, ReasonCode]] = {
     "0701": R.TRANSFER_FAILURE,
     "0002": R.INSUFFICIENT_UNFROZEN_BALANCE,
     "0102": R.INSUFFICIENT_BALANCE,
+    "0801": R.OPERATOR_NOT_AUTHORIZED,
+    "0802": R.TRANSFER_FAILURE,
+    "0901": R.NOT_TRANSFERABLE,
+    "0902": R.TRANSFER_FAILURE,
+    "1101": R.INSUFFICIENT_BALANCE,
+    "1102": R.INSUFFICIENT_BALANCE,
+    "1201": R.INSUFFICIENT_BALANCE,
+    "1601": R.INSUFFICIENT_BALANCE,
+    "1701": R.INSUFFICIENT_BALANCE,
 }
 
 # Algorand evaluator rejection fragments, tried in order (most specific first).

@@ -36,10 +36,8 @@ def _core_models() -> dict[str, Any]:
 
 
 def _all_models() -> dict[str, Any]:
-    try:  # integration point; made unconditional once bridge.compliance lands
-        from bridge.compliance import SCHEMA_MODELS
-    except ImportError:
-        return _core_models()
+    from bridge.compliance import SCHEMA_MODELS  # imported late: compliance builds on the model
+
     return {**_core_models(), **SCHEMA_MODELS}
 
 

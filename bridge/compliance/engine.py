@@ -53,6 +53,7 @@ from bridge.compliance.sanctions import SanctionsList, load_sanctions
 from bridge.errors import InvalidInput
 from bridge.model import rules as tr
 from bridge.model.enums import ClaimType, InvestorClass
+from bridge.model.terms import Money
 from bridge.reasons import ReasonCode
 
 __all__ = ["ENGINE_CITATION", "Engine", "default_engine", "evaluate"]
@@ -84,6 +85,7 @@ class Engine:
     def __init__(self, rules: RuleBook, sanctions: SanctionsList | None = None) -> None:
         self.rules = rules
         self.sanctions = sanctions if sanctions is not None else SanctionsList()
+        self._scope_cache: dict[tuple[str, frozenset[str]], tuple[CompiledRule, ...]] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -147,10 +149,9 @@ class Engine:
         in_play = sorted(set().union(*roles.values()))
         evaluated: list[str] = []
         for code in in_play:
-            for compiled in book.rules.get(code, ()):
+            played = frozenset(role for role, codes in roles.items() if code in codes)
+            for compiled in self._in_scope(code, played):
                 rule = compiled.rule
-                if not any(code in roles[s] for s in rule.scope):
-                    continue
                 if rule.effective_from and today < rule.effective_from:
                     continue
                 if rule.effective_to and today > rule.effective_to:
@@ -189,6 +190,17 @@ class Engine:
         )
 
     # ------------------------------------------------------------------ steps
+
+    def _in_scope(self, code: str, played: frozenset[str]) -> tuple[CompiledRule, ...]:
+        """Rules of ``code`` whose scope names one of the roles it plays (cached)."""
+        key = (code, played)
+        found = self._scope_cache.get(key)
+        if found is None:
+            found = tuple(
+                c for c in self.rules.rules.get(code, ()) if not played.isdisjoint(c.rule.scope)
+            )
+            self._scope_cache[key] = found
+        return found
 
     def _check_instrument(self, trade: Trade, home: str) -> list[Reason]:
         doc = self.rules.jurisdictions[home]
@@ -348,7 +360,14 @@ def _party_facts(prefix: str, party: Party, jur: str | None) -> dict[str, object
         f"{prefix}.acquired_on": party.acquired_on,
         f"{prefix}.balance": party.balance,
         f"{prefix}.wallet": party.wallet,
+        f"{prefix}.annual_income": _money(party.annual_income),
+        f"{prefix}.net_worth": _money(party.net_worth),
+        f"{prefix}.crowdfunding_purchases_12m": _money(party.crowdfunding_purchases_12m),
     }
+
+
+def _money(value: Money | None) -> tuple[int, str] | None:
+    return None if value is None else (value.amount, value.currency)
 
 
 def _facts(trade: Trade, buyer_j: str | None, seller_j: str | None, hit: bool) -> dict[str, object]:

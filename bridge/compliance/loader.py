@@ -147,34 +147,52 @@ def _schema_validator() -> Any:
     return jsonschema.Draft202012Validator(schema)
 
 
-def _parse_file(path: Path) -> JurisdictionRules:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise ConfigError(f"{path}: (file): cannot read ({exc.strerror})") from exc
+class _FileProblem(Exception):
+    """A problem inside one rule file: where (path inside) and what; becomes ConfigError."""
+
+    def __init__(self, where: str, problem: str) -> None:
+        super().__init__(f"{where}: {problem}")
+        self.where = where
+        self.problem = problem
+
+
+@lru_cache(maxsize=128)
+def _check_text(text: str) -> JurisdictionRules:
+    """Parse and validate one file's text (cached by content: a file is checked once)."""
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
-        raise ConfigError(
-            f"{path}: line {exc.lineno} column {exc.colno}: not valid JSON ({exc.msg})"
+        raise _FileProblem(
+            f"line {exc.lineno} column {exc.colno}", f"not valid JSON ({exc.msg})"
         ) from None
     validator = _schema_validator()
     if validator is not None:
-        errors = sorted(validator.iter_errors(data), key=lambda e: len(list(e.absolute_path)))
+        errors = list(validator.iter_errors(data))
         if errors:
             import jsonschema
 
             best = jsonschema.exceptions.best_match(errors)
-            raise ConfigError(
-                f"{path}: {_fmt_path(list(best.absolute_path))}: {best.message} "
-                f"(schema jurisdiction-rules)"
+            raise _FileProblem(
+                _fmt_path(list(best.absolute_path)),
+                f"{best.message} (schema jurisdiction-rules)",
             )
     try:
         return JurisdictionRules.model_validate(data)
     except ValidationError as exc:
         first = exc.errors()[0]
         loc = [p for p in first["loc"] if not (isinstance(p, str) and p[:1].isupper())]
-        raise ConfigError(f"{path}: {_fmt_path(loc)}: {first['msg']}") from None
+        raise _FileProblem(_fmt_path(loc), first["msg"]) from None
+
+
+def _parse_file(path: Path) -> JurisdictionRules:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: (file): cannot read ({exc.strerror})") from exc
+    try:
+        return _check_text(text)
+    except _FileProblem as exc:
+        raise ConfigError(f"{path}: {exc.where}: {exc.problem}") from None
 
 
 def _expand(sources: Sequence[Path]) -> list[Path]:

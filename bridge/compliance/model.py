@@ -33,6 +33,7 @@ from bridge.model.asset import Asset
 from bridge.model.base import CanonicalModel
 from bridge.model.enums import Capability, InvestorClass
 from bridge.model.investor import Claim
+from bridge.model.terms import Money
 from bridge.reasons import ReasonCode
 from bridge.types import Address, Amount, BasisPoints, CountryCode, CurrencyCode, JurisdictionCode
 
@@ -62,6 +63,7 @@ __all__ = [
     "JurisdictionRule",
     "JurisdictionRules",
     "Kyc",
+    "MeansLimit",
     "MoneyCompare",
     "Ne",
     "Not",
@@ -85,7 +87,7 @@ ID_PATTERN = r"^[a-z]{2}(\.[a-z0-9_]+)+$"
 """Ids of rules, instrument kinds and exemptions: ``<jurisdiction>.<name>[.<name>...]``."""
 
 RuleId = Annotated[str, Field(pattern=ID_PATTERN, max_length=120)]
-FactName = Annotated[str, Field(pattern=r"^[a-z_]+(\.[a-z_]+)+$", max_length=120)]
+FactName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)+$", max_length=120)]
 Verification = Literal["verified", "partial", "unverified"]
 """How far a rule's legal content was checked: read in a source, partly, or not at all."""
 Outcome = Literal["allow", "deny", "needs_information"]
@@ -174,6 +176,15 @@ class Party(CanonicalModel):
     acquired_on: date | None = None
     affiliate: bool = False
     outflows: tuple[Outflow, ...] = ()
+    annual_income: Money | None = Field(
+        default=None, description="Income (an entity: revenue) over the last year."
+    )
+    net_worth: Money | None = Field(
+        default=None, description="Net worth (an entity: net assets), primary residence excluded."
+    )
+    crowdfunding_purchases_12m: Money | None = Field(
+        default=None, description="Regulation CF purchases over the last 12 months, all issuers."
+    )
 
     @property
     def is_us_person(self) -> bool:
@@ -365,8 +376,8 @@ class Compare(CanonicalModel):
 class MoneyCompare(CanonicalModel):
     """A money fact compared with ``amount`` minor units of ``currency``.
 
-    The fact is converted with the trade's FX rates; without a rate the comparison is
-    answered the way that applies the rule (see the engine's conversion note).
+    The fact is converted exactly with the trade's rational FX rates; when the rate needed
+    is missing, the rule cannot be decided and the decision is "needs information".
     """
 
     op: Literal["money"]
@@ -426,6 +437,24 @@ class Contains(CanonicalModel):
     value: str
 
 
+class MeansLimit(CanonicalModel):
+    """Spending stays within a share of the party's means (investment limits).
+
+    The sum of the ``spend`` money facts must not exceed ``bps`` basis points of the
+    greatest of the ``means`` money facts, raised to ``floor`` and lowered to ``cap`` when
+    given; everything is compared exactly in ``currency``. A missing spend fact counts
+    as zero; missing means make the decision "needs information".
+    """
+
+    op: Literal["means_limit"]
+    spend: tuple[FactName, ...] = Field(min_length=1)
+    means: tuple[FactName, ...] = Field(min_length=1)
+    bps: int = Field(strict=True, ge=0, le=10_000)
+    currency: CurrencyCode
+    floor: int | None = Field(default=None, strict=True, ge=0, description="Minor units.")
+    cap: int | None = Field(default=None, strict=True, ge=0, description="Minor units.")
+
+
 class Const(CanonicalModel):
     """A constant truth value."""
 
@@ -447,6 +476,7 @@ Predicate = Annotated[
     | Elapsed
     | NotExpired
     | Contains
+    | MeansLimit
     | Const,
     Field(discriminator="op"),
 ]
@@ -626,9 +656,19 @@ class Decision(CanonicalModel):
     outcome: Outcome
     reasons: tuple[Reason, ...] = ()
     obligations: tuple[Obligation, ...] = ()
-    overrides: tuple[Override, ...] = ()
-    jurisdictions: tuple[JurisdictionCode, ...] = ()
-    rules_evaluated: tuple[str, ...] = ()
+    overrides: tuple[Override, ...] = Field(
+        default=(), description="Operator changes to the rules of the jurisdictions in play."
+    )
+    jurisdictions: tuple[JurisdictionCode, ...] = Field(
+        default=(), description="The jurisdictions whose rules were consulted."
+    )
+    rules_evaluated: tuple[str, ...] = Field(
+        default=(),
+        description=(
+            "Every rule considered: in scope for a jurisdiction in play and in force at `at` "
+            "(its `when` decided whether it applied), plus the token's own rules."
+        ),
+    )
 
     @model_validator(mode="after")
     def _outcome_matches(self) -> Decision:

@@ -38,6 +38,7 @@ from bridge.compliance.model import (
     FxRate,
     HasClass,
     InSet,
+    MeansLimit,
     MoneyCompare,
     Ne,
     Not,
@@ -127,6 +128,9 @@ def _catalogue() -> dict[str, FactType]:
             f"{party}.is_new_holder": "bool",
             f"{party}.exits": "bool",
             f"{party}.wallet": "str",
+            f"{party}.annual_income": "money",
+            f"{party}.net_worth": "money",
+            f"{party}.crowdfunding_purchases_12m": "money",
         }
     for side in ("originator", "beneficiary"):
         for name in _IVMS_FIELDS:
@@ -313,6 +317,12 @@ def compile_predicate(
     if isinstance(pred, MoneyCompare):
         _fact_type(pred.fact, f"{path}.fact", ("money",))
         return _compile_money(pred)
+    if isinstance(pred, MeansLimit):
+        for i, name in enumerate(pred.spend):
+            _fact_type(name, f"{path}.spend[{i}]", ("money",))
+        for i, name in enumerate(pred.means):
+            _fact_type(name, f"{path}.means[{i}]", ("money",))
+        return _compile_means_limit(pred)
     if isinstance(pred, Present):
         for i, name in enumerate(pred.facts):
             _fact_type(name, f"{path}.facts[{i}]", ("str", "int", "bool", "date", "money", "set"))
@@ -384,6 +394,32 @@ def _compile_money(pred: MoneyCompare) -> CompiledPredicate:
         amount, cur = value
         converted = convert_money(amount, cur, currency, env.fx_rates)
         return cmp(converted, Fraction(bound))
+
+    return check
+
+
+def _compile_means_limit(pred: MeansLimit) -> CompiledPredicate:
+    spend, means, currency = pred.spend, pred.means, pred.currency
+    share = Fraction(pred.bps, 10_000)
+
+    def money_of(env: Env, name: str) -> Fraction | None:
+        value = _get(env, name)
+        if not isinstance(value, tuple):
+            return None
+        amount, cur = value
+        return convert_money(amount, cur, currency, env.fx_rates)
+
+    def check(env: Env) -> bool:
+        known = [m for m in (money_of(env, n) for n in means) if m is not None]
+        if not known:
+            raise MissingInformation(f"the investor's {' or '.join(means)}")
+        limit = max(known) * share
+        if pred.floor is not None:
+            limit = max(limit, Fraction(pred.floor))
+        if pred.cap is not None:
+            limit = min(limit, Fraction(pred.cap))
+        total = sum((money_of(env, n) or Fraction(0) for n in spend), Fraction(0))
+        return total <= limit
 
     return check
 

@@ -25,6 +25,7 @@ import unicodedata
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path
 
 from bridge.compliance.model import Party
@@ -39,6 +40,7 @@ _HEADER = ("kind", "value", "program", "listed_on", "note")
 _KINDS = ("name", "wallet", "identifier")
 
 
+@lru_cache(maxsize=65_536)
 def normalise_name(name: str) -> str:
     """Case-folded name without accents, punctuation or repeated spaces."""
     decomposed = unicodedata.normalize("NFKD", name)

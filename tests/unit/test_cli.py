@@ -57,6 +57,6 @@ def test_schema_check_fails_on_drift(tmp_path: Path, capsys: pytest.CaptureFixtu
 
 def test_unknown_command_is_one_clear_line_without_traceback() -> None:
     out = run("no-such-command")
-    assert out.returncode == 2
+    assert out.returncode == 3
     assert "No such command" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout

@@ -79,6 +79,8 @@ def test_eu_pr_100k_per_investor_boundary() -> None:
     allowed_after(decide(t), "eu.pr.100k_per_investor")
     short = t.model_copy(update={"cash_leg": cash("EUR", 9_999_999)})
     denied_by(decide(short), "eu.pr.100k_per_investor", "NO_EXEMPTION_AVAILABLE")
+    unpaid = t.model_copy(update={"cash_leg": None})
+    denied_by(decide(unpaid), "eu.pr.100k_per_investor", "NO_EXEMPTION_AVAILABLE")
 
 
 # ---------------------------------------------------------------- SG

@@ -5,15 +5,18 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from bridge.compliance.model import Instrument
+from bridge.compliance.model import Instrument, Party
+from bridge.model import Money
 from tests.strategies_compliance import (
     AT,
     allowed_after,
     buyer,
+    cash,
     cls,
     decide,
     denied_by,
     instrument,
+    reason,
     seller,
     trade,
 )
@@ -208,3 +211,101 @@ def test_us_holders_12g_non_accredited_at_edge() -> None:
         decide(trade(inst2, seller("US", AI), buyer("US", cls("US", "retail")))),
         "us.holders_12g.non_accredited",
     )
+
+
+def _usd(dollars: int) -> Money:
+    return Money(amount=dollars * 100, currency="USD")
+
+
+def _cf_buyer(income: int, net_worth: int, prior: int) -> Party:
+    return buyer(
+        "US",
+        cls("US", "retail"),
+        annual_income=_usd(income),
+        net_worth=_usd(net_worth),
+        crowdfunding_purchases_12m=_usd(prior),
+    )
+
+
+def test_us_reg_cf_investor_limit_lower_t12() -> None:
+    """us.reg_cf.investor_limit_lower: $80k income, $3k prior: $5k denied, $4.5k ok (T12)."""
+    inst = instrument("us.restricted_equity", "us.reg_cf", "US")
+    b = _cf_buyer(80_000, 150_000, 3_000)
+    over = trade(inst, seller("US"), b, kind="primary", cash_leg=cash("USD", 5_000_00))
+    denied_by(decide(over), "us.reg_cf.investor_limit_lower", "AMOUNT_LIMIT_EXCEEDED")
+    at_limit = over.model_copy(update={"cash_leg": cash("USD", 4_500_00)})
+    allowed_after(decide(at_limit), "us.reg_cf.investor_limit_lower")
+
+
+def test_us_reg_cf_investor_limit_lower_floor_2500() -> None:
+    """us.reg_cf.investor_limit_lower: with small means the floor is $2,500 (equality allowed)."""
+    inst = instrument("us.restricted_equity", "us.reg_cf", "US")
+    t = trade(inst, seller("US"), _cf_buyer(20_000, 10_000, 0), kind="primary")
+    allowed_after(
+        decide(t.model_copy(update={"cash_leg": cash("USD", 2_500_00)})),
+        "us.reg_cf.investor_limit_lower",
+    )
+    over = t.model_copy(update={"cash_leg": cash("USD", 2_500_01)})
+    denied_by(decide(over), "us.reg_cf.investor_limit_lower", "AMOUNT_LIMIT_EXCEEDED")
+
+
+def test_us_reg_cf_investor_limit_higher_capped_at_124k() -> None:
+    """us.reg_cf.investor_limit_higher: 10% of $2m is capped at $124,000."""
+    inst = instrument("us.restricted_equity", "us.reg_cf", "US")
+    t = trade(inst, seller("US"), _cf_buyer(2_000_000, 500_000, 0), kind="primary")
+    allowed_after(
+        decide(t.model_copy(update={"cash_leg": cash("USD", 124_000_00)})),
+        "us.reg_cf.investor_limit_higher",
+    )
+    over = t.model_copy(update={"cash_leg": cash("USD", 124_000_01)})
+    denied_by(decide(over), "us.reg_cf.investor_limit_higher", "AMOUNT_LIMIT_EXCEEDED")
+
+
+def test_us_reg_cf_limit_without_means_needs_information() -> None:
+    """us.reg_cf.investor_limit_lower: without income or net worth the engine asks for them."""
+    inst = instrument("us.restricted_equity", "us.reg_cf", "US")
+    t = trade(
+        inst,
+        seller("US"),
+        buyer("US", cls("US", "retail")),
+        kind="primary",
+        cash_leg=cash("USD", 100_00),
+    )
+    d = decide(t)
+    assert d.outcome == "needs_information", d.reasons
+    r = reason(d, "us.reg_cf.investor_limit_lower")
+    assert r.code.value == "INFORMATION_MISSING"
+    assert "buyer.annual_income" in r.explanation
+
+
+def test_us_reg_cf_resale_one_year() -> None:
+    """us.reg_cf.resale_one_year: issued 2025-03-01; to retail 2026-02-28 denied, 03-01 allowed."""
+    inst = instrument(
+        "us.restricted_equity", "us.reg_cf", "US", offering_closed_on=date(2025, 3, 1)
+    )
+    t = trade(inst, seller("US"), buyer("US", cls("US", "retail")))
+    r = denied_by(
+        decide(t, AT.replace(month=2, day=28)),
+        "us.reg_cf.resale_one_year",
+        "HOLDING_PERIOD_NOT_MET",
+    )
+    assert r.eligible_from == date(2026, 3, 1)
+    allowed_after(decide(t, AT), "us.reg_cf.resale_one_year")
+
+
+def test_us_reg_cf_resale_to_accredited_excepted() -> None:
+    """us.reg_cf.resale_one_year: to an accredited investor within the year is allowed."""
+    inst = instrument(
+        "us.restricted_equity", "us.reg_cf", "US", offering_closed_on=date(2026, 1, 1)
+    )
+    allowed_after(decide(trade(inst, seller("US"), buyer("US", AI))), "us.reg_cf.resale_one_year")
+
+
+def test_us_reg_a_tier2_investor_limit_t13() -> None:
+    """us.reg_a_tier2.investor_limit: income $60k, NW $90k; $9,500 denied, $9,000 allowed (T13)."""
+    inst = instrument("us.reg_a_security", "us.reg_a_tier2", "US")
+    b = buyer("US", cls("US", "retail"), annual_income=_usd(60_000), net_worth=_usd(90_000))
+    over = trade(inst, seller("US"), b, kind="primary", cash_leg=cash("USD", 9_500_00))
+    denied_by(decide(over), "us.reg_a_tier2.investor_limit", "AMOUNT_LIMIT_EXCEEDED")
+    ok = over.model_copy(update={"cash_leg": cash("USD", 9_000_00)})
+    allowed_after(decide(ok), "us.reg_a_tier2.investor_limit")

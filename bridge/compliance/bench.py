@@ -1,0 +1,138 @@
+"""Benchmark: ``python -m bridge.compliance.bench`` prints decisions per second.
+
+Loads the shipped rules once (timing the load and compile separately), builds a fixed,
+seeded mix of trades across the shipped jurisdictions, exemptions, cash legs and token
+rules, and evaluates them repeatedly for a few seconds. Tests never assert timings;
+this script is where performance is measured.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import time
+from datetime import UTC, date, datetime
+
+from bridge.compliance.engine import Engine
+from bridge.compliance.loader import default_rules_dir, default_sanctions_file, load_rules
+from bridge.compliance.model import (
+    CashLeg,
+    Instrument,
+    InvestorClassification,
+    Ivms101Person,
+    Kyc,
+    Party,
+    Trade,
+    TravelRuleData,
+)
+from bridge.compliance.sanctions import load_sanctions
+from bridge.model.enums import Capability, InvestorClass
+
+__all__ = ["main", "sample_trades"]
+
+_RESIDENCES = ("JP", "US", "DE", "FR", "SG", "CH", "HK", "GB")
+
+
+def sample_trades(engine: Engine, count: int, seed: int = 6) -> list[Trade]:
+    """``count`` varied trades over the engine's jurisdictions (deterministic for a seed)."""
+    rng = random.Random(seed)  # noqa: S311 - benchmark inputs, not security
+    book = engine.rules
+    pairs = [
+        (code, kind, ex.id)
+        for code, doc in sorted(book.jurisdictions.items())
+        for ex in doc.exemptions
+        for kind in ex.instrument_kinds
+    ]
+    classes = [(code, c) for code, cs in sorted(book.classes.items()) for c in sorted(cs)]
+    kyc = Kyc(status="verified", expires_on=date(2030, 1, 1))
+    out = []
+    for i in range(count):
+        home, kind, exemption = rng.choice(pairs)
+        b_res, s_res = rng.choice(_RESIDENCES), rng.choice(_RESIDENCES)
+        bj, bc = rng.choice(classes)
+        leg = None
+        if rng.random() < 0.6:
+            vasp = rng.choice([None, "JP", "SG", "DE", "US"])
+            leg = CashLeg(
+                currency=rng.choice(["JPY", "USD", "EUR", "SGD"]),
+                amount=rng.randrange(0, 50_000_000),
+                executed_by="vasp" if vasp else "self_custody",
+                originator_vasp=vasp,
+                beneficiary_vasp=vasp,
+            )
+        out.append(
+            Trade(
+                id=f"bench-{i}",
+                instrument=Instrument(
+                    kind=kind,
+                    exemption=exemption,
+                    home=home,
+                    capabilities=(Capability.WHITELIST,),
+                    holder_count=rng.randrange(0, 2100),
+                    offeree_count=rng.randrange(0, 600),
+                    offering_closed_on=date(2025, 6, 1),
+                    issuer_reporting=rng.random() < 0.5,
+                ),
+                seller=Party(
+                    name=f"seller {i}",
+                    residence=s_res,
+                    kyc=kyc,
+                    balance=100,
+                    acquired_on=date(2025, rng.randrange(1, 13), 1),
+                ),
+                buyer=Party(
+                    name=f"buyer {i}",
+                    residence=b_res,
+                    kyc=kyc,
+                    classifications=(
+                        InvestorClassification(
+                            jurisdiction=bj,
+                            investor_class=InvestorClass(bc),
+                            granted_on=date(2026, 1, 1),
+                        ),
+                    ),
+                ),
+                quantity=rng.randrange(1, 100),
+                cash_leg=leg,
+                travel_rule=TravelRuleData(
+                    originator=Ivms101Person(name="A", account_number="1"),
+                    beneficiary=Ivms101Person(name="B", account_number="2"),
+                )
+                if rng.random() < 0.5
+                else None,
+            )
+        )
+    return out
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the benchmark and print the numbers."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--seconds", type=float, default=3.0, help="how long to evaluate")
+    parser.add_argument("--trades", type=int, default=500, help="distinct trades in the mix")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    rules = load_rules([default_rules_dir()])
+    loaded = time.perf_counter()
+    engine = Engine(rules, load_sanctions([default_sanctions_file()]))
+    trades = sample_trades(engine, args.trades)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    outcomes: dict[str, int] = {}
+    done = 0
+    began = time.perf_counter()
+    while time.perf_counter() - began < args.seconds:
+        for trade in trades:
+            outcome = engine.evaluate(trade, at).outcome
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        done += len(trades)
+    elapsed = time.perf_counter() - began
+    print(
+        f"rules: {rules.rule_count} in {len(rules.jurisdictions)} jurisdictions, "
+        f"loaded and compiled in {(loaded - start) * 1000:.0f} ms"
+    )
+    print(f"decisions: {done} in {elapsed:.2f} s = {done / elapsed:,.0f} decisions/second")
+    print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+
+
+if __name__ == "__main__":
+    main()
