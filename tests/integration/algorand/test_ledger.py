@@ -330,3 +330,57 @@ def test_unsigned_and_ungrouped_submissions_are_refused(
     loose = [pay(algo_ledger, alice, bob.address, 1), pay(algo_ledger, alice, bob.address, 2)]
     with pytest.raises(EvaluationRejected, match="one group"):
         algo_ledger.submit(loose)
+
+
+def test_close_out_and_asset_destroy_remove_state(
+    algo_ledger: EmbeddedLedger, algo_accounts: tuple[AlgoTestAccount, ...]
+) -> None:
+    issuer, alice = algo_accounts[:2]
+    asset = create_asa(algo_ledger, issuer)
+    leaving = new_account()
+    algo_ledger.fund(leaving.address, 1_000_000)
+    algo_ledger.submit(
+        [pay(algo_ledger, leaving, alice.address, 0, close_remainder_to=alice.address)]
+    )
+    assert algo_ledger.account_data(leaving.address) == {}
+    assert algo_ledger.balance(alice.address) == FUNDED_MICROALGOS + 1_000_000 - MIN_FEE
+    destroy = transaction.AssetDestroyTxn(issuer.address, algo_ledger.suggested_params(), asset)  # type: ignore[no-untyped-call]
+    algo_ledger.submit([issuer.sign(destroy)])
+    assert asset not in algo_ledger.asset_ids()
+    assert algo_ledger.asset_holding(issuer.address, asset) is None
+    with pytest.raises(NotFound):
+        algo_ledger.asset_params(asset)
+
+
+def test_rekeyed_account_is_signed_for_by_its_new_key(
+    algo_ledger: EmbeddedLedger, algo_accounts: tuple[AlgoTestAccount, ...]
+) -> None:
+    alice, bob = algo_accounts[:2]
+    algo_ledger.submit([pay(algo_ledger, alice, alice.address, 0, rekey_to=bob.address)])
+    with pytest.raises(EvaluationRejected) as refused:
+        algo_ledger.submit([pay(algo_ledger, alice, bob.address, 1)])
+    assert refused.value.reason == ReasonCode.OPERATOR_NOT_AUTHORIZED
+    txn = transaction.PaymentTxn(alice.address, algo_ledger.suggested_params(), bob.address, 7)  # type: ignore[no-untyped-call]
+    algo_ledger.submit([bob.sign(txn)])
+    assert algo_ledger.balance(bob.address) == FUNDED_MICROALGOS + 7
+
+
+def test_min_balance_agrees_with_the_evaluator_for_apps_and_boxes(
+    algo_ledger: EmbeddedLedger, algo_accounts: tuple[AlgoTestAccount, ...]
+) -> None:
+    creator, sink = algo_accounts[:2]
+    app = create_probe(algo_ledger, creator, fund=2_000_000, pages=1)
+    algo_ledger.submit(
+        [call_probe(algo_ledger, creator, app, b"box", b"bx", b"v" * 100, boxes=[(app, b"bx")])]
+    )
+    # Creator: one app with 4 global ints and one extra page.
+    expected = algo_ledger.min_balance(creator.address)
+    assert expected == MIN_BALANCE + MIN_BALANCE + 100_000 + 4 * 28_500
+    spare = algo_ledger.balance(creator.address) - expected
+    with pytest.raises(EvaluationRejected, match=f"below min {expected}"):
+        algo_ledger.submit([pay(algo_ledger, creator, sink.address, spare - MIN_FEE + 1)])
+    algo_ledger.submit([pay(algo_ledger, creator, sink.address, spare - MIN_FEE)])
+    assert algo_ledger.balance(creator.address) == expected
+    # App account: one box of a 2-byte name and 100-byte value.
+    app_address = logic.get_application_address(app)
+    assert algo_ledger.min_balance(app_address) == MIN_BALANCE + 2_500 + 400 * (2 + 100)
