@@ -96,7 +96,7 @@ class Leg(CanonicalModel):
 
     @model_validator(mode="after")
     def _asset_on_chain(self) -> Leg:
-        if self.asset is not None and self.asset.chain != self.chain:
+        if self.asset is not None and chain_key(self.asset.chain) != chain_key(self.chain):
             raise ValueError("asset: must be on the leg's chain")
         if self.sender == self.receiver:
             raise ValueError("receiver: must differ from sender")

@@ -28,7 +28,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import Field
+from pydantic import Field, ValidationError
 
 from bridge.compliance import Trade
 from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
@@ -61,6 +61,7 @@ from bridge.swap import (
     chain_key,
 )
 from bridge.types import Address, Amount
+from bridge.validation import invalid_input
 from relayer.sealing import SealingKey
 from relayer.store import Store
 
@@ -209,8 +210,8 @@ class RelayerService:
         terms = SwapTerms(
             swap_id=swap_id,
             hashlock="0x" + hashlib.sha256(secret).hexdigest(),
-            initiator_leg=self._leg(order.security, sec),
-            participant_leg=self._leg(order.cash, cash),
+            initiator_leg=self._leg(order.security, sec, "security"),
+            participant_leg=self._leg(order.cash, cash, "cash"),
             initiator_deadline=plan.initiator.native,
             participant_deadline=plan.participant.native,
             participant_lock_by=plan.participant_lock_by,
@@ -221,15 +222,18 @@ class RelayerService:
         return state
 
     @staticmethod
-    def _leg(order: LegOrder, rt: ChainRuntime) -> Leg:
-        return Leg(
-            chain=rt.chain,
-            asset=order.asset,
-            standard=order.standard,
-            amount=order.amount,
-            sender=order.sender,
-            receiver=order.receiver,
-        )
+    def _leg(order: LegOrder, rt: ChainRuntime, field_name: str) -> Leg:
+        try:
+            return Leg(
+                chain=rt.chain,
+                asset=order.asset,
+                standard=order.standard,
+                amount=order.amount,
+                sender=order.sender,
+                receiver=order.receiver,
+            )
+        except ValidationError as exc:
+            raise invalid_input(exc, prefix=field_name) from None
 
     def order_of(self, swap_id: str) -> SwapOrder:
         """The order a swap was created from."""

@@ -1,0 +1,309 @@
+"""The relayer daemon as a real process: two anvil chains, the CLI client, and SIGKILL.
+
+Chain A (anvil, chain id 31338) carries the security (our ERC-20 token), chain B (anvil,
+chain id 31339) the cash (native coin). The daemon runs as ``stbridge relayer run`` in a
+subprocess with its keys in encrypted keystores; orders go in through ``stbridge swap
+submit``. The crash test kills the daemon with SIGKILL as soon as the store holds k inputs
+of a swap, for every k along the swap, restarts it, and checks the swap still ends atomically
+with exactly one lock per leg.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+from adapters.evm.client import EvmClient
+from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
+from adapters.evm.htlc import EvmHtlc
+from adapters.evm.signer import EvmSigner
+from bridge.model import AssetRef, Capability, EvmContractLocator
+from relayer.keystore import write_keystore
+from tests.fixtures.evm import _free_port, start_anvil, stop_process
+
+ETHER = 10**18
+PASSWORD = "keystore-password-1"
+TOKEN = "api-token-0123456789abcdef"
+SECRET_KEY = "42" * 32
+EXAMPLE = Path(__file__).resolve().parents[2] / "specs" / "examples"
+
+
+@dataclass
+class Setup:
+    a: EvmClient
+    b: EvmClient
+    htlc_a: EvmHtlc
+    htlc_b: EvmHtlc
+    token: str
+    seller: EvmSigner
+    buyer: EvmSigner
+    buyer_on_a: str
+    seller_on_b: str
+    config: Path
+    port: int
+    env: dict[str, str]
+    store: Path
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Setup]:
+    proc_a, url_a = start_anvil("--chain-id", "31338")
+    proc_b, url_b = start_anvil("--chain-id", "31339")
+    try:
+        a, b = EvmClient.from_target(url_a), EvmClient.from_target(url_b)
+        keys = {n: EvmSigner.generate() for n in ("op_a", "seller", "op_b", "buyer")}
+        for n in ("op_a", "seller"):
+            a.fund(keys[n].address, 10 * ETHER)
+        for n in ("op_b", "buyer"):
+            b.fund(keys[n].address, 10 * ETHER)
+        htlc_a = EvmHtlc.deploy(a, keys["op_a"])
+        htlc_b = EvmHtlc.deploy(b, keys["op_b"])
+        token = deploy_cash_token(
+            a, keys["seller"], name="Tokyo Office Units", symbol="TOU", decimals=0, currency="JPY"
+        )
+        ref = AssetRef(chain=a.chain, locator=EvmContractLocator(address=token))
+        Erc20Adapter(a).agent_operation(
+            ref, Capability.MINT, keys["seller"], to=keys["seller"].address, amount=100_000
+        )
+        root = tmp_path_factory.mktemp("daemon")
+        for name, signer in keys.items():
+            write_keystore(
+                root / f"{name}.json",
+                kind="evm",
+                key=signer._EvmSigner__key,  # type: ignore[attr-defined]
+                password=PASSWORD,
+                iterations=2**10,
+            )
+        port = _free_port()
+        store = root / "relayer.sqlite3"
+        config = root / "relayer.toml"
+        config.write_text(
+            f"""
+store = "{store}"
+replica_id = "daemon-test"
+poll_interval_s = 0.2
+reaction_s = 30
+compliance_recheck_s = 10
+margin_s = 30
+
+[api]
+port = {port}
+
+[[chains]]
+name = "a"
+kind = "evm"
+endpoint = "{url_a}"
+confirmations = 0
+htlc = "{htlc_a.address}"
+keystore = "{root / "op_a.json"}"
+custody = ["{root / "seller.json"}"]
+block_time_min_ms = 1000
+block_time_max_ms = 2000
+timestamp_drift_s = 5
+
+[[chains]]
+name = "b"
+kind = "evm"
+endpoint = "{url_b}"
+confirmations = 0
+htlc = "{htlc_b.address}"
+keystore = "{root / "op_b.json"}"
+custody = ["{root / "buyer.json"}"]
+block_time_min_ms = 1000
+block_time_max_ms = 2000
+timestamp_drift_s = 5
+"""
+        )
+        env = dict(os.environ)
+        env.update(
+            STBRIDGE_SECRET_KEY=SECRET_KEY,
+            STBRIDGE_API_TOKEN=TOKEN,
+            STBRIDGE_KEYSTORE_PASSWORD=PASSWORD,
+        )
+        yield Setup(
+            a=a,
+            b=b,
+            htlc_a=htlc_a,
+            htlc_b=htlc_b,
+            token=token,
+            seller=keys["seller"],
+            buyer=keys["buyer"],
+            buyer_on_a=EvmSigner.generate().address,
+            seller_on_b=EvmSigner.generate().address,
+            config=config,
+            port=port,
+            env=env,
+            store=store,
+        )
+    finally:
+        stop_process(proc_a)
+        stop_process(proc_b)
+
+
+def start_daemon(s: Setup) -> subprocess.Popen[bytes]:
+    log = s.config.with_name("daemon.log")
+    with log.open("ab") as sink:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "bridge.cli", "relayer", "run", "--config", str(s.config)],
+            env=s.env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise AssertionError(f"daemon exited: {log.read_text()[-2000:]}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{s.port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.TransportError:
+            time.sleep(0.1)
+    proc.kill()
+    raise AssertionError("daemon did not become healthy in 60 s")
+
+
+def cli(s: Setup, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bridge.cli", *args, "--url", f"http://127.0.0.1:{s.port}"],
+        env=s.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
+def order_file(s: Setup, tmp_path: Path, order_id: str, amount: int = 10) -> Path:
+    trade = json.loads((EXAMPLE / "jp-real-estate-to-sg-accredited-usdc.json").read_text())
+    order = {
+        "order_id": order_id,
+        "security": {
+            "chain": "a",
+            "asset": {
+                "chain": {"kind": "evm", "chain_id": 31338},
+                "locator": {"kind": "evm_contract", "address": s.token},
+            },
+            "amount": amount,
+            "sender": s.seller.address,
+            "receiver": s.buyer_on_a,
+        },
+        "cash": {
+            "chain": "b",
+            "amount": ETHER // 100,
+            "sender": s.buyer.address,
+            "receiver": s.seller_on_b,
+        },
+        "settlement_window_s": 3600,
+        "trade": trade,
+    }
+    path = tmp_path / f"{order_id}.json"
+    path.write_text(json.dumps(order))
+    return path
+
+
+def wait_outcome(s: Setup, swap_id: str, timeout: float = 60) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        out = cli(s, "swap", "status", swap_id, "--json")
+        if out.returncode == 0:
+            outcome = json.loads(out.stdout)["outcome"]
+            if outcome != "open":
+                return str(outcome)
+        time.sleep(0.3)
+    raise AssertionError(f"swap {swap_id} still open after {timeout} s")
+
+
+def stop(proc: subprocess.Popen[bytes]) -> None:
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def token_balance(s: Setup, address: str) -> int:
+    ref = AssetRef(chain=s.a.chain, locator=EvmContractLocator(address=s.token))
+    return Erc20Adapter(s.a).holding(ref, address).balance
+
+
+def test_daemon_settles_an_order_submitted_with_the_cli(setup: Setup, tmp_path: Path) -> None:
+    proc = start_daemon(setup)
+    try:
+        before = token_balance(setup, setup.buyer_on_a)
+        submitted = cli(setup, "swap", "submit", str(order_file(setup, tmp_path, "cli-1")))
+        assert submitted.returncode == 0, submitted.stderr
+        swap_id = submitted.stdout.strip()
+        assert wait_outcome(setup, swap_id) == "completed"
+        assert token_balance(setup, setup.buyer_on_a) - before == 10
+        listed = cli(setup, "swap", "list", "--outcome", "completed")
+        assert swap_id in listed.stdout.split()
+        audit = json.loads(cli(setup, "swap", "audit", swap_id).stdout)
+        assert audit["decision"]["allowed"] is True
+        assert audit["decision"]["decision"]["jurisdictions"] == ["JP", "SG"]
+        bad = cli(setup, "swap", "status", "0x" + "00" * 32)
+        assert bad.returncode == 1
+        assert "Traceback" not in bad.stderr
+    finally:
+        stop(proc)
+    assert proc.returncode == 0
+
+
+def inputs_of(store: Path, swap_id: str) -> int:
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as conn:
+        row = conn.execute("SELECT COUNT(*) FROM inputs WHERE swap_id = ?", (swap_id,)).fetchone()
+    return int(row[0])
+
+
+def outcome_in_store(store: Path, swap_id: str) -> str:
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as conn:
+        row = conn.execute("SELECT outcome FROM swaps WHERE swap_id = ?", (swap_id,)).fetchone()
+    return str(row[0])
+
+
+@pytest.mark.slow
+def test_sigkill_at_every_step_never_loses_a_swap(setup: Setup, tmp_path: Path) -> None:
+    """Invariant: the daemon is SIGKILLed as soon as the store holds k inputs of a swap, for
+    k = 1, 2, ... until the swap ends, and restarted each time; the swap still completes
+    (both parties honest) from the store alone, with exactly one lock per leg on chain, so
+    nothing was sent twice with other contents, and the secret survived every crash."""
+    buyer_before = token_balance(setup, setup.buyer_on_a)
+    proc = start_daemon(setup)
+    submitted = cli(setup, "swap", "submit", str(order_file(setup, tmp_path, "crash-walk")))
+    assert submitted.returncode == 0, submitted.stderr
+    swap_id = submitted.stdout.strip()
+    killed_at: list[int] = []
+    k = 1
+    while outcome_in_store(setup.store, swap_id) == "open" and k < 40:
+        deadline = time.monotonic() + 30
+        while inputs_of(setup.store, swap_id) < k and time.monotonic() < deadline:
+            if outcome_in_store(setup.store, swap_id) != "open":
+                break
+            time.sleep(0.002)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        killed_at.append(inputs_of(setup.store, swap_id))
+        proc = start_daemon(setup)
+        k = killed_at[-1] + 1
+    try:
+        assert wait_outcome(setup, swap_id) == "completed"
+        status = json.loads(cli(setup, "swap", "status", swap_id, "--json").stdout)
+    finally:
+        stop(proc)
+    hashlock = bytes.fromhex(status["hashlock"][2:])
+    assert len(setup.htlc_a.find(hashlock)) == 1
+    assert len(setup.htlc_b.find(hashlock)) == 1
+    assert token_balance(setup, setup.buyer_on_a) - buyer_before == 10
+    assert len(set(killed_at)) >= 4, killed_at
+    print(f"SIGKILLed after inputs {killed_at}")
