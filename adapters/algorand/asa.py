@@ -59,7 +59,7 @@ from bridge.ports import Signer, TxReceipt
 from bridge.reasons import ReasonCode, from_algorand
 from bridge.registry import AdapterSpec
 
-__all__ = ["SPEC", "AsaAdapter", "AsaInfo", "asa_refusal"]
+__all__ = ["SPEC", "AsaAdapter", "AsaInfo", "asa_refusal", "normalise_params"]
 
 R = ReasonCode
 ZERO_ADDRESS = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAY5HFKQ"
@@ -86,6 +86,21 @@ def asa_refusal(message: str, *, sender: str, standard: Standard = Standard.ASA)
         raw_message=message[:2000],
         detail=(message.splitlines()[0] if message else "rejected")[:300],
     )
+
+
+_ALIASES = {"to": "recipient", "from": "sender", "address": "holder", "account": "holder"}
+
+
+def normalise_params(params: Mapping[str, object]) -> dict[str, object]:
+    """Agent-operation parameters with the names other adapters use mapped onto ours
+    (``to`` -> ``recipient``, ``from`` -> ``sender``, ``address``/``account`` -> ``holder``)."""
+    out: dict[str, object] = {}
+    for key, value in params.items():
+        name = _ALIASES.get(key, key)
+        if name in out:
+            raise InvalidInput(key, f"given twice (as {name} too)", value=value)
+        out[name] = value
+    return out
 
 
 def _role(params: Mapping[str, Any], name: str) -> str | None:
@@ -380,6 +395,7 @@ class AsaAdapter:
         """
         if capability not in self.capabilities:
             raise UnsupportedCapability(self.standard.value, capability.value)
+        params = normalise_params(params)
         info = self.info(ref)
         if capability not in self._controls(info):
             raise UnsupportedCapability(

@@ -23,7 +23,7 @@ from algosdk import logic, transaction
 
 from adapters.algorand import arc3
 from adapters.algorand.addresses import address_from_key, checked_address, key_from_address
-from adapters.algorand.asa import AsaAdapter, AsaInfo
+from adapters.algorand.asa import AsaAdapter, AsaInfo, normalise_params
 from adapters.algorand.chain import AlgodChain, check_amount, check_asset_id
 from adapters.algorand.regulated_abi import (
     BOX_PREFIX,
@@ -464,6 +464,7 @@ class RegulatedAsaAdapter(AsaAdapter):
         """
         if capability not in self.capabilities:
             raise UnsupportedCapability(self.standard.value, capability.value)
+        params = normalise_params(params)
         info, app_id, _ = self._context(ref)
         asset_id = info.asset_id
         if capability is Capability.OPT_IN:
