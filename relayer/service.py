@@ -410,11 +410,16 @@ class RelayerService:
         for role in Role:
             rt = self._rt(state, role)
             leg = state.terms.leg(role)
-            if rt.dry_run is None or leg.asset is None or rt.escrow is None:
+            if rt.dry_run is None or leg.asset is None:
                 continue
-            hops = [(rt.escrow, leg.receiver)]
-            if not before_claim:
-                hops.insert(0, (leg.sender, rt.escrow))
+            # before the lock: into the escrow, and the final transfer as the law sees it;
+            # before the claim: out of the escrow, which now holds the units
+            if before_claim:
+                hops = [(rt.escrow, leg.receiver)] if rt.escrow else []
+            else:
+                hops = [(leg.sender, leg.receiver)]
+                if rt.escrow:
+                    hops.append((leg.sender, rt.escrow))
             for sender, receiver in hops:
                 check = rt.dry_run(
                     TransferIntent(

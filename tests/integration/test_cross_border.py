@@ -1,0 +1,120 @@
+"""A cross-border DvP end to end on the embedded chains, driven by the relayer service.
+
+A Japanese real-estate security token (ERC-3643 on the real T-REX contracts, py-evm) is
+sold against a USD stablecoin ASA (embedded go-algorand ledger). The compliance engine
+checks the trade on the rules in specs/jurisdictions; the token's own rules are dry-run
+through the HTLC escrow. Each scenario ends atomically: both legs move, or none does.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.evm.erc3643 import Erc3643Adapter
+from bridge.model import Capability
+from bridge.reasons import ReasonCode
+from bridge.swap import LegPhase, Outcome
+from relayer.embedded import World, build_world, demo_order
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
+    built = build_world(tmp_path_factory.mktemp("cross-border"))
+    yield built
+    built.service.store.close()
+
+
+def drive(world: World, swap_id: str, ticks: int = 12) -> Outcome:
+    for _ in range(ticks):
+        world.service.tick()
+        outcome = world.service.store.get(swap_id).outcome
+        if outcome is not Outcome.OPEN:
+            return outcome
+    return world.service.store.get(swap_id).outcome
+
+
+def test_eligible_buyer_settles_both_legs(world: World) -> None:
+    before = (world.token_balance("alice"), world.token_balance("bob"))
+    usd_before = (world.usd_balance("alice"), world.usd_balance("bob"))
+    order = demo_order(world, "xb-settle", units=250, usd_cents=25_000_000)
+    swap_id = world.service.submit(order).terms.swap_id
+    assert drive(world, swap_id) is Outcome.COMPLETED
+    assert world.token_balance("alice") == before[0] - 250
+    assert world.token_balance("bob") == before[1] + 250
+    assert world.usd_balance("alice") == usd_before[0] + 25_000_000
+    assert world.usd_balance("bob") == usd_before[1] - 25_000_000
+    audit = world.service.audit(swap_id)
+    assert audit["decision"]["allowed"] is True
+    assert set(audit["decision"]["decision"]["jurisdictions"]) >= {"JP", "SG"}
+
+
+def test_ineligible_buyer_is_refused_with_reasons_and_nothing_locks(world: World) -> None:
+    """carol is a US resident: the token's CountryAllowModule (JP, SG) refuses her."""
+    order = demo_order(world, "xb-refused", buyer="carol", units=10, usd_cents=1_000)
+    swap_id = world.service.submit(order).terms.swap_id
+    assert drive(world, swap_id) is Outcome.REFUSED
+    state = world.service.store.get(swap_id)
+    codes = {r.code for r in state.refusals}
+    assert ReasonCode.COUNTRY_RESTRICTED in codes
+    hashlock = bytes.fromhex(state.terms.hashlock[2:])
+    assert world.evm_htlc.find(hashlock) == []
+    assert world.algo_htlc.find(hashlock) == []
+
+
+def test_participant_never_locks_initiator_refunded_at_deadline(world: World) -> None:
+    bob_key = world.service.chains["algorand"].signers
+    world.service.chains["algorand"].signers = {}  # the buyer's key is not here: no cash lock
+    try:
+        alice_before = world.token_balance("alice")
+        order = demo_order(world, "xb-no-cash", units=100, usd_cents=10_000_000)
+        swap_id = world.service.submit(order).terms.swap_id
+        drive(world, swap_id, ticks=3)
+        state = world.service.store.get(swap_id)
+        assert state.initiator.phase is LegPhase.LOCKED
+        assert world.token_balance("alice") == alice_before - 100
+        world.jump(2 * 3600)
+        assert drive(world, swap_id) is Outcome.REFUNDED
+        assert world.token_balance("alice") == alice_before
+    finally:
+        world.service.chains["algorand"].signers = bob_key
+
+
+def test_buyer_frozen_before_the_claim_refunds_both(world: World) -> None:
+    """The re-check before revealing the secret finds the buyer frozen: no claim, and both
+    locks go back to their senders after their deadlines (never half-settled)."""
+    alice_before, bob_usd_before = world.token_balance("alice"), world.usd_balance("bob")
+    order = demo_order(world, "xb-frozen", units=50, usd_cents=5_000_000)
+    service = world.service
+    swap_id = service.submit(order).terms.swap_id
+    adapter = Erc3643Adapter(world.evm)
+    bob = world.trex.investor("bob").address
+    # let both locks land, then freeze the buyer before the re-check runs
+    for _ in range(6):
+        service.observe(swap_id)
+        state = service.store.get(swap_id)
+        if state.participant.phase is LegPhase.LOCKED:
+            break
+        service.run_effects(swap_id)
+    adapter.agent_operation(
+        world.token_ref, Capability.ADDRESS_FREEZE, world.trex.agent, address=bob, frozen=True
+    )
+    try:
+        drive(world, swap_id, ticks=3)
+        state = service.store.get(swap_id)
+        assert state.recheck == "failed", (state.initiator, state.participant, state.refusals)
+        assert not state.secret_public
+        world.jump(2 * 3600)
+        assert drive(world, swap_id) is Outcome.REFUNDED
+        assert world.token_balance("alice") == alice_before
+        assert world.usd_balance("bob") == bob_usd_before
+    finally:
+        adapter.agent_operation(
+            world.token_ref, Capability.ADDRESS_FREEZE, world.trex.agent, address=bob, frozen=False
+        )
+
+
+def test_world_directory_holds_the_store(world: World) -> None:
+    assert Path(world.workdir, "relayer.sqlite3").exists()
