@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import signal
 import threading
@@ -136,6 +137,36 @@ def _evm_runtime(cs: ChainSettings) -> ChainRuntime:
     )
 
 
+def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
+    from algosdk.v2client.algod import AlgodClient
+
+    from adapters.algorand.chain import AlgodChain
+    from adapters.algorand.htlc import AlgorandHtlc
+
+    if cs.endpoint == "embedded":
+        from adapters.algorand.algod import EmbeddedAlgodClient
+        from adapters.algorand.ledger import EmbeddedLedger
+
+        client: Any = EmbeddedAlgodClient(EmbeddedLedger())
+    else:
+        client = AlgodClient(os.environ.get(cs.token_env, ""), cs.endpoint)
+    chain = AlgodChain(client)
+    head = chain.head() if cs.endpoint == "embedded" else max(chain.head() - 1000, 1)
+    htlc = AlgorandHtlc(chain, from_round=head)
+    signers = _signers(cs)
+    return ChainRuntime(
+        name=cs.name,
+        chain=chain.chain,
+        htlc=htlc,
+        now=chain.head,
+        head=chain.head,
+        timing=_timing(cs),
+        confirmations=cs.confirmations,
+        signers={s.address: s for s in signers},
+        operator=signers[0],
+    )
+
+
 def _signers(cs: ChainSettings) -> list[Any]:
     if cs.keystore is None:
         raise ConfigError(
@@ -146,16 +177,11 @@ def _signers(cs: ChainSettings) -> list[Any]:
 
 
 def build_service(settings: RelayerSettings) -> RelayerService:
-    """The relayer service as the settings describe it (EVM chains; Algorand: see below)."""
-    runtimes: dict[str, ChainRuntime] = {}
-    for cs in settings.chains:
-        if cs.kind == "evm":
-            runtimes[cs.name] = _evm_runtime(cs)
-        else:
-            raise ConfigError(
-                f"chains.{cs.name}: Algorand chains are not wired into the daemon yet "
-                "(the Algorand HTLC port is used by the library and tests)"
-            )
+    """The relayer service as the settings describe it."""
+    runtimes = {
+        cs.name: _evm_runtime(cs) if cs.kind == "evm" else _algorand_runtime(cs)
+        for cs in settings.chains
+    }
     return RelayerService(
         store=open_store(settings.store),
         chains=runtimes,

@@ -75,6 +75,11 @@ class ChainSettings(_Section):
         default=(), description="Keystores of wallets the relayer locks from on parties' behalf."
     )
     password_env: str = Field(default="STBRIDGE_KEYSTORE_PASSWORD", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    token_env: str = Field(
+        default="STBRIDGE_ALGOD_TOKEN",
+        pattern=r"^[A-Z_][A-Z0-9_]*$",
+        description="Variable holding the algod API token (Algorand chains).",
+    )
     block_time_min_ms: int = Field(default=1000, ge=1)
     block_time_max_ms: int = Field(default=15000, ge=1)
     timestamp_drift_s: int = Field(default=15, ge=0)

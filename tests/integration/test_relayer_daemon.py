@@ -307,3 +307,42 @@ def test_sigkill_at_every_step_never_loses_a_swap(setup: Setup, tmp_path: Path) 
     assert token_balance(setup, setup.buyer_on_a) - buyer_before == 10
     assert len(set(killed_at)) >= 4, killed_at
     print(f"SIGKILLed after inputs {killed_at}")
+
+
+def test_settings_wire_an_algorand_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """An Algorand chain in relayer.toml becomes a runtime on the Algorand HTLC port."""
+    from adapters.algorand.htlc import AlgorandHtlc
+    from relayer.daemon import build_service
+    from relayer.settings import load_settings
+
+    address = write_keystore(
+        tmp_path / "algo.json",
+        kind="algorand",
+        key=bytes(range(32)),
+        password=PASSWORD,
+        iterations=2**10,
+    )
+    config = tmp_path / "relayer.toml"
+    config.write_text(
+        f"""
+store = "{tmp_path / "r.sqlite3"}"
+
+[[chains]]
+name = "algo"
+kind = "algorand"
+endpoint = "embedded"
+confirmations = 0
+keystore = "{tmp_path / "algo.json"}"
+block_time_min_ms = 2800
+block_time_max_ms = 4500
+"""
+    )
+    monkeypatch.setenv("STBRIDGE_KEYSTORE_PASSWORD", PASSWORD)
+    monkeypatch.setenv("STBRIDGE_SECRET_KEY", SECRET_KEY)
+    service = build_service(load_settings(config))
+    runtime = service.chains["algo"]
+    assert isinstance(runtime.htlc, AlgorandHtlc)
+    assert runtime.operator.address == address
+    assert runtime.chain.kind == "algorand"
+    assert runtime.timing.deadline_unit == "round"
+    service.store.close()
