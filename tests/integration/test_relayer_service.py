@@ -33,7 +33,7 @@ from relayer.service import (
     RelayerService,
     SwapOrder,
 )
-from relayer.store import SqliteStore
+from relayer.store import PostgresStore, SqliteStore, Store
 
 TIMING = ChainTiming(
     deadline_unit="timestamp", block_time_min_ms=1000, block_time_max_ms=2000, finality_depth=0
@@ -115,7 +115,15 @@ def _now(client: EvmClient) -> int:
     return int(client.now().timestamp())
 
 
-def service(world: World, tmp_path: Path, *, allow: bool = True) -> RelayerService:
+def service(
+    world: World,
+    tmp_path: Path,
+    *,
+    allow: bool = True,
+    store: Store | None = None,
+    replica_id: str = "relayer-1",
+    key: SealingKey | None = None,
+) -> RelayerService:
     def runtime(
         name: str, client: EvmClient, htlc: EvmHtlc, signers: list[EvmSigner], operator: EvmSigner
     ) -> ChainRuntime:
@@ -145,7 +153,7 @@ def service(world: World, tmp_path: Path, *, allow: bool = True) -> RelayerServi
         )
 
     return RelayerService(
-        store=SqliteStore(tmp_path / "relayer.sqlite3", clock=time.time),
+        store=store or SqliteStore(tmp_path / "relayer.sqlite3", clock=time.time),
         chains={
             "sec": runtime("sec", world.sec, world.sec_htlc, [world.seller], world.operator_sec),
             "cash": runtime(
@@ -153,9 +161,11 @@ def service(world: World, tmp_path: Path, *, allow: bool = True) -> RelayerServi
             ),
         },
         compliance=compliance,
-        sealing_key=SealingKey.generate(),
+        sealing_key=key or SealingKey.generate(),
         budget=BUDGET,
         wall_clock=Wall(world),
+        replica_id=replica_id,
+        lease_seconds=30,
     )
 
 
@@ -321,3 +331,45 @@ def test_api_cancel_before_locking(world: World, tmp_path: Path, snapshots: None
     assert cancelled.json()["outcome"] == "cancelled"
     run(svc, swap_id)
     assert world.sec_htlc.find(bytes.fromhex(svc.store.get(swap_id).terms.hashlock[2:])) == []
+
+
+class LeaseClock:
+    """The store's clock for leases, moved by the test."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_replicas_on_postgres_take_over_a_dead_replicas_swap(
+    world: World, tmp_path: Path, snapshots: None, pg_dsn: str
+) -> None:
+    """Two relayers share one PostgreSQL store. Replica A takes the swap and locks the
+    security leg, then dies. While its lease runs, B does not touch the swap; once it
+    expires, B takes it over and settles it. Only one lock exists per leg."""
+    from tests.integration.test_store import schema_dsn
+
+    dsn = schema_dsn(pg_dsn)
+    clock = LeaseClock()
+    key = SealingKey.generate()
+    a = service(world, tmp_path, store=PostgresStore(dsn, clock=clock), replica_id="a", key=key)
+    b = service(world, tmp_path, store=PostgresStore(dsn, clock=clock), replica_id="b", key=key)
+    try:
+        swap_id = a.submit(order(world, "replicas-1")).terms.swap_id
+        assert a.tick() == [swap_id]  # A leases it, checks compliance, sends the first lock
+        assert a.store.get(swap_id).initiator.phase is not LegPhase.NONE
+        assert b.tick() == []  # A's lease is live: B keeps off
+        assert b.store.lease_owner(swap_id) == "a"
+        clock.now += 31  # A is gone; its lease expires
+        run(b, swap_id)
+        final = b.store.get(swap_id)
+        assert final.outcome is Outcome.COMPLETED
+        assert b.store.lease_owner(swap_id) == "b"
+        hashlock = bytes.fromhex(final.terms.hashlock[2:])
+        assert len(world.sec_htlc.find(hashlock)) == 1
+        assert len(world.cash_htlc.find(hashlock)) == 1
+    finally:
+        a.store.close()
+        b.store.close()
