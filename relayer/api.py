@@ -77,6 +77,16 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
     )
     registry = CollectorRegistry()
     swaps_gauge = Gauge("stbridge_swaps", "Swaps by outcome", ["outcome"], registry=registry)
+    at_risk = Gauge(
+        "stbridge_deadlines_at_risk",
+        "Open swaps with a locked leg within reaction + margin of its deadline",
+        registry=registry,
+    )
+    transient = Gauge(
+        "stbridge_transient_errors",
+        "RPC / store failures retried by this process since it started",
+        registry=registry,
+    )
     requests = Counter(
         "stbridge_api_requests",
         "API requests by route and status",
@@ -115,11 +125,14 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
 
     @app.get("/metrics", dependencies=[Depends(authorised)])
     def metrics() -> PlainTextResponse:
-        """Prometheus metrics (swaps by outcome, requests by route and status)."""
+        """Prometheus metrics: swaps by outcome, deadlines at risk, transient errors, requests."""
         for outcome in Outcome:
             swaps_gauge.labels(outcome.value).set(
                 len(service.store.list_ids(outcome=outcome.value, limit=1_000_000))
             )
+        budget = service.budget
+        at_risk.set(service.deadlines_at_risk(budget.reaction_s + budget.margin_s))
+        transient.set(service.transient_errors)
         return PlainTextResponse(generate_latest(registry).decode(), media_type="text/plain")
 
     @app.post("/swaps", status_code=201, dependencies=[Depends(authorised)])

@@ -174,6 +174,7 @@ class RelayerService:
         self.lease_seconds = lease_seconds
         self._randbytes = randbytes
         self._by_key = {self._key_of(rt): rt for rt in self.chains.values()}
+        self.transient_errors = 0
 
     @staticmethod
     def _key_of(rt: ChainRuntime) -> str:
@@ -248,8 +249,31 @@ class RelayerService:
                 self.observe(swap_id)
                 self.run_effects(swap_id)
             except TransientError as exc:
+                self.transient_errors += 1
                 log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
         return ids
+
+    def deadlines_at_risk(self, within_s: int) -> int:
+        """Open swaps with a locked, unsettled leg whose deadline is less than ``within_s``
+        seconds away on its chain's last observed clock (rounds converted at the slowest
+        block time)."""
+        at_risk = 0
+        for swap_id in self.store.list_ids(outcome="open", limit=1_000_000):
+            state = self.store.get(swap_id)
+            for role in Role:
+                if state.leg_state(role).phase is not LegPhase.LOCKED:
+                    continue
+                rt = self._rt(state, role)
+                now = state.chain_time.get(self._key_of(rt))
+                if now is None:
+                    continue
+                left = state.terms.deadline(role) - now
+                if rt.timing.deadline_unit == "round":
+                    left = left * rt.timing.block_time_max_ms // 1000
+                if left < within_s:
+                    at_risk += 1
+                    break
+        return at_risk
 
     def observe(self, swap_id: str) -> SwapState:
         """Feed the engine what the chains show now (times, then lock states)."""

@@ -245,6 +245,8 @@ def test_participant_never_locks_initiator_refunded(
     mid = svc.store.get(state.terms.swap_id)
     assert mid.initiator.phase is LegPhase.LOCKED
     assert token_balance(world, world.seller.address) == 900
+    assert svc.deadlines_at_risk(within_s=10**6) == 1  # the locked leg's deadline is < 1e6 s off
+    assert svc.deadlines_at_risk(within_s=60) == 0
     for client in (world.sec, world.cash):
         client.increase_time(2 * 3600)
         client.mine()
@@ -295,6 +297,7 @@ def test_api_submit_follow_audit(world: World, tmp_path: Path, snapshots: None) 
     assert api.post(f"/swaps/{swap_id}/cancel").status_code == 409
     metrics = api.get("/metrics").text
     assert 'stbridge_swaps{outcome="completed"} 1.0' in metrics
+    assert "stbridge_deadlines_at_risk 0.0" in metrics
     assert api.get("/readyz").status_code == 200
 
 
