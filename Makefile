@@ -33,12 +33,16 @@ test: setup ## run the whole suite (hypothesis profile: ci)
 test-thorough: setup ## the suite with the deep hypothesis profile
 	STBRIDGE_HYPOTHESIS_PROFILE=thorough $(PY) -m pytest $(PYTEST_FLAGS) --timeout=0
 
-check: setup ## format check, lint, mypy --strict, import contract, schema/ABI/artifact drift
+check: setup ## format, lint, mypy --strict, import contract, drift of schemas/ABIs/artifacts/TEAL
 	$(BIN)/ruff format --check bridge adapters relayer tests
 	$(BIN)/ruff check bridge adapters relayer tests
 	$(BIN)/mypy --strict bridge adapters relayer
 	$(PY) -m pytest -q -p no:cacheprovider tests/unit/test_import_contract.py
 	$(BIN)/stbridge schema export --check
+	$(PY) -m adapters.evm.abi_gen --check
+	$(PY) -m adapters.evm.contracts.build --check
+	$(PY) -m adapters.algorand.teal.build --check
+	$(PY) -m adapters.algorand.htlc_build --check
 
 demo: setup ## the main job on the embedded chains
 	$(BIN)/stbridge demo

@@ -21,6 +21,7 @@ What it offers (stable API, other adapters build on it):
 ``submit(raw)`` / ``wait(id)`` the :class:`bridge.ports.ChainClient` pair
 ``logs(address, topics, ...)`` ``eth_getLogs`` from a cursor in bounded block ranges
 ``batch_read(calls)``          many ``eth_call`` in JSON-RPC batches (sequential on py-evm)
+``read_many(fn_calls)``        contract view calls batched and decoded
 ``code_at(address)``           deployed bytecode; ``require_code`` raises ``NotFound``
 ``snapshot()`` / ``revert()``  eth-tester snapshots on py-evm, ``evm_snapshot`` on a node
 ``increase_time(s)`` / ``mine``test-chain time travel (py-evm ``time_travel``; anvil RPC)
@@ -39,6 +40,7 @@ Only reads (``READ_METHODS``) are retried on transport faults; a submission neve
 from __future__ import annotations
 
 import ast
+import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -134,6 +136,15 @@ def _abi_type(item: Mapping[str, Any]) -> str:
         inner = ",".join(_abi_type(c) for c in item.get("components", ()))
         return f"({inner}){kind[5:]}"
     return kind
+
+
+def _normalise(abi_type: str, value: Any) -> Any:
+    """Checksum decoded addresses the way web3's ``call`` does."""
+    if abi_type == "address":
+        return Web3.to_checksum_address(value)
+    if abi_type == "address[]":
+        return [Web3.to_checksum_address(v) for v in value]
+    return value
 
 
 @dataclass(frozen=True)
@@ -374,6 +385,11 @@ class EvmClient:
         receipt_timeout: float = 60.0,
     ) -> None:
         self.w3 = w3
+        # web3's validation middleware asks eth_chainId before every call, and the ENS one
+        # inspects every argument: we validate addresses and chain ids ourselves.
+        for layer in ("validation", "ens_name_to_address"):
+            with contextlib.suppress(ValueError):
+                w3.middleware_onion.remove(layer)
         self.backend: Backend = backend
         self.stats = stats
         self.max_log_range = max_log_range
@@ -381,6 +397,7 @@ class EvmClient:
         self._finality = finality
         self._name = name
         self._chain: EvmChain | None = None
+        self._default_caller: str | None = None
 
     # -- construction ---------------------------------------------------------------
 
@@ -461,11 +478,20 @@ class EvmClient:
             text = str(exc).lower()
             if "already known" in text or "known transaction" in text or "already imported" in text:
                 return tx_hash
+            if self._is_known(tx_hash):  # e.g. "nonce too low": this very tx was mined
+                return tx_hash
             if revert_from_exception(exc) is not None:
                 # py-evm mines on submission: a revert here means the tx failed in the block.
                 raise translate_error(exc, what="transaction", tx_id=tx_hash) from exc
             raise translate_error(exc, what="send transaction", tx_id=tx_hash) from exc
         return tx_hash
+
+    def _is_known(self, tx_hash: str) -> bool:
+        try:
+            self.w3.eth.get_transaction(cast(Any, tx_hash))
+        except Exception:
+            return False
+        return True
 
     def wait(self, tx_id: str, *, timeout: float | None = None) -> TxReceipt:
         """Wait for the receipt; raise ``EvmReverted`` (decoded when possible) on status 0."""
@@ -568,10 +594,22 @@ class EvmClient:
     def read(self, fn_call: Any, *, block: int | str = "latest", what: str | None = None) -> Any:
         """``fn_call.call()`` for a contract function, errors translated."""
         label = what or f"call {getattr(fn_call, 'fn_name', 'contract function')}"
-        return self.guard(label, lambda: fn_call.call(block_identifier=block))
+        caller = self._call_defaults()
+        return self.guard(label, lambda: fn_call.call(caller, block_identifier=block))
+
+    def _call_defaults(self) -> dict[str, Any]:
+        """``from`` for calls: py-evm would otherwise ask ``eth_accounts`` before each call
+        (and checks the caller can afford the call's gas, so it must be a funded account)."""
+        if self.backend != "pyevm":
+            return {}
+        if self._default_caller is None:
+            self._default_caller = str(self.guard("eth_accounts", lambda: self.w3.eth.accounts[0]))
+        return {"from": self._default_caller}
 
     def call(self, tx: Mapping[str, Any], *, block: int | str = "latest") -> bytes:
         """Raw ``eth_call``; a revert raises ``EvmReverted``."""
+        if "from" not in tx:
+            tx = {**self._call_defaults(), **tx}
         return bytes(
             self.guard("eth_call", lambda: self.w3.eth.call(cast(Any, tx), cast(Any, block)))
         )
@@ -617,6 +655,34 @@ class EvmClient:
         for start in range(0, len(calls), batch_size):
             chunk = calls[start : start + batch_size]
             out.extend(self._guarded_batch(chunk))
+        return out
+
+    def read_many(self, fn_calls: Sequence[Any]) -> list[Any]:
+        """Several contract view calls in one JSON-RPC batch (sequential on py-evm).
+
+        Returns the decoded outputs in order (one value, or a tuple for several outputs;
+        addresses checksummed); a call that reverted yields its :class:`EvmReverted`.
+        """
+        calls = [
+            (str(fn.address), bytes.fromhex(str(fn._encode_transaction_data())[2:]))
+            for fn in fn_calls
+        ]
+        raw = self.batch_read(calls, batch_size=max(len(calls), 1))
+        out: list[Any] = []
+        for fn, answer in zip(fn_calls, raw, strict=True):
+            if isinstance(answer, EvmReverted):
+                out.append(answer)
+                continue
+            types = [_abi_type(o) for o in fn.abi.get("outputs", ())]
+            try:
+                values = [
+                    _normalise(t, v) for t, v in zip(types, abi_decode(types, answer), strict=True)
+                ]
+            except Exception as exc:
+                revert = RevertInfo(message=f"undecodable answer ({type(exc).__name__})")
+                out.append(EvmReverted(f"call {fn.fn_name}: {revert.message}", revert=revert))
+                continue
+            out.append(values[0] if len(values) == 1 else tuple(values))
         return out
 
     def _guarded_batch(self, chunk: Sequence[tuple[str, bytes]]) -> list[bytes | EvmReverted]:

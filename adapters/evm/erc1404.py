@@ -4,15 +4,17 @@ The dry run asks the token itself: ``detectTransferRestriction(from, to, value)`
 block, then ``messageForTransferRestriction(code)``; the refusal keeps the number as
 ``raw_code`` and the text as ``raw_message``. ERC-1404 codes are issuer-defined, so the
 canonical reason comes from the code table of stbridge's own ``RestrictedToken1404``
-(:data:`RESTRICTED_TOKEN_CODES`, recognised by its ``holderCount()``), and from the message
-text for any other ERC-1404 token (:func:`bridge.reasons.from_erc1404_message`).
+(:data:`RESTRICTED_TOKEN_CODES`) when code and message are that contract's pair, and from
+the message text otherwise (:func:`bridge.reasons.from_erc1404_message`): see
+:func:`restriction_refusal`, the pure half of this adapter.
 
-For ``RestrictedToken1404`` the adapter also reads the restrictions as data: the whitelist
-(:class:`~bridge.model.AllowListRule`), the holder cap (:class:`~bridge.model.MaxHoldersRule`)
-and every lock-up still running (:class:`~bridge.model.LockupRule` per holder), replayed
-from the token's events and confirmed by view calls. Eligibility is whitelist membership.
-A holder that cannot send (locked up or off the whitelist) has its whole balance counted
-as frozen, as the holding table in :mod:`bridge.model.holding` says for ERC-1404.
+For ``RestrictedToken1404`` (recognised by its ``holderCount()``) the adapter also reads
+the restrictions as data: the whitelist (:class:`~bridge.model.AllowListRule`), the holder
+cap (:class:`~bridge.model.MaxHoldersRule`) and every lock-up still running
+(:class:`~bridge.model.LockupRule` per holder), replayed from the token's events and
+confirmed by view calls. Eligibility is whitelist membership. A holder that cannot send
+(locked up or off the whitelist) has its whole balance counted as frozen, as the holding
+table in :mod:`bridge.model.holding` says for ERC-1404.
 
 Agent operations (declared capabilities): ``MINT`` (to, amount), ``BURN`` (account,
 amount), ``PAUSE`` (paused), ``WHITELIST`` (account, whitelisted), ``LOCKS`` (account,
@@ -55,10 +57,15 @@ from bridge.registry import AdapterSpec
 
 __all__ = [
     "RESTRICTED_TOKEN_CODES",
+    "RESTRICTED_TOKEN_MESSAGES",
     "SPEC",
     "Erc1404Adapter",
+    "ValidatorReads",
     "deploy_restricted_token",
+    "flag_param",
     "probe",
+    "restriction_refusal",
+    "unix_time_param",
 ]
 
 R = ReasonCode
@@ -75,11 +82,108 @@ RESTRICTED_TOKEN_CODES: Final[Mapping[int, ReasonCode]] = {
 }
 """``RestrictedToken1404``'s stable restriction codes -> canonical reason (check order)."""
 
+RESTRICTED_TOKEN_MESSAGES: Final[Mapping[int, str]] = {
+    0: "SUCCESS",
+    1: "ALL_TRANSFERS_PAUSED",
+    2: "ILLEGAL_TRANSFER_SENDING_ACCOUNT_NOT_WHITELISTED",
+    3: "DO_NOT_SEND_TO_EMPTY_ADDRESS",
+    4: "ILLEGAL_TRANSFER_RECEIVING_ACCOUNT_NOT_WHITELISTED",
+    5: "SENDER_TOKENS_TIME_LOCKED",
+    6: "INSUFFICIENT_BALANCE",
+    7: "ILLEGAL_TRANSFER_MAXIMUM_NUMBER_OF_SHAREHOLDERS_REACHED",
+}
+"""``messageForTransferRestriction`` of ``RestrictedToken1404`` (a test checks the chain)."""
+
+
+def restriction_refusal(code: int, message: str) -> Refusal:
+    """Canonical refusal for ERC-1404 restriction ``code`` and its ``message`` (pure).
+
+    When the pair is ``RestrictedToken1404``'s own, its code table decides; for any other
+    ERC-1404 token codes are issuer-defined, so the message text decides
+    (:func:`bridge.reasons.from_erc1404_message`; unknown texts give ``UNKNOWN``).
+    """
+    if RESTRICTED_TOKEN_MESSAGES.get(code) == message:
+        canonical = RESTRICTED_TOKEN_CODES[code]
+    else:
+        canonical = from_erc1404_message(message)
+    return Refusal(
+        code=canonical,
+        source_standard=Standard.ERC1404,
+        raw_code=str(code),
+        raw_message=message,
+        detail=f"ERC-1404 restriction {code}: {message}",
+    )
+
+
 WHITELIST_TOPIC: Final = Web3.keccak(text="WhitelistUpdated(address,bool)").to_0x_hex()
 LOCKUP_TOPIC: Final = Web3.keccak(text="LockupSet(address,uint64)").to_0x_hex()
 
 
-class Erc1404Adapter(EvmTokenAdapter):
+class ValidatorReads(EvmTokenAdapter):
+    """Reads shared by tokens with a whitelist and per-holder lock-ups (ERC-1404, ERC-1400).
+
+    Both of stbridge's contracts emit ``WhitelistUpdated(address,bool)`` and
+    ``LockupSet(address,uint64)`` and answer ``isWhitelisted`` / ``lockupUntil``.
+    """
+
+    def whitelist_from_logs(
+        self, address: str, logs: Mapping[str, list[Any]], height: int
+    ) -> list[str]:
+        listed: set[str] = set()
+        for entry in logs[WHITELIST_TOPIC]:
+            account = topic_address(entry["topics"][1])
+            if int.from_bytes(bytes(entry["data"])[-32:], "big"):
+                listed.add(account)
+            else:
+                listed.discard(account)
+        contract = self.token(address)
+        return [a for a in sorted(listed) if self.read(contract.functions.isWhitelisted(a), height)]
+
+    def lockups_from_logs(
+        self, address: str, logs: Mapping[str, list[Any]], height: int
+    ) -> dict[str, int]:
+        """Holders whose lock-up still runs at ``height`` -> unix end time."""
+        accounts = {topic_address(e["topics"][1]) for e in logs[LOCKUP_TOPIC]}
+        now = self.block_timestamp(height)
+        contract = self.token(address)
+        out: dict[str, int] = {}
+        for account in sorted(accounts):
+            until = int(self.read(contract.functions.lockupUntil(account), height))
+            if until > now:
+                out[account] = until
+        return out
+
+    def block_timestamp(self, height: int) -> int:
+        block = self.client.guard("get block", lambda: self.client.w3.eth.get_block(height))
+        return int(block["timestamp"])
+
+    def cannot_send(self, address: str, account: str, height: int) -> bool:
+        """True while ``account`` is off the whitelist or inside its lock-up."""
+        contract = self.token(address)
+        listed = bool(self.read(contract.functions.isWhitelisted(account), height))
+        until = int(self.read(contract.functions.lockupUntil(account), height))
+        return not listed or until > self.block_timestamp(height)
+
+    def eligibility(self, ref: AssetRef, wallet: str) -> Eligibility:
+        """A wallet is eligible when the token's whitelist lists it."""
+        address = self.locate(ref)
+        account = self.evm_address(wallet, "wallet")
+        listed = bool(self.read(self.token(address).functions.isWhitelisted(account)))
+        investor = Investor(
+            identity_ref=account,
+            identity_source=IdentitySource.CONTRACT_WHITELIST,
+            wallets=(account,),
+        )
+        return Eligibility(
+            asset=ref,
+            wallet=account,
+            eligible=listed,
+            investor=investor if listed else None,
+            missing=() if listed else ("whitelist",),
+        )
+
+
+class Erc1404Adapter(ValidatorReads):
     """ERC-1404 restricted tokens; stbridge's ``RestrictedToken1404`` is read in full."""
 
     standard: Standard = Standard.ERC1404
@@ -111,19 +215,12 @@ class Erc1404Adapter(EvmTokenAdapter):
 
     # -- reasons -----------------------------------------------------------------------
 
-    def restriction(self, address: str, code: int, message: str) -> Refusal:
-        """Canonical refusal for restriction ``code`` with its ``message``."""
-        if self.is_restricted_token(address):
-            canonical = RESTRICTED_TOKEN_CODES.get(code, R.UNKNOWN)
-        else:
-            canonical = from_erc1404_message(message)
-        return Refusal(
-            code=canonical,
-            source_standard=self.standard,
-            raw_code=str(code),
-            raw_message=message,
-            detail=f"ERC-1404 restriction {code}: {message}",
-        )
+    def refusal(self, raw_code: str | None, raw_message: str | None) -> Refusal:
+        """Canonical refusal: a numeric ``raw_code`` is an ERC-1404 restriction code with its
+        message; anything else is a custom-error name (see :class:`EvmTokenAdapter`)."""
+        if raw_code is not None and raw_code.isdigit():
+            return restriction_refusal(int(raw_code), raw_message or "")
+        return super().refusal(raw_code, raw_message)
 
     def reason_of(self, revert: RevertInfo) -> ReasonCode:
         """Canonical reason of a revert; ``TransferRestricted(code)`` maps through the table."""
@@ -132,33 +229,6 @@ class Erc1404Adapter(EvmTokenAdapter):
         return super().reason_of(revert)
 
     # -- reads ---------------------------------------------------------------------------
-
-    def _whitelist(self, address: str, logs: Mapping[str, list[Any]], height: int) -> list[str]:
-        listed: set[str] = set()
-        for entry in logs[WHITELIST_TOPIC]:
-            account = topic_address(entry["topics"][1])
-            if int.from_bytes(bytes(entry["data"])[-32:], "big"):
-                listed.add(account)
-            else:
-                listed.discard(account)
-        contract = self.token(address)
-        return [a for a in sorted(listed) if self.read(contract.functions.isWhitelisted(a), height)]
-
-    def _lockups(self, address: str, logs: Mapping[str, list[Any]], height: int) -> dict[str, int]:
-        """Holders whose lock-up still runs at ``height`` -> unix end time."""
-        accounts = {topic_address(e["topics"][1]) for e in logs[LOCKUP_TOPIC]}
-        now = self._timestamp(height)
-        contract = self.token(address)
-        out: dict[str, int] = {}
-        for account in sorted(accounts):
-            until = int(self.read(contract.functions.lockupUntil(account), height))
-            if until > now:
-                out[account] = until
-        return out
-
-    def _timestamp(self, height: int) -> int:
-        block = self.client.guard("get block", lambda: self.client.w3.eth.get_block(height))
-        return int(block["timestamp"])
 
     def read_asset(self, ref: AssetRef) -> Asset:
         """The canonical asset with its whitelist, holder cap and running lock-ups."""
@@ -176,14 +246,14 @@ class Erc1404Adapter(EvmTokenAdapter):
             logs = self.event_logs(address, (WHITELIST_TOPIC, LOCKUP_TOPIC, *ROLE_TOPICS), height)
             rules.append(
                 AllowListRule(
-                    addresses=tuple(self._whitelist(address, logs, height)),
+                    addresses=tuple(self.whitelist_from_logs(address, logs, height)),
                     source=source.format("whitelist"),
                 )
             )
             cap = int(self.read(contract.functions.maxHolders(), height))
             if cap:
                 rules.append(MaxHoldersRule(limit=cap, source=source.format("maxHolders")))
-            for account, until in self._lockups(address, logs, height).items():
+            for account, until in self.lockups_from_logs(address, logs, height).items():
                 rules.append(
                     LockupRule(
                         until=datetime.fromtimestamp(until, tz=UTC),
@@ -210,12 +280,12 @@ class Erc1404Adapter(EvmTokenAdapter):
 
     def _holding_at(self, address: str, account: str, balance: int, height: int) -> Holding:
         frozen = 0
-        if balance and self.is_restricted_token(address):
-            contract = self.token(address)
-            listed = bool(self.read(contract.functions.isWhitelisted(account), height))
-            until = int(self.read(contract.functions.lockupUntil(account), height))
-            if not listed or until > self._timestamp(height):
-                frozen = balance
+        if (
+            balance
+            and self.is_restricted_token(address)
+            and self.cannot_send(address, account, height)
+        ):
+            frozen = balance
         return Holding(holder=account, balance=balance, free=balance - frozen, frozen=frozen)
 
     def holding(self, ref: AssetRef, holder: str) -> Holding:
@@ -239,27 +309,18 @@ class Erc1404Adapter(EvmTokenAdapter):
         parties = self.transfer_parties(
             address, from_height=from_height, to_height=height, progress=progress
         )
-        for account, balance in zip(parties, self.balances(address, parties), strict=True):
-            if balance:
-                yield self._holding_at(address, account, balance, height)
-
-    def eligibility(self, ref: AssetRef, wallet: str) -> Eligibility:
-        """A wallet is eligible when the token's whitelist lists it."""
-        address = self.locate(ref)
-        account = self.evm_address(wallet, "wallet")
-        listed = bool(self.read(self.token(address).functions.isWhitelisted(account)))
-        investor = Investor(
-            identity_ref=account,
-            identity_source=IdentitySource.CONTRACT_WHITELIST,
-            wallets=(account,),
-        )
-        return Eligibility(
-            asset=ref,
-            wallet=account,
-            eligible=listed,
-            investor=investor if listed else None,
-            missing=() if listed else ("whitelist",),
-        )
+        balances = self.balances(address, parties)
+        held = [(a, b) for a, b in zip(parties, balances, strict=True) if b]
+        if not self.is_restricted_token(address):
+            for account, balance in held:
+                yield Holding(holder=account, balance=balance, free=balance)
+            return
+        listed = self.batch_uint(address, "isWhitelisted", [(a,) for a, _ in held])
+        until = self.batch_uint(address, "lockupUntil", [(a,) for a, _ in held])
+        now = self.block_timestamp(height)
+        for (account, balance), ok, end in zip(held, listed, until, strict=True):
+            frozen = balance if not ok or end > now else 0
+            yield Holding(holder=account, balance=balance, free=balance - frozen, frozen=frozen)
 
     # -- dry run --------------------------------------------------------------------------
 
@@ -296,7 +357,7 @@ class Erc1404Adapter(EvmTokenAdapter):
         )
         if code != 0:
             message = str(self.read(contract.functions.messageForTransferRestriction(code), height))
-            refusals.append(self.restriction(address, code, message))
+            refusals.append(restriction_refusal(code, message))
         return TransferCheck(intent=intent, allowed=not refusals, refusals=tuple(refusals))
 
     # -- agent operations -----------------------------------------------------------------
@@ -327,14 +388,14 @@ class Erc1404Adapter(EvmTokenAdapter):
             return "burn", [account, self.amount(params["amount"])]
         if capability is Capability.PAUSE:
             self.params(params, ("paused",))
-            return ("pause" if _flag(params, "paused") else "unpause"), []
+            return ("pause" if flag_param(params, "paused") else "unpause"), []
         if capability is Capability.WHITELIST:
             self.params(params, ("account", "whitelisted"))
             account = self.evm_address(params["account"], "account")
-            return "setWhitelisted", [account, _flag(params, "whitelisted")]
+            return "setWhitelisted", [account, flag_param(params, "whitelisted")]
         self.params(params, ("account", "until"))
         account = self.evm_address(params["account"], "account")
-        return "setLockup", [account, _unix_time(params["until"])]
+        return "setLockup", [account, unix_time_param(params["until"])]
 
     def set_max_holders(self, ref: AssetRef, limit: int, signer: Signer) -> TxReceipt:
         """Set the holder cap (0 removes it); needs the compliance role."""
@@ -343,14 +404,16 @@ class Erc1404Adapter(EvmTokenAdapter):
         return self.send(signer, address, data, "setMaxHolders")
 
 
-def _flag(params: Mapping[str, object], name: str) -> bool:
+def flag_param(params: Mapping[str, object], name: str) -> bool:
+    """The boolean parameter ``name``, or ``InvalidInput``."""
     value = params[name]
     if not isinstance(value, bool):
         raise InvalidInput(name, "True or False", value=value)
     return value
 
 
-def _unix_time(value: object) -> int:
+def unix_time_param(value: object) -> int:
+    """``until`` as unix seconds: an aware datetime, an int, or None (0: no lock-up)."""
     if value is None:
         return 0
     if isinstance(value, datetime):
@@ -384,13 +447,18 @@ def deploy_restricted_token(
 
 
 def probe(client: EvmClient, address: str) -> bool:
-    """True when ``address`` answers ``messageForTransferRestriction(0)`` and ERC-20 calls."""
+    """True when ``address`` answers ``messageForTransferRestriction(0)`` and ERC-20 calls.
+
+    A chain that cannot be reached raises its ``TransientError`` instead of answering False.
+    """
     try:
         adapter = Erc1404Adapter(client)
         contract = adapter.require_token(adapter.evm_address(address, "address"))
         adapter.read(contract.functions.messageForTransferRestriction(0))
         adapter.read(contract.functions.totalSupply())
-    except BridgeError:
+    except BridgeError as exc:
+        if exc.transient:
+            raise
         return False
     return True
 

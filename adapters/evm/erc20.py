@@ -31,7 +31,6 @@ from adapters.evm.contracts import load_artifact
 from bridge.errors import (
     BridgeError,
     InvalidInput,
-    NotFound,
     UnsupportedCapability,
     WrongStandard,
 )
@@ -59,11 +58,13 @@ from bridge.types import UINT256_MAX, validate_evm_address
 
 __all__ = [
     "CASH_TOKEN_ERRORS",
+    "DEMO_COINS",
     "SPEC",
     "ZERO_ADDRESS",
     "Erc20Adapter",
     "EvmTokenAdapter",
     "deploy_cash_token",
+    "deploy_demo_coins",
     "hex32",
     "probe",
     "topic_address",
@@ -465,16 +466,26 @@ class Erc20Adapter(EvmTokenAdapter):
         from_height: int = 0,
         progress: Callable[[int, int], None] | None = None,
     ) -> Iterator[Holding]:
-        """Every address with a non-zero balance, found from ``Transfer`` logs in batches."""
+        """Every address with a non-zero balance, found from ``Transfer`` logs in batches.
+
+        Balances and blocklist flags are read in JSON-RPC batches (one round trip per 200
+        holders on a node).
+        """
         address = self.locate(ref)
         height = self.client.head()
         parties = self.transfer_parties(
             address, from_height=from_height, to_height=height, progress=progress
         )
-        for account, balance in zip(parties, self.balances(address, parties), strict=True):
-            if balance:
-                frozen = balance if self._blocked(address, account, height) else 0
-                yield Holding(holder=account, balance=balance, free=balance - frozen, frozen=frozen)
+        balances = self.balances(address, parties)
+        held = [(a, b) for a, b in zip(parties, balances, strict=True) if b]
+        blocked = (
+            self.batch_uint(address, "isBlocked", [(a,) for a, _ in held])
+            if self.is_cash_token(address)
+            else [0] * len(held)
+        )
+        for (account, balance), flag in zip(held, blocked, strict=True):
+            frozen = balance if flag else 0
+            yield Holding(holder=account, balance=balance, free=balance - frozen, frozen=frozen)
 
     def eligibility(self, ref: AssetRef, wallet: str) -> Eligibility:
         """A wallet may hold the coin unless it is blocklisted."""
@@ -601,14 +612,36 @@ def deploy_cash_token(
     return str(contract.address)
 
 
+DEMO_COINS: Final[Mapping[str, tuple[str, str, int]]] = {
+    "USD": ("USD Coin", "USDX", 6),
+    "JPY": ("JPY Coin", "JPYX", 0),
+}
+"""stbridge's demo stablecoins: currency -> (name, symbol, decimals)."""
+
+
+def deploy_demo_coins(client: EvmClient, issuer: Signer) -> dict[str, str]:
+    """Deploy the USD and JPY demo coins (:data:`DEMO_COINS`); return currency -> address."""
+    return {
+        currency: deploy_cash_token(
+            client, issuer, name=name, symbol=symbol, decimals=decimals, currency=currency
+        )
+        for currency, (name, symbol, decimals) in DEMO_COINS.items()
+    }
+
+
 def probe(client: EvmClient, address: str) -> bool:
-    """True when ``address`` answers the ERC-20 metadata and supply calls."""
+    """True when ``address`` answers the ERC-20 metadata and supply calls.
+
+    A chain that cannot be reached raises its ``TransientError`` instead of answering False.
+    """
     try:
         adapter = Erc20Adapter(client)
         contract = adapter.require_token(adapter.evm_address(address, "address"))
         for fn in (contract.functions.decimals(), contract.functions.totalSupply()):
             adapter.read(fn)
-    except (BridgeError, NotFound):
+    except BridgeError as exc:
+        if exc.transient:
+            raise
         return False
     return True
 

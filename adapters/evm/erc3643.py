@@ -36,7 +36,7 @@ Every operation also accepts ``gas`` (int) to skip estimation.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -121,6 +121,9 @@ DEFAULT_TOPIC_MAP: Final[Mapping[int, ClaimType]] = {
 """Claim topic -> canonical claim type. Topics are per deployment: pass your own map."""
 
 _ZERO: Final = "0x" + "00" * 20
+_NO_VALUE: Final = "invalid argument - no value transfer"
+_SENDER_IDENTITY_HOOKS: Final = frozenset({"MaxBalanceModule"})
+"""Modules whose transfer hook reverts when the sender has no identity (seen on chain)."""
 _DOCS_ABI: Final = (
     {
         "type": "function",
@@ -178,6 +181,7 @@ class TransferFacts:
     modules: tuple[ModuleFacts, ...] = ()
     allowance: int | None = None
     recipient_is_zero: bool = False
+    sender_registered: bool = True
 
 
 @dataclass(frozen=True)
@@ -299,6 +303,24 @@ class Erc3643Codec:
                 "Transfer not possible",
                 why,
             )
+        if facts.amount == 0:
+            # ModularCompliance.transferred() refuses an empty transfer after every check
+            add(
+                ReasonCode.TRANSFER_FAILURE,
+                "amount=0",
+                _NO_VALUE,
+                "T-REX's compliance refuses a transfer of 0",
+            )
+        if not facts.sender_registered and any(
+            m.name in _SENDER_IDENTITY_HOOKS for m in facts.modules
+        ):
+            # MaxBalanceModule's transfer hook looks up the sender's identity and reverts
+            add(
+                ReasonCode.SENDER_NOT_ELIGIBLE,
+                "identityRegistry.contains(from)=false",
+                "identity not found",
+                "sender has no identity in the registry (MaxBalanceModule needs one)",
+            )
         return tuple(out)
 
     def module_rules(self, name: str, address: str, params: Mapping[str, Any]) -> tuple[Rule, ...]:
@@ -354,7 +376,12 @@ def _addr_from_topic(topic: Any) -> str:
 
 
 class Erc3643Adapter:
-    """The T-REX adapter over one EVM client (implements :class:`bridge.ports.TokenPort`)."""
+    """The T-REX adapter over one EVM client (implements :class:`bridge.ports.TokenPort`).
+
+    ``topic_map`` maps this deployment's claim topics to canonical claim types;
+    ``from_block`` (the token's deployment block on a long chain) bounds every event scan;
+    ``log_step`` is the widest ``eth_getLogs`` range; ``batch_size`` the holders per batch.
+    """
 
     standard: Standard = Standard.ERC3643
     capabilities: frozenset[Capability] = CAPABILITIES
@@ -366,12 +393,15 @@ class Erc3643Adapter:
         topic_map: Mapping[int, ClaimType] | None = None,
         log_step: int = 5_000,
         batch_size: int = 200,
+        from_block: int = 0,
     ) -> None:
         self.client = client
+        self.from_block = from_block
         self.codec = Erc3643Codec(dict(topic_map or DEFAULT_TOPIC_MAP))
         self.log_step = log_step
         self.batch_size = batch_size
         self._module_names: dict[str, str] = {}
+        self._deployed: set[str] = set()
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -405,8 +435,11 @@ class Erc3643Adapter:
         return self.client.contract(address, load_abi(name))
 
     def token(self, ref: AssetRef) -> Contract:
-        """The token contract (checked to be deployed)."""
-        address = self.client.require_code(self._address_of(ref))
+        """The token contract (checked once to be deployed)."""
+        address = self._address_of(ref)
+        if address not in self._deployed:
+            self.client.require_code(address)
+            self._deployed.add(address)
         return self._c("Token", address)
 
     def _read(self, fn_call: Any) -> Any:
@@ -509,12 +542,18 @@ class Erc3643Adapter:
             address=contract.address,
             topics=[[_T_AGENT_ADDED, _T_AGENT_REMOVED]],
             step=self.log_step,
+            from_block=self.from_block,
         ):
             seen[_addr_from_topic(entry["topics"][1])] = None
         return [a for a in seen if self._read(contract.functions.isAgent(a))]
 
     def _events(self, address: str, signature: str) -> Iterator[Mapping[str, Any]]:
-        yield from self.client.logs(address=address, topics=[_topic(signature)], step=self.log_step)
+        yield from self.client.logs(
+            address=address,
+            topics=[_topic(signature)],
+            step=self.log_step,
+            from_block=self.from_block,
+        )
 
     def _module_rules(self, address: str, compliance: str) -> tuple[Rule, ...]:
         name = self._module_name(address)
@@ -547,7 +586,10 @@ class Erc3643Adapter:
             add_t, remove_t = _topic(add), _topic(remove)
             current: dict[int, bool] = {}
             for entry in self.client.logs(
-                address=address, topics=[[add_t, remove_t]], step=self.log_step
+                address=address,
+                topics=[[add_t, remove_t]],
+                step=self.log_step,
+                from_block=self.from_block,
             ):
                 topics = entry["topics"]
                 data = bytes(entry["data"])
@@ -569,6 +611,7 @@ class Erc3643Adapter:
                 address=address,
                 topics=[_topic("MaxBalanceSet(address,uint256)")],
                 step=self.log_step,
+                from_block=self.from_block,
             ):
                 if _addr_from_topic(entry["topics"][1]) == compliance:
                     limit = int.from_bytes(bytes(entry["topics"][2]), "big")
@@ -641,7 +684,7 @@ class Erc3643Adapter:
         for entry in self.client.logs(
             address=address,
             topics=[[_T_TRANSFER, _T_TOKENS_FROZEN, _T_TOKENS_UNFROZEN, _T_ADDRESS_FROZEN]],
-            from_block=from_height,
+            from_block=max(from_height, self.from_block),
             step=self.log_step,
             progress=progress,
         ):
@@ -774,51 +817,81 @@ class Erc3643Adapter:
     # -- dry run -----------------------------------------------------------------------
 
     def transfer_facts(self, intent: TransferIntent) -> TransferFacts:
-        """Read everything T-REX's ``transfer`` checks (nothing is sent)."""
+        """Read everything T-REX's ``transfer`` checks (nothing is sent).
+
+        The reads go in three JSON-RPC batches on a node: token state, identity registry and
+        compliance, then every module's ``moduleCheck``.
+        """
         token = self.token(intent.asset)
         f = token.functions
         sender = self.client.checked_address(intent.sender, field_name="sender")
         recipient = self.client.checked_address(intent.recipient, field_name="recipient")
-        registry = self._registry(token)
-        compliance = self._compliance(token)
-        registered = bool(self._read(registry.functions.contains(recipient)))
-        verified = registered and bool(self._read(registry.functions.isVerified(recipient)))
+        operator = intent.operator if intent.operator not in (None, sender) else None
+        first = [
+            f.identityRegistry(),
+            f.compliance(),
+            f.paused(),
+            f.isFrozen(sender),
+            f.isFrozen(recipient),
+            f.balanceOf(sender),
+            f.getFrozenTokens(sender),
+        ]
+        if operator is not None:
+            first.append(f.allowance(sender, operator))
+        values = _values(self.client.read_many(first))
+        registry = self._c("IdentityRegistry", values[0])
+        compliance = self._c("ModularCompliance", values[1])
+        contains, verified_raw, module_list, sender_known = _values(
+            self.client.read_many(
+                [
+                    registry.functions.contains(recipient),
+                    registry.functions.isVerified(recipient),
+                    compliance.functions.getModules(),
+                    registry.functions.contains(sender),
+                ]
+            )
+        )
+        registered = bool(contains)
+        verified = registered and bool(verified_raw)
         missing: tuple[tuple[int, ClaimType], ...] = ()
         if registered and not verified:
             identity = str(self._read(registry.functions.identity(recipient)))
             _claims, missing_list = self._claims(registry, identity)
             missing = tuple(missing_list)
+        addresses = [str(a) for a in module_list]
+        checks = self.client.read_many(
+            [
+                self._c("IModule", a).functions.moduleCheck(
+                    sender, recipient, intent.amount, compliance.address
+                )
+                for a in addresses
+            ]
+        )
         modules = []
-        for module_address in self._read(compliance.functions.getModules()):
-            address = str(module_address)
-            module = self._c("IModule", address)
-            ok, value = self._try(
-                module.functions.moduleCheck(sender, recipient, intent.amount, compliance.address)
-            )
+        for address, result in zip(addresses, checks, strict=True):
+            failed = isinstance(result, EvmReverted)
             modules.append(
                 ModuleFacts(
                     address=address,
                     name=self._module_name(address),
-                    passed=bool(value) if ok else False,
-                    check_error=None if ok else value.describe(),
+                    passed=False if failed else bool(result),
+                    check_error=result.revert.describe() if failed else None,
                 )
             )
-        allowance = None
-        if intent.operator is not None and intent.operator != sender:
-            allowance = int(self._read(f.allowance(sender, intent.operator)))
         return TransferFacts(
-            paused=bool(self._read(f.paused())),
-            sender_frozen=bool(self._read(f.isFrozen(sender))),
-            recipient_frozen=bool(self._read(f.isFrozen(recipient))),
-            sender_balance=int(self._read(f.balanceOf(sender))),
-            sender_frozen_tokens=int(self._read(f.getFrozenTokens(sender))),
+            paused=bool(values[2]),
+            sender_frozen=bool(values[3]),
+            recipient_frozen=bool(values[4]),
+            sender_balance=int(values[5]),
+            sender_frozen_tokens=int(values[6]),
             amount=intent.amount,
             recipient_registered=registered,
             recipient_verified=verified,
             missing_claims=missing,
             modules=tuple(modules),
-            allowance=allowance,
+            allowance=int(values[7]) if operator is not None else None,
             recipient_is_zero=recipient == _ZERO,
+            sender_registered=bool(sender_known),
         )
 
     def check_transfer(self, intent: TransferIntent, *, simulate: bool = True) -> TransferCheck:
@@ -995,6 +1068,14 @@ _PARAM_MODULES: Final = frozenset(
         "TransferRestrictModule",
     }
 )
+
+
+def _values(answers: Sequence[Any]) -> list[Any]:
+    """The answers of ``read_many``; a revert among them is raised (token views never revert)."""
+    for answer in answers:
+        if isinstance(answer, EvmReverted):
+            raise answer
+    return list(answers)
 
 
 def _topic_hex(topic: Any) -> str:

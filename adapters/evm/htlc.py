@@ -1,14 +1,16 @@
 """The EVM side of hash-time-locked settlement: :class:`EvmHtlc` over our ``HTLC.sol``.
 
 :class:`EvmHtlc` implements :class:`bridge.ports.HtlcPort` for one deployed HTLC contract:
-lock (native coin or any ERC-20-compatible token, ERC-3643 included), claim with the 32-byte
-secret, refund after the deadline, find locks by hashlock, follow events from a cursor, and
-read a claim's secret back from its event.
+lock (native coin, any ERC-20-compatible token - ERC-3643 and ERC-1404 included - or one
+partition of an ERC-1400 token), claim with the 32-byte secret, refund after the deadline,
+find locks by hashlock, follow events from a cursor, and read a claim's secret back from
+its event.
 
 The contract keeps one word per open lock (a commitment to the parameters); claim and refund
 take the parameters again. This adapter reads them back from the lock's event, so callers
 only ever handle a lock id. A lock id is ``0x`` + 64 hex digits: ``keccak256(abi.encode(
-hashlock, token, sender, receiver, amount, deadline))`` (token = 0 for the native coin).
+hashlock, token, sender, receiver, amount, deadline))`` (token = 0 for the native coin;
+a partition lock appends the partition).
 
 Before anything is sent, input is validated (``InvalidInput`` naming the field) and the
 chain's own verdict is obtained by estimating the transaction, so a refusal sends nothing.
@@ -20,9 +22,12 @@ possible") raises :class:`~bridge.errors.TransactionReverted` with its canonical
 Regulated tokens: :meth:`EvmHtlc.preflight` says exactly what is missing before a lock -
 balance and allowance for any ERC-20; for T-REX also the escrow's identity (registered,
 with a country, verified), pause, frozen wallets, and the compliance verdict for seller ->
-escrow and escrow -> buyer, module by module. :func:`create_escrow_identity`,
-:func:`add_escrow_claim` and :func:`register_escrow_identity` are the set-up steps that make
-the HTLC an eligible T-REX holder.
+escrow and escrow -> buyer, module by module; for ERC-1404 the token's own
+``detectTransferRestriction`` for both legs (e.g. the escrow not whitelisted); for an
+ERC-1400 partition lock the partition balance, the HTLC's operator authorisation and
+``canTransferByPartition`` for both legs.
+:func:`create_escrow_identity`, :func:`add_escrow_claim` and :func:`register_escrow_identity`
+are the set-up steps that make the HTLC an eligible T-REX holder.
 """
 
 from __future__ import annotations
@@ -40,6 +45,7 @@ from web3.contract import Contract
 from adapters.evm.abi import load_abi
 from adapters.evm.client import EvmClient, EvmReverted
 from adapters.evm.contracts import load_artifact
+from adapters.evm.erc1404 import restriction_refusal
 from bridge.errors import (
     BridgeError,
     InvalidInput,
@@ -52,7 +58,12 @@ from bridge.errors import (
 from bridge.htlc import MAX_SETTLEMENT_WINDOW_S, SECRET_BYTES
 from bridge.model import AssetRef, EvmContractLocator, Refusal, Standard
 from bridge.ports import ChainEvent, HtlcLock, Signer, TxReceipt
-from bridge.reasons import ReasonCode, from_trex_message, from_trex_module
+from bridge.reasons import (
+    ReasonCode,
+    from_erc1400,
+    from_trex_message,
+    from_trex_module,
+)
 from bridge.types import alpha2_to_numeric, numeric_to_alpha2
 
 __all__ = [
@@ -100,6 +111,7 @@ class LockParams:
     deadline: int
     height: int = 0
     tx_id: str = ""
+    partition: bytes | None = None
 
     @property
     def native(self) -> bool:
@@ -108,12 +120,20 @@ class LockParams:
 
     @property
     def lock_id(self) -> str:
-        """The contract's id of this lock (0x + 64 hex)."""
-        encoded = abi_encode(
-            ["bytes32", "address", "address", "address", "uint256", "uint256"],
-            [self.hashlock, self.token, self.sender, self.receiver, self.amount, self.deadline],
-        )
-        return "0x" + bytes(Web3.keccak(encoded)).hex()
+        """The contract's id of this lock (0x + 64 hex); a partition lock adds the partition."""
+        types = ["bytes32", "address", "address", "address", "uint256", "uint256"]
+        values: list[Any] = [
+            self.hashlock,
+            self.token,
+            self.sender,
+            self.receiver,
+            self.amount,
+            self.deadline,
+        ]
+        if self.partition is not None:
+            types.append("bytes32")
+            values.append(self.partition)
+        return "0x" + bytes(Web3.keccak(abi_encode(types, values))).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,9 +254,13 @@ class EvmHtlc:
     def _send(self, what: str, signer: Signer, fn_call: Any, *, value: int = 0) -> TxReceipt:
         data = bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
         try:
-            return self.client.transact(signer, self.address, data, value=value)
+            receipt = self.client.transact(signer, self.address, data, value=value)
         except EvmReverted as exc:
             raise self._translate(what, exc) from exc
+        log.info(
+            "HTLC %s %s: tx %s at height %d", self.address, what, receipt.tx_id, receipt.height
+        )
+        return receipt
 
     @staticmethod
     def _translate(what: str, exc: EvmReverted) -> BridgeError:
@@ -265,8 +289,12 @@ class EvmHtlc:
         deadline: int,
         signer: Signer,
         preflight: bool = True,
+        partition: bytes | None = None,
     ) -> tuple[str, TxReceipt]:
         """Lock ``amount`` (native coin if ``asset`` is None) for ``receiver``; return id, receipt.
+
+        ``partition`` (32 bytes) locks units of one ERC-1400 partition; the HTLC must then be
+        the sender's operator (``authorizeOperator`` / ``authorizeOperatorByPartition``).
 
         Refused before sending when: input is invalid; the hashlock's secret is already
         public on this contract (a claim used it: a new lock could be taken at once); for a
@@ -277,12 +305,18 @@ class EvmHtlc:
         amount = _require_amount(amount)
         deadline = self._check_deadline(deadline)
         token = self._token_of(asset)
+        if partition is not None:
+            partition = _require_bytes32("partition", partition)
+            if int(token, 16) == 0:
+                raise InvalidInput("partition", "only a token lock has a partition")
         if self.revealed_secret(lock_hash) is not None:
             raise SettlementError(
                 f"hashlock 0x{lock_hash.hex()} was already claimed on this HTLC: its secret "
                 "is public, so a new lock under it could be claimed by anyone at once"
             )
-        params = LockParams(lock_hash, token, signer.address, receiver, amount, deadline)
+        params = LockParams(
+            lock_hash, token, signer.address, receiver, amount, deadline, partition=partition
+        )
         if params.native:
             receipt = self._send(
                 "lock",
@@ -293,13 +327,19 @@ class EvmHtlc:
         else:
             if preflight:
                 self.preflight(
-                    token=token, sender=signer.address, receiver=receiver, amount=amount
+                    token=token,
+                    sender=signer.address,
+                    receiver=receiver,
+                    amount=amount,
+                    partition=partition,
                 ).raise_if_missing()
-            receipt = self._send(
-                "lock",
-                signer,
-                self.contract.functions.lockToken(token, amount, lock_hash, receiver, deadline),
+            fns = self.contract.functions
+            fn = (
+                fns.lockToken(token, amount, lock_hash, receiver, deadline)
+                if partition is None
+                else fns.lockPartition(token, partition, amount, lock_hash, receiver, deadline)
             )
+            receipt = self._send("lock", signer, fn)
         lock_id = params.lock_id
         self._locks[lock_id] = LockParams(
             lock_hash,
@@ -310,6 +350,7 @@ class EvmHtlc:
             deadline,
             receipt.height,
             receipt.tx_id,
+            partition,
         )
         return lock_id, receipt
 
@@ -332,6 +373,16 @@ class EvmHtlc:
             fn = self.contract.functions.claim(
                 raw, params.sender, receiver, params.amount, params.deadline
             )
+        elif params.partition is not None:
+            fn = self.contract.functions.claimPartition(
+                raw,
+                params.token,
+                params.partition,
+                params.sender,
+                receiver,
+                params.amount,
+                params.deadline,
+            )
         else:
             fn = self.contract.functions.claimToken(
                 raw, params.token, params.sender, receiver, params.amount, params.deadline
@@ -353,6 +404,16 @@ class EvmHtlc:
         if params.native:
             fn = self.contract.functions.refund(
                 params.hashlock, sender, params.receiver, params.amount, params.deadline
+            )
+        elif params.partition is not None:
+            fn = self.contract.functions.refundPartition(
+                params.hashlock,
+                params.token,
+                params.partition,
+                sender,
+                params.receiver,
+                params.amount,
+                params.deadline,
             )
         else:
             fn = self.contract.functions.refundToken(
@@ -470,7 +531,7 @@ class EvmHtlc:
         return self._topics[name]
 
     def _scan_locks(self, *, topics: list[Any] | None) -> Iterator[LockParams]:
-        for name in ("Locked", "TokenLocked"):
+        for name in ("Locked", "TokenLocked", "PartitionLocked"):
             wanted = [self._event_topic(name)] + (topics[1:] if topics else [])
             for entry in self.client.logs(
                 address=self.address, topics=wanted, from_block=self.from_block
@@ -483,7 +544,7 @@ class EvmHtlc:
                 yield params
 
     def _decode(self, entry: Mapping[str, Any]) -> ChainEvent | None:
-        for name in ("Locked", "TokenLocked", "Claimed", "Refunded"):
+        for name in ("Locked", "TokenLocked", "PartitionLocked", "Claimed", "Refunded"):
             event = getattr(self.contract.events, name)
             topics = entry["topics"]
             if not topics or "0x" + bytes(topics[0]).hex() != self._topics[name]:
@@ -493,8 +554,9 @@ class EvmHtlc:
             height = int(entry["blockNumber"])
             tx_id = "0x" + bytes(entry["transactionHash"]).hex()
             index = int(entry["logIndex"])
-            if name in ("Locked", "TokenLocked"):
+            if name in ("Locked", "TokenLocked", "PartitionLocked"):
                 token = str(args.get("token", NATIVE))
+                partition = args.get("partition")
                 params = LockParams(
                     bytes(args["hashlock"]),
                     token,
@@ -504,6 +566,7 @@ class EvmHtlc:
                     int(args["deadline"]),
                     height,
                     tx_id,
+                    None if partition is None else bytes(partition),
                 )
                 out: dict[str, object] = {
                     "lock_id": params.lock_id,
@@ -513,6 +576,7 @@ class EvmHtlc:
                     "receiver": params.receiver,
                     "amount": params.amount,
                     "deadline": params.deadline,
+                    "partition": params.partition,
                 }
                 return ChainEvent("Locked", height, tx_id, index, out)
             lock_id = "0x" + bytes(args["id"]).hex()
@@ -524,7 +588,15 @@ class EvmHtlc:
 
     # -- pre-flight ------------------------------------------------------------------------
 
-    def preflight(self, *, token: str, sender: str, receiver: str, amount: int) -> Preflight:
+    def preflight(
+        self,
+        *,
+        token: str,
+        sender: str,
+        receiver: str,
+        amount: int,
+        partition: bytes | None = None,
+    ) -> Preflight:
         """Everything missing for ``sender`` to lock ``amount`` of ``token`` for ``receiver``.
 
         Reads only. Any ERC-20: the sender's balance and its allowance to this HTLC. T-REX
@@ -539,8 +611,18 @@ class EvmHtlc:
         receiver = self._address("receiver", receiver)
         amount = _require_amount(amount)
         self.client.require_code(token)
+        if partition is not None:
+            return self._partition_preflight(
+                token, _require_bytes32("partition", partition), sender, receiver, amount
+            )
         trex = self._trex_parts(token)
-        standard = Standard.ERC3643 if trex is not None else Standard.ERC20
+        restricted = None if trex is not None else self._erc1404(token)
+        if trex is not None:
+            standard = Standard.ERC3643
+        elif restricted is not None:
+            standard = Standard.ERC1404
+        else:
+            standard = Standard.ERC20
         missing: list[Refusal] = []
 
         def miss(code: ReasonCode, raw: str, detail: str) -> None:
@@ -565,6 +647,8 @@ class EvmHtlc:
             )
         if trex is not None:
             self._trex_preflight(erc20, trex, sender, receiver, amount, balance, miss)
+        if restricted is not None:
+            self._erc1404_preflight(restricted, sender, receiver, amount, missing)
         return Preflight(
             token=token,
             escrow=self.address,
@@ -574,6 +658,120 @@ class EvmHtlc:
             standard=standard,
             missing=tuple(missing),
         )
+
+    def _partition_preflight(
+        self, token: str, partition: bytes, sender: str, receiver: str, amount: int
+    ) -> Preflight:
+        """ERC-1400: the sender's partition balance, this HTLC as its operator, and the token's
+        ``canTransferByPartition`` for sender -> HTLC and HTLC -> receiver."""
+        contract = self.client.contract(token, load_artifact("SecurityToken1400").abi)
+        escrow = self.address
+        read = self.client.read
+        missing: list[Refusal] = []
+
+        def miss(code: ReasonCode, raw: str, detail: str) -> None:
+            missing.append(
+                Refusal(code=code, source_standard=Standard.ERC1400, raw_code=raw, detail=detail)
+            )
+
+        held = int(read(contract.functions.balanceOfByPartition(partition, sender)))
+        if held < amount:
+            miss(
+                ReasonCode.INSUFFICIENT_BALANCE,
+                "partition_balance",
+                f"sender {sender} holds {held} in partition 0x{partition.hex()}, needs {amount}",
+            )
+        operator = bool(read(contract.functions.isOperator(escrow, sender))) or bool(
+            read(contract.functions.isOperatorForPartition(partition, escrow, sender))
+        )
+        if not operator:
+            miss(
+                ReasonCode.OPERATOR_NOT_AUTHORIZED,
+                "operator",
+                f"the HTLC {escrow} is not an operator of {sender} for partition "
+                f"0x{partition.hex()}: authorizeOperatorByPartition(partition, HTLC) first",
+            )
+        for source, target, leg in (
+            (sender, escrow, "sender -> HTLC"),
+            (escrow, receiver, "HTLC -> receiver"),
+        ):
+            result = self._can_transfer_by_partition(contract, partition, source, target, amount)
+            if result is None:
+                # this backend cannot run a call from the coin-less escrow (py-evm charges the
+                # caller for a call): check the receiver side as a transfer sender -> receiver
+                result = self._can_transfer_by_partition(
+                    contract, partition, sender, target, amount
+                )
+                if result is None:
+                    raise NotFound("canTransferByPartition could not be evaluated")
+            status, reason = result
+            code = from_erc1400(status[0])
+            text = reason.rstrip(b"\x00").decode("ascii", "replace")
+            if code is ReasonCode.OK:
+                continue
+            if source == escrow and code is ReasonCode.INSUFFICIENT_BALANCE:
+                continue  # the escrow holds the amount once the lock has run
+            miss(
+                code,
+                text,
+                f"the token refuses {leg} for {amount} in partition 0x{partition.hex()}: "
+                f"0x{status.hex()} {text}",
+            )
+        return Preflight(
+            token=token,
+            escrow=escrow,
+            sender=sender,
+            receiver=receiver,
+            amount=amount,
+            standard=Standard.ERC1400,
+            missing=tuple(missing),
+        )
+
+    def _can_transfer_by_partition(
+        self, contract: Contract, partition: bytes, source: str, target: str, amount: int
+    ) -> tuple[bytes, bytes] | None:
+        """``canTransferByPartition`` called by ``source`` (the holder, so the operator rule is
+        not what answers); None when this backend cannot make a call from ``source``."""
+        fn_call = contract.functions.canTransferByPartition(source, target, partition, amount, b"")
+
+        def run() -> Any:
+            return fn_call.call({"from": source})
+
+        try:
+            status, reason, _ = self.client.guard("call canTransferByPartition", run)
+        except EvmReverted:
+            raise
+        except PermanentError:
+            return None
+        return bytes(status), bytes(reason)
+
+    def _erc1404(self, token: str) -> Contract | None:
+        contract = self.client.contract(token, load_artifact("IERC1404").abi)
+        try:
+            self.client.read(contract.functions.messageForTransferRestriction(0))
+        except PermanentError:  # no such view: not ERC-1404
+            return None
+        return contract
+
+    def _erc1404_preflight(
+        self, token: Contract, sender: str, receiver: str, amount: int, missing: list[Refusal]
+    ) -> None:
+        """The token's own ``detectTransferRestriction`` for both legs of the escrow."""
+        escrow = self.address
+        for source, target, leg in (
+            (sender, escrow, "sender -> HTLC"),
+            (escrow, receiver, "HTLC -> receiver"),
+        ):
+            detect = token.functions.detectTransferRestriction(source, target, amount)
+            code = int(self.client.read(detect))
+            if code == 0:
+                continue
+            message = str(self.client.read(token.functions.messageForTransferRestriction(code)))
+            refusal = restriction_refusal(code, message)
+            if source == escrow and refusal.code is ReasonCode.INSUFFICIENT_BALANCE:
+                continue  # the escrow holds the amount once the lock has run
+            detail = f"the token's restriction {code} ({message}) refuses {leg} for {amount}"
+            missing.append(refusal.model_copy(update={"detail": detail}))
 
     def _trex_parts(self, token: str) -> tuple[Contract, Contract] | None:
         contract = self.client.contract(token, load_abi("Token"))
@@ -716,6 +914,7 @@ def _params_from(event: ChainEvent) -> LockParams:
         cast(int, args["deadline"]),
         event.height,
         event.tx_id,
+        cast("bytes | None", args.get("partition")),
     )
 
 

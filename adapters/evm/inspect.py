@@ -41,6 +41,7 @@ _KNOWN_MODULES: Final = (
     "adapters.evm.erc1400",
     "adapters.evm.erc1404",
     "adapters.evm.erc20",
+    "adapters.evm.ibet",
 )
 _SUPPORTS_ABI: Final = (
     {
@@ -65,9 +66,10 @@ def evm_specs() -> list[AdapterSpec]:
             module = importlib.import_module(name)
         except ImportError:
             continue
-        spec = getattr(module, "SPEC", None)
-        if isinstance(spec, AdapterSpec) and spec.family == "evm":
-            specs.append(spec)
+        for attribute in ("SPEC", "SPEC_SHARE", "SPEC_BOND"):
+            spec = getattr(module, attribute, None)
+            if isinstance(spec, AdapterSpec) and spec.family == "evm":
+                specs.append(spec)
     return sorted(specs, key=lambda s: s.priority)
 
 

@@ -153,7 +153,7 @@ class TrexDeployer:
         client: EvmClient,
         owner: EvmSigner,
         *,
-        fund_wei: int = 10**21,
+        fund_wei: int = 10**19,
     ) -> None:
         self.client = client
         self.owner = owner

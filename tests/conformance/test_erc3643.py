@@ -15,7 +15,7 @@ from bridge.ports import Signer
 from tests.conformance.base import AdapterConformance, ConformanceEnv
 from tests.fixtures.evm import EvmTestChain
 
-GAS = 900_000  # explicit gas: a refused transfer is mined with status 0 (a real revert)
+GAS = 900_000  # explicit gas: a refused transaction is mined with status 0 (a real revert)
 
 
 class TestErc3643Conformance(AdapterConformance):
@@ -48,25 +48,32 @@ class TestErc3643Conformance(AdapterConformance):
                 "lost_wallet": dave.address,
                 "new_wallet": new_wallet.address,
                 "identity": str(dave.identity),
+                "gas": GAS,
             }
 
         second_wallet = EvmSigner.from_seed("alice-second-wallet").address
         cases: dict[Capability, Callable[[], dict[str, object]]] = {
-            Capability.MINT: lambda: {"to": bob.address, "amount": 5},
-            Capability.BURN: lambda: {"holder": alice.address, "amount": 5},
-            Capability.PAUSE: lambda: {"paused": True},
-            Capability.ADDRESS_FREEZE: lambda: {"address": bob.address, "frozen": True},
-            Capability.PARTIAL_FREEZE: lambda: {"address": alice.address, "amount": 10},
+            Capability.MINT: lambda: {"to": bob.address, "amount": 5, "gas": GAS},
+            Capability.BURN: lambda: {"holder": alice.address, "amount": 5, "gas": GAS},
+            Capability.PAUSE: lambda: {"paused": True, "gas": GAS},
+            Capability.ADDRESS_FREEZE: lambda: {
+                "address": bob.address,
+                "frozen": True,
+                "gas": GAS,
+            },
+            Capability.PARTIAL_FREEZE: lambda: {"address": alice.address, "amount": 10, "gas": GAS},
             Capability.FORCED_TRANSFER: lambda: {
                 "sender": alice.address,
                 "recipient": bob.address,
                 "amount": 5,
+                "gas": GAS,
             },
             Capability.RECOVERY: recovery_case,
             Capability.IDENTITY_REGISTRATION: lambda: {
                 "wallet": second_wallet,
                 "identity": str(alice.identity),
                 "country": "JP",
+                "gas": GAS,
             },
         }
 

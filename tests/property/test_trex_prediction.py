@@ -4,7 +4,8 @@ Random sequences of operations run on the real T-REX demo suite (CountryAllowMod
 MaxBalanceModule): transfers between random investors -- eligible (JP, SG), registered in a
 country the token does not allow (US), registered without KYC, never registered -- mixed
 with agent actions that freeze and unfreeze wallets, freeze part of a balance, pause and
-unpause the token, and lower or raise the max balance.
+unpause the token, lower or raise the max balance, and delete a holder from the identity
+registry (so senders without an identity occur too).
 """
 
 from __future__ import annotations
@@ -39,6 +40,8 @@ CONSISTENT: dict[str, set[ReasonCode]] = {
         ReasonCode.COUNTRY_RESTRICTED,
         ReasonCode.MAX_BALANCE_EXCEEDED,
     },
+    "invalid argument - no value transfer": {ReasonCode.TRANSFER_FAILURE},
+    "identity not found": {ReasonCode.SENDER_NOT_ELIGIBLE},
 }
 
 
@@ -69,6 +72,13 @@ class PartialFreeze:
 
 
 @dataclass(frozen=True)
+class Unregister:
+    """The agent deletes a wallet from the identity registry."""
+
+    label: str
+
+
+@dataclass(frozen=True)
 class Pause:
     """Pause (or unpause) the token."""
 
@@ -96,6 +106,7 @@ actions = st.one_of(
     st.builds(Freeze, st.sampled_from(LABELS), st.booleans()),
     st.builds(PartialFreeze, st.sampled_from(HOLDERS), st.sampled_from([1, 250, 1000])),
     st.builds(Pause, st.booleans()),
+    st.builds(Unregister, st.sampled_from(HOLDERS)),
     st.builds(MaxBalance, st.sampled_from([150_000, 320_000, 450_000, 1_000_000])),
 )
 
@@ -122,8 +133,13 @@ def _run(chain: EvmTestChain, adapter: Erc3643Adapter, step: object) -> None:
                 ref, Capability.PARTIAL_FREEZE, agent, address=who, amount=amount, gas=GAS
             )
     elif isinstance(step, Pause):
-        if adapter.read_asset(ref).paused != step.paused:
+        if bool(adapter.token(ref).functions.paused().call()) != step.paused:
             adapter.agent_operation(ref, Capability.PAUSE, agent, paused=step.paused, gas=GAS)
+    elif isinstance(step, Unregister):
+        who = suite.investor(step.label).address
+        if adapter.eligibility(ref, who).missing != ("identity_registration",):
+            registry = chain.deployer.contract("IdentityRegistry", suite.identity_registry)
+            chain.deployer.send(registry.functions.deleteIdentity(who), agent)
     elif isinstance(step, MaxBalance):
         chain.deployer.configure_module(suite, "MaxBalanceModule", "setMaxBalance", (step.limit,))
     elif isinstance(step, Transfer):
@@ -162,7 +178,8 @@ def test_prediction_equals_reality(evm_chain: EvmTestChain, steps: list[object])
     adapter's dry run (computed from reads only) says *allowed* exactly when the real
     transaction succeeds, and when it is refused, its first canonical reason is the one the
     revert string T-REX really produced stands for (paused, frozen, insufficient balance,
-    or -- behind "Transfer not possible" -- an identity or compliance-module reason).
+    behind "Transfer not possible" an identity or compliance-module reason, an empty
+    transfer, or a sender without an identity).
 
     Each example starts from the same chain state (snapshot, revert)."""
     client = evm_chain.client
@@ -197,3 +214,17 @@ def test_each_ineligible_kind_has_its_reason(
         1,
     )
     assert adapter.check_transfer(intent).reason is reason
+
+
+def test_zero_amount_transfer_regression(evm_chain: EvmTestChain) -> None:
+    """Found by the property: T-REX's compliance refuses a transfer of 0 after every check
+    ("invalid argument - no value transfer"); the dry run must say so too."""
+    adapter = Erc3643Adapter(evm_chain.client)
+    _check_transfer(evm_chain, adapter, Transfer("erin", "dave", 500, 0))  # erin holds 0
+    ref = adapter.ref(evm_chain.suite.token)
+    intent = adapter.intent(
+        ref, evm_chain.suite.investor("erin").address, evm_chain.suite.investor("dave").address, 0
+    )
+    check = adapter.check_transfer(intent)
+    assert check.reason is ReasonCode.TRANSFER_FAILURE
+    assert check.refusals[0].raw_message == "invalid argument - no value transfer"

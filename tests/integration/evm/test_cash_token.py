@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.evm.client import EvmClient, EvmReverted
-from adapters.evm.erc20 import SPEC, ZERO_ADDRESS, Erc20Adapter, deploy_cash_token, probe
+from adapters.evm.erc20 import SPEC, ZERO_ADDRESS, Erc20Adapter, deploy_demo_coins, probe
 from adapters.evm.signer import EvmSigner
 from bridge.errors import InvalidInput, NotFound, UnsupportedCapability, WrongStandard
 from bridge.model import (
@@ -51,22 +51,8 @@ class Env:
         self.client = client
         self.s = funded_signers(self.client, "cash", *NAMES)
         self.adapter = Erc20Adapter(self.client)
-        self.usd = deploy_cash_token(
-            self.client,
-            self.s["issuer"],
-            name="USD Coin",
-            symbol="USDX",
-            decimals=6,
-            currency="USD",
-        )
-        self.jpy = deploy_cash_token(
-            self.client,
-            self.s["issuer"],
-            name="JPY Coin",
-            symbol="JPYX",
-            decimals=0,
-            currency="JPY",
-        )
+        coins = deploy_demo_coins(self.client, self.s["issuer"])
+        self.usd, self.jpy = coins["USD"], coins["JPY"]
         self.usd_ref = self.adapter.ref(self.usd)
         self.jpy_ref = self.adapter.ref(self.jpy)
         for who in ("alice", "bob"):
@@ -271,6 +257,34 @@ def test_a_contract_that_is_not_erc20_is_the_wrong_standard(env: Env) -> None:
     with pytest.raises(WrongStandard):
         env.adapter.read_asset(env.adapter.ref(str(deployed.address)))
     assert not probe(env.client, str(deployed.address))
+
+
+def test_a_plain_erc20_is_read_without_controls(env: Env) -> None:
+    from adapters.evm.contracts import load_artifact
+
+    plain = load_artifact("FeeToken")  # with a zero fee it is a plain OpenZeppelin ERC-20
+    token = env.client.deploy(env.s["issuer"], plain.abi, plain.bytecode, 0)
+    address = str(token.address)
+    minted = token.encode_abi("mint", args=[env.addr("alice"), 70])
+    env.client.transact(env.s["issuer"], address, bytes.fromhex(minted[2:]))
+    ref = env.adapter.ref(address)
+    asset = env.adapter.read_asset(ref)
+    assert (asset.symbol, asset.decimals, asset.total_supply) == ("FEE", 18, 70)
+    assert asset.asset_class == "cash"
+    assert (asset.terms, asset.rules, asset.controls) == (None, (), ())
+    assert [h.balance for h in env.adapter.holders(ref)] == [70]
+    head = env.client.head()
+    with pytest.raises(UnsupportedCapability):
+        env.adapter.agent_operation(
+            ref, Capability.MINT, env.s["issuer"], to=env.addr("bob"), amount=1
+        )
+    assert env.client.head() == head
+    over = TransferIntent(asset=ref, sender=env.addr("alice"), recipient=env.addr("bob"), amount=71)
+    assert env.adapter.check_transfer(over).reason is ReasonCode.INSUFFICIENT_BALANCE
+    ok = over.model_copy(update={"amount": 70})
+    assert env.adapter.check_transfer(ok).allowed
+    env.adapter.transfer(ok, env.s["alice"])
+    assert env.adapter.holding(ref, env.addr("bob")).balance == 70
 
 
 ACTORS = ("alice", "bob", "carol")

@@ -174,3 +174,30 @@ def test_signer_never_shows_its_key() -> None:
     assert key_hex is not None
     with pytest.raises(TypeError):
         pickle.dumps(signer)
+
+
+def test_client_is_a_chain_client_and_clock(evm_chain: EvmTestChain) -> None:
+    """The client satisfies the bridge's ChainClient and ChainClock protocols."""
+    from bridge.ports import ChainClient, ChainClock
+
+    assert isinstance(evm_chain.client, ChainClient)
+    assert isinstance(evm_chain.client, ChainClock)
+    assert evm_chain.client.chain.chain_id == evm_chain.client.w3.eth.chain_id
+    assert evm_chain.client.finality_depth() == 0
+    assert evm_chain.client.chain.name == {"pyevm": "py-evm", "anvil": "anvil"}[evm_chain.backend]
+
+
+def test_resubmitting_the_same_signed_bytes_is_safe(evm_chain: EvmTestChain) -> None:
+    """submit() twice with the same raw transaction: same id, one effect."""
+    client = evm_chain.client
+    alice, dave = evm_chain.suite.investor("alice"), evm_chain.suite.investor("dave")
+    token = _token(evm_chain)
+    before = token.functions.balanceOf(dave.address).call()
+    tx = client.build_tx(
+        alice.address, token.address, _transfer_data(evm_chain, dave.address, 3), gas=600_000
+    )
+    raw = alice.signer.sign(tx)
+    first = client.submit(raw)
+    client.wait(first)
+    assert client.submit(raw) == first
+    assert token.functions.balanceOf(dave.address).call() == before + 3

@@ -18,6 +18,7 @@ from adapters.evm.client import EvmClient, EvmReverted
 from adapters.evm.erc20 import ZERO_ADDRESS, deploy_cash_token
 from adapters.evm.erc1404 import (
     RESTRICTED_TOKEN_CODES,
+    RESTRICTED_TOKEN_MESSAGES,
     SPEC,
     Erc1404Adapter,
     deploy_restricted_token,
@@ -187,6 +188,7 @@ def test_messages_are_the_conventional_texts(env: Env) -> None:
     assert messages[7] == "ILLEGAL_TRANSFER_MAXIMUM_NUMBER_OF_SHAREHOLDERS_REACHED"
     assert messages[8] == "UNKNOWN_RESTRICTION"
     assert len(set(messages.values())) == 9
+    assert {c: m for c, m in messages.items() if c < 8} == dict(RESTRICTED_TOKEN_MESSAGES)
 
 
 def test_lockup_ends_with_chain_time(env: Env) -> None:

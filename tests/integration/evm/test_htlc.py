@@ -27,6 +27,7 @@ from adapters.evm.signer import EvmSigner
 from bridge.errors import InvalidInput, SettlementError, TransactionReverted, TransferRefused
 from bridge.htlc import Secret
 from bridge.model import AssetRef, EvmContractLocator
+from bridge.ports import HtlcPort
 from bridge.reasons import ReasonCode
 from tests.fixtures.evm import EvmTestChain
 
@@ -575,6 +576,193 @@ def test_trex_preflight_reports_ineligible_receiver_and_frozen_escrow(env: Env) 
     # carol is registered in the US, which the token's CountryAllowModule does not allow
     assert by_raw["CountryAllowModule"] is ReasonCode.COUNTRY_RESTRICTED
     assert "escrow_not_registered" not in by_raw
+
+
+def test_trex_claim_refused_by_a_freeze_leaves_the_refund_path(env: Env) -> None:
+    """A buyer frozen after the lock: the claim is refused by the token, never half-settled,
+    and the seller gets the tokens back after the deadline."""
+    suite = env.chain.suite
+    alice, bob = suite.investor("alice"), suite.investor("bob")
+    token = env.client.contract(suite.token, load_abi("Token"))
+    _make_escrow_eligible(env, "JP")
+    env.send(alice.signer, token.functions.approve(env.htlc.address, 700))
+    alice_before = int(env.client.read(token.functions.balanceOf(alice.address)))
+    secret = env.secret()
+    lock_id, _ = env.htlc.lock(
+        asset=env.asset(suite.token),
+        receiver=bob.address,
+        amount=700,
+        hashlock=secret.hashlock,
+        deadline=env.now() + HOUR,
+        signer=alice.signer,
+    )
+    env.send(suite.agent, token.functions.setAddressFrozen(bob.address, True))
+
+    with pytest.raises(TransactionReverted) as info:
+        env.htlc.claim(lock_id, secret.reveal(), bob.signer)
+    assert info.value.raw_message == "wallet is frozen"
+    assert env.htlc.get(lock_id).state == "open"
+    assert env.htlc.secret_of(lock_id) is None  # a refused claim reveals nothing on chain
+
+    env.client.increase_time(HOUR + 10)
+    env.htlc.refund(lock_id, env.carol)
+    assert env.client.read(token.functions.balanceOf(alice.address)) == alice_before
+    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 0
+
+
+def test_erc1404_preflight_until_the_escrow_is_whitelisted(env: Env) -> None:
+    restricted = env.deploy(
+        "RestrictedToken1404", "Restricted Fund", "RFND", 0, 0, env.alice.address
+    )
+    for who in (env.alice.address, env.bob.address):
+        env.send(env.alice, restricted.functions.setWhitelisted(who, True))
+    env.send(env.alice, restricted.functions.mint(env.alice.address, 1_000))
+    env.send(env.alice, restricted.functions.approve(env.htlc.address, 400))
+
+    report = env.htlc.preflight(
+        token=restricted.address, sender=env.alice.address, receiver=env.bob.address, amount=400
+    )
+    by_message = {r.raw_message: r for r in report.missing}
+    assert set(by_message) == {
+        "ILLEGAL_TRANSFER_RECEIVING_ACCOUNT_NOT_WHITELISTED",
+        "ILLEGAL_TRANSFER_SENDING_ACCOUNT_NOT_WHITELISTED",
+    }
+    receiving = by_message["ILLEGAL_TRANSFER_RECEIVING_ACCOUNT_NOT_WHITELISTED"]
+    sending = by_message["ILLEGAL_TRANSFER_SENDING_ACCOUNT_NOT_WHITELISTED"]
+    assert (receiving.raw_code, receiving.code) == ("4", ReasonCode.RECIPIENT_NOT_ELIGIBLE)
+    assert (sending.raw_code, sending.code) == ("2", ReasonCode.SENDER_NOT_ELIGIBLE)
+    assert "sender -> HTLC" in receiving.detail
+    assert "HTLC -> receiver" in sending.detail
+
+    env.send(env.alice, restricted.functions.setWhitelisted(env.htlc.address, True))
+    ready = env.htlc.preflight(
+        token=restricted.address, sender=env.alice.address, receiver=env.bob.address, amount=400
+    )
+    assert ready.ok, ready.describe()
+    secret = env.secret()
+    lock_id, _ = env.htlc.lock(
+        asset=env.asset(restricted.address),
+        receiver=env.bob.address,
+        amount=400,
+        hashlock=secret.hashlock,
+        deadline=env.now() + HOUR,
+        signer=env.alice,
+    )
+    env.htlc.claim(lock_id, secret.reveal(), env.bob)
+    assert env.client.read(restricted.functions.balanceOf(env.bob.address)) == 400
+
+
+def test_port_contract_and_python_agree_on_lock_ids(env: Env) -> None:
+    assert isinstance(env.htlc, HtlcPort)
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    params = env.htlc.params(lock_id)
+    on_chain = env.client.read(
+        env.htlc.contract.functions.lockId(
+            params.hashlock,
+            params.token,
+            params.sender,
+            params.receiver,
+            params.amount,
+            params.deadline,
+        )
+    )
+    assert "0x" + bytes(on_chain).hex() == lock_id
+    assert env.client.read(env.htlc.contract.functions.isOpen(bytes.fromhex(lock_id[2:])))
+    # a second port on the same contract finds the lock from events alone
+    fresh = EvmHtlc(env.client, env.htlc.address, from_block=env.htlc.from_block)
+    assert fresh.params(lock_id) == params
+    with pytest.raises(InvalidInput, match="lock_id"):
+        fresh.params("0x1234")
+
+
+def test_erc1400_partition_lock_claim_and_refund_after_preflight(env: Env) -> None:
+    partition = b"locked-class-A".ljust(32, b"\x00")
+    default = b"unrestricted".ljust(32, b"\x00")
+    token = env.deploy(
+        "SecurityToken1400", "Partitioned Fund", "PFND", 0, default, env.alice.address
+    )
+    for who in (env.alice.address, env.bob.address):
+        env.send(env.alice, token.functions.setWhitelisted(who, True))
+    env.send(env.alice, token.functions.issueByPartition(partition, env.alice.address, 1_000, b""))
+    env.send(env.alice, token.functions.issueByPartition(default, env.alice.address, 50, b""))
+
+    def preflight(receiver: str = env.bob.address) -> set[ReasonCode]:
+        report = env.htlc.preflight(
+            token=token.address,
+            sender=env.alice.address,
+            receiver=receiver,
+            amount=600,
+            partition=partition,
+        )
+        return {r.code for r in report.missing}
+
+    # the escrow's own side (sender-not-whitelisted on HTLC -> receiver) is seen where the
+    # backend can run a call from the coin-less escrow (anvil), not on py-evm
+    escrow_sends = {ReasonCode.SENDER_NOT_ELIGIBLE}
+    first = preflight()
+    assert {ReasonCode.OPERATOR_NOT_AUTHORIZED, ReasonCode.RECIPIENT_NOT_ELIGIBLE} <= first
+    assert first - {ReasonCode.OPERATOR_NOT_AUTHORIZED, ReasonCode.RECIPIENT_NOT_ELIGIBLE} <= (
+        escrow_sends
+    )
+    env.send(env.alice, token.functions.authorizeOperatorByPartition(partition, env.htlc.address))
+    second = preflight()
+    assert ReasonCode.RECIPIENT_NOT_ELIGIBLE in second
+    assert second - {ReasonCode.RECIPIENT_NOT_ELIGIBLE} <= escrow_sends
+    env.send(env.alice, token.functions.setWhitelisted(env.htlc.address, True))
+    assert preflight() == set()
+    assert preflight(env.carol.address) == {ReasonCode.RECIPIENT_NOT_ELIGIBLE}
+
+    def by_partition(who: str, which: bytes = partition) -> int:
+        return int(env.client.read(token.functions.balanceOfByPartition(which, who)))
+
+    secret = env.secret()
+    lock_id, _ = env.htlc.lock(
+        asset=env.asset(token.address),
+        receiver=env.bob.address,
+        amount=600,
+        hashlock=secret.hashlock,
+        deadline=env.now() + HOUR,
+        signer=env.alice,
+        partition=partition,
+    )
+    params = env.htlc.params(lock_id)
+    assert params.partition == partition
+    on_chain = env.client.read(
+        env.htlc.contract.functions.partitionLockId(
+            params.hashlock,
+            params.token,
+            partition,
+            params.sender,
+            params.receiver,
+            params.amount,
+            params.deadline,
+        )
+    )
+    assert "0x" + bytes(on_chain).hex() == lock_id
+    assert by_partition(env.htlc.address) == 600
+    assert by_partition(env.alice.address, default) == 50  # other partitions untouched
+    env.htlc.claim(lock_id, secret.reveal(), env.carol)
+    assert by_partition(env.bob.address) == 600
+    assert by_partition(env.htlc.address) == 0
+    assert env.htlc.secret_of(lock_id) == secret.reveal()
+
+    other = env.secret()
+    lock2, _ = env.htlc.lock(
+        asset=env.asset(token.address),
+        receiver=env.bob.address,
+        amount=400,
+        hashlock=other.hashlock,
+        deadline=env.now() + HOUR,
+        signer=env.alice,
+        partition=partition,
+    )
+    with pytest.raises(SettlementError, match="not reached"):
+        env.htlc.refund(lock2, env.alice)
+    env.client.increase_time(HOUR + 10)
+    env.htlc.refund(lock2, env.carol)
+    assert by_partition(env.alice.address) == 400
+    assert [lock.state for lock in env.htlc.find(other.hashlock)] == ["refunded"]
 
 
 # ---------------------------------------------------------------- reentrancy

@@ -81,3 +81,18 @@ def test_bad_rpc_url_is_invalid_input() -> None:
     with pytest.raises(InvalidInput) as info:
         EvmClient.from_target("ftp://example.org")
     assert info.value.field == "rpc"
+
+
+def test_auto_falls_back_to_built_in_probes_when_registry_breaks(
+    evm_chain: EvmTestChain, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A broken adapter entry point (ConfigError) does not stop detection of T-REX."""
+    import adapters.evm.inspect as evm_inspect
+    from bridge.errors import ConfigError
+
+    def broken() -> object:
+        raise ConfigError("adapter entry point 'x' failed")
+
+    monkeypatch.setattr(evm_inspect, "load_registry", broken)
+    spec = evm_inspect.detect_standard(evm_chain.client, evm_chain.suite.token)
+    assert spec.standard is Standard.ERC3643

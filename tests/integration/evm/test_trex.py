@@ -46,9 +46,11 @@ def _outcome(adapter: Erc3643Adapter, chain: EvmTestChain, frm: str, to: str, am
     try:
         adapter.transfer(intent, suite.investor(frm).signer, gas=GAS)
     except TransactionReverted as exc:
-        assert exc.raw_message == "Transfer not possible"
-        return False
-    return True
+        raw = exc.raw_message
+    else:
+        return True
+    assert raw == "Transfer not possible"
+    return False
 
 
 def test_demo_asset_lists_both_rules_with_parameters(evm_chain: EvmTestChain) -> None:
@@ -217,3 +219,22 @@ def test_reverted_agent_operation_is_one_clear_error(evm_chain: EvmTestChain) ->
     assert info.value.raw_message == "Identity is not verified."
     assert "\n" not in str(info.value)
     assert evm_chain.client.head() == head  # estimated first: nothing was sent
+
+
+def test_sender_without_identity_is_refused(evm_chain: EvmTestChain) -> None:
+    """A holder deleted from the registry cannot send: MaxBalanceModule's hook needs its
+    identity ("identity not found"); the dry run says SENDER_NOT_ELIGIBLE."""
+    suite, deployer = evm_chain.suite, evm_chain.deployer
+    registry = deployer.contract("IdentityRegistry", suite.identity_registry)
+    alice = suite.investor("alice")
+    deployer.send(registry.functions.deleteIdentity(alice.address), suite.agent)
+    adapter = _adapter(evm_chain)
+    intent = adapter.intent(
+        adapter.ref(suite.token), alice.address, suite.investor("bob").address, 5
+    )
+    check = adapter.check_transfer(intent)
+    assert [r.code for r in check.refusals] == [ReasonCode.SENDER_NOT_ELIGIBLE]
+    assert check.refusals[0].raw_message == "identity not found"
+    with pytest.raises(TransactionReverted) as info:
+        adapter.transfer(intent, alice.signer, gas=GAS)
+    assert info.value.raw_message == "identity not found"

@@ -1,6 +1,22 @@
 // SPDX-License-Identifier: Apache-2.0
 pragma solidity ^0.8.28;
 
+/// @notice The part of ERC-1410 (ERC-1400's partitions) the HTLC drives.
+interface IHTLCPartitionedToken {
+    function balanceOfByPartition(bytes32 partition, address holder) external view returns (uint256);
+    function transferByPartition(bytes32 partition, address to, uint256 value, bytes calldata data)
+        external
+        returns (bytes32);
+    function operatorTransferByPartition(
+        bytes32 partition,
+        address from,
+        address to,
+        uint256 value,
+        bytes calldata data,
+        bytes calldata operatorData
+    ) external returns (bytes32);
+}
+
 /// @title HTLC: hash-time-locked escrow for the native coin and ERC-20-compatible tokens.
 /// @notice One contract serves every lock on its chain. A lock moves `amount` from its
 /// sender into this contract; before `deadline` anyone holding the 32-byte secret whose
@@ -29,6 +45,13 @@ pragma solidity ^0.8.28;
 /// eligible holder (e.g. a verified identity in the token's identity registry), and the
 /// receiver must be eligible when the claim runs; the off-chain pre-flight checks both.
 ///
+/// ERC-1400 partitions: `lockPartition` pulls `amount` of one partition with
+/// `operatorTransferByPartition` (the sender authorises this contract as its operator, for
+/// the partition or globally) and measures this contract's balance in that partition before
+/// and after; `claimPartition` / `refundPartition` release it with `transferByPartition`, in
+/// the same partition. A partition lock's id also commits to the partition
+/// (`partitionLockId`).
+///
 /// Reentrancy: every function clears or sets its storage word before any external call
 /// (checks-effects-interactions). `lockToken` also holds a transient-storage lock while it
 /// measures its balance, so a token calling back cannot nest a second lock inside the first
@@ -52,6 +75,16 @@ contract HTLC {
     event TokenLocked(
         bytes32 indexed hashlock,
         address token,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    );
+    /// @notice A lock of one ERC-1400 partition was created.
+    event PartitionLocked(
+        bytes32 indexed hashlock,
+        address token,
+        bytes32 partition,
         address sender,
         address receiver,
         uint256 amount,
@@ -216,6 +249,85 @@ contract HTLC {
         _close(id);
         emit Refunded(id);
         _sendToken(token, sender, amount);
+    }
+
+    // ---- ERC-1400 partitions -----------------------------------------------------------
+
+    /// @notice The id of a partition lock: the token lock's commitment with the partition added.
+    function partitionLockId(
+        bytes32 hashlock,
+        address token,
+        bytes32 partition,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    ) public pure returns (bytes32) {
+        return keccak256(abi.encode(hashlock, token, sender, receiver, amount, deadline, partition));
+    }
+
+    /// @notice Lock `amount` of `partition` of `token` for `receiver` (this contract must be
+    /// the sender's operator). Refused unless the partition balance grows by exactly `amount`.
+    function lockPartition(
+        address token,
+        bytes32 partition,
+        uint256 amount,
+        bytes32 hashlock,
+        address receiver,
+        uint256 deadline
+    ) external returns (bytes32 id) {
+        if (token == address(0)) revert ZeroToken();
+        _checkLock(receiver, amount, deadline);
+        _enter();
+        id = partitionLockId(hashlock, token, partition, msg.sender, receiver, amount, deadline);
+        _store(id);
+        emit PartitionLocked(hashlock, token, partition, msg.sender, receiver, amount, deadline);
+        IHTLCPartitionedToken t = IHTLCPartitionedToken(token);
+        uint256 before = t.balanceOfByPartition(partition, address(this));
+        t.operatorTransferByPartition(partition, msg.sender, address(this), amount, "", "");
+        uint256 received = t.balanceOfByPartition(partition, address(this)) - before;
+        if (received != amount) revert AmountNotReceived(amount, received);
+        _leave();
+    }
+
+    /// @notice Release a partition lock to its receiver with the 32-byte `secret`.
+    /// @dev As `claim`; `receiver` = 0 stands for `msg.sender`.
+    function claimPartition(
+        bytes32 secret,
+        address token,
+        bytes32 partition,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    ) external {
+        if (msg.data.length != 228) revert BadCalldataLength(msg.data.length, 228);
+        if (receiver == address(0)) receiver = msg.sender;
+        if (block.timestamp >= deadline) revert DeadlinePassed(deadline, block.timestamp);
+        bytes32 id =
+            partitionLockId(_sha256(secret), token, partition, sender, receiver, amount, deadline);
+        _close(id);
+        emit Claimed(id, secret);
+        IHTLCPartitionedToken(token).transferByPartition(partition, receiver, amount, "");
+    }
+
+    /// @notice Return a partition lock to its sender once `deadline` is reached.
+    /// @dev As `refund`; `sender` = 0 stands for `msg.sender`.
+    function refundPartition(
+        bytes32 hashlock,
+        address token,
+        bytes32 partition,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    ) external {
+        if (sender == address(0)) sender = msg.sender;
+        if (block.timestamp < deadline) revert DeadlineNotReached(deadline, block.timestamp);
+        bytes32 id = partitionLockId(hashlock, token, partition, sender, receiver, amount, deadline);
+        _close(id);
+        emit Refunded(id);
+        IHTLCPartitionedToken(token).transferByPartition(partition, sender, amount, "");
     }
 
     // ---- internals ---------------------------------------------------------------------

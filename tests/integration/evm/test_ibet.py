@@ -1,0 +1,651 @@
+"""ibet share and straight bond (our contracts) and their adapters, on py-evm and on anvil.
+
+The world of :mod:`tests.fixtures.ibet` is built once per backend and reset between tests:
+alice (1,000) and bob (500) hold both tokens, carol is registered with no balance, mallory
+never registered her personal information, locker is a lock address.
+
+Where a test compares a dry run with the chain, the transaction is sent with explicit gas,
+so a refusal is a mined, failed transaction whose revert string is the six-digit code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from adapters.evm.client import EvmReverted
+from adapters.evm.erc20 import SPEC as ERC20_SPEC
+from adapters.evm.erc1404 import SPEC as ERC1404_SPEC
+from adapters.evm.ibet import (
+    SPEC_BOND,
+    SPEC_SHARE,
+    IbetBondAdapter,
+    IbetShareAdapter,
+    deploy_personal_info,
+    probe_bond,
+    probe_share,
+)
+from bridge.errors import InvalidInput, TransferRefused, UnsupportedCapability
+from bridge.model import (
+    AllowListRule,
+    BondTerms,
+    Capability,
+    EquityTerms,
+    IdentitySource,
+    IssuerApprovalRule,
+    OtherTerms,
+    Standard,
+    TransferCheck,
+    TransferIntent,
+)
+from bridge.reasons import ReasonCode
+from bridge.registry import Registry
+from tests.fixtures.ibet import BOND_SUPPLY, SHARE_SUPPLY, IbetWorld, ibet_world
+
+GAS = 400_000
+KINDS = ("share", "bond")
+
+
+@pytest.fixture
+def world(evm_backend: str, request: pytest.FixtureRequest) -> Iterator[IbetWorld]:
+    """The ibet world on this backend, reverted after the test."""
+    yield from ibet_world(evm_backend, request)
+
+
+@pytest.fixture(params=KINDS)
+def kind(request: pytest.FixtureRequest) -> str:
+    """Each behaviour test runs on the share and on the bond."""
+    return str(request.param)
+
+
+def prefix(kind: str) -> str:
+    """The two leading digits of the kind's revert codes."""
+    return "11" if kind == "share" else "12"
+
+
+def send(world: IbetWorld, intent: TransferIntent, signer: str) -> EvmReverted | None:
+    """Send for real with explicit gas; None if mined successfully, else the revert."""
+    adapter = world.adapter("share" if intent.asset == world.ref("share") else "bond")
+    try:
+        adapter.transfer(intent, world.signers[signer], gas=GAS)
+    except EvmReverted as exc:
+        return exc
+    return None
+
+
+def both_ways(world: IbetWorld, kind: str, intent: TransferIntent, signer: str) -> TransferCheck:
+    """Dry-run, then send: the verdicts agree and a refusal's raw code is the revert string."""
+    adapter = world.adapter(kind)
+    head = world.client.head()
+    verdict = adapter.check_transfer(intent)
+    assert world.client.head() == head, "a dry run sends nothing"
+    refused = send(world, intent, signer)
+    assert verdict.allowed == (refused is None), (verdict, refused)
+    if refused is not None:
+        assert verdict.refusals[0].raw_code == refused.revert.message
+    return verdict
+
+
+def balances(world: IbetWorld, kind: str, *names: str) -> dict[str, int]:
+    """balanceOf of each named account."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    return {n: adapter.holding(ref, world.addr(n)).balance for n in names}
+
+
+# -- reading ---------------------------------------------------------------------------------
+
+
+def test_share_reads_as_equity_with_register_rule(world: IbetWorld) -> None:
+    """The share: decimals 0, equity terms from its attributes, the register as an allow-list."""
+    asset = world.adapter("share").read_asset(world.ref("share"))
+    assert asset.standard is Standard.IBET_SHARE
+    assert (asset.decimals, asset.total_supply) == (0, SHARE_SUPPLY)
+    assert asset.transferable
+    assert asset.active
+    assert not asset.paused
+    assert asset.issuer == world.addr("issuer")
+    assert isinstance(asset.terms, EquityTerms)
+    assert (asset.terms.issue_price, asset.terms.principal_value) == (1_000, 800)
+    assert asset.terms.dividend_per_share == 12
+    assert str(asset.terms.dividend_record_date) == "2026-12-31"
+    assert str(asset.terms.dividend_payment_date) == "2027-03-15"
+    assert str(asset.terms.cancellation_date) == "2035-12-31"
+    (rule,) = asset.rules
+    assert isinstance(rule, AllowListRule)
+    assert set(rule.addresses) == {world.addr(n) for n in ("alice", "bob", "carol")}
+    assert set(asset.controls) == set(IbetShareAdapter.capabilities)
+
+
+def test_bond_reads_as_bond_terms(world: IbetWorld) -> None:
+    """The bond: face value, interest rate in ppm (602 = 0.0602 %), dates and currencies."""
+    asset = world.adapter("bond").read_asset(world.ref("bond"))
+    assert asset.standard is Standard.IBET_BOND
+    assert (asset.decimals, asset.total_supply) == (0, BOND_SUPPLY)
+    terms = asset.terms
+    assert isinstance(terms, BondTerms)
+    assert (terms.currency, terms.face_value, terms.coupon_rate_ppm) == ("JPY", 10_000, 602)
+    assert terms.coupon_payment_dates == ("0531", "1130")
+    assert str(terms.maturity_date) == "2031-11-30"
+    assert terms.redemption_value == 10_000
+    assert (terms.interest_currency, terms.redemption_currency) == ("JPY", "JPY")
+
+
+def test_bond_attribute_changes_are_read(world: IbetWorld) -> None:
+    """Setting the rate and redeeming the bond show in the canonical asset."""
+    world.call("bond", "issuer", "setInterestRate", 12_345)
+    world.call("bond", "issuer", "changeToRedeemed")
+    asset = world.adapter("bond").read_asset(world.ref("bond"))
+    assert isinstance(asset.terms, BondTerms)
+    assert asset.terms.coupon_rate_ppm == 12_345
+    assert not asset.active
+
+
+def test_probes_tell_share_bond_and_other_contracts_apart(world: IbetWorld) -> None:
+    """Each probe accepts its own kind only; the register is neither."""
+    assert probe_share(world.client, world.share)
+    assert not probe_share(world.client, world.bond)
+    assert probe_bond(world.client, world.bond)
+    assert not probe_bond(world.client, world.share)
+    assert not probe_share(world.client, world.registry)
+    assert not probe_bond(world.client, world.addr("alice"))
+    assert SPEC_SHARE.standard is Standard.IBET_SHARE
+    assert SPEC_BOND.standard is Standard.IBET_BOND
+
+
+def test_registry_order_detects_each_kind(world: IbetWorld) -> None:
+    """Probing a registry of EVM adapters, most specific first, finds the right ibet kind."""
+    registry = Registry([ERC20_SPEC, ERC1404_SPEC, SPEC_SHARE, SPEC_BOND])
+
+    def detect(address: str) -> Standard | None:
+        for spec in registry.for_family("evm"):
+            if spec.probe is not None and spec.probe(world.client, address):
+                return spec.standard
+        return None
+
+    assert detect(world.share) is Standard.IBET_SHARE
+    assert detect(world.bond) is Standard.IBET_BOND
+    assert detect(world.registry) is None
+
+
+# -- transfers and their checks -----------------------------------------------------------
+
+
+def test_allowed_transfer_moves_balances(world: IbetWorld, kind: str) -> None:
+    """A transfer between registered holders is allowed and goes through."""
+    before = balances(world, kind, "alice", "bob")
+    both_ways(world, kind, world.intent(kind, "alice", "bob", 40), "alice")
+    assert balances(world, kind, "alice", "bob") == {
+        "alice": before["alice"] - 40,
+        "bob": before["bob"] + 40,
+    }
+
+
+def test_no_personal_info_is_refused(world: IbetWorld, kind: str) -> None:
+    """To mallory (never registered): refused with XX0202 until the issuer registers her."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    verdict = both_ways(world, kind, world.intent(kind, "alice", "mallory", 1), "alice")
+    assert verdict.reason is ReasonCode.RECIPIENT_NOT_ELIGIBLE
+    assert verdict.refusals[0].raw_code == prefix(kind) + "0202"
+    elig = adapter.eligibility(ref, world.addr("mallory"))
+    assert not elig.eligible
+    assert elig.missing == ("personal_info_registration",)
+    adapter.agent_operation(
+        ref, Capability.IDENTITY_REGISTRATION, world.signers["issuer"], wallet=world.addr("mallory")
+    )
+    elig = adapter.eligibility(ref, world.addr("mallory"))
+    assert elig.eligible
+    assert elig.investor is not None
+    assert elig.investor.identity_source is IdentitySource.IBET_PERSONAL_INFO
+    assert both_ways(world, kind, world.intent(kind, "alice", "mallory", 1), "alice").allowed
+
+
+def test_identity_registration_needs_the_issuer(world: IbetWorld) -> None:
+    """Only the issuer registers wallets with itself; anyone else is refused before sending."""
+    head = world.client.head()
+    with pytest.raises(InvalidInput) as info:
+        world.adapter("share").agent_operation(
+            world.ref("share"),
+            Capability.IDENTITY_REGISTRATION,
+            world.signers["outsider"],
+            wallet=world.addr("mallory"),
+        )
+    assert info.value.field == "signer"
+    assert world.client.head() == head
+
+
+def test_not_transferable_is_refused(world: IbetWorld, kind: str) -> None:
+    """setTransferable(false): XX0402 by both; the asset reads transferable=False."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    adapter.agent_operation(ref, Capability.PAUSE, world.signers["issuer"], transferable=False)
+    assert not adapter.read_asset(ref).transferable
+    verdict = both_ways(world, kind, world.intent(kind, "alice", "bob", 1), "alice")
+    assert verdict.reason is ReasonCode.NOT_TRANSFERABLE
+    assert verdict.refusals[0].raw_code == prefix(kind) + "0402"
+
+
+def test_over_balance_is_refused_first(world: IbetWorld, kind: str) -> None:
+    """Balance is the contract's first check: XX0401 even when also not transferable."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    adapter.agent_operation(ref, Capability.PAUSE, world.signers["issuer"], transferable=False)
+    verdict = both_ways(world, kind, world.intent(kind, "alice", "mallory", 1_001), "alice")
+    codes = [r.raw_code for r in verdict.refusals]
+    p = prefix(kind)
+    assert codes == [p + "0401", p + "0402", p + "0202"]
+    assert verdict.reason is ReasonCode.INSUFFICIENT_BALANCE
+
+
+def test_status_false_marks_inactive_but_the_token_still_transfers(
+    world: IbetWorld, kind: str
+) -> None:
+    """Handling status false: active=False; ibet tokens leave enforcement to exchanges."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    world.call(kind, "issuer", "setStatus", False)
+    assert not adapter.read_asset(ref).active
+    assert both_ways(world, kind, world.intent(kind, "alice", "bob", 3), "alice").allowed
+
+
+def test_contract_receiver_must_be_the_tradable_exchange(world: IbetWorld, kind: str) -> None:
+    """To a contract that is not the tradable exchange: XX0301 by both."""
+    verdict = both_ways(world, kind, world.intent(kind, "alice", world.registry, 1), "alice")
+    assert verdict.reason is ReasonCode.INVALID_RECEIVER
+    assert verdict.refusals[0].raw_code == prefix(kind) + "0301"
+
+
+def test_contract_receiver_hook_is_simulated(world: IbetWorld, kind: str) -> None:
+    """A receiving contract without tokenFallback: refused by both (found by the property).
+
+    Forced transfers into a contract and transfers to a tradable exchange that cannot take
+    the units both run the receiver's hook; the dry run simulates it at the same block.
+    """
+    forced = world.intent(kind, "alice", world.registry, 12, operator="issuer")
+    verdict = both_ways(world, kind, forced, "issuer")
+    assert verdict.reason is ReasonCode.INVALID_RECEIVER
+    world.call(kind, "issuer", "setTradableExchange", world.registry)
+    verdict = both_ways(world, kind, world.intent(kind, "alice", world.registry, 1), "alice")
+    assert verdict.reason is ReasonCode.INVALID_RECEIVER
+    assert verdict.refusals[0].raw_code is None
+    assert balances(world, kind, "alice") == {"alice": 1_000}
+
+
+def test_forced_transfer_skips_the_holder_checks(world: IbetWorld, kind: str) -> None:
+    """transferFrom by the issuer: allowed to an unregistered wallet, refused for others."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    adapter.agent_operation(ref, Capability.PAUSE, world.signers["issuer"], transferable=False)
+    forced = world.intent(kind, "alice", "mallory", 100, operator="issuer")
+    assert both_ways(world, kind, forced, "issuer").allowed
+    assert balances(world, kind, "alice", "mallory") == {"alice": 900, "mallory": 100}
+    by_outsider = world.intent(kind, "alice", "bob", 1, operator="outsider")
+    verdict = both_ways(world, kind, by_outsider, "outsider")
+    assert verdict.reason is ReasonCode.OPERATOR_NOT_AUTHORIZED
+    assert verdict.refusals[0].raw_code == "500001"
+    too_much = world.intent(kind, "alice", "bob", 901, operator="issuer")
+    assert both_ways(world, kind, too_much, "issuer").refusals[0].raw_code == prefix(kind) + "0601"
+    receipt = adapter.agent_operation(
+        ref,
+        Capability.FORCED_TRANSFER,
+        world.signers["issuer"],
+        sender=world.addr("bob"),
+        recipient=world.addr("carol"),
+        amount=50,
+    )
+    assert receipt.success
+    assert balances(world, kind, "bob", "carol") == {"bob": 450, "carol": 50}
+
+
+# -- approval flow ----------------------------------------------------------------------------
+
+
+def test_approval_flow_round_trip(world: IbetWorld, kind: str) -> None:
+    """apply -> approve moves the units; apply -> cancel moves nothing; pending is shown."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    issuer = world.signers["issuer"]
+    adapter.agent_operation(ref, Capability.APPROVAL_FLOW, issuer, action="require", required=True)
+    asset = adapter.read_asset(ref)
+    assert any(isinstance(r, IssuerApprovalRule) for r in asset.rules)
+    direct = both_ways(world, kind, world.intent(kind, "alice", "bob", 10), "alice")
+    assert direct.reason is ReasonCode.ISSUER_APPROVAL_REQUIRED
+    assert direct.refusals[0].raw_code == prefix(kind) + "0201"
+
+    intent = world.intent(kind, "alice", "bob", 100)
+    assert adapter.check_apply_for_transfer(intent).allowed
+    index, _ = adapter.apply_for_transfer(intent, world.signers["alice"], data="trade 1")
+    alice = adapter.holding(ref, world.addr("alice"))
+    assert (alice.balance, alice.pending) == (900, 100)
+    assert balances(world, kind, "bob") == {"bob": 500}
+    (pending,) = adapter.pending_transfers(ref)
+    assert (pending.index, pending.sender, pending.recipient, pending.amount) == (
+        index,
+        world.addr("alice"),
+        world.addr("bob"),
+        100,
+    )
+    assert adapter.read_asset(ref).total_supply == sum(
+        h.balance + h.pending + h.total_locked for h in adapter.holders(ref)
+    )
+    adapter.agent_operation(ref, Capability.APPROVAL_FLOW, issuer, action="approve", index=index)
+    alice = adapter.holding(ref, world.addr("alice"))
+    assert (alice.balance, alice.pending) == (900, 0)
+    assert balances(world, kind, "bob") == {"bob": 600}
+    assert adapter.pending_transfers(ref) == []
+
+    second, _ = adapter.apply_for_transfer(
+        world.intent(kind, "alice", "bob", 200), world.signers["alice"]
+    )
+    assert adapter.holding(ref, world.addr("alice")).pending == 200
+    with pytest.raises(EvmReverted) as info:
+        adapter.cancel_transfer(ref, second, world.signers["outsider"])
+    assert info.value.revert.message == prefix(kind) + "0801"
+    adapter.cancel_transfer(ref, second, world.signers["alice"])
+    alice = adapter.holding(ref, world.addr("alice"))
+    assert (alice.balance, alice.pending) == (900, 0)
+    assert balances(world, kind, "bob") == {"bob": 600}
+    assert adapter.pending_transfers(ref) == []
+    with pytest.raises(EvmReverted) as info:
+        adapter.agent_operation(ref, Capability.APPROVAL_FLOW, issuer, action="approve", index=1)
+    assert info.value.revert.message == prefix(kind) + "0902"
+
+
+def test_issuer_cancels_an_application(world: IbetWorld) -> None:
+    """The issuer may cancel an application too; the applicant's units come back."""
+    adapter, ref = world.adapter("share"), world.ref("share")
+    issuer = world.signers["issuer"]
+    adapter.agent_operation(ref, Capability.APPROVAL_FLOW, issuer, action="require", required=True)
+    index, _ = adapter.apply_for_transfer(
+        world.intent("share", "bob", "carol", 500), world.signers["bob"]
+    )
+    assert balances(world, "share", "bob") == {"bob": 0}
+    adapter.agent_operation(ref, Capability.APPROVAL_FLOW, issuer, action="cancel", index=index)
+    assert balances(world, "share", "bob", "carol") == {"bob": 500, "carol": 0}
+
+
+def test_apply_for_transfer_checks_match_the_chain(world: IbetWorld) -> None:
+    """Applying without approval required, or to an unregistered wallet, is refused by both."""
+    adapter, ref = world.adapter("share"), world.ref("share")
+    alice = world.signers["alice"]
+    intent = world.intent("share", "alice", "bob", 10)
+    verdict = adapter.check_apply_for_transfer(intent)
+    assert verdict.refusals[0].raw_code == "110701"
+    with pytest.raises(EvmReverted) as info:
+        adapter.apply_for_transfer(intent, alice, gas=GAS)
+    assert info.value.revert.message == "110701"
+    adapter.agent_operation(
+        ref, Capability.APPROVAL_FLOW, world.signers["issuer"], action="require", required=True
+    )
+    to_mallory = world.intent("share", "alice", "mallory", 10)
+    verdict = adapter.check_apply_for_transfer(to_mallory)
+    assert [r.raw_code for r in verdict.refusals] == ["110702"]
+    assert verdict.reason is ReasonCode.RECIPIENT_NOT_ELIGIBLE
+    with pytest.raises(EvmReverted) as info:
+        adapter.apply_for_transfer(to_mallory, alice, gas=GAS)
+    assert info.value.revert.message == "110702"
+
+
+def test_offering_needs_an_open_offering_and_a_registered_applicant(
+    world: IbetWorld, kind: str
+) -> None:
+    """applyForOffering: XX1001 while closed, XX1002 for mallory; alice's is recorded."""
+    p = prefix(kind)
+    with pytest.raises(EvmReverted) as info:
+        world.call(kind, "alice", "applyForOffering", 10, "")
+    assert info.value.revert.message == p + "1001"
+    world.call(kind, "issuer", "changeOfferingStatus", True)
+    with pytest.raises(EvmReverted) as info:
+        world.call(kind, "mallory", "applyForOffering", 10, "")
+    assert info.value.revert.message == p + "1002"
+    assert info.value.reason is ReasonCode.RECIPIENT_NOT_ELIGIBLE
+    world.call(kind, "alice", "applyForOffering", 10, "lot 1")
+    world.call(kind, "issuer", "allot", world.addr("alice"), 7)
+    adapter = world.adapter(kind)
+    contract = adapter.token(world.token(kind))
+    applied = adapter.read(contract.functions.applicationsForOffering(world.addr("alice")))
+    assert tuple(applied) == (10, 7, "lot 1")
+
+
+# -- locks ----------------------------------------------------------------------------------
+
+
+def test_lock_and_unlock_by_a_lock_address(world: IbetWorld, kind: str) -> None:
+    """alice locks to locker (outside balanceOf); locker releases to bob; limits hold."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    locker = world.addr("locker")
+    adapter.lock(ref, lock_address=locker, amount=300, signer=world.signers["alice"])
+    alice = adapter.holding(ref, world.addr("alice"))
+    assert (alice.balance, alice.locked) == (700, {locker: 300})
+    assert adapter.read_asset(ref).total_supply == (
+        SHARE_SUPPLY if kind == "share" else BOND_SUPPLY
+    )
+    assert both_ways(world, kind, world.intent(kind, "alice", "bob", 701), "alice").reason is (
+        ReasonCode.INSUFFICIENT_BALANCE
+    )
+
+    adapter.unlock(
+        ref,
+        account=world.addr("alice"),
+        recipient=world.addr("bob"),
+        amount=100,
+        signer=world.signers["locker"],
+    )
+    assert adapter.holding(ref, world.addr("alice")).locked == {locker: 200}
+    assert balances(world, kind, "bob") == {"bob": 600}
+
+    over = adapter.check_unlock(
+        ref,
+        lock_address=locker,
+        account=world.addr("alice"),
+        recipient=world.addr("bob"),
+        amount=201,
+    )
+    assert over.refusals[0].raw_code == prefix(kind) + "0102"
+    with pytest.raises(EvmReverted) as info:
+        adapter.unlock(
+            ref,
+            account=world.addr("alice"),
+            recipient=world.addr("bob"),
+            amount=201,
+            signer=world.signers["locker"],
+        )
+    assert info.value.revert.message == prefix(kind) + "0102"
+    with pytest.raises(EvmReverted) as info:
+        adapter.lock(ref, lock_address=locker, amount=701, signer=world.signers["alice"])
+    assert info.value.revert.message == prefix(kind) + "0002"
+
+
+def test_unlock_to_an_unregistered_wallet_is_stopped_off_chain(world: IbetWorld) -> None:
+    """ibet's unlock skips the register check: stbridge refuses it unless told not to."""
+    adapter, ref = world.adapter("share"), world.ref("share")
+    adapter.lock(ref, lock_address=world.addr("locker"), amount=50, signer=world.signers["alice"])
+    head = world.client.head()
+    with pytest.raises(TransferRefused) as info:
+        adapter.unlock(
+            ref,
+            account=world.addr("alice"),
+            recipient=world.addr("mallory"),
+            amount=50,
+            signer=world.signers["locker"],
+        )
+    assert info.value.reason is ReasonCode.RECIPIENT_NOT_ELIGIBLE
+    assert world.client.head() == head
+    adapter.unlock(
+        ref,
+        account=world.addr("alice"),
+        recipient=world.addr("mallory"),
+        amount=50,
+        signer=world.signers["locker"],
+        enforce=False,
+    )
+    assert balances(world, "share", "mallory") == {"mallory": 50}
+
+
+def test_force_lock_and_unlock_by_the_issuer(world: IbetWorld, kind: str) -> None:
+    """forceLock takes free units into a lock; forceUnlock releases them to any recipient."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    issuer, locker = world.signers["issuer"], world.addr("locker")
+    adapter.agent_operation(
+        ref,
+        Capability.LOCKS,
+        issuer,
+        action="lock",
+        lock_address=locker,
+        account=world.addr("bob"),
+        amount=500,
+    )
+    bob = adapter.holding(ref, world.addr("bob"))
+    assert (bob.balance, bob.locked) == (0, {locker: 500})
+    assert both_ways(world, kind, world.intent(kind, "bob", "alice", 1), "bob").reason is (
+        ReasonCode.INSUFFICIENT_BALANCE
+    )
+    adapter.agent_operation(
+        ref,
+        Capability.LOCKS,
+        issuer,
+        action="unlock",
+        lock_address=locker,
+        account=world.addr("bob"),
+        recipient=world.addr("carol"),
+        amount=200,
+    )
+    assert adapter.holding(ref, world.addr("bob")).locked == {locker: 300}
+    assert balances(world, kind, "carol") == {"carol": 200}
+    with pytest.raises(EvmReverted) as info:
+        adapter.agent_operation(
+            ref,
+            Capability.LOCKS,
+            issuer,
+            action="unlock",
+            lock_address=locker,
+            account=world.addr("bob"),
+            recipient=world.addr("carol"),
+            amount=301,
+        )
+    assert info.value.revert.message == prefix(kind) + "1201"
+
+
+def test_locked_units_move_to_a_new_account(world: IbetWorld) -> None:
+    """forceChangeLockedAccount moves a lock from one wallet to another; holders follow."""
+    adapter, ref = world.adapter("bond"), world.ref("bond")
+    issuer, locker = world.signers["issuer"], world.addr("locker")
+    adapter.lock(ref, lock_address=locker, amount=400, signer=world.signers["bob"])
+    adapter.agent_operation(
+        ref,
+        Capability.LOCKS,
+        issuer,
+        action="change_account",
+        lock_address=locker,
+        account=world.addr("bob"),
+        new_account=world.addr("carol"),
+        amount=150,
+    )
+    assert adapter.holding(ref, world.addr("bob")).locked == {locker: 250}
+    assert adapter.holding(ref, world.addr("carol")).locked == {locker: 150}
+    held = {h.holder: h for h in adapter.holders(ref)}
+    assert held[world.addr("carol")].locked == {locker: 150}
+    assert held[world.addr("carol")].balance == 0
+    with pytest.raises(EvmReverted) as info:
+        adapter.agent_operation(
+            ref,
+            Capability.LOCKS,
+            issuer,
+            action="change_account",
+            lock_address=locker,
+            account=world.addr("carol"),
+            new_account=world.addr("bob"),
+            amount=151,
+        )
+    assert info.value.revert.message == "121701"
+
+
+def test_untypable_bond_currency_keeps_the_raw_terms(world: IbetWorld) -> None:
+    """A face value currency that is not ISO 4217 is kept verbatim as other terms."""
+    world.call("bond", "issuer", "setFaceValueCurrency", "YEN")
+    terms = world.adapter("bond").read_asset(world.ref("bond")).terms
+    assert isinstance(terms, OtherTerms)
+    assert terms.attributes["faceValueCurrency"] == "YEN"
+    assert terms.attributes["interestRate"] == "602"
+
+
+def test_mint_and_burn_with_and_without_a_lock(world: IbetWorld, kind: str) -> None:
+    """issueFrom / redeemFrom on the free balance or on a lock; supply follows."""
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    issuer, locker = world.signers["issuer"], world.addr("locker")
+    supply = adapter.read_asset(ref).total_supply
+    adapter.agent_operation(ref, Capability.MINT, issuer, to=world.addr("carol"), amount=70)
+    adapter.agent_operation(
+        ref, Capability.MINT, issuer, to=world.addr("carol"), amount=30, lock_address=locker
+    )
+    carol = adapter.holding(ref, world.addr("carol"))
+    assert (carol.balance, carol.locked) == (70, {locker: 30})
+    adapter.agent_operation(
+        ref, Capability.BURN, issuer, account=world.addr("carol"), amount=10, lock_address=locker
+    )
+    adapter.agent_operation(ref, Capability.BURN, issuer, account=world.addr("carol"), amount=20)
+    carol = adapter.holding(ref, world.addr("carol"))
+    assert (carol.balance, carol.locked) == (50, {locker: 20})
+    assert adapter.read_asset(ref).total_supply == supply + 70
+    holdings = list(adapter.holders(ref))
+    assert sum(h.balance + h.total_locked + h.pending for h in holdings) == supply + 70
+    with pytest.raises(EvmReverted) as info:
+        adapter.agent_operation(
+            ref,
+            Capability.BURN,
+            issuer,
+            account=world.addr("carol"),
+            amount=21,
+            lock_address=locker,
+        )
+    assert info.value.revert.message == prefix(kind) + "1101"
+    assert info.value.reason is ReasonCode.INSUFFICIENT_BALANCE
+
+
+def test_non_issuer_operations_revert_with_500001(world: IbetWorld) -> None:
+    """Every issuer operation signed by another account reverts with the Ownable code."""
+    adapter, ref = world.adapter("bond"), world.ref("bond")
+    with pytest.raises(EvmReverted) as info:
+        adapter.agent_operation(
+            ref, Capability.MINT, world.signers["outsider"], to=world.addr("bob"), amount=1
+        )
+    assert info.value.revert.message == "500001"
+    assert info.value.reason is ReasonCode.OPERATOR_NOT_AUTHORIZED
+
+
+def test_undeclared_capability_and_bad_parameters(world: IbetWorld) -> None:
+    """Undeclared -> UnsupportedCapability; bad parameters -> InvalidInput; nothing sent."""
+    adapter, ref = IbetBondAdapter(world.client), world.ref("bond")
+    issuer = world.signers["issuer"]
+    head = world.client.head()
+    for capability in (Capability.ADDRESS_FREEZE, Capability.PARTITIONS, Capability.RECOVERY):
+        with pytest.raises(UnsupportedCapability):
+            adapter.agent_operation(ref, capability, issuer)
+    with pytest.raises(InvalidInput) as info:
+        adapter.agent_operation(ref, Capability.LOCKS, issuer, action="freeze")
+    assert info.value.field == "action"
+    with pytest.raises(InvalidInput) as info:
+        adapter.agent_operation(ref, Capability.PAUSE, issuer, transferable="no")
+    assert info.value.field == "transferable"
+    with pytest.raises(InvalidInput) as info:
+        adapter.check_transfer(
+            TransferIntent(
+                asset=ref,
+                sender=world.addr("alice"),
+                recipient=world.addr("bob"),
+                amount=1,
+                partition="0x" + "00" * 32,
+            )
+        )
+    assert info.value.field == "partition"
+    assert world.client.head() == head
+
+
+def test_registers_are_switchable(world: IbetWorld) -> None:
+    """Pointing the token at a new register (where bob is absent) makes bob ineligible."""
+    adapter, ref = world.adapter("share"), world.ref("share")
+    fresh = deploy_personal_info(world.client, world.signers["issuer"])
+    world.call("share", "issuer", "setPersonalInfoAddress", fresh)
+    assert not adapter.eligibility(ref, world.addr("bob")).eligible
+    assert adapter.eligibility(ref, world.addr("issuer")).eligible
+    verdict = both_ways(world, "share", world.intent("share", "alice", "bob", 1), "alice")
+    assert verdict.reason is ReasonCode.RECIPIENT_NOT_ELIGIBLE
+    world.call("share", "issuer", "setRequirePersonalInfoRegistered", False)
+    assert adapter.eligibility(ref, world.addr("mallory")).eligible
+    assert not any(isinstance(r, AllowListRule) for r in adapter.read_asset(ref).rules)
+    assert both_ways(world, "share", world.intent("share", "alice", "mallory", 1), "alice").allowed
