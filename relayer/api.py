@@ -146,7 +146,7 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
     def list_swaps(
         outcome: Annotated[Outcome | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     ) -> dict[str, Any]:
         """Swap ids, oldest first, filtered by outcome, paged."""
         ids = service.store.list_ids(

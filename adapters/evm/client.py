@@ -252,6 +252,7 @@ class EvmReverted(TransactionReverted):
 _CONNECTION_ERRORS: Final = (
     requests.ConnectionError,
     requests.Timeout,
+    requests.HTTPError,  # a gateway's 502/503 in front of the node: the call may be repeated
     ConnectionError,
     TimeoutError,
 )

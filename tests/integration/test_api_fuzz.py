@@ -52,3 +52,13 @@ def test_no_input_makes_the_api_fail(case: Any) -> None:
     case.call_and_validate(
         headers={"Authorization": f"Bearer {TOKEN}"}, checks=[not_a_server_error]
     )
+
+
+def test_regression_huge_offset_is_a_4xx_not_a_crash() -> None:
+    """Found by the fuzzer: an offset past SQLite's integer range gave a 500."""
+    from fastapi.testclient import TestClient
+
+    client = TestClient(_app(), headers={"Authorization": f"Bearer {TOKEN}"})
+    answer = client.get("/swaps", params={"offset": 2**63, "outcome": "aborted"})
+    assert answer.status_code == 422
+    assert answer.json()["detail"][0]["loc"] == ["query", "offset"]
