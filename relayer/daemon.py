@@ -115,25 +115,20 @@ def _timing(cs: ChainSettings) -> ChainTiming:
 def _evm_runtime(cs: ChainSettings) -> ChainRuntime:
     from adapters.evm.client import EvmClient
     from adapters.evm.htlc import EvmHtlc
-    from relayer.evm import approve_for_htlc
+    from relayer.evm import evm_runtime
 
     if cs.htlc is None:
         raise ConfigError(f"chains.{cs.name}.htlc: the HTLC contract address is required")
     client = EvmClient.from_target(cs.endpoint)
-    htlc = EvmHtlc(client, cs.htlc)
     signers = _signers(cs)
-    return ChainRuntime(
+    return evm_runtime(
         name=cs.name,
-        chain=client.chain,
-        htlc=htlc,
-        now=lambda: int(client.now().timestamp()),
-        head=client.head,
+        client=client,
+        htlc=EvmHtlc(client, cs.htlc),
         timing=_timing(cs),
         confirmations=cs.confirmations,
-        signers={s.address: s for s in signers},
+        signers=signers,
         operator=signers[0],
-        escrow=htlc.address,
-        prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
     )
 
 

@@ -44,7 +44,7 @@ from bridge.compliance import Trade
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator, TransferIntent
 from relayer.daemon import compliance_from_engine
-from relayer.evm import approve_for_htlc
+from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
 from relayer.service import (
     ChainRuntime,
@@ -172,22 +172,16 @@ def build_world(workdir: Path | None = None) -> World:
     service = RelayerService(
         store=SqliteStore(workdir / "relayer.sqlite3"),
         chains={
-            "evm": ChainRuntime(
+            "evm": evm_runtime(
                 name="evm",
-                chain=evm.chain,
+                client=evm,
                 htlc=evm_htlc,
-                now=lambda: int(evm.now().timestamp()),
-                head=evm.head,
                 timing=EVM_TIMING,
                 confirmations=0,
-                signers={trex.investor("alice").address: trex.investor("alice").signer},
+                signers=[trex.investor("alice").signer],
                 operator=operator_evm,
-                escrow=evm_htlc.address,
                 # reads only: the escrow holds no ether to pay for a simulated call
                 dry_run=lambda intent: Erc3643Adapter(evm).check_transfer(intent, simulate=False),
-                prepare_lock=lambda leg, signer: approve_for_htlc(
-                    evm, evm_htlc.address, leg, signer
-                ),
             ),
             "algorand": ChainRuntime(
                 name="algorand",

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from adapters.evm.client import EvmClient
+from adapters.evm.htlc import EvmHtlc
 from bridge.errors import InvalidInput
+from bridge.htlc import ChainTiming
+from bridge.model import TransferCheck, TransferIntent
 from bridge.ports import Signer
 from bridge.swap import Leg
+from relayer.service import ChainRuntime
 
-__all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc"]
+__all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc", "evm_runtime"]
 
 ERC20_APPROVE_ABI: Final[list[dict[str, Any]]] = [
     {
@@ -40,3 +45,31 @@ def approve_for_htlc(client: EvmClient, htlc: str, leg: Leg, signer: Signer) -> 
     call = token.functions.approve(htlc, leg.amount)
     data = bytes.fromhex(str(call._encode_transaction_data()).removeprefix("0x"))
     client.transact(signer, token.address, data)
+
+
+def evm_runtime(
+    *,
+    name: str,
+    client: EvmClient,
+    htlc: EvmHtlc,
+    timing: ChainTiming,
+    confirmations: int,
+    signers: Iterable[Signer],
+    operator: Signer,
+    dry_run: Callable[[TransferIntent], TransferCheck] | None = None,
+) -> ChainRuntime:
+    """The relayer's view of one EVM chain: block-timestamp clock, HTLC, keys, approvals."""
+    return ChainRuntime(
+        name=name,
+        chain=client.chain,
+        htlc=htlc,
+        now=lambda: int(client.now().timestamp()),
+        head=client.head,
+        timing=timing,
+        confirmations=confirmations,
+        signers={s.address: s for s in signers},
+        operator=operator,
+        escrow=htlc.address,
+        dry_run=dry_run,
+        prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
+    )

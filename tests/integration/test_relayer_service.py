@@ -24,7 +24,7 @@ from bridge.model import AssetRef, EvmContractLocator, Refusal
 from bridge.reasons import ReasonCode
 from bridge.swap import LegPhase, Outcome
 from relayer.api import create_app
-from relayer.evm import approve_for_htlc
+from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
 from relayer.service import (
     ChainRuntime,
@@ -127,17 +127,14 @@ def service(
     def runtime(
         name: str, client: EvmClient, htlc: EvmHtlc, signers: list[EvmSigner], operator: EvmSigner
     ) -> ChainRuntime:
-        return ChainRuntime(
+        return evm_runtime(
             name=name,
-            chain=client.chain,
+            client=client,
             htlc=htlc,
-            now=lambda: _now(client),
-            head=client.head,
             timing=TIMING,
             confirmations=0,
-            signers={s.address: s for s in signers},
+            signers=signers,
             operator=operator,
-            prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
         )
 
     def compliance(order: SwapOrder) -> ComplianceResult:

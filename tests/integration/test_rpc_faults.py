@@ -31,9 +31,9 @@ from adapters.evm.signer import EvmSigner
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, Capability, EvmContractLocator
 from bridge.swap import Outcome
-from relayer.evm import approve_for_htlc
+from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
-from relayer.service import ChainRuntime, ComplianceResult, LegOrder, RelayerService, SwapOrder
+from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
 from relayer.store import SqliteStore
 from tests.fixtures.evm import _free_port, start_anvil, stop_process
 
@@ -154,23 +154,16 @@ def pair() -> Iterator[Pair]:
 
 
 def runtime(name: str, client: EvmClient, htlc: EvmHtlc, owner: EvmSigner, op: EvmSigner) -> Any:
-    return ChainRuntime(
-        name=name,
-        chain=client.chain,
-        htlc=htlc,
-        now=lambda: int(client.now().timestamp()),
-        head=client.head,
-        timing=ChainTiming(
-            deadline_unit="timestamp",
-            block_time_min_ms=1000,
-            block_time_max_ms=2000,
-            timestamp_drift_s=5,
-        ),
-        confirmations=0,
-        signers={owner.address: owner},
-        operator=op,
-        prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
+    timing = ChainTiming(
+        deadline_unit="timestamp",
+        block_time_min_ms=1000,
+        block_time_max_ms=2000,
+        timestamp_drift_s=5,
     )
+    return evm_runtime(
+        name=name, client=client, htlc=htlc, timing=timing, confirmations=0,
+        signers=[owner], operator=op,
+    )  # fmt: skip
 
 
 @pytest.mark.slow
