@@ -1,9 +1,11 @@
-"""TEAL sources of the regulated-ASA compliance application and their assembled bytes.
+"""TEAL sources of stbridge's Algorand programs and their assembled bytes.
 
-``regulated_asa_approval.teal`` / ``regulated_asa_clear.teal`` are the sources;
-``*.bin`` are the assembled programs shipped with the package, and
-``regulated_asa_errors.json`` maps the program counter of every refusal to its error
-name. ``python -m adapters.algorand.teal.build --check`` reassembles and compares.
+``regulated_asa_approval.teal`` / ``regulated_asa_clear.teal`` are the regulated-ASA
+compliance application; ``regulated_asa_errors.json`` maps the program counter of every
+refusal to its error name (``python -m adapters.algorand.teal.build --check`` reassembles
+and compares). ``htlc_algo.teal``, ``htlc_asa.teal`` and ``htlc_regulated.teal`` are the
+HTLC logic-signature templates (``python -m adapters.algorand.htlc_build --check``). Each
+``*.bin`` is the assembled program shipped with the package.
 """
 
 from __future__ import annotations
