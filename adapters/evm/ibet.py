@@ -61,6 +61,7 @@ Every other capability raises :class:`~bridge.errors.UnsupportedCapability`.
 from __future__ import annotations
 
 import json
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -219,7 +220,7 @@ def _payment_dates(text: str) -> tuple[str, ...]:
     return tuple(value for _, value in sorted(found))
 
 
-class IbetAdapter(EvmTokenAdapter):
+class IbetAdapter(EvmTokenAdapter, ABC):
     """What ibet shares and straight bonds share; subclasses set the standard and prefix."""
 
     prefix: ClassVar[str]
@@ -337,13 +338,13 @@ class IbetAdapter(EvmTokenAdapter):
 
     # -- reads ---------------------------------------------------------------------------
 
+    @abstractmethod
     def terms(self, address: str, height: int) -> InstrumentTerms | None:
         """The instrument terms of the token (per subclass)."""
-        raise NotImplementedError  # pragma: no cover - every subclass overrides
 
+    @abstractmethod
     def retired(self, address: str, height: int) -> bool:
         """True once the instrument is cancelled (share) or redeemed (bond)."""
-        raise NotImplementedError  # pragma: no cover - every subclass overrides
 
     def registered_accounts(self, state: TokenState, height: int) -> list[str]:
         """Accounts registered with the issuer in the token's PersonalInfo (confirmed)."""
