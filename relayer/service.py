@@ -76,6 +76,10 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
+REORG_GRACE_BLOCKS = 2
+"""Blocks past the confirmation depth after which a sent lock that is not on chain is
+treated as dropped by a reorg and sent again."""
+
 
 class LegOrder(CanonicalModel):
     """One leg of an order: on the chain named ``chain`` (as in the relayer settings)."""
@@ -312,6 +316,8 @@ class RelayerService:
             return state
         rt = self._rt(state, role)
         lock = self._find(state, role)
+        if lock is None and leg_state.phase is LegPhase.LOCK_SENT:
+            self._resend_if_vanished(swap_id, role, rt)
         if lock is None or lock.height + rt.confirmations > rt.head():
             return state
         if leg_state.phase is LegPhase.LOCK_SENT:
@@ -332,6 +338,27 @@ class RelayerService:
         elif lock.state == "refunded" and state.leg_state(role).phase is not LegPhase.REFUNDED:
             state, _ = self.store.apply(swap_id, RefundObserved(role=role, tx_id=lock.lock_id))
         return state
+
+    def _resend_if_vanished(self, swap_id: str, role: Role, rt: ChainRuntime) -> None:
+        """A lock that was sent but is gone deeper than the confirmation depth was dropped by
+        a reorg (it was never acted on: only confirmed locks are observed). Its effect is
+        opened again; the lock is re-sent with the same parameters (the HTLC refuses a
+        duplicate if the first one reappears)."""
+        name = f"lock-sent-at:{role.value}"
+        try:
+            sent_at = int(self.store.document(swap_id, name))
+        except NotFound:
+            return
+        if rt.head() < sent_at + rt.confirmations + REORG_GRACE_BLOCKS:
+            return
+        log.warning(
+            "swap %s: the %s lock sent at height %d is not on chain: reorg; sending it again",
+            swap_id,
+            role.value,
+            sent_at,
+        )
+        self.store.delete_document(swap_id, name)
+        self.store.reopen_effect(swap_id, kind="submit_lock", role=role.value)
 
     def run_effects(self, swap_id: str) -> None:
         """Run the swap's pending effects in order (each one idempotent)."""
@@ -385,6 +412,9 @@ class RelayerService:
             return
         if tx_id is not None:
             self.store.record_sent(swap_id, seq, signed_tx="(sent by port)", tx_id=tx_id)
+            if action == "lock":
+                rt = self._rt(self.store.get(swap_id), role)
+                self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(rt.head()))
         self.store.finish_effect(swap_id, seq, "done")
 
     # -- effects against the chains -------------------------------------------------

@@ -267,6 +267,35 @@ class Store(ABC):
                 (swap_id, name, body, self._clock()),
             )
 
+    def delete_document(self, swap_id: str, name: str) -> None:
+        """Remove a named document of a swap (no error when absent)."""
+        with self._tx() as cur:
+            self._exec(cur, "DELETE FROM documents WHERE swap_id = ? AND name = ?", (swap_id, name))
+
+    def reopen_effect(self, swap_id: str, *, kind: str, role: str | None = None) -> int | None:
+        """Mark the latest effect of ``kind`` (and ``role``) pending again; return its seq.
+
+        Used when the chain lost what the effect did (a reorg dropped a sent lock). The
+        stored transaction is forgotten so the effect builds and sends a new one.
+        """
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT seq, effect FROM effects WHERE swap_id = ? ORDER BY seq DESC",
+                (swap_id,),
+            ).fetchall()
+            for seq, body in rows:
+                effect = json.loads(body)
+                if effect["kind"] == kind and (role is None or effect.get("role") == role):
+                    self._exec(
+                        cur,
+                        "UPDATE effects SET status = 'pending', signed_tx = NULL, tx_id = NULL "
+                        "WHERE swap_id = ? AND seq = ?",
+                        (swap_id, seq),
+                    )
+                    return int(seq)
+        return None
+
     def document(self, swap_id: str, name: str) -> str:
         """A named document of a swap; ``NotFound`` when absent."""
         with self._tx() as cur:

@@ -123,6 +123,7 @@ def service(
     store: Store | None = None,
     replica_id: str = "relayer-1",
     key: SealingKey | None = None,
+    cash_confirmations: int = 0,
 ) -> RelayerService:
     def runtime(
         name: str, client: EvmClient, htlc: EvmHtlc, signers: list[EvmSigner], operator: EvmSigner
@@ -132,7 +133,7 @@ def service(
             client=client,
             htlc=htlc,
             timing=TIMING,
-            confirmations=0,
+            confirmations=cash_confirmations if name == "cash" else 0,
             signers=signers,
             operator=operator,
         )
@@ -373,3 +374,38 @@ def test_replicas_on_postgres_take_over_a_dead_replicas_swap(
     finally:
         a.store.close()
         b.store.close()
+
+
+def test_a_lock_dropped_by_a_reorg_is_not_acted_on_and_is_sent_again(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """The cash chain (anvil) needs 2 confirmations. The buyer's lock lands, then a reorg
+    (anvil snapshot/revert) drops it before it is confirmed: the relayer never observed it,
+    sees it gone below the confirmation depth, sends it again, and the swap completes with
+    exactly one lock per leg."""
+    svc = service(world, tmp_path, cash_confirmations=2)
+    swap_id = svc.submit(order(world, "reorg-1")).terms.swap_id
+    svc.tick()  # compliance; the security lock on py-evm
+    before_lock = world.cash.snapshot()
+    svc.tick()  # the security lock is observed; the cash lock is sent on anvil
+    hashlock = bytes.fromhex(svc.store.get(swap_id).terms.hashlock[2:])
+    assert len(world.cash_htlc.find(hashlock)) == 1
+    assert svc.store.get(swap_id).participant.phase is LegPhase.LOCK_SENT
+    world.cash.revert(before_lock)  # the reorg: the cash lock's block is gone
+    assert world.cash_htlc.find(hashlock) == []
+    world.cash.mine(6)
+    for _ in range(12):
+        svc.tick()
+        world.cash.mine(1)  # blocks keep coming, so locks and claims get confirmed
+        if svc.store.get(swap_id).outcome is not Outcome.OPEN:
+            break
+    final = svc.store.get(swap_id)
+    assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)
+    assert len(world.sec_htlc.find(hashlock)) == 1
+    assert len(world.cash_htlc.find(hashlock)) == 1
+    observed = [
+        e["input"]["role"]
+        for e in svc.store.input_log(swap_id)
+        if e["input"]["kind"] == "lock_observed"
+    ]
+    assert observed == ["initiator", "participant"]  # the dropped lock was never observed
