@@ -151,12 +151,15 @@ timestamp_drift_s = 5
         stop_process(proc_b)
 
 
-def start_daemon(s: Setup) -> subprocess.Popen[bytes]:
+def start_daemon(
+    s: Setup, *, env: dict[str, str] | None = None, port: int | None = None
+) -> subprocess.Popen[bytes]:
     log = s.config.with_name("daemon.log")
+    port = port or s.port
     with log.open("ab") as sink:
         proc = subprocess.Popen(
             [sys.executable, "-m", "bridge.cli", "relayer", "run", "--config", str(s.config)],
-            env=s.env,
+            env=env or s.env,
             stdout=subprocess.DEVNULL,
             stderr=sink,
         )
@@ -165,7 +168,7 @@ def start_daemon(s: Setup) -> subprocess.Popen[bytes]:
         if proc.poll() is not None:
             raise AssertionError(f"daemon exited: {log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{s.port}/healthz", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
                 return proc
         except httpx.TransportError:
             time.sleep(0.1)
@@ -173,9 +176,9 @@ def start_daemon(s: Setup) -> subprocess.Popen[bytes]:
     raise AssertionError("daemon did not become healthy in 60 s")
 
 
-def cli(s: Setup, *args: str) -> subprocess.CompletedProcess[str]:
+def cli(s: Setup, *args: str, port: int | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "bridge.cli", *args, "--url", f"http://127.0.0.1:{s.port}"],
+        [sys.executable, "-m", "bridge.cli", *args, "--url", f"http://127.0.0.1:{port or s.port}"],
         env=s.env,
         capture_output=True,
         text=True,
@@ -346,3 +349,73 @@ block_time_max_ms = 4500
     assert runtime.chain.kind == "algorand"
     assert runtime.timing.deadline_unit == "round"
     service.store.close()
+
+
+@pytest.mark.postgres
+def test_two_daemons_on_postgres_one_killed_mid_swap(
+    setup: Setup, tmp_path: Path, pg_dsn: str
+) -> None:
+    """Two daemon processes share one PostgreSQL store. While replica A holds a swap's
+    lease, replica B leaves it alone; A is SIGKILLed mid-swap; B takes the swap over once the
+    lease expires and settles it, with exactly one lock per leg."""
+    import psycopg
+
+    from tests.integration.test_store import schema_dsn
+
+    dsn = schema_dsn(pg_dsn)
+
+    def env(replica: str, port: int) -> dict[str, str]:
+        return {
+            **setup.env,
+            "STBRIDGE_STORE": dsn,
+            "STBRIDGE_REPLICA_ID": replica,
+            "STBRIDGE_API__PORT": str(port),
+            "STBRIDGE_LEASE_SECONDS": "3",
+        }
+
+    def store_row(swap_id: str) -> tuple[int, str | None]:
+        with psycopg.connect(dsn) as conn:
+            inputs = conn.execute(
+                "SELECT COUNT(*) FROM inputs WHERE swap_id = %s", (swap_id,)
+            ).fetchone()
+            owner = conn.execute(
+                "SELECT lease_owner FROM swaps WHERE swap_id = %s", (swap_id,)
+            ).fetchone()
+        assert inputs is not None
+        return int(inputs[0]), None if owner is None else owner[0]
+
+    port_a, port_b = _free_port(), _free_port()
+    a = start_daemon(setup, env=env("a", port_a), port=port_a)
+    b = start_daemon(setup, env=env("b", port_b), port=port_b)
+    try:
+        submitted = cli(
+            setup, "swap", "submit", str(order_file(setup, tmp_path, "replicas-pg")), port=port_a
+        )
+        assert submitted.returncode == 0, submitted.stderr
+        swap_id = submitted.stdout.strip()
+        deadline = time.monotonic() + 30
+        while store_row(swap_id)[0] < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        a.send_signal(signal.SIGKILL)
+        a.wait()
+        killed_at, owner = store_row(swap_id)
+        assert owner == "a"  # B never took a swap whose lease A held
+        deadline = time.monotonic() + 90
+        outcome = "open"
+        while time.monotonic() < deadline:
+            out = cli(setup, "swap", "status", swap_id, "--json", port=port_b)
+            outcome = json.loads(out.stdout)["outcome"] if out.returncode == 0 else "open"
+            if outcome != "open":
+                break
+            time.sleep(0.3)
+        assert outcome == "completed"
+        assert store_row(swap_id)[1] == "b"
+        status = json.loads(cli(setup, "swap", "status", swap_id, "--json", port=port_b).stdout)
+    finally:
+        for proc in (a, b):
+            if proc.poll() is None:
+                stop(proc)
+    hashlock = bytes.fromhex(status["hashlock"][2:])
+    assert len(setup.htlc_a.find(hashlock)) == 1
+    assert len(setup.htlc_b.find(hashlock)) == 1
+    print(f"replica A killed after {killed_at} inputs; B finished the swap")
