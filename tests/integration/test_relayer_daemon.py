@@ -355,9 +355,9 @@ block_time_max_ms = 4500
 def test_two_daemons_on_postgres_one_killed_mid_swap(
     setup: Setup, tmp_path: Path, pg_dsn: str
 ) -> None:
-    """Two daemon processes share one PostgreSQL store. While replica A holds a swap's
-    lease, replica B leaves it alone; A is SIGKILLed mid-swap; B takes the swap over once the
-    lease expires and settles it, with exactly one lock per leg."""
+    """Two daemon processes share one PostgreSQL store. Whichever holds the swap's lease is
+    SIGKILLed mid-swap; until then the other never held it; once the lease expires the
+    survivor takes the swap over and settles it, with exactly one lock per leg."""
     import psycopg
 
     from tests.integration.test_store import schema_dsn
@@ -394,23 +394,29 @@ def test_two_daemons_on_postgres_one_killed_mid_swap(
         assert submitted.returncode == 0, submitted.stderr
         swap_id = submitted.stdout.strip()
         deadline = time.monotonic() + 30
-        while store_row(swap_id)[0] < 2 and time.monotonic() < deadline:
+        while time.monotonic() < deadline:
+            count, owner = store_row(swap_id)
+            if count >= 2 and owner is not None:
+                break
             time.sleep(0.005)
-        a.send_signal(signal.SIGKILL)
-        a.wait()
-        killed_at, owner = store_row(swap_id)
-        assert owner == "a"  # B never took a swap whose lease A held
+        victim, survivor, survivor_port = (a, "b", port_b) if owner == "a" else (b, "a", port_a)
+        victim.send_signal(signal.SIGKILL)
+        victim.wait()
+        killed_at, owner_at_kill = store_row(swap_id)
+        assert owner_at_kill != survivor  # the survivor never took a swap under a live lease
         deadline = time.monotonic() + 90
         outcome = "open"
         while time.monotonic() < deadline:
-            out = cli(setup, "swap", "status", swap_id, "--json", port=port_b)
+            out = cli(setup, "swap", "status", swap_id, "--json", port=survivor_port)
             outcome = json.loads(out.stdout)["outcome"] if out.returncode == 0 else "open"
             if outcome != "open":
                 break
             time.sleep(0.3)
         assert outcome == "completed"
-        assert store_row(swap_id)[1] == "b"
-        status = json.loads(cli(setup, "swap", "status", swap_id, "--json", port=port_b).stdout)
+        assert store_row(swap_id)[1] == survivor
+        status = json.loads(
+            cli(setup, "swap", "status", swap_id, "--json", port=survivor_port).stdout
+        )
     finally:
         for proc in (a, b):
             if proc.poll() is None:
@@ -418,4 +424,4 @@ def test_two_daemons_on_postgres_one_killed_mid_swap(
     hashlock = bytes.fromhex(status["hashlock"][2:])
     assert len(setup.htlc_a.find(hashlock)) == 1
     assert len(setup.htlc_b.find(hashlock)) == 1
-    print(f"replica A killed after {killed_at} inputs; B finished the swap")
+    print(f"lease holder killed after {killed_at} inputs; replica {survivor} finished the swap")
