@@ -22,6 +22,7 @@ permanent refusal becomes a ``TxFailed`` input and the engine picks the safe pat
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import secrets as _secrets
 from collections.abc import Callable, Mapping
@@ -502,8 +503,6 @@ class RelayerService:
 
 
 def _json(result: ComplianceResult) -> str:
-    import json
-
     return json.dumps(
         {
             "allowed": result.allowed,
@@ -514,8 +513,6 @@ def _json(result: ComplianceResult) -> str:
 
 
 def _maybe_json(store: Store, swap_id: str, name: str) -> Any:
-    import json
-
     try:
         return json.loads(store.document(swap_id, name))
     except NotFound:

@@ -16,7 +16,7 @@ How to subclass (EVM, Algorand, any standard)::
                                                  # both funded for fees
                 ineligible="0x...",             # a wallet that may not receive the token
                 make_ineligible=fn,              # fn(address): make a wallet ineligible
-                freeze=fn_or_None,               # fn(address): freeze a wallet (or None)
+                freeze=fn,                       # fn(address): freeze (or lock) a wallet
                 agent_cases={Capability.MINT: lambda: {"to": bob.address, "amount": 5}},
                 non_agent=some_signer,           # funded, holds no agent role
             )
@@ -68,7 +68,7 @@ class ConformanceEnv:
     holders: Sequence[Signer]
     ineligible: str
     make_ineligible: Callable[[str], None]
-    freeze: Callable[[str], None] | None
+    freeze: Callable[[str], None]
     agent_cases: Mapping[Capability, Callable[[], dict[str, object]]]
     non_agent: Signer
     head: Callable[[], int]
@@ -178,10 +178,8 @@ class AdapterConformance:
         assert not verdict.allowed
 
     def test_frozen_sender_is_refused(self, conformance_env: ConformanceEnv) -> None:
-        """A frozen sender cannot send (skipped only when the standard has no freeze)."""
+        """A frozen (or fully locked) sender cannot send."""
         env = conformance_env
-        if env.freeze is None:
-            pytest.skip("this standard has no freeze")
         alice, bob = env.holders[0], env.holders[1]
         env.freeze(alice.address)
         verdict = self._dry_run_matches_reality(
