@@ -13,12 +13,15 @@ from typing import Any
 
 import pytest
 from web3.contract import Contract
+from web3.types import RPCEndpoint
 
 from adapters.evm.abi import load_abi
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from adapters.evm.contracts import load_artifact
 from adapters.evm.htlc import (
+    NATIVE,
     EvmHtlc,
+    LockParams,
     add_escrow_claim,
     create_escrow_identity,
     register_escrow_identity,
@@ -34,6 +37,7 @@ from tests.fixtures.evm import EvmTestChain
 ONE_ETH = 10**18
 HOUR = 3600
 RAW_GAS = 300_000
+MAX_LOCK_SECONDS = 366 * 24 * 3600
 
 
 @dataclass
@@ -442,6 +446,83 @@ def test_fee_on_transfer_token_refused(env: Env) -> None:
         hashlock=secret.hashlock,
         deadline=env.now() + HOUR,
         signer=env.alice,
+    )
+
+
+def _next_block_at(env: Env, timestamp: int) -> None:
+    """Mine the next transaction in a block stamped ``timestamp``."""
+    if env.client.backend == "pyevm":
+        env.client.w3.provider.ethereum_tester.time_travel(timestamp)  # type: ignore[attr-defined]
+    else:
+        env.client.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
+
+
+@pytest.mark.parametrize("kind", ["native", "erc20"])
+def test_lock_rules_are_the_contracts_own(env: Env, kind: str) -> None:
+    """Every rule of lock / lockToken, sent raw: the named error, and the deadline's edges.
+
+    Both functions test all their rules in one comparison and name the failing one only on
+    refusal, so each rule and each edge (deadline = now, now + 1, now + 366 days, and one
+    second more) is shown here against the block's own timestamp.
+    """
+    token = _cash(env, env.alice, 1_000_000)
+    env.send(env.alice, token.functions.approve(env.htlc.address, 1_000_000))
+    hashlock = env.secret().hashlock
+    bob = env.bob.address
+    clock = [env.now() + 100]
+
+    def send(amount: int, receiver: str, deadline: int, asset: str = token.address) -> Any:
+        clock[0] += 10
+        _next_block_at(env, clock[0])
+        if kind == "native":
+            data = env.calldata("lock", hashlock, receiver, deadline)
+            return env.raw(env.alice, data, value=amount)
+        data = env.calldata("lockToken", asset, amount, hashlock, receiver, deadline)
+        return env.raw(env.alice, data)
+
+    def refused(revert: Any, name: str) -> None:
+        assert revert is not None
+        assert revert.error_name == name, revert.describe()
+
+    refused(send(0, bob, clock[0] + HOUR), "ZeroAmount")
+    refused(send(0, NATIVE, clock[0] + HOUR), "ZeroAmount")  # amount is checked first
+    refused(send(10, NATIVE, clock[0] + HOUR), "ZeroReceiver")
+    refused(send(10, bob, clock[0] - HOUR), "BadDeadline")
+    refused(send(10, bob, clock[0] + 2 * MAX_LOCK_SECONDS), "BadDeadline")
+    # the edges, each decided at the timestamp of the block the lock is mined in
+    assert send(10, bob, clock[0] + 10) is not None  # deadline = now
+    assert send(11, bob, clock[0] + 11) is None  # now + 1
+    assert send(12, bob, clock[0] + 10 + MAX_LOCK_SECONDS) is None  # now + 366 days
+    assert send(13, bob, clock[0] + 11 + MAX_LOCK_SECONDS) is not None  # one second more
+
+    deadline = clock[0] + HOUR
+    assert send(14, bob, deadline) is None
+    asset = NATIVE if kind == "native" else token.address
+    lock_id = LockParams(hashlock, asset, env.alice.address, bob, 14, deadline).lock_id
+    assert env.htlc.is_open(lock_id)
+    again = send(14, bob, deadline)
+    refused(again, "LockExists")
+    assert again.error_args == (bytes.fromhex(lock_id[2:]),)
+    held = (
+        env.client.balance(env.htlc.address)
+        if kind == "native"
+        else env.client.read(token.functions.balanceOf(env.htlc.address))
+    )
+    assert held == 11 + 12 + 14
+    if kind == "native":
+        return
+    refused(send(10, bob, deadline, NATIVE), "ZeroToken")
+    refused(send(0, bob, deadline, NATIVE), "ZeroToken")  # the token is checked first
+    # an address without code answers no balance: refused, nothing locked
+    refused(send(10, bob, deadline, env.carol.address), "TransferFailed")
+    # the token's own refusal comes back as it is (here: allowance spent)
+    denied = send(10**6, bob, deadline)
+    assert denied is not None
+    assert (
+        denied.data[:4]
+        == bytes(env.client.w3.keccak(text="ERC20InsufficientAllowance(address,uint256,uint256)"))[
+            :4
+        ]
     )
 
 

@@ -34,6 +34,13 @@ interface IHTLCPartitionedToken {
 /// a refund after a claim all fail with `LockNotOpen`. A second lock with the id of an open
 /// lock fails with `LockExists`.
 ///
+/// The word lives at the storage slot whose number is the id itself (no mapping, so no
+/// second hash). That is collision-free because this contract declares no storage variable
+/// at all (its reentrancy flag is in transient storage, a separate space): every slot it ever
+/// writes is a lock id, and two locks share a slot only if they share an id, which means the
+/// same parameters (refused as `LockExists`) or a keccak-256 collision (a token lock hashes
+/// 192 bytes, a partition lock 224). A storage variable must never be added to this contract.
+///
 /// The secret is exactly 32 bytes: claim takes it as `bytes32` and refuses calldata of any
 /// other length, so a preimage of another size can never satisfy the hashlock here while
 /// satisfying it on a chain that hashes variable-length input. The `Claimed` event carries
@@ -53,18 +60,25 @@ interface IHTLCPartitionedToken {
 /// (`partitionLockId`).
 ///
 /// Reentrancy: every function clears or sets its storage word before any external call
-/// (checks-effects-interactions). `lockToken` also holds a transient-storage lock while it
-/// measures its balance, so a token calling back cannot nest a second lock inside the first
-/// and have one delivery counted twice; a claim or refund nested inside a lock only lowers
-/// the measured delivery, which makes the lock fail.
+/// (checks-effects-interactions). `lockToken` and `lockPartition` also hold a transient-storage
+/// flag while they measure their balance (set on entry, cleared on exit), so a token calling
+/// back cannot nest a second lock inside the first and have one delivery counted twice: the
+/// nested lock fails with `Reentered`. A claim or refund nested inside a lock only lowers the
+/// measured delivery, which makes the lock fail.
+///
+/// Gas: the bodies of `lock` and `lockToken` are inline assembly. Each builds the id's
+/// preimage at memory 0x00-0xbf, over the free-memory pointer, and reuses it: the event's
+/// data is a slice of it, in the standard ABI encoding, and in `lockToken` the words holding
+/// the sender and the amount become the arguments of `transferFrom`. So both revert from
+/// assembly and end with an assembly `return`: no Solidity code that uses memory runs after
+/// the preimage is written (only `lockToken`'s clearing of its transient flag). Their
+/// refusals name the same errors, in the same order, as the checks in `_checkLock`.
 contract HTLC {
     /// @dev Upper bound on how far in the future a deadline may lie (catches milliseconds).
     uint256 private constant MAX_LOCK_SECONDS = 366 days;
 
-    /// @dev lock id => 1 while the lock is open, 0 otherwise.
-    mapping(bytes32 id => uint256) private _open;
-
-    /// @dev Set while a token operation runs (EIP-1153 transient storage, cleared on exit).
+    /// @dev Set while a token lock measures its balance (EIP-1153 transient storage, cleared on
+    /// exit). Transient storage is not storage: no lock id can ever land on it.
     uint256 private transient _busy;
 
     /// @notice A native-coin lock was created.
@@ -144,7 +158,11 @@ contract HTLC {
 
     /// @notice Whether lock `id` is open (locked, neither claimed nor refunded).
     function isOpen(bytes32 id) external view returns (bool) {
-        return _open[id] != 0;
+        uint256 word;
+        assembly {
+            word := sload(id)
+        }
+        return word != 0;
     }
 
     // ---- native coin -----------------------------------------------------------------
@@ -155,10 +173,26 @@ contract HTLC {
         payable
         returns (bytes32 id)
     {
-        _checkLock(receiver, msg.value, deadline);
-        id = lockId(hashlock, address(0), msg.sender, receiver, msg.value, deadline);
-        _store(id);
-        emit Locked(hashlock, msg.sender, receiver, msg.value, deadline);
+        if (_refused(receiver, msg.value, deadline)) _checkLock(receiver, msg.value, deadline);
+        bytes32 topic = Locked.selector;
+        assembly {
+            mstore(0x00, hashlock)
+            mstore(0x20, 0) // token: the native coin
+            mstore(0x40, caller())
+            mstore(0x60, receiver)
+            mstore(0x80, callvalue())
+            mstore(0xa0, deadline)
+            id := keccak256(0x00, 0xc0)
+            if sload(id) {
+                mstore(0x00, shl(224, 0xe1e616f8)) // LockExists(bytes32)
+                mstore(0x04, id)
+                revert(0x00, 0x24)
+            }
+            sstore(id, 1)
+            log2(0x40, 0x80, topic, hashlock) // sender, receiver, amount, deadline
+            mstore(0x00, id)
+            return(0x00, 0x20)
+        }
     }
 
     /// @notice Release a native-coin lock to its receiver with the 32-byte `secret`.
@@ -193,7 +227,12 @@ contract HTLC {
     // ---- tokens ------------------------------------------------------------------------
 
     /// @notice Lock `amount` of `token` (approved to this contract) for `receiver`.
-    /// @dev Refused unless this contract's balance grows by exactly `amount`.
+    /// @dev Refused unless this contract's balance grows by exactly `amount`. `balanceOf`
+    /// before, `transferFrom`, `balanceOf` after; a failed or short `balanceOf` or a `false`
+    /// from `transferFrom` is refused (`TransferFailed`) once the three calls are done, which
+    /// undoes them all; a balance that fell reads as a huge delivery, refused as
+    /// `AmountNotReceived`. (Yul evaluates arguments right to left, so in
+    /// `and(gt(returndatasize(), 0x1f), staticcall(...))` the call runs first.)
     function lockToken(
         address token,
         uint256 amount,
@@ -201,17 +240,67 @@ contract HTLC {
         address receiver,
         uint256 deadline
     ) external returns (bytes32 id) {
-        if (token == address(0)) revert ZeroToken();
-        _checkLock(receiver, amount, deadline);
-        _enter();
-        id = lockId(hashlock, token, msg.sender, receiver, amount, deadline);
-        _store(id);
-        emit TokenLocked(hashlock, token, msg.sender, receiver, amount, deadline);
-        uint256 before = _balanceOf(token);
-        _pullToken(token, amount);
-        uint256 received = _balanceOf(token) - before;
-        if (received != amount) revert AmountNotReceived(amount, received);
-        _leave();
+        bool refused = _refused(receiver, amount, deadline);
+        assembly {
+            refused := or(refused, iszero(token))
+        }
+        if (refused) {
+            if (token == address(0)) revert ZeroToken();
+            _checkLock(receiver, amount, deadline);
+        }
+        if (_busy != 0) revert Reentered();
+        _busy = 1;
+        bytes32 topic = TokenLocked.selector;
+        assembly {
+            mstore(0x00, hashlock)
+            mstore(0x20, token)
+            mstore(0x40, caller())
+            mstore(0x60, receiver)
+            mstore(0x80, amount)
+            mstore(0xa0, deadline)
+            id := keccak256(0x00, 0xc0)
+            if sload(id) {
+                mstore(0x00, shl(224, 0xe1e616f8)) // LockExists(bytes32)
+                mstore(0x04, id)
+                revert(0x00, 0x24)
+            }
+            sstore(id, 1)
+            log2(0x20, 0xa0, topic, hashlock)
+            mstore(0x00, 0x70a08231) // balanceOf(address), in the word's last four bytes
+            mstore(0x20, address())
+            let ok :=
+                and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20))
+            let before := mload(0x00)
+            mstore(0x20, 0x23b872dd) // transferFrom(caller [0x40], this, amount [0x80])
+            mstore(0x60, address())
+            if iszero(call(gas(), token, 0, 0x3c, 0x64, 0x20, 0x20)) {
+                returndatacopy(0x00, 0x00, returndatasize())
+                revert(0x00, returndatasize())
+            }
+            // nothing returned, or a word equal to 1; a shorter answer only overwrites the
+            // high bytes of the selector word, whose last byte 0xdd then never reads as 1
+            ok := and(ok, or(iszero(returndatasize()), eq(mload(0x20), 1)))
+            mstore(0x40, 0x70a08231) // balanceOf(this [0x60])
+            ok := and(
+                ok, and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0x5c, 0x24, 0x00, 0x20))
+            )
+            if iszero(ok) {
+                mstore(0x00, shl(224, 0x90b8ec18)) // TransferFailed()
+                revert(0x00, 0x04)
+            }
+            let received := sub(mload(0x00), before)
+            if iszero(eq(received, amount)) {
+                mstore(0x00, shl(224, 0xf6dc6bd6)) // AmountNotReceived(uint256,uint256)
+                mstore(0x04, amount)
+                mstore(0x24, received)
+                revert(0x00, 0x44)
+            }
+        }
+        _busy = 0;
+        assembly {
+            mstore(0x00, id)
+            return(0x00, 0x20)
+        }
     }
 
     /// @notice Release a token lock to its receiver with the 32-byte `secret`.
@@ -332,6 +421,22 @@ contract HTLC {
 
     // ---- internals ---------------------------------------------------------------------
 
+    /// @dev Whether a lock with these values must be refused; `_checkLock` then says why.
+    /// One unsigned comparison covers both deadline bounds: deadline - (now + 1) wraps to a
+    /// huge number when deadline <= now, and is >= MAX_LOCK_SECONDS when deadline > now + MAX.
+    function _refused(address receiver, uint256 amount, uint256 deadline)
+        private
+        view
+        returns (bool bad)
+    {
+        assembly ("memory-safe") {
+            bad := or(
+                or(iszero(amount), iszero(receiver)),
+                gt(sub(deadline, add(timestamp(), 1)), sub(MAX_LOCK_SECONDS, 1))
+            )
+        }
+    }
+
     function _checkLock(address receiver, uint256 amount, uint256 deadline) private view {
         if (amount == 0) revert ZeroAmount();
         if (receiver == address(0)) revert ZeroReceiver();
@@ -343,11 +448,8 @@ contract HTLC {
     function _store(bytes32 id) private {
         uint256 taken;
         assembly ("memory-safe") {
-            mstore(0x00, id)
-            mstore(0x20, _open.slot)
-            let slot := keccak256(0x00, 0x40)
-            taken := sload(slot)
-            if iszero(taken) { sstore(slot, 1) }
+            taken := sload(id)
+            if iszero(taken) { sstore(id, 1) }
         }
         if (taken != 0) revert LockExists(id);
     }
@@ -355,11 +457,8 @@ contract HTLC {
     function _close(bytes32 id) private {
         uint256 was;
         assembly ("memory-safe") {
-            mstore(0x00, id)
-            mstore(0x20, _open.slot)
-            let slot := keccak256(0x00, 0x40)
-            was := sload(slot)
-            sstore(slot, 0)
+            was := sload(id)
+            sstore(id, 0)
         }
         if (was == 0) revert LockNotOpen(id);
     }
@@ -390,43 +489,12 @@ contract HTLC {
         if (!ok) revert TransferFailed();
     }
 
-    function _pullToken(address token, uint256 amount) private {
-        bool ok;
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore(p, shl(224, 0x23b872dd)) // transferFrom(address,address,uint256)
-            mstore(add(p, 0x04), caller())
-            mstore(add(p, 0x24), address())
-            mstore(add(p, 0x44), amount)
-            ok := call(gas(), token, 0, p, 0x64, 0x00, 0x20)
-            if iszero(ok) {
-                returndatacopy(p, 0, returndatasize())
-                revert(p, returndatasize())
-            }
-            ok := or(iszero(returndatasize()), and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)))
-        }
-        if (!ok) revert TransferFailed();
-    }
-
     function _sha256(bytes32 secret) private view returns (bytes32 digest) {
         assembly ("memory-safe") {
             mstore(0x00, secret)
             if iszero(staticcall(gas(), 0x02, 0x00, 0x20, 0x00, 0x20)) { revert(0, 0) }
             digest := mload(0x00)
         }
-    }
-
-    /// @dev This contract's balance of `token`; refused unless the token answers a full word.
-    function _balanceOf(address token) private view returns (uint256 held) {
-        bool ok;
-        assembly ("memory-safe") {
-            mstore(0x00, 0x70a08231) // balanceOf(address), in the word's last four bytes
-            mstore(0x20, address())
-            ok := staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20)
-            ok := and(ok, gt(returndatasize(), 0x1f))
-            held := mload(0x00)
-        }
-        if (!ok) revert TransferFailed();
     }
 
     function _enter() private {
