@@ -75,7 +75,7 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         version="0.1.0",
         description="Cross-chain delivery-versus-payment of security tokens with HTLCs.",
     )
-    registry = CollectorRegistry()
+    registry = CollectorRegistry()  # the API's own; the service's is served with it
     swaps_gauge = Gauge("stbridge_swaps", "Swaps by outcome", ["outcome"], registry=registry)
     at_risk = Gauge(
         "stbridge_deadlines_at_risk",
@@ -125,7 +125,8 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
 
     @app.get("/metrics", dependencies=[Depends(authorised)])
     def metrics() -> PlainTextResponse:
-        """Prometheus metrics: swaps by outcome, deadlines at risk, transient errors, requests."""
+        """Prometheus metrics: swaps by outcome, time per stage, deadlines at risk, RPC errors
+        and reorgs by chain, transient errors, API requests."""
         for outcome in Outcome:
             swaps_gauge.labels(outcome.value).set(
                 len(service.store.list_ids(outcome=outcome.value, limit=1_000_000))
@@ -133,7 +134,8 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         budget = service.budget
         at_risk.set(service.deadlines_at_risk(budget.reaction_s + budget.margin_s))
         transient.set(service.transient_errors)
-        return PlainTextResponse(generate_latest(registry).decode(), media_type="text/plain")
+        text = generate_latest(registry) + generate_latest(service.metrics.registry)
+        return PlainTextResponse(text.decode(), media_type="text/plain")
 
     @app.post("/swaps", status_code=201, dependencies=[Depends(authorised)])
     def submit(order: SwapOrder) -> dict[str, Any]:

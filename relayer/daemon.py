@@ -124,11 +124,12 @@ def _evm_runtime(cs: ChainSettings) -> ChainRuntime:
     return evm_runtime(
         name=cs.name,
         client=client,
-        htlc=EvmHtlc(client, cs.htlc),
+        htlc=EvmHtlc(client, cs.htlc, from_block=cs.start_height or 0),
         timing=_timing(cs),
         confirmations=cs.confirmations,
         signers=signers,
         operator=signers[0],
+        start_height=cs.start_height,
     )
 
 
@@ -146,7 +147,10 @@ def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
     else:
         client = AlgodClient(os.environ.get(cs.token_env, ""), cs.endpoint)
     chain = AlgodChain(client)
-    head = chain.head() if cs.endpoint == "embedded" else max(chain.head() - 1000, 1)
+    if cs.start_height is not None:
+        head = max(cs.start_height, 1)
+    else:
+        head = chain.head() if cs.endpoint == "embedded" else max(chain.head() - 1000, 1)
     htlc = AlgorandHtlc(chain, from_round=head)
     signers = _signers(cs)
     return ChainRuntime(
@@ -159,6 +163,7 @@ def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
         confirmations=cs.confirmations,
         signers={s.address: s for s in signers},
         operator=signers[0],
+        start_height=cs.start_height,
     )
 
 

@@ -57,6 +57,7 @@ def evm_runtime(
     signers: Iterable[Signer],
     operator: Signer,
     dry_run: Callable[[TransferIntent], TransferCheck] | None = None,
+    start_height: int | None = None,
 ) -> ChainRuntime:
     """The relayer's view of one EVM chain: block-timestamp clock, HTLC, keys, approvals."""
     return ChainRuntime(
@@ -72,4 +73,6 @@ def evm_runtime(
         escrow=htlc.address,
         dry_run=dry_run,
         prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
+        block_hash=client.block_hash,
+        start_height=start_height,
     )

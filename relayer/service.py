@@ -8,10 +8,13 @@ before they run; this module only observes and executes.
 
 One :meth:`RelayerService.tick`:
 
-1. take (or renew) the leases of open swaps;
-2. per swap, observe each leg's chain: its confirmed time, and its HTLC lock's state
-   (locked / claimed / refunded) once the lock is deep enough -> engine inputs;
-3. run the swap's pending effects in order. Each effect first checks the chain for the
+1. poll each chain's watcher (:mod:`relayer.watcher`): it follows the HTLC's events from a
+   cursor persisted in the store, rolls back what a reorg removed, and reports the chain's
+   scanned head and time;
+2. take (or renew) the leases of open swaps;
+3. per swap, turn what the watchers recorded into engine inputs: the chain's time, and the
+   lock / claim / refund events of its legs once they are ``confirmations`` deep;
+4. run the swap's pending effects in order. Each effect first checks the chain for the
    result it would produce (a lock already there, a claim already made), so running an effect
    twice after a crash never sends a second, different transaction.
 
@@ -36,7 +39,7 @@ from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
 from bridge.htlc import ChainHead, ChainTiming, RelayerBudget, plan_deadlines
 from bridge.model import AssetRef, ChainRef, Refusal, Standard, TransferCheck, TransferIntent
 from bridge.model.base import CanonicalModel
-from bridge.ports import HtlcLock, HtlcPort, Signer
+from bridge.ports import ChainEvent, HtlcLock, HtlcPort, Signer
 from bridge.reasons import ReasonCode
 from bridge.swap import (
     ChainAdvanced,
@@ -63,8 +66,10 @@ from bridge.swap import (
 )
 from bridge.types import Address, Amount
 from bridge.validation import invalid_input
+from relayer.metrics import RelayerMetrics, stage_of
 from relayer.sealing import SealingKey
 from relayer.store import Store
+from relayer.watcher import ChainView, ChainWatcher
 
 __all__ = [
     "ChainRuntime",
@@ -130,6 +135,9 @@ class ChainRuntime:
     for (custody wallets of the parties it acts for); ``operator`` pays for claims and
     refunds. ``dry_run`` runs the token's own transfer check (None: no check, e.g. native).
     ``prepare_lock`` runs before a token lock (an ERC-20 approval of the HTLC, an ASA opt-in).
+    ``block_hash`` gives the hash of a block (None: no such block); chains that never fork
+    (Algorand) leave it None. ``start_height`` is where the chain's watcher begins when the
+    store has no cursor for it yet (None: the head at the first poll).
     """
 
     name: str
@@ -144,6 +152,8 @@ class ChainRuntime:
     escrow: str | None = None
     dry_run: Callable[[TransferIntent], TransferCheck] | None = None
     prepare_lock: Callable[[Leg, Signer], None] | None = None
+    block_hash: Callable[[int], str | None] | None = None
+    start_height: int | None = None
 
     def signer_for(self, address: str) -> Signer:
         """The signer of ``address``; ``NotFound`` when the relayer does not hold it."""
@@ -168,6 +178,7 @@ class RelayerService:
         replica_id: str = "relayer-1",
         lease_seconds: float = 30.0,
         randbytes: Callable[[int], bytes] = _secrets.token_bytes,
+        max_swaps_per_tick: int = 500,
     ) -> None:
         self.store = store
         self.chains = dict(chains)
@@ -179,7 +190,24 @@ class RelayerService:
         self.lease_seconds = lease_seconds
         self._randbytes = randbytes
         self._by_key = {self._key_of(rt): rt for rt in self.chains.values()}
+        self.max_swaps_per_tick = max_swaps_per_tick
         self.transient_errors = 0
+        self.metrics = RelayerMetrics()
+        self.watchers = {
+            key: ChainWatcher(
+                chain=key,
+                store=store,
+                head=rt.head,
+                now=rt.now,
+                events=rt.htlc.events,
+                confirmations=rt.confirmations,
+                block_hash=rt.block_hash,
+                start=rt.start_height,
+            )
+            for key, rt in self._by_key.items()
+        }
+        self._views: dict[str, ChainView] = {}
+        self._stages: dict[str, tuple[str, float]] = {}
 
     @staticmethod
     def _key_of(rt: ChainRuntime) -> str:
@@ -224,7 +252,7 @@ class RelayerService:
         )
         self.store.create(terms, sealed_secret=self._key.seal(secret, swap_id=swap_id))
         self.store.put_document(swap_id, "order", order.model_dump_json())
-        state, _ = self.store.apply(swap_id, StartSwap())
+        state, _ = self._apply(swap_id, StartSwap())
         return state
 
     @staticmethod
@@ -247,8 +275,11 @@ class RelayerService:
 
     # -- the loop ----------------------------------------------------------------------
     def tick(self) -> list[str]:
-        """Observe and act once on every swap this replica holds; return their ids."""
-        ids = self.store.claim_swaps(self.replica_id, lease_seconds=self.lease_seconds)
+        """Poll the chains, then observe and act once on every swap this replica holds."""
+        self.poll_chains()
+        ids = self.store.claim_swaps(
+            self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
+        )
         for swap_id in ids:
             try:
                 self.observe(swap_id)
@@ -257,6 +288,42 @@ class RelayerService:
                 self.transient_errors += 1
                 log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
         return ids
+
+    def poll_chains(self) -> dict[str, ChainView]:
+        """Let every chain's watcher catch up; a chain that fails keeps its last view."""
+        for key, watcher in self.watchers.items():
+            before = (watcher.reorgs, watcher.deep_reorgs)
+            try:
+                self._views[key] = watcher.poll()
+            except TransientError as exc:
+                self.transient_errors += 1
+                self._rpc_error(self._by_key[key], exc)
+            self.metrics.reorgs.labels(self._by_key[key].name).inc(watcher.reorgs - before[0])
+            self.metrics.deep_reorgs.labels(self._by_key[key].name).inc(
+                watcher.deep_reorgs - before[1]
+            )
+            if key in self._views:
+                self.metrics.chain_height.labels(self._by_key[key].name).set(self._views[key].head)
+        return dict(self._views)
+
+    def _rpc_error(self, rt: ChainRuntime, exc: Exception) -> None:
+        self.metrics.rpc_errors.labels(rt.name).inc()
+        log.warning("chain %s: RPC failure: %s", rt.name, exc)
+
+    def _apply(self, swap_id: str, change: Any) -> tuple[SwapState, tuple[Effect, ...]]:
+        """Persist one input (with its effects) and time the swap's stages."""
+        state, effects = self.store.apply(swap_id, change)
+        stage = stage_of(state)
+        now = self.wall_clock()
+        previous = self._stages.get(swap_id)
+        if previous is None:
+            self._stages[swap_id] = (stage, now)
+        elif previous[0] != stage:
+            self.metrics.stage_seconds.labels(previous[0]).observe(max(now - previous[1], 0.0))
+            self._stages[swap_id] = (stage, now)
+        if state.outcome.value != "open":
+            self._stages.pop(swap_id, None)
+        return state, effects
 
     def deadlines_at_risk(self, within_s: int) -> int:
         """Open swaps with a locked, unsettled leg whose deadline is less than ``within_s``
@@ -281,14 +348,15 @@ class RelayerService:
         return at_risk
 
     def observe(self, swap_id: str) -> SwapState:
-        """Feed the engine what the chains show now (times, then lock states)."""
+        """Feed the engine what the watchers recorded (times, then lock events)."""
+        if not self._views:
+            self.poll_chains()
         state = self.store.get(swap_id)
         for role in Role:
-            rt = self._rt(state, role)
-            key = self._key_of(rt)
-            now = rt.now()
-            if now > state.chain_time.get(key, -1):
-                state, _ = self.store.apply(swap_id, ChainAdvanced(chain=key, time=now))
+            key = self._key_of(self._rt(state, role))
+            view = self._views.get(key)
+            if view is not None and view.time > state.chain_time.get(key, -1):
+                state, _ = self._apply(swap_id, ChainAdvanced(chain=key, time=view.time))
         for role in Role:
             state = self._observe_leg(swap_id, state, role)
         return state
@@ -297,6 +365,7 @@ class RelayerService:
         return self._by_key[chain_key(state.terms.leg(role).chain)]
 
     def _find(self, state: SwapState, role: Role) -> HtlcLock | None:
+        """The leg's lock as the chain shows it now (for effects: a live read)."""
         rt = self._rt(state, role)
         leg = state.terms.leg(role)
         hashlock = bytes.fromhex(state.terms.hashlock[2:])
@@ -305,42 +374,73 @@ class RelayerService:
                 lock.receiver == leg.receiver
                 and lock.amount == leg.amount
                 and lock.deadline == state.terms.deadline(role)
+                and _same_asset(lock.asset, leg.asset)
             ):
                 return lock
         return None
 
+    def _recorded_lock(self, state: SwapState, role: Role) -> ChainEvent | None:
+        """The leg's lock among the events the chain's watcher recorded."""
+        rt = self._rt(state, role)
+        leg = state.terms.leg(role)
+        for event in self.store.locks_by_hashlock(self._key_of(rt), state.terms.hashlock):
+            args = event.args
+            if (
+                args.get("receiver") == leg.receiver
+                and args.get("amount") == leg.amount
+                and args.get("deadline") == state.terms.deadline(role)
+                and _event_asset_matches(args, leg.asset)
+            ):
+                return event
+        return None
+
     def _observe_leg(self, swap_id: str, state: SwapState, role: Role) -> SwapState:
         leg_state = state.leg_state(role)
-        if leg_state.phase in (LegPhase.NONE, LegPhase.LOCK_FAILED, LegPhase.CLAIMED):
-            return state
-        if leg_state.phase is LegPhase.REFUNDED:
+        if leg_state.phase in (
+            LegPhase.NONE,
+            LegPhase.LOCK_FAILED,
+            LegPhase.CLAIMED,
+            LegPhase.REFUNDED,
+        ):
             return state
         rt = self._rt(state, role)
-        lock = self._find(state, role)
-        if lock is None and leg_state.phase is LegPhase.LOCK_SENT:
-            self._resend_if_vanished(swap_id, role, rt)
-        if lock is None or lock.height + rt.confirmations > rt.head():
+        view = self._views.get(self._key_of(rt))
+        if view is None:
             return state
+        lock = self._recorded_lock(state, role)
+        if lock is None:
+            if leg_state.phase is LegPhase.LOCK_SENT:
+                self._resend_if_vanished(swap_id, role, rt, view)
+            return state
+        if not view.confirmed(lock.height):
+            return state
+        lock_id = str(lock.args["lock_id"])
         if leg_state.phase is LegPhase.LOCK_SENT:
-            state, _ = self.store.apply(
+            state, _ = self._apply(
                 swap_id,
                 LockObserved(
                     role=role,
-                    tx_id=lock.lock_id,
-                    lock_id=lock.lock_id,
-                    hashlock="0x" + lock.hashlock.hex(),
-                    amount=lock.amount,
-                    receiver=lock.receiver,
-                    deadline=lock.deadline,
+                    tx_id=lock.tx_id,
+                    lock_id=lock_id,
+                    hashlock=state.terms.hashlock,
+                    amount=leg_amount(lock),
+                    receiver=str(lock.args["receiver"]),
+                    deadline=int(str(lock.args["deadline"])),
                 ),
             )
-        if lock.state == "claimed" and state.leg_state(role).phase is not LegPhase.CLAIMED:
-            state, _ = self.store.apply(swap_id, ClaimObserved(role=role, tx_id=lock.lock_id))
-        elif lock.state == "refunded" and state.leg_state(role).phase is not LegPhase.REFUNDED:
-            state, _ = self.store.apply(swap_id, RefundObserved(role=role, tx_id=lock.lock_id))
+        for event in self.store.lock_history(self._key_of(rt), lock_id):
+            if not view.confirmed(event.height):
+                continue
+            phase = state.leg_state(role).phase
+            if event.name == "Claimed" and phase is not LegPhase.CLAIMED:
+                state, _ = self._apply(swap_id, ClaimObserved(role=role, tx_id=event.tx_id))
+            elif event.name == "Refunded" and phase is not LegPhase.REFUNDED:
+                state, _ = self._apply(swap_id, RefundObserved(role=role, tx_id=event.tx_id))
         return state
 
-    def _resend_if_vanished(self, swap_id: str, role: Role, rt: ChainRuntime) -> None:
+    def _resend_if_vanished(
+        self, swap_id: str, role: Role, rt: ChainRuntime, view: ChainView
+    ) -> None:
         """A lock that was sent but is gone deeper than the confirmation depth was dropped by
         a reorg (it was never acted on: only confirmed locks are observed). Its effect is
         opened again; the lock is re-sent with the same parameters (the HTLC refuses a
@@ -350,7 +450,7 @@ class RelayerService:
             sent_at = int(self.store.document(swap_id, name))
         except NotFound:
             return
-        if rt.head() < sent_at + rt.confirmations + REORG_GRACE_BLOCKS:
+        if view.head < sent_at + rt.confirmations + REORG_GRACE_BLOCKS:
             return
         log.warning(
             "swap %s: the %s lock sent at height %d is not on chain: reorg; sending it again",
@@ -377,16 +477,14 @@ class RelayerService:
                 result = self._check(state, before_claim=False)
                 self.store.put_document(swap_id, "decision", _json(result))
                 self.store.finish_effect(swap_id, effect.seq, "done")
-                self.store.apply(
+                self._apply(
                     swap_id, ComplianceDecided(allowed=result.allowed, refusals=result.refusals)
                 )
             case RecheckClaims():
                 result = self._check(state, before_claim=True)
                 self.store.put_document(swap_id, "recheck", _json(result))
                 self.store.finish_effect(swap_id, effect.seq, "done")
-                self.store.apply(
-                    swap_id, ClaimRecheck(allowed=result.allowed, refusals=result.refusals)
-                )
+                self._apply(swap_id, ClaimRecheck(allowed=result.allowed, refusals=result.refusals))
             case SubmitLock(role=role):
                 self._send(swap_id, effect.seq, "lock", role, lambda: self._lock(state, role))
             case SubmitClaim(role=role):
@@ -401,12 +499,13 @@ class RelayerService:
     ) -> None:
         try:
             tx_id = fn()
-        except TransientError:
+        except TransientError as exc:
+            self._rpc_error(self._rt(self.store.get(swap_id), role), exc)
             raise
         except BridgeError as exc:
             log.info("swap %s: %s of %s leg refused: %s", swap_id, action, role.value, exc)
             self.store.finish_effect(swap_id, seq, "failed")
-            self.store.apply(
+            self._apply(
                 swap_id,
                 TxFailed(action=action, role=role, reason=str(exc)[:500]),
             )
@@ -476,11 +575,14 @@ class RelayerService:
                 if rt.escrow:
                     hops.append((leg.sender, rt.escrow))
             for sender, receiver in hops:
-                check = rt.dry_run(
-                    TransferIntent(
-                        asset=leg.asset, sender=sender, recipient=receiver, amount=leg.amount
-                    )
+                intent = TransferIntent(
+                    asset=leg.asset, sender=sender, recipient=receiver, amount=leg.amount
                 )
+                try:
+                    check = rt.dry_run(intent)
+                except TransientError as exc:
+                    self._rpc_error(rt, exc)
+                    raise
                 refusals.extend(check.refusals)
         allowed = result.allowed and not refusals
         if not allowed and not refusals:
@@ -500,6 +602,43 @@ class RelayerService:
             "recheck": _maybe_json(self.store, swap_id, "recheck"),
             "inputs": self.store.input_log(swap_id),
         }
+
+
+def leg_amount(event: ChainEvent) -> int:
+    """The amount of a recorded lock event (an integer, whatever JSON made of it)."""
+    return int(str(event.args["amount"]))
+
+
+def _same_asset(found: AssetRef | None, wanted: AssetRef | None) -> bool:
+    """Whether a lock holds the leg's asset (the native coin when both are None)."""
+    if found is None or wanted is None:
+        return found is None and wanted is None
+    a, b = found.locator, wanted.locator
+    if a.kind == "evm_contract" and b.kind == "evm_contract":
+        return a.address.lower() == b.address.lower()
+    if a.kind == "algorand_asa" and b.kind == "algorand_asa":
+        return a.asset_id == b.asset_id
+    return False
+
+
+def _event_asset_matches(args: Mapping[str, object], wanted: AssetRef | None) -> bool:
+    """Whether a recorded lock event holds the leg's asset (EVM ``token``, Algorand
+    ``asset_id``; None for the native coin). A partition lock never matches a plain leg."""
+    if args.get("partition") is not None:
+        return False
+    if "token" in args:
+        token = args["token"]
+        if wanted is None or token is None:
+            return wanted is None and token is None
+        loc = wanted.locator
+        return loc.kind == "evm_contract" and str(token).lower() == loc.address.lower()
+    if "asset_id" in args:
+        asset_id = args["asset_id"]
+        if wanted is None or asset_id is None:
+            return wanted is None and asset_id is None
+        loc = wanted.locator
+        return loc.kind == "algorand_asa" and asset_id == loc.asset_id
+    return False
 
 
 def _json(result: ComplianceResult) -> str:

@@ -83,6 +83,14 @@ class ChainSettings(_Section):
     block_time_min_ms: int = Field(default=1000, ge=1)
     block_time_max_ms: int = Field(default=15000, ge=1)
     timestamp_drift_s: int = Field(default=15, ge=0)
+    start_height: int | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Where to start following the HTLC's events when the store has no cursor for this "
+            "chain yet (default: the chain's head when the relayer first starts)."
+        ),
+    )
 
 
 class RelayerSettings(BaseSettings):

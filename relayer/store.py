@@ -15,7 +15,9 @@ Tables (same columns in both):
              transaction bytes once built (a retry re-sends the same bytes)
 ``secrets``  the swap secret, AES-GCM encrypted (never stored or logged in clear)
 ``documents`` named JSON documents per swap (the order, the compliance decision)
-``cursors``  per-chain event cursor (the last confirmed height processed)
+``cursors``  per-chain event cursor: the last height the chain watcher has scanned
+``chain_events`` HTLC events (lock / claim / refund) the watcher found, per chain and height
+``chain_blocks`` the block hash at each height the watcher stopped at (reorg detection)
 
 :meth:`Store.apply` loads the swap, runs the pure transition, and writes the new state, the
 input and the new effects before returning them: a crash at any point either loses the
@@ -29,7 +31,7 @@ import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +40,7 @@ from typing import Any, Literal
 from pydantic import TypeAdapter
 
 from bridge.errors import NotFound, StoreUnavailable
+from bridge.ports import ChainEvent
 from bridge.swap import Effect, StateChange, SwapState, SwapTerms, transition
 
 __all__ = ["EffectRow", "PostgresStore", "SqliteStore", "Store", "open_store"]
@@ -90,6 +93,25 @@ CREATE TABLE IF NOT EXISTS documents (
 CREATE TABLE IF NOT EXISTS cursors (
     chain TEXT PRIMARY KEY,
     height BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chain_events (
+    chain TEXT NOT NULL,
+    height BIGINT NOT NULL,
+    tx_id TEXT NOT NULL,
+    idx INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    lock_id TEXT NOT NULL,
+    hashlock TEXT,
+    args TEXT NOT NULL,
+    PRIMARY KEY (chain, height, tx_id, idx)
+);
+CREATE INDEX IF NOT EXISTS chain_events_by_hashlock ON chain_events (chain, hashlock);
+CREATE INDEX IF NOT EXISTS chain_events_by_lock ON chain_events (chain, lock_id);
+CREATE TABLE IF NOT EXISTS chain_blocks (
+    chain TEXT NOT NULL,
+    height BIGINT NOT NULL,
+    block_hash TEXT NOT NULL,
+    PRIMARY KEY (chain, height)
 );
 """
 
@@ -361,7 +383,7 @@ class Store(ABC):
         return None if row is None else str(row[0])
 
     def cursor(self, chain: str) -> int | None:
-        """The last processed confirmed height of ``chain``."""
+        """The last height of ``chain`` the watcher has scanned (None: never)."""
         with self._tx() as cur:
             row = self._exec(cur, "SELECT height FROM cursors WHERE chain = ?", (chain,)).fetchone()
         return None if row is None else int(row[0])
@@ -369,12 +391,127 @@ class Store(ABC):
     def set_cursor(self, chain: str, height: int) -> None:
         """Move a chain's cursor (upsert)."""
         with self._tx() as cur:
+            self._set_cursor(cur, chain, height)
+
+    def _set_cursor(self, cur: Any, chain: str, height: int) -> None:
+        self._exec(
+            cur,
+            "INSERT INTO cursors (chain, height) VALUES (?, ?) "
+            "ON CONFLICT (chain) DO UPDATE SET height = excluded.height",
+            (chain, height),
+        )
+
+    def _cursor_for_update(self, cur: Any, chain: str) -> int | None:
+        row = self._exec(
+            cur, "SELECT height FROM cursors WHERE chain = ?" + self._lock_clause(), (chain,)
+        ).fetchone()
+        return None if row is None else int(row[0])
+
+    # -- chain following ----------------------------------------------------------
+    def block_hashes(self, chain: str) -> dict[int, str]:
+        """The block hashes kept for ``chain`` (height -> hash), for reorg detection."""
+        with self._tx() as cur:
+            rows = self._exec(
+                cur, "SELECT height, block_hash FROM chain_blocks WHERE chain = ?", (chain,)
+            ).fetchall()
+        return {int(r[0]): str(r[1]) for r in rows}
+
+    def advance_chain(
+        self,
+        chain: str,
+        *,
+        expected: int | None,
+        height: int,
+        events: Sequence[ChainEvent],
+        block_hash: str | None,
+        keep_from: int,
+    ) -> bool:
+        """Record what the watcher scanned up to ``height``, in one transaction.
+
+        Compare-and-set: nothing is written unless the cursor is still ``expected`` (another
+        replica may have moved it meanwhile); returns whether it was written. Events already
+        recorded are kept as they are; block hashes below ``keep_from`` are pruned.
+        """
+        with self._tx() as cur:
+            if self._cursor_for_update(cur, chain) != expected:
+                return False
+            for event in events:
+                lock_id = str(event.args.get("lock_id", ""))
+                hashlock = event.args.get("hashlock")
+                self._exec(
+                    cur,
+                    "INSERT INTO chain_events "
+                    "(chain, height, tx_id, idx, name, lock_id, hashlock, args) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+                    (
+                        chain,
+                        event.height,
+                        event.tx_id,
+                        event.index,
+                        event.name,
+                        lock_id,
+                        None if hashlock is None else _hex(hashlock),
+                        json.dumps(
+                            {k: _jsonable(v) for k, v in event.args.items() if k != "program"}
+                        ),
+                    ),
+                )
+            if block_hash is not None:
+                self._exec(
+                    cur,
+                    "INSERT INTO chain_blocks (chain, height, block_hash) VALUES (?, ?, ?) "
+                    "ON CONFLICT (chain, height) DO UPDATE SET block_hash = excluded.block_hash",
+                    (chain, height, block_hash),
+                )
             self._exec(
-                cur,
-                "INSERT INTO cursors (chain, height) VALUES (?, ?) "
-                "ON CONFLICT (chain) DO UPDATE SET height = excluded.height",
-                (chain, height),
+                cur, "DELETE FROM chain_blocks WHERE chain = ? AND height < ?", (chain, keep_from)
             )
+            self._set_cursor(cur, chain, height)
+        return True
+
+    def rewind_chain(self, chain: str, *, expected: int, to_height: int) -> list[ChainEvent] | None:
+        """Forget everything recorded for ``chain`` above ``to_height`` (a reorg replaced it).
+
+        Compare-and-set on the cursor as :meth:`advance_chain`; returns the events removed,
+        or None when another replica moved the cursor first.
+        """
+        with self._tx() as cur:
+            if self._cursor_for_update(cur, chain) != expected:
+                return None
+            rows = self._exec(
+                cur,
+                "SELECT name, height, tx_id, idx, args FROM chain_events "
+                "WHERE chain = ? AND height > ? ORDER BY height, tx_id, idx",
+                (chain, to_height),
+            ).fetchall()
+            for table in ("chain_events", "chain_blocks"):
+                self._exec(
+                    cur, f"DELETE FROM {table} WHERE chain = ? AND height > ?", (chain, to_height)
+                )
+            self._set_cursor(cur, chain, to_height)
+        return [_event_row(r) for r in rows]
+
+    def locks_by_hashlock(self, chain: str, hashlock: str) -> list[ChainEvent]:
+        """Recorded ``Locked`` events on ``chain`` under ``hashlock`` (0x hex), in chain order."""
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT name, height, tx_id, idx, args FROM chain_events "
+                "WHERE chain = ? AND hashlock = ? AND name = 'Locked' ORDER BY height, idx",
+                (chain, hashlock.lower()),
+            ).fetchall()
+        return [_event_row(r) for r in rows]
+
+    def lock_history(self, chain: str, lock_id: str) -> list[ChainEvent]:
+        """Every recorded event of lock ``lock_id`` on ``chain`` (lock, claim, refund)."""
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT name, height, tx_id, idx, args FROM chain_events "
+                "WHERE chain = ? AND lock_id = ? ORDER BY height, idx",
+                (chain, lock_id),
+            ).fetchall()
+        return [_event_row(r) for r in rows]
 
     # -- leases (meaningful with several replicas) -------------------------------
     def claim_swaps(self, owner: str, *, lease_seconds: float, limit: int = 10) -> list[str]:
@@ -494,6 +631,24 @@ class PostgresStore(Store):
     def close(self) -> None:
         """Close the PostgreSQL connection."""
         self._conn.close()
+
+
+def _hex(value: object) -> str:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    return str(value).lower()
+
+
+def _jsonable(value: object) -> object:
+    if isinstance(value, bytes):
+        return "0x" + value.hex()
+    if value is None or isinstance(value, (int, str, bool)):
+        return value
+    return str(value)
+
+
+def _event_row(row: Sequence[Any]) -> ChainEvent:
+    return ChainEvent(str(row[0]), int(row[1]), str(row[2]), int(row[3]), json.loads(row[4]))
 
 
 def open_store(target: str, *, clock: Callable[[], float] = time.time) -> Store:

@@ -569,6 +569,18 @@ class EvmClient:
         """Latest block number."""
         return self.head()
 
+    def block_hash(self, height: int) -> str | None:
+        """The hash of block ``height`` (0x hex), or None when the chain has no such block."""
+
+        def run() -> str | None:
+            try:
+                block = self.w3.eth.get_block(height)
+            except BlockNotFound:
+                return None
+            return "0x" + bytes(block["hash"]).hex()
+
+        return cast("str | None", self.guard("eth_getBlockByNumber", run))
+
     def deadline_for(self, wall_clock: datetime, *, safety: timedelta) -> int:
         """Unix-time deadline (EVM block timestamps) no later than ``wall_clock - safety``."""
         if wall_clock.tzinfo is None:

@@ -231,7 +231,10 @@ class IbetHtlc:
         return None
 
     def events(self, from_height: int, to_height: int) -> Iterator[ChainEvent]:
-        """Lock / claim / refund events in ``[from_height, to_height]``."""
+        """Lock / claim / refund events in ``[from_height, to_height]``, in the shape of
+        :meth:`EvmHtlc.events`: ``Locked`` carries ``lock_id, hashlock, token, sender,
+        receiver, amount, deadline``; ``Claimed`` ``lock_id`` and ``secret``; ``Refunded``
+        ``lock_id``."""
         names = {self._topic(n): n for n in ("IbetLocked", "Claimed", "Refunded")}
         for entry in self.client.logs(
             address=self.address, from_block=max(from_height, 0), to_block=to_height
@@ -240,13 +243,26 @@ class IbetHtlc:
             name = names.get(topic)
             if name is None:
                 continue
-            event = getattr(self.contract.events, name)().process_log(entry)
+            raw = dict(getattr(self.contract.events, name)().process_log(entry)["args"])
+            args: dict[str, object] = {"lock_id": "0x" + bytes(raw["id"]).hex()}
+            if name == "IbetLocked":
+                name = "Locked"
+                args.update(
+                    hashlock=bytes(raw["hashlock"]),
+                    token=str(raw["token"]),
+                    sender=str(raw["sender"]),
+                    receiver=str(raw["receiver"]),
+                    amount=int(raw["amount"]),
+                    deadline=int(raw["deadline"]),
+                )
+            elif name == "Claimed":
+                args["secret"] = bytes(raw["secret"])
             yield ChainEvent(
                 name=name,
                 height=int(entry["blockNumber"]),
                 tx_id="0x" + bytes(entry["transactionHash"]).hex(),
                 index=int(entry["logIndex"]),
-                args=dict(event["args"]),
+                args=args,
             )
 
     def _topic(self, name: str) -> str:

@@ -296,6 +296,12 @@ def test_api_submit_follow_audit(world: World, tmp_path: Path, snapshots: None) 
     metrics = api.get("/metrics").text
     assert 'stbridge_swaps{outcome="completed"} 1.0' in metrics
     assert "stbridge_deadlines_at_risk 0.0" in metrics
+    # every stage the swap went through was timed once, on leaving it
+    for stage in ("compliance", "initiator_lock", "participant_lock", "recheck", "settle"):
+        assert f'stbridge_swap_stage_seconds_count{{stage="{stage}"}} 1.0' in metrics, stage
+    height = svc.watchers[f"evm:{world.cash.chain_id}"].last
+    assert height is not None
+    assert f'stbridge_chain_scanned_height{{chain="cash"}} {float(height.head)}' in metrics
     assert api.get("/readyz").status_code == 200
 
 
@@ -379,21 +385,30 @@ def test_replicas_on_postgres_take_over_a_dead_replicas_swap(
 def test_a_lock_dropped_by_a_reorg_is_not_acted_on_and_is_sent_again(
     world: World, tmp_path: Path, snapshots: None
 ) -> None:
-    """The cash chain (anvil) needs 2 confirmations. The buyer's lock lands, then a reorg
-    (anvil snapshot/revert) drops it before it is confirmed: the relayer never observed it,
-    sees it gone below the confirmation depth, sends it again, and the swap completes with
-    exactly one lock per leg."""
+    """The cash chain (anvil) needs 2 confirmations. The buyer's lock lands and the chain
+    watcher records it, then a reorg (anvil snapshot/revert) drops it before it is
+    confirmed: the watcher detects the replaced block and rolls the lock back, the engine
+    never observed it, the relayer sees it gone below the confirmation depth and sends it
+    again, and the swap completes with exactly one lock per leg."""
     svc = service(world, tmp_path, cash_confirmations=2)
     swap_id = svc.submit(order(world, "reorg-1")).terms.swap_id
     svc.tick()  # compliance; the security lock on py-evm
     before_lock = world.cash.snapshot()
     svc.tick()  # the security lock is observed; the cash lock is sent on anvil
-    hashlock = bytes.fromhex(svc.store.get(swap_id).terms.hashlock[2:])
+    terms = svc.store.get(swap_id).terms
+    hashlock = bytes.fromhex(terms.hashlock[2:])
+    cash_key = f"evm:{world.cash.chain_id}"
     assert len(world.cash_htlc.find(hashlock)) == 1
+    svc.poll_chains()  # the watcher records the lock, not yet confirmed
+    assert len(svc.store.locks_by_hashlock(cash_key, terms.hashlock)) == 1
     assert svc.store.get(swap_id).participant.phase is LegPhase.LOCK_SENT
     world.cash.revert(before_lock)  # the reorg: the cash lock's block is gone
     assert world.cash_htlc.find(hashlock) == []
     world.cash.mine(6)
+    svc.poll_chains()  # the watcher sees its last block replaced and rolls the lock back
+    assert svc.watchers[cash_key].reorgs == 1
+    assert svc.watchers[cash_key].deep_reorgs == 0  # nothing confirmed was lost
+    assert svc.store.locks_by_hashlock(cash_key, terms.hashlock) == []
     for _ in range(12):
         svc.tick()
         world.cash.mine(1)  # blocks keep coming, so locks and claims get confirmed
@@ -409,3 +424,42 @@ def test_a_lock_dropped_by_a_reorg_is_not_acted_on_and_is_sent_again(
         if e["input"]["kind"] == "lock_observed"
     ]
     assert observed == ["initiator", "participant"]  # the dropped lock was never observed
+
+
+def test_a_decoy_lock_in_another_asset_is_not_taken_for_the_leg(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Someone who saw the hashlock locks a worthless token on the cash chain with the cash
+    leg's receiver, amount and deadline before the buyer locks. It is not the agreed asset
+    (the native coin): the relayer neither skips the buyer's real lock because of it nor
+    observes it as the cash leg; the swap settles with the real coin."""
+    svc = service(world, tmp_path)
+    terms = svc.submit(order(world, "decoy-1")).terms
+    attacker = world.seller_on_cash  # any funded account on the cash chain
+    decoy = deploy_cash_token(
+        world.cash, attacker, name="Decoy", symbol="DCY", decimals=18, currency="USD"
+    )
+    decoy_ref = AssetRef(chain=world.cash.chain, locator=EvmContractLocator(address=decoy))
+    from bridge.model import Capability
+    from relayer.evm import approve_for_htlc
+
+    Erc20Adapter(world.cash).agent_operation(
+        decoy_ref, Capability.MINT, attacker, to=attacker.address, amount=2 * ETHER
+    )
+    leg = terms.participant_leg.model_copy(update={"asset": decoy_ref, "sender": attacker.address})
+    approve_for_htlc(world.cash, world.cash_htlc.address, leg, attacker)
+    decoy_id, _ = world.cash_htlc.lock(
+        asset=decoy_ref,
+        receiver=leg.receiver,
+        amount=leg.amount,
+        hashlock=bytes.fromhex(terms.hashlock[2:]),
+        deadline=terms.participant_deadline,
+        signer=attacker,
+    )
+    received_before = world.cash.balance(leg.receiver)
+    run(svc, terms.swap_id)
+    final = svc.store.get(terms.swap_id)
+    assert final.outcome is Outcome.COMPLETED
+    assert final.participant.lock_id not in (None, decoy_id)
+    assert world.cash.balance(leg.receiver) - received_before == 2 * ETHER  # the real coin
+    assert world.cash_htlc.get(decoy_id).state == "open"  # the decoy was never claimed

@@ -199,6 +199,7 @@ def ibet_runtime(bonds: Bonds) -> ChainRuntime:
         signers={bonds.seller.address: bonds.seller},
         operator=bonds.operator_a,
         dry_run=adapter.check_transfer,  # ibet's unlock skips these checks: run them here
+        block_hash=bonds.a.block_hash,
     )
 
 

@@ -1,0 +1,174 @@
+"""Per-chain watchers: follow the HTLC's events from a cursor kept in the store.
+
+One :class:`ChainWatcher` per chain. Each :meth:`ChainWatcher.poll`:
+
+1. reads the chain's head and time;
+2. checks that the block the cursor stopped at is still on the chain (its hash is kept in
+   the store). If it is not, a reorg replaced it: the watcher walks down the hashes it kept
+   to the highest one still on the chain and **rolls back** every event recorded above it
+   (they are scanned again from the new chain);
+3. scans the HTLC's events from the cursor to the head, at most ``batch_blocks`` heights at
+   a time, and records them with the new cursor and the head's hash in one store transaction
+   (compare-and-set on the cursor, so replicas sharing a PostgreSQL store never interleave).
+
+The service acts on an event only once it is ``confirmations`` deep below the scanned head
+(:meth:`ChainView.confirmed`), so a reorg shallower than the confirmation depth (the common
+kind) only rolls back events nothing has acted on. A reorg deeper than that is logged as an
+error and counted (``deep_reorgs``); the swaps it touched are named in the log.
+
+Chains without forks (Algorand: a round is final once committed) have no ``block_hash``
+function and skip step 2.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from bridge.errors import TransientError
+from bridge.ports import ChainEvent
+from relayer.store import Store
+
+__all__ = ["ChainView", "ChainWatcher"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ChainView:
+    """What one poll saw: the height scanned to, the chain's time, the confirmation depth."""
+
+    chain: str
+    head: int
+    time: int
+    confirmations: int
+
+    def confirmed(self, height: int) -> bool:
+        """Whether an event at ``height`` is deep enough to act on."""
+        return height + self.confirmations <= self.head
+
+
+class ChainWatcher:
+    """Follows one chain's HTLC events into the store.
+
+    ``head`` / ``now`` / ``events`` / ``block_hash`` are the chain's (see ``ChainRuntime``);
+    ``start`` is where a watcher with no cursor yet begins (None: the head at its first
+    poll, since no swap of this relayer can have a lock before it started).
+    """
+
+    def __init__(
+        self,
+        *,
+        chain: str,
+        store: Store,
+        head: Callable[[], int],
+        now: Callable[[], int],
+        events: Callable[[int, int], Iterable[ChainEvent]],
+        confirmations: int,
+        block_hash: Callable[[int], str | None] | None = None,
+        start: int | None = None,
+        batch_blocks: int = 2_000,
+        keep_blocks: int = 256,
+    ) -> None:
+        self.chain = chain
+        self.store = store
+        self._head = head
+        self._now = now
+        self._events = events
+        self._block_hash = block_hash
+        self.confirmations = confirmations
+        self.start = start
+        self.batch_blocks = batch_blocks
+        self.keep_blocks = max(keep_blocks, 2 * confirmations + 2)
+        self.reorgs = 0
+        self.deep_reorgs = 0
+        self.last: ChainView | None = None
+
+    def poll(self) -> ChainView:
+        """Catch up with the chain (one batch at most) and return what is known now."""
+        head = self._head()
+        time = self._now()
+        cursor = self.store.cursor(self.chain)
+        if cursor is None:
+            first = head if self.start is None else max(self.start - 1, 0)
+            if self.store.advance_chain(
+                self.chain,
+                expected=None,
+                height=first,
+                events=(),
+                block_hash=self._hash(first),
+                keep_from=first - self.keep_blocks,
+            ):
+                log.info("chain %s: watching from height %d", self.chain, first + 1)
+            cursor = self.store.cursor(self.chain)
+            if cursor is None:  # pragma: no cover - the insert above just happened
+                raise TransientError(f"chain {self.chain}: cursor not stored")
+        if self._block_hash is not None:
+            cursor = self._check_reorg(cursor, head)
+        if cursor < head:
+            cursor = self._scan(cursor, min(head, cursor + self.batch_blocks))
+        view = ChainView(self.chain, cursor, time, self.confirmations)
+        self.last = view
+        return view
+
+    def _hash(self, height: int) -> str | None:
+        if self._block_hash is None or height < 0:
+            return None
+        return self._block_hash(height)
+
+    def _scan(self, cursor: int, to: int) -> int:
+        before = self._hash(to)
+        events = list(self._events(cursor + 1, to))
+        after = self._hash(to)
+        if before != after:
+            raise TransientError(f"chain {self.chain}: block {to} changed while scanning (reorg)")
+        if not self.store.advance_chain(
+            self.chain,
+            expected=cursor,
+            height=to,
+            events=events,
+            block_hash=after,
+            keep_from=to - self.keep_blocks,
+        ):
+            log.info("chain %s: another replica moved the cursor; rescanning", self.chain)
+            now = self.store.cursor(self.chain)
+            return cursor if now is None else now
+        if to - cursor > 100:
+            log.info("chain %s: scanned to height %d (%d events)", self.chain, to, len(events))
+        return to
+
+    def _check_reorg(self, cursor: int, head: int) -> int:
+        kept = self.store.block_hashes(self.chain)
+        if cursor not in kept:
+            return cursor
+        if cursor <= head and self._hash(cursor) == kept[cursor]:
+            return cursor
+        fork = min(kept) - 1
+        for height in sorted(kept, reverse=True):
+            if height < cursor and height <= head and self._hash(height) == kept[height]:
+                fork = height
+                break
+        removed = self.store.rewind_chain(self.chain, expected=cursor, to_height=fork)
+        if removed is None:
+            now = self.store.cursor(self.chain)
+            return cursor if now is None else now
+        self.reorgs += 1
+        acted = [e for e in removed if e.height + self.confirmations <= cursor]
+        log.warning(
+            "chain %s: reorg: block %d is gone; rolled back to %d, %d event(s) forgotten",
+            self.chain,
+            cursor,
+            fork,
+            len(removed),
+        )
+        if acted:
+            self.deep_reorgs += 1
+            log.error(
+                "chain %s: the reorg reached %d confirmed event(s) already acted on (locks %s); "
+                "the affected swaps continue from what the new chain shows",
+                self.chain,
+                len(acted),
+                ", ".join(sorted({str(e.args.get("lock_id")) for e in acted})),
+            )
+        return fork

@@ -1,0 +1,144 @@
+"""The chain watcher on the embedded EVM (py-evm) with the real HTLC contract.
+
+It follows the HTLC's events from a cursor kept in the store, resumes from that cursor
+after a restart, catches up in bounded batches, and rolls back what a reorg removed
+(py-evm snapshot/revert, then other blocks at the same heights).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from adapters.evm.client import EvmClient
+from adapters.evm.htlc import EvmHtlc
+from adapters.evm.signer import EvmSigner
+from relayer.store import SqliteStore, Store
+from relayer.watcher import ChainWatcher
+
+KEY = "evm:test"
+
+
+@dataclass
+class Chain:
+    client: EvmClient
+    htlc: EvmHtlc
+    sender: EvmSigner
+
+
+@pytest.fixture
+def chain() -> Chain:
+    client = EvmClient.embedded()
+    sender = EvmSigner.generate()
+    client.fund(sender.address, 10**20)
+    return Chain(client, EvmHtlc.deploy(client, sender), sender)
+
+
+def watcher(chain: Chain, store: Store, **kwargs: object) -> ChainWatcher:
+    return ChainWatcher(
+        chain=KEY,
+        store=store,
+        head=chain.client.head,
+        now=lambda: int(chain.client.now().timestamp()),
+        events=chain.htlc.events,
+        block_hash=chain.client.block_hash,
+        **kwargs,  # type: ignore[arg-type]
+    )
+
+
+def lock(chain: Chain, n: int) -> tuple[str, bytes]:
+    hashlock = hashlib.sha256(n.to_bytes(32, "big")).digest()
+    lock_id, _ = chain.htlc.lock(
+        asset=None,
+        receiver=EvmSigner.from_seed(f"watcher-receiver-{n}").address,
+        amount=10**15 + n,
+        hashlock=hashlock,
+        deadline=int(chain.client.now().timestamp()) + 3600,
+        signer=chain.sender,
+    )
+    return lock_id, hashlock
+
+
+def recorded(store: Store, hashlock: bytes) -> list[str]:
+    return [str(e.args["lock_id"]) for e in store.locks_by_hashlock(KEY, "0x" + hashlock.hex())]
+
+
+def test_follows_events_and_resumes_from_the_stored_cursor(chain: Chain, tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "w.sqlite3")
+    first = watcher(chain, store, confirmations=1)
+    start = first.poll()
+    assert store.cursor(KEY) == chain.client.head() == start.head
+    lock_id, hashlock = lock(chain, 1)
+    view = first.poll()
+    assert recorded(store, hashlock) == [lock_id]
+    (event,) = store.locks_by_hashlock(KEY, "0x" + hashlock.hex())
+    assert not view.confirmed(event.height)  # one confirmation needed, none yet
+    chain.client.mine()
+    assert first.poll().confirmed(event.height)
+    # a restarted watcher (new object, same store) goes on from the cursor: no rescan
+    store.close()
+    store = SqliteStore(tmp_path / "w.sqlite3")
+    again = watcher(chain, store, confirmations=1)
+    logs_before = chain.client.stats.by_method.get("eth_getLogs", 0)
+    view = again.poll()
+    assert view.head == chain.client.head()
+    assert chain.client.stats.by_method.get("eth_getLogs", 0) == logs_before  # nothing new
+    assert recorded(store, hashlock) == [lock_id]
+    history = [e.name for e in store.lock_history(KEY, lock_id)]
+    assert history == ["Locked"]
+
+
+def test_catches_up_in_bounded_batches(chain: Chain, tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "w.sqlite3")
+    w = watcher(chain, store, confirmations=0, batch_blocks=3)
+    start = w.poll().head
+    locks = [lock(chain, n) for n in range(7)]  # one block each
+    heads = [w.poll().head - start for _ in range(3)]
+    assert heads == [3, 6, 7]  # three blocks per poll at most
+    assert start + 7 == chain.client.head()
+    for lock_id, hashlock in locks:
+        assert recorded(store, hashlock) == [lock_id]
+
+
+def test_a_reorg_rolls_back_what_it_removed(chain: Chain, tmp_path: Path) -> None:
+    """Invariant: after a reorg, the store holds exactly the events of the new chain."""
+    store = SqliteStore(tmp_path / "w.sqlite3")
+    w = watcher(chain, store, confirmations=2)
+    w.poll()
+    kept_id, kept_hash = lock(chain, 1)
+    fork = chain.client.snapshot()
+    lost_id, lost_hash = lock(chain, 2)
+    w.poll()
+    assert recorded(store, lost_hash) == [lost_id]
+    chain.client.revert(fork)  # the block with the second lock is gone
+    chain.client.mine(3)  # and other blocks take its height
+    w.poll()
+    assert w.reorgs == 1
+    assert w.deep_reorgs == 0  # the lost lock had one confirmation of the two needed
+    assert recorded(store, lost_hash) == []
+    assert recorded(store, kept_hash) == [kept_id]
+    assert store.cursor(KEY) == chain.client.head()
+
+
+def test_a_reorg_deeper_than_the_confirmations_is_reported(
+    chain: Chain, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    store = SqliteStore(tmp_path / "w.sqlite3")
+    w = watcher(chain, store, confirmations=1)
+    w.poll()
+    fork = chain.client.snapshot()
+    lost_id, lost_hash = lock(chain, 3)
+    chain.client.mine(3)
+    view = w.poll()
+    (event,) = store.locks_by_hashlock(KEY, "0x" + lost_hash.hex())
+    assert view.confirmed(event.height)
+    chain.client.revert(fork)
+    chain.client.mine(6)
+    with caplog.at_level("ERROR", logger="relayer.watcher"):
+        w.poll()
+    assert (w.reorgs, w.deep_reorgs) == (1, 1)
+    assert recorded(store, lost_hash) == []
+    assert lost_id in caplog.text
