@@ -25,7 +25,13 @@ from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
 from relayer.keystore import load_signer, password_from_env
 from relayer.sealing import key_from_env
-from relayer.service import ChainRuntime, ComplianceResult, RelayerService, SwapOrder
+from relayer.service import (
+    ChainRuntime,
+    ComplianceResult,
+    CrashPlan,
+    RelayerService,
+    SwapOrder,
+)
 from relayer.settings import ChainSettings, RelayerSettings
 from relayer.store import open_store
 
@@ -176,6 +182,15 @@ def _signers(cs: ChainSettings) -> list[Any]:
     return [load_signer(path, password) for path in (cs.keystore, *cs.custody)]
 
 
+def _crash_plan() -> CrashPlan | None:
+    value = os.environ.get("STBRIDGE_FAULT_KILL")
+    if not value:
+        return None
+    plan = CrashPlan.parse(value)
+    log.warning("STBRIDGE_FAULT_KILL=%s: this process will SIGKILL itself (crash test)", value)
+    return plan
+
+
 def build_service(settings: RelayerSettings) -> RelayerService:
     """The relayer service as the settings describe it."""
     runtimes = {
@@ -194,6 +209,7 @@ def build_service(settings: RelayerSettings) -> RelayerService:
         ),
         wall_clock=time.time,
         replica_id=settings.replica_id,
+        crash_plan=_crash_plan(),
         lease_seconds=settings.lease_seconds,
     )
 

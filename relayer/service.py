@@ -27,7 +27,9 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import secrets as _secrets
+import signal
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -75,6 +77,7 @@ __all__ = [
     "ChainRuntime",
     "ComplianceCheck",
     "ComplianceResult",
+    "CrashPlan",
     "LegOrder",
     "RelayerService",
     "SwapOrder",
@@ -124,6 +127,35 @@ class ComplianceResult:
 
 ComplianceCheck = Callable[[SwapOrder], ComplianceResult]
 """The compliance engine as the relayer sees it (law of both sides and the cash leg)."""
+
+
+@dataclass(frozen=True)
+class CrashPlan:
+    """Where crash tests SIGKILL the relayer process (set by ``STBRIDGE_FAULT_KILL``).
+
+    ``input:N``: right after a swap's N-th input (and its effects) is committed;
+    ``send:N``: right after this process sends its N-th transaction, before the store
+    records it. Never set in production: a test-only fault that a real crash reproduces.
+    """
+
+    after_input: int | None = None
+    after_send: int | None = None
+
+    @classmethod
+    def parse(cls, value: str) -> CrashPlan:
+        """``input:N`` or ``send:N`` (N >= 1); ``InvalidInput`` naming the variable."""
+        kind, _, number = value.partition(":")
+        if kind not in ("input", "send") or not number.isdigit() or int(number) < 1:
+            raise InvalidInput("STBRIDGE_FAULT_KILL", "must be input:N or send:N with N >= 1")
+        if kind == "input":
+            return cls(after_input=int(number))
+        return cls(after_send=int(number))
+
+
+def _die(reason: str) -> None:
+    log.critical("crash plan: SIGKILL %s", reason)
+    logging.shutdown()
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 @dataclass
@@ -179,6 +211,7 @@ class RelayerService:
         lease_seconds: float = 30.0,
         randbytes: Callable[[int], bytes] = _secrets.token_bytes,
         max_swaps_per_tick: int = 500,
+        crash_plan: CrashPlan | None = None,
     ) -> None:
         self.store = store
         self.chains = dict(chains)
@@ -191,6 +224,8 @@ class RelayerService:
         self._randbytes = randbytes
         self._by_key = {self._key_of(rt): rt for rt in self.chains.values()}
         self.max_swaps_per_tick = max_swaps_per_tick
+        self.crash_plan = crash_plan
+        self._sent = 0
         self.transient_errors = 0
         self.metrics = RelayerMetrics()
         self.watchers = {
@@ -313,6 +348,10 @@ class RelayerService:
     def _apply(self, swap_id: str, change: Any) -> tuple[SwapState, tuple[Effect, ...]]:
         """Persist one input (with its effects) and time the swap's stages."""
         state, effects = self.store.apply(swap_id, change)
+        plan = self.crash_plan
+        at = None if plan is None else plan.after_input
+        if at is not None and self.store.input_count(swap_id) >= at:
+            _die(f"after input {at} of swap {swap_id}")
         stage = stage_of(state)
         now = self.wall_clock()
         previous = self._stages.get(swap_id)
@@ -511,6 +550,10 @@ class RelayerService:
             )
             return
         if tx_id is not None:
+            self._sent += 1
+            plan = self.crash_plan
+            if plan is not None and plan.after_send is not None and self._sent >= plan.after_send:
+                _die(f"after sending transaction {tx_id} ({action}), before recording it")
             self.store.record_sent(swap_id, seq, signed_tx="(sent by port)", tx_id=tx_id)
             if action == "lock":
                 rt = self._rt(self.store.get(swap_id), role)

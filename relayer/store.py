@@ -260,6 +260,14 @@ class Store(ABC):
             ).fetchall()
         return [_CHANGE.validate_json(r[0]) for r in rows]
 
+    def input_count(self, swap_id: str) -> int:
+        """How many inputs of a swap are logged."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur, "SELECT COUNT(*) FROM inputs WHERE swap_id = ?", (swap_id,)
+            ).fetchone()
+        return int(row[0])
+
     def input_log(self, swap_id: str) -> list[dict[str, Any]]:
         """Every logged input with its time and the effects it produced (for audit)."""
         with self._tx() as cur:

@@ -3,13 +3,15 @@
 Chain A (anvil, chain id 31338) carries the security (our ERC-20 token), chain B (anvil,
 chain id 31339) the cash (native coin). The daemon runs as ``stbridge relayer run`` in a
 subprocess with its keys in encrypted keystores; orders go in through ``stbridge swap
-submit``. The crash test kills the daemon with SIGKILL as soon as the store holds k inputs
-of a swap, for every k along the swap, restarts it, and checks the swap still ends atomically
-with exactly one lock per leg.
+submit``. The crash tests make the daemon SIGKILL itself (``STBRIDGE_FAULT_KILL``) right
+after the k-th input of a swap is committed, for every k along the swap, and right after
+each transaction it sends (before the store records it); after each restart the swap still
+ends atomically with exactly one lock per leg.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -275,41 +277,99 @@ def outcome_in_store(store: Path, swap_id: str) -> str:
     return str(row[0])
 
 
+def swap_id_of(order_id: str) -> str:
+    return "0x" + hashlib.sha256(b"stbridge-order:" + order_id.encode()).hexdigest()
+
+
+def spawn(s: Setup, crash_plan: str) -> subprocess.Popen[bytes]:
+    """The daemon with a crash plan, not waited for (it may die before it is healthy)."""
+    with s.config.with_name("daemon.log").open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "bridge.cli", "relayer", "run", "--config", str(s.config)],
+            env={**s.env, "STBRIDGE_FAULT_KILL": crash_plan},
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+
+
+def killed_or_done(s: Setup, proc: subprocess.Popen[bytes], swap_id: str) -> bool:
+    """Wait until the daemon SIGKILLs itself (True) or the swap ends first (False)."""
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            log = s.config.with_name("daemon.log").read_text()[-2000:]
+            assert proc.returncode == -signal.SIGKILL, log
+            return True
+        if outcome_in_store(s.store, swap_id) != "open":
+            stop(proc)
+            return False
+        time.sleep(0.05)
+    proc.kill()
+    raise AssertionError(f"swap {swap_id} neither ended nor reached the crash point in 60 s")
+
+
 @pytest.mark.slow
 def test_sigkill_at_every_step_never_loses_a_swap(setup: Setup, tmp_path: Path) -> None:
-    """Invariant: the daemon is SIGKILLed as soon as the store holds k inputs of a swap, for
-    k = 1, 2, ... until the swap ends, and restarted each time; the swap still completes
-    (both parties honest) from the store alone, with exactly one lock per leg on chain, so
-    nothing was sent twice with other contents, and the secret survived every crash."""
+    """Invariant: the daemon SIGKILLs itself right after the swap's k-th input (with its
+    effects) is committed, for k = 1, 2, ... until the swap ends, and is restarted each
+    time; the swap still completes (both parties honest) from the store alone, with exactly
+    one lock per leg on chain (nothing sent twice with other contents) and the secret
+    intact."""
     buyer_before = token_balance(setup, setup.buyer_on_a)
-    proc = start_daemon(setup)
-    submitted = cli(setup, "swap", "submit", str(order_file(setup, tmp_path, "crash-walk")))
-    assert submitted.returncode == 0, submitted.stderr
-    swap_id = submitted.stdout.strip()
+    swap_id = swap_id_of("crash-walk")
+    proc = start_daemon(setup, env={**setup.env, "STBRIDGE_FAULT_KILL": "input:1"})
+    cli(setup, "swap", "submit", str(order_file(setup, tmp_path, "crash-walk")))  # dies in it
     killed_at: list[int] = []
     k = 1
-    while outcome_in_store(setup.store, swap_id) == "open" and k < 40:
-        deadline = time.monotonic() + 30
-        while inputs_of(setup.store, swap_id) < k and time.monotonic() < deadline:
-            if outcome_in_store(setup.store, swap_id) != "open":
-                break
-            time.sleep(0.002)
-        proc.send_signal(signal.SIGKILL)
-        proc.wait()
+    while killed_or_done(setup, proc, swap_id):
         killed_at.append(inputs_of(setup.store, swap_id))
-        proc = start_daemon(setup)
-        k = killed_at[-1] + 1
-    try:
-        assert wait_outcome(setup, swap_id) == "completed"
-        status = json.loads(cli(setup, "swap", "status", swap_id, "--json").stdout)
-    finally:
-        stop(proc)
-    hashlock = bytes.fromhex(status["hashlock"][2:])
+        assert killed_at[-1] == k  # killed exactly after input k, every k in turn
+        k += 1
+        assert k < 60, killed_at
+        proc = spawn(setup, f"input:{k}")
+    assert outcome_in_store(setup.store, swap_id) == "completed"
+    terms = swap_terms(setup.store, swap_id)
+    hashlock = bytes.fromhex(terms["hashlock"][2:])
     assert len(setup.htlc_a.find(hashlock)) == 1
     assert len(setup.htlc_b.find(hashlock)) == 1
     assert token_balance(setup, setup.buyer_on_a) - buyer_before == 10
-    assert len(set(killed_at)) >= 4, killed_at
-    print(f"SIGKILLed after inputs {killed_at}")
+    assert killed_at == list(range(1, len(killed_at) + 1))
+    assert len(killed_at) >= 8  # lock, lock, re-check, claim, claim and the times between
+    print(f"SIGKILLed after each of inputs 1..{len(killed_at)}")
+
+
+@pytest.mark.slow
+def test_sigkill_between_sending_and_recording_each_transaction(
+    setup: Setup, tmp_path: Path
+) -> None:
+    """Invariant: the daemon SIGKILLs itself right after each transaction it sends, before
+    the store records it (the worst moment: the chain has it, the store does not). Each
+    restart finds the transaction's effect on chain instead of sending another: the swap
+    completes with one lock per leg and the right balances."""
+    buyer_before = token_balance(setup, setup.buyer_on_a)
+    seller_before = setup.b.balance(setup.seller_on_b)
+    swap_id = swap_id_of("crash-send")
+    proc = start_daemon(setup, env={**setup.env, "STBRIDGE_FAULT_KILL": "send:1"})
+    submitted = cli(setup, "swap", "submit", str(order_file(setup, tmp_path, "crash-send")))
+    assert submitted.returncode == 0, submitted.stderr
+    kills = 0
+    while killed_or_done(setup, proc, swap_id):
+        kills += 1
+        assert kills < 20
+        proc = spawn(setup, "send:1")
+    assert outcome_in_store(setup.store, swap_id) == "completed"
+    assert kills == 4  # lock, lock, claim, claim: each sent once, killed once
+    hashlock = bytes.fromhex(swap_terms(setup.store, swap_id)["hashlock"][2:])
+    assert len(setup.htlc_a.find(hashlock)) == 1
+    assert len(setup.htlc_b.find(hashlock)) == 1
+    assert token_balance(setup, setup.buyer_on_a) - buyer_before == 10
+    assert setup.b.balance(setup.seller_on_b) - seller_before == ETHER // 100
+
+
+def swap_terms(store: Path, swap_id: str) -> dict[str, object]:
+    with sqlite3.connect(f"file:{store}?mode=ro", uri=True, timeout=5) as conn:
+        row = conn.execute("SELECT terms FROM swaps WHERE swap_id = ?", (swap_id,)).fetchone()
+    return dict(json.loads(row[0]))
 
 
 def test_settings_wire_an_algorand_chain(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
