@@ -17,8 +17,9 @@ Example ``relayer.toml``::
     name = "evm-local"
     kind = "evm"
     endpoint = "http://127.0.0.1:8545"   # or "embedded"
-    confirmations = 2
+    confirmations = 2                    # events this deep below the head are acted on
     htlc = "0x52908400098527886E0F7030069857D2E4169EE7"
+    start_height = 1200                  # first run only: where to start following the HTLC
     keystore = "keys/evm-relayer.json"
 
     [[chains]]
