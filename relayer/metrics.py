@@ -81,6 +81,11 @@ class RelayerMetrics:
             ["chain"],
             registry=self.registry,
         )
+        self.secrets_held = Counter(
+            "stbridge_secrets_held",
+            "Revealing claims held back because the other lock was not open on chain",
+            registry=self.registry,
+        )
         self.chain_height = Gauge(
             "stbridge_chain_scanned_height",
             "The height each chain's watcher has scanned to",

@@ -152,6 +152,10 @@ class CrashPlan:
         return cls(after_send=int(number))
 
 
+class _SecretHeld(RuntimeError):
+    """The revealing claim is held back: the other lock is not (or no longer) on chain."""
+
+
 def _die(reason: str) -> None:
     log.critical("crash plan: SIGKILL %s", reason)
     logging.shutdown()
@@ -226,6 +230,7 @@ class RelayerService:
         self.max_swaps_per_tick = max_swaps_per_tick
         self.crash_plan = crash_plan
         self._sent = 0
+        self.secrets_held = 0
         self.transient_errors = 0
         self.metrics = RelayerMetrics()
         self.watchers = {
@@ -507,7 +512,13 @@ class RelayerService:
             if not pending:
                 return
             for row in pending:
-                self._run(swap_id, row.effect)
+                try:
+                    self._run(swap_id, row.effect)
+                except _SecretHeld as held:
+                    self.secrets_held += 1
+                    self.metrics.secrets_held.inc()
+                    log.error("%s", held)
+                    return
 
     def _run(self, swap_id: str, effect: Effect) -> None:
         state = self.store.get(swap_id)
@@ -527,6 +538,10 @@ class RelayerService:
             case SubmitLock(role=role):
                 self._send(swap_id, effect.seq, "lock", role, lambda: self._lock(state, role))
             case SubmitClaim(role=role):
+                if state.leg_state(role).phase is not LegPhase.CLAIM_SENT:
+                    # obsolete: the leg went on to its refund (the claim was held too long)
+                    self.store.finish_effect(swap_id, effect.seq, "done")
+                    return
                 self._send(swap_id, effect.seq, "claim", role, lambda: self._claim(state, role))
             case SubmitRefund(role=role):
                 self._send(swap_id, effect.seq, "refund", role, lambda: self._refund(state, role))
@@ -585,6 +600,17 @@ class RelayerService:
             raise NotFound(f"no {role.value} lock to claim")
         if lock.state != "open":
             return None
+        if role is Role.PARTICIPANT and not state.secret_public:
+            # The first claim reveals the secret. Both locks were confirmed, but a reorg
+            # deeper than the confirmation depth may have removed the initiator's since:
+            # read it live and hold the secret unless it is on chain and open.
+            initiator = self._find(state, Role.INITIATOR)
+            if initiator is None or initiator.state != "open":
+                seen = "gone" if initiator is None else initiator.state
+                raise _SecretHeld(
+                    f"swap {state.terms.swap_id}: the initiator lock is {seen} on chain; "
+                    "the secret is not revealed (held until it is back, or refunded)"
+                )
         rt = self._rt(state, role)
         sealed = self.store.sealed_secret(state.terms.swap_id)
         if sealed is None:

@@ -463,3 +463,47 @@ def test_a_decoy_lock_in_another_asset_is_not_taken_for_the_leg(
     assert final.participant.lock_id not in (None, decoy_id)
     assert world.cash.balance(leg.receiver) - received_before == 2 * ETHER  # the real coin
     assert world.cash_htlc.get(decoy_id).state == "open"  # the decoy was never claimed
+
+
+def test_a_deep_reorg_that_removes_the_initiator_lock_holds_the_secret(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """The security lock (py-evm, no confirmations required) is observed, then a reorg
+    deeper than that removes it while the buyer's cash lock waits for its 2 confirmations.
+    Before revealing the secret the relayer reads the security lock live, finds it gone and
+    holds the secret; at the cash deadline the buyer is refunded. Nobody loses an asset."""
+    svc = service(world, tmp_path, cash_confirmations=2)
+    swap_id = svc.submit(order(world, "deep-reorg-1")).terms.swap_id
+    before_lock = world.sec.snapshot()
+    svc.tick()  # compliance; the security lock on py-evm
+    svc.tick()  # the security lock is observed; the cash lock is sent on anvil
+    state = svc.store.get(swap_id)
+    assert state.initiator.phase is LegPhase.LOCKED
+    assert state.participant.phase is LegPhase.LOCK_SENT
+    world.sec.revert(before_lock)  # the reorg: the observed security lock is gone
+    world.sec.mine(3)
+    hashlock = bytes.fromhex(state.terms.hashlock[2:])
+    assert world.sec_htlc.find(hashlock) == []
+    for _ in range(5):
+        world.cash.mine(1)
+        svc.tick()
+    held = svc.store.get(swap_id)
+    assert held.participant.phase is LegPhase.CLAIM_SENT  # due, but held
+    assert svc.secrets_held >= 1
+    assert svc.metrics.registry.get_sample_value("stbridge_secrets_held_total") == float(
+        svc.secrets_held
+    )
+    assert not held.secret_public
+    assert world.cash_htlc.revealed_secret(hashlock) is None
+    assert svc.watchers[f"evm:{world.sec.chain_id}"].deep_reorgs == 1
+    assert token_balance(world, world.seller.address) == 1_000  # the reorg undid the lock
+    (cash_lock,) = world.cash_htlc.find(hashlock)
+    world.cash.increase_time(2 * 3600)
+    for _ in range(6):
+        world.cash.mine(1)
+        svc.tick()
+        if svc.store.get(swap_id).participant.phase is LegPhase.REFUNDED:
+            break
+    assert svc.store.get(swap_id).participant.phase is LegPhase.REFUNDED
+    assert world.cash_htlc.get(cash_lock.lock_id).state == "refunded"
+    assert world.cash_htlc.revealed_secret(hashlock) is None
