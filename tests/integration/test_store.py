@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bridge.errors import NotFound, StoreUnavailable
+from bridge.ports import ChainEvent
 from bridge.swap import (
     ChainAdvanced,
     ClaimObserved,
@@ -220,6 +221,92 @@ def test_sqlite_and_postgres_agree(
             assert sq.inputs(swap_id) == pg.inputs(swap_id)
             assert sq.pending_effects(swap_id) == pg.pending_effects(swap_id)
         assert sq.list_ids(outcome=Outcome.OPEN.value) == pg.list_ids(outcome=Outcome.OPEN.value)
+    finally:
+        for store in stores:
+            store.close()
+
+
+# one chain-following step: ("advance", blocks, [(name, lock n, hashlock n)]) or ("rewind", depth)
+FOLLOW = st.one_of(
+    st.tuples(
+        st.just("advance"),
+        st.integers(1, 4),
+        st.lists(
+            st.tuples(st.sampled_from(["Locked", "Claimed", "Refunded"]), st.integers(0, 3)),
+            max_size=3,
+        ),
+    ),
+    st.tuples(st.just("rewind"), st.integers(0, 6), st.just([])),
+)
+
+
+def follow(store: Store, steps: list[tuple[str, int, list[tuple[str, int]]]]) -> None:
+    """Drive a store's chain-following tables as a watcher would (heights 100 up)."""
+    store.advance_chain(
+        "evm:1", expected=None, height=100, events=(), block_hash="0x00", keep_from=0
+    )
+    for step, (kind, amount, events) in enumerate(steps):
+        cursor = store.cursor("evm:1")
+        assert cursor is not None
+        if kind == "rewind":
+            store.rewind_chain("evm:1", expected=cursor, to_height=max(cursor - amount, 100))
+            continue
+        height = cursor + amount
+        recorded = [
+            ChainEvent(
+                name,
+                height,
+                f"0x{step:064x}",
+                i,
+                {"lock_id": f"0x{n:064x}", "hashlock": bytes([n]) * 32, "amount": 10**30 + n}
+                if name == "Locked"
+                else {"lock_id": f"0x{n:064x}"},
+            )
+            for i, (name, n) in enumerate(events)
+        ]
+        assert not store.advance_chain(
+            "evm:1", expected=cursor - 1, height=height, events=(), block_hash="x", keep_from=0
+        )  # a stale cursor is refused
+        assert store.advance_chain(
+            "evm:1",
+            expected=cursor,
+            height=height,
+            events=recorded,
+            block_hash=f"0x{height:x}",
+            keep_from=height - 8,
+        )
+
+
+@settings(suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(FOLLOW, max_size=20))
+def test_sqlite_and_postgres_follow_chains_alike(
+    steps: list[tuple[str, int, list[tuple[str, int]]]],
+    tmp_path_factory: pytest.TempPathFactory,
+    pg_dsn: str,
+) -> None:
+    """Invariant: the same advances and rewinds of a chain cursor leave both stores with the
+    same cursor, kept block hashes and recorded events, and no event above the cursor."""
+    stores: list[Store] = [
+        SqliteStore(tmp_path_factory.mktemp("follow") / "s.sqlite3", clock=Clock()),
+        PostgresStore(schema_dsn(pg_dsn), clock=Clock()),
+    ]
+    try:
+        for store in stores:
+            follow(store, steps)
+        sq, pg = stores
+        assert sq.cursor("evm:1") == pg.cursor("evm:1")
+        assert sq.block_hashes("evm:1") == pg.block_hashes("evm:1")
+        cursor = sq.cursor("evm:1")
+        assert cursor is not None
+        for n in range(4):
+            hashlock = "0x" + (bytes([n]) * 32).hex()
+            assert sq.locks_by_hashlock("evm:1", hashlock) == pg.locks_by_hashlock(
+                "evm:1", hashlock
+            )
+            history = sq.lock_history("evm:1", f"0x{n:064x}")
+            assert history == pg.lock_history("evm:1", f"0x{n:064x}")
+            assert all(e.height <= cursor for e in history)
+            assert all(e.args.get("amount", 10**30 + n) == 10**30 + n for e in history)
     finally:
         for store in stores:
             store.close()
