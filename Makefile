@@ -53,5 +53,10 @@ schemas: setup ## regenerate specs/schemas from the models
 contracts: setup ## rebuild our Solidity artifacts with the pinned solc
 	$(PY) -m adapters.evm.contracts.build
 
+bench: setup ## measure: HTLC gas vs Boltz, compliance decisions/s, relayer swaps/min
+	$(BIN)/stbridge bench gas
+	$(BIN)/stbridge bench compliance
+	$(BIN)/stbridge bench relayer --swaps 10
+
 clean: ## remove the venv, node_modules and caches
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

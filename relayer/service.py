@@ -30,6 +30,7 @@ import logging
 import os
 import secrets as _secrets
 import signal
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -358,7 +359,7 @@ class RelayerService:
         if at is not None and self.store.input_count(swap_id) >= at:
             _die(f"after input {at} of swap {swap_id}")
         stage = stage_of(state)
-        now = self.wall_clock()
+        now = time.monotonic()  # real elapsed time, whatever clock plans the deadlines
         previous = self._stages.get(swap_id)
         if previous is None:
             self._stages[swap_id] = (stage, now)

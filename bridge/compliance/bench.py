@@ -28,7 +28,7 @@ from bridge.compliance.model import (
 from bridge.compliance.sanctions import load_sanctions
 from bridge.model.enums import Capability, InvestorClass
 
-__all__ = ["main", "sample_trades"]
+__all__ = ["describe", "main", "run", "sample_trades"]
 
 _RESIDENCES = ("JP", "US", "DE", "FR", "SG", "CH", "HK", "GB")
 
@@ -105,33 +105,56 @@ def sample_trades(engine: Engine, count: int, seed: int = 6) -> list[Trade]:
     return out
 
 
+def run(seconds: float = 3.0, trades: int = 500) -> dict[str, object]:
+    """Evaluate the seeded trade mix for ``seconds``; return the numbers measured."""
+    start = time.perf_counter()
+    rules = load_rules([default_rules_dir()])
+    loaded = time.perf_counter()
+    engine = Engine(rules, load_sanctions([default_sanctions_file()]))
+    mix = sample_trades(engine, trades)
+    at = datetime(2026, 3, 1, tzinfo=UTC)
+    outcomes: dict[str, int] = {}
+    done = 0
+    began = time.perf_counter()
+    while time.perf_counter() - began < seconds:
+        for trade in mix:
+            outcome = engine.evaluate(trade, at).outcome
+            outcomes[outcome] = outcomes.get(outcome, 0) + 1
+        done += len(mix)
+    elapsed = time.perf_counter() - began
+    return {
+        "rules": rules.rule_count,
+        "jurisdictions": len(rules.jurisdictions),
+        "load_ms": round((loaded - start) * 1000),
+        "decisions": done,
+        "seconds": round(elapsed, 3),
+        "decisions_per_second": round(done / elapsed),
+        "outcomes": dict(sorted(outcomes.items())),
+    }
+
+
+def describe(numbers: dict[str, object]) -> str:
+    """The numbers of :func:`run` as three lines of text."""
+    outcomes = numbers["outcomes"]
+    assert isinstance(outcomes, dict)
+    return "\n".join(
+        [
+            f"rules: {numbers['rules']} in {numbers['jurisdictions']} jurisdictions, "
+            f"loaded and compiled in {numbers['load_ms']} ms",
+            f"decisions: {numbers['decisions']} in {numbers['seconds']} s = "
+            f"{numbers['decisions_per_second']:,} decisions/second",
+            "outcomes: " + ", ".join(f"{k} {v}" for k, v in outcomes.items()),
+        ]
+    )
+
+
 def main(argv: list[str] | None = None) -> None:
     """Run the benchmark and print the numbers."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--seconds", type=float, default=3.0, help="how long to evaluate")
     parser.add_argument("--trades", type=int, default=500, help="distinct trades in the mix")
     args = parser.parse_args(argv)
-    start = time.perf_counter()
-    rules = load_rules([default_rules_dir()])
-    loaded = time.perf_counter()
-    engine = Engine(rules, load_sanctions([default_sanctions_file()]))
-    trades = sample_trades(engine, args.trades)
-    at = datetime(2026, 3, 1, tzinfo=UTC)
-    outcomes: dict[str, int] = {}
-    done = 0
-    began = time.perf_counter()
-    while time.perf_counter() - began < args.seconds:
-        for trade in trades:
-            outcome = engine.evaluate(trade, at).outcome
-            outcomes[outcome] = outcomes.get(outcome, 0) + 1
-        done += len(trades)
-    elapsed = time.perf_counter() - began
-    print(
-        f"rules: {rules.rule_count} in {len(rules.jurisdictions)} jurisdictions, "
-        f"loaded and compiled in {(loaded - start) * 1000:.0f} ms"
-    )
-    print(f"decisions: {done} in {elapsed:.2f} s = {done / elapsed:,.0f} decisions/second")
-    print("outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(outcomes.items())))
+    print(describe(run(args.seconds, args.trades)))
 
 
 if __name__ == "__main__":
