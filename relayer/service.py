@@ -40,6 +40,7 @@ from pydantic import Field, ValidationError
 from bridge.compliance import Trade
 from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
 from bridge.htlc import ChainHead, ChainTiming, RelayerBudget, plan_deadlines
+from bridge.journal import journaled
 from bridge.model import AssetRef, ChainRef, Refusal, Standard, TransferCheck, TransferIntent
 from bridge.model.base import CanonicalModel
 from bridge.ports import ChainEvent, HtlcLock, HtlcPort, Signer
@@ -81,6 +82,7 @@ __all__ = [
     "CrashPlan",
     "LegOrder",
     "RelayerService",
+    "SwapJournal",
     "SwapOrder",
 ]
 
@@ -151,6 +153,38 @@ class CrashPlan:
         if kind == "input":
             return cls(after_input=int(number))
         return cls(after_send=int(number))
+
+
+class SwapJournal:
+    """The signed-transaction journal of one swap, kept as documents ``tx:<key>`` in the
+    store (see :mod:`bridge.journal`): a retried effect re-sends the very same bytes.
+
+    The bytes are sealed with the swap-secret key (AES-GCM): a signed claim carries the
+    secret, which must not sit in the store in clear before it is public on chain.
+    """
+
+    def __init__(self, store: Store, swap_id: str, key: SealingKey) -> None:
+        self.store = store
+        self.swap_id = swap_id
+        self._key = key
+
+    def stored(self, key: str) -> bytes | None:
+        """The signed bytes kept under ``key``."""
+        try:
+            sealed = self.store.document(self.swap_id, f"tx:{key}")
+        except NotFound:
+            return None
+        return self._key.unseal(sealed, swap_id=self.swap_id)
+
+    def keep(self, key: str, signed: bytes) -> bytes:
+        """Persist ``signed`` before it is sent (first bytes win)."""
+        sealed = self._key.seal(signed, swap_id=self.swap_id)
+        kept = self.store.keep_document(self.swap_id, f"tx:{key}", sealed)
+        return self._key.unseal(kept, swap_id=self.swap_id)
+
+    def forget(self, key: str) -> None:
+        """Drop bytes that can never be mined."""
+        self.store.delete_document(self.swap_id, f"tx:{key}")
 
 
 class _SecretHeld(RuntimeError):
@@ -553,7 +587,8 @@ class RelayerService:
         self, swap_id: str, seq: int, action: str, role: Role, fn: Callable[[], str | None]
     ) -> None:
         try:
-            tx_id = fn()
+            with journaled(SwapJournal(self.store, swap_id, self._key)):
+                tx_id = fn()
         except TransientError as exc:
             self._rpc_error(self._rt(self.store.get(swap_id), role), exc)
             raise

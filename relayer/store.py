@@ -326,6 +326,20 @@ class Store(ABC):
                     return int(seq)
         return None
 
+    def keep_document(self, swap_id: str, name: str, body: str) -> str:
+        """Store a named document unless it exists; return the stored body (first wins)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO documents (swap_id, name, body, at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (swap_id, name) DO NOTHING",
+                (swap_id, name, body, self._clock()),
+            )
+            row = self._exec(
+                cur, "SELECT body FROM documents WHERE swap_id = ? AND name = ?", (swap_id, name)
+            ).fetchone()
+        return str(row[0])
+
     def document(self, swap_id: str, name: str) -> str:
         """A named document of a swap; ``NotFound`` when absent."""
         with self._tx() as cur:

@@ -41,6 +41,7 @@ from __future__ import annotations
 
 import ast
 import contextlib
+import hashlib
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -62,6 +63,7 @@ from web3.exceptions import (
 )
 from web3.types import RPCEndpoint, RPCResponse
 
+from bridge import journal
 from bridge.errors import (
     BridgeError,
     ChainTimeout,
@@ -827,10 +829,48 @@ class EvmClient:
         ``EvmReverted`` and nothing is sent. With ``gas`` it is sent as is, and a mined
         failure (status 0) raises ``EvmReverted`` with the replayed reason.
         """
+        key = self._journal_key(signer.address, to, data, value)
+        kept = journal.stored(key)
+        if kept is not None and self._mined(Web3.keccak(kept).to_0x_hex()):
+            # the kept one is on chain: the caller checked the chain and wants another
+            # transaction (e.g. an approval used up since), so it is a new one
+            journal.forget(key)
+            kept = None
+        if kept is not None:
+            try:
+                tx_id = self.submit(kept)
+            except BridgeError as exc:
+                if not self._unsendable(kept, exc):
+                    raise
+                log.warning("transaction %s can no longer be mined; building a new one", exc)
+                journal.forget(key)
+            else:
+                return self.wait(tx_id)  # the same bytes again: never a second transaction
         tx = self.build_tx(signer.address, to, data, value=value, gas=gas)
-        raw = signer.sign(tx)
+        raw = journal.keep(key, signer.sign(tx))
         tx_id = self.submit(raw)
         return self.wait(tx_id)
+
+    def _mined(self, tx_id: str) -> bool:
+        def run() -> bool:
+            try:
+                self.w3.eth.get_transaction_receipt(cast(Any, tx_id))
+            except TransactionNotFound:
+                return False
+            return True
+
+        return bool(self.guard("eth_getTransactionReceipt", run))
+
+    def _journal_key(self, sender: str, to: str | None, data: bytes, value: int) -> str:
+        digest = hashlib.sha256(data).hexdigest()
+        return f"evm:{self.chain_id}:{sender}:{to}:{value}:{digest}"
+
+    def _unsendable(self, signed: bytes, exc: BridgeError) -> bool:
+        """Whether a kept transaction can never be mined: its nonce is already used by
+        another transaction of its sender (and it is not itself on chain)."""
+        if "nonce" not in str(exc).lower() and "nonce" not in str(exc.__cause__).lower():
+            return False
+        return not self._is_known(Web3.keccak(signed).to_0x_hex())
 
     def deploy(
         self,

@@ -507,3 +507,60 @@ def test_a_deep_reorg_that_removes_the_initiator_lock_holds_the_secret(
     assert svc.store.get(swap_id).participant.phase is LegPhase.REFUNDED
     assert world.cash_htlc.get(cash_lock.lock_id).state == "refunded"
     assert world.cash_htlc.revealed_secret(hashlock) is None
+
+
+def kept_transactions(svc: RelayerService, swap_id: str, key: SealingKey) -> list[str]:
+    """Hashes of the signed transactions the swap's journal keeps (unsealed)."""
+    import sqlite3
+
+    from web3 import Web3
+
+    assert isinstance(svc.store, SqliteStore)
+    with sqlite3.connect(svc.store.path) as conn:
+        rows = conn.execute(
+            "SELECT body FROM documents WHERE swap_id = ? AND name LIKE 'tx:%'", (swap_id,)
+        ).fetchall()
+    return [Web3.keccak(key.unseal(r[0], swap_id=swap_id)).to_0x_hex() for r in rows]
+
+
+def test_a_retried_lock_resends_the_same_signed_transaction(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """anvil stops mining while the buyer's cash lock is pending, then evicts it from its
+    pool and the base fee moves. A restarted relayer (new service, same store) finds no lock
+    on chain and sends the very bytes it signed and sealed before, not a new transaction
+    (which would now carry another fee): the transaction that lands is the first one signed,
+    and the buyer has sent exactly one."""
+    svc = service(world, tmp_path)
+    key = svc._key
+    swap_id = svc.submit(order(world, "journal-1")).terms.swap_id
+    svc.tick()  # compliance; the security lock on py-evm
+    nonce_before = world.cash.w3.eth.get_transaction_count(world.buyer.address)
+    rpc = world.cash.w3.provider.make_request
+    timeout = world.cash.receipt_timeout
+    world.cash.receipt_timeout = 0.5
+    rpc("evm_setAutomine", [False])  # type: ignore[arg-type]
+    try:
+        svc.tick()  # the cash lock is signed, kept (sealed) and sent; no receipt comes
+        (effect,) = svc.store.pending_effects(swap_id)
+        assert effect.effect.kind == "submit_lock"
+        cash_tx = [h for h in kept_transactions(svc, swap_id, key) if not world.sec._is_known(h)]
+        assert len(cash_tx) == 1
+        rpc("anvil_dropAllTransactions", [])  # type: ignore[arg-type]
+        base = int(world.cash.w3.eth.get_block("latest")["baseFeePerGas"])
+        rpc("anvil_setNextBlockBaseFeePerGas", [hex(base + base // 4)])  # type: ignore[arg-type]
+        rpc("evm_mine", [])  # type: ignore[arg-type]
+        svc.store.close()
+        again = service(world, tmp_path, key=key)  # a restarted relayer
+        again.tick()  # no lock on chain: the kept bytes are sent again
+    finally:
+        rpc("evm_setAutomine", [True])  # type: ignore[arg-type]
+        world.cash.receipt_timeout = timeout
+    world.cash.mine(1)
+    run(again, swap_id)
+    final = again.store.get(swap_id)
+    assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)
+    assert world.cash.receipt(cash_tx[0])["status"] == 1  # the first signed bytes landed
+    assert world.cash.w3.eth.get_transaction_count(world.buyer.address) - nonce_before == 1
+    hashlock = bytes.fromhex(final.terms.hashlock[2:])
+    assert len(world.cash_htlc.find(hashlock)) == 1
