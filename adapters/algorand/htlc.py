@@ -117,6 +117,7 @@ from adapters.algorand.regulated_abi import (
     refusal_from_rejection,
     selector,
 )
+from bridge import journal
 from bridge.errors import (
     BridgeError,
     InvalidInput,
@@ -166,6 +167,7 @@ almost surely a timestamp given where a round was meant."""
 MAX_VALIDITY: Final = 1_000
 """Longest validity window of a transaction (rounds)."""
 _ZERO_KEY: Final = bytes(32)
+_TXID_LEN: Final = 52  # base32 transaction id, the journal's envelope prefix
 _BYTECBLOCK: Final = 0x26
 _PAY: Final = "pay"
 _AXFER: Final = "axfer"
@@ -935,11 +937,36 @@ class AlgorandHtlc:
                     raise InvalidInput("signer", f"the {what} needs the sender's signer")
                 blobs.append(signer.sign(txn))
         first_id = str(unsigned[0].get_txid())
+        key = f"algorand:{self.chain.chain.genesis_hash}:{what}:{terms.escrow}"
+        kept = journal.stored(key)
+        if kept is not None:
+            kept_id, kept_group = kept[:_TXID_LEN].decode(), kept[_TXID_LEN:]
+            if self._confirmed(kept_id):
+                journal.forget(key)  # on chain already: the caller wants a new group
+            else:
+                try:
+                    self.chain.submit(kept_group)  # the same signed group again
+                    return self.chain.wait(kept_id)
+                except TransactionReverted as exc:
+                    # its validity window is over or it conflicts: it can never land
+                    log.warning(
+                        "kept %s group %s cannot land (%s); building a new one", what, kept_id, exc
+                    )
+                    journal.forget(key)
+        envelope = journal.keep(key, first_id.encode() + b"".join(blobs))
+        first_id, group = envelope[:_TXID_LEN].decode(), envelope[_TXID_LEN:]
         try:
-            self.chain.submit(b"".join(blobs))
+            self.chain.submit(group)
             return self.chain.wait(first_id)
         except TransactionReverted as exc:
             raise _translate(what, terms, exc) from exc
+
+    def _confirmed(self, tx_id: str) -> bool:
+        try:
+            info = self.chain.pending_info(tx_id)
+        except NotFound:
+            return False
+        return int(info.get("confirmed-round", 0) or 0) > 0
 
     def _sync(self) -> None:
         head = self.chain.head()

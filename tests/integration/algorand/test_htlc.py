@@ -807,3 +807,59 @@ def test_terms_refuse_bad_input() -> None:
         HtlcTerms(HtlcKind.ASA, HASHLOCK, a, b, 1, 10)
     with pytest.raises(InvalidInput, match="creator"):
         HtlcTerms(HtlcKind.REGULATED, HASHLOCK, a, b, 1, 10, asset_id=5000, app_id=5001)
+
+
+class MemoryJournal:
+    """A signed-transaction journal in memory (the relayer keeps it in its store)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, bytes] = {}
+
+    def stored(self, key: str) -> bytes | None:
+        return self.kept.get(key)
+
+    def keep(self, key: str, signed: bytes) -> bytes:
+        return self.kept.setdefault(key, signed)
+
+    def forget(self, key: str) -> None:
+        self.kept.pop(key, None)
+
+
+def test_a_retried_lock_sends_the_group_signed_first(
+    env: Worlds, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first submission of a lock never reaches algod (the fault is injected: the node
+    is unreachable); rounds pass. The retry, inside the same journal, sends the group signed
+    the first time (same transaction id), not a group built on newer suggested parameters."""
+    from bridge.errors import ChainUnavailable
+    from bridge.journal import journaled
+
+    ledger = env.ledger
+    sender, receiver = env.cash["alice"], env.cash["bob"]
+    htlc = _htlc(ledger)
+    submit = htlc.chain.submit
+
+    def unreachable(signed: bytes) -> str:
+        raise ChainUnavailable("algod is unreachable (injected)")
+
+    journal = MemoryJournal()
+    lock = {
+        "asset": None,
+        "receiver": receiver.address,
+        "amount": 1_000_000,
+        "hashlock": hashlib.sha256(b"journal").digest(),
+        "deadline": ledger.last_round + 50,
+        "signer": sender,
+    }
+    with journaled(journal):
+        monkeypatch.setattr(htlc.chain, "submit", unreachable)
+        with pytest.raises(ChainUnavailable):
+            htlc.lock(**lock)  # type: ignore[arg-type]
+        ((_, envelope),) = journal.kept.items()
+        first_id = envelope[:52].decode()
+        monkeypatch.setattr(htlc.chain, "submit", submit)
+        ledger.advance(3)  # newer suggested parameters: a rebuilt group would differ
+        lock_id, receipt = htlc.lock(**lock)  # type: ignore[arg-type]
+    assert receipt.tx_id == first_id
+    assert htlc.get(lock_id).state == "open"
+    assert ledger.balance(lock_id) == 1_000_000 + MIN_BALANCE + DEFAULT_FEE_CAP  # funded once
