@@ -30,6 +30,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
 from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
 from bridge.swap import CancelSwap, Outcome, SwapState
+from relayer.metrics import STAGES, stage_of
 from relayer.service import RelayerService, SwapOrder
 
 __all__ = ["create_app", "swap_view"]
@@ -77,6 +78,9 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
     )
     registry = CollectorRegistry()  # the API's own; the service's is served with it
     swaps_gauge = Gauge("stbridge_swaps", "Swaps by outcome", ["outcome"], registry=registry)
+    stage_gauge = Gauge(
+        "stbridge_open_swaps", "Open swaps by the stage they are in", ["stage"], registry=registry
+    )
     at_risk = Gauge(
         "stbridge_deadlines_at_risk",
         "Open swaps with a locked leg within reaction + margin of its deadline",
@@ -131,6 +135,11 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
             swaps_gauge.labels(outcome.value).set(
                 len(service.store.list_ids(outcome=outcome.value, limit=1_000_000))
             )
+        stages = dict.fromkeys(STAGES[:-1], 0)
+        for swap_id in service.store.list_ids(outcome=Outcome.OPEN.value, limit=1_000_000):
+            stages[stage_of(service.store.get(swap_id))] += 1
+        for stage, count in stages.items():
+            stage_gauge.labels(stage).set(count)
         budget = service.budget
         at_risk.set(service.deadlines_at_risk(budget.reaction_s + budget.margin_s))
         transient.set(service.transient_errors)

@@ -15,8 +15,10 @@ One :meth:`RelayerService.tick`:
 3. per swap, turn what the watchers recorded into engine inputs: the chain's time, and the
    lock / claim / refund events of its legs once they are ``confirmations`` deep;
 4. run the swap's pending effects in order. Each effect first checks the chain for the
-   result it would produce (a lock already there, a claim already made), so running an effect
-   twice after a crash never sends a second, different transaction.
+   result it would produce (a lock already there, a claim already made), and runs inside the
+   swap's transaction journal (:class:`SwapJournal`): the chain clients keep every signed
+   transaction (sealed) before sending it and re-send the same bytes on a retry, so running
+   an effect twice after a crash never sends a second, different transaction.
 
 Failures: a transient error (RPC down) leaves the effect pending for the next tick; a
 permanent refusal becomes a ``TxFailed`` input and the engine picks the safe path.

@@ -285,6 +285,7 @@ def test_api_submit_follow_audit(world: World, tmp_path: Path, snapshots: None) 
     assert created.status_code == 201, created.text
     swap_id = created.json()["swap_id"]
     assert api.post("/swaps", json=body).json()["swap_id"] == swap_id
+    assert 'stbridge_open_swaps{stage="compliance"} 1.0' in api.get("/metrics").text
     assert "secret" not in created.text.replace("secret_public", "")
     run(svc, swap_id)
     view = api.get(f"/swaps/{swap_id}").json()
@@ -296,6 +297,7 @@ def test_api_submit_follow_audit(world: World, tmp_path: Path, snapshots: None) 
     metrics = api.get("/metrics").text
     assert 'stbridge_swaps{outcome="completed"} 1.0' in metrics
     assert "stbridge_deadlines_at_risk 0.0" in metrics
+    assert 'stbridge_open_swaps{stage="compliance"} 0.0' in metrics
     # every stage the swap went through was timed once, on leaving it
     for stage in ("compliance", "initiator_lock", "participant_lock", "recheck", "settle"):
         assert f'stbridge_swap_stage_seconds_count{{stage="{stage}"}} 1.0' in metrics, stage
