@@ -83,6 +83,9 @@ HTLC_ARTIFACT: Final = "HTLC"
 NATIVE: Final = "0x" + "00" * 20
 """The token address the contract uses for the native coin."""
 
+_TRANSFER_TOPIC: Final = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
+"""topic0 of ERC-20 ``Transfer(address indexed from, address indexed to, uint256 value)``."""
+
 _SETTLEMENT_ERRORS: Final[Mapping[str, str]] = {
     "LockExists": "a lock with these parameters is already open",
     "LockNotOpen": "no open lock with these parameters (wrong secret, or already settled)",
@@ -93,7 +96,10 @@ _SETTLEMENT_ERRORS: Final[Mapping[str, str]] = {
     "ZeroReceiver": "the receiver must not be the zero address",
     "ZeroToken": "the token must not be the zero address",
     "BadCalldataLength": "the secret must be exactly 32 bytes",
-    "AmountNotReceived": "the token delivered less than the amount (fee on transfer): refused",
+    "AmountNotReceived": (
+        "the escrow's balance did not grow by exactly the amount (a fee on transfer, or a "
+        "second lock nested by the token): refused"
+    ),
     "TransferFailed": "the coin or token transfer out of the escrow failed",
     "Reentered": "a token re-entered the escrow during a lock",
 }
@@ -197,6 +203,7 @@ class EvmHtlc:
         abi = load_artifact(HTLC_ARTIFACT).abi
         self.contract: Contract = client.contract(self.address, abi)
         self._locks: dict[str, LockParams] = {}
+        self._receipt_logs: dict[str, list[Mapping[str, Any]]] = {}
         self._topics: dict[str, str] = {
             str(item["name"]): _topic_of(item) for item in abi if item.get("type") == "event"
         }
@@ -557,6 +564,12 @@ class EvmHtlc:
             if name in ("Locked", "TokenLocked", "PartitionLocked"):
                 token = str(args.get("token", NATIVE))
                 partition = args.get("partition")
+                if name == "TokenLocked":
+                    moved = self._token_transfer(tx_id, int(entry["logIndex"]), token)
+                    if moved is None:
+                        log.warning("lock in %s: no Transfer to the HTLC follows it", tx_id)
+                        return None
+                    args["sender"], args["amount"] = moved
                 params = LockParams(
                     bytes(args["hashlock"]),
                     token,
@@ -584,6 +597,27 @@ class EvmHtlc:
                 payload: dict[str, object] = {"lock_id": lock_id, "secret": bytes(args["secret"])}
                 return ChainEvent("Claimed", height, tx_id, index, payload)
             return ChainEvent("Refunded", height, tx_id, index, {"lock_id": lock_id})
+        return None
+
+    def _token_transfer(self, tx_id: str, after: int, token: str) -> tuple[str, int] | None:
+        """The sender and amount of a token lock: the ``from`` and ``value`` of the first
+        ``Transfer(_, this HTLC, _)`` logged by ``token`` after the lock's own log in the same
+        transaction (``TokenLocked`` does not repeat them; lockToken refused any delivery
+        other than the amount, and any second lock of that token nested in between)."""
+        logs = self._receipt_logs.get(tx_id)
+        if logs is None:
+            logs = list(self.client.receipt(tx_id)["logs"])
+            if len(self._receipt_logs) > 4096:
+                self._receipt_logs.clear()
+            self._receipt_logs[tx_id] = logs
+        me = "0x" + bytes(12).hex() + self.address[2:].lower()
+        for item in sorted(logs, key=lambda x: int(x["logIndex"])):
+            if int(item["logIndex"]) <= after or str(item["address"]).lower() != token.lower():
+                continue
+            topics = ["0x" + bytes(t).hex() for t in item["topics"]]
+            if len(topics) == 3 and topics[0] == _TRANSFER_TOPIC and topics[2] == me:
+                sender = Web3.to_checksum_address("0x" + topics[1][-40:])
+                return sender, int.from_bytes(bytes(item["data"]), "big")
         return None
 
     # -- pre-flight ------------------------------------------------------------------------

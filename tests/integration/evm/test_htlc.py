@@ -850,6 +850,10 @@ def test_erc1400_partition_lock_claim_and_refund_after_preflight(env: Env) -> No
 
 
 def test_token_calling_back_cannot_nest_a_lock_inside_a_lock(env: Env) -> None:
+    """A token that calls back after moving the tokens nests a second lock of itself inside
+    the first. The nested lock finds the balance the first one expects and goes through, so
+    the first lock measures both deliveries (1,500 for 1,000) and refuses: the whole
+    transaction reverts and nothing is locked, not one delivery counted twice."""
     token = env.deploy("ReentrantToken")
     env.send(env.alice, token.functions.mint(env.alice.address, 1_000))
     env.send(env.alice, token.functions.mint(token.address, 500))
@@ -862,20 +866,57 @@ def test_token_calling_back_cannot_nest_a_lock_inside_a_lock(env: Env) -> None:
     env.send(env.alice, token.functions.arm(env.htlc.address, nested))
 
     secret = env.secret()
-    lock_id, _ = env.htlc.lock(
-        asset=env.asset(token.address),
-        receiver=env.bob.address,
-        amount=1_000,
-        hashlock=secret.hashlock,
-        deadline=deadline,
-        signer=env.alice,
-    )
-    assert env.client.read(token.functions.attempted())
-    assert not env.client.read(token.functions.attackSucceeded())
-    selector = bytes(env.client.w3.keccak(text="Reentered()"))[:4]
-    assert bytes(env.client.read(token.functions.attackReturn())) == selector
-    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 1_000
-    assert [lock.lock_id for lock in env.htlc.find(secret.hashlock)] == [lock_id]
+    with pytest.raises(SettlementError, match=r"AmountNotReceived\(1000, 1500\)"):
+        env.htlc.lock(
+            asset=env.asset(token.address),
+            receiver=env.bob.address,
+            amount=1_000,
+            hashlock=secret.hashlock,
+            deadline=deadline,
+            signer=env.alice,
+        )
+    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 0
+    assert env.client.read(token.functions.balanceOf(env.alice.address)) == 1_000
+    assert env.htlc.find(secret.hashlock) == []
+
+
+def test_two_locks_of_one_token_in_one_transaction(env: Env) -> None:
+    """A wallet that batches two locks of one token in one transaction gets both: the
+    reentrancy mark expects exactly the balance the first lock left, and each lock's sender
+    and amount are read back from its own Transfer log. A transfer to the HTLC between the
+    two makes the second refuse (``Reentered``) and the whole batch revert."""
+    token = env.deploy("FeeToken", 0)
+    batch = env.deploy("BatchLocker")
+    env.send(env.alice, token.functions.mint(batch.address, 1_000))
+    first, second = env.secret(), env.secret()
+    deadline = env.now() + HOUR
+    env.send(
+        env.alice,
+        batch.functions.lockTwice(
+            env.htlc.address, token.address, 300, 200,
+            first.hashlock, second.hashlock, env.bob.address, deadline,
+        ),
+    )  # fmt: skip
+    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 500
+    (one,) = env.htlc.find(first.hashlock)
+    (two,) = env.htlc.find(second.hashlock)
+    assert (one.sender, one.amount, one.state) == (batch.address, 300, "open")
+    assert (two.sender, two.amount, two.state) == (batch.address, 200, "open")
+    env.htlc.claim(two.lock_id, second.reveal(), env.carol)  # the decoded parameters are right
+    assert env.client.read(token.functions.balanceOf(env.bob.address)) == 200
+
+    third, fourth = env.secret(), env.secret()
+    with pytest.raises(EvmReverted) as refused:
+        env.send(
+            env.alice,
+            batch.functions.lockGiftLock(
+                env.htlc.address, token.address, 100, 1, 100,
+                third.hashlock, fourth.hashlock, env.bob.address, deadline,
+            ),
+        )  # fmt: skip
+    reentered = "0x" + bytes(env.client.w3.keccak(text="Reentered()"))[:4].hex()
+    assert refused.value.revert.selector == reentered
+    assert env.htlc.find(third.hashlock) == []
 
 
 def test_receiver_calling_back_on_payment_cannot_claim_twice(env: Env) -> None:

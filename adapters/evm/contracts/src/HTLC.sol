@@ -36,7 +36,7 @@ interface IHTLCPartitionedToken {
 ///
 /// The word lives at the storage slot whose number is the id itself (no mapping, so no
 /// second hash). That is collision-free because this contract declares no storage variable
-/// at all (its reentrancy flag is in transient storage, a separate space): every slot it ever
+/// at all (its reentrancy marks are in transient storage, a separate space): every slot it ever
 /// writes is a lock id, and two locks share a slot only if they share an id, which means the
 /// same parameters (refused as `LockExists`) or a keccak-256 collision (a token lock hashes
 /// 192 bytes, a partition lock 224). A storage variable must never be added to this contract.
@@ -48,6 +48,10 @@ interface IHTLCPartitionedToken {
 ///
 /// Tokens: `lockToken` measures this contract's balance before and after `transferFrom` and
 /// refuses a token that delivered anything other than `amount` (fee-on-transfer, rebasing).
+/// Its `TokenLocked` event names the hashlock, the token, the receiver and the deadline; the
+/// sender and the amount are the `from` and `value` of the token's own `Transfer` to this
+/// contract, logged right after it in the same call, so every parameter is on chain in the
+/// lock's receipt (a refund needs nothing kept off chain) without paying to log them twice.
 /// For a regulated token (ERC-3643 / T-REX and alike) this contract's address must be an
 /// eligible holder (e.g. a verified identity in the token's identity registry), and the
 /// receiver must be eligible when the claim runs; the off-chain pre-flight checks both.
@@ -60,40 +64,45 @@ interface IHTLCPartitionedToken {
 /// (`partitionLockId`).
 ///
 /// Reentrancy: every function clears or sets its storage word before any external call
-/// (checks-effects-interactions). `lockToken` and `lockPartition` also hold a transient-storage
-/// flag while they measure their balance (set on entry, cleared on exit), so a token calling
-/// back cannot nest a second lock inside the first and have one delivery counted twice: the
-/// nested lock fails with `Reentered`. A claim or refund nested inside a lock only lowers the
-/// measured delivery, which makes the lock fail.
+/// (checks-effects-interactions). A token lock also leaves a mark per token in transient
+/// storage (EIP-1153, gone when the transaction ends), so a token calling back cannot nest a
+/// second lock inside the first and have one delivery counted twice:
+/// - `lockToken` records, before it pulls the token, the balance it expects to hold after
+///   (`before + amount`, stored plus one). A later `lockToken` of the same token in the same
+///   transaction must find exactly that balance as its own `before`, or it fails with
+///   `Reentered`. Nested inside an unfinished lock it finds less (the pull has not happened)
+///   or, after a short delivery, less again; nested after an exact delivery it may pass, but
+///   then the outer lock measures both deliveries and fails with `AmountNotReceived`.
+///   Sequential locks of one token in one transaction therefore work (one write per lock,
+///   no clean-up write); a transfer of that token to or from this contract between them in
+///   the same transaction makes the next one fail, which is safe.
+/// - `lockPartition` marks the token with all ones while it runs (cleared on exit) and
+///   refuses to start while any mark of that token is set, so neither kind of lock nests
+///   inside the other.
+/// A claim or refund nested inside a lock only lowers the measured delivery, which makes the
+/// lock fail.
 ///
 /// Gas: the bodies of `lock` and `lockToken` are inline assembly. Each builds the id's
 /// preimage at memory 0x00-0xbf, over the free-memory pointer, and reuses it: the event's
-/// data is a slice of it, in the standard ABI encoding, and in `lockToken` the words holding
+/// data is (a slice of) it, in the standard ABI encoding, and in `lockToken` the words holding
 /// the sender and the amount become the arguments of `transferFrom`. So both revert from
 /// assembly and end with an assembly `return`: no Solidity code that uses memory runs after
-/// the preimage is written (only `lockToken`'s clearing of its transient flag). Their
-/// refusals name the same errors, in the same order, as the checks in `_checkLock`.
+/// the preimage is written. Their refusals name the same errors, in the same order, as the
+/// checks in `_checkLock`. `lockToken` leaves its transient mark set on purpose (solc warns
+/// about that): the next lock of the token in the same transaction checks it, see above.
 contract HTLC {
     /// @dev Upper bound on how far in the future a deadline may lie (catches milliseconds).
     uint256 private constant MAX_LOCK_SECONDS = 366 days;
-
-    /// @dev Set while a token lock measures its balance (EIP-1153 transient storage, cleared on
-    /// exit). Transient storage is not storage: no lock id can ever land on it.
-    uint256 private transient _busy;
 
     /// @notice A native-coin lock was created.
     event Locked(
         bytes32 indexed hashlock, address sender, address receiver, uint256 amount, uint256 deadline
     );
     /// @notice A token lock was created.
-    event TokenLocked(
-        bytes32 indexed hashlock,
-        address token,
-        address sender,
-        address receiver,
-        uint256 amount,
-        uint256 deadline
-    );
+    /// The sender and the amount are not repeated here: they are the `from` and the `value`
+    /// of the token's own `Transfer(sender, this, amount)` log, which the same call emits
+    /// right after this one (lockToken refuses a token whose delivery differs from `amount`).
+    event TokenLocked(bytes32 indexed hashlock, address token, address receiver, uint256 deadline);
     /// @notice A lock of one ERC-1400 partition was created.
     event PartitionLocked(
         bytes32 indexed hashlock,
@@ -248,8 +257,6 @@ contract HTLC {
             if (token == address(0)) revert ZeroToken();
             _checkLock(receiver, amount, deadline);
         }
-        if (_busy != 0) revert Reentered();
-        _busy = 1;
         bytes32 topic = TokenLocked.selector;
         assembly {
             mstore(0x00, hashlock)
@@ -265,12 +272,23 @@ contract HTLC {
                 revert(0x00, 0x24)
             }
             sstore(id, 1)
-            log2(0x20, 0xa0, topic, hashlock)
+            mstore(0x40, receiver)
+            mstore(0x60, deadline)
+            log2(0x20, 0x60, topic, hashlock) // token, receiver, deadline
+            mstore(0x40, caller())
             mstore(0x00, 0x70a08231) // balanceOf(address), in the word's last four bytes
             mstore(0x20, address())
             let ok :=
                 and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20))
             let before := mload(0x00)
+            // the reentrancy mark (see the contract's notes): the balance a lock of this
+            // token earlier in this transaction left, plus one, or zero
+            let mark := tload(token)
+            if and(iszero(iszero(mark)), iszero(eq(mark, add(before, 1)))) {
+                mstore(0x00, shl(224, 0xb5dfd9e5)) // Reentered()
+                revert(0x00, 0x04)
+            }
+            tstore(token, add(add(before, amount), 1))
             mstore(0x20, 0x23b872dd) // transferFrom(caller [0x40], this, amount [0x80])
             mstore(0x60, address())
             if iszero(call(gas(), token, 0, 0x3c, 0x64, 0x20, 0x20)) {
@@ -296,7 +314,6 @@ contract HTLC {
                 revert(0x00, 0x44)
             }
         }
-        _busy = 0;
         assembly {
             mstore(0x00, id)
             return(0x00, 0x20)
@@ -367,7 +384,13 @@ contract HTLC {
     ) external returns (bytes32 id) {
         if (token == address(0)) revert ZeroToken();
         _checkLock(receiver, amount, deadline);
-        _enter();
+        assembly {
+            if tload(token) {
+                mstore(0x00, shl(224, 0xb5dfd9e5)) // Reentered()
+                revert(0x00, 0x04)
+            }
+            tstore(token, not(0))
+        }
         id = partitionLockId(hashlock, token, partition, msg.sender, receiver, amount, deadline);
         _store(id);
         emit PartitionLocked(hashlock, token, partition, msg.sender, receiver, amount, deadline);
@@ -376,7 +399,9 @@ contract HTLC {
         t.operatorTransferByPartition(partition, msg.sender, address(this), amount, "", "");
         uint256 received = t.balanceOfByPartition(partition, address(this)) - before;
         if (received != amount) revert AmountNotReceived(amount, received);
-        _leave();
+        assembly {
+            tstore(token, 0)
+        }
     }
 
     /// @notice Release a partition lock to its receiver with the 32-byte `secret`.
@@ -495,14 +520,5 @@ contract HTLC {
             if iszero(staticcall(gas(), 0x02, 0x00, 0x20, 0x00, 0x20)) { revert(0, 0) }
             digest := mload(0x00)
         }
-    }
-
-    function _enter() private {
-        if (_busy != 0) revert Reentered();
-        _busy = 1;
-    }
-
-    function _leave() private {
-        _busy = 0;
     }
 }
