@@ -607,7 +607,9 @@ class RelayerService:
             plan = self.crash_plan
             if plan is not None and plan.after_send is not None and self._sent >= plan.after_send:
                 _die(f"after sending transaction {tx_id} ({action}), before recording it")
-            self.store.record_sent(swap_id, seq, signed_tx="(sent by port)", tx_id=tx_id)
+            self.store.record_sent(
+                swap_id, seq, signed_tx="(kept sealed in the journal: documents tx:*)", tx_id=tx_id
+            )
             if action == "lock":
                 rt = self._rt(self.store.get(swap_id), role)
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(rt.head()))
