@@ -182,7 +182,7 @@ class SwapJournal:
         """Persist ``signed`` before it is sent (first bytes win)."""
         sealed = self._key.seal(signed, swap_id=self.swap_id)
         kept = self.store.keep_document(self.swap_id, f"tx:{key}", sealed)
-        return self._key.unseal(kept, swap_id=self.swap_id)
+        return signed if kept == sealed else self._key.unseal(kept, swap_id=self.swap_id)
 
     def forget(self, key: str) -> None:
         """Drop bytes that can never be mined."""
@@ -455,7 +455,7 @@ class RelayerService:
                 lock.receiver == leg.receiver
                 and lock.amount == leg.amount
                 and lock.deadline == state.terms.deadline(role)
-                and _same_asset(lock.asset, leg.asset)
+                and _asset_key(lock.asset) == _asset_key(leg.asset)
             ):
                 return lock
         return None
@@ -470,7 +470,7 @@ class RelayerService:
                 args.get("receiver") == leg.receiver
                 and args.get("amount") == leg.amount
                 and args.get("deadline") == state.terms.deadline(role)
-                and _event_asset_matches(args, leg.asset)
+                and _event_asset_key(args) == _asset_key(leg.asset)
             ):
                 return event
         return None
@@ -504,7 +504,7 @@ class RelayerService:
                     tx_id=lock.tx_id,
                     lock_id=lock_id,
                     hashlock=state.terms.hashlock,
-                    amount=leg_amount(lock),
+                    amount=int(str(lock.args["amount"])),
                     receiver=str(lock.args["receiver"]),
                     deadline=int(str(lock.args["deadline"])),
                 ),
@@ -573,26 +573,39 @@ class RelayerService:
                 self.store.finish_effect(swap_id, effect.seq, "done")
                 self._apply(swap_id, ClaimRecheck(allowed=result.allowed, refusals=result.refusals))
             case SubmitLock(role=role):
-                self._send(swap_id, effect.seq, "lock", role, lambda: self._lock(state, role))
+                self._send(
+                    swap_id, effect.seq, "lock", role, lambda: self._lock(state, role), state
+                )
             case SubmitClaim(role=role):
                 if state.leg_state(role).phase is not LegPhase.CLAIM_SENT:
                     # obsolete: the leg went on to its refund (the claim was held too long)
                     self.store.finish_effect(swap_id, effect.seq, "done")
                     return
-                self._send(swap_id, effect.seq, "claim", role, lambda: self._claim(state, role))
+                self._send(
+                    swap_id, effect.seq, "claim", role, lambda: self._claim(state, role), state
+                )
             case SubmitRefund(role=role):
-                self._send(swap_id, effect.seq, "refund", role, lambda: self._refund(state, role))
+                self._send(
+                    swap_id, effect.seq, "refund", role, lambda: self._refund(state, role), state
+                )
             case SwapFinished():
                 self.store.finish_effect(swap_id, effect.seq, "done")
 
     def _send(
-        self, swap_id: str, seq: int, action: str, role: Role, fn: Callable[[], str | None]
+        self,
+        swap_id: str,
+        seq: int,
+        action: str,
+        role: Role,
+        fn: Callable[[], str | None],
+        state: SwapState,
     ) -> None:
+        rt = self._rt(state, role)
         try:
             with journaled(SwapJournal(self.store, swap_id, self._key)):
                 tx_id = fn()
         except TransientError as exc:
-            self._rpc_error(self._rt(self.store.get(swap_id), role), exc)
+            self._rpc_error(rt, exc)
             raise
         except BridgeError as exc:
             log.info("swap %s: %s of %s leg refused: %s", swap_id, action, role.value, exc)
@@ -611,7 +624,6 @@ class RelayerService:
                 swap_id, seq, signed_tx="(kept sealed in the journal: documents tx:*)", tx_id=tx_id
             )
             if action == "lock":
-                rt = self._rt(self.store.get(swap_id), role)
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(rt.head()))
         self.store.finish_effect(swap_id, seq, "done")
 
@@ -713,41 +725,32 @@ class RelayerService:
         }
 
 
-def leg_amount(event: ChainEvent) -> int:
-    """The amount of a recorded lock event (an integer, whatever JSON made of it)."""
-    return int(str(event.args["amount"]))
+AssetKey = tuple[str, str | int | None]
 
 
-def _same_asset(found: AssetRef | None, wanted: AssetRef | None) -> bool:
-    """Whether a lock holds the leg's asset (the native coin when both are None)."""
-    if found is None or wanted is None:
-        return found is None and wanted is None
-    a, b = found.locator, wanted.locator
-    if a.kind == "evm_contract" and b.kind == "evm_contract":
-        return a.address.lower() == b.address.lower()
-    if a.kind == "algorand_asa" and b.kind == "algorand_asa":
-        return a.asset_id == b.asset_id
-    return False
+def _asset_key(asset: AssetRef | None) -> AssetKey:
+    """What identifies an asset on its chain: ``("native", None)``, ``("evm", address)``
+    (lower case) or ``("asa", asset id)``."""
+    if asset is None:
+        return ("native", None)
+    loc = asset.locator
+    if loc.kind == "evm_contract":
+        return ("evm", loc.address.lower())
+    return ("asa", loc.asset_id)
 
 
-def _event_asset_matches(args: Mapping[str, object], wanted: AssetRef | None) -> bool:
-    """Whether a recorded lock event holds the leg's asset (EVM ``token``, Algorand
-    ``asset_id``; None for the native coin). A partition lock never matches a plain leg."""
+def _event_asset_key(args: Mapping[str, object]) -> AssetKey | None:
+    """:func:`_asset_key` of a recorded lock event (EVM ``token``, Algorand ``asset_id``;
+    None for the native coin); None for a partition lock, which never matches a plain leg."""
     if args.get("partition") is not None:
-        return False
+        return None
     if "token" in args:
         token = args["token"]
-        if wanted is None or token is None:
-            return wanted is None and token is None
-        loc = wanted.locator
-        return loc.kind == "evm_contract" and str(token).lower() == loc.address.lower()
+        return ("native", None) if token is None else ("evm", str(token).lower())
     if "asset_id" in args:
         asset_id = args["asset_id"]
-        if wanted is None or asset_id is None:
-            return wanted is None and asset_id is None
-        loc = wanted.locator
-        return loc.kind == "algorand_asa" and asset_id == loc.asset_id
-    return False
+        return ("native", None) if asset_id is None else ("asa", int(str(asset_id)))
+    return None
 
 
 def _json(result: ComplianceResult) -> str:

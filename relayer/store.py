@@ -502,8 +502,7 @@ class Store(ABC):
                 return None
             rows = self._exec(
                 cur,
-                "SELECT name, height, tx_id, idx, args FROM chain_events "
-                "WHERE chain = ? AND height > ? ORDER BY height, tx_id, idx",
+                _EVENTS_SELECT + "WHERE chain = ? AND height > ? ORDER BY height, tx_id, idx",
                 (chain, to_height),
             ).fetchall()
             for table in ("chain_events", "chain_blocks"):
@@ -518,8 +517,8 @@ class Store(ABC):
         with self._tx() as cur:
             rows = self._exec(
                 cur,
-                "SELECT name, height, tx_id, idx, args FROM chain_events "
-                "WHERE chain = ? AND hashlock = ? AND name = 'Locked' ORDER BY height, idx",
+                _EVENTS_SELECT
+                + "WHERE chain = ? AND hashlock = ? AND name = 'Locked' ORDER BY height, idx",
                 (chain, hashlock.lower()),
             ).fetchall()
         return [_event_row(r) for r in rows]
@@ -529,8 +528,7 @@ class Store(ABC):
         with self._tx() as cur:
             rows = self._exec(
                 cur,
-                "SELECT name, height, tx_id, idx, args FROM chain_events "
-                "WHERE chain = ? AND lock_id = ? ORDER BY height, idx",
+                _EVENTS_SELECT + "WHERE chain = ? AND lock_id = ? ORDER BY height, idx",
                 (chain, lock_id),
             ).fetchall()
         return [_event_row(r) for r in rows]
@@ -653,6 +651,10 @@ class PostgresStore(Store):
     def close(self) -> None:
         """Close the PostgreSQL connection."""
         self._conn.close()
+
+
+_EVENTS_SELECT = "SELECT name, height, tx_id, idx, args FROM chain_events "
+"""The columns :func:`_event_row` reads back into a ``ChainEvent``."""
 
 
 def _hex(value: object) -> str:

@@ -101,9 +101,9 @@ class ChainWatcher:
                 keep_from=first - self.keep_blocks,
             ):
                 log.info("chain %s: watching from height %d", self.chain, first + 1)
-            cursor = self.store.cursor(self.chain)
-            if cursor is None:  # pragma: no cover - the insert above just happened
-                raise TransientError(f"chain {self.chain}: cursor not stored")
+                cursor = first
+            else:  # another replica started it first
+                return self.poll()
         if self._block_hash is not None:
             cursor = self._check_reorg(cursor, head)
         if cursor < head:
