@@ -30,7 +30,10 @@ from bridge.errors import TransientError
 from bridge.ports import ChainEvent
 from relayer.store import Store
 
-__all__ = ["ChainView", "ChainWatcher"]
+__all__ = ["LOOKBACK_BLOCKS", "ChainView", "ChainWatcher"]
+
+LOOKBACK_BLOCKS = 2
+"""Blocks below the cursor scanned again on every poll."""
 
 log = logging.getLogger(__name__)
 
@@ -119,7 +122,9 @@ class ChainWatcher:
 
     def _scan(self, cursor: int, to: int) -> int:
         before = self._hash(to)
-        events = list(self._events(cursor + 1, to))
+        # the last blocks already scanned are read again: a node may report a block before
+        # its logs can be queried (seen on anvil under load); recording is idempotent
+        events = list(self._events(max(cursor + 1 - LOOKBACK_BLOCKS, 0), to))
         after = self._hash(to)
         if before != after:
             raise TransientError(f"chain {self.chain}: block {to} changed while scanning (reorg)")
