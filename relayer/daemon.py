@@ -15,9 +15,10 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import urlsplit
 
 from bridge.compliance import default_engine
 from bridge.errors import ConfigError
@@ -182,17 +183,56 @@ def _signers(cs: ChainSettings) -> list[Any]:
     return [load_signer(path, password) for path in (cs.keystore, *cs.custody)]
 
 
-def _crash_plan() -> CrashPlan | None:
-    value = os.environ.get("STBRIDGE_FAULT_KILL")
-    if not value:
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _crash_plan(
+    settings: RelayerSettings, environ: Mapping[str, str] | None = None
+) -> CrashPlan | None:
+    """The crash tests' SIGKILL plan (``STBRIDGE_FAULT_KILL``), honoured only in test mode.
+
+    The hook exists for the crash tests alone. ``STBRIDGE_FAULT_KILL`` is refused
+    (``ConfigError``, exit 3) unless ``STBRIDGE_TEST_MODE=1`` is set too, and test mode itself
+    is refused with a shared PostgreSQL store or any chain endpoint that is neither embedded
+    nor on the loopback interface: a production relayer can never arm it by accident.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get("STBRIDGE_FAULT_KILL")
+    test_mode = _truthy(env.get("STBRIDGE_TEST_MODE"))
+    if value and not test_mode:
+        raise ConfigError(
+            "STBRIDGE_FAULT_KILL is set but STBRIDGE_TEST_MODE is not: the crash hook is "
+            "test-only; unset STBRIDGE_FAULT_KILL (or set STBRIDGE_TEST_MODE=1 in a crash test)"
+        )
+    if not test_mode:
         return None
-    plan = CrashPlan.parse(value)
-    log.warning("STBRIDGE_FAULT_KILL=%s: this process will SIGKILL itself (crash test)", value)
+    if settings.store.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "STBRIDGE_TEST_MODE: refused with a PostgreSQL store (test mode runs only on a "
+            "local SQLite store)"
+        )
+    for cs in settings.chains:
+        if cs.endpoint != "embedded" and urlsplit(cs.endpoint).hostname not in _LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"STBRIDGE_TEST_MODE: refused with chains.{cs.name}.endpoint {cs.endpoint!r} "
+                "(test mode runs only on embedded or loopback chains)"
+            )
+    plan = CrashPlan.parse(value) if value else None
+    log.critical(
+        "TEST MODE (STBRIDGE_TEST_MODE): crash plan %s; never run a relayer like this in "
+        "production",
+        value or "none",
+    )
     return plan
 
 
 def build_service(settings: RelayerSettings) -> RelayerService:
     """The relayer service as the settings describe it."""
+    crash_plan = _crash_plan(settings)  # first: refuse before opening anything
     runtimes = {
         cs.name: _evm_runtime(cs) if cs.kind == "evm" else _algorand_runtime(cs)
         for cs in settings.chains
@@ -209,7 +249,7 @@ def build_service(settings: RelayerSettings) -> RelayerService:
         ),
         wall_clock=time.time,
         replica_id=settings.replica_id,
-        crash_plan=_crash_plan(),
+        crash_plan=crash_plan,
         lease_seconds=settings.lease_seconds,
     )
 
