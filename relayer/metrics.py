@@ -86,6 +86,17 @@ class RelayerMetrics:
             "Revealing claims held back because the other lock was not open on chain",
             registry=self.registry,
         )
+        self.swap_errors = Counter(
+            "stbridge_swap_errors",
+            "Swaps whose tick failed with an unexpected error (retried with back-off), by error",
+            ["error"],
+            registry=self.registry,
+        )
+        self.leases_lost = Counter(
+            "stbridge_leases_lost",
+            "Swaps whose lease another replica took over while this one acted on them",
+            registry=self.registry,
+        )
         self.chain_height = Gauge(
             "stbridge_chain_scanned_height",
             "The height each chain's watcher has scanned to",

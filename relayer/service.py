@@ -73,8 +73,9 @@ from bridge.swap import (
 from bridge.types import Address, Amount
 from bridge.validation import invalid_input
 from relayer.metrics import RelayerMetrics, stage_of
+from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
-from relayer.store import Store
+from relayer.store import LeaseLost, Store
 from relayer.watcher import ChainView, ChainWatcher
 
 __all__ = [
@@ -253,6 +254,7 @@ class RelayerService:
         randbytes: Callable[[int], bytes] = _secrets.token_bytes,
         max_swaps_per_tick: int = 500,
         crash_plan: CrashPlan | None = None,
+        retry_clock: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
         self.chains = dict(chains)
@@ -285,6 +287,8 @@ class RelayerService:
         }
         self._views: dict[str, ChainView] = {}
         self._stages: dict[str, tuple[str, float]] = {}
+        self.retry_clock: Callable[[], float] = wall_clock if retry_clock is None else retry_clock
+        self.retries = RetryBook(store, lambda: self.retry_clock())
 
     @staticmethod
     def _key_of(rt: ChainRuntime) -> str:
@@ -352,19 +356,53 @@ class RelayerService:
 
     # -- the loop ----------------------------------------------------------------------
     def tick(self) -> list[str]:
-        """Poll the chains, then observe and act once on every swap this replica holds."""
-        self.poll_chains()
+        """Poll the chains, then observe and act once on every swap this replica holds.
+
+        Each swap runs in its own ``try``: an unexpected error in one swap is recorded for it
+        (``last_error``, ``stbridge_swap_errors_total``) and retried with back-off
+        (:mod:`relayer.retry`) while the others go on; a swap another replica took over
+        (:class:`~relayer.store.LeaseLost`) is dropped until its lease is free again.
+        """
+        try:
+            self.poll_chains()
+        except Exception:  # a watcher bug must not stop the swaps: they act on the last views
+            log.exception("polling the chains failed; acting on the last views")
         ids = self.store.claim_swaps(
             self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
         )
         for swap_id in ids:
             try:
+                if self.retries.deferred(swap_id):
+                    continue
                 self.observe(swap_id)
                 self.run_effects(swap_id)
+                self.retries.succeeded(swap_id)
+            except LeaseLost as exc:
+                self.metrics.leases_lost.inc()
+                log.warning("swap %s: %s; leaving it to the replica that holds it", swap_id, exc)
             except TransientError as exc:
                 self.transient_errors += 1
                 log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
+            except Exception as exc:
+                self._swap_failed(swap_id, exc)
         return ids
+
+    def _swap_failed(self, swap_id: str, exc: Exception) -> None:
+        self.metrics.swap_errors.labels(type(exc).__name__).inc()
+        try:
+            failure = self.retries.failed(swap_id, exc)
+        except (LeaseLost, TransientError) as store_exc:
+            log.exception("swap %s failed (%s); its error could not be stored", swap_id, store_exc)
+            return
+        log.error(
+            "swap %s failed (attempt %d), retrying in %.0f s: %s: %s",
+            swap_id,
+            failure.attempts,
+            failure.retry_at - failure.at,
+            failure.error,
+            failure.reason,
+            exc_info=exc,
+        )
 
     def poll_chains(self) -> dict[str, ChainView]:
         """Let every chain's watcher catch up; a chain that fails keeps its last view."""
@@ -721,6 +759,7 @@ class RelayerService:
             "state": state.model_dump(mode="json", exclude={"terms"}),
             "decision": _maybe_json(self.store, swap_id, "decision"),
             "recheck": _maybe_json(self.store, swap_id, "recheck"),
+            "last_error": _maybe_json(self.store, swap_id, "last_error"),
             "inputs": self.store.input_log(swap_id),
         }
 
