@@ -24,6 +24,7 @@ from bridge.compliance import default_engine
 from bridge.errors import ConfigError
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
+from bridge.swap import chain_key
 from relayer.keystore import load_signer, password_from_env
 from relayer.sealing import key_from_env
 from relayer.service import (
@@ -34,7 +35,7 @@ from relayer.service import (
     SwapOrder,
 )
 from relayer.settings import ChainSettings, RelayerSettings
-from relayer.store import open_store
+from relayer.store import Store, open_store
 
 __all__ = ["RedactingFilter", "build_service", "compliance_from_engine", "configure_logging", "run"]
 
@@ -119,7 +120,18 @@ def _timing(cs: ChainSettings) -> ChainTiming:
     )
 
 
-def _evm_runtime(cs: ChainSettings) -> ChainRuntime:
+ALGOD_LOOKBACK_ROUNDS = 1000
+"""Rounds an Algorand HTLC port looks back on a fresh start (no open swap needs more)."""
+
+
+def _scan_start(default: int | None, needed: int | None) -> int | None:
+    """The lower of a configured scan start and the height the store's open swaps need."""
+    if needed is None:
+        return default
+    return needed if default is None else min(default, needed)
+
+
+def _evm_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
     from adapters.evm.client import EvmClient
     from adapters.evm.htlc import EvmHtlc
     from relayer.evm import evm_runtime
@@ -127,20 +139,22 @@ def _evm_runtime(cs: ChainSettings) -> ChainRuntime:
     if cs.htlc is None:
         raise ConfigError(f"chains.{cs.name}.htlc: the HTLC contract address is required")
     client = EvmClient.from_target(cs.endpoint)
+    # the port's live reads must reach every lock an open swap recorded (a restart)
+    needed = store.recovery_height(chain_key(client.chain))
     signers = _signers(cs)
     return evm_runtime(
         name=cs.name,
         client=client,
-        htlc=EvmHtlc(client, cs.htlc, from_block=cs.start_height or 0),
+        htlc=EvmHtlc(client, cs.htlc, from_block=_scan_start(cs.start_height, needed) or 0),
         timing=_timing(cs),
         confirmations=cs.confirmations,
         signers=signers,
         operator=signers[0],
-        start_height=cs.start_height,
+        start_height=_scan_start(cs.start_height, needed),
     )
 
 
-def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
+def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
     from algosdk.v2client.algod import AlgodClient
 
     from adapters.algorand.chain import AlgodChain
@@ -155,10 +169,23 @@ def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
         client = AlgodClient(os.environ.get(cs.token_env, ""), cs.endpoint)
     chain = AlgodChain(client)
     if cs.start_height is not None:
-        head = max(cs.start_height, 1)
+        start = max(cs.start_height, 1)
+    elif cs.endpoint == "embedded":
+        start = chain.head()
     else:
-        head = chain.head() if cs.endpoint == "embedded" else max(chain.head() - 1000, 1)
-    htlc = AlgorandHtlc(chain, from_round=head)
+        start = max(chain.head() - ALGOD_LOOKBACK_ROUNDS, 1)
+    # a restart: the escrows of the open swaps may be older than any look-back; the store
+    # knows the round of each one's lock, and the port scans from the oldest of them
+    needed = store.recovery_height(chain_key(chain.chain))
+    recovered = _scan_start(start, needed)
+    if recovered is not None and recovered < start:
+        log.info(
+            "chain %s: the open swaps' locks go back to round %d; HTLC scans start there",
+            cs.name,
+            recovered,
+        )
+        start = max(recovered, 1)
+    htlc = AlgorandHtlc(chain, from_round=start)
     signers = _signers(cs)
     return ChainRuntime(
         name=cs.name,
@@ -170,7 +197,7 @@ def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
         confirmations=cs.confirmations,
         signers={s.address: s for s in signers},
         operator=signers[0],
-        start_height=cs.start_height,
+        start_height=_scan_start(cs.start_height, needed),
     )
 
 
@@ -233,12 +260,13 @@ def _crash_plan(
 def build_service(settings: RelayerSettings) -> RelayerService:
     """The relayer service as the settings describe it."""
     crash_plan = _crash_plan(settings)  # first: refuse before opening anything
+    store = open_store(settings.store)
     runtimes = {
-        cs.name: _evm_runtime(cs) if cs.kind == "evm" else _algorand_runtime(cs)
+        cs.name: _evm_runtime(cs, store) if cs.kind == "evm" else _algorand_runtime(cs, store)
         for cs in settings.chains
     }
     return RelayerService(
-        store=open_store(settings.store),
+        store=store,
         chains=runtimes,
         compliance=compliance_from_engine(),
         sealing_key=key_from_env(settings.secret_key_env),

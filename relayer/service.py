@@ -75,7 +75,7 @@ from bridge.validation import invalid_input
 from relayer.metrics import RelayerMetrics, stage_of
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
-from relayer.store import LeaseLost, Store
+from relayer.store import LeaseLost, SignerBusy, Store
 from relayer.watcher import ChainView, ChainWatcher
 
 __all__ = [
@@ -192,6 +192,11 @@ class SwapJournal:
 
 class _SecretHeld(RuntimeError):
     """The revealing claim is held back: the other lock is not (or no longer) on chain."""
+
+
+class _LockMissing(RuntimeError):
+    """A leg's lock was observed but the chain's HTLC port does not show it now: the claim or
+    refund stays pending and the swap is retried with back-off (never taken as done)."""
 
 
 def _die(reason: str) -> None:
@@ -639,13 +644,27 @@ class RelayerService:
         state: SwapState,
     ) -> None:
         rt = self._rt(state, role)
+        # fencing: the lease is renewed before the effect and after its (possibly long) wait,
+        # and the signing key is held against other replicas while it signs and sends
+        self.store.renew_lease(swap_id, lease_seconds=self.lease_seconds)
+        signer = state.terms.leg(role).sender if action == "lock" else rt.operator.address
         try:
-            with journaled(SwapJournal(self.store, swap_id, self._key)):
+            with (
+                self.store.signer_lock(f"{self._key_of(rt)}:{signer}"),
+                journaled(SwapJournal(self.store, swap_id, self._key)),
+            ):
                 tx_id = fn()
+        except (LeaseLost, SignerBusy):
+            raise
         except TransientError as exc:
             self._rpc_error(rt, exc)
             raise
         except BridgeError as exc:
+            if action == "lock" and self._find(state, role) is not None:
+                # the leg's lock is on chain after all: never record a lock failure for it
+                log.warning("swap %s: %s lock refused but on chain: %s", swap_id, role.value, exc)
+                self.store.finish_effect(swap_id, seq, "done")
+                return
             log.info("swap %s: %s of %s leg refused: %s", swap_id, action, role.value, exc)
             self.store.finish_effect(swap_id, seq, "failed")
             self._apply(
@@ -653,6 +672,7 @@ class RelayerService:
                 TxFailed(action=action, role=role, reason=str(exc)[:500]),
             )
             return
+        self.store.renew_lease(swap_id, lease_seconds=self.lease_seconds)
         if tx_id is not None:
             self._sent += 1
             plan = self.crash_plan
@@ -687,7 +707,7 @@ class RelayerService:
     def _claim(self, state: SwapState, role: Role) -> str | None:
         lock = self._find(state, role)
         if lock is None:
-            raise NotFound(f"no {role.value} lock to claim")
+            raise _LockMissing(f"swap {state.terms.swap_id}: no {role.value} lock found to claim")
         if lock.state != "open":
             return None
         if role is Role.PARTICIPANT and not state.secret_public:
@@ -710,7 +730,9 @@ class RelayerService:
 
     def _refund(self, state: SwapState, role: Role) -> str | None:
         lock = self._find(state, role)
-        if lock is None or lock.state != "open":
+        if lock is None:
+            raise _LockMissing(f"swap {state.terms.swap_id}: no {role.value} lock found to refund")
+        if lock.state != "open":
             return None
         rt = self._rt(state, role)
         return rt.htlc.refund(lock.lock_id, rt.operator).tx_id

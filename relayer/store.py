@@ -43,7 +43,7 @@ from pydantic import TypeAdapter
 
 from bridge.errors import NotFound, StoreUnavailable, TransientError
 from bridge.ports import ChainEvent
-from bridge.swap import Effect, StateChange, SwapState, SwapTerms, transition
+from bridge.swap import Effect, Role, StateChange, SwapState, SwapTerms, chain_key, transition
 
 __all__ = [
     "EffectRow",
@@ -564,6 +564,46 @@ class Store(ABC):
                 (chain, lock_id),
             ).fetchall()
         return [_event_row(r) for r in rows]
+
+    def recovery_height(self, chain: str) -> int | None:
+        """The lowest height of ``chain`` any open swap needs to find its locks again.
+
+        For every leg of every open swap on ``chain``: the height of each ``Locked`` event
+        recorded under the swap's hashlock there, and the head the relayer saw when it sent
+        the leg's lock (``lock-sent-at:<role>``). A restarted relayer's HTLC ports start
+        their scans no later than this, so no lock an open swap still has to claim or refund
+        is older than what they look at. None: no open swap has a lock on ``chain``.
+        """
+        with self._tx() as cur:
+            rows = self._exec(
+                cur, "SELECT swap_id, terms FROM swaps WHERE outcome = 'open'"
+            ).fetchall()
+            lowest: int | None = None
+            for swap_id, body in rows:
+                terms = SwapTerms.model_validate_json(body)
+                for role in Role:
+                    if chain_key(terms.leg(role).chain) != chain:
+                        continue
+                    heights = [
+                        int(r[0])
+                        for r in self._exec(
+                            cur,
+                            "SELECT height FROM chain_events WHERE chain = ? AND hashlock = ? "
+                            "AND name = 'Locked'",
+                            (chain, terms.hashlock.lower()),
+                        ).fetchall()
+                    ]
+                    sent = self._exec(
+                        cur,
+                        "SELECT body FROM documents WHERE swap_id = ? AND name = ?",
+                        (swap_id, f"lock-sent-at:{role.value}"),
+                    ).fetchone()
+                    if sent is not None and str(sent[0]).isdigit():
+                        heights.append(int(sent[0]))
+                    if heights:
+                        low = min(heights)
+                        lowest = low if lowest is None else min(lowest, low)
+        return lowest
 
     # -- leases (meaningful with several replicas) -------------------------------
     def claim_swaps(self, owner: str, *, lease_seconds: float, limit: int = 10) -> list[str]:

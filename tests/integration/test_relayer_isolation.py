@@ -15,10 +15,13 @@ import json
 from pathlib import Path
 
 from bridge.errors import NotFound
-from bridge.swap import Outcome
+from bridge.model import Refusal
+from bridge.reasons import ReasonCode
+from bridge.swap import LegPhase, Outcome
 from relayer.service import ComplianceResult, SwapOrder
 from tests.integration.test_relayer_service import (  # noqa: F401 (fixtures)
     World,
+    _now,
     order,
     run,
     service,
@@ -112,3 +115,52 @@ def _errors(svc: object) -> float:
         "stbridge_swap_errors_total", {"error": "ValueError"}
     )
     return 0.0 if value is None else value
+
+
+def test_a_lock_the_chain_no_longer_shows_is_never_refunded_as_done(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+) -> None:
+    """Issue 13, item 6: "not found" is never "done". The buyer's cash lock on anvil is
+    observed, the re-check fails (the buyer's KYC lapsed), then a reorg deeper than the
+    confirmation depth removes the lock. At the deadline the refund finds no lock: the
+    effect stays pending, the swap shows the reason and is retried with back-off, instead
+    of the refund being recorded as made."""
+    clock = RetryClock()
+    svc = service(world, tmp_path)
+    svc.retry_clock = clock
+    checks: list[str] = []
+
+    def kyc_lapses_after_the_locks(o: SwapOrder) -> ComplianceResult:
+        checks.append(o.order_id)
+        if len(checks) == 1:
+            return ComplianceResult(True, (), {"rules": "test"})
+        refusal = Refusal(code=ReasonCode.KYC_EXPIRED, detail="the buyer's KYC lapsed")
+        return ComplianceResult(False, (refusal,))
+
+    svc.compliance = kyc_lapses_after_the_locks
+    swap_id = svc.submit(order(world, "vanished-1")).terms.swap_id
+    svc.tick()  # compliance; the security lock on py-evm
+    before_cash_lock = world.cash.snapshot()
+    svc.tick()  # the security lock is observed; the cash lock is sent on anvil
+    svc.tick()  # the cash lock is observed; the re-check fails
+    state = svc.store.get(swap_id)
+    assert state.recheck == "failed"
+    assert state.participant.phase is LegPhase.LOCKED
+    world.cash.revert(before_cash_lock)  # a deep reorg: the lock is gone
+    world.cash.increase_time(state.terms.participant_deadline - _now(world.cash) + 1)
+    world.cash.mine()
+    svc.tick()  # the refund of the cash leg finds no lock
+    state = svc.store.get(swap_id)
+    assert state.participant.phase is LegPhase.REFUND_SENT
+    pending = [p.effect.kind for p in svc.store.pending_effects(swap_id)]
+    assert "submit_refund" in pending  # not taken as done
+    error = json.loads(svc.store.document(swap_id, "last_error"))
+    assert "no participant lock found to refund" in error["reason"]
+    svc.tick()  # held back: the retry clock has not moved
+    assert json.loads(svc.store.document(swap_id, "last_error"))["attempts"] == 1
+    clock.now = error["retry_at"]
+    svc.tick()
+    assert json.loads(svc.store.document(swap_id, "last_error"))["attempts"] == 2
+    assert "submit_refund" in [p.effect.kind for p in svc.store.pending_effects(swap_id)]
