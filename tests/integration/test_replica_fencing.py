@@ -114,3 +114,45 @@ def test_one_signing_key_is_held_by_one_replica_at_a_time(pg_dsn: str) -> None:
         held.__exit__(None, None, None)  # releasing on a dead connection is harmless
     finally:
         second.close()
+
+
+def test_a_lock_refused_because_it_is_already_on_chain_does_not_abort_the_swap(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+) -> None:
+    """A swap with a lock on chain is never ABORTED. Actor: another system sharing the
+    seller's key (a second relayer not on this store, the seller's own platform) locks
+    the very terms between the relayer's chain read and its send. The relayer's own lock
+    is then refused; a live read finds the leg's lock on chain, so no lock failure is
+    recorded and the swap settles on the lock that is there."""
+    svc = service(world, tmp_path)
+    approve = svc.chains["sec"].prepare_lock
+    assert approve is not None
+    swaps: list[str] = []
+
+    def approve_then_race(leg: Leg, signer: object) -> None:
+        approve(leg, signer)  # type: ignore[arg-type]
+        terms = svc.store.get(swaps[0]).terms
+        world.sec_htlc.lock(
+            asset=leg.asset,
+            receiver=leg.receiver,
+            amount=leg.amount,
+            hashlock=bytes.fromhex(terms.hashlock[2:]),
+            deadline=terms.initiator_deadline,
+            signer=world.seller,
+        )
+
+    svc.chains["sec"].prepare_lock = approve_then_race  # type: ignore[assignment]
+    buyer_before = token_balance(world, world.buyer_on_sec.address)
+    swaps.append(svc.submit(order(world, "raced-lock-1")).terms.swap_id)
+    svc.tick()  # compliance; the security lock, raced and refused
+    state = svc.store.get(swaps[0])
+    assert state.outcome is Outcome.OPEN, state.initiator
+    assert state.initiator.phase is not LegPhase.LOCK_FAILED
+    svc.chains["sec"].prepare_lock = approve
+    run(svc, swaps[0], ticks=10)
+    final = svc.store.get(swaps[0])
+    assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)
+    assert len(world.sec_htlc.find(bytes.fromhex(final.terms.hashlock[2:]))) == 1
+    assert token_balance(world, world.buyer_on_sec.address) - buyer_before == 100
