@@ -228,12 +228,7 @@ class EvmHtlc:
     def _token_of(self, asset: AssetRef | None) -> str:
         if asset is None:
             return NATIVE
-        if asset.chain.kind != "evm" or asset.chain.chain_id != self.client.chain_id:
-            raise InvalidInput("asset", f"must be on EVM chain {self.client.chain_id}")
-        locator = asset.locator
-        if not isinstance(locator, EvmContractLocator):
-            raise InvalidInput("asset", "must be an EVM contract")
-        return self.client.require_code(locator.address)
+        return self.client.require_code(self._token_address(asset))
 
     def _asset_ref(self, token: str) -> AssetRef | None:
         if int(token, 16) == 0:
@@ -441,6 +436,41 @@ class EvmHtlc:
         for params in self._scan_locks(topics=[None, topic]):
             found.append(self._as_lock(params))
         return found
+
+    def lock_id_for(
+        self,
+        *,
+        asset: AssetRef | None,
+        sender: str,
+        receiver: str,
+        amount: int,
+        hashlock: bytes,
+        deadline: int,
+        partition: bytes | None = None,
+    ) -> str:
+        """The id this contract gives a lock with exactly these parameters (pure: no read).
+
+        The id hashes the hashlock, token, sender, receiver, amount, deadline (and the
+        partition), so a look-alike with any other sender or asset has another id.
+        """
+        token = NATIVE if asset is None else self._token_address(asset)
+        return LockParams(
+            _require_bytes32("hashlock", hashlock),
+            token,
+            self._address("sender", sender),
+            self._address("receiver", receiver),
+            _require_amount(amount),
+            deadline,
+            partition=None if partition is None else _require_bytes32("partition", partition),
+        ).lock_id
+
+    def _token_address(self, asset: AssetRef) -> str:
+        if asset.chain.kind != "evm" or asset.chain.chain_id != self.client.chain_id:
+            raise InvalidInput("asset", f"must be on EVM chain {self.client.chain_id}")
+        locator = asset.locator
+        if not isinstance(locator, EvmContractLocator):
+            raise InvalidInput("asset", "must be an EVM contract")
+        return self.client.checked_address(locator.address, field_name="asset")
 
     def events(self, from_height: int, to_height: int) -> Iterator[ChainEvent]:
         """Lock / claim / refund events in ``[from_height, to_height]``, in chain order.

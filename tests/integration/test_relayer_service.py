@@ -22,7 +22,7 @@ from adapters.evm.signer import EvmSigner
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator, Refusal
 from bridge.reasons import ReasonCode
-from bridge.swap import LegPhase, Outcome
+from bridge.swap import LegPhase, Outcome, Role
 from relayer.api import create_app
 from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
@@ -138,7 +138,7 @@ def service(
             operator=operator,
         )
 
-    def compliance(order: SwapOrder) -> ComplianceResult:
+    def compliance(order: SwapOrder, at: object) -> ComplianceResult:
         if allow:
             return ComplianceResult(True, (), {"rules": "test"})
         return ComplianceResult(
@@ -475,6 +475,8 @@ def test_a_deep_reorg_that_removes_the_initiator_lock_holds_the_secret(
     Before revealing the secret the relayer reads the security lock live, finds it gone and
     holds the secret; at the cash deadline the buyer is refunded. Nobody loses an asset."""
     svc = service(world, tmp_path, cash_confirmations=2)
+    for rt in svc.chains.values():
+        rt.dry_run = None  # the escrow's empty balance would refuse the re-check first
     swap_id = svc.submit(order(world, "deep-reorg-1")).terms.swap_id
     before_lock = world.sec.snapshot()
     svc.tick()  # compliance; the security lock on py-evm
@@ -566,3 +568,84 @@ def test_a_retried_lock_resends_the_same_signed_transaction(
     assert world.cash.w3.eth.get_transaction_count(world.buyer.address) - nonce_before == 1
     hashlock = bytes.fromhex(final.terms.hashlock[2:])
     assert len(world.cash_htlc.find(hashlock)) == 1
+
+
+def test_a_front_run_look_alike_lock_from_another_sender_is_not_the_leg(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Third party (specs/protocol/threats.md): someone who saw the hashlock locks the cash
+    leg's exact asset, receiver, amount and deadline from its own account before the
+    buyer does. Its lock id (which hashes the sender) is not the leg's: the relayer still
+    locks the buyer's coin, settles against the buyer's lock, counts the decoy, and the
+    decoy stays untouched for its owner to refund."""
+    svc = service(world, tmp_path)
+    terms = svc.submit(order(world, "look-alike-1")).terms
+    attacker = world.seller_on_cash  # any funded account on the cash chain
+    leg = terms.participant_leg
+    decoy_id, _ = world.cash_htlc.lock(
+        asset=None,
+        receiver=leg.receiver,
+        amount=leg.amount,
+        hashlock=bytes.fromhex(terms.hashlock[2:]),
+        deadline=terms.participant_deadline,
+        signer=attacker,
+    )
+    buyer_before = world.cash.balance(world.buyer.address)
+    run(svc, terms.swap_id)
+    final = svc.store.get(terms.swap_id)
+    assert final.outcome is Outcome.COMPLETED
+    assert final.participant.lock_id == svc.expected_lock_id(final, Role.PARTICIPANT)
+    assert final.participant.lock_id != decoy_id
+    assert buyer_before - world.cash.balance(world.buyer.address) >= 2 * ETHER  # buyer paid
+    assert world.cash_htlc.get(decoy_id).state == "open"  # never claimed nor refunded by us
+    assert (
+        svc.metrics.registry.get_sample_value("stbridge_decoy_locks_total", {"chain": "cash"})
+        == 1.0
+    )
+
+
+def test_the_refund_goes_to_the_legs_own_lock_not_a_look_alike(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Third party: a look-alike of the buyer's lock (same terms, other sender) sits on the
+    cash chain before the buyer's lock. The re-check before the reveal refuses, both legs
+    run to their deadlines: the relayer refunds the buyer's own lock (the buyer gets the
+    coin back) and reports the swap refunded only when it really is; the look-alike is
+    left alone."""
+    svc = service(world, tmp_path)
+    terms = svc.submit(order(world, "look-alike-refund")).terms
+    leg = terms.participant_leg
+    decoy_id, _ = world.cash_htlc.lock(
+        asset=None,
+        receiver=leg.receiver,
+        amount=leg.amount,
+        hashlock=bytes.fromhex(terms.hashlock[2:]),
+        deadline=terms.participant_deadline,
+        signer=world.seller_on_cash,
+    )
+    allowed = [True]
+    svc.compliance = lambda order, at: ComplianceResult(
+        allowed[0],
+        ()
+        if allowed[0]
+        else (Refusal(code=ReasonCode.RECIPIENT_FROZEN, detail="buyer frozen after locking"),),
+    )
+    for _ in range(6):
+        state = svc.store.get(terms.swap_id)
+        if state.participant.phase is LegPhase.LOCKED:
+            break
+        svc.observe(terms.swap_id)
+        svc.run_effects(terms.swap_id)
+    allowed[0] = False  # the re-check before the reveal refuses
+    run(svc, terms.swap_id, ticks=3)
+    assert svc.store.get(terms.swap_id).recheck == "failed"
+    for client in (world.sec, world.cash):
+        client.increase_time(2 * 3600)
+        client.mine()
+    run(svc, terms.swap_id)
+    final = svc.store.get(terms.swap_id)
+    assert final.outcome is Outcome.REFUNDED
+    own = svc.expected_lock_id(final, Role.PARTICIPANT)
+    assert world.cash_htlc.get(own).state == "refunded"
+    assert world.cash_htlc.get(decoy_id).state == "open"
+    assert token_balance(world, world.seller.address) == 1_000
