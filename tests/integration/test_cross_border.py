@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from adapters.algorand.asa import AsaAdapter
+from adapters.algorand.chain import AlgodChain
 from adapters.evm.erc3643 import Erc3643Adapter
 from bridge.model import Capability
 from bridge.reasons import ReasonCode
@@ -118,3 +120,52 @@ def test_buyer_frozen_before_the_claim_refunds_both(world: World) -> None:
 
 def test_world_directory_holds_the_store(world: World) -> None:
     assert Path(world.workdir, "relayer.sqlite3").exists()
+
+
+def test_a_decoy_escrow_from_another_template_is_not_the_cash_leg(world: World) -> None:
+    """Hostile counterparty (specs/protocol/threats.md): before the relayer locks the buyer's
+    cash, the buyer funds an escrow built from our *regulated* template for the plain USD
+    ASA, naming an application of its own and itself as the asset's "creator" (its claim
+    would close the units back to it). Hashlock, receiver, amount, deadline and asset id
+    are the leg's; the escrow address is not the one our plain-ASA template gives the
+    agreed terms. The relayer ignores it, locks the real escrow, and the seller is paid."""
+    from algosdk import transaction
+
+    from adapters.algorand.htlc import HtlcKind, HtlcTerms, lock_transactions
+    from bridge.swap import Role
+
+    service = world.service
+    order = demo_order(world, "xb-decoy", units=20, usd_cents=2_000_000)
+    state = service.submit(order)
+    terms = state.terms
+    bob = world.algo_accounts["bob"]
+    usd_id = world.usd_ref.locator.asset_id  # type: ignore[union-attr]
+    decoy = HtlcTerms(
+        kind=HtlcKind.REGULATED,
+        hashlock=bytes.fromhex(terms.hashlock[2:]),
+        sender=bob.address,
+        receiver=terms.participant_leg.receiver,
+        amount=terms.participant_leg.amount,
+        deadline=terms.participant_deadline,
+        fee_cap=world.algo_htlc.fee_cap,
+        asset_id=usd_id,
+        app_id=424_242,
+        creator=bob.address,
+    )
+    sp = world.algod.suggested_params()
+    sp.flat_fee = True
+    sp.fee = 3_000
+    group = lock_transactions(decoy, sp)[:2]  # the deposit (with the lock note), the opt-in
+    group.append(
+        (transaction.AssetTransferTxn(bob.address, sp, decoy.escrow, decoy.amount, usd_id), False)
+    )
+    world.algo_htlc.send_group(group, decoy, signer=bob, what="decoy")
+    alice_usd, bob_usd = world.usd_balance("alice"), world.usd_balance("bob")
+    assert drive(world, terms.swap_id) is Outcome.COMPLETED
+    final = service.store.get(terms.swap_id)
+    assert final.participant.lock_id == service.expected_lock_id(final, Role.PARTICIPANT)
+    assert final.participant.lock_id != decoy.escrow
+    assert world.usd_balance("alice") == alice_usd + decoy.amount  # the seller is paid
+    assert world.usd_balance("bob") == bob_usd - decoy.amount  # from the real lock
+    held = AsaAdapter(AlgodChain(world.algod)).holding(world.usd_ref, decoy.escrow)
+    assert held.balance == decoy.amount  # the decoy was never claimed
