@@ -631,10 +631,9 @@ def test_the_refund_goes_to_the_legs_own_lock_not_a_look_alike(
         else (Refusal(code=ReasonCode.RECIPIENT_FROZEN, detail="buyer frozen after locking"),),
     )
     for _ in range(6):
-        state = svc.store.get(terms.swap_id)
-        if state.participant.phase is LegPhase.LOCKED:
+        svc.poll_chains()
+        if svc.observe(terms.swap_id).participant.phase is LegPhase.LOCKED:
             break
-        svc.observe(terms.swap_id)
         svc.run_effects(terms.swap_id)
     allowed[0] = False  # the re-check before the reveal refuses
     run(svc, terms.swap_id, ticks=3)
@@ -649,3 +648,58 @@ def test_the_refund_goes_to_the_legs_own_lock_not_a_look_alike(
     assert world.cash_htlc.get(own).state == "refunded"
     assert world.cash_htlc.get(decoy_id).state == "open"
     assert token_balance(world, world.seller.address) == 1_000
+
+
+def _secret_on_chain(client: EvmClient, secret: bytes, from_block: int) -> list[str]:
+    """Transactions from ``from_block`` on whose call data carries ``secret`` (mined ones,
+    reverted or not: a reverted claim publishes its secret as much as a successful one)."""
+    found = []
+    for number in range(from_block, client.head() + 1):
+        block = client.w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            if secret.hex() in bytes(tx["input"]).hex():  # type: ignore[index]
+                found.append(bytes(tx["hash"]).hex())  # type: ignore[index]
+    return found
+
+
+def test_a_reveal_that_could_be_mined_after_the_deadline_is_never_sent(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Slow chain / slow relayer: both locks are confirmed, but by the time the relayer gets
+    to reveal, the cash chain's clock is one second before the cash leg's deadline. A
+    claim sent now would be mined after the deadline, revert, and leave the secret public
+    in its call data (anyone could then claim the seller's security while the buyer's cash
+    goes back to the buyer). The relayer holds the secret: it never appears on either
+    chain, and both legs go back to their senders."""
+    svc = service(world, tmp_path)
+    key = svc._key
+    swap_id = svc.submit(order(world, "late-reveal")).terms.swap_id
+    start = world.cash.head()
+    for _ in range(8):
+        svc.poll_chains()
+        svc.observe(swap_id)
+        if svc.store.get(swap_id).participant.phase is LegPhase.LOCKED:
+            break
+        svc.run_effects(swap_id)
+    state = svc.store.get(swap_id)
+    assert state.participant.phase is LegPhase.LOCKED
+    assert state.terms.reveal_by < state.terms.participant_deadline - 1
+    rpc = world.cash.w3.provider.make_request
+    rpc("evm_setNextBlockTimestamp", [state.terms.participant_deadline - 1])  # type: ignore[arg-type]
+    world.cash.mine()
+    svc.run_effects(swap_id)  # the re-check passes; the reveal is due, and too late
+    svc.tick()
+    held = svc.store.get(swap_id)
+    assert not held.secret_public
+    sealed = svc.store.sealed_secret(swap_id)
+    assert sealed is not None
+    secret = key.unseal(sealed, swap_id=swap_id)
+    assert _secret_on_chain(world.cash, secret, start) == []
+    for client in (world.sec, world.cash):
+        client.increase_time(2 * 3600)
+        client.mine()
+    run(svc, swap_id)
+    final = svc.store.get(swap_id)
+    assert final.outcome is Outcome.REFUNDED, (final.initiator, final.participant)
+    assert token_balance(world, world.seller.address) == 1_000
+    assert _secret_on_chain(world.cash, secret, start) == []
