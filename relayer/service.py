@@ -41,7 +41,7 @@ from typing import Any
 from pydantic import Field, ValidationError
 
 from bridge.compliance import Trade
-from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
+from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, TransientError
 from bridge.htlc import ChainHead, ChainTiming, RelayerBudget, plan_deadlines
 from bridge.journal import journaled
 from bridge.model import AssetRef, ChainRef, Refusal, Standard, TransferCheck, TransferIntent
@@ -322,9 +322,20 @@ class RelayerService:
         """Plan deadlines, seal a fresh secret, store the swap and start it (idempotent)."""
         swap_id = "0x" + hashlib.sha256(b"stbridge-order:" + order.order_id.encode()).hexdigest()
         try:
-            return self.store.get(swap_id)
+            existing = self.store.get(swap_id)
         except NotFound:
             pass
+        else:
+            differ = _differences(
+                self.order_of(swap_id).model_dump(mode="json"), order.model_dump(mode="json")
+            )
+            if differ:
+                raise Conflict(
+                    f"order_id {order.order_id!r} is swap {swap_id} with other terms "
+                    f"(differs in {', '.join(differ)}); use a new order_id",
+                    fields=differ,
+                )
+            return existing
         sec = self.runtime(order.security.chain, "security.chain")
         cash = self.runtime(order.cash.chain, "cash.chain")
         now_s = int(self.wall_clock())
@@ -773,8 +784,10 @@ class RelayerService:
             raise _RevealRefused(result)
 
     def _refund(self, state: SwapState, role: Role) -> str | None:
+        """Refund whatever the leg's lock still holds: a lock partly clawed back or emptied
+        by an issuer reads ``underfunded`` / ``unknown`` but is refunded all the same."""
         lock = self._find(state, role)
-        if lock is None or lock.state != "open":
+        if lock is None or lock.state in ("claimed", "refunded"):
             return None
         rt = self._rt(state, role)
         return rt.htlc.refund(lock.lock_id, rt.operator).tx_id
@@ -844,6 +857,16 @@ class RelayerService:
             "recheck": _maybe_json(self.store, swap_id, "recheck"),
             "inputs": self.store.input_log(swap_id),
         }
+
+
+def _differences(old: Any, new: Any, path: str = "") -> tuple[str, ...]:
+    """The dotted paths at which two JSON values differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            out.extend(_differences(old.get(key), new.get(key), f"{path}{key}."))
+        return tuple(out)
+    return () if old == new else (path.rstrip(".") or "order",)
 
 
 def _head(rt: ChainRuntime) -> ChainHead:

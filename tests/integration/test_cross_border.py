@@ -169,3 +169,47 @@ def test_a_decoy_escrow_from_another_template_is_not_the_cash_leg(world: World) 
     assert world.usd_balance("bob") == bob_usd - decoy.amount  # from the real lock
     held = AsaAdapter(AlgodChain(world.algod)).holding(world.usd_ref, decoy.escrow)
     assert held.balance == decoy.amount  # the decoy was never claimed
+
+
+def test_a_partly_clawed_back_cash_escrow_is_still_refunded(world: World) -> None:
+    """Token agent: the re-check refuses the reveal (the buyer is frozen on the security),
+    and the stablecoin issuer claws part of the buyer's cash back out of its escrow. The
+    escrow now reads "underfunded", but what is left is the buyer's: at the deadline the
+    relayer refunds it (and the seller's security), and the swap ends refunded."""
+    service = world.service
+    alice_before, bob_usd_before = world.token_balance("alice"), world.usd_balance("bob")
+    order = demo_order(world, "xb-clawback", units=30, usd_cents=3_000_000)
+    swap_id = service.submit(order).terms.swap_id
+    adapter = Erc3643Adapter(world.evm)
+    bob = world.trex.investor("bob").address
+    for _ in range(6):
+        service.poll_chains()
+        if service.observe(swap_id).participant.phase is LegPhase.LOCKED:
+            break
+        service.run_effects(swap_id)
+    adapter.agent_operation(
+        world.token_ref, Capability.ADDRESS_FREEZE, world.trex.agent, address=bob, frozen=True
+    )
+    try:
+        drive(world, swap_id, ticks=3)
+        state = service.store.get(swap_id)
+        assert state.recheck == "failed"
+        escrow = state.participant.lock_id
+        assert escrow is not None
+        AsaAdapter(AlgodChain(world.algod)).agent_operation(
+            world.usd_ref,
+            Capability.CLAWBACK,
+            world.algo_issuer,
+            sender=escrow,
+            recipient=world.algo_issuer.address,
+            amount=1_000_000,
+        )
+        assert world.algo_htlc.get(escrow).state == "underfunded"
+        world.jump(2 * 3600)
+        assert drive(world, swap_id) is Outcome.REFUNDED
+        assert world.token_balance("alice") == alice_before
+        assert world.usd_balance("bob") == bob_usd_before - 1_000_000  # the rest came back
+    finally:
+        adapter.agent_operation(
+            world.token_ref, Capability.ADDRESS_FREEZE, world.trex.agent, address=bob, frozen=False
+        )

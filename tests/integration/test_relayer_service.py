@@ -703,3 +703,22 @@ def test_a_reveal_that_could_be_mined_after_the_deadline_is_never_sent(
     assert final.outcome is Outcome.REFUNDED, (final.initiator, final.participant)
     assert token_balance(world, world.seller.address) == 1_000
     assert _secret_on_chain(world.cash, secret, start) == []
+
+
+def test_an_order_id_resubmitted_with_other_terms_is_a_409_naming_the_difference(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Operator / API client: the same order_id with another amount is not silently the old
+    swap (the client would believe the new terms are being settled): 409, naming the field.
+    The identical order is still the same swap (idempotent)."""
+    svc = service(world, tmp_path)
+    api = api_client(svc)
+    body = order(world, "conflict-1").model_dump(mode="json")
+    first = api.post("/swaps", json=body)
+    assert first.status_code == 201
+    assert api.post("/swaps", json=body).json()["swap_id"] == first.json()["swap_id"]
+    body["cash"]["amount"] = 3 * ETHER
+    again = api.post("/swaps", json=body)
+    assert again.status_code == 409, again.text
+    assert again.json()["fields"] == ["cash.amount"]
+    assert "cash.amount" in again.json()["detail"]
