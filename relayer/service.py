@@ -450,8 +450,8 @@ class RelayerService:
 
     def deadlines_at_risk(self, within_s: int) -> int:
         """Open swaps with a locked, unsettled leg whose deadline is less than ``within_s``
-        seconds away on its chain's last observed clock (rounds converted at the slowest
-        block time)."""
+        seconds away on its chain's last observed clock (rounds converted at the fastest
+        block time: the soonest the deadline can come)."""
         at_risk = 0
         for swap_id in self.store.list_ids(outcome="open", limit=1_000_000):
             state = self.store.get(swap_id)
@@ -464,7 +464,8 @@ class RelayerService:
                     continue
                 left = state.terms.deadline(role) - now
                 if rt.timing.deadline_unit == "round":
-                    left = left * rt.timing.block_time_max_ms // 1000
+                    # rounds may come at the fastest block time: the deadline is that close
+                    left = left * rt.timing.block_time_min_ms // 1000
                 if left < within_s:
                     at_risk += 1
                     break

@@ -213,3 +213,28 @@ def test_a_partly_clawed_back_cash_escrow_is_still_refunded(world: World) -> Non
         adapter.agent_operation(
             world.token_ref, Capability.ADDRESS_FREEZE, world.trex.agent, address=bob, frozen=False
         )
+
+
+def test_deadlines_at_risk_counts_rounds_at_the_fastest_block_time(world: World) -> None:
+    """Slow or fast chain: a round deadline may arrive as soon as rounds x the fastest block
+    time. A locked cash leg whose deadline is within that is at risk, although at the
+    slowest block time it would not be (the metric must not under-report)."""
+    from relayer.embedded import ALGO_TIMING
+
+    service = world.service
+    swap_id = service.submit(
+        demo_order(world, "xb-at-risk", units=5, usd_cents=5_000)
+    ).terms.swap_id
+    for _ in range(6):
+        service.poll_chains()
+        if service.observe(swap_id).participant.phase is LegPhase.LOCKED:
+            break
+        service.run_effects(swap_id)
+    state = service.store.get(swap_id)
+    assert state.participant.phase is LegPhase.LOCKED
+    rounds = state.terms.participant_deadline - world.ledger.last_round
+    soonest = rounds * ALGO_TIMING.block_time_min_ms // 1000
+    assert soonest + 1 < rounds * ALGO_TIMING.block_time_max_ms // 1000
+    assert service.deadlines_at_risk(within_s=soonest + 1) >= 1
+    world.jump(2 * 3600)
+    drive(world, swap_id)
