@@ -76,5 +76,6 @@ def evm_runtime(
         dry_run=dry_run if dry_run is not None else evm_dry_run(client),
         prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
         block_hash=client.block_hash,
+        shortfall=htlc.shortfall,
         start_height=start_height,
     )

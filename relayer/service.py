@@ -200,6 +200,12 @@ class _SecretHeld(RuntimeError):
     """The revealing claim is held back: the other lock is not (or no longer) on chain."""
 
 
+class _EscrowShort(RuntimeError):
+    """The pooled escrow holds less of the leg's asset than its open locks: an agent moved
+    units out. No lock of that asset is claimed or refunded (the units paid out would be
+    another lock's) and no secret is revealed against it until the operator restores it."""
+
+
 class _RevealRefused(RuntimeError):
     """The compliance and token re-check run at the moment of the reveal refused."""
 
@@ -224,6 +230,8 @@ class ChainRuntime:
     refunds. ``dry_run`` runs the token's own transfer check (None: no check, e.g. native).
     ``escrow`` is the pooled HTLC account that holds locked units (EVM); with
     ``escrow_per_lock`` every lock is its own account instead (Algorand: the lock id).
+    ``shortfall`` (pooled escrows) tells how much of an asset the escrow holds less than its
+    open locks, and which locks are open (an agent moved units out of it).
     ``prepare_lock`` runs before a token lock (an ERC-20 approval of the HTLC, an ASA opt-in).
     ``block_hash`` gives the hash of a block (None: no such block); chains that never fork
     (Algorand) leave it None. ``start_height`` is where the chain's watcher begins when the
@@ -245,6 +253,7 @@ class ChainRuntime:
     block_hash: Callable[[int], str | None] | None = None
     start_height: int | None = None
     escrow_per_lock: bool = False
+    shortfall: Callable[[AssetRef | None], tuple[int, tuple[str, ...]]] | None = None
 
     def signer_for(self, address: str) -> Signer:
         """The signer of ``address``; ``NotFound`` when the relayer does not hold it."""
@@ -621,19 +630,34 @@ class RelayerService:
         self.store.reopen_effect(swap_id, kind="submit_lock", role=role.value)
 
     def run_effects(self, swap_id: str) -> None:
-        """Run the swap's pending effects in order (each one idempotent)."""
+        """Run the swap's pending effects in order (each one idempotent).
+
+        An effect held back (the secret held, or a pooled escrow short of its asset) stays
+        pending for the next tick; the swap's other effects still run (the other leg's
+        refund must not wait for a held claim).
+        """
+        held: set[int] = set()
         for _ in range(32):  # effects may produce inputs whose effects run in the same tick
-            pending = self.store.pending_effects(swap_id)
+            pending = [r for r in self.store.pending_effects(swap_id) if r.effect.seq not in held]
             if not pending:
                 return
             for row in pending:
                 try:
                     self._run(swap_id, row.effect)
-                except _SecretHeld as held:
+                except _SecretHeld as secret_held:
                     self.secrets_held += 1
                     self.metrics.secrets_held.inc()
-                    log.error("%s", held)
-                    return
+                    log.error("%s", secret_held)
+                    held.add(row.effect.seq)
+                except _EscrowShort as short:
+                    log.error("swap %s: %s", swap_id, short)
+                    self.store.put_document(
+                        swap_id, "escrow_shortfall", json.dumps({"detail": str(short)})
+                    )
+                    held.add(row.effect.seq)
+                else:
+                    continue
+                break  # a held effect: take the pending list afresh (later ones may be obsolete)
 
     def _run(self, swap_id: str, effect: Effect) -> None:
         state = self.store.get(swap_id)
@@ -737,7 +761,24 @@ class RelayerService:
         )
         return receipt.tx_id
 
+    def _require_whole(self, state: SwapState, role: Role) -> None:
+        """Refuse to act on ``role``'s leg while its pooled escrow is short of its asset."""
+        rt = self._rt(state, role)
+        if rt.shortfall is None:
+            return
+        asset = state.terms.leg(role).asset
+        missing, open_ids = rt.shortfall(asset)
+        label = "native" if asset is None else _asset_label(asset)
+        self.metrics.escrow_shortfall.labels(rt.name, label).set(missing)
+        if missing:
+            raise _EscrowShort(
+                f"the HTLC on chain {rt.name} holds {missing} units of {label} less than its "
+                f"open locks ({', '.join(open_ids)}): an agent moved them out; nothing of "
+                "that asset is claimed, refunded or revealed against until it is restored"
+            )
+
     def _claim(self, state: SwapState, role: Role) -> str | None:
+        self._require_whole(state, role)
         lock = self._find(state, role)
         if lock is None:
             raise NotFound(f"no {role.value} lock to claim")
@@ -773,6 +814,7 @@ class RelayerService:
                 f"{state.terms.reveal_by} (deadline {state.terms.participant_deadline}): a "
                 "claim now might be mined too late, publishing the secret; not revealed"
             )
+        self._require_whole(state, Role.INITIATOR)
         initiator = self._find(state, Role.INITIATOR)
         if initiator is None or initiator.state != "open":
             seen = "gone" if initiator is None else initiator.state
@@ -787,6 +829,7 @@ class RelayerService:
     def _refund(self, state: SwapState, role: Role) -> str | None:
         """Refund whatever the leg's lock still holds: a lock partly clawed back or emptied
         by an issuer reads ``underfunded`` / ``unknown`` but is refunded all the same."""
+        self._require_whole(state, role)
         lock = self._find(state, role)
         if lock is None or lock.state in ("claimed", "refunded"):
             return None
@@ -858,6 +901,11 @@ class RelayerService:
             "recheck": _maybe_json(self.store, swap_id, "recheck"),
             "inputs": self.store.input_log(swap_id),
         }
+
+
+def _asset_label(asset: AssetRef) -> str:
+    loc = asset.locator
+    return loc.address if loc.kind == "evm_contract" else f"asa:{loc.asset_id}"
 
 
 def _differences(old: Any, new: Any, path: str = "") -> tuple[str, ...]:

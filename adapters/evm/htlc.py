@@ -488,6 +488,41 @@ class EvmHtlc:
 
     # -- reads -----------------------------------------------------------------------------
 
+    def shortfall(self, asset: AssetRef | None) -> tuple[int, tuple[str, ...]]:
+        """How many units of ``asset`` (None: the native coin) this HTLC holds *less* than
+        the sum of its open locks of it, and the ids of those open locks.
+
+        The HTLC pools every lock of a token in one balance. A token agent's forced
+        transfer (T-REX ``forcedTransfer``, a burn, a recovery) out of the HTLC takes units
+        that belong to some lock, and the contract cannot tell which: the next claim or
+        refund of that token would be paid from another lock's units. A positive shortfall
+        means no lock of that token may be acted on until the operator has it restored.
+        Units of a partition lock are not pooled with the token's plain locks and are not
+        counted here.
+        """
+        token = NATIVE if asset is None else self._token_address(asset)
+        opened: dict[str, int] = {}
+        closed: set[str] = set()
+        for entry in self.client.logs(address=self.address, from_block=self.from_block):
+            event = self._decode(entry)
+            if event is None:
+                continue
+            lock_id = str(event.args["lock_id"])
+            if event.name == "Locked":
+                same = str(event.args["token"] or NATIVE).lower() == token.lower()
+                if same and event.args.get("partition") is None:
+                    opened[lock_id] = int(str(event.args["amount"]))
+            else:
+                closed.add(lock_id)
+        open_ids = tuple(sorted(i for i in opened if i not in closed))
+        owed = sum(opened[i] for i in open_ids)
+        if asset is None:
+            held = self.client.balance(self.address)
+        else:
+            erc20 = self.client.contract(token, load_abi("Token"))
+            held = int(self.client.read(erc20.functions.balanceOf(self.address)))
+        return max(owed - held, 0), open_ids
+
     def is_open(self, lock_id: str) -> bool:
         """Whether the lock is open (locked and neither claimed nor refunded)."""
         return bool(self.client.read(self.contract.functions.isOpen(_lock_id_bytes(lock_id))))

@@ -238,3 +238,57 @@ def test_deadlines_at_risk_counts_rounds_at_the_fastest_block_time(world: World)
     assert service.deadlines_at_risk(within_s=soonest + 1) >= 1
     world.jump(2 * 3600)
     drive(world, swap_id)
+
+
+def test_units_forced_out_of_the_pooled_htlc_stop_the_token_until_restored(world: World) -> None:
+    """Token agent: after both locks, the T-REX agent force-transfers 10 of the seller's 40
+    locked units out of the HTLC (which pools every lock of the token). A claim now would
+    be paid from another lock's units, and revealing the secret would pay the seller cash
+    for a security the buyer cannot fully get. The relayer detects that the HTLC holds less
+    than its open locks, holds the secret, refunds nothing of that token, and says so
+    (metric, status document, log naming the locks); the buyer's cash goes back at its
+    deadline. Once the agent restores the units, the security is refunded to the seller."""
+    service = world.service
+    alice_before, bob_usd_before = world.token_balance("alice"), world.usd_balance("bob")
+    swap_id = service.submit(
+        demo_order(world, "xb-forced", units=40, usd_cents=40_000)
+    ).terms.swap_id
+    for _ in range(6):
+        service.poll_chains()
+        if service.observe(swap_id).participant.phase is LegPhase.LOCKED:
+            break
+        service.run_effects(swap_id)
+    adapter = Erc3643Adapter(world.evm)
+    jp_holder = world.trex.investor("alice").address
+    adapter.agent_operation(
+        world.token_ref,
+        Capability.FORCED_TRANSFER,
+        world.trex.agent,
+        sender=world.evm_htlc.address,
+        recipient=jp_holder,
+        amount=10,
+    )
+    drive(world, swap_id, ticks=3)
+    state = service.store.get(swap_id)
+    assert not state.secret_public
+    world.jump(2 * 3600)
+    drive(world, swap_id, ticks=4)
+    state = service.store.get(swap_id)
+    assert state.participant.phase is LegPhase.REFUNDED  # the buyer's cash came back
+    assert world.usd_balance("bob") == bob_usd_before
+    assert state.initiator.phase is not LegPhase.REFUNDED  # nothing of the token moved
+    assert "holds 10 units" in service.store.document(swap_id, "escrow_shortfall")
+    sample = service.metrics.registry.get_sample_value(
+        "stbridge_escrow_shortfall", {"chain": "evm", "asset": world.trex.token}
+    )
+    assert sample == 10.0
+    adapter.agent_operation(  # the agent restores the units to the HTLC
+        world.token_ref,
+        Capability.FORCED_TRANSFER,
+        world.trex.agent,
+        sender=jp_holder,
+        recipient=world.evm_htlc.address,
+        amount=10,
+    )
+    assert drive(world, swap_id) is Outcome.REFUNDED
+    assert world.token_balance("alice") == alice_before
