@@ -292,3 +292,33 @@ def test_units_forced_out_of_the_pooled_htlc_stop_the_token_until_restored(world
     )
     assert drive(world, swap_id) is Outcome.REFUNDED
     assert world.token_balance("alice") == alice_before
+
+
+def test_kyc_must_be_valid_until_the_buyer_can_last_claim(world: World) -> None:
+    """Counterparty / token agent: the buyer's KYC is valid today and lapses before the
+    security's deadline (the last moment the buyer's claim can land). Valid now, the trade
+    is allowed and both legs lock; the re-check before the reveal applies the law at that
+    deadline too, refuses (KYC expired then), and the secret is not revealed."""
+    from datetime import UTC, datetime
+
+    service = world.service
+    today = datetime.fromtimestamp(service.wall_clock(), UTC).date()
+    order = demo_order(world, "xb-kyc-lapses", units=7, usd_cents=7_000)
+    assert order.trade is not None
+    buyer = order.trade.buyer.model_copy(
+        update={"kyc": order.trade.buyer.kyc.model_copy(update={"expires_on": today})}
+    )
+    order = order.model_copy(
+        update={
+            "settlement_window_s": 3 * 24 * 3600,
+            "trade": order.trade.model_copy(update={"buyer": buyer}),
+        }
+    )
+    swap_id = service.submit(order).terms.swap_id
+    drive(world, swap_id, ticks=4)
+    state = service.store.get(swap_id)
+    assert state.decision == "allowed"
+    assert state.participant.phase is LegPhase.LOCKED
+    assert state.recheck == "failed", state.refusals
+    assert any("KYC" in r.code for r in state.refusals), state.refusals
+    assert not state.secret_public
