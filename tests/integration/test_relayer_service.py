@@ -722,3 +722,23 @@ def test_an_order_id_resubmitted_with_other_terms_is_a_409_naming_the_difference
     assert again.status_code == 409, again.text
     assert again.json()["fields"] == ["cash.amount"]
     assert "cash.amount" in again.json()["detail"]
+
+
+def test_deadlines_are_planned_on_the_chains_clock_not_the_hosts(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Skewed clocks: both chains' clocks run 30 days ahead of the host's (a chain whose
+    timestamps drifted, or a test network moved forward). Deadlines are chain timestamps,
+    so they are planned from the chain's clock: planned from the host's they would already
+    have passed on chain, and no lock could be made."""
+    for client in (world.sec, world.cash):
+        client.increase_time(30 * 24 * 3600)
+        client.mine()
+    svc = service(world, tmp_path)
+    svc.wall_clock = time.time  # the host's clock, 30 days behind the chains
+    state = svc.submit(order(world, "skewed-clock"))
+    assert state.terms.participant_deadline > _now(world.cash) + 600
+    assert state.terms.initiator_deadline > _now(world.sec) + 600
+    run(svc, state.terms.swap_id)
+    final = svc.store.get(state.terms.swap_id)
+    assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)
