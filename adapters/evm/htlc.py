@@ -9,8 +9,9 @@ its event.
 The contract keeps one word per open lock (a commitment to the parameters); claim and refund
 take the parameters again. This adapter reads them back from the lock's event, so callers
 only ever handle a lock id. A lock id is ``0x`` + 64 hex digits: ``keccak256(abi.encode(
-hashlock, token, sender, receiver, amount, deadline))`` (token = 0 for the native coin;
-a partition lock appends the partition).
+hashlock, token, sender, receiver, amount, deadline))``; a native-coin lock hashes no token
+word (``keccak256(abi.encode(hashlock, sender, receiver, amount, deadline))``), so no token
+lock can share its id; a partition lock appends the partition.
 
 Before anything is sent, input is validated (``InvalidInput`` naming the field) and the
 chain's own verdict is obtained by estimating the transaction, so a refusal sends nothing.
@@ -95,6 +96,7 @@ _SETTLEMENT_ERRORS: Final[Mapping[str, str]] = {
     "ZeroAmount": "the amount must be positive",
     "ZeroReceiver": "the receiver must not be the zero address",
     "ZeroToken": "the token must not be the zero address",
+    "TokenWithoutCode": "the token address holds no contract code",
     "BadCalldataLength": "the secret must be exactly 32 bytes",
     "AmountNotReceived": (
         "the escrow's balance did not grow by exactly the amount (a fee on transfer, or a "
@@ -126,7 +128,10 @@ class LockParams:
 
     @property
     def lock_id(self) -> str:
-        """The contract's id of this lock (0x + 64 hex); a partition lock adds the partition."""
+        """The contract's id of this lock (0x + 64 hex).
+
+        A native lock hashes no token word; a partition lock adds the partition.
+        """
         types = ["bytes32", "address", "address", "address", "uint256", "uint256"]
         values: list[Any] = [
             self.hashlock,
@@ -136,7 +141,9 @@ class LockParams:
             self.amount,
             self.deadline,
         ]
-        if self.partition is not None:
+        if self.native and self.partition is None:
+            del types[1], values[1]
+        elif self.partition is not None:
             types.append("bytes32")
             values.append(self.partition)
         return "0x" + bytes(Web3.keccak(abi_encode(types, values))).hex()
