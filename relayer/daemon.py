@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import signal
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -25,10 +26,12 @@ from bridge.errors import ConfigError
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
 from bridge.swap import chain_key
+from relayer.dry_runs import algorand_dry_run
 from relayer.keystore import load_signer, password_from_env
 from relayer.sealing import key_from_env
 from relayer.service import (
     ChainRuntime,
+    ComplianceCheck,
     ComplianceResult,
     CrashPlan,
     RelayerService,
@@ -82,11 +85,12 @@ def configure_logging(fmt: str) -> None:
     root.setLevel(logging.INFO)
 
 
-def compliance_from_engine() -> Callable[[SwapOrder], ComplianceResult]:
-    """The compliance hook backed by the rules in ``specs/jurisdictions`` (loaded once)."""
+def compliance_from_engine() -> ComplianceCheck:
+    """The compliance hook backed by the rules in ``specs/jurisdictions`` (loaded once),
+    deciding under the law in force at the instant the relayer asks about."""
     engine = default_engine()
 
-    def check(order: SwapOrder) -> ComplianceResult:
+    def check(order: SwapOrder, at: datetime) -> ComplianceResult:
         if order.trade is None:
             return ComplianceResult(
                 False,
@@ -96,7 +100,7 @@ def compliance_from_engine() -> Callable[[SwapOrder], ComplianceResult]:
                     ),
                 ),
             )
-        decision = engine.evaluate(order.trade, datetime.now(UTC))
+        decision = engine.evaluate(order.trade, at)
         refusals = tuple(
             Refusal(
                 code=r.code,
@@ -197,6 +201,8 @@ def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
         confirmations=cs.confirmations,
         signers={s.address: s for s in signers},
         operator=signers[0],
+        dry_run=algorand_dry_run(chain),
+        escrow_per_lock=True,
         start_height=_scan_start(cs.start_height, needed),
     )
 
@@ -274,6 +280,7 @@ def build_service(settings: RelayerSettings) -> RelayerService:
             reaction_s=settings.reaction_s,
             compliance_recheck_s=settings.compliance_recheck_s,
             margin_s=settings.margin_s,
+            poll_s=math.ceil(settings.poll_interval_s),
         ),
         wall_clock=time.time,
         replica_id=settings.replica_id,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -147,10 +148,10 @@ block_time_max_ms = 5000
     allowed_once = first.compliance
     checks: list[str] = []
 
-    def kyc_lapses_after_the_locks(o: SwapOrder) -> ComplianceResult:
+    def kyc_lapses_after_the_locks(o: SwapOrder, at: datetime) -> ComplianceResult:
         checks.append(o.order_id)
         if len(checks) == 1:
-            return allowed_once(o)
+            return allowed_once(o, at)
         refusal = Refusal(code=ReasonCode.KYC_EXPIRED, detail="the buyer's KYC lapsed")
         return ComplianceResult(False, (refusal,))
 

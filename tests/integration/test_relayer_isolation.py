@@ -12,6 +12,7 @@ On the two real EVM chains of ``test_relayer_service`` (py-evm and anvil).
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from pathlib import Path
 
 from bridge.errors import NotFound
@@ -52,7 +53,7 @@ def test_one_swap_raising_does_not_stall_the_others(
     calls: dict[str, int] = {}
     broken = {"poison-1"}
 
-    def compliance(o: SwapOrder) -> ComplianceResult:
+    def compliance(o: SwapOrder, at: object) -> ComplianceResult:
         calls[o.order_id] = calls.get(o.order_id, 0) + 1
         if o.order_id in broken:
             raise ValueError(f"rule table has no entry for order {o.order_id}")
@@ -132,7 +133,7 @@ def test_a_lock_the_chain_no_longer_shows_is_never_refunded_as_done(
     svc.retry_clock = clock
     checks: list[str] = []
 
-    def kyc_lapses_after_the_locks(o: SwapOrder) -> ComplianceResult:
+    def kyc_lapses_after_the_locks(o: SwapOrder, at: datetime) -> ComplianceResult:
         checks.append(o.order_id)
         if len(checks) == 1:
             return ComplianceResult(True, (), {"rules": "test"})
