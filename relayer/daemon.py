@@ -149,7 +149,8 @@ def _evm_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
     return evm_runtime(
         name=cs.name,
         client=client,
-        htlc=EvmHtlc(client, cs.htlc, from_block=_scan_start(cs.start_height, needed) or 0),
+        # never later than the whole chain (0) unless start_height says where the HTLC began
+        htlc=EvmHtlc(client, cs.htlc, from_block=_scan_start(cs.start_height or 0, needed) or 0),
         timing=_timing(cs),
         confirmations=cs.confirmations,
         signers=signers,

@@ -569,21 +569,27 @@ class Store(ABC):
         """The lowest height of ``chain`` any open swap needs to find its locks again.
 
         For every leg of every open swap on ``chain``: the height of each ``Locked`` event
-        recorded under the swap's hashlock there, and the head the relayer saw when it sent
-        the leg's lock (``lock-sent-at:<role>``). A restarted relayer's HTLC ports start
-        their scans no later than this, so no lock an open swap still has to claim or refund
-        is older than what they look at. None: no open swap has a lock on ``chain``.
+        recorded under the swap's hashlock there, the head the relayer saw when it sent the
+        leg's lock (``lock-sent-at:<role>``), and the chain's cursor less one (a lock sent
+        just before a crash, not yet recorded, is above it: the watcher reads the last two
+        scanned heights again). A restarted relayer's HTLC ports start their scans no later
+        than this, so no lock an open swap still has to claim or refund is older than what
+        they look at. None: no open swap has a leg on ``chain``.
         """
         with self._tx() as cur:
             rows = self._exec(
                 cur, "SELECT swap_id, terms FROM swaps WHERE outcome = 'open'"
             ).fetchall()
             lowest: int | None = None
+            row = self._exec(cur, "SELECT height FROM cursors WHERE chain = ?", (chain,)).fetchone()
+            cursor = None if row is None else int(row[0])
             for swap_id, body in rows:
                 terms = SwapTerms.model_validate_json(body)
                 for role in Role:
                     if chain_key(terms.leg(role).chain) != chain:
                         continue
+                    if cursor is not None:
+                        lowest = cursor - 1 if lowest is None else min(lowest, cursor - 1)
                     heights = [
                         int(r[0])
                         for r in self._exec(

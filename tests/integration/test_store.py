@@ -229,8 +229,9 @@ def test_recovery_height_is_the_oldest_lock_of_an_open_swap(
     make_store: Callable[[Clock], Store],
 ) -> None:
     """Issue 13, item 6: what a restarted relayer's HTLC ports must look back to: the
-    oldest recorded lock (or sent lock) of any open swap on the chain; finished swaps and
-    other hashlocks do not count."""
+    oldest recorded lock (or sent lock) of any open swap on the chain, and no later than
+    the cursor (less the heights the watcher reads again); finished swaps and other
+    hashlocks do not count."""
     store = make_store(Clock())
     algo = chain_key(ALGO)
     open_swap = swap_terms(1)
@@ -241,6 +242,7 @@ def test_recovery_height_is_the_oldest_lock_of_an_open_swap(
     store.apply(done_swap.swap_id, ComplianceDecided(allowed=False))  # refused: not open
     assert store.recovery_height(algo) is None
     store.advance_chain(algo, expected=None, height=5, events=(), block_hash=None, keep_from=0)
+    assert store.recovery_height(algo) == 4  # a lock not recorded yet is above the cursor - 1
 
     def locked(height: int, hashlock: str, tx: str) -> ChainEvent:
         return ChainEvent("Locked", height, tx, 0, {"lock_id": tx, "hashlock": hashlock})
