@@ -1,0 +1,526 @@
+"""The swap protocol's Promela model: its constants, generated from the timelock calculator.
+
+``specs/protocol/swap.pml`` models one two-leg HTLC swap (both chains, the relayer, a
+hostile counterparty, a crash and restart) for the model checker ``spin``. Its numbers are
+not written by hand: this module runs the real calculator (:func:`bridge.htlc.plan_deadlines`
+over :class:`~bridge.htlc.ChainTiming` and :class:`~bridge.htlc.RelayerBudget`) on one small
+chain profile and writes the deadlines, confirmation depths, inclusion delays, block
+times, reaction budget and poll interval as a header of ``#define`` lines, so the model
+cannot drift from the code: ``--check`` fails when the checked-in headers differ from what
+the calculator produces now.
+
+Three headers are written, one per variant of the timelock rule::
+
+    real               the calculator's plan, with the claim window the relayer needs
+    no_margin          the participant's deadline planned at the initiator's (no window)
+    no_confirmations   a plan made as if neither chain had a confirmation depth
+
+``spin`` must verify the first and find a counterexample in the other two
+(``python -m bridge.protocol_model verify``; ``make model``).
+
+The model counts time in whole seconds: every block time of the profile is a multiple of
+1000 ms. The profile is small (block times of a few seconds, confirmation depths of one
+or two blocks) so that the model checker can explore every schedule; the rule it checks
+is the calculator's, whatever the numbers.
+
+Waits the calculator does not count yet (:func:`uncounted_wait_s`): the participant's
+claim window must also cover the cash chain's confirmations before the relayer acts on a
+reveal, and the relayer's poll interval (issue 13, item 4). Until
+:func:`bridge.htlc.claim_needed_s` counts them, the generator adds them to the margin it
+passes to :func:`~bridge.htlc.plan_deadlines`; :data:`POLL_INTERVAL_S` is defined here
+because :mod:`bridge.htlc` has no poll interval yet.
+
+Generation is pure; :func:`main` alone touches files and runs ``spin`` and ``gcc``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Final
+
+from bridge.errors import InvalidInput
+from bridge.htlc import (
+    ChainHead,
+    ChainTiming,
+    DeadlinePlan,
+    RelayerBudget,
+    _bounds_not_after,
+    claim_needed_s,
+    minimum_settlement_window,
+    plan_deadlines,
+)
+
+__all__ = [
+    "MODEL_PATH",
+    "MODEL_PROFILE",
+    "POLL_INTERVAL_S",
+    "SPECS_DIR",
+    "ModelConstants",
+    "ModelProfile",
+    "Variant",
+    "Verdict",
+    "check",
+    "header_path",
+    "main",
+    "model_constants",
+    "render_header",
+    "uncounted_wait_s",
+    "verify",
+    "write",
+]
+
+SPECS_DIR: Final = Path(__file__).resolve().parent.parent / "specs" / "protocol"
+"""Where the model and its generated headers live (this checkout's ``specs/protocol``)."""
+
+MODEL_PATH: Final = SPECS_DIR / "swap.pml"
+"""The Promela model; it expects a header's ``#define`` lines before it."""
+
+POLL_INTERVAL_S: Final = 2
+"""The relayer's poll interval in the model (seconds).
+
+Not in :mod:`bridge.htlc` yet: ``relayer.settings.RelayerSettings.poll_interval_s`` is a
+float the calculator does not see. Wire it to the calculator's own constant once it counts
+the poll interval in the claim window.
+"""
+
+MODEL_NOW_S: Final = 10
+"""The instant the swap is planned at, in model seconds (> every drift, so times stay >= 0)."""
+
+
+class Variant(StrEnum):
+    """Which timelock rule a header encodes."""
+
+    REAL = "real"
+    NO_MARGIN = "no_margin"
+    NO_CONFIRMATIONS = "no_confirmations"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ModelProfile:
+    """The chains and the budget the model is instantiated with.
+
+    ``security`` is the initiator's chain (the seller locks the security there first, with
+    the later deadline); ``cash`` the participant's. ``finality_depth`` is the relayer's
+    confirmation depth on that chain (the daemon sets one from the other).
+    """
+
+    security: ChainTiming
+    cash: ChainTiming
+    budget: RelayerBudget
+    poll_interval_s: int = POLL_INTERVAL_S
+
+
+MODEL_PROFILE: Final = ModelProfile(
+    # an EVM-like chain: deadlines are block timestamps, which may be 1 s off real time
+    security=ChainTiming(
+        deadline_unit="timestamp",
+        block_time_min_ms=1000,
+        block_time_max_ms=2000,
+        finality_depth=1,
+        inclusion_blocks=1,
+        timestamp_drift_s=1,
+    ),
+    # an Algorand-like chain: deadlines are rounds, blocks every 3 s, and a confirmation
+    # depth (3 blocks, 9 s) deeper than the calculator's margins
+    cash=ChainTiming(
+        deadline_unit="round",
+        block_time_min_ms=3000,
+        block_time_max_ms=3000,
+        finality_depth=3,
+        inclusion_blocks=1,
+    ),
+    budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1),
+)
+"""The profile the checked-in headers are generated from (small enough to explore fully)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ModelConstants:
+    """Every number the model reads, in model seconds or chain-native units."""
+
+    variant: Variant
+    now_s: int
+    settlement_window_s: int
+    security: ChainTiming
+    cash: ChainTiming
+    reaction_s: int
+    poll_s: int
+    security_deadline: int
+    cash_deadline: int
+    cash_lock_by: int
+    claim_window_s: int
+    claim_needed_s: int
+    calculator_claim_needed_s: int
+    final_s: int
+
+    def defines(self) -> list[tuple[str, int, str]]:
+        """``(name, value, meaning)`` for each ``#define`` of the header, in order."""
+        sec, cash = self.security, self.cash
+        rows: list[tuple[str, int, str]] = [
+            ("T0", self.now_s, "the instant the deadlines are planned at (model seconds)"),
+            ("T_FINAL", self.final_s, "every swap must have ended by now (last deadline + waits)"),
+            ("POLL", self.poll_s, "the relayer polls each chain this often (seconds)"),
+            ("REACT", self.reaction_s, "from a poll to a sent transaction: reaction + re-check"),
+        ]
+        for prefix, chain in (("SEC", sec), ("CASH", cash)):
+            rows += [
+                (
+                    f"{prefix}_ROUND",
+                    int(chain.deadline_unit == "round"),
+                    "1: deadlines are rounds; 0: block timestamps",
+                ),
+                (f"{prefix}_BMIN", chain.block_time_min_ms // 1000, "fastest block interval (s)"),
+                (f"{prefix}_BMAX", chain.block_time_max_ms // 1000, "slowest block interval (s)"),
+                (f"{prefix}_CONF", chain.finality_depth, "blocks on top before the relayer acts"),
+                (f"{prefix}_INCL", chain.inclusion_blocks, "blocks a sent transaction may wait"),
+                (f"{prefix}_DRIFT", chain.timestamp_drift_s, "block timestamp vs real time (s)"),
+                (
+                    f"{prefix}_INCL_NATIVE",
+                    _inclusion_native(chain),
+                    "a sent transaction lands before head clock + this (native units)",
+                ),
+            ]
+        rows += [
+            ("D_SEC", self.security_deadline, "the security leg's deadline (security chain)"),
+            ("D_CASH", self.cash_deadline, "the cash leg's deadline (cash chain)"),
+            ("LOCK_BY", self.cash_lock_by, "the buyer locks only while the cash chain <= this"),
+            ("CLAIM_WINDOW", self.claim_window_s, "planned: cash deadline (latest) to security's"),
+            ("CLAIM_NEEDED", self.claim_needed_s, "what the variant's rule says is needed"),
+        ]
+        return rows
+
+
+def _inclusion_native(chain: ChainTiming) -> int:
+    """Native units within which a transaction sent now lands, measured from the head's clock.
+
+    Rounds: it lands in one of the next ``inclusion_blocks`` rounds. Timestamps: the last of
+    those blocks is produced at most ``inclusion_blocks * block_time_max`` after the head was,
+    and each of the two timestamps may be ``drift`` off real time.
+    """
+    if chain.deadline_unit == "round":
+        return chain.inclusion_blocks
+    return chain.inclusion_blocks * chain.block_time_max_ms // 1000 + 2 * chain.timestamp_drift_s
+
+
+def uncounted_wait_s(profile: ModelProfile, *, confirmations: bool = True) -> int:
+    """Waits of the relayer that :func:`bridge.htlc.claim_needed_s` does not count yet.
+
+    After a reveal lands on the cash chain, the relayer acts on it only once it is
+    ``cash.finality_depth`` blocks deep (each up to ``block_time_max``) and at its next poll.
+    ``confirmations=False`` leaves the confirmation wait out (the broken variant's rule).
+    """
+    wait = profile.poll_interval_s
+    if confirmations:
+        wait += _ceil_div(profile.cash.finality_depth * profile.cash.block_time_max_ms, 1000)
+    return wait
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+def _validate(profile: ModelProfile) -> None:
+    for name, chain in (("security", profile.security), ("cash", profile.cash)):
+        chain.validate(name)
+        for field in ("block_time_min_ms", "block_time_max_ms"):
+            value = getattr(chain, field)
+            if value % 1000:
+                raise InvalidInput(
+                    f"{name}.{field}", "must be a whole number of seconds in the model", value=value
+                )
+        if chain.timestamp_drift_s >= MODEL_NOW_S:
+            raise InvalidInput(
+                f"{name}.timestamp_drift_s", f"must be < {MODEL_NOW_S} in the model"
+            )
+    profile.budget.validate()
+    if profile.poll_interval_s < 1:
+        raise InvalidInput("poll_interval_s", "must be >= 1", value=profile.poll_interval_s)
+
+
+def _with_margin(budget: RelayerBudget, extra_s: int) -> RelayerBudget:
+    return dataclasses.replace(budget, margin_s=budget.margin_s + extra_s)
+
+
+def _plan(sec: ChainTiming, cash: ChainTiming, budget: RelayerBudget, window: int) -> DeadlinePlan:
+    head = ChainHead(height=0)
+    return plan_deadlines(
+        initiator_chain=sec,
+        participant_chain=cash,
+        budget=budget,
+        settlement_window_s=window,
+        now_s=MODEL_NOW_S,
+        initiator_head=head,
+        participant_head=head,
+    )
+
+
+def _settle_s(chain: ChainTiming, profile: ModelProfile) -> int:
+    """From a deadline's latest instant until its refund is final and seen by the relayer."""
+    block = chain.block_time_max_ms // 1000
+    react = profile.budget.reaction_s + profile.budget.compliance_recheck_s
+    return (
+        block  # the first block at or past the deadline
+        + profile.poll_interval_s
+        + react
+        + (chain.inclusion_blocks + chain.finality_depth) * block
+        + profile.poll_interval_s
+    )
+
+
+def model_constants(profile: ModelProfile, variant: Variant) -> ModelConstants:
+    """The model's numbers for ``variant``, from the calculator run on ``profile``.
+
+    The settlement window is the shortest the calculator accepts for the real rule (the
+    tightest plan); every variant uses that same window.
+    """
+    _validate(profile)
+    sec, cash, budget = profile.security, profile.cash, profile.budget
+    real_budget = _with_margin(budget, uncounted_wait_s(profile))
+    window = minimum_settlement_window(
+        initiator_chain=sec, participant_chain=cash, budget=real_budget
+    )
+    real = _plan(sec, cash, real_budget, window)
+    initiator, participant, lock_by = real.initiator, real.participant, real.participant_lock_by
+    needed = real.claim_needed_s
+    if variant is Variant.NO_CONFIRMATIONS:
+        # planned as if no chain had a confirmation depth; the relayer still waits for them
+        blind_sec = dataclasses.replace(sec, finality_depth=0)
+        blind_cash = dataclasses.replace(cash, finality_depth=0)
+        blind_budget = _with_margin(budget, uncounted_wait_s(profile, confirmations=False))
+        blind = _plan(blind_sec, blind_cash, blind_budget, window)
+        initiator, participant = blind.initiator, blind.participant
+        lock_by, needed = blind.participant_lock_by, blind.claim_needed_s
+    elif variant is Variant.NO_MARGIN:
+        # the participant's deadline as late as the initiator's: no claim window at all
+        participant = _bounds_not_after(
+            cash, ChainHead(height=0), MODEL_NOW_S, initiator.earliest_s
+        )
+        needed = 0
+    final = max(
+        initiator.latest_s + _settle_s(sec, profile),
+        participant.latest_s + _settle_s(cash, profile),
+    )
+    return ModelConstants(
+        variant=variant,
+        now_s=MODEL_NOW_S,
+        settlement_window_s=window,
+        security=sec,
+        cash=cash,
+        reaction_s=budget.reaction_s + budget.compliance_recheck_s,
+        poll_s=profile.poll_interval_s,
+        security_deadline=initiator.native,
+        cash_deadline=participant.native,
+        cash_lock_by=min(lock_by, participant.native - 1),
+        claim_window_s=initiator.earliest_s - participant.latest_s,
+        claim_needed_s=needed,
+        calculator_claim_needed_s=claim_needed_s(sec, budget),
+        final_s=final,
+    )
+
+
+def render_header(constants: ModelConstants) -> str:
+    """The Promela header (``#define`` lines) for ``constants``."""
+    lines = [
+        f"/* Generated by `python -m bridge.protocol_model` (variant: {constants.variant}).",
+        " * Do not edit: change bridge/htlc.py or the profile in bridge/protocol_model.py,",
+        " * regenerate, and check the model again (`make model`).",
+        f" * Settlement window {constants.settlement_window_s} s;"
+        " the claim window of this variant's rule:"
+        f" {constants.claim_needed_s} s (bridge.htlc.claim_needed_s says"
+        f" {constants.calculator_claim_needed_s} s).",
+        " */",
+    ]
+    width = max(len(name) for name, _, _ in constants.defines())
+    for name, value, meaning in constants.defines():
+        lines.append(f"#define {name.ljust(width)} {value:>4}  /* {meaning} */")
+    return "\n".join(lines) + "\n"
+
+
+def header_path(variant: Variant) -> Path:
+    """Where ``variant``'s header is checked in."""
+    return SPECS_DIR / f"params_{variant.value}.pml"
+
+
+def write(profile: ModelProfile = MODEL_PROFILE) -> list[Path]:
+    """(Re)write every variant's header; return the files written."""
+    written = []
+    for variant in Variant:
+        path = header_path(variant)
+        path.write_text(render_header(model_constants(profile, variant)), encoding="utf-8")
+        written.append(path)
+    return written
+
+
+def check(profile: ModelProfile = MODEL_PROFILE) -> list[str]:
+    """Headers that are missing or differ from what the calculator produces now."""
+    drift = []
+    for variant in Variant:
+        path = header_path(variant)
+        expected = render_header(model_constants(profile, variant))
+        if not path.is_file() or path.read_text(encoding="utf-8") != expected:
+            drift.append(path.name)
+    return drift
+
+
+# ---------------------------------------------------------------- running spin
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """What ``spin`` found for one variant."""
+
+    variant: Variant
+    errors: int
+    violated: str | None
+    states: int
+    depth: int
+    seconds: float
+    trail: str | None
+
+    @property
+    def verified(self) -> bool:
+        """No error, and the search was exhaustive (pan reports it or the run fails)."""
+        return self.errors == 0
+
+
+EXPECTED: Final = {
+    Variant.REAL: True,
+    Variant.NO_MARGIN: False,
+    Variant.NO_CONFIRMATIONS: False,
+}
+"""Which variants must verify (True) and which must produce a counterexample (False)."""
+
+
+def _run(cmd: list[str], cwd: Path) -> str:
+    done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
+    out = done.stdout + done.stderr
+    if done.returncode not in (0, 1) or "error" in done.stderr.lower():
+        raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{out}")
+    return out
+
+
+def verify(variant: Variant, *, workdir: Path | None = None, trail: bool = False) -> Verdict:
+    """Check ``variant`` exhaustively: ``spin -a``, ``gcc`` the verifier, run it.
+
+    Uses the checked-in header (run ``--check`` first). With ``trail``, a counterexample is
+    replayed (``spin -t``) and its printed steps returned.
+    """
+    for tool in ("spin", "gcc"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not installed (Debian: apt-get install -y {tool})")
+    with tempfile.TemporaryDirectory(prefix="stbridge-model-") as tmp:
+        work = workdir or Path(tmp)
+        model = work / f"swap_{variant.value}.pml"
+        model.write_text(
+            header_path(variant).read_text(encoding="utf-8")
+            + MODEL_PATH.read_text(encoding="utf-8"),
+            encoding="utf-8",
+        )
+        started = time.monotonic()
+        _run(["spin", "-a", model.name], work)
+        _run(["gcc", "-O0", "-DSAFETY", "-DNOREDUCE", "-DMEMLIM=2048", "-o", "pan", "pan.c"], work)
+        out = _run(["./pan", "-m100000"], work)
+        seconds = time.monotonic() - started
+        errors = int(_search(r"errors: (\d+)", out) or "-1")
+        if errors < 0:
+            raise RuntimeError(f"pan printed no verdict:\n{out}")
+        if "max search depth too small" in out:
+            raise RuntimeError(f"the search was cut short (raise -m):\n{out}")
+        violated = _search(r"assertion violated (.*?) \(at depth", out)
+        replay = None
+        if trail and errors:
+            replay = _run(["spin", "-t", "-B", model.name], work)
+        return Verdict(
+            variant=variant,
+            errors=errors,
+            violated=violated,
+            states=int(_search(r"(\d+) states, stored", out) or "0"),
+            depth=int(_search(r"depth reached (\d+)", out) or "0"),
+            seconds=round(seconds, 2),
+            trail=replay,
+        )
+
+
+def _search(pattern: str, text: str) -> str | None:
+    found = re.search(pattern, text)
+    return found.group(1) if found else None
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line entry: write the headers, ``--check`` them for drift, or ``verify``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m bridge.protocol_model",
+        description=(
+            "Generate the swap model's constants from the timelock calculator "
+            "(specs/protocol/params_*.pml), check them for drift, or verify the model with spin."
+        ),
+    )
+    parser.add_argument(
+        "command",
+        nargs="?",
+        choices=("write", "verify"),
+        default="write",
+        help="write: (re)generate the headers (default); verify: run spin on each variant",
+    )
+    parser.add_argument("--check", action="store_true", help="fail if a header drifted")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        choices=[v.value for v in Variant],
+        help="verify only this variant (repeatable; default: all)",
+    )
+    parser.add_argument("--trail", action="store_true", help="print each counterexample")
+    parser.add_argument("--json", action="store_true", help="verdicts as JSON")
+    args = parser.parse_args(argv)
+    if args.check:
+        drift = check()
+        if drift:
+            sys.stderr.write(
+                "model constants drifted from bridge/htlc.py: "
+                + ", ".join(drift)
+                + " (run `python -m bridge.protocol_model`)\n"
+            )
+            return 1
+        sys.stdout.write(f"{len(Variant)} model headers match the timelock calculator\n")
+        return 0
+    if args.command == "write":
+        written = write()
+        sys.stdout.write(f"wrote {len(written)} headers to {SPECS_DIR}\n")
+        return 0
+    drift = check()
+    if drift:
+        sys.stderr.write("stale headers: " + ", ".join(drift) + "; regenerate them first\n")
+        return 1
+    variants = [Variant(v) for v in args.variant] if args.variant else list(Variant)
+    verdicts = [verify(v, trail=args.trail) for v in variants]
+    ok = all(v.verified is EXPECTED[v.variant] for v in verdicts)
+    if args.json:
+        rows = [dataclasses.asdict(v) | {"expected_verified": EXPECTED[v.variant]} for v in verdicts]
+        sys.stdout.write(json.dumps({"ok": ok, "verdicts": rows}, indent=2) + "\n")
+        return 0 if ok else 1
+    for v in verdicts:
+        found = "verified" if v.verified else f"counterexample: {v.violated}"
+        want = "verify" if EXPECTED[v.variant] else "a counterexample"
+        mark = "ok" if v.verified is EXPECTED[v.variant] else "UNEXPECTED"
+        sys.stdout.write(
+            f"{v.variant.value:<17} {found} ({v.states} states, depth {v.depth}, "
+            f"{v.seconds} s; expected {want}) {mark}\n"
+        )
+        if v.trail:
+            sys.stdout.write(v.trail)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

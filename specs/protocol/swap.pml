@@ -1,0 +1,412 @@
+/*
+ * swap.pml: one two-leg HTLC swap, model-checked with spin.
+ *
+ * The constants (deadlines, block times, confirmation depths, inclusion delays, the
+ * relayer's poll interval and reaction time) are #defines generated from the timelock
+ * calculator by `python -m bridge.protocol_model` (specs/protocol/params_*.pml); the
+ * verifier is run on a header followed by this file. See specs/protocol/protocol.md.
+ *
+ * Actors
+ *   - the seller (initiator): holds the secret, locks the security on the security
+ *     chain first (deadline D_SEC), reveals the secret by claiming the cash;
+ *   - the buyer (participant): locks the cash on the cash chain (deadline D_CASH <
+ *     D_SEC) once the security lock is confirmed, claims the security with the secret;
+ *   - each side is either honest (driven by the relayer's rules, acting only on
+ *     confirmed events, polling every POLL s, reacting within REACT s, crashing and
+ *     restarting from its store) or hostile (any action, any time: never locks, locks
+ *     late, reveals at the last moment, refunds at the first moment, front-runs a claim
+ *     with the secret as soon as it is in a mempool). At least one side is honest;
+ *   - two chains: blocks every BMIN..BMAX s, each sent transaction included within INCL
+ *     blocks, timestamps off real time by up to DRIFT s, deadlines in native units
+ *     (round numbers or block timestamps), an HTLC per leg that pays its receiver on a
+ *     claim (secret, before the deadline) and its sender on a refund (at/after it).
+ *
+ * Time is one global clock t in whole seconds; each iteration of the main loop is one
+ * second: the chains may produce blocks, the honest relayers poll and send, the hostile
+ * side acts, the invariants are checked.
+ */
+
+/* ------------------------------------------------------------------ names */
+
+#define SEC     0           /* the security leg, on the security chain */
+#define CASH    1           /* the cash leg, on the cash chain */
+
+#define NOLOCK   0          /* the HTLC lock of a leg */
+#define OPEN     1
+#define CLAIMED  2
+#define REFUNDED 3
+
+#define TLOCK    0          /* kinds of transaction, per leg */
+#define TCLAIM   1
+#define TREFUND  2
+
+#define S 0                 /* the honest relayers: the seller's, the buyer's */
+#define B 1
+
+/* per chain, by index */
+#define BMIN(c)   ((c) == SEC -> SEC_BMIN : CASH_BMIN)
+#define BMAX(c)   ((c) == SEC -> SEC_BMAX : CASH_BMAX)
+#define CONF(c)   ((c) == SEC -> SEC_CONF : CASH_CONF)
+#define INCL(c)   ((c) == SEC -> SEC_INCL : CASH_INCL)
+#define DL(c)     ((c) == SEC -> D_SEC : D_CASH)
+#define ROUND(c)  ((c) == SEC -> SEC_ROUND : CASH_ROUND)
+#define DRIFT(c)  ((c) == SEC -> SEC_DRIFT : CASH_DRIFT)
+
+/* what a relayer has recorded in its store (confirmed events), one bit each */
+#define OB_LOCK(l)    (1 << (3 * (l)))
+#define OB_CLAIM(l)   (2 << (3 * (l)))
+#define OB_REFUND(l)  (4 << (3 * (l)))
+#define OB_SETTLED(l) (6 << (3 * (l)))
+
+/* the effects a relayer has decided (persisted with their send-by time) */
+#define E_OWN     0         /* seller: reveal (claim the cash); buyer: lock the cash */
+#define E_CLAIM   1         /* claim the security for the buyer (the secret is public) */
+#define E_REFUND  2         /* refund the side's own leg after its deadline */
+
+/* ------------------------------------------------------------------ state */
+
+byte t;                     /* real time (s) */
+byte since[2];              /* seconds since each chain's latest block */
+byte clk[2];                /* native clock of each chain's latest block: round or timestamp */
+
+byte lst[2];                /* each leg's lock in its HTLC */
+byte ldep[2];               /* blocks on top of the lock's block (capped at CONF) */
+byte sdep[2];               /* blocks on top of the claim's / refund's block (capped) */
+bool claimed_ever[2];       /* monitors: a claim / a refund of the leg took effect */
+bool refunded_ever[2];
+
+byte mp[6];                 /* mempool, mp[3*leg + kind]: blocks left to include it; 0: none */
+bool secret_public;         /* the secret is readable by anyone: in a mempool or on a chain */
+
+bool honest[2];             /* honest[S]: the seller is honest; honest[B]: the buyer is */
+
+/* an honest relayer's store (survives a crash) */
+byte ob[2];                 /* confirmed events it recorded (OB_* bits) */
+bool decided[6];            /* decided[3*side + effect]: the effect was decided */
+byte due[6];                /* due[3*side + effect]: its send-by time; 0: sent (or none) */
+bool abandoned;             /* the seller's reveal could no longer land in time: not sent */
+/* an honest relayer's volatile state (lost in a crash) */
+byte next_poll[2];          /* when it polls next */
+byte crashes;               /* crashes so far (at most MAX_CRASHES in a run) */
+
+byte hostile_done;          /* a hostile side's one-shot actions taken (bits) */
+
+byte i, j, k;               /* scratch */
+
+#ifndef MAX_CRASHES
+#define MAX_CRASHES 1
+#endif
+
+/* ------------------------------------------------------------------ chains */
+
+/* put a transaction in the mempool: included within n blocks; duplicates merge */
+inline send(l, k, n) {
+  printf("t=%d sent tx %d on leg %d\n", t, k, l);
+  if
+  :: mp[3 * l + k] == 0 || mp[3 * l + k] > n -> mp[3 * l + k] = n
+  :: else -> skip
+  fi
+}
+
+/* a transaction lands in the block just produced: the HTLC's rules */
+inline execute(l, k) {
+  mp[3 * l + k] = 0;
+  if
+  :: k == TLOCK && lst[l] == NOLOCK ->
+       lst[l] = OPEN; ldep[l] = 0;
+       printf("t=%d chain %d clock %d: leg %d locked\n", t, l, clk[l], l)
+  :: k == TCLAIM && lst[l] == OPEN && clk[l] < DL(l) ->
+       lst[l] = CLAIMED; sdep[l] = 0; claimed_ever[l] = true;
+       printf("t=%d chain %d clock %d: leg %d claimed\n", t, l, clk[l], l)
+  :: k == TREFUND && lst[l] == OPEN && clk[l] >= DL(l) ->
+       lst[l] = REFUNDED; sdep[l] = 0; refunded_ever[l] = true;
+       printf("t=%d chain %d clock %d: leg %d refunded\n", t, l, clk[l], l)
+  :: else ->  /* reverted: a second lock, a claim too late, a refund too early */
+       printf("t=%d chain %d clock %d: tx %d on leg %d reverted\n", t, l, clk[l], k, l)
+  fi
+}
+
+/* each pending transaction is included now or, if it may still wait, later */
+inline include(l, k) {
+  if
+  :: mp[3 * l + k] == 1 -> execute(l, k)
+  :: mp[3 * l + k] > 1 -> execute(l, k)
+  :: mp[3 * l + k] > 1 -> mp[3 * l + k]--
+  :: mp[3 * l + k] == 0 -> skip
+  fi
+}
+
+inline produce_block(c) {
+  since[c] = 0;
+  if
+  :: ROUND(c) -> clk[c]++
+  :: else ->
+       /* a timestamp above its parent's, within DRIFT of real time */
+       i = (clk[c] + 1 > t - DRIFT(c) -> clk[c] + 1 : t - DRIFT(c));
+       j = t + DRIFT(c);
+       assert(i <= j);
+       select (k : i .. j);
+       clk[c] = k
+  fi;
+  /* one more block on top of what the chain already holds */
+  if
+  :: lst[c] != NOLOCK && ldep[c] < CONF(c) -> ldep[c]++
+  :: else -> skip
+  fi;
+  if
+  :: (lst[c] == CLAIMED || lst[c] == REFUNDED) && sdep[c] < CONF(c) -> sdep[c]++
+  :: else -> skip
+  fi;
+  include(c, TLOCK);
+  include(c, TCLAIM);
+  include(c, TREFUND)
+}
+
+/* a block is due after BMAX s and possible after BMIN s */
+inline chain_step(c) {
+  if
+  :: since[c] >= BMAX(c) -> produce_block(c)
+  :: since[c] >= BMIN(c) && since[c] < BMAX(c) -> produce_block(c)
+  :: since[c] < BMAX(c) -> skip
+  fi
+}
+
+/* ------------------------------------------------------------------ the honest relayer */
+
+/* record what is confirmed (CONF blocks deep): the watcher's events, kept in the store */
+inline observe(r, l) {
+  if
+  :: lst[l] != NOLOCK && ldep[l] >= CONF(l) -> ob[r] = ob[r] | OB_LOCK(l)
+  :: else -> skip
+  fi;
+  if
+  :: lst[l] == CLAIMED && sdep[l] >= CONF(l) -> ob[r] = ob[r] | OB_CLAIM(l)
+  :: lst[l] == REFUNDED && sdep[l] >= CONF(l) -> ob[r] = ob[r] | OB_REFUND(l)
+  :: else -> skip
+  fi
+}
+
+/* decide an effect: persisted with a send-by time within REACT of this poll */
+inline decide(r, e) {
+  decided[3 * r + e] = true;
+  select (i : 0 .. REACT);
+  due[3 * r + e] = t + i;
+  printf("t=%d relayer %d decides effect %d, to send at %d\n", t, r, e, t + i)
+}
+
+#define SECRET_SEEN(r) ((ob[r] & (OB_CLAIM(SEC) | OB_CLAIM(CASH))) != 0)
+#define OPEN_SEEN(r, l) ((ob[r] & OB_LOCK(l)) != 0 && (ob[r] & OB_SETTLED(l)) == 0)
+
+/* the engine's rules (bridge/swap.py), each side's share, on recorded facts and the heads */
+inline poll(r) {
+  observe(r, SEC);
+  observe(r, CASH);
+  if
+  :: r == S ->
+       /* rule 3: reveal only after both locks are confirmed, before the cash deadline */
+       if
+       :: (!decided[3 * S + E_OWN] && (ob[S] & OB_LOCK(SEC)) != 0 && OPEN_SEEN(S, CASH) &&
+           !SECRET_SEEN(S) && clk[CASH] < D_CASH) -> decide(S, E_OWN)
+       :: else -> skip
+       fi;
+       /* rule 4: once the secret is public the security is claimed, never refunded */
+       if
+       :: !decided[3 * S + E_CLAIM] && SECRET_SEEN(S) && OPEN_SEEN(S, SEC) ->
+            decide(S, E_CLAIM)
+       :: else -> skip
+       fi;
+       /* rule 5: the security is refunded after its deadline, seen on its own chain */
+       if
+       :: (!decided[3 * S + E_REFUND] && !SECRET_SEEN(S) && OPEN_SEEN(S, SEC) &&
+           clk[SEC] >= D_SEC) -> decide(S, E_REFUND)
+       :: else -> skip
+       fi
+  :: else ->
+       /* rule 2: lock the cash once the security lock is confirmed, while it may */
+       if
+       :: !decided[3 * B + E_OWN] && (ob[B] & OB_LOCK(SEC)) != 0 && clk[CASH] <= LOCK_BY ->
+            decide(B, E_OWN)
+       :: else -> skip
+       fi;
+       /* rule 4: a confirmed claim made the secret public: claim the security */
+       if
+       :: !decided[3 * B + E_CLAIM] && SECRET_SEEN(B) && OPEN_SEEN(B, SEC) ->
+            decide(B, E_CLAIM)
+       :: else -> skip
+       fi;
+       /* rule 5: refund the cash after its deadline */
+       if
+       :: !decided[3 * B + E_REFUND] && OPEN_SEEN(B, CASH) && clk[CASH] >= D_CASH ->
+            decide(B, E_REFUND)
+       :: else -> skip
+       fi
+  fi
+}
+
+/* the executor: send each decided effect at its send-by time */
+inline execute_effects(r) {
+  if
+  :: due[3 * r + E_OWN] == t ->
+       if
+       :: r == S ->
+            /* never send a reveal that cannot land before the cash deadline */
+            if
+            :: clk[CASH] + CASH_INCL_NATIVE < D_CASH ->
+                 send(CASH, TCLAIM, CASH_INCL); secret_public = true
+            :: else -> abandoned = true;
+                 printf("t=%d seller abandons the reveal: too late to land\n", t)
+            fi
+       :: else -> send(CASH, TLOCK, CASH_INCL)
+       fi;
+       due[3 * r + E_OWN] = 0
+  :: else -> skip
+  fi;
+  if
+  :: due[3 * r + E_CLAIM] == t -> send(SEC, TCLAIM, SEC_INCL); due[3 * r + E_CLAIM] = 0
+  :: else -> skip
+  fi;
+  if
+  :: due[3 * r + E_REFUND] == t ->
+       if
+       :: r == S -> send(SEC, TREFUND, SEC_INCL)
+       :: else -> send(CASH, TREFUND, CASH_INCL)
+       fi;
+       due[3 * r + E_REFUND] = 0
+  :: else -> skip
+  fi
+}
+
+/* one second of an honest relayer: maybe crash, poll when due, send what is due */
+inline relayer_step(r) {
+  if
+  :: crashes < MAX_CRASHES && (due[3 * r] + due[3 * r + 1] + due[3 * r + 2]) != 0 ->
+       /* killed between deciding an effect (stored) and sending it, and restarted from
+        * the store: the poll schedule is lost, the restarted process polls at once and
+        * sends what the store says is due (its downtime is part of REACT) */
+       crashes++; next_poll[r] = t;
+       printf("t=%d relayer %d crashed and restarted\n", t, r)
+  :: true -> skip
+  fi;
+  if
+  :: next_poll[r] == t ->
+       poll(r); next_poll[r] = t + POLL;
+       printf("t=%d relayer %d polled: heads %d %d, recorded %d\n", t, r, clk[SEC], clk[CASH], ob[r])
+  :: else -> skip
+  fi;
+  execute_effects(r)
+}
+
+/* ------------------------------------------------------------------ the hostile side */
+
+#define H_LOCK   1
+#define H_CLAIM  2
+#define H_REFUND 4
+
+inline hostile_seller() {
+  if
+  :: skip
+  :: !(hostile_done & H_LOCK) ->                 /* locks late (or never) */
+       hostile_done = hostile_done | H_LOCK; send(SEC, TLOCK, SEC_INCL)
+  :: !(hostile_done & H_CLAIM) && lst[CASH] == OPEN ->   /* reveals whenever it likes */
+       hostile_done = hostile_done | H_CLAIM; send(CASH, TCLAIM, CASH_INCL);
+       secret_public = true
+  :: !(hostile_done & H_REFUND) && lst[SEC] == OPEN && clk[SEC] >= D_SEC ->
+       hostile_done = hostile_done | H_REFUND; send(SEC, TREFUND, SEC_INCL)
+  fi
+}
+
+inline hostile_buyer() {
+  if
+  :: skip
+  :: !(hostile_done & H_LOCK) ->                 /* locks late (or never) */
+       hostile_done = hostile_done | H_LOCK; send(CASH, TLOCK, CASH_INCL)
+  :: !(hostile_done & H_CLAIM) && secret_public && lst[SEC] == OPEN ->
+       /* front-runs: claims the security as soon as the secret is in a mempool */
+       hostile_done = hostile_done | H_CLAIM; send(SEC, TCLAIM, SEC_INCL)
+  :: !(hostile_done & H_REFUND) && lst[CASH] == OPEN && clk[CASH] >= D_CASH ->
+       hostile_done = hostile_done | H_REFUND; send(CASH, TREFUND, CASH_INCL)
+  fi
+}
+
+/* ------------------------------------------------------------------ invariants */
+
+/* leg l can no longer be claimed: refunded, or unclaimed with its deadline passed */
+#define CANNOT_CLAIM(l) (lst[l] == REFUNDED || (lst[l] != CLAIMED && clk[l] >= DL(l)))
+
+inline check_invariants() {
+  /* no lock is both claimed and refunded */
+  assert(!(claimed_ever[SEC] && refunded_ever[SEC]));
+  assert(!(claimed_ever[CASH] && refunded_ever[CASH]));
+  /* an honest seller never has its security claimed while its cash claim is impossible */
+  assert(!honest[S] || !(lst[SEC] == CLAIMED && CANNOT_CLAIM(CASH)));
+  /* an honest buyer never has its cash claimed while its security claim is impossible */
+  assert(!honest[B] || !(lst[CASH] == CLAIMED && CANNOT_CLAIM(SEC)))
+}
+
+inline check_final() {
+  /* every swap has ended: each honest side's own lock is settled and its relayer knows */
+  assert(!honest[S] || (lst[SEC] != OPEN && (ob[S] & OB_SETTLED(SEC)) != 0));
+  assert(!honest[B] || !decided[3 * B + E_OWN] ||
+         (lst[CASH] != OPEN && (ob[B] & OB_SETTLED(CASH)) != 0));
+  /* and no honest side ended with neither asset */
+  assert(!honest[S] || lst[SEC] != CLAIMED || lst[CASH] == CLAIMED);
+  assert(!honest[B] || lst[CASH] != CLAIMED || lst[SEC] == CLAIMED)
+}
+
+/* ------------------------------------------------------------------ the end */
+
+/* nothing can change what an honest side ends with any more (checked early, to keep the
+ * search small; check_final holds then) */
+#define SEEN(r, l) ((ob[r] & OB_SETTLED(l)) != 0)
+#define SELLER_DONE (lst[SEC] == REFUNDED && SEEN(S, SEC) || \
+                     lst[SEC] == CLAIMED && SEEN(S, SEC) && lst[CASH] == CLAIMED)
+#define BUYER_DONE  (!decided[3 * B + E_OWN] && clk[CASH] > LOCK_BY || \
+                     lst[CASH] == REFUNDED && SEEN(B, CASH) || \
+                     lst[CASH] == CLAIMED && SEEN(B, CASH) && lst[SEC] == CLAIMED)
+#define ENDED ((!honest[S] || SELLER_DONE) && (!honest[B] || BUYER_DONE))
+
+/* ------------------------------------------------------------------ the run */
+
+init {
+  atomic {
+    /* who is honest: the seller, the buyer, or both (one relayer for both sides) */
+    if
+    :: honest[B] = true
+    :: honest[S] = true; honest[B] = true
+    :: honest[S] = true
+    fi;
+    t = T0;
+    /* each chain's latest block is up to BMAX - 1 s old */
+    select (i : 0 .. SEC_BMAX - 1); since[SEC] = i;
+    select (i : 0 .. CASH_BMAX - 1); since[CASH] = i;
+    clk[CASH] = (CASH_ROUND -> 0 : t - since[CASH]);
+    clk[SEC] = (SEC_ROUND -> 0 : t - since[SEC]);
+    /* the relayers' polls: any phase */
+    select (i : 1 .. POLL); next_poll[S] = t + i;
+    select (i : 1 .. POLL); next_poll[B] = t + i;
+    /* the compliance decision allowed the trade: the honest seller locks at once */
+    if
+    :: honest[S] -> send(SEC, TLOCK, SEC_INCL)
+    :: else -> skip
+    fi;
+    i = 0
+  }
+  do
+  :: atomic {
+       t < T_FINAL && !ENDED ->
+       since[SEC]++; since[CASH]++; t++;
+       chain_step(SEC);
+       chain_step(CASH);
+       if :: honest[S] -> relayer_step(S) :: else -> skip fi;
+       if :: honest[B] -> relayer_step(B) :: else -> skip fi;
+       if
+       :: !honest[S] -> hostile_seller()
+       :: !honest[B] -> hostile_buyer()
+       :: else -> skip
+       fi;
+       check_invariants();
+       i = 0; j = 0; k = 0  /* scratch is not state */
+     }
+  :: atomic { (t == T_FINAL || ENDED) -> check_final(); break }
+  od
+}
