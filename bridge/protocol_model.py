@@ -62,9 +62,11 @@ from bridge.htlc import (
 )
 
 __all__ = [
+    "EXPECTED",
     "MODEL_PATH",
     "MODEL_PROFILE",
     "POLL_INTERVAL_S",
+    "PROBES",
     "SPECS_DIR",
     "ModelConstants",
     "ModelProfile",
@@ -74,6 +76,7 @@ __all__ = [
     "header_path",
     "main",
     "model_constants",
+    "probe",
     "render_header",
     "uncounted_wait_s",
     "verify",
@@ -104,6 +107,7 @@ class Variant(StrEnum):
     REAL = "real"
     NO_MARGIN = "no_margin"
     NO_CONFIRMATIONS = "no_confirmations"
+    LATE_REVEAL = "late_reveal"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -163,6 +167,7 @@ class ModelConstants:
     claim_needed_s: int
     calculator_claim_needed_s: int
     final_s: int
+    reveal_guard: bool
 
     def defines(self) -> list[tuple[str, int, str]]:
         """``(name, value, meaning)`` for each ``#define`` of the header, in order."""
@@ -197,6 +202,11 @@ class ModelConstants:
             ("LOCK_BY", self.cash_lock_by, "the buyer locks only while the cash chain <= this"),
             ("CLAIM_WINDOW", self.claim_window_s, "planned: cash deadline (latest) to security's"),
             ("CLAIM_NEEDED", self.claim_needed_s, "what the variant's rule says is needed"),
+            (
+                "REVEAL_GUARD",
+                int(self.reveal_guard),
+                "1: a reveal is sent only if it can land before the cash deadline",
+            ),
         ]
         return rows
 
@@ -240,9 +250,7 @@ def _validate(profile: ModelProfile) -> None:
                     f"{name}.{field}", "must be a whole number of seconds in the model", value=value
                 )
         if chain.timestamp_drift_s >= MODEL_NOW_S:
-            raise InvalidInput(
-                f"{name}.timestamp_drift_s", f"must be < {MODEL_NOW_S} in the model"
-            )
+            raise InvalidInput(f"{name}.timestamp_drift_s", f"must be < {MODEL_NOW_S} in the model")
     profile.budget.validate()
     if profile.poll_interval_s < 1:
         raise InvalidInput("poll_interval_s", "must be >= 1", value=profile.poll_interval_s)
@@ -326,6 +334,7 @@ def model_constants(profile: ModelProfile, variant: Variant) -> ModelConstants:
         claim_needed_s=needed,
         calculator_claim_needed_s=claim_needed_s(sec, budget),
         final_s=final,
+        reveal_guard=variant is not Variant.LATE_REVEAL,
     )
 
 
@@ -376,85 +385,155 @@ def check(profile: ModelProfile = MODEL_PROFILE) -> list[str]:
 # ---------------------------------------------------------------- running spin
 
 
+EXPECTED: Final = {
+    Variant.REAL: True,
+    Variant.NO_MARGIN: False,
+    Variant.NO_CONFIRMATIONS: False,
+    Variant.LATE_REVEAL: False,
+}
+"""Which variants must verify (True) and which must produce a counterexample (False)."""
+
+PROBES: Final = (
+    "completed_after_crash",
+    "reveal_in_last_round",
+    "front_run_claim",
+    "reveal_abandoned",
+)
+"""The model's reachability probes (its ``ltl`` blocks): situations spin must find."""
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    """What ``spin`` found for one variant."""
+    """What ``spin`` found for one variant (or one probe of the real variant).
 
-    variant: Variant
+    ``violated`` names the invariant of the first counterexample (the tag after the
+    assertion in ``swap.pml``); ``story`` is the counterexample replayed, one event a line.
+    """
+
+    name: str
     errors: int
     violated: str | None
     states: int
     depth: int
     seconds: float
-    trail: str | None
+    story: tuple[str, ...]
 
     @property
     def verified(self) -> bool:
-        """No error, and the search was exhaustive (pan reports it or the run fails)."""
+        """Whether the search was exhaustive and found nothing."""
         return self.errors == 0
-
-
-EXPECTED: Final = {
-    Variant.REAL: True,
-    Variant.NO_MARGIN: False,
-    Variant.NO_CONFIRMATIONS: False,
-}
-"""Which variants must verify (True) and which must produce a counterexample (False)."""
 
 
 def _run(cmd: list[str], cwd: Path) -> str:
     done = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, check=False)
     out = done.stdout + done.stderr
-    if done.returncode not in (0, 1) or "error" in done.stderr.lower():
+    if done.returncode != 0 or re.search(r"\berror\b", done.stderr, re.IGNORECASE):
         raise RuntimeError(f"{' '.join(cmd)} failed ({done.returncode}):\n{out}")
     return out
-
-
-def verify(variant: Variant, *, workdir: Path | None = None, trail: bool = False) -> Verdict:
-    """Check ``variant`` exhaustively: ``spin -a``, ``gcc`` the verifier, run it.
-
-    Uses the checked-in header (run ``--check`` first). With ``trail``, a counterexample is
-    replayed (``spin -t``) and its printed steps returned.
-    """
-    for tool in ("spin", "gcc"):
-        if shutil.which(tool) is None:
-            raise RuntimeError(f"{tool} is not installed (Debian: apt-get install -y {tool})")
-    with tempfile.TemporaryDirectory(prefix="stbridge-model-") as tmp:
-        work = workdir or Path(tmp)
-        model = work / f"swap_{variant.value}.pml"
-        model.write_text(
-            header_path(variant).read_text(encoding="utf-8")
-            + MODEL_PATH.read_text(encoding="utf-8"),
-            encoding="utf-8",
-        )
-        started = time.monotonic()
-        _run(["spin", "-a", model.name], work)
-        _run(["gcc", "-O0", "-DSAFETY", "-DNOREDUCE", "-DMEMLIM=2048", "-o", "pan", "pan.c"], work)
-        out = _run(["./pan", "-m100000"], work)
-        seconds = time.monotonic() - started
-        errors = int(_search(r"errors: (\d+)", out) or "-1")
-        if errors < 0:
-            raise RuntimeError(f"pan printed no verdict:\n{out}")
-        if "max search depth too small" in out:
-            raise RuntimeError(f"the search was cut short (raise -m):\n{out}")
-        violated = _search(r"assertion violated (.*?) \(at depth", out)
-        replay = None
-        if trail and errors:
-            replay = _run(["spin", "-t", "-B", model.name], work)
-        return Verdict(
-            variant=variant,
-            errors=errors,
-            violated=violated,
-            states=int(_search(r"(\d+) states, stored", out) or "0"),
-            depth=int(_search(r"depth reached (\d+)", out) or "0"),
-            seconds=round(seconds, 2),
-            trail=replay,
-        )
 
 
 def _search(pattern: str, text: str) -> str | None:
     found = re.search(pattern, text)
     return found.group(1) if found else None
+
+
+def _require_tools() -> None:
+    for tool in ("spin", "gcc"):
+        if shutil.which(tool) is None:
+            raise RuntimeError(f"{tool} is not installed (Debian: apt-get install -y {tool})")
+
+
+def _compile(work: Path, model: Path, *, claims: bool) -> None:
+    """``spin -a`` and ``gcc`` the verifier for ``model`` in ``work`` (claims: the probes)."""
+    _run(["spin", "-a", model.name], work)
+    flags = ["-DSAFETY", "-DNOREDUCE", "-DMEMLIM=2048"] + ([] if claims else ["-DNOCLAIM"])
+    # -O0: the search is short; optimising pan.c would cost more than it saves
+    _run(["gcc", "-O0", *flags, "-o", "pan", "pan.c"], work)
+
+
+def _search_model(work: Path, model: Path, *, claim: str | None, started: float) -> Verdict:
+    """Run the compiled verifier (with the never claim ``claim``) and read its verdict."""
+    out = _run(["./pan", "-m1000000", *(["-N", claim] if claim else [])], work)
+    errors = int(_search(r"errors: (\d+)", out) or "-1")
+    if errors < 0:
+        raise RuntimeError(f"pan printed no verdict:\n{out}")
+    if "max search depth too small" in out:
+        raise RuntimeError(f"the search was cut short (raise -m):\n{out}")
+    violated, story = None, ()
+    if errors and claim:
+        violated = claim  # a probe's witness: spin 6.5 replays only the first claim's trail
+    elif errors:
+        replay = _run(["spin", "-t", model.name], work)
+        line = _search(rf"{re.escape(model.name)}:(\d+), Error: assertion violated", replay)
+        if line is not None:
+            text = model.read_text(encoding="utf-8").splitlines()[int(line) - 1]
+            violated = _search(r"/\* invariant: (\w+) \*/", text)
+        story = tuple(m.strip() for m in re.findall(r"^\s*(t=\d+ .*)$", replay, re.MULTILINE))
+    return Verdict(
+        name=claim or model.stem.removeprefix("swap_"),
+        errors=errors,
+        violated=violated,
+        states=int(_search(r"(\d+) states, stored", out) or "0"),
+        depth=int(_search(r"depth reached (\d+)", out) or "0"),
+        seconds=round(time.monotonic() - started, 2),
+        story=story,
+    )
+
+
+def _model_text(variant: Variant) -> str:
+    return header_path(variant).read_text(encoding="utf-8") + MODEL_PATH.read_text(encoding="utf-8")
+
+
+def verify(variant: Variant) -> Verdict:
+    """Check ``variant``'s invariants exhaustively (``spin -a``, ``gcc``, ``pan``).
+
+    Uses the checked-in header (see :func:`check`). A counterexample is replayed
+    (``spin -t``) and returned as the verdict's story.
+    """
+    _require_tools()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory(prefix="stbridge-model-") as tmp:
+        work = Path(tmp)
+        model = work / f"swap_{variant.value}.pml"
+        model.write_text(_model_text(variant), encoding="utf-8")
+        _compile(work, model, claims=False)
+        return _search_model(work, model, claim=None, started=started)
+
+
+def probe(names: tuple[str, ...] = PROBES) -> list[Verdict]:
+    """Search the real variant for each situation a probe says never happens.
+
+    A counterexample (``errors > 0``) means the situation is reachable: the model really
+    explores it, so the invariants' verification is not vacuous there.
+    """
+    for name in names:
+        if name not in PROBES:
+            raise InvalidInput("probe", f"must be one of {', '.join(PROBES)}", value=name)
+    _require_tools()
+    with tempfile.TemporaryDirectory(prefix="stbridge-model-") as tmp:
+        work = Path(tmp)
+        model = work / "swap_real.pml"
+        model.write_text(_model_text(Variant.REAL), encoding="utf-8")
+        started = time.monotonic()
+        _compile(work, model, claims=True)
+        verdicts = []
+        for name in names:
+            verdicts.append(_search_model(work, model, claim=name, started=started))
+            started = time.monotonic()
+        return verdicts
+
+
+def _report(verdict: Verdict, expected: bool, *, story: bool) -> tuple[bool, str]:
+    ok = verdict.verified is expected
+    found = "verified" if verdict.verified else f"counterexample: {verdict.violated}"
+    want = "verify" if expected else "a counterexample"
+    line = (
+        f"{verdict.name:<22} {found} ({verdict.states} states, depth {verdict.depth}, "
+        f"{verdict.seconds} s; expected {want}) {'ok' if ok else 'UNEXPECTED'}\n"
+    )
+    if story and verdict.story:
+        line += "".join(f"    {step}\n" for step in verdict.story)
+    return ok, line
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -463,7 +542,9 @@ def main(argv: list[str] | None = None) -> int:
         prog="python -m bridge.protocol_model",
         description=(
             "Generate the swap model's constants from the timelock calculator "
-            "(specs/protocol/params_*.pml), check them for drift, or verify the model with spin."
+            "(specs/protocol/params_*.pml), check them for drift, or verify the model "
+            "with spin (the real rule must verify, each broken rule must fail, each "
+            "probe must be reachable)."
         ),
     )
     parser.add_argument(
@@ -471,54 +552,48 @@ def main(argv: list[str] | None = None) -> int:
         nargs="?",
         choices=("write", "verify"),
         default="write",
-        help="write: (re)generate the headers (default); verify: run spin on each variant",
+        help="write: (re)generate the headers (default); verify: run spin",
     )
-    parser.add_argument("--check", action="store_true", help="fail if a header drifted")
+    parser.add_argument("--check", action="store_true", help="exit 1 if a header drifted")
     parser.add_argument(
         "--variant",
         action="append",
         choices=[v.value for v in Variant],
-        help="verify only this variant (repeatable; default: all)",
+        help="verify only this variant (repeatable; default: every variant and probe)",
     )
-    parser.add_argument("--trail", action="store_true", help="print each counterexample")
-    parser.add_argument("--json", action="store_true", help="verdicts as JSON")
+    parser.add_argument("--story", action="store_true", help="print each counterexample")
+    parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     args = parser.parse_args(argv)
-    if args.check:
+    if args.check or args.command == "verify":
         drift = check()
         if drift:
             sys.stderr.write(
                 "model constants drifted from bridge/htlc.py: "
                 + ", ".join(drift)
-                + " (run `python -m bridge.protocol_model`)\n"
+                + " (regenerate: python -m bridge.protocol_model)\n"
             )
             return 1
-        sys.stdout.write(f"{len(Variant)} model headers match the timelock calculator\n")
-        return 0
+        if args.check:
+            sys.stdout.write(f"{len(Variant)} model headers match the timelock calculator\n")
+            return 0
     if args.command == "write":
         written = write()
         sys.stdout.write(f"wrote {len(written)} headers to {SPECS_DIR}\n")
         return 0
-    drift = check()
-    if drift:
-        sys.stderr.write("stale headers: " + ", ".join(drift) + "; regenerate them first\n")
-        return 1
     variants = [Variant(v) for v in args.variant] if args.variant else list(Variant)
-    verdicts = [verify(v, trail=args.trail) for v in variants]
-    ok = all(v.verified is EXPECTED[v.variant] for v in verdicts)
+    runs = [(verify(v), EXPECTED[v]) for v in variants]
+    if not args.variant:
+        runs += [(verdict, False) for verdict in probe()]
+    results = [_report(v, expected, story=args.story) for v, expected in runs]
+    ok = all(good for good, _ in results)
     if args.json:
-        rows = [dataclasses.asdict(v) | {"expected_verified": EXPECTED[v.variant]} for v in verdicts]
+        rows = [
+            dataclasses.asdict(v) | {"expected_verified": expected, "verified": v.verified}
+            for v, expected in runs
+        ]
         sys.stdout.write(json.dumps({"ok": ok, "verdicts": rows}, indent=2) + "\n")
-        return 0 if ok else 1
-    for v in verdicts:
-        found = "verified" if v.verified else f"counterexample: {v.violated}"
-        want = "verify" if EXPECTED[v.variant] else "a counterexample"
-        mark = "ok" if v.verified is EXPECTED[v.variant] else "UNEXPECTED"
-        sys.stdout.write(
-            f"{v.variant.value:<17} {found} ({v.states} states, depth {v.depth}, "
-            f"{v.seconds} s; expected {want}) {mark}\n"
-        )
-        if v.trail:
-            sys.stdout.write(v.trail)
+    else:
+        sys.stdout.write("".join(line for _, line in results))
     return 0 if ok else 1
 
 

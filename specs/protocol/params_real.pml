@@ -26,3 +26,4 @@
 #define LOCK_BY             2  /* the buyer locks only while the cash chain <= this */
 #define CLAIM_WINDOW       18  /* planned: cash deadline (latest) to security's */
 #define CLAIM_NEEDED       18  /* what the variant's rule says is needed */
+#define REVEAL_GUARD        1  /* 1: a reveal is sent only if it can land before the cash deadline */

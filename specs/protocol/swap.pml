@@ -43,6 +43,17 @@
 #define S 0                 /* the honest relayers: the seller's, the buyer's */
 #define B 1
 
+/* names, for the counterexamples' printed steps only */
+mtype = { security, cash, lock, claim, refund, seller_relayer, buyer_relayer,
+          hostile_seller, hostile_buyer, reveal, claim_the_security, refund_the_security,
+          lock_the_cash, refund_the_cash };
+#define LEGNAME(l) ((l) == SEC -> security : cash)
+#define TXNAME(k)  ((k) == TLOCK -> lock : ((k) == TCLAIM -> claim : refund))
+#define WHO(r)     ((r) == S -> seller_relayer : buyer_relayer)
+#define EFFECTNAME(r, e) ((e) == E_OWN -> ((r) == S -> reveal : lock_the_cash) : \
+                          ((e) == E_CLAIM -> claim_the_security : \
+                           ((r) == S -> refund_the_security : refund_the_cash)))
+
 /* per chain, by index */
 #define BMIN(c)   ((c) == SEC -> SEC_BMIN : CASH_BMIN)
 #define BMAX(c)   ((c) == SEC -> SEC_BMAX : CASH_BMAX)
@@ -100,8 +111,8 @@ byte i, j, k;               /* scratch */
 /* ------------------------------------------------------------------ chains */
 
 /* put a transaction in the mempool: included within n blocks; duplicates merge */
-inline send(l, k, n) {
-  printf("t=%d sent tx %d on leg %d\n", t, k, l);
+inline send(who, l, k, n) {
+  printf("t=%d %e sends the %e %e\n", t, who, LEGNAME(l), TXNAME(k));
   if
   :: mp[3 * l + k] == 0 || mp[3 * l + k] > n -> mp[3 * l + k] = n
   :: else -> skip
@@ -114,15 +125,15 @@ inline execute(l, k) {
   if
   :: k == TLOCK && lst[l] == NOLOCK ->
        lst[l] = OPEN; ldep[l] = 0;
-       printf("t=%d chain %d clock %d: leg %d locked\n", t, l, clk[l], l)
+       printf("t=%d %e chain, block clock %d: %e locked\n", t, LEGNAME(l), clk[l], LEGNAME(l))
   :: k == TCLAIM && lst[l] == OPEN && clk[l] < DL(l) ->
        lst[l] = CLAIMED; sdep[l] = 0; claimed_ever[l] = true;
-       printf("t=%d chain %d clock %d: leg %d claimed\n", t, l, clk[l], l)
+       printf("t=%d %e chain, block clock %d: %e claimed (deadline %d)\n", t, LEGNAME(l), clk[l], LEGNAME(l), DL(l))
   :: k == TREFUND && lst[l] == OPEN && clk[l] >= DL(l) ->
        lst[l] = REFUNDED; sdep[l] = 0; refunded_ever[l] = true;
-       printf("t=%d chain %d clock %d: leg %d refunded\n", t, l, clk[l], l)
+       printf("t=%d %e chain, block clock %d: %e refunded (deadline %d)\n", t, LEGNAME(l), clk[l], LEGNAME(l), DL(l))
   :: else ->  /* reverted: a second lock, a claim too late, a refund too early */
-       printf("t=%d chain %d clock %d: tx %d on leg %d reverted\n", t, l, clk[l], k, l)
+       printf("t=%d %e chain, block clock %d: the %e %e reverted (deadline %d)\n", t, LEGNAME(l), clk[l], LEGNAME(l), TXNAME(k), DL(l))
   fi
 }
 
@@ -191,7 +202,7 @@ inline decide(r, e) {
   decided[3 * r + e] = true;
   select (i : 0 .. REACT);
   due[3 * r + e] = t + i;
-  printf("t=%d relayer %d decides effect %d, to send at %d\n", t, r, e, t + i)
+  printf("t=%d %e decides to %e, sending at t=%d\n", t, WHO(r), EFFECTNAME(r, e), t + i)
 }
 
 #define SECRET_SEEN(r) ((ob[r] & (OB_CLAIM(SEC) | OB_CLAIM(CASH))) != 0)
@@ -249,27 +260,28 @@ inline execute_effects(r) {
   :: due[3 * r + E_OWN] == t ->
        if
        :: r == S ->
-            /* never send a reveal that cannot land before the cash deadline */
+            /* never send a reveal that cannot land before the cash deadline (issue 13,
+             * item 5; REVEAL_GUARD 0: send it whenever the deadline has not passed) */
             if
-            :: clk[CASH] + CASH_INCL_NATIVE < D_CASH ->
-                 send(CASH, TCLAIM, CASH_INCL); secret_public = true
+            :: clk[CASH] + REVEAL_GUARD * CASH_INCL_NATIVE < D_CASH ->
+                 send(seller_relayer, CASH, TCLAIM, CASH_INCL); secret_public = true
             :: else -> abandoned = true;
-                 printf("t=%d seller abandons the reveal: too late to land\n", t)
+                 printf("t=%d seller_relayer abandons the reveal: it could land too late\n", t)
             fi
-       :: else -> send(CASH, TLOCK, CASH_INCL)
+       :: else -> send(buyer_relayer, CASH, TLOCK, CASH_INCL)
        fi;
        due[3 * r + E_OWN] = 0
   :: else -> skip
   fi;
   if
-  :: due[3 * r + E_CLAIM] == t -> send(SEC, TCLAIM, SEC_INCL); due[3 * r + E_CLAIM] = 0
+  :: due[3 * r + E_CLAIM] == t -> send(WHO(r), SEC, TCLAIM, SEC_INCL); due[3 * r + E_CLAIM] = 0
   :: else -> skip
   fi;
   if
   :: due[3 * r + E_REFUND] == t ->
        if
-       :: r == S -> send(SEC, TREFUND, SEC_INCL)
-       :: else -> send(CASH, TREFUND, CASH_INCL)
+       :: r == S -> send(seller_relayer, SEC, TREFUND, SEC_INCL)
+       :: else -> send(buyer_relayer, CASH, TREFUND, CASH_INCL)
        fi;
        due[3 * r + E_REFUND] = 0
   :: else -> skip
@@ -284,13 +296,19 @@ inline relayer_step(r) {
         * the store: the poll schedule is lost, the restarted process polls at once and
         * sends what the store says is due (its downtime is part of REACT) */
        crashes++; next_poll[r] = t;
-       printf("t=%d relayer %d crashed and restarted\n", t, r)
+       printf("t=%d %e crashes and restarts from its store\n", t, WHO(r))
   :: true -> skip
   fi;
   if
   :: next_poll[r] == t ->
+       k = ob[r];
        poll(r); next_poll[r] = t + POLL;
-       printf("t=%d relayer %d polled: heads %d %d, recorded %d\n", t, r, clk[SEC], clk[CASH], ob[r])
+       if
+       :: k != ob[r] ->
+            printf("t=%d %e records confirmed events (heads: security %d, cash %d; store %d)\n",
+                   t, WHO(r), clk[SEC], clk[CASH], ob[r])
+       :: else -> skip
+       fi
   :: else -> skip
   fi;
   execute_effects(r)
@@ -302,29 +320,29 @@ inline relayer_step(r) {
 #define H_CLAIM  2
 #define H_REFUND 4
 
-inline hostile_seller() {
+inline hostile_seller_acts() {
   if
   :: skip
   :: !(hostile_done & H_LOCK) ->                 /* locks late (or never) */
-       hostile_done = hostile_done | H_LOCK; send(SEC, TLOCK, SEC_INCL)
+       hostile_done = hostile_done | H_LOCK; send(hostile_seller, SEC, TLOCK, SEC_INCL)
   :: !(hostile_done & H_CLAIM) && lst[CASH] == OPEN ->   /* reveals whenever it likes */
-       hostile_done = hostile_done | H_CLAIM; send(CASH, TCLAIM, CASH_INCL);
+       hostile_done = hostile_done | H_CLAIM; send(hostile_seller, CASH, TCLAIM, CASH_INCL);
        secret_public = true
   :: !(hostile_done & H_REFUND) && lst[SEC] == OPEN && clk[SEC] >= D_SEC ->
-       hostile_done = hostile_done | H_REFUND; send(SEC, TREFUND, SEC_INCL)
+       hostile_done = hostile_done | H_REFUND; send(hostile_seller, SEC, TREFUND, SEC_INCL)
   fi
 }
 
-inline hostile_buyer() {
+inline hostile_buyer_acts() {
   if
   :: skip
   :: !(hostile_done & H_LOCK) ->                 /* locks late (or never) */
-       hostile_done = hostile_done | H_LOCK; send(CASH, TLOCK, CASH_INCL)
+       hostile_done = hostile_done | H_LOCK; send(hostile_buyer, CASH, TLOCK, CASH_INCL)
   :: !(hostile_done & H_CLAIM) && secret_public && lst[SEC] == OPEN ->
        /* front-runs: claims the security as soon as the secret is in a mempool */
-       hostile_done = hostile_done | H_CLAIM; send(SEC, TCLAIM, SEC_INCL)
+       hostile_done = hostile_done | H_CLAIM; send(hostile_buyer, SEC, TCLAIM, SEC_INCL)
   :: !(hostile_done & H_REFUND) && lst[CASH] == OPEN && clk[CASH] >= D_CASH ->
-       hostile_done = hostile_done | H_REFUND; send(CASH, TREFUND, CASH_INCL)
+       hostile_done = hostile_done | H_REFUND; send(hostile_buyer, CASH, TREFUND, CASH_INCL)
   fi
 }
 
@@ -332,32 +350,32 @@ inline hostile_buyer() {
 
 /* leg l can no longer be claimed: refunded, or unclaimed with its deadline passed */
 #define CANNOT_CLAIM(l) (lst[l] == REFUNDED || (lst[l] != CLAIMED && clk[l] >= DL(l)))
+#define SELLER_LOST (honest[S] && lst[SEC] == CLAIMED && CANNOT_CLAIM(CASH))
+#define BUYER_LOST  (honest[B] && lst[CASH] == CLAIMED && CANNOT_CLAIM(SEC))
+#define SEEN(r, l)  ((ob[r] & OB_SETTLED(l)) != 0)
+#define SELLER_OPEN (honest[S] && (lst[SEC] == OPEN || !SEEN(S, SEC)))
+#define BUYER_OPEN  (honest[B] && decided[3 * B + E_OWN] && (lst[CASH] == OPEN || !SEEN(B, CASH)))
 
+/* One assertion a line, each tagged: the verifier names a violated one by its tag. */
 inline check_invariants() {
-  /* no lock is both claimed and refunded */
-  assert(!(claimed_ever[SEC] && refunded_ever[SEC]));
-  assert(!(claimed_ever[CASH] && refunded_ever[CASH]));
-  /* an honest seller never has its security claimed while its cash claim is impossible */
-  assert(!honest[S] || !(lst[SEC] == CLAIMED && CANNOT_CLAIM(CASH)));
-  /* an honest buyer never has its cash claimed while its security claim is impossible */
-  assert(!honest[B] || !(lst[CASH] == CLAIMED && CANNOT_CLAIM(SEC)))
+  assert(!(claimed_ever[SEC] && refunded_ever[SEC]));    /* invariant: claimed_and_refunded */
+  assert(!(claimed_ever[CASH] && refunded_ever[CASH]));  /* invariant: claimed_and_refunded */
+  assert(!SELLER_LOST);                                  /* invariant: honest_seller_lost */
+  assert(!BUYER_LOST)                                    /* invariant: honest_buyer_lost */
 }
 
+/* at T_FINAL: every honest side's own lock is settled and its relayer has seen it */
 inline check_final() {
-  /* every swap has ended: each honest side's own lock is settled and its relayer knows */
-  assert(!honest[S] || (lst[SEC] != OPEN && (ob[S] & OB_SETTLED(SEC)) != 0));
-  assert(!honest[B] || !decided[3 * B + E_OWN] ||
-         (lst[CASH] != OPEN && (ob[B] & OB_SETTLED(CASH)) != 0));
-  /* and no honest side ended with neither asset */
-  assert(!honest[S] || lst[SEC] != CLAIMED || lst[CASH] == CLAIMED);
-  assert(!honest[B] || lst[CASH] != CLAIMED || lst[SEC] == CLAIMED)
+  assert(!SELLER_OPEN);                                  /* invariant: swap_not_ended */
+  assert(!BUYER_OPEN);                                   /* invariant: swap_not_ended */
+  assert(!honest[S] || lst[SEC] != CLAIMED || lst[CASH] == CLAIMED); /* invariant: honest_seller_lost */
+  assert(!honest[B] || lst[CASH] != CLAIMED || lst[SEC] == CLAIMED)  /* invariant: honest_buyer_lost */
 }
 
 /* ------------------------------------------------------------------ the end */
 
 /* nothing can change what an honest side ends with any more (checked early, to keep the
  * search small; check_final holds then) */
-#define SEEN(r, l) ((ob[r] & OB_SETTLED(l)) != 0)
 #define SELLER_DONE (lst[SEC] == REFUNDED && SEEN(S, SEC) || \
                      lst[SEC] == CLAIMED && SEEN(S, SEC) && lst[CASH] == CLAIMED)
 #define BUYER_DONE  (!decided[3 * B + E_OWN] && clk[CASH] > LOCK_BY || \
@@ -386,7 +404,7 @@ init {
     select (i : 1 .. POLL); next_poll[B] = t + i;
     /* the compliance decision allowed the trade: the honest seller locks at once */
     if
-    :: honest[S] -> send(SEC, TLOCK, SEC_INCL)
+    :: honest[S] -> send(seller_relayer, SEC, TLOCK, SEC_INCL)
     :: else -> skip
     fi;
     i = 0
@@ -400,8 +418,8 @@ init {
        if :: honest[S] -> relayer_step(S) :: else -> skip fi;
        if :: honest[B] -> relayer_step(B) :: else -> skip fi;
        if
-       :: !honest[S] -> hostile_seller()
-       :: !honest[B] -> hostile_buyer()
+       :: !honest[S] -> hostile_seller_acts()
+       :: !honest[B] -> hostile_buyer_acts()
        :: else -> skip
        fi;
        check_invariants();
@@ -410,3 +428,16 @@ init {
   :: atomic { (t == T_FINAL || ENDED) -> check_final(); break }
   od
 }
+
+/* ------------------------------------------------------------------ reachability probes */
+
+/* Each probe claims a situation never happens; the verifier expects spin to find it
+ * (`pan -N name`), which shows the model really explores it. The invariants above are
+ * checked with the probes off (`pan -noclaim`). */
+ltl completed_after_crash { [] !(honest[S] && honest[B] && crashes > 0 &&
+                                 lst[SEC] == CLAIMED && lst[CASH] == CLAIMED) }
+ltl reveal_in_last_round  { [] !(!honest[S] && honest[B] && lst[CASH] == CLAIMED &&
+                                 sdep[CASH] == 0 && clk[CASH] == D_CASH - 1) }
+ltl front_run_claim       { [] !(honest[S] && !honest[B] && lst[SEC] == CLAIMED &&
+                                 lst[CASH] == OPEN) }
+ltl reveal_abandoned      { [] !(abandoned && lst[SEC] == REFUNDED) }
