@@ -356,26 +356,26 @@ def render_header(constants: ModelConstants) -> str:
     return "\n".join(lines) + "\n"
 
 
-def header_path(variant: Variant) -> Path:
+def header_path(variant: Variant, directory: Path = SPECS_DIR) -> Path:
     """Where ``variant``'s header is checked in."""
-    return SPECS_DIR / f"params_{variant.value}.pml"
+    return directory / f"params_{variant.value}.pml"
 
 
-def write(profile: ModelProfile = MODEL_PROFILE) -> list[Path]:
-    """(Re)write every variant's header; return the files written."""
+def write(profile: ModelProfile = MODEL_PROFILE, directory: Path = SPECS_DIR) -> list[Path]:
+    """(Re)write every variant's header into ``directory``; return the files written."""
     written = []
     for variant in Variant:
-        path = header_path(variant)
+        path = header_path(variant, directory)
         path.write_text(render_header(model_constants(profile, variant)), encoding="utf-8")
         written.append(path)
     return written
 
 
-def check(profile: ModelProfile = MODEL_PROFILE) -> list[str]:
-    """Headers that are missing or differ from what the calculator produces now."""
+def check(profile: ModelProfile = MODEL_PROFILE, directory: Path = SPECS_DIR) -> list[str]:
+    """Headers in ``directory`` that are missing or differ from what the calculator gives now."""
     drift = []
     for variant in Variant:
-        path = header_path(variant)
+        path = header_path(variant, directory)
         expected = render_header(model_constants(profile, variant))
         if not path.is_file() or path.read_text(encoding="utf-8") != expected:
             drift.append(path.name)
