@@ -126,13 +126,14 @@ class ModelProfile:
 
 
 MODEL_PROFILE: Final = ModelProfile(
-    # an EVM-like chain: deadlines are block timestamps, which may be 1 s off real time
+    # an EVM-like chain: deadlines are block timestamps, which may be 1 s off real time;
+    # a sent transaction may wait a block before it is included
     security=ChainTiming(
         deadline_unit="timestamp",
         block_time_min_ms=1000,
         block_time_max_ms=2000,
         finality_depth=1,
-        inclusion_blocks=1,
+        inclusion_blocks=2,
         timestamp_drift_s=1,
     ),
     # an Algorand-like chain: deadlines are rounds, blocks every 3 s, and a confirmation
