@@ -454,7 +454,7 @@ def _compile(work: Path, model: Path, *, claims: bool) -> None:
 
 def _search_model(work: Path, model: Path, *, claim: str | None, started: float) -> Verdict:
     """Run the compiled verifier (with the never claim ``claim``) and read its verdict."""
-    out = _run(["./pan", "-m1000000", *(["-N", claim] if claim else [])], work)
+    out = _run(["./pan", "-m50000", *(["-N", claim] if claim else [])], work)
     errors = int(_search(r"errors: (\d+)", out) or "-1")
     if errors < 0:
         raise RuntimeError(f"pan printed no verdict:\n{out}")
