@@ -9,26 +9,27 @@ times, reaction budget and poll interval as a header of ``#define`` lines, so th
 cannot drift from the code: ``--check`` fails when the checked-in headers differ from what
 the calculator produces now.
 
-Three headers are written, one per variant of the timelock rule::
+Four headers are written, one per variant of the rules::
 
     real               the calculator's plan, with the claim window the relayer needs
     no_margin          the participant's deadline planned at the initiator's (no window)
     no_confirmations   a plan made as if neither chain had a confirmation depth
+    late_reveal        the real plan, but the reveal is sent without its inclusion time
 
-``spin`` must verify the first and find a counterexample in the other two
-(``python -m bridge.protocol_model verify``; ``make model``).
+``spin`` must verify the first and find a counterexample in each of the others, and must
+reach each probe of the model (``python -m bridge.protocol_model verify``; ``make model``).
 
 The model counts time in whole seconds: every block time of the profile is a multiple of
-1000 ms. The profile is small (block times of a few seconds, confirmation depths of one
-or two blocks) so that the model checker can explore every schedule; the rule it checks
-is the calculator's, whatever the numbers.
+1000 ms. The profile is small (block times of a few seconds, confirmation depths of a
+few blocks) so that the model checker can explore every schedule; the rules it checks are
+the calculator's, whatever the numbers.
 
-Waits the calculator does not count yet (:func:`uncounted_wait_s`): the participant's
-claim window must also cover the cash chain's confirmations before the relayer acts on a
-reveal, and the relayer's poll interval (issue 13, item 4). Until
-:func:`bridge.htlc.claim_needed_s` counts them, the generator adds them to the margin it
-passes to :func:`~bridge.htlc.plan_deadlines`; :data:`POLL_INTERVAL_S` is defined here
-because :mod:`bridge.htlc` has no poll interval yet.
+Waits the calculator does not count yet (:func:`uncounted_wait_s`): the claim window must
+cover the cash chain's confirmations before the relayer acts on a reveal, and the
+relayer's poll interval (issue 13, item 4; :func:`required_claim_window_s` is the rule).
+Until :func:`bridge.htlc.claim_needed_s` counts them, the generator adds what it lacks to
+the margin it passes to :func:`~bridge.htlc.plan_deadlines`; :data:`POLL_INTERVAL_S` is
+defined here because :mod:`bridge.htlc` has no poll interval yet.
 
 Generation is pure; :func:`main` alone touches files and runs ``spin`` and ``gcc``.
 """
@@ -78,6 +79,7 @@ __all__ = [
     "model_constants",
     "probe",
     "render_header",
+    "required_claim_window_s",
     "uncounted_wait_s",
     "verify",
     "write",
@@ -224,17 +226,37 @@ def _inclusion_native(chain: ChainTiming) -> int:
     return chain.inclusion_blocks * chain.block_time_max_ms // 1000 + 2 * chain.timestamp_drift_s
 
 
-def uncounted_wait_s(profile: ModelProfile, *, confirmations: bool = True) -> int:
-    """Waits of the relayer that :func:`bridge.htlc.claim_needed_s` does not count yet.
+def required_claim_window_s(profile: ModelProfile, *, confirmations: bool = True) -> int:
+    """The claim window the relayer needs: every wait it adds between a reveal and its claim.
 
-    After a reveal lands on the cash chain, the relayer acts on it only once it is
-    ``cash.finality_depth`` blocks deep (each up to ``block_time_max``) and at its next poll.
-    ``confirmations=False`` leaves the confirmation wait out (the broken variant's rule).
+    After the reveal lands on the cash chain the relayer acts on it only once it is
+    ``cash.finality_depth`` blocks deep (each up to ``block_time_max``), at its next poll,
+    after its reaction and re-check; its claim of the security is then included and
+    confirmed (``confirm_s`` of the security chain), and the margin comes on top.
+    ``confirmations=False`` leaves the cash chain's confirmations out (the broken rule).
     """
-    wait = profile.poll_interval_s
+    sec, cash, budget = profile.security, profile.cash, profile.budget
+    wait = (
+        profile.poll_interval_s
+        + budget.reaction_s
+        + budget.compliance_recheck_s
+        + sec.confirm_s()
+        + budget.margin_s
+    )
     if confirmations:
-        wait += _ceil_div(profile.cash.finality_depth * profile.cash.block_time_max_ms, 1000)
+        wait += _ceil_div(cash.finality_depth * cash.block_time_max_ms, 1000)
     return wait
+
+
+def uncounted_wait_s(profile: ModelProfile, *, confirmations: bool = True) -> int:
+    """What :func:`bridge.htlc.claim_needed_s` lacks of :func:`required_claim_window_s`.
+
+    Today: the cash chain's confirmations and the poll interval (issue 13, item 4). The
+    generator passes this to the calculator as extra margin; once the calculator counts
+    every wait it is 0 and nothing is added.
+    """
+    counted = claim_needed_s(profile.security, profile.budget)
+    return max(0, required_claim_window_s(profile, confirmations=confirmations) - counted)
 
 
 def _ceil_div(a: int, b: int) -> int:

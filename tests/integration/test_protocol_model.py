@@ -97,6 +97,7 @@ def test_real_claim_window_covers_every_wait_of_the_relayer() -> None:
         + sec.inclusion_blocks * sec.block_time_max_ms // 1000
     )
     assert constants.claim_window_s > waits
+    assert constants.claim_window_s >= pm.required_claim_window_s(profile)
     blind = pm.model_constants(profile, pm.Variant.NO_CONFIRMATIONS)
     assert blind.claim_window_s < waits < constants.claim_window_s
     # no margin: the cash deadline falls in the security deadline's last cash block
