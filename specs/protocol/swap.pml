@@ -102,7 +102,7 @@ byte crashes;               /* crashes so far (at most MAX_CRASHES in a run) */
 
 byte hostile_done;          /* a hostile side's one-shot actions taken (bits) */
 
-byte i, j, k;               /* scratch */
+byte i, j, x;               /* scratch */
 
 #ifndef MAX_CRASHES
 #define MAX_CRASHES 1
@@ -156,8 +156,8 @@ inline produce_block(c) {
        i = (clk[c] + 1 > t - DRIFT(c) -> clk[c] + 1 : t - DRIFT(c));
        j = t + DRIFT(c);
        assert(i <= j);
-       select (k : i .. j);
-       clk[c] = k
+       select (x : i .. j);
+       clk[c] = x
   fi;
   /* one more block on top of what the chain already holds */
   if
@@ -301,10 +301,10 @@ inline relayer_step(r) {
   fi;
   if
   :: next_poll[r] == t ->
-       k = ob[r];
+       x = ob[r];
        poll(r); next_poll[r] = t + POLL;
        if
-       :: k != ob[r] ->
+       :: x != ob[r] ->
             printf("t=%d %e records confirmed events (heads: security %d, cash %d; store %d)\n",
                    t, WHO(r), clk[SEC], clk[CASH], ob[r])
        :: else -> skip
@@ -423,7 +423,7 @@ init {
        :: else -> skip
        fi;
        check_invariants();
-       i = 0; j = 0; k = 0  /* scratch is not state */
+       i = 0; j = 0; x = 0  /* scratch is not state */
      }
   :: atomic { (t == T_FINAL || ENDED) -> check_final(); break }
   od
