@@ -15,9 +15,12 @@ Four headers are written, one per variant of the rules::
     no_margin          the participant's deadline planned at the initiator's (no window)
     no_confirmations   a plan made as if neither chain had a confirmation depth
     late_reveal        the real plan, but the reveal is sent without its inclusion time
+    calculator         bridge.htlc's plan exactly as the code makes it today
 
-``spin`` must verify the first and find a counterexample in each of the others, and must
-reach each probe of the model (``python -m bridge.protocol_model verify``; ``make model``).
+``spin`` must verify the first, find a counterexample in the next three, and reach each
+probe of the model (``python -m bridge.protocol_model verify``; ``make model``). The last
+must fail while the calculator lacks waits of the rule and verify once it has them all
+(:func:`expected_verified`).
 
 The model counts time in whole seconds: every block time of the profile is a multiple of
 1000 ms. The profile is small (block times of a few seconds, confirmation depths of a
@@ -63,7 +66,6 @@ from bridge.htlc import (
 )
 
 __all__ = [
-    "EXPECTED",
     "MODEL_PATH",
     "MODEL_PROFILE",
     "POLL_INTERVAL_S",
@@ -74,6 +76,7 @@ __all__ = [
     "Variant",
     "Verdict",
     "check",
+    "expected_verified",
     "header_path",
     "main",
     "model_constants",
@@ -110,6 +113,7 @@ class Variant(StrEnum):
     NO_MARGIN = "no_margin"
     NO_CONFIRMATIONS = "no_confirmations"
     LATE_REVEAL = "late_reveal"
+    CALCULATOR = "calculator"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -332,6 +336,11 @@ def model_constants(profile: ModelProfile, variant: Variant) -> ModelConstants:
         blind = _plan(blind_sec, blind_cash, blind_budget, window)
         initiator, participant = blind.initiator, blind.participant
         lock_by, needed = blind.participant_lock_by, blind.claim_needed_s
+    elif variant is Variant.CALCULATOR:
+        # bridge.htlc's plan exactly as the code makes it: nothing added to its window
+        code = _plan(sec, cash, budget, window)
+        initiator, participant = code.initiator, code.participant
+        lock_by, needed = code.participant_lock_by, code.claim_needed_s
     elif variant is Variant.NO_MARGIN:
         # the participant's deadline as late as the initiator's: no claim window at all
         participant = _bounds_not_after(
@@ -408,13 +417,17 @@ def check(profile: ModelProfile = MODEL_PROFILE, directory: Path = SPECS_DIR) ->
 # ---------------------------------------------------------------- running spin
 
 
-EXPECTED: Final = {
-    Variant.REAL: True,
-    Variant.NO_MARGIN: False,
-    Variant.NO_CONFIRMATIONS: False,
-    Variant.LATE_REVEAL: False,
-}
-"""Which variants must verify (True) and which must produce a counterexample (False)."""
+def expected_verified(variant: Variant, profile: ModelProfile = MODEL_PROFILE) -> bool:
+    """Whether ``variant`` must verify (True) or produce a counterexample (False).
+
+    ``calculator`` (the code's plan with nothing added) must fail while
+    :func:`bridge.htlc.claim_needed_s` lacks waits of the rule, and verify once it counts
+    them all.
+    """
+    if variant is Variant.CALCULATOR:
+        return uncounted_wait_s(profile) == 0
+    return variant is Variant.REAL
+
 
 PROBES: Final = (
     "completed_after_crash",
@@ -604,7 +617,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.write(f"wrote {len(written)} headers to {SPECS_DIR}\n")
         return 0
     variants = [Variant(v) for v in args.variant] if args.variant else list(Variant)
-    runs = [(verify(v), EXPECTED[v]) for v in variants]
+    runs = [(verify(v), expected_verified(v)) for v in variants]
     if not args.variant:
         runs += [(verdict, False) for verdict in probe()]
     results = [_report(v, expected, story=args.story) for v, expected in runs]

@@ -147,6 +147,18 @@ def test_broken_rules_produce_a_counterexample(
 
 
 @pytest.mark.usefixtures("spin")
+def test_the_calculator_as_coded_is_checked_too() -> None:
+    """bridge.htlc's own plan: a counterexample while its claim window lacks waits of the
+    rule (issue 13, item 4), verified once it counts them all."""
+    verdict = pm.verify(pm.Variant.CALCULATOR)
+    lacking = pm.uncounted_wait_s(pm.MODEL_PROFILE)
+    assert verdict.verified is (lacking == 0)
+    assert pm.expected_verified(pm.Variant.CALCULATOR) is (lacking == 0)
+    if lacking:
+        assert verdict.violated == "honest_buyer_lost"
+
+
+@pytest.mark.usefixtures("spin")
 def test_every_probe_is_reachable() -> None:
     """Crashes, last-round reveals, front-runs and abandoned reveals really happen in the model."""
     verdicts = pm.probe()
