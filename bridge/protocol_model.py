@@ -107,7 +107,7 @@ MODEL_NOW_S: Final = 10
 
 
 class Variant(StrEnum):
-    """Which timelock rule a header encodes."""
+    """Which rules a header encodes (the timelock calculator's, the reveal guard)."""
 
     REAL = "real"
     NO_MARGIN = "no_margin"
@@ -195,7 +195,11 @@ class ModelConstants:
                 (f"{prefix}_BMIN", chain.block_time_min_ms // 1000, "fastest block interval (s)"),
                 (f"{prefix}_BMAX", chain.block_time_max_ms // 1000, "slowest block interval (s)"),
                 (f"{prefix}_CONF", chain.finality_depth, "blocks on top before the relayer acts"),
-                (f"{prefix}_INCL", chain.inclusion_blocks, "blocks a sent transaction may wait"),
+                (
+                    f"{prefix}_INCL",
+                    chain.inclusion_blocks,
+                    "a sent transaction is included within this many blocks",
+                ),
                 (f"{prefix}_DRIFT", chain.timestamp_drift_s, "block timestamp vs real time (s)"),
                 (
                     f"{prefix}_INCL_NATIVE",

@@ -11,14 +11,14 @@
 #define SEC_BMIN            1  /* fastest block interval (s) */
 #define SEC_BMAX            2  /* slowest block interval (s) */
 #define SEC_CONF            1  /* blocks on top before the relayer acts */
-#define SEC_INCL            2  /* blocks a sent transaction may wait */
+#define SEC_INCL            2  /* a sent transaction is included within this many blocks */
 #define SEC_DRIFT           1  /* block timestamp vs real time (s) */
 #define SEC_INCL_NATIVE     6  /* a sent transaction lands before head clock + this (native units) */
 #define CASH_ROUND          1  /* 1: deadlines are rounds; 0: block timestamps */
 #define CASH_BMIN           3  /* fastest block interval (s) */
 #define CASH_BMAX           3  /* slowest block interval (s) */
 #define CASH_CONF           3  /* blocks on top before the relayer acts */
-#define CASH_INCL           1  /* blocks a sent transaction may wait */
+#define CASH_INCL           1  /* a sent transaction is included within this many blocks */
 #define CASH_DRIFT          0  /* block timestamp vs real time (s) */
 #define CASH_INCL_NATIVE    1  /* a sent transaction lands before head clock + this (native units) */
 #define D_SEC              82  /* the security leg's deadline (security chain) */
