@@ -28,7 +28,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 
-from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
+from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, TransientError
 from bridge.swap import CancelSwap, Outcome, SwapState
 from relayer.metrics import STAGES, stage_of
 from relayer.service import RelayerService, SwapOrder
@@ -106,6 +106,9 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         if isinstance(exc, NotFound):
             status = 404
         body: dict[str, Any] = {"detail": str(exc)}
+        if isinstance(exc, Conflict):
+            status = 409
+            body.update(fields=list(exc.fields))
         if isinstance(exc, InvalidInput):
             body.update(field=exc.field, rule=exc.rule)
         requests.labels(request.url.path.split("/")[1] or "/", str(status)).inc()

@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import signal
 import threading
 import time
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -23,10 +23,12 @@ from bridge.compliance import default_engine
 from bridge.errors import ConfigError
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
+from relayer.dry_runs import algorand_dry_run
 from relayer.keystore import load_signer, password_from_env
 from relayer.sealing import key_from_env
 from relayer.service import (
     ChainRuntime,
+    ComplianceCheck,
     ComplianceResult,
     CrashPlan,
     RelayerService,
@@ -80,11 +82,12 @@ def configure_logging(fmt: str) -> None:
     root.setLevel(logging.INFO)
 
 
-def compliance_from_engine() -> Callable[[SwapOrder], ComplianceResult]:
-    """The compliance hook backed by the rules in ``specs/jurisdictions`` (loaded once)."""
+def compliance_from_engine() -> ComplianceCheck:
+    """The compliance hook backed by the rules in ``specs/jurisdictions`` (loaded once),
+    deciding under the law in force at the instant the relayer asks about."""
     engine = default_engine()
 
-    def check(order: SwapOrder) -> ComplianceResult:
+    def check(order: SwapOrder, at: datetime) -> ComplianceResult:
         if order.trade is None:
             return ComplianceResult(
                 False,
@@ -94,7 +97,7 @@ def compliance_from_engine() -> Callable[[SwapOrder], ComplianceResult]:
                     ),
                 ),
             )
-        decision = engine.evaluate(order.trade, datetime.now(UTC))
+        decision = engine.evaluate(order.trade, at)
         refusals = tuple(
             Refusal(
                 code=r.code,
@@ -169,6 +172,8 @@ def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
         confirmations=cs.confirmations,
         signers={s.address: s for s in signers},
         operator=signers[0],
+        dry_run=algorand_dry_run(chain),
+        escrow_per_lock=True,
         start_height=cs.start_height,
     )
 
@@ -206,6 +211,7 @@ def build_service(settings: RelayerSettings) -> RelayerService:
             reaction_s=settings.reaction_s,
             compliance_recheck_s=settings.compliance_recheck_s,
             margin_s=settings.margin_s,
+            poll_s=math.ceil(settings.poll_interval_s),
         ),
         wall_clock=time.time,
         replica_id=settings.replica_id,
