@@ -11,28 +11,26 @@ the calculator produces now.
 
 Four headers are written, one per variant of the rules::
 
-    real               the calculator's plan, with the claim window the relayer needs
+    real               the calculator's plan and the engine's reveal_by, as the code makes them
     no_margin          the participant's deadline planned at the initiator's (no window)
     no_confirmations   a plan made as if neither chain had a confirmation depth
-    late_reveal        the real plan, but the reveal is sent without its inclusion time
-    calculator         bridge.htlc's plan exactly as the code makes it today
+    late_reveal        the real plan, but the reveal may be sent until the deadline's last
+                       block (terms without ``participant_reveal_by``)
 
-``spin`` must verify the first, find a counterexample in the next three, and reach each
-probe of the model (``python -m bridge.protocol_model verify``; ``make model``). The last
-must fail while the calculator lacks waits of the rule and verify once it has them all
-(:func:`expected_verified`).
+``spin`` must verify the first, find a counterexample in each of the others, and reach
+each probe of the model (``python -m bridge.protocol_model verify``; ``make model``).
 
 The model counts time in whole seconds: every block time of the profile is a multiple of
 1000 ms. The profile is small (block times of a few seconds, confirmation depths of a
 few blocks) so that the model checker can explore every schedule; the rules it checks are
 the calculator's, whatever the numbers.
 
-Waits the calculator does not count yet (:func:`uncounted_wait_s`): the claim window must
-cover the cash chain's confirmations before the relayer acts on a reveal, and the
-relayer's poll interval (issue 13, item 4; :func:`required_claim_window_s` is the rule).
-Until :func:`bridge.htlc.claim_needed_s` counts them, the generator adds what it lacks to
-the margin it passes to :func:`~bridge.htlc.plan_deadlines`; :data:`POLL_INTERVAL_S` is
-defined here because :mod:`bridge.htlc` has no poll interval yet.
+:func:`required_claim_window_s` writes the claim-window rule down independently of the
+calculator (every wait the relayer adds between a reveal and its claim: the cash chain's
+confirmations, the poll interval, reaction and re-check, the claim's inclusion);
+:func:`uncounted_wait_s` is what :func:`bridge.htlc.claim_needed_s` lacks of it (0 since
+the calculator counts every wait; a positive value is added to the plan's margin and
+fails the tests).
 
 Generation is pure; :func:`main` alone touches files and runs ``spin`` and ``gcc``.
 """
@@ -63,12 +61,12 @@ from bridge.htlc import (
     claim_needed_s,
     minimum_settlement_window,
     plan_deadlines,
+    reveal_margin,
 )
 
 __all__ = [
     "MODEL_PATH",
     "MODEL_PROFILE",
-    "POLL_INTERVAL_S",
     "PROBES",
     "SPECS_DIR",
     "ModelConstants",
@@ -94,14 +92,6 @@ SPECS_DIR: Final = Path(__file__).resolve().parent.parent / "specs" / "protocol"
 MODEL_PATH: Final = SPECS_DIR / "swap.pml"
 """The Promela model; it expects a header's ``#define`` lines before it."""
 
-POLL_INTERVAL_S: Final = 2
-"""The relayer's poll interval in the model (seconds).
-
-Not in :mod:`bridge.htlc` yet: ``relayer.settings.RelayerSettings.poll_interval_s`` is a
-float the calculator does not see. Wire it to the calculator's own constant once it counts
-the poll interval in the claim window.
-"""
-
 MODEL_NOW_S: Final = 10
 """The instant the swap is planned at, in model seconds (> every drift, so times stay >= 0)."""
 
@@ -113,7 +103,6 @@ class Variant(StrEnum):
     NO_MARGIN = "no_margin"
     NO_CONFIRMATIONS = "no_confirmations"
     LATE_REVEAL = "late_reveal"
-    CALCULATOR = "calculator"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -122,13 +111,13 @@ class ModelProfile:
 
     ``security`` is the initiator's chain (the seller locks the security there first, with
     the later deadline); ``cash`` the participant's. ``finality_depth`` is the relayer's
-    confirmation depth on that chain (the daemon sets one from the other).
+    confirmation depth on that chain (the daemon sets one from the other); the budget's
+    ``poll_s`` is the relayer's poll interval.
     """
 
     security: ChainTiming
     cash: ChainTiming
     budget: RelayerBudget
-    poll_interval_s: int = POLL_INTERVAL_S
 
 
 MODEL_PROFILE: Final = ModelProfile(
@@ -151,7 +140,7 @@ MODEL_PROFILE: Final = ModelProfile(
         finality_depth=3,
         inclusion_blocks=1,
     ),
-    budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1),
+    budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1, poll_s=2),
 )
 """The profile the checked-in headers are generated from (small enough to explore fully)."""
 
@@ -172,9 +161,8 @@ class ModelConstants:
     cash_lock_by: int
     claim_window_s: int
     claim_needed_s: int
-    calculator_claim_needed_s: int
     final_s: int
-    reveal_guard: bool
+    cash_reveal_by: int
 
     def defines(self) -> list[tuple[str, int, str]]:
         """``(name, value, meaning)`` for each ``#define`` of the header, in order."""
@@ -201,11 +189,6 @@ class ModelConstants:
                     "a sent transaction is included within this many blocks",
                 ),
                 (f"{prefix}_DRIFT", chain.timestamp_drift_s, "block timestamp vs real time (s)"),
-                (
-                    f"{prefix}_INCL_NATIVE",
-                    _inclusion_native(chain),
-                    "a sent transaction lands before head clock + this (native units)",
-                ),
             ]
         rows += [
             ("D_SEC", self.security_deadline, "the security leg's deadline (security chain)"),
@@ -214,24 +197,12 @@ class ModelConstants:
             ("CLAIM_WINDOW", self.claim_window_s, "planned: cash deadline (latest) to security's"),
             ("CLAIM_NEEDED", self.claim_needed_s, "what the variant's rule says is needed"),
             (
-                "REVEAL_GUARD",
-                int(self.reveal_guard),
-                "1: a reveal is sent only if it can land before the cash deadline",
+                "REVEAL_BY",
+                self.cash_reveal_by,
+                "the seller reveals only while the cash chain <= this (decided and sent)",
             ),
         ]
         return rows
-
-
-def _inclusion_native(chain: ChainTiming) -> int:
-    """Native units within which a transaction sent now lands, measured from the head's clock.
-
-    Rounds: it lands in one of the next ``inclusion_blocks`` rounds. Timestamps: the last of
-    those blocks is produced at most ``inclusion_blocks * block_time_max`` after the head was,
-    and each of the two timestamps may be ``drift`` off real time.
-    """
-    if chain.deadline_unit == "round":
-        return chain.inclusion_blocks
-    return chain.inclusion_blocks * chain.block_time_max_ms // 1000 + 2 * chain.timestamp_drift_s
 
 
 def required_claim_window_s(profile: ModelProfile, *, confirmations: bool = True) -> int:
@@ -245,7 +216,7 @@ def required_claim_window_s(profile: ModelProfile, *, confirmations: bool = True
     """
     sec, cash, budget = profile.security, profile.cash, profile.budget
     wait = (
-        profile.poll_interval_s
+        budget.poll_s
         + budget.reaction_s
         + budget.compliance_recheck_s
         + sec.confirm_s()
@@ -259,11 +230,11 @@ def required_claim_window_s(profile: ModelProfile, *, confirmations: bool = True
 def uncounted_wait_s(profile: ModelProfile, *, confirmations: bool = True) -> int:
     """What :func:`bridge.htlc.claim_needed_s` lacks of :func:`required_claim_window_s`.
 
-    Today: the cash chain's confirmations and the poll interval (issue 13, item 4). The
-    generator passes this to the calculator as extra margin; once the calculator counts
-    every wait it is 0 and nothing is added.
+    0 while the calculator counts every wait of the rule (it does since issue 13, item 4).
+    The generator passes a positive value to the calculator as extra margin, so the model
+    still checks the rule, and the tests fail on it.
     """
-    counted = claim_needed_s(profile.security, profile.budget)
+    counted = claim_needed_s(profile.security, profile.budget, profile.cash)
     return max(0, required_claim_window_s(profile, confirmations=confirmations) - counted)
 
 
@@ -283,8 +254,10 @@ def _validate(profile: ModelProfile) -> None:
         if chain.timestamp_drift_s >= MODEL_NOW_S:
             raise InvalidInput(f"{name}.timestamp_drift_s", f"must be < {MODEL_NOW_S} in the model")
     profile.budget.validate()
-    if profile.poll_interval_s < 1:
-        raise InvalidInput("poll_interval_s", "must be >= 1", value=profile.poll_interval_s)
+    if profile.budget.poll_s < 1:
+        raise InvalidInput(
+            "budget.poll_s", "must be >= 1 in the model", value=profile.budget.poll_s
+        )
 
 
 def _with_margin(budget: RelayerBudget, extra_s: int) -> RelayerBudget:
@@ -310,10 +283,10 @@ def _settle_s(chain: ChainTiming, profile: ModelProfile) -> int:
     react = profile.budget.reaction_s + profile.budget.compliance_recheck_s
     return (
         block  # the first block at or past the deadline
-        + profile.poll_interval_s
+        + profile.budget.poll_s
         + react
         + (chain.inclusion_blocks + chain.finality_depth) * block
-        + profile.poll_interval_s
+        + profile.budget.poll_s
     )
 
 
@@ -331,7 +304,7 @@ def model_constants(profile: ModelProfile, variant: Variant) -> ModelConstants:
     )
     real = _plan(sec, cash, real_budget, window)
     initiator, participant, lock_by = real.initiator, real.participant, real.participant_lock_by
-    needed = real.claim_needed_s
+    needed, reveal_by = real.claim_needed_s, real.participant_reveal_by
     if variant is Variant.NO_CONFIRMATIONS:
         # planned as if no chain had a confirmation depth; the relayer still waits for them
         blind_sec = dataclasses.replace(sec, finality_depth=0)
@@ -340,17 +313,16 @@ def model_constants(profile: ModelProfile, variant: Variant) -> ModelConstants:
         blind = _plan(blind_sec, blind_cash, blind_budget, window)
         initiator, participant = blind.initiator, blind.participant
         lock_by, needed = blind.participant_lock_by, blind.claim_needed_s
-    elif variant is Variant.CALCULATOR:
-        # bridge.htlc's plan exactly as the code makes it: nothing added to its window
-        code = _plan(sec, cash, budget, window)
-        initiator, participant = code.initiator, code.participant
-        lock_by, needed = code.participant_lock_by, code.claim_needed_s
+        reveal_by = blind.participant_reveal_by
     elif variant is Variant.NO_MARGIN:
         # the participant's deadline as late as the initiator's: no claim window at all
         participant = _bounds_not_after(
             cash, ChainHead(height=0), MODEL_NOW_S, initiator.earliest_s
         )
-        needed = 0
+        needed, reveal_by = 0, participant.native - reveal_margin(cash)
+    elif variant is Variant.LATE_REVEAL:
+        # terms without participant_reveal_by: SwapTerms.reveal_by is the deadline's last block
+        reveal_by = participant.native - 1
     final = max(
         initiator.latest_s + _settle_s(sec, profile),
         participant.latest_s + _settle_s(cash, profile),
@@ -362,15 +334,14 @@ def model_constants(profile: ModelProfile, variant: Variant) -> ModelConstants:
         security=sec,
         cash=cash,
         reaction_s=budget.reaction_s + budget.compliance_recheck_s,
-        poll_s=profile.poll_interval_s,
+        poll_s=budget.poll_s,
         security_deadline=initiator.native,
         cash_deadline=participant.native,
         cash_lock_by=min(lock_by, participant.native - 1),
         claim_window_s=initiator.earliest_s - participant.latest_s,
         claim_needed_s=needed,
-        calculator_claim_needed_s=claim_needed_s(sec, budget),
         final_s=final,
-        reveal_guard=variant is not Variant.LATE_REVEAL,
+        cash_reveal_by=reveal_by,
     )
 
 
@@ -382,8 +353,7 @@ def render_header(constants: ModelConstants) -> str:
         " * regenerate, and check the model again (`make model`).",
         f" * Settlement window {constants.settlement_window_s} s;"
         " the claim window of this variant's rule:"
-        f" {constants.claim_needed_s} s (bridge.htlc.claim_needed_s says"
-        f" {constants.calculator_claim_needed_s} s).",
+        f" {constants.claim_needed_s} s.",
         " */",
     ]
     width = max(len(name) for name, _, _ in constants.defines())
@@ -415,21 +385,20 @@ def check(profile: ModelProfile = MODEL_PROFILE, directory: Path = SPECS_DIR) ->
         expected = render_header(model_constants(profile, variant))
         if not path.is_file() or path.read_text(encoding="utf-8") != expected:
             drift.append(path.name)
+    generated = {header_path(v, directory).name for v in Variant}
+    drift += sorted(
+        f"{p.name} (not generated)"
+        for p in directory.glob("params_*.pml")
+        if p.name not in generated
+    )
     return drift
 
 
 # ---------------------------------------------------------------- running spin
 
 
-def expected_verified(variant: Variant, profile: ModelProfile = MODEL_PROFILE) -> bool:
-    """Whether ``variant`` must verify (True) or produce a counterexample (False).
-
-    ``calculator`` (the code's plan with nothing added) must fail while
-    :func:`bridge.htlc.claim_needed_s` lacks waits of the rule, and verify once it counts
-    them all.
-    """
-    if variant is Variant.CALCULATOR:
-        return uncounted_wait_s(profile) == 0
+def expected_verified(variant: Variant) -> bool:
+    """Whether ``variant`` must verify (True) or produce a counterexample (False)."""
     return variant is Variant.REAL
 
 

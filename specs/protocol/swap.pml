@@ -214,10 +214,11 @@ inline poll(r) {
   observe(r, CASH);
   if
   :: r == S ->
-       /* rule 3: reveal only after both locks are confirmed, before the cash deadline */
+       /* rule 3: reveal only after both locks are confirmed, while the cash chain's time
+        * is at most REVEAL_BY (the reveal's inclusion time before the cash deadline) */
        if
        :: (!decided[3 * S + E_OWN] && (ob[S] & OB_LOCK(SEC)) != 0 && OPEN_SEEN(S, CASH) &&
-           !SECRET_SEEN(S) && clk[CASH] < D_CASH) -> decide(S, E_OWN)
+           !SECRET_SEEN(S) && clk[CASH] <= REVEAL_BY) -> decide(S, E_OWN)
        :: else -> skip
        fi;
        /* rule 4: once the secret is public the security is claimed, never refunded */
@@ -260,10 +261,10 @@ inline execute_effects(r) {
   :: due[3 * r + E_OWN] == t ->
        if
        :: r == S ->
-            /* never send a reveal that cannot land before the cash deadline (issue 13,
-             * item 5; REVEAL_GUARD 0: send it whenever the deadline has not passed) */
+            /* checked again when it is sent: never a reveal that may land too late
+             * (issue 13, item 5: the executor holds it past REVEAL_BY) */
             if
-            :: clk[CASH] + REVEAL_GUARD * CASH_INCL_NATIVE < D_CASH ->
+            :: clk[CASH] <= REVEAL_BY ->
                  send(seller_relayer, CASH, TCLAIM, CASH_INCL); secret_public = true
             :: else -> abandoned = true;
                  printf("t=%d seller_relayer abandons the reveal: it could land too late\n", t)
