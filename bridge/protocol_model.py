@@ -65,9 +65,12 @@ from bridge.htlc import (
 )
 
 __all__ = [
+    "DEFAULT_PROFILE",
+    "EVM_CASH_PROFILE",
     "MODEL_PATH",
     "MODEL_PROFILE",
     "PROBES",
+    "PROFILES",
     "SPECS_DIR",
     "ModelConstants",
     "ModelProfile",
@@ -142,7 +145,35 @@ MODEL_PROFILE: Final = ModelProfile(
     ),
     budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1, poll_s=2),
 )
-"""The profile the checked-in headers are generated from (small enough to explore fully)."""
+"""The first profile (``evm_security``): the security on timestamps, the cash on rounds."""
+
+EVM_CASH_PROFILE: Final = ModelProfile(
+    # the other way round: the security on an Algorand-like chain (rounds every 3 s) ...
+    security=ChainTiming(
+        deadline_unit="round",
+        block_time_min_ms=3000,
+        block_time_max_ms=3000,
+        finality_depth=1,
+        inclusion_blocks=1,
+    ),
+    # ... the cash on an EVM-like chain, whose timestamps may be 1 s off real time: the
+    # reveal's deadline is a timestamp
+    cash=ChainTiming(
+        deadline_unit="timestamp",
+        block_time_min_ms=1000,
+        block_time_max_ms=2000,
+        finality_depth=2,
+        inclusion_blocks=1,
+        timestamp_drift_s=1,
+    ),
+    budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1, poll_s=2),
+)
+"""The second profile (``evm_cash``): the security on rounds, the cash on timestamps."""
+
+PROFILES: Final = {"evm_security": MODEL_PROFILE, "evm_cash": EVM_CASH_PROFILE}
+"""Every profile the model is generated for and checked with, by name."""
+
+DEFAULT_PROFILE: Final = "evm_security"
 
 
 @dataclass(frozen=True, slots=True)
@@ -362,30 +393,41 @@ def render_header(constants: ModelConstants) -> str:
     return "\n".join(lines) + "\n"
 
 
-def header_path(variant: Variant, directory: Path = SPECS_DIR) -> Path:
-    """Where ``variant``'s header is checked in."""
-    return directory / f"params_{variant.value}.pml"
+def header_path(
+    variant: Variant, directory: Path = SPECS_DIR, profile: str = DEFAULT_PROFILE
+) -> Path:
+    """Where ``profile``'s header for ``variant`` is checked in."""
+    return directory / f"params_{profile}_{variant.value}.pml"
 
 
-def write(profile: ModelProfile = MODEL_PROFILE, directory: Path = SPECS_DIR) -> list[Path]:
-    """(Re)write every variant's header into ``directory``; return the files written."""
+def _profile(name: str) -> ModelProfile:
+    if name not in PROFILES:
+        raise InvalidInput("profile", f"must be one of {', '.join(PROFILES)}", value=name)
+    return PROFILES[name]
+
+
+def write(directory: Path = SPECS_DIR) -> list[Path]:
+    """(Re)write every profile's header for every variant into ``directory``."""
     written = []
-    for variant in Variant:
-        path = header_path(variant, directory)
-        path.write_text(render_header(model_constants(profile, variant)), encoding="utf-8")
-        written.append(path)
+    for name, profile in PROFILES.items():
+        for variant in Variant:
+            path = header_path(variant, directory, name)
+            path.write_text(render_header(model_constants(profile, variant)), encoding="utf-8")
+            written.append(path)
     return written
 
 
-def check(profile: ModelProfile = MODEL_PROFILE, directory: Path = SPECS_DIR) -> list[str]:
+def check(directory: Path = SPECS_DIR) -> list[str]:
     """Headers in ``directory`` that are missing or differ from what the calculator gives now."""
     drift = []
-    for variant in Variant:
-        path = header_path(variant, directory)
-        expected = render_header(model_constants(profile, variant))
-        if not path.is_file() or path.read_text(encoding="utf-8") != expected:
-            drift.append(path.name)
-    generated = {header_path(v, directory).name for v in Variant}
+    generated = set()
+    for name, profile in PROFILES.items():
+        for variant in Variant:
+            path = header_path(variant, directory, name)
+            generated.add(path.name)
+            expected = render_header(model_constants(profile, variant))
+            if not path.is_file() or path.read_text(encoding="utf-8") != expected:
+                drift.append(path.name)
     drift += sorted(
         f"{p.name} (not generated)"
         for p in directory.glob("params_*.pml")
@@ -489,28 +531,31 @@ def _search_model(work: Path, model: Path, *, claim: str | None, started: float)
     )
 
 
-def _model_text(variant: Variant) -> str:
-    return header_path(variant).read_text(encoding="utf-8") + MODEL_PATH.read_text(encoding="utf-8")
+def _model_text(variant: Variant, profile: str) -> str:
+    header = header_path(variant, profile=profile).read_text(encoding="utf-8")
+    return header + MODEL_PATH.read_text(encoding="utf-8")
 
 
-def verify(variant: Variant) -> Verdict:
-    """Check ``variant``'s invariants exhaustively (``spin -a``, ``gcc``, ``pan``).
+def verify(variant: Variant, profile: str = DEFAULT_PROFILE) -> Verdict:
+    """Check ``variant``'s invariants for ``profile`` exhaustively (spin, gcc, pan).
 
     Uses the checked-in header (see :func:`check`). A counterexample is replayed
     (``spin -t``) and returned as the verdict's story.
     """
+    _profile(profile)
     _require_tools()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="stbridge-model-") as tmp:
         work = Path(tmp)
         model = work / f"swap_{variant.value}.pml"
-        model.write_text(_model_text(variant), encoding="utf-8")
+        model.write_text(_model_text(variant, profile), encoding="utf-8")
         _compile(work, model, claims=False)
-        return _search_model(work, model, claim=None, started=started)
+        verdict = _search_model(work, model, claim=None, started=started)
+        return dataclasses.replace(verdict, name=f"{profile}/{variant.value}")
 
 
 def probe(names: tuple[str, ...] = PROBES) -> list[Verdict]:
-    """Search the real variant for each situation a probe says never happens.
+    """Search the real variant (first profile) for each situation a probe says never happens.
 
     A counterexample (``errors > 0``) means the situation is reachable: the model really
     explores it, so the invariants' verification is not vacuous there.
@@ -522,7 +567,7 @@ def probe(names: tuple[str, ...] = PROBES) -> list[Verdict]:
     with tempfile.TemporaryDirectory(prefix="stbridge-model-") as tmp:
         work = Path(tmp)
         model = work / "swap_real.pml"
-        model.write_text(_model_text(Variant.REAL), encoding="utf-8")
+        model.write_text(_model_text(Variant.REAL, DEFAULT_PROFILE), encoding="utf-8")
         started = time.monotonic()
         _compile(work, model, claims=True)
         verdicts = []
@@ -537,7 +582,7 @@ def _report(verdict: Verdict, expected: bool, *, story: bool) -> tuple[bool, str
     found = "verified" if verdict.verified else f"counterexample: {verdict.violated}"
     want = "verify" if expected else "a counterexample"
     line = (
-        f"{verdict.name:<22} {found} ({verdict.states} states, depth {verdict.depth}, "
+        f"{verdict.name:<30} {found} ({verdict.states} states, depth {verdict.depth}, "
         f"{verdict.seconds} s; expected {want}) {'ok' if ok else 'UNEXPECTED'}\n"
     )
     if story and verdict.story:
@@ -570,6 +615,12 @@ def main(argv: list[str] | None = None) -> int:
         choices=[v.value for v in Variant],
         help="verify only this variant (repeatable; default: every variant and probe)",
     )
+    parser.add_argument(
+        "--profile",
+        action="append",
+        choices=list(PROFILES),
+        help="verify only this profile (repeatable; default: every profile)",
+    )
     parser.add_argument("--story", action="store_true", help="print each counterexample")
     parser.add_argument("--json", action="store_true", help="print the verdicts as JSON")
     args = parser.parse_args(argv)
@@ -583,15 +634,17 @@ def main(argv: list[str] | None = None) -> int:
             )
             return 1
         if args.check:
-            sys.stdout.write(f"{len(Variant)} model headers match the timelock calculator\n")
+            count = len(Variant) * len(PROFILES)
+            sys.stdout.write(f"{count} model headers match the timelock calculator\n")
             return 0
     if args.command == "write":
         written = write()
         sys.stdout.write(f"wrote {len(written)} headers to {SPECS_DIR}\n")
         return 0
     variants = [Variant(v) for v in args.variant] if args.variant else list(Variant)
-    runs = [(verify(v), expected_verified(v)) for v in variants]
-    if not args.variant:
+    profiles = args.profile or list(PROFILES)
+    runs = [(verify(v, p), expected_verified(v)) for p in profiles for v in variants]
+    if not args.variant and DEFAULT_PROFILE in profiles:
         runs += [(verdict, False) for verdict in probe()]
     results = [_report(v, expected, story=args.story) for v, expected in runs]
     ok = all(good for good, _ in results)
