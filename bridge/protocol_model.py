@@ -3,13 +3,14 @@
 ``specs/protocol/swap.pml`` models one two-leg HTLC swap (both chains, the relayer, a
 hostile counterparty, a crash and restart) for the model checker ``spin``. Its numbers are
 not written by hand: this module runs the real calculator (:func:`bridge.htlc.plan_deadlines`
-over :class:`~bridge.htlc.ChainTiming` and :class:`~bridge.htlc.RelayerBudget`) on one small
-chain profile and writes the deadlines, confirmation depths, inclusion delays, block
+over :class:`~bridge.htlc.ChainTiming` and :class:`~bridge.htlc.RelayerBudget`) on small
+chain profiles and writes the deadlines, confirmation depths, inclusion delays, block
 times, reaction budget and poll interval as a header of ``#define`` lines, so the model
 cannot drift from the code: ``--check`` fails when the checked-in headers differ from what
 the calculator produces now.
 
-Four headers are written, one per variant of the rules::
+For each profile (:data:`PROFILES`: the security on timestamps and the cash on rounds, and
+the other way round) one header is written per variant of the rules::
 
     real               the calculator's plan and the engine's reveal_by, as the code makes them
     no_margin          the participant's deadline planned at the initiator's (no window)
