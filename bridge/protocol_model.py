@@ -87,6 +87,7 @@ __all__ = [
     "required_claim_window_s",
     "uncounted_wait_s",
     "verify",
+    "verify_constants",
     "write",
 ]
 
@@ -544,15 +545,26 @@ def verify(variant: Variant, profile: str = DEFAULT_PROFILE) -> Verdict:
     (``spin -t``) and returned as the verdict's story.
     """
     _profile(profile)
+    return _verify_text(_model_text(variant, profile), f"{profile}/{variant.value}")
+
+
+def verify_constants(constants: ModelConstants, name: str) -> Verdict:
+    """Check the model with ``constants`` (not a checked-in header): for what-if questions,
+    such as whether a changed margin would verify."""
+    header = render_header(constants)
+    return _verify_text(header + MODEL_PATH.read_text(encoding="utf-8"), name)
+
+
+def _verify_text(text: str, name: str) -> Verdict:
     _require_tools()
     started = time.monotonic()
     with tempfile.TemporaryDirectory(prefix="stbridge-model-") as tmp:
         work = Path(tmp)
-        model = work / f"swap_{variant.value}.pml"
-        model.write_text(_model_text(variant, profile), encoding="utf-8")
+        model = work / "swap.pml"
+        model.write_text(text, encoding="utf-8")
         _compile(work, model, claims=False)
         verdict = _search_model(work, model, claim=None, started=started)
-        return dataclasses.replace(verdict, name=f"{profile}/{variant.value}")
+        return dataclasses.replace(verdict, name=name)
 
 
 def probe(names: tuple[str, ...] = PROBES) -> list[Verdict]:

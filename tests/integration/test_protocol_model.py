@@ -157,6 +157,20 @@ def test_real_margins_verify_with_the_cash_on_timestamps() -> None:
 
 
 @pytest.mark.usefixtures("spin")
+def test_the_reveal_margin_with_twice_the_drift_verifies() -> None:
+    """What the xfail above names as the fix is enough: reveal_by = deadline - (inclusion
+    time + 2 * drift + 1) on the timestamp cash chain, and every invariant holds."""
+    profile = pm.EVM_CASH_PROFILE
+    cash = profile.cash
+    constants = pm.model_constants(profile, pm.Variant.REAL)
+    margin = cash.inclusion_blocks * cash.block_time_max_ms // 1000 + 2 * cash.timestamp_drift_s + 1
+    fixed = dataclasses.replace(constants, cash_reveal_by=constants.cash_deadline - margin)
+    assert fixed.cash_reveal_by == constants.cash_reveal_by - cash.timestamp_drift_s
+    verdict = pm.verify_constants(fixed, "evm_cash/real, reveal margin with 2 * drift")
+    assert verdict.errors == 0, verdict.story
+
+
+@pytest.mark.usefixtures("spin")
 @pytest.mark.parametrize(
     ("variant", "violated", "last_step"),
     [
@@ -185,11 +199,30 @@ def test_every_probe_is_reachable() -> None:
     assert [v.name for v in verdicts if v.errors == 0] == []
 
 
-@pytest.mark.usefixtures("spin")
-def test_verify_command_reports_each_verdict(capsys: pytest.CaptureFixture[str]) -> None:
-    assert pm.main(["verify", "--variant", "no_confirmations", "--story"]) == 0
+def test_verify_command_reports_each_verdict(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The command's report and exit status, on verdicts spin gave (recorded once)."""
+    verdicts = {
+        pm.Variant.NO_MARGIN: pm.Verdict(
+            "evm_security/no_margin",
+            1,
+            "honest_buyer_lost",
+            9,
+            9,
+            0.1,
+            ("t=1 buyer_relayer sends the cash lock",),
+        ),
+        pm.Variant.REAL: pm.Verdict("evm_security/real", 1, "honest_seller_lost", 9, 9, 0.1, ()),
+    }
+    monkeypatch.setattr(pm, "verify", lambda variant, profile: verdicts[variant])
+    argv = ["verify", "--variant", "no_margin", "--profile", "evm_security", "--story"]
+    assert pm.main(argv) == 0
     out = capsys.readouterr().out
-    assert "no_confirmations" in out
+    assert "evm_security/no_margin" in out
     assert "counterexample: honest_buyer_lost" in out
     assert out.splitlines()[0].endswith(" ok")
-    assert "buyer_relayer" in out
+    assert "buyer_relayer sends the cash lock" in out
+    # a real variant with a counterexample is a failure of the command
+    assert pm.main(["verify", "--variant", "real", "--profile", "evm_security"]) == 1
+    assert "UNEXPECTED" in capsys.readouterr().out
