@@ -24,4 +24,4 @@
 #define LOCK_BY        34  /* the buyer locks only while the cash chain <= this */
 #define CLAIM_WINDOW    8  /* planned: cash deadline (latest) to security's */
 #define CLAIM_NEEDED    8  /* what the variant's rule says is needed */
-#define REVEAL_BY      39  /* the seller reveals only while the cash chain <= this (decided and sent) */
+#define REVEAL_BY      38  /* the seller reveals only while the cash chain <= this (decided and sent) */

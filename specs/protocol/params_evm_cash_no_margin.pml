@@ -24,4 +24,4 @@
 #define LOCK_BY        19  /* the buyer locks only while the cash chain <= this */
 #define CLAIM_WINDOW    0  /* planned: cash deadline (latest) to security's */
 #define CLAIM_NEEDED    0  /* what the variant's rule says is needed */
-#define REVEAL_BY      47  /* the seller reveals only while the cash chain <= this (decided and sent) */
+#define REVEAL_BY      46  /* the seller reveals only while the cash chain <= this (decided and sent) */

@@ -24,4 +24,4 @@
 #define LOCK_BY        19  /* the buyer locks only while the cash chain <= this */
 #define CLAIM_WINDOW   15  /* planned: cash deadline (latest) to security's */
 #define CLAIM_NEEDED   15  /* what the variant's rule says is needed */
-#define REVEAL_BY      32  /* the seller reveals only while the cash chain <= this (decided and sent) */
+#define REVEAL_BY      31  /* the seller reveals only while the cash chain <= this (decided and sent) */

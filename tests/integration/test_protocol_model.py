@@ -141,33 +141,20 @@ def test_real_margins_verify() -> None:
 
 
 @pytest.mark.usefixtures("spin")
-@pytest.mark.xfail(
-    strict=True,
-    reason=(
-        "bridge.htlc.reveal_margin counts a timestamp chain's drift once; the head's "
-        "timestamp may be `drift` behind real time and the including block's `drift` "
-        "ahead, so a reveal sent at reveal_by can be mined at the deadline and revert "
-        "with the secret public (needs inclusion time + 2 * drift + 1)"
-    ),
-)
 def test_real_margins_verify_with_the_cash_on_timestamps() -> None:
     """The same, with the cash leg's deadline a block timestamp (the reveal on EVM)."""
     verdict = pm.verify(pm.Variant.REAL, "evm_cash")
     assert verdict.errors == 0, verdict.story
 
 
-@pytest.mark.usefixtures("spin")
-def test_the_reveal_margin_with_twice_the_drift_verifies() -> None:
-    """What the xfail above names as the fix is enough: reveal_by = deadline - (inclusion
-    time + 2 * drift + 1) on the timestamp cash chain, and every invariant holds."""
+def test_the_calculator_reveals_twice_the_drift_before_a_timestamp_deadline() -> None:
+    """The fix spin's counterexample called for (the reveal margin counted the drift once):
+    reveal_by = deadline - (inclusion time + 2 * drift + 1) on a timestamp cash chain."""
     profile = pm.EVM_CASH_PROFILE
     cash = profile.cash
     constants = pm.model_constants(profile, pm.Variant.REAL)
     margin = cash.inclusion_blocks * cash.block_time_max_ms // 1000 + 2 * cash.timestamp_drift_s + 1
-    fixed = dataclasses.replace(constants, cash_reveal_by=constants.cash_deadline - margin)
-    assert fixed.cash_reveal_by == constants.cash_reveal_by - cash.timestamp_drift_s
-    verdict = pm.verify_constants(fixed, "evm_cash/real, reveal margin with 2 * drift")
-    assert verdict.errors == 0, verdict.story
+    assert constants.cash_reveal_by == constants.cash_deadline - margin
 
 
 @pytest.mark.usefixtures("spin")
