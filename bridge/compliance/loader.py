@@ -30,26 +30,39 @@ from pydantic import ValidationError
 
 import bridge
 from bridge.compliance.model import (
+    AllOf,
+    AnyOf,
+    Citation,
     ClassDefinition,
+    Elapsed,
+    Eq,
     ExemptionDefinition,
     ForeignEquivalent,
     InstrumentKindDefinition,
     JurisdictionRule,
     JurisdictionRules,
+    InSet,
+    Not,
     Override,
+    Predicate,
 )
 from bridge.compliance.predicates import (
+    GETTERS,
     ClassKey,
     CompiledPredicate,
+    Getter,
     PredicateError,
     compile_predicate,
     elapsed_nodes,
     parse_period,
+    predicate_facts,
+    rename_party,
 )
 from bridge.errors import ConfigError
 from bridge.model.enums import InvestorClass
 
 __all__ = [
+    "ClassTest",
     "CompiledRule",
     "RuleBook",
     "build_rulebook",
@@ -94,7 +107,26 @@ class CompiledRule:
     file: str
     when: CompiledPredicate
     require: CompiledPredicate
-    periods: tuple[tuple[str, tuple[int, int, int]], ...]
+    periods: tuple[tuple[Getter, tuple[int, int, int]], ...]
+    exemptions: frozenset[str] | None = None
+    """None: the rule does not depend on the offering exemption. Otherwise it is judged
+    once per exemption of the instrument; a non-empty set lists the only exemptions under
+    which its ``when`` can hold (a top-level ``eq``/``in`` on ``instrument.exemption``)."""
+    class_parties: tuple[str, ...] = ()
+    """Parties whose investor class the rule's ``require`` asks about."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClassTest:
+    """An investor class decided from a party's facts (``qualifies_by``), compiled per role."""
+
+    key: ClassKey
+    role: str
+    test: CompiledPredicate
+    facts: tuple[Getter, ...]
+    lapses: tuple[tuple[Getter, str, tuple[int, int, int]], ...]
+    criteria: str
+    citation: Citation
 
 
 @dataclass(frozen=True)
@@ -109,6 +141,8 @@ class RuleBook:
     overrides: tuple[Override, ...]
     files: tuple[str, ...]
     rule_count: int = field(default=0)
+    class_tests: dict[str, tuple[ClassTest, ...]] = field(default_factory=dict)
+    """Per role (buyer, seller): the classes that can be decided from the party's facts."""
 
     def resolve(self, code: str | None) -> str | None:
         """The loaded jurisdiction that judges ``code`` (a country or EU), or None."""
@@ -412,9 +446,20 @@ def _compile(
             except PredicateError as exc:
                 raise ConfigError(f"{file}: {exc.path}: {exc.problem} (rule {rid})") from None
             periods = tuple(
-                (e.since, parse_period(e.at_least)) for e in elapsed_nodes(rule.require)
+                (GETTERS[e.since], parse_period(e.at_least)) for e in elapsed_nodes(rule.require)
             )
-            out.append(CompiledRule(rule, code, file, when, require, periods))
+            out.append(
+                CompiledRule(
+                    rule,
+                    code,
+                    file,
+                    when,
+                    require,
+                    periods,
+                    _exemption_dependency(rule.when),
+                    _class_parties(rule.require),
+                )
+            )
         compiled[code] = tuple(out)
         total += len(out)
     jurisdictions = {
@@ -430,7 +475,36 @@ def _compile(
         )
         for code, m in merged.items()
     }
+    class_tests: dict[str, list[ClassTest]] = {"buyer": [], "seller": []}
+    for code, m in merged.items():
+        for cls, (definition, file) in sorted(m.classes.items()):
+            if definition.qualifies_by is None:
+                continue
+            for role in ("buyer", "seller"):
+                pred = rename_party(definition.qualifies_by, role)
+                where = f"investor_classes[{cls.value}].qualifies_by"
+                if any(not f.startswith(role + ".") for f in predicate_facts(pred)):
+                    raise ConfigError(f"{file}: {where}: a class test reads only party.* facts")
+                try:
+                    test = compile_predicate(pred, where, resolver_for(code, file))
+                except PredicateError as exc:
+                    raise ConfigError(f"{file}: {exc.path}: {exc.problem}") from None
+                class_tests[role].append(
+                    ClassTest(
+                        key=(code, cls.value),
+                        role=role,
+                        test=test,
+                        facts=tuple(GETTERS[f] for f in sorted(predicate_facts(pred))),
+                        lapses=tuple(
+                            (GETTERS[e.since], e.since, parse_period(e.at_least))
+                            for e in _negated_elapsed(pred)
+                        ),
+                        criteria=definition.criteria or definition.label,
+                        citation=definition.citation,
+                    )
+                )
     return RuleBook(
+        class_tests={role: tuple(tests) for role, tests in class_tests.items()},
         jurisdictions=jurisdictions,
         member_of=member_of,
         rules=compiled,
@@ -440,3 +514,49 @@ def _compile(
         files=files,
         rule_count=total,
     )
+
+
+def _exemption_dependency(when: Predicate) -> frozenset[str] | None:
+    """How a rule's ``when`` depends on the offering exemption (see CompiledRule)."""
+    if "instrument.exemption" not in _facts_named(when):
+        return None
+    conjuncts = when.of if isinstance(when, AllOf) else (when,)
+    for part in conjuncts:
+        if isinstance(part, Eq) and part.fact == "instrument.exemption":
+            return frozenset({str(part.value)})
+        if isinstance(part, InSet) and part.fact == "instrument.exemption":
+            return frozenset(str(v) for v in part.values)
+    return frozenset()
+
+
+def _facts_named(pred: Predicate) -> set[str]:
+    return predicate_facts(pred)
+
+
+def _class_parties(pred: Predicate) -> tuple[str, ...]:
+    from bridge.compliance.model import HasClass
+
+    found: set[str] = set()
+
+    def walk(p: Predicate) -> None:
+        if isinstance(p, HasClass):
+            found.add(p.party)
+        elif isinstance(p, AllOf | AnyOf):
+            for q in p.of:
+                walk(q)
+        elif isinstance(p, Not):
+            walk(p.of)
+
+    walk(pred)
+    return tuple(sorted(found))
+
+
+def _negated_elapsed(pred: Predicate, negated: bool = False) -> list[Elapsed]:
+    """``elapsed`` nodes under a ``not``: windows that close (a statement that lapses)."""
+    if isinstance(pred, Elapsed):
+        return [pred] if negated else []
+    if isinstance(pred, AllOf | AnyOf):
+        return [e for p in pred.of for e in _negated_elapsed(p, negated)]
+    if isinstance(pred, Not):
+        return _negated_elapsed(pred.of, not negated)
+    return []
