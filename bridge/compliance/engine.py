@@ -29,7 +29,7 @@ Order of work for one trade (nothing here reads the clock, the network or a file
 Speed: the rule set is compiled once (:mod:`bridge.compliance.loader`); predicates read
 the validated trade through bound getters; the rules in force for a combination of
 jurisdictions, roles and day are looked up once and cached; reasons and decisions are
-built without re-validating what the engine itself produced (``model_construct``).
+built without re-validating what the engine itself produced.
 :meth:`Engine.evaluate_many` judges a whole book at one moment.
 
 Investor classes across borders: a rule asks for a class of its own jurisdiction;
@@ -41,9 +41,13 @@ the foreign class outright (``US:accredited``).
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from bridge.compliance.loader import (
     CompiledRule,
@@ -57,6 +61,7 @@ from bridge.compliance.model import (
     Decision,
     Obligation,
     Outcome,
+    Override,
     Party,
     Reason,
     Reliance,
@@ -90,28 +95,59 @@ _CLAIM_CLASSES: dict[ClaimType, frozenset[str]] = {
     ClaimType.PROFESSIONAL: frozenset({InvestorClass.PROFESSIONAL.value}),
 }
 
-_FACT_FIELDS = (
-    "annual_income",
-    "prior_year_income",
-    "net_worth",
-    "net_personal_assets",
-    "net_financial_assets",
-    "portfolio",
-    "total_assets",
-    "statements",
-)
-"""Party fields a class test may read: when all are empty no test can decide anything."""
-
 _ROLES = ("home", "buyer", "seller", "cash_leg")
 _CACHE_LIMIT = 4096
 
-_Plan = tuple[
-    tuple[CompiledRule, ...],
-    tuple[CompiledRule, ...],
+_PlanKey = tuple[
+    str | None,
+    str | None,
+    str | None,
     tuple[str, ...],
+    date,
+    str,
+    tuple[str, ...],
+    bool,
+    str,
 ]
-"""Rules in force for one combination of jurisdictions, roles and day: those independent
-of the offering exemption, those judged per exemption, and every rule id considered."""
+"""Home, buyer and seller jurisdictions, cash-leg jurisdictions, day, instrument kind,
+exemptions, cash leg present, trade kind: what fixes the rules a trade can meet."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The rules to run for one :data:`_PlanKey`, and what every such decision lists.
+
+    ``rules`` are run in order for every trade of the plan (with a single exemption,
+    those that depend on it are among them); ``dependent`` holds, for an instrument with
+    several exemptions, the rules judged once per exemption. Rules whose guards fail for
+    the plan are left out of both but still listed in ``evaluated`` (they were considered:
+    in scope and in force; their ``when`` cannot hold).
+    """
+
+    rules: tuple[CompiledRule, ...]
+    dependent: tuple[CompiledRule, ...]
+    evaluated: tuple[str, ...]
+    jurisdictions: tuple[str, ...]
+    overrides: tuple[Override, ...]
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _built(cls: type[_M], values: dict[str, Any]) -> _M:
+    """An instance of ``cls`` from complete, engine-made values, without re-validation.
+
+    The engine only builds reasons, obligations and decisions from values it produced
+    itself out of validated inputs, so validating them again would cost the time it
+    takes to decide. ``values`` must name every field (tests compare these objects with
+    validated ones, which only holds when nothing is left to defaults).
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
 
 
 class _PartyClasses:
@@ -133,7 +169,8 @@ class Engine:
     def __init__(self, rules: RuleBook, sanctions: SanctionsList | None = None) -> None:
         self.rules = rules
         self.sanctions = sanctions if sanctions is not None else SanctionsList()
-        self._plans: dict[tuple[tuple[tuple[str, frozenset[str]], ...], date], _Plan] = {}
+        self._plans: dict[_PlanKey, _Plan] = {}
+        self._obligations: dict[str, Obligation] = {}
         self._instrument_checks: dict[tuple[str, str, tuple[str, ...]], tuple[Reason, ...]] = {}
         self._reasons: dict[str, Reason] = {}
 
@@ -197,34 +234,63 @@ class Engine:
 
         sanctions = self.sanctions
         if len(sanctions):
-            hits = (
-                sanctions.screen("buyer", buyer).hits + sanctions.screen("seller", seller).hits
-            )
+            hits = sanctions.screen("buyer", buyer).hits + sanctions.screen("seller", seller).hits
         else:
             hits = ()
-        env = Env(trade, today, {}, {}, home, buyer_j, seller_j, bool(hits))
-        party_classes = {
-            "buyer": self._classes("buyer", buyer, env),
-            "seller": self._classes("seller", seller, env),
-        }
-        for role, pc in party_classes.items():
-            env.classes[role] = frozenset(pc.valid)
-            env.verified_classes[role] = frozenset(pc.verified)
-            reasons.extend(pc.problems)
+        exemptions = inst.exemptions
+        env = Env(
+            trade,
+            today,
+            {},
+            {},
+            home,
+            buyer_j,
+            seller_j,
+            bool(hits),
+            exemptions[0],
+            frozenset(exemptions),
+        )
+        b_classes = self._classes("buyer", buyer, env)
+        s_classes = self._classes("seller", seller, env)
+        party_classes = {"buyer": b_classes, "seller": s_classes}
+        env.classes["buyer"] = frozenset(b_classes.valid)
+        env.classes["seller"] = frozenset(s_classes.valid)
+        env.verified_classes["buyer"] = frozenset(b_classes.verified)
+        env.verified_classes["seller"] = frozenset(s_classes.verified)
+        if b_classes.problems:
+            reasons.extend(b_classes.problems)
+        if s_classes.problems:
+            reasons.extend(s_classes.problems)
 
-        general, dependent, evaluated = self._plan(home, buyer_j, seller_j, cash_js, today)
-        run = self._run
-        for compiled in general:
-            outcome = run(compiled, env, hits, party_classes)
-            if outcome is not None:
-                if isinstance(outcome, Reason):
-                    reasons.append(outcome)
-                else:
-                    obligations.append(outcome)
-        if dependent:
-            dep_reasons, dep_obligations = self._per_exemption(
-                dependent, env, hits, party_classes
+        plan = self._plans.get(
+            (
+                home,
+                buyer_j,
+                seller_j,
+                tuple(sorted(cash_js)) if cash_js else (),
+                today,
+                inst.kind,
+                exemptions,
+                leg is not None,
+                trade.kind,
             )
+        ) or self._plan(trade, home, buyer_j, seller_j, cash_js, today)
+        dependent = plan.dependent
+        evaluated = plan.evaluated
+        fail = self._fail
+        for compiled in plan.rules:
+            try:
+                if not compiled.when(env) or compiled.require(env):
+                    continue
+                outcome = fail(compiled, env, hits, party_classes)
+            except MissingInformation as exc:
+                outcome = _missing(compiled, exc)
+            if isinstance(outcome, Reason):
+                reasons.append(outcome)
+            else:
+                obligations.append(outcome)
+        if dependent:
+            dep_reasons, dep_obligations = self._per_exemption(dependent, env, hits, party_classes)
             reasons.extend(dep_reasons)
             obligations.extend(dep_obligations)
 
@@ -243,49 +309,67 @@ class Engine:
             verdict = "needs_information"
         if len(obligations) > 1:
             obligations.sort(key=lambda o: o.rule_id)
-        in_play = tuple(sorted({c for c in (home, buyer_j, seller_j) if c} | cash_js))
-        overrides = (
-            tuple(o for o in book.overrides if o.jurisdiction in in_play)
-            if book.overrides
-            else ()
-        )
-        return Decision.model_construct(
-            trade_id=trade.id,
-            at=at,
-            outcome=verdict,
-            reasons=tuple(reasons),
-            obligations=tuple(obligations),
-            reliance=_reliance(env, party_classes) if env.used else (),
-            overrides=overrides,
-            jurisdictions=in_play,
-            rules_evaluated=evaluated,
+        return _built(
+            Decision,
+            {
+                "trade_id": trade.id,
+                "at": at,
+                "outcome": verdict,
+                "reasons": tuple(reasons),
+                "obligations": tuple(obligations),
+                "reliance": _reliance(env, party_classes) if env.used else (),
+                "overrides": plan.overrides,
+                "jurisdictions": plan.jurisdictions,
+                "rules_evaluated": evaluated,
+            },
         )
 
     # ------------------------------------------------------------------ steps
 
     def _plan(
         self,
+        trade: Trade,
         home: str | None,
         buyer_j: str | None,
         seller_j: str | None,
         cash_js: set[str],
         today: date,
     ) -> _Plan:
-        """The rules in force for these jurisdictions in these roles on ``today`` (cached)."""
+        """Work out (and cache) the plan for this trade's :data:`_PlanKey`."""
+        inst = trade.instrument
+        exemptions = inst.exemptions
+        key: _PlanKey = (
+            home,
+            buyer_j,
+            seller_j,
+            tuple(sorted(cash_js)) if cash_js else (),
+            today,
+            inst.kind,
+            exemptions,
+            trade.cash_leg is not None,
+            trade.kind,
+        )
+        fixed: dict[str, object] = {
+            "instrument.kind": inst.kind,
+            "instrument.home_jurisdiction": home,
+            "buyer.jurisdiction": buyer_j,
+            "seller.jurisdiction": seller_j,
+            "cash_leg.present": trade.cash_leg is not None,
+            "trade.kind": trade.kind,
+        }
+        single = len(exemptions) == 1
+        if single:
+            fixed["instrument.exemption"] = exemptions[0]
         roles: dict[str, set[str]] = {}
         for role, code in (("home", home), ("buyer", buyer_j), ("seller", seller_j)):
             if code is not None:
                 roles.setdefault(code, set()).add(role)
         for code in cash_js:
             roles.setdefault(code, set()).add("cash_leg")
-        key = (tuple(sorted((c, frozenset(r)) for c, r in roles.items())), today)
-        plan = self._plans.get(key)
-        if plan is not None:
-            return plan
-        general: list[CompiledRule] = []
+        run: list[CompiledRule] = []
         dependent: list[CompiledRule] = []
         ids: list[str] = []
-        for code, played in key[0]:
+        for code, played in sorted(roles.items()):
             for compiled in self.rules.rules.get(code, ()):
                 rule = compiled.rule
                 if played.isdisjoint(rule.scope):
@@ -295,8 +379,15 @@ class Engine:
                 if rule.effective_to and today > rule.effective_to:
                     continue
                 ids.append(rule.id)
-                (general if compiled.exemptions is None else dependent).append(compiled)
-        plan = (tuple(general), tuple(dependent), tuple(sorted(set(ids))))
+                if not _guards_hold(compiled, fixed):
+                    continue
+                if compiled.exemptions is None or single:
+                    run.append(compiled)
+                else:
+                    dependent.append(compiled)
+        in_play = tuple(sorted(roles))
+        overrides = tuple(o for o in self.rules.overrides if o.jurisdiction in in_play)
+        plan = _Plan(tuple(run), tuple(dependent), tuple(sorted(set(ids))), in_play, overrides)
         if len(self._plans) >= _CACHE_LIMIT:
             self._plans.clear()
         self._plans[key] = plan
@@ -326,9 +417,12 @@ class Engine:
                 only = compiled.exemptions
                 if only and exemption not in only:
                     continue
-                outcome = self._run(compiled, env, hits, party_classes)
-                if outcome is None:
-                    continue
+                try:
+                    if not compiled.when(env) or compiled.require(env):
+                        continue
+                    outcome = self._fail(compiled, env, hits, party_classes)
+                except MissingInformation as exc:
+                    outcome = _missing(compiled, exc)
                 if isinstance(outcome, Reason):
                     found.append(outcome)
                 else:
@@ -438,43 +532,45 @@ class Engine:
                 pc.basis[key] = ("verified_declaration", "class label marked verified")
             else:
                 pc.basis.setdefault(key, ("declaration", "class label only"))
-        if any(getattr(party, name) for name in _FACT_FIELDS):
+        if (
+            party.annual_income is not None
+            or party.net_worth is not None
+            or party.portfolio is not None
+            or party.net_personal_assets is not None
+            or party.net_financial_assets is not None
+            or party.total_assets is not None
+            or party.prior_year_income is not None
+            or party.statements
+        ):
             for test in book.class_tests.get(role, ()):
                 _apply_class_test(test, env, pc)
         return pc
 
-    def _run(
+    def _fail(
         self,
         compiled: CompiledRule,
         env: Env,
         hits: tuple[str, ...],
         party_classes: dict[str, _PartyClasses],
-    ) -> Reason | Obligation | None:
+    ) -> Reason | Obligation:
+        """What a rule whose ``when`` holds and whose ``require`` fails gives."""
         rule = compiled.rule
-        try:
-            if not compiled.when(env) or compiled.require(env):
-                return None
-        except MissingInformation as exc:
-            return Reason.model_construct(
-                code=ReasonCode.INFORMATION_MISSING,
-                rule_id=rule.id,
-                jurisdiction=compiled.jurisdiction,
-                origin="law",
-                effect="needs_information",
-                citation=rule.citation,
-                explanation=f"{rule.title}: cannot decide without {exc.what}",
-                eligible_from=None,
-                verification=rule.verification,
-            )
         if rule.effect == "report":
-            return Obligation.model_construct(
-                rule_id=rule.id,
-                jurisdiction=compiled.jurisdiction,
-                kind=rule.obligation,
-                citation=rule.citation,
-                explanation=rule.explanation,
-                verification=rule.verification,
-            )
+            owed = self._obligations.get(rule.id)
+            if owed is None or owed.jurisdiction != compiled.jurisdiction:
+                owed = _built(
+                    Obligation,
+                    {
+                        "rule_id": rule.id,
+                        "jurisdiction": compiled.jurisdiction,
+                        "kind": rule.obligation,
+                        "citation": rule.citation,
+                        "explanation": rule.explanation,
+                        "verification": rule.verification,
+                    },
+                )
+                self._obligations[rule.id] = owed
+            return owed
         extra = ""
         eligible_from = None
         if compiled.periods:
@@ -503,6 +599,38 @@ class Engine:
         return _law_reason(compiled, rule.explanation + extra, eligible_from)
 
 
+def _missing(compiled: CompiledRule, exc: MissingInformation) -> Reason:
+    rule = compiled.rule
+    return _built(
+        Reason,
+        {
+            "code": ReasonCode.INFORMATION_MISSING,
+            "rule_id": rule.id,
+            "jurisdiction": compiled.jurisdiction,
+            "origin": "law",
+            "effect": "needs_information",
+            "citation": rule.citation,
+            "explanation": f"{rule.title}: cannot decide without {exc.what}",
+            "eligible_from": None,
+            "verification": rule.verification,
+        },
+    )
+
+
+def _guards_hold(compiled: CompiledRule, fixed: dict[str, object]) -> bool:
+    for fact, values, negated in compiled.guards:
+        if fact not in fixed:
+            continue
+        value = fixed[fact]
+        member = any(value == v and type(value) is type(v) for v in values)
+        if negated:
+            if value is None or member:
+                return False
+        elif not member:
+            return False
+    return True
+
+
 def _utc(at: datetime) -> datetime:
     if not isinstance(at, datetime) or at.tzinfo is None:
         raise InvalidInput("at", "must be a timezone-aware datetime", value=at)
@@ -515,16 +643,19 @@ def _reason_order(r: Reason) -> tuple[bool, str, str]:
 
 def _law_reason(compiled: CompiledRule, explanation: str, eligible_from: date | None) -> Reason:
     rule = compiled.rule
-    return Reason.model_construct(
-        code=rule.code,
-        rule_id=rule.id,
-        jurisdiction=compiled.jurisdiction,
-        origin="law",
-        effect="deny" if rule.effect == "deny" else "needs_information",
-        citation=rule.citation,
-        explanation=explanation,
-        eligible_from=eligible_from,
-        verification=rule.verification,
+    return _built(
+        Reason,
+        {
+            "code": rule.code,
+            "rule_id": rule.id,
+            "jurisdiction": compiled.jurisdiction,
+            "origin": "law",
+            "effect": "deny" if rule.effect == "deny" else "needs_information",
+            "citation": rule.citation,
+            "explanation": explanation,
+            "eligible_from": eligible_from,
+            "verification": rule.verification,
+        },
     )
 
 
@@ -572,12 +703,15 @@ def _reliance(env: Env, party_classes: dict[str, _PartyClasses]) -> tuple[Relian
     for party, key in sorted(env.used):
         basis, detail = party_classes[party].basis.get(key, ("declaration", "class label only"))
         out.append(
-            Reliance.model_construct(
-                party=party,
-                jurisdiction=key[0],
-                investor_class=InvestorClass(key[1]),
-                basis=basis,
-                detail=detail,
+            _built(
+                Reliance,
+                {
+                    "party": party,
+                    "jurisdiction": key[0],
+                    "investor_class": InvestorClass(key[1]),
+                    "basis": basis,
+                    "detail": detail,
+                },
             )
         )
     return tuple(out)
@@ -607,11 +741,7 @@ def _unknown(code: ReasonCode, field: str, value: str, why: str | None = None) -
 def token_source(asset: Asset) -> str:
     """Where the token's own rules were read: its chain and locator (CAIP-style)."""
     chain, locator = asset.chain, asset.locator
-    where = (
-        f"eip155:{chain.chain_id}"
-        if chain.kind == "evm"
-        else f"algorand:{chain.genesis_hash}"
-    )
+    where = f"eip155:{chain.chain_id}" if chain.kind == "evm" else f"algorand:{chain.genesis_hash}"
     what = (
         f"{locator.address}"
         if locator.kind == "evm_contract"
@@ -621,11 +751,14 @@ def token_source(asset: Asset) -> str:
 
 
 def _token_citation(asset: Asset, article: str) -> Citation:
-    return Citation.model_construct(
-        law=f"Transfer restrictions of the token {asset.symbol} ({asset.standard.value})",
-        article=article,
-        source=token_source(asset),
-        checked_on=None,
+    return _built(
+        Citation,
+        {
+            "law": f"Transfer restrictions of the token {asset.symbol} ({asset.standard.value})",
+            "article": article,
+            "source": token_source(asset),
+            "checked_on": None,
+        },
     )
 
 
@@ -639,16 +772,19 @@ def _token_reason(
     effect: str = "deny",
 ) -> Reason:
     where = f"rules[{index}] ({rule.kind})" + (f", read from {rule.source}" if rule.source else "")
-    return Reason.model_construct(
-        code=code,
-        rule_id=f"token.{rule.kind}[{index}]",
-        jurisdiction=None,
-        origin="token",
-        effect="deny" if effect == "deny" else "needs_information",
-        citation=_token_citation(asset, where),
-        explanation=explanation,
-        eligible_from=None,
-        verification="token",
+    return _built(
+        Reason,
+        {
+            "code": code,
+            "rule_id": f"token.{rule.kind}[{index}]",
+            "jurisdiction": None,
+            "origin": "token",
+            "effect": "deny" if effect == "deny" else "needs_information",
+            "citation": _token_citation(asset, where),
+            "explanation": explanation,
+            "eligible_from": None,
+            "verification": "token",
+        },
     )
 
 
@@ -678,16 +814,19 @@ def _token_rules(
 
 
 def _state_reason(code: ReasonCode, text: str, asset: Asset) -> Reason:
-    return Reason.model_construct(
-        code=code,
-        rule_id=f"token.state.{code.value.lower()}",
-        jurisdiction=None,
-        origin="token",
-        effect="deny",
-        citation=_token_citation(asset, "asset state (paused / active / transferable)"),
-        explanation=text,
-        eligible_from=None,
-        verification="token",
+    return _built(
+        Reason,
+        {
+            "code": code,
+            "rule_id": f"token.state.{code.value.lower()}",
+            "jurisdiction": None,
+            "origin": "token",
+            "effect": "deny",
+            "citation": _token_citation(asset, "asset state (paused / active / transferable)"),
+            "explanation": text,
+            "eligible_from": None,
+            "verification": "token",
+        },
     )
 
 

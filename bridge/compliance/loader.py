@@ -38,10 +38,11 @@ from bridge.compliance.model import (
     Eq,
     ExemptionDefinition,
     ForeignEquivalent,
+    InSet,
     InstrumentKindDefinition,
     JurisdictionRule,
     JurisdictionRules,
-    InSet,
+    Ne,
     Not,
     Override,
     Predicate,
@@ -62,6 +63,7 @@ from bridge.errors import ConfigError
 from bridge.model.enums import InvestorClass
 
 __all__ = [
+    "PLAN_FACTS",
     "ClassTest",
     "CompiledRule",
     "RuleBook",
@@ -98,6 +100,20 @@ def schema_path() -> Path:
     return specs_dir() / "schemas" / "jurisdiction-rules.schema.json"
 
 
+PLAN_FACTS = frozenset(
+    {
+        "instrument.exemption",
+        "instrument.kind",
+        "instrument.home_jurisdiction",
+        "buyer.jurisdiction",
+        "seller.jurisdiction",
+        "cash_leg.present",
+        "trade.kind",
+    }
+)
+"""Facts the engine's rule plans are keyed by: a guard on them is decided once per plan."""
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     """A rule ready to run: the data, its jurisdiction and file, and compiled predicates."""
@@ -114,6 +130,10 @@ class CompiledRule:
     which its ``when`` can hold (a top-level ``eq``/``in`` on ``instrument.exemption``)."""
     class_parties: tuple[str, ...] = ()
     """Parties whose investor class the rule's ``require`` asks about."""
+    guards: tuple[tuple[str, frozenset[str | int | bool], bool], ...] = ()
+    """Top-level conditions of ``when`` on facts fixed for a whole plan (see
+    :data:`PLAN_FACTS`): (fact, values, negated). A rule whose guard fails for a plan
+    cannot apply to any trade of that plan, so the engine does not run it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -458,6 +478,7 @@ def _compile(
                     periods,
                     _exemption_dependency(rule.when),
                     _class_parties(rule.require),
+                    _guards(rule.when),
                 )
             )
         compiled[code] = tuple(out)
@@ -560,3 +581,15 @@ def _negated_elapsed(pred: Predicate, negated: bool = False) -> list[Elapsed]:
     if isinstance(pred, Not):
         return _negated_elapsed(pred.of, not negated)
     return []
+
+
+def _guards(when: Predicate) -> tuple[tuple[str, frozenset[str | int | bool], bool], ...]:
+    """The top-level ``eq``/``in``/``ne`` conjuncts of ``when`` on :data:`PLAN_FACTS`."""
+    conjuncts = when.of if isinstance(when, AllOf) else (when,)
+    out: list[tuple[str, frozenset[str | int | bool], bool]] = []
+    for part in conjuncts:
+        if isinstance(part, Eq | Ne) and part.fact in PLAN_FACTS:
+            out.append((part.fact, frozenset({part.value}), isinstance(part, Ne)))
+        elif isinstance(part, InSet) and part.fact in PLAN_FACTS:
+            out.append((part.fact, frozenset(part.values), False))
+    return tuple(out)

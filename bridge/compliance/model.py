@@ -38,6 +38,7 @@ from bridge.reasons import ReasonCode
 from bridge.types import Address, Amount, BasisPoints, CountryCode, CurrencyCode, JurisdictionCode
 
 __all__ = [
+    "EU_MEMBER_STATES",
     "ID_PATTERN",
     "AllOf",
     "AnyOf",
@@ -58,7 +59,6 @@ __all__ = [
     "InSet",
     "Instrument",
     "InstrumentKindDefinition",
-    "EU_MEMBER_STATES",
     "InvestorClassification",
     "InvestorStatement",
     "Ivms101Person",
@@ -71,9 +71,9 @@ __all__ = [
     "Not",
     "NotExpired",
     "Obligation",
+    "ObligationKind",
     "Outcome",
     "Outflow",
-    "ObligationKind",
     "Override",
     "Owner",
     "Party",
@@ -82,8 +82,8 @@ __all__ = [
     "Reason",
     "ReasonVerification",
     "Reliance",
-    "StatementKind",
     "Scope",
+    "StatementKind",
     "Trade",
     "TravelRuleData",
     "Verification",
@@ -318,7 +318,35 @@ class Instrument(CanonicalModel):
 
 
 EU_MEMBER_STATES: frozenset[str] = frozenset(
-    "AT BE BG CY CZ DE DK EE ES FI FR GR HR HU IE IT LT LU LV MT NL PL PT RO SE SI SK".split()
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
 )
 """The 27 EU member states (ISO 3166-1; Greece is GR). The rule file's ``members`` is the
 authority for judging; this set only lets an asset homed in a member state sit in an

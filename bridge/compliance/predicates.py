@@ -34,6 +34,7 @@ from pydantic import TypeAdapter
 from bridge.compliance.model import (
     AllOf,
     AnyOf,
+    CashLeg,
     Compare,
     Const,
     Contains,
@@ -42,19 +43,18 @@ from bridge.compliance.model import (
     FxRate,
     HasClass,
     InSet,
+    Instrument,
     MeansLimit,
     MoneyCompare,
     Ne,
     Not,
     NotExpired,
+    Party,
     Predicate,
     Present,
     StatementKind,
     Trade,
     TravelRuleData,
-    CashLeg,
-    Instrument,
-    Party,
 )
 from bridge.model.terms import BondTerms, EquityTerms, Money
 
@@ -503,10 +503,7 @@ def _and(parts: tuple[CompiledPredicate, ...]) -> CompiledPredicate:
         return lambda env: a(env) and b(env) and c(env)
 
     def every(env: Env) -> bool:
-        for p in parts:
-            if not p(env):
-                return False
-        return True
+        return all(p(env) for p in parts)
 
     return every
 
@@ -521,10 +518,7 @@ def _or(parts: tuple[CompiledPredicate, ...]) -> CompiledPredicate:
         return lambda env: a(env) or b(env)
 
     def some(env: Env) -> bool:
-        for p in parts:
-            if p(env):
-                return True
-        return False
+        return any(p(env) for p in parts)
 
     return some
 
