@@ -67,7 +67,13 @@ from bridge.compliance.model import (
     Reliance,
     Trade,
 )
-from bridge.compliance.predicates import ClassKey, Env, MissingInformation, add_period
+from bridge.compliance.predicates import (
+    ClassKey,
+    CompiledPredicate,
+    Env,
+    MissingInformation,
+    add_period,
+)
 from bridge.compliance.sanctions import SanctionsList, load_sanctions
 from bridge.errors import InvalidInput
 from bridge.model import rules as tr
@@ -118,13 +124,14 @@ class _Plan:
     """The rules to run for one :data:`_PlanKey`, and what every such decision lists.
 
     ``rules`` are run in order for every trade of the plan (with a single exemption,
-    those that depend on it are among them); ``dependent`` holds, for an instrument with
+    those that depend on it are among them), each with the part of its ``when`` the
+    plan has not already decided; ``dependent`` holds, for an instrument with
     several exemptions, the rules judged once per exemption. Rules whose guards fail for
     the plan are left out of both but still listed in ``evaluated`` (they were considered:
     in scope and in force; their ``when`` cannot hold).
     """
 
-    rules: tuple[CompiledRule, ...]
+    rules: tuple[tuple[CompiledPredicate, CompiledRule], ...]
     dependent: tuple[CompiledRule, ...]
     evaluated: tuple[str, ...]
     jurisdictions: tuple[str, ...]
@@ -163,6 +170,10 @@ class _PartyClasses:
         self.problems: list[Reason] = []
 
 
+_NO_CLASSES = _PartyClasses()
+"""Shared by every party that holds no class and gives no facts (never modified)."""
+
+
 class Engine:
     """A loaded rule book and sanctions list; :meth:`evaluate` judges trades."""
 
@@ -171,6 +182,8 @@ class Engine:
         self.sanctions = sanctions if sanctions is not None else SanctionsList()
         self._plans: dict[_PlanKey, _Plan] = {}
         self._obligations: dict[str, Obligation] = {}
+        self._listing = len(self.sanctions) > 0
+        self._screened: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._instrument_checks: dict[tuple[str, str, tuple[str, ...]], tuple[Reason, ...]] = {}
         self._reasons: dict[str, Reason] = {}
 
@@ -217,7 +230,9 @@ class Engine:
             )
         cash_js: set[str] = set()
         leg = trade.cash_leg
-        if leg is not None:
+        if leg is not None and (
+            leg.originator_vasp is not None or leg.beneficiary_vasp is not None
+        ):
             for label, vasp in (
                 ("cash_leg.originator_vasp", leg.originator_vasp),
                 ("cash_leg.beneficiary_vasp", leg.beneficiary_vasp),
@@ -229,34 +244,21 @@ class Engine:
                     reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, label, vasp))
                 else:
                     cash_js.add(resolved)
-        if home is not None:
-            reasons.extend(self._check_instrument(trade, home))
-
-        sanctions = self.sanctions
-        if len(sanctions):
-            hits = sanctions.screen("buyer", buyer).hits + sanctions.screen("seller", seller).hits
-        else:
-            hits = ()
         exemptions = inst.exemptions
-        env = Env(
-            trade,
-            today,
-            {},
-            {},
-            home,
-            buyer_j,
-            seller_j,
-            bool(hits),
-            exemptions[0],
-            frozenset(exemptions),
+        if home is not None:
+            checked = self._check_instrument(trade, home, exemptions)
+            if checked:
+                reasons.extend(checked)
+
+        hits = (
+            self._screen("buyer", buyer) + self._screen("seller", seller) if self._listing else ()
         )
+        env = Env(trade, today, None, None, home, buyer_j, seller_j, bool(hits), exemptions[0])
         b_classes = self._classes("buyer", buyer, env)
         s_classes = self._classes("seller", seller, env)
         party_classes = {"buyer": b_classes, "seller": s_classes}
-        env.classes["buyer"] = frozenset(b_classes.valid)
-        env.classes["seller"] = frozenset(s_classes.valid)
-        env.verified_classes["buyer"] = frozenset(b_classes.verified)
-        env.verified_classes["seller"] = frozenset(s_classes.verified)
+        env.classes = {"buyer": b_classes.valid, "seller": s_classes.valid}
+        env.verified_classes = {"buyer": b_classes.verified, "seller": s_classes.verified}
         if b_classes.problems:
             reasons.extend(b_classes.problems)
         if s_classes.problems:
@@ -278,9 +280,9 @@ class Engine:
         dependent = plan.dependent
         evaluated = plan.evaluated
         fail = self._fail
-        for compiled in plan.rules:
+        for when, compiled in plan.rules:
             try:
-                if not compiled.when(env) or compiled.require(env):
+                if not when(env) or compiled.require(env):
                     continue
                 outcome = fail(compiled, env, hits, party_classes)
             except MissingInformation as exc:
@@ -366,7 +368,7 @@ class Engine:
                 roles.setdefault(code, set()).add(role)
         for code in cash_js:
             roles.setdefault(code, set()).add("cash_leg")
-        run: list[CompiledRule] = []
+        run: list[tuple[CompiledPredicate, CompiledRule]] = []
         dependent: list[CompiledRule] = []
         ids: list[str] = []
         for code, played in sorted(roles.items()):
@@ -382,7 +384,9 @@ class Engine:
                 if not _guards_hold(compiled, fixed):
                     continue
                 if compiled.exemptions is None or single:
-                    run.append(compiled)
+                    decided = all(fact in fixed for fact, _, _ in compiled.guards)
+                    rest = compiled.when_rest if decided else None
+                    run.append((rest or compiled.when, compiled))
                 else:
                     dependent.append(compiled)
         in_play = tuple(sorted(roles))
@@ -446,15 +450,28 @@ class Engine:
             )
         return out, []
 
-    def _check_instrument(self, trade: Trade, home: str) -> tuple[Reason, ...]:
+    def _screen(self, role: str, party: Party) -> tuple[str, ...]:
+        """The sanctions hits of ``party`` (cached by what screening reads)."""
+        key = (role, party.name, party.identifiers, party.wallet, party.owners)
+        found = self._screened.get(key)
+        if found is None:
+            found = self.sanctions.screen(role, party).hits
+            if len(self._screened) >= _CACHE_LIMIT:
+                self._screened.clear()
+            self._screened[key] = found
+        return found
+
+    def _check_instrument(
+        self, trade: Trade, home: str, exemptions: tuple[str, ...]
+    ) -> tuple[Reason, ...]:
         inst = trade.instrument
-        key = (home, inst.kind, inst.exemptions)
+        key = (home, inst.kind, exemptions)
         found = self._instrument_checks.get(key)
         if found is not None:
             return found
         doc = self.rules.jurisdictions[home]
         kinds = {k.id for k in doc.instrument_kinds}
-        exemptions = {e.id: e for e in doc.exemptions}
+        defined = {e.id: e for e in doc.exemptions}
         out = []
         if inst.kind not in kinds:
             out.append(
@@ -467,7 +484,7 @@ class Engine:
             )
         for i, ex_id in enumerate(inst.exemptions):
             field = "instrument.exemption" if i == 0 else f"instrument.also_exempt_under[{i - 1}]"
-            exemption = exemptions.get(ex_id)
+            exemption = defined.get(ex_id)
             if exemption is None:
                 out.append(
                     _unknown(
@@ -496,6 +513,8 @@ class Engine:
         """The party's valid classes: labels (declarations), then tests on its facts."""
         book = self.rules
         today = env.today
+        if not party.classifications and not _has_facts(party):
+            return _NO_CLASSES
         pc = _PartyClasses()
         for i, c in enumerate(party.classifications):
             jur = book.resolve(c.jurisdiction)
@@ -532,16 +551,7 @@ class Engine:
                 pc.basis[key] = ("verified_declaration", "class label marked verified")
             else:
                 pc.basis.setdefault(key, ("declaration", "class label only"))
-        if (
-            party.annual_income is not None
-            or party.net_worth is not None
-            or party.portfolio is not None
-            or party.net_personal_assets is not None
-            or party.net_financial_assets is not None
-            or party.total_assets is not None
-            or party.prior_year_income is not None
-            or party.statements
-        ):
+        if _has_facts(party):
             for test in book.class_tests.get(role, ()):
                 _apply_class_test(test, env, pc)
         return pc
@@ -614,6 +624,20 @@ def _missing(compiled: CompiledRule, exc: MissingInformation) -> Reason:
             "eligible_from": None,
             "verification": rule.verification,
         },
+    )
+
+
+def _has_facts(party: Party) -> bool:
+    """Whether the party gives any fact a class test reads."""
+    return bool(
+        party.annual_income is not None
+        or party.net_worth is not None
+        or party.portfolio is not None
+        or party.net_personal_assets is not None
+        or party.net_financial_assets is not None
+        or party.total_assets is not None
+        or party.prior_year_income is not None
+        or party.statements
     )
 
 

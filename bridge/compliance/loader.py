@@ -134,6 +134,9 @@ class CompiledRule:
     """Top-level conditions of ``when`` on facts fixed for a whole plan (see
     :data:`PLAN_FACTS`): (fact, values, negated). A rule whose guard fails for a plan
     cannot apply to any trade of that plan, so the engine does not run it."""
+    when_rest: CompiledPredicate | None = None
+    """``when`` without its guards: what is left to decide per trade once a plan has
+    decided every guard (None: same as ``when``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,6 +482,7 @@ def _compile(
                     _exemption_dependency(rule.when),
                     _class_parties(rule.require),
                     _guards(rule.when),
+                    _when_rest(rule.when, resolve, f"rules[{index}].when"),
                 )
             )
         compiled[code] = tuple(out)
@@ -593,3 +597,14 @@ def _guards(when: Predicate) -> tuple[tuple[str, frozenset[str | int | bool], bo
         elif isinstance(part, InSet) and part.fact in PLAN_FACTS:
             out.append((part.fact, frozenset(part.values), False))
     return tuple(out)
+
+
+def _when_rest(when: Predicate, resolve: Any, path: str) -> CompiledPredicate | None:
+    """``when`` compiled without its top-level guard conjuncts (see CompiledRule)."""
+    conjuncts = when.of if isinstance(when, AllOf) else (when,)
+    rest = tuple(
+        p for p in conjuncts if not (isinstance(p, Eq | Ne | InSet) and p.fact in PLAN_FACTS)
+    )
+    if len(rest) == len(conjuncts):
+        return None
+    return compile_predicate(AllOf(op="all", of=rest), path, resolve)

@@ -23,7 +23,7 @@ from __future__ import annotations
 import calendar
 import re
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Set as AbstractSet
 from datetime import date
 from fractions import Fraction
 from operator import attrgetter
@@ -222,7 +222,7 @@ def _catalogue() -> dict[str, tuple[FactType, Getter]]:
         "trade.quantity": ("int", lambda e: e.trade.quantity),
         "instrument.kind": ("str", lambda e: e.inst.kind),
         "instrument.exemption": ("str", attrgetter("exemption")),
-        "instrument.exemptions": ("set", lambda e: e.exemptions),
+        "instrument.exemptions": ("set", lambda e: frozenset(e.inst.exemptions)),
         "instrument.home": ("str", lambda e: e.inst.home),
         "instrument.home_jurisdiction": ("str", attrgetter("home_j")),
         "instrument.issuer_reporting": ("bool", lambda e: e.inst.issuer_reporting),
@@ -389,47 +389,68 @@ def add_period(start: date, period: tuple[int, int, int]) -> date:
     return date.fromordinal(date(year, month, day).toordinal() + days)
 
 
-@dataclass(slots=True)
 class Env:
     """What a compiled predicate reads: the trade, today, the jurisdictions, classes, FX.
 
     Facts are read straight from the (already validated) trade by the getters compiled
     into each predicate (:data:`GETTERS`); nothing is copied into a dictionary per trade.
     ``exemption`` is the offering exemption being judged (the instrument's own, or one of
-    ``also_exempt_under``). ``used`` collects the (party, class) pairs a ``has_class``
-    predicate found, so the decision can say how each class it relied on was established.
+    ``also_exempt_under``). ``classes`` / ``verified_classes`` map "buyer" and "seller" to
+    the (jurisdiction, class) pairs each holds. ``used`` collects the (party, class) pairs
+    a ``has_class`` predicate found, so the decision can say how each class it relied on
+    was established.
     """
 
-    trade: Trade
-    today: date
-    classes: dict[str, frozenset[ClassKey]]
-    verified_classes: dict[str, frozenset[ClassKey]]
-    home_j: str | None = None
-    buyer_j: str | None = None
-    seller_j: str | None = None
-    hit: bool = False
-    exemption: str = ""
-    exemptions: frozenset[str] = frozenset()
-    inst: Instrument = field(init=False)
-    buyer: Party = field(init=False)
-    seller: Party = field(init=False)
-    leg: CashLeg | None = field(init=False)
-    tr: TravelRuleData | None = field(init=False)
-    fx_rates: tuple[FxRate, ...] = field(init=False)
-    used: set[tuple[str, ClassKey]] = field(init=False, default_factory=set)
+    __slots__ = (
+        "buyer",
+        "buyer_j",
+        "classes",
+        "exemption",
+        "fx_rates",
+        "hit",
+        "home_j",
+        "inst",
+        "leg",
+        "seller",
+        "seller_j",
+        "today",
+        "tr",
+        "trade",
+        "used",
+        "verified_classes",
+    )
 
-    def __post_init__(self) -> None:
-        t = self.trade
-        self.inst = t.instrument
-        self.buyer = t.buyer
-        self.seller = t.seller
-        self.leg = t.cash_leg
-        self.tr = t.travel_rule
-        self.fx_rates = t.fx_rates
-        if not self.exemption:
-            self.exemption = t.instrument.exemption
-        if not self.exemptions:
-            self.exemptions = frozenset(t.instrument.exemptions)
+    def __init__(
+        self,
+        trade: Trade,
+        today: date,
+        classes: dict[str, AbstractSet[ClassKey]] | None = None,
+        verified_classes: dict[str, AbstractSet[ClassKey]] | None = None,
+        home_j: str | None = None,
+        buyer_j: str | None = None,
+        seller_j: str | None = None,
+        hit: bool = False,
+        exemption: str | None = None,
+    ) -> None:
+        self.trade = trade
+        self.today = today
+        self.classes: dict[str, AbstractSet[ClassKey]] = classes if classes is not None else {}
+        self.verified_classes: dict[str, AbstractSet[ClassKey]] = (
+            verified_classes if verified_classes is not None else {}
+        )
+        self.home_j = home_j
+        self.buyer_j = buyer_j
+        self.seller_j = seller_j
+        self.hit = hit
+        inst = trade.instrument
+        self.exemption: str = exemption or inst.exemption
+        self.inst: Instrument = inst
+        self.buyer: Party = trade.buyer
+        self.seller: Party = trade.seller
+        self.leg: CashLeg | None = trade.cash_leg
+        self.tr: TravelRuleData | None = trade.travel_rule
+        self.fx_rates: tuple[FxRate, ...] = trade.fx_rates
+        self.used: set[tuple[str, ClassKey]] = set()
 
     def fact(self, name: str) -> object:
         """The value of fact ``name`` (KeyError for a name not in :data:`FACTS`)."""
@@ -577,6 +598,20 @@ def compile_predicate(
         for i, name in enumerate(pred.facts):
             _fact_type(name, f"{path}.facts[{i}]", ("str", "int", "bool", "date", "money", "set"))
         getters = tuple(GETTERS[n] for n in pred.facts)
+        if len(getters) == 1:
+            (g1,) = getters
+            return lambda env: g1(env) not in _ABSENT
+        if len(getters) == 2:
+            g1, g2 = getters
+            return lambda env: g1(env) not in _ABSENT and g2(env) not in _ABSENT
+        if len(getters) == 4:
+            g1, g2, g3, g4 = getters
+            return lambda env: (
+                g1(env) not in _ABSENT
+                and g2(env) not in _ABSENT
+                and g3(env) not in _ABSENT
+                and g4(env) not in _ABSENT
+            )
         return lambda env: all(g(env) not in _ABSENT for g in getters)
     if isinstance(pred, HasClass):
         accepted: frozenset[ClassKey] = frozenset().union(
@@ -612,7 +647,7 @@ def compile_predicate(
     raise PredicateError(path, f"unsupported predicate {type(pred).__name__}")  # pragma: no cover
 
 
-_ABSENT: Final = (None, "", frozenset(), ())
+_ABSENT: Final[tuple[object, ...]] = (None, "", frozenset(), ())
 
 
 def _typed_equal(a: object, b: object) -> bool:
