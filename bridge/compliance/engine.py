@@ -68,6 +68,7 @@ from bridge.compliance.model import (
     Trade,
 )
 from bridge.compliance.predicates import (
+    ALWAYS,
     ClassKey,
     CompiledPredicate,
     Env,
@@ -125,13 +126,14 @@ class _Plan:
 
     ``rules`` are run in order for every trade of the plan (with a single exemption,
     those that depend on it are among them), each with the part of its ``when`` the
-    plan has not already decided; ``dependent`` holds, for an instrument with
-    several exemptions, the rules judged once per exemption. Rules whose guards fail for
-    the plan are left out of both but still listed in ``evaluated`` (they were considered:
-    in scope and in force; their ``when`` cannot hold).
+    plan has not already decided (None: nothing is left, the rule applies); ``dependent``
+    holds, for an instrument with several exemptions, the rules judged once per
+    exemption. Rules whose guards fail for the plan are left out of both but still listed
+    in ``evaluated`` (they were considered: in scope and in force; their ``when`` cannot
+    hold).
     """
 
-    rules: tuple[tuple[CompiledPredicate, CompiledRule], ...]
+    rules: tuple[tuple[CompiledPredicate | None, CompiledRule], ...]
     dependent: tuple[CompiledRule, ...]
     evaluated: tuple[str, ...]
     jurisdictions: tuple[str, ...]
@@ -183,6 +185,7 @@ class Engine:
         self._plans: dict[_PlanKey, _Plan] = {}
         self._obligations: dict[str, Obligation] = {}
         self._listing = len(self.sanctions) > 0
+        self._labels: dict[tuple[object, ...], _PartyClasses] = {}
         self._screened: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._instrument_checks: dict[tuple[str, str, tuple[str, ...]], tuple[Reason, ...]] = {}
         self._reasons: dict[str, Reason] = {}
@@ -282,7 +285,7 @@ class Engine:
         fail = self._fail
         for when, compiled in plan.rules:
             try:
-                if not when(env) or compiled.require(env):
+                if (when is not None and not when(env)) or compiled.require(env):
                     continue
                 outcome = fail(compiled, env, hits, party_classes)
             except MissingInformation as exc:
@@ -368,7 +371,7 @@ class Engine:
                 roles.setdefault(code, set()).add(role)
         for code in cash_js:
             roles.setdefault(code, set()).add("cash_leg")
-        run: list[tuple[CompiledPredicate, CompiledRule]] = []
+        run: list[tuple[CompiledPredicate | None, CompiledRule]] = []
         dependent: list[CompiledRule] = []
         ids: list[str] = []
         for code, played in sorted(roles.items()):
@@ -386,7 +389,8 @@ class Engine:
                 if compiled.exemptions is None or single:
                     decided = all(fact in fixed for fact, _, _ in compiled.guards)
                     rest = compiled.when_rest if decided else None
-                    run.append((rest or compiled.when, compiled))
+                    when = rest or compiled.when
+                    run.append((None if when is ALWAYS else when, compiled))
                 else:
                     dependent.append(compiled)
         in_play = tuple(sorted(roles))
@@ -513,8 +517,13 @@ class Engine:
         """The party's valid classes: labels (declarations), then tests on its facts."""
         book = self.rules
         today = env.today
-        if not party.classifications and not _has_facts(party):
-            return _NO_CLASSES
+        facts = _has_facts(party)
+        if not facts:
+            if not party.classifications:
+                return _NO_CLASSES
+            cached = self._labels.get((role, party.classifications, today))
+            if cached is not None:
+                return cached
         pc = _PartyClasses()
         for i, c in enumerate(party.classifications):
             jur = book.resolve(c.jurisdiction)
@@ -551,9 +560,14 @@ class Engine:
                 pc.basis[key] = ("verified_declaration", "class label marked verified")
             else:
                 pc.basis.setdefault(key, ("declaration", "class label only"))
-        if _has_facts(party):
+        if facts:
             for test in book.class_tests.get(role, ()):
                 _apply_class_test(test, env, pc)
+        else:
+            # labels alone depend only on the labels and the day: shared, never modified
+            if len(self._labels) >= _CACHE_LIMIT:
+                self._labels.clear()
+            self._labels[(role, party.classifications, today)] = pc
         return pc
 
     def _fail(

@@ -304,6 +304,8 @@ class Instrument(CanonicalModel):
     @property
     def exemptions(self) -> tuple[str, ...]:
         """``exemption`` followed by ``also_exempt_under`` (no repeats)."""
+        if not self.also_exempt_under:
+            return (self.exemption,)
         extra = tuple(e for e in self.also_exempt_under if e != self.exemption)
         return (self.exemption, *dict.fromkeys(extra))
 

@@ -59,6 +59,7 @@ from bridge.compliance.model import (
 from bridge.model.terms import BondTerms, EquityTerms, Money
 
 __all__ = [
+    "ALWAYS",
     "FACTS",
     "GETTERS",
     "ClassKey",
@@ -511,9 +512,18 @@ def predicate_facts(pred: Predicate) -> set[str]:
     return set()
 
 
+def _always(env: Env) -> bool:
+    return True
+
+
+ALWAYS: Final[CompiledPredicate] = _always
+"""The compiled form of a predicate that always holds (the engine skips calling it)."""
+
+
 def _and(parts: tuple[CompiledPredicate, ...]) -> CompiledPredicate:
+    parts = tuple(p for p in parts if p is not ALWAYS)
     if not parts:
-        return lambda env: True
+        return ALWAYS
     if len(parts) == 1:
         return parts[0]
     if len(parts) == 2:
@@ -549,8 +559,9 @@ def compile_predicate(
 ) -> CompiledPredicate:
     """Check ``pred`` against :data:`FACTS` and compile it; PredicateError names the place."""
     if isinstance(pred, Const):
-        value = pred.value
-        return lambda env: value
+        if pred.value:
+            return ALWAYS
+        return lambda env: False
     if isinstance(pred, AllOf | AnyOf):
         parts = tuple(
             compile_predicate(p, f"{path}.of[{i}]", resolve_class) for i, p in enumerate(pred.of)
