@@ -126,14 +126,15 @@ class _Plan:
 
     ``rules`` are run in order for every trade of the plan (with a single exemption,
     those that depend on it are among them), each with the part of its ``when`` the
-    plan has not already decided (None: nothing is left, the rule applies); ``dependent``
+    plan has not already decided (None: nothing is left, the rule applies), and
+    what its failure gives when that never depends on the trade; ``dependent``
     holds, for an instrument with several exemptions, the rules judged once per
     exemption. Rules whose guards fail for the plan are left out of both but still listed
     in ``evaluated`` (they were considered: in scope and in force; their ``when`` cannot
     hold).
     """
 
-    rules: tuple[tuple[CompiledPredicate | None, CompiledRule], ...]
+    rules: tuple[tuple[CompiledPredicate | None, CompiledRule, Reason | Obligation | None], ...]
     dependent: tuple[CompiledRule, ...]
     evaluated: tuple[str, ...]
     jurisdictions: tuple[str, ...]
@@ -185,6 +186,7 @@ class Engine:
         self._plans: dict[_PlanKey, _Plan] = {}
         self._obligations: dict[str, Obligation] = {}
         self._listing = len(self.sanctions) > 0
+        self._where: dict[str, str] = dict(rules.member_of) | {j: j for j in rules.jurisdictions}
         self._labels: dict[tuple[object, ...], _PartyClasses] = {}
         self._screened: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._instrument_checks: dict[tuple[str, str, tuple[str, ...]], tuple[Reason, ...]] = {}
@@ -211,13 +213,12 @@ class Engine:
     # ------------------------------------------------------------------ the work
 
     def _evaluate(self, trade: Trade, at: datetime, today: date) -> Decision:
-        book = self.rules
         reasons: list[Reason] = []
         obligations: list[Obligation] = []
 
         inst = trade.instrument
         buyer, seller = trade.buyer, trade.seller
-        resolve = book.resolve
+        resolve = self._where.get
         home = resolve(inst.home)
         buyer_j = resolve(buyer.residence)
         seller_j = resolve(seller.residence)
@@ -283,11 +284,11 @@ class Engine:
         dependent = plan.dependent
         evaluated = plan.evaluated
         fail = self._fail
-        for when, compiled in plan.rules:
+        for when, compiled, fixed in plan.rules:
             try:
                 if (when is not None and not when(env)) or compiled.require(env):
                     continue
-                outcome = fail(compiled, env, hits, party_classes)
+                outcome = fixed or fail(compiled, env, hits, party_classes)
             except MissingInformation as exc:
                 outcome = _missing(compiled, exc)
             if isinstance(outcome, Reason):
@@ -371,7 +372,7 @@ class Engine:
                 roles.setdefault(code, set()).add(role)
         for code in cash_js:
             roles.setdefault(code, set()).add("cash_leg")
-        run: list[tuple[CompiledPredicate | None, CompiledRule]] = []
+        run: list[tuple[CompiledPredicate | None, CompiledRule, Reason | Obligation | None]] = []
         dependent: list[CompiledRule] = []
         ids: list[str] = []
         for code, played in sorted(roles.items()):
@@ -390,7 +391,10 @@ class Engine:
                     decided = all(fact in fixed for fact, _, _ in compiled.guards)
                     rest = compiled.when_rest if decided else None
                     when = rest or compiled.when
-                    run.append((None if when is ALWAYS else when, compiled))
+                    outcome = (
+                        self._fail(compiled, _NO_ENV, (), {}) if _fixed_failure(compiled) else None
+                    )
+                    run.append((None if when is ALWAYS else when, compiled, outcome))
                 else:
                     dependent.append(compiled)
         in_play = tuple(sorted(roles))
@@ -639,6 +643,18 @@ def _missing(compiled: CompiledRule, exc: MissingInformation) -> Reason:
             "verification": rule.verification,
         },
     )
+
+
+def _fixed_failure(compiled: CompiledRule) -> bool:
+    """Whether a failure of this rule always gives the same reason or obligation."""
+    rule = compiled.rule
+    if rule.effect == "report":
+        return True
+    return not compiled.periods and rule.category != "sanctions" and not compiled.class_parties
+
+
+_NO_ENV: Env = Env.__new__(Env)
+"""Passed to :meth:`Engine._fail` for rules whose failure reads nothing of the trade."""
 
 
 def _has_facts(party: Party) -> bool:
