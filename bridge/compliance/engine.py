@@ -169,7 +169,8 @@ class _PartyClasses:
         self.valid: set[ClassKey] = set()
         self.verified: set[ClassKey] = set()
         self.basis: dict[ClassKey, tuple[str, str]] = {}
-        self.notes: list[str] = []
+        self.notes: list[tuple[str, str]] = []
+        """(jurisdiction, note): why a class was not established, for that law's rules."""
         self.problems: list[Reason] = []
 
 
@@ -615,7 +616,7 @@ class Engine:
         if rule.category == "sanctions" and hits:
             extra += ": " + "; ".join(hits)
         for party in compiled.class_parties:
-            notes = party_classes[party].notes
+            notes = [n for j, n in party_classes[party].notes if j == compiled.jurisdiction]
             if notes:
                 extra += f"; {party}: " + "; ".join(notes)
         if not extra:
@@ -725,7 +726,7 @@ def _apply_class_test(test: object, env: Env, pc: _PartyClasses) -> None:
     try:
         met = test.test(env)
     except MissingInformation as exc:
-        pc.notes.append(f"{name} cannot be decided from the facts without {exc.what}")
+        pc.notes.append((key[0], f"{name} cannot be decided from the facts without {exc.what}"))
         return
     if met:
         pc.valid.add(key)
@@ -747,9 +748,9 @@ def _apply_class_test(test: object, env: Env, pc: _PartyClasses) -> None:
         pc.valid.discard(key)
         pc.verified.discard(key)
         pc.basis[key] = ("facts_contradict", why)
-        pc.notes.append(f"not {name}: {why} (the class label is not relied on)")
+        pc.notes.append((key[0], f"not {name}: {why} (the class label is not relied on)"))
     elif key not in pc.valid:
-        pc.notes.append(f"not {name}: {why}")
+        pc.notes.append((key[0], f"not {name}: {why}"))
 
 
 def _reliance(env: Env, party_classes: dict[str, _PartyClasses]) -> tuple[Reliance, ...]:

@@ -48,6 +48,7 @@ from bridge.compliance.model import (
     Predicate,
 )
 from bridge.compliance.predicates import (
+    FACTS,
     GETTERS,
     ClassKey,
     CompiledPredicate,
@@ -147,6 +148,7 @@ class ClassTest:
     role: str
     test: CompiledPredicate
     facts: tuple[Getter, ...]
+    """The amounts and dates the test reads: when the party gives none, it decides nothing."""
     lapses: tuple[tuple[Getter, str, tuple[int, int, int]], ...]
     criteria: str
     citation: Citation
@@ -519,7 +521,11 @@ def _compile(
                         key=(code, cls.value),
                         role=role,
                         test=test,
-                        facts=tuple(GETTERS[f] for f in sorted(predicate_facts(pred))),
+                        facts=tuple(
+                            GETTERS[f]
+                            for f in sorted(predicate_facts(pred))
+                            if FACTS[f] in ("money", "date", "int")
+                        ),
                         lapses=tuple(
                             (GETTERS[e.since], e.since, parse_period(e.at_least))
                             for e in _negated_elapsed(pred)

@@ -50,9 +50,7 @@ def test_public_offer_homed_in_a_member_state_reaches_its_retail_buyer(ms: str) 
     """eu.foreign_instrument.buyer: a bond homed in ``ms`` with a prospectus approved there
     is an EU instrument; a retail buyer in ``ms`` may buy it (PR Art 3(1))."""
     inst = instrument("eu.transferable_security", "eu.public_offer", ms)
-    allowed_after(
-        decide(trade(inst, seller(ms), buyer(ms, RETAIL))), "eu.pr.public_offer.passport"
-    )
+    allowed_after(decide(trade(inst, seller(ms), buyer(ms, RETAIL))), "eu.pr.public_offer.passport")
 
 
 @pytest.mark.parametrize("ms", MEMBER_STATES)
@@ -64,7 +62,9 @@ def test_casp_payment_for_member_state_bond_asks_for_travel_rule_data(ms: str) -
     d = decide(trade(inst, seller(ms), buyer(ms, RETAIL), cash_leg=leg))
     assert d.outcome == "needs_information", d.reasons
     assert reason(d, "eu.tfr.casp_transfer").code.value == "TRAVEL_RULE_DATA_MISSING"
-    full = decide(trade(inst, seller(ms), buyer(ms, RETAIL), cash_leg=leg, travel_rule=FULL_TRAVEL_RULE))
+    full = decide(
+        trade(inst, seller(ms), buyer(ms, RETAIL), cash_leg=leg, travel_rule=FULL_TRAVEL_RULE)
+    )
     allowed_after(full, "eu.tfr.casp_transfer")
 
 
@@ -86,7 +86,7 @@ def test_qualified_only_over_every_member_state(ms: str) -> None:
 
 @pytest.mark.parametrize("ms", MEMBER_STATES)
 def test_150_per_member_state_over_every_member_state(ms: str) -> None:
-    """eu.pr.150_per_member_state: 149 prior offerees in ``ms`` is fine, 150 is not (Art 1(4)(b))."""
+    """eu.pr.150_per_member_state: 149 prior offerees in ``ms`` pass, 150 do not (Art 1(4)(b))."""
     inst = instrument("eu.transferable_security", "eu.pr_150_per_state", ms)
     ok = inst.model_copy(update={"offerees_by_country": {ms: 149}})
     full = inst.model_copy(update={"offerees_by_country": {ms: 150}})
@@ -132,13 +132,13 @@ def test_self_hosted_over_1000_over_every_member_state(ms: str) -> None:
     """eu.tfr.self_hosted_over_1000: a CASP in ``ms`` paying EUR 1,000.01 to a self-hosted
     address needs proof of ownership (TFR Art 14(5)); EUR 1,000.00 does not."""
     inst = instrument("eu.transferable_security", "eu.public_offer", ms)
-    over = cash("EUR", 100_001, executed_by="vasp", originator_vasp=ms, beneficiary_self_hosted=True)
+    over = cash(
+        "EUR", 100_001, executed_by="vasp", originator_vasp=ms, beneficiary_self_hosted=True
+    )
     at = over.model_copy(update={"amount": 100_000})
     t = trade(inst, seller(ms), buyer(ms, RETAIL), cash_leg=over, travel_rule=FULL_TRAVEL_RULE)
     denied_by(decide(t), "eu.tfr.self_hosted_over_1000", "SELF_HOSTED_WALLET_UNVERIFIED")
-    allowed_after(
-        decide(t.model_copy(update={"cash_leg": at})), "eu.tfr.self_hosted_over_1000"
-    )
+    allowed_after(decide(t.model_copy(update={"cash_leg": at})), "eu.tfr.self_hosted_over_1000")
 
 
 @pytest.mark.parametrize("ms", MEMBER_STATES)
