@@ -211,7 +211,12 @@ def render_decision(decision: Decision, console: Console) -> None:
             table.add_row(r.effect, r.code.value, f"{r.rule_id} ({where})", why, str(r.citation))
         console.print(table)
     for o in decision.obligations:
-        console.print(f"obligation: {o.rule_id}: {o.explanation} ({o.citation})")
+        console.print(f"obligation ({o.kind}): {o.rule_id}: {o.explanation} ({o.citation})")
+    for rel in decision.reliance:
+        console.print(
+            f"relied on: {rel.party} {rel.jurisdiction}:{rel.investor_class.value} "
+            f"({rel.basis.replace('_', ' ')}{': ' + rel.detail if rel.detail else ''})"
+        )
     for ov in decision.overrides:
         console.print(f"override: {ov.rule_id} {ov.action} by {ov.file}")
     console.print(f"{len(decision.rules_evaluated)} rules evaluated")

@@ -48,8 +48,14 @@ def test_jp_fefta_report_is_an_obligation_with_its_kind_and_citation() -> None:
     """jp.fefta.payment_report (FEFTA Art 55(1)): JPY 30,000,001 JP->SG is allowed and the
     decision lists a report to file, citing Art 55."""
     inst = instrument("jp.tokenised_security", "jp.public_offering", "JP")
-    d = decide(trade(inst, seller("JP"), buyer("SG", cls("SG", "accredited")),
-                     cash_leg=cash("JPY", 30_000_001)))  # fmt: skip
+    d = decide(
+        trade(
+            inst,
+            seller("JP"),
+            buyer("SG", cls("SG", "accredited")),
+            cash_leg=cash("JPY", 30_000_001),
+        )
+    )
     assert d.outcome == "allow", d.reasons
     (o,) = [o for o in d.obligations if o.rule_id == "jp.fefta.payment_report"]
     assert o.kind == "report"
@@ -71,8 +77,15 @@ def test_eu_travel_rule_data_to_send_once_complete() -> None:
     and the decision says the data must travel with the transfer."""
     inst = instrument("eu.transferable_security", "eu.public_offer", "FR")
     leg = cash("EUR", 50_000, executed_by="vasp", originator_vasp="FR", beneficiary_vasp="DE")
-    d = decide(trade(inst, seller("FR"), buyer("FR", cls("EU", "retail")), cash_leg=leg,
-                     travel_rule=FULL_TRAVEL_RULE))  # fmt: skip
+    d = decide(
+        trade(
+            inst,
+            seller("FR"),
+            buyer("FR", cls("EU", "retail")),
+            cash_leg=leg,
+            travel_rule=FULL_TRAVEL_RULE,
+        )
+    )
     assert d.outcome == "allow", d.reasons
     assert _kinds(d)["eu.tfr.casp_transfer.send"] == "travel_rule"
 
@@ -96,8 +109,9 @@ def test_travel_rule_data_to_send_in_each_jurisdiction(
     complete data is an obligation to send it."""
     inst = instrument("jp.ertr", "jp.qii_only", "JP")
     leg = cash(currency, amount, executed_by="vasp", originator_vasp=vasp, beneficiary_vasp=vasp)
-    d = decide(trade(inst, seller("JP", QII), buyer("JP", QII), cash_leg=leg,
-                     travel_rule=FULL_TRAVEL_RULE))  # fmt: skip
+    d = decide(
+        trade(inst, seller("JP", QII), buyer("JP", QII), cash_leg=leg, travel_rule=FULL_TRAVEL_RULE)
+    )
     assert _kinds(d).get(rule) == "travel_rule", (home, d.obligations, d.reasons)
 
 
@@ -136,8 +150,14 @@ def test_fiat_bank_leg_is_a_funds_transfer_not_a_crypto_transfer() -> None:
     for no crypto travel-rule data (Art 14 does not apply) and obliges the payer's bank to
     send payer and payee information."""
     inst = instrument("eu.transferable_security", "eu.public_offer", "DE")
-    leg = CashLeg(currency="EUR", amount=5_000_000, instrument="fiat", executed_by="bank",
-                  originator_vasp="DE", beneficiary_vasp="FR")  # fmt: skip
+    leg = CashLeg(
+        currency="EUR",
+        amount=5_000_000,
+        instrument="fiat",
+        executed_by="bank",
+        originator_vasp="DE",
+        beneficiary_vasp="FR",
+    )
     d = decide(trade(inst, seller("FR"), buyer("DE", cls("EU", "retail")), cash_leg=leg))
     assert d.outcome == "allow", d.reasons
     assert "eu.tfr.casp_transfer" in d.rules_evaluated
@@ -148,8 +168,14 @@ def test_us_fiat_wire_at_3000_needs_travel_rule_data() -> None:
     """us.bsa.travel_rule (31 CFR 1010.410(f)): the funds-transfer rule covers a USD 3,000
     bank wire as well."""
     inst = instrument("us.restricted_equity", "us.reg_d_506b", "US")
-    leg = CashLeg(currency="USD", amount=300_000, instrument="fiat", executed_by="bank",
-                  originator_vasp="US", beneficiary_vasp="US")  # fmt: skip
+    leg = CashLeg(
+        currency="USD",
+        amount=300_000,
+        instrument="fiat",
+        executed_by="bank",
+        originator_vasp="US",
+        beneficiary_vasp="US",
+    )
     d = decide(trade(inst, seller("US"), buyer("US", cls("US", "accredited")), cash_leg=leg))
     assert reason(d, "us.bsa.travel_rule").code.value == "TRAVEL_RULE_DATA_MISSING"
 
@@ -176,16 +202,18 @@ def _qi_and_150(offerees: int) -> Any:
 def test_eu_qualified_investors_and_150_combined_admit_retail_below_150() -> None:
     """PR Art 1(4)(a)+(b), Art 1(6) (exemptions may be combined): a retail buyer is refused
     under the QI exemption alone but fits the 150-persons exemption (149 prior offerees)."""
-    d = decide(trade(_qi_and_150(149), seller("NL"), buyer("NL", cls("EU", "retail")),
-                     kind="primary"))  # fmt: skip
+    d = decide(
+        trade(_qi_and_150(149), seller("NL"), buyer("NL", cls("EU", "retail")), kind="primary")
+    )
     allowed_after(d, "eu.pr.qualified_only")
 
 
 def test_eu_combined_exemptions_refuse_when_neither_fits() -> None:
     """PR Art 1(4)(a)+(b): with 150 prior NL offerees a retail buyer fits neither exemption;
     the refusal names both, each under its exemption."""
-    d = decide(trade(_qi_and_150(150), seller("NL"), buyer("NL", cls("EU", "retail")),
-                     kind="primary"))  # fmt: skip
+    d = decide(
+        trade(_qi_and_150(150), seller("NL"), buyer("NL", cls("EU", "retail")), kind="primary")
+    )
     qi = denied_by(d, "eu.pr.qualified_only", "INVESTOR_CLASS_NOT_ALLOWED")
     assert "(under eu.pr_qualified_investors)" in qi.explanation
     n = reason(d, "eu.pr.150_per_member_state")
@@ -194,10 +222,17 @@ def test_eu_combined_exemptions_refuse_when_neither_fits() -> None:
 
 def test_unknown_additional_exemption_is_named() -> None:
     """engine.unknown_instrument: an also_exempt_under entry the home file does not define."""
-    inst = instrument("eu.transferable_security", "eu.public_offer", "DE",
-                      also_exempt_under=("eu.no_such_exemption",))  # fmt: skip
-    r = denied_by(decide(trade(inst, seller("DE"), buyer("DE"))),
-                  "engine.unknown_instrument", "UNKNOWN_INSTRUMENT")  # fmt: skip
+    inst = instrument(
+        "eu.transferable_security",
+        "eu.public_offer",
+        "DE",
+        also_exempt_under=("eu.no_such_exemption",),
+    )
+    r = denied_by(
+        decide(trade(inst, seller("DE"), buyer("DE"))),
+        "engine.unknown_instrument",
+        "UNKNOWN_INSTRUMENT",
+    )
     assert "also_exempt_under[0]" in r.explanation
     assert r.verification == "policy"
 
