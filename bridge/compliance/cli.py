@@ -387,6 +387,7 @@ def list_rules(
                 "jurisdiction": r.jurisdiction,
                 "file": r.file,
                 **r.rule.model_dump(mode="json", include=_LISTED),
+                **({"obligation": r.rule.obligation} if r.rule.effect == "report" else {}),
                 "source": r.rule.citation.source,
                 "checked_on": (
                     r.rule.citation.checked_on.isoformat() if r.rule.citation.checked_on else None
@@ -429,7 +430,6 @@ _LISTED = {
     "citation",
     "effective_from",
     "effective_to",
-    "obligation",
     "verification",
     "note",
 }
