@@ -59,6 +59,7 @@ from bridge.compliance.loader import (
 from bridge.compliance.model import (
     Citation,
     Decision,
+    Eq,
     Obligation,
     Outcome,
     Override,
@@ -120,6 +121,11 @@ _PlanKey = tuple[
 exemptions, cash leg present, trade kind: what fixes the rules a trade can meet."""
 
 
+_Step = tuple[CompiledPredicate | None, CompiledPredicate, CompiledRule, Reason | Obligation | None]
+"""One rule of a plan: the rest of its ``when`` (None: nothing left), its ``require``, the
+rule, and what its failure gives when that never depends on the trade."""
+
+
 @dataclass(frozen=True, slots=True)
 class _Plan:
     """The rules to run for one :data:`_PlanKey`, and what every such decision lists.
@@ -134,11 +140,13 @@ class _Plan:
     hold).
     """
 
-    rules: tuple[tuple[CompiledPredicate | None, CompiledRule, Reason | Obligation | None], ...]
+    rules: tuple[_Step, ...]
     dependent: tuple[CompiledRule, ...]
     evaluated: tuple[str, ...]
     jurisdictions: tuple[str, ...]
     overrides: tuple[Override, ...]
+    screening: tuple[CompiledRule, ...] = ()
+    """Rules that only refuse a sanctions hit: run only when screening found one."""
 
 
 _M = TypeVar("_M", bound=BaseModel)
@@ -285,9 +293,12 @@ class Engine:
         dependent = plan.dependent
         evaluated = plan.evaluated
         fail = self._fail
-        for when, compiled, fixed in plan.rules:
+        if hits:
+            for compiled in plan.screening:
+                reasons.append(fail(compiled, env, hits, party_classes))  # type: ignore[arg-type]
+        for when, require, compiled, fixed in plan.rules:
             try:
-                if (when is not None and not when(env)) or compiled.require(env):
+                if (when is not None and not when(env)) or require(env):
                     continue
                 outcome = fixed or fail(compiled, env, hits, party_classes)
             except MissingInformation as exc:
@@ -373,7 +384,7 @@ class Engine:
                 roles.setdefault(code, set()).add(role)
         for code in cash_js:
             roles.setdefault(code, set()).add("cash_leg")
-        run: list[tuple[CompiledPredicate | None, CompiledRule, Reason | Obligation | None]] = []
+        run: list[_Step] = []
         dependent: list[CompiledRule] = []
         ids: list[str] = []
         for code, played in sorted(roles.items()):
@@ -395,12 +406,23 @@ class Engine:
                     outcome = (
                         self._fail(compiled, _NO_ENV, (), {}) if _fixed_failure(compiled) else None
                     )
-                    run.append((None if when is ALWAYS else when, compiled, outcome))
+                    run.append(
+                        (None if when is ALWAYS else when, compiled.require, compiled, outcome)
+                    )
                 else:
                     dependent.append(compiled)
         in_play = tuple(sorted(roles))
         overrides = tuple(o for o in self.rules.overrides if o.jurisdiction in in_play)
-        plan = _Plan(tuple(run), tuple(dependent), tuple(sorted(set(ids))), in_play, overrides)
+        screening = tuple(r[2] for r in run if _only_on_hit(r[2]))
+        run = [r for r in run if not _only_on_hit(r[2])]
+        plan = _Plan(
+            tuple(run),
+            tuple(dependent),
+            tuple(sorted(set(ids))),
+            in_play,
+            overrides,
+            screening,
+        )
         if len(self._plans) >= _CACHE_LIMIT:
             self._plans.clear()
         self._plans[key] = plan
@@ -643,6 +665,18 @@ def _missing(compiled: CompiledRule, exc: MissingInformation) -> Reason:
             "eligible_from": None,
             "verification": rule.verification,
         },
+    )
+
+
+def _only_on_hit(compiled: CompiledRule) -> bool:
+    """A rule that applies always and requires only ``sanctions.hit`` to be false."""
+    rule = compiled.rule
+    return (
+        compiled.when is ALWAYS
+        and isinstance(rule.require, Eq)
+        and rule.require.fact == "sanctions.hit"
+        and rule.require.value is False
+        and rule.effect != "report"
     )
 
 
