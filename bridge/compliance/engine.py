@@ -75,6 +75,7 @@ from bridge.compliance.predicates import (
     Env,
     MissingInformation,
     add_period,
+    vasp_involved,
 )
 from bridge.compliance.sanctions import SanctionsList, load_sanctions
 from bridge.errors import InvalidInput
@@ -114,11 +115,13 @@ _PlanKey = tuple[
     date,
     str,
     tuple[str, ...],
-    bool,
+    str | None,
+    bool | None,
     str,
 ]
 """Home, buyer and seller jurisdictions, cash-leg jurisdictions, day, instrument kind,
-exemptions, cash leg present, trade kind: what fixes the rules a trade can meet."""
+exemptions, who executes the cash leg (None: no leg), whether a crypto service provider
+is involved, trade kind: what fixes the rules a trade can meet."""
 
 
 _Step = tuple[CompiledPredicate | None, CompiledPredicate, CompiledRule, Reason | Obligation | None]
@@ -286,7 +289,8 @@ class Engine:
                 today,
                 inst.kind,
                 exemptions,
-                leg is not None,
+                None if leg is None else leg.executed_by,
+                vasp_involved(leg),
                 trade.kind,
             )
         ) or self._plan(trade, home, buyer_j, seller_j, cash_js, today)
@@ -364,7 +368,8 @@ class Engine:
             today,
             inst.kind,
             exemptions,
-            trade.cash_leg is not None,
+            None if trade.cash_leg is None else trade.cash_leg.executed_by,
+            vasp_involved(trade.cash_leg),
             trade.kind,
         )
         fixed: dict[str, object] = {
@@ -373,6 +378,8 @@ class Engine:
             "buyer.jurisdiction": buyer_j,
             "seller.jurisdiction": seller_j,
             "cash_leg.present": trade.cash_leg is not None,
+            "cash_leg.executed_by": None if trade.cash_leg is None else trade.cash_leg.executed_by,
+            "cash_leg.vasp_involved": vasp_involved(trade.cash_leg),
             "trade.kind": trade.kind,
         }
         single = len(exemptions) == 1

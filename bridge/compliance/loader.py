@@ -109,6 +109,8 @@ PLAN_FACTS = frozenset(
         "buyer.jurisdiction",
         "seller.jurisdiction",
         "cash_leg.present",
+        "cash_leg.executed_by",
+        "cash_leg.vasp_involved",
         "trade.kind",
     }
 )

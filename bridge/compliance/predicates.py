@@ -77,6 +77,7 @@ __all__ = [
     "parse_period",
     "predicate_facts",
     "rename_party",
+    "vasp_involved",
 ]
 
 FactType = Literal["str", "int", "bool", "date", "money", "set"]
@@ -168,12 +169,16 @@ def _ivms(side: str, name: str) -> Getter:
     return read
 
 
-def _vasp_involved(env: Env) -> bool | None:
-    leg = env.leg
+def vasp_involved(leg: CashLeg | None) -> bool | None:
+    """The fact ``cash_leg.vasp_involved``: a crypto service provider moves the cash leg.
+
+    None without a cash leg; False for fiat moved by banks (a transfer of funds, not of
+    crypto-assets); otherwise whether anyone but the parties' own wallets is involved.
+    """
     if leg is None:
         return None
     if leg.instrument == "fiat":
-        return False  # a bank transfer of fiat is a transfer of funds, not of crypto-assets
+        return False
     return (
         leg.executed_by != "self_custody"
         or leg.originator_vasp is not None
@@ -260,7 +265,7 @@ def _catalogue() -> dict[str, tuple[FactType, Getter]]:
         "cash_leg.executed_by": ("str", _leg("executed_by")),
         "cash_leg.originator_vasp": ("str", _leg("originator_vasp")),
         "cash_leg.beneficiary_vasp": ("str", _leg("beneficiary_vasp")),
-        "cash_leg.vasp_involved": ("bool", _vasp_involved),
+        "cash_leg.vasp_involved": ("bool", lambda e: vasp_involved(e.leg)),
         "cash_leg.beneficiary_self_hosted": ("bool", _leg("beneficiary_self_hosted")),
         "cash_leg.self_hosted_ownership_verified": (
             "bool",
