@@ -262,7 +262,9 @@ class Engine:
                     cash_js.add(resolved)
         exemptions = inst.exemptions
         if home is not None:
-            checked = self._check_instrument(trade, home, exemptions)
+            checked = self._instrument_checks.get((home, inst.kind, exemptions))
+            if checked is None:
+                checked = self._check_instrument(trade, home, exemptions)
             if checked:
                 reasons.extend(checked)
 
@@ -270,8 +272,17 @@ class Engine:
             self._screen("buyer", buyer) + self._screen("seller", seller) if self._listing else ()
         )
         env = Env(trade, today, None, None, home, buyer_j, seller_j, bool(hits), exemptions[0])
-        b_classes = self._classes("buyer", buyer, env)
-        s_classes = self._classes("seller", seller, env)
+        labels = self._labels
+        b_classes = (
+            labels.get(("buyer", buyer.classifications, today))
+            if buyer.classifications and not _has_facts(buyer)
+            else None
+        ) or self._classes("buyer", buyer, env)
+        s_classes = (
+            labels.get(("seller", seller.classifications, today))
+            if seller.classifications and not _has_facts(seller)
+            else None
+        ) or self._classes("seller", seller, env)
         party_classes = {"buyer": b_classes, "seller": s_classes}
         env.classes = {"buyer": b_classes.valid, "seller": s_classes.valid}
         env.verified_classes = {"buyer": b_classes.verified, "seller": s_classes.verified}
