@@ -108,19 +108,19 @@ def _money_of(value: Money | None) -> tuple[int, str] | None:
 def _party_catalogue(role: str) -> dict[str, tuple[FactType, Getter]]:
     get: Callable[[Env], Party] = attrgetter(role)
     facts: dict[str, tuple[FactType, Getter]] = {
-        "residence": ("str", lambda e: get(e).residence),
+        "residence": ("str", attrgetter(f"{role}.residence")),
         "jurisdiction": ("str", attrgetter(f"{role}_j")),
-        "us_person": ("bool", lambda e: get(e).is_us_person),
-        "entity_type": ("str", lambda e: get(e).entity_type),
-        "kyc_status": ("str", lambda e: get(e).kyc.status),
-        "kyc_expires_on": ("date", lambda e: get(e).kyc.expires_on),
-        "affiliate": ("bool", lambda e: get(e).affiliate),
-        "acquired_on": ("date", lambda e: get(e).acquired_on),
-        "balance": ("int", lambda e: get(e).balance),
-        "wallet": ("str", lambda e: get(e).wallet),
+        "us_person": ("bool", attrgetter(f"{role}.is_us_person")),
+        "entity_type": ("str", attrgetter(f"{role}.entity_type")),
+        "kyc_status": ("str", attrgetter(f"{role}.kyc.status")),
+        "kyc_expires_on": ("date", attrgetter(f"{role}.kyc.expires_on")),
+        "affiliate": ("bool", attrgetter(f"{role}.affiliate")),
+        "acquired_on": ("date", attrgetter(f"{role}.acquired_on")),
+        "balance": ("int", attrgetter(f"{role}.balance")),
+        "wallet": ("str", attrgetter(f"{role}.wallet")),
         "annual_income": ("money", lambda e: _money_of(get(e).annual_income)),
         "prior_year_income": ("money", lambda e: _money_of(get(e).prior_year_income)),
-        "joint_income": ("bool", lambda e: get(e).joint_income),
+        "joint_income": ("bool", attrgetter(f"{role}.joint_income")),
         "net_worth": ("money", lambda e: _money_of(get(e).net_worth)),
         "net_personal_assets": ("money", lambda e: _money_of(get(e).net_personal_assets)),
         "net_financial_assets": ("money", lambda e: _money_of(get(e).net_financial_assets)),
@@ -221,27 +221,27 @@ def _prospectus_covers_buyer(env: Env) -> bool | None:
 
 def _catalogue() -> dict[str, tuple[FactType, Getter]]:
     facts: dict[str, tuple[FactType, Getter]] = {
-        "trade.kind": ("str", lambda e: e.trade.kind),
-        "trade.offshore": ("bool", lambda e: e.trade.offshore),
-        "trade.directed_selling_efforts": ("bool", lambda e: e.trade.directed_selling_efforts),
-        "trade.issuer_approved": ("bool", lambda e: e.trade.issuer_approved),
-        "trade.quantity": ("int", lambda e: e.trade.quantity),
-        "instrument.kind": ("str", lambda e: e.inst.kind),
+        "trade.kind": ("str", attrgetter("trade.kind")),
+        "trade.offshore": ("bool", attrgetter("trade.offshore")),
+        "trade.directed_selling_efforts": ("bool", attrgetter("trade.directed_selling_efforts")),
+        "trade.issuer_approved": ("bool", attrgetter("trade.issuer_approved")),
+        "trade.quantity": ("int", attrgetter("trade.quantity")),
+        "instrument.kind": ("str", attrgetter("inst.kind")),
         "instrument.exemption": ("str", attrgetter("exemption")),
         "instrument.exemptions": ("set", lambda e: frozenset(e.inst.exemptions)),
-        "instrument.home": ("str", lambda e: e.inst.home),
+        "instrument.home": ("str", attrgetter("inst.home")),
         "instrument.home_jurisdiction": ("str", attrgetter("home_j")),
-        "instrument.issuer_reporting": ("bool", lambda e: e.inst.issuer_reporting),
-        "instrument.offering_closed_on": ("date", lambda e: e.inst.offering_closed_on),
-        "instrument.listed": ("bool", lambda e: e.inst.listed),
-        "instrument.capabilities": ("set", lambda e: e.inst.capabilities),
-        "instrument.holder_count": ("int", lambda e: e.inst.holder_count),
+        "instrument.issuer_reporting": ("bool", attrgetter("inst.issuer_reporting")),
+        "instrument.offering_closed_on": ("date", attrgetter("inst.offering_closed_on")),
+        "instrument.listed": ("bool", attrgetter("inst.listed")),
+        "instrument.capabilities": ("set", attrgetter("inst.capabilities")),
+        "instrument.holder_count": ("int", attrgetter("inst.holder_count")),
         "instrument.holder_count_after": ("int", _holder_count_after),
         "instrument.non_accredited_holder_count": (
             "int",
             lambda e: e.inst.non_accredited_holder_count,
         ),
-        "instrument.offeree_count": ("int", lambda e: e.inst.offeree_count),
+        "instrument.offeree_count": ("int", attrgetter("inst.offeree_count")),
         "instrument.offerees_in_buyer_country": (
             "int",
             lambda e: e.inst.offerees_by_country.get(e.buyer.residence, 0),
@@ -251,7 +251,7 @@ def _catalogue() -> dict[str, tuple[FactType, Getter]]:
             lambda e: e.inst.non_accredited_purchaser_count,
         ),
         "instrument.denomination": ("money", _denomination),
-        "instrument.complex_product": ("bool", lambda e: e.inst.complex_product),
+        "instrument.complex_product": ("bool", attrgetter("inst.complex_product")),
         "instrument.prospectus_approved_in": ("str", _prospectus_state),
         "instrument.prospectus_covers_buyer": ("bool", _prospectus_covers_buyer),
         "cash_leg.present": ("bool", lambda e: e.leg is not None),
@@ -580,16 +580,16 @@ def compile_predicate(
         if not _scalar_fits(kind, pred.value):
             raise PredicateError(f"{path}.value", f"{pred.value!r} is not a {kind}")
         get, expected = GETTERS[pred.fact], pred.value
-        typ = type(expected)
+        # The value's type was checked against the fact's type above (1 == True in Python,
+        # so a bool never stands for an int nor back), and each getter returns its fact's
+        # type or None: bools compare by identity, the rest by equality.
         if isinstance(pred, Eq):
-            # 1 == True in Python; a rule comparing an int fact must not match a bool.
-            return lambda env: (v := get(env)) == expected and type(v) is typ
-
-        def differs(env: Env) -> bool:
-            v = get(env)
-            return v is not None and not (v == expected and type(v) is typ)
-
-        return differs
+            if kind == "bool":
+                return lambda env: get(env) is expected
+            return lambda env: get(env) == expected
+        if kind == "bool":
+            return lambda env: (v := get(env)) is not None and v is not expected
+        return lambda env: (v := get(env)) is not None and v != expected
     if isinstance(pred, InSet):
         kind = _fact_type(pred.fact, f"{path}.fact", ("str", "int", "bool"))
         for i, v in enumerate(pred.values):
