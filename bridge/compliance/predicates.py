@@ -162,11 +162,8 @@ def _leg(attr: str) -> Getter:
 
 
 def _ivms(side: str, name: str) -> Getter:
-    def read(env: Env) -> object:
-        data = env.tr
-        return None if data is None else getattr(getattr(data, side), name)
-
-    return read
+    # Env.tr is never None (an empty TravelRuleData stands for none): one C-level read
+    return attrgetter(f"tr.{side}.{name}")
 
 
 def vasp_involved(leg: CashLeg | None) -> bool | None:
@@ -275,14 +272,8 @@ def _catalogue() -> dict[str, tuple[FactType, Getter]]:
             "bool",
             lambda e: None if e.leg is None else e.buyer.residence != e.seller.residence,
         ),
-        "travel_rule.originating_vasp": (
-            "str",
-            lambda e: None if e.tr is None else e.tr.originating_vasp,
-        ),
-        "travel_rule.beneficiary_vasp": (
-            "str",
-            lambda e: None if e.tr is None else e.tr.beneficiary_vasp,
-        ),
+        "travel_rule.originating_vasp": ("str", attrgetter("tr.originating_vasp")),
+        "travel_rule.beneficiary_vasp": ("str", attrgetter("tr.beneficiary_vasp")),
         "sanctions.hit": ("bool", attrgetter("hit")),
     }
     facts |= _party_catalogue("buyer")
@@ -395,6 +386,10 @@ def add_period(start: date, period: tuple[int, int, int]) -> date:
     return date.fromordinal(date(year, month, day).toordinal() + days)
 
 
+_NO_TRAVEL_DATA: Final = TravelRuleData()
+"""Stands for a trade without travel-rule data: every IVMS101 field reads as None."""
+
+
 class Env:
     """What a compiled predicate reads: the trade, today, the jurisdictions, classes, FX.
 
@@ -454,7 +449,7 @@ class Env:
         self.buyer: Party = trade.buyer
         self.seller: Party = trade.seller
         self.leg: CashLeg | None = trade.cash_leg
-        self.tr: TravelRuleData | None = trade.travel_rule
+        self.tr: TravelRuleData = trade.travel_rule or _NO_TRAVEL_DATA
         self.fx_rates: tuple[FxRate, ...] = trade.fx_rates
         self.used: set[tuple[str, ClassKey]] = set()
 
@@ -664,11 +659,6 @@ def compile_predicate(
 
 
 _ABSENT: Final[tuple[object, ...]] = (None, "", frozenset(), ())
-
-
-def _typed_equal(a: object, b: object) -> bool:
-    # 1 == True in Python; a rule comparing an int fact must not match a bool and back.
-    return type(a) is type(b) and a == b
 
 
 def _int_cmp(value: object, bound: int, cmp: Callable[[object, object], bool]) -> bool:
