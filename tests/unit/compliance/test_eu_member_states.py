@@ -192,3 +192,95 @@ def test_sanctions_over_every_member_state(ms: str) -> None:
     inst = instrument("eu.transferable_security", "eu.public_offer", ms)
     d = decide(trade(inst, seller(ms), buyer(ms, RETAIL, name=listed)))
     denied_by(d, "eu.sanctions.screening", "SANCTIONED_PARTY")
+
+
+@pytest.mark.parametrize("ms", MEMBER_STATES)
+def test_prospectus_passport_over_every_member_state(ms: str) -> None:
+    """eu.pr.public_offer.passport (PR Art 24(1), 25(1)): a prospectus approved in ``ms`` and
+    notified nowhere reaches a retail buyer in ``ms`` but not one in another member state;
+    notified to that state, it does."""
+    other = "PT" if ms != "PT" else "ES"
+    inst = instrument("eu.transferable_security", "eu.public_offer", ms)
+    denied_by(
+        decide(trade(inst, seller(ms), buyer(other, RETAIL))),
+        "eu.pr.public_offer.passport",
+        "NO_EXEMPTION_AVAILABLE",
+    )
+    notified = inst.model_copy(update={"prospectus_notified_to": (other,)})
+    allowed_after(
+        decide(trade(notified, seller(ms), buyer(other, RETAIL))), "eu.pr.public_offer.passport"
+    )
+
+
+@pytest.mark.parametrize("ms", MEMBER_STATES)
+def test_prospectus_state_unknown_for_an_eu_homed_instrument(ms: str) -> None:
+    """eu.pr.public_offer.prospectus_state (PR Art 20(1), 24(1)): an instrument homed in "EU"
+    without the approving member state needs that information for a retail buyer in ``ms``;
+    given as ``ms``, the offer is allowed."""
+    inst = instrument("eu.transferable_security", "eu.public_offer", "EU")
+    d = decide(trade(inst, seller(ms), buyer(ms, RETAIL)))
+    assert d.outcome == "needs_information", d.reasons
+    assert reason(d, "eu.pr.public_offer.prospectus_state").code.value == "INFORMATION_MISSING"
+    approved = inst.model_copy(update={"prospectus_approved_in": ms})
+    allowed_after(
+        decide(trade(approved, seller(ms), buyer(ms, RETAIL))), "eu.pr.public_offer.passport"
+    )
+
+
+@pytest.mark.parametrize("ms", MEMBER_STATES)
+def test_denomination_over_every_member_state(ms: str) -> None:
+    """eu.pr.denomination_100k (PR Art 1(4)(c)): EUR 100,000 per unit in ``ms`` is exempt,
+    EUR 99,999.99 is not."""
+    from bridge.model.terms import Money
+
+    inst = instrument(
+        "eu.transferable_security",
+        "eu.pr_denomination_100k",
+        ms,
+        denomination=Money(amount=10_000_000, currency="EUR"),
+    )
+    allowed_after(decide(trade(inst, seller(ms), buyer(ms, RETAIL))), "eu.pr.denomination_100k")
+    low = inst.model_copy(update={"denomination": Money(amount=9_999_999, currency="EUR")})
+    denied_by(
+        decide(trade(low, seller(ms), buyer(ms, RETAIL))),
+        "eu.pr.denomination_100k",
+        "NO_EXEMPTION_AVAILABLE",
+    )
+
+
+@pytest.mark.parametrize("ms", MEMBER_STATES)
+def test_appropriateness_and_funds_transfer_over_every_member_state(ms: str) -> None:
+    """eu.mifid.appropriateness (MiFID II Art 25(3)) and eu.tfr.funds_transfer (TFR Art 4-5):
+    a complex product to a retail client in ``ms`` paid by bank transfer from a bank in
+    ``ms`` carries both obligations."""
+    from bridge.compliance.model import CashLeg
+
+    inst = instrument("eu.transferable_security", "eu.public_offer", ms, complex_product=True)
+    leg = CashLeg(
+        currency="EUR",
+        amount=1_000_000,
+        instrument="fiat",
+        executed_by="bank",
+        originator_vasp=ms,
+        beneficiary_vasp=ms,
+    )
+    d = decide(trade(inst, seller(ms), buyer(ms, RETAIL), cash_leg=leg))
+    assert d.outcome == "allow", d.reasons
+    kinds = {o.rule_id: o.kind for o in d.obligations}
+    assert kinds["eu.mifid.appropriateness"] == "appropriateness"
+    assert kinds["eu.tfr.funds_transfer"] == "travel_rule"
+
+
+@pytest.mark.parametrize("ms", MEMBER_STATES)
+def test_seller_kyc_expired_over_every_member_state(ms: str) -> None:
+    """eu.kyc.seller_expired (Directive 2015/849 Art 13-14): a seller resident in ``ms`` whose
+    KYC ended yesterday is KYC_EXPIRED."""
+    from datetime import date
+
+    from bridge.compliance.model import Kyc
+
+    inst = instrument("eu.transferable_security", "eu.public_offer", ms)
+    lapsed = seller(ms, kyc=Kyc(status="verified", expires_on=date(2026, 2, 28)))
+    denied_by(
+        decide(trade(inst, lapsed, buyer(ms, RETAIL))), "eu.kyc.seller_expired", "KYC_EXPIRED"
+    )
