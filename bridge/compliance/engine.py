@@ -274,12 +274,12 @@ class Engine:
         env = Env(trade, today, None, None, home, buyer_j, seller_j, bool(hits), exemptions[0])
         labels = self._labels
         b_classes = (
-            labels.get(("buyer", buyer.classifications, today))
+            labels.get(("buyer", _label_key(buyer), today))
             if buyer.classifications and not _has_facts(buyer)
             else None
         ) or self._classes("buyer", buyer, env)
         s_classes = (
-            labels.get(("seller", seller.classifications, today))
+            labels.get(("seller", _label_key(seller), today))
             if seller.classifications and not _has_facts(seller)
             else None
         ) or self._classes("seller", seller, env)
@@ -566,7 +566,7 @@ class Engine:
         if not facts:
             if not party.classifications:
                 return _NO_CLASSES
-            cached = self._labels.get((role, party.classifications, today))
+            cached = self._labels.get((role, _label_key(party), today))
             if cached is not None:
                 return cached
         pc = _PartyClasses()
@@ -612,7 +612,7 @@ class Engine:
             # labels alone depend only on the labels and the day: shared, never modified
             if len(self._labels) >= _CACHE_LIMIT:
                 self._labels.clear()
-            self._labels[(role, party.classifications, today)] = pc
+            self._labels[(role, _label_key(party), today)] = pc
         return pc
 
     def _fail(
@@ -708,6 +708,14 @@ def _fixed_failure(compiled: CompiledRule) -> bool:
 
 _NO_ENV: Env = Env.__new__(Env)
 """Passed to :meth:`Engine._fail` for rules whose failure reads nothing of the trade."""
+
+
+def _label_key(party: Party) -> tuple[tuple[object, ...], ...]:
+    """The party's class labels as plain values (hashing and comparing them is cheap)."""
+    return tuple(
+        (c.jurisdiction, c.investor_class, c.granted_on, c.valid_until, c.verified)
+        for c in party.classifications
+    )
 
 
 def _has_facts(party: Party) -> bool:
