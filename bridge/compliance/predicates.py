@@ -632,11 +632,10 @@ def compile_predicate(
 
         def has_class(env: Env) -> bool:
             held = (env.verified_classes if verified else env.classes)[party]
-            found = accepted & held
-            if found:
-                env.used.update((party, key) for key in found)
-                return True
-            return False
+            if accepted.isdisjoint(held):
+                return False
+            env.used.update((party, key) for key in accepted & held)
+            return True
 
         return has_class
     if isinstance(pred, Elapsed):
