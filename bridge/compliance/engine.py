@@ -749,7 +749,7 @@ def _guards_hold(compiled: CompiledRule, fixed: dict[str, object]) -> bool:
 def _utc(at: datetime) -> datetime:
     if not isinstance(at, datetime) or at.tzinfo is None:
         raise InvalidInput("at", "must be a timezone-aware datetime", value=at)
-    return at.astimezone(UTC)
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
 
 
 def _reason_order(r: Reason) -> tuple[bool, str, str]:

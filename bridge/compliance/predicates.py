@@ -520,6 +520,23 @@ ALWAYS: Final[CompiledPredicate] = _always
 """The compiled form of a predicate that always holds (the engine skips calling it)."""
 
 
+def _absent_or_not_expired(pred: Predicate) -> str | None:
+    """The date fact of ``any[not present(F), not_expired(F)]`` (compiled as one read)."""
+    if not (isinstance(pred, AnyOf) and len(pred.of) == 2):
+        return None
+    first, second = pred.of
+    if (
+        isinstance(first, Not)
+        and isinstance(first.of, Present)
+        and len(first.of.facts) == 1
+        and isinstance(second, NotExpired)
+        and second.fact == first.of.facts[0]
+        and FACTS.get(second.fact) == "date"
+    ):
+        return second.fact
+    return None
+
+
 def _and(parts: tuple[CompiledPredicate, ...]) -> CompiledPredicate:
     parts = tuple(p for p in parts if p is not ALWAYS)
     if not parts:
@@ -562,6 +579,16 @@ def compile_predicate(
         if pred.value:
             return ALWAYS
         return lambda env: False
+    lapsed_or_current = _absent_or_not_expired(pred)
+    if lapsed_or_current is not None:
+        _fact_type(lapsed_or_current, f"{path}.of[1].fact", ("date",))
+        get_date = GETTERS[lapsed_or_current]
+
+        def absent_or_current(env: Env) -> bool:
+            value = get_date(env)
+            return value is None or (isinstance(value, date) and value >= env.today)
+
+        return absent_or_current
     if isinstance(pred, AllOf | AnyOf):
         parts = tuple(
             compile_predicate(p, f"{path}.of[{i}]", resolve_class) for i, p in enumerate(pred.of)
