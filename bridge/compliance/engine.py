@@ -271,7 +271,7 @@ class Engine:
         hits = (
             self._screen("buyer", buyer) + self._screen("seller", seller) if self._listing else ()
         )
-        env = Env(trade, today, None, None, home, buyer_j, seller_j, bool(hits), exemptions[0])
+        env = Env(trade, today, home, buyer_j, seller_j, bool(hits), exemptions[0])
         labels = self._labels
         b_classes = (
             labels.get(("buyer", _label_key(buyer), today))
@@ -284,8 +284,8 @@ class Engine:
             else None
         ) or self._classes("seller", seller, env)
         party_classes = {"buyer": b_classes, "seller": s_classes}
-        env.classes = {"buyer": b_classes.valid, "seller": s_classes.valid}
-        env.verified_classes = {"buyer": b_classes.verified, "seller": s_classes.verified}
+        env.buyer_classes, env.seller_classes = b_classes.valid, s_classes.valid
+        env.buyer_verified, env.seller_verified = b_classes.verified, s_classes.verified
         if b_classes.problems:
             reasons.extend(b_classes.problems)
         if s_classes.problems:
@@ -815,7 +815,7 @@ def _apply_class_test(test: object, env: Env, pc: _PartyClasses) -> None:
 
 def _reliance(env: Env, party_classes: dict[str, _PartyClasses]) -> tuple[Reliance, ...]:
     out = []
-    for party, key in sorted(env.used):
+    for party, key in sorted(env.used or ()):
         basis, detail = party_classes[party].basis.get(key, ("declaration", "class label only"))
         out.append(
             _built(

@@ -386,6 +386,7 @@ def add_period(start: date, period: tuple[int, int, int]) -> date:
     return date.fromordinal(date(year, month, day).toordinal() + days)
 
 
+_NONE_HELD: Final[frozenset[ClassKey]] = frozenset()
 _NO_TRAVEL_DATA: Final = TravelRuleData()
 """Stands for a trade without travel-rule data: every IVMS101 field reads as None."""
 
@@ -396,16 +397,17 @@ class Env:
     Facts are read straight from the (already validated) trade by the getters compiled
     into each predicate (:data:`GETTERS`); nothing is copied into a dictionary per trade.
     ``exemption`` is the offering exemption being judged (the instrument's own, or one of
-    ``also_exempt_under``). ``classes`` / ``verified_classes`` map "buyer" and "seller" to
-    the (jurisdiction, class) pairs each holds. ``used`` collects the (party, class) pairs
-    a ``has_class`` predicate found, so the decision can say how each class it relied on
-    was established.
+    ``also_exempt_under``). ``buyer_classes`` / ``seller_classes`` (and ``*_verified``) are
+    the (jurisdiction, class) pairs each party holds. ``used`` collects (made on first use)
+    the (party, class) pairs a ``has_class`` predicate found, so the decision can say how
+    each class it relied on was established.
     """
 
     __slots__ = (
         "buyer",
+        "buyer_classes",
         "buyer_j",
-        "classes",
+        "buyer_verified",
         "exemption",
         "fx_rates",
         "hit",
@@ -413,20 +415,19 @@ class Env:
         "inst",
         "leg",
         "seller",
+        "seller_classes",
         "seller_j",
+        "seller_verified",
         "today",
         "tr",
         "trade",
         "used",
-        "verified_classes",
     )
 
     def __init__(
         self,
         trade: Trade,
         today: date,
-        classes: dict[str, AbstractSet[ClassKey]] | None = None,
-        verified_classes: dict[str, AbstractSet[ClassKey]] | None = None,
         home_j: str | None = None,
         buyer_j: str | None = None,
         seller_j: str | None = None,
@@ -435,10 +436,6 @@ class Env:
     ) -> None:
         self.trade = trade
         self.today = today
-        self.classes: dict[str, AbstractSet[ClassKey]] = classes if classes is not None else {}
-        self.verified_classes: dict[str, AbstractSet[ClassKey]] = (
-            verified_classes if verified_classes is not None else {}
-        )
         self.home_j = home_j
         self.buyer_j = buyer_j
         self.seller_j = seller_j
@@ -451,7 +448,11 @@ class Env:
         self.leg: CashLeg | None = trade.cash_leg
         self.tr: TravelRuleData = trade.travel_rule or _NO_TRAVEL_DATA
         self.fx_rates: tuple[FxRate, ...] = trade.fx_rates
-        self.used: set[tuple[str, ClassKey]] = set()
+        self.buyer_classes: AbstractSet[ClassKey] = _NONE_HELD
+        self.seller_classes: AbstractSet[ClassKey] = _NONE_HELD
+        self.buyer_verified: AbstractSet[ClassKey] = _NONE_HELD
+        self.seller_verified: AbstractSet[ClassKey] = _NONE_HELD
+        self.used: set[tuple[str, ClassKey]] | None = None
 
     def fact(self, name: str) -> object:
         """The value of fact ``name`` (KeyError for a name not in :data:`FACTS`)."""
@@ -655,13 +656,19 @@ def compile_predicate(
         accepted: frozenset[ClassKey] = frozenset().union(
             *(resolve_class(ref, f"{path}.any_of[{i}]") for i, ref in enumerate(pred.any_of))
         )
-        party, verified = pred.party, pred.verified
+        party = pred.party
+        held_of: Callable[[Env], AbstractSet[ClassKey]] = attrgetter(
+            f"{party}_verified" if pred.verified else f"{party}_classes"
+        )
 
         def has_class(env: Env) -> bool:
-            held = (env.verified_classes if verified else env.classes)[party]
+            held = held_of(env)
             if accepted.isdisjoint(held):
                 return False
-            env.used.update((party, key) for key in accepted & held)
+            used = env.used
+            if used is None:
+                used = env.used = set()
+            used.update((party, key) for key in accepted & held)
             return True
 
         return has_class
