@@ -354,8 +354,10 @@ def reveal_margin(chain: ChainTiming) -> int:
     for timestamp chains the clock drift. A reveal later than that is never sent."""
     if chain.deadline_unit == "round":
         return chain.inclusion_blocks + 1
+    # the head's timestamp may be ``drift`` behind real time and the including block's
+    # ``drift`` ahead of it: twice the drift (found by the spin model, specs/protocol)
     return _ceil_div(chain.inclusion_blocks * chain.block_time_max_ms, 1000) + (
-        chain.timestamp_drift_s + 1
+        2 * chain.timestamp_drift_s + 1
     )
 
 
