@@ -207,6 +207,10 @@ class _EscrowShort(RuntimeError):
     another lock's) and no secret is revealed against it until the operator restores it."""
 
 
+class _Refused(RuntimeError):
+    """A claim or refund the chain or the token refused; retried after the swap's back-off."""
+
+
 class _RevealRefused(RuntimeError):
     """The compliance and token re-check run at the moment of the reveal refused."""
 
@@ -447,7 +451,7 @@ class RelayerService:
             failure.retry_at - failure.at,
             failure.error,
             failure.reason,
-            exc_info=exc,
+            exc_info=None if isinstance(exc, _Refused) else exc,
         )
 
     def poll_chains(self) -> dict[str, ChainView]:
@@ -782,6 +786,13 @@ class RelayerService:
                     broadcast=journal.signed,
                 ),
             )
+            if action != "lock":
+                # the engine asks for the claim or refund again: not at once, but after the
+                # swap's back-off (tick() records it as the swap's last_error), counted
+                self.metrics.tx_refusals.labels(action).inc()
+                raise _Refused(
+                    f"{action} of the {role.value} leg refused by the chain: {exc}"
+                ) from exc
             return
         self.store.renew_lease(swap_id, lease_seconds=self.lease_seconds)
         if tx_id is not None:

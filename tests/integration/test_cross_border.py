@@ -322,3 +322,49 @@ def test_kyc_must_be_valid_until_the_buyer_can_last_claim(world: World) -> None:
     assert state.recheck == "failed", state.refusals
     assert any("KYC" in r.code for r in state.refusals), state.refusals
     assert not state.secret_public
+
+
+def test_a_claim_the_token_refuses_is_retried_with_back_off_and_counted(world: World) -> None:
+    """Token agent: the secret is out (the seller has the cash) when the T-REX agent freezes
+    the buyer, so the buyer's claim of the security is refused by the token. The claim
+    must keep being retried (rule 4: never refunded), but after a back-off, counted and
+    explained (the swap's last_error), not about eight times a second; once the agent
+    lifts the freeze it lands."""
+    service = world.service
+    swap_id = service.submit(
+        demo_order(world, "xb-claim-refused", units=3, usd_cents=300)
+    ).terms.swap_id
+    for _ in range(8):
+        service.poll_chains()
+        if service.observe(swap_id).secret_public:
+            break
+        service.run_effects(swap_id)
+    assert service.store.get(swap_id).secret_public
+    adapter = Erc3643Adapter(world.evm)
+    bob = world.trex.investor("bob").address
+    adapter.agent_operation(
+        world.token_ref, Capability.ADDRESS_FREEZE, world.trex.agent, address=bob, frozen=True
+    )
+    clock = [1_000_000.0]
+    before = service.retry_clock
+    service.retry_clock = lambda: clock[0]
+    try:
+        for _ in range(4):
+            service.tick()
+        failed = [e for e in service.store.input_log(swap_id) if e["input"]["kind"] == "tx_failed"]
+        assert len(failed) == 1, len(failed)  # one attempt, then the back-off
+        assert "claim" in service.store.document(swap_id, "last_error")
+        refusals = service.metrics.registry.get_sample_value(
+            "stbridge_tx_refusals_total", {"action": "claim"}
+        )
+        assert refusals == 1.0
+        assert service.store.get(swap_id).initiator.phase is not LegPhase.REFUNDED
+    finally:
+        adapter.agent_operation(
+            world.token_ref, Capability.ADDRESS_FREEZE, world.trex.agent, address=bob, frozen=False
+        )
+    clock[0] += 3_600
+    try:
+        assert drive(world, swap_id) is Outcome.COMPLETED
+    finally:
+        service.retry_clock = before
