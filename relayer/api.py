@@ -21,6 +21,7 @@ returned: the swap view carries only the hashlock.
 from __future__ import annotations
 
 import hmac
+import logging
 from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -34,6 +35,8 @@ from relayer.metrics import STAGES, stage_of
 from relayer.service import RelayerService, SwapOrder
 
 __all__ = ["create_app", "swap_view"]
+
+_log = logging.getLogger(__name__)
 
 
 def swap_view(state: SwapState) -> dict[str, Any]:
@@ -58,8 +61,10 @@ def _authorised(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Accept only ``Authorization: Bearer <the configured token>``."""
-    token: str = request.app.state.token
-    if creds is None or not hmac.compare_digest(creds.credentials, token):
+    token: bytes = request.app.state.token
+    # ASGI servers decode header bytes as Latin-1: encoding back gives the bytes the caller
+    # sent, so any header (non-ASCII included) is compared as bytes and is a 401, never a 500.
+    if creds is None or not hmac.compare_digest(creds.credentials.encode("latin-1"), token):
         raise HTTPException(
             status_code=401,
             detail="missing or wrong bearer token",
@@ -97,7 +102,7 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         ["route", "status"],
         registry=registry,
     )
-    app.state.token = token
+    app.state.token = token.encode("utf-8")
     authorised = _authorised
 
     @app.exception_handler(BridgeError)
@@ -122,9 +127,10 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         try:
             service.store.list_ids(limit=1)
         except BridgeError as exc:
-            return JSONResponse(
-                status_code=503, content={"status": "not ready", "detail": str(exc)}
-            )
+            # the reason is for the operator's log, not for an unauthenticated caller: store
+            # errors carry file paths, SQL and DSN host names
+            _log.warning("not ready: %s", exc)
+            return JSONResponse(status_code=503, content={"status": "not ready"})
         return JSONResponse(content={"status": "ready"})
 
     @app.get("/metrics", dependencies=[Depends(authorised)])
