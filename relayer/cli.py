@@ -24,7 +24,12 @@ __all__ = ["relayer_app", "swap_app"]
 relayer_app = typer.Typer(help="Run the swap relayer and manage its keys.", no_args_is_help=True)
 swap_app = typer.Typer(help="Submit and follow swaps on a running relayer.", no_args_is_help=True)
 
-Url = Annotated[str, typer.Option("--url", help="The relayer's API base URL.")]
+Url = Annotated[
+    str,
+    typer.Option(
+        "--url", envvar="STBRIDGE_URL", help="The relayer's API base URL (or $STBRIDGE_URL)."
+    ),
+]
 TokenEnv = Annotated[
     str, typer.Option("--token-env", help="Environment variable holding the API bearer token.")
 ]
@@ -53,18 +58,42 @@ def keygen(
     password_env: Annotated[
         str, typer.Option(help="Variable holding the keystore password.")
     ] = "STBRIDGE_KEYSTORE_PASSWORD",
+    import_key: Annotated[
+        bool,
+        typer.Option(
+            "--import",
+            help=(
+                "Encrypt an existing key read from stdin (EVM: 64 hex digits; Algorand: the "
+                "25-word mnemonic or a base64 private key) instead of making a new one."
+            ),
+        ),
+    ] = False,
 ) -> None:
-    """Create a fresh key in an encrypted keystore and print its address (never the key)."""
-    from relayer.keystore import password_from_env, write_keystore
+    """Create a key (or --import one from stdin) in an encrypted keystore; print its address.
+
+    The key never appears on the command line or in the output.
+
+      stbridge relayer keygen --kind evm --out keys/evm-relayer.json
+
+      stbridge relayer keygen --kind algorand --out keys/algo.json --import < mnemonic.txt
+    """
+    import sys
+
+    from relayer.keystore import key_from_text, password_from_env, write_keystore
 
     if kind not in ("evm", "algorand"):
         raise InvalidInput("--kind", "must be evm or algorand", value=kind)
     if out.exists():
         raise InvalidInput("--out", "file exists; refusing to overwrite a key", value=str(out))
     kind_lit: Literal["evm", "algorand"] = "evm" if kind == "evm" else "algorand"
-    address = write_keystore(
-        out, kind=kind_lit, key=secrets.token_bytes(32), password=password_from_env(password_env)
-    )
+    password = password_from_env(password_env)
+    if import_key:
+        if sys.stdin.isatty():
+            typer.echo("paste the key, then Enter and Ctrl-D:", err=True)
+        key = key_from_text(kind_lit, sys.stdin.read())
+    else:
+        key = secrets.token_bytes(32)
+    address = write_keystore(out, kind=kind_lit, key=key, password=password)
     typer.echo(address)
 
 
