@@ -21,6 +21,7 @@ returned: the swap view carries only the hashlock.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from typing import Annotated, Any
 
@@ -34,16 +35,22 @@ from bridge.swap import CancelSwap, Outcome, SwapState
 from relayer.metrics import STAGES, stage_of
 from relayer.service import RelayerService, SwapOrder
 
-__all__ = ["create_app", "swap_view"]
+__all__ = ["create_app", "swap_view", "why"]
 
 _log = logging.getLogger(__name__)
 
 
-def swap_view(state: SwapState) -> dict[str, Any]:
-    """The public view of a swap (no secret, no sealed secret)."""
+def swap_view(state: SwapState, inputs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The public view of a swap (no secret, no sealed secret).
+
+    ``why`` says in one line why a swap did not (or has not yet) completed, from its logged
+    ``inputs`` (compliance refusals, a failed re-check, a transaction that failed); it is
+    None for a completed swap or when nothing went wrong.
+    """
     return {
         "swap_id": state.terms.swap_id,
         "outcome": state.outcome.value,
+        "why": why(state, inputs or []),
         "decision": state.decision,
         "hashlock": state.terms.hashlock,
         "initiator": state.initiator.model_dump(mode="json"),
@@ -51,6 +58,31 @@ def swap_view(state: SwapState) -> dict[str, Any]:
         "refusals": [r.model_dump(mode="json") for r in state.refusals],
         "terms": state.terms.model_dump(mode="json"),
     }
+
+
+def why(state: SwapState, inputs: list[dict[str, Any]]) -> str | None:
+    """One line: why the swap did not complete (or what went wrong so far), or None."""
+    if state.outcome is Outcome.COMPLETED:
+        return None
+    if state.refusals:
+        return "compliance refused: " + "; ".join(
+            f"{r.code}: {r.detail}" if r.detail else str(r.code) for r in state.refusals
+        )
+    for entry in reversed(inputs):
+        change = entry.get("input", {})
+        kind = change.get("kind")
+        if kind == "tx_failed":
+            return f"{change.get('action')} of the {change.get('role')} leg failed: " + (
+                change.get("reason") or "no reason given"
+            )
+        if kind == "claim_recheck" and not change.get("allowed", True):
+            codes = ", ".join(str(r.get("code")) for r in change.get("refusals", []))
+            return f"the re-check before revealing the secret refused the claim: {codes}"
+        if kind == "cancel":
+            return "cancelled by the operator before anything was locked"
+    if state.outcome is Outcome.REFUNDED:
+        return "a deadline passed before both legs were locked and claimed; locks were refunded"
+    return None
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -157,7 +189,7 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         """Submit a swap order; the same ``order_id`` again returns the same swap."""
         state = service.submit(order)
         requests.labels("swaps", "201").inc()
-        return swap_view(state)
+        return swap_view(state, service.store.input_log(state.terms.swap_id))
 
     @app.get("/swaps", dependencies=[Depends(authorised)])
     def list_swaps(
@@ -173,8 +205,8 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
 
     @app.get("/swaps/{swap_id}", dependencies=[Depends(authorised)])
     def get_swap(swap_id: str) -> dict[str, Any]:
-        """One swap: terms, both legs' progress, outcome."""
-        return swap_view(service.store.get(swap_id))
+        """One swap: terms, both legs' progress, outcome, and why it did not complete."""
+        return swap_view(service.store.get(swap_id), service.store.input_log(swap_id))
 
     @app.post("/swaps/{swap_id}/cancel", dependencies=[Depends(authorised)])
     def cancel(swap_id: str) -> JSONResponse:
@@ -185,11 +217,14 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
                 status_code=409,
                 content={"detail": f"swap is {state.outcome.value}; it can no longer be cancelled"},
             )
-        return JSONResponse(content=swap_view(state))
+        return JSONResponse(content=swap_view(state, service.store.input_log(swap_id)))
 
     @app.get("/swaps/{swap_id}/audit", dependencies=[Depends(authorised)])
     def audit(swap_id: str) -> dict[str, Any]:
-        """The audit record: terms, the compliance decision with citations, every input."""
-        return service.audit(swap_id)
+        """The audit record: the trade compliance judged, terms, the decision with citations,
+        every input."""
+        record = service.audit(swap_id)
+        order = json.loads(service.store.document(swap_id, "order"))
+        return {"trade": order.get("trade"), "order": order, **record}
 
     return app

@@ -39,16 +39,51 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")]
 @relayer_app.command("run")
 def run_cmd(
     config: Annotated[Path, typer.Option("--config", help="relayer.toml (see the README).")],
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help=(
+                "Validate the configuration, the secrets, the store and every chain (reachable, "
+                "chain id, HTLC code, keys unlocked and funded), print one line each, and exit: "
+                "0 all good, 3 configuration, 4 a node or the store unreachable."
+            ),
+        ),
+    ] = False,
+    as_json: AsJson = False,
 ) -> None:
     """Run the relayer: API + chain watchers + executor, until SIGTERM or Ctrl-C.
 
     Secrets come from the environment only: STBRIDGE_SECRET_KEY (64 hex digits, seals swap
     secrets at rest), the API token and keystore password variables named in the file.
     """
-    from relayer.daemon import run
     from relayer.settings import load_settings
 
-    run(load_settings(config))
+    settings = load_settings(config)
+    if not check:
+        from relayer.daemon import run
+
+        run(settings)
+        return
+    from bridge.errors import ConfigError as _Config
+    from relayer.daemon import preflight
+
+    findings = preflight(settings)
+    if as_json:
+        typer.echo(
+            json.dumps(
+                [{"subject": f.subject, "ok": f.ok, "detail": f.detail} for f in findings],
+                indent=2,
+            )
+        )
+    else:
+        for f in findings:
+            typer.echo(f"{'ok  ' if f.ok else 'FAIL'} {f.subject}: {f.detail}")
+    failed = [f for f in findings if not f.ok]
+    if failed:
+        raise typer.Exit(3 if any(issubclass(f.error, _Config) for f in failed) else 4)
+    if not as_json:
+        typer.echo(f"{config}: ready to run")
 
 
 @relayer_app.command("keygen")
@@ -95,6 +130,27 @@ def keygen(
         key = secrets.token_bytes(32)
     address = write_keystore(out, kind=kind_lit, key=key, password=password)
     typer.echo(address)
+
+
+@relayer_app.command("ready")
+def ready(
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 120.0,
+    url: Url = "http://127.0.0.1:8787",
+) -> None:
+    """Wait until the relayer at --url answers /readyz (for scripts that start it in the
+    background); exit 4 if it does not within --timeout."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url.rstrip("/") + "/readyz", timeout=2).status_code == 200:
+                typer.echo(f"relayer at {url} is ready")
+                return
+        except httpx.TransportError:
+            pass
+        time.sleep(0.3)
+    raise ChainUnavailable(f"relayer at {url} not ready after {timeout:.0f} s")
 
 
 def _client(url: str, token_env: str) -> httpx.Client:
@@ -168,6 +224,35 @@ def status(
     Console().print(table)
     for refusal in view["refusals"]:
         typer.echo(f"refused: {refusal['code']}: {refusal['detail']}")
+    if view.get("why") and not view["refusals"]:
+        typer.echo(f"why: {view['why']}")
+
+
+@swap_app.command("wait")
+def wait(
+    swap_id: Annotated[str, typer.Argument(help="The swap id (0x...).")],
+    timeout: Annotated[float, typer.Option(help="Give up after this many seconds.")] = 600.0,
+    url: Url = "http://127.0.0.1:8787",
+    token_env: TokenEnv = "STBRIDGE_API_TOKEN",
+) -> None:
+    """Wait until the swap ends; print its outcome (and why, unless completed).
+
+    Exit 0 when it completed, 1 when it ended otherwise, 4 when still open at --timeout.
+    """
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        view = _call(url, token_env, "GET", f"/swaps/{swap_id}")
+        if view["outcome"] != "open":
+            break
+        if time.monotonic() > deadline:
+            typer.echo(f"open after {timeout:.0f} s: {view.get('why') or 'in progress'}")
+            raise typer.Exit(4)
+        time.sleep(0.5)
+    typer.echo(view["outcome"] + (f": {view['why']}" if view.get("why") else ""))
+    if view["outcome"] != "completed":
+        raise typer.Exit(1)
 
 
 @swap_app.command("list")
