@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from adapters.base import InspectResult
 from bridge.errors import InvalidInput
-from bridge.model import Asset, Holding
+
+if TYPE_CHECKING:  # imported where used: `stbridge asset --help` stays fast
+    from rich.console import Console
+
+    from adapters.base import InspectResult
+    from bridge.model import Asset, Holding
 
 __all__ = ["app", "render_asset", "render_holdings"]
 
@@ -36,6 +37,8 @@ def _rule_params(rule: Any) -> str:
 
 def render_asset(asset: Asset, console: Console) -> None:
     """Print the asset, its rules with parameters and its controls as tables."""
+    from rich.table import Table
+
     table = Table(title=f"{asset.name} ({asset.symbol})", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
@@ -77,6 +80,8 @@ def render_asset(asset: Asset, console: Console) -> None:
 
 def render_holdings(holdings: tuple[Holding, ...], console: Console) -> None:
     """Print one row per holder: balance, free, frozen, locked, pending."""
+    from rich.table import Table
+
     table = Table(title=f"holders ({len(holdings)})")
     for col in ("holder", "balance", "free", "frozen", "locked", "pending"):
         table.add_column(col, justify="left" if col == "holder" else "right")
@@ -95,6 +100,15 @@ def render_holdings(holdings: tuple[Holding, ...], console: Console) -> None:
 def _run_with_progress(show: bool, fn: Any, **kwargs: Any) -> InspectResult:
     if not show:
         return fn(**kwargs)  # type: ignore[no-any-return]
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("scanning holders"),
         BarColumn(),
@@ -196,6 +210,8 @@ def print_result(result: InspectResult, *, as_json: bool) -> None:
         }
         typer.echo(json.dumps(doc, indent=2))
         return
+    from rich.console import Console
+
     console = Console()
     render_asset(result.asset, console)
     if result.holdings:

@@ -10,14 +10,14 @@ import json
 import os
 import secrets
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
-import httpx
 import typer
-from rich.console import Console
-from rich.table import Table
 
 from bridge.errors import ChainUnavailable, ConfigError, InvalidInput, NotFound, PermanentError
+
+if TYPE_CHECKING:
+    import httpx
 
 __all__ = ["relayer_app", "swap_app"]
 
@@ -141,6 +141,8 @@ def ready(
     background); exit 4 if it does not within --timeout."""
     import time
 
+    import httpx
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -154,6 +156,8 @@ def ready(
 
 
 def _client(url: str, token_env: str) -> httpx.Client:
+    import httpx
+
     token = os.environ.get(token_env)
     if not token:
         raise ConfigError(f"{token_env}: not set (the relayer's API bearer token)")
@@ -163,6 +167,8 @@ def _client(url: str, token_env: str) -> httpx.Client:
 
 
 def _call(url: str, token_env: str, method: str, path: str, **kwargs: Any) -> Any:
+    import httpx
+
     try:
         with _client(url, token_env) as client:
             response = client.request(method, path, **kwargs)
@@ -213,6 +219,9 @@ def status(
     if as_json:
         typer.echo(json.dumps(view, indent=2))
         return
+    from rich.console import Console
+    from rich.table import Table
+
     table = Table(title=f"swap {swap_id} — {view['outcome']}")
     for col in ("leg", "phase", "lock id", "claim tx", "refund tx"):
         table.add_column(col)

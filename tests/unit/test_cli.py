@@ -60,3 +60,35 @@ def test_unknown_command_is_one_clear_line_without_traceback() -> None:
     assert out.returncode == 3
     assert "No such command" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
+
+
+HEAVY = ("web3", "algosdk", "bridge.model", "httpx", "eth_account", "rich.markdown", "fastapi")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("swap",), ("swap", "submit"), ("relayer",), ("relayer", "run"), ("devnet",),
+     ("asset",), ("asset", "inspect"), ("demo",), ("schema",)],
+)  # fmt: skip
+def test_help_imports_no_chain_sdk(args: tuple[str, ...]) -> None:
+    """``--help`` stays fast by construction: it imports none of the heavy libraries (no
+    chain SDK, no canonical model, no HTTP client), whatever the machine's speed."""
+    code = (
+        "import sys\n"
+        "from bridge.cli import main\n"
+        f"code = main([*{list(args)!r}, '--help'])\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print('HEAVY', heavy, code)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Usage: stbridge" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY [] 0"
+
+
+def test_every_group_is_listed_without_importing_it() -> None:
+    out = run("--help")
+    for group in ("asset", "compliance", "demo", "devnet", "relayer", "swap", "bench"):
+        assert f"  {group} " in out.stdout, group
