@@ -83,7 +83,7 @@ class _PluginGroup(TyperGroup):
         if not isinstance(sub, typer.Typer):
             print(f"stbridge: command group {name!r} is not a typer.Typer", file=sys.stderr)
             return None
-        command = typer.main.get_command(sub)
+        command = typer.main.get_group(sub)
         command.name = name
         _plain_help(command)
         self.commands[name] = command

@@ -84,7 +84,7 @@ def test_help_imports_no_chain_sdk(args: tuple[str, ...]) -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO
     )
     assert out.returncode == 0, out.stderr
-    assert "Usage: stbridge" in out.stdout
+    assert " ".join(("Usage: stbridge", *args)) + " [OPTIONS]" in out.stdout
     assert out.stdout.strip().splitlines()[-1] == "HEAVY [] 0"
 
 
