@@ -235,3 +235,25 @@ def test_keygen_imports_an_existing_key(
     assert done.returncode == 3
     assert "key: an EVM private key is 64 hex digits" in done.stderr
     assert not (tmp_path / "bad.json").exists()
+
+
+def test_token_agent_operations_from_a_keystore(devnet: tuple[Path, dict[str, str]]) -> None:
+    """The agent mints to bob and freezes him through the CLI; the chain shows both."""
+    directory, env = devnet
+    state = read_state(directory)
+    assert state is not None
+    token, bob = state.contracts["TOT (erc3643)"], state.investors["bob"]["evm"]
+    agent = str(directory / "keys" / "evm-agent.json")
+    chain = ("--rpc", state.evm_url, "--address", token, "--keystore", agent)
+    done = _stbridge(env, "token", "mint", *chain, f"to={bob}", "amount=7")
+    assert done.returncode == 0, done.stderr
+    done = _stbridge(env, "token", "freeze", *chain, f"address={bob}", "frozen=true")
+    assert done.returncode == 0, done.stderr
+    done = _stbridge(
+        env, "asset", "inspect", "--rpc", state.evm_url, "--address", token, "--holders", "--json"
+    )
+    holding = next(h for h in json.loads(done.stdout)["holdings"] if h["holder"] == bob)
+    assert (holding["balance"], holding["frozen"]) == (7, 7)
+    done = _stbridge(env, "token", "mint", *chain, f"too={bob}", "amount=7")
+    assert done.returncode == 3
+    assert "to: is required" in done.stderr
