@@ -124,6 +124,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 schema_app = typer.Typer(
@@ -133,13 +134,95 @@ app.add_typer(schema_app, name="schema")
 
 
 def _repo_specs_dir() -> Path:
-    return Path(__file__).resolve().parent.parent / "specs" / "schemas"
+    from importlib.resources import files
+
+    return Path(str(files("bridge") / "_specs" / "schemas"))
+
+
+KEY_DEPENDENCIES: Final = (
+    "web3",
+    "eth-tester",
+    "py-algorand-sdk",
+    "algojig",
+    "pydantic",
+    "fastapi",
+    "typer",
+)
+
+
+def version_info() -> dict[str, object]:
+    """stbridge's version, the commit it was built from (a checkout's HEAD, when known),
+    Python's version and the installed versions of the key dependencies (None if absent)."""
+    import platform
+    import subprocess
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    deps: dict[str, str | None] = {}
+    for name in KEY_DEPENDENCIES:
+        try:
+            deps[name] = installed(name)
+        except PackageNotFoundError:
+            deps[name] = None
+    commit: str | None = None
+    here = Path(__file__).resolve().parent.parent
+    if (here / ".git").exists():
+        try:
+            done = subprocess.run(
+                ["git", "-C", str(here), "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=5,
+                check=False,
+            )
+            commit = done.stdout.strip() or None
+        except OSError:
+            commit = None
+    return {
+        "stbridge": __version__,
+        "commit": commit,
+        "python": platform.python_version(),
+        "dependencies": deps,
+    }
 
 
 @app.command()
-def version() -> None:
-    """Print the stbridge version."""
+def version(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Also the commit, Python and key dependencies.")
+    ] = False,
+) -> None:
+    """Print the stbridge version (--json: with commit and key dependency versions)."""
+    if as_json:
+        import json
+
+        typer.echo(json.dumps(version_info(), indent=2))
+        return
     typer.echo(f"stbridge {__version__}")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"stbridge {__version__}")
+        raise typer.Exit(0)
+
+
+@app.callback()
+def root(
+    show_version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            "-V",
+            callback=_print_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+) -> None:
+    """stbridge connects security-token platforms across chains and borders: it reads a
+    token wherever it lives into one canonical model, checks the securities law of both
+    sides of a trade, and settles it atomically with hash-time-locked contracts."""
 
 
 @schema_app.command("export")

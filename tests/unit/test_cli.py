@@ -92,3 +92,19 @@ def test_every_group_is_listed_without_importing_it() -> None:
     out = run("--help")
     for group in ("asset", "compliance", "demo", "devnet", "relayer", "swap", "bench"):
         assert f"  {group} " in out.stdout, group
+
+
+def test_version_json_and_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """``version --json`` names the commit and the key dependencies; ``--version``/``-V``."""
+    import json
+
+    assert main(["version", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["stbridge"] == __version__
+    assert info["dependencies"]["web3"]
+    assert info["dependencies"]["py-algorand-sdk"]
+    assert info["commit"] is None or len(info["commit"]) == 40
+    for flag in ("--version", "-V"):
+        out = run(flag)
+        assert (out.returncode, out.stdout.strip()) == (0, f"stbridge {__version__}")
+    assert "Usage: stbridge" in run("-h").stdout
