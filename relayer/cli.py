@@ -174,19 +174,22 @@ def _call(url: str, token_env: str, method: str, path: str, **kwargs: Any) -> An
             response = client.request(method, path, **kwargs)
     except httpx.TransportError as exc:
         raise ChainUnavailable(f"relayer at {url} is unreachable: {exc}") from exc
+    if response.status_code < 400:
+        return response.json()
+    try:
+        body = response.json()  # an RFC 9457 problem: detail, and field/rule for bad input
+    except ValueError:
+        body = {"detail": response.text}
+    detail = str(body.get("detail", response.reason_phrase))
     if response.status_code == 404:
-        raise NotFound(response.json().get("detail", "not found"))
-    if response.status_code == 422:
-        body = response.json()
-        if "field" in body:
-            raise InvalidInput(body["field"], body["rule"])
-        first = body["detail"][0]
-        where = ".".join(str(p) for p in first["loc"][1:])
-        raise InvalidInput(where or "order", first["msg"])
-    if response.status_code >= 400:
-        detail = response.json().get("detail", response.text)
-        raise PermanentError(f"relayer answered {response.status_code}: {detail}")
-    return response.json()
+        raise NotFound(detail)
+    if response.status_code == 422 and body.get("field"):
+        raise InvalidInput(str(body["field"]), str(body.get("rule", detail)))
+    if response.status_code in (401, 403):
+        raise ConfigError(f"{token_env}: the relayer refused it ({detail})")
+    if response.status_code >= 500:
+        raise ChainUnavailable(f"relayer answered {response.status_code}: {detail}")
+    raise PermanentError(f"relayer answered {response.status_code}: {detail}")
 
 
 @swap_app.command("submit")

@@ -327,14 +327,6 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
     paths = {name: keys.write(name) for name in keys.raw}
     api_port = _free_port()
     api_url = f"http://127.0.0.1:{api_port}"
-    _write_private(
-        directory / ENV_FILE,
-        "# stbridge devnet secrets: load with  . DIR/devnet.env  (this file is mode 0600)\n"
-        f"export STBRIDGE_SECRET_KEY={secrets.token_hex(32)}\n"
-        f"export STBRIDGE_API_TOKEN={secrets.token_urlsafe(24)}\n"
-        f"export STBRIDGE_KEYSTORE_PASSWORD={password}\n"
-        f"export STBRIDGE_URL={api_url}\n",
-    )
     sellers_evm = [paths[f"evm-{label}"] for label in ("alice", "dave")]
     buyers_evm = [paths[f"evm-{label}"] for label in ("bob", "erin", "carol")]
     buyers_algo = [paths[f"algorand-{label}"] for label in ("bob", "erin", "carol")]
@@ -368,6 +360,30 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
         evm={label: w.address for label, w in wallets.items()},
         algo={label: a.address for label, a in accounts.items()},
         countries=dict(INVESTORS),
+    )
+    public = {
+        "DEVNET_EVM_URL": evm_url,
+        "DEVNET_ALGOD_URL": algod_url,
+        "DEVNET_HTLC": htlc.address,
+        "DEVNET_TOT": trex.token,
+        "DEVNET_OGB": sec1400,
+        "DEVNET_SFU": sec1404,
+        "DEVNET_KHS": ibet_share,
+        "DEVNET_USDX": coins["USD"],
+        "DEVNET_JPYX": coins["JPY"],
+        "DEVNET_USDC_ASA": str(usd.asset_id),
+        **{f"DEVNET_{label.upper()}_EVM": w.address for label, w in wallets.items()},
+        **{f"DEVNET_{label.upper()}_ALGO": a.address for label, a in accounts.items()},
+    }
+    _write_private(
+        directory / ENV_FILE,
+        "# stbridge devnet: load with  . DIR/devnet.env  (mode 0600: it holds secrets)\n"
+        f"export STBRIDGE_SECRET_KEY={secrets.token_hex(32)}\n"
+        f"export STBRIDGE_API_TOKEN={secrets.token_urlsafe(24)}\n"
+        f"export STBRIDGE_KEYSTORE_PASSWORD={password}\n"
+        f"export STBRIDGE_URL={api_url}\n"
+        "# where things are (not secret)\n"
+        + "".join(f"export {name}={value}\n" for name, value in public.items()),
     )
     genesis = str(chain.chain.genesis_hash)
     return DevnetState(

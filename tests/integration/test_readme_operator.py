@@ -50,9 +50,22 @@ def operator_block() -> str:
     return found.group(1)
 
 
+def library_block() -> str:
+    """The README's "Use it as a library" Python block."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"<!-- readme-test: library.*?-->\s*```python\n(.*?)```", text, re.DOTALL)
+    assert found, "README.md lost its library block"
+    return found.group(1)
+
+
 def test_readme_operator_path(tmp_path: Path) -> None:
-    """Invariant: the README's operator commands settle a swap and explain a refused one."""
-    script = operator_block()
+    """Invariant: the README's operator commands settle a swap and explain a refused one;
+    its library example, run while that relayer runs, reads, checks and settles too."""
+    operator = operator_block()
+    before, stop, after = operator.partition("kill %1")
+    assert stop, "the operator block no longer stops the relayer with kill %1"
+    (tmp_path / "library.py").write_text(library_block())
+    script = before + "python3 library.py\n" + stop + after
     # the harness only adds cleanup if a command fails half-way; the block runs unchanged
     harness = (
         "set -e\n"
@@ -75,6 +88,10 @@ def test_readme_operator_path(tmp_path: Path) -> None:
     assert "completed" in lines, detail
     assert any(line.startswith("why: lock of the initiator leg failed") for line in lines), detail
     assert "COUNTRY_RESTRICTED" in done.stdout
+    # the library example: the T-REX token read, carol refused by the token, a swap settled
+    assert "Tokyo Office Trust erc3643" in done.stdout
+    assert "False ['COUNTRY_RESTRICTED']" in done.stdout
+    assert lines.count("completed") == 2, detail
     audit = json.loads((tmp_path / "devnet" / "audit.json").read_text())
     assert audit["outcome"] == "completed"
     assert audit["trade"]["buyer"]["residence"] == "SG"
