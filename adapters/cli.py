@@ -128,7 +128,8 @@ def _run_with_progress(show: bool, fn: Any, **kwargs: Any) -> InspectResult:
 @app.command()
 def inspect(
     rpc: Annotated[
-        str | None, typer.Option(help="EVM JSON-RPC URL, or 'embedded' for in-process py-evm.")
+        str | None,
+        typer.Option(help="EVM JSON-RPC URL (a devnet's: $DEVNET_EVM_URL after `devnet up`)."),
     ] = None,
     address: Annotated[str | None, typer.Option(help="Token contract address (0x...).")] = None,
     algod: Annotated[
@@ -170,6 +171,12 @@ def inspect(
     if rpc is not None:
         if address is None:
             raise InvalidInput("--address", "required with --rpc")
+        if rpc == "embedded":
+            raise InvalidInput(
+                "--rpc",
+                "'embedded' would be a fresh, empty py-evm chain inside this command: there is "
+                "no token to read; run `stbridge devnet up` and give its URL ($DEVNET_EVM_URL)",
+            )
         if standard not in EVM_STANDARDS:
             raise InvalidInput("--standard", f"one of {', '.join(EVM_STANDARDS)} for an EVM chain")
         from adapters.evm.inspect import inspect_evm

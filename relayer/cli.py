@@ -120,6 +120,13 @@ def keygen(
         raise InvalidInput("--kind", "must be evm or algorand", value=kind)
     if out.exists():
         raise InvalidInput("--out", "file exists; refusing to overwrite a key", value=str(out))
+    if not out.parent.exists() and not out.resolve().is_relative_to(Path.cwd().resolve()):
+        raise InvalidInput(
+            "--out",
+            "its directory does not exist and is outside the working directory; create it "
+            "first (keystores are not scattered silently)",
+            value=str(out),
+        )
     kind_lit: Literal["evm", "algorand"] = "evm" if kind == "evm" else "algorand"
     password = password_from_env(password_env)
     if import_key:

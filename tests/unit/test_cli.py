@@ -108,3 +108,23 @@ def test_version_json_and_flag(capsys: pytest.CaptureFixture[str]) -> None:
         out = run(flag)
         assert (out.returncode, out.stdout.strip()) == (0, f"stbridge {__version__}")
     assert "Usage: stbridge" in run("-h").stdout
+
+
+def test_asset_inspect_refuses_an_empty_embedded_evm_chain() -> None:
+    """``--rpc embedded`` would read a fresh, empty chain: refused, pointing at the devnet."""
+    out = run("asset", "inspect", "--rpc", "embedded", "--address", "0x" + "11" * 20)
+    assert out.returncode == 3
+    assert "--rpc" in out.stderr
+    assert "stbridge devnet up" in out.stderr
+
+
+def test_keygen_does_not_scatter_keystores_outside_the_working_tree(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bridge.cli", "relayer", "keygen", "--kind", "evm", "--out",
+         str(tmp_path / "elsewhere" / "k.json")],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**__import__("os").environ, "STBRIDGE_KEYSTORE_PASSWORD": "password-123"},
+    )  # fmt: skip
+    assert out.returncode == 3, out.stderr
+    assert "--out" in out.stderr
+    assert not (tmp_path / "elsewhere").exists()
