@@ -26,8 +26,17 @@ app = typer.Typer(
     help="Read security and cash tokens into the canonical model.", no_args_is_help=True
 )
 
-EVM_STANDARDS = ("auto", "erc3643", "erc20", "erc1400", "erc1404", "ibet-share", "ibet-bond")
-ALGORAND_STANDARDS = ("auto", "regulated-asa", "asa")
+
+def standards(family: str) -> tuple[str, ...]:
+    """``auto`` and every installed adapter's standard for ``family`` (CLI spelling: ``-``).
+
+    Read from the adapter registry, so a third-party adapter's standard is offered as soon
+    as its package is installed.
+    """
+    from bridge.registry import load_registry
+
+    found = (s.standard.value.replace("_", "-") for s in load_registry().for_family(family))
+    return ("auto", *found)
 
 
 def _rule_params(rule: Any) -> str:
@@ -140,11 +149,9 @@ def inspect(
         str,
         typer.Option(
             help=(
-                "Standard to read as: "
-                + " | ".join(EVM_STANDARDS)
-                + " (EVM) or "
-                + " | ".join(ALGORAND_STANDARDS)
-                + " (Algorand). 'auto' detects it."
+                "Standard to read as: 'auto' (detected) or any installed adapter's, e.g. "
+                "erc3643, erc1400, ibet-bond (EVM), regulated-asa, asa (Algorand); "
+                "`stbridge asset standards` lists them."
             )
         ),
     ] = "auto",
@@ -177,8 +184,9 @@ def inspect(
                 "'embedded' would be a fresh, empty py-evm chain inside this command: there is "
                 "no token to read; run `stbridge devnet up` and give its URL ($DEVNET_EVM_URL)",
             )
-        if standard not in EVM_STANDARDS:
-            raise InvalidInput("--standard", f"one of {', '.join(EVM_STANDARDS)} for an EVM chain")
+        known = standards("evm")
+        if standard not in known:
+            raise InvalidInput("--standard", f"one of {', '.join(known)} for an EVM chain")
         from adapters.evm.inspect import inspect_evm
 
         result = _run_with_progress(
@@ -192,8 +200,9 @@ def inspect(
     else:
         if asset_id is None:
             raise InvalidInput("--asset-id", "required with --algod")
-        if standard not in ALGORAND_STANDARDS:
-            raise InvalidInput("--standard", f"one of {', '.join(ALGORAND_STANDARDS)} for Algorand")
+        known = standards("algorand")
+        if standard not in known:
+            raise InvalidInput("--standard", f"one of {', '.join(known)} for Algorand")
         from adapters.algorand.inspect import inspect_algorand
 
         result = _run_with_progress(
@@ -205,6 +214,30 @@ def inspect(
             holders=holders,
         )
     print_result(result, as_json=as_json)
+
+
+@app.command("standards")
+def list_standards(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the installed adapters: standard, chain family, capabilities (third-party
+    adapters included: they register through the `stbridge.adapters` entry points)."""
+    from bridge.registry import load_registry
+
+    rows = [
+        {
+            "standard": spec.standard.value,
+            "family": spec.family,
+            "capabilities": sorted(c.value for c in spec.capabilities),
+            "summary": spec.summary,
+        }
+        for spec in load_registry()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['standard']:16} {row['family']:9} {row['summary']}")
 
 
 def print_result(result: InspectResult, *, as_json: bool) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -28,9 +29,20 @@ ROOT = Path(__file__).resolve().parents[2]
 def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The venv's bin directory with the wheel installed."""
     work = tmp_path_factory.mktemp("wheel")
+    # build from a copy: setuptools' build/ in the checkout would keep files deleted since
+    source = work / "src"
+    shutil.copytree(
+        ROOT,
+        source,
+        symlinks=True,
+        ignore=shutil.ignore_patterns(
+            ".git", ".venv", "node_modules", "build", "dist", "*.egg-info", "__pycache__",
+            ".*_cache", ".hypothesis", "devnet", "keys",
+        ),
+    )  # fmt: skip
     subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
-         "-w", str(work / "dist"), str(ROOT)],
+         "-w", str(work / "dist"), str(source)],
         check=True, capture_output=True, timeout=600, cwd=work,
     )  # fmt: skip
     (wheel,) = (work / "dist").glob("stbridge-*.whl")
@@ -115,3 +127,51 @@ def test_demo_runs_from_the_wheel(installed: Path, tmp_path: Path) -> None:
         "refuse": "refused",
         "refund": "refunded",
     }
+
+
+@pytest.mark.anvil
+def test_a_third_party_adapter_plugs_in_without_editing_stbridge(
+    installed: Path, tmp_path: Path
+) -> None:
+    """The example plug-in (specs/examples/plugin) adds the standard ``euro_emt``: once
+    installed, the registry lists it and ``--standard auto`` reads a EUR token with it, while
+    a USD token stays ``erc20``."""
+    from adapters.evm.client import EvmClient
+    from adapters.evm.erc20 import deploy_cash_token
+    from adapters.evm.signer import EvmSigner
+    from tests.fixtures.evm import start_anvil, stop_process
+
+    subprocess.run(
+        [sys.executable, "-m", "pip", "--python", str(installed / "python"), "install",
+         "--no-deps", "--no-build-isolation", "--no-index", "-q",
+         str(ROOT / "specs" / "examples" / "plugin")],
+        check=True, capture_output=True, timeout=600, cwd=tmp_path,
+    )  # fmt: skip
+    listed = _run(installed, tmp_path, "asset", "standards", "--json")
+    assert listed.returncode == 0, listed.stderr
+    assert "euro_emt" in {row["standard"] for row in json.loads(listed.stdout)}
+    proc, url = start_anvil()
+    try:
+        client = EvmClient.connect(url)
+        issuer = EvmSigner.generate()
+        client.fund(issuer.address, 10**19)
+        tokens = {
+            currency: deploy_cash_token(
+                client, issuer, name=f"{currency} Coin", symbol=currency, decimals=2,
+                currency=currency,
+            )
+            for currency in ("EUR", "USD")
+        }  # fmt: skip
+        read = {
+            currency: _run(installed, tmp_path, "asset", "inspect", "--rpc", url, "--address",
+                           address, "--json")
+            for currency, address in tokens.items()
+        }  # fmt: skip
+    finally:
+        stop_process(proc)
+    for currency, done in read.items():
+        assert done.returncode == 0, (currency, done.stderr)
+    assert json.loads(read["EUR"].stdout)["asset"]["standard"] == "euro_emt"
+    assert json.loads(read["USD"].stdout)["asset"]["standard"] == "erc20"
+    named = _run(installed, tmp_path, "asset", "standards")
+    assert "euro_emt" in named.stdout
