@@ -325,7 +325,34 @@ def preflight(settings: RelayerSettings, *, keys: bool = True) -> list[Finding]:
     for cs in settings.chains:
         checks = _check_evm if cs.kind == "evm" else _check_algorand
         found.extend(checks(cs, keys=keys))
+    found.extend(_same_chain_twice(found))
     return found
+
+
+_IDENTITY = re.compile(r"answers: (chain id \d+|genesis \S+),")
+
+
+def _same_chain_twice(found: list[Finding]) -> list[Finding]:
+    """Two entries of the settings on one chain (same chain id / genesis) are refused: the
+    relayer would watch one HTLC as two chains."""
+    seen: dict[str, str] = {}
+    clashes: list[Finding] = []
+    for finding in found:
+        match = _IDENTITY.search(finding.detail) if finding.ok else None
+        if match is None or finding.subject.count(".") != 1:
+            continue
+        identity = match.group(1)
+        if identity in seen:
+            clashes.append(
+                Finding(
+                    finding.subject,
+                    False,
+                    f"the same chain as {seen[identity]} ({identity}): one chain, one entry",
+                )
+            )
+        else:
+            seen[identity] = finding.subject
+    return clashes
 
 
 def _store_name(target: str) -> str:

@@ -274,3 +274,15 @@ def test_token_agent_operations_from_a_keystore(devnet: tuple[Path, dict[str, st
     done = _stbridge(env, "token", "mint", *chain, f"too={bob}", "amount=7")
     assert done.returncode == 3
     assert "to: is required" in done.stderr
+
+
+def test_check_refuses_the_same_chain_twice(devnet: tuple[Path, dict[str, str]]) -> None:
+    """Two [[chains]] entries on one node would watch one HTLC as two chains: exit 3."""
+    directory, env = devnet
+    text = (directory / "relayer.toml").read_text()
+    evm = text[text.index("[[chains]]") : text.index("[[chains]]", text.index("[[chains]]") + 1)]
+    config = directory / "twice.toml"
+    config.write_text(text + "\n" + evm.replace('name = "evm"', 'name = "evm-again"'))
+    done = _stbridge(env, "relayer", "run", "--check", "--config", str(config))
+    assert done.returncode == 3, done.stdout + done.stderr
+    assert "FAIL chains.evm-again: the same chain as chains.evm (chain id 31337)" in done.stdout
