@@ -26,6 +26,7 @@ from bridge.errors import BridgeError, ChainUnavailable, ConfigError, StoreUnava
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
 from relayer.keystore import load_signer, password_from_env
+from relayer.logs import SwapContextFilter
 from relayer.sealing import key_from_env
 from relayer.service import (
     ChainRuntime,
@@ -66,25 +67,38 @@ class RedactingFilter(logging.Filter):
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-                "level": record.levelname,
-                "logger": record.name,
-                "message": record.getMessage(),
-            }
-        )
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        swap_id = getattr(record, "swap_id", None)
+        if swap_id:
+            line["swap_id"] = swap_id
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
+
+
+class _TextFormatter(logging.Formatter):
+    """``time LEVEL logger: [swap=0x...] message``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(swap)s%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        swap_id = getattr(record, "swap_id", None)
+        record.swap = f"swap={swap_id} " if swap_id else ""
+        return super().format(record)
 
 
 def configure_logging(fmt: str, level: str = "INFO") -> None:
     """Root logging for the daemon: one stderr handler, text or JSON, secrets redacted."""
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(
-        _JsonFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.addFilter(SwapContextFilter())
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
