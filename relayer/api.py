@@ -33,7 +33,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
+from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, TransientError
 from bridge.swap import CancelSwap, Outcome, SwapState
 from relayer.metrics import STAGES, stage_of
 from relayer.service import RelayerService, SwapOrder
@@ -120,6 +120,9 @@ class Problem(BaseModel):
     rule: str | None = Field(default=None, description="The rule that field broke.")
     errors: list[dict[str, Any]] | None = Field(
         default=None, description="Every validation error: loc, msg, type."
+    )
+    fields: list[str] | None = Field(
+        default=None, description="409: the fields that differ from what already exists."
     )
 
 
@@ -233,6 +236,9 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         if isinstance(exc, NotFound):
             status = 404
         extra: dict[str, Any] = {}
+        if isinstance(exc, Conflict):
+            status = 409
+            extra.update(fields=list(exc.fields))
         if isinstance(exc, InvalidInput):
             extra.update(field=exc.field, rule=exc.rule)
         count(request, status)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import signal
@@ -25,11 +26,13 @@ from bridge.compliance import default_engine
 from bridge.errors import BridgeError, ChainUnavailable, ConfigError, StoreUnavailable
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
+from relayer.dry_runs import algorand_dry_run
 from relayer.keystore import load_signer, password_from_env
 from relayer.logs import SwapContextFilter
 from relayer.sealing import key_from_env
 from relayer.service import (
     ChainRuntime,
+    ComplianceCheck,
     ComplianceResult,
     CrashPlan,
     RelayerService,
@@ -106,11 +109,12 @@ def configure_logging(fmt: str, level: str = "INFO") -> None:
     logging.getLogger("uvicorn.access").setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
-def compliance_from_engine() -> Callable[[SwapOrder], ComplianceResult]:
-    """The compliance hook backed by the rules in ``specs/jurisdictions`` (loaded once)."""
+def compliance_from_engine() -> ComplianceCheck:
+    """The compliance hook backed by the rules in ``specs/jurisdictions`` (loaded once),
+    deciding under the law in force at the instant the relayer asks about."""
     engine = default_engine()
 
-    def check(order: SwapOrder) -> ComplianceResult:
+    def check(order: SwapOrder, at: datetime) -> ComplianceResult:
         if order.trade is None:
             return ComplianceResult(
                 False,
@@ -120,7 +124,7 @@ def compliance_from_engine() -> Callable[[SwapOrder], ComplianceResult]:
                     ),
                 ),
             )
-        decision = engine.evaluate(order.trade, datetime.now(UTC))
+        decision = engine.evaluate(order.trade, at)
         refusals = tuple(
             Refusal(
                 code=r.code,
@@ -195,6 +199,8 @@ def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
         confirmations=cs.confirmations,
         signers={s.address: s for s in signers},
         operator=signers[0],
+        dry_run=algorand_dry_run(chain),
+        escrow_per_lock=True,
         start_height=cs.start_height,
     )
 
@@ -408,6 +414,7 @@ def build_service(settings: RelayerSettings) -> RelayerService:
             reaction_s=settings.reaction_s,
             compliance_recheck_s=settings.compliance_recheck_s,
             margin_s=settings.margin_s,
+            poll_s=math.ceil(settings.poll_interval_s),
         ),
         wall_clock=time.time,
         replica_id=settings.replica_id,

@@ -44,6 +44,7 @@ from bridge.compliance import Trade
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator, TransferIntent
 from relayer.daemon import compliance_from_engine
+from relayer.dry_runs import algorand_dry_run
 from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
 from relayer.service import (
@@ -205,6 +206,8 @@ def build_world(workdir: Path | None = None) -> World:
                 confirmations=0,
                 signers={accounts["bob"].address: accounts["bob"]},
                 operator=accounts["operator"],
+                dry_run=algorand_dry_run(chain),
+                escrow_per_lock=True,
             ),
         },
         compliance=compliance_from_engine(),

@@ -92,3 +92,21 @@ class RelayerMetrics:
             ["chain"],
             registry=self.registry,
         )
+        self.decoy_locks = Counter(
+            "stbridge_decoy_locks",
+            "Locks under a swap's hashlock that are not its leg's escrow (ignored), by chain",
+            ["chain"],
+            registry=self.registry,
+        )
+        self.tx_refusals = Counter(
+            "stbridge_tx_refusals",
+            "Claims and refunds the chain or the token refused (retried with back-off), by action",
+            ["action"],
+            registry=self.registry,
+        )
+        self.escrow_shortfall = Gauge(
+            "stbridge_escrow_shortfall",
+            "Units an HTLC holds less than its open locks of a token (an agent moved them)",
+            ["chain", "asset"],
+            registry=self.registry,
+        )

@@ -9,8 +9,9 @@ its event.
 The contract keeps one word per open lock (a commitment to the parameters); claim and refund
 take the parameters again. This adapter reads them back from the lock's event, so callers
 only ever handle a lock id. A lock id is ``0x`` + 64 hex digits: ``keccak256(abi.encode(
-hashlock, token, sender, receiver, amount, deadline))`` (token = 0 for the native coin;
-a partition lock appends the partition).
+hashlock, token, sender, receiver, amount, deadline))``; a native-coin lock hashes no token
+word (``keccak256(abi.encode(hashlock, sender, receiver, amount, deadline))``), so no token
+lock can share its id; a partition lock appends the partition.
 
 Before anything is sent, input is validated (``InvalidInput`` naming the field) and the
 chain's own verdict is obtained by estimating the transaction, so a refusal sends nothing.
@@ -95,6 +96,7 @@ _SETTLEMENT_ERRORS: Final[Mapping[str, str]] = {
     "ZeroAmount": "the amount must be positive",
     "ZeroReceiver": "the receiver must not be the zero address",
     "ZeroToken": "the token must not be the zero address",
+    "TokenWithoutCode": "the token address holds no contract code",
     "BadCalldataLength": "the secret must be exactly 32 bytes",
     "AmountNotReceived": (
         "the escrow's balance did not grow by exactly the amount (a fee on transfer, or a "
@@ -126,7 +128,10 @@ class LockParams:
 
     @property
     def lock_id(self) -> str:
-        """The contract's id of this lock (0x + 64 hex); a partition lock adds the partition."""
+        """The contract's id of this lock (0x + 64 hex).
+
+        A native lock hashes no token word; a partition lock adds the partition.
+        """
         types = ["bytes32", "address", "address", "address", "uint256", "uint256"]
         values: list[Any] = [
             self.hashlock,
@@ -136,7 +141,9 @@ class LockParams:
             self.amount,
             self.deadline,
         ]
-        if self.partition is not None:
+        if self.native and self.partition is None:
+            del types[1], values[1]
+        elif self.partition is not None:
             types.append("bytes32")
             values.append(self.partition)
         return "0x" + bytes(Web3.keccak(abi_encode(types, values))).hex()
@@ -228,12 +235,7 @@ class EvmHtlc:
     def _token_of(self, asset: AssetRef | None) -> str:
         if asset is None:
             return NATIVE
-        if asset.chain.kind != "evm" or asset.chain.chain_id != self.client.chain_id:
-            raise InvalidInput("asset", f"must be on EVM chain {self.client.chain_id}")
-        locator = asset.locator
-        if not isinstance(locator, EvmContractLocator):
-            raise InvalidInput("asset", "must be an EVM contract")
-        return self.client.require_code(locator.address)
+        return self.client.require_code(self._token_address(asset))
 
     def _asset_ref(self, token: str) -> AssetRef | None:
         if int(token, 16) == 0:
@@ -442,6 +444,41 @@ class EvmHtlc:
             found.append(self._as_lock(params))
         return found
 
+    def lock_id_for(
+        self,
+        *,
+        asset: AssetRef | None,
+        sender: str,
+        receiver: str,
+        amount: int,
+        hashlock: bytes,
+        deadline: int,
+        partition: bytes | None = None,
+    ) -> str:
+        """The id this contract gives a lock with exactly these parameters (pure: no read).
+
+        The id hashes the hashlock, token, sender, receiver, amount, deadline (and the
+        partition), so a look-alike with any other sender or asset has another id.
+        """
+        token = NATIVE if asset is None else self._token_address(asset)
+        return LockParams(
+            _require_bytes32("hashlock", hashlock),
+            token,
+            self._address("sender", sender),
+            self._address("receiver", receiver),
+            _require_amount(amount),
+            deadline,
+            partition=None if partition is None else _require_bytes32("partition", partition),
+        ).lock_id
+
+    def _token_address(self, asset: AssetRef) -> str:
+        if asset.chain.kind != "evm" or asset.chain.chain_id != self.client.chain_id:
+            raise InvalidInput("asset", f"must be on EVM chain {self.client.chain_id}")
+        locator = asset.locator
+        if not isinstance(locator, EvmContractLocator):
+            raise InvalidInput("asset", "must be an EVM contract")
+        return self.client.checked_address(locator.address, field_name="asset")
+
     def events(self, from_height: int, to_height: int) -> Iterator[ChainEvent]:
         """Lock / claim / refund events in ``[from_height, to_height]``, in chain order.
 
@@ -457,6 +494,41 @@ class EvmHtlc:
                 yield event
 
     # -- reads -----------------------------------------------------------------------------
+
+    def shortfall(self, asset: AssetRef | None) -> tuple[int, tuple[str, ...]]:
+        """How many units of ``asset`` (None: the native coin) this HTLC holds *less* than
+        the sum of its open locks of it, and the ids of those open locks.
+
+        The HTLC pools every lock of a token in one balance. A token agent's forced
+        transfer (T-REX ``forcedTransfer``, a burn, a recovery) out of the HTLC takes units
+        that belong to some lock, and the contract cannot tell which: the next claim or
+        refund of that token would be paid from another lock's units. A positive shortfall
+        means no lock of that token may be acted on until the operator has it restored.
+        Units of a partition lock are not pooled with the token's plain locks and are not
+        counted here.
+        """
+        token = NATIVE if asset is None else self._token_address(asset)
+        opened: dict[str, int] = {}
+        closed: set[str] = set()
+        for entry in self.client.logs(address=self.address, from_block=self.from_block):
+            event = self._decode(entry)
+            if event is None:
+                continue
+            lock_id = str(event.args["lock_id"])
+            if event.name == "Locked":
+                same = str(event.args["token"] or NATIVE).lower() == token.lower()
+                if same and event.args.get("partition") is None:
+                    opened[lock_id] = int(str(event.args["amount"]))
+            else:
+                closed.add(lock_id)
+        open_ids = tuple(sorted(i for i in opened if i not in closed))
+        owed = sum(opened[i] for i in open_ids)
+        if asset is None:
+            held = self.client.balance(self.address)
+        else:
+            erc20 = self.client.contract(token, load_abi("Token"))
+            held = int(self.client.read(erc20.functions.balanceOf(self.address)))
+        return max(owed - held, 0), open_ids
 
     def is_open(self, lock_id: str) -> bool:
         """Whether the lock is open (locked and neither claimed nor refunded)."""

@@ -30,7 +30,7 @@ def _app() -> Any:
     service = RelayerService(
         store=store,
         chains={},
-        compliance=lambda order: ComplianceResult(True),
+        compliance=lambda order, at: ComplianceResult(True),
         sealing_key=SealingKey.generate(),
         budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1),
         wall_clock=time.time,

@@ -4,8 +4,9 @@ Each fenced block is announced by a comment saying how it is tested:
 ``<!-- readme-test: make -->`` (each ``make`` target is dry-run with ``make -n``, since
 ``make test`` cannot run itself, and ``make help`` runs), ``cli`` and ``keys`` (run with
 bash, ``set -e``, in a fresh directory where ``specs`` is the checkout's), ``library`` and
-the operator path (run in ``test_readme_operator.py`` with the devnet and a relayer). A
-block without its comment, or a command that fails, fails here.
+the operator path (run in ``test_readme_operator.py`` with the devnet and a relayer),
+``model`` (the drift check runs as written; ``test_protocol_model.py`` runs the generator
+and spin's verification). A block without its comment, or a command that fails, fails here.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-KINDS = ("make", "cli", "keys", "library")
+KINDS = ("make", "model", "cli", "keys", "library")
 
 _BLOCK = re.compile(r"(?P<before>[^\n]*)\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.DOTALL)
 
@@ -114,3 +115,14 @@ def test_keys_block(tmp_path: Path) -> None:
     assert printed[2] == address  # the imported key keeps its address
     for name in ("evm-relayer", "algo-relayer", "algo-buyer"):
         assert oct((tmp_path / "keys" / f"{name}.json").stat().st_mode & 0o777) == "0o600"
+
+
+def test_model_block_drift_check_runs_as_written() -> None:
+    (script,) = [body for kind, body in blocks() if kind == "model"]
+    (line,) = [line for line in script.splitlines() if "--check" in line]
+    command = line.split("#")[0].split()
+    assert command[:3] == ["python", "-m", "bridge.protocol_model"]
+    done = subprocess.run(
+        [sys.executable, *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert done.returncode == 0, done.stdout + done.stderr

@@ -206,6 +206,53 @@ def test_no_refund_after_claim(env: Env) -> None:
     assert env.client.balance(env.htlc.address) == 0
 
 
+def _not_closed(env: Env, lock_id: str, revert: RevertInfo | None, held: int) -> None:
+    """The stranger's call was refused and changed nothing: the lock is open, the coin held."""
+    assert revert is not None, "a stranger closed a native lock through a token function"
+    assert env.htlc.is_open(lock_id)
+    assert env.client.balance(env.htlc.address) == held
+
+
+@pytest.mark.parametrize("token", ["zero", "no-code"])
+def test_stranger_cannot_close_a_native_lock_through_the_token_functions(
+    env: Env, token: str
+) -> None:
+    """Issue 13 item 2, as the third party: claimToken / refundToken naming the native lock's
+    parameters with token = 0 (or any address without code) must not close it. Before the
+    fix token = 0 gave the native lock's own id, the `transfer` to an address without code
+    "succeeded", the lock closed and the coin stayed in the contract for ever."""
+    address = NATIVE if token == "zero" else env.carol.address
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    p = env.htlc.params(lock_id)
+    held = env.client.balance(env.htlc.address)
+    assert held == ONE_ETH
+
+    # before the deadline, with the public secret (e.g. front-running the reveal)
+    claim = env.calldata(
+        "claimToken", secret.reveal(), address, p.sender, p.receiver, p.amount, p.deadline
+    )
+    _not_closed(env, lock_id, env.raw(env.carol, claim), held)
+    bob_before = env.client.balance(env.bob.address)
+    env.htlc.claim(lock_id, secret.reveal(), env.carol)  # the real claim still pays bob
+    assert env.client.balance(env.bob.address) == bob_before + ONE_ETH
+    assert env.client.balance(env.htlc.address) == 0
+
+    # after the deadline, with no secret at all
+    other = env.secret()
+    lock2 = _native_lock(env, other)
+    q = env.htlc.params(lock2)
+    env.client.increase_time(HOUR + 10)
+    refund = env.calldata(
+        "refundToken", q.hashlock, address, q.sender, q.receiver, q.amount, q.deadline
+    )
+    _not_closed(env, lock2, env.raw(env.carol, refund), ONE_ETH)
+    alice_before = env.client.balance(env.alice.address)
+    env.htlc.refund(lock2, env.carol)  # the real refund still pays alice
+    assert env.client.balance(env.alice.address) == alice_before + ONE_ETH
+    assert env.client.balance(env.htlc.address) == 0
+
+
 def test_wrong_secret_refused(env: Env) -> None:
     secret, wrong = env.secret(), env.secret()
     lock_id = _native_lock(env, secret)
@@ -513,8 +560,10 @@ def test_lock_rules_are_the_contracts_own(env: Env, kind: str) -> None:
         return
     refused(send(10, bob, deadline, NATIVE), "ZeroToken")
     refused(send(0, bob, deadline, NATIVE), "ZeroToken")  # the token is checked first
-    # an address without code answers no balance: refused, nothing locked
-    refused(send(10, bob, deadline, env.carol.address), "TransferFailed")
+    # an address without code answers no balance: refused by name, nothing locked
+    no_code = send(10, bob, deadline, env.carol.address)
+    refused(no_code, "TokenWithoutCode")
+    assert no_code.error_args == (env.carol.address.lower(),)
     # the token's own refusal comes back as it is (here: allowance spent)
     denied = send(10**6, bob, deadline)
     assert denied is not None

@@ -26,9 +26,16 @@ interface IHTLCPartitionedToken {
 /// after it), so the two can never race.
 ///
 /// Storage is one word per open lock: the lock's id is the keccak-256 commitment to all of
-/// its parameters, keccak256(abi.encode(hashlock, token, sender, receiver, amount, deadline))
-/// (token = 0 for the native coin; the chain and this contract are implied by where it is
-/// stored). Claim and refund take the parameters again and recompute the id, so a
+/// its parameters (the chain and this contract are implied by where it is stored):
+/// - a native-coin lock: keccak256(abi.encode(hashlock, sender, receiver, amount, deadline)),
+///   160 bytes, with no token word;
+/// - a token lock: keccak256(abi.encode(hashlock, token, sender, receiver, amount, deadline)),
+///   192 bytes;
+/// - a partition lock: the token lock's words and the partition, 224 bytes.
+/// The three kinds hash preimages of three different lengths, so their ids are disjoint by
+/// construction: no choice of token (the zero address included) makes a token or partition
+/// function compute the id of a native lock, or the reverse, short of a keccak-256
+/// collision. Claim and refund take the parameters again and recompute the id, so a
 /// caller cannot change the receiver, the sender, the token or the amount. The word is
 /// cleared when the lock is settled, which makes a second claim, a claim after a refund and
 /// a refund after a claim all fail with `LockNotOpen`. A second lock with the id of an open
@@ -38,8 +45,17 @@ interface IHTLCPartitionedToken {
 /// second hash). That is collision-free because this contract declares no storage variable
 /// at all (its reentrancy marks are in transient storage, a separate space): every slot it ever
 /// writes is a lock id, and two locks share a slot only if they share an id, which means the
-/// same parameters (refused as `LockExists`) or a keccak-256 collision (a token lock hashes
-/// 192 bytes, a partition lock 224). A storage variable must never be added to this contract.
+/// same parameters (refused as `LockExists`) or a keccak-256 collision (a native lock hashes
+/// 160 bytes, a token lock 192, a partition lock 224). A storage variable must never be added
+/// to this contract.
+///
+/// A token is an address with code. A call to an address without code succeeds and returns
+/// nothing, so it must never count as a delivery or a payment: `lockToken` requires a
+/// 32-byte answer from `balanceOf`, which no such address gives (the precompiles that answer
+/// cannot also answer `transferFrom` as a token does), and refuses with `TokenWithoutCode`;
+/// `claimToken` / `refundToken` accept a `transfer` that returned nothing only from an
+/// address with code; the partition functions check the code first. So a lock can be closed
+/// only by paying its asset out.
 ///
 /// The secret is exactly 32 bytes: claim takes it as `bytes32` and refuses calldata of any
 /// other length, so a preimage of another size can never satisfy the hashlock here while
@@ -128,6 +144,8 @@ contract HTLC {
     error ZeroReceiver();
     /// @notice The token is the zero address (use `lock` for the native coin).
     error ZeroToken();
+    /// @notice The token address holds no code (nothing can be locked in or paid out of it).
+    error TokenWithoutCode(address token);
     /// @notice The deadline is not in the future, or further than MAX_LOCK_SECONDS ahead.
     error BadDeadline(uint256 deadline, uint256 nowTimestamp);
     /// @notice Claim at or after the deadline (the lock can only be refunded now).
@@ -144,7 +162,8 @@ contract HTLC {
     error Reentered();
 
     /// @notice The id (commitment) of a lock with these parameters on this contract.
-    /// @dev `token` is the zero address for a native-coin lock.
+    /// @dev `token` is the zero address for a native-coin lock, whose id hashes no token word
+    /// (see the contract's notes); the token functions never take this branch.
     function lockId(
         bytes32 hashlock,
         address token,
@@ -152,17 +171,9 @@ contract HTLC {
         address receiver,
         uint256 amount,
         uint256 deadline
-    ) public pure returns (bytes32 id) {
-        assembly ("memory-safe") {
-            let p := mload(0x40)
-            mstore(p, hashlock)
-            mstore(add(p, 0x20), token)
-            mstore(add(p, 0x40), sender)
-            mstore(add(p, 0x60), receiver)
-            mstore(add(p, 0x80), amount)
-            mstore(add(p, 0xa0), deadline)
-            id := keccak256(p, 0xc0)
-        }
+    ) external pure returns (bytes32) {
+        if (token == address(0)) return _nativeId(hashlock, sender, receiver, amount, deadline);
+        return _tokenId(hashlock, token, sender, receiver, amount, deadline);
     }
 
     /// @notice Whether lock `id` is open (locked, neither claimed nor refunded).
@@ -185,20 +196,20 @@ contract HTLC {
         if (_refused(receiver, msg.value, deadline)) _checkLock(receiver, msg.value, deadline);
         bytes32 topic = Locked.selector;
         assembly {
+            // the native id's preimage: no token word (see the contract's notes)
             mstore(0x00, hashlock)
-            mstore(0x20, 0) // token: the native coin
-            mstore(0x40, caller())
-            mstore(0x60, receiver)
-            mstore(0x80, callvalue())
-            mstore(0xa0, deadline)
-            id := keccak256(0x00, 0xc0)
+            mstore(0x20, caller())
+            mstore(0x40, receiver)
+            mstore(0x60, callvalue())
+            mstore(0x80, deadline)
+            id := keccak256(0x00, 0xa0)
             if sload(id) {
                 mstore(0x00, shl(224, 0xe1e616f8)) // LockExists(bytes32)
                 mstore(0x04, id)
                 revert(0x00, 0x24)
             }
             sstore(id, 1)
-            log2(0x40, 0x80, topic, hashlock) // sender, receiver, amount, deadline
+            log2(0x20, 0x80, topic, hashlock) // sender, receiver, amount, deadline
             mstore(0x00, id)
             return(0x00, 0x20)
         }
@@ -213,7 +224,7 @@ contract HTLC {
         if (msg.data.length != 164) revert BadCalldataLength(msg.data.length, 164);
         if (receiver == address(0)) receiver = msg.sender;
         if (block.timestamp >= deadline) revert DeadlinePassed(deadline, block.timestamp);
-        bytes32 id = lockId(_sha256(secret), address(0), sender, receiver, amount, deadline);
+        bytes32 id = _nativeId(_sha256(secret), sender, receiver, amount, deadline);
         _close(id);
         emit Claimed(id, secret);
         _sendValue(receiver, amount);
@@ -227,7 +238,7 @@ contract HTLC {
     {
         if (sender == address(0)) sender = msg.sender;
         if (block.timestamp < deadline) revert DeadlineNotReached(deadline, block.timestamp);
-        bytes32 id = lockId(hashlock, address(0), sender, receiver, amount, deadline);
+        bytes32 id = _nativeId(hashlock, sender, receiver, amount, deadline);
         _close(id);
         emit Refunded(id);
         _sendValue(sender, amount);
@@ -238,8 +249,9 @@ contract HTLC {
     /// @notice Lock `amount` of `token` (approved to this contract) for `receiver`.
     /// @dev Refused unless this contract's balance grows by exactly `amount`. `balanceOf`
     /// before, `transferFrom`, `balanceOf` after; a failed or short `balanceOf` or a `false`
-    /// from `transferFrom` is refused (`TransferFailed`) once the three calls are done, which
-    /// undoes them all; a balance that fell reads as a huge delivery, refused as
+    /// from `transferFrom` is refused (`TransferFailed`, or `TokenWithoutCode` when the token
+    /// has no code, which is what makes `balanceOf` answer nothing) once the three calls are
+    /// done, which undoes them all; a balance that fell reads as a huge delivery, refused as
     /// `AmountNotReceived`. (Yul evaluates arguments right to left, so in
     /// `and(gt(returndatasize(), 0x1f), staticcall(...))` the call runs first.)
     function lockToken(
@@ -303,6 +315,11 @@ contract HTLC {
                 ok, and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0x5c, 0x24, 0x00, 0x20))
             )
             if iszero(ok) {
+                if iszero(extcodesize(token)) {
+                    mstore(0x00, shl(224, 0x9276324f)) // TokenWithoutCode(address)
+                    mstore(0x04, token)
+                    revert(0x00, 0x24)
+                }
                 mstore(0x00, shl(224, 0x90b8ec18)) // TransferFailed()
                 revert(0x00, 0x04)
             }
@@ -333,7 +350,7 @@ contract HTLC {
         if (msg.data.length != 196) revert BadCalldataLength(msg.data.length, 196);
         if (receiver == address(0)) receiver = msg.sender;
         if (block.timestamp >= deadline) revert DeadlinePassed(deadline, block.timestamp);
-        bytes32 id = lockId(_sha256(secret), token, sender, receiver, amount, deadline);
+        bytes32 id = _tokenId(_sha256(secret), token, sender, receiver, amount, deadline);
         _close(id);
         emit Claimed(id, secret);
         _sendToken(token, receiver, amount);
@@ -351,7 +368,7 @@ contract HTLC {
     ) external {
         if (sender == address(0)) sender = msg.sender;
         if (block.timestamp < deadline) revert DeadlineNotReached(deadline, block.timestamp);
-        bytes32 id = lockId(hashlock, token, sender, receiver, amount, deadline);
+        bytes32 id = _tokenId(hashlock, token, sender, receiver, amount, deadline);
         _close(id);
         emit Refunded(id);
         _sendToken(token, sender, amount);
@@ -383,6 +400,7 @@ contract HTLC {
         uint256 deadline
     ) external returns (bytes32 id) {
         if (token == address(0)) revert ZeroToken();
+        if (token.code.length == 0) revert TokenWithoutCode(token);
         _checkLock(receiver, amount, deadline);
         assembly {
             if tload(token) {
@@ -418,6 +436,7 @@ contract HTLC {
         if (msg.data.length != 228) revert BadCalldataLength(msg.data.length, 228);
         if (receiver == address(0)) receiver = msg.sender;
         if (block.timestamp >= deadline) revert DeadlinePassed(deadline, block.timestamp);
+        if (token.code.length == 0) revert TokenWithoutCode(token);
         bytes32 id =
             partitionLockId(_sha256(secret), token, partition, sender, receiver, amount, deadline);
         _close(id);
@@ -438,6 +457,7 @@ contract HTLC {
     ) external {
         if (sender == address(0)) sender = msg.sender;
         if (block.timestamp < deadline) revert DeadlineNotReached(deadline, block.timestamp);
+        if (token.code.length == 0) revert TokenWithoutCode(token);
         bytes32 id = partitionLockId(hashlock, token, partition, sender, receiver, amount, deadline);
         _close(id);
         emit Refunded(id);
@@ -470,6 +490,46 @@ contract HTLC {
         }
     }
 
+    /// @dev A native lock's id: 160 bytes hashed, no token word.
+    function _nativeId(
+        bytes32 hashlock,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    ) private pure returns (bytes32 id) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, hashlock)
+            mstore(add(p, 0x20), sender)
+            mstore(add(p, 0x40), receiver)
+            mstore(add(p, 0x60), amount)
+            mstore(add(p, 0x80), deadline)
+            id := keccak256(p, 0xa0)
+        }
+    }
+
+    /// @dev A token lock's id: 192 bytes hashed, the token in the second word.
+    function _tokenId(
+        bytes32 hashlock,
+        address token,
+        address sender,
+        address receiver,
+        uint256 amount,
+        uint256 deadline
+    ) private pure returns (bytes32 id) {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, hashlock)
+            mstore(add(p, 0x20), token)
+            mstore(add(p, 0x40), sender)
+            mstore(add(p, 0x60), receiver)
+            mstore(add(p, 0x80), amount)
+            mstore(add(p, 0xa0), deadline)
+            id := keccak256(p, 0xc0)
+        }
+    }
+
     function _store(bytes32 id) private {
         uint256 taken;
         assembly ("memory-safe") {
@@ -496,6 +556,10 @@ contract HTLC {
         if (!ok) revert TransferFailed();
     }
 
+    /// @dev Pay `amount` of `token` to `to`. A token may return nothing or must return true;
+    /// nothing counts only from an address with code (a call to an address without code
+    /// succeeds and returns nothing, and must not close a lock without paying it out). The
+    /// code is read only when nothing came back, so a token that answers pays no more gas.
     function _sendToken(address token, address to, uint256 amount) private {
         bool ok;
         assembly ("memory-safe") {
@@ -508,8 +572,15 @@ contract HTLC {
                 returndatacopy(p, 0, returndatasize())
                 revert(p, returndatasize())
             }
-            // a token may return nothing, or must return true
-            ok := or(iszero(returndatasize()), and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)))
+            switch returndatasize()
+            case 0 {
+                if iszero(extcodesize(token)) {
+                    mstore(0x00, shl(224, 0x9276324f)) // TokenWithoutCode(address)
+                    mstore(0x04, token)
+                    revert(0x00, 0x24)
+                }
+            }
+            default { ok := and(gt(returndatasize(), 0x1f), eq(mload(0x00), 1)) }
         }
         if (!ok) revert TransferFailed();
     }
