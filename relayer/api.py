@@ -68,7 +68,7 @@ def why(state: SwapState, inputs: list[dict[str, Any]]) -> str | None:
     if state.outcome is Outcome.COMPLETED:
         return None
     if state.refusals:
-        return "compliance refused: " + "; ".join(
+        return "the law or the token refuses the trade (nothing locked): " + "; ".join(
             f"{r.code}: {r.detail}" if r.detail else str(r.code) for r in state.refusals
         )
     for entry in reversed(inputs):

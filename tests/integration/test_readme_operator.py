@@ -86,8 +86,12 @@ def test_readme_operator_path(tmp_path: Path) -> None:
     assert done.returncode == 0, detail
     lines = done.stdout.splitlines()
     assert "completed" in lines, detail
-    assert any(line.startswith("why: lock of the initiator leg failed") for line in lines), detail
-    assert "COUNTRY_RESTRICTED" in done.stdout
+    # the token's own rule refuses carol (US): refused before anything is locked, with why
+    assert any(
+        line.startswith("refused: the law or the token refuses the trade (nothing locked): COUNTRY")
+        for line in lines
+    )
+    assert any(line.startswith("refused: COUNTRY_RESTRICTED: CountryAllowModule") for line in lines)
     # the library example: the T-REX token read, carol refused by the token, a swap settled
     assert "Tokyo Office Trust erc3643" in done.stdout
     assert "False ['COUNTRY_RESTRICTED']" in done.stdout
