@@ -542,10 +542,13 @@ def serve(directory: Path) -> None:
         state.ready = True
         _write_atomic(directory / STATE_FILE, state.to_json())
         print(f"devnet ready: {evm_url} and {server.url}", flush=True)
-        while not stop.is_set() and anvil.poll() is None:
+        state_file = directory / STATE_FILE
+        while not stop.is_set() and anvil.poll() is None and state_file.exists():
             stop.wait(0.5)
         if anvil.poll() is not None:
             print(f"anvil exited with {anvil.returncode}; stopping", flush=True)
+        elif not state_file.exists():  # its directory was removed: nobody can reach it
+            print(f"{state_file} is gone; stopping", flush=True)
     finally:
         if server is not None:
             server.stop()
