@@ -16,18 +16,21 @@ import re
 import signal
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from bridge.compliance import default_engine
-from bridge.errors import ConfigError
+from bridge.errors import BridgeError, ChainUnavailable, ConfigError, StoreUnavailable
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
 from bridge.swap import chain_key
 from relayer.dry_runs import algorand_dry_run
 from relayer.keystore import load_signer, password_from_env
+from relayer.logs import SwapContextFilter
 from relayer.sealing import key_from_env
 from relayer.service import (
     ChainRuntime,
@@ -40,7 +43,15 @@ from relayer.service import (
 from relayer.settings import ChainSettings, RelayerSettings
 from relayer.store import Store, open_store
 
-__all__ = ["RedactingFilter", "build_service", "compliance_from_engine", "configure_logging", "run"]
+__all__ = [
+    "Finding",
+    "RedactingFilter",
+    "build_service",
+    "compliance_from_engine",
+    "configure_logging",
+    "preflight",
+    "run",
+]
 
 log = logging.getLogger(__name__)
 
@@ -61,28 +72,43 @@ class RedactingFilter(logging.Filter):
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-                "level": record.levelname,
-                "logger": record.name,
-                "message": record.getMessage(),
-            }
-        )
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        swap_id = getattr(record, "swap_id", None)
+        if swap_id:
+            line["swap_id"] = swap_id
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
 
 
-def configure_logging(fmt: str) -> None:
+class _TextFormatter(logging.Formatter):
+    """``time LEVEL logger: [swap=0x...] message``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(swap)s%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        swap_id = getattr(record, "swap_id", None)
+        record.swap = f"swap={swap_id} " if swap_id else ""
+        return super().format(record)
+
+
+def configure_logging(fmt: str, level: str = "INFO") -> None:
     """Root logging for the daemon: one stderr handler, text or JSON, secrets redacted."""
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(
-        _JsonFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.addFilter(SwapContextFilter())
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
+    # one line per HTTP request is noise at INFO; it stays visible at DEBUG
+    logging.getLogger("uvicorn.access").setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
 def compliance_from_engine() -> ComplianceCheck:
@@ -264,6 +290,182 @@ def _crash_plan(
     return plan
 
 
+@dataclass(frozen=True)
+class Finding:
+    """One result of :func:`preflight`: what was checked, whether it passed, and why not."""
+
+    subject: str
+    ok: bool
+    detail: str
+    error: type[BridgeError] = ConfigError
+
+
+def _check_evm(cs: ChainSettings, *, keys: bool) -> Iterator[Finding]:
+    from adapters.evm.client import EvmClient
+    from adapters.evm.contracts import load_artifact
+
+    where = f"chains.{cs.name}"
+    if cs.htlc is None:
+        yield Finding(f"{where}.htlc", False, "the HTLC contract address is required")
+        return
+    try:
+        client = EvmClient.from_target(cs.endpoint, retries=0, timeout=5.0)
+        chain_id = client.chain_id
+        head = client.head()
+    except BridgeError as exc:
+        yield Finding(where, False, f"{cs.endpoint} is unreachable: {exc}", ChainUnavailable)
+        return
+    yield Finding(where, True, f"{cs.endpoint} answers: chain id {chain_id}, block {head}")
+    if cs.chain_id is not None and cs.chain_id != chain_id:
+        yield Finding(
+            f"{where}.chain_id", False, f"the node reports chain id {chain_id}, not {cs.chain_id}"
+        )
+    try:
+        code = client.code_at(cs.htlc)
+    except BridgeError as exc:
+        yield Finding(f"{where}.htlc", False, str(exc))
+        return
+    if not code:
+        yield Finding(f"{where}.htlc", False, f"no contract at {cs.htlc} on chain {chain_id}")
+    elif code.hex() != load_artifact("HTLC").deployed_bytecode.removeprefix("0x").lower():
+        yield Finding(
+            f"{where}.htlc", False, f"{cs.htlc} is not stbridge's HTLC.sol (its code differs)"
+        )
+    else:
+        yield Finding(f"{where}.htlc", True, f"stbridge HTLC at {cs.htlc}")
+    if keys:
+        yield from _check_keys(cs, lambda address: client.balance(address), "wei")
+
+
+def _check_algorand(cs: ChainSettings, *, keys: bool) -> Iterator[Finding]:
+    from adapters.algorand.chain import AlgodChain
+
+    where = f"chains.{cs.name}"
+    if cs.endpoint == "embedded":
+        yield Finding(
+            where,
+            True,
+            "embedded ledger in this process (only this relayer sees it; "
+            "`stbridge devnet up` serves one other processes can reach)",
+        )
+        return
+    from algosdk.v2client.algod import AlgodClient
+
+    chain = AlgodChain(AlgodClient(os.environ.get(cs.token_env, ""), cs.endpoint))
+    try:
+        head = chain.head()
+        genesis = chain.chain.genesis_hash
+    except BridgeError as exc:
+        error = ConfigError if isinstance(exc, ConfigError) else ChainUnavailable
+        yield Finding(where, False, f"{cs.endpoint} is unreachable: {exc}", error)
+        return
+    yield Finding(where, True, f"{cs.endpoint} answers: genesis {genesis}, round {head}")
+    if keys:
+        yield from _check_keys(cs, chain.algo_balance, "microalgos")
+
+
+def _check_keys(cs: ChainSettings, balance: Callable[[str], int], unit: str) -> Iterator[Finding]:
+    where = f"chains.{cs.name}.keystore"
+    try:
+        signers = _signers(cs)
+    except BridgeError as exc:
+        yield Finding(where, False, str(exc))
+        return
+    operator = signers[0].address
+    try:
+        funds = balance(operator)
+    except BridgeError as exc:
+        yield Finding(where, False, f"balance of {operator}: {exc}", ChainUnavailable)
+        return
+    if funds <= 0:
+        yield Finding(where, False, f"the relayer's account {operator} has no {unit} for fees")
+    else:
+        yield Finding(where, True, f"relayer account {operator} unlocked, {funds:,} {unit}")
+    for signer in signers[1:]:
+        yield Finding(f"chains.{cs.name}.custody", True, f"{signer.address} unlocked")
+
+
+def preflight(settings: RelayerSettings, *, keys: bool = True) -> list[Finding]:
+    """Check what the daemon needs before it starts: secrets, store, every chain, keys.
+
+    Nothing is written to a chain. ``keys=False`` skips decrypting the keystores (the daemon
+    decrypts them anyway when it starts).
+    """
+    found: list[Finding] = []
+    for variable, check in (
+        (settings.secret_key_env, lambda: key_from_env(settings.secret_key_env)),
+        (settings.api.token_env, lambda: _api_token(settings)),
+    ):
+        try:
+            check()
+        except BridgeError as exc:
+            found.append(Finding(variable, False, str(exc).removeprefix(f"{variable}: ")))
+        else:
+            found.append(Finding(variable, True, "set"))
+    try:
+        _create_private(settings.store)
+        open_store(settings.store).close()
+    except BridgeError as exc:
+        found.append(Finding("store", False, str(exc), StoreUnavailable))
+    else:
+        found.append(Finding("store", True, _store_name(settings.store)))
+    for cs in settings.chains:
+        checks = _check_evm if cs.kind == "evm" else _check_algorand
+        found.extend(checks(cs, keys=keys))
+    found.extend(_same_chain_twice(found))
+    return found
+
+
+_IDENTITY = re.compile(r"answers: (chain id \d+|genesis \S+),")
+
+
+def _same_chain_twice(found: list[Finding]) -> list[Finding]:
+    """Two entries of the settings on one chain (same chain id / genesis) are refused: the
+    relayer would watch one HTLC as two chains."""
+    seen: dict[str, str] = {}
+    clashes: list[Finding] = []
+    for finding in found:
+        match = _IDENTITY.search(finding.detail) if finding.ok else None
+        if match is None or finding.subject.count(".") != 1:
+            continue
+        identity = match.group(1)
+        if identity in seen:
+            clashes.append(
+                Finding(
+                    finding.subject,
+                    False,
+                    f"the same chain as {seen[identity]} ({identity}): one chain, one entry",
+                )
+            )
+        else:
+            seen[identity] = finding.subject
+    return clashes
+
+
+def _store_name(target: str) -> str:
+    if target.startswith(("postgresql://", "postgres://")):
+        return "PostgreSQL " + target.split("@")[-1]  # never the user's password
+    return f"SQLite {target}"
+
+
+def _api_token(settings: RelayerSettings) -> str:
+    token = password_from_env(settings.api.token_env)
+    if len(token) < 16:
+        raise ConfigError(f"{settings.api.token_env}: must be at least 16 characters")
+    return token
+
+
+def _create_private(target: str) -> None:
+    """Create a new SQLite store file 0600 (swap records are the operator's business)."""
+    if target.startswith(("postgresql://", "postgres://")):
+        return
+    path = Path(target)
+    if not path.parent.is_dir():
+        raise ConfigError(f"store: the directory {path.parent} does not exist")
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def build_service(settings: RelayerSettings) -> RelayerService:
     """The relayer service as the settings describe it."""
     crash_plan = _crash_plan(settings)  # first: refuse before opening anything
@@ -290,16 +492,36 @@ def build_service(settings: RelayerSettings) -> RelayerService:
     )
 
 
+def _describe_chain(chain: Any) -> str:
+    if getattr(chain, "kind", None) == "evm":
+        return f"EVM chain id {chain.chain_id}"
+    return f"Algorand genesis {getattr(chain, 'genesis_hash', '?')}"
+
+
 def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> None:
     """Serve the API and tick until SIGTERM / SIGINT (or ``stop`` is set)."""
     import uvicorn
 
     from relayer.api import create_app
 
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, settings.log_level)
     stop = stop or threading.Event()
+    token = _api_token(settings)
+    for finding in preflight(settings, keys=False):
+        if not finding.ok:
+            raise finding.error(f"{finding.subject}: {finding.detail}")
+        log.info("start-up check %s: %s", finding.subject, finding.detail)
     service = build_service(settings)
-    token = password_from_env(settings.api.token_env)
+    for name, runtime in service.chains.items():
+        custody = sorted(a for a in runtime.signers if a != runtime.operator.address)
+        log.info(
+            "chain %s (%s): head %s, relayer account %s, custody %s",
+            name,
+            _describe_chain(runtime.chain),
+            runtime.head(),
+            runtime.operator.address,
+            ", ".join(custody) or "none",
+        )
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(service, token=token),

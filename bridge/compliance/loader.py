@@ -23,6 +23,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -78,12 +79,12 @@ __all__ = [
 
 
 def specs_dir() -> Path:
-    """The repository's ``specs/`` directory, next to the installed ``bridge`` package.
+    """stbridge's ``specs/`` (rules, sanctions sample, schemas, examples), as package data.
 
-    Works from a checkout and from an editable install; a wheel without ``specs/`` must
-    be given ``--rules`` explicitly.
+    ``bridge/_specs`` is a link to the checkout's ``specs/`` and a real directory in the
+    wheel, so a checkout, an editable install and a wheel install read the same files.
     """
-    return Path(bridge.__file__).resolve().parent.parent / "specs"
+    return Path(str(files(bridge) / "_specs"))
 
 
 def default_rules_dir() -> Path:

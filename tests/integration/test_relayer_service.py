@@ -315,7 +315,7 @@ def test_api_refuses_bad_input_naming_the_field(
     body["cash"]["amount"] = -5
     bad = api.post("/swaps", json=body)
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "cash", "amount"]
+    assert bad.json()["errors"][0]["loc"] == ["body", "cash", "amount"]
     body = order(world, "api-bad-chain").model_dump(mode="json")
     body["security"]["chain"] = "nowhere"
     bad = api.post("/swaps", json=body)
