@@ -73,6 +73,7 @@ from bridge.swap import (
 )
 from bridge.types import Address, Amount
 from bridge.validation import invalid_input
+from relayer.logs import swap_context
 from relayer.metrics import RelayerMetrics, stage_of
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
@@ -388,6 +389,15 @@ class RelayerService:
 
     @staticmethod
     def _leg(order: LegOrder, rt: ChainRuntime, field_name: str) -> Leg:
+        family = rt.chain.kind
+        for name in ("sender", "receiver"):
+            address = getattr(order, name)
+            if (family == "evm") != address.startswith("0x"):
+                raise InvalidInput(
+                    f"{field_name}.{name}",
+                    f"must be an address of the leg's chain {order.chain!r} ({family})",
+                    value=address,
+                )
         try:
             return Leg(
                 chain=rt.chain,
@@ -424,8 +434,9 @@ class RelayerService:
             try:
                 if self.retries.deferred(swap_id):
                     continue
-                self.observe(swap_id)
-                self.run_effects(swap_id)
+                with swap_context(swap_id):  # every line logged about it names the swap
+                    self.observe(swap_id)
+                    self.run_effects(swap_id)
                 self.retries.succeeded(swap_id)
             except LeaseLost as exc:
                 self.metrics.leases_lost.inc()

@@ -742,3 +742,16 @@ def test_deadlines_are_planned_on_the_chains_clock_not_the_hosts(
     run(svc, state.terms.swap_id)
     final = svc.store.get(state.terms.swap_id)
     assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)
+
+
+def test_an_address_of_the_wrong_chain_family_is_refused_at_submit(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """API client: an Algorand address as the receiver of an EVM leg is refused when the
+    order comes in (422 naming the field), not when the relayer tries to lock."""
+    api = api_client(service(world, tmp_path))
+    body = order(world, "wrong-family").model_dump(mode="json")
+    body["cash"]["receiver"] = "VCMJKWOY5P5P7SKMZFFOCEROPJCZOTIJMNIYNUCKH7LRO45JMJP6UYBIJA"
+    bad = api.post("/swaps", json=body)
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["field"] == "cash.receiver"
