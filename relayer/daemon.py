@@ -125,7 +125,7 @@ def _evm_runtime(cs: ChainSettings) -> ChainRuntime:
 
     if cs.htlc is None:
         raise ConfigError(f"chains.{cs.name}.htlc: the HTLC contract address is required")
-    client = EvmClient.from_target(cs.endpoint)
+    client = EvmClient.from_target(cs.endpoint, evm_version=cs.evm_version)
     signers = _signers(cs)
     return evm_runtime(
         name=cs.name,

@@ -1060,11 +1060,11 @@ def detect_evm_version(client: EvmClient) -> str:
     for version, code in _PROBES:
         try:
             client.call({"data": code})
-        except TransactionReverted:
+        except (TransactionReverted, PermanentError):  # e.g. anvil's "NotActivated"
             return found
         found = version
     try:
         answer = client.call({"to": _BLS12_G1ADD, "data": "0x" + "00" * 256})
-    except TransactionReverted:
+    except (TransactionReverted, PermanentError):
         return found
     return "prague" if len(answer) == 128 else found

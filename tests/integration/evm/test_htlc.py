@@ -17,7 +17,7 @@ from web3.types import RPCEndpoint
 
 from adapters.evm.abi import load_abi
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
-from adapters.evm.contracts import artifact_for_chain
+from adapters.evm.contracts import artifact_for_chain, load_artifact
 from adapters.evm.htlc import (
     NATIVE,
     EvmHtlc,
@@ -27,12 +27,18 @@ from adapters.evm.htlc import (
     register_escrow_identity,
 )
 from adapters.evm.signer import EvmSigner
-from bridge.errors import InvalidInput, SettlementError, TransactionReverted, TransferRefused
+from bridge.errors import (
+    ConfigError,
+    InvalidInput,
+    SettlementError,
+    TransactionReverted,
+    TransferRefused,
+)
 from bridge.htlc import Secret
 from bridge.model import AssetRef, EvmContractLocator
 from bridge.ports import HtlcPort
 from bridge.reasons import ReasonCode
-from tests.fixtures.evm import EvmTestChain, across_forks
+from tests.fixtures.evm import EvmTestChain, across_forks, start_anvil, stop_process
 
 ONE_ETH = 10**18
 HOUR = 3600
@@ -1039,3 +1045,43 @@ def test_receiver_calling_back_on_payment_cannot_claim_twice(env: Env) -> None:
     assert env.client.read(receiver.functions.received()) == ONE_ETH
     assert env.client.balance(env.htlc.address) == ONE_ETH
     assert env.htlc.get(lock_id).state == "claimed"
+
+
+# ---------------------------------------------------------------- EVM targets
+
+
+@pytest.mark.anvil
+def test_a_chain_that_cannot_run_a_build_refuses_it_in_one_line() -> None:
+    """Issue 19: a configured evm_version the node lacks is refused; an HTLC whose code the
+    chain cannot run (Cancun's TLOAD on Shanghai) is refused before it is used."""
+    proc, url = start_anvil("--hardfork", "shanghai")
+    try:
+        with pytest.raises(ConfigError) as too_new:
+            _ = EvmClient.connect(url, evm_version="cancun").evm_version
+        assert "\n" not in str(too_new.value)
+        assert "set evm_version = 'shanghai'" in str(too_new.value)
+
+        client = EvmClient.connect(url)
+        assert client.evm_version == "shanghai"
+        deployer = EvmSigner.from_seed("targets:deployer")
+        client.fund(deployer.address, 10**19)
+        cancun = load_artifact("HTLC", "cancun")
+        wrong = client.deploy(deployer, cancun.abi, cancun.bytecode)  # PUSH0 runs here
+        with pytest.raises(ConfigError) as refused:
+            EvmHtlc(client, wrong.address)
+        assert "\n" not in str(refused.value)
+        assert "shanghai" in str(refused.value)
+        assert "transient-storage" in str(refused.value)
+        right = EvmHtlc.deploy(client, deployer)  # picks the shanghai build
+        assert client.code_at(right.address).hex() == load_artifact(
+            "HTLC", "shanghai"
+        ).deployed_bytecode.removeprefix("0x")
+        other = artifact_for_chain("CashToken", client)
+        assert other.evm_version == "shanghai"  # the default (Cancun) build uses MCOPY
+        stranger_code = client.deploy(
+            deployer, other.abi, other.bytecode, "X", "X", 6, "USD", deployer.address
+        )
+        with pytest.raises(ConfigError, match="none of our HTLC builds"):
+            EvmHtlc(client, stranger_code.address)
+    finally:
+        stop_process(proc)
