@@ -46,8 +46,8 @@ def gas(
     as_json: AsJson = False,
 ) -> None:
     """Gas of the HTLCs' lock, claim and refund per EVM target and token kind (native,
-    ERC-20, ERC-1400 partition, ibet) on py-evm, beside the direct transfer of the same
-    amount and Boltz v6's figures (quoted, with their conditions)."""
+    ERC-20, ERC-3643 / T-REX, ERC-1400 partition, ibet) on py-evm, beside the direct
+    transfer of the same amount and Boltz v6's figures (quoted, with their conditions)."""
     from adapters.evm.htlc_gas import TARGETS, format_report, report
 
     chosen = tuple(target or TARGETS)
