@@ -45,6 +45,7 @@ from bridge.model import (
 )
 from bridge.reasons import ReasonCode
 from bridge.registry import Registry
+from tests.fixtures.evm import across_forks
 from tests.fixtures.ibet import BOND_SUPPLY, SHARE_SUPPLY, IbetWorld, ibet_world
 
 GAS = 400_000
@@ -52,9 +53,12 @@ KINDS = ("share", "bond")
 
 
 @pytest.fixture
-def world(evm_backend: str, request: pytest.FixtureRequest) -> Iterator[IbetWorld]:
-    """The ibet world on this backend, reverted after the test."""
-    yield from ibet_world(evm_backend, request)
+def world(
+    evm_backend: str, evm_fork: str | None, request: pytest.FixtureRequest
+) -> Iterator[IbetWorld]:
+    """The ibet world on this backend (at ``evm_fork``: ``@across_forks`` tests run at every
+    target, Berlin included), reverted after the test."""
+    yield from ibet_world(evm_backend, request, evm_fork)
 
 
 @pytest.fixture(params=KINDS)
@@ -175,6 +179,7 @@ def test_registry_order_detects_each_kind(world: IbetWorld) -> None:
 # -- transfers and their checks -----------------------------------------------------------
 
 
+@across_forks
 def test_allowed_transfer_moves_balances(world: IbetWorld, kind: str) -> None:
     """A transfer between registered holders is allowed and goes through."""
     before = balances(world, kind, "alice", "bob")
@@ -185,6 +190,7 @@ def test_allowed_transfer_moves_balances(world: IbetWorld, kind: str) -> None:
     }
 
 
+@across_forks
 def test_no_personal_info_is_refused(world: IbetWorld, kind: str) -> None:
     """To mallory (never registered): refused with XX0202 until the issuer registers her."""
     adapter, ref = world.adapter(kind), world.ref(kind)
@@ -300,6 +306,7 @@ def test_forced_transfer_skips_the_holder_checks(world: IbetWorld, kind: str) ->
 # -- approval flow ----------------------------------------------------------------------------
 
 
+@across_forks
 def test_approval_flow_round_trip(world: IbetWorld, kind: str) -> None:
     """apply -> approve moves the units; apply -> cancel moves nothing; pending is shown."""
     adapter, ref = world.adapter(kind), world.ref(kind)
@@ -409,6 +416,7 @@ def test_offering_needs_an_open_offering_and_a_registered_applicant(
 # -- locks ----------------------------------------------------------------------------------
 
 
+@across_forks
 def test_lock_and_unlock_by_a_lock_address(world: IbetWorld, kind: str) -> None:
     """alice locks to locker (outside balanceOf); locker releases to bob; limits hold."""
     adapter, ref = world.adapter(kind), world.ref(kind)
@@ -706,6 +714,7 @@ def test_abi_is_exactly_ibets_public_interface(name: str) -> None:
     assert load_artifact(name).evm_version == "berlin"  # as ibet builds its own
 
 
+@across_forks
 def test_bond_constructor_takes_ibets_eleven_arguments(world: IbetWorld) -> None:
     """_returnDate and _returnAmount come before _purpose and are stored."""
     art = load_artifact("IbetStraightBond")
@@ -722,6 +731,7 @@ def test_bond_constructor_takes_ibets_eleven_arguments(world: IbetWorld) -> None
     assert read(bond.functions.balances(issuer.address)) == 100
 
 
+@across_forks
 def test_public_balances_and_legacy_getters(world: IbetWorld) -> None:
     adapter = world.adapter("share")
     share = adapter.token(world.token("share"))
@@ -731,6 +741,7 @@ def test_public_balances_and_legacy_getters(world: IbetWorld) -> None:
     assert adapter.read(share.functions.referenceUrls(0)) == ""
 
 
+@across_forks
 def test_personal_info_register_force_register_and_modify_return_true(world: IbetWorld) -> None:
     adapter = world.adapter("share")
     registry = adapter.registry(world.registry)
@@ -746,6 +757,7 @@ def test_personal_info_register_force_register_and_modify_return_true(world: Ibe
     assert registry.functions.modify(mallory, "z").call({"from": issuer}) is True
 
 
+@across_forks
 def test_bulk_transfer_checks_then_moves_each_item(world: IbetWorld, kind: str) -> None:
     """bulkTransfer: lengths, total balance, transferable (the share first refuses while
     approval is required), then each item as one transfer; bulkTransferFrom,
@@ -793,6 +805,7 @@ def test_bulk_transfer_checks_then_moves_each_item(world: IbetWorld, kind: str) 
     assert world.adapter(kind).read(token.functions.lockedOf(locker, carol)) == 0
 
 
+@across_forks
 def test_no_registration_required_opens_every_path(world: IbetWorld, kind: str) -> None:
     """With requirePersonalInfoRegistered false, mallory (never registered) can apply for
     the offering, receive by transfer and bulk transfer, and be named in a transfer
