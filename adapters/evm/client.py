@@ -71,6 +71,7 @@ from web3.exceptions import (
 )
 from web3.types import RPCEndpoint, RPCResponse
 
+from adapters.evm.contracts.targets import TARGETS
 from bridge import journal
 from bridge.errors import (
     BridgeError,
@@ -362,7 +363,7 @@ class _CountingHttpProvider(HTTPProvider):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-EVM_VERSIONS: Final = ("berlin", "london", "shanghai", "cancun", "prague")
+EVM_VERSIONS: Final = TARGETS
 """The EVM targets this client knows, oldest first (a Paris chain is run as ``london``)."""
 
 _PY_EVM_FORKS: Final = {

@@ -16,7 +16,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from adapters.evm.contracts.build import TARGET_FEATURES, TARGETS
+from adapters.evm.contracts.targets import TARGET_FEATURES, TARGETS
 from bridge.errors import ConfigError, InvalidInput, NotFound
 
 __all__ = [

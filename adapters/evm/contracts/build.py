@@ -41,6 +41,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, Final
 
+from adapters.evm.contracts.targets import TARGET_FEATURES, TARGETS
 from bridge.errors import ConfigError
 
 __all__ = [
@@ -71,18 +72,6 @@ NODE_SCRIPT: Final = CONTRACTS_DIR / "build.mjs"
 ARTIFACT_FORMAT: Final = "stbridge-artifact/1"
 KEEP_IN_ARTIFACTS: Final = frozenset({"__init__.py"})
 SOLC_TIMEOUT_SECONDS: Final = 600
-
-TARGETS: Final = ("berlin", "london", "shanghai", "cancun", "prague")
-"""EVM versions every contract is built for, oldest first (a Paris chain runs ``london``)."""
-
-TARGET_FEATURES: Final[Mapping[str, frozenset[str]]] = {
-    "berlin": frozenset(),
-    "london": frozenset({"basefee"}),
-    "shanghai": frozenset({"basefee", "push0"}),
-    "cancun": frozenset({"basefee", "push0", "transient-storage", "mcopy"}),
-    "prague": frozenset({"basefee", "push0", "transient-storage", "mcopy"}),
-}
-"""What each target's EVM offers that an older one lacks (the features our code cares about)."""
 
 DEFAULT_TARGET: Final = "cancun"
 """The target of ``artifacts/<Contract>.json`` unless :func:`default_target` says otherwise."""
