@@ -10,7 +10,7 @@ NPM_STAMP := node_modules/.stbridge-installed
 export STBRIDGE_HYPOTHESIS_PROFILE ?= ci
 PYTEST_FLAGS ?= -q -p no:cacheprovider --timeout=900
 
-.PHONY: setup test test-thorough check demo schemas contracts abis bench clean help
+.PHONY: setup test test-thorough check demo devnet devnet-down schemas contracts abis bench clean help model
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | expand -t 16
@@ -43,15 +43,25 @@ check: setup ## format, lint, mypy --strict, import contract, drift of schemas/A
 	$(PY) -m adapters.evm.contracts.build --check
 	$(PY) -m adapters.algorand.teal.build --check
 	$(PY) -m adapters.algorand.htlc_build --check
+	$(PY) -m bridge.protocol_model --check
 
 demo: setup ## the main job on the embedded chains
 	$(BIN)/stbridge demo
+
+devnet: setup ## anvil + an Algorand ledger + a deployed world in ./devnet (see the README)
+	$(BIN)/stbridge devnet up
+
+devnet-down: ## stop the devnet started by `make devnet`
+	$(BIN)/stbridge devnet down
 
 schemas: setup ## regenerate specs/schemas from the models
 	$(BIN)/stbridge schema export
 
 contracts: setup ## rebuild our Solidity artifacts with the pinned solc
 	$(PY) -m adapters.evm.contracts.build
+
+model: setup ## model-check the swap protocol with spin (specs/protocol; needs spin and gcc)
+	$(PY) -m bridge.protocol_model verify
 
 bench: setup ## measure: HTLC gas vs Boltz, compliance decisions/s, relayer swaps/min
 	$(BIN)/stbridge bench gas

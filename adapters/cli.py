@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import json
 import sys
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
-from adapters.base import InspectResult
 from bridge.errors import InvalidInput
-from bridge.model import Asset, Holding
+
+if TYPE_CHECKING:  # imported where used: `stbridge asset --help` stays fast
+    from rich.console import Console
+
+    from adapters.base import InspectResult
+    from bridge.model import Asset, Holding
 
 __all__ = ["app", "render_asset", "render_holdings"]
 
@@ -25,8 +26,17 @@ app = typer.Typer(
     help="Read security and cash tokens into the canonical model.", no_args_is_help=True
 )
 
-EVM_STANDARDS = ("auto", "erc3643", "erc20", "erc1400", "erc1404", "ibet-share", "ibet-bond")
-ALGORAND_STANDARDS = ("auto", "regulated-asa", "asa")
+
+def standards(family: str) -> tuple[str, ...]:
+    """``auto`` and every installed adapter's standard for ``family`` (CLI spelling: ``-``).
+
+    Read from the adapter registry, so a third-party adapter's standard is offered as soon
+    as its package is installed.
+    """
+    from bridge.registry import load_registry
+
+    found = (s.standard.value.replace("_", "-") for s in load_registry().for_family(family))
+    return ("auto", *found)
 
 
 def _rule_params(rule: Any) -> str:
@@ -36,6 +46,8 @@ def _rule_params(rule: Any) -> str:
 
 def render_asset(asset: Asset, console: Console) -> None:
     """Print the asset, its rules with parameters and its controls as tables."""
+    from rich.table import Table
+
     table = Table(title=f"{asset.name} ({asset.symbol})", show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value")
@@ -77,6 +89,8 @@ def render_asset(asset: Asset, console: Console) -> None:
 
 def render_holdings(holdings: tuple[Holding, ...], console: Console) -> None:
     """Print one row per holder: balance, free, frozen, locked, pending."""
+    from rich.table import Table
+
     table = Table(title=f"holders ({len(holdings)})")
     for col in ("holder", "balance", "free", "frozen", "locked", "pending"):
         table.add_column(col, justify="left" if col == "holder" else "right")
@@ -95,6 +109,15 @@ def render_holdings(holdings: tuple[Holding, ...], console: Console) -> None:
 def _run_with_progress(show: bool, fn: Any, **kwargs: Any) -> InspectResult:
     if not show:
         return fn(**kwargs)  # type: ignore[no-any-return]
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     with Progress(
         TextColumn("scanning holders"),
         BarColumn(),
@@ -114,7 +137,8 @@ def _run_with_progress(show: bool, fn: Any, **kwargs: Any) -> InspectResult:
 @app.command()
 def inspect(
     rpc: Annotated[
-        str | None, typer.Option(help="EVM JSON-RPC URL, or 'embedded' for in-process py-evm.")
+        str | None,
+        typer.Option(help="EVM JSON-RPC URL (a devnet's: $DEVNET_EVM_URL after `devnet up`)."),
     ] = None,
     address: Annotated[str | None, typer.Option(help="Token contract address (0x...).")] = None,
     algod: Annotated[
@@ -125,11 +149,9 @@ def inspect(
         str,
         typer.Option(
             help=(
-                "Standard to read as: "
-                + " | ".join(EVM_STANDARDS)
-                + " (EVM) or "
-                + " | ".join(ALGORAND_STANDARDS)
-                + " (Algorand). 'auto' detects it."
+                "Standard to read as: 'auto' (detected) or any installed adapter's, e.g. "
+                "erc3643, erc1400, ibet-bond (EVM), regulated-asa, asa (Algorand); "
+                "`stbridge asset standards` lists them."
             )
         ),
     ] = "auto",
@@ -156,8 +178,15 @@ def inspect(
     if rpc is not None:
         if address is None:
             raise InvalidInput("--address", "required with --rpc")
-        if standard not in EVM_STANDARDS:
-            raise InvalidInput("--standard", f"one of {', '.join(EVM_STANDARDS)} for an EVM chain")
+        if rpc == "embedded":
+            raise InvalidInput(
+                "--rpc",
+                "'embedded' would be a fresh, empty py-evm chain inside this command: there is "
+                "no token to read; run `stbridge devnet up` and give its URL ($DEVNET_EVM_URL)",
+            )
+        known = standards("evm")
+        if standard not in known:
+            raise InvalidInput("--standard", f"one of {', '.join(known)} for an EVM chain")
         from adapters.evm.inspect import inspect_evm
 
         result = _run_with_progress(
@@ -171,8 +200,9 @@ def inspect(
     else:
         if asset_id is None:
             raise InvalidInput("--asset-id", "required with --algod")
-        if standard not in ALGORAND_STANDARDS:
-            raise InvalidInput("--standard", f"one of {', '.join(ALGORAND_STANDARDS)} for Algorand")
+        known = standards("algorand")
+        if standard not in known:
+            raise InvalidInput("--standard", f"one of {', '.join(known)} for Algorand")
         from adapters.algorand.inspect import inspect_algorand
 
         result = _run_with_progress(
@@ -186,6 +216,30 @@ def inspect(
     print_result(result, as_json=as_json)
 
 
+@app.command("standards")
+def list_standards(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON for scripts.")] = False,
+) -> None:
+    """List the installed adapters: standard, chain family, capabilities (third-party
+    adapters included: they register through the `stbridge.adapters` entry points)."""
+    from bridge.registry import load_registry
+
+    rows = [
+        {
+            "standard": spec.standard.value,
+            "family": spec.family,
+            "capabilities": sorted(c.value for c in spec.capabilities),
+            "summary": spec.summary,
+        }
+        for spec in load_registry()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        typer.echo(f"{row['standard']:16} {row['family']:9} {row['summary']}")
+
+
 def print_result(result: InspectResult, *, as_json: bool) -> None:
     """Print an inspection as canonical JSON or as tables (stats go to stderr)."""
     if as_json:
@@ -196,6 +250,8 @@ def print_result(result: InspectResult, *, as_json: bool) -> None:
         }
         typer.echo(json.dumps(doc, indent=2))
         return
+    from rich.console import Console
+
     console = Console()
     render_asset(result.asset, console)
     if result.holdings:

@@ -41,6 +41,7 @@ __all__ = [
     "ChainUnavailable",
     "ComplianceError",
     "ConfigError",
+    "Conflict",
     "InvalidInput",
     "NotFound",
     "PermanentError",
@@ -127,6 +128,15 @@ class ConfigError(PermanentError):
 
 class NotFound(PermanentError):
     """The asset, account, contract, transaction or swap asked for does not exist."""
+
+
+class Conflict(PermanentError):
+    """The request contradicts what already exists (an order id reused with other terms);
+    ``fields`` names every field that differs."""
+
+    def __init__(self, message: str, *, fields: tuple[str, ...] = ()) -> None:
+        super().__init__(message)
+        self.fields = fields
 
 
 class WrongStandard(PermanentError):

@@ -59,6 +59,7 @@ __all__ = [
     "minimum_settlement_window",
     "new_secret",
     "plan_deadlines",
+    "reveal_margin",
     "setup_needed_s",
     "swap_id",
     "verify_secret",
@@ -252,15 +253,18 @@ class RelayerBudget:
 
     ``reaction_s``: from an event becoming visible to a transaction being submitted;
     ``compliance_recheck_s``: the compliance re-check before a lock or a claim;
-    ``margin_s``: an extra safety margin added to every window.
+    ``margin_s``: an extra safety margin added to every window;
+    ``poll_s``: the relayer's poll interval (an event may wait this long to be seen).
     """
 
     reaction_s: int
     compliance_recheck_s: int
     margin_s: int
+    poll_s: int = 0
 
     def validate(self) -> None:
         """Refuse negative values with ``InvalidInput``."""
+        _int_at_least("budget.poll_s", self.poll_s, 0)
         _int_at_least("budget.reaction_s", self.reaction_s, 0)
         _int_at_least("budget.compliance_recheck_s", self.compliance_recheck_s, 0)
         _int_at_least("budget.margin_s", self.margin_s, 0)
@@ -268,9 +272,12 @@ class RelayerBudget:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ChainHead:
-    """Where a chain is now: its latest height (block number or round)."""
+    """Where a chain is now: its latest height (block number or round) and, for timestamp
+    chains, its latest block's timestamp (``time``; None: unknown, the wall clock stands
+    for it)."""
 
     height: int
+    time: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -288,7 +295,9 @@ class DeadlinePlan:
 
     ``initiator`` is the initiator leg's deadline (on the initiator's chain, the later one);
     ``participant`` the participant leg's (on the participant's chain). ``participant_lock_by``
-    is chain-native on the participant's chain. ``claim_window_s`` is the time the participant
+    is chain-native on the participant's chain, as is ``participant_reveal_by``, the last
+    chain time at which the secret may be revealed (:func:`reveal_margin` before the
+    deadline). ``claim_window_s`` is the time the participant
     is guaranteed between its own deadline and the initiator's, ``setup_s`` the time needed
     before the participant's deadline.
     """
@@ -300,6 +309,7 @@ class DeadlinePlan:
     claim_window_s: int
     claim_needed_s: int
     setup_s: int
+    participant_reveal_by: int = 0
 
 
 def _int_at_least(field: str, value: object, low: int) -> int:
@@ -314,13 +324,40 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def claim_needed_s(initiator_chain: ChainTiming, budget: RelayerBudget) -> int:
-    """What the participant needs after the secret may appear: react, re-check, claim final."""
+def claim_needed_s(
+    initiator_chain: ChainTiming,
+    budget: RelayerBudget,
+    participant_chain: ChainTiming | None = None,
+) -> int:
+    """What the participant needs after the secret may appear, every wait the relayer adds
+    included: the reveal (mined as late as the participant's deadline) confirmed on the
+    participant's chain (the relayer acts only on confirmed events), a poll to see it,
+    reaction, re-check, and the claim included and final on the initiator's chain."""
+    observe = 0
+    if participant_chain is not None:
+        observe = _ceil_div(
+            participant_chain.finality_depth * participant_chain.block_time_max_ms, 1000
+        )
     return (
-        budget.reaction_s
+        observe
+        + budget.poll_s
+        + budget.reaction_s
         + budget.compliance_recheck_s
         + initiator_chain.confirm_s()
         + budget.margin_s
+    )
+
+
+def reveal_margin(chain: ChainTiming) -> int:
+    """How far before its deadline (chain-native units) the participant leg's claim, which
+    reveals the secret, must be sent so that it is mined in time: its inclusion time, and
+    for timestamp chains the clock drift. A reveal later than that is never sent."""
+    if chain.deadline_unit == "round":
+        return chain.inclusion_blocks + 1
+    # the head's timestamp may be ``drift`` behind real time and the including block's
+    # ``drift`` ahead of it: twice the drift (found by the spin model, specs/protocol)
+    return _ceil_div(chain.inclusion_blocks * chain.block_time_max_ms, 1000) + (
+        2 * chain.timestamp_drift_s + 1
     )
 
 
@@ -350,8 +387,13 @@ def _bounds_not_after(
     and ``n * max`` from now.
     """
     if chain.deadline_unit == "timestamp":
-        native = latest - chain.timestamp_drift_s
-        return DeadlineBounds(native, native - chain.timestamp_drift_s, latest)
+        # Deadlines are the chain's timestamps, so they are planned on the chain's clock: a
+        # chain ahead of the wall clock reaches a timestamp sooner. A chain behind it (an
+        # idle dev chain) stamps its next block with about the wall clock, so the later of
+        # the two is the chain's "now".
+        ahead = 0 if head.time is None else max(head.time - now_s, 0)
+        native = latest - chain.timestamp_drift_s + ahead
+        return DeadlineBounds(native, native - ahead - chain.timestamp_drift_s, latest)
     rounds = max(0, ((latest - now_s) * 1000) // chain.block_time_max_ms)
     return DeadlineBounds(
         head.height + rounds,
@@ -382,7 +424,7 @@ def _core(
     initiator_head: ChainHead,
     participant_head: ChainHead,
 ) -> _Core:
-    claim_needed = claim_needed_s(initiator_chain, budget)
+    claim_needed = claim_needed_s(initiator_chain, budget, participant_chain)
     initiator = _bounds_not_after(initiator_chain, initiator_head, now_s, now_s + window)
     participant = _bounds_not_after(
         participant_chain, participant_head, now_s, initiator.earliest_s - claim_needed
@@ -451,14 +493,23 @@ def plan_deadlines(
         2 * participant_chain.confirm_s() + step + budget.margin_s
     )
     lock_by = _bounds_not_after(participant_chain, participant_head, now_s, lock_by_latest)
+    reveal_by = participant.native - reveal_margin(participant_chain)
+    participant_lock_by = min(lock_by.native, participant.native - 1)
+    if reveal_by <= participant_lock_by:
+        raise InvalidInput(
+            "settlement_window_s",
+            f"timeouts too tight: the reveal must be sent by {reveal_by} on the participant's "
+            f"chain, not after the participant's last lock time {participant_lock_by}",
+        )
     return DeadlinePlan(
         now_s=now_s,
         initiator=core.initiator,
         participant=participant,
-        participant_lock_by=min(lock_by.native, participant.native - 1),
+        participant_lock_by=participant_lock_by,
         claim_window_s=core.initiator.earliest_s - participant.latest_s,
         claim_needed_s=core.claim_needed,
         setup_s=core.setup,
+        participant_reveal_by=reveal_by,
     )
 
 

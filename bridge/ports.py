@@ -220,6 +220,26 @@ class HtlcPort(Protocol):
         """Locks with this hashlock."""
         ...
 
+    def lock_id_for(
+        self,
+        *,
+        asset: AssetRef | None,
+        sender: str,
+        receiver: str,
+        amount: int,
+        hashlock: bytes,
+        deadline: int,
+        partition: bytes | None = None,
+    ) -> str:
+        """The id a lock with exactly these parameters has on this HTLC.
+
+        Recomputed from our own contract or template (the EVM HTLC's lock id hashes every
+        parameter, sender included; an Algorand escrow's address hashes its whole program),
+        never read from a lock: a lock counts for a leg only if its id is this one. Anything
+        else under the same hashlock is a look-alike or a decoy.
+        """
+        ...
+
     def events(self, from_height: int, to_height: int) -> Iterator[ChainEvent]:
         """Lock / claim / refund events in ``[from_height, to_height]``."""
         ...

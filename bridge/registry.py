@@ -7,7 +7,11 @@ Built-in adapters register exactly like third-party ones: a package declares, in
     erc3643 = "adapters.evm.erc3643:SPEC"
 
 where ``SPEC`` is an :class:`AdapterSpec`. ``bridge`` never imports an adapter module by
-name; it only loads what the entry points list.
+name; it only loads what the entry points list. A third-party adapter may bring a standard
+``bridge`` does not know (``AdapterSpec(standard="my_standard", ...)``): the spec admits it
+with :meth:`bridge.model.Standard.extend`, and from then on assets, refusals and the CLI
+(``stbridge asset standards``, ``--standard my-standard``) accept it. A worked example is
+``specs/examples/plugin/``.
 """
 
 from __future__ import annotations
@@ -15,14 +19,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from importlib.metadata import entry_points
-from typing import Literal
+from typing import Any, Literal, Protocol
 
 from bridge.errors import ConfigError, NotFound
 from bridge.model import Capability, Standard
 
-__all__ = ["ENTRY_POINT_GROUP", "AdapterSpec", "Registry", "load_registry"]
+__all__ = ["ENTRY_POINT_GROUP", "AdapterSpec", "Probe", "Registry", "load_registry"]
 
 ENTRY_POINT_GROUP = "stbridge.adapters"
+
+
+class Probe(Protocol):
+    """Whether the token at ``locator`` on ``client`` follows a standard.
+
+    ``client`` is the family's chain client (``adapters.evm.client.EvmClient``, or an algod
+    client / ``AlgodChain``); ``locator`` the contract address (EVM, ``str``) or the asset
+    id (Algorand, ``int``). An unreachable chain raises its ``TransientError``, never False.
+    """
+
+    def __call__(self, client: Any, locator: Any, /) -> bool:
+        """True when the token follows the standard."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -31,15 +48,26 @@ class AdapterSpec:
 
     ``factory`` builds the adapter from a chain client; ``probe`` (optional) answers whether
     a given contract/asset on a client follows this standard, for ``--standard auto``.
+    ``standard`` may name a standard ``bridge`` does not know: it is admitted on creation.
     """
 
     standard: Standard
     family: Literal["evm", "algorand"]
     capabilities: frozenset[Capability]
     factory: Callable[..., object]
-    probe: Callable[..., bool] | None = None
+    probe: Probe | None = None
     summary: str = ""
     priority: int = field(default=100)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.standard, Standard):
+            try:
+                admitted = Standard.extend(self.standard)
+            except ValueError as exc:
+                raise ConfigError(f"adapter spec: {exc}") from None
+            object.__setattr__(self, "standard", admitted)
+        if self.family not in ("evm", "algorand"):
+            raise ConfigError(f"adapter spec {self.standard}: family must be evm or algorand")
 
 
 class Registry:

@@ -20,7 +20,11 @@ Rules the machine keeps (checked by the property tests):
 1. nothing is locked before the compliance decision allows the trade;
 2. the participant locks only while its own deadline still leaves the claim window;
 3. the secret is revealed (first claim) only after **both** locks are confirmed, both match the
-   agreed terms, and the pre-claim re-check of **both** claims passed;
+   agreed terms, and the pre-claim re-check of **both** claims passed, and only while the
+   participant leg's chain time is at most ``reveal_by`` (a reveal mined too late would
+   publish the secret without paying); a re-check refused again at the moment of the reveal
+   withdraws it; a revealing claim that failed after it may have been broadcast makes the
+   secret public;
 4. once the secret is public, the initiator leg is never refunded by the relayer: the
    participant's claim is retried until it lands;
 5. a leg is refunded only after its deadline, observed on its own chain.
@@ -108,7 +112,8 @@ class SwapTerms(CanonicalModel):
 
     ``initiator_deadline`` is on the initiator leg's chain, ``participant_deadline`` on the
     participant leg's chain; ``participant_lock_by`` is the last chain time (participant
-    chain) at which the participant may still lock, leaving the initiator a claim window.
+    chain) at which the participant may still lock, leaving the initiator a claim window;
+    ``participant_reveal_by`` the last one at which the initiator may reveal the secret.
     """
 
     swap_id: HexBytes32
@@ -118,12 +123,28 @@ class SwapTerms(CanonicalModel):
     initiator_deadline: int = Field(strict=True, ge=0)
     participant_deadline: int = Field(strict=True, ge=0)
     participant_lock_by: int = Field(strict=True, ge=0)
+    participant_reveal_by: int | None = Field(default=None, strict=True, ge=0)
 
     @model_validator(mode="after")
     def _coherent(self) -> SwapTerms:
         if self.participant_lock_by >= self.participant_deadline:
             raise ValueError("participant_lock_by: must be before participant_deadline")
+        if self.participant_reveal_by is not None and not (
+            self.participant_lock_by < self.participant_reveal_by < self.participant_deadline
+        ):
+            raise ValueError(
+                "participant_reveal_by: must be after participant_lock_by and before "
+                "participant_deadline"
+            )
         return self
+
+    @property
+    def reveal_by(self) -> int:
+        """The last participant-chain time at which the secret may be revealed: a claim sent
+        later might be mined after the deadline, reverting with the secret in public."""
+        if self.participant_reveal_by is not None:
+            return self.participant_reveal_by
+        return self.participant_deadline - 1
 
     def leg(self, role: Role) -> Leg:
         """The leg locked by ``role``."""
@@ -250,6 +271,7 @@ class LockObserved(_Change):
     amount: Amount
     receiver: Address
     deadline: int = Field(strict=True, ge=0)
+    sender: Address | None = None
 
 
 class ClaimObserved(_Change):
@@ -285,12 +307,18 @@ class ClaimRecheck(_Change):
 
 
 class TxFailed(_Change):
-    """A transaction an effect sent failed for good (reverted, or cannot be sent)."""
+    """A transaction an effect sent failed for good (reverted, or cannot be sent).
+
+    ``broadcast``: a signed transaction may have reached the network before it failed (a
+    mined revert, a dropped transaction). For the revealing claim this means the secret
+    may be public: the engine treats it as public from then on (rule 4).
+    """
 
     kind: Literal["tx_failed"] = "tx_failed"
     action: Literal["lock", "claim", "refund"]
     role: Role
     reason: str = ""
+    broadcast: bool = False
 
 
 StateChange = Annotated[
@@ -399,6 +427,7 @@ def _lock_matches(terms: SwapTerms, change: LockObserved) -> bool:
         and change.amount == leg.amount
         and change.receiver == leg.receiver
         and change.deadline == terms.deadline(change.role)
+        and (change.sender is None or change.sender == leg.sender)
     )
 
 
@@ -426,7 +455,7 @@ def _advance(b: _Builder) -> None:
         and s.participant.phase is LegPhase.LOCKED
         and not s.secret_public
         and p_now is not None
-        and p_now < s.terms.participant_deadline
+        and p_now <= s.terms.reveal_by
     ):
         if s.recheck == "none":
             b.set(recheck="pending")
@@ -510,8 +539,15 @@ def transition(state: SwapState, change: _Change) -> _Result:
         case ClaimRecheck(allowed=allowed, refusals=refusals):
             if state.recheck == "pending":
                 b.set(recheck="passed" if allowed else "failed", refusals=refusals)
-        case TxFailed(action=action, role=role):
+            elif state.recheck == "passed" and not allowed and not state.secret_public:
+                # the check run again at the very moment of the reveal refused: no reveal
+                b.set(recheck="failed", refusals=refusals)
+                if state.participant.phase is LegPhase.CLAIM_SENT:
+                    b.set_leg(Role.PARTICIPANT, phase=LegPhase.LOCKED)
+        case TxFailed(action=action, role=role, broadcast=broadcast):
             phase = state.leg_state(role).phase
+            if action == "claim" and broadcast and role is Role.PARTICIPANT:
+                b.set(secret_public=True)  # the reveal may be public: never refund the other
             if action == "lock" and phase is LegPhase.LOCK_SENT:
                 b.set_leg(role, phase=LegPhase.LOCK_FAILED)
             elif action == "claim" and phase is LegPhase.CLAIM_SENT:

@@ -21,32 +21,151 @@ returned: the swap view carries only the hashlock.
 from __future__ import annotations
 
 import hmac
-from typing import Annotated, Any
+import json
+import logging
+from typing import Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
-from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import HTMLResponse, JSONResponse, PlainTextResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
+from pydantic import BaseModel, ConfigDict, Field
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
+from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, TransientError
 from bridge.swap import CancelSwap, Outcome, SwapState
 from relayer.metrics import STAGES, stage_of
 from relayer.service import RelayerService, SwapOrder
 
-__all__ = ["create_app", "swap_view"]
+__all__ = ["Problem", "create_app", "problem", "render_docs", "swap_view", "why"]
+
+_log = logging.getLogger(__name__)
 
 
-def swap_view(state: SwapState) -> dict[str, Any]:
-    """The public view of a swap (no secret, no sealed secret)."""
+def swap_view(state: SwapState, inputs: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    """The public view of a swap (no secret, no sealed secret).
+
+    ``why`` says in one line why a swap did not (or has not yet) completed, from its logged
+    ``inputs`` (compliance refusals, a failed re-check, a transaction that failed); it is
+    None for a completed swap or when nothing went wrong.
+    """
     return {
         "swap_id": state.terms.swap_id,
         "outcome": state.outcome.value,
+        "why": why(state, inputs or []),
         "decision": state.decision,
         "hashlock": state.terms.hashlock,
         "initiator": state.initiator.model_dump(mode="json"),
         "participant": state.participant.model_dump(mode="json"),
         "refusals": [r.model_dump(mode="json") for r in state.refusals],
         "terms": state.terms.model_dump(mode="json"),
+    }
+
+
+def why(state: SwapState, inputs: list[dict[str, Any]]) -> str | None:
+    """One line: why the swap did not complete (or what went wrong so far), or None."""
+    if state.outcome is Outcome.COMPLETED:
+        return None
+    if state.refusals:
+        return "the law or the token refuses the trade (nothing locked): " + "; ".join(
+            f"{r.code}: {r.detail}" if r.detail else str(r.code) for r in state.refusals
+        )
+    for entry in reversed(inputs):
+        change = entry.get("input", {})
+        kind = change.get("kind")
+        if kind == "tx_failed":
+            return f"{change.get('action')} of the {change.get('role')} leg failed: " + (
+                change.get("reason") or "no reason given"
+            )
+        if kind == "claim_recheck" and not change.get("allowed", True):
+            codes = ", ".join(str(r.get("code")) for r in change.get("refusals", []))
+            return f"the re-check before revealing the secret refused the claim: {codes}"
+        if kind == "cancel":
+            return "cancelled by the operator before anything was locked"
+    if state.outcome is Outcome.REFUNDED:
+        return "a deadline passed before both legs were locked and claimed; locks were refunded"
+    return None
+
+
+PROBLEM_TYPES: Final[dict[int, str]] = {
+    400: "bad-request",
+    401: "unauthorized",
+    404: "not-found",
+    409: "conflict",
+    422: "invalid-input",
+    500: "internal-error",
+    503: "unavailable",
+}
+"""The ``type`` of each problem, relative to :data:`PROBLEM_BASE`."""
+
+PROBLEM_BASE: Final = "https://stbridge.dev/problems/"
+
+
+class Problem(BaseModel):
+    """An error answer in the RFC 9457 problem-details shape (``application/problem+json``).
+
+    ``field`` and ``rule`` name the bad input of a 422; ``errors`` lists every validation
+    error (``loc``, ``msg``, ``type``) when there are several.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    type: str = Field(description="A URI identifying the kind of problem.")
+    title: str = Field(description="A short summary of the kind of problem.")
+    status: int = Field(description="The HTTP status code.")
+    detail: str = Field(description="What went wrong with this request, for a human.")
+    instance: str | None = Field(default=None, description="The request path.")
+    field: str | None = Field(default=None, description="The input field that was refused.")
+    rule: str | None = Field(default=None, description="The rule that field broke.")
+    errors: list[dict[str, Any]] | None = Field(
+        default=None, description="Every validation error: loc, msg, type."
+    )
+    fields: list[str] | None = Field(
+        default=None, description="409: the fields that differ from what already exists."
+    )
+
+
+def problem(
+    status: int,
+    detail: str,
+    *,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+    **extra: Any,
+) -> JSONResponse:
+    """An RFC 9457 answer with ``status`` and ``detail`` (plus ``field``/``rule``/...)."""
+    from http import HTTPStatus
+
+    body = Problem(
+        type=PROBLEM_BASE + PROBLEM_TYPES.get(status, "error"),
+        title=HTTPStatus(status).phrase,
+        status=status,
+        detail=detail,
+        instance=instance,
+        **extra,
+    )
+    return JSONResponse(
+        status_code=status,
+        content=body.model_dump(mode="json", exclude_none=True),
+        media_type="application/problem+json",
+        headers=headers,
+    )
+
+
+def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI entries for the problem answers a route gives."""
+    from http import HTTPStatus
+
+    return {
+        code: {
+            "model": Problem,
+            "description": HTTPStatus(code).phrase,
+            "content": {
+                "application/problem+json": {"schema": {"$ref": "#/components/schemas/Problem"}}
+            },
+        }
+        for code in codes
     }
 
 
@@ -58,8 +177,10 @@ def _authorised(
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
     """Accept only ``Authorization: Bearer <the configured token>``."""
-    token: str = request.app.state.token
-    if creds is None or not hmac.compare_digest(creds.credentials, token):
+    token: bytes = request.app.state.token
+    # ASGI servers decode header bytes as Latin-1: encoding back gives the bytes the caller
+    # sent, so any header (non-ASCII included) is compared as bytes and is a 401, never a 500.
+    if creds is None or not hmac.compare_digest(creds.credentials.encode("latin-1"), token):
         raise HTTPException(
             status_code=401,
             detail="missing or wrong bearer token",
@@ -74,7 +195,13 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
     app = FastAPI(
         title="stbridge relayer",
         version="0.1.0",
-        description="Cross-chain delivery-versus-payment of security tokens with HTLCs.",
+        description=(
+            "Cross-chain delivery-versus-payment of security tokens with HTLCs. Every route "
+            "but /healthz, /readyz, /docs and /openapi.json (including /metrics) needs "
+            "`Authorization: Bearer <token>`. Errors are RFC 9457 problem details."
+        ),
+        docs_url=None,  # the Swagger UI loads from a CDN; /docs is served from here instead
+        redoc_url=None,
     )
     registry = CollectorRegistry()  # the API's own; the service's is served with it
     swaps_gauge = Gauge("stbridge_swaps", "Swaps by outcome", ["outcome"], registry=registry)
@@ -97,40 +224,84 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         ["route", "status"],
         registry=registry,
     )
-    app.state.token = token
+    app.state.token = token.encode("utf-8")
     authorised = _authorised
+
+    def count(request: Request, status: int) -> None:
+        requests.labels(request.url.path.split("/")[1] or "/", str(status)).inc()
 
     @app.exception_handler(BridgeError)
     async def _bridge_error(request: Request, exc: BridgeError) -> JSONResponse:
         status = 503 if isinstance(exc, TransientError) else 422
         if isinstance(exc, NotFound):
             status = 404
-        body: dict[str, Any] = {"detail": str(exc)}
+        extra: dict[str, Any] = {}
+        if isinstance(exc, Conflict):
+            status = 409
+            extra.update(fields=list(exc.fields))
         if isinstance(exc, InvalidInput):
-            body.update(field=exc.field, rule=exc.rule)
-        requests.labels(request.url.path.split("/")[1] or "/", str(status)).inc()
-        return JSONResponse(status_code=status, content=body)
+            extra.update(field=exc.field, rule=exc.rule)
+        count(request, status)
+        return problem(status, str(exc), instance=request.url.path, **extra)
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        # "body.cash.amount" -> "cash.amount"; query and path parameters keep their name
+        loc = [str(p) for p in first["loc"]]
+        where = ".".join(loc[1:] if loc[:1] == ["body"] else loc[1:] or loc) or "request"
+        more = f" (and {len(errors) - 1} more)" if len(errors) > 1 else ""
+        count(request, 422)
+        return problem(
+            422,
+            f"{where}: {first['msg']}{more}",
+            instance=request.url.path,
+            field=where,
+            rule=str(first["msg"]),
+            errors=errors,
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        count(request, exc.status_code)
+        return problem(
+            exc.status_code,
+            str(exc.detail),
+            instance=request.url.path,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.get("/docs", include_in_schema=False)
+    def docs() -> HTMLResponse:
+        """The API's reference, rendered here from the OpenAPI document (no CDN)."""
+        return HTMLResponse(render_docs(app.openapi()))
 
     @app.get("/healthz")
     def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 
-    @app.get("/readyz")
+    @app.get("/readyz", responses={503: {"description": "the store does not answer"}})
     def readyz() -> JSONResponse:
         """Readiness: the store answers a query."""
         try:
             service.store.list_ids(limit=1)
         except BridgeError as exc:
-            return JSONResponse(
-                status_code=503, content={"status": "not ready", "detail": str(exc)}
-            )
+            # the reason is for the operator's log, not for an unauthenticated caller: store
+            # errors carry file paths, SQL and DSN host names
+            _log.warning("not ready: %s", exc)
+            return JSONResponse(status_code=503, content={"status": "not ready"})
         return JSONResponse(content={"status": "ready"})
 
-    @app.get("/metrics", dependencies=[Depends(authorised)])
+    @app.get("/metrics", dependencies=[Depends(authorised)], responses=_responses(401))
     def metrics() -> PlainTextResponse:
         """Prometheus metrics: swaps by outcome, time per stage, deadlines at risk, RPC errors
-        and reorgs by chain, transient errors, API requests."""
+        and reorgs by chain, transient errors, API requests. Needs the bearer token (a
+        Prometheus scrape job sets it with ``authorization: {credentials: ...}``)."""
         for outcome in Outcome:
             swaps_gauge.labels(outcome.value).set(
                 len(service.store.list_ids(outcome=outcome.value, limit=1_000_000))
@@ -146,14 +317,19 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         text = generate_latest(registry) + generate_latest(service.metrics.registry)
         return PlainTextResponse(text.decode(), media_type="text/plain")
 
-    @app.post("/swaps", status_code=201, dependencies=[Depends(authorised)])
+    @app.post(
+        "/swaps",
+        status_code=201,
+        dependencies=[Depends(authorised)],
+        responses=_responses(401, 409, 422, 503),
+    )
     def submit(order: SwapOrder) -> dict[str, Any]:
         """Submit a swap order; the same ``order_id`` again returns the same swap."""
         state = service.submit(order)
         requests.labels("swaps", "201").inc()
-        return swap_view(state)
+        return swap_view(state, service.store.input_log(state.terms.swap_id))
 
-    @app.get("/swaps", dependencies=[Depends(authorised)])
+    @app.get("/swaps", dependencies=[Depends(authorised)], responses=_responses(401, 422))
     def list_swaps(
         outcome: Annotated[Outcome | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
@@ -165,25 +341,78 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         )
         return {"swaps": ids, "limit": limit, "offset": offset}
 
-    @app.get("/swaps/{swap_id}", dependencies=[Depends(authorised)])
+    @app.get("/swaps/{swap_id}", dependencies=[Depends(authorised)], responses=_responses(401, 404))
     def get_swap(swap_id: str) -> dict[str, Any]:
-        """One swap: terms, both legs' progress, outcome."""
-        return swap_view(service.store.get(swap_id))
+        """One swap: terms, both legs' progress, outcome, and why it did not complete."""
+        return swap_view(service.store.get(swap_id), service.store.input_log(swap_id))
 
-    @app.post("/swaps/{swap_id}/cancel", dependencies=[Depends(authorised)])
+    @app.post(
+        "/swaps/{swap_id}/cancel",
+        dependencies=[Depends(authorised)],
+        responses=_responses(401, 404, 409),
+    )
     def cancel(swap_id: str) -> JSONResponse:
         """Cancel a swap before anything was sent to a chain; 409 once locking began."""
         state, _ = service.store.apply(swap_id, CancelSwap())
         if state.outcome is not Outcome.CANCELLED:
-            return JSONResponse(
-                status_code=409,
-                content={"detail": f"swap is {state.outcome.value}; it can no longer be cancelled"},
+            return problem(
+                409,
+                f"swap is {state.outcome.value}; it can no longer be cancelled",
+                instance=f"/swaps/{swap_id}/cancel",
             )
-        return JSONResponse(content=swap_view(state))
+        return JSONResponse(content=swap_view(state, service.store.input_log(swap_id)))
 
-    @app.get("/swaps/{swap_id}/audit", dependencies=[Depends(authorised)])
+    @app.get(
+        "/swaps/{swap_id}/audit",
+        dependencies=[Depends(authorised)],
+        responses=_responses(401, 404),
+    )
     def audit(swap_id: str) -> dict[str, Any]:
-        """The audit record: terms, the compliance decision with citations, every input."""
-        return service.audit(swap_id)
+        """The audit record: the trade compliance judged, terms, the decision with citations,
+        every input."""
+        record = service.audit(swap_id)
+        order = json.loads(service.store.document(swap_id, "order"))
+        return {"trade": order.get("trade"), "order": order, **record}
 
     return app
+
+
+def render_docs(spec: dict[str, Any]) -> str:
+    """A self-contained HTML page describing every operation of ``spec`` (OpenAPI 3)."""
+    from html import escape
+
+    parts = [
+        "<!doctype html><html><head><meta charset='utf-8'>",
+        f"<title>{escape(spec['info']['title'])}</title>",
+        "<style>body{font-family:sans-serif;max-width:60em;margin:2em auto}"
+        "code{background:#f4f4f4}h2{border-top:1px solid #ccc;padding-top:.5em}</style>",
+        "</head><body>",
+        f"<h1>{escape(spec['info']['title'])} {escape(spec['info']['version'])}</h1>",
+        f"<p>{escape(spec['info'].get('description', ''))}</p>",
+        "<p>The machine-readable document: <a href='/openapi.json'>/openapi.json</a>.</p>",
+    ]
+    for path, operations in spec.get("paths", {}).items():
+        for method, op in operations.items():
+            parts.append(f"<h2><code>{escape(method.upper())} {escape(path)}</code></h2>")
+            parts.append(f"<p>{escape(op.get('summary', ''))}</p>")
+            if op.get("description"):
+                parts.append(f"<pre>{escape(op['description'])}</pre>")
+            params = op.get("parameters", [])
+            if params:
+                items = "".join(
+                    f"<li><code>{escape(p['name'])}</code> ({escape(p['in'])})"
+                    f"{' required' if p.get('required') else ''}</li>"
+                    for p in params
+                )
+                parts.append(f"<p>Parameters:</p><ul>{items}</ul>")
+            if "requestBody" in op:
+                parts.append("<p>Body: JSON (schema in /openapi.json).</p>")
+            if op.get("security"):
+                parts.append("<p>Needs <code>Authorization: Bearer &lt;token&gt;</code>.</p>")
+            answers = "".join(
+                f"<li><code>{escape(code)}</code> {escape(r.get('description', ''))}</li>"
+                for code, r in op.get("responses", {}).items()
+            )
+            parts.append(f"<p>Answers:</p><ul>{answers}</ul>")
+    parts.append("</body></html>")
+    return "".join(parts)

@@ -10,32 +10,48 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import re
 import signal
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from bridge.compliance import default_engine
-from bridge.errors import ConfigError
+from bridge.errors import BridgeError, ChainUnavailable, ConfigError, StoreUnavailable
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
+from bridge.swap import chain_key
+from relayer.dry_runs import algorand_dry_run
 from relayer.keystore import load_signer, password_from_env
+from relayer.logs import SwapContextFilter
 from relayer.sealing import key_from_env
 from relayer.service import (
     ChainRuntime,
+    ComplianceCheck,
     ComplianceResult,
     CrashPlan,
     RelayerService,
     SwapOrder,
 )
 from relayer.settings import ChainSettings, RelayerSettings
-from relayer.store import open_store
+from relayer.store import Store, open_store
 
-__all__ = ["RedactingFilter", "build_service", "compliance_from_engine", "configure_logging", "run"]
+__all__ = [
+    "Finding",
+    "RedactingFilter",
+    "build_service",
+    "compliance_from_engine",
+    "configure_logging",
+    "preflight",
+    "run",
+]
 
 log = logging.getLogger(__name__)
 
@@ -56,35 +72,51 @@ class RedactingFilter(logging.Filter):
 
 class _JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
-        return json.dumps(
-            {
-                "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
-                "level": record.levelname,
-                "logger": record.name,
-                "message": record.getMessage(),
-            }
-        )
+        line: dict[str, Any] = {
+            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        swap_id = getattr(record, "swap_id", None)
+        if swap_id:
+            line["swap_id"] = swap_id
+        if record.exc_info:
+            line["exception"] = self.formatException(record.exc_info)
+        return json.dumps(line)
 
 
-def configure_logging(fmt: str) -> None:
+class _TextFormatter(logging.Formatter):
+    """``time LEVEL logger: [swap=0x...] message``."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(swap)s%(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        swap_id = getattr(record, "swap_id", None)
+        record.swap = f"swap={swap_id} " if swap_id else ""
+        return super().format(record)
+
+
+def configure_logging(fmt: str, level: str = "INFO") -> None:
     """Root logging for the daemon: one stderr handler, text or JSON, secrets redacted."""
     handler = logging.StreamHandler()
     handler.addFilter(RedactingFilter())
-    handler.setFormatter(
-        _JsonFormatter()
-        if fmt == "json"
-        else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
-    )
+    handler.addFilter(SwapContextFilter())
+    handler.setFormatter(_JsonFormatter() if fmt == "json" else _TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
-    root.setLevel(logging.INFO)
+    root.setLevel(level)
+    # one line per HTTP request is noise at INFO; it stays visible at DEBUG
+    logging.getLogger("uvicorn.access").setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
-def compliance_from_engine() -> Callable[[SwapOrder], ComplianceResult]:
-    """The compliance hook backed by the rules in ``specs/jurisdictions`` (loaded once)."""
+def compliance_from_engine() -> ComplianceCheck:
+    """The compliance hook backed by the rules in ``specs/jurisdictions`` (loaded once),
+    deciding under the law in force at the instant the relayer asks about."""
     engine = default_engine()
 
-    def check(order: SwapOrder) -> ComplianceResult:
+    def check(order: SwapOrder, at: datetime) -> ComplianceResult:
         if order.trade is None:
             return ComplianceResult(
                 False,
@@ -94,7 +126,7 @@ def compliance_from_engine() -> Callable[[SwapOrder], ComplianceResult]:
                     ),
                 ),
             )
-        decision = engine.evaluate(order.trade, datetime.now(UTC))
+        decision = engine.evaluate(order.trade, at)
         refusals = tuple(
             Refusal(
                 code=r.code,
@@ -118,7 +150,18 @@ def _timing(cs: ChainSettings) -> ChainTiming:
     )
 
 
-def _evm_runtime(cs: ChainSettings) -> ChainRuntime:
+ALGOD_LOOKBACK_ROUNDS = 1000
+"""Rounds an Algorand HTLC port looks back on a fresh start (no open swap needs more)."""
+
+
+def _scan_start(default: int | None, needed: int | None) -> int | None:
+    """The lower of a configured scan start and the height the store's open swaps need."""
+    if needed is None:
+        return default
+    return needed if default is None else min(default, needed)
+
+
+def _evm_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
     from adapters.evm.client import EvmClient
     from adapters.evm.htlc import EvmHtlc
     from relayer.evm import evm_runtime
@@ -126,20 +169,23 @@ def _evm_runtime(cs: ChainSettings) -> ChainRuntime:
     if cs.htlc is None:
         raise ConfigError(f"chains.{cs.name}.htlc: the HTLC contract address is required")
     client = EvmClient.from_target(cs.endpoint, evm_version=cs.evm_version)
+    # the port's live reads must reach every lock an open swap recorded (a restart)
+    needed = store.recovery_height(chain_key(client.chain))
     signers = _signers(cs)
     return evm_runtime(
         name=cs.name,
         client=client,
-        htlc=EvmHtlc(client, cs.htlc, from_block=cs.start_height or 0),
+        # never later than the whole chain (0) unless start_height says where the HTLC began
+        htlc=EvmHtlc(client, cs.htlc, from_block=_scan_start(cs.start_height or 0, needed) or 0),
         timing=_timing(cs),
         confirmations=cs.confirmations,
         signers=signers,
         operator=signers[0],
-        start_height=cs.start_height,
+        start_height=_scan_start(cs.start_height, needed),
     )
 
 
-def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
+def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
     from algosdk.v2client.algod import AlgodClient
 
     from adapters.algorand.chain import AlgodChain
@@ -154,10 +200,23 @@ def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
         client = AlgodClient(os.environ.get(cs.token_env, ""), cs.endpoint)
     chain = AlgodChain(client)
     if cs.start_height is not None:
-        head = max(cs.start_height, 1)
+        start = max(cs.start_height, 1)
+    elif cs.endpoint == "embedded":
+        start = chain.head()
     else:
-        head = chain.head() if cs.endpoint == "embedded" else max(chain.head() - 1000, 1)
-    htlc = AlgorandHtlc(chain, from_round=head)
+        start = max(chain.head() - ALGOD_LOOKBACK_ROUNDS, 1)
+    # a restart: the escrows of the open swaps may be older than any look-back; the store
+    # knows the round of each one's lock, and the port scans from the oldest of them
+    needed = store.recovery_height(chain_key(chain.chain))
+    recovered = _scan_start(start, needed)
+    if recovered is not None and recovered < start:
+        log.info(
+            "chain %s: the open swaps' locks go back to round %d; HTLC scans start there",
+            cs.name,
+            recovered,
+        )
+        start = max(recovered, 1)
+    htlc = AlgorandHtlc(chain, from_round=start)
     signers = _signers(cs)
     return ChainRuntime(
         name=cs.name,
@@ -169,7 +228,9 @@ def _algorand_runtime(cs: ChainSettings) -> ChainRuntime:
         confirmations=cs.confirmations,
         signers={s.address: s for s in signers},
         operator=signers[0],
-        start_height=cs.start_height,
+        dry_run=algorand_dry_run(chain),
+        escrow_per_lock=True,
+        start_height=_scan_start(cs.start_height, needed),
     )
 
 
@@ -182,23 +243,239 @@ def _signers(cs: ChainSettings) -> list[Any]:
     return [load_signer(path, password) for path in (cs.keystore, *cs.custody)]
 
 
-def _crash_plan() -> CrashPlan | None:
-    value = os.environ.get("STBRIDGE_FAULT_KILL")
-    if not value:
+_LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def _truthy(value: str | None) -> bool:
+    return (value or "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _crash_plan(
+    settings: RelayerSettings, environ: Mapping[str, str] | None = None
+) -> CrashPlan | None:
+    """The crash tests' SIGKILL plan (``STBRIDGE_FAULT_KILL``), honoured only in test mode.
+
+    The hook exists for the crash tests alone. ``STBRIDGE_FAULT_KILL`` is refused
+    (``ConfigError``, exit 3) unless ``STBRIDGE_TEST_MODE=1`` is set too, and test mode itself
+    is refused with a shared PostgreSQL store or any chain endpoint that is neither embedded
+    nor on the loopback interface: a production relayer can never arm it by accident.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get("STBRIDGE_FAULT_KILL")
+    test_mode = _truthy(env.get("STBRIDGE_TEST_MODE"))
+    if value and not test_mode:
+        raise ConfigError(
+            "STBRIDGE_FAULT_KILL is set but STBRIDGE_TEST_MODE is not: the crash hook is "
+            "test-only; unset STBRIDGE_FAULT_KILL (or set STBRIDGE_TEST_MODE=1 in a crash test)"
+        )
+    if not test_mode:
         return None
-    plan = CrashPlan.parse(value)
-    log.warning("STBRIDGE_FAULT_KILL=%s: this process will SIGKILL itself (crash test)", value)
+    if settings.store.startswith(("postgresql://", "postgres://")):
+        raise ConfigError(
+            "STBRIDGE_TEST_MODE: refused with a PostgreSQL store (test mode runs only on a "
+            "local SQLite store)"
+        )
+    for cs in settings.chains:
+        if cs.endpoint != "embedded" and urlsplit(cs.endpoint).hostname not in _LOOPBACK_HOSTS:
+            raise ConfigError(
+                f"STBRIDGE_TEST_MODE: refused with chains.{cs.name}.endpoint {cs.endpoint!r} "
+                "(test mode runs only on embedded or loopback chains)"
+            )
+    plan = CrashPlan.parse(value) if value else None
+    log.critical(
+        "TEST MODE (STBRIDGE_TEST_MODE): crash plan %s; never run a relayer like this in "
+        "production",
+        value or "none",
+    )
     return plan
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One result of :func:`preflight`: what was checked, whether it passed, and why not."""
+
+    subject: str
+    ok: bool
+    detail: str
+    error: type[BridgeError] = ConfigError
+
+
+def _check_evm(cs: ChainSettings, *, keys: bool) -> Iterator[Finding]:
+    from adapters.evm.client import EvmClient
+    from adapters.evm.contracts import load_artifact
+
+    where = f"chains.{cs.name}"
+    if cs.htlc is None:
+        yield Finding(f"{where}.htlc", False, "the HTLC contract address is required")
+        return
+    try:
+        client = EvmClient.from_target(cs.endpoint, retries=0, timeout=5.0)
+        chain_id = client.chain_id
+        head = client.head()
+    except BridgeError as exc:
+        yield Finding(where, False, f"{cs.endpoint} is unreachable: {exc}", ChainUnavailable)
+        return
+    yield Finding(where, True, f"{cs.endpoint} answers: chain id {chain_id}, block {head}")
+    if cs.chain_id is not None and cs.chain_id != chain_id:
+        yield Finding(
+            f"{where}.chain_id", False, f"the node reports chain id {chain_id}, not {cs.chain_id}"
+        )
+    try:
+        code = client.code_at(cs.htlc)
+    except BridgeError as exc:
+        yield Finding(f"{where}.htlc", False, str(exc))
+        return
+    if not code:
+        yield Finding(f"{where}.htlc", False, f"no contract at {cs.htlc} on chain {chain_id}")
+    elif code.hex() != load_artifact("HTLC").deployed_bytecode.removeprefix("0x").lower():
+        yield Finding(
+            f"{where}.htlc", False, f"{cs.htlc} is not stbridge's HTLC.sol (its code differs)"
+        )
+    else:
+        yield Finding(f"{where}.htlc", True, f"stbridge HTLC at {cs.htlc}")
+    if keys:
+        yield from _check_keys(cs, lambda address: client.balance(address), "wei")
+
+
+def _check_algorand(cs: ChainSettings, *, keys: bool) -> Iterator[Finding]:
+    from adapters.algorand.chain import AlgodChain
+
+    where = f"chains.{cs.name}"
+    if cs.endpoint == "embedded":
+        yield Finding(
+            where,
+            True,
+            "embedded ledger in this process (only this relayer sees it; "
+            "`stbridge devnet up` serves one other processes can reach)",
+        )
+        return
+    from algosdk.v2client.algod import AlgodClient
+
+    chain = AlgodChain(AlgodClient(os.environ.get(cs.token_env, ""), cs.endpoint))
+    try:
+        head = chain.head()
+        genesis = chain.chain.genesis_hash
+    except BridgeError as exc:
+        error = ConfigError if isinstance(exc, ConfigError) else ChainUnavailable
+        yield Finding(where, False, f"{cs.endpoint} is unreachable: {exc}", error)
+        return
+    yield Finding(where, True, f"{cs.endpoint} answers: genesis {genesis}, round {head}")
+    if keys:
+        yield from _check_keys(cs, chain.algo_balance, "microalgos")
+
+
+def _check_keys(cs: ChainSettings, balance: Callable[[str], int], unit: str) -> Iterator[Finding]:
+    where = f"chains.{cs.name}.keystore"
+    try:
+        signers = _signers(cs)
+    except BridgeError as exc:
+        yield Finding(where, False, str(exc))
+        return
+    operator = signers[0].address
+    try:
+        funds = balance(operator)
+    except BridgeError as exc:
+        yield Finding(where, False, f"balance of {operator}: {exc}", ChainUnavailable)
+        return
+    if funds <= 0:
+        yield Finding(where, False, f"the relayer's account {operator} has no {unit} for fees")
+    else:
+        yield Finding(where, True, f"relayer account {operator} unlocked, {funds:,} {unit}")
+    for signer in signers[1:]:
+        yield Finding(f"chains.{cs.name}.custody", True, f"{signer.address} unlocked")
+
+
+def preflight(settings: RelayerSettings, *, keys: bool = True) -> list[Finding]:
+    """Check what the daemon needs before it starts: secrets, store, every chain, keys.
+
+    Nothing is written to a chain. ``keys=False`` skips decrypting the keystores (the daemon
+    decrypts them anyway when it starts).
+    """
+    found: list[Finding] = []
+    for variable, check in (
+        (settings.secret_key_env, lambda: key_from_env(settings.secret_key_env)),
+        (settings.api.token_env, lambda: _api_token(settings)),
+    ):
+        try:
+            check()
+        except BridgeError as exc:
+            found.append(Finding(variable, False, str(exc).removeprefix(f"{variable}: ")))
+        else:
+            found.append(Finding(variable, True, "set"))
+    try:
+        _create_private(settings.store)
+        open_store(settings.store).close()
+    except BridgeError as exc:
+        found.append(Finding("store", False, str(exc), StoreUnavailable))
+    else:
+        found.append(Finding("store", True, _store_name(settings.store)))
+    for cs in settings.chains:
+        checks = _check_evm if cs.kind == "evm" else _check_algorand
+        found.extend(checks(cs, keys=keys))
+    found.extend(_same_chain_twice(found))
+    return found
+
+
+_IDENTITY = re.compile(r"answers: (chain id \d+|genesis \S+),")
+
+
+def _same_chain_twice(found: list[Finding]) -> list[Finding]:
+    """Two entries of the settings on one chain (same chain id / genesis) are refused: the
+    relayer would watch one HTLC as two chains."""
+    seen: dict[str, str] = {}
+    clashes: list[Finding] = []
+    for finding in found:
+        match = _IDENTITY.search(finding.detail) if finding.ok else None
+        if match is None or finding.subject.count(".") != 1:
+            continue
+        identity = match.group(1)
+        if identity in seen:
+            clashes.append(
+                Finding(
+                    finding.subject,
+                    False,
+                    f"the same chain as {seen[identity]} ({identity}): one chain, one entry",
+                )
+            )
+        else:
+            seen[identity] = finding.subject
+    return clashes
+
+
+def _store_name(target: str) -> str:
+    if target.startswith(("postgresql://", "postgres://")):
+        return "PostgreSQL " + target.split("@")[-1]  # never the user's password
+    return f"SQLite {target}"
+
+
+def _api_token(settings: RelayerSettings) -> str:
+    token = password_from_env(settings.api.token_env)
+    if len(token) < 16:
+        raise ConfigError(f"{settings.api.token_env}: must be at least 16 characters")
+    return token
+
+
+def _create_private(target: str) -> None:
+    """Create a new SQLite store file 0600 (swap records are the operator's business)."""
+    if target.startswith(("postgresql://", "postgres://")):
+        return
+    path = Path(target)
+    if not path.parent.is_dir():
+        raise ConfigError(f"store: the directory {path.parent} does not exist")
+    if not path.exists():
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
 
 
 def build_service(settings: RelayerSettings) -> RelayerService:
     """The relayer service as the settings describe it."""
+    crash_plan = _crash_plan(settings)  # first: refuse before opening anything
+    store = open_store(settings.store)
     runtimes = {
-        cs.name: _evm_runtime(cs) if cs.kind == "evm" else _algorand_runtime(cs)
+        cs.name: _evm_runtime(cs, store) if cs.kind == "evm" else _algorand_runtime(cs, store)
         for cs in settings.chains
     }
     return RelayerService(
-        store=open_store(settings.store),
+        store=store,
         chains=runtimes,
         compliance=compliance_from_engine(),
         sealing_key=key_from_env(settings.secret_key_env),
@@ -206,12 +483,19 @@ def build_service(settings: RelayerSettings) -> RelayerService:
             reaction_s=settings.reaction_s,
             compliance_recheck_s=settings.compliance_recheck_s,
             margin_s=settings.margin_s,
+            poll_s=math.ceil(settings.poll_interval_s),
         ),
         wall_clock=time.time,
         replica_id=settings.replica_id,
-        crash_plan=_crash_plan(),
+        crash_plan=crash_plan,
         lease_seconds=settings.lease_seconds,
     )
+
+
+def _describe_chain(chain: Any) -> str:
+    if getattr(chain, "kind", None) == "evm":
+        return f"EVM chain id {chain.chain_id}"
+    return f"Algorand genesis {getattr(chain, 'genesis_hash', '?')}"
 
 
 def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> None:
@@ -220,10 +504,24 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
 
     from relayer.api import create_app
 
-    configure_logging(settings.log_format)
+    configure_logging(settings.log_format, settings.log_level)
     stop = stop or threading.Event()
+    token = _api_token(settings)
+    for finding in preflight(settings, keys=False):
+        if not finding.ok:
+            raise finding.error(f"{finding.subject}: {finding.detail}")
+        log.info("start-up check %s: %s", finding.subject, finding.detail)
     service = build_service(settings)
-    token = password_from_env(settings.api.token_env)
+    for name, runtime in service.chains.items():
+        custody = sorted(a for a in runtime.signers if a != runtime.operator.address)
+        log.info(
+            "chain %s (%s): head %s, relayer account %s, custody %s",
+            name,
+            _describe_chain(runtime.chain),
+            runtime.head(),
+            runtime.operator.address,
+            ", ".join(custody) or "none",
+        )
     server = uvicorn.Server(
         uvicorn.Config(
             create_app(service, token=token),

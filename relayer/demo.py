@@ -24,15 +24,12 @@ import secrets
 import socket
 import threading
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
-import httpx
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from adapters.cli import render_asset
-from bridge.swap import Outcome
+if TYPE_CHECKING:  # imported where used: `stbridge demo --help` stays fast
+    from rich.console import Console
 
 __all__ = ["app", "run_demo"]
 
@@ -46,6 +43,8 @@ def demo(
     ] = False,
 ) -> None:
     """A cross-border DvP on embedded chains: T-REX on py-evm against a USD ASA on Algorand."""
+    from rich.console import Console
+
     summary = run_demo(Console(width=110, quiet=as_json))
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -61,6 +60,7 @@ class _Api:
     """The relayer's API served by uvicorn in a thread, and an httpx client for it."""
 
     def __init__(self, service: Any) -> None:
+        import httpx
         import uvicorn
 
         from relayer.api import create_app
@@ -85,6 +85,8 @@ class _Api:
         )
 
     def __enter__(self) -> _Api:
+        import httpx
+
         self.thread.start()
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline:
@@ -127,6 +129,8 @@ def _short(value: str) -> str:
 
 def _follow(world: Any, swap_id: str, say: Any, *, ticks: int = 15, seen: int = 0) -> int:
     """Tick and print the swap's new steps until it ends; return how many inputs were shown."""
+    from bridge.swap import Outcome
+
     for _ in range(ticks):
         world.service.tick()
         log = world.service.store.input_log(swap_id)
@@ -165,6 +169,9 @@ def _explain_decision(world: Any, swap_id: str, say: Any) -> None:
 
 def run_demo(console: Console) -> dict[str, Any]:
     """Run the three trades; print the story to ``console``; return a JSON-able summary."""
+    from rich.table import Table
+
+    from adapters.cli import render_asset
     from relayer.embedded import build_world, demo_order
 
     say = console.print

@@ -44,6 +44,7 @@ from bridge.compliance import Trade
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator, TransferIntent
 from relayer.daemon import compliance_from_engine
+from relayer.dry_runs import algorand_dry_run
 from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
 from relayer.service import (
@@ -54,7 +55,7 @@ from relayer.service import (
 )
 from relayer.store import SqliteStore
 
-__all__ = ["World", "build_world", "demo_order"]
+__all__ = ["World", "admit_htlc_escrow", "build_world", "cross_chain_order", "demo_order"]
 
 EVM_TIMING = ChainTiming(
     deadline_unit="timestamp", block_time_min_ms=1000, block_time_max_ms=3000, timestamp_drift_s=5
@@ -99,6 +100,43 @@ class World:
         self.ledger.jump_time(seconds)
 
 
+def admit_htlc_escrow(
+    evm: EvmClient, deployer: TrexDeployer, trex: TrexSuite, htlc: str, *, country: str
+) -> str:
+    """Let the HTLC at ``htlc`` hold the T-REX token: an ONCHAINID for it, every required
+    claim signed by the suite's claim issuer, and its registration under ``country``.
+
+    Returns the escrow identity's address. Used by the demo world and ``stbridge devnet``.
+    """
+    identity = create_escrow_identity(
+        evm,
+        id_factory=trex.id_factory,
+        htlc=htlc,
+        manager=deployer.owner.address,
+        salt=f"htlc-{htlc}",
+        signer=deployer.owner,
+    )
+    for topic in trex.required_topics:
+        add_escrow_claim(
+            evm,
+            identity=identity,
+            topic=topic,
+            issuer=trex.claim_issuer,
+            signature=deployer.sign_claim(trex, identity, topic, b""),
+            data=b"",
+            signer=deployer.owner,
+        )
+    register_escrow_identity(
+        evm,
+        identity_registry=trex.identity_registry,
+        htlc=htlc,
+        identity=identity,
+        country=country,
+        agent=trex.agent,
+    )
+    return identity
+
+
 def build_world(workdir: Path | None = None) -> World:
     """Deploy everything on fresh embedded chains and wire a relayer to them."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="stbridge-demo-"))
@@ -116,32 +154,7 @@ def build_world(workdir: Path | None = None) -> World:
     operator_evm = EvmSigner.generate()
     evm.fund(operator_evm.address, 10**19)
     evm_htlc = EvmHtlc.deploy(evm, operator_evm)
-    identity = create_escrow_identity(
-        evm,
-        id_factory=trex.id_factory,
-        htlc=evm_htlc.address,
-        manager=deployer.owner.address,
-        salt=f"htlc-{evm_htlc.address}",
-        signer=deployer.owner,
-    )
-    for topic in trex.required_topics:
-        add_escrow_claim(
-            evm,
-            identity=identity,
-            topic=topic,
-            issuer=trex.claim_issuer,
-            signature=deployer.sign_claim(trex, identity, topic, b""),
-            data=b"",
-            signer=deployer.owner,
-        )
-    register_escrow_identity(
-        evm,
-        identity_registry=trex.identity_registry,
-        htlc=evm_htlc.address,
-        identity=identity,
-        country="JP",
-        agent=trex.agent,
-    )
+    admit_htlc_escrow(evm, deployer, trex, evm_htlc.address, country="JP")
     token_ref = AssetRef(chain=evm.chain, locator=EvmContractLocator(address=trex.token))
     # --- Algorand: the USD stablecoin, bob funded, alice able to receive
     ledger = EmbeddedLedger()
@@ -193,13 +206,16 @@ def build_world(workdir: Path | None = None) -> World:
                 confirmations=0,
                 signers={accounts["bob"].address: accounts["bob"]},
                 operator=accounts["operator"],
+                dry_run=algorand_dry_run(chain),
+                escrow_per_lock=True,
             ),
         },
         compliance=compliance_from_engine(),
         sealing_key=SealingKey.generate(),
         budget=BUDGET,
-        # embedded chains' clocks jump in tests and demos: "now" is the later chain time
-        wall_clock=lambda: float(max(evm.now().timestamp(), ledger.latest_timestamp, time.time())),
+        # embedded chains' clocks jump in tests and demos: deadlines are planned on each
+        # chain's own clock (EVM timestamps, Algorand rounds), so the host's clock serves
+        wall_clock=time.time,
     )
     return World(
         evm=evm,
@@ -231,25 +247,9 @@ def demo_order(
     The trade for the compliance engine is ``specs/examples/jp-real-estate-to-sg-accredited-
     usdc.json`` with the parties' wallets and the buyer's residence filled in.
     """
-    from bridge.compliance.loader import specs_dir
-
-    path = trade_file or specs_dir() / "examples" / "jp-real-estate-to-sg-accredited-usdc.json"
-    trade = Trade.model_validate_json(path.read_text(encoding="utf-8"))
     buyer_investor = world.trex.investor(buyer)
-    trade = trade.model_copy(
-        update={
-            "id": order_id,
-            "quantity": units,
-            "seller": trade.seller.model_copy(
-                update={"wallet": world.trex.investor("alice").address}
-            ),
-            "buyer": trade.buyer.model_copy(
-                update={"wallet": buyer_investor.address, "residence": buyer_investor.country}
-            ),
-        }
-    )
-    return SwapOrder(
-        order_id=order_id,
+    return cross_chain_order(
+        order_id,
         security=LegOrder(
             chain="evm",
             asset=world.token_ref,
@@ -264,6 +264,44 @@ def demo_order(
             sender=world.algo_accounts[buyer].address,
             receiver=world.algo_accounts["alice"].address,
         ),
-        settlement_window_s=3600,
+        buyer_residence=buyer_investor.country,
+        trade_file=trade_file,
+    )
+
+
+def cross_chain_order(
+    order_id: str,
+    *,
+    security: LegOrder,
+    cash: LegOrder,
+    buyer_residence: str,
+    settlement_window_s: int = 3600,
+    trade_file: Path | None = None,
+) -> SwapOrder:
+    """An order for ``security`` against ``cash`` with the trade compliance needs.
+
+    The trade is ``trade_file`` (default ``specs/examples/jp-real-estate-to-sg-accredited-
+    usdc.json``) with the order id, the quantity, both parties' security wallets and the
+    buyer's residence filled in from the legs.
+    """
+    from bridge.compliance.loader import specs_dir
+
+    path = trade_file or specs_dir() / "examples" / "jp-real-estate-to-sg-accredited-usdc.json"
+    trade = Trade.model_validate_json(path.read_text(encoding="utf-8"))
+    trade = trade.model_copy(
+        update={
+            "id": order_id,
+            "quantity": security.amount,
+            "seller": trade.seller.model_copy(update={"wallet": security.sender}),
+            "buyer": trade.buyer.model_copy(
+                update={"wallet": security.receiver, "residence": buyer_residence}
+            ),
+        }
+    )
+    return SwapOrder(
+        order_id=order_id,
+        security=security,
+        cash=cash,
+        settlement_window_s=settlement_window_s,
         trade=trade,
     )

@@ -12,6 +12,7 @@ from bridge.htlc import ChainTiming
 from bridge.model import TransferCheck, TransferIntent
 from bridge.ports import Signer
 from bridge.swap import Leg
+from relayer.dry_runs import evm_dry_run
 from relayer.service import ChainRuntime
 
 __all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc", "evm_runtime"]
@@ -59,7 +60,8 @@ def evm_runtime(
     dry_run: Callable[[TransferIntent], TransferCheck] | None = None,
     start_height: int | None = None,
 ) -> ChainRuntime:
-    """The relayer's view of one EVM chain: block-timestamp clock, HTLC, keys, approvals."""
+    """The relayer's view of one EVM chain: block-timestamp clock, HTLC, keys, approvals,
+    and every token's own dry run (:func:`relayer.dry_runs.evm_dry_run` unless given)."""
     return ChainRuntime(
         name=name,
         chain=client.chain,
@@ -71,8 +73,9 @@ def evm_runtime(
         signers={s.address: s for s in signers},
         operator=operator,
         escrow=htlc.address,
-        dry_run=dry_run,
+        dry_run=dry_run if dry_run is not None else evm_dry_run(client),
         prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
         block_hash=client.block_hash,
+        shortfall=htlc.shortfall,
         start_height=start_height,
     )

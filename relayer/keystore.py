@@ -21,7 +21,7 @@ from nacl.signing import SigningKey
 from bridge.errors import ConfigError, InvalidInput
 from bridge.ports import Signer
 
-__all__ = ["load_signer", "password_from_env", "write_keystore"]
+__all__ = ["key_from_text", "load_signer", "password_from_env", "signer_from_key", "write_keystore"]
 
 Kind = Literal["evm", "algorand"]
 
@@ -40,7 +40,7 @@ def write_keystore(
         raise InvalidInput("password", "must be at least 8 characters")
     document: dict[str, Any] = dict(Account.encrypt(key, password, iterations=iterations))
     document["stbridge_kind"] = kind
-    address = _signer(kind, key).address
+    address = signer_from_key(kind, key).address
     document["address"] = address
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -64,10 +64,11 @@ def load_signer(path: Path, password: str) -> Signer:
         key = bytes(Account.decrypt(document, password))
     except ValueError:
         raise ConfigError(f"{path}: wrong password or damaged keystore") from None
-    return _signer(kind, key)
+    return signer_from_key(kind, key)
 
 
-def _signer(kind: str, key: bytes) -> Signer:
+def signer_from_key(kind: str, key: bytes) -> Signer:
+    """A signer for ``kind`` from its 32-byte key (EVM private key, or ed25519 seed)."""
     if kind == "evm":
         from adapters.evm.signer import EvmSigner
 
@@ -77,6 +78,41 @@ def _signer(kind: str, key: bytes) -> Signer:
     seed = SigningKey(key)
     private = base64.b64encode(key + bytes(seed.verify_key)).decode()
     return AlgorandSigner(private)
+
+
+def key_from_text(kind: Kind, text: str) -> bytes:
+    """The 32 key bytes of an existing key as a wallet exports it.
+
+    EVM: 64 hex digits (``0x`` optional). Algorand: the 25-word mnemonic, or algosdk's
+    base64 private key (seed + public key). ``InvalidInput`` names the form expected.
+    """
+    text = text.strip()
+    if kind == "evm":
+        digits = text.removeprefix("0x")
+        if len(digits) != 64:
+            raise InvalidInput("key", "an EVM private key is 64 hex digits (0x optional)")
+        try:
+            return bytes.fromhex(digits)
+        except ValueError:
+            raise InvalidInput("key", "an EVM private key is 64 hex digits (0x optional)") from None
+    from algosdk import mnemonic
+
+    if len(text.split()) == 25:
+        try:
+            private = mnemonic.to_private_key(text)  # type: ignore[no-untyped-call]
+        except Exception:  # the SDK raises assorted errors for a bad checksum or word
+            raise InvalidInput("key", "not a valid 25-word Algorand mnemonic") from None
+    else:
+        private = text
+    try:
+        raw = base64.b64decode(private, validate=True)
+    except ValueError:
+        raise InvalidInput(
+            "key", "an Algorand key is a 25-word mnemonic or a base64 private key"
+        ) from None
+    if len(raw) != 64 or bytes(SigningKey(raw[:32]).verify_key) != raw[32:]:
+        raise InvalidInput("key", "an Algorand private key is 64 bytes: seed + public key")
+    return raw[:32]
 
 
 def password_from_env(variable: str) -> str:

@@ -86,9 +86,38 @@ class RelayerMetrics:
             "Revealing claims held back because the other lock was not open on chain",
             registry=self.registry,
         )
+        self.swap_errors = Counter(
+            "stbridge_swap_errors",
+            "Swaps whose tick failed with an unexpected error (retried with back-off), by error",
+            ["error"],
+            registry=self.registry,
+        )
+        self.leases_lost = Counter(
+            "stbridge_leases_lost",
+            "Swaps whose lease another replica took over while this one acted on them",
+            registry=self.registry,
+        )
         self.chain_height = Gauge(
             "stbridge_chain_scanned_height",
             "The height each chain's watcher has scanned to",
             ["chain"],
+            registry=self.registry,
+        )
+        self.decoy_locks = Counter(
+            "stbridge_decoy_locks",
+            "Locks under a swap's hashlock that are not its leg's escrow (ignored), by chain",
+            ["chain"],
+            registry=self.registry,
+        )
+        self.tx_refusals = Counter(
+            "stbridge_tx_refusals",
+            "Claims and refunds the chain or the token refused (retried with back-off), by action",
+            ["action"],
+            registry=self.registry,
+        )
+        self.escrow_shortfall = Gauge(
+            "stbridge_escrow_shortfall",
+            "Units an HTLC holds less than its open locks of a token (an agent moved them)",
+            ["chain", "asset"],
             registry=self.registry,
         )

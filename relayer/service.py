@@ -35,12 +35,13 @@ import signal
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import Field, ValidationError
 
 from bridge.compliance import Trade
-from bridge.errors import BridgeError, InvalidInput, NotFound, TransientError
+from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, TransientError
 from bridge.htlc import ChainHead, ChainTiming, RelayerBudget, plan_deadlines
 from bridge.journal import journaled
 from bridge.model import AssetRef, ChainRef, Refusal, Standard, TransferCheck, TransferIntent
@@ -73,8 +74,9 @@ from bridge.swap import (
 from bridge.types import Address, Amount
 from bridge.validation import invalid_input
 from relayer.metrics import RelayerMetrics, stage_of
+from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
-from relayer.store import Store
+from relayer.store import LeaseLost, SignerBusy, Store
 from relayer.watcher import ChainView, ChainWatcher
 
 __all__ = [
@@ -130,8 +132,9 @@ class ComplianceResult:
     decision: Mapping[str, Any] = field(default_factory=dict)
 
 
-ComplianceCheck = Callable[[SwapOrder], ComplianceResult]
-"""The compliance engine as the relayer sees it (law of both sides and the cash leg)."""
+ComplianceCheck = Callable[[SwapOrder, datetime], ComplianceResult]
+"""The compliance engine as the relayer sees it (law of both sides and the cash leg),
+deciding under the law and the parties' status at the given instant."""
 
 
 @dataclass(frozen=True)
@@ -169,6 +172,9 @@ class SwapJournal:
         self.store = store
         self.swap_id = swap_id
         self._key = key
+        self.signed = False
+        """Whether a signed transaction was kept or found kept in this effect: it may have
+        reached the network, whatever happened after."""
 
     def stored(self, key: str) -> bytes | None:
         """The signed bytes kept under ``key``."""
@@ -176,10 +182,12 @@ class SwapJournal:
             sealed = self.store.document(self.swap_id, f"tx:{key}")
         except NotFound:
             return None
+        self.signed = True
         return self._key.unseal(sealed, swap_id=self.swap_id)
 
     def keep(self, key: str, signed: bytes) -> bytes:
         """Persist ``signed`` before it is sent (first bytes win)."""
+        self.signed = True
         sealed = self._key.seal(signed, swap_id=self.swap_id)
         kept = self.store.keep_document(self.swap_id, f"tx:{key}", sealed)
         return signed if kept == sealed else self._key.unseal(kept, swap_id=self.swap_id)
@@ -191,6 +199,29 @@ class SwapJournal:
 
 class _SecretHeld(RuntimeError):
     """The revealing claim is held back: the other lock is not (or no longer) on chain."""
+
+
+class _EscrowShort(RuntimeError):
+    """The pooled escrow holds less of the leg's asset than its open locks: an agent moved
+    units out. No lock of that asset is claimed or refunded (the units paid out would be
+    another lock's) and no secret is revealed against it until the operator restores it."""
+
+
+class _Refused(RuntimeError):
+    """A claim or refund the chain or the token refused; retried after the swap's back-off."""
+
+
+class _RevealRefused(RuntimeError):
+    """The compliance and token re-check run at the moment of the reveal refused."""
+
+    def __init__(self, result: ComplianceResult) -> None:
+        super().__init__("the re-check at the moment of the reveal refused")
+        self.result = result
+
+
+class _LockMissing(RuntimeError):
+    """A leg's lock was observed but the chain's HTLC port does not show it now: the claim or
+    refund stays pending and the swap is retried with back-off (never taken as done)."""
 
 
 def _die(reason: str) -> None:
@@ -207,6 +238,10 @@ class ChainRuntime:
     round on Algorand); ``head`` its height. ``signers`` maps addresses the relayer may sign
     for (custody wallets of the parties it acts for); ``operator`` pays for claims and
     refunds. ``dry_run`` runs the token's own transfer check (None: no check, e.g. native).
+    ``escrow`` is the pooled HTLC account that holds locked units (EVM); with
+    ``escrow_per_lock`` every lock is its own account instead (Algorand: the lock id).
+    ``shortfall`` (pooled escrows) tells how much of an asset the escrow holds less than its
+    open locks, and which locks are open (an agent moved units out of it).
     ``prepare_lock`` runs before a token lock (an ERC-20 approval of the HTLC, an ASA opt-in).
     ``block_hash`` gives the hash of a block (None: no such block); chains that never fork
     (Algorand) leave it None. ``start_height`` is where the chain's watcher begins when the
@@ -227,6 +262,8 @@ class ChainRuntime:
     prepare_lock: Callable[[Leg, Signer], None] | None = None
     block_hash: Callable[[int], str | None] | None = None
     start_height: int | None = None
+    escrow_per_lock: bool = False
+    shortfall: Callable[[AssetRef | None], tuple[int, tuple[str, ...]]] | None = None
 
     def signer_for(self, address: str) -> Signer:
         """The signer of ``address``; ``NotFound`` when the relayer does not hold it."""
@@ -253,6 +290,7 @@ class RelayerService:
         randbytes: Callable[[int], bytes] = _secrets.token_bytes,
         max_swaps_per_tick: int = 500,
         crash_plan: CrashPlan | None = None,
+        retry_clock: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
         self.chains = dict(chains)
@@ -284,7 +322,11 @@ class RelayerService:
             for key, rt in self._by_key.items()
         }
         self._views: dict[str, ChainView] = {}
+        self._lock_ids: dict[tuple[str, Role], str] = {}
+        self._decoys: set[tuple[str, str]] = set()
         self._stages: dict[str, tuple[str, float]] = {}
+        self.retry_clock: Callable[[], float] = wall_clock if retry_clock is None else retry_clock
+        self.retries = RetryBook(store, lambda: self.retry_clock())
 
     @staticmethod
     def _key_of(rt: ChainRuntime) -> str:
@@ -302,9 +344,20 @@ class RelayerService:
         """Plan deadlines, seal a fresh secret, store the swap and start it (idempotent)."""
         swap_id = "0x" + hashlib.sha256(b"stbridge-order:" + order.order_id.encode()).hexdigest()
         try:
-            return self.store.get(swap_id)
+            existing = self.store.get(swap_id)
         except NotFound:
             pass
+        else:
+            differ = _differences(
+                self.order_of(swap_id).model_dump(mode="json"), order.model_dump(mode="json")
+            )
+            if differ:
+                raise Conflict(
+                    f"order_id {order.order_id!r} is swap {swap_id} with other terms "
+                    f"(differs in {', '.join(differ)}); use a new order_id",
+                    fields=differ,
+                )
+            return existing
         sec = self.runtime(order.security.chain, "security.chain")
         cash = self.runtime(order.cash.chain, "cash.chain")
         now_s = int(self.wall_clock())
@@ -314,8 +367,8 @@ class RelayerService:
             budget=self.budget,
             settlement_window_s=order.settlement_window_s,
             now_s=now_s,
-            initiator_head=ChainHead(height=sec.head()),
-            participant_head=ChainHead(height=cash.head()),
+            initiator_head=_head(sec),
+            participant_head=_head(cash),
         )
         secret = self._randbytes(32)
         terms = SwapTerms(
@@ -326,6 +379,7 @@ class RelayerService:
             initiator_deadline=plan.initiator.native,
             participant_deadline=plan.participant.native,
             participant_lock_by=plan.participant_lock_by,
+            participant_reveal_by=plan.participant_reveal_by,
         )
         self.store.create(terms, sealed_secret=self._key.seal(secret, swap_id=swap_id))
         self.store.put_document(swap_id, "order", order.model_dump_json())
@@ -352,19 +406,53 @@ class RelayerService:
 
     # -- the loop ----------------------------------------------------------------------
     def tick(self) -> list[str]:
-        """Poll the chains, then observe and act once on every swap this replica holds."""
-        self.poll_chains()
+        """Poll the chains, then observe and act once on every swap this replica holds.
+
+        Each swap runs in its own ``try``: an unexpected error in one swap is recorded for it
+        (``last_error``, ``stbridge_swap_errors_total``) and retried with back-off
+        (:mod:`relayer.retry`) while the others go on; a swap another replica took over
+        (:class:`~relayer.store.LeaseLost`) is dropped until its lease is free again.
+        """
+        try:
+            self.poll_chains()
+        except Exception:  # a watcher bug must not stop the swaps: they act on the last views
+            log.exception("polling the chains failed; acting on the last views")
         ids = self.store.claim_swaps(
             self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
         )
         for swap_id in ids:
             try:
+                if self.retries.deferred(swap_id):
+                    continue
                 self.observe(swap_id)
                 self.run_effects(swap_id)
+                self.retries.succeeded(swap_id)
+            except LeaseLost as exc:
+                self.metrics.leases_lost.inc()
+                log.warning("swap %s: %s; leaving it to the replica that holds it", swap_id, exc)
             except TransientError as exc:
                 self.transient_errors += 1
                 log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
+            except Exception as exc:
+                self._swap_failed(swap_id, exc)
         return ids
+
+    def _swap_failed(self, swap_id: str, exc: Exception) -> None:
+        self.metrics.swap_errors.labels(type(exc).__name__).inc()
+        try:
+            failure = self.retries.failed(swap_id, exc)
+        except (LeaseLost, TransientError) as store_exc:
+            log.exception("swap %s failed (%s); its error could not be stored", swap_id, store_exc)
+            return
+        log.error(
+            "swap %s failed (attempt %d), retrying in %.0f s: %s: %s",
+            swap_id,
+            failure.attempts,
+            failure.retry_at - failure.at,
+            failure.error,
+            failure.reason,
+            exc_info=None if isinstance(exc, _Refused) else exc,
+        )
 
     def poll_chains(self) -> dict[str, ChainView]:
         """Let every chain's watcher catch up; a chain that fails keeps its last view."""
@@ -406,10 +494,20 @@ class RelayerService:
             self._stages.pop(swap_id, None)
         return state, effects
 
+    def _deadline_wall(self, state: SwapState, role: Role) -> datetime:
+        """The latest wall-clock instant at which ``role``'s leg's deadline can arrive."""
+        rt = self._rt(state, role)
+        deadline = state.terms.deadline(role)
+        if rt.timing.deadline_unit == "timestamp":
+            return datetime.fromtimestamp(deadline + rt.timing.timestamp_drift_s, UTC)
+        now = state.chain_time.get(self._key_of(rt), rt.head())
+        left_ms = max(deadline - now, 0) * rt.timing.block_time_max_ms
+        return datetime.fromtimestamp(self.wall_clock() + left_ms / 1000, UTC)
+
     def deadlines_at_risk(self, within_s: int) -> int:
         """Open swaps with a locked, unsettled leg whose deadline is less than ``within_s``
-        seconds away on its chain's last observed clock (rounds converted at the slowest
-        block time)."""
+        seconds away on its chain's last observed clock (rounds converted at the fastest
+        block time: the soonest the deadline can come)."""
         at_risk = 0
         for swap_id in self.store.list_ids(outcome="open", limit=1_000_000):
             state = self.store.get(swap_id)
@@ -422,7 +520,8 @@ class RelayerService:
                     continue
                 left = state.terms.deadline(role) - now
                 if rt.timing.deadline_unit == "round":
-                    left = left * rt.timing.block_time_max_ms // 1000
+                    # rounds may come at the fastest block time: the deadline is that close
+                    left = left * rt.timing.block_time_min_ms // 1000
                 if left < within_s:
                     at_risk += 1
                     break
@@ -445,35 +544,69 @@ class RelayerService:
     def _rt(self, state: SwapState, role: Role) -> ChainRuntime:
         return self._by_key[chain_key(state.terms.leg(role).chain)]
 
+    def expected_lock_id(self, state: SwapState, role: Role) -> str:
+        """The id of the one lock that is ``role``'s leg, recomputed from the agreed terms by
+        the chain's HTLC port (our contract's id function, or our template with every
+        parameter written in): never read from a lock. Cached per swap and role."""
+        key = (state.terms.swap_id, role)
+        known = self._lock_ids.get(key)
+        if known is None:
+            leg = state.terms.leg(role)
+            known = self._rt(state, role).htlc.lock_id_for(
+                asset=leg.asset,
+                sender=leg.sender,
+                receiver=leg.receiver,
+                amount=leg.amount,
+                hashlock=bytes.fromhex(state.terms.hashlock[2:]),
+                deadline=state.terms.deadline(role),
+                partition=_partition(leg),
+            )
+            self._lock_ids[key] = known
+        return known
+
+    def _decoy(self, state: SwapState, role: Role, lock_id: str) -> None:
+        """Log (once) and count a lock under the swap's hashlock that is not its leg's."""
+        key = (state.terms.swap_id, lock_id)
+        if key in self._decoys or lock_id in self._own_lock_ids(state):
+            return
+        self._decoys.add(key)
+        self.metrics.decoy_locks.labels(self._rt(state, role).name).inc()
+        log.warning(
+            "swap %s: lock %s under the swap's hashlock is not the %s leg's escrow "
+            "(expected %s): a look-alike or decoy, ignored",
+            state.terms.swap_id,
+            lock_id,
+            role.value,
+            self.expected_lock_id(state, role),
+        )
+
+    def _own_lock_ids(self, state: SwapState) -> set[str]:
+        return {self.expected_lock_id(state, r) for r in Role}
+
     def _find(self, state: SwapState, role: Role) -> HtlcLock | None:
-        """The leg's lock as the chain shows it now (for effects: a live read)."""
+        """The leg's lock as the chain shows it now (for effects: a live read). Only the lock
+        whose id is :meth:`expected_lock_id` counts; any other is a decoy."""
         rt = self._rt(state, role)
-        leg = state.terms.leg(role)
-        hashlock = bytes.fromhex(state.terms.hashlock[2:])
-        for lock in rt.htlc.find(hashlock):
-            if (
-                lock.receiver == leg.receiver
-                and lock.amount == leg.amount
-                and lock.deadline == state.terms.deadline(role)
-                and _asset_key(lock.asset) == _asset_key(leg.asset)
-            ):
-                return lock
-        return None
+        expected = self.expected_lock_id(state, role)
+        found = None
+        for lock in rt.htlc.find(bytes.fromhex(state.terms.hashlock[2:])):
+            if lock.lock_id == expected:
+                found = lock
+            else:
+                self._decoy(state, role, lock.lock_id)
+        return found
 
     def _recorded_lock(self, state: SwapState, role: Role) -> ChainEvent | None:
-        """The leg's lock among the events the chain's watcher recorded."""
+        """The leg's lock among the events the chain's watcher recorded (by its id)."""
         rt = self._rt(state, role)
-        leg = state.terms.leg(role)
+        expected = self.expected_lock_id(state, role)
+        found = None
         for event in self.store.locks_by_hashlock(self._key_of(rt), state.terms.hashlock):
-            args = event.args
-            if (
-                args.get("receiver") == leg.receiver
-                and args.get("amount") == leg.amount
-                and args.get("deadline") == state.terms.deadline(role)
-                and _event_asset_key(args) == _asset_key(leg.asset)
-            ):
-                return event
-        return None
+            if str(event.args.get("lock_id")) == expected:
+                found = found or event
+            else:
+                self._decoy(state, role, str(event.args.get("lock_id")))
+        return found
 
     def _observe_leg(self, swap_id: str, state: SwapState, role: Role) -> SwapState:
         leg_state = state.leg_state(role)
@@ -507,6 +640,7 @@ class RelayerService:
                     amount=int(str(lock.args["amount"])),
                     receiver=str(lock.args["receiver"]),
                     deadline=int(str(lock.args["deadline"])),
+                    sender=str(lock.args["sender"]),
                 ),
             )
         for event in self.store.lock_history(self._key_of(rt), lock_id):
@@ -543,19 +677,34 @@ class RelayerService:
         self.store.reopen_effect(swap_id, kind="submit_lock", role=role.value)
 
     def run_effects(self, swap_id: str) -> None:
-        """Run the swap's pending effects in order (each one idempotent)."""
+        """Run the swap's pending effects in order (each one idempotent).
+
+        An effect held back (the secret held, or a pooled escrow short of its asset) stays
+        pending for the next tick; the swap's other effects still run (the other leg's
+        refund must not wait for a held claim).
+        """
+        held: set[int] = set()
         for _ in range(32):  # effects may produce inputs whose effects run in the same tick
-            pending = self.store.pending_effects(swap_id)
+            pending = [r for r in self.store.pending_effects(swap_id) if r.effect.seq not in held]
             if not pending:
                 return
             for row in pending:
                 try:
                     self._run(swap_id, row.effect)
-                except _SecretHeld as held:
+                except _SecretHeld as secret_held:
                     self.secrets_held += 1
                     self.metrics.secrets_held.inc()
-                    log.error("%s", held)
-                    return
+                    log.error("%s", secret_held)
+                    held.add(row.effect.seq)
+                except _EscrowShort as short:
+                    log.error("swap %s: %s", swap_id, short)
+                    self.store.put_document(
+                        swap_id, "escrow_shortfall", json.dumps({"detail": str(short)})
+                    )
+                    held.add(row.effect.seq)
+                else:
+                    continue
+                break  # a held effect: take the pending list afresh (later ones may be obsolete)
 
     def _run(self, swap_id: str, effect: Effect) -> None:
         state = self.store.get(swap_id)
@@ -601,20 +750,51 @@ class RelayerService:
         state: SwapState,
     ) -> None:
         rt = self._rt(state, role)
+        # fencing: the lease is renewed before the effect and after its (possibly long) wait,
+        # and the signing key is held against other replicas while it signs and sends
+        self.store.renew_lease(swap_id, lease_seconds=self.lease_seconds)
+        signer = state.terms.leg(role).sender if action == "lock" else rt.operator.address
+        journal = SwapJournal(self.store, swap_id, self._key)
         try:
-            with journaled(SwapJournal(self.store, swap_id, self._key)):
+            with self.store.signer_lock(f"{self._key_of(rt)}:{signer}"), journaled(journal):
                 tx_id = fn()
+        except (LeaseLost, SignerBusy):
+            raise
         except TransientError as exc:
             self._rpc_error(rt, exc)
             raise
+        except _RevealRefused as refused:
+            log.warning("swap %s: the re-check at the reveal refused; no reveal", swap_id)
+            self.store.put_document(swap_id, "recheck", _json(refused.result))
+            self.store.finish_effect(swap_id, seq, "done")
+            self._apply(swap_id, ClaimRecheck(allowed=False, refusals=refused.result.refusals))
+            return
         except BridgeError as exc:
+            if action == "lock" and self._find(state, role) is not None:
+                # the leg's lock is on chain after all: never record a lock failure for it
+                log.warning("swap %s: %s lock refused but on chain: %s", swap_id, role.value, exc)
+                self.store.finish_effect(swap_id, seq, "done")
+                return
             log.info("swap %s: %s of %s leg refused: %s", swap_id, action, role.value, exc)
             self.store.finish_effect(swap_id, seq, "failed")
             self._apply(
                 swap_id,
-                TxFailed(action=action, role=role, reason=str(exc)[:500]),
+                TxFailed(
+                    action=action,
+                    role=role,
+                    reason=str(exc)[:500],
+                    broadcast=journal.signed,
+                ),
             )
+            if action != "lock":
+                # the engine asks for the claim or refund again: not at once, but after the
+                # swap's back-off (tick() records it as the swap's last_error), counted
+                self.metrics.tx_refusals.labels(action).inc()
+                raise _Refused(
+                    f"{action} of the {role.value} leg refused by the chain: {exc}"
+                ) from exc
             return
+        self.store.renew_lease(swap_id, lease_seconds=self.lease_seconds)
         if tx_id is not None:
             self._sent += 1
             plan = self.crash_plan
@@ -643,26 +823,36 @@ class RelayerService:
             hashlock=bytes.fromhex(state.terms.hashlock[2:]),
             deadline=state.terms.deadline(role),
             signer=signer,
+            **({} if leg.partition is None else {"partition": _partition(leg)}),
         )
         return receipt.tx_id
 
+    def _require_whole(self, state: SwapState, role: Role) -> None:
+        """Refuse to act on ``role``'s leg while its pooled escrow is short of its asset."""
+        rt = self._rt(state, role)
+        if rt.shortfall is None:
+            return
+        asset = state.terms.leg(role).asset
+        missing, open_ids = rt.shortfall(asset)
+        label = "native" if asset is None else _asset_label(asset)
+        self.metrics.escrow_shortfall.labels(rt.name, label).set(missing)
+        if missing:
+            raise _EscrowShort(
+                f"the HTLC on chain {rt.name} holds {missing} units of {label} less than its "
+                f"open locks ({', '.join(open_ids)}): an agent moved them out; nothing of "
+                "that asset is claimed, refunded or revealed against until it is restored"
+            )
+
     def _claim(self, state: SwapState, role: Role) -> str | None:
+        self._require_whole(state, role)
         lock = self._find(state, role)
         if lock is None:
-            raise NotFound(f"no {role.value} lock to claim")
+            raise _LockMissing(f"swap {state.terms.swap_id}: no {role.value} lock found to claim")
         if lock.state != "open":
             return None
+        rt = self._rt(state, role)
         if role is Role.PARTICIPANT and not state.secret_public:
-            # The first claim reveals the secret. Both locks were confirmed, but a reorg
-            # deeper than the confirmation depth may have removed the initiator's since:
-            # read it live and hold the secret unless it is on chain and open.
-            initiator = self._find(state, Role.INITIATOR)
-            if initiator is None or initiator.state != "open":
-                seen = "gone" if initiator is None else initiator.state
-                raise _SecretHeld(
-                    f"swap {state.terms.swap_id}: the initiator lock is {seen} on chain; "
-                    "the secret is not revealed (held until it is back, or refunded)"
-                )
+            self._may_reveal(state, rt)
         rt = self._rt(state, role)
         sealed = self.store.sealed_secret(state.terms.swap_id)
         if sealed is None:
@@ -670,31 +860,87 @@ class RelayerService:
         secret = self._key.unseal(sealed, swap_id=state.terms.swap_id)
         return rt.htlc.claim(lock.lock_id, secret, rt.operator).tx_id
 
+    def _may_reveal(self, state: SwapState, rt: ChainRuntime) -> None:
+        """Everything checked live, at the moment the secret would be revealed.
+
+        - The reveal must be mined before the participant's deadline: it is sent only while
+          the chain's time is at most ``reveal_by`` (its inclusion time before the deadline);
+          later it is held for good and the legs go to their refunds.
+        - Both locks were confirmed, but a reorg deeper than the confirmation depth may have
+          removed the initiator's since: it is read live, and the secret held unless it is
+          on chain and open.
+        - The law and both tokens' checks are run again now (a freeze or a lapsed KYC since
+          the earlier re-check refuses the reveal).
+        """
+        swap_id = state.terms.swap_id
+        now = rt.now()
+        if now > state.terms.reveal_by:
+            raise _SecretHeld(
+                f"swap {swap_id}: chain time {now} is past the last safe reveal time "
+                f"{state.terms.reveal_by} (deadline {state.terms.participant_deadline}): a "
+                "claim now might be mined too late, publishing the secret; not revealed"
+            )
+        self._require_whole(state, Role.INITIATOR)
+        initiator = self._find(state, Role.INITIATOR)
+        if initiator is None or initiator.state != "open":
+            seen = "gone" if initiator is None else initiator.state
+            raise _SecretHeld(
+                f"swap {swap_id}: the initiator lock is {seen} on chain; "
+                "the secret is not revealed (held until it is back, or refunded)"
+            )
+        result = self._check(state, before_claim=True)
+        if not result.allowed:
+            raise _RevealRefused(result)
+
     def _refund(self, state: SwapState, role: Role) -> str | None:
+        """Refund whatever the leg's lock still holds: a lock partly clawed back or emptied
+        by an issuer reads ``underfunded`` / ``unknown`` but is refunded all the same."""
+        self._require_whole(state, role)
         lock = self._find(state, role)
-        if lock is None or lock.state != "open":
+        if lock is None:
+            raise _LockMissing(f"swap {state.terms.swap_id}: no {role.value} lock found to refund")
+        if lock.state in ("claimed", "refunded"):
             return None
         rt = self._rt(state, role)
         return rt.htlc.refund(lock.lock_id, rt.operator).tx_id
 
     def _check(self, state: SwapState, *, before_claim: bool) -> ComplianceResult:
-        """The compliance engine, then each leg's token dry runs through the escrow."""
+        """The compliance engine, then each leg's token dry runs through the escrow.
+
+        Before the lock the law is applied now. Before the claim it is applied now **and**
+        at the latest instant the buyer's claim of the security can land (the initiator
+        leg's deadline): a KYC or an accreditation that lapses before then refuses, since
+        the buyer may receive the units only at that moment.
+        """
         order = self.order_of(state.terms.swap_id)
-        result = self.compliance(order)
-        refusals = list(result.refusals)
+        now = datetime.fromtimestamp(self.wall_clock(), UTC)
+        instants = [now]
+        if before_claim:
+            instants.append(max(now, self._deadline_wall(state, Role.INITIATOR)))
+        results = [self.compliance(order, at) for at in instants]
+        result = results[0]
+        refusals: list[Refusal] = []
+        for item in results:
+            refusals.extend(r for r in item.refusals if r not in refusals)
+        if not all(r.allowed for r in results):
+            result = next(r for r in results if not r.allowed)
         for role in Role:
             rt = self._rt(state, role)
             leg = state.terms.leg(role)
             if rt.dry_run is None or leg.asset is None:
                 continue
             # before the lock: into the escrow, and the final transfer as the law sees it;
-            # before the claim: out of the escrow, which now holds the units
+            # before the claim: out of the escrow, which now holds the units (a per-lock
+            # escrow exists only once funded: before, the direct transfer stands for it)
+            escrow = rt.escrow
+            if escrow is None and rt.escrow_per_lock and before_claim:
+                escrow = self.expected_lock_id(state, role)
             if before_claim:
-                hops = [(rt.escrow, leg.receiver)] if rt.escrow else []
+                hops = [(escrow, leg.receiver)] if escrow else [(leg.sender, leg.receiver)]
             else:
                 hops = [(leg.sender, leg.receiver)]
-                if rt.escrow:
-                    hops.append((leg.sender, rt.escrow))
+                if escrow:
+                    hops.append((leg.sender, escrow))
             for sender, receiver in hops:
                 intent = TransferIntent(
                     asset=leg.asset, sender=sender, recipient=receiver, amount=leg.amount
@@ -721,36 +967,36 @@ class RelayerService:
             "state": state.model_dump(mode="json", exclude={"terms"}),
             "decision": _maybe_json(self.store, swap_id, "decision"),
             "recheck": _maybe_json(self.store, swap_id, "recheck"),
+            "last_error": _maybe_json(self.store, swap_id, "last_error"),
             "inputs": self.store.input_log(swap_id),
         }
 
 
-AssetKey = tuple[str, str | int | None]
-
-
-def _asset_key(asset: AssetRef | None) -> AssetKey:
-    """What identifies an asset on its chain: ``("native", None)``, ``("evm", address)``
-    (lower case) or ``("asa", asset id)``."""
-    if asset is None:
-        return ("native", None)
+def _asset_label(asset: AssetRef) -> str:
     loc = asset.locator
-    if loc.kind == "evm_contract":
-        return ("evm", loc.address.lower())
-    return ("asa", loc.asset_id)
+    return loc.address if loc.kind == "evm_contract" else f"asa:{loc.asset_id}"
 
 
-def _event_asset_key(args: Mapping[str, object]) -> AssetKey | None:
-    """:func:`_asset_key` of a recorded lock event (EVM ``token``, Algorand ``asset_id``;
-    None for the native coin); None for a partition lock, which never matches a plain leg."""
-    if args.get("partition") is not None:
-        return None
-    if "token" in args:
-        token = args["token"]
-        return ("native", None) if token is None else ("evm", str(token).lower())
-    if "asset_id" in args:
-        asset_id = args["asset_id"]
-        return ("native", None) if asset_id is None else ("asa", int(str(asset_id)))
-    return None
+def _differences(old: Any, new: Any, path: str = "") -> tuple[str, ...]:
+    """The dotted paths at which two JSON values differ."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        out: list[str] = []
+        for key in sorted(set(old) | set(new)):
+            out.extend(_differences(old.get(key), new.get(key), f"{path}{key}."))
+        return tuple(out)
+    return () if old == new else (path.rstrip(".") or "order",)
+
+
+def _head(rt: ChainRuntime) -> ChainHead:
+    """A chain's height, and for timestamp chains its clock (deadlines are its timestamps)."""
+    if rt.timing.deadline_unit == "timestamp":
+        return ChainHead(height=rt.head(), time=rt.now())
+    return ChainHead(height=rt.head())
+
+
+def _partition(leg: Leg) -> bytes | None:
+    """The bytes32 partition of an ERC-1400 leg (None: a plain leg)."""
+    return None if leg.partition is None else bytes.fromhex(leg.partition.removeprefix("0x"))
 
 
 def _json(result: ComplianceResult) -> str:

@@ -7,6 +7,7 @@ Example ``relayer.toml``::
     lease_seconds = 30
     poll_interval_s = 1.0
     log_format = "text"                  # or "json"
+    log_level = "INFO"                   # DEBUG, INFO, WARNING or ERROR
 
     [api]
     host = "127.0.0.1"
@@ -19,6 +20,7 @@ Example ``relayer.toml``::
     endpoint = "http://127.0.0.1:8545"   # or "embedded"
     confirmations = 2                    # events this deep below the head are acted on
     htlc = "0x52908400098527886E0F7030069857D2E4169EE7"
+    chain_id = 31337                     # optional: refused at start if the node differs
     start_height = 1200                  # first run only: where to start following the HTLC
     keystore = "keys/evm-relayer.json"
 
@@ -33,11 +35,15 @@ Environment variables win over the file: ``STBRIDGE_STORE``, ``STBRIDGE_REPLICA_
 ``STBRIDGE_API__PORT`` (nested with ``__``)... Secrets (API token, keystore passwords, the
 sealing key) are never in the file: the file names the variables that hold them.
 
-A bad file is refused at start with one line naming the file, the field and the rule.
+A bad file is refused at start with one line naming the file, the field and the rule; a
+bad environment override names the variable. A configuration without any chain is refused.
+``stbridge relayer run --check`` validates all of it plus every chain (reachable, chain id,
+HTLC code, keys) and exits.
 """
 
 from __future__ import annotations
 
+import os
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -71,6 +77,9 @@ class ChainSettings(_Section):
     endpoint: str = Field(min_length=1, description="JSON-RPC / algod URL, or 'embedded'.")
     confirmations: int = Field(default=1, ge=0, le=1000)
     htlc: str | None = Field(default=None, description="EVM HTLC contract address.")
+    chain_id: int | None = Field(
+        default=None, ge=1, description="EVM: the EIP-155 chain id the node must report."
+    )
     keystore: Path | None = Field(default=None, description="The relayer's own key (pays fees).")
     custody: tuple[Path, ...] = Field(
         default=(), description="Keystores of wallets the relayer locks from on parties' behalf."
@@ -110,6 +119,7 @@ class RelayerSettings(BaseSettings):
     lease_seconds: float = Field(default=30.0, gt=0)
     poll_interval_s: float = Field(default=1.0, gt=0)
     log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     secret_key_env: str = Field(default="STBRIDGE_SECRET_KEY", pattern=r"^[A-Z_][A-Z0-9_]*$")
     reaction_s: int = Field(default=60, ge=0, description="From an event to a sent transaction.")
     compliance_recheck_s: int = Field(default=30, ge=0)
@@ -158,6 +168,25 @@ def load_settings(path: Path | None) -> RelayerSettings:
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"{path}: not valid TOML ({exc})") from None
     try:
-        return RelayerSettings(**data)
+        settings = RelayerSettings(**data)
     except ValidationError as exc:
+        variable = _environment_source(exc)
+        if variable is not None:
+            where = f"environment variable {variable}"
         raise ConfigError(f"{where}: {describe(exc)}") from None
+    if not settings.chains:
+        raise ConfigError(
+            f"{where}: chains: at least one [[chains]] table is required (see relayer/settings.py)"
+        )
+    return settings
+
+
+def _environment_source(exc: ValidationError) -> str | None:
+    """The ``STBRIDGE_*`` variable that set the first invalid field, if one did."""
+    loc = [str(p) for p in exc.errors(include_url=False)[0]["loc"]]
+    # the variable may name the field itself or any section above it (a JSON value)
+    for depth in range(len(loc), 0, -1):
+        variable = "STBRIDGE_" + "__".join(loc[:depth]).upper()
+        if variable in os.environ:
+            return variable
+    return None

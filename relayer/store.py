@@ -26,24 +26,36 @@ input (it is observed again) or keeps it with its effects (they run on restart).
 
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import TypeAdapter
 
-from bridge.errors import NotFound, StoreUnavailable
+from bridge.errors import NotFound, StoreUnavailable, TransientError
 from bridge.ports import ChainEvent
-from bridge.swap import Effect, StateChange, SwapState, SwapTerms, transition
+from bridge.swap import Effect, Role, StateChange, SwapState, SwapTerms, chain_key, transition
 
-__all__ = ["EffectRow", "PostgresStore", "SqliteStore", "Store", "open_store"]
+__all__ = [
+    "EffectRow",
+    "LeaseLost",
+    "PostgresStore",
+    "SignerBusy",
+    "SqliteStore",
+    "Store",
+    "open_store",
+]
+
+log = logging.getLogger(__name__)
 
 _CHANGE = TypeAdapter(StateChange)
 _EFFECT = TypeAdapter(Effect)
@@ -59,7 +71,8 @@ CREATE TABLE IF NOT EXISTS swaps (
     created_at DOUBLE PRECISION NOT NULL,
     updated_at DOUBLE PRECISION NOT NULL,
     lease_owner TEXT,
-    lease_expires DOUBLE PRECISION NOT NULL DEFAULT 0
+    lease_expires DOUBLE PRECISION NOT NULL DEFAULT 0,
+    lease_epoch BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS inputs (
     swap_id TEXT NOT NULL REFERENCES swaps(swap_id),
@@ -116,6 +129,16 @@ CREATE TABLE IF NOT EXISTS chain_blocks (
 """
 
 
+class LeaseLost(TransientError):
+    """Another replica took this swap over since this one leased it (its lease epoch moved
+    on): the write is refused and this replica must stop acting on the swap. Transient: the
+    swap is this replica's again only when a later :meth:`Store.claim_swaps` returns it."""
+
+
+class SignerBusy(TransientError):
+    """Another replica is signing and sending with this key now; try again next tick."""
+
+
 @dataclass(frozen=True)
 class EffectRow:
     """One stored effect and its execution status."""
@@ -136,6 +159,8 @@ class Store(ABC):
         self._clock = clock
         # one connection per store, shared by the API threads and the tick loop
         self._lock = threading.RLock()
+        # swap id -> (owner, epoch) of the leases this store's replica took (fencing tokens)
+        self._held: dict[str, tuple[str, int]] = {}
 
     # -- dialect hooks ------------------------------------------------------------
     @abstractmethod
@@ -220,6 +245,7 @@ class Store(ABC):
             ).fetchone()
             if row is None:
                 raise NotFound(f"no swap {swap_id}")
+            self._fence(cur, swap_id)
             state = SwapState.model_validate_json(row[0])
             new_state, effects = transition(state, change)
             n_row = self._exec(
@@ -290,6 +316,7 @@ class Store(ABC):
     def put_document(self, swap_id: str, name: str, body: str) -> None:
         """Store (or replace) a named JSON document of a swap."""
         with self._tx() as cur:
+            self._fence(cur, swap_id)
             self._exec(
                 cur,
                 "INSERT INTO documents (swap_id, name, body, at) VALUES (?, ?, ?, ?) "
@@ -300,6 +327,7 @@ class Store(ABC):
     def delete_document(self, swap_id: str, name: str) -> None:
         """Remove a named document of a swap (no error when absent)."""
         with self._tx() as cur:
+            self._fence(cur, swap_id)
             self._exec(cur, "DELETE FROM documents WHERE swap_id = ? AND name = ?", (swap_id, name))
 
     def reopen_effect(self, swap_id: str, *, kind: str, role: str | None = None) -> int | None:
@@ -309,6 +337,7 @@ class Store(ABC):
         stored transaction is forgotten so the effect builds and sends a new one.
         """
         with self._tx() as cur:
+            self._fence(cur, swap_id)
             rows = self._exec(
                 cur,
                 "SELECT seq, effect FROM effects WHERE swap_id = ? ORDER BY seq DESC",
@@ -329,6 +358,7 @@ class Store(ABC):
     def keep_document(self, swap_id: str, name: str, body: str) -> str:
         """Store a named document unless it exists; return the stored body (first wins)."""
         with self._tx() as cur:
+            self._fence(cur, swap_id)
             self._exec(
                 cur,
                 "INSERT INTO documents (swap_id, name, body, at) VALUES (?, ?, ?, ?) "
@@ -376,6 +406,7 @@ class Store(ABC):
             ).fetchone()
             if row is None:
                 raise NotFound(f"no effect {swap_id}/{seq}")
+            self._fence(cur, swap_id)
             if row[0] is not None:
                 return str(row[0])
             self._exec(
@@ -389,6 +420,7 @@ class Store(ABC):
     def finish_effect(self, swap_id: str, seq: int, status: Literal["done", "failed"]) -> None:
         """Mark an effect done (or failed for good)."""
         with self._tx() as cur:
+            self._fence(cur, swap_id)
             self._exec(
                 cur,
                 "UPDATE effects SET status = ? WHERE swap_id = ? AND seq = ?",
@@ -533,26 +565,131 @@ class Store(ABC):
             ).fetchall()
         return [_event_row(r) for r in rows]
 
+    def recovery_height(self, chain: str) -> int | None:
+        """The lowest height of ``chain`` any open swap needs to find its locks again.
+
+        For every leg of every open swap on ``chain``: the height of each ``Locked`` event
+        recorded under the swap's hashlock there, the head the relayer saw when it sent the
+        leg's lock (``lock-sent-at:<role>``), and the chain's cursor less one (a lock sent
+        just before a crash, not yet recorded, is above it: the watcher reads the last two
+        scanned heights again). A restarted relayer's HTLC ports start their scans no later
+        than this, so no lock an open swap still has to claim or refund is older than what
+        they look at. None: no open swap has a leg on ``chain``.
+        """
+        with self._tx() as cur:
+            rows = self._exec(
+                cur, "SELECT swap_id, terms FROM swaps WHERE outcome = 'open'"
+            ).fetchall()
+            lowest: int | None = None
+            row = self._exec(cur, "SELECT height FROM cursors WHERE chain = ?", (chain,)).fetchone()
+            cursor = None if row is None else int(row[0])
+            for swap_id, body in rows:
+                terms = SwapTerms.model_validate_json(body)
+                for role in Role:
+                    if chain_key(terms.leg(role).chain) != chain:
+                        continue
+                    if cursor is not None:
+                        lowest = cursor - 1 if lowest is None else min(lowest, cursor - 1)
+                    heights = [
+                        int(r[0])
+                        for r in self._exec(
+                            cur,
+                            "SELECT height FROM chain_events WHERE chain = ? AND hashlock = ? "
+                            "AND name = 'Locked'",
+                            (chain, terms.hashlock.lower()),
+                        ).fetchall()
+                    ]
+                    sent = self._exec(
+                        cur,
+                        "SELECT body FROM documents WHERE swap_id = ? AND name = ?",
+                        (swap_id, f"lock-sent-at:{role.value}"),
+                    ).fetchone()
+                    if sent is not None and str(sent[0]).isdigit():
+                        heights.append(int(sent[0]))
+                    if heights:
+                        low = min(heights)
+                        lowest = low if lowest is None else min(lowest, low)
+        return lowest
+
     # -- leases (meaningful with several replicas) -------------------------------
     def claim_swaps(self, owner: str, *, lease_seconds: float, limit: int = 10) -> list[str]:
-        """Take up to ``limit`` open swaps whose lease is free or expired; return their ids."""
+        """Take up to ``limit`` open swaps whose lease is free or expired; return their ids.
+
+        Each swap's lease carries an epoch, incremented whenever a replica other than the
+        last holder takes it. The epoch taken here is this store's fencing token for the
+        swap: every later write of the swap through this store checks it (:meth:`_fence`)
+        and fails with :class:`LeaseLost` once another replica has taken the swap over.
+        """
         now = self._clock()
+        taken: dict[str, int] = {}
         with self._tx() as cur:
             rows = self._exec(
                 cur,
-                "SELECT swap_id FROM swaps WHERE outcome = 'open' "
+                "SELECT swap_id, lease_owner, lease_epoch FROM swaps WHERE outcome = 'open' "
                 "AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?) "
                 "ORDER BY created_at LIMIT ?" + self._skip_locked(),
                 (owner, now, limit),
             ).fetchall()
-            ids = [r[0] for r in rows]
-            for swap_id in ids:
+            for swap_id, last_owner, epoch in rows:
+                epoch = int(epoch) if last_owner == owner else int(epoch) + 1
                 self._exec(
                     cur,
-                    "UPDATE swaps SET lease_owner = ?, lease_expires = ? WHERE swap_id = ?",
-                    (owner, now + lease_seconds, swap_id),
+                    "UPDATE swaps SET lease_owner = ?, lease_expires = ?, lease_epoch = ? "
+                    "WHERE swap_id = ?",
+                    (owner, now + lease_seconds, epoch, swap_id),
                 )
-        return ids
+                taken[swap_id] = epoch
+        for swap_id, epoch in taken.items():
+            self._held[swap_id] = (owner, epoch)
+        return list(taken)
+
+    def renew_lease(self, swap_id: str, *, lease_seconds: float) -> None:
+        """Extend this replica's lease of ``swap_id`` (before an effect, after a long wait);
+        :class:`LeaseLost` when another replica took it over meanwhile. No-op for a swap
+        this store never leased."""
+        held = self._held.get(swap_id)
+        if held is None:
+            return
+        with self._tx() as cur:
+            self._fence(cur, swap_id)
+            self._exec(
+                cur,
+                "UPDATE swaps SET lease_expires = ? WHERE swap_id = ?",
+                (self._clock() + lease_seconds, swap_id),
+            )
+
+    def lease_epoch(self, swap_id: str) -> int:
+        """The swap's lease epoch (how many times a different replica has taken it)."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur, "SELECT lease_epoch FROM swaps WHERE swap_id = ?", (swap_id,)
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"no swap {swap_id}")
+        return int(row[0])
+
+    def _fence(self, cur: Any, swap_id: str) -> None:
+        """Refuse a write of a swap this store leased if its lease moved to another replica.
+
+        Runs inside the write's transaction, with the swap's row locked (PostgreSQL) or the
+        database locked (SQLite), so no takeover can slip between the check and the write.
+        Writes of a swap this store never leased (the API creating it) are not fenced.
+        """
+        held = self._held.get(swap_id)
+        if held is None:
+            return
+        row = self._exec(
+            cur,
+            "SELECT lease_owner, lease_epoch FROM swaps WHERE swap_id = ?" + self._lock_clause(),
+            (swap_id,),
+        ).fetchone()
+        if row is None:
+            return
+        if row[0] != held[0] or int(row[1]) != held[1]:
+            raise LeaseLost(
+                f"swap {swap_id}: leased by {held[0]} at epoch {held[1]}, now held by "
+                f"{row[0]} at epoch {int(row[1])}; write refused"
+            )
 
     def lease_owner(self, swap_id: str) -> str | None:
         """Who holds the lease of a swap now (None when free or expired)."""
@@ -563,6 +700,16 @@ class Store(ABC):
         if row is None:
             raise NotFound(f"no swap {swap_id}")
         return str(row[0]) if row[0] is not None and float(row[1]) >= self._clock() else None
+
+    def signer_lock(self, key: str) -> AbstractContextManager[None]:
+        """Hold the right to sign and send with one key (``key``: chain and address) while
+        the block runs; :class:`SignerBusy` when another replica holds it.
+
+        Nonces come from the node's pending count for the sender, so two replicas signing
+        with one key at once would take the same nonce. With one process per SQLite file
+        there is nothing to share; :class:`PostgresStore` takes an advisory lock.
+        """
+        return nullcontext()
 
     def _skip_locked(self) -> str:
         return ""
@@ -586,6 +733,11 @@ class SqliteStore(Store):
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
+            columns = {r[1] for r in self._conn.execute("PRAGMA table_info(swaps)")}
+            if "lease_epoch" not in columns:  # a store written before leases had epochs
+                self._conn.execute(
+                    "ALTER TABLE swaps ADD COLUMN lease_epoch BIGINT NOT NULL DEFAULT 0"
+                )
         except sqlite3.Error as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
 
@@ -633,6 +785,10 @@ class PostgresStore(Store):
         with self._tx() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(7243117)")  # one schema creator at a time
             cur.execute(_SCHEMA)
+            # a store written before leases had epochs
+            cur.execute(
+                "ALTER TABLE swaps ADD COLUMN IF NOT EXISTS lease_epoch BIGINT NOT NULL DEFAULT 0"
+            )
 
     def _lock_clause(self) -> str:
         return " FOR UPDATE"
@@ -647,6 +803,30 @@ class PostgresStore(Store):
                 yield cur
         except self._psycopg.OperationalError as exc:
             raise StoreUnavailable(f"PostgreSQL store: {exc}") from exc
+
+    @contextmanager
+    def signer_lock(self, key: str) -> Iterator[None]:
+        """A session-level advisory lock on ``key`` (non-blocking: :class:`SignerBusy` when
+        another replica holds it). It is released when the block ends, and by the server
+        when this replica's connection dies, so a crashed replica never keeps a key."""
+        lock_id = int.from_bytes(
+            hashlib.sha256(b"stbridge-signer:" + key.encode()).digest()[:8], "big", signed=True
+        )
+        with self._lock:
+            try:
+                row = self._conn.execute("SELECT pg_try_advisory_lock(%s)", (lock_id,)).fetchone()
+            except self._psycopg.OperationalError as exc:
+                raise StoreUnavailable(f"PostgreSQL store: {exc}") from exc
+        if row is None or not row[0]:
+            raise SignerBusy(f"signer {key} is in use by another replica")
+        try:
+            yield
+        finally:
+            with self._lock:
+                try:
+                    self._conn.execute("SELECT pg_advisory_unlock(%s)", (lock_id,))
+                except self._psycopg.OperationalError as exc:  # the session ends: unlocked
+                    log.warning("releasing signer lock %s: %s", key, exc)
 
     def close(self) -> None:
         """Close the PostgreSQL connection."""

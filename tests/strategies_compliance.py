@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, get_args
 
 from hypothesis import strategies as st
 
@@ -25,9 +25,11 @@ from bridge.compliance.model import (
     CashLeg,
     Instrument,
     InvestorClassification,
+    InvestorStatement,
     Ivms101Person,
     Kyc,
     Party,
+    StatementKind,
     Trade,
     TravelRuleData,
 )
@@ -43,6 +45,7 @@ from bridge.model import (
     Standard,
 )
 from bridge.model.enums import Capability, InvestorClass
+from bridge.model.terms import Money
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 """Default evaluation moment for scenarios."""
@@ -208,6 +211,7 @@ def trades(draw: st.DrawFn, likely_allowed: bool = False) -> Trade:
         *b_classes,
         balance=draw(st.sampled_from([0, 0, 5])),
         entity_type=draw(st.sampled_from(["natural_person", "legal_person"])),
+        **draw(investor_facts()),
     )
     leg = None
     if draw(st.booleans()):
@@ -233,6 +237,47 @@ def trades(draw: st.DrawFn, likely_allowed: bool = False) -> Trade:
         travel_rule=travel,
         offshore=draw(st.booleans()),
     )
+
+
+_FACT_CURRENCIES = ("USD", "HKD", "SGD", "GBP", "EUR")
+
+
+@st.composite
+def investor_facts(draw: st.DrawFn) -> dict[str, Any]:
+    """Nothing (most often), or some of the amounts and statements class tests read."""
+    if draw(st.integers(0, 2)) != 0:
+        return {}
+
+    def money() -> Money | None:
+        if not draw(st.booleans()):
+            return None
+        # around the thresholds: HKD 8m, SGD 2m / 300k, USD 1m / 200k, GBP 100k
+        return Money(
+            amount=draw(st.integers(0, 1_500_000_000)),
+            currency=draw(st.sampled_from(_FACT_CURRENCIES)),
+        )
+
+    statements = tuple(
+        InvestorStatement(kind=kind, signed_on=signed)
+        for kind, signed in draw(
+            st.lists(
+                st.tuples(
+                    st.sampled_from(list(get_args(StatementKind))),
+                    st.dates(min_value=date(2022, 1, 1), max_value=date(2026, 6, 1)),
+                ),
+                max_size=2,
+            )
+        )
+    )
+    return {
+        "portfolio": money(),
+        "net_worth": money(),
+        "annual_income": money(),
+        "prior_year_income": money(),
+        "net_personal_assets": money(),
+        "total_assets": money(),
+        "statements": statements,
+    }
 
 
 @st.composite

@@ -780,6 +780,32 @@ class AlgorandHtlc:
         self._sync()
         return [self._as_lock(k) for k in self._known.values() if k.terms.hashlock == wanted]
 
+    def lock_id_for(
+        self,
+        *,
+        asset: AssetRef | None,
+        sender: str,
+        receiver: str,
+        amount: int,
+        hashlock: bytes,
+        deadline: int,
+        partition: bytes | None = None,
+    ) -> str:
+        """The escrow address of exactly these terms: our template for the asset's kind
+        (ALGO, ASA, or the regulated ASA with its real app and creator read from chain)
+        with every value written in, hashed. Any other template, app, creator, sender or
+        fee cap gives another address."""
+        if partition is not None:
+            raise InvalidInput("partition", "an Algorand lock has no partition")
+        return self.terms_for(
+            asset=asset,
+            sender=sender,
+            receiver=receiver,
+            amount=amount,
+            hashlock=hashlock,
+            deadline=deadline,
+        ).escrow
+
     def get(self, lock_id: str) -> HtlcLock:
         """Lock ``lock_id`` with its current state."""
         terms = self.terms_of(lock_id)

@@ -296,7 +296,7 @@ class GroupResult:
     txns: tuple[ConfirmedTxn, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, repr=False)
 class Snapshot:
     """An opaque copy of the Python-side ledger state, for :meth:`EmbeddedLedger.restore`."""
 
@@ -307,6 +307,13 @@ class Snapshot:
     leases: dict[tuple[bytes, bytes], int]
     txn_counter: int
     time_offset: int
+
+    def __repr__(self) -> str:
+        # one short line: test frameworks repr fixtures (every block would be tens of kB)
+        return (
+            f"Snapshot(blocks={len(self.blocks)}, accounts={len(self.accounts)}, "
+            f"transactions={len(self.confirmed)})"
+        )
 
 
 @dataclass(slots=True)

@@ -19,6 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any, Final
 
+from bridge.errors import ConfigError
+
 __all__ = [
     "ABI_DIR",
     "ARTIFACTS",
@@ -112,9 +114,17 @@ SHIPPED: Final[tuple[str, ...]] = (
 
 
 def node_modules() -> Path:
-    """The ``node_modules`` folder of the repository (next to ``package.json``)."""
+    """The ``node_modules`` folder with the npm packages (T-REX, ONCHAINID, anvil, solc).
+
+    ``STBRIDGE_NODE_MODULES`` when set; else the checkout's (next to ``package.json``);
+    else one in the working directory or above it (an installed wheel has no checkout).
+    """
+    import os
+
+    if os.environ.get("STBRIDGE_NODE_MODULES"):
+        return Path(os.environ["STBRIDGE_NODE_MODULES"])
     here = Path(__file__).resolve()
-    for parent in here.parents:
+    for parent in (*here.parents, Path.cwd(), *Path.cwd().parents):
         candidate = parent / "node_modules"
         if candidate.is_dir():
             return candidate
@@ -128,8 +138,15 @@ def artifact_path(name: str) -> Path:
 
 def load_artifact(name: str) -> dict[str, Any]:
     """The Hardhat artifact (``abi``, ``bytecode``, ...) of ``name`` from ``node_modules``."""
-    with artifact_path(name).open(encoding="utf-8") as fh:
-        data: dict[str, Any] = json.load(fh)
+    path = artifact_path(name)
+    try:
+        with path.open(encoding="utf-8") as fh:
+            data: dict[str, Any] = json.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{path}: T-REX/ONCHAINID artifacts come from npm: run `npm ci` in a stbridge "
+            "checkout, or set STBRIDGE_NODE_MODULES to a node_modules folder that has them"
+        ) from None
     return data
 
 

@@ -236,12 +236,7 @@ class EvmHtlc:
     def _token_of(self, asset: AssetRef | None) -> str:
         if asset is None:
             return NATIVE
-        if asset.chain.kind != "evm" or asset.chain.chain_id != self.client.chain_id:
-            raise InvalidInput("asset", f"must be on EVM chain {self.client.chain_id}")
-        locator = asset.locator
-        if not isinstance(locator, EvmContractLocator):
-            raise InvalidInput("asset", "must be an EVM contract")
-        return self.client.require_code(locator.address)
+        return self.client.require_code(self._token_address(asset))
 
     def _asset_ref(self, token: str) -> AssetRef | None:
         if int(token, 16) == 0:
@@ -450,6 +445,41 @@ class EvmHtlc:
             found.append(self._as_lock(params))
         return found
 
+    def lock_id_for(
+        self,
+        *,
+        asset: AssetRef | None,
+        sender: str,
+        receiver: str,
+        amount: int,
+        hashlock: bytes,
+        deadline: int,
+        partition: bytes | None = None,
+    ) -> str:
+        """The id this contract gives a lock with exactly these parameters (pure: no read).
+
+        The id hashes the hashlock, token, sender, receiver, amount, deadline (and the
+        partition), so a look-alike with any other sender or asset has another id.
+        """
+        token = NATIVE if asset is None else self._token_address(asset)
+        return LockParams(
+            _require_bytes32("hashlock", hashlock),
+            token,
+            self._address("sender", sender),
+            self._address("receiver", receiver),
+            _require_amount(amount),
+            deadline,
+            partition=None if partition is None else _require_bytes32("partition", partition),
+        ).lock_id
+
+    def _token_address(self, asset: AssetRef) -> str:
+        if asset.chain.kind != "evm" or asset.chain.chain_id != self.client.chain_id:
+            raise InvalidInput("asset", f"must be on EVM chain {self.client.chain_id}")
+        locator = asset.locator
+        if not isinstance(locator, EvmContractLocator):
+            raise InvalidInput("asset", "must be an EVM contract")
+        return self.client.checked_address(locator.address, field_name="asset")
+
     def events(self, from_height: int, to_height: int) -> Iterator[ChainEvent]:
         """Lock / claim / refund events in ``[from_height, to_height]``, in chain order.
 
@@ -465,6 +495,41 @@ class EvmHtlc:
                 yield event
 
     # -- reads -----------------------------------------------------------------------------
+
+    def shortfall(self, asset: AssetRef | None) -> tuple[int, tuple[str, ...]]:
+        """How many units of ``asset`` (None: the native coin) this HTLC holds *less* than
+        the sum of its open locks of it, and the ids of those open locks.
+
+        The HTLC pools every lock of a token in one balance. A token agent's forced
+        transfer (T-REX ``forcedTransfer``, a burn, a recovery) out of the HTLC takes units
+        that belong to some lock, and the contract cannot tell which: the next claim or
+        refund of that token would be paid from another lock's units. A positive shortfall
+        means no lock of that token may be acted on until the operator has it restored.
+        Units of a partition lock are not pooled with the token's plain locks and are not
+        counted here.
+        """
+        token = NATIVE if asset is None else self._token_address(asset)
+        opened: dict[str, int] = {}
+        closed: set[str] = set()
+        for entry in self.client.logs(address=self.address, from_block=self.from_block):
+            event = self._decode(entry)
+            if event is None:
+                continue
+            lock_id = str(event.args["lock_id"])
+            if event.name == "Locked":
+                same = str(event.args["token"] or NATIVE).lower() == token.lower()
+                if same and event.args.get("partition") is None:
+                    opened[lock_id] = int(str(event.args["amount"]))
+            else:
+                closed.add(lock_id)
+        open_ids = tuple(sorted(i for i in opened if i not in closed))
+        owed = sum(opened[i] for i in open_ids)
+        if asset is None:
+            held = self.client.balance(self.address)
+        else:
+            erc20 = self.client.contract(token, load_abi("Token"))
+            held = int(self.client.read(erc20.functions.balanceOf(self.address)))
+        return max(owed - held, 0), open_ids
 
     def is_open(self, lock_id: str) -> bool:
         """Whether the lock is open (locked and neither claimed nor refunded)."""

@@ -146,6 +146,24 @@ class IbetHtlc:
         lock_id = self._lock_id(lock_hash, token, signer.address, receiver, amount, deadline)
         return lock_id, receipt
 
+    def lock_id_for(
+        self,
+        *,
+        asset: AssetRef | None,
+        sender: str,
+        receiver: str,
+        amount: int,
+        hashlock: bytes,
+        deadline: int,
+        partition: bytes | None = None,
+    ) -> str:
+        """The id the contract computes for a lock with exactly these parameters."""
+        if partition is not None:
+            raise InvalidInput("partition", "an ibet lock has no partition")
+        return self._lock_id(
+            self._hashlock(hashlock), self._token(asset), sender, receiver, amount, deadline
+        )
+
     def _lock_id(
         self, hashlock: bytes, token: str, sender: str, receiver: str, amount: int, deadline: int
     ) -> str:

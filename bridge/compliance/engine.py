@@ -3,20 +3,34 @@
 Order of work for one trade (nothing here reads the clock, the network or a file):
 
 1. Resolve the jurisdictions in play: the instrument's home, the buyer's and the
-   seller's residence (a member state resolves to the EU file), and the cash leg's
-   service providers. Anything unknown is a deny naming exactly what is unknown: a
-   jurisdiction, an investor classification, an instrument kind or an exemption.
-2. Screen both parties (names, identifiers, wallets, owners >= 50 %) against the
+   seller's residence (a member state resolves to the EU file: the EU is the union of
+   its member states for the home, the residences and the cash leg alike), and the cash
+   leg's service providers. Anything unknown is a deny naming exactly what is unknown:
+   a jurisdiction, an investor classification, an instrument kind or an exemption.
+2. Establish each party's investor classes: from the facts it gives (income, net
+   worth, portfolio, signed statements and their dates) where a class has a test on
+   facts (``qualifies_by``), else from its class labels, relied on as declarations. The
+   decision lists, for every class a rule relied on, how it was established.
+3. Screen both parties (names, identifiers, wallets, owners >= 50 %) against the
    sanctions list; the result is the fact ``sanctions.hit``.
-3. Build the facts once, then run every rule of every jurisdiction in play whose scope
-   matches the role that jurisdiction plays and whose dates cover ``at``; a rule whose
-   ``when`` holds and whose ``require`` fails gives a reason (deny / needs information)
-   or an obligation (report).
-4. Enforce the token's own canonical rules (:data:`bridge.model.Rule`): country allow
-   and deny lists, lock-ups, holder and balance caps... A trade is refused if either
-   the law or the token would refuse it.
-5. The outcome is deny if any reason denies, else needs-information if any reason asks
+4. Run every rule of every jurisdiction in play whose scope matches the role that
+   jurisdiction plays and whose dates cover ``at``; a rule whose ``when`` holds and
+   whose ``require`` fails gives a reason (deny / needs information) or an obligation
+   for the platform (report, travel-rule data, appropriateness, legend). Rules that
+   depend on the offering exemption are judged once per exemption the instrument relies
+   on (``exemption`` and ``also_exempt_under``): the trade fits when it fits one.
+5. Enforce the token's own canonical rules (:data:`bridge.model.Rule`): country allow
+   and deny lists, lock-ups, holder and balance caps... Their reasons are the token's
+   own (no jurisdiction, verification ``token``, the token as the citation's source). A
+   trade is refused if either the law or the token would refuse it.
+6. The outcome is deny if any reason denies, else needs-information if any reason asks
    for information, else allow. Every failing rule is reported, not only the first.
+
+Speed: the rule set is compiled once (:mod:`bridge.compliance.loader`); predicates read
+the validated trade through bound getters; the rules in force for a combination of
+jurisdictions, roles and day are looked up once and cached; reasons and decisions are
+built without re-validating what the engine itself produced.
+:meth:`Engine.evaluate_many` judges a whole book at one moment.
 
 Investor classes across borders: a rule asks for a class of its own jurisdiction;
 a party's foreign class counts only where that jurisdiction's file lists it under
@@ -26,10 +40,14 @@ the foreign class outright (``US:accredited``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel
 
 from bridge.compliance.loader import (
     CompiledRule,
@@ -41,30 +59,38 @@ from bridge.compliance.loader import (
 from bridge.compliance.model import (
     Citation,
     Decision,
+    Eq,
     Obligation,
     Outcome,
+    Override,
     Party,
     Reason,
+    Reliance,
     Trade,
-    Verification,
 )
-from bridge.compliance.predicates import ClassKey, Env, MissingInformation, add_period
+from bridge.compliance.predicates import (
+    ALWAYS,
+    ClassKey,
+    CompiledPredicate,
+    Env,
+    MissingInformation,
+    add_period,
+    vasp_involved,
+)
 from bridge.compliance.sanctions import SanctionsList, load_sanctions
 from bridge.errors import InvalidInput
 from bridge.model import rules as tr
+from bridge.model.asset import Asset
 from bridge.model.enums import ClaimType, InvestorClass
-from bridge.model.terms import Money
 from bridge.reasons import ReasonCode
 
-__all__ = ["ENGINE_CITATION", "Engine", "default_engine", "evaluate"]
+__all__ = ["ENGINE_CITATION", "Engine", "default_engine", "evaluate", "evaluate_many"]
 
 ENGINE_CITATION = Citation(
     law="stbridge compliance policy (deny by default)",
     article="specs/jurisdictions/README.md, section 'Unknown inputs'",
 )
 """Cited by reasons the engine itself gives (unknown inputs): a policy, not a statute."""
-
-_ASSET_RULES_LAW = "Token transfer restrictions (the asset's own canonical rules)"
 
 _CLAIM_CLASSES: dict[ClaimType, frozenset[str]] = {
     ClaimType.ACCREDITED: frozenset({InvestorClass.ACCREDITED.value}),
@@ -78,6 +104,90 @@ _CLAIM_CLASSES: dict[ClaimType, frozenset[str]] = {
     ClaimType.PROFESSIONAL: frozenset({InvestorClass.PROFESSIONAL.value}),
 }
 
+_ROLES = ("home", "buyer", "seller", "cash_leg")
+_CACHE_LIMIT = 4096
+
+_PlanKey = tuple[
+    str | None,
+    str | None,
+    str | None,
+    tuple[str, ...],
+    date,
+    str,
+    tuple[str, ...],
+    str | None,
+    bool | None,
+    str,
+]
+"""Home, buyer and seller jurisdictions, cash-leg jurisdictions, day, instrument kind,
+exemptions, who executes the cash leg (None: no leg), whether a crypto service provider
+is involved, trade kind: what fixes the rules a trade can meet."""
+
+
+_Step = tuple[CompiledPredicate | None, CompiledPredicate, CompiledRule, Reason | Obligation | None]
+"""One rule of a plan: the rest of its ``when`` (None: nothing left), its ``require``, the
+rule, and what its failure gives when that never depends on the trade."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Plan:
+    """The rules to run for one :data:`_PlanKey`, and what every such decision lists.
+
+    ``rules`` are run in order for every trade of the plan (with a single exemption,
+    those that depend on it are among them), each with the part of its ``when`` the
+    plan has not already decided (None: nothing is left, the rule applies), and
+    what its failure gives when that never depends on the trade; ``dependent``
+    holds, for an instrument with several exemptions, the rules judged once per
+    exemption. Rules whose guards fail for the plan are left out of both but still listed
+    in ``evaluated`` (they were considered: in scope and in force; their ``when`` cannot
+    hold).
+    """
+
+    rules: tuple[_Step, ...]
+    dependent: tuple[CompiledRule, ...]
+    evaluated: tuple[str, ...]
+    jurisdictions: tuple[str, ...]
+    overrides: tuple[Override, ...]
+    screening: tuple[CompiledRule, ...] = ()
+    """Rules that only refuse a sanctions hit: run only when screening found one."""
+
+
+_M = TypeVar("_M", bound=BaseModel)
+
+
+def _built(cls: type[_M], values: dict[str, Any]) -> _M:
+    """An instance of ``cls`` from complete, engine-made values, without re-validation.
+
+    The engine only builds reasons, obligations and decisions from values it produced
+    itself out of validated inputs, so validating them again would cost the time it
+    takes to decide. ``values`` must name every field (tests compare these objects with
+    validated ones, which only holds when nothing is left to defaults).
+    """
+    obj = cls.__new__(cls)
+    object.__setattr__(obj, "__dict__", values)
+    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
+    object.__setattr__(obj, "__pydantic_extra__", None)
+    object.__setattr__(obj, "__pydantic_private__", None)
+    return obj
+
+
+class _PartyClasses:
+    """One party's classes: what is valid, what is verified, how each was established."""
+
+    __slots__ = ("basis", "notes", "problems", "valid", "verified")
+
+    def __init__(self) -> None:
+        self.valid: set[ClassKey] = set()
+        self.verified: set[ClassKey] = set()
+        self.basis: dict[ClassKey, tuple[str, str]] = {}
+        self.notes: list[tuple[str, str]] = []
+        """(jurisdiction, note): why a class was not established, for that law's rules."""
+        self.problems: list[Reason] = []
+
+
+_NO_CLASSES = _PartyClasses()
+"""Shared by every party that holds no class and gives no facts (never modified)."""
+
 
 class Engine:
     """A loaded rule book and sanctions list; :meth:`evaluate` judges trades."""
@@ -85,128 +195,332 @@ class Engine:
     def __init__(self, rules: RuleBook, sanctions: SanctionsList | None = None) -> None:
         self.rules = rules
         self.sanctions = sanctions if sanctions is not None else SanctionsList()
-        self._scope_cache: dict[tuple[str, frozenset[str]], tuple[CompiledRule, ...]] = {}
+        self._plans: dict[_PlanKey, _Plan] = {}
+        self._obligations: dict[str, Obligation] = {}
+        self._listing = len(self.sanctions) > 0
+        self._where: dict[str, str] = dict(rules.member_of) | {j: j for j in rules.jurisdictions}
+        self._labels: dict[tuple[object, ...], _PartyClasses] = {}
+        self._screened: dict[tuple[object, ...], tuple[str, ...]] = {}
+        self._instrument_checks: dict[tuple[str, str, tuple[str, ...]], tuple[Reason, ...]] = {}
+        self._reasons: dict[str, Reason] = {}
 
     # ------------------------------------------------------------------ public
 
     def evaluate(self, trade: Trade, at: datetime) -> Decision:
         """Judge ``trade`` at the moment ``at`` (timezone-aware)."""
-        if not isinstance(at, datetime) or at.tzinfo is None:
-            raise InvalidInput("at", "must be a timezone-aware datetime", value=at)
-        at = at.astimezone(UTC)
+        at = _utc(at)
+        return self._evaluate(trade, at, at.date())
+
+    def evaluate_many(self, trades: Iterable[Trade], at: datetime) -> list[Decision]:
+        """Judge every trade of a book at the same moment ``at`` (one decision each, in order).
+
+        The same decisions as calling :meth:`evaluate` one by one, with the moment checked
+        once and the rule plans shared across the book.
+        """
+        at = _utc(at)
         today = at.date()
-        book = self.rules
+        run = self._evaluate
+        return [run(trade, at, today) for trade in trades]
+
+    # ------------------------------------------------------------------ the work
+
+    def _evaluate(self, trade: Trade, at: datetime, today: date) -> Decision:
         reasons: list[Reason] = []
         obligations: list[Obligation] = []
 
         inst = trade.instrument
-        home = book.resolve(inst.home)
-        buyer_j = book.resolve(trade.buyer.residence)
-        seller_j = book.resolve(trade.seller.residence)
-        for label, code, resolved in (
-            ("instrument.home", inst.home, home),
-            ("buyer.residence", trade.buyer.residence, buyer_j),
-            ("seller.residence", trade.seller.residence, seller_j),
-        ):
-            if resolved is None:
-                reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, label, code))
+        buyer, seller = trade.buyer, trade.seller
+        resolve = self._where.get
+        home = resolve(inst.home)
+        buyer_j = resolve(buyer.residence)
+        seller_j = resolve(seller.residence)
+        if home is None:
+            reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, "instrument.home", inst.home))
+        if buyer_j is None:
+            reasons.append(
+                _unknown(ReasonCode.UNKNOWN_JURISDICTION, "buyer.residence", buyer.residence)
+            )
+        if seller_j is None:
+            reasons.append(
+                _unknown(ReasonCode.UNKNOWN_JURISDICTION, "seller.residence", seller.residence)
+            )
         cash_js: set[str] = set()
         leg = trade.cash_leg
-        if leg is not None:
+        if leg is not None and (
+            leg.originator_vasp is not None or leg.beneficiary_vasp is not None
+        ):
             for label, vasp in (
                 ("cash_leg.originator_vasp", leg.originator_vasp),
                 ("cash_leg.beneficiary_vasp", leg.beneficiary_vasp),
             ):
                 if vasp is None:
                     continue
-                resolved = book.resolve(vasp)
+                resolved = resolve(vasp)
                 if resolved is None:
                     reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, label, vasp))
                 else:
                     cash_js.add(resolved)
+        exemptions = inst.exemptions
         if home is not None:
-            reasons.extend(self._check_instrument(trade, home))
-        classes: dict[str, frozenset[ClassKey]] = {}
-        verified: dict[str, frozenset[ClassKey]] = {}
-        for role, party in (("buyer", trade.buyer), ("seller", trade.seller)):
-            valid, valid_verified, problems = self._classes(role, party, today)
-            classes[role], verified[role] = valid, valid_verified
-            reasons.extend(problems)
+            checked = self._instrument_checks.get((home, inst.kind, exemptions))
+            if checked is None:
+                checked = self._check_instrument(trade, home, exemptions)
+            if checked:
+                reasons.extend(checked)
 
         hits = (
-            self.sanctions.screen("buyer", trade.buyer).hits
-            + self.sanctions.screen("seller", trade.seller).hits
+            self._screen("buyer", buyer) + self._screen("seller", seller) if self._listing else ()
         )
-        facts = _facts(trade, buyer_j, seller_j, bool(hits))
-        env = Env(facts, today, classes, verified, trade.fx_rates)
+        env = Env(trade, today, home, buyer_j, seller_j, bool(hits), exemptions[0])
+        labels = self._labels
+        b_classes = (
+            labels.get(("buyer", _label_key(buyer), today))
+            if buyer.classifications and not _has_facts(buyer)
+            else None
+        ) or self._classes("buyer", buyer, env)
+        s_classes = (
+            labels.get(("seller", _label_key(seller), today))
+            if seller.classifications and not _has_facts(seller)
+            else None
+        ) or self._classes("seller", seller, env)
+        party_classes = {"buyer": b_classes, "seller": s_classes}
+        env.buyer_classes, env.seller_classes = b_classes.valid, s_classes.valid
+        env.buyer_verified, env.seller_verified = b_classes.verified, s_classes.verified
+        if b_classes.problems:
+            reasons.extend(b_classes.problems)
+        if s_classes.problems:
+            reasons.extend(s_classes.problems)
 
-        roles: dict[str, set[str]] = {
-            "home": {home} if home else set(),
-            "buyer": {buyer_j} if buyer_j else set(),
-            "seller": {seller_j} if seller_j else set(),
-            "cash_leg": cash_js,
-        }
-        in_play = sorted(set().union(*roles.values()))
-        evaluated: list[str] = []
-        for code in in_play:
-            played = frozenset(role for role, codes in roles.items() if code in codes)
-            for compiled in self._in_scope(code, played):
-                rule = compiled.rule
-                if rule.effective_from and today < rule.effective_from:
+        plan = self._plans.get(
+            (
+                home,
+                buyer_j,
+                seller_j,
+                tuple(sorted(cash_js)) if cash_js else (),
+                today,
+                inst.kind,
+                exemptions,
+                None if leg is None else leg.executed_by,
+                vasp_involved(leg),
+                trade.kind,
+            )
+        ) or self._plan(trade, home, buyer_j, seller_j, cash_js, today)
+        dependent = plan.dependent
+        evaluated = plan.evaluated
+        fail = self._fail
+        if hits:
+            for compiled in plan.screening:
+                reasons.append(fail(compiled, env, hits, party_classes))  # type: ignore[arg-type]
+        for when, require, compiled, fixed in plan.rules:
+            try:
+                if (when is not None and not when(env)) or require(env):
                     continue
-                if rule.effective_to and today > rule.effective_to:
-                    continue
-                evaluated.append(rule.id)
-                outcome = self._run(compiled, env, hits)
-                if isinstance(outcome, Reason):
-                    reasons.append(outcome)
-                elif isinstance(outcome, Obligation):
-                    obligations.append(outcome)
+                outcome = fixed or fail(compiled, env, hits, party_classes)
+            except MissingInformation as exc:
+                outcome = _missing(compiled, exc)
+            if isinstance(outcome, Reason):
+                reasons.append(outcome)
+            else:
+                obligations.append(outcome)
+        if dependent:
+            dep_reasons, dep_obligations = self._per_exemption(dependent, env, hits, party_classes)
+            reasons.extend(dep_reasons)
+            obligations.extend(dep_obligations)
 
         if inst.asset is not None:
-            token_reasons, token_ids = _token_rules(trade, at, bool(hits), home)
+            token_reasons, token_ids = _token_rules(trade, at, bool(hits), inst.asset)
             reasons.extend(token_reasons)
-            evaluated.extend(token_ids)
+            evaluated = tuple(sorted({*evaluated, *token_ids}))
 
-        reasons.sort(key=lambda r: (r.effect != "deny", r.rule_id, r.explanation))
-        effects = {r.effect for r in reasons}
-        verdict: Outcome = (
-            "deny"
-            if "deny" in effects
-            else "needs_information"
-            if "needs_information" in effects
-            else "allow"
-        )
-        overrides = tuple(o for o in book.overrides if o.jurisdiction in in_play)
-        return Decision(
-            trade_id=trade.id,
-            at=at,
-            outcome=verdict,
-            reasons=tuple(reasons),
-            obligations=tuple(sorted(obligations, key=lambda o: o.rule_id)),
-            overrides=overrides,
-            jurisdictions=tuple(in_play),
-            rules_evaluated=tuple(sorted(set(evaluated))),
+        if len(reasons) > 1:
+            reasons.sort(key=_reason_order)
+        verdict: Outcome = "allow"
+        for r in reasons:
+            if r.effect == "deny":
+                verdict = "deny"
+                break
+            verdict = "needs_information"
+        if len(obligations) > 1:
+            obligations.sort(key=lambda o: o.rule_id)
+        return _built(
+            Decision,
+            {
+                "trade_id": trade.id,
+                "at": at,
+                "outcome": verdict,
+                "reasons": tuple(reasons),
+                "obligations": tuple(obligations),
+                "reliance": _reliance(env, party_classes) if env.used else (),
+                "overrides": plan.overrides,
+                "jurisdictions": plan.jurisdictions,
+                "rules_evaluated": evaluated,
+            },
         )
 
     # ------------------------------------------------------------------ steps
 
-    def _in_scope(self, code: str, played: frozenset[str]) -> tuple[CompiledRule, ...]:
-        """Rules of ``code`` whose scope names one of the roles it plays (cached)."""
-        key = (code, played)
-        found = self._scope_cache.get(key)
-        if found is None:
-            found = tuple(
-                c for c in self.rules.rules.get(code, ()) if not played.isdisjoint(c.rule.scope)
+    def _plan(
+        self,
+        trade: Trade,
+        home: str | None,
+        buyer_j: str | None,
+        seller_j: str | None,
+        cash_js: set[str],
+        today: date,
+    ) -> _Plan:
+        """Work out (and cache) the plan for this trade's :data:`_PlanKey`."""
+        inst = trade.instrument
+        exemptions = inst.exemptions
+        key: _PlanKey = (
+            home,
+            buyer_j,
+            seller_j,
+            tuple(sorted(cash_js)) if cash_js else (),
+            today,
+            inst.kind,
+            exemptions,
+            None if trade.cash_leg is None else trade.cash_leg.executed_by,
+            vasp_involved(trade.cash_leg),
+            trade.kind,
+        )
+        fixed: dict[str, object] = {
+            "instrument.kind": inst.kind,
+            "instrument.home_jurisdiction": home,
+            "buyer.jurisdiction": buyer_j,
+            "seller.jurisdiction": seller_j,
+            "cash_leg.present": trade.cash_leg is not None,
+            "cash_leg.executed_by": None if trade.cash_leg is None else trade.cash_leg.executed_by,
+            "cash_leg.vasp_involved": vasp_involved(trade.cash_leg),
+            "trade.kind": trade.kind,
+        }
+        single = len(exemptions) == 1
+        if single:
+            fixed["instrument.exemption"] = exemptions[0]
+        roles: dict[str, set[str]] = {}
+        for role, code in (("home", home), ("buyer", buyer_j), ("seller", seller_j)):
+            if code is not None:
+                roles.setdefault(code, set()).add(role)
+        for code in cash_js:
+            roles.setdefault(code, set()).add("cash_leg")
+        run: list[_Step] = []
+        dependent: list[CompiledRule] = []
+        ids: list[str] = []
+        for code, played in sorted(roles.items()):
+            for compiled in self.rules.rules.get(code, ()):
+                rule = compiled.rule
+                if played.isdisjoint(rule.scope):
+                    continue
+                if rule.effective_from and today < rule.effective_from:
+                    continue
+                if rule.effective_to and today > rule.effective_to:
+                    continue
+                ids.append(rule.id)
+                if not _guards_hold(compiled, fixed):
+                    continue
+                if compiled.exemptions is None or single:
+                    decided = all(fact in fixed for fact, _, _ in compiled.guards)
+                    rest = compiled.when_rest if decided else None
+                    when = rest or compiled.when
+                    outcome = (
+                        self._fail(compiled, _NO_ENV, (), {}) if _fixed_failure(compiled) else None
+                    )
+                    run.append(
+                        (None if when is ALWAYS else when, compiled.require, compiled, outcome)
+                    )
+                else:
+                    dependent.append(compiled)
+        in_play = tuple(sorted(roles))
+        overrides = tuple(o for o in self.rules.overrides if o.jurisdiction in in_play)
+        screening = tuple(r[2] for r in run if _only_on_hit(r[2]))
+        run = [r for r in run if not _only_on_hit(r[2])]
+        plan = _Plan(
+            tuple(run),
+            tuple(dependent),
+            tuple(sorted(set(ids))),
+            in_play,
+            overrides,
+            screening,
+        )
+        if len(self._plans) >= _CACHE_LIMIT:
+            self._plans.clear()
+        self._plans[key] = plan
+        return plan
+
+    def _per_exemption(
+        self,
+        dependent: Sequence[CompiledRule],
+        env: Env,
+        hits: tuple[str, ...],
+        party_classes: dict[str, _PartyClasses],
+    ) -> tuple[list[Reason], list[Obligation]]:
+        """Judge the exemption-dependent rules under each exemption; keep the best fit.
+
+        The trade fits an exemption when none of that exemption's rules denies; the first
+        exemption that fits with nothing missing wins, else the first that fits (its
+        requests for information stand). When none fits, every exemption's reasons are
+        reported, each saying under which exemption it arose.
+        """
+        exemptions = env.trade.instrument.exemptions
+        results: list[tuple[str, list[Reason], list[Obligation]]] = []
+        for exemption in exemptions:
+            env.exemption = exemption
+            found: list[Reason] = []
+            owed: list[Obligation] = []
+            for compiled in dependent:
+                only = compiled.exemptions
+                if only and exemption not in only:
+                    continue
+                try:
+                    if not compiled.when(env) or compiled.require(env):
+                        continue
+                    outcome = self._fail(compiled, env, hits, party_classes)
+                except MissingInformation as exc:
+                    outcome = _missing(compiled, exc)
+                if isinstance(outcome, Reason):
+                    found.append(outcome)
+                else:
+                    owed.append(outcome)
+            if not found and len(exemptions) == 1:
+                env.exemption = exemptions[0]
+                return found, owed
+            results.append((exemption, found, owed))
+        env.exemption = exemptions[0]
+        fits = [r for r in results if all(x.effect != "deny" for x in r[1])]
+        if fits:
+            best = next((r for r in fits if not r[1]), fits[0])
+            return best[1], best[2]
+        if len(results) == 1:
+            return results[0][1], results[0][2]
+        out: list[Reason] = []
+        for exemption, found, _owed in results:
+            out.extend(
+                r.model_copy(update={"explanation": f"{r.explanation} (under {exemption})"})
+                for r in found
             )
-            self._scope_cache[key] = found
+        return out, []
+
+    def _screen(self, role: str, party: Party) -> tuple[str, ...]:
+        """The sanctions hits of ``party`` (cached by what screening reads)."""
+        key = (role, party.name, party.identifiers, party.wallet, party.owners)
+        found = self._screened.get(key)
+        if found is None:
+            found = self.sanctions.screen(role, party).hits
+            if len(self._screened) >= _CACHE_LIMIT:
+                self._screened.clear()
+            self._screened[key] = found
         return found
 
-    def _check_instrument(self, trade: Trade, home: str) -> list[Reason]:
-        doc = self.rules.jurisdictions[home]
+    def _check_instrument(
+        self, trade: Trade, home: str, exemptions: tuple[str, ...]
+    ) -> tuple[Reason, ...]:
         inst = trade.instrument
+        key = (home, inst.kind, exemptions)
+        found = self._instrument_checks.get(key)
+        if found is not None:
+            return found
+        doc = self.rules.jurisdictions[home]
         kinds = {k.id for k in doc.instrument_kinds}
-        exemptions = {e.id: e for e in doc.exemptions}
+        defined = {e.id: e for e in doc.exemptions}
         out = []
         if inst.kind not in kinds:
             out.append(
@@ -217,51 +531,61 @@ class Engine:
                     f"not an instrument kind defined for {home}",
                 )
             )
-        exemption = exemptions.get(inst.exemption)
-        if exemption is None:
-            out.append(
-                _unknown(
-                    ReasonCode.UNKNOWN_INSTRUMENT,
-                    "instrument.exemption",
-                    inst.exemption,
-                    f"not an offering exemption defined for {home}",
+        for i, ex_id in enumerate(inst.exemptions):
+            field = "instrument.exemption" if i == 0 else f"instrument.also_exempt_under[{i - 1}]"
+            exemption = defined.get(ex_id)
+            if exemption is None:
+                out.append(
+                    _unknown(
+                        ReasonCode.UNKNOWN_INSTRUMENT,
+                        field,
+                        ex_id,
+                        f"not an offering exemption defined for {home}",
+                    )
                 )
-            )
-        elif inst.kind in kinds and inst.kind not in exemption.instrument_kinds:
-            out.append(
-                _unknown(
-                    ReasonCode.UNKNOWN_INSTRUMENT,
-                    "instrument.exemption",
-                    inst.exemption,
-                    f"does not cover instrument kind {inst.kind}",
+            elif inst.kind in kinds and inst.kind not in exemption.instrument_kinds:
+                out.append(
+                    _unknown(
+                        ReasonCode.UNKNOWN_INSTRUMENT,
+                        field,
+                        ex_id,
+                        f"does not cover instrument kind {inst.kind}",
+                    )
                 )
-            )
-        return out
+        result = tuple(out)
+        if len(self._instrument_checks) >= _CACHE_LIMIT:
+            self._instrument_checks.clear()
+        self._instrument_checks[key] = result
+        return result
 
-    def _classes(
-        self, role: str, party: Party, today: date
-    ) -> tuple[frozenset[ClassKey], frozenset[ClassKey], list[Reason]]:
+    def _classes(self, role: str, party: Party, env: Env) -> _PartyClasses:
+        """The party's valid classes: labels (declarations), then tests on its facts."""
         book = self.rules
-        valid: set[ClassKey] = set()
-        valid_verified: set[ClassKey] = set()
-        problems: list[Reason] = []
+        today = env.today
+        facts = _has_facts(party)
+        if not facts:
+            if not party.classifications:
+                return _NO_CLASSES
+            cached = self._labels.get((role, _label_key(party), today))
+            if cached is not None:
+                return cached
+        pc = _PartyClasses()
         for i, c in enumerate(party.classifications):
-            label = f"{role}.classifications[{i}]"
             jur = book.resolve(c.jurisdiction)
             if jur is None:
-                problems.append(
+                pc.problems.append(
                     _unknown(
                         ReasonCode.UNKNOWN_JURISDICTION,
-                        f"{label}.jurisdiction",
+                        f"{role}.classifications[{i}].jurisdiction",
                         c.jurisdiction,
                     )
                 )
                 continue
             if c.investor_class not in book.classes[jur]:
-                problems.append(
+                pc.problems.append(
                     _unknown(
                         ReasonCode.UNKNOWN_CLASSIFICATION,
-                        label,
+                        f"{role}.classifications[{i}]",
                         f"{jur}:{c.investor_class.value}",
                         f"{c.investor_class.value} is not an investor class of {jur}",
                     )
@@ -275,60 +599,237 @@ class Engine:
                 c.granted_on is None or today >= add_period(c.granted_on, period)
             ):
                 continue
-            valid.add(key)
+            pc.valid.add(key)
             if c.verified:
-                valid_verified.add(key)
-        return frozenset(valid), frozenset(valid_verified), problems
+                pc.verified.add(key)
+                pc.basis[key] = ("verified_declaration", "class label marked verified")
+            else:
+                pc.basis.setdefault(key, ("declaration", "class label only"))
+        if facts:
+            for test in book.class_tests.get(role, ()):
+                _apply_class_test(test, env, pc)
+        else:
+            # labels alone depend only on the labels and the day: shared, never modified
+            if len(self._labels) >= _CACHE_LIMIT:
+                self._labels.clear()
+            self._labels[(role, _label_key(party), today)] = pc
+        return pc
 
-    def _run(
-        self, compiled: CompiledRule, env: Env, hits: tuple[str, ...]
-    ) -> Reason | Obligation | None:
+    def _fail(
+        self,
+        compiled: CompiledRule,
+        env: Env,
+        hits: tuple[str, ...],
+        party_classes: dict[str, _PartyClasses],
+    ) -> Reason | Obligation:
+        """What a rule whose ``when`` holds and whose ``require`` fails gives."""
         rule = compiled.rule
-        try:
-            if not compiled.when(env) or compiled.require(env):
-                return None
-        except MissingInformation as exc:
-            return Reason(
-                code=ReasonCode.INFORMATION_MISSING,
-                rule_id=rule.id,
-                jurisdiction=compiled.jurisdiction,
-                effect="needs_information",
-                citation=rule.citation,
-                explanation=f"{rule.title}: cannot decide without {exc.what}",
-                verification=rule.verification,
-            )
-        explanation = rule.explanation
+        if rule.effect == "report":
+            owed = self._obligations.get(rule.id)
+            if owed is None or owed.jurisdiction != compiled.jurisdiction:
+                owed = _built(
+                    Obligation,
+                    {
+                        "rule_id": rule.id,
+                        "jurisdiction": compiled.jurisdiction,
+                        "kind": rule.obligation,
+                        "citation": rule.citation,
+                        "explanation": rule.explanation,
+                        "verification": rule.verification,
+                    },
+                )
+                self._obligations[rule.id] = owed
+            return owed
+        extra = ""
         eligible_from = None
         if compiled.periods:
             dates = []
-            for fact, period in compiled.periods:
-                since = env.facts.get(fact)
+            for get, period in compiled.periods:
+                since = get(env)
                 if isinstance(since, date):
                     dates.append(add_period(since, period))
             if dates:
                 eligible_from = max(dates)
-                explanation += f" (eligible from {eligible_from.isoformat()})"
+                extra += f" (eligible from {eligible_from.isoformat()})"
             else:
-                explanation += " (the acquisition date is missing)"
+                extra += " (the acquisition date is missing)"
         if rule.category == "sanctions" and hits:
-            explanation += ": " + "; ".join(hits)
-        if rule.effect == "report":
-            return Obligation(
-                rule_id=rule.id,
-                jurisdiction=compiled.jurisdiction,
-                citation=rule.citation,
-                explanation=explanation,
+            extra += ": " + "; ".join(hits)
+        for party in compiled.class_parties:
+            notes = [n for j, n in party_classes[party].notes if j == compiled.jurisdiction]
+            if notes:
+                extra += f"; {party}: " + "; ".join(notes)
+        if not extra:
+            cached = self._reasons.get(rule.id)
+            if cached is None or cached.jurisdiction != compiled.jurisdiction:
+                cached = _law_reason(compiled, rule.explanation, None)
+                self._reasons[rule.id] = cached
+            return cached
+        return _law_reason(compiled, rule.explanation + extra, eligible_from)
+
+
+def _missing(compiled: CompiledRule, exc: MissingInformation) -> Reason:
+    rule = compiled.rule
+    return _built(
+        Reason,
+        {
+            "code": ReasonCode.INFORMATION_MISSING,
+            "rule_id": rule.id,
+            "jurisdiction": compiled.jurisdiction,
+            "origin": "law",
+            "effect": "needs_information",
+            "citation": rule.citation,
+            "explanation": f"{rule.title}: cannot decide without {exc.what}",
+            "eligible_from": None,
+            "verification": rule.verification,
+        },
+    )
+
+
+def _only_on_hit(compiled: CompiledRule) -> bool:
+    """A rule that applies always and requires only ``sanctions.hit`` to be false."""
+    rule = compiled.rule
+    return (
+        compiled.when is ALWAYS
+        and isinstance(rule.require, Eq)
+        and rule.require.fact == "sanctions.hit"
+        and rule.require.value is False
+        and rule.effect != "report"
+    )
+
+
+def _fixed_failure(compiled: CompiledRule) -> bool:
+    """Whether a failure of this rule always gives the same reason or obligation."""
+    rule = compiled.rule
+    if rule.effect == "report":
+        return True
+    return not compiled.periods and rule.category != "sanctions" and not compiled.class_parties
+
+
+_NO_ENV: Env = Env.__new__(Env)
+"""Passed to :meth:`Engine._fail` for rules whose failure reads nothing of the trade."""
+
+
+def _label_key(party: Party) -> tuple[tuple[object, ...], ...]:
+    """The party's class labels as plain values (hashing and comparing them is cheap)."""
+    return tuple(
+        (c.jurisdiction, c.investor_class, c.granted_on, c.valid_until, c.verified)
+        for c in party.classifications
+    )
+
+
+def _has_facts(party: Party) -> bool:
+    """Whether the party gives any fact a class test reads."""
+    return bool(
+        party.annual_income is not None
+        or party.net_worth is not None
+        or party.portfolio is not None
+        or party.net_personal_assets is not None
+        or party.net_financial_assets is not None
+        or party.total_assets is not None
+        or party.prior_year_income is not None
+        or party.statements
+    )
+
+
+def _guards_hold(compiled: CompiledRule, fixed: dict[str, object]) -> bool:
+    for fact, values, negated in compiled.guards:
+        if fact not in fixed:
+            continue
+        value = fixed[fact]
+        member = any(value == v and type(value) is type(v) for v in values)
+        if negated:
+            if value is None or member:
+                return False
+        elif not member:
+            return False
+    return True
+
+
+def _utc(at: datetime) -> datetime:
+    if not isinstance(at, datetime) or at.tzinfo is None:
+        raise InvalidInput("at", "must be a timezone-aware datetime", value=at)
+    return at if at.tzinfo is UTC else at.astimezone(UTC)
+
+
+def _reason_order(r: Reason) -> tuple[bool, str, str]:
+    return (r.effect != "deny", r.rule_id, r.explanation)
+
+
+def _law_reason(compiled: CompiledRule, explanation: str, eligible_from: date | None) -> Reason:
+    rule = compiled.rule
+    return _built(
+        Reason,
+        {
+            "code": rule.code,
+            "rule_id": rule.id,
+            "jurisdiction": compiled.jurisdiction,
+            "origin": "law",
+            "effect": "deny" if rule.effect == "deny" else "needs_information",
+            "citation": rule.citation,
+            "explanation": explanation,
+            "eligible_from": eligible_from,
+            "verification": rule.verification,
+        },
+    )
+
+
+def _apply_class_test(test: object, env: Env, pc: _PartyClasses) -> None:
+    """Decide one class from the party's facts; the facts win over a label."""
+    from bridge.compliance.loader import ClassTest
+
+    assert isinstance(test, ClassTest)
+    if all(get(env) in (None, ()) for get in test.facts):
+        return  # nothing to decide from: a label, if any, stands as a declaration
+    key = test.key
+    name = f"{key[0]}:{key[1]}"
+    try:
+        met = test.test(env)
+    except MissingInformation as exc:
+        pc.notes.append((key[0], f"{name} cannot be decided from the facts without {exc.what}"))
+        return
+    if met:
+        pc.valid.add(key)
+        pc.basis[key] = ("facts", f"meets the test on the facts given: {test.criteria}")
+        return
+    lapsed = []
+    for get, fact, period in test.lapses:
+        since = get(env)
+        if isinstance(since, date):
+            end = add_period(since, period)
+            if env.today >= end:
+                what = fact.split(".", 1)[1].replace("statement.", "").replace("_", " ")
+                lapsed.append(
+                    f"the {what} statement signed on {since.isoformat()} lapsed on "
+                    f"{end.isoformat()}"
+                )
+    why = "; ".join(lapsed) if lapsed else f"the facts given do not meet {test.criteria}"
+    if key in pc.valid and pc.basis.get(key, ("", ""))[0] != "facts":
+        pc.valid.discard(key)
+        pc.verified.discard(key)
+        pc.basis[key] = ("facts_contradict", why)
+        pc.notes.append((key[0], f"not {name}: {why} (the class label is not relied on)"))
+    elif key not in pc.valid:
+        pc.notes.append((key[0], f"not {name}: {why}"))
+
+
+def _reliance(env: Env, party_classes: dict[str, _PartyClasses]) -> tuple[Reliance, ...]:
+    out = []
+    for party, key in sorted(env.used or ()):
+        basis, detail = party_classes[party].basis.get(key, ("declaration", "class label only"))
+        out.append(
+            _built(
+                Reliance,
+                {
+                    "party": party,
+                    "jurisdiction": key[0],
+                    "investor_class": InvestorClass(key[1]),
+                    "basis": basis,
+                    "detail": detail,
+                },
             )
-        return Reason(
-            code=rule.code,
-            rule_id=rule.id,
-            jurisdiction=compiled.jurisdiction,
-            effect=rule.effect,
-            citation=rule.citation,
-            explanation=explanation,
-            eligible_from=eligible_from,
-            verification=rule.verification,
         )
+    return tuple(out)
 
 
 def _unknown(code: ReasonCode, field: str, value: str, why: str | None = None) -> Reason:
@@ -345,96 +846,35 @@ def _unknown(code: ReasonCode, field: str, value: str, why: str | None = None) -
         effect="deny",
         citation=ENGINE_CITATION,
         explanation=f"{field} = {value}: {why or what}",
+        verification="policy",
     )
 
 
-def _party_facts(prefix: str, party: Party, jur: str | None) -> dict[str, object]:
-    return {
-        f"{prefix}.residence": party.residence,
-        f"{prefix}.jurisdiction": jur,
-        f"{prefix}.us_person": party.is_us_person,
-        f"{prefix}.entity_type": party.entity_type,
-        f"{prefix}.kyc_status": party.kyc.status,
-        f"{prefix}.kyc_expires_on": party.kyc.expires_on,
-        f"{prefix}.affiliate": party.affiliate,
-        f"{prefix}.acquired_on": party.acquired_on,
-        f"{prefix}.balance": party.balance,
-        f"{prefix}.wallet": party.wallet,
-        f"{prefix}.annual_income": _money(party.annual_income),
-        f"{prefix}.net_worth": _money(party.net_worth),
-        f"{prefix}.crowdfunding_purchases_12m": _money(party.crowdfunding_purchases_12m),
-    }
-
-
-def _money(value: Money | None) -> tuple[int, str] | None:
-    return None if value is None else (value.amount, value.currency)
-
-
-def _facts(trade: Trade, buyer_j: str | None, seller_j: str | None, hit: bool) -> dict[str, object]:
-    inst = trade.instrument
-    buyer_new = trade.buyer.balance == 0
-    seller_exits = trade.kind == "resale" and trade.seller.balance == trade.quantity
-    facts: dict[str, object] = {
-        "trade.kind": trade.kind,
-        "trade.offshore": trade.offshore,
-        "trade.directed_selling_efforts": trade.directed_selling_efforts,
-        "trade.issuer_approved": trade.issuer_approved,
-        "trade.quantity": trade.quantity,
-        "instrument.kind": inst.kind,
-        "instrument.exemption": inst.exemption,
-        "instrument.home": inst.home,
-        "instrument.issuer_reporting": inst.issuer_reporting,
-        "instrument.offering_closed_on": inst.offering_closed_on,
-        "instrument.listed": inst.listed,
-        "instrument.capabilities": frozenset(c.value for c in inst.capabilities),
-        "instrument.holder_count": inst.holder_count,
-        "instrument.holder_count_after": inst.holder_count + buyer_new - seller_exits,
-        "instrument.non_accredited_holder_count": inst.non_accredited_holder_count,
-        "instrument.offeree_count": inst.offeree_count,
-        "instrument.offerees_in_buyer_country": inst.offerees_by_country.get(
-            trade.buyer.residence, 0
-        ),
-        "instrument.non_accredited_purchaser_count": inst.non_accredited_purchaser_count,
-        "sanctions.hit": hit,
-        "buyer.is_new_holder": buyer_new,
-        "buyer.exits": False,
-        "seller.is_new_holder": False,
-        "seller.exits": seller_exits,
-        "cash_leg.present": trade.cash_leg is not None,
-    }
-    facts |= _party_facts("buyer", trade.buyer, buyer_j)
-    facts |= _party_facts("seller", trade.seller, seller_j)
-    leg = trade.cash_leg
-    if leg is not None:
-        facts |= {
-            "cash_leg.currency": leg.currency,
-            "cash_leg.amount": (leg.amount, leg.currency),
-            "cash_leg.instrument": leg.instrument,
-            "cash_leg.token": leg.token,
-            "cash_leg.executed_by": leg.executed_by,
-            "cash_leg.originator_vasp": leg.originator_vasp,
-            "cash_leg.beneficiary_vasp": leg.beneficiary_vasp,
-            "cash_leg.vasp_involved": leg.executed_by != "self_custody"
-            or leg.originator_vasp is not None
-            or leg.beneficiary_vasp is not None,
-            "cash_leg.beneficiary_self_hosted": leg.beneficiary_self_hosted,
-            "cash_leg.self_hosted_ownership_verified": leg.self_hosted_ownership_verified,
-            "cash_leg.cross_border": trade.buyer.residence != trade.seller.residence,
-        }
-    tr_data = trade.travel_rule
-    if tr_data is not None:
-        facts["travel_rule.originating_vasp"] = tr_data.originating_vasp
-        facts["travel_rule.beneficiary_vasp"] = tr_data.beneficiary_vasp
-        for side, person in (
-            ("originator", tr_data.originator),
-            ("beneficiary", tr_data.beneficiary),
-        ):
-            for name, value in person.model_dump().items():
-                facts[f"travel_rule.{side}.{name}"] = value
-    return facts
-
-
 # ---------------------------------------------------------------------- token rules
+
+
+def token_source(asset: Asset) -> str:
+    """Where the token's own rules were read: its chain and locator (CAIP-style)."""
+    chain, locator = asset.chain, asset.locator
+    where = f"eip155:{chain.chain_id}" if chain.kind == "evm" else f"algorand:{chain.genesis_hash}"
+    what = (
+        f"{locator.address}"
+        if locator.kind == "evm_contract"
+        else f"asa:{locator.asset_id}" + (f"/app:{locator.app_id}" if locator.app_id else "")
+    )
+    return f"token {where}/{what}"
+
+
+def _token_citation(asset: Asset, article: str) -> Citation:
+    return _built(
+        Citation,
+        {
+            "law": f"Transfer restrictions of the token {asset.symbol} ({asset.standard.value})",
+            "article": article,
+            "source": token_source(asset),
+            "checked_on": None,
+        },
+    )
 
 
 def _token_reason(
@@ -442,39 +882,40 @@ def _token_reason(
     rule: tr.Rule,
     code: ReasonCode,
     explanation: str,
-    home: str | None,
+    asset: Asset,
     *,
     effect: str = "deny",
-    verification: Verification = "verified",
 ) -> Reason:
     where = f"rules[{index}] ({rule.kind})" + (f", read from {rule.source}" if rule.source else "")
-    return Reason(
-        code=code,
-        rule_id=f"token.{rule.kind}[{index}]",
-        jurisdiction=home,
-        origin="token",
-        effect="deny" if effect == "deny" else "needs_information",
-        citation=Citation(law=_ASSET_RULES_LAW, article=where),
-        explanation=explanation,
-        verification=verification,
+    return _built(
+        Reason,
+        {
+            "code": code,
+            "rule_id": f"token.{rule.kind}[{index}]",
+            "jurisdiction": None,
+            "origin": "token",
+            "effect": "deny" if effect == "deny" else "needs_information",
+            "citation": _token_citation(asset, where),
+            "explanation": explanation,
+            "eligible_from": None,
+            "verification": "token",
+        },
     )
 
 
 def _token_rules(
-    trade: Trade, at: datetime, sanctioned: bool, home: str | None
+    trade: Trade, at: datetime, sanctioned: bool, asset: Asset
 ) -> tuple[list[Reason], list[str]]:
-    asset = trade.instrument.asset
-    assert asset is not None
     out: list[Reason] = []
     ids: list[str] = []
     buyer, seller, qty = trade.buyer, trade.seller, trade.quantity
     if asset.paused:
-        out.append(_state_reason(ReasonCode.TOKEN_PAUSED, "the token is paused", home))
+        out.append(_state_reason(ReasonCode.TOKEN_PAUSED, "the token is paused", asset))
     if not asset.active:
-        out.append(_state_reason(ReasonCode.TOKEN_DEACTIVATED, "the token is deactivated", home))
+        out.append(_state_reason(ReasonCode.TOKEN_DEACTIVATED, "the token is deactivated", asset))
     if not asset.transferable:
         out.append(
-            _state_reason(ReasonCode.NOT_TRANSFERABLE, "the token is not transferable", home)
+            _state_reason(ReasonCode.NOT_TRANSFERABLE, "the token is not transferable", asset)
         )
     buyer_after = buyer.balance + qty
     seller_after = seller.balance - qty if trade.kind == "resale" else seller.balance
@@ -483,21 +924,24 @@ def _token_rules(
         failure = _token_check(rule, trade, at, sanctioned, buyer_after, seller_after)
         if failure is not None:
             code, text, effect = failure
-            out.append(_token_reason(i, rule, code, text, home, effect=effect))
+            out.append(_token_reason(i, rule, code, text, asset, effect=effect))
     return out, ids
 
 
-def _state_reason(code: ReasonCode, text: str, home: str | None) -> Reason:
-    return Reason(
-        code=code,
-        rule_id=f"token.state.{code.value.lower()}",
-        jurisdiction=home,
-        origin="token",
-        effect="deny",
-        citation=Citation(
-            law=_ASSET_RULES_LAW, article="asset state (paused / active / transferable)"
-        ),
-        explanation=text,
+def _state_reason(code: ReasonCode, text: str, asset: Asset) -> Reason:
+    return _built(
+        Reason,
+        {
+            "code": code,
+            "rule_id": f"token.state.{code.value.lower()}",
+            "jurisdiction": None,
+            "origin": "token",
+            "effect": "deny",
+            "citation": _token_citation(asset, "asset state (paused / active / transferable)"),
+            "explanation": text,
+            "eligible_from": None,
+            "verification": "token",
+        },
     )
 
 
@@ -709,3 +1153,10 @@ def default_engine() -> Engine:
 def evaluate(trade: Trade, at: datetime, *, engine: Engine | None = None) -> Decision:
     """Judge ``trade`` at ``at`` with ``engine`` (default: :func:`default_engine`)."""
     return (engine or default_engine()).evaluate(trade, at)
+
+
+def evaluate_many(
+    trades: Iterable[Trade], at: datetime, *, engine: Engine | None = None
+) -> list[Decision]:
+    """Judge a book of trades at ``at`` (see :meth:`Engine.evaluate_many`)."""
+    return (engine or default_engine()).evaluate_many(trades, at)

@@ -23,6 +23,7 @@ import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -30,26 +31,42 @@ from pydantic import ValidationError
 
 import bridge
 from bridge.compliance.model import (
+    AllOf,
+    AnyOf,
+    Citation,
     ClassDefinition,
+    Elapsed,
+    Eq,
     ExemptionDefinition,
     ForeignEquivalent,
+    InSet,
     InstrumentKindDefinition,
     JurisdictionRule,
     JurisdictionRules,
+    Ne,
+    Not,
     Override,
+    Predicate,
 )
 from bridge.compliance.predicates import (
+    FACTS,
+    GETTERS,
     ClassKey,
     CompiledPredicate,
+    Getter,
     PredicateError,
     compile_predicate,
     elapsed_nodes,
     parse_period,
+    predicate_facts,
+    rename_party,
 )
 from bridge.errors import ConfigError
 from bridge.model.enums import InvestorClass
 
 __all__ = [
+    "PLAN_FACTS",
+    "ClassTest",
     "CompiledRule",
     "RuleBook",
     "build_rulebook",
@@ -62,12 +79,12 @@ __all__ = [
 
 
 def specs_dir() -> Path:
-    """The repository's ``specs/`` directory, next to the installed ``bridge`` package.
+    """stbridge's ``specs/`` (rules, sanctions sample, schemas, examples), as package data.
 
-    Works from a checkout and from an editable install; a wheel without ``specs/`` must
-    be given ``--rules`` explicitly.
+    ``bridge/_specs`` is a link to the checkout's ``specs/`` and a real directory in the
+    wheel, so a checkout, an editable install and a wheel install read the same files.
     """
-    return Path(bridge.__file__).resolve().parent.parent / "specs"
+    return Path(str(files(bridge) / "_specs"))
 
 
 def default_rules_dir() -> Path:
@@ -85,6 +102,22 @@ def schema_path() -> Path:
     return specs_dir() / "schemas" / "jurisdiction-rules.schema.json"
 
 
+PLAN_FACTS = frozenset(
+    {
+        "instrument.exemption",
+        "instrument.kind",
+        "instrument.home_jurisdiction",
+        "buyer.jurisdiction",
+        "seller.jurisdiction",
+        "cash_leg.present",
+        "cash_leg.executed_by",
+        "cash_leg.vasp_involved",
+        "trade.kind",
+    }
+)
+"""Facts the engine's rule plans are keyed by: a guard on them is decided once per plan."""
+
+
 @dataclass(frozen=True, slots=True)
 class CompiledRule:
     """A rule ready to run: the data, its jurisdiction and file, and compiled predicates."""
@@ -94,7 +127,34 @@ class CompiledRule:
     file: str
     when: CompiledPredicate
     require: CompiledPredicate
-    periods: tuple[tuple[str, tuple[int, int, int]], ...]
+    periods: tuple[tuple[Getter, tuple[int, int, int]], ...]
+    exemptions: frozenset[str] | None = None
+    """None: the rule does not depend on the offering exemption. Otherwise it is judged
+    once per exemption of the instrument; a non-empty set lists the only exemptions under
+    which its ``when`` can hold (a top-level ``eq``/``in`` on ``instrument.exemption``)."""
+    class_parties: tuple[str, ...] = ()
+    """Parties whose investor class the rule's ``require`` asks about."""
+    guards: tuple[tuple[str, frozenset[str | int | bool], bool], ...] = ()
+    """Top-level conditions of ``when`` on facts fixed for a whole plan (see
+    :data:`PLAN_FACTS`): (fact, values, negated). A rule whose guard fails for a plan
+    cannot apply to any trade of that plan, so the engine does not run it."""
+    when_rest: CompiledPredicate | None = None
+    """``when`` without its guards: what is left to decide per trade once a plan has
+    decided every guard (None: same as ``when``)."""
+
+
+@dataclass(frozen=True, slots=True)
+class ClassTest:
+    """An investor class decided from a party's facts (``qualifies_by``), compiled per role."""
+
+    key: ClassKey
+    role: str
+    test: CompiledPredicate
+    facts: tuple[Getter, ...]
+    """The amounts and dates the test reads: when the party gives none, it decides nothing."""
+    lapses: tuple[tuple[Getter, str, tuple[int, int, int]], ...]
+    criteria: str
+    citation: Citation
 
 
 @dataclass(frozen=True)
@@ -109,6 +169,8 @@ class RuleBook:
     overrides: tuple[Override, ...]
     files: tuple[str, ...]
     rule_count: int = field(default=0)
+    class_tests: dict[str, tuple[ClassTest, ...]] = field(default_factory=dict)
+    """Per role (buyer, seller): the classes that can be decided from the party's facts."""
 
     def resolve(self, code: str | None) -> str | None:
         """The loaded jurisdiction that judges ``code`` (a country or EU), or None."""
@@ -412,9 +474,22 @@ def _compile(
             except PredicateError as exc:
                 raise ConfigError(f"{file}: {exc.path}: {exc.problem} (rule {rid})") from None
             periods = tuple(
-                (e.since, parse_period(e.at_least)) for e in elapsed_nodes(rule.require)
+                (GETTERS[e.since], parse_period(e.at_least)) for e in elapsed_nodes(rule.require)
             )
-            out.append(CompiledRule(rule, code, file, when, require, periods))
+            out.append(
+                CompiledRule(
+                    rule,
+                    code,
+                    file,
+                    when,
+                    require,
+                    periods,
+                    _exemption_dependency(rule.when),
+                    _class_parties(rule.require),
+                    _guards(rule.when),
+                    _when_rest(rule.when, resolve, f"rules[{index}].when"),
+                )
+            )
         compiled[code] = tuple(out)
         total += len(out)
     jurisdictions = {
@@ -430,7 +505,40 @@ def _compile(
         )
         for code, m in merged.items()
     }
+    class_tests: dict[str, list[ClassTest]] = {"buyer": [], "seller": []}
+    for code, m in merged.items():
+        for cls, (definition, file) in sorted(m.classes.items()):
+            if definition.qualifies_by is None:
+                continue
+            for role in ("buyer", "seller"):
+                pred = rename_party(definition.qualifies_by, role)
+                where = f"investor_classes[{cls.value}].qualifies_by"
+                if any(not f.startswith(role + ".") for f in predicate_facts(pred)):
+                    raise ConfigError(f"{file}: {where}: a class test reads only party.* facts")
+                try:
+                    test = compile_predicate(pred, where, resolver_for(code, file))
+                except PredicateError as exc:
+                    raise ConfigError(f"{file}: {exc.path}: {exc.problem}") from None
+                class_tests[role].append(
+                    ClassTest(
+                        key=(code, cls.value),
+                        role=role,
+                        test=test,
+                        facts=tuple(
+                            GETTERS[f]
+                            for f in sorted(predicate_facts(pred))
+                            if FACTS[f] in ("money", "date", "int")
+                        ),
+                        lapses=tuple(
+                            (GETTERS[e.since], e.since, parse_period(e.at_least))
+                            for e in _negated_elapsed(pred)
+                        ),
+                        criteria=definition.criteria or definition.label,
+                        citation=definition.citation,
+                    )
+                )
     return RuleBook(
+        class_tests={role: tuple(tests) for role, tests in class_tests.items()},
         jurisdictions=jurisdictions,
         member_of=member_of,
         rules=compiled,
@@ -440,3 +548,72 @@ def _compile(
         files=files,
         rule_count=total,
     )
+
+
+def _exemption_dependency(when: Predicate) -> frozenset[str] | None:
+    """How a rule's ``when`` depends on the offering exemption (see CompiledRule)."""
+    if "instrument.exemption" not in _facts_named(when):
+        return None
+    conjuncts = when.of if isinstance(when, AllOf) else (when,)
+    for part in conjuncts:
+        if isinstance(part, Eq) and part.fact == "instrument.exemption":
+            return frozenset({str(part.value)})
+        if isinstance(part, InSet) and part.fact == "instrument.exemption":
+            return frozenset(str(v) for v in part.values)
+    return frozenset()
+
+
+def _facts_named(pred: Predicate) -> set[str]:
+    return predicate_facts(pred)
+
+
+def _class_parties(pred: Predicate) -> tuple[str, ...]:
+    from bridge.compliance.model import HasClass
+
+    found: set[str] = set()
+
+    def walk(p: Predicate) -> None:
+        if isinstance(p, HasClass):
+            found.add(p.party)
+        elif isinstance(p, AllOf | AnyOf):
+            for q in p.of:
+                walk(q)
+        elif isinstance(p, Not):
+            walk(p.of)
+
+    walk(pred)
+    return tuple(sorted(found))
+
+
+def _negated_elapsed(pred: Predicate, negated: bool = False) -> list[Elapsed]:
+    """``elapsed`` nodes under a ``not``: windows that close (a statement that lapses)."""
+    if isinstance(pred, Elapsed):
+        return [pred] if negated else []
+    if isinstance(pred, AllOf | AnyOf):
+        return [e for p in pred.of for e in _negated_elapsed(p, negated)]
+    if isinstance(pred, Not):
+        return _negated_elapsed(pred.of, not negated)
+    return []
+
+
+def _guards(when: Predicate) -> tuple[tuple[str, frozenset[str | int | bool], bool], ...]:
+    """The top-level ``eq``/``in``/``ne`` conjuncts of ``when`` on :data:`PLAN_FACTS`."""
+    conjuncts = when.of if isinstance(when, AllOf) else (when,)
+    out: list[tuple[str, frozenset[str | int | bool], bool]] = []
+    for part in conjuncts:
+        if isinstance(part, Eq | Ne) and part.fact in PLAN_FACTS:
+            out.append((part.fact, frozenset({part.value}), isinstance(part, Ne)))
+        elif isinstance(part, InSet) and part.fact in PLAN_FACTS:
+            out.append((part.fact, frozenset(part.values), False))
+    return tuple(out)
+
+
+def _when_rest(when: Predicate, resolve: Any, path: str) -> CompiledPredicate | None:
+    """``when`` compiled without its top-level guard conjuncts (see CompiledRule)."""
+    conjuncts = when.of if isinstance(when, AllOf) else (when,)
+    rest = tuple(
+        p for p in conjuncts if not (isinstance(p, Eq | Ne | InSet) and p.fact in PLAN_FACTS)
+    )
+    if len(rest) == len(conjuncts):
+        return None
+    return compile_predicate(AllOf(op="all", of=rest), path, resolve)

@@ -38,6 +38,7 @@ from bridge.reasons import ReasonCode
 from bridge.types import Address, Amount, BasisPoints, CountryCode, CurrencyCode, JurisdictionCode
 
 __all__ = [
+    "EU_MEMBER_STATES",
     "ID_PATTERN",
     "AllOf",
     "AnyOf",
@@ -59,6 +60,7 @@ __all__ = [
     "Instrument",
     "InstrumentKindDefinition",
     "InvestorClassification",
+    "InvestorStatement",
     "Ivms101Person",
     "JurisdictionRule",
     "JurisdictionRules",
@@ -69,6 +71,7 @@ __all__ = [
     "Not",
     "NotExpired",
     "Obligation",
+    "ObligationKind",
     "Outcome",
     "Outflow",
     "Override",
@@ -77,7 +80,10 @@ __all__ = [
     "Predicate",
     "Present",
     "Reason",
+    "ReasonVerification",
+    "Reliance",
     "Scope",
+    "StatementKind",
     "Trade",
     "TravelRuleData",
     "Verification",
@@ -90,8 +96,13 @@ RuleId = Annotated[str, Field(pattern=ID_PATTERN, max_length=120)]
 FactName = Annotated[str, Field(pattern=r"^[a-z_][a-z0-9_]*(\.[a-z0-9_]+)+$", max_length=120)]
 Verification = Literal["verified", "partial", "unverified"]
 """How far a rule's legal content was checked: read in a source, partly, or not at all."""
+ReasonVerification = Literal["verified", "partial", "unverified", "token", "policy"]
+"""A reason's standing: a rule of law checked to a degree, the token's own rule, or policy."""
 Outcome = Literal["allow", "deny", "needs_information"]
 Effect = Literal["deny", "needs_information", "report"]
+ObligationKind = Literal["report", "travel_rule", "appropriateness", "legend", "record"]
+"""What a platform must do: file a report, send travel-rule data, assess appropriateness,
+record a holding-period legend, keep a record."""
 Scope = Literal["home", "buyer", "seller", "cash_leg"]
 Scalar = str | int | bool
 
@@ -105,6 +116,9 @@ class Citation(CanonicalModel):
     law: str = Field(min_length=1, max_length=300, description="Statute, regulation or guidance.")
     article: str = Field(min_length=1, max_length=300, description="Article / section pinpoint.")
     source: str | None = Field(default=None, max_length=500, description="URL or source id.")
+    checked_on: date | None = Field(
+        default=None, description="When the rule was last checked against the source."
+    )
 
     def __str__(self) -> str:
         return f"{self.law}, {self.article}"
@@ -151,6 +165,29 @@ class Outflow(CanonicalModel):
     amount: Amount
 
 
+StatementKind = Literal[
+    "gb_certified_hnw",
+    "gb_self_certified_sophisticated",
+    "gb_certified_sophisticated",
+    "sg_accredited_opt_in",
+]
+"""Signed investor statements some classes rest on (UK FPO Art 48/50/50A, SG AI opt-in)."""
+
+
+class InvestorStatement(CanonicalModel):
+    """A statement the investor signed (or a certificate issued to them) and its date.
+
+    The class it supports lasts as long as the law says from ``signed_on`` (UK certified
+    high net worth and self-certified sophisticated statements: 12 months; a certificate
+    of sophistication: 3 years); a lapsed statement supports nothing and the decision says
+    so. ``certificate_on`` is the date of the authorised person's certificate (FPO Art 50).
+    """
+
+    kind: StatementKind
+    signed_on: date
+    certificate_on: date | None = None
+
+
 class Party(CanonicalModel):
     """A seller or buyer: who they are, where they live, what they are, what they hold.
 
@@ -184,6 +221,28 @@ class Party(CanonicalModel):
     )
     crowdfunding_purchases_12m: Money | None = Field(
         default=None, description="Regulation CF purchases over the last 12 months, all issuers."
+    )
+    prior_year_income: Money | None = Field(
+        default=None, description="Income in the year before the last (US: two-year income test)."
+    )
+    joint_income: bool = Field(
+        default=False, description="annual_income / prior_year_income are joint with a spouse."
+    )
+    net_personal_assets: Money | None = Field(
+        default=None,
+        description="SG: net personal assets (primary residence counted at most SGD 1m).",
+    )
+    net_financial_assets: Money | None = Field(
+        default=None, description="Financial assets net of related liabilities (SG)."
+    )
+    portfolio: Money | None = Field(
+        default=None, description="Securities and cash held (HK professional investor portfolio)."
+    )
+    total_assets: Money | None = Field(
+        default=None, description="Total assets (an entity; HK trust corporation, US entity)."
+    )
+    statements: tuple[InvestorStatement, ...] = Field(
+        default=(), description="Signed investor statements and certificates, with their dates."
     )
 
     @property
@@ -219,10 +278,40 @@ class Instrument(CanonicalModel):
     offerees_by_country: dict[CountryCode, int] = Field(default_factory=dict)
     non_accredited_purchaser_count: int = Field(default=0, strict=True, ge=0)
     asset: Asset | None = None
+    also_exempt_under: tuple[RuleId, ...] = Field(
+        default=(),
+        description=(
+            "Further offering exemptions the instrument relies on together with `exemption` "
+            "(e.g. qualified investors and fewer than 150 persons per member state); a trade "
+            "fits if it fits one of them."
+        ),
+    )
+    denomination: Money | None = Field(
+        default=None,
+        description="Per-unit denomination; default: the asset's terms (face or principal value).",
+    )
+    complex_product: bool | None = Field(
+        default=None, description="A complex product under MiFID II Art 25(4)(a) (None: unknown)."
+    )
+    prospectus_approved_in: CountryCode | None = Field(
+        default=None,
+        description="EU: member state whose authority approved the prospectus (default: home).",
+    )
+    prospectus_notified_to: tuple[CountryCode, ...] = Field(
+        default=(), description="EU: host member states the prospectus was passported to."
+    )
+
+    @property
+    def exemptions(self) -> tuple[str, ...]:
+        """``exemption`` followed by ``also_exempt_under`` (no repeats)."""
+        if not self.also_exempt_under:
+            return (self.exemption,)
+        extra = tuple(e for e in self.also_exempt_under if e != self.exemption)
+        return (self.exemption, *dict.fromkeys(extra))
 
     @model_validator(mode="after")
     def _asset_agrees(self) -> Instrument:
-        if self.asset is not None and self.asset.home_jurisdiction not in (None, self.home):
+        if self.asset is not None and not _same_home(self.asset.home_jurisdiction, self.home):
             raise ValueError(
                 f"asset.home_jurisdiction: {self.asset.home_jurisdiction} differs from "
                 f"instrument.home {self.home}"
@@ -230,14 +319,59 @@ class Instrument(CanonicalModel):
         return self
 
 
+EU_MEMBER_STATES: frozenset[str] = frozenset(
+    [
+        "AT",
+        "BE",
+        "BG",
+        "CY",
+        "CZ",
+        "DE",
+        "DK",
+        "EE",
+        "ES",
+        "FI",
+        "FR",
+        "GR",
+        "HR",
+        "HU",
+        "IE",
+        "IT",
+        "LT",
+        "LU",
+        "LV",
+        "MT",
+        "NL",
+        "PL",
+        "PT",
+        "RO",
+        "SE",
+        "SI",
+        "SK",
+    ]
+)
+"""The 27 EU member states (ISO 3166-1; Greece is GR). The rule file's ``members`` is the
+authority for judging; this set only lets an asset homed in a member state sit in an
+instrument homed in "EU" (and back)."""
+
+
+def _same_home(asset_home: str | None, home: str) -> bool:
+    if asset_home is None or asset_home == home:
+        return True
+    pair = {asset_home, home}
+    return "EU" in pair and bool(pair & EU_MEMBER_STATES)
+
+
 class CashLeg(CanonicalModel):
     """The payment side of a DvP trade.
 
     ``executed_by`` says who moves the cash: the parties' own wallets
-    (``self_custody``), a VASP/CASP, a Japanese Type II funds-transfer operator or a
-    Japanese electronic-payment-instrument intermediary. ``originator_vasp`` and
-    ``beneficiary_vasp`` are the jurisdictions of the service providers involved (None
-    when that side is self-hosted).
+    (``self_custody``), a VASP/CASP, a Japanese Type II funds-transfer operator, a
+    Japanese electronic-payment-instrument intermediary, or banks (``bank``: a fiat
+    transfer of funds off chain, ``instrument`` "fiat"). ``originator_vasp`` and
+    ``beneficiary_vasp`` are the jurisdictions of the service providers involved (for a
+    bank transfer: the payer's and the payee's payment service providers; None when that
+    side is self-hosted).
     """
 
     currency: CurrencyCode
@@ -245,13 +379,22 @@ class CashLeg(CanonicalModel):
     instrument: Literal["fiat", "stablecoin", "epi", "emt"] = "stablecoin"
     token: str | None = Field(default=None, max_length=32, description="Ticker, e.g. USDC.")
     chain: str | None = Field(default=None, max_length=64)
-    executed_by: Literal["self_custody", "vasp", "jp_fto_type2", "jp_epi_intermediary"] = (
+    executed_by: Literal["self_custody", "vasp", "jp_fto_type2", "jp_epi_intermediary", "bank"] = (
         "self_custody"
     )
     originator_vasp: JurisdictionCode | None = None
     beneficiary_vasp: JurisdictionCode | None = None
     beneficiary_self_hosted: bool = False
     self_hosted_ownership_verified: bool = False
+
+    @model_validator(mode="after")
+    def _bank_is_fiat(self) -> CashLeg:
+        if (self.executed_by == "bank") != (self.instrument == "fiat"):
+            raise ValueError(
+                "executed_by: a bank transfer carries fiat (instrument 'fiat'), and fiat "
+                "moves only by bank transfer"
+            )
+        return self
 
 
 class Ivms101Person(CanonicalModel):
@@ -506,6 +649,14 @@ class ClassDefinition(CanonicalModel):
     citation: Citation
     verification: Verification
     note: str = Field(default="", max_length=2000)
+    qualifies_by: Predicate | None = Field(
+        default=None,
+        description=(
+            "The class's test on the investor's facts, over `party.*` facts (read as the "
+            "buyer's or the seller's). When the investor gives the facts, they decide; a "
+            "class label alone is relied on as a declaration and the decision says so."
+        ),
+    )
 
 
 class ForeignEquivalent(CanonicalModel):
@@ -570,6 +721,9 @@ class JurisdictionRule(CanonicalModel):
     when: Predicate = Const(op="const", value=True)
     require: Predicate
     effect: Effect = "deny"
+    obligation: ObligationKind = Field(
+        default="report", description="With effect `report`: what the obligation is."
+    )
     code: ReasonCode
     explanation: str = Field(min_length=1, max_length=500)
     parameters: dict[str, Scalar] = Field(default_factory=dict)
@@ -626,16 +780,35 @@ class Reason(CanonicalModel):
     eligible_from: date | None = Field(
         default=None, description="First day a time-bound rule stops refusing."
     )
-    verification: Verification = "verified"
+    verification: ReasonVerification = "verified"
 
 
 class Obligation(CanonicalModel):
-    """Something the trade triggers without being refused (a report, a payload to send)."""
+    """Something the trade obliges the platform to do (a report, a payload to send...)."""
 
     rule_id: str = Field(max_length=120)
     jurisdiction: JurisdictionCode | None = None
+    kind: ObligationKind = "report"
     citation: Citation
     explanation: str = Field(max_length=2000)
+    verification: Verification = "verified"
+
+
+class Reliance(CanonicalModel):
+    """How a party's investor class that a rule relied on was established.
+
+    ``facts``: derived from the numbers or statements the party gave (``detail`` says
+    which); ``declaration``: only a class label was given, so the decision relies on the
+    party's (or its platform's) declaration; ``verified_declaration``: a label marked as
+    verified by reasonable steps. ``facts_contradict``: a label was given but the
+    party's own facts do not meet the test, so the label was not used.
+    """
+
+    party: Literal["buyer", "seller"]
+    jurisdiction: JurisdictionCode
+    investor_class: InvestorClass
+    basis: Literal["facts", "declaration", "verified_declaration", "facts_contradict"]
+    detail: str = Field(default="", max_length=2000)
 
 
 class Override(CanonicalModel):
@@ -656,6 +829,10 @@ class Decision(CanonicalModel):
     outcome: Outcome
     reasons: tuple[Reason, ...] = ()
     obligations: tuple[Obligation, ...] = ()
+    reliance: tuple[Reliance, ...] = Field(
+        default=(),
+        description="How each investor class the rules consulted was established.",
+    )
     overrides: tuple[Override, ...] = Field(
         default=(), description="Operator changes to the rules of the jurisdictions in play."
     )

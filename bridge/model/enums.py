@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from enum import StrEnum
 
 __all__ = ["Capability", "ClaimType", "IdentitySource", "InvestorClass", "Standard"]
@@ -21,6 +22,35 @@ class Standard(StrEnum):
     ASA = "asa"
     REGULATED_ASA = "regulated_asa"
     DS = "ds"
+
+    @classmethod
+    def _missing_(cls, value: object) -> Standard | None:
+        """A standard admitted with :meth:`extend` (a third-party adapter's), else None."""
+        return _EXTENSIONS.get(value) if isinstance(value, str) else None
+
+    @classmethod
+    def extend(cls, value: str) -> Standard:
+        """Admit ``value`` as a standard: what the adapter registry does for a third-party
+        adapter whose standard is not built in, so no one edits ``bridge`` to add one.
+
+        ``value`` is a lower-case identifier (``[a-z][a-z0-9_]{1,47}``). Idempotent; the
+        built-in members are returned as they are. Only admitted values validate.
+        """
+        try:
+            return cls(value)
+        except ValueError:
+            pass
+        if not isinstance(value, str) or not _EXTENSION_NAME.fullmatch(value):
+            raise ValueError(f"standard: {value!r} is not a lower-case identifier")
+        member = str.__new__(cls, value)
+        member._name_ = value.upper()
+        member._value_ = value
+        _EXTENSIONS[value] = member
+        return member
+
+
+_EXTENSIONS: dict[str, Standard] = {}
+_EXTENSION_NAME = re.compile(r"[a-z][a-z0-9_]{1,47}")
 
 
 class Capability(StrEnum):

@@ -30,7 +30,7 @@ def _app() -> Any:
     service = RelayerService(
         store=store,
         chains={},
-        compliance=lambda order: ComplianceResult(True),
+        compliance=lambda order, at: ComplianceResult(True),
         sealing_key=SealingKey.generate(),
         budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1),
         wall_clock=time.time,
@@ -61,4 +61,5 @@ def test_regression_huge_offset_is_a_4xx_not_a_crash() -> None:
     client = TestClient(_app(), headers={"Authorization": f"Bearer {TOKEN}"})
     answer = client.get("/swaps", params={"offset": 2**63, "outcome": "aborted"})
     assert answer.status_code == 422
-    assert answer.json()["detail"][0]["loc"] == ["query", "offset"]
+    assert answer.json()["errors"][0]["loc"] == ["query", "offset"]
+    assert answer.json()["field"] == "offset"

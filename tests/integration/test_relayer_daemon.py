@@ -3,7 +3,8 @@
 Chain A (anvil, chain id 31338) carries the security (our ERC-20 token), chain B (anvil,
 chain id 31339) the cash (native coin). The daemon runs as ``stbridge relayer run`` in a
 subprocess with its keys in encrypted keystores; orders go in through ``stbridge swap
-submit``. The crash tests make the daemon SIGKILL itself (``STBRIDGE_FAULT_KILL``) right
+submit``. The crash tests make the daemon SIGKILL itself (``STBRIDGE_FAULT_KILL``, honoured
+only with ``STBRIDGE_TEST_MODE=1`` on loopback chains and a SQLite store) right
 after the k-th input of a swap is committed, for every k along the swap, and right after
 each transaction it sends (before the store records it); after each restart the swap still
 ends atomically with exactly one lock per leg.
@@ -281,12 +282,17 @@ def swap_id_of(order_id: str) -> str:
     return "0x" + hashlib.sha256(b"stbridge-order:" + order_id.encode()).hexdigest()
 
 
+def crash_env(s: Setup, crash_plan: str) -> dict[str, str]:
+    """The daemon's environment with a crash plan: the hook needs the test-only mode."""
+    return {**s.env, "STBRIDGE_FAULT_KILL": crash_plan, "STBRIDGE_TEST_MODE": "1"}
+
+
 def spawn(s: Setup, crash_plan: str) -> subprocess.Popen[bytes]:
     """The daemon with a crash plan, not waited for (it may die before it is healthy)."""
     with s.config.with_name("daemon.log").open("ab") as sink:
         return subprocess.Popen(
             [sys.executable, "-m", "bridge.cli", "relayer", "run", "--config", str(s.config)],
-            env={**s.env, "STBRIDGE_FAULT_KILL": crash_plan},
+            env=crash_env(s, crash_plan),
             stdout=subprocess.DEVNULL,
             stderr=sink,
         )
@@ -317,7 +323,7 @@ def test_sigkill_at_every_step_never_loses_a_swap(setup: Setup, tmp_path: Path) 
     intact."""
     buyer_before = token_balance(setup, setup.buyer_on_a)
     swap_id = swap_id_of("crash-walk")
-    proc = start_daemon(setup, env={**setup.env, "STBRIDGE_FAULT_KILL": "input:1"})
+    proc = start_daemon(setup, env=crash_env(setup, "input:1"))
     cli(setup, "swap", "submit", str(order_file(setup, tmp_path, "crash-walk")))  # dies in it
     killed_at: list[int] = []
     k = 1
@@ -349,7 +355,7 @@ def test_sigkill_between_sending_and_recording_each_transaction(
     buyer_before = token_balance(setup, setup.buyer_on_a)
     seller_before = setup.b.balance(setup.seller_on_b)
     swap_id = swap_id_of("crash-send")
-    proc = start_daemon(setup, env={**setup.env, "STBRIDGE_FAULT_KILL": "send:1"})
+    proc = start_daemon(setup, env=crash_env(setup, "send:1"))
     submitted = cli(setup, "swap", "submit", str(order_file(setup, tmp_path, "crash-send")))
     assert submitted.returncode == 0, submitted.stderr
     kills = 0
@@ -485,3 +491,122 @@ def test_two_daemons_on_postgres_one_killed_mid_swap(
     assert len(setup.htlc_a.find(hashlock)) == 1
     assert len(setup.htlc_b.find(hashlock)) == 1
     print(f"lease holder killed after {killed_at} inputs; replica {survivor} finished the swap")
+
+
+def _embedded_algorand_config(tmp_path: Path, *, store: str | None = None) -> Path:
+    """A relayer.toml with one embedded Algorand chain (no anvil needed)."""
+    write_keystore(
+        tmp_path / "algo.json",
+        kind="algorand",
+        key=bytes(range(32)),
+        password=PASSWORD,
+        iterations=2**10,
+    )
+    config = tmp_path / "relayer.toml"
+    config.write_text(
+        f"""
+store = "{store or tmp_path / "r.sqlite3"}"
+
+[api]
+port = {_free_port()}
+
+[[chains]]
+name = "algo"
+kind = "algorand"
+endpoint = "embedded"
+confirmations = 0
+keystore = "{tmp_path / "algo.json"}"
+block_time_min_ms = 2800
+block_time_max_ms = 4500
+"""
+    )
+    return config
+
+
+def test_fault_kill_without_test_mode_refuses_to_start(tmp_path: Path) -> None:
+    """Actor: the operator's own configuration. A production daemon that finds the crash
+    hook's variable set (a stray export, a copied test environment) must not run with a
+    SIGKILL armed: it exits 3 with one line naming the variable and the setting it lacks."""
+    config = _embedded_algorand_config(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k not in ("STBRIDGE_TEST_MODE", "STBRIDGE_STORE")}
+    env.update(
+        STBRIDGE_SECRET_KEY=SECRET_KEY,
+        STBRIDGE_API_TOKEN=TOKEN,
+        STBRIDGE_KEYSTORE_PASSWORD=PASSWORD,
+        STBRIDGE_FAULT_KILL="input:3",
+    )
+    try:
+        done = subprocess.run(
+            [sys.executable, "-m", "bridge.cli", "relayer", "run", "--config", str(config)],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    except subprocess.TimeoutExpired as exc:
+        raise AssertionError("the daemon started (and served) with STBRIDGE_FAULT_KILL") from exc
+    assert done.returncode == 3, done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    assert "STBRIDGE_FAULT_KILL" in lines[0]
+    assert "STBRIDGE_TEST_MODE" in lines[0]
+    assert not (tmp_path / "r.sqlite3").exists()  # refused before anything was opened
+
+
+@pytest.mark.parametrize(
+    ("store", "endpoint", "env", "refusal"),
+    [
+        ("r.sqlite3", "embedded", {"STBRIDGE_FAULT_KILL": "send:1"}, "STBRIDGE_TEST_MODE is not"),
+        (
+            "postgresql://u@127.0.0.1/db",
+            "embedded",
+            {"STBRIDGE_FAULT_KILL": "send:1", "STBRIDGE_TEST_MODE": "1"},
+            "PostgreSQL store",
+        ),
+        (
+            "r.sqlite3",
+            "http://10.0.0.5:4001",
+            {"STBRIDGE_TEST_MODE": "1"},
+            "chains.algo.endpoint",
+        ),
+        (
+            "r.sqlite3",
+            "https://mainnet-api.algonode.cloud",
+            {"STBRIDGE_FAULT_KILL": "input:2", "STBRIDGE_TEST_MODE": "1"},
+            "loopback",
+        ),
+    ],
+)
+def test_test_mode_refuses_a_production_configuration(
+    store: str, endpoint: str, env: dict[str, str], refusal: str
+) -> None:
+    """The crash hook needs test mode, and test mode refuses a shared PostgreSQL store and
+    any chain that is not embedded or on the loopback interface."""
+    from bridge.errors import ConfigError
+    from relayer.daemon import _crash_plan
+    from relayer.settings import ChainSettings, RelayerSettings
+
+    settings = RelayerSettings(
+        store=store, chains=(ChainSettings(name="algo", kind="algorand", endpoint=endpoint),)
+    )
+    with pytest.raises(ConfigError, match=refusal):
+        _crash_plan(settings, env)
+
+
+def test_test_mode_on_loopback_chains_arms_the_crash_plan() -> None:
+    from relayer.daemon import _crash_plan
+    from relayer.service import CrashPlan
+    from relayer.settings import ChainSettings, RelayerSettings
+
+    settings = RelayerSettings(
+        store="r.sqlite3",
+        chains=(
+            ChainSettings(name="a", kind="evm", endpoint="http://127.0.0.1:8545"),
+            ChainSettings(name="b", kind="algorand", endpoint="embedded"),
+        ),
+    )
+    env = {"STBRIDGE_FAULT_KILL": "send:2", "STBRIDGE_TEST_MODE": "1"}
+    assert _crash_plan(settings, env) == CrashPlan(after_send=2)
+    assert _crash_plan(settings, {}) is None
+    assert _crash_plan(settings, {"STBRIDGE_TEST_MODE": "1"}) is None

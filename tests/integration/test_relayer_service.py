@@ -22,7 +22,7 @@ from adapters.evm.signer import EvmSigner
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator, Refusal
 from bridge.reasons import ReasonCode
-from bridge.swap import LegPhase, Outcome
+from bridge.swap import LegPhase, Outcome, Role
 from relayer.api import create_app
 from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
@@ -138,7 +138,7 @@ def service(
             operator=operator,
         )
 
-    def compliance(order: SwapOrder) -> ComplianceResult:
+    def compliance(order: SwapOrder, at: object) -> ComplianceResult:
         if allow:
             return ComplianceResult(True, (), {"rules": "test"})
         return ComplianceResult(
@@ -315,7 +315,7 @@ def test_api_refuses_bad_input_naming_the_field(
     body["cash"]["amount"] = -5
     bad = api.post("/swaps", json=body)
     assert bad.status_code == 422
-    assert bad.json()["detail"][0]["loc"] == ["body", "cash", "amount"]
+    assert bad.json()["errors"][0]["loc"] == ["body", "cash", "amount"]
     body = order(world, "api-bad-chain").model_dump(mode="json")
     body["security"]["chain"] = "nowhere"
     bad = api.post("/swaps", json=body)
@@ -475,6 +475,8 @@ def test_a_deep_reorg_that_removes_the_initiator_lock_holds_the_secret(
     Before revealing the secret the relayer reads the security lock live, finds it gone and
     holds the secret; at the cash deadline the buyer is refunded. Nobody loses an asset."""
     svc = service(world, tmp_path, cash_confirmations=2)
+    for rt in svc.chains.values():
+        rt.dry_run = None  # the escrow's empty balance would refuse the re-check first
     swap_id = svc.submit(order(world, "deep-reorg-1")).terms.swap_id
     before_lock = world.sec.snapshot()
     svc.tick()  # compliance; the security lock on py-evm
@@ -566,3 +568,177 @@ def test_a_retried_lock_resends_the_same_signed_transaction(
     assert world.cash.w3.eth.get_transaction_count(world.buyer.address) - nonce_before == 1
     hashlock = bytes.fromhex(final.terms.hashlock[2:])
     assert len(world.cash_htlc.find(hashlock)) == 1
+
+
+def test_a_front_run_look_alike_lock_from_another_sender_is_not_the_leg(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Third party (specs/protocol/threats.md): someone who saw the hashlock locks the cash
+    leg's exact asset, receiver, amount and deadline from its own account before the
+    buyer does. Its lock id (which hashes the sender) is not the leg's: the relayer still
+    locks the buyer's coin, settles against the buyer's lock, counts the decoy, and the
+    decoy stays untouched for its owner to refund."""
+    svc = service(world, tmp_path)
+    terms = svc.submit(order(world, "look-alike-1")).terms
+    attacker = world.seller_on_cash  # any funded account on the cash chain
+    leg = terms.participant_leg
+    decoy_id, _ = world.cash_htlc.lock(
+        asset=None,
+        receiver=leg.receiver,
+        amount=leg.amount,
+        hashlock=bytes.fromhex(terms.hashlock[2:]),
+        deadline=terms.participant_deadline,
+        signer=attacker,
+    )
+    buyer_before = world.cash.balance(world.buyer.address)
+    run(svc, terms.swap_id)
+    final = svc.store.get(terms.swap_id)
+    assert final.outcome is Outcome.COMPLETED
+    assert final.participant.lock_id == svc.expected_lock_id(final, Role.PARTICIPANT)
+    assert final.participant.lock_id != decoy_id
+    assert buyer_before - world.cash.balance(world.buyer.address) >= 2 * ETHER  # buyer paid
+    assert world.cash_htlc.get(decoy_id).state == "open"  # never claimed nor refunded by us
+    assert (
+        svc.metrics.registry.get_sample_value("stbridge_decoy_locks_total", {"chain": "cash"})
+        == 1.0
+    )
+
+
+def test_the_refund_goes_to_the_legs_own_lock_not_a_look_alike(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Third party: a look-alike of the buyer's lock (same terms, other sender) sits on the
+    cash chain before the buyer's lock. The re-check before the reveal refuses, both legs
+    run to their deadlines: the relayer refunds the buyer's own lock (the buyer gets the
+    coin back) and reports the swap refunded only when it really is; the look-alike is
+    left alone."""
+    svc = service(world, tmp_path)
+    terms = svc.submit(order(world, "look-alike-refund")).terms
+    leg = terms.participant_leg
+    decoy_id, _ = world.cash_htlc.lock(
+        asset=None,
+        receiver=leg.receiver,
+        amount=leg.amount,
+        hashlock=bytes.fromhex(terms.hashlock[2:]),
+        deadline=terms.participant_deadline,
+        signer=world.seller_on_cash,
+    )
+    allowed = [True]
+    svc.compliance = lambda order, at: ComplianceResult(
+        allowed[0],
+        ()
+        if allowed[0]
+        else (Refusal(code=ReasonCode.RECIPIENT_FROZEN, detail="buyer frozen after locking"),),
+    )
+    for _ in range(6):
+        svc.poll_chains()
+        if svc.observe(terms.swap_id).participant.phase is LegPhase.LOCKED:
+            break
+        svc.run_effects(terms.swap_id)
+    allowed[0] = False  # the re-check before the reveal refuses
+    run(svc, terms.swap_id, ticks=3)
+    assert svc.store.get(terms.swap_id).recheck == "failed"
+    for client in (world.sec, world.cash):
+        client.increase_time(2 * 3600)
+        client.mine()
+    run(svc, terms.swap_id)
+    final = svc.store.get(terms.swap_id)
+    assert final.outcome is Outcome.REFUNDED
+    own = svc.expected_lock_id(final, Role.PARTICIPANT)
+    assert world.cash_htlc.get(own).state == "refunded"
+    assert world.cash_htlc.get(decoy_id).state == "open"
+    assert token_balance(world, world.seller.address) == 1_000
+
+
+def _secret_on_chain(client: EvmClient, secret: bytes, from_block: int) -> list[str]:
+    """Transactions from ``from_block`` on whose call data carries ``secret`` (mined ones,
+    reverted or not: a reverted claim publishes its secret as much as a successful one)."""
+    found = []
+    for number in range(from_block, client.head() + 1):
+        block = client.w3.eth.get_block(number, full_transactions=True)
+        for tx in block["transactions"]:
+            if secret.hex() in bytes(tx["input"]).hex():  # type: ignore[index]
+                found.append(bytes(tx["hash"]).hex())  # type: ignore[index]
+    return found
+
+
+def test_a_reveal_that_could_be_mined_after_the_deadline_is_never_sent(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Slow chain / slow relayer: both locks are confirmed, but by the time the relayer gets
+    to reveal, the cash chain's clock is one second before the cash leg's deadline. A
+    claim sent now would be mined after the deadline, revert, and leave the secret public
+    in its call data (anyone could then claim the seller's security while the buyer's cash
+    goes back to the buyer). The relayer holds the secret: it never appears on either
+    chain, and both legs go back to their senders."""
+    svc = service(world, tmp_path)
+    key = svc._key
+    swap_id = svc.submit(order(world, "late-reveal")).terms.swap_id
+    start = world.cash.head()
+    for _ in range(8):
+        svc.poll_chains()
+        svc.observe(swap_id)
+        if svc.store.get(swap_id).participant.phase is LegPhase.LOCKED:
+            break
+        svc.run_effects(swap_id)
+    state = svc.store.get(swap_id)
+    assert state.participant.phase is LegPhase.LOCKED
+    assert state.terms.reveal_by < state.terms.participant_deadline - 1
+    rpc = world.cash.w3.provider.make_request
+    rpc("evm_setNextBlockTimestamp", [state.terms.participant_deadline - 1])  # type: ignore[arg-type]
+    world.cash.mine()
+    svc.run_effects(swap_id)  # the re-check passes; the reveal is due, and too late
+    svc.tick()
+    held = svc.store.get(swap_id)
+    assert not held.secret_public
+    sealed = svc.store.sealed_secret(swap_id)
+    assert sealed is not None
+    secret = key.unseal(sealed, swap_id=swap_id)
+    assert _secret_on_chain(world.cash, secret, start) == []
+    for client in (world.sec, world.cash):
+        client.increase_time(2 * 3600)
+        client.mine()
+    run(svc, swap_id)
+    final = svc.store.get(swap_id)
+    assert final.outcome is Outcome.REFUNDED, (final.initiator, final.participant)
+    assert token_balance(world, world.seller.address) == 1_000
+    assert _secret_on_chain(world.cash, secret, start) == []
+
+
+def test_an_order_id_resubmitted_with_other_terms_is_a_409_naming_the_difference(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Operator / API client: the same order_id with another amount is not silently the old
+    swap (the client would believe the new terms are being settled): 409, naming the field.
+    The identical order is still the same swap (idempotent)."""
+    svc = service(world, tmp_path)
+    api = api_client(svc)
+    body = order(world, "conflict-1").model_dump(mode="json")
+    first = api.post("/swaps", json=body)
+    assert first.status_code == 201
+    assert api.post("/swaps", json=body).json()["swap_id"] == first.json()["swap_id"]
+    body["cash"]["amount"] = 3 * ETHER
+    again = api.post("/swaps", json=body)
+    assert again.status_code == 409, again.text
+    assert again.json()["fields"] == ["cash.amount"]
+    assert "cash.amount" in again.json()["detail"]
+
+
+def test_deadlines_are_planned_on_the_chains_clock_not_the_hosts(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Skewed clocks: both chains' clocks run 30 days ahead of the host's (a chain whose
+    timestamps drifted, or a test network moved forward). Deadlines are chain timestamps,
+    so they are planned from the chain's clock: planned from the host's they would already
+    have passed on chain, and no lock could be made."""
+    for client in (world.sec, world.cash):
+        client.increase_time(30 * 24 * 3600)
+        client.mine()
+    svc = service(world, tmp_path)
+    svc.wall_clock = time.time  # the host's clock, 30 days behind the chains
+    state = svc.submit(order(world, "skewed-clock"))
+    assert state.terms.participant_deadline > _now(world.cash) + 600
+    assert state.terms.initiator_deadline > _now(world.sec) + 600
+    run(svc, state.terms.swap_id)
+    final = svc.store.get(state.terms.swap_id)
+    assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)

@@ -181,7 +181,7 @@ def test_concurrent_swaps_settle_through_faulty_rpc(pair: Pair, tmp_path: Any) -
             "a": runtime("a", pair.a, pair.htlc_a, pair.seller, pair.operator_a),
             "b": runtime("b", pair.b, pair.htlc_b, pair.buyer, pair.operator_b),
         },
-        compliance=lambda order: ComplianceResult(True, (), {"rules": "test"}),
+        compliance=lambda order, at: ComplianceResult(True, (), {"rules": "test"}),
         sealing_key=SealingKey.generate(),
         budget=RelayerBudget(reaction_s=30, compliance_recheck_s=10, margin_s=30),
         wall_clock=time.time,

@@ -32,7 +32,7 @@ from bridge.swap import (
     chain_key,
     transition,
 )
-from relayer.store import PostgresStore, SqliteStore, Store
+from relayer.store import LeaseLost, PostgresStore, SqliteStore, Store
 from tests.property.test_swap_protocol import ALGO, EVM, terms
 
 
@@ -176,6 +176,93 @@ def test_leases_are_exclusive_until_they_expire(make_store: Callable[[Clock], St
     taken = b.claim_swaps("replica-b", lease_seconds=30, limit=10)
     assert set(mine) <= set(taken)
     assert b.lease_owner(mine[0]) == "replica-b"
+
+
+def test_a_takeover_fences_every_write_of_the_previous_holder(
+    make_store: Callable[[Clock], Store],
+) -> None:
+    """Issue 13, item 7 (actor: a second replica). The lease carries an epoch, incremented
+    when another replica takes the swap; every write of the swap through the store that
+    took an older epoch is refused with LeaseLost, until it takes the swap back."""
+    clock = Clock()
+    a, b = make_store(clock), make_store(clock)
+    t = swap_terms()
+    a.create(t)
+    for change in HAPPY:
+        a.apply(t.swap_id, change)  # unleased writes (the API creating a swap) are not fenced
+    assert a.claim_swaps("a", lease_seconds=30) == [t.swap_id]
+    assert a.lease_epoch(t.swap_id) == 1
+    a.renew_lease(t.swap_id, lease_seconds=30)
+    a.put_document(t.swap_id, "note", "a wrote this")
+    clock.now += 31  # a's effect outlasted its lease
+    assert b.claim_swaps("b", lease_seconds=30) == [t.swap_id]
+    assert b.lease_epoch(t.swap_id) == 2
+    pending = b.pending_effects(t.swap_id)
+    seq = pending[-1].effect.seq
+    writes: list[Callable[[], object]] = [
+        lambda: a.apply(t.swap_id, lock(t, Role.INITIATOR)),
+        lambda: a.put_document(t.swap_id, "note", "late"),
+        lambda: a.keep_document(t.swap_id, "tx:k", "late bytes"),
+        lambda: a.delete_document(t.swap_id, "note"),
+        lambda: a.record_sent(t.swap_id, seq, signed_tx="late", tx_id="0xlate"),
+        lambda: a.finish_effect(t.swap_id, seq, "failed"),
+        lambda: a.reopen_effect(t.swap_id, kind="submit_lock"),
+        lambda: a.renew_lease(t.swap_id, lease_seconds=30),
+    ]
+    for write in writes:
+        with pytest.raises(LeaseLost, match="held by b at epoch 2"):
+            write()
+    assert b.document(t.swap_id, "note") == "a wrote this"
+    assert b.pending_effects(t.swap_id) == pending
+    assert b.input_count(t.swap_id) == len(HAPPY)
+    b.put_document(t.swap_id, "note", "b wrote this")  # the holder writes as usual
+    assert a.claim_swaps("a", lease_seconds=30) == []  # b's lease is live
+    clock.now += 31
+    assert a.claim_swaps("a", lease_seconds=30) == [t.swap_id]  # a takes it back: epoch 3
+    assert a.lease_epoch(t.swap_id) == 3
+    a.put_document(t.swap_id, "note", "a again")
+    with pytest.raises(LeaseLost):
+        b.put_document(t.swap_id, "note", "b late")
+
+
+def test_recovery_height_is_the_oldest_lock_of_an_open_swap(
+    make_store: Callable[[Clock], Store],
+) -> None:
+    """Issue 13, item 6: what a restarted relayer's HTLC ports must look back to: the
+    oldest recorded lock (or sent lock) of any open swap on the chain, and no later than
+    the cursor (less the heights the watcher reads again); finished swaps and other
+    hashlocks do not count."""
+    store = make_store(Clock())
+    algo = chain_key(ALGO)
+    open_swap = swap_terms(1)
+    done_swap = swap_terms(2).model_copy(update={"hashlock": "0x" + "ef" * 32})
+    for t in (open_swap, done_swap):
+        store.create(t)
+    store.apply(done_swap.swap_id, StartSwap())
+    store.apply(done_swap.swap_id, ComplianceDecided(allowed=False))  # refused: not open
+    assert store.recovery_height(algo) is None
+    store.advance_chain(algo, expected=None, height=5, events=(), block_hash=None, keep_from=0)
+    assert store.recovery_height(algo) == 4  # a lock not recorded yet is above the cursor - 1
+
+    def locked(height: int, hashlock: str, tx: str) -> ChainEvent:
+        return ChainEvent("Locked", height, tx, 0, {"lock_id": tx, "hashlock": hashlock})
+
+    store.advance_chain(
+        algo,
+        expected=5,
+        height=900,
+        events=[
+            locked(120, done_swap.hashlock, "old-finished"),
+            locked(400, open_swap.hashlock, "ours"),
+            locked(300, "0x" + "ab" * 32, "someone-elses"),
+        ],
+        block_hash=None,
+        keep_from=0,
+    )
+    assert store.recovery_height(algo) == 400
+    store.put_document(open_swap.swap_id, "lock-sent-at:participant", "350")
+    assert store.recovery_height(algo) == 350
+    assert store.recovery_height(chain_key(EVM)) is None  # no lock of it recorded there
 
 
 def test_unreachable_postgres_is_a_transient_error() -> None:

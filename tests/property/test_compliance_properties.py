@@ -142,3 +142,20 @@ def test_time_never_turns_allow_into_holding_period_deny(trade: Trade, at: datet
     categories = {r.rule.id: r.rule.category for r in shipped_rules().all_rules()}
     blocking = [r for r in later.reasons if categories.get(r.rule_id) in TIME_BOUND]
     assert blocking == [], blocking
+
+
+@given(book=st.lists(trades(), min_size=1, max_size=8), at=moments)
+def test_batch_decides_as_single_trades_do(book: list[Trade], at: datetime) -> None:
+    """Judging a book with ``evaluate_many`` on a fresh engine gives, trade for trade, the
+    decisions ``evaluate`` gives one by one on the long-lived (cached) engine."""
+    fresh = Engine(shipped_rules(), engine().sanctions)
+    assert fresh.evaluate_many(book, at) == [engine().evaluate(t, at) for t in book]
+
+
+@given(trade=trades(), at=moments)
+def test_decisions_built_without_validation_are_valid(trade: Trade, at: datetime) -> None:
+    """The engine builds decisions without re-validating them (for speed); each must still be
+    exactly what validating its own dump gives (every field valid, outcome consistent)."""
+    decision = engine().evaluate(trade, at)
+    assert Decision.model_validate(decision.model_dump()) == decision
+    assert Decision.model_validate_json(decision.model_dump_json()) == decision

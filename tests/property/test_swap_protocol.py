@@ -363,3 +363,107 @@ def test_cancel_only_before_anything_is_sent() -> None:
     s2, effects = transition(s2, CancelSwap())
     assert s2.outcome is Outcome.OPEN
     assert effects == ()
+
+
+def _both_locked(t: SwapTerms) -> SwapState:
+    s = SwapState(terms=t)
+    for change in (
+        StartSwap(),
+        ChainAdvanced(chain=chain_key(EVM), time=1),
+        ChainAdvanced(chain=chain_key(ALGO), time=1),
+        ComplianceDecided(allowed=True),
+    ):
+        s, _ = transition(s, change)
+    for role in Role:
+        leg = t.leg(role)
+        s, _ = transition(
+            s,
+            LockObserved(
+                role=role,
+                tx_id=role.value,
+                hashlock=t.hashlock,
+                amount=leg.amount,
+                receiver=leg.receiver,
+                deadline=t.deadline(role),
+                sender=leg.sender,
+            ),
+        )
+    return s
+
+
+def test_a_lock_from_another_sender_is_not_the_leg() -> None:
+    """Third party: a lock with every agreed term but another sender is not the leg's."""
+    t = terms(0, 40, 20)
+    s = SwapState(terms=t)
+    for change in (StartSwap(), ComplianceDecided(allowed=True)):
+        s, _ = transition(s, change)
+    leg = t.initiator_leg
+    s, effects = transition(
+        s,
+        LockObserved(
+            role=Role.INITIATOR,
+            tx_id="x",
+            hashlock=t.hashlock,
+            amount=leg.amount,
+            receiver=leg.receiver,
+            deadline=t.initiator_deadline,
+            sender=BUYER_EVM,
+        ),
+    )
+    assert effects == ()
+    assert s.initiator.phase is LegPhase.LOCK_SENT
+
+
+def test_no_reveal_after_reveal_by() -> None:
+    """Slow chain: once the cash chain's time is past ``reveal_by`` the reveal is never
+    emitted (it could be mined after the deadline), and the legs go to their refunds."""
+    t = terms(0, 40, 20).model_copy(update={"participant_reveal_by": 30})
+    s = _both_locked(t)
+    s, effects = transition(s, ClaimRecheck(allowed=True))
+    assert [e.kind for e in effects] == ["submit_claim"]  # due while the time is 1
+    late = _both_locked(t)
+    late, _ = transition(late, ChainAdvanced(chain=chain_key(ALGO), time=31))
+    late, effects = transition(late, ClaimRecheck(allowed=True))
+    assert late.recheck in ("none", "passed")
+    assert "submit_claim" not in [e.kind for e in effects]
+    late, effects = transition(late, ChainAdvanced(chain=chain_key(ALGO), time=40))
+    assert [(e.kind, getattr(e, "role", None)) for e in effects] == [
+        ("submit_refund", Role.PARTICIPANT)
+    ]
+
+
+def test_a_refused_recheck_at_the_reveal_withdraws_it() -> None:
+    """Token agent: the check run again at the moment of the reveal refuses; the claim is
+    withdrawn (no secret), and both legs are refunded at their deadlines."""
+    t = terms(0, 40, 20)
+    s = _both_locked(t)
+    s, _ = transition(s, ClaimRecheck(allowed=True))
+    assert s.participant.phase is LegPhase.CLAIM_SENT
+    s, effects = transition(s, ClaimRecheck(allowed=False))
+    assert s.recheck == "failed"
+    assert s.participant.phase is LegPhase.LOCKED
+    assert effects == ()
+    s, effects = transition(s, ChainAdvanced(chain=chain_key(ALGO), time=40))
+    assert [e.kind for e in effects] == ["submit_refund"]
+
+
+def test_a_failed_reveal_that_may_have_been_broadcast_makes_the_secret_public() -> None:
+    """Slow chain: the revealing claim was signed and sent, then reverted or dropped; its
+    secret may be public. The engine never refunds the security from then on (rule 4):
+    it claims it for the buyer."""
+    t = terms(0, 40, 20)
+    s = _both_locked(t)
+    s, _ = transition(s, ClaimRecheck(allowed=True))
+    s, effects = transition(
+        s, TxFailed(action="claim", role=Role.PARTICIPANT, reason="reverted", broadcast=True)
+    )
+    assert s.secret_public
+    assert ("submit_claim", Role.INITIATOR) in [(e.kind, getattr(e, "role", None)) for e in effects]
+    s, effects = transition(s, ChainAdvanced(chain=chain_key(EVM), time=100))
+    assert "submit_refund" not in [
+        e.kind for e in effects if getattr(e, "role", None) is Role.INITIATOR
+    ]
+    quiet = _both_locked(t)
+    quiet, _ = transition(quiet, ClaimRecheck(allowed=True))
+    quiet, _ = transition(quiet, TxFailed(action="claim", role=Role.PARTICIPANT, reason="x"))
+    assert not quiet.secret_public  # refused before anything was signed: still secret

@@ -46,6 +46,7 @@ budgets = st.builds(
     reaction_s=st.integers(0, 3_600),
     compliance_recheck_s=st.integers(0, 3_600),
     margin_s=st.integers(0, 3_600),
+    poll_s=st.integers(0, 120),
 )
 
 
@@ -76,8 +77,20 @@ def _confirm_s(chain: ChainTiming) -> int:
 
 
 def _claim_needed(case: Case) -> int:
+    """Every wait between the reveal (mined as late as the participant's deadline) and the
+    participant's claim landing: the relayer's own confirmation wait on the participant's
+    chain and its poll, then reaction, re-check and the claim final on the initiator's."""
     b = case.budget
-    return b.reaction_s + b.compliance_recheck_s + _confirm_s(case.initiator) + b.margin_s
+    p = case.participant
+    observe = -(-p.finality_depth * p.block_time_max_ms // 1000)
+    return (
+        observe
+        + b.poll_s
+        + b.reaction_s
+        + b.compliance_recheck_s
+        + _confirm_s(case.initiator)
+        + b.margin_s
+    )
 
 
 def _setup_needed(case: Case) -> int:
@@ -147,6 +160,18 @@ def test_accepted_plans_leave_the_participant_its_claim_window(case: Case, windo
     _bounds_are_sound(case.initiator, plan.initiator, case.now, case.initiator_head)
     _bounds_are_sound(case.participant, plan.participant, case.now, case.participant_head)
     assert plan.participant_lock_by < plan.participant.native
+    # the reveal is sent early enough to be included before the participant's deadline
+    assert plan.participant_lock_by < plan.participant_reveal_by < plan.participant.native
+    p = case.participant
+    if p.deadline_unit == "round":
+        assert plan.participant_reveal_by + p.inclusion_blocks < plan.participant.native
+    else:
+        inclusion = -(-p.inclusion_blocks * p.block_time_max_ms // 1000)
+        # the head may be stamped ``drift`` behind real time, the including block ``drift``
+        # ahead: the reveal still lands before the deadline
+        assert plan.participant_reveal_by + inclusion + 2 * p.timestamp_drift_s < (
+            plan.participant.native
+        )
 
 
 @given(case=cases)

@@ -60,3 +60,71 @@ def test_unknown_command_is_one_clear_line_without_traceback() -> None:
     assert out.returncode == 3
     assert "No such command" in out.stderr
     assert "Traceback" not in out.stderr + out.stdout
+
+
+HEAVY = ("web3", "algosdk", "bridge.model", "httpx", "eth_account", "rich.markdown", "fastapi")
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(), ("swap",), ("swap", "submit"), ("relayer",), ("relayer", "run"), ("devnet",),
+     ("asset",), ("asset", "inspect"), ("demo",), ("schema",)],
+)  # fmt: skip
+def test_help_imports_no_chain_sdk(args: tuple[str, ...]) -> None:
+    """``--help`` stays fast by construction: it imports none of the heavy libraries (no
+    chain SDK, no canonical model, no HTTP client), whatever the machine's speed."""
+    code = (
+        "import sys\n"
+        "from bridge.cli import main\n"
+        f"code = main([*{list(args)!r}, '--help'])\n"
+        f"heavy = [m for m in {HEAVY!r} if m in sys.modules]\n"
+        "print('HEAVY', heavy, code)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=REPO
+    )
+    assert out.returncode == 0, out.stderr
+    assert " ".join(("Usage: stbridge", *args)) + " [OPTIONS]" in out.stdout
+    assert out.stdout.strip().splitlines()[-1] == "HEAVY [] 0"
+
+
+def test_every_group_is_listed_without_importing_it() -> None:
+    out = run("--help")
+    for group in ("asset", "compliance", "demo", "devnet", "relayer", "swap", "bench"):
+        assert f"  {group} " in out.stdout, group
+
+
+def test_version_json_and_flag(capsys: pytest.CaptureFixture[str]) -> None:
+    """``version --json`` names the commit and the key dependencies; ``--version``/``-V``."""
+    import json
+
+    assert main(["version", "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["stbridge"] == __version__
+    assert info["dependencies"]["web3"]
+    assert info["dependencies"]["py-algorand-sdk"]
+    assert info["commit"] is None or len(info["commit"]) == 40
+    for flag in ("--version", "-V"):
+        out = run(flag)
+        assert (out.returncode, out.stdout.strip()) == (0, f"stbridge {__version__}")
+    assert "Usage: stbridge" in run("-h").stdout
+
+
+def test_asset_inspect_refuses_an_empty_embedded_evm_chain() -> None:
+    """``--rpc embedded`` would read a fresh, empty chain: refused, pointing at the devnet."""
+    out = run("asset", "inspect", "--rpc", "embedded", "--address", "0x" + "11" * 20)
+    assert out.returncode == 3
+    assert "--rpc" in out.stderr
+    assert "stbridge devnet up" in out.stderr
+
+
+def test_keygen_does_not_scatter_keystores_outside_the_working_tree(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bridge.cli", "relayer", "keygen", "--kind", "evm", "--out",
+         str(tmp_path / "elsewhere" / "k.json")],
+        capture_output=True, text=True, timeout=120, cwd=REPO,
+        env={**__import__("os").environ, "STBRIDGE_KEYSTORE_PASSWORD": "password-123"},
+    )  # fmt: skip
+    assert out.returncode == 3, out.stderr
+    assert "--out" in out.stderr
+    assert not (tmp_path / "elsewhere").exists()

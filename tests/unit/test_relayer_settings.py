@@ -70,3 +70,29 @@ def test_missing_file(tmp_path: Path) -> None:
         load_settings(tmp_path / "absent.toml")
     with pytest.raises(ConfigError, match="no chain named"):
         load_settings(write(tmp_path, GOOD)).chain("nope")
+
+
+def test_a_bad_environment_override_names_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The error points at what the operator must fix: the variable, not the good file."""
+    monkeypatch.setenv("STBRIDGE_API__PORT", "seventy")
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, GOOD))
+    assert "environment variable STBRIDGE_API__PORT" in str(info.value)
+    assert str(tmp_path) not in str(info.value)
+    assert info.value.exit_code == 3
+
+
+def test_a_configuration_without_chains_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"chains: at least one \[\[chains\]\]"):
+        load_settings(write(tmp_path, 'store = "x.sqlite3"\n'))
+
+
+def test_log_level_is_a_setting(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert load_settings(write(tmp_path, GOOD)).log_level == "INFO"
+    monkeypatch.setenv("STBRIDGE_LOG_LEVEL", "DEBUG")
+    assert load_settings(write(tmp_path, GOOD)).log_level == "DEBUG"
+    monkeypatch.setenv("STBRIDGE_LOG_LEVEL", "LOUD")
+    with pytest.raises(ConfigError, match="STBRIDGE_LOG_LEVEL"):
+        load_settings(write(tmp_path, GOOD))

@@ -244,7 +244,7 @@ def test_ibet_bond_against_jpy_stablecoin_on_a_second_chain(
                 operator=bonds.operator_b,
             ),
         },
-        compliance=lambda order: ComplianceResult(True, (), {"rules": "test"}),
+        compliance=lambda order, at: ComplianceResult(True, (), {"rules": "test"}),
         sealing_key=SealingKey.generate(),
         budget=RelayerBudget(reaction_s=30, compliance_recheck_s=10, margin_s=30),
         wall_clock=lambda: float(max(now(bonds.a), now(bonds.b), int(time.time()))),

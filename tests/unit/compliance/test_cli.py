@@ -122,3 +122,88 @@ def test_help_texts_explain_exit_codes() -> None:
     assert result.exit_code == 0
     assert "needs information" in result.output
     assert "--sanctions" in result.output
+
+
+def test_check_batch_json_lines_one_decision_per_trade() -> None:
+    """``check --batch book.jsonl --json``: one decision per line, in order; exit 1 because
+    one trade of the book is denied."""
+    result = runner.invoke(
+        app, ["check", "--batch", str(EXAMPLES / "book.jsonl"), "--at", "2026-03-01", "--json"]
+    )
+    assert result.exit_code == 1, result.output
+    docs = [json.loads(line) for line in result.output.splitlines() if line]
+    assert [d["outcome"] for d in docs] == ["allow", "deny", "needs_information", "allow"]
+    assert docs[3]["obligations"][0]["kind"] == "travel_rule"
+
+
+def test_check_batch_summary_names_the_trades_not_allowed() -> None:
+    """Without --json the batch prints counts and one line per trade not allowed."""
+    result = runner.invoke(
+        app, ["check", "--batch", str(EXAMPLES / "book.jsonl"), "--at", "2026-03-01"]
+    )
+    assert result.exit_code == 1
+    assert "4 trades" in result.output
+    assert "demo-qii-token-to-retail: deny" in result.output
+    assert "demo-de-bond-to-at-retail" not in result.output
+
+
+def test_check_json_bad_trade_prints_json_error_on_stdout(tmp_path: Path) -> None:
+    """``check --json`` on an invalid trade exits 3 and prints {"error": {field, rule,
+    message}} on stdout, so a script reads every outcome from stdout."""
+    f = tmp_path / "t.json"
+    doc = json.loads((EXAMPLES / "jp-qii-token-to-retail-denied.json").read_text())
+    doc["buyer"]["residence"] = "XX"
+    f.write_text(json.dumps(doc))
+    result = runner.invoke(app, ["check", str(f), "--json"])
+    assert result.exit_code == 3
+    error = json.loads(result.stdout)["error"]
+    assert error["field"] == "buyer.residence"
+    assert error["rule"]
+    assert "buyer.residence" in error["message"]
+
+
+def test_check_json_bad_at_and_missing_input() -> None:
+    """A bad --at, and neither TRADE.json nor --batch, are JSON errors with their field."""
+    example = str(EXAMPLES / "jp-qii-token-to-retail-denied.json")
+    bad_at = runner.invoke(app, ["check", example, "--at", "yesterday", "--json"])
+    assert bad_at.exit_code == 3
+    assert json.loads(bad_at.stdout)["error"]["field"] == "--at"
+    none = runner.invoke(app, ["check", "--json"])
+    assert none.exit_code == 3
+    assert json.loads(none.stdout)["error"]["rule"] == "one_input"
+
+
+def test_check_batch_bad_line_names_the_line(tmp_path: Path) -> None:
+    """A batch with an invalid second line decides nothing and names line 2."""
+    good = (EXAMPLES / "book.jsonl").read_text().splitlines()[0]
+    f = tmp_path / "b.jsonl"
+    f.write_text(good + "\n" + '{"id": "x"}' + "\n")
+    result = runner.invoke(app, ["check", "--batch", str(f), "--json"])
+    assert result.exit_code == 3
+    error = json.loads(result.stdout)["error"]
+    assert error["line"] == 2
+    assert error["rule"] == "missing"
+
+
+def test_rules_json_shows_status_source_date_and_why() -> None:
+    """``rules --json``: every rule has its status, effective date, source and checked date
+    keys; every rule not fully verified says why in its note."""
+    rows = json.loads(runner.invoke(app, ["rules", "--json"]).output)
+    assert all({"verification", "source", "checked_on", "effective_from"} <= r.keys() for r in rows)
+    assert all(r["effective_from"] for r in rows)
+    assert all(r["note"] for r in rows if r["verification"] != "verified")
+    fpo = next(r for r in rows if r["id"] == "gb.fpo.restricted_promotion")
+    assert fpo["source"].startswith("https://legislation.gov.uk/uksi/2005/1529")
+    assert fpo["checked_on"] == "2026-12-03"
+
+
+def test_rules_at_shows_the_law_of_that_day() -> None:
+    """``rules -j GB --at``: the UK PR rule on 2026-01-18, the POATRs rule from 2026-01-19."""
+
+    def ids(day: str) -> set[str]:
+        out = runner.invoke(app, ["rules", "-j", "GB", "--at", day, "--json"]).output
+        return {r["id"] for r in json.loads(out)}
+
+    before, after = ids("2026-01-18"), ids("2026-01-19")
+    assert "gb.qualified_investors.transfer" in before - after
+    assert "gb.poatrs.qualified_investors.transfer" in after - before

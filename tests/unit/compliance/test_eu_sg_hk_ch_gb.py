@@ -261,10 +261,11 @@ def test_gb_fpo_restricted_promotion_hnw_certificate_lapses() -> None:
 
 
 def test_gb_qualified_investors_transfer_unverified_rule_is_marked() -> None:
-    """gb.qualified_investors.transfer: the refusal carries verification 'unverified'."""
+    """gb.qualified_investors.transfer (UK Prospectus Regulation, in force until 2026-01-18):
+    the refusal carries verification 'unverified'."""
     inst = instrument("gb.dss_security", "gb.qualified_investors", "GB")
     r = denied_by(
-        decide(trade(inst, seller("GB"), buyer("GB", cls("GB", "retail")))),
+        decide(trade(inst, seller("GB"), buyer("GB", cls("GB", "retail"))), AT.replace(year=2025)),
         "gb.qualified_investors.transfer",
         "INVESTOR_CLASS_NOT_ALLOWED",
     )

@@ -144,16 +144,18 @@ def test_jp_excluded_ertr_transfer_conservative_qii_only() -> None:
 
 
 def test_jp_kyc_buyer_expired_denies() -> None:
-    """jp.kyc.buyer: a buyer whose KYC expired yesterday is refused with KYC_EXPIRED."""
+    """jp.kyc.buyer_expired: a buyer whose KYC expired yesterday is refused with KYC_EXPIRED."""
     from bridge.compliance.model import Kyc
 
     b = buyer("JP", QII, kyc=Kyc(status="verified", expires_on=date(2026, 2, 28)))
-    denied_by(decide(trade(_qii_only(), seller("JP", QII), b)), "jp.kyc.buyer", "KYC_EXPIRED")
+    d = decide(trade(_qii_only(), seller("JP", QII), b))
+    denied_by(d, "jp.kyc.buyer_expired", "KYC_EXPIRED")
+    assert all(r.rule_id != "jp.kyc.buyer" for r in d.reasons)
 
 
 def test_jp_kyc_seller_pending_denies() -> None:
-    """jp.kyc.seller: a seller whose KYC is still pending is refused."""
+    """jp.kyc.seller: a seller whose KYC is still pending has none yet: KYC_MISSING."""
     from bridge.compliance.model import Kyc
 
     s = seller("JP", QII, kyc=Kyc(status="pending"))
-    denied_by(decide(trade(_qii_only(), s, buyer("JP", QII))), "jp.kyc.seller", "KYC_EXPIRED")
+    denied_by(decide(trade(_qii_only(), s, buyer("JP", QII))), "jp.kyc.seller", "KYC_MISSING")

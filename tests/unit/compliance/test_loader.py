@@ -212,7 +212,7 @@ def test_load_order_of_files_does_not_matter() -> None:
     backward = Engine(load_rules(list(reversed(files))))
     at = datetime(2026, 3, 1, tzinfo=UTC)
     examples = sorted((specs_dir() / "examples").glob("*.json"))
-    assert len(examples) == 3
+    assert len(examples) == 4
     for example in examples:
         t = Trade.model_validate_json(example.read_text(encoding="utf-8"))
         assert forward.evaluate(t, at) == backward.evaluate(t, at)

@@ -301,3 +301,15 @@ def test_decision_lists_every_failing_rule() -> None:
     ids = {r.rule_id for r in d.reasons}
     assert {"jp.qii_only.transfer", "token.country_deny[0]"} <= ids
     assert AT.tzinfo is not None
+
+
+def test_token_rules_are_labelled_as_the_tokens_own() -> None:
+    """A token rule's refusal names the token as its source, not the home jurisdiction's law:
+    jurisdiction None, verification 'token', and a citation whose source is the token."""
+    d = decide(_token_trade(CountryAllowRule(countries=("SG",))))
+    r = denied_by(d, "token.country_allow[0]", "COUNTRY_RESTRICTED")
+    assert r.jurisdiction is None
+    assert r.verification == "token"
+    assert r.citation.source is not None
+    assert "0x4444444444444444444444444444444444444444" in r.citation.source
+    assert "DMO" in r.citation.law
