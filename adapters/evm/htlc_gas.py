@@ -68,7 +68,8 @@ BOLTZ_V6: Final[dict[str, int]] = {
 
 BOLTZ_V6_QUOTE: Final = (
     "quoted, not measured by this command: Boltz EtherSwap / ERC20Swap v6 "
-    "(BoltzExchange/boltz-core) measured once on py-evm with the calling pattern above "
+    "(BoltzExchange/boltz-core) measured once on py-evm with the calling pattern of the "
+    "stbridge rows "
     "(busy contract, the receiver claims and the sender refunds itself, a plain "
     "OpenZeppelin ERC-20 approved for exactly the amount); Boltz's foundry.toml sets no "
     "optimizer or EVM version, so its Foundry defaults apply; compare with the cancun rows"
