@@ -290,7 +290,20 @@ IBET_SUFFIXES: Final[dict[str, ReasonCode]] = {
     "1201": R.INSUFFICIENT_BALANCE,
     "1601": R.INSUFFICIENT_BALANCE,
     "1701": R.INSUFFICIENT_BALANCE,
+    # bulk operations (the share's bulkTransfer numbering; the bond's is below)
+    "0502": R.TRANSFER_FAILURE,
+    "0503": R.INSUFFICIENT_BALANCE,
+    "0504": R.NOT_TRANSFERABLE,
+    "1301": R.TRANSFER_FAILURE,
+    "1401": R.TRANSFER_FAILURE,
+    "1501": R.TRANSFER_FAILURE,
 }
+IBET_BOND_SUFFIXES: Final[dict[str, ReasonCode]] = {
+    "0501": R.TRANSFER_FAILURE,  # bulkTransfer: lengths differ
+    "0502": R.INSUFFICIENT_BALANCE,  # bulkTransfer: total above the balance
+    "0503": R.NOT_TRANSFERABLE,  # bulkTransfer: not transferable
+}
+"""Straight-bond codes whose meaning differs from the share's (no approval check first)."""
 
 # Algorand evaluator rejection fragments, tried in order (most specific first).
 ALGORAND_REJECTIONS: Final[tuple[tuple[str, ReasonCode], ...]] = (
@@ -367,6 +380,8 @@ def from_ibet(code: str) -> ReasonCode:
         return R.OPERATOR_NOT_AUTHORIZED
     if prefix == "40":
         return R.RECIPIENT_NOT_ELIGIBLE
+    if prefix == "12" and suffix in IBET_BOND_SUFFIXES:
+        return IBET_BOND_SUFFIXES[suffix]
     return IBET_SUFFIXES.get(suffix, R.UNKNOWN)
 
 

@@ -1,7 +1,8 @@
 """``stbridge bench``: where performance is measured (tests never assert timings).
 
-- ``stbridge bench gas``: gas of our HTLC's lock / claim / refund on py-evm, next to the
-  Boltz v6 figures (:mod:`adapters.evm.htlc_gas`);
+- ``stbridge bench gas``: gas of our HTLCs' lock / claim / refund on py-evm per EVM target
+  and token kind, next to the direct transfer and Boltz v6's quoted figures
+  (:mod:`adapters.evm.htlc_gas`);
 - ``stbridge bench compliance``: compliance decisions per second over a seeded trade mix
   (:mod:`bridge.compliance.bench`);
 - ``stbridge bench relayer``: N concurrent swaps through the relayer on the embedded chains
@@ -34,16 +35,27 @@ AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document fo
 
 
 @app.command("gas")
-def gas(as_json: AsJson = False) -> None:
-    """Gas of HTLC.sol's lock, claim and refund (native and ERC-20) on py-evm vs Boltz v6."""
-    from adapters.evm.htlc_gas import BOLTZ_V6, OPERATIONS, format_table, measure
+def gas(
+    target: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="EVM target to measure on (repeatable; default: berlin, london, shanghai, "
+            "cancun, prague)."
+        ),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Gas of the HTLCs' lock, claim and refund per EVM target and token kind (native,
+    ERC-20, ERC-3643 / T-REX, ERC-1400 partition, ibet) on py-evm, beside the direct
+    transfer of the same amount and Boltz v6's figures (quoted, with their conditions)."""
+    from adapters.evm.htlc_gas import TARGETS, format_report, report
 
-    measured = measure()
-    if as_json:
-        rows = {op: {"stbridge": measured[op], "boltz_v6": BOLTZ_V6[op]} for op in OPERATIONS}
-        typer.echo(json.dumps(rows, indent=2))
-    else:
-        typer.echo(format_table(measured))
+    chosen = tuple(target or TARGETS)
+    for name in chosen:
+        if name not in TARGETS:
+            raise typer.BadParameter(f"must be one of {', '.join(TARGETS)}", param_hint="--target")
+    numbers = report(chosen)
+    typer.echo(json.dumps(numbers, indent=2) if as_json else format_report(numbers))
 
 
 @app.command("compliance")

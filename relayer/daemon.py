@@ -168,7 +168,7 @@ def _evm_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
 
     if cs.htlc is None:
         raise ConfigError(f"chains.{cs.name}.htlc: the HTLC contract address is required")
-    client = EvmClient.from_target(cs.endpoint)
+    client = EvmClient.from_target(cs.endpoint, evm_version=cs.evm_version)
     # the port's live reads must reach every lock an open swap recorded (a restart)
     needed = store.recovery_height(chain_key(client.chain))
     signers = _signers(cs)

@@ -90,6 +90,10 @@ class ChainSettings(_Section):
         pattern=r"^[A-Z_][A-Z0-9_]*$",
         description="Variable holding the algod API token (Algorand chains).",
     )
+    evm_version: Literal["berlin", "london", "shanghai", "cancun", "prague"] | None = Field(
+        default=None,
+        description="The EVM chain's target (e.g. 'berlin' for ibet); unset: detected.",
+    )
     block_time_min_ms: int = Field(default=1000, ge=1)
     block_time_max_ms: int = Field(default=15000, ge=1)
     timestamp_drift_s: int = Field(default=15, ge=0)

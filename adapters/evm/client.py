@@ -27,7 +27,15 @@ What it offers (stable API, other adapters build on it):
 ``increase_time(s)`` / ``mine``test-chain time travel (py-evm ``time_travel``; anvil RPC)
 ``fund(address, wei)``         dev-chain faucet from the node's first unlocked account
 ``stats``                      RPC round trips and JSON-RPC calls made (batch = 1 trip)
+``evm_version``                the chain's EVM target (configured, checked against the node,
+                               or detected by :func:`detect_evm_version`)
 =============================  =========================================================
+
+EVM targets: ``embedded(evm_version=...)`` runs py-evm at that fork (``berlin`` ... ``prague``);
+``connect(url, evm_version=...)`` names the node's. :func:`detect_evm_version` probes the node
+with ``eth_call`` (BASEFEE, PUSH0, TLOAD as init code; the Prague BLS12-381 precompile), and a
+configured version the node cannot run is refused with one line. Before London (no base fee)
+transactions are built as legacy ones with ``gasPrice``.
 
 Errors: SDK exceptions never leave this module untranslated. A connection failure is
 :class:`~bridge.errors.ChainUnavailable`; a revert, whether web3's ``ContractLogicError`` /
@@ -63,11 +71,13 @@ from web3.exceptions import (
 )
 from web3.types import RPCEndpoint, RPCResponse
 
+from adapters.evm.contracts.targets import TARGETS
 from bridge import journal
 from bridge.errors import (
     BridgeError,
     ChainTimeout,
     ChainUnavailable,
+    ConfigError,
     InvalidInput,
     NotFound,
     PermanentError,
@@ -353,16 +363,62 @@ class _CountingHttpProvider(HTTPProvider):
         raise AssertionError("unreachable")  # pragma: no cover
 
 
-class _CountingTesterProvider(EthereumTesterProvider):
-    """EthereumTesterProvider (py-evm in process) that counts requests."""
+EVM_VERSIONS: Final = TARGETS
+"""The EVM targets this client knows, oldest first (a Paris chain is run as ``london``)."""
 
-    def __init__(self, stats: ClientStats) -> None:
-        super().__init__()
+_PY_EVM_FORKS: Final = {
+    "berlin": "BerlinVM",
+    "london": "LondonVM",
+    "shanghai": "ShanghaiVM",
+    "cancun": "CancunVM",
+    "prague": "PragueVM",
+}
+
+_FEE_FIELDS: Final = (
+    "gasPrice",
+    "maxFeePerGas",
+    "maxPriorityFeePerGas",
+    "gas_price",
+    "max_fee_per_gas",
+    "max_priority_fee_per_gas",
+)
+
+
+def require_evm_version(value: object, *, field_name: str = "evm_version") -> str:
+    """``value`` if it is a known EVM target, else ``InvalidInput`` naming the field."""
+    if value not in EVM_VERSIONS:
+        raise InvalidInput(field_name, f"must be one of {', '.join(EVM_VERSIONS)}", value=value)
+    return str(value)
+
+
+class _CountingTesterProvider(EthereumTesterProvider):
+    """EthereumTesterProvider (py-evm in process) that counts requests.
+
+    Before London py-evm builds only legacy transactions, so calls and dev-account sends
+    without a fee field get ``gasPrice`` (0 for calls, 1 gwei for sends).
+    """
+
+    def __init__(self, stats: ClientStats, evm_version: str | None = None) -> None:
+        if evm_version is None:
+            super().__init__()
+        else:
+            from eth.vm import forks
+            from eth_tester import EthereumTester, PyEVMBackend
+
+            vm = getattr(forks, _PY_EVM_FORKS[evm_version])
+            super().__init__(EthereumTester(PyEVMBackend(vm_configuration=((0, vm),))))
+        self._legacy = evm_version == "berlin"
         self._stats = stats
 
     def make_request(self, method: RPCEndpoint, params: Any) -> RPCResponse:
         self._stats.requests += 1
         self._stats.count(method)
+        if self._legacy and method in ("eth_call", "eth_estimateGas", "eth_sendTransaction"):
+            tx = dict(params[0])
+            if not any(f in tx for f in _FEE_FIELDS):
+                # the provider's own middleware has already snake-cased the keys
+                tx["gas_price"] = 0 if method != "eth_sendTransaction" else 10**9
+            params = [tx, *params[1:]]
         return super().make_request(method, params)
 
 
@@ -386,6 +442,7 @@ class EvmClient:
         finality: int = 0,
         max_log_range: int = 5_000,
         receipt_timeout: float = 60.0,
+        evm_version: str | None = None,
     ) -> None:
         self.w3 = w3
         # web3's validation middleware asks eth_chainId before every call, and the ENS one
@@ -401,15 +458,20 @@ class EvmClient:
         self._name = name
         self._chain: EvmChain | None = None
         self._default_caller: str | None = None
+        self._configured_evm = None if evm_version is None else require_evm_version(evm_version)
+        self._evm_version: str | None = None
 
     # -- construction ---------------------------------------------------------------
 
     @classmethod
-    def embedded(cls) -> EvmClient:
-        """A fresh in-process py-evm chain (auto-mining, dev accounts funded)."""
+    def embedded(cls, evm_version: str | None = None) -> EvmClient:
+        """A fresh in-process py-evm chain (auto-mining, dev accounts funded), at the fork
+        ``evm_version`` names (default: py-evm's latest, Prague)."""
         stats = ClientStats()
-        w3 = Web3(_CountingTesterProvider(stats))
-        return cls(w3, backend="pyevm", stats=stats, name="py-evm")
+        if evm_version is not None:
+            require_evm_version(evm_version)
+        w3 = Web3(_CountingTesterProvider(stats, evm_version))
+        return cls(w3, backend="pyevm", stats=stats, name="py-evm", evm_version=evm_version)
 
     @classmethod
     def connect(
@@ -420,13 +482,24 @@ class EvmClient:
         retries: int = 2,
         timeout: float = 10.0,
         name: str | None = None,
+        evm_version: str | None = None,
     ) -> EvmClient:
-        """A JSON-RPC node at ``url`` (http/https). Unreachable -> ``ChainUnavailable``."""
+        """A JSON-RPC node at ``url`` (http/https). Unreachable -> ``ChainUnavailable``.
+
+        ``evm_version`` names the node's EVM target; unset, it is detected on first use.
+        """
         if not url.startswith(("http://", "https://")):
             raise InvalidInput("rpc", "an http(s) JSON-RPC URL or 'embedded'", value=url)
         stats = ClientStats()
         provider = _CountingHttpProvider(url, stats, retries=retries, timeout=timeout)
-        client = cls(Web3(provider), backend="rpc", stats=stats, name=name, finality=finality)
+        client = cls(
+            Web3(provider),
+            backend="rpc",
+            stats=stats,
+            name=name,
+            finality=finality,
+            evm_version=evm_version,
+        )
         client.chain  # noqa: B018  (fail fast when the node is unreachable)
         return client
 
@@ -434,7 +507,7 @@ class EvmClient:
     def from_target(cls, target: str, **kwargs: Any) -> EvmClient:
         """``"embedded"`` for py-evm in process, otherwise a JSON-RPC URL."""
         if target == "embedded":
-            return cls.embedded()
+            return cls.embedded(kwargs.get("evm_version"))
         return cls.connect(target, **kwargs)
 
     # -- guarded access -------------------------------------------------------------
@@ -458,6 +531,25 @@ class EvmClient:
             name = self._name or ("anvil" if chain_id == 31337 else None)
             self._chain = EvmChain(chain_id=chain_id, name=name)
         return self._chain
+
+    @property
+    def evm_version(self) -> str:
+        """The chain's EVM target. A configured one is checked once against the node and
+        refused (``ConfigError``, one line) if the node lacks a feature it implies; else
+        the node's is detected (:func:`detect_evm_version`)."""
+        if self._evm_version is None:
+            detected = detect_evm_version(self)
+            configured = self._configured_evm
+            if configured is not None and EVM_VERSIONS.index(configured) > EVM_VERSIONS.index(
+                detected
+            ):
+                raise ConfigError(
+                    f"evm_version = {configured!r} is configured for chain {self.chain_id}, "
+                    f"but the node runs {detected!r} (it lacks what {configured} adds): "
+                    f"set evm_version = {detected!r}"
+                )
+            self._evm_version = configured or detected
+        return self._evm_version
 
     @property
     def chain_id(self) -> int:
@@ -784,7 +876,8 @@ class EvmClient:
         gas: int | None = None,
         nonce: int | None = None,
     ) -> dict[str, Any]:
-        """An EIP-1559 transaction dict ready to sign; gas is estimated unless given."""
+        """A transaction dict ready to sign (EIP-1559, or legacy where the chain has no
+        base fee); gas is estimated unless given."""
         tx: dict[str, Any] = {"from": sender, "data": "0x" + data.hex(), "value": value}
         if to is not None:
             tx["to"] = to
@@ -801,16 +894,13 @@ class EvmClient:
                     lambda: self.w3.eth.get_transaction_count(cast(Any, sender), "pending"),
                 )
             )
-        tx.update(
-            {
-                "gas": gas,
-                "nonce": nonce,
-                "chainId": self.chain_id,
-                "maxFeePerGas": 2 * base_fee + tip,
-                "maxPriorityFeePerGas": tip,
-                "type": 2,
-            }
-        )
+        tx.update({"gas": gas, "nonce": nonce, "chainId": self.chain_id})
+        if "baseFeePerGas" not in block:
+            # before London (e.g. ibet's Berlin Quorum): a legacy transaction
+            price = int(self.guard("eth_gasPrice", lambda: self.w3.eth.gas_price))
+            tx["gasPrice"] = price
+        else:
+            tx.update({"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip, "type": 2})
         tx.pop("from")
         return tx
 
@@ -944,13 +1034,38 @@ class EvmClient:
         """Send ``wei`` from the first dev account to ``address`` (test chains)."""
         checked = self.checked_address(address)
         source = self.dev_accounts()[0]
-        tx_hash = self.guard(
-            "fund",
-            lambda: self.w3.eth.send_transaction(
-                {"from": cast(Any, source), "to": cast(Any, checked), "value": cast(Any, wei)}
-            ),
-        )
+        tx: dict[str, Any] = {"from": source, "to": checked, "value": wei}
+        if self.backend == "rpc" and self.evm_version == "berlin":
+            tx["gasPrice"] = int(self.guard("eth_gasPrice", lambda: self.w3.eth.gas_price))
+        tx_hash = self.guard("fund", lambda: self.w3.eth.send_transaction(cast(Any, tx)))
         self.wait(Web3.to_hex(tx_hash))
 
     def __repr__(self) -> str:
         return f"EvmClient(backend={self.backend!r}, name={self._name!r})"
+
+
+_PROBES: Final = (
+    ("london", "0x485000"),  # BASEFEE POP STOP
+    ("shanghai", "0x5f5ff3"),  # PUSH0 PUSH0 RETURN
+    ("cancun", "0x60005c5000"),  # PUSH1 0 TLOAD POP STOP
+)
+_BLS12_G1ADD: Final = "0x" + "00" * 19 + "0b"
+
+
+def detect_evm_version(client: EvmClient) -> str:
+    """The newest target in :data:`EVM_VERSIONS` the node runs, found by ``eth_call``
+    probes: each fork's opcode run as init code (refused before that fork), and for Prague
+    the BLS12-381 G1 addition precompile (answers 128 bytes for two points at infinity;
+    before Prague the address has no code and answers nothing)."""
+    found = "berlin"
+    for version, code in _PROBES:
+        try:
+            client.call({"data": code})
+        except (TransactionReverted, PermanentError):  # e.g. anvil's "NotActivated"
+            return found
+        found = version
+    try:
+        answer = client.call({"to": _BLS12_G1ADD, "data": "0x" + "00" * 256})
+    except (TransactionReverted, PermanentError):
+        return found
+    return "prague" if len(answer) == 128 else found

@@ -45,7 +45,7 @@ from web3.contract import Contract
 
 from adapters.evm.abi import load_abi
 from adapters.evm.client import EvmClient, EvmReverted
-from adapters.evm.contracts import load_artifact
+from adapters.evm.contracts import artifact_for_chain, load_artifact, require_code_runs
 from adapters.evm.erc1404 import restriction_refusal
 from bridge.errors import (
     BridgeError,
@@ -206,6 +206,7 @@ class EvmHtlc:
     def __init__(self, client: EvmClient, address: str, *, from_block: int = 0) -> None:
         self.client = client
         self.address = client.require_code(address)
+        require_code_runs(client, self.address, HTLC_ARTIFACT)
         self.from_block = from_block
         abi = load_artifact(HTLC_ARTIFACT).abi
         self.contract: Contract = client.contract(self.address, abi)
@@ -217,8 +218,8 @@ class EvmHtlc:
 
     @classmethod
     def deploy(cls, client: EvmClient, signer: Signer) -> EvmHtlc:
-        """Deploy a fresh HTLC with ``signer`` paying; return the port bound to it."""
-        artifact = load_artifact(HTLC_ARTIFACT)
+        """Deploy a fresh HTLC (the build the chain's EVM runs) with ``signer`` paying."""
+        artifact = artifact_for_chain(HTLC_ARTIFACT, client)
         receipt = client.transact(signer, None, bytes.fromhex(artifact.bytecode[2:]))
         address = client.receipt(receipt.tx_id)["contractAddress"]
         if not address:

@@ -101,6 +101,7 @@ from bridge.registry import AdapterSpec
 from bridge.types import validate_evm_address
 
 __all__ = [
+    "IBET_BOND_MESSAGES",
     "IBET_MESSAGES",
     "SPEC_BOND",
     "SPEC_SHARE",
@@ -141,8 +142,23 @@ IBET_MESSAGES: Final[Mapping[str, str]] = {
     "1201": "unlock amount is greater than the locked amount",
     "1601": "lock amount is greater than the free balance",
     "1701": "amount is greater than the locked amount",
+    "0501": "bulk transfer: transfer approval is required",
+    "0502": "bulk transfer: the lists' lengths differ",
+    "0503": "bulk transfer: the total is greater than the free balance",
+    "0504": "bulk transfer: the token is not transferable",
+    "1301": "bulk issue: the lists' lengths differ",
+    "1401": "bulk redeem: the lists' lengths differ",
+    "1501": "bulk forced transfer: the lists' lengths differ",
 }
-"""What each ibet code suffix (the last four digits) means, for people."""
+"""What each ibet code suffix (the last four digits) means, for people (the share's
+meaning where the bond's differs: see :data:`IBET_BOND_MESSAGES`)."""
+
+IBET_BOND_MESSAGES: Final[Mapping[str, str]] = {
+    "0501": "bulk transfer: the lists' lengths differ",
+    "0502": "bulk transfer: the total is greater than the free balance",
+    "0503": "bulk transfer: the token is not transferable",
+}
+"""The bond's bulkTransfer codes, numbered without the share's approval check."""
 
 _OWNER_CODE: Final = "500001"
 
@@ -250,7 +266,9 @@ class IbetAdapter(EvmTokenAdapter, ABC):
         """Canonical refusal for a six-digit ibet code (UNKNOWN keeps the raw values)."""
         code = from_ibet(raw_code) if raw_code else R.UNKNOWN
         if raw_message is None and raw_code:
-            raw_message = IBET_MESSAGES.get(raw_code[2:])
+            bond = raw_code.startswith("12") and raw_code[2:] in IBET_BOND_MESSAGES
+            table = IBET_BOND_MESSAGES if bond else IBET_MESSAGES
+            raw_message = table.get(raw_code[2:])
         return Refusal(
             code=code,
             source_standard=self.standard,
@@ -1040,6 +1058,8 @@ def deploy_ibet_bond(
     redemption_date: str = "",
     redemption_value: int = 0,
     redemption_value_currency: str = "JPY",
+    return_date: str = "",
+    return_amount: str = "",
     purpose: str = "",
     interest_rate: int = 0,
     interest_payment_dates: Sequence[str] = (),
@@ -1049,7 +1069,8 @@ def deploy_ibet_bond(
     """Deploy an IbetStraightBond owned by ``issuer``; return its address.
 
     ``interest_rate`` is a percent with 4 decimal places (602 = 0.0602 %);
-    ``interest_payment_dates`` are MMDD strings (at most 12).
+    ``interest_payment_dates`` are MMDD strings (at most 12). The constructor takes ibet's 11
+    arguments, ``return_date`` and ``return_amount`` before ``purpose``.
     """
     adapter = IbetBondAdapter(client)
     if len(interest_payment_dates) > 12:
@@ -1071,6 +1092,8 @@ def deploy_ibet_bond(
         redemption_date,
         adapter.amount(redemption_value, "redemption_value"),
         redemption_value_currency,
+        return_date,
+        return_amount,
         purpose,
     )
     address = str(contract.address)

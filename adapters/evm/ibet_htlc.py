@@ -21,7 +21,7 @@ from typing import Any
 from web3.contract import Contract
 
 from adapters.evm.client import EvmClient, EvmReverted
-from adapters.evm.contracts import load_artifact
+from adapters.evm.contracts import artifact_for_chain, load_artifact
 from bridge.errors import (
     InvalidInput,
     NotFound,
@@ -50,8 +50,9 @@ class IbetHtlc:
 
     @classmethod
     def deploy(cls, client: EvmClient, signer: Signer) -> IbetHtlc:
-        """Deploy a fresh ``IbetHTLC`` paid by ``signer``; return the port bound to it."""
-        artifact = load_artifact("IbetHTLC")
+        """Deploy a fresh ``IbetHTLC`` (built for Berlin, as ibet's contracts are; a chain
+        that cannot run it is refused in one line) paid by ``signer``."""
+        artifact = artifact_for_chain("IbetHTLC", client)
         receipt = client.transact(signer, None, bytes.fromhex(artifact.bytecode[2:]))
         address = client.receipt(receipt.tx_id)["contractAddress"]
         if not address:

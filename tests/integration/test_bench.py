@@ -21,13 +21,26 @@ def test_bench_compliance_reports_decisions() -> None:
     assert numbers["jurisdictions"] >= 7
 
 
-def test_bench_gas_lists_every_operation_next_to_boltz() -> None:
-    result = runner.invoke(app, ["gas", "--json"])
+def test_bench_gas_per_target_and_token_kind_with_boltz_quoted() -> None:
+    result = runner.invoke(app, ["gas", "--target", "berlin", "--target", "cancun", "--json"])
     assert result.exit_code == 0, result.output
-    rows = json.loads(result.stdout)
-    assert list(rows) == list(OPERATIONS)
-    for row in rows.values():
-        assert 21_000 < row["stbridge"] < 100_000
+    numbers = json.loads(result.stdout)
+    assert numbers["boltz_v6"]["quoted"] is True
+    assert "quoted, not measured" in numbers["boltz_v6"]["conditions"]
+    assert set(numbers["boltz_v6"]["figures"]) == set(OPERATIONS)
+    assert list(numbers["targets"]) == ["berlin", "cancun"]
+    for row in numbers["targets"].values():
+        assert list(row["kinds"]) == [
+            "native", "erc20", "erc3643 (T-REX)", "erc1400 partition", "ibet"
+        ]  # fmt: skip
+        for ops in row["kinds"].values():
+            assert list(ops) == ["lock", "claim", "refund", "direct transfer"]
+            for used in ops.values():
+                assert 21_000 <= used < 400_000
+    assert numbers["targets"]["cancun"]["at_or_below_boltz"] is True
+    refused = runner.invoke(app, ["gas", "--target", "istanbul"])
+    assert refused.exit_code != 0
+    assert "--target" in refused.output
 
 
 def test_bench_relayer_settles_every_swap_and_times_the_stages() -> None:

@@ -31,7 +31,7 @@ from hypothesis.stateful import (
 )
 
 from adapters.evm.client import EvmClient, EvmReverted
-from adapters.evm.contracts import load_artifact
+from adapters.evm.contracts import artifact_for_chain
 from adapters.evm.htlc import NATIVE, EvmHtlc, LockParams
 from adapters.evm.signer import EvmSigner
 
@@ -60,16 +60,17 @@ class World:
 
 
 @cache
-def world() -> World:
-    client = EvmClient.embedded()
+def world(fork: str | None = None) -> World:
+    """The world on py-evm's default VM (the Cancun build) or at ``fork`` (its build)."""
+    client = EvmClient.embedded(fork)
     parties = {name: EvmSigner.from_seed(f"htlc-state:{name}") for name in (*PARTIES, STRANGER)}
     relayer = EvmSigner.from_seed("htlc-state:relayer")
     for signer in (*parties.values(), relayer):
         client.fund(signer.address, 10**22)
     htlc = EvmHtlc.deploy(client, relayer)
-    artifact = load_artifact("FeeToken")
+    artifact = artifact_for_chain("FeeToken", client)
     token = client.deploy(relayer, artifact.abi, artifact.bytecode, 0)
-    art1400 = load_artifact("SecurityToken1400")
+    art1400 = artifact_for_chain("SecurityToken1400", client)
     st1400 = client.deploy(
         relayer, art1400.abi, art1400.bytecode, "Fund", "FND", 0, DEFAULT, relayer.address
     )
@@ -121,10 +122,11 @@ class HtlcMachine(RuleBasedStateMachine):
     """The contract against the model: who holds what, and which locks are open."""
 
     locks = Bundle("locks")
+    fork: str | None = None
 
     def __init__(self) -> None:
         super().__init__()
-        self.w = world()
+        self.w = world(self.fork)
         self.snapshot = self.w.client.snapshot()
         self.model: dict[str, ModelLock] = {}
         self.counter = 0
@@ -444,10 +446,12 @@ class HtlcMachine(RuleBasedStateMachine):
             assert self._holding(signer.address) == self.units[name]
 
 
-@pytest.fixture(scope="module")
-def built_world() -> World:
-    """Build the chain before hypothesis runs (py-evm adjusts the recursion limit once)."""
-    return world()
+@pytest.fixture(scope="module", params=[None, "berlin"], ids=["cancun-build", "berlin-build"])
+def built_world(request: pytest.FixtureRequest) -> World:
+    """Build the chain before hypothesis runs (py-evm adjusts the recursion limit once):
+    py-evm's default VM with the Cancun build (transient marks), and a Berlin VM with the
+    pre-Cancun build (storage guard)."""
+    return world(request.param)
 
 
 def test_htlc_contract_against_model(built_world: World) -> None:
@@ -462,10 +466,14 @@ def test_htlc_contract_against_model(built_world: World) -> None:
     function; refundable only while open and at or after its deadline; and a lock's
     parameters cannot be locked again while it is open."""
     assert built_world.client.balance(built_world.htlc.address) == 0
+    fork = built_world.client.evm_version
+    machine = type(
+        "HtlcMachineAt" + fork.title(), (HtlcMachine,), {"fork": None if fork == "prague" else fork}
+    )
     run_state_machine_as_test(
-        HtlcMachine,
+        machine,
         settings=settings(
-            max_examples=min(settings().max_examples, 15),
+            max_examples=min(settings().max_examples, 15 if fork == "prague" else 8),
             stateful_step_count=20,
             deadline=None,
             suppress_health_check=list(HealthCheck),

@@ -17,7 +17,7 @@ from web3.types import RPCEndpoint
 
 from adapters.evm.abi import load_abi
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
-from adapters.evm.contracts import load_artifact
+from adapters.evm.contracts import artifact_for_chain, load_artifact
 from adapters.evm.htlc import (
     NATIVE,
     EvmHtlc,
@@ -27,12 +27,18 @@ from adapters.evm.htlc import (
     register_escrow_identity,
 )
 from adapters.evm.signer import EvmSigner
-from bridge.errors import InvalidInput, SettlementError, TransactionReverted, TransferRefused
+from bridge.errors import (
+    ConfigError,
+    InvalidInput,
+    SettlementError,
+    TransactionReverted,
+    TransferRefused,
+)
 from bridge.htlc import Secret
 from bridge.model import AssetRef, EvmContractLocator
 from bridge.ports import HtlcPort
 from bridge.reasons import ReasonCode
-from tests.fixtures.evm import EvmTestChain
+from tests.fixtures.evm import EvmTestChain, across_forks, start_anvil, stop_process
 
 ONE_ETH = 10**18
 HOUR = 3600
@@ -65,8 +71,14 @@ class Env:
     def asset(self, token: str) -> AssetRef:
         return AssetRef(chain=self.client.chain, locator=EvmContractLocator(address=token))
 
+    @property
+    def transient(self) -> bool:
+        """Whether the chain has transient storage (the HTLC's per-token marks); before
+        Cancun its build uses the storage guard instead."""
+        return self.client.evm_version in ("cancun", "prague")
+
     def deploy(self, name: str, *args: Any) -> Contract:
-        artifact = load_artifact(name)
+        artifact = artifact_for_chain(name, self.client)
         return self.client.deploy(self.alice, artifact.abi, artifact.bytecode, *args)
 
     def send(self, signer: EvmSigner, fn_call: Any) -> None:
@@ -110,6 +122,7 @@ def _native_lock(env: Env, secret: Secret, *, amount: int = ONE_ETH, ttl: int = 
 # ---------------------------------------------------------------- native coin
 
 
+@across_forks
 def test_native_lock_then_claim_pays_receiver_and_reveals_secret(env: Env) -> None:
     secret = env.secret()
     start = env.client.head()
@@ -130,6 +143,7 @@ def test_native_lock_then_claim_pays_receiver_and_reveals_secret(env: Env) -> No
     assert hashlib.sha256(claimed.args["secret"]).digest() == secret.hashlock  # type: ignore[arg-type]
 
 
+@across_forks
 def test_third_party_claim_still_pays_the_fixed_receiver(env: Env) -> None:
     secret = env.secret()
     lock_id = _native_lock(env, secret)
@@ -152,6 +166,7 @@ def test_third_party_claim_still_pays_the_fixed_receiver(env: Env) -> None:
     assert revert.error_name == "LockNotOpen"
 
 
+@across_forks
 def test_refund_only_after_deadline_then_no_claim(env: Env) -> None:
     secret = env.secret()
     lock_id = _native_lock(env, secret)
@@ -213,6 +228,7 @@ def _not_closed(env: Env, lock_id: str, revert: RevertInfo | None, held: int) ->
     assert env.client.balance(env.htlc.address) == held
 
 
+@across_forks
 @pytest.mark.parametrize("token", ["zero", "no-code"])
 def test_stranger_cannot_close_a_native_lock_through_the_token_functions(
     env: Env, token: str
@@ -253,6 +269,7 @@ def test_stranger_cannot_close_a_native_lock_through_the_token_functions(
     assert env.client.balance(env.htlc.address) == 0
 
 
+@across_forks
 def test_wrong_secret_refused(env: Env) -> None:
     secret, wrong = env.secret(), env.secret()
     lock_id = _native_lock(env, secret)
@@ -316,6 +333,7 @@ def test_hashlock_of_short_preimage_can_never_be_claimed(env: Env) -> None:
     assert env.htlc.is_open(lock_id)
 
 
+@across_forks
 def test_duplicate_lock_refused(env: Env) -> None:
     secret = env.secret()
     deadline = env.now() + HOUR
@@ -396,6 +414,7 @@ def _cash(env: Env, holder: EvmSigner, amount: int) -> Contract:
     return token
 
 
+@across_forks
 def test_erc20_lock_claim_and_refund(env: Env) -> None:
     token = _cash(env, env.alice, 5_000_000)
     asset = env.asset(token.address)
@@ -460,6 +479,7 @@ def test_erc20_preflight_names_what_is_missing_and_nothing_is_sent(env: Env) -> 
     assert env.client.w3.eth.get_transaction_count(env.alice.address) == nonce  # type: ignore[arg-type]
 
 
+@across_forks
 def test_fee_on_transfer_token_refused(env: Env) -> None:
     token = env.deploy("FeeToken", 100)  # keeps 1 % of every transfer
     env.send(env.alice, token.functions.mint(env.alice.address, 10_000))
@@ -504,6 +524,7 @@ def _next_block_at(env: Env, timestamp: int) -> None:
         env.client.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
 
 
+@across_forks
 @pytest.mark.parametrize("kind", ["native", "erc20"])
 def test_lock_rules_are_the_contracts_own(env: Env, kind: str) -> None:
     """Every rule of lock / lockToken, sent raw: the named error, and the deadline's edges.
@@ -806,6 +827,7 @@ def test_port_contract_and_python_agree_on_lock_ids(env: Env) -> None:
         fresh.params("0x1234")
 
 
+@across_forks
 def test_erc1400_partition_lock_claim_and_refund_after_preflight(env: Env) -> None:
     partition = b"locked-class-A".ljust(32, b"\x00")
     default = b"unrestricted".ljust(32, b"\x00")
@@ -898,11 +920,14 @@ def test_erc1400_partition_lock_claim_and_refund_after_preflight(env: Env) -> No
 # ---------------------------------------------------------------- reentrancy
 
 
+@across_forks
 def test_token_calling_back_cannot_nest_a_lock_inside_a_lock(env: Env) -> None:
     """A token that calls back after moving the tokens nests a second lock of itself inside
-    the first. The nested lock finds the balance the first one expects and goes through, so
-    the first lock measures both deliveries (1,500 for 1,000) and refuses: the whole
-    transaction reverts and nothing is locked, not one delivery counted twice."""
+    the first. With transient marks the nested lock finds the balance the first one expects
+    and goes through, so the first lock measures both deliveries (1,500 for 1,000) and
+    refuses: the whole transaction reverts and nothing is locked. Before Cancun the storage
+    guard refuses the nested lock itself (``Reentered``, swallowed by the token) and the
+    outer lock holds exactly its own 1,000. Either way no delivery is counted twice."""
     token = env.deploy("ReentrantToken")
     env.send(env.alice, token.functions.mint(env.alice.address, 1_000))
     env.send(env.alice, token.functions.mint(token.address, 500))
@@ -915,7 +940,8 @@ def test_token_calling_back_cannot_nest_a_lock_inside_a_lock(env: Env) -> None:
     env.send(env.alice, token.functions.arm(env.htlc.address, nested))
 
     secret = env.secret()
-    with pytest.raises(SettlementError, match=r"AmountNotReceived\(1000, 1500\)"):
+
+    def lock() -> None:
         env.htlc.lock(
             asset=env.asset(token.address),
             receiver=env.bob.address,
@@ -924,16 +950,30 @@ def test_token_calling_back_cannot_nest_a_lock_inside_a_lock(env: Env) -> None:
             deadline=deadline,
             signer=env.alice,
         )
-    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 0
-    assert env.client.read(token.functions.balanceOf(env.alice.address)) == 1_000
-    assert env.htlc.find(secret.hashlock) == []
+
+    if env.transient:
+        with pytest.raises(SettlementError, match=r"AmountNotReceived\(1000, 1500\)"):
+            lock()
+        assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 0
+        assert env.client.read(token.functions.balanceOf(env.alice.address)) == 1_000
+        assert env.htlc.find(secret.hashlock) == []
+        return
+    lock()
+    assert env.client.read(token.functions.attempted())
+    assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 1_000
+    assert env.client.read(token.functions.balanceOf(token.address)) == 500
+    ((only, held),) = [(lk.amount, lk.state) for lk in env.htlc.find(secret.hashlock)]
+    assert (only, held) == (1_000, "open")
 
 
+@across_forks
 def test_two_locks_of_one_token_in_one_transaction(env: Env) -> None:
     """A wallet that batches two locks of one token in one transaction gets both: the
     reentrancy mark expects exactly the balance the first lock left, and each lock's sender
-    and amount are read back from its own Transfer log. A transfer to the HTLC between the
-    two makes the second refuse (``Reentered``) and the whole batch revert."""
+    and amount are read back from its own Transfer log. With transient marks a transfer to
+    the HTLC between the two makes the second refuse (``Reentered``) and the whole batch
+    revert; before Cancun the storage guard is released after each lock, so the second lock
+    measures only its own delivery and both go through (the gift stays a gift)."""
     token = env.deploy("FeeToken", 0)
     batch = env.deploy("BatchLocker")
     env.send(env.alice, token.functions.mint(batch.address, 1_000))
@@ -955,19 +995,23 @@ def test_two_locks_of_one_token_in_one_transaction(env: Env) -> None:
     assert env.client.read(token.functions.balanceOf(env.bob.address)) == 200
 
     third, fourth = env.secret(), env.secret()
+    gift_lock = batch.functions.lockGiftLock(
+        env.htlc.address, token.address, 100, 1, 100,
+        third.hashlock, fourth.hashlock, env.bob.address, deadline,
+    )  # fmt: skip
+    if not env.transient:
+        env.send(env.alice, gift_lock)
+        assert [lk.amount for lk in env.htlc.find(fourth.hashlock)] == [100]
+        assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 300 + 100 + 1 + 100
+        return
     with pytest.raises(EvmReverted) as refused:
-        env.send(
-            env.alice,
-            batch.functions.lockGiftLock(
-                env.htlc.address, token.address, 100, 1, 100,
-                third.hashlock, fourth.hashlock, env.bob.address, deadline,
-            ),
-        )  # fmt: skip
+        env.send(env.alice, gift_lock)
     reentered = "0x" + bytes(env.client.w3.keccak(text="Reentered()"))[:4].hex()
     assert refused.value.revert.selector == reentered
     assert env.htlc.find(third.hashlock) == []
 
 
+@across_forks
 def test_receiver_calling_back_on_payment_cannot_claim_twice(env: Env) -> None:
     receiver = env.deploy("ReentrantReceiver")
     secret = env.secret()
@@ -1001,3 +1045,43 @@ def test_receiver_calling_back_on_payment_cannot_claim_twice(env: Env) -> None:
     assert env.client.read(receiver.functions.received()) == ONE_ETH
     assert env.client.balance(env.htlc.address) == ONE_ETH
     assert env.htlc.get(lock_id).state == "claimed"
+
+
+# ---------------------------------------------------------------- EVM targets
+
+
+@pytest.mark.anvil
+def test_a_chain_that_cannot_run_a_build_refuses_it_in_one_line() -> None:
+    """Issue 19: a configured evm_version the node lacks is refused; an HTLC whose code the
+    chain cannot run (Cancun's TLOAD on Shanghai) is refused before it is used."""
+    proc, url = start_anvil("--hardfork", "shanghai")
+    try:
+        with pytest.raises(ConfigError) as too_new:
+            _ = EvmClient.connect(url, evm_version="cancun").evm_version
+        assert "\n" not in str(too_new.value)
+        assert "set evm_version = 'shanghai'" in str(too_new.value)
+
+        client = EvmClient.connect(url)
+        assert client.evm_version == "shanghai"
+        deployer = EvmSigner.from_seed("targets:deployer")
+        client.fund(deployer.address, 10**19)
+        cancun = load_artifact("HTLC", "cancun")
+        wrong = client.deploy(deployer, cancun.abi, cancun.bytecode)  # PUSH0 runs here
+        with pytest.raises(ConfigError) as refused:
+            EvmHtlc(client, wrong.address)
+        assert "\n" not in str(refused.value)
+        assert "shanghai" in str(refused.value)
+        assert "transient-storage" in str(refused.value)
+        right = EvmHtlc.deploy(client, deployer)  # picks the shanghai build
+        assert client.code_at(right.address).hex() == load_artifact(
+            "HTLC", "shanghai"
+        ).deployed_bytecode.removeprefix("0x")
+        other = artifact_for_chain("CashToken", client)
+        assert other.evm_version == "shanghai"  # the default (Cancun) build uses MCOPY
+        stranger_code = client.deploy(
+            deployer, other.abi, other.bytecode, "X", "X", 6, "USD", deployer.address
+        )
+        with pytest.raises(ConfigError, match="none of our HTLC builds"):
+            EvmHtlc(client, stranger_code.address)
+    finally:
+        stop_process(proc)

@@ -10,11 +10,15 @@ so a refusal is a mined, failed transaction whose revert string is the six-digit
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import json
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.evm.client import EvmReverted
+from adapters.evm.contracts import load_artifact
 from adapters.evm.erc20 import SPEC as ERC20_SPEC
 from adapters.evm.erc1404 import SPEC as ERC1404_SPEC
 from adapters.evm.ibet import (
@@ -41,6 +45,7 @@ from bridge.model import (
 )
 from bridge.reasons import ReasonCode
 from bridge.registry import Registry
+from tests.fixtures.evm import across_forks
 from tests.fixtures.ibet import BOND_SUPPLY, SHARE_SUPPLY, IbetWorld, ibet_world
 
 GAS = 400_000
@@ -48,9 +53,12 @@ KINDS = ("share", "bond")
 
 
 @pytest.fixture
-def world(evm_backend: str, request: pytest.FixtureRequest) -> Iterator[IbetWorld]:
-    """The ibet world on this backend, reverted after the test."""
-    yield from ibet_world(evm_backend, request)
+def world(
+    evm_backend: str, evm_fork: str | None, request: pytest.FixtureRequest
+) -> Iterator[IbetWorld]:
+    """The ibet world on this backend (at ``evm_fork``: ``@across_forks`` tests run at every
+    target, Berlin included), reverted after the test."""
+    yield from ibet_world(evm_backend, request, evm_fork)
 
 
 @pytest.fixture(params=KINDS)
@@ -171,6 +179,7 @@ def test_registry_order_detects_each_kind(world: IbetWorld) -> None:
 # -- transfers and their checks -----------------------------------------------------------
 
 
+@across_forks
 def test_allowed_transfer_moves_balances(world: IbetWorld, kind: str) -> None:
     """A transfer between registered holders is allowed and goes through."""
     before = balances(world, kind, "alice", "bob")
@@ -181,6 +190,7 @@ def test_allowed_transfer_moves_balances(world: IbetWorld, kind: str) -> None:
     }
 
 
+@across_forks
 def test_no_personal_info_is_refused(world: IbetWorld, kind: str) -> None:
     """To mallory (never registered): refused with XX0202 until the issuer registers her."""
     adapter, ref = world.adapter(kind), world.ref(kind)
@@ -296,6 +306,7 @@ def test_forced_transfer_skips_the_holder_checks(world: IbetWorld, kind: str) ->
 # -- approval flow ----------------------------------------------------------------------------
 
 
+@across_forks
 def test_approval_flow_round_trip(world: IbetWorld, kind: str) -> None:
     """apply -> approve moves the units; apply -> cancel moves nothing; pending is shown."""
     adapter, ref = world.adapter(kind), world.ref(kind)
@@ -405,6 +416,7 @@ def test_offering_needs_an_open_offering_and_a_registered_applicant(
 # -- locks ----------------------------------------------------------------------------------
 
 
+@across_forks
 def test_lock_and_unlock_by_a_lock_address(world: IbetWorld, kind: str) -> None:
     """alice locks to locker (outside balanceOf); locker releases to bob; limits hold."""
     adapter, ref = world.adapter(kind), world.ref(kind)
@@ -649,3 +661,179 @@ def test_registers_are_switchable(world: IbetWorld) -> None:
     assert adapter.eligibility(ref, world.addr("mallory")).eligible
     assert not any(isinstance(r, AllowListRule) for r in adapter.read_asset(ref).rules)
     assert both_ways(world, "share", world.intent("share", "alice", "mallory", 1), "alice").allowed
+
+
+# -- exactly ibet's public interfaces (issue 19) ---------------------------------------------
+
+REFERENCE = (
+    Path(__file__).resolve().parents[3] / "adapters/evm/abi/reference/ibet_public_interface.json"
+)
+
+
+def _described(abi: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    """Our ABI in the shape of the checked-in description of ibet's."""
+    out: dict[str, Any] = {"constructor": [], "functions": [], "events": []}
+    for item in abi:
+        if item["type"] == "constructor":
+            out["constructor"] = [[x["name"], x["type"]] for x in item["inputs"]]
+        elif item["type"] == "function":
+            out["functions"].append(
+                {
+                    "name": item["name"],
+                    "inputs": [[x["name"], x["type"]] for x in item["inputs"]],
+                    "outputs": [x["type"] for x in item["outputs"]],
+                    "stateMutability": item["stateMutability"],
+                }
+            )
+        elif item["type"] == "event":
+            out["events"].append(
+                {
+                    "name": item["name"],
+                    "inputs": [[x["name"], x["type"], x["indexed"]] for x in item["inputs"]],
+                }
+            )
+    for key in ("functions", "events"):
+        out[key].sort(key=lambda f: (f["name"], json.dumps(f["inputs"])))
+    return out
+
+
+@pytest.mark.parametrize("name", ["IbetShare", "IbetStraightBond", "PersonalInfo"])
+def test_abi_is_exactly_ibets_public_interface(name: str) -> None:
+    """Every constructor argument, function (argument names, types and order, return
+    types, mutability) and event equals the checked-in description of BOOSTRY's contract,
+    on every target: no public item missing, none added."""
+    reference = json.loads(REFERENCE.read_text())["contracts"][name]
+    for target in (None, "berlin", "cancun"):
+        ours = _described(load_artifact(name, target).abi)
+        assert ours["constructor"] == reference["constructor"], (name, target)
+        theirs_fns = {json.dumps(f, sort_keys=True) for f in reference["functions"]}
+        ours_fns = {json.dumps(f, sort_keys=True) for f in ours["functions"]}
+        assert sorted(theirs_fns - ours_fns) == [], f"{name}: missing"
+        assert sorted(ours_fns - theirs_fns) == [], f"{name}: not in ibet's interface"
+        assert ours["events"] == reference["events"], name
+    assert load_artifact(name).evm_version == "berlin"  # as ibet builds its own
+
+
+@across_forks
+def test_bond_constructor_takes_ibets_eleven_arguments(world: IbetWorld) -> None:
+    """_returnDate and _returnAmount come before _purpose and are stored."""
+    art = load_artifact("IbetStraightBond")
+    issuer = world.signers["issuer"]
+    bond = world.client.deploy(
+        issuer, art.abi, art.bytecode,
+        "Bond", "B", 100, 10_000, "JPY", "20301231", 10_000, "JPY",
+        "20301231", "principal in full", "refinancing",
+    )  # fmt: skip
+    read = world.adapter("bond").read
+    assert read(bond.functions.returnDate()) == "20301231"
+    assert read(bond.functions.returnAmount()) == "principal in full"
+    assert read(bond.functions.purpose()) == "refinancing"
+    assert read(bond.functions.balances(issuer.address)) == 100
+
+
+@across_forks
+def test_public_balances_and_legacy_getters(world: IbetWorld) -> None:
+    adapter = world.adapter("share")
+    share = adapter.token(world.token("share"))
+    assert adapter.read(share.functions.balances(world.addr("alice"))) == 1_000
+    assert adapter.read(share.functions.balanceOf(world.addr("alice"))) == 1_000
+    assert adapter.read(share.functions.offeringStatus()) is False
+    assert adapter.read(share.functions.referenceUrls(0)) == ""
+
+
+@across_forks
+def test_personal_info_register_force_register_and_modify_return_true(world: IbetWorld) -> None:
+    adapter = world.adapter("share")
+    registry = adapter.registry(world.registry)
+    issuer, mallory = world.addr("issuer"), world.addr("mallory")
+    caller = {"from": mallory}
+    assert registry.functions.register(issuer, "x").call(caller) is True
+    assert registry.functions.forceRegister(mallory, "y").call({"from": issuer}) is True
+    with pytest.raises(Exception, match="400001"):
+        registry.functions.modify(mallory, "z").call({"from": issuer})
+    world.call("share", "issuer", "setPersonalInfoAddress", world.registry)  # unchanged
+    data = registry.encode_abi("forceRegister", args=[mallory, "y"])
+    adapter.send_call(world.signers["issuer"], world.registry, data, "forceRegister")
+    assert registry.functions.modify(mallory, "z").call({"from": issuer}) is True
+
+
+@across_forks
+def test_bulk_transfer_checks_then_moves_each_item(world: IbetWorld, kind: str) -> None:
+    """bulkTransfer: lengths, total balance, transferable (the share first refuses while
+    approval is required), then each item as one transfer; bulkTransferFrom,
+    bulkIssueFrom and bulkRedeemFrom run their single operation per item."""
+    p = prefix(kind)
+    share = kind == "share"
+    alice, bob, carol = (world.addr(n) for n in ("alice", "bob", "carol"))
+
+    def refused(signer: str, fn: str, *args: Any) -> str | None:
+        try:
+            world.call(kind, signer, fn, *args)
+        except EvmReverted as exc:
+            return exc.revert.message
+        return None
+
+    base = 501 if not share else 502
+    assert refused("alice", "bulkTransfer", [bob, carol], [1]) == f"{p}0{base}"
+    assert refused("alice", "bulkTransfer", [bob, carol], [600, 401]) == f"{p}0{base + 1}"
+    world.call(kind, "issuer", "setTransferable", False)
+    assert refused("alice", "bulkTransfer", [bob], [1]) == f"{p}0{base + 2}"
+    world.call(kind, "issuer", "setTransferable", True)
+    assert refused("alice", "bulkTransfer", [bob, world.addr("mallory")], [1, 1]) == f"{p}0202"
+    if share:
+        world.call(kind, "issuer", "setTransferApprovalRequired", True)
+        assert refused("alice", "bulkTransfer", [bob], [1]) == "110501"
+        world.call(kind, "issuer", "setTransferApprovalRequired", False)
+    world.call(kind, "alice", "bulkTransfer", [bob, carol], [100, 50])
+    holding = world.adapter(kind).holding
+    ref = world.ref(kind)
+    assert [holding(ref, w).balance for w in (alice, bob, carol)] == [850, 600, 50]
+
+    assert refused("issuer", "bulkTransferFrom", [bob], [carol, alice], [1]) == f"{p}1501"
+    assert refused("alice", "bulkTransferFrom", [bob], [carol], [1]) == "500001"
+    world.call(kind, "issuer", "bulkTransferFrom", [bob, carol], [alice, alice], [10, 20])
+    assert holding(ref, alice).balance == 880
+    locker = world.addr("locker")
+    zero = "0x" + "00" * 20
+    assert refused("issuer", "bulkIssueFrom", [bob], [zero, zero], [1]) == f"{p}1301"
+    world.call(kind, "issuer", "bulkIssueFrom", [bob, carol], [zero, locker], [5, 7])
+    token = world.adapter(kind).token(world.token(kind))
+    assert world.adapter(kind).read(token.functions.lockedOf(locker, carol)) == 7
+    assert refused("issuer", "bulkRedeemFrom", [bob], [zero], [1, 2]) == f"{p}1401"
+    assert refused("issuer", "bulkRedeemFrom", [carol], [locker], [8]) == f"{p}1101"
+    world.call(kind, "issuer", "bulkRedeemFrom", [bob, carol], [zero, locker], [5, 7])
+    assert world.adapter(kind).read(token.functions.lockedOf(locker, carol)) == 0
+
+
+@across_forks
+def test_no_registration_required_opens_every_path(world: IbetWorld, kind: str) -> None:
+    """With requirePersonalInfoRegistered false, mallory (never registered) can apply for
+    the offering, receive by transfer and bulk transfer, and be named in a transfer
+    application; with it true, each of those refuses her."""
+    p = prefix(kind)
+    mallory = world.addr("mallory")
+    world.call(kind, "issuer", "changeOfferingStatus", True)
+
+    def refused(signer: str, fn: str, *args: Any) -> str | None:
+        try:
+            world.call(kind, signer, fn, *args)
+        except EvmReverted as exc:
+            return exc.revert.message
+        return None
+
+    assert refused("mallory", "applyForOffering", 5, "") == f"{p}1002"
+    assert refused("alice", "transfer", mallory, 1) == f"{p}0202"
+    assert refused("alice", "bulkTransfer", [mallory], [1]) == f"{p}0202"
+    world.call(kind, "issuer", "setRequirePersonalInfoRegistered", False)
+    world.call(kind, "mallory", "applyForOffering", 5, "no register")
+    world.call(kind, "alice", "transfer", mallory, 1)
+    world.call(kind, "alice", "bulkTransfer", [mallory], [2])
+    world.call(kind, "issuer", "setTransferApprovalRequired", True)
+    world.call(kind, "alice", "applyForTransfer", mallory, 3, "")
+    adapter = world.adapter(kind)
+    token = adapter.token(world.token(kind))
+    assert adapter.read(token.functions.applicationsForOffering(mallory))[0] == 5
+    assert adapter.read(token.functions.balanceOf(mallory)) == 3
+    assert adapter.read(token.functions.pendingTransfer(world.addr("alice"))) == 3
+    world.call(kind, "issuer", "setRequirePersonalInfoRegistered", True)
+    assert refused("alice", "applyForTransfer", mallory, 1, "") == f"{p}0702"

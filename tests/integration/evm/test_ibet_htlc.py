@@ -1,9 +1,13 @@
 """ibet settlement through the lock book, and an ibet bond against a JPY stablecoin.
 
-Chain A (anvil, 31342) carries an ibet straight bond (our contract, public ibet
-interfaces), chain B (anvil, 31343) our JPY ERC-20 stablecoin. ``IbetHTLC`` is the bond's
-lock address: the seller locks units to it, the swap commits them, a claim unlocks them to
-the buyer, a refund back to the seller.
+Chain A carries an ibet straight bond (our contract, public ibet interfaces), chain B
+(anvil, 31343) our JPY ERC-20 stablecoin. ``IbetHTLC`` is the bond's lock address: the
+seller locks units to it, the swap commits them, a claim unlocks them to the buyer, a refund
+back to the seller.
+
+Chain A runs at every EVM target of :data:`tests.fixtures.evm.FORKS`, on py-evm (that VM)
+and on anvil (``--hardfork``, chain id 31342); the cross-border settlement runs with chain A
+on Berlin, the EVM of ibet's Quorum network.
 """
 
 from __future__ import annotations
@@ -31,7 +35,7 @@ from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
 from relayer.service import ChainRuntime, ComplianceResult, LegOrder, RelayerService, SwapOrder
 from relayer.store import SqliteStore
-from tests.fixtures.evm import start_anvil, stop_process
+from tests.fixtures.evm import FORKS, start_anvil, stop_process
 
 ETHER = 10**18
 TIMING = ChainTiming(
@@ -56,12 +60,26 @@ class Bonds:
     operator_b: EvmSigner
 
 
+CHAIN_A = [
+    *(pytest.param(("pyevm", fork), id=f"pyevm-{fork}") for fork in FORKS),
+    *(pytest.param(("anvil", fork), id=f"anvil-{fork}", marks=pytest.mark.anvil) for fork in FORKS),
+]
+"""Chain A's backend and EVM target, for the IbetHTLC tests."""
+
+
 @pytest.fixture(scope="module")
-def bonds() -> Iterator[Bonds]:
-    proc_a, url_a = start_anvil("--chain-id", "31342")
+def bonds(request: pytest.FixtureRequest) -> Iterator[Bonds]:
+    backend, fork = request.param
+    procs = []
+    if backend == "anvil":
+        proc_a, url_a = start_anvil("--chain-id", "31342", "--hardfork", fork)
+        procs.append(proc_a)
     proc_b, url_b = start_anvil("--chain-id", "31343")
+    procs.append(proc_b)
     try:
-        a, b = EvmClient.from_target(url_a), EvmClient.from_target(url_b)
+        a = EvmClient.embedded(fork) if backend == "pyevm" else EvmClient.from_target(url_a)
+        b = EvmClient.from_target(url_b)
+        assert a.evm_version == fork
         keys = {n: EvmSigner.generate() for n in ("issuer", "seller", "buyer_a", "op_a")}
         keys_b = {n: EvmSigner.generate() for n in ("jpy_issuer", "buyer_b", "op_b")}
         for signer in keys.values():
@@ -112,8 +130,8 @@ def bonds() -> Iterator[Bonds]:
             operator_b=keys_b["op_b"],
         )
     finally:
-        stop_process(proc_a)
-        stop_process(proc_b)
+        for proc in procs:
+            stop_process(proc)
 
 
 @pytest.fixture
@@ -132,7 +150,7 @@ def now(client: EvmClient) -> int:
     return int(client.now().timestamp())
 
 
-@pytest.mark.anvil
+@pytest.mark.parametrize("bonds", CHAIN_A, indirect=True)
 def test_claim_unlocks_to_the_receiver_and_reveals_the_secret(
     bonds: Bonds, snapshots: None
 ) -> None:
@@ -153,7 +171,7 @@ def test_claim_unlocks_to_the_receiver_and_reveals_the_secret(
         bonds.ibet_htlc.refund(lock_id, bonds.operator_a)
 
 
-@pytest.mark.anvil
+@pytest.mark.parametrize("bonds", CHAIN_A, indirect=True)
 def test_refund_only_after_the_deadline(bonds: Bonds, snapshots: None) -> None:
     hashlock = hashlib.sha256(secrets.token_bytes(32)).digest()
     lock_id, _ = bonds.ibet_htlc.lock(
@@ -169,7 +187,7 @@ def test_refund_only_after_the_deadline(bonds: Bonds, snapshots: None) -> None:
     assert [lock.state for lock in bonds.ibet_htlc.find(hashlock)] == ["refunded"]
 
 
-@pytest.mark.anvil
+@pytest.mark.parametrize("bonds", CHAIN_A, indirect=True)
 def test_locked_units_back_one_swap_only(bonds: Bonds, snapshots: None) -> None:
     """Units locked to the HTLC but committed to an open swap cannot back a second one."""
     deadline = now(bonds.a) + 600
@@ -204,6 +222,9 @@ def ibet_runtime(bonds: Bonds) -> ChainRuntime:
 
 
 @pytest.mark.anvil
+@pytest.mark.parametrize(
+    "bonds", [pytest.param(("anvil", "berlin"), id="anvil-berlin")], indirect=True
+)
 def test_ibet_bond_against_jpy_stablecoin_on_a_second_chain(
     bonds: Bonds, snapshots: None, tmp_path: Path
 ) -> None:

@@ -98,6 +98,14 @@ interface IHTLCPartitionedToken {
 /// A claim or refund nested inside a lock only lowers the measured delivery, which makes the
 /// lock fail.
 ///
+/// Targets without transient storage (before Cancun; the build keeps the `#if` branch the
+/// target supports) use one storage guard instead of the marks: a word at `GUARD_SLOT`
+/// (keccak-256 of a name, minus one: not a keccak output, so never a lock id) is set to 1
+/// by the constructor, and `lockToken` / `lockPartition` require 1, write 2 before they call
+/// the token and 1 again when done. Any lock nested inside a lock then fails with
+/// `Reentered`; sequential locks in one transaction work. Non-zero to non-zero writes keep
+/// its cost near 2,300 gas per lock. `isOpen(GUARD_SLOT)` reads true; it is not a lock.
+///
 /// Gas: the bodies of `lock` and `lockToken` are inline assembly. Each builds the id's
 /// preimage at memory 0x00-0xbf, over the free-memory pointer, and reuses it: the event's
 /// data is (a slice of) it, in the standard ABI encoding, and in `lockToken` the words holding
@@ -109,6 +117,20 @@ interface IHTLCPartitionedToken {
 contract HTLC {
     /// @dev Upper bound on how far in the future a deadline may lie (catches milliseconds).
     uint256 private constant MAX_LOCK_SECONDS = 366 days;
+
+    // #if !transient-storage
+    /// @dev Targets without transient storage: the storage guard's slot (see the notes),
+    /// uint256(keccak256("stbridge.htlc.guard")) - 1, written out because inline assembly
+    /// only takes number literals (a unit test recomputes it).
+    uint256 private constant GUARD_SLOT =
+        0x8fb3ac7429fecfa62c6523be06fd5612b3ae493558e2cb82f042f75c98ffea02;
+
+    constructor() {
+        assembly {
+            sstore(GUARD_SLOT, 1)
+        }
+    }
+    // #endif
 
     /// @notice A native-coin lock was created.
     event Locked(
@@ -293,6 +315,7 @@ contract HTLC {
             let ok :=
                 and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0x1c, 0x24, 0x00, 0x20))
             let before := mload(0x00)
+            // #if transient-storage
             // the reentrancy mark (see the contract's notes): the balance a lock of this
             // token earlier in this transaction left, plus one, or zero
             let mark := tload(token)
@@ -301,6 +324,14 @@ contract HTLC {
                 revert(0x00, 0x04)
             }
             tstore(token, add(add(before, amount), 1))
+            // #else
+            // the storage guard (see the contract's notes): 1 when no token lock runs
+            if iszero(eq(sload(GUARD_SLOT), 1)) {
+                mstore(0x00, shl(224, 0xb5dfd9e5)) // Reentered()
+                revert(0x00, 0x04)
+            }
+            sstore(GUARD_SLOT, 2)
+            // #endif
             mstore(0x20, 0x23b872dd) // transferFrom(caller [0x40], this, amount [0x80])
             mstore(0x60, address())
             if iszero(call(gas(), token, 0, 0x3c, 0x64, 0x20, 0x20)) {
@@ -330,6 +361,9 @@ contract HTLC {
                 mstore(0x24, received)
                 revert(0x00, 0x44)
             }
+            // #if !transient-storage
+            sstore(GUARD_SLOT, 1)
+            // #endif
         }
         assembly {
             mstore(0x00, id)
@@ -403,11 +437,19 @@ contract HTLC {
         if (token.code.length == 0) revert TokenWithoutCode(token);
         _checkLock(receiver, amount, deadline);
         assembly {
+            // #if transient-storage
             if tload(token) {
                 mstore(0x00, shl(224, 0xb5dfd9e5)) // Reentered()
                 revert(0x00, 0x04)
             }
             tstore(token, not(0))
+            // #else
+            if iszero(eq(sload(GUARD_SLOT), 1)) {
+                mstore(0x00, shl(224, 0xb5dfd9e5)) // Reentered()
+                revert(0x00, 0x04)
+            }
+            sstore(GUARD_SLOT, 2)
+            // #endif
         }
         id = partitionLockId(hashlock, token, partition, msg.sender, receiver, amount, deadline);
         _store(id);
@@ -418,7 +460,11 @@ contract HTLC {
         uint256 received = t.balanceOfByPartition(partition, address(this)) - before;
         if (received != amount) revert AmountNotReceived(amount, received);
         assembly {
+            // #if transient-storage
             tstore(token, 0)
+            // #else
+            sstore(GUARD_SLOT, 1)
+            // #endif
         }
     }
 

@@ -66,7 +66,18 @@ interface IbetContractReceiver {
 ///   XX1001 applyForOffering: the offering is closed   XX1002 applicant not registered
 ///   XX1601 forceLock: value above the free balance (stbridge-assigned: not in ibet's table)
 ///   XX1701 forceChangeLockedAccount: value above the locked amount (stbridge-assigned)
+///   XX1301 / XX1401 / XX1501 bulkIssueFrom / bulkRedeemFrom / bulkTransferFrom: the lists'
+///          lengths differ (then each item runs, and fails, as its single operation)
+///   bulkTransfer (share): 110501 approval required, 110502 lengths differ, 110503 the
+///          total above the free balance, 110504 not transferable (the exchange excepted);
+///   bulkTransfer (bond): 120501 lengths differ, 120502 total above the balance,
+///          120503 not transferable (the exchange excepted); then each item is checked as
+///          one transfer to an account (XX0201, XX0202) or to a contract (XX0301)
 ///   500001 issuer-only operation called by another account
+///
+/// With `requirePersonalInfoRegistered` false no path consults PersonalInfo: transfers,
+/// bulk transfers, transfer applications and offering applications accept an unregistered
+/// receiver or applicant.
 abstract contract IbetSecurityTokenBase is IbetOwnable {
     /// @notice Token name.
     string public name;
@@ -119,18 +130,15 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
     /// @notice Locked units: lock address => account => amount (outside `balanceOf`).
     mapping(address => mapping(address => uint256)) public locked;
 
-    mapping(address => uint256) internal balances;
+    /// @notice Free balances (the same as `balanceOf`), public as in ibet's contracts.
+    mapping(address => uint256) public balances;
 
     event Transfer(address indexed from, address indexed to, uint256 value);
     event ChangeOfferingStatus(bool indexed status);
     event ApplyForOffering(address accountAddress, uint256 amount, string data);
     event Allot(address accountAddress, uint256 amount);
     event ChangeStatus(bool indexed status);
-    event ChangeTransferable(bool transferable);
     event ChangeTransferApprovalRequired(bool required);
-    event ChangePersonalInfoAddress(address personalInfoAddress);
-    event ChangeRequirePersonalInfoRegistered(bool required);
-    event ChangeTradableExchange(address tradableExchange);
     event ApplyForTransfer(uint256 indexed index, address from, address to, uint256 value, string data);
     event CancelTransfer(uint256 indexed index, address from, address to, string data);
     event ApproveTransfer(uint256 indexed index, address from, address to, string data);
@@ -173,16 +181,20 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
     /// @dev The two leading digits of this token's revert codes ("11" share, "12" bond).
     function _prefix() internal pure virtual returns (string memory);
 
+    /// @dev Whether `bulkTransfer` refuses first when transfer approval is required (ibet's
+    /// share does, code XX0501, which shifts its other bulkTransfer codes by one; the bond
+    /// does not).
+    function _bulkTransferChecksApproval() internal pure virtual returns (bool);
+
     function _fail(string memory suffix) internal pure {
         revert(string.concat(_prefix(), suffix));
     }
 
     // -- reads -------------------------------------------------------------------------
 
-    /// @notice Free balance of `_owner` (locked and pending units are not included).
-    function balanceOf(address _owner) public view returns (uint256) {
-        return balances[_owner];
-    }
+    /// @notice Free balance of an account (locked and pending units are not included).
+    /// @dev Declared by each token, with the argument name its ibet counterpart uses.
+    function balanceOf(address) public view virtual returns (uint256);
 
     /// @notice Units of `_accountAddress` locked to `_lockAddress`.
     function lockedOf(address _lockAddress, address _accountAddress) public view returns (uint256) {
@@ -203,7 +215,6 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
     /// @notice Set the tradable exchange (the only contract that may receive the token).
     function setTradableExchange(address _exchange) public onlyOwner {
         tradableExchange = _exchange;
-        emit ChangeTradableExchange(_exchange);
     }
 
     /// @notice Set the contact information.
@@ -225,19 +236,16 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
     /// @notice Point the token at a PersonalInfo register.
     function setPersonalInfoAddress(address _address) public onlyOwner {
         personalInfoAddress = _address;
-        emit ChangePersonalInfoAddress(_address);
     }
 
     /// @notice Require (or not) the receiver's personal-information registration.
-    function setRequirePersonalInfoRegistered(bool _required) public onlyOwner {
-        requirePersonalInfoRegistered = _required;
-        emit ChangeRequirePersonalInfoRegistered(_required);
+    function setRequirePersonalInfoRegistered(bool _requireRegistered) public onlyOwner {
+        requirePersonalInfoRegistered = _requireRegistered;
     }
 
     /// @notice Allow or stop transfers by holders.
     function setTransferable(bool _transferable) public onlyOwner {
         transferable = _transferable;
-        emit ChangeTransferable(_transferable);
     }
 
     /// @notice Require (or not) the issuer's approval of every transfer.
@@ -254,12 +262,16 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
         emit ChangeOfferingStatus(_isOffering);
     }
 
-    /// @notice Apply for `_amount` units of the offering (a registered investor, while open).
+    /// @notice Apply for `_amount` units of the offering while it is open; the applicant
+    /// must be registered with the issuer only while `requirePersonalInfoRegistered` is set.
     function applyForOffering(uint256 _amount, string memory _data) public {
         if (!isOffering) _fail("1001");
         if (
-            personalInfoAddress == address(0)
-                || !PersonalInfo(personalInfoAddress).isRegistered(msg.sender, owner)
+            requirePersonalInfoRegistered
+                && (
+                    personalInfoAddress == address(0)
+                        || !PersonalInfo(personalInfoAddress).isRegistered(msg.sender, owner)
+                )
         ) _fail("1002");
         ApplicationForOffering storage app = applicationsForOffering[msg.sender];
         app.applicationAmount = _amount;
@@ -279,6 +291,43 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
     function transfer(address _to, uint256 _value) public returns (bool) {
         if (balances[msg.sender] < _value) _fail("0401");
         if (!transferable) _fail("0402");
+        _deliver(_to, _value);
+        return true;
+    }
+
+    /// @notice Transfer to each of `_toList` the matching `_valueList` amount (see the codes
+    /// in the contract notice); every item is checked as one transfer.
+    function bulkTransfer(address[] calldata _toList, uint256[] calldata _valueList)
+        public
+        returns (bool success)
+    {
+        bool lengths = _toList.length == _valueList.length;
+        uint256 total;
+        for (uint256 i = 0; lengths && i < _valueList.length; i++) {
+            total += _valueList[i];
+        }
+        bool covered = balances[msg.sender] >= total;
+        bool allowed = msg.sender == tradableExchange || transferable;
+        if (_bulkTransferChecksApproval()) {
+            if (transferApprovalRequired) _fail("0501");
+            if (!lengths) _fail("0502");
+            if (!covered) _fail("0503");
+            if (!allowed) _fail("0504");
+        } else {
+            if (!lengths) _fail("0501");
+            if (!covered) _fail("0502");
+            if (!allowed) _fail("0503");
+        }
+        for (uint256 i = 0; i < _toList.length; i++) {
+            _deliver(_toList[i], _valueList[i]);
+        }
+        return true;
+    }
+
+    /// @dev One transfer of the caller's units once balance and transferable are checked:
+    /// to a contract only the tradable exchange (XX0301), called back after the move; to an
+    /// account XX0201 (approval required, caller not the exchange), XX0202 (unregistered).
+    function _deliver(address _to, uint256 _value) internal {
         if (_isContract(_to)) {
             if (_to != tradableExchange) _fail("0301");
             _move(msg.sender, _to, _value);
@@ -288,15 +337,31 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
             if (!_registered(_to)) _fail("0202");
             _move(msg.sender, _to, _value);
         }
-        return true;
     }
 
     /// @notice Forced transfer by the issuer: no transferable, approval or register checks.
+    /// A receiving contract is called back with the issuer as the sender, as ibet does.
     function transferFrom(address _from, address _to, uint256 _value) public onlyOwner returns (bool) {
         if (balances[_from] < _value) _fail("0601");
         _move(_from, _to, _value);
         if (_isContract(_to)) {
-            IbetContractReceiver(_to).tokenFallback(_from, _value, "");
+            IbetContractReceiver(_to).tokenFallback(msg.sender, _value, "");
+        }
+        return true;
+    }
+
+    /// @notice Forced transfers by the issuer, item by item as `transferFrom` (XX1501: the
+    /// lists' lengths differ).
+    function bulkTransferFrom(
+        address[] calldata _fromList,
+        address[] calldata _toList,
+        uint256[] calldata _valueList
+    ) public onlyOwner returns (bool success) {
+        if (_fromList.length != _toList.length || _fromList.length != _valueList.length) {
+            _fail("1501");
+        }
+        for (uint256 i = 0; i < _fromList.length; i++) {
+            transferFrom(_fromList[i], _toList[i], _valueList[i]);
         }
         return true;
     }
@@ -416,6 +481,21 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
         emit Issue(msg.sender, _targetAddress, _lockAddress, _amount);
     }
 
+    /// @notice `issueFrom` for each item (XX1301: the lists' lengths differ).
+    function bulkIssueFrom(
+        address[] calldata _targetAddressList,
+        address[] calldata _lockAddressList,
+        uint256[] calldata _amounts
+    ) public onlyOwner {
+        if (
+            _targetAddressList.length != _lockAddressList.length
+                || _targetAddressList.length != _amounts.length
+        ) _fail("1301");
+        for (uint256 i = 0; i < _targetAddressList.length; i++) {
+            issueFrom(_targetAddressList[i], _lockAddressList[i], _amounts[i]);
+        }
+    }
+
     /// @notice Redeem `_amount` units of `_targetAddress` (from the lock if `_lockAddress` set).
     function redeemFrom(address _targetAddress, address _lockAddress, uint256 _amount) public onlyOwner {
         if (_lockAddress != address(0)) {
@@ -427,5 +507,20 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
         }
         totalSupply -= _amount;
         emit Redeem(msg.sender, _targetAddress, _lockAddress, _amount);
+    }
+
+    /// @notice `redeemFrom` for each item (XX1401: the lists' lengths differ).
+    function bulkRedeemFrom(
+        address[] calldata _targetAddressList,
+        address[] calldata _lockAddressList,
+        uint256[] calldata _amounts
+    ) public onlyOwner {
+        if (
+            _targetAddressList.length != _lockAddressList.length
+                || _targetAddressList.length != _amounts.length
+        ) _fail("1401");
+        for (uint256 i = 0; i < _targetAddressList.length; i++) {
+            redeemFrom(_targetAddressList[i], _lockAddressList[i], _amounts[i]);
+        }
     }
 }

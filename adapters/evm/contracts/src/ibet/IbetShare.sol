@@ -29,6 +29,10 @@ contract IbetShare is IbetSecurityTokenBase {
     string public memo;
     /// @notice True once the issuer has cancelled the shares.
     bool public isCanceled;
+    /// @notice Legacy getter ibet's share still exposes (never set; `isOffering` is used).
+    bool public offeringStatus;
+    /// @notice Legacy getter ibet's share still exposes: reference URLs by index (never set).
+    mapping(uint8 => string) public referenceUrls;
 
     event ChangeDividendInformation(uint256 dividends, string dividendRecordDate, string dividendPaymentDate);
     event ChangeToCanceled();
@@ -54,13 +58,23 @@ contract IbetShare is IbetSecurityTokenBase {
         return "11";
     }
 
+    function _bulkTransferChecksApproval() internal pure override returns (bool) {
+        return true;
+    }
+
+    /// @notice Free balance of `_address` (locked and pending units are not included).
+    function balanceOf(address _address) public view override returns (uint256) {
+        return balances[_address];
+    }
+
     /// @notice Declare a dividend.
-    function setDividendInformation(uint256 _dividends, string memory _recordDate, string memory _paymentDate)
-        public
-        onlyOwner
-    {
-        dividendInformation = DividendInformation(_dividends, _recordDate, _paymentDate);
-        emit ChangeDividendInformation(_dividends, _recordDate, _paymentDate);
+    function setDividendInformation(
+        uint256 _dividends,
+        string memory _dividendRecordDate,
+        string memory _dividendPaymentDate
+    ) public onlyOwner {
+        dividendInformation = DividendInformation(_dividends, _dividendRecordDate, _dividendPaymentDate);
+        emit ChangeDividendInformation(_dividends, _dividendRecordDate, _dividendPaymentDate);
     }
 
     /// @notice Set the cancellation date.

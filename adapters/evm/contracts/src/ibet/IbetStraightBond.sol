@@ -9,7 +9,7 @@ import {IbetSecurityTokenBase} from "./IbetSecurityTokenBase.sol";
 /// its currency, interest rate (an integer percent with 4 decimal places: 602 = 0.0602 %),
 /// interest payment dates (a JSON object `{"interestPaymentDate1": "MMDD", ...}`), interest
 /// payment currency, redemption date, redemption value and its currency, return date and
-/// amount, purpose, base FX rate (a string with 6 decimal places), memo and the redeemed flag.
+/// amount (set by the constructor only, as in ibet's), purpose, base FX rate (a string with 6 decimal places), memo and the redeemed flag.
 /// Currencies are ISO 4217 codes; an empty currency means yen. Dates are `YYYYMMDD` strings.
 contract IbetStraightBond is IbetSecurityTokenBase {
     /// @notice Face value per unit.
@@ -43,7 +43,6 @@ contract IbetStraightBond is IbetSecurityTokenBase {
 
     event ChangeFaceValue(uint256 faceValue);
     event ChangeRedemptionValue(uint256 redemptionValue);
-    event ChangeInterestRate(uint256 interestRate);
     event ChangeToRedeemed();
 
     constructor(
@@ -55,6 +54,8 @@ contract IbetStraightBond is IbetSecurityTokenBase {
         string memory _redemptionDate,
         uint256 _redemptionValue,
         string memory _redemptionValueCurrency,
+        string memory _returnDate,
+        string memory _returnAmount,
         string memory _purpose
     ) IbetSecurityTokenBase(_name, _symbol, _totalSupply) {
         faceValue = _faceValue;
@@ -62,11 +63,22 @@ contract IbetStraightBond is IbetSecurityTokenBase {
         redemptionDate = _redemptionDate;
         redemptionValue = _redemptionValue;
         redemptionValueCurrency = _redemptionValueCurrency;
+        returnDate = _returnDate;
+        returnAmount = _returnAmount;
         purpose = _purpose;
     }
 
     function _prefix() internal pure override returns (string memory) {
         return "12";
+    }
+
+    function _bulkTransferChecksApproval() internal pure override returns (bool) {
+        return false;
+    }
+
+    /// @notice Free balance of `_owner` (locked and pending units are not included).
+    function balanceOf(address _owner) public view override returns (uint256) {
+        return balances[_owner];
     }
 
     /// @notice Set the face value per unit.
@@ -76,14 +88,13 @@ contract IbetStraightBond is IbetSecurityTokenBase {
     }
 
     /// @notice Set the face value currency.
-    function setFaceValueCurrency(string memory _currency) public onlyOwner {
-        faceValueCurrency = _currency;
+    function setFaceValueCurrency(string memory _faceValueCurrency) public onlyOwner {
+        faceValueCurrency = _faceValueCurrency;
     }
 
     /// @notice Set the interest rate (percent, 4 decimal places).
     function setInterestRate(uint256 _interestRate) public onlyOwner {
         interestRate = _interestRate;
-        emit ChangeInterestRate(_interestRate);
     }
 
     /// @notice Set the interest payment dates (JSON of MMDD values).
@@ -92,8 +103,8 @@ contract IbetStraightBond is IbetSecurityTokenBase {
     }
 
     /// @notice Set the interest payment currency.
-    function setInterestPaymentCurrency(string memory _currency) public onlyOwner {
-        interestPaymentCurrency = _currency;
+    function setInterestPaymentCurrency(string memory _interestPaymentCurrency) public onlyOwner {
+        interestPaymentCurrency = _interestPaymentCurrency;
     }
 
     /// @notice Set the redemption date.
@@ -108,14 +119,8 @@ contract IbetStraightBond is IbetSecurityTokenBase {
     }
 
     /// @notice Set the redemption value currency.
-    function setRedemptionValueCurrency(string memory _currency) public onlyOwner {
-        redemptionValueCurrency = _currency;
-    }
-
-    /// @notice Set the return date and amount.
-    function setReturnInformation(string memory _returnDate, string memory _returnAmount) public onlyOwner {
-        returnDate = _returnDate;
-        returnAmount = _returnAmount;
+    function setRedemptionValueCurrency(string memory _redemptionValueCurrency) public onlyOwner {
+        redemptionValueCurrency = _redemptionValueCurrency;
     }
 
     /// @notice Set the purpose.

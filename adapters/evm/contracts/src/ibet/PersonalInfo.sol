@@ -27,31 +27,43 @@ contract PersonalInfo {
     /// @notice An issuer modified an account's registration.
     event Modify(address indexed account_address, address indexed link_address);
 
-    /// @notice Register the caller with issuer `_link_address`.
-    function register(address _link_address, string memory _encrypted_info) public {
+    constructor() {}
+
+    /// @notice Register the caller with issuer `_link_address`; returns true.
+    function register(address _link_address, string memory _encrypted_info) public returns (bool) {
         Info storage info = personal_info[msg.sender][_link_address];
         info.account_address = msg.sender;
         info.link_address = _link_address;
         info.encrypted_info = _encrypted_info;
         emit Register(msg.sender, _link_address);
+        return true;
     }
 
-    /// @notice The caller (an issuer) registers `_account_address` with itself.
-    function forceRegister(address _account_address, string memory _encrypted_info) public {
+    /// @notice The caller (an issuer) registers `_account_address` with itself; returns true.
+    function forceRegister(address _account_address, string memory _encrypted_info)
+        public
+        returns (bool)
+    {
         Info storage info = personal_info[_account_address][msg.sender];
         info.account_address = _account_address;
         info.link_address = msg.sender;
         info.encrypted_info = _encrypted_info;
         emit Register(_account_address, msg.sender);
+        return true;
     }
 
-    /// @notice The caller (an issuer) replaces the encrypted information of an account.
-    function modify(address _account_address, string memory _encrypted_info) public {
+    /// @notice The caller (an issuer) replaces the encrypted information of an account;
+    /// returns true.
+    function modify(address _account_address, string memory _encrypted_info)
+        public
+        returns (bool)
+    {
         Info storage info = personal_info[_account_address][msg.sender];
-        if (info.account_address == address(0)) revert("400001");
+        if (info.account_address != _account_address) revert("400001");
         if (info.link_address != msg.sender) revert("400002");
         info.encrypted_info = _encrypted_info;
         emit Modify(_account_address, msg.sender);
+        return true;
     }
 
     /// @notice True when `_account_address` has registered with issuer `_link_address`.
