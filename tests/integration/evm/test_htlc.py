@@ -1085,3 +1085,42 @@ def test_a_chain_that_cannot_run_a_build_refuses_it_in_one_line() -> None:
             EvmHtlc(client, stranger_code.address)
     finally:
         stop_process(proc)
+
+
+def test_a_partition_lock_is_never_the_lock_of_a_plain_leg(env: Env) -> None:
+    """Counterparty: the seller locks the agreed ERC-1400 token, receiver, amount, hashlock
+    and deadline, but from another partition (a cheaper class). The relayer recognises a
+    leg's lock only by the id our HTLC gives exactly the agreed terms, and that id commits
+    to the partition: the id the port computes for the partition lock is the contract's,
+    and it is neither the plain leg's id nor another partition's."""
+    partition = b"class-B-cheap".ljust(32, b"\x00")
+    agreed = b"class-A".ljust(32, b"\x00")
+    token = env.deploy(
+        "SecurityToken1400", "Partitioned Fund", "PFND", 0, agreed, env.alice.address
+    )
+    for who in (env.alice.address, env.bob.address, env.htlc.address):
+        env.send(env.alice, token.functions.setWhitelisted(who, True))
+    env.send(env.alice, token.functions.issueByPartition(partition, env.alice.address, 100, b""))
+    env.send(env.alice, token.functions.authorizeOperatorByPartition(partition, env.htlc.address))
+    secret = env.secret()
+    deadline = env.now() + HOUR
+    terms: dict[str, Any] = {
+        "asset": env.asset(token.address),
+        "sender": env.alice.address,
+        "receiver": env.bob.address,
+        "amount": 60,
+        "hashlock": secret.hashlock,
+        "deadline": deadline,
+    }
+    lock_id, _ = env.htlc.lock(
+        asset=terms["asset"],
+        receiver=env.bob.address,
+        amount=60,
+        hashlock=secret.hashlock,
+        deadline=deadline,
+        signer=env.alice,
+        partition=partition,
+    )
+    assert env.htlc.lock_id_for(**terms, partition=partition) == lock_id
+    assert env.htlc.lock_id_for(**terms) != lock_id  # a plain leg of that token
+    assert env.htlc.lock_id_for(**terms, partition=agreed) != lock_id  # the agreed class
