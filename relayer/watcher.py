@@ -143,10 +143,32 @@ class ChainWatcher:
             log.info("chain %s: scanned to height %d (%d events)", self.chain, to, len(events))
         return to
 
+    def _reverify(self, cursor: int, head: int, kept: dict[int, str]) -> int:
+        """No hash is kept for the cursor's block (a store written without one, or pruned):
+        nothing proves the recorded events above the last block still on the chain, so they
+        are forgotten and scanned again from there (from ``keep_blocks`` below the cursor
+        when no kept hash proves anything). Recording is idempotent: events still on the
+        chain come back as they were."""
+        to = max(cursor - self.keep_blocks, -1)
+        for height in sorted(kept, reverse=True):
+            if height < cursor and height <= head and self._hash(height) == kept[height]:
+                to = height
+                break
+        if self.store.rewind_chain(self.chain, expected=cursor, to_height=to) is None:
+            now = self.store.cursor(self.chain)
+            return cursor if now is None else now
+        log.info(
+            "chain %s: no block hash kept for height %d; scanning again from %d",
+            self.chain,
+            cursor,
+            to + 1,
+        )
+        return to
+
     def _check_reorg(self, cursor: int, head: int) -> int:
         kept = self.store.block_hashes(self.chain)
         if cursor not in kept:
-            return cursor
+            return self._reverify(cursor, head, kept)
         if cursor <= head and self._hash(cursor) == kept[cursor]:
             return cursor
         fork = min(kept) - 1

@@ -142,3 +142,30 @@ def test_a_reorg_deeper_than_the_confirmations_is_reported(
     assert (w.reorgs, w.deep_reorgs) == (1, 1)
     assert recorded(store, lost_hash) == []
     assert lost_id in caplog.text
+
+
+def test_a_cursor_without_a_kept_hash_is_checked_all_the_same(chain: Chain, tmp_path: Path) -> None:
+    """Chain (reorg) and operator (a store written without block hashes, e.g. by an older
+    relayer): the watcher cannot compare the cursor's block with the chain, so it must not
+    assume it is still there. A reorg that replaced the block of a recorded lock is rolled
+    back all the same; a lock still on the chain stays recorded."""
+    import sqlite3
+
+    store = SqliteStore(tmp_path / "w.sqlite3")
+    w = watcher(chain, store, confirmations=2)
+    w.poll()
+    kept_id, kept_hash = lock(chain, 1)
+    w.poll()
+    fork = chain.client.snapshot()
+    lost_id, lost_hash = lock(chain, 2)
+    w.poll()
+    assert recorded(store, lost_hash) == [lost_id]
+    with sqlite3.connect(store.path) as conn:
+        conn.execute("DELETE FROM chain_blocks")  # no hash kept for any block
+    chain.client.revert(fork)  # the block with the second lock is gone
+    chain.client.mine(3)
+    w.poll()
+    w.poll()
+    assert recorded(store, lost_hash) == []
+    assert recorded(store, kept_hash) == [kept_id]
+    assert store.cursor(KEY) == chain.client.head()
