@@ -37,6 +37,7 @@ from bridge.model.rules import (
     Rule,
     SanctionsScreeningRule,
     SupplyCapRule,
+    TransferFeeRule,
     VolumeLimitRule,
 )
 from bridge.model.terms import (
@@ -105,6 +106,7 @@ __all__ = [
     "Standard",
     "SupplyCapRule",
     "TransferCheck",
+    "TransferFeeRule",
     "TransferIntent",
     "VolumeLimitRule",
 ]
