@@ -38,7 +38,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pydantic import ValidationError
 from web3 import Web3
@@ -129,6 +129,8 @@ _UNDERFLOW: Final = "Panic(0x11)"
 _TIME_MODULES: Final = frozenset(
     {"TimeTransfersLimitsModule", "TimeExchangeLimitsModule", "ExchangeMonthlyLimitsModule"}
 )
+_MAX_BALANCE_SLOT: Final = 202
+"""Storage slot of MaxBalanceModule's ``_maxBalance`` mapping in T-REX 4.1.6 (checked)."""
 _MONTH: Final = 30 * 86_400
 """ExchangeMonthlyLimitsModule's window (``30 days``)."""
 _DOCS_ABI: Final = (
@@ -841,15 +843,7 @@ class Erc3643Adapter:
             countries = [numeric_to_alpha2(c) for c in codes]
             return {"countries": [c for c in countries if c is not None]}
         if name == "MaxBalanceModule":
-            limit: int | None = None
-            for entry in self.client.logs(
-                address=address,
-                topics=[_topic("MaxBalanceSet(address,uint256)")],
-                step=self.log_step,
-                from_block=self.from_block,
-            ):
-                if _addr_from_topic(entry["topics"][1]) == compliance:
-                    limit = int.from_bytes(bytes(entry["topics"][2]), "big")
+            limit = self._max_balance(address, compliance)
             return {"limit": limit} if limit is not None else {}
         if name == "SupplyLimitModule":
             module = self._c("SupplyLimitModule", address)
@@ -1280,7 +1274,32 @@ class Erc3643Adapter:
         return {}
 
     def _max_balance(self, address: str, compliance: str) -> int | None:
-        """MaxBalanceModule's maximum for ``compliance`` (it has no getter: from events)."""
+        """MaxBalanceModule's maximum for ``compliance``.
+
+        The module has no getter. T-REX 4.1.6 keeps it in the mapping at storage slot 202;
+        the value read there is confirmed by the module's own check (a ``moduleCheck`` to
+        an address without identity returns false above the maximum and reverts at or
+        below it). If it is not confirmed (another layout), the last ``MaxBalanceSet``
+        event is used.
+        """
+        from eth_abi.abi import encode as abi_encode
+
+        key = Web3.keccak(abi_encode(["address", "uint256"], [compliance, _MAX_BALANCE_SLOT]))
+        position = int.from_bytes(bytes(key), "big")
+        raw = self.client.guard(
+            "eth_getStorageAt",
+            lambda: self.client.w3.eth.get_storage_at(cast(Any, address), position),
+        )
+        guess = int.from_bytes(bytes(raw), "big")
+        module = self._c("IModule", address).functions
+        above, at_limit = self.client.read_many(
+            [
+                module.moduleCheck(_ZERO, _ZERO, min(guess + 1, 2**256 - 1), compliance),
+                module.moduleCheck(_ZERO, _ZERO, guess, compliance),
+            ]
+        )
+        if (guess == 2**256 - 1 or above is False) and isinstance(at_limit, EvmReverted):
+            return guess
         limit: int | None = None
         for entry in self.client.logs(
             address=address,
