@@ -364,7 +364,7 @@ def _land_at(client: EvmClient, dt: int) -> int:
     target = latest + dt
     if client.backend == "pyevm":
         if dt > 1:
-            client._tester.time_travel(target - 1)  # mines a block at target - 1
+            client._tester.time_travel(target)  # mines a block at target - 1
     else:
         client._rpc("evm_setNextBlockTimestamp", [target])
     return target
@@ -418,11 +418,12 @@ def _check_transfer(env: AllModules, adapter: Erc3643Adapter, step: Transfer) ->
             bytes.fromhex(str(fn._encode_transaction_data())[2:]),
             gas=GAS,
         )
-        happened, raw = True, None
-        landed = int(client.w3.eth.get_block(receipt.height)["timestamp"])
-        assert landed == at, (landed, at)
+        happened, raw, height = True, None, receipt.height
     except TransactionReverted as exc:
         happened, raw = False, exc.raw_message
+        height = int(client.receipt(str(exc.tx_id))["blockNumber"])
+    landed = int(client.w3.eth.get_block(height)["timestamp"])
+    assert landed == at, (landed, at)
     context = (step, amount, exact.refusals, raw)
     _verdicts_agree(exact, happened, raw, context)
     assert happened or not default.allowed, ("false allow (predicted time)", *context)
@@ -474,3 +475,85 @@ def test_no_false_allow_with_every_module(all_modules: AllModules, steps: list[o
             _run(env, adapter, step)
     finally:
         env.client.revert(snapshot)
+
+
+# ------------------------------------------------------------ regressions (issue 19)
+
+
+def _regression(env: AllModules, steps: list[object]) -> None:
+    adapter = Erc3643Adapter(env.client)
+    snapshot = env.client.snapshot()
+    try:
+        if env.client.backend == "pyevm":
+            env.client._tester.time_travel(int(env.client.now().timestamp()) + 86_400)
+        for step in steps:
+            _run(env, adapter, step)
+    finally:
+        env.client.revert(snapshot)
+
+
+def _first_reason(env: AllModules, steps: list[object], transfer: Transfer) -> ReasonCode:
+    """Run ``steps``, then dry-run ``transfer`` (reads only, predicted time) and send it."""
+    adapter = Erc3643Adapter(env.client)
+    snapshot = env.client.snapshot()
+    try:
+        if env.client.backend == "pyevm":
+            env.client._tester.time_travel(int(env.client.now().timestamp()) + 86_400)
+        for step in steps:
+            _run(env, adapter, step)
+        _check_transfer(env, adapter, transfer)
+        suite = env.suite
+        ref = adapter.ref(suite.token)
+        sender = suite.investor(transfer.sender).address
+        amount = adapter.holding(ref, sender).balance * transfer.share // 1000
+        intent = adapter.intent(ref, sender, suite.investor(transfer.recipient).address, amount)
+        return adapter.check_transfer(intent, simulate=False).reason
+    finally:
+        env.client.revert(snapshot)
+
+
+def test_fee_collector_without_verified_identity_is_refused(all_modules: AllModules) -> None:
+    """The fee collector's KYC claim is revoked: the fee transfer (a forced transfer to the
+    collector) fails, so the whole transfer does; the dry run says so."""
+    reason = _first_reason(
+        all_modules,
+        [Revoke("fees")],
+        Transfer("alice", "dave", 100, 0, 1, approved=True, allowance=None),
+    )
+    assert reason is ReasonCode.FEE_COLLECTION_FAILED
+
+
+def test_identity_balance_underflow_is_refused(all_modules: AllModules) -> None:
+    """bob's wallet is moved to dave's identity: MaxBalanceModule counts dave's 100,000 for
+    it, so sending 200,000 underflows the module's count (Panic 0x11) although bob holds
+    the tokens."""
+    reason = _first_reason(
+        all_modules,
+        [Reassign("bob", "dave"), Allow("bob", True)],
+        Transfer("bob", "alice", 700, 0, 1, approved=True, allowance=None),
+    )
+    assert reason is ReasonCode.TRANSFER_FAILURE
+
+
+def test_identity_before_allowance(all_modules: AllModules) -> None:
+    """An operator short of allowance sending to an unverified recipient: T-REX refuses on
+    identity first ("Transfer not possible"), not on the allowance."""
+    _regression(
+        all_modules,
+        [Transfer("alice", "frank", 100, 0, 1, approved=True, allowance=0)],
+    )
+
+
+def test_window_ending_at_the_landing_block(all_modules: AllModules) -> None:
+    """alice moves 150,000 (her 60 s limit), then 1 more landing exactly 60 s later: the
+    window has ended in the landing block, so the chain passes and the dry run told that
+    time agrees; landing 59 s later it is refused by both."""
+    first = Transfer("alice", "bob", 500, 0, 1, approved=True, allowance=None)
+    _regression(
+        all_modules,
+        [first, Transfer("alice", "bob", 0, 1, 59, approved=True, allowance=None)],
+    )
+    _regression(
+        all_modules,
+        [first, Transfer("alice", "bob", 0, 1, 60, approved=True, allowance=None)],
+    )
