@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Final, cast
 
@@ -1346,7 +1347,8 @@ class Erc3643Adapter:
             fn = token.functions.transfer(intent.recipient, intent.amount)
             caller = intent.sender
         try:
-            self.client.call({"from": caller, "to": token.address, "data": _hex(fn)})
+            with _caller_can_pay(self.client):
+                self.client.call({"from": caller, "to": token.address, "data": _hex(fn)})
         except EvmReverted as exc:
             return exc.revert
         return None
@@ -1511,6 +1513,40 @@ class _HookContext:
 def _identity_or_none(value: Any) -> str | None:
     text = str(value)
     return None if int(text, 16) == 0 else Web3.to_checksum_address(text)
+
+
+@contextmanager
+def _caller_can_pay(client: EvmClient) -> Iterator[None]:
+    """Let any address -- a contract such as an HTLC too -- be the caller of an ``eth_call``.
+
+    A node runs ``eth_call`` at gas price 0, so any caller will do. py-evm (the embedded
+    backend) refuses a caller that cannot pay for the call's gas at the block's base fee;
+    its equivalent of a balance state override: while the call runs, eth-tester's
+    call-and-discard step credits the caller inside the state it throws away, so nothing
+    persists.
+    """
+    if client.backend != "pyevm":
+        yield
+        return
+    import eth_tester.backends.pyevm.main as pyevm_main
+
+    original = pyevm_main._execute_and_revert_transaction
+
+    def funded(chain: Any, transaction: Any, block_number: Any = "latest") -> Any:
+        vm = pyevm_main._get_vm_for_block_number(chain, block_number)
+        state = vm.state
+        snapshot = state.snapshot()
+        try:
+            state.set_balance(transaction.sender, 2**200)
+            return state.apply_transaction(transaction)
+        finally:
+            state.revert(snapshot)
+
+    pyevm_main._execute_and_revert_transaction = funded
+    try:
+        yield
+    finally:
+        pyevm_main._execute_and_revert_transaction = original
 
 
 def _values(answers: Sequence[Any]) -> list[Any]:
