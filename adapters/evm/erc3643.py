@@ -54,6 +54,7 @@ from bridge.errors import (
     WrongStandard,
 )
 from bridge.model import (
+    AgentOperationCheck,
     AllowListRule,
     Asset,
     AssetRef,
@@ -132,6 +133,10 @@ _TIME_MODULES: Final = frozenset(
 )
 _MAX_BALANCE_SLOT: Final = 202
 """Storage slot of MaxBalanceModule's ``_maxBalance`` mapping in T-REX 4.1.6 (checked)."""
+_MODELLED_AGENT_OPS: Final = frozenset(
+    {Capability.MINT, Capability.BURN, Capability.FORCED_TRANSFER, Capability.RECOVERY}
+)
+"""Agent operations judged from reads; the others are judged by their simulation."""
 _MONTH: Final = 30 * 86_400
 """ExchangeMonthlyLimitsModule's window (``30 days``)."""
 _DOCS_ABI: Final = (
@@ -405,6 +410,63 @@ class Erc3643Codec:
         out: list[Refusal] = []
         self._hooks(facts, facts.sender, facts.recipient, facts.amount, balances, out)
         return tuple(out)
+
+    def mint_hook_refusals(self, facts: TransferFacts, to: str, amount: int) -> tuple[Refusal, ...]:
+        """Refusals from the modules' mint hooks: MaxBalanceModule adds the amount to the
+        recipient identity's count and refuses a count above the maximum."""
+        for module in facts.modules:
+            if module.name != "MaxBalanceModule" or not module.state:
+                continue
+            identity = facts.identities.get(to)
+            counts = {k.lower(): int(v) for k, v in module.state["balances"].items()}
+            after = counts.get(str(identity).lower(), 0) + amount
+            limit = module.state.get("max")
+            if limit is not None and after > int(limit):
+                return (
+                    Refusal(
+                        code=ReasonCode.MAX_BALANCE_EXCEEDED,
+                        source_standard=self.standard,
+                        raw_code=module.name,
+                        raw_message=f"MaxBalanceExceeded({facts.compliance}, {amount})",
+                        detail=f"identity {identity} would hold {after}, above {limit}",
+                    ),
+                )
+        return ()
+
+    def burn_hook_refusals(
+        self, facts: TransferFacts, holder: str, amount: int
+    ) -> tuple[Refusal, ...]:
+        """Refusals from the modules' burn hooks: MaxBalanceModule looks up the holder's
+        identity ("identity not found") and subtracts from its count (an underflow when
+        its count is short)."""
+        for module in facts.modules:
+            if module.name != "MaxBalanceModule" or not module.state:
+                continue
+            identity = facts.identities.get(holder)
+            if identity is None:
+                return (
+                    Refusal(
+                        code=ReasonCode.SENDER_NOT_ELIGIBLE,
+                        source_standard=self.standard,
+                        raw_code="identityRegistry.identity(from)=0",
+                        raw_message="identity not found",
+                        detail=f"{holder} has no identity (MaxBalanceModule's hook needs one)",
+                    ),
+                )
+            counts = {k.lower(): int(v) for k, v in module.state["balances"].items()}
+            held = counts.get(identity.lower(), 0)
+            if held < amount:
+                return (
+                    Refusal(
+                        code=ReasonCode.TRANSFER_FAILURE,
+                        source_standard=self.standard,
+                        raw_code="MaxBalanceModule.getIDBalance(from)",
+                        raw_message=_UNDERFLOW,
+                        detail=f"MaxBalanceModule counts {held} for identity {identity}, "
+                        f"less than the {amount} burnt: its accounting underflows",
+                    ),
+                )
+        return ()
 
     def _hooks(
         self,
@@ -1369,6 +1431,331 @@ class Erc3643Adapter:
         if signer.address != caller:
             raise InvalidInput("signer", f"must sign for {caller}, signs for {signer.address}")
         return self.client.transact(signer, token.address, _calldata(fn), gas=gas)
+
+    def check_agent_operation(
+        self,
+        ref: AssetRef,
+        capability: Capability,
+        agent: str,
+        *,
+        simulate: bool = True,
+        **params: object,
+    ) -> AgentOperationCheck:
+        """Dry-run an agent operation signed by ``agent`` (parameters as for
+        :meth:`agent_operation`); nothing is sent.
+
+        Mint, burn, forced transfer and recovery are judged from reads in T-REX 4.1.6's
+        order (agent role; then for a mint the recipient's identity and every module's
+        check of an issuance; for a burn and a forced transfer the balance, for a forced
+        transfer the recipient's identity; for a recovery the balance to recover, the new
+        wallet as a management key of the identity, the registry's agent role for the
+        token, the new wallet not registered yet) and then the modules' hooks
+        (MaxBalanceModule's accounting, the transfer fee). With ``simulate`` (and for the
+        other operations always) the call also runs as an ``eth_call`` from ``agent``;
+        its raw revert goes on the first refusal, and a revert the reads did not predict
+        becomes a refusal of its own.
+        """
+        if capability not in self.capabilities:
+            raise UnsupportedCapability(self.standard.value, capability.value)
+        who = self.client.checked_address(agent, field_name="agent")
+        params.pop("gas", None)
+        token = self.token(ref)
+        target, fn = self._agent_call(token, capability, dict(params))
+        shown = {k: v for k, v in params.items() if isinstance(v, str | int | bool)}
+        refusals = list(self._agent_refusals(token, capability, who, dict(params)))
+        if simulate or capability not in _MODELLED_AGENT_OPS:
+            try:
+                with _caller_can_pay(self.client):
+                    self.client.call({"from": who, "to": target.address, "data": _hex(fn)})
+            except EvmReverted as exc:
+                raw = exc.revert.describe()
+                if refusals:
+                    refusals[0] = refusals[0].model_copy(update={"raw_message": raw})
+                else:
+                    refusals.append(self.codec.refusal(None, raw))
+        return AgentOperationCheck(
+            asset=ref,
+            operation=capability,
+            agent=who,
+            params=shown,
+            allowed=not refusals,
+            refusals=tuple(refusals),
+        )
+
+    def _agent_refusals(
+        self, token: Contract, capability: Capability, agent: str, params: dict[str, object]
+    ) -> tuple[Refusal, ...]:
+        if capability not in _MODELLED_AGENT_OPS:
+            return ()
+        f = token.functions
+        p = _Params(self.client, params)
+        out: list[Refusal] = []
+
+        def add(code: ReasonCode, raw_code: str, message: str, detail: str) -> None:
+            out.append(
+                Refusal(
+                    code=code,
+                    source_standard=self.standard,
+                    raw_code=raw_code,
+                    raw_message=message,
+                    detail=detail,
+                )
+            )
+
+        if not self._read(f.isAgent(agent)):
+            add(
+                ReasonCode.OPERATOR_NOT_AUTHORIZED,
+                "isAgent(caller)=false",
+                "AgentRole: caller does not have the Agent role",
+                f"{agent} is not an agent of the token",
+            )
+            return tuple(out)
+        registry = self._registry(token)
+        compliance = self._compliance(token)
+        r = registry.functions
+        if capability is Capability.MINT:
+            to, amount = p.address("to"), p.amount("amount")
+            if not self._read(r.isVerified(to)):
+                add(
+                    ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                    "identityRegistry.isVerified(to)=false",
+                    "Identity is not verified.",
+                    f"{to} is not a verified identity",
+                )
+                return tuple(out)
+            facts = self._hook_facts(token, registry, compliance, _ZERO, to, amount)
+            for module in facts.modules:
+                if not module.passed:
+                    code = from_trex_module(module.name)
+                    add(
+                        code if code is not ReasonCode.UNKNOWN else ReasonCode.TRANSFER_FAILURE,
+                        module.name,
+                        module.check_error or "Compliance not followed",
+                        f"{module.name} at {module.address} refuses the issuance",
+                    )
+                    return tuple(out)
+            if amount == 0:
+                add(
+                    ReasonCode.TRANSFER_FAILURE,
+                    "amount=0",
+                    "invalid argument - no value mint",
+                    "T-REX's compliance refuses a mint of 0",
+                )
+                return tuple(out)
+            out.extend(self.codec.mint_hook_refusals(facts, to, amount))
+        elif capability is Capability.BURN:
+            holder, amount = p.address("holder"), p.amount("amount")
+            balance = int(self._read(f.balanceOf(holder)))
+            if amount > balance:
+                add(
+                    ReasonCode.INSUFFICIENT_BALANCE,
+                    "balanceOf(holder)",
+                    "cannot burn more than balance",
+                    f"{holder} holds {balance}, asked {amount}",
+                )
+                return tuple(out)
+            if amount == 0:
+                add(
+                    ReasonCode.TRANSFER_FAILURE,
+                    "amount=0",
+                    "invalid argument - no value burn",
+                    "T-REX's compliance refuses a burn of 0",
+                )
+                return tuple(out)
+            facts = self._hook_facts(token, registry, compliance, holder, _ZERO, amount)
+            out.extend(self.codec.burn_hook_refusals(facts, holder, amount))
+        elif capability is Capability.FORCED_TRANSFER:
+            sender, recipient = p.address("sender"), p.address("recipient")
+            amount = p.amount("amount")
+            out.extend(
+                self._forced_refusals(token, registry, compliance, sender, recipient, amount)
+            )
+        elif capability is Capability.RECOVERY:
+            lost, new = p.address("lost_wallet"), p.address("new_wallet")
+            identity = p.address("identity")
+            balance = int(self._read(f.balanceOf(lost)))
+            if balance == 0:
+                add(
+                    ReasonCode.INSUFFICIENT_BALANCE,
+                    "balanceOf(lost)=0",
+                    "no tokens to recover",
+                    f"{lost} holds nothing to recover",
+                )
+                return tuple(out)
+            from eth_abi.abi import encode as abi_encode
+
+            key = bytes(Web3.keccak(abi_encode(["address"], [new])))
+            ok, has_key = self._try(self._c("Identity", identity).functions.keyHasPurpose(key, 1))
+            if not (ok and has_key):
+                add(
+                    ReasonCode.OPERATOR_NOT_AUTHORIZED,
+                    "identity.keyHasPurpose(new, 1)=false",
+                    "Recovery not possible",
+                    f"{new} is not a management key of identity {identity}",
+                )
+                return tuple(out)
+            if not self._read(r.isAgent(token.address)):
+                add(
+                    ReasonCode.OPERATOR_NOT_AUTHORIZED,
+                    "identityRegistry.isAgent(token)=false",
+                    "AgentRole: caller does not have the Agent role",
+                    "the token is not an agent of its identity registry: it cannot register "
+                    "the new wallet",
+                )
+                return tuple(out)
+            if self._read(r.contains(new)):
+                add(
+                    ReasonCode.INVALID_RECEIVER,
+                    "identityRegistry.contains(new)=true",
+                    "address stored already",
+                    f"{new} is already registered",
+                )
+                return tuple(out)
+            # the forced transfer then runs with the new wallet registered to ``identity``
+            out.extend(
+                self._forced_refusals(
+                    token, registry, compliance, lost, new, balance, new_identity=identity
+                )
+            )
+        p.done()
+        return tuple(out)
+
+    def _forced_refusals(
+        self,
+        token: Contract,
+        registry: Contract,
+        compliance: Contract,
+        sender: str,
+        recipient: str,
+        amount: int,
+        *,
+        new_identity: str | None = None,
+    ) -> list[Refusal]:
+        out: list[Refusal] = []
+        s = self.standard
+        balance = int(self._read(token.functions.balanceOf(sender)))
+        if amount > balance:
+            out.append(
+                Refusal(
+                    code=ReasonCode.INSUFFICIENT_BALANCE,
+                    source_standard=s,
+                    raw_code="balanceOf(from)",
+                    raw_message="sender balance too low",
+                    detail=f"{sender} holds {balance}, asked {amount}",
+                )
+            )
+            return out
+        if new_identity is not None:
+            verified = self._identity_verified(registry, new_identity)
+        else:
+            verified = bool(self._read(registry.functions.isVerified(recipient)))
+        if not verified:
+            out.append(
+                Refusal(
+                    code=ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                    source_standard=s,
+                    raw_code="identityRegistry.isVerified(to)=false",
+                    raw_message="Transfer not possible",
+                    detail=f"{recipient} is not a verified identity",
+                )
+            )
+            return out
+        if amount == 0:
+            out.append(
+                Refusal(
+                    code=ReasonCode.TRANSFER_FAILURE,
+                    source_standard=s,
+                    raw_code="amount=0",
+                    raw_message=_NO_VALUE,
+                    detail="T-REX's compliance refuses a transfer of 0",
+                )
+            )
+            return out
+        facts = self._hook_facts(
+            token, registry, compliance, sender, recipient, amount, new_identity=new_identity
+        )
+        out.extend(self.codec.hook_refusals(facts))
+        return out
+
+    def _identity_verified(self, registry: Contract, identity: str) -> bool:
+        """Whether ``identity`` holds every required claim (as isVerified checks a wallet)."""
+        _claims, missing = self._claims(registry, identity)
+        return not missing
+
+    def _hook_facts(
+        self,
+        token: Contract,
+        registry: Contract,
+        compliance: Contract,
+        sender: str,
+        recipient: str,
+        amount: int,
+        *,
+        new_identity: str | None = None,
+    ) -> TransferFacts:
+        """The module facts the hooks of a mint / burn / forced transfer need."""
+        r = registry.functions
+        identities: dict[str, str | None] = {}
+        for wallet in (sender, recipient):
+            if wallet != _ZERO:
+                identities[wallet] = _identity_or_none(self._read(r.identity(wallet)))
+        if new_identity is not None:
+            identities[recipient] = new_identity
+        addresses = [str(a) for a in self._read(compliance.functions.getModules())]
+        names = [self._module_name(a) for a in addresses]
+        for address, name in zip(addresses, names, strict=True):
+            if name == "TransferFeesModule":
+                fees = self._c("TransferFeesModule", address)
+                _rate, collector = self._read(fees.functions.getFee(compliance.address))
+                if str(collector) != _ZERO and str(collector) not in identities:
+                    identities[str(collector)] = _identity_or_none(
+                        self._read(r.identity(str(collector)))
+                    )
+        checks = self.client.read_many(
+            [
+                self._c("IModule", a).functions.moduleCheck(
+                    sender, recipient, amount, compliance.address
+                )
+                for a in addresses
+            ]
+        )
+        context = _HookContext(
+            token=token,
+            registry=registry,
+            compliance=compliance.address,
+            sender=sender,
+            recipient=recipient,
+            identities=identities,
+        )
+        modules = []
+        for address, name, result in zip(addresses, names, checks, strict=True):
+            failed = isinstance(result, EvmReverted)
+            modules.append(
+                ModuleFacts(
+                    address=address,
+                    name=name,
+                    passed=False if failed else bool(result),
+                    check_error=result.revert.describe() if failed else None,
+                    state=self._module_state(name, address, context)
+                    if name in ("MaxBalanceModule", "TransferFeesModule")
+                    else {},
+                )
+            )
+        return TransferFacts(
+            paused=False,
+            sender_frozen=False,
+            recipient_frozen=False,
+            sender_balance=0,
+            sender_frozen_tokens=0,
+            amount=amount,
+            recipient_registered=True,
+            recipient_verified=True,
+            modules=tuple(modules),
+            sender=sender,
+            recipient=recipient,
+            identities=identities,
+            compliance=compliance.address,
+        )
 
     def agent_operation(
         self, ref: AssetRef, capability: Capability, signer: Signer, **params: object
