@@ -152,7 +152,7 @@ def _operate(env: AllModules, adapter: Erc3643Adapter, op: object) -> str:
     return f"{capability.value} {'done' if happened else 'refused: ' + reads.reason.value}"
 
 
-_EXAMPLES = {"ci": 3, "dev": 8, "thorough": 150}.get(
+_EXAMPLES = {"ci": 2, "dev": 8, "thorough": 150}.get(
     os.environ.get("STBRIDGE_HYPOTHESIS_PROFILE", "dev"), 8
 )
 
