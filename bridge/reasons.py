@@ -97,6 +97,10 @@ class ReasonCode(StrEnum):
     UNKNOWN_INSTRUMENT = "UNKNOWN_INSTRUMENT"
     UNKNOWN = "UNKNOWN"
     KYC_MISSING = "KYC_MISSING"
+    NOT_ON_ALLOW_LIST = "NOT_ON_ALLOW_LIST"
+    """An allow list refused: no party the list requires is on it (not a block list)."""
+    FEE_COLLECTION_FAILED = "FEE_COLLECTION_FAILED"
+    """The transfer's fee cannot be collected (collector not eligible or over a limit)."""
 
 
 R = ReasonCode
@@ -225,8 +229,8 @@ TREX_MODULES: Final[dict[str, ReasonCode]] = {
     "TimeTransfersLimitsModule": R.VOLUME_LIMIT_EXCEEDED,
     "ExchangeMonthlyLimitsModule": R.VOLUME_LIMIT_EXCEEDED,
     "TransferFeesModule": R.TRANSFER_FAILURE,
-    "TransferRestrictModule": R.BLOCKLISTED_PARTY,
-    "TokenListingRestrictionsModule": R.BLOCKLISTED_PARTY,
+    "TransferRestrictModule": R.NOT_ON_ALLOW_LIST,
+    "TokenListingRestrictionsModule": R.NOT_ON_ALLOW_LIST,  # blacklisting mode: BLOCKLISTED
     "ConditionalTransferModule": R.ISSUER_APPROVAL_REQUIRED,
     "TimeExchangeLimitsModule": R.VOLUME_LIMIT_EXCEEDED,
 }

@@ -37,8 +37,9 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from pydantic import ValidationError
 from web3 import Web3
@@ -53,6 +54,7 @@ from bridge.errors import (
     WrongStandard,
 )
 from bridge.model import (
+    AgentOperationCheck,
     AllowListRule,
     Asset,
     AssetRef,
@@ -61,6 +63,7 @@ from bridge.model import (
     ClaimType,
     CountryAllowRule,
     CountryDenyRule,
+    DenyListRule,
     Document,
     Eligibility,
     EvmContractLocator,
@@ -77,6 +80,7 @@ from bridge.model import (
     Standard,
     SupplyCapRule,
     TransferCheck,
+    TransferFeeRule,
     TransferIntent,
     VolumeLimitRule,
 )
@@ -122,8 +126,19 @@ DEFAULT_TOPIC_MAP: Final[Mapping[int, ClaimType]] = {
 
 _ZERO: Final = "0x" + "00" * 20
 _NO_VALUE: Final = "invalid argument - no value transfer"
-_SENDER_IDENTITY_HOOKS: Final = frozenset({"MaxBalanceModule"})
-"""Modules whose transfer hook reverts when the sender has no identity (seen on chain)."""
+_UNDERFLOW: Final = "Panic(0x11)"
+"""What T-REX 4.1.6 reverts with on an arithmetic underflow (a short allowance too)."""
+_TIME_MODULES: Final = frozenset(
+    {"TimeTransfersLimitsModule", "TimeExchangeLimitsModule", "ExchangeMonthlyLimitsModule"}
+)
+_MAX_BALANCE_SLOT: Final = 202
+"""Storage slot of MaxBalanceModule's ``_maxBalance`` mapping in T-REX 4.1.6 (checked)."""
+_MODELLED_AGENT_OPS: Final = frozenset(
+    {Capability.MINT, Capability.BURN, Capability.FORCED_TRANSFER, Capability.RECOVERY}
+)
+"""Agent operations judged from reads; the others are judged by their simulation."""
+_MONTH: Final = 30 * 86_400
+"""ExchangeMonthlyLimitsModule's window (``30 days``)."""
 _DOCS_ABI: Final = (
     {
         "type": "function",
@@ -156,18 +171,38 @@ _DOCS_ABI: Final = (
 class ModuleFacts:
     """One bound compliance module: address, ``name()``, and its ``moduleCheck`` verdict.
 
-    ``check_error`` holds the revert text when ``moduleCheck`` itself reverted.
+    ``check_error`` holds the revert text when ``moduleCheck`` itself reverted. ``state``
+    holds what the codec's model of the module needs beyond the verdict (read by the
+    adapter; empty when unknown, and then the module's hooks are not modelled):
+
+    - ``MaxBalanceModule``: ``max`` (int or None), ``balances`` (identity -> the module's
+      count of that identity's balance);
+    - ``TransferFeesModule``: ``rate``, ``collector``, ``collector_verified``, ``is_agent``
+      (the module holds the token's agent role, which its fee transfer needs);
+    - ``TimeTransfersLimitsModule``: ``limits`` ((seconds, value), ...), ``counters``
+      (seconds -> (value, window end)) of the sender's identity;
+    - ``TimeExchangeLimitsModule``: ``sender_is_exchange``, ``recipient_is_exchange``,
+      ``limits``, ``counters`` (of the sender's identity towards the recipient exchange);
+    - ``ExchangeMonthlyLimitsModule``: ``sender_is_exchange``, ``recipient_is_exchange``,
+      ``limit``, ``count``, ``timer``;
+    - ``TokenListingRestrictionsModule``: ``listing_type`` (0 none, 1 allow, 2 deny).
     """
 
     address: str
     name: str
     passed: bool
     check_error: str | None = None
+    state: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
 class TransferFacts:
-    """Everything T-REX's ``transfer`` looks at, read from chain before a dry run."""
+    """Everything T-REX's ``transfer`` looks at, read from chain before a dry run.
+
+    ``at`` is the block timestamp the transfer is predicted to land in (the time windows
+    are judged then); ``identities`` maps the wallets involved (sender, recipient, fee
+    collector) to their identity contracts (None when not registered).
+    """
 
     paused: bool
     sender_frozen: bool
@@ -182,6 +217,12 @@ class TransferFacts:
     allowance: int | None = None
     recipient_is_zero: bool = False
     sender_registered: bool = True
+    sender: str = ""
+    recipient: str = ""
+    identities: Mapping[str, str | None] = field(default_factory=dict)
+    sender_is_agent: bool = False
+    at: int | None = None
+    compliance: str = ""
 
 
 @dataclass(frozen=True)
@@ -220,7 +261,12 @@ class Erc3643Codec:
     def derive_refusals(self, facts: TransferFacts) -> tuple[Refusal, ...]:
         """Every reason the transfer fails, in the order T-REX checks them (first = reverted).
 
-        An empty tuple means the transfer goes through.
+        T-REX 4.1.6's ``transfer``/``transferFrom``: paused -> either wallet frozen ->
+        unfrozen balance -> recipient verified -> each module's ``moduleCheck`` (time
+        windows judged at ``facts.at``) -> allowance (``transferFrom`` only; an underflow,
+        ``Panic(0x11)``) -> amount 0 refused by the compliance -> each module's transfer
+        hook (identity lookups, MaxBalanceModule's accounting, the fee transfer to the
+        TransferFeesModule's collector). An empty tuple means the transfer goes through.
         """
         out: list[Refusal] = []
         s = self.standard
@@ -260,13 +306,6 @@ class Erc3643Codec:
                 "Insufficient Balance",
                 f"sender can move {max(free, 0)}, asked {facts.amount}",
             )
-        if facts.allowance is not None and facts.amount > facts.allowance:
-            add(
-                ReasonCode.INSUFFICIENT_ALLOWANCE,
-                "allowance",
-                "ERC20: insufficient allowance",
-                f"allowance {facts.allowance} < {facts.amount}",
-            )
         if facts.recipient_is_zero:
             add(ReasonCode.INVALID_RECEIVER, "to=0", None, "recipient is the zero address")
         if not facts.recipient_registered:
@@ -291,17 +330,32 @@ class Erc3643Codec:
                 f"recipient not verified: missing claim {named or 'from a trusted issuer'}",
             )
         for module in facts.modules:
-            if module.passed:
+            if self.module_passes(module, facts):
                 continue
             code = from_trex_module(module.name)
+            if module.name == "TokenListingRestrictionsModule" and (
+                module.state.get("listing_type") == 2
+            ):
+                code = ReasonCode.BLOCKLISTED_PARTY
             why = f"{module.name} at {module.address} refused"
             if module.check_error:
                 why += f" (moduleCheck reverted: {module.check_error})"
+            elif module.name in _TIME_MODULES and facts.at is not None:
+                why += f" at block time {facts.at}"
             add(
                 code if code is not ReasonCode.UNKNOWN else ReasonCode.TRANSFER_FAILURE,
                 module.name,
-                "Transfer not possible",
+                module.check_error or "Transfer not possible",
                 why,
+            )
+        if facts.allowance is not None and facts.amount > facts.allowance:
+            # T-REX 4.1.6 subtracts without a check: an arithmetic underflow, after the
+            # identity and compliance checks
+            add(
+                ReasonCode.INSUFFICIENT_ALLOWANCE,
+                "allowance",
+                _UNDERFLOW,
+                f"allowance {facts.allowance} < {facts.amount}",
             )
         if facts.amount == 0:
             # ModularCompliance.transferred() refuses an empty transfer after every check
@@ -311,20 +365,215 @@ class Erc3643Codec:
                 _NO_VALUE,
                 "T-REX's compliance refuses a transfer of 0",
             )
-        if not facts.sender_registered and any(
-            m.name in _SENDER_IDENTITY_HOOKS for m in facts.modules
-        ):
-            # MaxBalanceModule's transfer hook looks up the sender's identity and reverts
-            add(
-                ReasonCode.SENDER_NOT_ELIGIBLE,
-                "identityRegistry.contains(from)=false",
-                "identity not found",
-                "sender has no identity in the registry (MaxBalanceModule needs one)",
-            )
+        elif not out:
+            # the hooks run only once every check passed (their reasons are not guessed
+            # for a transfer the checks already refuse)
+            out.extend(self.hook_refusals(facts))
         return tuple(out)
 
+    def module_passes(self, module: ModuleFacts, facts: TransferFacts) -> bool:
+        """A module's verdict: the chain's ``moduleCheck``, except for the time-window
+        modules, re-judged at ``facts.at`` from their counters (a window that has ended by
+        then no longer counts)."""
+        st = module.state
+        if module.name not in _TIME_MODULES or facts.at is None or not st:
+            return module.passed
+        at, amount = facts.at, facts.amount
+        if facts.sender_is_agent:
+            return True
+        if module.name == "TimeTransfersLimitsModule":
+            return _windows_pass(st["limits"], st["counters"], amount, at)
+        if st["sender_is_exchange"] or not st["recipient_is_exchange"]:
+            return True
+        if module.name == "TimeExchangeLimitsModule":
+            return _windows_pass(st["limits"], st["counters"], amount, at)
+        limit, count, timer = int(st["limit"]), int(st["count"]), int(st["timer"])
+        if amount > limit:
+            return False
+        return timer <= at or count + amount <= limit
+
+    def hook_refusals(self, facts: TransferFacts) -> tuple[Refusal, ...]:
+        """Refusals from the modules' transfer hooks, which run after the token moved the
+        amount (``ModularCompliance.transferred``), in the modules' order.
+
+        Modelled: MaxBalanceModule (looks up both identities -- "identity not found" --
+        adds to the recipient's count, subtracts from the sender's -- an underflow when its
+        count is short -- and refuses a count above the maximum) and TransferFeesModule
+        (a forced transfer of the fee from the recipient to the collector: the module
+        must be an agent, the collector a verified identity, and the fee transfer runs
+        every hook again). The other modules' hooks only update counters.
+        """
+        balances: dict[str, int] = {}
+        for module in facts.modules:
+            if module.name == "MaxBalanceModule" and module.state:
+                balances.update({k.lower(): int(v) for k, v in module.state["balances"].items()})
+        out: list[Refusal] = []
+        self._hooks(facts, facts.sender, facts.recipient, facts.amount, balances, out)
+        return tuple(out)
+
+    def mint_hook_refusals(self, facts: TransferFacts, to: str, amount: int) -> tuple[Refusal, ...]:
+        """Refusals from the modules' mint hooks: MaxBalanceModule adds the amount to the
+        recipient identity's count and refuses a count above the maximum."""
+        for module in facts.modules:
+            if module.name != "MaxBalanceModule" or not module.state:
+                continue
+            identity = facts.identities.get(to)
+            counts = {k.lower(): int(v) for k, v in module.state["balances"].items()}
+            after = counts.get(str(identity).lower(), 0) + amount
+            limit = module.state.get("max")
+            if limit is not None and after > int(limit):
+                return (
+                    Refusal(
+                        code=ReasonCode.MAX_BALANCE_EXCEEDED,
+                        source_standard=self.standard,
+                        raw_code=module.name,
+                        raw_message=f"MaxBalanceExceeded({facts.compliance}, {amount})",
+                        detail=f"identity {identity} would hold {after}, above {limit}",
+                    ),
+                )
+        return ()
+
+    def burn_hook_refusals(
+        self, facts: TransferFacts, holder: str, amount: int
+    ) -> tuple[Refusal, ...]:
+        """Refusals from the modules' burn hooks: MaxBalanceModule looks up the holder's
+        identity ("identity not found") and subtracts from its count (an underflow when
+        its count is short)."""
+        for module in facts.modules:
+            if module.name != "MaxBalanceModule" or not module.state:
+                continue
+            identity = facts.identities.get(holder)
+            if identity is None:
+                return (
+                    Refusal(
+                        code=ReasonCode.SENDER_NOT_ELIGIBLE,
+                        source_standard=self.standard,
+                        raw_code="identityRegistry.identity(from)=0",
+                        raw_message="identity not found",
+                        detail=f"{holder} has no identity (MaxBalanceModule's hook needs one)",
+                    ),
+                )
+            counts = {k.lower(): int(v) for k, v in module.state["balances"].items()}
+            held = counts.get(identity.lower(), 0)
+            if held < amount:
+                return (
+                    Refusal(
+                        code=ReasonCode.TRANSFER_FAILURE,
+                        source_standard=self.standard,
+                        raw_code="MaxBalanceModule.getIDBalance(from)",
+                        raw_message=_UNDERFLOW,
+                        detail=f"MaxBalanceModule counts {held} for identity {identity}, "
+                        f"less than the {amount} burnt: its accounting underflows",
+                    ),
+                )
+        return ()
+
+    def _hooks(
+        self,
+        facts: TransferFacts,
+        frm: str,
+        to: str,
+        value: int,
+        balances: dict[str, int],
+        out: list[Refusal],
+    ) -> bool:
+        ids = {k.lower(): v for k, v in facts.identities.items()}
+
+        def add(code: ReasonCode, raw_code: str, message: str, detail: str) -> bool:
+            out.append(
+                Refusal(
+                    code=code,
+                    source_standard=self.standard,
+                    raw_code=raw_code,
+                    raw_message=message,
+                    detail=detail,
+                )
+            )
+            return False
+
+        for module in facts.modules:
+            st = module.state
+            if not st:
+                continue
+            if module.name == "MaxBalanceModule":
+                id_from, id_to = ids.get(frm.lower()), ids.get(to.lower())
+                if id_from is None or id_to is None:
+                    party = "sender" if id_from is None else "recipient"
+                    return add(
+                        ReasonCode.SENDER_NOT_ELIGIBLE
+                        if id_from is None
+                        else ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                        f"identityRegistry.identity({'from' if id_from is None else 'to'})=0",
+                        "identity not found",
+                        f"the {party} {frm if id_from is None else to} has no identity in "
+                        "the registry (MaxBalanceModule's transfer hook needs one)",
+                    )
+                f_key, t_key = id_from.lower(), id_to.lower()
+                balances[t_key] = balances.get(t_key, 0) + value
+                held = balances.get(f_key, 0)
+                if held < value:
+                    return add(
+                        ReasonCode.TRANSFER_FAILURE,
+                        "MaxBalanceModule.getIDBalance(from)",
+                        _UNDERFLOW,
+                        f"MaxBalanceModule counts {held} for identity {id_from}, less than "
+                        f"the {value} leaving it: its accounting underflows",
+                    )
+                balances[f_key] = held - value
+                limit = st.get("max")
+                if limit is not None and balances[t_key] > int(limit):
+                    return add(
+                        ReasonCode.MAX_BALANCE_EXCEEDED,
+                        module.name,
+                        f"MaxBalanceExceeded({facts.compliance}, {value})",
+                        f"identity {id_to} would hold {balances[t_key]}, above {limit}",
+                    )
+            elif module.name == "TransferFeesModule":
+                rule = TransferFeeRule(rate_bps=int(st["rate"]), collector=str(st["collector"]))
+                id_from, id_to = ids.get(frm.lower()), ids.get(to.lower())
+                fee = rule.fee(value, sender=frm, recipient=to, same_identity=id_from == id_to)
+                if fee == 0:
+                    continue
+                collector = rule.collector
+                if not st["is_agent"]:
+                    return add(
+                        ReasonCode.FEE_COLLECTION_FAILED,
+                        "token.isAgent(TransferFeesModule)=false",
+                        "AgentRole: caller does not have the Agent role",
+                        f"the fee module {module.address} is not an agent of the token and "
+                        "cannot collect the fee",
+                    )
+                if not st["collector_verified"]:
+                    return add(
+                        ReasonCode.FEE_COLLECTION_FAILED,
+                        "identityRegistry.isVerified(collector)=false",
+                        "Transfer not possible",
+                        f"the fee collector {collector} is not a verified identity: the fee "
+                        f"of {fee} cannot be paid to it",
+                    )
+                inner: list[Refusal] = []
+                if not self._hooks(facts, to, collector, fee, balances, inner):
+                    out.extend(
+                        r.model_copy(
+                            update={
+                                "code": ReasonCode.FEE_COLLECTION_FAILED,
+                                "detail": f"fee of {fee} to {collector}: {r.detail}",
+                            }
+                        )
+                        for r in inner
+                    )
+                    return False
+        return True
+
     def module_rules(self, name: str, address: str, params: Mapping[str, Any]) -> tuple[Rule, ...]:
-        """Canonical rules of one compliance module from its read parameters."""
+        """Canonical rules of one compliance module from its read parameters.
+
+        Each rule means what the module enforces: TransferRestrictModule passes a transfer
+        when *either* party is listed; the time and exchange limits are fixed windows per
+        identity opened by the first transfer, agents exempt; TokenListingRestrictions
+        lists recipients (wallet or identity) to allow or to deny; TransferFeesModule is
+        a fee with its rate and collector.
+        """
         source = f"{address} {name}"
         if name == "CountryAllowModule":
             return (CountryAllowRule(countries=tuple(params["countries"]), source=source),)
@@ -335,13 +584,51 @@ class Erc3643Codec:
         if name == "SupplyLimitModule":
             return (SupplyCapRule(limit=int(params["limit"]), source=source),)
         if name == "TransferRestrictModule":
-            return (AllowListRule(addresses=tuple(params["addresses"]), source=source),)
+            return (
+                AllowListRule(addresses=tuple(params["addresses"]), scope="either", source=source),
+            )
         if name == "ConditionalTransferModule":
             return (IssuerApprovalRule(source=source),)
         if name == "TimeTransfersLimitsModule":
             return tuple(
-                VolumeLimitRule(window_seconds=int(w), amount=int(v), source=source)
+                VolumeLimitRule(
+                    window_seconds=int(w),
+                    amount=int(v),
+                    window="fixed",
+                    per="identity",
+                    agents_exempt=True,
+                    source=source,
+                )
                 for w, v in params["limits"]
+            )
+        if name in ("TimeExchangeLimitsModule", "ExchangeMonthlyLimitsModule") and (
+            "exchanges" in params
+        ):
+            return tuple(
+                VolumeLimitRule(
+                    window_seconds=int(w),
+                    amount=int(v),
+                    window="fixed",
+                    per="identity",
+                    agents_exempt=True,
+                    into=exchange,
+                    source=source,
+                )
+                for exchange, limits in params["exchanges"]
+                for w, v in limits
+            )
+        if name == "TokenListingRestrictionsModule" and "listing_type" in params:
+            listed = tuple(params.get("listed", ()))
+            if params["listing_type"] == 1:
+                return (AllowListRule(addresses=listed, scope="recipient", source=source),)
+            if params["listing_type"] == 2:
+                return (DenyListRule(addresses=listed, scope="recipient", source=source),)
+            return ()
+        if name == "TransferFeesModule" and "rate" in params:
+            return (
+                TransferFeeRule(
+                    rate_bps=int(params["rate"]), collector=str(params["collector"]), source=source
+                ),
             )
         return (
             OpaqueRule(
@@ -351,6 +638,19 @@ class Erc3643Codec:
                 description=f"T-REX compliance module {name!r} at {address} (not interpreted)",
             ),
         )
+
+
+def _windows_pass(
+    limits: Sequence[tuple[int, int]], counters: Mapping[int, tuple[int, int]], amount: int, at: int
+) -> bool:
+    """T-REX's fixed windows: a counter whose end has passed no longer counts."""
+    for seconds, limit in limits:
+        if amount > limit:
+            return False
+        value, end = counters.get(int(seconds), (0, 0))
+        if end > at and value + amount > limit:
+            return False
+    return True
 
 
 # ---------------------------------------------------------------------------------------
@@ -606,15 +906,7 @@ class Erc3643Adapter:
             countries = [numeric_to_alpha2(c) for c in codes]
             return {"countries": [c for c in countries if c is not None]}
         if name == "MaxBalanceModule":
-            limit: int | None = None
-            for entry in self.client.logs(
-                address=address,
-                topics=[_topic("MaxBalanceSet(address,uint256)")],
-                step=self.log_step,
-                from_block=self.from_block,
-            ):
-                if _addr_from_topic(entry["topics"][1]) == compliance:
-                    limit = int.from_bytes(bytes(entry["topics"][2]), "big")
+            limit = self._max_balance(address, compliance)
             return {"limit": limit} if limit is not None else {}
         if name == "SupplyLimitModule":
             module = self._c("SupplyLimitModule", address)
@@ -635,6 +927,49 @@ class Erc3643Adapter:
                 u for u in users if self._read(module.functions.isUserAllowed(compliance, u))
             ]
             return {"addresses": sorted(allowed)}
+        if name == "TransferFeesModule":
+            module = self._c("TransferFeesModule", address)
+            rate, collector = self._read(module.functions.getFee(compliance))
+            return {"rate": int(rate), "collector": str(collector)}
+        if name == "TokenListingRestrictionsModule":
+            module = self._c(name, address)
+            token = str(
+                self._read(self._c("ModularCompliance", compliance).functions.getTokenBound())
+            )
+            kind = int(self._read(module.functions.getTokenListingType(token)))
+            seen: dict[str, None] = {}
+            for signature in ("TokenListed(address,address)", "TokenUnlisted(address,address)"):
+                for entry in self._events(address, signature):
+                    tok, who = abi_decode(["address", "address"], bytes(entry["data"]))
+                    if Web3.to_checksum_address(tok) == token:
+                        seen[Web3.to_checksum_address(who)] = None
+            listed = [
+                w for w in seen if self._read(module.functions.getInvestorListingStatus(token, w))
+            ]
+            return {"listing_type": kind, "listed": sorted(listed)}
+        if name in ("TimeExchangeLimitsModule", "ExchangeMonthlyLimitsModule"):
+            module = self._c(name, address)
+            ids: dict[str, None] = {}
+            for signature in ("ExchangeIDAdded(address)", "ExchangeIDRemoved(address)"):
+                for entry in self._events(address, signature):
+                    (who,) = abi_decode(["address"], bytes(entry["data"]))
+                    ids[Web3.to_checksum_address(who)] = None
+            exchanges: list[tuple[str, list[tuple[int, int]]]] = []
+            for exchange in ids:
+                if not self._read(module.functions.isExchangeID(exchange)):
+                    continue
+                if name == "TimeExchangeLimitsModule":
+                    limits = [
+                        (int(t), int(v))
+                        for t, v in self._read(
+                            module.functions.getExchangeLimits(compliance, exchange)
+                        )
+                    ]
+                else:
+                    monthly = module.functions.getExchangeMonthlyLimit(compliance, exchange)
+                    limits = [(_MONTH, int(self._read(monthly)))]
+                exchanges.append((exchange, limits))
+            return {"exchanges": exchanges}
         return {"known": name in _PARAM_MODULES}
 
     def _documents(self, address: str) -> tuple[Document, ...]:
@@ -816,17 +1151,22 @@ class Erc3643Adapter:
 
     # -- dry run -----------------------------------------------------------------------
 
-    def transfer_facts(self, intent: TransferIntent) -> TransferFacts:
-        """Read everything T-REX's ``transfer`` checks (nothing is sent).
+    def transfer_facts(self, intent: TransferIntent, *, at: int | None = None) -> TransferFacts:
+        """Read everything T-REX's ``transfer`` checks and its modules' hooks use (nothing
+        is sent).
 
-        The reads go in three JSON-RPC batches on a node: token state, identity registry and
-        compliance, then every module's ``moduleCheck``.
+        ``at`` is the block timestamp the transfer is expected to land in; by default the
+        earliest the next block can have (the latest block's timestamp + 1). A time
+        window that ends later than predicted only makes the chain more permissive, so the
+        default never allows what the chain refuses.
         """
         token = self.token(intent.asset)
         f = token.functions
         sender = self.client.checked_address(intent.sender, field_name="sender")
         recipient = self.client.checked_address(intent.recipient, field_name="recipient")
         operator = intent.operator if intent.operator not in (None, sender) else None
+        if at is None:
+            at = int(self.client.now().timestamp()) + 1
         first = [
             f.identityRegistry(),
             f.compliance(),
@@ -835,19 +1175,23 @@ class Erc3643Adapter:
             f.isFrozen(recipient),
             f.balanceOf(sender),
             f.getFrozenTokens(sender),
+            f.isAgent(sender),
         ]
         if operator is not None:
             first.append(f.allowance(sender, operator))
         values = _values(self.client.read_many(first))
         registry = self._c("IdentityRegistry", values[0])
         compliance = self._c("ModularCompliance", values[1])
-        contains, verified_raw, module_list, sender_known = _values(
+        r = registry.functions
+        contains, verified_raw, module_list, sender_known, sender_id, recipient_id = _values(
             self.client.read_many(
                 [
-                    registry.functions.contains(recipient),
-                    registry.functions.isVerified(recipient),
+                    r.contains(recipient),
+                    r.isVerified(recipient),
                     compliance.functions.getModules(),
-                    registry.functions.contains(sender),
+                    r.contains(sender),
+                    r.identity(sender),
+                    r.identity(recipient),
                 ]
             )
         )
@@ -855,9 +1199,12 @@ class Erc3643Adapter:
         verified = registered and bool(verified_raw)
         missing: tuple[tuple[int, ClaimType], ...] = ()
         if registered and not verified:
-            identity = str(self._read(registry.functions.identity(recipient)))
-            _claims, missing_list = self._claims(registry, identity)
+            _claims, missing_list = self._claims(registry, str(recipient_id))
             missing = tuple(missing_list)
+        identities: dict[str, str | None] = {
+            sender: _identity_or_none(sender_id),
+            recipient: _identity_or_none(recipient_id),
+        }
         addresses = [str(a) for a in module_list]
         checks = self.client.read_many(
             [
@@ -867,15 +1214,33 @@ class Erc3643Adapter:
                 for a in addresses
             ]
         )
+        context = _HookContext(
+            token=token,
+            registry=registry,
+            compliance=compliance.address,
+            sender=sender,
+            recipient=recipient,
+            identities=identities,
+        )
+        names = [self._module_name(a) for a in addresses]
+        for address, name in zip(addresses, names, strict=True):
+            if name == "TransferFeesModule":  # the fee collector's identity, read first
+                fees = self._c("TransferFeesModule", address)
+                _rate, collector = self._read(fees.functions.getFee(compliance.address))
+                if str(collector) != _ZERO and str(collector) not in identities:
+                    identities[str(collector)] = _identity_or_none(
+                        self._read(r.identity(str(collector)))
+                    )
         modules = []
-        for address, result in zip(addresses, checks, strict=True):
+        for address, name, result in zip(addresses, names, checks, strict=True):
             failed = isinstance(result, EvmReverted)
             modules.append(
                 ModuleFacts(
                     address=address,
-                    name=self._module_name(address),
+                    name=name,
                     passed=False if failed else bool(result),
                     check_error=result.revert.describe() if failed else None,
+                    state=self._module_state(name, address, context),
                 )
             )
         return TransferFacts(
@@ -889,19 +1254,139 @@ class Erc3643Adapter:
             recipient_verified=verified,
             missing_claims=missing,
             modules=tuple(modules),
-            allowance=int(values[7]) if operator is not None else None,
+            allowance=int(values[8]) if operator is not None else None,
             recipient_is_zero=recipient == _ZERO,
             sender_registered=bool(sender_known),
+            sender=sender,
+            recipient=recipient,
+            identities=dict(context.identities),
+            sender_is_agent=bool(values[7]),
+            at=at,
+            compliance=compliance.address,
         )
 
-    def check_transfer(self, intent: TransferIntent, *, simulate: bool = True) -> TransferCheck:
-        """Dry run from reads (T-REX's check order); nothing is sent.
+    def _module_state(self, name: str, address: str, ctx: _HookContext) -> dict[str, Any]:
+        """What :meth:`Erc3643Codec.derive_refusals` needs of one module beyond its verdict."""
+        mc = ctx.compliance
+        sender_id = ctx.identities.get(ctx.sender) or _ZERO
+        recipient_id = ctx.identities.get(ctx.recipient) or _ZERO
+        if name == "MaxBalanceModule":
+            module = self._c("MaxBalanceModule", address)
+            limit = self._max_balance(address, mc)
+            ids = {i for i in ctx.identities.values() if i is not None}
+            return {
+                "max": limit,
+                "balances": {
+                    i: int(self._read(module.functions.getIDBalance(mc, i))) for i in sorted(ids)
+                },
+            }
+        if name == "TransferFeesModule":
+            module = self._c("TransferFeesModule", address)
+            rate, collector = self._read(module.functions.getFee(mc))
+            collector = str(collector)
+            return {
+                "rate": int(rate),
+                "collector": collector if collector != _ZERO else ctx.recipient,
+                "collector_verified": bool(
+                    self._read(ctx.registry.functions.isVerified(collector))
+                ),
+                "is_agent": bool(self._read(ctx.token.functions.isAgent(address))),
+            }
+        if name == "TimeTransfersLimitsModule":
+            module = self._c("TimeTransfersLimitsModule", address)
+            limits = [
+                (int(t), int(v)) for t, v in self._read(module.functions.getTimeTransferLimits(mc))
+            ]
+            counters = {}
+            for seconds, _limit in limits:
+                value, end = self._read(module.functions.usersCounters(mc, sender_id, seconds))
+                counters[seconds] = (int(value), int(end))
+            return {"limits": limits, "counters": counters}
+        if name in ("TimeExchangeLimitsModule", "ExchangeMonthlyLimitsModule"):
+            module = self._c(name, address)
+            mf = module.functions
+            state: dict[str, Any] = {
+                "sender_is_exchange": bool(self._read(mf.isExchangeID(sender_id))),
+                "recipient_is_exchange": bool(self._read(mf.isExchangeID(recipient_id))),
+            }
+            if name == "TimeExchangeLimitsModule":
+                limits = [
+                    (int(t), int(v)) for t, v in self._read(mf.getExchangeLimits(mc, recipient_id))
+                ]
+                counters = {}
+                for seconds, _limit in limits:
+                    value, end = self._read(
+                        mf.getExchangeCounter(mc, recipient_id, sender_id, seconds)
+                    )
+                    counters[seconds] = (int(value), int(end))
+                state.update(limits=limits, counters=counters)
+            else:
+                state.update(
+                    limit=int(self._read(mf.getExchangeMonthlyLimit(mc, recipient_id))),
+                    count=int(self._read(mf.getMonthlyCounter(mc, recipient_id, sender_id))),
+                    timer=int(self._read(mf.getMonthlyTimer(mc, recipient_id, sender_id))),
+                )
+            return state
+        if name == "TokenListingRestrictionsModule":
+            module = self._c(name, address)
+            return {
+                "listing_type": int(
+                    self._read(module.functions.getTokenListingType(ctx.token.address))
+                )
+            }
+        return {}
 
-        With ``simulate`` the transfer is also run as an ``eth_call`` so the first refusal
-        keeps T-REX's exact revert message; a revert the reads did not predict becomes a
-        refusal of its own (mapped from the message).
+    def _max_balance(self, address: str, compliance: str) -> int | None:
+        """MaxBalanceModule's maximum for ``compliance``.
+
+        The module has no getter. T-REX 4.1.6 keeps it in the mapping at storage slot 202;
+        the value read there is confirmed by the module's own check (a ``moduleCheck`` to
+        an address without identity returns false above the maximum and reverts at or
+        below it). If it is not confirmed (another layout), the last ``MaxBalanceSet``
+        event is used.
         """
-        refusals = list(self.codec.derive_refusals(self.transfer_facts(intent)))
+        from eth_abi.abi import encode as abi_encode
+
+        key = Web3.keccak(abi_encode(["address", "uint256"], [compliance, _MAX_BALANCE_SLOT]))
+        position = int.from_bytes(bytes(key), "big")
+        raw = self.client.guard(
+            "eth_getStorageAt",
+            lambda: self.client.w3.eth.get_storage_at(cast(Any, address), position),
+        )
+        guess = int.from_bytes(bytes(raw), "big")
+        module = self._c("IModule", address).functions
+        above, at_limit = self.client.read_many(
+            [
+                module.moduleCheck(_ZERO, _ZERO, min(guess + 1, 2**256 - 1), compliance),
+                module.moduleCheck(_ZERO, _ZERO, guess, compliance),
+            ]
+        )
+        if (guess == 2**256 - 1 or above is False) and isinstance(at_limit, EvmReverted):
+            return guess
+        limit: int | None = None
+        for entry in self.client.logs(
+            address=address,
+            topics=[_topic("MaxBalanceSet(address,uint256)")],
+            step=self.log_step,
+            from_block=self.from_block,
+        ):
+            if _addr_from_topic(entry["topics"][1]) == compliance:
+                limit = int.from_bytes(bytes(entry["topics"][2]), "big")
+        return limit
+
+    def check_transfer(
+        self, intent: TransferIntent, *, simulate: bool = True, at: int | None = None
+    ) -> TransferCheck:
+        """Dry run from reads (T-REX's check order, its modules' hooks); nothing is sent.
+
+        ``at``: the block timestamp the transfer is expected to land in (default: the
+        latest block's + 1, see :meth:`transfer_facts`). With ``simulate`` the transfer is
+        also run as an ``eth_call`` from the sender (or the operator; a contract such as an
+        HTLC works too), so the first refusal carries the token's own raw outcome; a revert
+        the reads did not predict becomes a refusal of its own (mapped from the message),
+        and a refusal the reads predict is kept even when the simulation passes.
+        """
+        refusals = list(self.codec.derive_refusals(self.transfer_facts(intent, at=at)))
         if simulate:
             revert = self._simulate(intent)
             if revert is not None:
@@ -912,7 +1397,7 @@ class Erc3643Adapter:
                     log.warning("transfer reverted although reads predicted success: %s", raw)
                     refusals.append(self.codec.refusal(None, raw))
             elif refusals:
-                log.warning("reads predicted a refusal the simulation did not reproduce")
+                log.info("reads predicted a refusal the simulation did not reproduce")
         return TransferCheck(intent=intent, allowed=not refusals, refusals=tuple(refusals))
 
     def _simulate(self, intent: TransferIntent) -> RevertInfo | None:
@@ -924,7 +1409,8 @@ class Erc3643Adapter:
             fn = token.functions.transfer(intent.recipient, intent.amount)
             caller = intent.sender
         try:
-            self.client.call({"from": caller, "to": token.address, "data": _hex(fn)})
+            with _caller_can_pay(self.client):
+                self.client.call({"from": caller, "to": token.address, "data": _hex(fn)})
         except EvmReverted as exc:
             return exc.revert
         return None
@@ -945,6 +1431,331 @@ class Erc3643Adapter:
         if signer.address != caller:
             raise InvalidInput("signer", f"must sign for {caller}, signs for {signer.address}")
         return self.client.transact(signer, token.address, _calldata(fn), gas=gas)
+
+    def check_agent_operation(
+        self,
+        ref: AssetRef,
+        capability: Capability,
+        agent: str,
+        *,
+        simulate: bool = True,
+        **params: object,
+    ) -> AgentOperationCheck:
+        """Dry-run an agent operation signed by ``agent`` (parameters as for
+        :meth:`agent_operation`); nothing is sent.
+
+        Mint, burn, forced transfer and recovery are judged from reads in T-REX 4.1.6's
+        order (agent role; then for a mint the recipient's identity and every module's
+        check of an issuance; for a burn and a forced transfer the balance, for a forced
+        transfer the recipient's identity; for a recovery the balance to recover, the new
+        wallet as a management key of the identity, the registry's agent role for the
+        token, the new wallet not registered yet) and then the modules' hooks
+        (MaxBalanceModule's accounting, the transfer fee). With ``simulate`` (and for the
+        other operations always) the call also runs as an ``eth_call`` from ``agent``;
+        its raw revert goes on the first refusal, and a revert the reads did not predict
+        becomes a refusal of its own.
+        """
+        if capability not in self.capabilities:
+            raise UnsupportedCapability(self.standard.value, capability.value)
+        who = self.client.checked_address(agent, field_name="agent")
+        params.pop("gas", None)
+        token = self.token(ref)
+        target, fn = self._agent_call(token, capability, dict(params))
+        shown = {k: v for k, v in params.items() if isinstance(v, str | int | bool)}
+        refusals = list(self._agent_refusals(token, capability, who, dict(params)))
+        if simulate or capability not in _MODELLED_AGENT_OPS:
+            try:
+                with _caller_can_pay(self.client):
+                    self.client.call({"from": who, "to": target.address, "data": _hex(fn)})
+            except EvmReverted as exc:
+                raw = exc.revert.describe()
+                if refusals:
+                    refusals[0] = refusals[0].model_copy(update={"raw_message": raw})
+                else:
+                    refusals.append(self.codec.refusal(None, raw))
+        return AgentOperationCheck(
+            asset=ref,
+            operation=capability,
+            agent=who,
+            params=shown,
+            allowed=not refusals,
+            refusals=tuple(refusals),
+        )
+
+    def _agent_refusals(
+        self, token: Contract, capability: Capability, agent: str, params: dict[str, object]
+    ) -> tuple[Refusal, ...]:
+        if capability not in _MODELLED_AGENT_OPS:
+            return ()
+        f = token.functions
+        p = _Params(self.client, params)
+        out: list[Refusal] = []
+
+        def add(code: ReasonCode, raw_code: str, message: str, detail: str) -> None:
+            out.append(
+                Refusal(
+                    code=code,
+                    source_standard=self.standard,
+                    raw_code=raw_code,
+                    raw_message=message,
+                    detail=detail,
+                )
+            )
+
+        if not self._read(f.isAgent(agent)):
+            add(
+                ReasonCode.OPERATOR_NOT_AUTHORIZED,
+                "isAgent(caller)=false",
+                "AgentRole: caller does not have the Agent role",
+                f"{agent} is not an agent of the token",
+            )
+            return tuple(out)
+        registry = self._registry(token)
+        compliance = self._compliance(token)
+        r = registry.functions
+        if capability is Capability.MINT:
+            to, amount = p.address("to"), p.amount("amount")
+            if not self._read(r.isVerified(to)):
+                add(
+                    ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                    "identityRegistry.isVerified(to)=false",
+                    "Identity is not verified.",
+                    f"{to} is not a verified identity",
+                )
+                return tuple(out)
+            facts = self._hook_facts(token, registry, compliance, _ZERO, to, amount)
+            for module in facts.modules:
+                if not module.passed:
+                    code = from_trex_module(module.name)
+                    add(
+                        code if code is not ReasonCode.UNKNOWN else ReasonCode.TRANSFER_FAILURE,
+                        module.name,
+                        module.check_error or "Compliance not followed",
+                        f"{module.name} at {module.address} refuses the issuance",
+                    )
+                    return tuple(out)
+            if amount == 0:
+                add(
+                    ReasonCode.TRANSFER_FAILURE,
+                    "amount=0",
+                    "invalid argument - no value mint",
+                    "T-REX's compliance refuses a mint of 0",
+                )
+                return tuple(out)
+            out.extend(self.codec.mint_hook_refusals(facts, to, amount))
+        elif capability is Capability.BURN:
+            holder, amount = p.address("holder"), p.amount("amount")
+            balance = int(self._read(f.balanceOf(holder)))
+            if amount > balance:
+                add(
+                    ReasonCode.INSUFFICIENT_BALANCE,
+                    "balanceOf(holder)",
+                    "cannot burn more than balance",
+                    f"{holder} holds {balance}, asked {amount}",
+                )
+                return tuple(out)
+            if amount == 0:
+                add(
+                    ReasonCode.TRANSFER_FAILURE,
+                    "amount=0",
+                    "invalid argument - no value burn",
+                    "T-REX's compliance refuses a burn of 0",
+                )
+                return tuple(out)
+            facts = self._hook_facts(token, registry, compliance, holder, _ZERO, amount)
+            out.extend(self.codec.burn_hook_refusals(facts, holder, amount))
+        elif capability is Capability.FORCED_TRANSFER:
+            sender, recipient = p.address("sender"), p.address("recipient")
+            amount = p.amount("amount")
+            out.extend(
+                self._forced_refusals(token, registry, compliance, sender, recipient, amount)
+            )
+        elif capability is Capability.RECOVERY:
+            lost, new = p.address("lost_wallet"), p.address("new_wallet")
+            identity = p.address("identity")
+            balance = int(self._read(f.balanceOf(lost)))
+            if balance == 0:
+                add(
+                    ReasonCode.INSUFFICIENT_BALANCE,
+                    "balanceOf(lost)=0",
+                    "no tokens to recover",
+                    f"{lost} holds nothing to recover",
+                )
+                return tuple(out)
+            from eth_abi.abi import encode as abi_encode
+
+            key = bytes(Web3.keccak(abi_encode(["address"], [new])))
+            ok, has_key = self._try(self._c("Identity", identity).functions.keyHasPurpose(key, 1))
+            if not (ok and has_key):
+                add(
+                    ReasonCode.OPERATOR_NOT_AUTHORIZED,
+                    "identity.keyHasPurpose(new, 1)=false",
+                    "Recovery not possible",
+                    f"{new} is not a management key of identity {identity}",
+                )
+                return tuple(out)
+            if not self._read(r.isAgent(token.address)):
+                add(
+                    ReasonCode.OPERATOR_NOT_AUTHORIZED,
+                    "identityRegistry.isAgent(token)=false",
+                    "AgentRole: caller does not have the Agent role",
+                    "the token is not an agent of its identity registry: it cannot register "
+                    "the new wallet",
+                )
+                return tuple(out)
+            if self._read(r.contains(new)):
+                add(
+                    ReasonCode.INVALID_RECEIVER,
+                    "identityRegistry.contains(new)=true",
+                    "address stored already",
+                    f"{new} is already registered",
+                )
+                return tuple(out)
+            # the forced transfer then runs with the new wallet registered to ``identity``
+            out.extend(
+                self._forced_refusals(
+                    token, registry, compliance, lost, new, balance, new_identity=identity
+                )
+            )
+        p.done()
+        return tuple(out)
+
+    def _forced_refusals(
+        self,
+        token: Contract,
+        registry: Contract,
+        compliance: Contract,
+        sender: str,
+        recipient: str,
+        amount: int,
+        *,
+        new_identity: str | None = None,
+    ) -> list[Refusal]:
+        out: list[Refusal] = []
+        s = self.standard
+        balance = int(self._read(token.functions.balanceOf(sender)))
+        if amount > balance:
+            out.append(
+                Refusal(
+                    code=ReasonCode.INSUFFICIENT_BALANCE,
+                    source_standard=s,
+                    raw_code="balanceOf(from)",
+                    raw_message="sender balance too low",
+                    detail=f"{sender} holds {balance}, asked {amount}",
+                )
+            )
+            return out
+        if new_identity is not None:
+            verified = self._identity_verified(registry, new_identity)
+        else:
+            verified = bool(self._read(registry.functions.isVerified(recipient)))
+        if not verified:
+            out.append(
+                Refusal(
+                    code=ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                    source_standard=s,
+                    raw_code="identityRegistry.isVerified(to)=false",
+                    raw_message="Transfer not possible",
+                    detail=f"{recipient} is not a verified identity",
+                )
+            )
+            return out
+        if amount == 0:
+            out.append(
+                Refusal(
+                    code=ReasonCode.TRANSFER_FAILURE,
+                    source_standard=s,
+                    raw_code="amount=0",
+                    raw_message=_NO_VALUE,
+                    detail="T-REX's compliance refuses a transfer of 0",
+                )
+            )
+            return out
+        facts = self._hook_facts(
+            token, registry, compliance, sender, recipient, amount, new_identity=new_identity
+        )
+        out.extend(self.codec.hook_refusals(facts))
+        return out
+
+    def _identity_verified(self, registry: Contract, identity: str) -> bool:
+        """Whether ``identity`` holds every required claim (as isVerified checks a wallet)."""
+        _claims, missing = self._claims(registry, identity)
+        return not missing
+
+    def _hook_facts(
+        self,
+        token: Contract,
+        registry: Contract,
+        compliance: Contract,
+        sender: str,
+        recipient: str,
+        amount: int,
+        *,
+        new_identity: str | None = None,
+    ) -> TransferFacts:
+        """The module facts the hooks of a mint / burn / forced transfer need."""
+        r = registry.functions
+        identities: dict[str, str | None] = {}
+        for wallet in (sender, recipient):
+            if wallet != _ZERO:
+                identities[wallet] = _identity_or_none(self._read(r.identity(wallet)))
+        if new_identity is not None:
+            identities[recipient] = new_identity
+        addresses = [str(a) for a in self._read(compliance.functions.getModules())]
+        names = [self._module_name(a) for a in addresses]
+        for address, name in zip(addresses, names, strict=True):
+            if name == "TransferFeesModule":
+                fees = self._c("TransferFeesModule", address)
+                _rate, collector = self._read(fees.functions.getFee(compliance.address))
+                if str(collector) != _ZERO and str(collector) not in identities:
+                    identities[str(collector)] = _identity_or_none(
+                        self._read(r.identity(str(collector)))
+                    )
+        checks = self.client.read_many(
+            [
+                self._c("IModule", a).functions.moduleCheck(
+                    sender, recipient, amount, compliance.address
+                )
+                for a in addresses
+            ]
+        )
+        context = _HookContext(
+            token=token,
+            registry=registry,
+            compliance=compliance.address,
+            sender=sender,
+            recipient=recipient,
+            identities=identities,
+        )
+        modules = []
+        for address, name, result in zip(addresses, names, checks, strict=True):
+            failed = isinstance(result, EvmReverted)
+            modules.append(
+                ModuleFacts(
+                    address=address,
+                    name=name,
+                    passed=False if failed else bool(result),
+                    check_error=result.revert.describe() if failed else None,
+                    state=self._module_state(name, address, context)
+                    if name in ("MaxBalanceModule", "TransferFeesModule")
+                    else {},
+                )
+            )
+        return TransferFacts(
+            paused=False,
+            sender_frozen=False,
+            recipient_frozen=False,
+            sender_balance=0,
+            sender_frozen_tokens=0,
+            amount=amount,
+            recipient_registered=True,
+            recipient_verified=True,
+            modules=tuple(modules),
+            sender=sender,
+            recipient=recipient,
+            identities=identities,
+            compliance=compliance.address,
+        )
 
     def agent_operation(
         self, ref: AssetRef, capability: Capability, signer: Signer, **params: object
@@ -1066,8 +1877,63 @@ _PARAM_MODULES: Final = frozenset(
         "SupplyLimitModule",
         "TimeTransfersLimitsModule",
         "TransferRestrictModule",
+        "TransferFeesModule",
+        "TokenListingRestrictionsModule",
+        "TimeExchangeLimitsModule",
+        "ExchangeMonthlyLimitsModule",
     }
 )
+
+
+@dataclass
+class _HookContext:
+    """What the module-state reads of one dry run share."""
+
+    token: Contract
+    registry: Contract
+    compliance: str
+    sender: str
+    recipient: str
+    identities: dict[str, str | None]
+
+
+def _identity_or_none(value: Any) -> str | None:
+    text = str(value)
+    return None if int(text, 16) == 0 else Web3.to_checksum_address(text)
+
+
+@contextmanager
+def _caller_can_pay(client: EvmClient) -> Iterator[None]:
+    """Let any address -- a contract such as an HTLC too -- be the caller of an ``eth_call``.
+
+    A node runs ``eth_call`` at gas price 0, so any caller will do. py-evm (the embedded
+    backend) refuses a caller that cannot pay for the call's gas at the block's base fee;
+    its equivalent of a balance state override: while the call runs, eth-tester's
+    call-and-discard step credits the caller inside the state it throws away, so nothing
+    persists.
+    """
+    if client.backend != "pyevm":
+        yield
+        return
+    import eth_tester.backends.pyevm.main as pyevm_main
+
+    original = pyevm_main._execute_and_revert_transaction
+
+    def funded(chain: Any, transaction: Any, block_number: Any = "latest") -> Any:
+        vm = pyevm_main._get_vm_for_block_number(chain, block_number)
+        state = vm.state
+        snapshot = state.snapshot()
+        try:
+            state.set_balance(transaction.sender, 2**200)
+            return state.apply_transaction(transaction)
+        finally:
+            state.revert(snapshot)
+
+    pyevm_main._execute_and_revert_transaction = funded
+    try:
+        yield
+    finally:
+        pyevm_main._execute_and_revert_transaction = original
 
 
 def _values(answers: Sequence[Any]) -> list[Any]:

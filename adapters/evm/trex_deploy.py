@@ -181,6 +181,10 @@ class TrexDeployer:
         data = bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
         key = f"{fn_call.address}:{fn_call.fn_name}"
         generic = f"*:{fn_call.fn_name}"
+        if fn_call.fn_name == "callModuleFunction":
+            # one compliance forwards every module's setters: the gas is the setter's
+            # (module address and the forwarded selector)
+            key = generic = f"{fn_call.address}:{data[36:68].hex()}:{data[100:104].hex()}"
         gas = self._gas.get(key) or self._gas.get(generic)
         if gas is None:
             estimate = self.client.estimate(
@@ -328,9 +332,18 @@ class TrexDeployer:
         self.send(token.functions.unpause(), agent)
         return suite
 
-    def add_module(self, suite: TrexSuite, config: ModuleConfig) -> str:
-        """Bind one more module to ``suite``'s compliance and run its setting calls."""
+    def add_module(
+        self, suite: TrexSuite, config: ModuleConfig, *, token_agent: bool = False
+    ) -> str:
+        """Bind one more module to ``suite``'s compliance and run its setting calls.
+
+        ``token_agent`` makes the module an agent of the token first (TransferFeesModule
+        needs it to bind: it collects fees by forced transfers).
+        """
         module = self.deploy_module(config.name)
+        if token_agent:
+            token = self.contract("Token", suite.token)
+            self.send(token.functions.addAgent(module.address))
         compliance = self.contract("ModularCompliance", suite.compliance)
         self.send(compliance.functions.addModule(module.address))
         for fn, args in config.calls:

@@ -1062,25 +1062,25 @@ def _token_check(
                 "the token needs the issuer's approval of this transfer",
                 "needs_information",
             )
-    elif isinstance(rule, tr.AllowListRule):
-        if rule.addresses:
-            if not _addr_in(buyer.wallet, rule.addresses):
+    elif isinstance(rule, (tr.AllowListRule, tr.DenyListRule)):
+        # the rule's own verdict (AllowListRule.scope: both / either / recipient); a
+        # primary trade is an issuance: no sending party
+        sender = None if trade.kind != "resale" else [w for w in (seller.wallet,) if w]
+        if rule.addresses and not rule.permits(sender, [w for w in (buyer.wallet,) if w]):
+            if isinstance(rule, tr.DenyListRule):
                 return (
-                    ReasonCode.RECIPIENT_NOT_ELIGIBLE,
-                    "the buyer's wallet is not on the token's allow list",
+                    ReasonCode.BLOCKLISTED_PARTY,
+                    "a party's wallet is on the token's deny list",
                     deny,
                 )
-            if trade.kind == "resale" and not _addr_in(seller.wallet, rule.addresses):
-                return (
-                    ReasonCode.SENDER_NOT_ELIGIBLE,
-                    "the seller's wallet is not on the token's allow list",
-                    deny,
-                )
-    elif isinstance(rule, tr.DenyListRule):
-        if _addr_in(buyer.wallet, rule.addresses) or _addr_in(seller.wallet, rule.addresses):
+            who = "the buyer's wallet"
+            if rule.scope == "either":
+                who = "either party's wallet"
+            elif rule.scope == "both" and _addr_in(buyer.wallet, rule.addresses):
+                who = "the seller's wallet"
             return (
-                ReasonCode.BLOCKLISTED_PARTY,
-                "a party's wallet is on the token's deny list",
+                ReasonCode.NOT_ON_ALLOW_LIST,
+                f"{who} is not on the token's allow list (scope {rule.scope})",
                 deny,
             )
     elif isinstance(rule, tr.SanctionsScreeningRule):

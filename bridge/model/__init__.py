@@ -4,7 +4,13 @@ All models are pydantic v2, frozen, refuse unknown fields, and hold amounts as i
 in base units. Unions carry a ``kind`` literal.
 """
 
-from bridge.model.actions import CorporateAction, CouponPayment, Dividend, Redemption
+from bridge.model.actions import (
+    AgentOperationCheck,
+    CorporateAction,
+    CouponPayment,
+    Dividend,
+    Redemption,
+)
 from bridge.model.asset import Asset, Document, Identifier, RoleAssignment
 from bridge.model.base import CanonicalModel
 from bridge.model.chain import (
@@ -37,6 +43,7 @@ from bridge.model.rules import (
     Rule,
     SanctionsScreeningRule,
     SupplyCapRule,
+    TransferFeeRule,
     VolumeLimitRule,
 )
 from bridge.model.terms import (
@@ -52,6 +59,7 @@ from bridge.model.terms import (
 from bridge.model.transfer import Refusal, TransferCheck, TransferIntent
 
 __all__ = [
+    "AgentOperationCheck",
     "AlgorandAsaLocator",
     "AlgorandChain",
     "AllowListRule",
@@ -105,6 +113,7 @@ __all__ = [
     "Standard",
     "SupplyCapRule",
     "TransferCheck",
+    "TransferFeeRule",
     "TransferIntent",
     "VolumeLimitRule",
 ]

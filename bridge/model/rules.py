@@ -8,7 +8,8 @@ adapter could not interpret becomes :class:`OpaqueRule`: it is listed, never dro
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, AwareDatetime, Field, model_validator
@@ -35,7 +36,9 @@ __all__ = [
     "Rule",
     "SanctionsScreeningRule",
     "SupplyCapRule",
+    "TransferFeeRule",
     "VolumeLimitRule",
+    "fixed_window_moved",
 ]
 
 
@@ -98,11 +101,72 @@ class MaxOwnershipRule(_RuleBase):
 
 
 class VolumeLimitRule(_RuleBase):
-    """At most ``amount`` may leave one holder within any ``window_seconds``."""
+    """At most ``amount`` may leave one holder within one window of ``window_seconds``.
+
+    ``window`` says how the window runs:
+
+    - ``sliding``: any ``window_seconds`` ending at the transfer (a rolling sum);
+    - ``fixed``: a window opens at the first transfer after the previous one closed and
+      lasts ``window_seconds`` (T-REX's time and exchange limits: the counter starts at the
+      first transfer and resets only once its end has passed; a transfer landing exactly
+      at the end opens a new window).
+
+    ``per`` says whose outflows are counted together (one wallet, or every wallet of one
+    identity). ``agents_exempt``: transfers sent by the token's agents are not limited.
+    ``into``: only transfers to this identity count (an exchange's limit per investor);
+    ``None`` counts every transfer. A single transfer above ``amount`` is always refused.
+    """
 
     kind: Literal["volume_limit"] = "volume_limit"
     window_seconds: int = Field(strict=True, ge=1)
     amount: Amount
+    window: Literal["sliding", "fixed"] = "sliding"
+    per: Literal["wallet", "identity"] = "wallet"
+    agents_exempt: bool = False
+    into: Address | None = Field(
+        default=None, description="Only transfers to this identity count (exchange limits)."
+    )
+
+    def moved(self, outflows: Iterable[tuple[datetime, int]], at: datetime) -> int:
+        """What already counts against the limit for a transfer at ``at``, given the
+        holder's earlier outflows ``(time, amount)`` that this rule counts."""
+        history = sorted(outflows, key=lambda o: o[0])
+        span = timedelta(seconds=self.window_seconds)
+        if self.window == "sliding":
+            return sum(a for t, a in history if at - span < t <= at)
+        return fixed_window_moved(((t, a) for t, a in history if t <= at), span, at)
+
+    def allows(
+        self,
+        amount: int,
+        outflows: Iterable[tuple[datetime, int]],
+        at: datetime,
+        *,
+        sender_is_agent: bool = False,
+    ) -> bool:
+        """The rule's verdict on moving ``amount`` at ``at`` after ``outflows``."""
+        if self.agents_exempt and sender_is_agent:
+            return True
+        if amount > self.amount:
+            return False
+        return self.moved(outflows, at) + amount <= self.amount
+
+
+def fixed_window_moved(
+    outflows: Iterable[tuple[datetime, int]], span: timedelta, at: datetime
+) -> int:
+    """The counter of a fixed window (T-REX's) at ``at``: 0 once the window has ended.
+
+    ``outflows`` in time order; each one landing at or after the current window's end
+    opens a new window of ``span`` starting at that outflow.
+    """
+    end: datetime | None = None
+    value = 0
+    for t, a in outflows:
+        if end is None or end <= t:
+            end, value = t + span, 0
+        value += a
+    return 0 if end is None or end <= at else value
 
 
 class LockupRule(_RuleBase):
@@ -127,17 +191,52 @@ class IssuerApprovalRule(_RuleBase):
 
 
 class AllowListRule(_RuleBase):
-    """Only listed (whitelisted) addresses may send or receive."""
+    """Listed (whitelisted) addresses; ``scope`` says who must be listed for a transfer.
+
+    - ``both``: the recipient, and the sender unless it is an issuance (a whitelist);
+    - ``either``: at least one party; an issuance (no sender) always passes (T-REX's
+      TransferRestrictModule);
+    - ``recipient``: the recipient only (T-REX's TokenListingRestrictions in whitelisting
+      mode; an entry may be the recipient's wallet or its identity contract).
+    """
 
     kind: Literal["allow_list"] = "allow_list"
     addresses: tuple[Address, ...] = ()
+    scope: Literal["both", "either", "recipient"] = "both"
+
+    def permits(self, sender: Iterable[str] | None, recipient: Iterable[str]) -> bool:
+        """Whether a transfer passes; each party is given as its addresses (wallet, and its
+        identity contract when known); ``sender`` is None for an issuance."""
+        listed = {a.lower() for a in self.addresses}
+
+        def on(party: Iterable[str]) -> bool:
+            return any(a.lower() in listed for a in party)
+
+        if self.scope == "either":
+            return sender is None or on(sender) or on(recipient)
+        if self.scope == "recipient" or sender is None:
+            return on(recipient)
+        return on(sender) and on(recipient)
 
 
 class DenyListRule(_RuleBase):
-    """Listed (blocked) addresses may not send or receive."""
+    """Listed (blocked) addresses; ``scope`` says whose listing refuses a transfer.
+
+    - ``either``: a transfer from or to a listed address is refused;
+    - ``recipient``: only a listed recipient is refused (T-REX's TokenListingRestrictions
+      in blacklisting mode; an entry may be the recipient's wallet or its identity).
+    """
 
     kind: Literal["deny_list"] = "deny_list"
     addresses: tuple[Address, ...] = ()
+    scope: Literal["either", "recipient"] = "either"
+
+    def permits(self, sender: Iterable[str] | None, recipient: Iterable[str]) -> bool:
+        """Whether a transfer passes (parties as in :meth:`AllowListRule.permits`)."""
+        listed = {a.lower() for a in self.addresses}
+        only_recipient = self.scope == "recipient" or sender is None
+        parties = [recipient] if only_recipient or sender is None else [sender, recipient]
+        return not any(a.lower() in listed for party in parties for a in party)
 
 
 class SanctionsScreeningRule(_RuleBase):
@@ -177,6 +276,37 @@ class RequiredClaimsRule(_RuleBase):
     trusted_issuers: tuple[str, ...] = ()
 
 
+class TransferFeeRule(_RuleBase):
+    """Each transfer pays ``rate_bps`` of its amount (rounded down) to ``collector``,
+    taken from the recipient after it received the amount.
+
+    No fee when: the rate is 0, the fee rounds to 0, the sender or the recipient is the
+    collector, or both parties are wallets of the same identity (T-REX's
+    TransferFeesModule). The fee is itself a transfer to ``collector``: the collector must
+    be able to receive it (a verified identity, within any balance limit), or the whole
+    transfer fails.
+    """
+
+    kind: Literal["transfer_fee"] = "transfer_fee"
+    rate_bps: BasisPoints
+    collector: Address
+
+    def fee(self, amount: int, *, sender: str, recipient: str, same_identity: bool = False) -> int:
+        """The fee a transfer of ``amount`` pays."""
+        low = self.collector.lower()
+        if same_identity or self.rate_bps == 0 or low in (sender.lower(), recipient.lower()):
+            return 0
+        return amount * self.rate_bps // 10_000
+
+    def net_amount(
+        self, amount: int, *, sender: str, recipient: str, same_identity: bool = False
+    ) -> int:
+        """What the recipient keeps of a transfer of ``amount``."""
+        return amount - self.fee(
+            amount, sender=sender, recipient=recipient, same_identity=same_identity
+        )
+
+
 class OpaqueRule(_RuleBase):
     """A rule the adapter found but could not interpret; kept so it is never silently lost."""
 
@@ -204,6 +334,7 @@ Rule = Annotated[
     | FullTransferOnlyRule
     | FlowbackBlockRule
     | RequiredClaimsRule
+    | TransferFeeRule
     | OpaqueRule,
     Field(discriminator="kind"),
 ]

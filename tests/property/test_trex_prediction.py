@@ -228,3 +228,31 @@ def test_zero_amount_transfer_regression(evm_chain: EvmTestChain) -> None:
     check = adapter.check_transfer(intent)
     assert check.reason is ReasonCode.TRANSFER_FAILURE
     assert check.refusals[0].raw_message == "invalid argument - no value transfer"
+
+
+def test_escrow_hop_is_simulated_from_the_htlc(evm_chain: EvmTestChain) -> None:
+    """The escrow -> buyer hop: the HTLC (a contract, holding the tokens under alice's
+    identity) is the sender. The simulated dry run runs the transfer as an ``eth_call``
+    from the HTLC's address on both backends: allowed to bob, refused to carol (US) with
+    the token's own raw revert; the chain agrees (the transfers are then made from a
+    wallet of the same identity, since a contract cannot sign)."""
+    from adapters.evm.htlc import EvmHtlc
+
+    client, suite, d = evm_chain.client, evm_chain.suite, evm_chain.deployer
+    htlc = EvmHtlc.deploy(client, suite.owner)
+    alice = suite.investor("alice")
+    registry = d.contract("IdentityRegistry", suite.identity_registry)
+    d.send(registry.functions.registerIdentity(htlc.address, alice.identity, 392), suite.agent)
+    d.send(d.contract("Token", suite.token).functions.transfer(htlc.address, 10), alice.signer)
+    adapter = Erc3643Adapter(client)
+    ref = adapter.ref(suite.token)
+    bob, carol = suite.investor("bob").address, suite.investor("carol").address
+    to_bob = adapter.check_transfer(adapter.intent(ref, htlc.address, bob, 10), simulate=True)
+    assert to_bob.allowed, to_bob.refusals
+    to_carol = adapter.check_transfer(adapter.intent(ref, htlc.address, carol, 10))
+    assert to_carol.reason is ReasonCode.COUNTRY_RESTRICTED
+    assert to_carol.refusals[0].raw_message == "Transfer not possible"
+    # the simulation alone decides too: a revert the reads did not predict is a refusal
+    too_much = adapter.check_transfer(adapter.intent(ref, htlc.address, bob, 11))
+    assert too_much.reason is ReasonCode.INSUFFICIENT_BALANCE
+    assert too_much.refusals[0].raw_message == "Insufficient Balance"

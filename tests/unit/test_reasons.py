@@ -126,8 +126,8 @@ TREX_MODULES = {
     "ExchangeMonthlyLimitsModule": {R.VOLUME_LIMIT_EXCEEDED},
     "SupplyLimitModule": {R.SUPPLY_CAP_EXCEEDED},
     "ConditionalTransferModule": {R.ISSUER_APPROVAL_REQUIRED},
-    "TokenListingRestrictionsModule": {R.BLOCKLISTED_PARTY},
-    "TransferRestrictModule": {R.BLOCKLISTED_PARTY},
+    "TokenListingRestrictionsModule": {R.NOT_ON_ALLOW_LIST},
+    "TransferRestrictModule": {R.NOT_ON_ALLOW_LIST},
 }
 ERC7943 = {
     "ERC7943CannotTransfer": {R.TRANSFER_FAILURE},

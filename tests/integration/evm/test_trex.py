@@ -130,19 +130,35 @@ def test_every_module_is_read_with_its_parameters(evm_chain: EvmTestChain) -> No
         ),
     )
     d.add_module(suite, ModuleConfig("ConditionalTransferModule"))
-    unknown = d.add_module(suite, ModuleConfig("ExchangeMonthlyLimitsModule"))
+    exchange = suite.investor("bob").identity
+    assert exchange is not None
+    monthly = d.add_module(
+        suite,
+        ModuleConfig("ExchangeMonthlyLimitsModule", (("setExchangeMonthlyLimit", (exchange, 7)),)),
+    )
+    d.send(d.contract("ExchangeMonthlyLimitsModule", monthly).functions.addExchangeID(exchange))
     adapter = _adapter(evm_chain)
     rules = adapter.read_asset(adapter.ref(suite.token)).rules
     kinds = {type(r) for r in rules}
     assert {CountryAllowRule, MaxBalanceRule, CountryDenyRule, AllowListRule} <= kinds
     assert [r.countries for r in rules if isinstance(r, CountryDenyRule)] == [("KP", "US")]
-    assert [r.addresses for r in rules if isinstance(r, AllowListRule)] == [(alice,)]
+    # TransferRestrictModule passes a transfer when either party is listed
+    assert [(r.addresses, r.scope) for r in rules if isinstance(r, AllowListRule)] == [
+        ((alice,), "either")
+    ]
     assert [r.limit for r in rules if isinstance(r, SupplyCapRule)] == [5_000_000]
-    volume = sorted((r.window_seconds, r.amount) for r in rules if isinstance(r, VolumeLimitRule))
-    assert volume == [(3_600, 10_000), (86_400, 50_000)]
+    volume = sorted(
+        (r.window_seconds, r.amount, r.window, r.per, r.agents_exempt, r.into)
+        for r in rules
+        if isinstance(r, VolumeLimitRule)
+    )
+    assert volume == [
+        (3_600, 10_000, "fixed", "identity", True, None),
+        (86_400, 50_000, "fixed", "identity", True, None),
+        (30 * 86_400, 7, "fixed", "identity", True, exchange),
+    ]
     assert len([r for r in rules if isinstance(r, IssuerApprovalRule)]) == 1
-    opaque = [r for r in rules if isinstance(r, OpaqueRule)]
-    assert [(r.name, r.source) for r in opaque] == [("ExchangeMonthlyLimitsModule", unknown)]
+    assert not [r for r in rules if isinstance(r, OpaqueRule)]
 
 
 def test_conditional_transfer_needs_then_consumes_an_approval(evm_chain: EvmTestChain) -> None:
