@@ -343,8 +343,16 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
 
     @app.get("/swaps/{swap_id}", dependencies=[Depends(authorised)], responses=_responses(401, 404))
     def get_swap(swap_id: str) -> dict[str, Any]:
-        """One swap: terms, both legs' progress, outcome, and why it did not complete."""
-        return swap_view(service.store.get(swap_id), service.store.input_log(swap_id))
+        """One swap: terms, both legs' progress, outcome, and why it did not complete; while
+        it is being retried, its ``last_error`` (reason, attempts, next retry) and any
+        ``escrow_shortfall`` holding it back."""
+        view = swap_view(service.store.get(swap_id), service.store.input_log(swap_id))
+        for name in ("last_error", "escrow_shortfall"):
+            try:
+                view[name] = json.loads(service.store.document(swap_id, name))
+            except NotFound:
+                view[name] = None
+        return view
 
     @app.post(
         "/swaps/{swap_id}/cancel",

@@ -245,6 +245,11 @@ def status(
         typer.echo(f"refused: {refusal['code']}: {refusal['detail']}")
     if view.get("why") and not view["refusals"]:
         typer.echo(f"why: {view['why']}")
+    if view.get("last_error"):
+        error = view["last_error"]
+        typer.echo(f"retrying (attempt {error.get('attempts')}): {error.get('reason')}")
+    if view.get("escrow_shortfall"):
+        typer.echo(f"held: {view['escrow_shortfall'].get('detail')}")
 
 
 @swap_app.command("wait")

@@ -354,6 +354,16 @@ def test_a_claim_the_token_refuses_is_retried_with_back_off_and_counted(world: W
         failed = [e for e in service.store.input_log(swap_id) if e["input"]["kind"] == "tx_failed"]
         assert len(failed) == 1, len(failed)  # one attempt, then the back-off
         assert "claim" in service.store.document(swap_id, "last_error")
+        from fastapi.testclient import TestClient
+
+        from relayer.api import create_app
+
+        token = "status-token-0123456789"
+        api = TestClient(
+            create_app(service, token=token), headers={"Authorization": f"Bearer {token}"}
+        )
+        shown = api.get(f"/swaps/{swap_id}").json()
+        assert "claim of the initiator leg refused" in shown["last_error"]["reason"]
         refusals = service.metrics.registry.get_sample_value(
             "stbridge_tx_refusals_total", {"action": "claim"}
         )
