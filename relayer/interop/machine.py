@@ -130,7 +130,7 @@ class MachineConfig:
     max_swaps: int = 2
     sec_backend: Backend = "pyevm"
     drain_step_s: int = 60
-    drain_ticks: int = 60
+    drain_ticks: int = 400
     rules: frozenset[str] | None = None
     boundaries: st.SearchStrategy[str] = field(
         default_factory=lambda: st.sampled_from(["lock_by", "reveal_by", "participant", "initiator"])
@@ -251,6 +251,10 @@ class InteropMachine(RuleBasedStateMachine):
         self.key = SealingKey.generate()
         self.service: RelayerService | None = None
         self.block_interval: dict[str, int] = {c: 1 for c in CHAINS}
+        self.idle: dict[str, tuple[int, int]] = {c: (0, 0) for c in CHAINS}
+        self.skew: dict[str, int] = {c: 0 for c in CHAINS}
+        """Per chain: how far its clock runs ahead of real time (the ``skew`` rule)."""
+        """Per chain: seconds and blocks since the relayer last ran."""
 
     # ------------------------------------------------------------------ wiring
     def _build_service(self) -> RelayerService:
@@ -390,8 +394,12 @@ class InteropMachine(RuleBasedStateMachine):
     def tick(self) -> None:
         """The relayer polls both chains and acts once on every open swap."""
         self._mark()
+        self._tick()
+
+    def _tick(self) -> None:
         self.svc.tick()
         self.ticks += 1
+        self.idle = {c: (0, 0) for c in CHAINS}
 
     @precondition(lambda self: self._on("crash_restart") and self._act("relayer"))
     @rule()
@@ -402,10 +410,39 @@ class InteropMachine(RuleBasedStateMachine):
         self.service = self._build_service()
 
     # ------------------------------------------------------------------ chains
+    def _allowance(self) -> int:
+        """Seconds the relayer may take to act on what it sees (its budget's poll, reaction
+        and re-check): the claim window is planned with exactly that."""
+        budget = self.scenario.budget
+        return budget.poll_s + budget.reaction_s + budget.compliance_recheck_s
+
+    def _claim_pending(self, swap: SwapRecord) -> bool:
+        """The secret is out and the buyer's claim of the security has not landed yet."""
+        state = self.svc.store.get(swap.swap_id)
+        revealed = (
+            state.secret_public
+            or swap.hashlock in self.public
+            or state.participant.phase is LegPhase.CLAIM_SENT
+        )
+        return (
+            state.outcome is Outcome.OPEN
+            and revealed
+            and _lock_state(self.world.sec_htlc, swap.lock_ids[Role.INITIATOR]) == "open"
+        )
+
     def _mine(self, chain: str, blocks: int, interval: int) -> None:
         client = self.world.client(chain)
         if blocks <= 0:
             return
+        self.idle[chain] = (self.idle[chain][0] + blocks * interval, self.idle[chain][1] + blocks)
+        seconds, count = self.idle[chain]
+        if count > 1 and seconds > self._allowance():
+            for swap in self.swaps:
+                if not swap.exempt and self._claim_pending(swap):
+                    swap.outside.append(
+                        f"the relayer did not run for {count} blocks / {seconds} s of {chain} "
+                        f"while a claim was due (its budget: {self._allowance()} s)"
+                    )
         if client.backend == "pyevm":
             for _ in range(blocks):
                 client.increase_time(interval)
@@ -418,11 +455,26 @@ class InteropMachine(RuleBasedStateMachine):
         """Both chains move ``seconds`` forward with blocks no further apart than their
         slowest block time (``slow``: at that time; else at the fastest)."""
         for chain in CHAINS:
-            low, high = self._setup(chain).block_seconds()
-            interval = high if slow else low
-            blocks = -(-seconds // interval)
-            self._mine(chain, blocks - 1, interval)
-            self._mine(chain, 1, seconds - (blocks - 1) * interval)  # lands exactly
+            self._advance_chain(chain, seconds, slow=slow)
+
+    def _advance_chain(self, chain: str, seconds: int, *, slow: bool = True) -> None:
+        low, high = self._setup(chain).block_seconds()
+        interval = high if slow else low
+        blocks = -(-seconds // interval)
+        self._mine(chain, blocks - 1, interval)
+        self._mine(chain, 1, seconds - (blocks - 1) * interval)  # lands exactly
+
+    def _sync(self) -> None:
+        """Real time is one for both chains: a chain whose clock fell behind the other's
+        (its blocks came slower, or the other included more transactions) catches up with
+        blocks at its block time. A ``skew`` keeps its offset."""
+        if not self.ready:
+            return
+        base = {c: self._now(c) - self.skew[c] for c in CHAINS}
+        target = max(base.values())
+        for chain in CHAINS:
+            if target > base[chain]:
+                self._advance_chain(chain, target - base[chain])
 
     @precondition(lambda self: self._on("pass_time") and self._act("chains"))
     @rule(seconds=st.integers(1, 240), slow=st.booleans())
@@ -467,8 +519,9 @@ class InteropMachine(RuleBasedStateMachine):
         marked outside."""
         setup = self._setup(chain)
         allowed = max(setup.timing.timestamp_drift_s, setup.block_seconds()[1])
-        if seconds > allowed:
-            self._outside(chain, f"{chain} clock jumped {seconds} s (> {allowed} s)")
+        if self.skew[chain] + seconds > allowed:
+            self._outside(chain, f"{chain} clock ran {self.skew[chain] + seconds} s ahead")
+        self.skew[chain] += seconds
         self._mine(chain, 1, seconds)
 
     @precondition(
@@ -748,6 +801,7 @@ class InteropMachine(RuleBasedStateMachine):
     def check_invariants(self, *args: Any, **kwargs: Any) -> None:
         """Count the step, then run every invariant (hypothesis calls this after each)."""
         self.steps += 1
+        self._sync()
         super().check_invariants(*args, **kwargs)  # type: ignore[misc]
 
     def _counted(self) -> None:
@@ -944,8 +998,8 @@ class InteropMachine(RuleBasedStateMachine):
         }
         settled_ticks = 0
         for _ in range(self.config.drain_ticks):
-            self.svc.tick()
-            self.ticks += 1
+            self._tick()
+            self._sync()
             for swap in self._external():  # an honest external buyer takes its cash back
                 if self._now("cash") >= swap.terms.participant_deadline:
                     with contextlib.suppress(BridgeError):
@@ -958,10 +1012,15 @@ class InteropMachine(RuleBasedStateMachine):
                 for chain in CHAINS:
                     self._mine(chain, 1, self._setup(chain).block_seconds()[1])
                 continue
-            step = self.config.drain_step_s
-            if not self._in_flight():
+            if self._in_flight():
+                # a claim is due: the relayer runs at least once a block and within its budget
+                step = min(
+                    min(self._setup(c).block_seconds()[1] for c in CHAINS),
+                    max(self._allowance(), 1),
+                )
+            else:
                 # nothing in flight: jump to the next deadline (a quiet relayer, not a fault)
-                step = max(step, min(last[c] - self._now(c) for c in CHAINS) + 1)
+                step = max(self.config.drain_step_s, min(last[c] - self._now(c) for c in CHAINS))
             self._advance(max(step, 1))
 
     def every_swap_reaches_a_final_state(self) -> None:

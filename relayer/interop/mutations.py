@@ -168,6 +168,8 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=1,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "approach"}),
+        boundaries=st.just("participant"),
+        offsets=st.integers(1, 2),
     ),
     "claim_window_without_confirmations": MachineConfig(
         name="claim_window_without_confirmations",
@@ -182,6 +184,8 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=1,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "approach"}),
+        boundaries=st.just("reveal_by"),
+        offsets=st.integers(0, 3),
     ),
     "claim_before_lock_confirmed": MachineConfig(
         name="claim_before_lock_confirmed",
@@ -198,4 +202,3 @@ TARGETS: dict[str, MachineConfig] = {
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""
 
-del st
