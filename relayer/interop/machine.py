@@ -68,7 +68,6 @@ from hypothesis.stateful import (
     rule,
 )
 
-from adapters.evm.client import EvmClient
 from adapters.evm.erc20 import Erc20Adapter
 from adapters.evm.erc3643 import Erc3643Adapter
 from adapters.evm.htlc import EvmHtlc
@@ -133,7 +132,9 @@ class MachineConfig:
     drain_ticks: int = 400
     rules: frozenset[str] | None = None
     boundaries: st.SearchStrategy[str] = field(
-        default_factory=lambda: st.sampled_from(["lock_by", "reveal_by", "participant", "initiator"])
+        default_factory=lambda: st.sampled_from(
+            ["lock_by", "reveal_by", "participant", "initiator"]
+        )
     )
     offsets: st.SearchStrategy[int] = field(default_factory=lambda: st.integers(-3, 12))
     """Only these rules run (None: every rule of the enabled actors): a targeted search."""
@@ -250,9 +251,9 @@ class InteropMachine(RuleBasedStateMachine):
         self.workdir = Path(tempfile.mkdtemp(prefix="stbridge-interop-"))
         self.key = SealingKey.generate()
         self.service: RelayerService | None = None
-        self.block_interval: dict[str, int] = {c: 1 for c in CHAINS}
-        self.idle: dict[str, tuple[int, int]] = {c: (0, 0) for c in CHAINS}
-        self.skew: dict[str, int] = {c: 0 for c in CHAINS}
+        self.block_interval: dict[str, int] = dict.fromkeys(CHAINS, 1)
+        self.idle: dict[str, tuple[int, int]] = dict.fromkeys(CHAINS, (0, 0))
+        self.clock_ahead: dict[str, int] = dict.fromkeys(CHAINS, 0)
         """Per chain: how far its clock runs ahead of real time (the ``skew`` rule)."""
         """Per chain: seconds and blocks since the relayer last ran."""
 
@@ -399,7 +400,7 @@ class InteropMachine(RuleBasedStateMachine):
     def _tick(self) -> None:
         self.svc.tick()
         self.ticks += 1
-        self.idle = {c: (0, 0) for c in CHAINS}
+        self.idle = dict.fromkeys(CHAINS, (0, 0))
 
     @precondition(lambda self: self._on("crash_restart") and self._act("relayer"))
     @rule()
@@ -470,7 +471,7 @@ class InteropMachine(RuleBasedStateMachine):
         blocks at its block time. A ``skew`` keeps its offset."""
         if not self.ready:
             return
-        base = {c: self._now(c) - self.skew[c] for c in CHAINS}
+        base = {c: self._now(c) - self.clock_ahead[c] for c in CHAINS}
         target = max(base.values())
         for chain in CHAINS:
             if target > base[chain]:
@@ -519,13 +520,15 @@ class InteropMachine(RuleBasedStateMachine):
         marked outside."""
         setup = self._setup(chain)
         allowed = max(setup.timing.timestamp_drift_s, setup.block_seconds()[1])
-        if self.skew[chain] + seconds > allowed:
-            self._outside(chain, f"{chain} clock ran {self.skew[chain] + seconds} s ahead")
-        self.skew[chain] += seconds
+        if self.clock_ahead[chain] + seconds > allowed:
+            self._outside(chain, f"{chain} clock ran {self.clock_ahead[chain] + seconds} s ahead")
+        self.clock_ahead[chain] += seconds
         self._mine(chain, 1, seconds)
 
     @precondition(
-        lambda self: self._on("reorg") and self._act("chains") and any(self.marks[c] for c in CHAINS)
+        lambda self: (
+            self._on("reorg") and self._act("chains") and any(self.marks[c] for c in CHAINS)
+        )
     )
     @rule(chain=st.sampled_from(CHAINS), data=st.data())
     def reorg(self, chain: str, data: st.DataObject) -> None:
@@ -611,7 +614,9 @@ class InteropMachine(RuleBasedStateMachine):
             self.world.cash_htlc.refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
 
     # ------------------------------------------------------------------ third parties
-    @precondition(lambda self: self._on("look_alike") and self._act("third_party") and bool(self.swaps))
+    @precondition(
+        lambda self: self._on("look_alike") and self._act("third_party") and bool(self.swaps)
+    )
     @rule(data=st.data(), asset=st.sampled_from(["cash", "decoy", "native"]))
     def look_alike(self, data: st.DataObject, asset: str) -> None:
         """A third party who saw the hashlock locks the cash leg's receiver, amount and
@@ -620,7 +625,9 @@ class InteropMachine(RuleBasedStateMachine):
         ref = {"cash": self.world.cash_token, "decoy": self.world.decoy_token, "native": None}
         self._lock_as(self.world.third, swap, ref[asset])
 
-    @precondition(lambda self: self._on("odd_call") and self._act("third_party") and bool(self.swaps))
+    @precondition(
+        lambda self: self._on("odd_call") and self._act("third_party") and bool(self.swaps)
+    )
     @rule(data=st.data(), call=st.sampled_from(ODD_CALLS), chain=st.sampled_from(CHAINS))
     def odd_call(self, data: st.DataObject, call: str, chain: str) -> None:
         """A third party calls a public HTLC function with odd arguments (a wrong secret,
@@ -668,7 +675,11 @@ class InteropMachine(RuleBasedStateMachine):
                 self.world.third, htlc.address, data_bytes, gas=300_000
             )
 
-    @precondition(lambda self: self._on("claim_with_public_secret") and self._act("third_party") and bool(self.public))
+    @precondition(
+        lambda self: (
+            self._on("claim_with_public_secret") and self._act("third_party") and bool(self.public)
+        )
+    )
     @rule(data=st.data())
     def claim_with_public_secret(self, data: st.DataObject) -> None:
         """Once a swap's secret is public, a third party claims every open lock under its
@@ -715,7 +726,11 @@ class InteropMachine(RuleBasedStateMachine):
         self.frozen = frozen
 
     def _htlc_units(self) -> int:
-        return Erc3643Adapter(self.world.sec).holding(self.world.security, self.world.sec_htlc.address).balance
+        return (
+            Erc3643Adapter(self.world.sec)
+            .holding(self.world.security, self.world.sec_htlc.address)
+            .balance
+        )
 
     @precondition(lambda self: self._on("agent_force_out") and self._act("token_agent"))
     @rule(units=st.integers(1, 50))
@@ -735,7 +750,9 @@ class InteropMachine(RuleBasedStateMachine):
         )
         self.forced_out += units
 
-    @precondition(lambda self: self._on("agent_restore") and self._act("token_agent") and self.forced_out > 0)
+    @precondition(
+        lambda self: self._on("agent_restore") and self._act("token_agent") and self.forced_out > 0
+    )
     @rule()
     def agent_restore(self) -> None:
         """The T-REX agent puts the forced-out units back into the HTLC."""
@@ -778,7 +795,7 @@ class InteropMachine(RuleBasedStateMachine):
                     break
                 block = client.w3.eth.get_block(number, full_transactions=True)
                 for tx in block["transactions"]:
-                    payload = bytes(tx["input"]).hex()  # type: ignore[index]
+                    payload = bytes(tx["input"]).hex()  # type: ignore[call-overload]
                     for hex_secret, lock in list(wanted.items()):
                         if hex_secret in payload:
                             self.public.add(lock)
@@ -802,7 +819,7 @@ class InteropMachine(RuleBasedStateMachine):
         """Count the step, then run every invariant (hypothesis calls this after each)."""
         self.steps += 1
         self._sync()
-        super().check_invariants(*args, **kwargs)  # type: ignore[misc]
+        super().check_invariants(*args, **kwargs)
 
     def _counted(self) -> None:
         self.invariants_checked += 1
@@ -810,8 +827,8 @@ class InteropMachine(RuleBasedStateMachine):
     @invariant()
     def honest_parties_keep_an_asset(self) -> None:
         """An honest party never ends with neither asset: once a swap is final (the relayer
-        reports it so, or both its locks are settled on chain), the seller has the security back (its lock refunded or never made) or the
-        cash (the buyer's real lock claimed), and the buyer has the cash back (its lock
+        reports it so, or both its locks are settled on chain), the seller has the security
+        back (its lock refunded or never made) or the cash (the buyer's real lock claimed), and the buyer has the cash back (its lock
         refunded, never made, or - an external buyer - still its own to refund while the
         secret is private) or the security (the seller's lock claimed). Lock states are
         read from the chains by the lock ids the machine computes from the agreed terms."""
@@ -822,9 +839,7 @@ class InteropMachine(RuleBasedStateMachine):
         for swap in self.swaps:
             if swap.exempt:
                 continue
-            if self.svc.store.get(swap.swap_id).outcome is Outcome.OPEN and not self._settled(
-                swap
-            ):
+            if self.svc.store.get(swap.swap_id).outcome is Outcome.OPEN and not self._settled(swap):
                 continue
             self._assert_honest(swap)
 
@@ -939,9 +954,9 @@ class InteropMachine(RuleBasedStateMachine):
             effects = self.svc.store.pending_effects(swap.swap_id)
             for row in effects:
                 role = getattr(row.effect, "role", None)
-                if row.effect.kind in ("submit_claim", "submit_refund") and role is not None:
-                    if swap.terms.leg(Role(role)).asset == asset:
-                        return True
+                due = row.effect.kind in ("submit_claim", "submit_refund")
+                if due and role is not None and swap.terms.leg(Role(str(role))).asset == asset:
+                    return True
         return False
 
     @invariant()

@@ -201,4 +201,3 @@ TARGETS: dict[str, MachineConfig] = {
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""
-
