@@ -456,7 +456,10 @@ class InteropMachine(RuleBasedStateMachine):
                 client.increase_time(interval)
         else:  # the automatic interval would override the one asked for here
             client._rpc("anvil_removeBlockTimestampInterval", [])
-            client._rpc("anvil_mine", [hex(blocks), hex(interval)])
+            stamp = int(client.now().timestamp())
+            for _ in range(blocks):  # anvil_mine's interval skips the first block
+                stamp += interval
+                client._rpc("evm_mine", [stamp])
             client._rpc("anvil_setBlockTimestampInterval", [self.block_interval[chain]])
 
     def _advance(self, seconds: int, *, slow: bool = True) -> None:
