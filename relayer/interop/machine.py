@@ -843,7 +843,8 @@ class InteropMachine(RuleBasedStateMachine):
         back (its lock refunded or never made) or the cash (the buyer's real lock claimed),
         and the buyer has the cash back (its lock refunded, never made, or - an external
         buyer - still its own to refund while the secret is private) or the security (the
-        seller's lock claimed). Lock states are read from the chains by the lock ids the machine computes from the agreed terms."""
+        seller's lock claimed). Lock states are read from the chains by the lock ids the
+        machine computes from the agreed terms."""
         if not self.ready:
             return
         self._counted()
