@@ -1,0 +1,100 @@
+"""``stbridge interop-test``: the adversarial interop suite as a command (see README, "For
+researchers")."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from bridge.errors import InvalidInput
+from relayer.interop.report import RunReport, replay, run
+from relayer.interop.strategies import ACTORS
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Run the adversarial interop suite on two real EVM chains through the real relayer.",
+    invoke_without_command=True,
+)
+
+
+@app.callback()
+def interop_test(
+    profile: Annotated[
+        str,
+        typer.Option(help="ci: one small batch (about a minute); thorough: batches for --minutes."),
+    ] = "ci",
+    seed: Annotated[int, typer.Option(help="Seed of the first batch (batch i uses seed + i).")] = 0,
+    minutes: Annotated[
+        float | None, typer.Option(help="Time budget (default: 2 for ci, 30 for thorough).")
+    ] = None,
+    actors: Annotated[
+        str,
+        typer.Option(help=f"Comma-separated actors to run (default: all of {','.join(ACTORS)})."),
+    ] = ",".join(ACTORS),
+    sec_backend: Annotated[
+        str, typer.Option(help="The security chain: anvil (fast) or pyevm (in process).")
+    ] = "anvil",
+    report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
+    replay_from: Annotated[
+        Path | None,
+        typer.Option("--replay", help="Run the failures of this report again from their seeds."),
+    ] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print the JSON report, no progress.")
+    ] = False,
+) -> None:
+    """Search for a counterexample to the suite's invariants; exit 1 if one is found
+    (with --replay: exit 1 if a recorded failure still reproduces)."""
+    if profile not in ("ci", "thorough"):
+        raise InvalidInput("profile", "must be ci or thorough", value=profile)
+    if minutes is not None and minutes <= 0:
+        raise InvalidInput("minutes", "must be > 0", value=minutes)
+    console = Console(quiet=as_json, stderr=True)
+
+    def show(r: RunReport) -> None:
+        console.print(
+            f"[bold]batch {r.batches}[/] (seed {r.seed + r.batches - 1}): "
+            f"examples {r.examples}, steps {r.steps}, invariants checked {r.invariants_checked}, "
+            f"{r.elapsed_s:.0f} s, failures {len(r.failures)}"
+        )
+
+    if replay_from is not None:
+        console.print(f"replaying the failures of {replay_from}")
+        result = replay(replay_from, progress=show)
+    else:
+        console.print(
+            f"interop-test: profile {profile}, seed {seed}, actors {actors}, "
+            f"security chain on {sec_backend}"
+        )
+        result = run(
+            profile=profile,  # type: ignore[arg-type]
+            seed_value=seed,
+            minutes=minutes,
+            actors=[a.strip() for a in actors.split(",") if a.strip()],
+            sec_backend=sec_backend,
+            progress=show,
+        )
+    body = result.to_json()
+    if report is not None:
+        report.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+    if as_json:
+        typer.echo(json.dumps(body, indent=2))
+    else:
+        verdict = "PASSED" if result.passed else "FAILED"
+        console.print(
+            f"[bold]{verdict}[/]: {result.examples} examples, {result.steps} steps, "
+            f"{result.invariants_checked} invariants checked in {result.elapsed_s:.0f} s"
+        )
+        for failure in result.failures:
+            console.print(f"  seed {failure['seed']}: {failure['message']}")
+            for line in failure["example"]:
+                console.print(f"    {line}", markup=False, highlight=False)
+        if report is not None:
+            console.print(f"report written to {report}")
+    if not result.passed:
+        raise typer.Exit(1)

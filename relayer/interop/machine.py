@@ -1,0 +1,1125 @@
+"""The adversarial state machine: whole swaps across two real chains through the real relayer.
+
+:class:`InteropMachine` is a hypothesis ``RuleBasedStateMachine``. Each example starts from
+the chains of :mod:`relayer.interop.world` (reverted to their base snapshot), draws a
+:class:`~relayer.interop.strategies.Scenario` (block times, confirmation depths, clock drift,
+the relayer's budget) and wires the real :class:`~relayer.service.RelayerService` to both
+chains as the daemon does (:func:`relayer.evm.evm_runtime`: HTLC, keys, approvals, every
+token's own dry run, the escrow shortfall check), on a real :class:`~relayer.store.SqliteStore`
+with a real sealing key. Then hypothesis interleaves the actors' rules:
+
+==============  ============================================================================
+actor           rules
+==============  ============================================================================
+chains          ``pass_time`` (both chains, blocks within their block times),
+                ``mine`` (one chain), ``approach`` (both chains to just before/after one of a
+                swap's deadlines), ``skew`` (one clock jumps), ``reorg`` (snapshot/revert,
+                below or above the confirmation depth)
+relayer         ``tick``; ``crash_restart`` (drop the service, build a new one on the same
+                store file and sealing key)
+counterparty    an external buyer (its key is not the relayer's): ``counterparty_lock``
+                (early, late or never), ``counterparty_decoy`` (a lock of a worthless token
+                with the leg's terms), ``counterparty_refund``
+third party     ``look_alike`` (same terms, other sender, any asset), ``odd_call`` (every
+                public HTLC function with odd arguments, ``token = 0`` included),
+                ``claim_with_public_secret`` (front-running)
+token agent     ``agent_freeze`` (freeze/unfreeze the buyer on the T-REX token),
+                ``agent_force_out`` / ``agent_restore`` (forced transfer out of and back into
+                the pooled EVM HTLC), ``agent_block_receiver`` (the cash issuer blocks the
+                seller's cash wallet)
+==============  ============================================================================
+
+Invariants (``@invariant``, checked after every step; each method's docstring states it):
+``honest_parties_keep_an_asset``, ``no_lock_claimed_and_refunded``,
+``escrow_holds_its_open_locks``, ``secret_stays_private_until_revealed``; and at the end of
+every example (:meth:`InteropMachine.teardown`) the liveness property
+``every_swap_reaches_a_final_state``, after the chains keep moving past every deadline.
+
+What lies outside the guarantees is drawn too and *recorded*, never silently excluded: a
+reorg deeper than the chain's confirmation depth, or a clock jump beyond the configured
+drift and block time, marks the swaps it touches ``outside`` (with the reason); a token
+agent acting on a swap after its secret is public marks it ``agent`` (an agent may take an
+asset by law). Those swaps are still checked for everything but the honest-party outcome
+and liveness.
+
+:func:`machine_class` builds a machine for a :class:`MachineConfig` (which actors run,
+which strategies feed them); the suite's CLI and the mutation tests use it.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import json
+import logging
+import shutil
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+)
+
+from adapters.evm.client import EvmClient
+from adapters.evm.erc20 import Erc20Adapter
+from adapters.evm.erc3643 import Erc3643Adapter
+from adapters.evm.htlc import EvmHtlc
+from adapters.evm.signer import EvmSigner
+from bridge.errors import BridgeError, NotFound
+from bridge.model import AssetRef, Capability
+from bridge.swap import LegPhase, Outcome, Role, SwapTerms
+from relayer.evm import approve_for_htlc, evm_runtime
+from relayer.interop.strategies import (
+    ACTORS,
+    ODD_CALLS,
+    ChainSetup,
+    Scenario,
+    TradeSpec,
+    scenarios,
+    trades,
+)
+from relayer.interop.world import Backend, InteropWorld, build_world
+from relayer.sealing import SealingKey
+from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
+from relayer.store import SqliteStore
+
+__all__ = [
+    "InteropMachine",
+    "InvariantViolation",
+    "MachineConfig",
+    "SwapRecord",
+    "close_worlds",
+    "machine_class",
+    "world_for",
+]
+
+log = logging.getLogger(__name__)
+
+CHAINS = ("sec", "cash")
+MAX_MARKS = 6
+"""Snapshots kept per chain for reorgs (one before every relayer tick)."""
+
+
+class InvariantViolation(AssertionError):
+    """An invariant of the interop suite does not hold (the message names it and the swap)."""
+
+
+@dataclass(frozen=True)
+class MachineConfig:
+    """What one run of the machine explores.
+
+    ``actors``: which of :data:`~relayer.interop.strategies.ACTORS` may act; ``scenario`` /
+    ``trade``: the strategies for the chains' timing and the orders; ``max_swaps``: orders
+    per example; ``sec_backend``: py-evm (default) or anvil for the security chain;
+    ``drain_step_s``: how far time moves per step while the example's end lets every
+    deadline pass.
+    """
+
+    name: str = "default"
+    actors: frozenset[str] = frozenset(ACTORS)
+    scenario: st.SearchStrategy[Scenario] = field(default_factory=scenarios)
+    trade: st.SearchStrategy[TradeSpec] = field(default_factory=trades)
+    max_swaps: int = 2
+    sec_backend: Backend = "pyevm"
+    drain_step_s: int = 60
+    drain_ticks: int = 400
+    rules: frozenset[str] | None = None
+    boundaries: st.SearchStrategy[str] = field(
+        default_factory=lambda: st.sampled_from(
+            ["lock_by", "reveal_by", "participant", "initiator"]
+        )
+    )
+    offsets: st.SearchStrategy[int] = field(default_factory=lambda: st.integers(-3, 12))
+    """Only these rules run (None: every rule of the enabled actors): a targeted search."""
+
+
+@dataclass
+class SwapRecord:
+    """What the machine knows of one swap, from its own side (never from the relayer's
+    matching code, which a mutation may have changed)."""
+
+    swap_id: str
+    terms: SwapTerms
+    external: bool
+    buyer: EvmSigner
+    secret: bytes
+    lock_ids: dict[Role, str]
+    outside: list[str] = field(default_factory=list)
+    agent: list[str] = field(default_factory=list)
+
+    @property
+    def hashlock(self) -> bytes:
+        """The swap's hashlock (32 bytes)."""
+        return bytes.fromhex(self.terms.hashlock[2:])
+
+    @property
+    def exempt(self) -> bool:
+        """Outside the guarantees (a fault beyond the assumptions, or an agent's action
+        after the reveal): the honest-party outcome and liveness are not owed."""
+        return bool(self.outside or self.agent)
+
+
+_WORLDS: dict[str, InteropWorld] = {}
+
+
+def world_for(backend: Backend) -> InteropWorld:
+    """The process-wide world for ``backend`` (built on first use; nodes stopped at exit)."""
+    if backend not in _WORLDS:
+        _WORLDS[backend] = build_world(sec_backend=backend)
+    return _WORLDS[backend]
+
+
+def close_worlds() -> None:
+    """Stop every node the process-wide worlds started."""
+    for world in _WORLDS.values():
+        world.close()
+    _WORLDS.clear()
+
+
+atexit.register(close_worlds)
+
+
+class _Capture(logging.Handler):
+    """Keeps every formatted log line of the relayer, adapters and bridge during an example."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        try:
+            self.lines.append(record.getMessage())
+        except Exception:  # a bad format string is not ours to raise here
+            self.lines.append(str(record.msg))
+
+
+_LOGGERS = ("relayer", "adapters", "bridge")
+
+
+def _allow(order: SwapOrder, at: object) -> ComplianceResult:
+    """The law is not under test here: every trade is allowed; the tokens' own checks (dry
+    runs through the escrow, wired as the daemon wires them) still run."""
+    return ComplianceResult(True, (), {"rules": "interop"})
+
+
+def _lock_state(htlc: EvmHtlc, lock_id: str) -> str:
+    """``open``, ``claimed``, ``refunded`` or ``absent`` (no such lock on chain now)."""
+    try:
+        state = htlc.get(lock_id).state
+    except NotFound:
+        return "absent"
+    return "absent" if state == "unknown" else state
+
+
+class InteropMachine(RuleBasedStateMachine):
+    """Whole swaps through the real relayer, with every actor of issue 16 (see the module
+    docstring). Subclass through :func:`machine_class` to pick a :class:`MachineConfig`."""
+
+    config: ClassVar[MachineConfig] = MachineConfig()
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.world = world_for(self.config.sec_backend)
+        self.world.reset()
+        self.ready = False
+        self.swaps: list[SwapRecord] = []
+        self.public: set[bytes] = set()
+        self.scanned: dict[str, int] = {c: self.world.client(c).head() for c in CHAINS}
+        self.marks: dict[str, list[tuple[Any, int]]] = {c: [] for c in CHAINS}
+        self.forced_out = 0
+        self.frozen = False
+        self.blocked = False
+        self.ticks = 0
+        self.steps = 0
+        self.invariants_checked = 0
+        self.shortfall_seen: dict[tuple[str, str], int] = {}
+        self.capture = _Capture()
+        self._levels: dict[str, int] = {}
+        for name in _LOGGERS:
+            logger = logging.getLogger(name)
+            self._levels[name] = logger.level
+            logger.setLevel(logging.DEBUG)
+            logger.addHandler(self.capture)
+        self.log_seen = 0
+        self.workdir = Path(tempfile.mkdtemp(prefix="stbridge-interop-"))
+        self.key = SealingKey.generate()
+        self.service: RelayerService | None = None
+        self.block_interval: dict[str, int] = dict.fromkeys(CHAINS, 1)
+        self.idle: dict[str, tuple[int, int]] = dict.fromkeys(CHAINS, (0, 0))
+        self.clock_ahead: dict[str, int] = dict.fromkeys(CHAINS, 0)
+        """Per chain: how far its clock runs ahead of real time (the ``skew`` rule)."""
+        """Per chain: seconds and blocks since the relayer last ran."""
+
+    # ------------------------------------------------------------------ wiring
+    def _build_service(self) -> RelayerService:
+        world, scenario = self.world, self.scenario
+
+        def runtime(name: str, setup: ChainSetup, signers: list[EvmSigner], op: EvmSigner) -> Any:
+            client = world.client(name)
+            return evm_runtime(
+                name=name,
+                client=client,
+                htlc=world.htlc(name),
+                timing=setup.timing,
+                confirmations=setup.confirmations,
+                signers=signers,
+                operator=op,
+            )
+
+        def wall() -> float:
+            return float(max(self._now("sec"), self._now("cash")))
+
+        return RelayerService(
+            store=SqliteStore(self.workdir / "relayer.sqlite3"),
+            chains={
+                "sec": runtime("sec", scenario.sec, [world.seller], world.operator_sec),
+                "cash": runtime(
+                    "cash", scenario.cash, [world.buyers["custodied"]], world.operator_cash
+                ),
+            },
+            compliance=_allow,
+            sealing_key=self.key,
+            budget=scenario.budget,
+            wall_clock=wall,
+        )
+
+    @property
+    def svc(self) -> RelayerService:
+        assert self.service is not None
+        return self.service
+
+    def _now(self, chain: str) -> int:
+        return int(self.world.client(chain).now().timestamp())
+
+    def _setup(self, chain: str) -> ChainSetup:
+        return self.scenario.sec if chain == "sec" else self.scenario.cash
+
+    def _act(self, actor: str) -> bool:
+        return actor in self.config.actors
+
+    def _on(self, rule_name: str) -> bool:
+        return self.ready and (self.config.rules is None or rule_name in self.config.rules)
+
+    # ------------------------------------------------------------------ set-up
+    @initialize(data=st.data())
+    def start(self, data: st.DataObject) -> None:
+        """Draw the example's chain timing and budget and start the relayer on both chains."""
+        self.scenario = data.draw(self.config.scenario, label="scenario")
+        for chain in CHAINS:
+            low, high = self._setup(chain).block_seconds()
+            self.block_interval[chain] = data.draw(st.integers(low, high), label=chain)
+        self.begin()
+
+    def begin(self) -> None:
+        """Start the relayer on both chains (``scenario`` and ``block_interval`` are set).
+
+        On an anvil chain every block from now on, including the one that includes a
+        transaction the relayer sends, comes ``block_interval`` seconds after the previous
+        one: a transaction is never mined at the instant it was sent.
+        """
+        for chain in CHAINS:
+            client = self.world.client(chain)
+            if client.backend != "pyevm":
+                client._rpc("anvil_setBlockTimestampInterval", [self.block_interval[chain]])
+        self.service = self._build_service()
+        self.ready = True
+
+    # ------------------------------------------------------------------ orders
+    @precondition(lambda self: self._on("submit") and len(self.swaps) < self.config.max_swaps)
+    @rule(data=st.data())
+    def submit(self, data: st.DataObject) -> None:
+        """A platform submits an order: alice sells units of the T-REX security to bob for
+        cash paid from the custodied buyer's or an external buyer's wallet."""
+        self.submit_order(data.draw(self.config.trade, label="trade"))
+
+    def submit_order(self, spec: TradeSpec) -> SwapRecord:
+        """Submit ``spec`` to the relayer and record what the machine knows of the swap."""
+        external = spec.external_buyer and self._act("counterparty")
+        buyer = self.world.buyers["external" if external else "custodied"]
+        world = self.world
+        order = SwapOrder(
+            order_id=f"interop-{len(self.swaps)}",
+            security=LegOrder(
+                chain="sec",
+                asset=world.security,
+                amount=spec.units,
+                sender=world.seller.address,
+                receiver=world.buyer_on_sec,
+            ),
+            cash=LegOrder(
+                chain="cash",
+                asset=world.cash_token,
+                amount=spec.cash,
+                sender=buyer.address,
+                receiver=world.seller_on_cash.address,
+            ),
+            settlement_window_s=self.scenario.minimum_window() + spec.extra_window_s,
+        )
+        state = self.svc.submit(order)
+        terms = state.terms
+        sealed = self.svc.store.sealed_secret(terms.swap_id)
+        assert sealed is not None
+        secret = self.key.unseal(sealed, swap_id=terms.swap_id)
+        lock_ids = {
+            role: world.htlc("sec" if role is Role.INITIATOR else "cash").lock_id_for(
+                asset=terms.leg(role).asset,
+                sender=terms.leg(role).sender,
+                receiver=terms.leg(role).receiver,
+                amount=terms.leg(role).amount,
+                hashlock=bytes.fromhex(terms.hashlock[2:]),
+                deadline=terms.deadline(role),
+            )
+            for role in Role
+        }
+        record = SwapRecord(terms.swap_id, terms, external, buyer, secret, lock_ids)
+        self.swaps.append(record)
+        return record
+
+    # ------------------------------------------------------------------ relayer
+    def _mark(self) -> None:
+        for chain in CHAINS:
+            client = self.world.client(chain)
+            marks = self.marks[chain]
+            marks.append((client.snapshot(), client.head()))
+            del marks[:-MAX_MARKS]
+
+    @precondition(lambda self: self._on("tick") and bool(self.swaps))
+    @rule()
+    def tick(self) -> None:
+        """The relayer polls both chains and acts once on every open swap."""
+        self._mark()
+        self._tick()
+
+    def _tick(self) -> None:
+        self.svc.tick()
+        self.ticks += 1
+        self.idle = dict.fromkeys(CHAINS, (0, 0))
+
+    @precondition(lambda self: self._on("crash_restart") and self._act("relayer"))
+    @rule()
+    def crash_restart(self) -> None:
+        """The relayer process dies at this point and a new one starts on the same store
+        file and sealing key (its in-memory caches, metrics and chain views are gone)."""
+        self.svc.store.close()
+        self.service = self._build_service()
+
+    # ------------------------------------------------------------------ chains
+    def _allowance(self) -> int:
+        """Seconds the relayer may take to act on what it sees (its budget's poll, reaction
+        and re-check): the claim window is planned with exactly that."""
+        budget = self.scenario.budget
+        return budget.poll_s + budget.reaction_s + budget.compliance_recheck_s
+
+    def _claim_pending(self, swap: SwapRecord) -> bool:
+        """The secret is out and the buyer's claim of the security has not landed yet."""
+        state = self.svc.store.get(swap.swap_id)
+        revealed = (
+            state.secret_public
+            or swap.hashlock in self.public
+            or state.participant.phase is LegPhase.CLAIM_SENT
+        )
+        return (
+            state.outcome is Outcome.OPEN
+            and revealed
+            and _lock_state(self.world.sec_htlc, swap.lock_ids[Role.INITIATOR]) == "open"
+        )
+
+    def _mine(self, chain: str, blocks: int, interval: int) -> None:
+        client = self.world.client(chain)
+        if blocks <= 0:
+            return
+        if not self.counting:
+            self._mine_blocks(client, chain, blocks, interval)
+            return
+        self.idle[chain] = (self.idle[chain][0] + blocks * interval, self.idle[chain][1] + blocks)
+        seconds, count = self.idle[chain]
+        if count > 1 and seconds > self._allowance():
+            for swap in self.swaps:
+                if not swap.exempt and self._claim_pending(swap):
+                    swap.outside.append(
+                        f"the relayer did not run for {count} blocks / {seconds} s of {chain} "
+                        f"while a claim was due (its budget: {self._allowance()} s)"
+                    )
+        self._mine_blocks(client, chain, blocks, interval)
+
+    def _mine_blocks(self, client: EvmClient, chain: str, blocks: int, interval: int) -> None:
+        if client.backend == "pyevm":
+            for _ in range(blocks):
+                client.increase_time(interval)
+        else:  # the automatic interval would override the one asked for here
+            client._rpc("anvil_removeBlockTimestampInterval", [])
+            stamp = int(client.now().timestamp())
+            for _ in range(blocks):  # anvil_mine's interval skips the first block
+                stamp += interval
+                client._rpc("evm_mine", [stamp])
+            client._rpc("anvil_setBlockTimestampInterval", [self.block_interval[chain]])
+
+    def _advance(self, seconds: int, *, slow: bool = True) -> None:
+        """Both chains move ``seconds`` forward with blocks no further apart than their
+        slowest block time (``slow``: at that time; else at the fastest)."""
+        for chain in CHAINS:
+            self._advance_chain(chain, seconds, slow=slow)
+
+    def _advance_chain(self, chain: str, seconds: int, *, slow: bool = True) -> None:
+        low, high = self._setup(chain).block_seconds()
+        interval = high if slow else low
+        blocks = -(-seconds // interval)
+        self._mine(chain, blocks - 1, interval)
+        self._mine(chain, 1, seconds - (blocks - 1) * interval)  # lands exactly
+
+    def _sync(self) -> None:
+        """Real time is one for both chains: a chain whose clock fell behind the other's
+        (its blocks came slower, or the other included more transactions) catches up with
+        blocks at its block time. A ``skew`` keeps its offset."""
+        if not self.ready:
+            return
+        base = {c: self._now(c) - self.clock_ahead[c] for c in CHAINS}
+        target = max(base.values())
+        idle, self.counting = dict(self.idle), False  # the other chain moved: not idle
+        for chain in CHAINS:
+            if target > base[chain]:
+                self._advance_chain(chain, target - base[chain])
+        self.idle, self.counting = idle, True
+
+    @precondition(lambda self: self._on("pass_time") and self._act("chains"))
+    @rule(seconds=st.integers(1, 240), slow=st.booleans())
+    def pass_time(self, seconds: int, slow: bool) -> None:
+        """Time passes on both chains; blocks come at the slowest or fastest block time."""
+        self._advance(seconds, slow=slow)
+
+    @precondition(lambda self: self._on("mine") and self._act("chains"))
+    @rule(chain=st.sampled_from(CHAINS), blocks=st.integers(1, 4))
+    def mine(self, chain: str, blocks: int) -> None:
+        """One chain produces a few blocks at its fastest block time."""
+        self._mine(chain, blocks, self._setup(chain).block_seconds()[0])
+
+    @precondition(lambda self: self._on("approach") and self._act("chains") and bool(self.swaps))
+    @rule(data=st.data())
+    def approach(self, data: st.DataObject) -> None:
+        """Time passes on both chains until one of a swap's deadlines is ``offset`` seconds
+        away on its chain (a slow relayer or a slow counterparty meets the boundary)."""
+        swap = data.draw(st.sampled_from(self.swaps), label="swap")
+        boundary = data.draw(self.config.boundaries, label="boundary")
+        offset = data.draw(self.config.offsets, label="offset")
+        self.approach_to(swap, boundary, offset)
+
+    def approach_to(self, swap: SwapRecord, boundary: str, offset: int) -> None:
+        """Move both chains until ``boundary`` of ``swap`` is ``offset`` seconds away."""
+        terms = swap.terms
+        target, chain = {
+            "lock_by": (terms.participant_lock_by, "cash"),
+            "reveal_by": (terms.reveal_by, "cash"),
+            "participant": (terms.participant_deadline, "cash"),
+            "initiator": (terms.initiator_deadline, "sec"),
+        }[boundary]
+        gap = target - offset - self._now(chain)
+        if gap > 0:
+            self._advance(gap)
+
+    @precondition(lambda self: self._on("skew") and self._act("chains"))
+    @rule(chain=st.sampled_from(CHAINS), seconds=st.integers(1, 120))
+    def skew(self, chain: str, seconds: int) -> None:
+        """One chain's clock jumps ahead in one block. Within its drift and block time this
+        is inside the assumptions; beyond, the open swaps with a lock on that chain are
+        marked outside."""
+        setup = self._setup(chain)
+        allowed = max(setup.timing.timestamp_drift_s, setup.block_seconds()[1])
+        if self.clock_ahead[chain] + seconds > allowed:
+            self._outside(chain, f"{chain} clock ran {self.clock_ahead[chain] + seconds} s ahead")
+        self.clock_ahead[chain] += seconds
+        self._mine(chain, 1, seconds)
+
+    @precondition(
+        lambda self: (
+            self._on("reorg") and self._act("chains") and any(self.marks[c] for c in CHAINS)
+        )
+    )
+    @rule(chain=st.sampled_from(CHAINS), data=st.data())
+    def reorg(self, chain: str, data: st.DataObject) -> None:
+        """The chain reorganises back to a state before one of the relayer's last ticks and
+        grows a longer branch without the removed blocks' transactions. Removing at most
+        the confirmation depth is inside the assumptions; deeper marks the swaps outside."""
+        marks = self.marks[chain]
+        if not marks:
+            return
+        index = data.draw(st.integers(0, len(marks) - 1), label="mark")
+        snapshot, height = marks[index]
+        client = self.world.client(chain)
+        removed = client.head() - height
+        if removed <= 0:
+            return
+        if removed > self._setup(chain).confirmations:
+            self._outside(
+                chain,
+                f"reorg of {removed} blocks on {chain} "
+                f"(> {self._setup(chain).confirmations} confirmations)",
+            )
+        client.revert(snapshot)
+        del marks[index:]
+        self.world.htlc(chain)._locks.clear()
+        self.scanned[chain] = min(self.scanned[chain], client.head())
+        self._mine(chain, removed + 1, self._setup(chain).block_seconds()[0])
+
+    def _outside(self, chain: str, reason: str) -> None:
+        for swap in self.swaps:
+            if self.svc.store.get(swap.swap_id).outcome is Outcome.OPEN:
+                swap.outside.append(reason)
+
+    # ------------------------------------------------------------------ counterparty
+    def _external(self) -> list[SwapRecord]:
+        return [s for s in self.swaps if s.external]
+
+    def _lock_as(
+        self, signer: EvmSigner, swap: SwapRecord, asset: AssetRef | None, chain: str = "cash"
+    ) -> None:
+        leg = swap.terms.participant_leg
+        htlc = self.world.htlc(chain)
+        with contextlib.suppress(BridgeError):
+            if asset is not None:
+                approve_for_htlc(
+                    self.world.client(chain),
+                    htlc.address,
+                    leg.model_copy(update={"asset": asset, "sender": signer.address}),
+                    signer,
+                )
+            htlc.lock(
+                asset=asset,
+                receiver=leg.receiver,
+                amount=leg.amount,
+                hashlock=swap.hashlock,
+                deadline=swap.terms.participant_deadline,
+                signer=signer,
+            )
+
+    @precondition(lambda self: self._on("counterparty_lock") and bool(self._external()))
+    @rule(data=st.data())
+    def counterparty_lock(self, data: st.DataObject) -> None:
+        """The external buyer locks the cash leg itself, with the agreed terms, whenever it
+        likes (early, late, after the relayer gave up on it, or never)."""
+        swap = data.draw(st.sampled_from(self._external()), label="swap")
+        if _lock_state(self.world.cash_htlc, swap.lock_ids[Role.PARTICIPANT]) == "absent":
+            self._lock_as(swap.buyer, swap, self.world.cash_token)
+
+    @precondition(lambda self: self._on("counterparty_decoy") and bool(self._external()))
+    @rule(data=st.data())
+    def counterparty_decoy(self, data: st.DataObject) -> None:
+        """The external buyer funds a decoy: a lock of a worthless token (or the native
+        coin) with the cash leg's hashlock, receiver, amount and deadline."""
+        swap = data.draw(st.sampled_from(self._external()), label="swap")
+        asset = data.draw(st.sampled_from([self.world.decoy_token, None]), label="asset")
+        self._lock_as(swap.buyer, swap, asset)
+
+    @precondition(lambda self: self._on("counterparty_refund") and bool(self._external()))
+    @rule(data=st.data())
+    def counterparty_refund(self, data: st.DataObject) -> None:
+        """The external buyer takes its own cash lock back once its deadline has passed."""
+        swap = data.draw(st.sampled_from(self._external()), label="swap")
+        with contextlib.suppress(BridgeError):
+            self.world.cash_htlc.refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
+
+    # ------------------------------------------------------------------ third parties
+    @precondition(
+        lambda self: self._on("look_alike") and self._act("third_party") and bool(self.swaps)
+    )
+    @rule(data=st.data(), asset=st.sampled_from(["cash", "decoy", "native"]))
+    def look_alike(self, data: st.DataObject, asset: str) -> None:
+        """A third party who saw the hashlock locks the cash leg's receiver, amount and
+        deadline from its own account (in the agreed coin, a decoy token or ether)."""
+        swap = data.draw(st.sampled_from(self.swaps), label="swap")
+        ref = {"cash": self.world.cash_token, "decoy": self.world.decoy_token, "native": None}
+        self._lock_as(self.world.third, swap, ref[asset])
+
+    @precondition(
+        lambda self: self._on("odd_call") and self._act("third_party") and bool(self.swaps)
+    )
+    @rule(data=st.data(), call=st.sampled_from(ODD_CALLS), chain=st.sampled_from(CHAINS))
+    def odd_call(self, data: st.DataObject, call: str, chain: str) -> None:
+        """A third party calls a public HTLC function with odd arguments (a wrong secret,
+        ``token = 0``, an early refund, another receiver, a zero amount, a past deadline,
+        a native claim of a token lock), sent with explicit gas so that it is mined even
+        when it reverts."""
+        swap = data.draw(st.sampled_from(self.swaps), label="swap")
+        role = Role.INITIATOR if chain == "sec" else Role.PARTICIPANT
+        leg = swap.terms.leg(role)
+        htlc = self.world.htlc(chain)
+        fns = htlc.contract.functions
+        secret = swap.secret if swap.hashlock in self.public else bytes(32)
+        zero = "0x" + "00" * 20
+        token = leg.asset.locator.address if leg.asset is not None else zero  # type: ignore[union-attr]
+        deadline = swap.terms.deadline(role)
+        fn = {
+            "claim_wrong_secret": lambda: fns.claimToken(
+                bytes(32), token, leg.sender, leg.receiver, leg.amount, deadline
+            ),
+            "claim_token_zero": lambda: fns.claimToken(
+                secret, zero, leg.sender, leg.receiver, leg.amount, deadline
+            ),
+            "refund_token_zero": lambda: fns.refundToken(
+                swap.hashlock, zero, leg.sender, leg.receiver, leg.amount, deadline
+            ),
+            "refund_early": lambda: fns.refundToken(
+                swap.hashlock, token, leg.sender, leg.receiver, leg.amount, deadline
+            ),
+            "claim_other_receiver": lambda: fns.claimToken(
+                secret, token, leg.sender, self.world.third.address, leg.amount, deadline
+            ),
+            "lock_zero_amount": lambda: fns.lockToken(
+                token, 0, swap.hashlock, leg.receiver, deadline
+            ),
+            "lock_past_deadline": lambda: fns.lockToken(
+                token, leg.amount, swap.hashlock, leg.receiver, self._now(chain) - 1
+            ),
+            "native_claim_of_token_lock": lambda: fns.claim(
+                secret, leg.sender, leg.receiver, leg.amount, deadline
+            ),
+        }[call]()
+        data_bytes = bytes.fromhex(str(fn._encode_transaction_data()).removeprefix("0x"))
+        with contextlib.suppress(BridgeError):
+            self.world.client(chain).transact(
+                self.world.third, htlc.address, data_bytes, gas=300_000
+            )
+
+    @precondition(
+        lambda self: (
+            self._on("claim_with_public_secret") and self._act("third_party") and bool(self.public)
+        )
+    )
+    @rule(data=st.data())
+    def claim_with_public_secret(self, data: st.DataObject) -> None:
+        """Once a swap's secret is public, a third party claims every open lock under its
+        hashlock on both chains (the HTLC pays the fixed receiver: a front-run must not
+        change who ends with what)."""
+        public = [s for s in self.swaps if s.hashlock in self.public]
+        if not public:
+            return
+        swap = data.draw(st.sampled_from(public), label="swap")
+        for chain in CHAINS:
+            htlc = self.world.htlc(chain)
+            for lock in htlc.find(swap.hashlock):
+                if lock.state == "open":
+                    with contextlib.suppress(BridgeError):
+                        htlc.claim(lock.lock_id, swap.secret, self.world.third)
+
+    # ------------------------------------------------------------------ token agents
+    def _agent(self, what: str) -> None:
+        """An agent's action: swaps whose secret is already public are marked ``agent``."""
+        for swap in self.swaps:
+            state = self.svc.store.get(swap.swap_id)
+            revealed = (
+                state.secret_public
+                or swap.hashlock in self.public
+                or state.participant.phase is LegPhase.CLAIM_SENT
+            )
+            if state.outcome is Outcome.OPEN and revealed:
+                swap.agent.append(what)
+
+    @precondition(lambda self: self._on("agent_freeze") and self._act("token_agent"))
+    @rule(frozen=st.booleans())
+    def agent_freeze(self, frozen: bool) -> None:
+        """The T-REX agent freezes (or unfreezes) the buyer's security wallet."""
+        if frozen == self.frozen:
+            return
+        self._agent(f"buyer {'frozen' if frozen else 'unfrozen'}")
+        Erc3643Adapter(self.world.sec).agent_operation(
+            self.world.security,
+            Capability.ADDRESS_FREEZE,
+            self.world.trex.agent,
+            address=self.world.buyer_on_sec,
+            frozen=frozen,
+        )
+        self.frozen = frozen
+
+    def _htlc_units(self) -> int:
+        return (
+            Erc3643Adapter(self.world.sec)
+            .holding(self.world.security, self.world.sec_htlc.address)
+            .balance
+        )
+
+    @precondition(lambda self: self._on("agent_force_out") and self._act("token_agent"))
+    @rule(units=st.integers(1, 50))
+    def agent_force_out(self, units: int) -> None:
+        """The T-REX agent force-transfers units out of the pooled HTLC to the seller."""
+        units = min(units, self._htlc_units())
+        if units <= 0:
+            return
+        self._agent(f"{units} units forced out of the HTLC")
+        Erc3643Adapter(self.world.sec).agent_operation(
+            self.world.security,
+            Capability.FORCED_TRANSFER,
+            self.world.trex.agent,
+            sender=self.world.sec_htlc.address,
+            recipient=self.world.seller.address,
+            amount=units,
+        )
+        self.forced_out += units
+
+    @precondition(
+        lambda self: self._on("agent_restore") and self._act("token_agent") and self.forced_out > 0
+    )
+    @rule()
+    def agent_restore(self) -> None:
+        """The T-REX agent puts the forced-out units back into the HTLC."""
+        Erc3643Adapter(self.world.sec).agent_operation(
+            self.world.security,
+            Capability.FORCED_TRANSFER,
+            self.world.trex.agent,
+            sender=self.world.seller.address,
+            recipient=self.world.sec_htlc.address,
+            amount=self.forced_out,
+        )
+        self.forced_out = 0
+
+    @precondition(lambda self: self._on("agent_block_receiver") and self._act("token_agent"))
+    @rule(blocked=st.booleans())
+    def agent_block_receiver(self, blocked: bool) -> None:
+        """The cash issuer blocks (or unblocks) the seller's cash wallet."""
+        if blocked == self.blocked:
+            return
+        self._agent(f"seller's cash wallet {'blocked' if blocked else 'unblocked'}")
+        Erc20Adapter(self.world.cash).agent_operation(
+            self.world.cash_token,
+            Capability.BLOCKLIST,
+            self.world.cash_issuer,
+            account=self.world.seller_on_cash.address,
+            blocked=blocked,
+        )
+        self.blocked = blocked
+
+    # ------------------------------------------------------------------ observation
+    def _scan(self) -> None:
+        """Mark every secret that appeared in any transaction's call data as public (a
+        reverted claim publishes it as much as a successful one)."""
+        wanted = {s.secret.hex(): s.hashlock for s in self.swaps if s.hashlock not in self.public}
+        for chain in CHAINS:
+            client = self.world.client(chain)
+            head = client.head()
+            for number in range(self.scanned[chain] + 1, head + 1):
+                if not wanted:
+                    break
+                block = client.w3.eth.get_block(number, full_transactions=True)
+                for tx in block["transactions"]:
+                    payload = bytes(tx["input"]).hex()  # type: ignore[call-overload]
+                    for hex_secret, lock in list(wanted.items()):
+                        if hex_secret in payload:
+                            self.public.add(lock)
+                            del wanted[hex_secret]
+            self.scanned[chain] = head
+
+    def _states(self, swap: SwapRecord) -> tuple[str, str]:
+        return (
+            _lock_state(self.world.sec_htlc, swap.lock_ids[Role.INITIATOR]),
+            _lock_state(self.world.cash_htlc, swap.lock_ids[Role.PARTICIPANT]),
+        )
+
+    @staticmethod
+    def _violation(name: str, swap: SwapRecord | None, detail: str) -> InvariantViolation:
+        where = "" if swap is None else f" swap {swap.swap_id}:"
+        notes = "" if swap is None or not swap.exempt else f" (exempt: {swap.outside + swap.agent})"
+        return InvariantViolation(f"{name}:{where} {detail}{notes}")
+
+    # ------------------------------------------------------------------ invariants
+    def check_invariants(self, *args: Any, **kwargs: Any) -> None:
+        """Count the step, then run every invariant (hypothesis calls this after each)."""
+        self.steps += 1
+        self._sync()
+        super().check_invariants(*args, **kwargs)
+
+    def _counted(self) -> None:
+        self.invariants_checked += 1
+
+    @invariant()
+    def honest_parties_keep_an_asset(self) -> None:
+        """An honest party never ends with neither asset: once a swap is final (the relayer
+        reports it so, or both its locks are settled on chain), the seller has the security
+        back (its lock refunded or never made) or the cash (the buyer's real lock claimed),
+        and the buyer has the cash back (its lock refunded, never made, or - an external
+        buyer - still its own to refund while the secret is private) or the security (the
+        seller's lock claimed). Lock states are read from the chains by the lock ids the
+        machine computes from the agreed terms."""
+        if not self.ready:
+            return
+        self._counted()
+        self._scan()
+        for swap in self.swaps:
+            if swap.exempt:
+                continue
+            if self.svc.store.get(swap.swap_id).outcome is Outcome.OPEN and not self._settled(swap):
+                continue
+            self._assert_honest(swap)
+
+    def _settled(self, swap: SwapRecord) -> bool:
+        """Final on chain whatever the relayer says: the seller's lock is claimed or
+        refunded, and the buyer's is too, or can no longer be made (past its deadline)."""
+        i, p = self._states(swap)
+        late = self._now("cash") >= swap.terms.participant_deadline
+        return i in ("claimed", "refunded") and (
+            p in ("claimed", "refunded") or (p == "absent" and late)
+        )
+
+    def _assert_honest(self, swap: SwapRecord) -> None:
+        i, p = self._states(swap)
+        outcome = self.svc.store.get(swap.swap_id).outcome.value
+        seller_ok = i in ("absent", "refunded") or p == "claimed"
+        buyer_ok = (
+            p in ("absent", "refunded")
+            or i == "claimed"
+            or (swap.external and p == "open" and swap.hashlock not in self.public)
+        )
+        if not seller_ok:
+            raise self._violation(
+                "honest_parties_keep_an_asset",
+                swap,
+                f"relayer says {outcome}; the seller has neither asset (security lock {i}, "
+                f"buyer's cash lock {p})",
+            )
+        if not buyer_ok:
+            raise self._violation(
+                "honest_parties_keep_an_asset",
+                swap,
+                f"relayer says {outcome}; the buyer has neither asset (security lock {i}, "
+                f"buyer's cash lock {p}, secret public: {swap.hashlock in self.public})",
+            )
+
+    @invariant()
+    def no_lock_claimed_and_refunded(self) -> None:
+        """No lock is both claimed and refunded: on chain no lock id carries both a
+        ``Claimed`` and a ``Refunded`` event, and the relayer never records a leg claimed
+        whose lock the chain shows refunded, or the reverse."""
+        if not self.ready:
+            return
+        self._counted()
+        for chain in CHAINS:
+            htlc = self.world.htlc(chain)
+            closed: dict[str, str] = {}
+            for event in htlc.events(0, self.world.client(chain).head()):
+                if event.name not in ("Claimed", "Refunded"):
+                    continue
+                lock_id = str(event.args["lock_id"])
+                if closed.setdefault(lock_id, event.name) != event.name:
+                    raise self._violation(
+                        "no_lock_claimed_and_refunded", None, f"lock {lock_id} on {chain}"
+                    )
+        for swap in self.swaps:
+            if swap.outside:
+                continue
+            state = self.svc.store.get(swap.swap_id)
+            for role, chain_state in zip(Role, self._states(swap), strict=True):
+                phase = state.leg_state(role).phase
+                if (phase is LegPhase.CLAIMED and chain_state == "refunded") or (
+                    phase is LegPhase.REFUNDED and chain_state == "claimed"
+                ):
+                    raise self._violation(
+                        "no_lock_claimed_and_refunded",
+                        swap,
+                        f"the relayer records the {role.value} leg {phase.value}; "
+                        f"the chain shows its lock {chain_state}",
+                    )
+
+    @invariant()
+    def escrow_holds_its_open_locks(self) -> None:
+        """Every EVM HTLC holds at least the sum of its open locks of every asset (the
+        security, the cash coin, the decoy token, ether), or the shortfall is surfaced:
+        once the relayer has ticked with a claim or refund of that asset due, its
+        ``stbridge_escrow_shortfall`` gauge for the asset is positive."""
+        if not self.ready:
+            return
+        self._counted()
+        world = self.world
+        for chain, asset in (
+            ("sec", world.security),
+            ("cash", world.cash_token),
+            ("cash", world.decoy_token),
+            ("cash", None),
+            ("sec", None),
+        ):
+            missing, _ = world.htlc(chain).shortfall(asset)
+            label = "native" if asset is None else asset.locator.address  # type: ignore[union-attr]
+            key = (chain, label)
+            if not missing:
+                self.shortfall_seen.pop(key, None)
+                continue
+            since = self.shortfall_seen.setdefault(key, self.ticks)
+            if self.ticks <= since or not self._due(asset):
+                continue
+            gauge = self.svc.metrics.registry.get_sample_value(
+                "stbridge_escrow_shortfall", {"chain": chain, "asset": label}
+            )
+            if not gauge:
+                raise self._violation(
+                    "escrow_holds_its_open_locks",
+                    None,
+                    f"the {chain} HTLC holds {missing} units of {label} less than its open "
+                    f"locks and the relayer's stbridge_escrow_shortfall gauge is {gauge}",
+                )
+
+    def _due(self, asset: AssetRef | None) -> bool:
+        """Whether an open swap has a claim or refund of a leg of ``asset`` pending."""
+        for swap in self.swaps:
+            effects = self.svc.store.pending_effects(swap.swap_id)
+            for row in effects:
+                role = getattr(row.effect, "role", None)
+                due = row.effect.kind in ("submit_claim", "submit_refund")
+                if due and role is not None and swap.terms.leg(Role(str(role))).asset == asset:
+                    return True
+        return False
+
+    @invariant()
+    def secret_stays_private_until_revealed(self) -> None:
+        """A swap's secret never appears in the relayer's logs (every record of the relayer,
+        adapters and bridge loggers, captured) nor in its API output (the audit record)
+        while it is not yet public on a chain."""
+        if not self.ready:
+            return
+        self._counted()
+        self._scan()
+        lines = self.capture.lines[self.log_seen :]
+        self.log_seen = len(self.capture.lines)
+        for swap in self.swaps:
+            if swap.hashlock in self.public:
+                continue
+            secret = swap.secret.hex()
+            for line in lines:
+                if secret in line.lower():
+                    raise self._violation(
+                        "secret_stays_private_until_revealed", swap, "the secret is in a log line"
+                    )
+            if secret in json.dumps(self.svc.audit(swap.swap_id)).lower():
+                raise self._violation(
+                    "secret_stays_private_until_revealed", swap, "the secret is in the audit"
+                )
+
+    # ------------------------------------------------------------------ the end
+    def _in_flight(self) -> bool:
+        for swap in self.swaps:
+            state = self.svc.store.get(swap.swap_id)
+            if state.outcome is Outcome.OPEN and (
+                state.secret_public
+                or swap.hashlock in self.public
+                or state.participant.phase is LegPhase.CLAIM_SENT
+            ):
+                return True
+        return False
+
+    def drain(self) -> None:
+        """The example's end: the agents undo what they did, and the chains keep moving
+        (blocks within their block times) while the relayer ticks, until every deadline has
+        passed by its confirmations and a few ticks more."""
+        world = self.world
+        if self.forced_out:
+            self.agent_restore()
+        if self.frozen:
+            self.agent_freeze(False)
+        if self.blocked:
+            self.agent_block_receiver(False)
+        last = {
+            "sec": max(s.terms.initiator_deadline for s in self.swaps),
+            "cash": max(s.terms.participant_deadline for s in self.swaps),
+        }
+        settled_ticks = 0
+        for _ in range(self.config.drain_ticks):
+            self._tick()
+            self._sync()
+            for swap in self._external():  # an honest external buyer takes its cash back
+                if self._now("cash") >= swap.terms.participant_deadline:
+                    with contextlib.suppress(BridgeError):
+                        world.cash_htlc.refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
+            past = all(self._now(c) > last[c] for c in CHAINS)
+            if past:
+                settled_ticks += 1
+                if settled_ticks > 3 + max(self._setup(c).confirmations for c in CHAINS):
+                    break
+                for chain in CHAINS:
+                    self._mine(chain, 1, self._setup(chain).block_seconds()[1])
+                continue
+            if self._in_flight():
+                # a claim is due: the relayer runs at least once a block and within its budget
+                step = min(
+                    min(self._setup(c).block_seconds()[1] for c in CHAINS),
+                    max(self._allowance(), 1),
+                )
+            else:
+                # nothing in flight: jump to the next deadline (a quiet relayer, not a fault)
+                step = max(self.config.drain_step_s, min(last[c] - self._now(c) for c in CHAINS))
+            self.counting = False  # the drain keeps to the relayer's budget by its step
+            self._advance(max(step, 1))
+            self.counting = True
+
+    def every_swap_reaches_a_final_state(self) -> None:
+        """Liveness: when the chains keep moving, every swap is final once each chain is past
+        the swap's deadline by its confirmation depth and the relayer has ticked a few more
+        times; and then the honest-party property holds for it."""
+        self._counted()
+        for swap in self.swaps:
+            if swap.exempt:
+                continue
+            state = self.svc.store.get(swap.swap_id)
+            if self._settled(swap):
+                self._assert_honest(swap)
+            if state.outcome is Outcome.OPEN:
+                raise self._violation(
+                    "every_swap_reaches_a_final_state",
+                    swap,
+                    f"still open after every deadline (initiator {state.initiator.phase}, "
+                    f"participant {state.participant.phase})",
+                )
+            self._assert_honest(swap)
+
+    def teardown(self) -> None:
+        """Let every deadline pass, check liveness, and release the example's resources."""
+        try:
+            if self.ready and self.swaps:
+                self.drain()
+                self._scan()
+                self.every_swap_reaches_a_final_state()
+                self.secret_stays_private_until_revealed()
+        finally:
+            for name in _LOGGERS:
+                logger = logging.getLogger(name)
+                logger.removeHandler(self.capture)
+                logger.setLevel(self._levels[name])
+            if self.service is not None:
+                self.service.store.close()
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            _STATS.examples += 1
+            _STATS.steps += self.steps
+            _STATS.invariants += self.invariants_checked
+
+
+@dataclass
+class RunStats:
+    """Counters across examples (the CLI's progress display reads them)."""
+
+    examples: int = 0
+    steps: int = 0
+    invariants: int = 0
+    started: float = field(default_factory=time.monotonic)
+
+
+_STATS = RunStats()
+
+
+def stats() -> RunStats:
+    """The process-wide counters."""
+    return _STATS
+
+
+def reset_stats() -> RunStats:
+    """Start counting afresh; return the new counters."""
+    global _STATS
+    _STATS = RunStats()
+    return _STATS
+
+
+def machine_class(config: MachineConfig) -> type[InteropMachine]:
+    """An :class:`InteropMachine` subclass that runs under ``config``."""
+    name = "Interop_" + "".join(c if c.isalnum() else "_" for c in config.name)
+    return type(name, (InteropMachine,), {"config": config})

@@ -1,0 +1,228 @@
+"""Running the interop suite, and its JSON report.
+
+:func:`run` searches in *batches*: batch ``i`` is one hypothesis run of the state machine
+with seed ``seed + i`` (so a seed names a batch exactly), until the time budget is spent,
+the profile's batches are done, or a failure is found. A failure is shrunk to a minimal
+example by hypothesis and kept with its seed, the invariant it broke, the steps of the
+minimal example and hypothesis's ``reproduce_failure`` blob. :func:`replay` runs a report's
+failures again from their seeds (and blobs).
+
+Report (``--report out.json``)::
+
+    {"tool": "stbridge interop-test", "version": ..., "profile": "ci", "seed": 7,
+     "actors": [...], "sec_backend": "anvil", "elapsed_s": 93.2, "batches": 3,
+     "examples": 61, "steps": 480, "invariants_checked": 1900, "passed": false,
+     "failures": [{"seed": 9, "invariant": "honest_parties_keep_an_asset",
+                   "message": "...", "example": ["state = ...", "state.tick()", ...],
+                   "reproduce_failure": {"version": "6.170.17", "blob": "AXic..."}}]}
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, Literal
+
+import hypothesis
+from hypothesis import HealthCheck, Phase, reproduce_failure, seed, settings
+from hypothesis.stateful import get_state_machine_test
+
+from bridge import __version__
+from bridge.errors import InvalidInput
+from relayer.interop.machine import MachineConfig, machine_class, reset_stats, stats
+from relayer.interop.strategies import ACTORS
+
+__all__ = ["PROFILES", "Profile", "RunReport", "replay", "run"]
+
+Profile = Literal["ci", "thorough"]
+
+
+@dataclass(frozen=True)
+class _ProfileSpec:
+    examples_per_batch: int
+    steps: int
+    batches: int
+    minutes: float
+
+
+PROFILES: dict[str, _ProfileSpec] = {
+    "ci": _ProfileSpec(examples_per_batch=8, steps=12, batches=1, minutes=2.0),
+    "thorough": _ProfileSpec(examples_per_batch=25, steps=30, batches=10**6, minutes=30.0),
+}
+"""``ci``: one small batch (what ``make test`` can afford); ``thorough``: batches until the
+time budget (30 minutes unless ``--minutes``) is spent."""
+
+_BLOB = re.compile(r"@reproduce_failure\('([^']+)', b'([^']+)'\)")
+
+
+@dataclass
+class RunReport:
+    """What a run found (serialised as the JSON report)."""
+
+    profile: str
+    seed: int
+    actors: list[str]
+    sec_backend: str
+    batches: int = 0
+    examples: int = 0
+    steps: int = 0
+    invariants_checked: int = 0
+    elapsed_s: float = 0.0
+    failures: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        """No invariant failed."""
+        return not self.failures
+
+    def to_json(self) -> dict[str, Any]:
+        """The report as written to ``--report``."""
+        return {
+            "tool": "stbridge interop-test",
+            "version": __version__,
+            "hypothesis": hypothesis.__version__,
+            "profile": self.profile,
+            "seed": self.seed,
+            "actors": self.actors,
+            "sec_backend": self.sec_backend,
+            "elapsed_s": round(self.elapsed_s, 1),
+            "batches": self.batches,
+            "examples": self.examples,
+            "steps": self.steps,
+            "invariants_checked": self.invariants_checked,
+            "passed": self.passed,
+            "failures": self.failures,
+        }
+
+
+def config_for(actors: list[str], sec_backend: str) -> MachineConfig:
+    """The machine configuration for the chosen actors (``InvalidInput`` for an unknown)."""
+    unknown = sorted(set(actors) - set(ACTORS))
+    if unknown:
+        raise InvalidInput(
+            "actors", f"unknown actor(s) {', '.join(unknown)}; known: {', '.join(ACTORS)}"
+        )
+    if sec_backend not in ("pyevm", "anvil"):
+        raise InvalidInput("sec_backend", "must be pyevm or anvil", value=sec_backend)
+    return MachineConfig(
+        name="cli",
+        actors=frozenset(actors),
+        sec_backend=sec_backend,  # type: ignore[arg-type]
+    )
+
+
+def _settings(spec: _ProfileSpec, *, shrink: bool = True) -> settings:
+    phases = [Phase.explicit, Phase.reuse, Phase.generate] + ([Phase.shrink] if shrink else [])
+    return settings(
+        max_examples=spec.examples_per_batch,
+        stateful_step_count=spec.steps,
+        deadline=None,
+        database=None,
+        derandomize=False,
+        print_blob=True,
+        phases=phases,
+        suppress_health_check=list(HealthCheck),
+    )
+
+
+def _failure(batch_seed: int, exc: BaseException) -> dict[str, Any]:
+    if isinstance(exc, BaseExceptionGroup):
+        exc = exc.exceptions[0]
+    notes = list(getattr(exc, "__notes__", []))
+    message = str(exc)
+    invariant = message.split(":", 1)[0] if ":" in message else type(exc).__name__
+    entry: dict[str, Any] = {
+        "seed": batch_seed,
+        "invariant": invariant,
+        "error": type(exc).__name__,
+        "message": message,
+        "example": [line for note in notes for line in note.splitlines() if line.strip()],
+    }
+    for note in notes:
+        found = _BLOB.search(note)
+        if found:
+            entry["reproduce_failure"] = {"version": found.group(1), "blob": found.group(2)}
+    return entry
+
+
+def _run_batch(
+    config: MachineConfig, spec: _ProfileSpec, batch_seed: int, blob: dict[str, str] | None
+) -> BaseException | None:
+    test = get_state_machine_test(machine_class(config), settings=_settings(spec))
+    test = seed(batch_seed)(test)
+    if blob is not None:
+        test = reproduce_failure(blob["version"], blob["blob"].encode())(test)
+    try:
+        test()
+    except Exception as exc:  # a failure hypothesis found (and shrank)
+        return exc
+    return None
+
+
+def run(
+    *,
+    profile: Profile = "ci",
+    seed_value: int = 0,
+    minutes: float | None = None,
+    actors: list[str] | None = None,
+    sec_backend: str = "anvil",
+    progress: Callable[[RunReport], None] | None = None,
+    config: MachineConfig | None = None,
+) -> RunReport:
+    """Search batch by batch until a failure, the profile's batches, or the time budget."""
+    spec = PROFILES[profile]
+    chosen = list(actors or ACTORS)
+    config = config or config_for(chosen, sec_backend)
+    budget_s = 60 * (spec.minutes if minutes is None else minutes)
+    report = RunReport(profile, seed_value, sorted(chosen), config.sec_backend)
+    counters = reset_stats()
+    started = time.monotonic()
+    batch = 0
+    while batch < spec.batches and (batch == 0 or time.monotonic() - started < budget_s):
+        failure = _run_batch(config, spec, seed_value + batch, None)
+        batch += 1
+        counters = stats()
+        report.batches = batch
+        report.examples, report.steps = counters.examples, counters.steps
+        report.invariants_checked = counters.invariants
+        report.elapsed_s = time.monotonic() - started
+        if failure is not None:
+            report.failures.append(_failure(seed_value + batch - 1, failure))
+        if progress is not None:
+            progress(report)
+        if failure is not None:
+            break
+    return report
+
+
+def replay(path: Path, *, progress: Callable[[RunReport], None] | None = None) -> RunReport:
+    """Run every failure of the report at ``path`` again from its seed (and its blob)."""
+    data = json.loads(path.read_text(encoding="utf-8"))
+    spec = PROFILES[data.get("profile", "ci")]
+    config = config_for(list(data.get("actors", ACTORS)), data.get("sec_backend", "anvil"))
+    report = RunReport(
+        data.get("profile", "ci"),
+        int(data.get("seed", 0)),
+        sorted(config.actors),
+        config.sec_backend,
+    )
+    reset_stats()
+    started = time.monotonic()
+    for failure in data.get("failures", []):
+        exc = _run_batch(
+            config, replace(spec), int(failure["seed"]), failure.get("reproduce_failure")
+        )
+        report.batches += 1
+        if exc is not None:
+            report.failures.append(_failure(int(failure["seed"]), exc))
+        counters = stats()
+        report.examples, report.steps = counters.examples, counters.steps
+        report.invariants_checked = counters.invariants
+        report.elapsed_s = time.monotonic() - started
+        if progress is not None:
+            progress(report)
+    return report

@@ -1,0 +1,228 @@
+"""The two real chains the interop suite runs on, built once per process and reset per example.
+
+- the **security chain** (py-evm in process by default, or anvil): the real T-REX suite
+  (ERC-3643) with investors alice (JP, the seller) and bob (SG, the buyer's security
+  wallet), our HTLC registered in the token's identity registry as an escrow, as
+  :func:`relayer.embedded.build_world` wires it;
+- the **cash chain** (anvil): stbridge's ``CashToken`` (an ERC-20 stablecoin with issuer
+  powers), a worthless look-alike ``Decoy`` token, and our HTLC.
+
+Parties: the seller's relayer-held keys (alice on the security chain), the buyer's cash
+wallet held by the relayer (``custodied``), an ``external`` buyer whose key the relayer does
+not hold (a counterparty on its own platform, which locks by itself or never), a ``third``
+party funded on both chains, and the issuers/agents of both tokens.
+
+:meth:`InteropWorld.reset` reverts both chains to the state just after the build (a
+snapshot), so every hypothesis example starts from the same chains.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import subprocess
+import time
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from adapters.evm.client import EvmClient
+from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
+from adapters.evm.htlc import (
+    EvmHtlc,
+    add_escrow_claim,
+    create_escrow_identity,
+    register_escrow_identity,
+)
+from adapters.evm.signer import EvmSigner
+from adapters.evm.trex_deploy import TrexDeployer, TrexSuite, deploy_demo_suite
+from bridge.model import AssetRef, Capability, EvmContractLocator
+from relayer.interop.anvil import start_anvil, stop_process
+
+__all__ = ["Backend", "InteropWorld", "build_world"]
+
+log = logging.getLogger(__name__)
+
+Backend = Literal["pyevm", "anvil"]
+
+ETHER = 10**18
+SELLER_UNITS = 100_000
+"""Units of the security alice holds at the start of every example."""
+CLOCK_LEAD_S = 86_400
+"""How far ahead of the host's clock both chains start each example."""
+CASH_FUNDS = 10**15
+"""Base units of the cash token each buyer and the third party hold at the start."""
+
+
+@dataclass
+class InteropWorld:
+    """Both chains, their HTLCs and tokens, and every party's keys."""
+
+    sec: EvmClient
+    cash: EvmClient
+    sec_backend: Backend
+    trex: TrexSuite
+    sec_htlc: EvmHtlc
+    cash_htlc: EvmHtlc
+    security: AssetRef
+    cash_token: AssetRef
+    decoy_token: AssetRef
+    cash_issuer: EvmSigner
+    seller: EvmSigner
+    seller_on_cash: EvmSigner
+    buyers: dict[str, EvmSigner]
+    buyer_on_sec: str
+    third: EvmSigner
+    operator_sec: EvmSigner
+    operator_cash: EvmSigner
+    processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
+    _base: dict[str, Any] = field(default_factory=dict)
+
+    def client(self, chain: str) -> EvmClient:
+        """The client of ``chain`` (``"sec"`` or ``"cash"``)."""
+        return self.sec if chain == "sec" else self.cash
+
+    def htlc(self, chain: str) -> EvmHtlc:
+        """The HTLC of ``chain``."""
+        return self.sec_htlc if chain == "sec" else self.cash_htlc
+
+    def mark_base(self) -> None:
+        """Remember the current state of both chains as the start of every example."""
+        self._base = {"sec": self.sec.snapshot(), "cash": self.cash.snapshot()}
+
+    def reset(self) -> None:
+        """Revert both chains to the base state (and take the base snapshot again: a node
+        consumes a snapshot when it reverts to it)."""
+        ahead = int(time.time()) + CLOCK_LEAD_S
+        for name in ("sec", "cash"):
+            client = self.client(name)
+            client.revert(self._base[name])
+            if client.backend != "pyevm":
+                client._rpc("anvil_removeBlockTimestampInterval", [])
+            self._base[name] = client.snapshot()
+            # the example starts a day ahead of the host clock: an in-process chain cannot
+            # stamp a block before the host's time, and examples move time forward only
+            client.increase_time(max(ahead - int(client.now().timestamp()), 1))
+        for htlc in (self.sec_htlc, self.cash_htlc):
+            htlc._locks.clear()  # the adapter's cache of lock parameters read from events
+
+    def close(self) -> None:
+        """Stop the nodes this world started (by pid)."""
+        for proc in self.processes:
+            with contextlib.suppress(Exception):
+                stop_process(proc)
+        self.processes.clear()
+
+
+def _client(backend: Backend, processes: list[subprocess.Popen[bytes]], chain_id: int) -> EvmClient:
+    if backend == "pyevm":
+        return EvmClient.embedded()
+    proc, url = start_anvil("--chain-id", str(chain_id))
+    processes.append(proc)
+    return EvmClient.connect(url)
+
+
+def build_world(*, sec_backend: Backend = "pyevm") -> InteropWorld:
+    """Deploy everything on fresh chains (a few seconds) and mark the base snapshot."""
+    processes: list[subprocess.Popen[bytes]] = []
+    try:
+        sec = _client(sec_backend, processes, 31_338)
+        cash = _client("anvil", processes, 31_337)
+        deployer = TrexDeployer(sec, EvmSigner.from_seed("interop:trex-owner"))
+        trex = deploy_demo_suite(
+            sec,
+            deployer=deployer,
+            mint={"alice": SELLER_UNITS},
+            max_balance=10 * SELLER_UNITS,
+            name="Interop Office Trust",
+            symbol="IOT",
+        )
+        signers = {
+            name: EvmSigner.from_seed(f"interop:{name}")
+            for name in ("op-sec", "op-cash", "seller-cash", "custodied", "external", "third")
+        }
+        for name in ("op-sec", "third"):
+            sec.fund(signers[name].address, 10 * ETHER)
+        for name in ("op-cash", "seller-cash", "custodied", "external", "third"):
+            cash.fund(signers[name].address, 10 * ETHER)
+        sec_htlc = EvmHtlc.deploy(sec, signers["op-sec"])
+        _admit_escrow(sec, deployer, trex, sec_htlc)
+        cash_htlc = EvmHtlc.deploy(cash, signers["op-cash"])
+        issuer = EvmSigner.from_seed("interop:cash-issuer")
+        cash.fund(issuer.address, 10 * ETHER)
+        coin = deploy_cash_token(
+            cash, issuer, name="Interop USD", symbol="IUSD", decimals=6, currency="USD"
+        )
+        decoy = deploy_cash_token(
+            cash, signers["third"], name="Decoy USD", symbol="DUSD", decimals=6, currency="USD"
+        )
+        coin_ref = AssetRef(chain=cash.chain, locator=EvmContractLocator(address=coin))
+        decoy_ref = AssetRef(chain=cash.chain, locator=EvmContractLocator(address=decoy))
+        erc20 = Erc20Adapter(cash)
+        for name in ("custodied", "external", "third"):
+            erc20.agent_operation(
+                coin_ref, Capability.MINT, issuer, to=signers[name].address, amount=CASH_FUNDS
+            )
+            erc20.agent_operation(
+                decoy_ref,
+                Capability.MINT,
+                signers["third"],
+                to=signers[name].address,
+                amount=CASH_FUNDS,
+            )
+        world = InteropWorld(
+            sec=sec,
+            cash=cash,
+            sec_backend=sec_backend,
+            trex=trex,
+            sec_htlc=sec_htlc,
+            cash_htlc=cash_htlc,
+            security=AssetRef(chain=sec.chain, locator=EvmContractLocator(address=trex.token)),
+            cash_token=coin_ref,
+            decoy_token=decoy_ref,
+            cash_issuer=issuer,
+            seller=trex.investor("alice").signer,
+            seller_on_cash=signers["seller-cash"],
+            buyers={"custodied": signers["custodied"], "external": signers["external"]},
+            buyer_on_sec=trex.investor("bob").address,
+            third=signers["third"],
+            operator_sec=signers["op-sec"],
+            operator_cash=signers["op-cash"],
+            processes=processes,
+        )
+    except BaseException:
+        for proc in processes:
+            stop_process(proc)
+        raise
+    world.mark_base()
+    return world
+
+
+def _admit_escrow(sec: EvmClient, deployer: TrexDeployer, trex: TrexSuite, htlc: EvmHtlc) -> None:
+    """Register the HTLC in the token's identity registry (JP, with the required claims) so it
+    may hold the token, as the embedded demo world does."""
+    identity = create_escrow_identity(
+        sec,
+        id_factory=trex.id_factory,
+        htlc=htlc.address,
+        manager=deployer.owner.address,
+        salt=f"htlc-{htlc.address}",
+        signer=deployer.owner,
+    )
+    for topic in trex.required_topics:
+        add_escrow_claim(
+            sec,
+            identity=identity,
+            topic=topic,
+            issuer=trex.claim_issuer,
+            signature=deployer.sign_claim(trex, identity, topic, b""),
+            data=b"",
+            signer=deployer.owner,
+        )
+    register_escrow_identity(
+        sec,
+        identity_registry=trex.identity_registry,
+        htlc=htlc.address,
+        identity=identity,
+        country="JP",
+        agent=trex.agent,
+    )
