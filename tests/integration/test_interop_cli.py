@@ -6,32 +6,26 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from bridge.cli import _ensure_plugins, app
+from bridge.cli import main
 
 pytestmark = pytest.mark.anvil
 
 
-def test_help_explains_the_options() -> None:
-    _ensure_plugins()
-    result = CliRunner().invoke(app, ["interop-test", "--help"])
-    assert result.exit_code == 0
+def test_help_explains_the_options(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["interop-test", "--help"]) == 0
+    output = capsys.readouterr().out
     for option in ("--profile", "--seed", "--minutes", "--report", "--replay", "--actors"):
-        assert option in result.output
+        assert option in output
 
 
 def test_bad_actor_is_refused_naming_the_field(tmp_path: Path) -> None:
-    from bridge.cli import main
-
     assert main(["interop-test", "--actors", "wizard"]) == 3
 
 
 def test_a_short_run_writes_a_report(tmp_path: Path) -> None:
     """A ci run restricted to the chains and the relayer on a fixed seed: it passes on the
     real code and its JSON report counts examples, steps and invariants."""
-    from bridge.cli import main
-
     out = tmp_path / "report.json"
     code = main(["interop-test", "--seed", "3", "--actors", "chains,relayer", "--report", str(out)])
     body = json.loads(out.read_text())
