@@ -505,6 +505,7 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
     from relayer.api import create_app
 
     configure_logging(settings.log_format, settings.log_level)
+    _crash_plan(settings)  # a test-only crash hook is refused before anything else, in one line
     stop = stop or threading.Event()
     token = _api_token(settings)
     for finding in preflight(settings, keys=False):

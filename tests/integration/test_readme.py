@@ -21,7 +21,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-KINDS = ("make", "model", "cli", "keys", "library")
+KINDS = ("make", "model", "cli", "keys", "library", "interop")
 
 _BLOCK = re.compile(r"(?P<before>[^\n]*)\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.DOTALL)
 
@@ -126,3 +126,22 @@ def test_model_block_drift_check_runs_as_written() -> None:
         [sys.executable, *command[1:]], cwd=ROOT, capture_output=True, text=True, timeout=300
     )
     assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_interop_block_names_only_real_options() -> None:
+    """Every ``stbridge interop-test`` line of the README parses (its options exist): each
+    is run with ``--help`` appended, which click answers only after parsing the line."""
+    (script,) = [body for kind, body in blocks() if kind == "interop"]
+    lines = [line.split("#")[0].split() for line in script.splitlines() if line.strip()]
+    assert lines
+    for words in lines:
+        assert words[:2] == ["stbridge", "interop-test"], words
+        out = subprocess.run(
+            [str(BIN / "stbridge"), *words[1:], "--help"],
+            env=_env(),
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert out.returncode == 0, (words, out.stderr)
