@@ -27,10 +27,10 @@ $(NPM_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(NPM_STAMP) ## create .venv, install the package (+dev), npm ci
 
-test: setup ## run the whole suite (hypothesis profile: ci)
-	$(PY) -m pytest $(PYTEST_FLAGS)
+test: setup ## run the suite (hypothesis profile: ci; tests marked `thorough` are left to test-thorough)
+	$(PY) -m pytest $(PYTEST_FLAGS) -m 'not thorough'
 
-test-thorough: setup ## the suite with the deep hypothesis profile
+test-thorough: setup ## every test, with the deep hypothesis profile
 	STBRIDGE_HYPOTHESIS_PROFILE=thorough $(PY) -m pytest $(PYTEST_FLAGS) --timeout=0
 
 check: setup ## format, lint, mypy --strict, import contract, drift of schemas/ABIs/artifacts/TEAL
