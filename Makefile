@@ -8,7 +8,10 @@ BIN := $(VENV)/bin
 PY_STAMP := $(VENV)/.stbridge-installed
 NPM_STAMP := node_modules/.stbridge-installed
 export STBRIDGE_HYPOTHESIS_PROFILE ?= ci
-PYTEST_FLAGS ?= -q -p no:cacheprovider --timeout=900
+# Tests run in one worker per core (pytest-xdist), a whole file per worker (--dist loadfile) so
+# module-scoped chains are built once; PYTEST_WORKERS=0 runs them in this process.
+PYTEST_WORKERS ?= auto
+PYTEST_FLAGS ?= -q -p no:cacheprovider --timeout=900 -n $(PYTEST_WORKERS) --dist loadfile
 
 .PHONY: setup test test-thorough check demo devnet devnet-down schemas contracts abis bench clean help model
 
