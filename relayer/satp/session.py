@@ -858,8 +858,8 @@ def status(state: SessionState) -> dict[str, Any]:
     else:
         api = "PENDING"
     substatus = _SUBSTATUS.get(phase)
-    if api == "PENDING" and substatus is None and state.outbox:
-        substatus = "BRIDGE_NOT_AVAILABLE"
+    if api == "PENDING" and state.outbox and phase not in (Phase.REFUNDING, Phase.CLAIM_HELD):
+        substatus = "BRIDGE_NOT_AVAILABLE"  # a message of ours waits for the peer
     nxt = state.transcript.next_step
     stage_of_step = (nxt[2] if nxt is not None else "3.9")[0]
     stage = state.aborted_at_stage[0] if state.aborted_at_stage else stage_of_step
