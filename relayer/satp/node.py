@@ -152,13 +152,19 @@ class SatpNode:
         return state, effects
 
     def start(
-        self, terms: SwapTerms, *, session_id: str, peer_id: str
+        self,
+        terms: SwapTerms,
+        *,
+        session_id: str,
+        peer_id: str,
+        sealed_secret: str | None = None,
     ) -> tuple[SessionState, tuple[Any, ...]]:
-        """Open a session as initiator (G1) with the configured peer ``peer_id``."""
+        """Open a session as initiator (G1) with the configured peer ``peer_id``;
+        ``sealed_secret`` (``SealingKey.seal``) is kept with the swap for our claim."""
         peer = self.peers.get(peer_id)
         if peer is None:
             raise NotFound(f"no configured SATP peer {peer_id!r}")
-        self.store.create(terms)
+        self.store.create(terms, sealed_secret=sealed_secret)
         try:
             return self.load(terms.swap_id), ()
         except NotFound:
