@@ -163,12 +163,20 @@ class SatpExecutor:
         return None
 
     def _run(self, swap_id: str) -> int:
+        """Run the pending effects in order. One that cannot complete yet stays pending; an
+        undelivered message holds back only the messages after it (they must arrive in
+        order), never a lock, claim or refund: an unreachable peer cannot stall our own
+        side's safety."""
         ran = 0
+        sends_held = False
         for effect in self.node.pending(swap_id):
+            if sends_held and isinstance(effect, Send):
+                continue
             state = self.node.load(swap_id)
             result = self._effect(swap_id, state, effect)
             if result is _NOT_YET:
-                break  # keep this and later effects pending, in order
+                sends_held = sends_held or isinstance(effect, Send)
+                continue
             if result is not None:
                 self.node.apply(swap_id, result)
             self.node.done(swap_id, effect.seq)
