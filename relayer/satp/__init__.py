@@ -12,5 +12,10 @@ Modules:
 - :mod:`relayer.satp.messages` the messages as frozen pydantic models, and the claims;
 - :mod:`relayer.satp.errors`   SATP errors, each with its RFC 9457 problem details;
 - :mod:`relayer.satp.verify`   the transcript and the verifier of received messages;
-- :mod:`relayer.satp.hermes`   the signature and hash profile of Hyperledger Cacti SATP-Hermes.
+- :mod:`relayer.satp.hermes`   the signature and hash profile of Hyperledger Cacti SATP-Hermes;
+- :mod:`relayer.satp.session`  one side's session as a pure state machine;
+- :mod:`relayer.satp.chain`    a peer's lock assertion checked on its chain (recomputed lock id);
+- :mod:`relayer.satp.node`     sessions persisted in the relayer store, envelopes in and out;
+- :mod:`relayer.satp.executor` the session effects run on the chains with this side's keys;
+- :mod:`relayer.satp.routes`   the HTTP routes (mounted by ``relayer.api.create_app(satp=...)``).
 """

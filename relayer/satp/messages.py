@@ -60,8 +60,10 @@ __all__ = [
     "asset_caip19",
     "caip2",
     "message_hash",
+    "msg_type_of",
     "parse_message",
     "sha256_hex",
+    "utc",
 ]
 
 CORE_MSGTYPE: Final = "urn:ietf:params:satp:core:msgtype:"
