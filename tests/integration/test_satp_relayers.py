@@ -11,11 +11,16 @@ own rules are covered by the single-relayer suites.
 from __future__ import annotations
 
 import hashlib
+import json
+import socket
+import subprocess
+import sys
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -285,3 +290,147 @@ def test_jp_unreachable_past_the_cash_deadline_both_sides_are_refunded(tmp_path:
     jp_state = t.jp.node.load(t.terms.swap_id)
     assert jp_state.phase is Phase.REFUNDED, jp_state.phase
     assert evm.balance(t.seller_evm) > seller_evm_before - 10**17  # back, less gas
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.mark.thorough
+@pytest.mark.anvil
+def test_two_relayer_processes_with_disjoint_keys_settle_on_two_anvils(tmp_path: Path) -> None:
+    """Two OS processes (``satp_platform.py``), each its own relayer API, store, SATP key and
+    chain keys, settle a trade across two anvil chains; neither configuration nor store
+    holds the other side's keys."""
+    from tests.fixtures.evm import start_anvil, stop_process
+
+    anvils = [start_anvil("--chain-id", cid) for cid in ("31337", "31338")]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        sec, cash = (EvmClient.connect(url) for _, url in anvils)
+        deployer = EvmSigner.from_seed("satp-2p-deployer")
+        seeds = {
+            "seller": "satp-2p-seller",
+            "buyer": "satp-2p-buyer",
+            "jp_fee": "satp-2p-jp-fee",
+            "sg_fee": "satp-2p-sg-fee",
+        }
+        keys = {k: EvmSigner.from_seed(v) for k, v in seeds.items()}
+        for client, who in ((sec, ("seller", "sg_fee")), (cash, ("buyer", "jp_fee"))):
+            client.fund(deployer.address, 10**20)
+            for w in who:
+                client.fund(keys[w].address, 10**20)
+        sec_htlc, cash_htlc = EvmHtlc.deploy(sec, deployer), EvmHtlc.deploy(cash, deployer)
+        buyer_gets = EvmSigner.from_seed("satp-2p-buyer-security-wallet").address
+        seller_gets = EvmSigner.from_seed("satp-2p-seller-cash-wallet").address
+        now1, now2 = int(sec.now().timestamp()), int(cash.now().timestamp())
+        terms = {
+            "swap_id": "0x" + hashlib.sha256(b"satp-two-processes").hexdigest(),
+            "initiator_leg": Leg(
+                chain=sec.chain, amount=10**18, sender=keys["seller"].address, receiver=buyer_gets
+            ).model_dump(mode="json"),
+            "participant_leg": Leg(
+                chain=cash.chain,
+                amount=3 * 10**18,
+                sender=keys["buyer"].address,
+                receiver=seller_gets,
+            ).model_dump(mode="json"),
+            "initiator_deadline": now1 + 7200,
+            "participant_deadline": now2 + 3600,
+            "participant_lock_by": now2 + 3000,
+            "participant_reveal_by": now2 + 3300,
+        }
+        jp_key, sg_key = SigningKey.generate(), SigningKey.generate()
+        ports = {"jp": _free_port(), "sg": _free_port()}
+        token = "two-process-token-0123456789"
+
+        def chains(own: list[str], fees: dict[str, str]) -> list[dict[str, object]]:
+            return [
+                {
+                    "url": url,
+                    "htlc": htlc.address,
+                    "own_keys": [seeds[w] for w in own if w in owner],
+                    "fee_payer": fees.get(name),
+                }
+                for name, (_, url), htlc, owner in (
+                    ("sec", anvils[0], sec_htlc, {"seller"}),
+                    ("cash", anvils[1], cash_htlc, {"buyer"}),
+                )
+            ]
+
+        configs = {
+            "jp": {
+                "id": "jp-gw",
+                "jurisdiction": "JP",
+                "satp_key": jp_key.private_jwk(),
+                "peer_id": "sg-gw",
+                "peer_key": sg_key.public.model_dump(),
+                "peer_url": f"http://127.0.0.1:{ports['sg']}",
+                "port": ports["jp"],
+                "token": token,
+                "store": str(tmp_path / "jp.sqlite3"),
+                "stop_file": str(tmp_path / "stop"),
+                "chains": chains(["seller"], {"cash": seeds["jp_fee"]}),
+                "start": {"session_id": "jp-sg-proc-1", "terms": terms},
+            },
+            "sg": {
+                "id": "sg-gw",
+                "jurisdiction": "SG",
+                "satp_key": sg_key.private_jwk(),
+                "peer_id": "jp-gw",
+                "peer_key": jp_key.public.model_dump(),
+                "peer_url": f"http://127.0.0.1:{ports['jp']}",
+                "port": ports["sg"],
+                "token": token,
+                "store": str(tmp_path / "sg.sqlite3"),
+                "stop_file": str(tmp_path / "stop"),
+                "chains": chains(["buyer"], {"sec": seeds["sg_fee"]}),
+            },
+        }
+        script = Path(__file__).with_name("satp_platform.py")
+        for name in ("sg", "jp"):
+            path = tmp_path / f"{name}.json"
+            path.write_text(json.dumps(configs[name]))
+            procs.append(subprocess.Popen([sys.executable, str(script), str(path)]))
+        deadline = time.monotonic() + 300  # liveness bound only; the chains here are instant
+        done: dict[str, str] = {}
+        while time.monotonic() < deadline and len(done) < 2:
+            for name in ("jp", "sg"):
+                try:
+                    answer = httpx.get(
+                        f"http://127.0.0.1:{ports[name]}/satp/v1/sessions/jp-sg-proc-1",
+                        headers={"Authorization": f"Bearer {token}"},
+                        timeout=5,
+                    )
+                except httpx.HTTPError:
+                    continue
+                if answer.status_code == 200 and answer.json()["status"] in ("DONE", "FAILED"):
+                    done[name] = answer.json()["status"]
+            assert all(p.poll() is None for p in procs), "a platform process died"
+            time.sleep(0.5)
+        assert done == {"jp": "DONE", "sg": "DONE"}
+        assert sec.balance(buyer_gets) == 10**18
+        assert cash.balance(seller_gets) == 3 * 10**18
+        (tmp_path / "stop").touch()
+        for p in procs:
+            p.wait(timeout=30)
+        # disjoint keys: each side's configuration and store hold none of the other's keys
+        files = {
+            name: b"".join(f.read_bytes() for f in tmp_path.glob(f"{name}*"))
+            for name in ("jp", "sg")
+        }
+        assert seeds["buyer"].encode() not in files["jp"]
+        assert seeds["sg_fee"].encode() not in files["jp"]
+        assert sg_key.private_jwk()["d"].encode() not in files["jp"]
+        assert seeds["seller"].encode() not in files["sg"]
+        assert seeds["jp_fee"].encode() not in files["sg"]
+        assert jp_key.private_jwk()["d"].encode() not in files["sg"]
+    finally:
+        (tmp_path / "stop").touch()
+        for p in procs:
+            if p.poll() is None:
+                stop_process(p)
+        for proc, _ in anvils:
+            stop_process(proc)
