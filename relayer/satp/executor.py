@@ -32,11 +32,13 @@ from relayer.satp.node import SatpNode
 from relayer.satp.session import (
     ChainTime,
     CheckPeerLock,
+    ClaimForPeer,
     Decide,
     Decided,
     Delivered,
     Finished,
     OwnClaimConfirmed,
+    OwnLockClaimed,
     OwnLockConfirmed,
     OwnRefundConfirmed,
     PeerLockChecked,
@@ -141,6 +143,10 @@ class SatpExecutor:
             secret = self._secret_on_chain(terms, Role.PARTICIPANT)
             if secret is not None:
                 self.node.apply(swap_id, SecretSeen(secret="0x" + secret.hex()))
+        if state.side is Side.INITIATOR and state.revealed and not state.own_lock_settled:
+            claimed = self._claimed(terms, Role.INITIATOR)
+            if claimed is not None:
+                self.node.apply(swap_id, OwnLockClaimed(tx_id=claimed[0]))
         return self._run(swap_id)
 
     def _secret_on_chain(self, terms: SwapTerms, role: Role) -> bytes | None:
@@ -220,6 +226,9 @@ class SatpExecutor:
             case SubmitOwnClaim(role=role):
                 assert terms is not None
                 return self._claim(swap_id, state, terms, role)
+            case ClaimForPeer(role=role):
+                assert terms is not None
+                return self._claim_for_peer(swap_id, terms, role)
             case SubmitOwnRefund(role=role):
                 assert terms is not None
                 access = self._leg_chain(terms, role)
@@ -284,6 +293,25 @@ class SatpExecutor:
                 secret="0x" + secret.hex() if state.side is Side.INITIATOR else None,
             )
         )
+
+    def _claim_for_peer(self, swap_id: str, terms: SwapTerms, role: Role) -> Any:
+        """Claim our own lock for its receiver (the peer's party) with the public secret."""
+        access = self._leg_chain(terms, role)
+        if self._claimed(terms, role) is None:
+            if self.sealing_key is None:
+                raise NotFound(f"swap {swap_id}: no sealing key for the secret")
+            sealed = self.node.store.sealed_secret(swap_id)
+            if sealed is None:
+                raise NotFound(f"swap {swap_id}: this relayer does not hold the secret")
+            secret = self.sealing_key.unseal(sealed, swap_id=swap_id)
+            signer = access.operator or access.signer_for(terms.leg(role).sender)
+            try:
+                access.htlc.claim(expected_lock_id(terms, role, access.htlc), secret, signer)
+            except BridgeError:
+                if self._claimed(terms, role) is None:
+                    raise
+        found = self._claimed(terms, role)
+        return _NOT_YET if found is None else OwnLockClaimed(tx_id=found[0])
 
     def _claimed(self, terms: SwapTerms, role: Role) -> tuple[str, int] | None:
         access = self._leg_chain(terms, role)

@@ -73,6 +73,7 @@ __all__ = [
     "Abort",
     "ChainTime",
     "CheckPeerLock",
+    "ClaimForPeer",
     "Decide",
     "Decided",
     "Delivered",
@@ -81,6 +82,7 @@ __all__ = [
     "Input",
     "MessageIn",
     "OwnClaimConfirmed",
+    "OwnLockClaimed",
     "OwnLockConfirmed",
     "OwnRefundConfirmed",
     "PeerLockChecked",
@@ -155,6 +157,7 @@ class SessionState(CanonicalModel):
     secret: HexBytes32 | None = None
     revealed: bool = False
     peer_assigned: bool = False
+    own_lock_settled: bool = False
     aborted: str | None = None
     aborted_at_stage: str | None = None
     chain_time: dict[str, int] = Field(default_factory=dict)
@@ -197,7 +200,8 @@ class SessionState(CanonicalModel):
         if self.own_lock == "refunded":
             return Phase.REFUNDED
         if self.own_claim == "confirmed":
-            if self.side is Side.RESPONDER or self.peer_assigned or self.transcript.closed:
+            done = self.peer_assigned or self.own_lock_settled or self.transcript.closed
+            if self.side is Side.RESPONDER or done:
                 return Phase.COMPLETED
             return Phase.ASSIGNED
         if self.own_claim == "held":
@@ -324,6 +328,14 @@ class OwnClaimConfirmed(_In):
     claim: HtlcAssignmentClaim
 
 
+class OwnLockClaimed(_In):
+    """Our own lock was claimed for its receiver (by the peer, by us for the peer, or by
+    anyone with the public secret)."""
+
+    kind: Literal["own_lock_claimed"] = "own_lock_claimed"
+    tx_id: str
+
+
 class OwnRefundConfirmed(_In):
     """Our own lock was refunded to us."""
 
@@ -362,6 +374,7 @@ Input = Annotated[
     | PeerLockChecked
     | SecretSeen
     | OwnClaimConfirmed
+    | OwnLockClaimed
     | OwnRefundConfirmed
     | ChainTime
     | Delivered
@@ -419,6 +432,15 @@ class SubmitOwnClaim(_Eff):
     role: Role
 
 
+class ClaimForPeer(_Eff):
+    """Initiator, after its own claim: claim our own lock for the peer's party with the now
+    public secret (an HTLC claim pays its fixed receiver, whoever sends it), so the exchange
+    completes even if the peer's gateway never claims. Already claimed counts as done."""
+
+    kind: Literal["claim_for_peer"] = "claim_for_peer"
+    role: Role
+
+
 class SubmitOwnRefund(_Eff):
     """Refund our own lock (its deadline has passed on its chain)."""
 
@@ -440,6 +462,7 @@ Effect = Annotated[
     | SubmitOwnLock
     | CheckPeerLock
     | SubmitOwnClaim
+    | ClaimForPeer
     | SubmitOwnRefund
     | Finished,
     Field(discriminator="kind"),
@@ -794,6 +817,12 @@ def transition(state: SessionState, change: _In) -> tuple[SessionState, tuple[An
             if s.own_claim == "submitted":
                 b.set(own_claim="confirmed", own_claim_proof=claim)
                 _send_assignment(b)
+                if s.side is Side.INITIATOR and s.own_lock == "locked":
+                    b.emit(ClaimForPeer, role=Role.INITIATOR)
+        case OwnLockClaimed():
+            b.set(own_lock_settled=True)
+            if s.own_lock == "locked":
+                b.set(own_lock="claimed_by_peer")
         case OwnRefundConfirmed():
             if s.own_lock in ("refund_sent", "locked"):
                 b.set(own_lock="refunded")
