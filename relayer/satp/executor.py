@@ -128,6 +128,10 @@ class SatpExecutor:
                 ran += self._tick_one(swap_id)
             except TransientError as exc:
                 log.warning("satp session of swap %s: %s; retried next tick", swap_id, exc)
+            except BridgeError as exc:
+                # a refusal (a reverted claim, a key we do not hold) stops this session's
+                # effects, not the other sessions': the effect stays pending and is retried
+                log.error("satp session of swap %s: %s; effect kept pending", swap_id, exc)
         return ran
 
     def _tick_one(self, swap_id: str) -> int:

@@ -25,7 +25,7 @@ from relayer.satp.executor import ChainAccess, SatpExecutor
 from relayer.satp.jws import Envelope, SigningKey
 from relayer.satp.messages import ComplianceStatement, WireTerms, caip2
 from relayer.satp.node import SatpNode
-from relayer.satp.session import Phase
+from relayer.satp.session import Phase, SubmitOwnLock
 from relayer.satp.verify import Gateway, Side
 from relayer.sealing import SealingKey
 from relayer.store import SqliteStore
@@ -53,7 +53,12 @@ class Platform:
 
 
 def platform(
-    name: str, tmp: Path, chain: Chain, own: EvmSigner, fees: EvmSigner, peers: dict[str, Platform]
+    name: str,
+    tmp: Path,
+    chain: Chain,
+    own: EvmSigner | None,
+    fees: EvmSigner,
+    peers: dict[str, Platform],
 ) -> Platform:
     key = SigningKey.generate()
     node = SatpNode(
@@ -93,7 +98,7 @@ def platform(
                 head=c.head,
                 now=lambda: int(c.now().timestamp()),
                 expires_at=lambda d: datetime.fromtimestamp(d, UTC),
-                signers={own.address: own},
+                signers={} if own is None else {own.address: own},
                 operator=fees,
             )
         },
@@ -108,14 +113,14 @@ def platform(
 
 
 def setup(
-    tmp: Path, chain: Chain, tag: str
+    tmp: Path, chain: Chain, tag: str, *, jp_key: bool = True
 ) -> tuple[Platform, Platform, SwapTerms, Secret, dict[str, str]]:
     c = chain.client
     keys = {n: EvmSigner.generate() for n in ("seller", "buyer", "jp_fee", "sg_fee")}
     for k in keys.values():
         c.fund(k.address, 10**20)
     peers: dict[str, Platform] = {}
-    jp = platform("jp-gw", tmp, chain, keys["seller"], keys["jp_fee"], peers)
+    jp = platform("jp-gw", tmp, chain, keys["seller"] if jp_key else None, keys["jp_fee"], peers)
     sg = platform("sg-gw", tmp, chain, keys["buyer"], keys["sg_fee"], peers)
     jp.node.peers["sg-gw"] = Gateway(gateway_id="sg-gw", key=sg.node.key.public)
     sg.node.peers["jp-gw"] = Gateway(gateway_id="jp-gw", key=jp.node.key.public)
@@ -196,3 +201,17 @@ def test_an_unreachable_peer_never_holds_back_our_refund(tmp_path: Path, chain: 
     chain.client.mine()
     tick(jp, sg)
     assert jp.node.load(terms.swap_id).phase is Phase.REFUNDED
+
+
+def test_a_key_this_relayer_does_not_hold_stops_only_that_effect(
+    tmp_path: Path, chain: Chain
+) -> None:
+    """JP is configured without the seller's key: its lock is refused (naming the address),
+    the tick goes on (no exception escapes), and the lock stays pending, nothing sent."""
+    jp, sg, terms, _, w = setup(tmp_path, chain, "no-key", jp_key=False)
+    tick(jp, sg)
+    assert any(isinstance(e, SubmitOwnLock) for e in jp.node.pending(terms.swap_id))
+    assert jp.node.load(terms.swap_id).phase is Phase.LOCKING
+    assert not any(
+        lk.sender == w["seller"] for lk in chain.htlc.find(bytes.fromhex(terms.hashlock[2:]))
+    )
