@@ -23,7 +23,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
@@ -37,6 +37,9 @@ from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, Transie
 from bridge.swap import CancelSwap, Outcome, SwapState
 from relayer.metrics import STAGES, stage_of
 from relayer.service import RelayerService, SwapOrder
+
+if TYPE_CHECKING:
+    from relayer.satp.node import SatpNode
 
 __all__ = ["Problem", "create_app", "problem", "render_docs", "swap_view", "why"]
 
@@ -188,8 +191,10 @@ def _authorised(
         )
 
 
-def create_app(service: RelayerService, *, token: str) -> FastAPI:
-    """The API bound to one relayer service; ``token`` is the bearer token it accepts."""
+def create_app(service: RelayerService, *, token: str, satp: SatpNode | None = None) -> FastAPI:
+    """The API bound to one relayer service; ``token`` is the bearer token it accepts.
+
+    With ``satp``, the SATP gateway routes (``relayer.satp.routes``) are mounted too."""
     if len(token) < 16:
         raise InvalidInput("api token", "must be at least 16 characters")
     app = FastAPI(
@@ -382,6 +387,10 @@ def create_app(service: RelayerService, *, token: str) -> FastAPI:
         order = json.loads(service.store.document(swap_id, "order"))
         return {"trade": order.get("trade"), "order": order, **record}
 
+    if satp is not None:
+        from relayer.satp.routes import satp_router
+
+        app.include_router(satp_router(satp, status_dependencies=[Depends(authorised)]))
     return app
 
 
