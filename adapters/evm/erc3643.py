@@ -46,6 +46,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from adapters.evm.abi import load_abi
+from adapters.evm.batch import ViewCall, checksum_topic, read_batch, require_answers, word_uint
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from bridge.errors import (
     BridgeError,
@@ -663,6 +664,9 @@ def _topic(signature: str) -> str:
 
 
 _T_TRANSFER: Final = _topic("Transfer(address,address,uint256)")
+_BALANCE_OF: Final = ViewCall("balanceOf(address)")
+_FROZEN_TOKENS: Final = ViewCall("getFrozenTokens(address)")
+_IS_FROZEN: Final = ViewCall("isFrozen(address)", ("bool",))
 _T_TOKENS_FROZEN: Final = _topic("TokensFrozen(address,uint256)")
 _T_TOKENS_UNFROZEN: Final = _topic("TokensUnfrozen(address,uint256)")
 _T_ADDRESS_FROZEN: Final = _topic("AddressFrozen(address,bool,address)")
@@ -680,7 +684,9 @@ class Erc3643Adapter:
 
     ``topic_map`` maps this deployment's claim topics to canonical claim types;
     ``from_block`` (the token's deployment block on a long chain) bounds every event scan;
-    ``log_step`` is the widest ``eth_getLogs`` range; ``batch_size`` the holders per batch.
+    ``log_step`` is the widest ``eth_getLogs`` range; ``batch_size`` the holders read per
+    step of a holder scan (three calls each, in JSON-RPC batches of
+    :data:`~adapters.evm.batch.DEFAULT_BATCH_SIZE`).
     """
 
     standard: Standard = Standard.ERC3643
@@ -692,7 +698,7 @@ class Erc3643Adapter:
         *,
         topic_map: Mapping[int, ClaimType] | None = None,
         log_step: int = 5_000,
-        batch_size: int = 200,
+        batch_size: int = 2_000,
         from_block: int = 0,
     ) -> None:
         self.client = client
@@ -1015,7 +1021,7 @@ class Erc3643Adapter:
     ) -> list[str]:
         """Every address a Transfer / freeze event of the token names, from ``from_height``."""
         address = self._address_of(ref)
-        seen: dict[str, None] = {}
+        seen: dict[bytes, None] = {}
         for entry in self.client.logs(
             address=address,
             topics=[[_T_TRANSFER, _T_TOKENS_FROZEN, _T_TOKENS_UNFROZEN, _T_ADDRESS_FROZEN]],
@@ -1029,10 +1035,9 @@ class Erc3643Adapter:
             else:
                 candidates = [topics[1]]
             for topic in candidates:
-                who = _addr_from_topic(topic)
-                if who != _ZERO:
-                    seen[who] = None
-        return list(seen)
+                seen[bytes(topic)[-20:]] = None
+        seen.pop(bytes(20), None)
+        return [checksum_topic(raw) for raw in seen]  # each distinct address checksummed once
 
     def holders(
         self,
@@ -1045,25 +1050,21 @@ class Erc3643Adapter:
 
         ``progress(done, total)`` is called first over blocks scanned, then over addresses read.
         """
-        token = self.token(ref)
+        token = self._address_of(ref)
+        height = self.client.head()
         addresses = self.holder_addresses(ref, from_height=from_height, progress=progress)
         total = len(addresses)
-        f = token.functions
-        for start in range(0, total, self.batch_size):
-            chunk = addresses[start : start + self.batch_size]
-            calls: list[tuple[str, bytes]] = []
-            for who in chunk:
-                for fn in (f.balanceOf(who), f.getFrozenTokens(who), f.isFrozen(who)):
-                    calls.append((token.address, _calldata(fn)))
-            answers = self.client.batch_read(calls, batch_size=len(calls))
+        step = max(1, self.batch_size)
+        for start in range(0, total, step):
+            chunk = addresses[start : start + step]
+            calls = [
+                (token, fn.encode(who))
+                for who in chunk
+                for fn in (_BALANCE_OF, _FROZEN_TOKENS, _IS_FROZEN)
+            ]
+            answers = require_answers(read_batch(self.client, calls, block=height))
             for i, who in enumerate(chunk):
-                triple = answers[3 * i : 3 * i + 3]
-                values = []
-                for answer in triple:
-                    if isinstance(answer, BaseException):
-                        raise answer
-                    values.append(int.from_bytes(answer[-32:], "big") if answer else 0)
-                balance, frozen_tokens, flag = values
+                balance, frozen_tokens, flag = (word_uint(a) for a in answers[3 * i : 3 * i + 3])
                 if balance > 0:
                     yield self.codec.holding(who, balance, frozen_tokens, bool(flag))
             if progress is not None:
