@@ -187,7 +187,7 @@ def holders(
         from relayer.bench_plot import require_plot_target
 
         require_plot_target(plot)
-    console = Console(stderr=True, quiet=as_json)
+    console = Console(stderr=True)  # progress on stderr, also with --json
     numbers = run_holders_bench(size, chosen, console, from_block=from_block)
     if plot is not None:
         plot_holders(numbers, str(plot))
