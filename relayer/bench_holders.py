@@ -25,6 +25,7 @@ import platform
 import subprocess
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, Final
 
 from rich.console import Console
@@ -38,6 +39,7 @@ STANDARDS: Final = ("erc3643", "erc20", "erc1400")
 _TARGET_SECONDS: Final = 10.0
 _TARGET_REQUESTS_PER_HOLDER: Final = 0.05
 _PARTITIONS: Final = ("unrestricted", "locked")
+_BATCH_GAS: Final = 29_000_000  # under anvil's 30M block gas limit
 
 Progress = Callable[[str], None]
 
@@ -80,7 +82,9 @@ class _Setup:
         chunks = _chunks(calls, per_tx)
         for n, chunk in enumerate(chunks, 1):
             data = prefix + encode(["address", "bytes[]"], [target, list(chunk)])
-            self.client.transact(self.owner, self.batcher, data)
+            # explicit gas: no estimate (it would run the whole batch twice); a batch that
+            # fails is mined with status 0 and raises
+            self.client.transact(self.owner, self.batcher, data, gas=_BATCH_GAS)
             if n == len(chunks) or n % 10 == 0:
                 self.say(f"  {what}: {n}/{len(chunks)} transactions")
 
@@ -193,6 +197,16 @@ def _adapter(standard: str, client: Any) -> Any:
     return Erc1400Adapter(client)
 
 
+def process_cpu_seconds(pid: int) -> float | None:
+    """User + system CPU seconds the process ``pid`` has used (Linux ``/proc``; else None)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    return (int(fields[11]) + int(fields[12])) / ticks
+
+
 def anvil_version() -> str:
     """``anvil --version``'s first line (``unknown`` if it cannot be run)."""
     from relayer.interop.anvil import anvil_binary
@@ -267,17 +281,25 @@ def run_holders_bench(
             )
             requests_before = client.stats.requests
             calls_before = client.stats.calls
+            node_cpu_started = process_cpu_seconds(proc.pid)
             started = time.perf_counter()
             cpu_started = time.process_time()
             holdings = list(adapter.holders(ref, from_height=scan_from))
             seconds = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
+            node_cpu_ended = process_cpu_seconds(proc.pid)
+            node_cpu = (
+                None
+                if node_cpu_started is None or node_cpu_ended is None
+                else round(node_cpu_ended - node_cpu_started, 3)
+            )
             requests = client.stats.requests - requests_before
             row = {
                 "standard": standard,
                 "holders": len(holdings),
                 "seconds": round(seconds, 3),
                 "cpu_seconds": round(cpu, 3),
+                "node_cpu_seconds": node_cpu,
                 "rpc_requests": requests,
                 "rpc_calls": client.stats.calls - calls_before,
                 "requests_per_holder": round(requests / max(len(holdings), 1), 4),
@@ -305,6 +327,7 @@ def holders_table(numbers: dict[str, Any]) -> Table:
         "holders",
         "seconds",
         "CPU s",
+        "anvil CPU s",
         "RPC requests",
         "per holder",
         "holders/s",
@@ -322,6 +345,7 @@ def holders_table(numbers: dict[str, Any]) -> Table:
             str(row["holders"]),
             f"{row['seconds']:.2f}",
             f"{row['cpu_seconds']:.2f}",
+            "?" if row["node_cpu_seconds"] is None else f"{row['node_cpu_seconds']:.2f}",
             str(row["rpc_requests"]),
             f"{row['requests_per_holder']:.4f}",
             f"{row['holders_per_second'] or 0:.0f}",
