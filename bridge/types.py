@@ -62,7 +62,13 @@ def _keccak_hex(data: bytes) -> str:
 
 def to_checksum_address(address: str) -> str:
     """Return the EIP-55 checksummed form of a 0x-prefixed 40-hex-digit address."""
-    lower = address[2:].lower()
+    return _checksummed(address[2:].lower())
+
+
+@lru_cache(maxsize=32_768)
+def _checksummed(lower: str) -> str:
+    # cached by the lower-case form: a holder scan checksums each address when it finds it
+    # and again when its holding is validated (one keccak each time otherwise)
     digest = _keccak_hex(lower.encode("ascii"))
     return "0x" + "".join(
         c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(lower)

@@ -25,7 +25,14 @@ from typing import Any, ClassVar, Final
 
 from web3 import Web3
 
-from adapters.evm.batch import DEFAULT_BATCH_SIZE, ViewCall, checksum_topic, read_batch, values
+from adapters.evm.batch import (
+    DEFAULT_BATCH_SIZE,
+    ViewCall,
+    checksum_topic,
+    log_topics,
+    read_batch,
+    values,
+)
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from adapters.evm.contracts import load_artifact
 from bridge.errors import (
@@ -320,16 +327,16 @@ class EvmTokenAdapter:
         """Every address that ever received units, from ``Transfer`` logs in
         ``[from_height, to_height]`` (sorted; each distinct address checksummed once)."""
         seen: set[bytes] = set()
-        for entry in self.client.logs(
+        for topics in log_topics(
+            self.client,
             address=address,
             topics=[TRANSFER_TOPIC],
             from_block=from_height,
-            to_block=to_height,
+            to_block=self.client.head() if to_height is None else to_height,
             progress=progress,
         ):
-            topics = entry["topics"]
             if len(topics) >= 3:
-                seen.add(bytes(topics[2])[-20:])
+                seen.add(topics[2][-20:])
         seen.discard(bytes(20))
         return sorted(checksum_topic(raw) for raw in seen)
 

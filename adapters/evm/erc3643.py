@@ -46,7 +46,14 @@ from web3 import Web3
 from web3.contract import Contract
 
 from adapters.evm.abi import load_abi
-from adapters.evm.batch import ViewCall, checksum_topic, read_batch, require_answers, word_uint
+from adapters.evm.batch import (
+    ViewCall,
+    checksum_topic,
+    log_topics,
+    read_batch,
+    require_answers,
+    word_uint,
+)
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from bridge.errors import (
     BridgeError,
@@ -1017,25 +1024,26 @@ class Erc3643Adapter:
         ref: AssetRef,
         *,
         from_height: int = 0,
+        to_height: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[str]:
-        """Every address a Transfer / freeze event of the token names, from ``from_height``."""
+        """Every address a Transfer / freeze event of the token names, in blocks
+        ``[from_height, to_height]`` (to the head by default)."""
         address = self._address_of(ref)
         seen: dict[bytes, None] = {}
-        for entry in self.client.logs(
+        transfer = bytes.fromhex(_T_TRANSFER[2:])
+        for topics in log_topics(
+            self.client,
             address=address,
             topics=[[_T_TRANSFER, _T_TOKENS_FROZEN, _T_TOKENS_UNFROZEN, _T_ADDRESS_FROZEN]],
             from_block=max(from_height, self.from_block),
+            to_block=self.client.head() if to_height is None else to_height,
             step=self.log_step,
             progress=progress,
         ):
-            topics = entry["topics"]
-            if _topic_hex(topics[0]) == _T_TRANSFER:
-                candidates = [topics[1], topics[2]]
-            else:
-                candidates = [topics[1]]
+            candidates = topics[1:3] if topics[0] == transfer else topics[1:2]
             for topic in candidates:
-                seen[bytes(topic)[-20:]] = None
+                seen[topic[-20:]] = None
         seen.pop(bytes(20), None)
         return [checksum_topic(raw) for raw in seen]  # each distinct address checksummed once
 
@@ -1052,7 +1060,9 @@ class Erc3643Adapter:
         """
         token = self._address_of(ref)
         height = self.client.head()
-        addresses = self.holder_addresses(ref, from_height=from_height, progress=progress)
+        addresses = self.holder_addresses(
+            ref, from_height=from_height, to_height=height, progress=progress
+        )
         total = len(addresses)
         step = max(1, self.batch_size)
         for start in range(0, total, step):
