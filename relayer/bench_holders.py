@@ -363,7 +363,15 @@ def plot_holders(numbers: dict[str, Any], path: str) -> None:
     rows = numbers["results"]
     names = [r["standard"] for r in rows]
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 4))
-    left.bar(names, [r["seconds"] for r in rows], color="#4a7ab5")
+    where = list(range(len(rows)))
+    left.bar([x - 0.2 for x in where], [r["seconds"] for r in rows], 0.4, label="wall clock")
+    left.bar(
+        [x + 0.2 for x in where],
+        [r["cpu_seconds"] + (r["node_cpu_seconds"] or 0.0) for r in rows],
+        0.4,
+        label="CPU: stbridge + anvil",
+    )
+    left.set_xticks(where, names)
     left.axhline(_TARGET_SECONDS, color="#b5524a", linestyle="--", label="target")
     left.set_ylabel("seconds to read every holder")
     left.legend()

@@ -78,3 +78,21 @@ def test_every_standard_with_a_figure(capsys: pytest.CaptureFixture[str], tmp_pa
     assert [r["standard"] for r in results] == ["erc3643", "erc20", "erc1400"]
     assert all(r["holders"] == 120 for r in results)
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_readme_block_parses(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every ``stbridge bench holders`` line of the README parses (its options exist): each
+    runs with ``--help`` appended, which click answers only after parsing the line."""
+    import re
+    import shlex
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"readme-test: bench_holders.*?```sh\n(.*?)```", text, re.DOTALL)
+    assert block is not None
+    lines = [ln.split("#")[0].strip() for ln in block.group(1).splitlines()]
+    commands = [shlex.split(ln) for ln in lines if ln]
+    assert len(commands) == 3
+    for words in commands:
+        assert words[:3] == ["stbridge", "bench", "holders"]
+        assert main([*words[1:], "--help"]) == 0, words
+        assert "Usage: stbridge bench holders" in capsys.readouterr().out
