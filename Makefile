@@ -70,6 +70,7 @@ bench: setup ## measure: HTLC gas vs Boltz, compliance decisions/s, relayer swap
 	$(BIN)/stbridge bench gas
 	$(BIN)/stbridge bench compliance
 	$(BIN)/stbridge bench relayer --swaps 10
+	$(BIN)/stbridge bench holders --size 10000
 
 clean: ## remove the venv, node_modules and caches
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis

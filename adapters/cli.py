@@ -158,6 +158,15 @@ def inspect(
     holders: Annotated[
         bool, typer.Option("--holders", help="Also scan every holder (from events, batched).")
     ] = False,
+    from_block: Annotated[
+        int,
+        typer.Option(
+            "--from-block",
+            min=0,
+            help="EVM: scan the token's events from this block (its deployment block) "
+            "instead of block 0.",
+        ),
+    ] = 0,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the canonical JSON instead of tables.")
     ] = False,
@@ -167,6 +176,8 @@ def inspect(
     Examples:
 
       stbridge asset inspect --rpc http://127.0.0.1:8545 --address 0xAbC... --holders
+
+      stbridge asset inspect --rpc $RPC --address 0xAbC... --holders --from-block 1200000
 
       stbridge asset inspect --algod embedded --asset-id 1001 --json
     """
@@ -196,6 +207,7 @@ def inspect(
             address=address,
             standard=standard.replace("-", "_"),
             holders=holders,
+            from_block=from_block,
         )
     else:
         if asset_id is None:

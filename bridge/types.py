@@ -21,7 +21,6 @@ from functools import lru_cache
 from typing import Annotated, Final
 
 import pycountry
-from Crypto.Hash import SHA512, keccak
 from pydantic import AfterValidator, Field, StringConstraints
 
 __all__ = [
@@ -52,6 +51,10 @@ _BASE32_58 = re.compile(r"^[A-Z2-7]{58}$")
 
 
 def _keccak_hex(data: bytes) -> str:
+    # imported here: pycryptodome loads cffi and pycparser (a third of a second), which a
+    # command that never checks an address (``compliance check``, ``--help``) should not pay
+    from Crypto.Hash import keccak
+
     h = keccak.new(digest_bits=256)
     h.update(data)
     return h.hexdigest()
@@ -59,7 +62,13 @@ def _keccak_hex(data: bytes) -> str:
 
 def to_checksum_address(address: str) -> str:
     """Return the EIP-55 checksummed form of a 0x-prefixed 40-hex-digit address."""
-    lower = address[2:].lower()
+    return _checksummed(address[2:].lower())
+
+
+@lru_cache(maxsize=32_768)
+def _checksummed(lower: str) -> str:
+    # cached by the lower-case form: a holder scan checksums each address when it finds it
+    # and again when its holding is validated (one keccak each time otherwise)
     digest = _keccak_hex(lower.encode("ascii"))
     return "0x" + "".join(
         c.upper() if c.isalpha() and int(digest[i], 16) >= 8 else c for i, c in enumerate(lower)
@@ -84,6 +93,8 @@ def validate_evm_address(value: object) -> str:
 
 
 def _algorand_checksum(public_key: bytes) -> bytes:
+    from Crypto.Hash import SHA512
+
     return SHA512.new(public_key, truncate="256").digest()[-4:]
 
 

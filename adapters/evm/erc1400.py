@@ -44,6 +44,7 @@ from typing import Any, ClassVar, Final
 
 from web3 import Web3
 
+from adapters.evm.batch import read_batch, require_answers, values
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from adapters.evm.contracts import load_artifact
 from adapters.evm.erc20 import CASH_TOKEN_ERRORS
@@ -295,15 +296,62 @@ class Erc1400Adapter(ValidatorReads):
         from_height: int = 0,
         progress: Callable[[int, int], None] | None = None,
     ) -> Iterator[Holding]:
-        """Every address with a non-zero balance (from ``Transfer`` logs), by partition."""
+        """Every address with a non-zero balance (from ``Transfer`` logs from
+        ``from_height``), by partition.
+
+        Three passes of JSON-RPC batches at one block, each call encoded once: balances;
+        then the partitions, whitelist flag and lock-up of each holder; then each holder's
+        balance in each of its partitions. The block's timestamp is read once.
+        """
         address = self.locate(ref)
         height = self.client.head()
         parties = self.transfer_parties(
             address, from_height=from_height, to_height=height, progress=progress
         )
-        for account, balance in zip(parties, self.balances(address, parties), strict=True):
-            if balance:
-                yield self._holding_at(address, account, height)
+        balances = self.balances(address, parties, block=height)
+        held = [(a, b) for a, b in zip(parties, balances, strict=True) if b]
+        if not held:
+            return
+        partitions_of, listed, until = (
+            self.view(name) for name in ("partitionsOf", "isWhitelisted", "lockupUntil")
+        )
+        calls = [
+            (address, fn.encode(account))
+            for account, _ in held
+            for fn in (partitions_of, listed, until)
+        ]
+        answers = require_answers(
+            read_batch(self.client, calls, block=height, batch_size=self.batch_size)
+        )
+        by_partition = self.view("balanceOfByPartition")
+        pairs: list[tuple[int, bytes]] = []
+        for i in range(len(held)):
+            pairs.extend((i, bytes(raw)) for raw in partitions_of.decode(answers[3 * i]))
+        amounts = values(
+            read_batch(
+                self.client,
+                [(address, by_partition.encode(raw, held[i][0])) for i, raw in pairs],
+                block=height,
+                batch_size=self.batch_size,
+            ),
+            by_partition,
+        )
+        parts: list[dict[str, int]] = [{} for _ in held]
+        for (i, raw), amount in zip(pairs, amounts, strict=True):
+            if amount:
+                parts[i]["0x" + raw.hex()] = int(amount)
+        now = self.block_timestamp(height)
+        for i, (account, balance) in enumerate(held):
+            ok = listed.decode(answers[3 * i + 1])
+            end = until.decode(answers[3 * i + 2])
+            frozen = balance if not ok or end > now else 0
+            yield Holding(
+                holder=account,
+                balance=balance,
+                free=balance - frozen,
+                frozen=frozen,
+                by_partition=parts[i],
+            )
 
     # -- dry run --------------------------------------------------------------------------
 

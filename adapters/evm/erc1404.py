@@ -309,14 +309,14 @@ class Erc1404Adapter(ValidatorReads):
         parties = self.transfer_parties(
             address, from_height=from_height, to_height=height, progress=progress
         )
-        balances = self.balances(address, parties)
+        balances = self.balances(address, parties, block=height)
         held = [(a, b) for a, b in zip(parties, balances, strict=True) if b]
         if not self.is_restricted_token(address):
             for account, balance in held:
                 yield Holding(holder=account, balance=balance, free=balance)
             return
-        listed = self.batch_uint(address, "isWhitelisted", [(a,) for a, _ in held])
-        until = self.batch_uint(address, "lockupUntil", [(a,) for a, _ in held])
+        listed = self.batch_uint(address, "isWhitelisted", [(a,) for a, _ in held], block=height)
+        until = self.batch_uint(address, "lockupUntil", [(a,) for a, _ in held], block=height)
         now = self.block_timestamp(height)
         for (account, balance), ok, end in zip(held, listed, until, strict=True):
             frozen = balance if not ok or end > now else 0

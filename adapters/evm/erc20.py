@@ -23,9 +23,16 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any, ClassVar, Final
 
-from eth_abi.abi import decode as abi_decode
 from web3 import Web3
 
+from adapters.evm.batch import (
+    DEFAULT_BATCH_SIZE,
+    ViewCall,
+    checksum_topic,
+    log_topics,
+    read_batch,
+    values,
+)
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from adapters.evm.contracts import load_artifact
 from bridge.errors import (
@@ -132,6 +139,9 @@ class EvmTokenAdapter:
         self.client = client
         self._abi = load_artifact(self.artifact).abi
         self._contracts: dict[str, Any] = {}
+        self._views: dict[str, ViewCall] = {}
+        self.batch_size = DEFAULT_BATCH_SIZE
+        """``eth_call``s per JSON-RPC batch in holder scans."""
 
     # -- locating and validating ------------------------------------------------------
 
@@ -314,41 +324,65 @@ class EvmTokenAdapter:
         to_height: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[str]:
-        """Every address that ever received units, from ``Transfer`` logs (sorted)."""
-        seen: set[str] = set()
-        for entry in self.client.logs(
+        """Every address that ever received units, from ``Transfer`` logs in
+        ``[from_height, to_height]`` (sorted; each distinct address checksummed once)."""
+        seen: set[bytes] = set()
+        for topics in log_topics(
+            self.client,
             address=address,
             topics=[TRANSFER_TOPIC],
             from_block=from_height,
-            to_block=to_height,
+            to_block=self.client.head() if to_height is None else to_height,
             progress=progress,
         ):
-            topics = entry["topics"]
             if len(topics) >= 3:
-                seen.add(topic_address(topics[2]))
-        seen.discard(ZERO_ADDRESS)
-        return sorted(seen)
+                seen.add(topics[2][-20:])
+        seen.discard(bytes(20))
+        return sorted(checksum_topic(raw) for raw in seen)
 
-    def batch_uint(self, address: str, fn_name: str, args: Sequence[Sequence[Any]]) -> list[int]:
-        """``fn_name(*a)`` -> uint256 for each ``a`` in ``args``, in JSON-RPC batches.
+    def view(self, fn_name: str) -> ViewCall:
+        """The encoded-once :class:`ViewCall` of this ABI's function ``fn_name``."""
+        call = self._views.get(fn_name)
+        if call is None:
+            item = next(
+                (i for i in self._abi if i.get("type") == "function" and i.get("name") == fn_name),
+                None,
+            )
+            if item is None:
+                raise self.unsupported(fn_name)
+            inputs = ",".join(str(i["type"]) for i in item.get("inputs", ()))
+            outputs = tuple(str(o["type"]) for o in item.get("outputs", ()))
+            call = ViewCall(f"{fn_name}({inputs})", outputs)
+            self._views[fn_name] = call
+        return call
 
-        Reads the latest block; a reverted call raises its ``EvmReverted``.
+    def batch_uint(
+        self,
+        address: str,
+        fn_name: str,
+        args: Sequence[Sequence[Any]],
+        *,
+        block: int | str = "latest",
+    ) -> list[int]:
+        """``fn_name(*a)`` -> integer for each ``a`` in ``args``, read at ``block`` in
+        JSON-RPC batches, each call encoded without web3's contract machinery.
+
+        A reverted call raises its ``EvmReverted``.
         """
-        contract = self.token(address)
-        calls = [
-            (address, bytes.fromhex(contract.encode_abi(fn_name, args=list(a))[2:])) for a in args
-        ]
-        out: list[int] = []
-        for result in self.client.batch_read(calls):
-            if isinstance(result, EvmReverted):
-                raise result
-            (value,) = abi_decode(["uint256"], result)
-            out.append(int(value))
-        return out
+        call = self.view(fn_name)
+        answers = read_batch(
+            self.client,
+            [(address, call.encode(*a)) for a in args],
+            block=block,
+            batch_size=self.batch_size,
+        )
+        return [int(v) for v in values(answers, call)]
 
-    def balances(self, address: str, holders: Sequence[str]) -> list[int]:
-        """``balanceOf`` of each holder at the latest block (JSON-RPC batches on a node)."""
-        return self.batch_uint(address, "balanceOf", [(h,) for h in holders])
+    def balances(
+        self, address: str, holders: Sequence[str], *, block: int | str = "latest"
+    ) -> list[int]:
+        """``balanceOf`` of each holder at ``block`` (JSON-RPC batches on a node)."""
+        return self.batch_uint(address, "balanceOf", [(h,) for h in holders], block=block)
 
 
 def _call_or_none(adapter: EvmTokenAdapter, fn_call: Any, block: int | str) -> Any:
@@ -466,20 +500,21 @@ class Erc20Adapter(EvmTokenAdapter):
         from_height: int = 0,
         progress: Callable[[int, int], None] | None = None,
     ) -> Iterator[Holding]:
-        """Every address with a non-zero balance, found from ``Transfer`` logs in batches.
+        """Every address with a non-zero balance, found from ``Transfer`` logs from
+        ``from_height`` (the token's deployment block saves scanning older blocks).
 
-        Balances and blocklist flags are read in JSON-RPC batches (one round trip per 200
-        holders on a node).
+        Balances and blocklist flags are read at one block in JSON-RPC batches (one round
+        trip per :attr:`batch_size` calls on a node).
         """
         address = self.locate(ref)
         height = self.client.head()
         parties = self.transfer_parties(
             address, from_height=from_height, to_height=height, progress=progress
         )
-        balances = self.balances(address, parties)
+        balances = self.balances(address, parties, block=height)
         held = [(a, b) for a, b in zip(parties, balances, strict=True) if b]
         blocked = (
-            self.batch_uint(address, "isBlocked", [(a,) for a, _ in held])
+            self.batch_uint(address, "isBlocked", [(a,) for a, _ in held], block=height)
             if self.is_cash_token(address)
             else [0] * len(held)
         )

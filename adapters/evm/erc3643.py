@@ -46,6 +46,14 @@ from web3 import Web3
 from web3.contract import Contract
 
 from adapters.evm.abi import load_abi
+from adapters.evm.batch import (
+    ViewCall,
+    checksum_topic,
+    log_topics,
+    read_batch,
+    require_answers,
+    word_uint,
+)
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from bridge.errors import (
     BridgeError,
@@ -663,6 +671,9 @@ def _topic(signature: str) -> str:
 
 
 _T_TRANSFER: Final = _topic("Transfer(address,address,uint256)")
+_BALANCE_OF: Final = ViewCall("balanceOf(address)")
+_FROZEN_TOKENS: Final = ViewCall("getFrozenTokens(address)")
+_IS_FROZEN: Final = ViewCall("isFrozen(address)", ("bool",))
 _T_TOKENS_FROZEN: Final = _topic("TokensFrozen(address,uint256)")
 _T_TOKENS_UNFROZEN: Final = _topic("TokensUnfrozen(address,uint256)")
 _T_ADDRESS_FROZEN: Final = _topic("AddressFrozen(address,bool,address)")
@@ -680,7 +691,9 @@ class Erc3643Adapter:
 
     ``topic_map`` maps this deployment's claim topics to canonical claim types;
     ``from_block`` (the token's deployment block on a long chain) bounds every event scan;
-    ``log_step`` is the widest ``eth_getLogs`` range; ``batch_size`` the holders per batch.
+    ``log_step`` is the widest ``eth_getLogs`` range; ``batch_size`` the holders read per
+    step of a holder scan (three calls each, in JSON-RPC batches of
+    :data:`~adapters.evm.batch.DEFAULT_BATCH_SIZE`).
     """
 
     standard: Standard = Standard.ERC3643
@@ -692,7 +705,7 @@ class Erc3643Adapter:
         *,
         topic_map: Mapping[int, ClaimType] | None = None,
         log_step: int = 5_000,
-        batch_size: int = 200,
+        batch_size: int = 2_000,
         from_block: int = 0,
     ) -> None:
         self.client = client
@@ -1011,28 +1024,28 @@ class Erc3643Adapter:
         ref: AssetRef,
         *,
         from_height: int = 0,
+        to_height: int | None = None,
         progress: Callable[[int, int], None] | None = None,
     ) -> list[str]:
-        """Every address a Transfer / freeze event of the token names, from ``from_height``."""
+        """Every address a Transfer / freeze event of the token names, in blocks
+        ``[from_height, to_height]`` (to the head by default)."""
         address = self._address_of(ref)
-        seen: dict[str, None] = {}
-        for entry in self.client.logs(
+        seen: dict[bytes, None] = {}
+        transfer = bytes.fromhex(_T_TRANSFER[2:])
+        for topics in log_topics(
+            self.client,
             address=address,
             topics=[[_T_TRANSFER, _T_TOKENS_FROZEN, _T_TOKENS_UNFROZEN, _T_ADDRESS_FROZEN]],
             from_block=max(from_height, self.from_block),
+            to_block=self.client.head() if to_height is None else to_height,
             step=self.log_step,
             progress=progress,
         ):
-            topics = entry["topics"]
-            if _topic_hex(topics[0]) == _T_TRANSFER:
-                candidates = [topics[1], topics[2]]
-            else:
-                candidates = [topics[1]]
+            candidates = topics[1:3] if topics[0] == transfer else topics[1:2]
             for topic in candidates:
-                who = _addr_from_topic(topic)
-                if who != _ZERO:
-                    seen[who] = None
-        return list(seen)
+                seen[topic[-20:]] = None
+        seen.pop(bytes(20), None)
+        return [checksum_topic(raw) for raw in seen]  # each distinct address checksummed once
 
     def holders(
         self,
@@ -1045,25 +1058,23 @@ class Erc3643Adapter:
 
         ``progress(done, total)`` is called first over blocks scanned, then over addresses read.
         """
-        token = self.token(ref)
-        addresses = self.holder_addresses(ref, from_height=from_height, progress=progress)
+        token = self._address_of(ref)
+        height = self.client.head()
+        addresses = self.holder_addresses(
+            ref, from_height=from_height, to_height=height, progress=progress
+        )
         total = len(addresses)
-        f = token.functions
-        for start in range(0, total, self.batch_size):
-            chunk = addresses[start : start + self.batch_size]
-            calls: list[tuple[str, bytes]] = []
-            for who in chunk:
-                for fn in (f.balanceOf(who), f.getFrozenTokens(who), f.isFrozen(who)):
-                    calls.append((token.address, _calldata(fn)))
-            answers = self.client.batch_read(calls, batch_size=len(calls))
+        step = max(1, self.batch_size)
+        for start in range(0, total, step):
+            chunk = addresses[start : start + step]
+            calls = [
+                (token, fn.encode(who))
+                for who in chunk
+                for fn in (_BALANCE_OF, _FROZEN_TOKENS, _IS_FROZEN)
+            ]
+            answers = require_answers(read_batch(self.client, calls, block=height))
             for i, who in enumerate(chunk):
-                triple = answers[3 * i : 3 * i + 3]
-                values = []
-                for answer in triple:
-                    if isinstance(answer, BaseException):
-                        raise answer
-                    values.append(int.from_bytes(answer[-32:], "big") if answer else 0)
-                balance, frozen_tokens, flag = values
+                balance, frozen_tokens, flag = (word_uint(a) for a in answers[3 * i : 3 * i + 3])
                 if balance > 0:
                     yield self.codec.holding(who, balance, frozen_tokens, bool(flag))
             if progress is not None:

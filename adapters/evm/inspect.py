@@ -118,8 +118,12 @@ def inspect_client(
     standard: str = "auto",
     holders: bool = False,
     progress: Progress | None = None,
+    from_block: int = 0,
 ) -> InspectResult:
-    """Inspect the token at ``address`` through an existing client."""
+    """Inspect the token at ``address`` through an existing client; a holder scan reads
+    the token's events from ``from_block`` (its deployment block saves the older ones)."""
+    if isinstance(from_block, bool) or not isinstance(from_block, int) or from_block < 0:
+        raise InvalidInput("from_block", "a block number, 0 or more", value=from_block)
     try:
         checked = validate_evm_address(address)
     except ValueError as exc:
@@ -136,8 +140,14 @@ def inspect_client(
     asset = adapter.read_asset(ref)
     holdings: tuple[Any, ...] = ()
     if holders:
-        accepts_progress = "progress" in pyinspect.signature(adapter.holders).parameters
-        kwargs = {"progress": progress} if accepts_progress else {}
+        accepted = pyinspect.signature(adapter.holders).parameters
+        kwargs: dict[str, Any] = {"progress": progress} if "progress" in accepted else {}
+        if from_block:
+            if "from_height" not in accepted:
+                raise InvalidInput(
+                    "from_block", f"the {spec.standard.value} adapter scans no events"
+                )
+            kwargs["from_height"] = from_block
         holdings = tuple(adapter.holders(ref, **kwargs))
     stats = {
         "rpc_requests": client.stats.requests,
@@ -155,6 +165,7 @@ def inspect_evm(
     standard: str = "auto",
     holders: bool = False,
     progress: Progress | None = None,
+    from_block: int = 0,
 ) -> InspectResult:
     """Inspect a token on the chain at ``rpc`` (a JSON-RPC URL, or ``"embedded"``)."""
     try:
@@ -163,5 +174,10 @@ def inspect_evm(
         raise InvalidInput("address", str(exc), value=address) from None
     client = EvmClient.from_target(rpc)
     return inspect_client(
-        client, address=address, standard=standard, holders=holders, progress=progress
+        client,
+        address=address,
+        standard=standard,
+        holders=holders,
+        progress=progress,
+        from_block=from_block,
     )

@@ -209,6 +209,38 @@ def _schema_validator() -> Any:
     return jsonschema.Draft202012Validator(schema)
 
 
+def _validated_marker(text: str) -> Path | None:
+    """Where the schema check of ``text`` is remembered: a file named by the SHA-256 of the
+    rules schema and of the text in the user's cache (``$XDG_CACHE_HOME/stbridge`` or
+    ``~/.cache/stbridge``); None when the schema cannot be read.
+
+    The JSON Schema pass costs far more than everything else ``compliance check`` does
+    (the seven shipped files take seconds); a text that passed it against the same schema
+    passes it again, so it is checked once per user and content. The models still validate
+    every file on every run.
+    """
+    import hashlib
+    import os
+
+    try:
+        schema = schema_path().read_bytes()
+    except OSError:
+        return None
+    digest = hashlib.sha256(schema + b"\0" + text.encode("utf-8")).hexdigest()
+    base = os.environ.get("XDG_CACHE_HOME") or str(Path.home() / ".cache")
+    return Path(base) / "stbridge" / "valid-rules" / digest
+
+
+def _remember_valid(marker: Path | None) -> None:
+    if marker is None:
+        return
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError:  # a read-only home: the check simply runs again next time
+        pass
+
+
 class _FileProblem(Exception):
     """A problem inside one rule file: where (path inside) and what; becomes ConfigError."""
 
@@ -227,7 +259,8 @@ def _check_text(text: str) -> JurisdictionRules:
         raise _FileProblem(
             f"line {exc.lineno} column {exc.colno}", f"not valid JSON ({exc.msg})"
         ) from None
-    validator = _schema_validator()
+    marker = _validated_marker(text)
+    validator = None if marker is not None and marker.exists() else _schema_validator()
     if validator is not None:
         errors = list(validator.iter_errors(data))
         if errors:
@@ -238,6 +271,7 @@ def _check_text(text: str) -> JurisdictionRules:
                 _fmt_path(list(best.absolute_path)),
                 f"{best.message} (schema jurisdiction-rules)",
             )
+        _remember_valid(marker)
     try:
         return JurisdictionRules.model_validate(data)
     except ValidationError as exc:

@@ -9,14 +9,10 @@ shown to be needed, not only present. Fault 6 (two processes) has its own module
 
 from __future__ import annotations
 
-import fcntl
-import os
-
 import pytest
 from algosdk import encoding, logic, transaction
 
 from adapters.algorand.ledger import (
-    LOCK_PATH,
     MIN_FEE,
     EmbeddedLedger,
     EvaluationRejected,
@@ -212,33 +208,35 @@ def test_fault5_replays_across_calls_are_refused(
     assert algo_ledger.balance(bob.address) == before
 
 
-def test_fault6_lock_is_held_around_evaluations(
+def test_fault6_each_ledger_evaluates_in_its_own_folder(
     algo_ledger: EmbeddedLedger, algo_accounts: tuple[AlgoTestAccount, ...]
 ) -> None:
-    """Fault 6 (lock half): ``/tmp/jig`` is shared, so evaluations take an exclusive lock.
-
-    While this test holds the lock, an evaluation with a short lock timeout must give
-    ``ChainTimeout`` and change nothing; once released it must succeed. Without the
-    lock the evaluation would run (and, with a second process, read its state).
+    """Fault 6 (folder half): the binary's folder ``/tmp/jig`` is compiled in, so each
+    ledger runs a copy whose path strings are rewritten to a relative ``./jigdir`` and
+    starts it in its own folder. The copy must not name ``/tmp/jig`` any more; two ledgers
+    must have different folders, each holding its own evaluator files; interleaved
+    evaluations must each see only their own accounts.
     """
+    assert b"/tmp/jig" not in algo_ledger._binary.read_bytes()
+    other = EmbeddedLedger()
+    assert other.folder != algo_ledger.folder
     alice, bob = algo_accounts[:2]
-    algo_ledger._lock_timeout = 0.3  # restored below
-    fd = os.open(LOCK_PATH, os.O_RDWR | os.O_CREAT, 0o666)
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        with pytest.raises(ChainTimeout, match="held"):
-            algo_ledger.submit([pay(algo_ledger, alice, bob.address, 3)])
-        fcntl.flock(fd, fcntl.LOCK_UN)
-        algo_ledger.submit([pay(algo_ledger, alice, bob.address, 3)])
-    finally:
-        os.close(fd)
-        algo_ledger._lock_timeout = 300.0
+    carol = new_account().address
+    before = algo_ledger.balance(bob.address)
+    other.fund(carol, 700_000)
+    algo_ledger.submit([pay(algo_ledger, alice, bob.address, 3)])
+    other.fund(carol, 1)
+    assert algo_ledger.balance(bob.address) == before + 3
+    assert other.balance(carol) == 700_001
+    assert algo_ledger.account_data(carol) == {}
+    for ledger in (algo_ledger, other):
+        assert (ledger.folder / "jigdir" / "stxns").is_file()
 
 
 def test_fault6_evaluator_runs_under_a_timeout() -> None:
     """Fault 6 (timeout half): one unlocked run spun for minutes; every call of the
     binary has a timeout. A ledger with an absurdly short timeout must raise
-    ``ChainTimeout`` (and release the lock, so the next ledger works) instead of hanging.
+    ``ChainTimeout`` instead of hanging, and the next ledger works.
     """
     impatient = EmbeddedLedger(eval_timeout=0.001)
     with pytest.raises(ChainTimeout, match="did not finish"):

@@ -96,3 +96,19 @@ def test_auto_falls_back_to_built_in_probes_when_registry_breaks(
     monkeypatch.setattr(evm_inspect, "load_registry", broken)
     spec = evm_inspect.detect_standard(evm_chain.client, evm_chain.suite.token)
     assert spec.standard is Standard.ERC3643
+
+
+def test_from_block_bounds_the_holder_scan(evm_chain: EvmTestChain) -> None:
+    """``from_block`` is where the holder scan starts reading events: from the block after
+    the head nothing is found (the mints are older; from block 0 the three holders are, as
+    the test above shows); a negative block is refused naming the field."""
+    head = evm_chain.client.head()
+    later = _inspect(evm_chain, evm_chain.suite.token, holders=True, from_block=head + 1)
+    assert result_holders(later) == 0
+    with pytest.raises(InvalidInput, match="from_block"):
+        _inspect(evm_chain, evm_chain.suite.token, holders=True, from_block=-1)
+
+
+def result_holders(result: object) -> int:
+    """How many holdings an inspection found."""
+    return len(result.holdings)  # type: ignore[attr-defined]
