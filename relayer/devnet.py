@@ -79,7 +79,8 @@ class DevnetState:
     contracts: dict[str, Any] = field(default_factory=dict)
     investors: dict[str, dict[str, str]] = field(default_factory=dict)
     orders: dict[str, str] = field(default_factory=dict)
-    anvil_pid: int | None = None
+    evm_pid: int | None = None
+    control_url: str | None = None
     ready: bool = False
 
     def to_json(self) -> str:
@@ -130,25 +131,35 @@ def _write_atomic(path: Path, text: str) -> None:
 # -- the world ---------------------------------------------------------------------------
 
 
-def _start_anvil() -> tuple[subprocess.Popen[bytes], str]:
-    from adapters.evm.abi_gen import node_modules
+BACKENDS: Final = ("anvil", "py-evm")
+"""The EVM chain's backends: anvil (from npm) or py-evm behind :mod:`adapters.evm.rpc_server`."""
 
-    binary = node_modules() / "@foundry-rs/anvil-linux-amd64/bin/anvil"
-    if not binary.is_file():
-        raise ConfigError(f"anvil not found at {binary}: run `npm ci` (or `make setup`) first")
+
+def _start_evm(backend: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the EVM chain as its own process on a free 127.0.0.1 port; (process, URL)."""
     port = _free_port()
-    proc = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    if backend == "anvil":
+        from adapters.evm.abi_gen import node_modules
+
+        binary = node_modules() / "@foundry-rs/anvil-linux-amd64/bin/anvil"
+        if not binary.is_file():
+            raise ConfigError(
+                f"anvil not found at {binary}: run `npm ci` (or `make setup`) first, "
+                "or run the EVM chain on py-evm: `stbridge devnet up --embedded`"
+            )
+        command = [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+        wait = 15.0
+    else:  # py-evm in its own process, served over JSON-RPC
+        command = [sys.executable, "-m", "adapters.evm.rpc_server", "--port", str(port)]
+        wait = 120.0  # its imports take seconds on a loaded machine
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and proc.poll() is None:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return proc, f"http://127.0.0.1:{port}"
         time.sleep(0.05)
     proc.kill()
-    raise ChainUnavailable(f"anvil did not answer on 127.0.0.1:{port} within 15 s")
+    raise ChainUnavailable(f"{backend} did not answer on 127.0.0.1:{port} within {wait:.0f} s")
 
 
 @dataclass
@@ -181,7 +192,9 @@ class _Keys:
         return path
 
 
-def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) -> DevnetState:
+def build_devnet(
+    directory: Path, *, evm_url: str, ledger: Any, algod_url: str, evm_backend: str = "anvil"
+) -> DevnetState:
     """Deploy the world on the EVM chain at ``evm_url`` and on ``ledger``; write the files.
 
     Returns the state (not yet marked ready). Everything is deployed with the builders the
@@ -337,6 +350,7 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
             api_port=api_port,
             evm_url=evm_url,
             evm_chain_id=evm.chain_id,
+            evm_backend=evm_backend,
             htlc=htlc.address,
             evm_operator=paths["relayer-evm"].resolve(),
             evm_custody=[p.resolve() for p in (*sellers_evm, *buyers_evm)],
@@ -389,7 +403,7 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
     return DevnetState(
         directory=str(root),
         pid=os.getpid(),
-        evm_backend="anvil",
+        evm_backend=evm_backend,
         evm_url=evm_url,
         evm_chain_id=evm.chain_id,
         algod_url=algod_url,
@@ -430,6 +444,7 @@ def _relayer_toml(
     api_port: int,
     evm_url: str,
     evm_chain_id: int,
+    evm_backend: str,
     htlc: str,
     evm_operator: Path,
     evm_custody: list[Path],
@@ -450,7 +465,7 @@ host = "127.0.0.1"
 port = {api_port}
 
 [[chains]]
-name = "evm"                 # anvil, EVM chain id {evm_chain_id}
+name = "evm"                 # {evm_backend}, EVM chain id {evm_chain_id}
 kind = "evm"
 endpoint = "{evm_url}"
 confirmations = 0
@@ -524,39 +539,123 @@ def _write_orders(
 # -- the background process ----------------------------------------------------------------
 
 
-def serve(directory: Path) -> None:
-    """Run the devnet in this process until SIGTERM: anvil, the ledger's algod API, the world."""
+def _count(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidInput(name, "must be a non-negative integer", value=value)
+    return value
+
+
+class _Control:
+    """The devnet process's own endpoint (127.0.0.1): ``POST /advance`` moves both chains'
+    clocks, since only this process holds the embedded ledger."""
+
+    def __init__(self, *, evm_url: str, ledger: Any) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    if self.path != "/advance":
+                        raise LookupError(f"no route {self.path}")
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                    answer, status = owner.advance(body), 200
+                except LookupError as exc:
+                    answer, status = {"error": str(exc)}, 404
+                except (ValueError, TypeError, InvalidInput) as exc:
+                    answer, status = {"error": str(exc)}, 400
+                except Exception as exc:  # the caller sees why; the devnet keeps running
+                    answer, status = {"error": f"{type(exc).__name__}: {exc}"}, 500
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.evm_url = evm_url
+        self.ledger = ledger
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="control", daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def advance(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Move the EVM chain's time by ``seconds`` (one block mined at the new time) and
+        the ledger's by as much, with ``rounds`` more rounds (at least one)."""
+        from adapters.evm.client import EvmClient
+
+        seconds, rounds = _count(body, "seconds"), _count(body, "rounds")
+        with self._lock:
+            evm = EvmClient.connect(self.evm_url)
+            evm.increase_time(seconds)
+            target = self.ledger.latest_timestamp + seconds
+            self.ledger.advance(max(rounds - 1, 0))  # each empty round at least 1 s later
+            self.ledger.jump_time(max(target - self.ledger.latest_timestamp, 0))
+            return {
+                "evm": {"block": evm.head(), "timestamp": int(evm.now().timestamp())},
+                "algorand": {
+                    "round": self.ledger.last_round,
+                    "timestamp": self.ledger.latest_timestamp,
+                },
+            }
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def serve(directory: Path, backend: str = "anvil") -> None:
+    """Run the devnet in this process until SIGTERM: the EVM chain's process (anvil or
+    py-evm), the ledger's algod API, the control endpoint, the world."""
     from adapters.algorand.http_server import AlgodHttpServer
     from adapters.algorand.ledger import EmbeddedLedger
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    anvil, evm_url = _start_anvil()
+    chain, evm_url = _start_evm(backend)
     server: AlgodHttpServer | None = None
+    control: _Control | None = None
     try:
         ledger = EmbeddedLedger()
         server = AlgodHttpServer(ledger, port=_free_port()).start()
-        state = build_devnet(directory, evm_url=evm_url, ledger=ledger, algod_url=server.url)
-        state.anvil_pid = anvil.pid
+        state = build_devnet(
+            directory, evm_url=evm_url, ledger=ledger, algod_url=server.url, evm_backend=backend
+        )
+        control = _Control(evm_url=evm_url, ledger=ledger)
+        state.evm_pid = chain.pid
+        state.control_url = control.url
         state.ready = True
         _write_atomic(directory / STATE_FILE, state.to_json())
-        print(f"devnet ready: {evm_url} and {server.url}", flush=True)
+        print(f"devnet ready: {evm_url} ({backend}) and {server.url}", flush=True)
         state_file = directory / STATE_FILE
-        while not stop.is_set() and anvil.poll() is None and state_file.exists():
+        while not stop.is_set() and chain.poll() is None and state_file.exists():
             stop.wait(0.5)
-        if anvil.poll() is not None:
-            print(f"anvil exited with {anvil.returncode}; stopping", flush=True)
+        if chain.poll() is not None:
+            print(f"{backend} exited with {chain.returncode}; stopping", flush=True)
         elif not state_file.exists():  # its directory was removed: nobody can reach it
             print(f"{state_file} is gone; stopping", flush=True)
     finally:
+        if control is not None:
+            control.stop()
         if server is not None:
             server.stop()
-        anvil.terminate()
+        chain.terminate()
         try:
-            anvil.wait(timeout=5)
+            chain.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            anvil.kill()
+            chain.kill()
         with contextlib.suppress(FileNotFoundError):
             (directory / STATE_FILE).unlink()
         print("devnet stopped", flush=True)
@@ -587,20 +686,24 @@ def up(
         bool,
         typer.Option(
             "--embedded/--anvil",
-            help="EVM chain: anvil (default; from npm ci). --embedded is not available yet.",
+            help="EVM chain: anvil (default; from npm ci) or --embedded: py-evm in its own "
+            "process, served over JSON-RPC (python -m adapters.evm.rpc_server).",
         ),
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the world.")] = 300.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the world.")] = 600.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print devnet.json instead.")] = False,
 ) -> None:
-    """Start anvil and an embedded Algorand ledger, deploy the world, write the relayer's
-    files; print what to run next. Running it again on a live devnet only prints."""
-    if embedded:
-        raise InvalidInput(
-            "--embedded",
-            "the in-process py-evm chain cannot be reached by other processes; use --anvil",
-        )
+    """Start an EVM chain (anvil, or py-evm with --embedded) and an embedded Algorand
+    ledger, deploy the world, write the relayer's files; print what to run next. Running
+    it again on a live devnet only prints (stop it first to change the EVM backend)."""
+    backend = "py-evm" if embedded else "anvil"
     state = read_state(directory)
+    if state is not None and _alive(state.pid) and state.evm_backend != backend:
+        typer.echo(
+            f"a devnet on {state.evm_backend} already runs in {directory}; "
+            f"`stbridge devnet down --dir {directory}` first to start one on {backend}",
+            err=True,
+        )
     if state is None or not _alive(state.pid):
         if state is not None:
             (directory / STATE_FILE).unlink()
@@ -608,7 +711,7 @@ def up(
         log = directory / LOG_FILE
         with log.open("ab") as sink:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "relayer.devnet", str(directory)],
+                [sys.executable, "-m", "relayer.devnet", str(directory), backend],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -645,7 +748,8 @@ def up(
 
 @app.command("down")
 def down(directory: Dir = Path("devnet")) -> None:
-    """Stop the devnet started in DIR (anvil and the Algorand ledger); keep its files."""
+    """Stop the devnet started in DIR (its EVM chain and the Algorand ledger); keep its
+    files."""
     state = read_state(directory)
     if state is None or not _alive(state.pid):
         typer.echo(f"no devnet running in {directory}")
@@ -677,5 +781,62 @@ def status(
     typer.echo(f"devnet running in {directory}: EVM {state.evm_url}, Algorand {state.algod_url}")
 
 
+ALGORAND_ROUND_MS: Final = 2800
+"""The fastest Algorand block time the devnet's relayer.toml declares: ``advance`` commits
+as many rounds as ``--seconds`` could hold at that pace."""
+
+
+@app.command("advance")
+def advance(
+    seconds: Annotated[
+        int, typer.Option("--seconds", min=0, help="How far to move both chains' clocks.")
+    ],
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            "--rounds",
+            min=1,
+            help="Algorand rounds to commit (default: seconds / 2.8 s, Algorand's block "
+            "time, rounded up; at least one).",
+        ),
+    ] = None,
+    directory: Dir = Path("devnet"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the new heads as JSON.")] = False,
+) -> None:
+    """Move the devnet's time forward, so a deadline passes without waiting for it.
+
+    The EVM chain's clock jumps SECONDS (evm_increaseTime, then one block is mined at the
+    new time, on anvil and on py-evm alike); the Algorand ledger commits an empty block
+    SECONDS later and enough further empty rounds for that much time (HTLC deadlines on
+    Algorand are rounds). A running relayer then sees the deadlines pass and refunds; e.g.
+    `stbridge devnet advance --seconds 7200` moves two hours (an example order's settlement
+    window is one).
+    """
+    state = read_state(directory)
+    if state is None or not _alive(state.pid) or state.control_url is None:
+        typer.echo(f"no devnet running in {directory}", err=True)
+        raise typer.Exit(1)
+    import httpx
+
+    wanted = rounds if rounds is not None else max(1, -(-seconds * 1000 // ALGORAND_ROUND_MS))
+    try:
+        response = httpx.post(
+            f"{state.control_url}/advance", json={"seconds": seconds, "rounds": wanted}, timeout=60
+        )
+    except httpx.HTTPError as exc:
+        raise ChainUnavailable(f"devnet control {state.control_url}: {exc}") from None
+    answer = response.json()
+    if response.status_code != 200:
+        raise ChainUnavailable(f"devnet advance refused: {answer.get('error')}")
+    if as_json:
+        typer.echo(json.dumps(answer))
+        return
+    evm, algo = answer["evm"], answer["algorand"]
+    typer.echo(
+        f"EVM: block {evm['block']} at {evm['timestamp']}; "
+        f"Algorand: round {algo['round']} at {algo['timestamp']}"
+    )
+
+
 if __name__ == "__main__":  # the background process started by `devnet up`
-    serve(Path(sys.argv[1]))
+    serve(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "anvil")
