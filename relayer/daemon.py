@@ -28,7 +28,7 @@ from bridge.errors import BridgeError, ChainUnavailable, ConfigError, StoreUnava
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
 from bridge.swap import chain_key
-from relayer.dry_runs import algorand_dry_run
+from relayer.dry_runs import algorand_dry_run, algorand_funds_check
 from relayer.keystore import load_signer, password_from_env
 from relayer.logs import SwapContextFilter
 from relayer.sealing import key_from_env
@@ -229,6 +229,7 @@ def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
         signers={s.address: s for s in signers},
         operator=signers[0],
         dry_run=algorand_dry_run(chain),
+        funds=algorand_funds_check(htlc),
         escrow_per_lock=True,
         start_height=_scan_start(cs.start_height, needed),
     )
