@@ -8,6 +8,7 @@ redacts anything marked secret.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -172,7 +173,7 @@ def _evm_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
     # the port's live reads must reach every lock an open swap recorded (a restart)
     needed = store.recovery_height(chain_key(client.chain))
     signers = _signers(cs)
-    return evm_runtime(
+    runtime = evm_runtime(
         name=cs.name,
         client=client,
         # never later than the whole chain (0) unless start_height says where the HTLC began
@@ -183,6 +184,13 @@ def _evm_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
         operator=signers[0],
         start_height=_scan_start(cs.start_height, needed),
     )
+    if cs.ibet_htlc is None:
+        return runtime
+    from adapters.evm.ibet_htlc import IbetHtlc
+    from relayer.ibet import with_ibet
+
+    start = _scan_start(cs.start_height or 0, needed) or 0
+    return with_ibet(runtime, client, IbetHtlc(client, cs.ibet_htlc, from_block=start))
 
 
 def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
@@ -334,6 +342,19 @@ def _check_evm(cs: ChainSettings, *, keys: bool) -> Iterator[Finding]:
         )
     else:
         yield Finding(f"{where}.htlc", True, f"stbridge HTLC at {cs.htlc}")
+    if cs.ibet_htlc is not None:
+        ibet_code = client.code_at(cs.ibet_htlc).hex()
+        builds = {load_artifact("IbetHTLC").deployed_bytecode.removeprefix("0x").lower()}
+        with contextlib.suppress(BridgeError):
+            from adapters.evm.contracts import artifact_for_chain
+
+            built = artifact_for_chain("IbetHTLC", client).deployed_bytecode
+            builds.add(built.removeprefix("0x").lower())
+        ok = ibet_code in builds
+        detail = (
+            f"stbridge IbetHTLC at {cs.ibet_htlc}" if ok else f"{cs.ibet_htlc} is not IbetHTLC.sol"
+        )
+        yield Finding(f"{where}.ibet_htlc", ok, detail)
     if keys:
         yield from _check_keys(cs, lambda address: client.balance(address), "wei")
 

@@ -58,8 +58,10 @@ INVESTORS: Final[tuple[tuple[str, str], ...]] = (
     ("carol", "US"),
     ("dave", "JP"),
     ("erin", "SG"),
+    ("grace", "SG"),
 )
-"""The named investors (label, country) with a wallet on both chains."""
+"""The named investors (label, country) with a wallet on both chains. The relayer holds the
+keys of all but grace: her platform never pays (the refund example)."""
 
 USD_CENTS: Final = 100
 
@@ -210,9 +212,11 @@ def build_devnet(
     from adapters.evm.erc1400 import Erc1400Adapter, deploy_security_token
     from adapters.evm.erc1404 import Erc1404Adapter, deploy_restricted_token
     from adapters.evm.htlc import EvmHtlc
-    from adapters.evm.ibet import deploy_ibet_share, deploy_personal_info
+    from adapters.evm.ibet import IbetShareAdapter, deploy_ibet_share, deploy_personal_info
+    from adapters.evm.ibet_htlc import IbetHtlc
     from adapters.evm.trex_deploy import (
         DEMO_INVESTORS,
+        InvestorSpec,
         TrexDeployer,
         deploy_demo_suite,
     )
@@ -247,6 +251,7 @@ def build_devnet(
     deployer.send(token.functions.addAgent(agent.address))
     deployer.send(registry.functions.addAgent(agent.address))
     specs = {spec.label: spec for spec in DEMO_INVESTORS}
+    specs.setdefault("grace", InvestorSpec("grace", "SG"))
     for label, _ in INVESTORS:
         deployer.add_investor(trex, specs[label], signer=wallets[label])
     for label, amount in (("alice", 1_000), ("dave", 1_000)):
@@ -274,6 +279,27 @@ def build_devnet(
     def ref(address: str) -> AssetRef:
         return AssetRef(chain=evm.chain, locator=EvmContractLocator(address=address))
 
+    # ibet: the share settles through IbetHTLC and the token's lock book
+    ibet_htlc = IbetHtlc.deploy(evm, operator)
+    ibet = IbetShareAdapter(evm)
+    for label in ("alice", "dave", "bob", "erin", "grace"):
+        ibet.agent_operation(
+            ref(ibet_share),
+            Capability.IDENTITY_REGISTRATION,
+            owner,
+            wallet=wallets[label].address,
+        )
+    for label in ("alice", "dave"):
+        ibet.transfer(
+            TransferIntent(
+                asset=ref(ibet_share),
+                sender=owner.address,
+                recipient=wallets[label].address,
+                amount=1_000,
+            ),
+            owner,
+        )
+
     erc1400 = Erc1400Adapter(evm)
     erc1404 = Erc1404Adapter(evm)
     erc20 = Erc20Adapter(evm)
@@ -293,7 +319,7 @@ def build_devnet(
         erc1404.agent_operation(
             ref(sec1404), Capability.MINT, owner, to=wallets[label].address, amount=1_000
         )
-    for label in ("bob", "erin", "carol"):
+    for label in ("bob", "erin", "carol", "grace"):
         erc20.agent_operation(
             ref(coins["USD"]),
             Capability.MINT,
@@ -325,7 +351,7 @@ def build_devnet(
     usd_ref = asa.ref(usd.asset_id)
     for signer in accounts.values():
         asa.opt_in(usd_ref, signer)
-    for label in ("bob", "erin", "carol"):
+    for label in ("bob", "erin", "carol", "grace"):
         asa.transfer(
             TransferIntent(
                 asset=usd_ref,
@@ -352,6 +378,7 @@ def build_devnet(
             evm_chain_id=evm.chain_id,
             evm_backend=evm_backend,
             htlc=htlc.address,
+            ibet_htlc=ibet_htlc.address,
             evm_operator=paths["relayer-evm"].resolve(),
             evm_custody=[p.resolve() for p in (*sellers_evm, *buyers_evm)],
             algod_url=algod_url,
@@ -365,6 +392,7 @@ def build_devnet(
         directory / "orders",
         refs={
             "TOT": trex_ref,
+            "KHS": ref(ibet_share),
             "OGB": ref(sec1400),
             "SFU": ref(sec1404),
             "USDX": ref(coins["USD"]),
@@ -379,6 +407,7 @@ def build_devnet(
         "DEVNET_EVM_URL": evm_url,
         "DEVNET_ALGOD_URL": algod_url,
         "DEVNET_HTLC": htlc.address,
+        "DEVNET_IBET_HTLC": ibet_htlc.address,
         "DEVNET_TOT": trex.token,
         "DEVNET_OGB": sec1400,
         "DEVNET_SFU": sec1404,
@@ -411,6 +440,7 @@ def build_devnet(
         api_url=api_url,
         contracts={
             "htlc": htlc.address,
+            "ibet_htlc": ibet_htlc.address,
             "htlc_escrow_identity": escrow_identity,
             "TOT (erc3643)": trex.token,
             "TOT identity registry": trex.identity_registry,
@@ -446,6 +476,7 @@ def _relayer_toml(
     evm_chain_id: int,
     evm_backend: str,
     htlc: str,
+    ibet_htlc: str,
     evm_operator: Path,
     evm_custody: list[Path],
     algod_url: str,
@@ -470,6 +501,7 @@ kind = "evm"
 endpoint = "{evm_url}"
 confirmations = 0
 htlc = "{htlc}"
+ibet_htlc = "{ibet_htlc}"     # ibet share legs settle through IbetHTLC
 keystore = {json.dumps(str(evm_operator))}
 custody = {_toml_list(evm_custody)}
 block_time_min_ms = 1000
@@ -509,6 +541,8 @@ def _write_orders(
         "erc1400-jp-to-sg-for-usd-on-algorand": ("OGB", "alice", "erin", 100, "USD-ASA", 500, True),
         "erc1404-jp-to-sg-for-jpy-on-evm": ("SFU", "dave", "bob", 50, "JPYX", 750_000, False),
         "trex-jp-to-sg-for-usdx-on-evm": ("TOT", "dave", "erin", 20, "USDX", usdx, False),
+        "ibet-share-jp-to-sg-for-jpy-on-evm": ("KHS", "alice", "erin", 100, "JPYX", 100_000, False),
+        "trex-jp-to-sg-buyer-never-pays": ("TOT", "alice", "grace", 5, "USD-ASA", 50_000, True),
     }
     written: dict[str, str] = {}
     for name, (sec, seller, buyer, units, cash, amount, on_algorand) in kinds.items():
