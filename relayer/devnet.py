@@ -528,44 +528,16 @@ def _write_orders(
     algo: dict[str, str],
     countries: dict[str, str],
 ) -> dict[str, str]:
-    """One example order per kind of trade the devnet's relayer settles; name -> file."""
-    from relayer.embedded import cross_chain_order
-    from relayer.service import LegOrder
+    """One example order per kind of trade the devnet's relayer settles
+    (:data:`relayer.orders.KINDS`); name -> file."""
+    from relayer.orders import example_orders, render
 
     directory.mkdir(parents=True, exist_ok=True)
-    usd_asa, usdx = 250_000 * USD_CENTS, 20_000 * 10**6
-    kinds = {
-        # name: (security, seller, buyer, units, cash, amount, cash on Algorand)
-        "trex-jp-to-sg-for-usd-on-algorand": ("TOT", "alice", "bob", 250, "USD-ASA", usd_asa, True),
-        "trex-jp-to-us-refused-by-token": ("TOT", "alice", "carol", 10, "USD-ASA", 1_000, True),
-        "erc1400-jp-to-sg-for-usd-on-algorand": ("OGB", "alice", "erin", 100, "USD-ASA", 500, True),
-        "erc1404-jp-to-sg-for-jpy-on-evm": ("SFU", "dave", "bob", 50, "JPYX", 750_000, False),
-        "trex-jp-to-sg-for-usdx-on-evm": ("TOT", "dave", "erin", 20, "USDX", usdx, False),
-        "ibet-share-jp-to-sg-for-jpy-on-evm": ("KHS", "alice", "erin", 100, "JPYX", 100_000, False),
-        "trex-jp-to-sg-buyer-never-pays": ("TOT", "alice", "grace", 5, "USD-ASA", 50_000, True),
-    }
     written: dict[str, str] = {}
-    for name, (sec, seller, buyer, units, cash, amount, on_algorand) in kinds.items():
-        order = cross_chain_order(
-            f"devnet-{name}",
-            security=LegOrder(
-                chain="evm",
-                asset=refs[sec],
-                amount=units,
-                sender=evm[seller],
-                receiver=evm[buyer],
-            ),
-            cash=LegOrder(
-                chain="algorand" if on_algorand else "evm",
-                asset=refs[cash],
-                amount=amount,
-                sender=(algo if on_algorand else evm)[buyer],
-                receiver=(algo if on_algorand else evm)[seller],
-            ),
-            buyer_residence=countries[buyer],
-        )
+    orders = example_orders(refs=refs, evm=evm, algo=algo, countries=countries)
+    for name, order in orders.items():
         path = directory / f"{name}.json"
-        path.write_text(json.dumps(order.model_dump(mode="json"), indent=2) + "\n")
+        path.write_text(render(order), encoding="utf-8")
         written[name] = str(path)
     return written
 
