@@ -1,6 +1,6 @@
 """The cash side's native coin is checked before the seller locks (issue 14).
 
-One py-evm chain carries both legs: the security is our ERC-20 token, the cash the chain's
+One anvil chain carries both legs: the security is our ERC-20 token, the cash the chain's
 native coin. A buyer who holds less than the amount plus the lock's fees is refused before
 anything is locked, with a reason naming the field; a buyer who holds enough settles. The
 token legs' balances were already checked by the tokens' dry runs; the native leg had no
@@ -45,9 +45,12 @@ class World:
     operator: EvmSigner
 
 
+pytestmark = pytest.mark.anvil
+
+
 @pytest.fixture(scope="module")
-def world() -> World:
-    chain = EvmClient.embedded()
+def world(anvil_url: str) -> World:
+    chain = EvmClient.from_target(anvil_url)
     seller, buyer, operator = EvmSigner.generate(), EvmSigner.generate(), EvmSigner.generate()
     for signer in (seller, operator):
         chain.fund(signer.address, 10 * ETHER)
@@ -137,6 +140,7 @@ def test_a_buyer_short_of_native_coin_is_refused_before_the_seller_locks(
     assert holding.balance == 1_000
 
 
+@pytest.mark.thorough
 def test_a_buyer_with_enough_native_coin_settles(
     world: World, snapshot: None, tmp_path: Path
 ) -> None:
