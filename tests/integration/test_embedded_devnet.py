@@ -168,3 +168,20 @@ def test_devnet_up_embedded_shows_the_world_and_goes_down(tmp_path: Path) -> Non
     assert not _alive(state["pid"])
     assert state["evm_pid"] is not None
     assert not _alive(state["evm_pid"])
+
+
+def test_advance_without_a_devnet_says_so(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from relayer.devnet import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["advance", "--seconds", "60", "--dir", str(tmp_path)])
+    assert done.exit_code == 1
+    assert f"no devnet running in {tmp_path}" in done.output
+    helped = runner.invoke(app, ["advance", "--help"])
+    assert helped.exit_code == 0
+    assert "--seconds" in helped.output
+    assert "rounds" in helped.output
+    refused = runner.invoke(app, ["advance", "--seconds", "-5", "--dir", str(tmp_path)])
+    assert refused.exit_code == 2  # typer: -5 is below the minimum 0
