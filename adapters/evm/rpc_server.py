@@ -16,6 +16,10 @@ know: ``evm_snapshot``, ``evm_revert``, ``evm_mine``, ``anvil_mine``,
 new time at once: py-evm cannot hold a timestamp for a block not yet mined). Batches (a
 JSON array) are answered in order.
 
+``eth_getLogs`` is answered from an index of each mined block's logs (eth-tester's own log
+filter rescans every block from the start on each call, which a relayer polling from its
+HTLC's deployment block cannot afford); the index is dropped on ``evm_revert``.
+
 How a request is answered: params in JSON-RPC form are turned into eth-tester's (web3's
 own ``ethereum_tester_middleware`` request formatters), eth-tester answers, web3's result
 formatters turn field names back to JSON-RPC's, and every integer becomes a ``0x``
@@ -148,6 +152,7 @@ class EvmRpcServer:
         self._legacy = evm_version == "berlin"
         self._endpoints: dict[str, dict[str, Any]] = API_ENDPOINTS
         self._lock = threading.Lock()
+        self._block_logs: dict[int, list[dict[str, Any]]] = {}
         self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
         self._server.daemon_threads = True
         self._thread: threading.Thread | None = None
@@ -310,6 +315,49 @@ class EvmRpcServer:
         self.tester.mine_blocks(blocks)
         return "0x0"
 
+    def _logs_of_block(self, number: int) -> list[dict[str, Any]]:
+        """Every log of mined block ``number`` (eth-tester's form), indexed once."""
+        if number not in self._block_logs:
+            block = self.tester.get_block_by_number(number)
+            logs: list[dict[str, Any]] = []
+            for tx_hash in block["transactions"]:
+                logs.extend(self.tester.get_transaction_receipt(tx_hash)["logs"])
+            self._block_logs[number] = logs
+        return self._block_logs[number]
+
+    def _block_number(self, value: Any, latest: int) -> int:
+        if value is None or value in ("latest", "safe", "finalized", "pending"):
+            return latest
+        if value == "earliest":
+            return 0
+        return _quantity([value], 0, "block")
+
+    def _get_logs(self, params: list[Any]) -> Any:
+        from web3.providers.eth_tester.middleware import result_formatters
+
+        query = params[0] if params and isinstance(params[0], dict) else {}
+        if "blockHash" in query:
+            raise RpcError(-32602, "eth_getLogs: blockHash filters are not supported here")
+        latest = int(self.tester.get_block_by_number("latest")["number"])
+        start = self._block_number(query.get("fromBlock"), latest)
+        end = min(self._block_number(query.get("toBlock"), latest), latest)
+        wanted = query.get("address")
+        addresses = (
+            None
+            if wanted is None
+            else {a.lower() for a in (wanted if isinstance(wanted, list) else [wanted])}
+        )
+        topics = query.get("topics") or []
+        found = []
+        for number in range(max(start, 0), end + 1):
+            for entry in self._logs_of_block(number):
+                if addresses is not None and str(entry["address"]).lower() not in addresses:
+                    continue
+                if _topics_match(entry["topics"], topics):
+                    found.append(entry)
+        formatter = (result_formatters or {}).get("eth_getLogs")  # type: ignore[call-overload]
+        return _jsonable(formatter(found) if formatter is not None else found)
+
     def _snapshot(self, params: list[Any]) -> Any:
         return hex(int(self.tester.take_snapshot()))
 
@@ -320,6 +368,7 @@ class EvmRpcServer:
             self.tester.revert_to_snapshot(_quantity(params, 0, "snapshot"))
         except SnapshotNotFound:
             return False
+        self._block_logs.clear()  # the blocks above the snapshot are gone
         return True
 
     def _client_version(self, params: list[Any]) -> Any:
@@ -338,11 +387,26 @@ class EvmRpcServer:
         "anvil_mine": _mine,
         "hardhat_mine": _mine,
         "evm_snapshot": _snapshot,
+        "eth_getLogs": _get_logs,
         "evm_revert": _revert,
         "web3_clientVersion": _client_version,
         "eth_chainId": _chain_id,
         "net_version": _net_version,
     }
+
+
+def _topics_match(have: list[Any], wanted: list[Any]) -> bool:
+    """JSON-RPC topic filtering: position by position, None any, a list any of them."""
+    if len(wanted) > len(have):
+        return False
+    for topic, rule in zip(have, wanted, strict=False):
+        if rule is None:
+            continue
+        options = rule if isinstance(rule, list) else [rule]
+        text = (topic if isinstance(topic, str) else "0x" + bytes(topic).hex()).lower()
+        if text not in {str(o).lower() for o in options}:
+            return False
+    return True
 
 
 def _quantity(params: list[Any], index: int, name: str) -> int:

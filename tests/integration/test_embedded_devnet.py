@@ -77,7 +77,11 @@ def test_rpc_server_serves_py_evm_to_a_json_rpc_client() -> None:
             client.call({"data": _reverting_init_code("not today")})
         assert reverted.value.revert.message == "not today"
         # logs, batches, snapshots, time
-        assert list(client.logs(address=token, from_block=0))  # the mint's Transfer at least
+        logs = list(client.logs(address=token, from_block=0))  # the mint's Transfer at least
+        transfer = "0x" + bytes(logs[-1]["topics"][0]).hex()
+        assert list(client.logs(address=token, topics=[transfer], from_block=0)) == [logs[-1]]
+        assert list(client.logs(address=token, topics=["0x" + "00" * 32], from_block=0)) == []
+        assert list(client.logs(address=htlc.address, topics=[transfer], from_block=0)) == []
         assert client.read_many([htlc.contract.functions.isOpen(bytes(32))] * 3) == [False] * 3
         taken, head = client.snapshot(), client.head()
         before = int(client.now().timestamp())
