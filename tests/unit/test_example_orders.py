@@ -76,3 +76,17 @@ def test_an_order_without_its_trade_is_refused_naming_the_field(tmp_path: Path) 
     with pytest.raises(InvalidInput) as bad:
         load_order(path)
     assert bad.value.field == "settlement_window_s"  # the first of the problems, named
+
+
+def test_swap_submit_refuses_an_order_without_its_trade_before_sending(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Nothing is sent (the URL answers nothing): the refusal names the field, exit 3."""
+    from bridge.cli import main as stbridge
+
+    order = next(iter(static_examples().values())).model_dump(mode="json")
+    order.pop("trade")
+    path = tmp_path / "order.json"
+    path.write_text(json.dumps(order))
+    assert stbridge(["swap", "submit", str(path), "--url", "http://127.0.0.1:9"]) == 3
+    assert "error: trade: required" in capsys.readouterr().err
