@@ -343,20 +343,25 @@ def _check_evm(cs: ChainSettings, *, keys: bool) -> Iterator[Finding]:
     else:
         yield Finding(f"{where}.htlc", True, f"stbridge HTLC at {cs.htlc}")
     if cs.ibet_htlc is not None:
-        ibet_code = client.code_at(cs.ibet_htlc).hex()
-        builds = {load_artifact("IbetHTLC").deployed_bytecode.removeprefix("0x").lower()}
-        with contextlib.suppress(BridgeError):
-            from adapters.evm.contracts import artifact_for_chain
-
-            built = artifact_for_chain("IbetHTLC", client).deployed_bytecode
-            builds.add(built.removeprefix("0x").lower())
-        ok = ibet_code in builds
-        detail = (
-            f"stbridge IbetHTLC at {cs.ibet_htlc}" if ok else f"{cs.ibet_htlc} is not IbetHTLC.sol"
-        )
-        yield Finding(f"{where}.ibet_htlc", ok, detail)
+        yield _check_ibet_htlc(client, cs.ibet_htlc, f"{where}.ibet_htlc")
     if keys:
         yield from _check_keys(cs, lambda address: client.balance(address), "wei")
+
+
+def _check_ibet_htlc(client: Any, address: str, where: str) -> Finding:
+    """Whether ``address`` holds stbridge's IbetHTLC (any build of it)."""
+    from adapters.evm.contracts import artifact_for_chain, load_artifact
+
+    try:
+        code = client.code_at(address).hex()
+    except BridgeError as exc:
+        return Finding(where, False, str(exc))
+    builds = {load_artifact("IbetHTLC").deployed_bytecode.removeprefix("0x").lower()}
+    with contextlib.suppress(BridgeError):
+        builds.add(artifact_for_chain("IbetHTLC", client).deployed_bytecode[2:].lower())
+    if code in builds:
+        return Finding(where, True, f"stbridge IbetHTLC at {address}")
+    return Finding(where, False, f"{address} is not stbridge's IbetHTLC.sol")
 
 
 def _check_algorand(cs: ChainSettings, *, keys: bool) -> Iterator[Finding]:

@@ -22,6 +22,7 @@ from bridge.htlc import ChainTiming
 from bridge.model import AssetRef, Capability, EvmContractLocator, TransferIntent
 from bridge.reasons import ReasonCode
 from bridge.swap import Leg
+from relayer.daemon import _check_ibet_htlc
 from relayer.evm import evm_runtime
 from relayer.ibet import RoutedHtlc, with_ibet
 
@@ -72,6 +73,10 @@ def test_one_port_routes_ibet_and_erc20_locks(anvil_url: str) -> None:
     )
     routed = runtime.htlc
     assert isinstance(routed, RoutedHtlc)
+    # `relayer run --check` knows IbetHTLC's code from any other contract's
+    assert _check_ibet_htlc(client, ibet_htlc.address, "chains.evm.ibet_htlc").ok
+    wrong = _check_ibet_htlc(client, plain.address, "chains.evm.ibet_htlc")
+    assert (wrong.ok, wrong.detail) == (False, f"{plain.address} is not stbridge's IbetHTLC.sol")
     assert runtime.dry_run is not None
     assert runtime.prepare_lock is not None
     # the dry run: the ibet "into the escrow" hop is the seller's lock book
