@@ -8,6 +8,7 @@ its trade is refused by the schema and by the loader, naming the field.
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 
@@ -23,6 +24,7 @@ EXAMPLES = ROOT / "specs" / "examples" / "orders"
 SCHEMA = ROOT / "specs" / "schemas" / "swap-order.schema.json"
 
 
+@functools.cache
 def _validator() -> Draft202012Validator:
     schema = json.loads(SCHEMA.read_text(encoding="utf-8"))
     Draft202012Validator.check_schema(schema)
