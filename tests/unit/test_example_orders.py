@@ -92,3 +92,24 @@ def test_swap_submit_refuses_an_order_without_its_trade_before_sending(
     path.write_text(json.dumps(order))
     assert stbridge(["swap", "submit", str(path), "--url", "http://127.0.0.1:9"]) == 3
     assert "error: trade: required" in capsys.readouterr().err
+
+
+def test_without_the_relayer_extras_the_order_schema_is_left_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A core install (no ``server`` extra: the order's module cannot import) still passes
+    ``schema export --check``: the order schema is neither regenerated nor reported."""
+    import importlib.metadata
+    from types import SimpleNamespace
+
+    from bridge import schemas
+
+    def unloadable() -> None:
+        raise ImportError("No module named 'prometheus_client'")
+
+    plugged = SimpleNamespace(name="swap-order", dist=SimpleNamespace(name="stbridge"))
+    plugged.load = unloadable
+    monkeypatch.setattr(importlib.metadata, "entry_points", lambda group: [plugged])
+    monkeypatch.setattr(schemas, "_UNAVAILABLE", set())
+    assert "swap-order" not in schemas.public_schemas()
+    assert schemas.drifted(SCHEMA.parent) == []
