@@ -213,6 +213,8 @@ def submit(
         raise InvalidInput("ORDER", "no such file", value=str(order)) from None
     except json.JSONDecodeError as exc:
         raise InvalidInput("ORDER", f"not JSON ({exc.msg} at line {exc.lineno})") from None
+    if isinstance(body, dict) and body.get("trade") is None:  # refused before it is sent
+        raise InvalidInput("trade", "required: the trade compliance judges (schema swap-order)")
     view = _call(url, token_env, "POST", "/swaps", json=body)
     typer.echo(json.dumps(view, indent=2) if as_json else view["swap_id"])
 

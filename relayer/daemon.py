@@ -8,6 +8,7 @@ redacts anything marked secret.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -28,7 +29,7 @@ from bridge.errors import BridgeError, ChainUnavailable, ConfigError, StoreUnava
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import Refusal
 from bridge.swap import chain_key
-from relayer.dry_runs import algorand_dry_run
+from relayer.dry_runs import algorand_dry_run, algorand_funds_check
 from relayer.keystore import load_signer, password_from_env
 from relayer.logs import SwapContextFilter
 from relayer.sealing import key_from_env
@@ -172,7 +173,7 @@ def _evm_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
     # the port's live reads must reach every lock an open swap recorded (a restart)
     needed = store.recovery_height(chain_key(client.chain))
     signers = _signers(cs)
-    return evm_runtime(
+    runtime = evm_runtime(
         name=cs.name,
         client=client,
         # never later than the whole chain (0) unless start_height says where the HTLC began
@@ -183,6 +184,13 @@ def _evm_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
         operator=signers[0],
         start_height=_scan_start(cs.start_height, needed),
     )
+    if cs.ibet_htlc is None:
+        return runtime
+    from adapters.evm.ibet_htlc import IbetHtlc
+    from relayer.ibet import with_ibet
+
+    start = _scan_start(cs.start_height or 0, needed) or 0
+    return with_ibet(runtime, client, IbetHtlc(client, cs.ibet_htlc, from_block=start))
 
 
 def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
@@ -229,6 +237,7 @@ def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
         signers={s.address: s for s in signers},
         operator=signers[0],
         dry_run=algorand_dry_run(chain),
+        funds=algorand_funds_check(htlc),
         escrow_per_lock=True,
         start_height=_scan_start(cs.start_height, needed),
     )
@@ -333,8 +342,26 @@ def _check_evm(cs: ChainSettings, *, keys: bool) -> Iterator[Finding]:
         )
     else:
         yield Finding(f"{where}.htlc", True, f"stbridge HTLC at {cs.htlc}")
+    if cs.ibet_htlc is not None:
+        yield _check_ibet_htlc(client, cs.ibet_htlc, f"{where}.ibet_htlc")
     if keys:
         yield from _check_keys(cs, lambda address: client.balance(address), "wei")
+
+
+def _check_ibet_htlc(client: Any, address: str, where: str) -> Finding:
+    """Whether ``address`` holds stbridge's IbetHTLC (any build of it)."""
+    from adapters.evm.contracts import artifact_for_chain, load_artifact
+
+    try:
+        code = client.code_at(address).hex()
+    except BridgeError as exc:
+        return Finding(where, False, str(exc))
+    builds = {load_artifact("IbetHTLC").deployed_bytecode.removeprefix("0x").lower()}
+    with contextlib.suppress(BridgeError):
+        builds.add(artifact_for_chain("IbetHTLC", client).deployed_bytecode[2:].lower())
+    if code in builds:
+        return Finding(where, True, f"stbridge IbetHTLC at {address}")
+    return Finding(where, False, f"{address} is not stbridge's IbetHTLC.sol")
 
 
 def _check_algorand(cs: ChainSettings, *, keys: bool) -> Iterator[Finding]:

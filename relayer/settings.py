@@ -20,6 +20,7 @@ Example ``relayer.toml``::
     endpoint = "http://127.0.0.1:8545"   # or "embedded"
     confirmations = 2                    # events this deep below the head are acted on
     htlc = "0x52908400098527886E0F7030069857D2E4169EE7"
+    ibet_htlc = "0x..."                  # optional: IbetHTLC, for ibet share / bond legs
     chain_id = 31337                     # optional: refused at start if the node differs
     start_height = 1200                  # first run only: where to start following the HTLC
     keystore = "keys/evm-relayer.json"
@@ -77,6 +78,10 @@ class ChainSettings(_Section):
     endpoint: str = Field(min_length=1, description="JSON-RPC / algod URL, or 'embedded'.")
     confirmations: int = Field(default=1, ge=0, le=1000)
     htlc: str | None = Field(default=None, description="EVM HTLC contract address.")
+    ibet_htlc: str | None = Field(
+        default=None,
+        description="EVM: IbetHTLC contract address; ibet share and bond legs settle through it.",
+    )
     chain_id: int | None = Field(
         default=None, ge=1, description="EVM: the EIP-155 chain id the node must report."
     )

@@ -290,3 +290,39 @@ def test_check_refuses_the_same_chain_twice(devnet: tuple[Path, dict[str, str]])
     done = _stbridge(env, "relayer", "run", "--check", "--config", str(config))
     assert done.returncode == 3, done.stdout + done.stderr
     assert "FAIL chains.evm-again: the same chain as chains.evm (chain id 31337)" in done.stdout
+
+
+def embedded_block() -> str:
+    """The README's walk through ``devnet up --embedded``, the ibet order and a refund."""
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"<!-- readme-test: embedded.*?-->\s*```sh\n(.*?)```", text, re.DOTALL)
+    assert found, "README.md lost its embedded-devnet block"
+    return found.group(1)
+
+
+@pytest.mark.thorough
+def test_readme_embedded_devnet_ibet_and_refund(tmp_path: Path) -> None:
+    """Invariant: on the py-evm devnet, the README's ibet order completes and the order whose
+    buyer never pays is refunded once ``devnet advance`` moves the deadlines past."""
+    harness = (
+        "set -e\n"
+        "trap 'status=$?; set +e; kill $(jobs -p) 2>/dev/null; if [ $status -ne 0 ]; then "
+        "stbridge devnet down --dir devnet-py >/dev/null 2>&1; fi; exit $status' EXIT\n"
+    )
+    done = subprocess.run(
+        ["bash", "-c", harness + embedded_block()],
+        cwd=tmp_path,
+        env=_clean_env(),
+        capture_output=True,
+        text=True,
+        timeout=1800,
+        check=False,
+    )
+    log = tmp_path / "devnet-py" / "relayer.log"
+    detail = done.stdout + done.stderr + (log.read_text() if log.exists() else "")
+    assert done.returncode == 0, detail
+    lines = done.stdout.splitlines()
+    assert "Kyoto Holdings Share" in done.stdout  # asset inspect read the ibet share
+    assert "completed" in lines, detail
+    assert any(line.startswith("refunded") for line in lines), detail
+    assert read_state(tmp_path / "devnet-py") is None
