@@ -174,7 +174,8 @@ def _drive(
 
     from relayer.metrics import STAGES
 
-    profiler = cProfile.Profile() if profile is not None else None
+    # CPU time, not wall time: the waits on the chains are not the relayer's cost
+    profiler = cProfile.Profile(time.process_time) if profile is not None else None
     started = time.perf_counter()
     cpu_before = time.process_time()
     ticks = 0

@@ -858,6 +858,13 @@ class EvmClient:
                 progress(end - from_block + 1, total)
             start = end + 1
 
+    def logs_since(self, *, address: str, from_block: int) -> list[Mapping[str, Any]]:
+        """Logs of ``address`` from ``from_block`` to the latest block, in one request: for
+        a short recent range the caller bounds (no head read first)."""
+        return self._get_logs(
+            {"fromBlock": max(from_block, 0), "toBlock": "latest", "address": address}
+        )
+
     def _get_logs(self, params: dict[str, Any]) -> list[Mapping[str, Any]]:
         return cast(
             list[Mapping[str, Any]],
