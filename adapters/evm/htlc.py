@@ -302,13 +302,20 @@ class EvmHtlc:
         self.records: LockRecords | None = None
         self._below: dict[int, tuple[ChainEvent, ...]] = {}
         self._around: _Around | None = None
+        self.cache_gas = False
+        """Whether locks and refunds take a gas limit cached per function and token instead
+        of an estimate per transaction (:meth:`with_records` turns it on for the relayer)."""
+        self._gas: dict[tuple[str, str], int] = {}
         self._decoded: dict[tuple[str, int], ChainEvent | None] = {}
 
-    def with_records(self, records: LockRecords) -> EvmHtlc:
+    def with_records(self, records: LockRecords, *, cache_gas: bool = True) -> EvmHtlc:
         """This HTLC reading lock state from ``records`` (a copy sharing the client and the
-        caches of lock parameters and receipts; this object is left as it is)."""
+        caches of lock parameters and receipts; this object is left as it is), and with
+        ``cache_gas`` sending locks and refunds with cached gas limits (``cache_gas``)."""
         bound = copy.copy(self)
         bound.records = records
+        bound.cache_gas = cache_gas
+        bound._gas = {}
         bound._below = {}
         bound._around = None
         return bound
@@ -366,16 +373,68 @@ class EvmHtlc:
 
     # -- sending -------------------------------------------------------------------------
 
-    def _send(self, what: str, signer: Signer, fn_call: Any, *, value: int = 0) -> TxReceipt:
+    def _send(
+        self, what: str, signer: Signer, fn_call: Any, *, value: int = 0, token: str = NATIVE
+    ) -> TxReceipt:
         data = bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
+        gas = None
+        key = (str(fn_call.fn_name), token.lower())
+        if self.cache_gas and what != "claim":
+            # a claim is always estimated first: it carries the secret, and a claim that
+            # would fail must never be sent (its calldata would publish the secret)
+            gas = self._gas_limit(key, signer, data, value)
         try:
-            receipt = self.client.transact(signer, self.address, data, value=value)
+            receipt = self.client.transact(signer, self.address, data, value=value, gas=gas)
         except EvmReverted as exc:
-            raise self._translate(what, exc) from exc
+            if gas is None or not self._used_all_gas(exc.tx_id, gas):
+                raise self._translate(what, exc) from exc
+            # the cached limit was short (e.g. a colder slot): estimate it anew and send a new
+            # transaction (the failed one is mined, so the journal lets a new one be built)
+            log.warning(
+                "HTLC %s %s ran out of gas at %d; estimating again", self.address, what, gas
+            )
+            self._gas.pop(key, None)
+            try:
+                receipt = self.client.transact(
+                    signer,
+                    self.address,
+                    data,
+                    value=value,
+                    gas=self._gas_limit(key, signer, data, value),
+                )
+            except EvmReverted as again:
+                raise self._translate(what, again) from again
         log.info(
             "HTLC %s %s: tx %s at height %d", self.address, what, receipt.tx_id, receipt.height
         )
         return receipt
+
+    def _used_all_gas(self, tx_id: str | None, gas: int) -> bool:
+        """Whether the mined transaction ``tx_id`` failed by using up its gas limit (the
+        backends word an out-of-gas failure differently; the receipt says it plainly)."""
+        if tx_id is None:
+            return False
+        try:
+            used = int(self.client.receipt(tx_id)["gasUsed"])
+        except BridgeError:
+            return False
+        return used >= gas
+
+    def _gas_limit(self, key: tuple[str, str], signer: Signer, data: bytes, value: int) -> int:
+        """The gas limit for a lock or refund: estimated once per function and token (a
+        would-be revert raises here, nothing sent), then the highest estimate seen plus a
+        third, re-estimated after a transaction ran out of it."""
+        known = self._gas.get(key)
+        if known is not None:
+            return known
+        tx = {"from": signer.address, "to": self.address, "data": "0x" + data.hex(), "value": value}
+        try:
+            estimate = self.client.estimate(tx)
+        except EvmReverted as exc:
+            raise self._translate("send", exc) from exc
+        limit = estimate + estimate // 3 + 10_000
+        self._gas[key] = limit
+        return limit
 
     @staticmethod
     def _translate(what: str, exc: EvmReverted) -> BridgeError:
@@ -454,7 +513,7 @@ class EvmHtlc:
                 if partition is None
                 else fns.lockPartition(token, partition, amount, lock_hash, receiver, deadline)
             )
-            receipt = self._send("lock", signer, fn)
+            receipt = self._send("lock", signer, fn, token=token)
         lock_id = params.lock_id
         self._locks[lock_id] = LockParams(
             lock_hash,
@@ -539,7 +598,7 @@ class EvmHtlc:
                 params.amount,
                 params.deadline,
             )
-        return self._send("refund", signer, fn)
+        return self._send("refund", signer, fn, token=params.token)
 
     def find(self, hashlock: bytes) -> Sequence[HtlcLock]:
         """Every lock created on this contract under ``hashlock``, with its current state."""

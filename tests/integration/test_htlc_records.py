@@ -135,3 +135,48 @@ def test_recorded_lock_state_agrees_with_the_scan_and_reads_no_old_logs(tmp_path
     tails = [p for p in asked if p["toBlock"] == "latest"]
     assert tails
     assert all(p["fromBlock"] >= last - 1 for p in tails)
+
+
+def test_locks_take_a_cached_gas_limit_and_estimate_again_after_running_out(
+    tmp_path: Path,
+) -> None:
+    """With records bound (the relayer's port), native locks are estimated once and then
+    sent with the cached limit; a limit too low runs out of gas on chain, and the lock is
+    estimated again and sent anew (it lands). Claims are always estimated first."""
+    client = EvmClient.embedded()
+    sender, receiver = EvmSigner.generate(), EvmSigner.generate()
+    client.fund(sender.address, 10**20)
+    htlc = EvmHtlc.deploy(client, sender)
+    store = SqliteStore(tmp_path / "records.sqlite3")
+    bound = htlc.with_records(StoredLocks(store, KEY))
+    deadline = int(client.now().timestamp()) + 3600
+
+    def lock(n: int) -> str:
+        lock_id, _ = bound.lock(
+            asset=None,
+            receiver=receiver.address,
+            amount=10**15 + n,
+            hashlock=_hashlock(n),
+            deadline=deadline,
+            signer=sender,
+        )
+        return lock_id
+
+    def estimates() -> int:
+        return client.stats.by_method.get("eth_estimateGas", 0)
+
+    before = estimates()
+    ids = [lock(n) for n in range(1, 4)]
+    assert estimates() - before == 1
+    assert all(bound.is_open(i) for i in ids)
+    key = ("lock", "0x" + "00" * 20)
+    bound._gas[key] = 25_000  # too little for a lock: it runs out of gas on chain
+    failed_before = client.stats.by_method.get("eth_sendRawTransaction", 0)
+    short = lock(4)
+    assert client.stats.by_method.get("eth_sendRawTransaction", 0) - failed_before == 2
+    assert bound.is_open(short)
+    assert bound._gas[key] > 25_000
+    before = estimates()
+    bound.claim(ids[0], _secret(1), sender)
+    assert estimates() - before == 1
+    assert not htlc.cache_gas  # the port the records were bound to is left as it was
