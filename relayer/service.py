@@ -328,6 +328,7 @@ class RelayerService:
         self._decoys: set[tuple[str, str]] = set()
         self._stages: dict[str, tuple[str, float]] = {}
         self._clock_pending: dict[str, dict[str, int]] = {}
+        self._landed: dict[str, int] = {}
         self.retry_clock: Callable[[], float] = wall_clock if retry_clock is None else retry_clock
         self.retries = RetryBook(store, lambda: self.retry_clock())
 
@@ -491,11 +492,8 @@ class RelayerService:
     def _apply(self, swap_id: str, change: Any) -> tuple[SwapState, tuple[Effect, ...]]:
         """Persist one input (with its effects) and time the swap's stages. The chain times
         held back by :meth:`observe` are written first (the engine decides on the latest)."""
-        pending = self._clock_pending.pop(swap_id, None)
-        if pending:
-            for chain, held in pending.items():
-                if not (isinstance(change, ChainAdvanced) and change.chain == chain):
-                    self._apply(swap_id, ChainAdvanced(chain=chain, time=held))
+        if not isinstance(change, ChainAdvanced) and self._clock_pending.get(swap_id):
+            self._flush_clock(swap_id)
         state, effects = self.store.apply(swap_id, change)
         plan = self.crash_plan
         at = None if plan is None else plan.after_input
@@ -512,6 +510,11 @@ class RelayerService:
         if state.outcome.value != "open":
             self._stages.pop(swap_id, None)
         return state, effects
+
+    def _flush_clock(self, swap_id: str) -> None:
+        """Write the chain times :meth:`observe` held back for the swap."""
+        for chain, held in self._clock_pending.pop(swap_id, {}).items():
+            self._apply(swap_id, ChainAdvanced(chain=chain, time=held))
 
     def _deadline_wall(self, state: SwapState, role: Role) -> datetime:
         """The latest wall-clock instant at which ``role``'s leg's deadline can arrive."""
@@ -743,6 +746,11 @@ class RelayerService:
                 break  # a held effect: take the pending list afresh (later ones may be obsolete)
 
     def _run(self, swap_id: str, effect: Effect) -> None:
+        if self._clock_pending.get(swap_id):
+            # the held-back chain times are written before the effect runs, never between
+            # an effect's completion and the input it produces (a crash there must not come
+            # after anything but that input)
+            self._flush_clock(swap_id)
         state = self.store.get(swap_id)
         match effect:
             case RequestCheck():
@@ -840,7 +848,10 @@ class RelayerService:
                 swap_id, seq, signed_tx="(kept sealed in the journal: documents tx:*)", tx_id=tx_id
             )
             if action == "lock":
-                self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(rt.head()))
+                # the height the lock landed at (the head when it was sent, or later)
+                height = self._landed.pop(tx_id, None)
+                sent_at = rt.head() if height is None or height <= 0 else height
+                self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(sent_at))
         self.store.finish_effect(swap_id, seq, "done")
 
     # -- effects against the chains -------------------------------------------------
@@ -861,6 +872,7 @@ class RelayerService:
             signer=signer,
             **({} if leg.partition is None else {"partition": _partition(leg)}),
         )
+        self._landed[receipt.tx_id] = receipt.height
         return receipt.tx_id
 
     def _require_whole(self, state: SwapState, role: Role) -> None:
