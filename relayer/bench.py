@@ -15,14 +15,20 @@ Each prints a table, or one JSON document with ``--json``.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
 import tempfile
 import time
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
 from rich.table import Table
+
+if TYPE_CHECKING:
+    from relayer.service import RelayerService
 
 __all__ = ["app", "run_relayer_bench"]
 
@@ -30,6 +36,10 @@ app = typer.Typer(
     help="Measure: HTLC gas against Boltz, compliance decisions per second, relayer swaps.",
     no_args_is_help=True,
 )
+
+ALGO_PER_SWAP = 400_000
+"""MicroALGO the bench gives the buyer per swap: a cash lock's escrow minimum balance (0.1
+ALGO, 0.1 more for the ASA) and its fees, with room to spare."""
 
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 
@@ -73,55 +83,128 @@ def compliance(
 
 @app.command("relayer")
 def relayer(
-    swaps: Annotated[int, typer.Option(min=1, max=200, help="Concurrent swaps to settle.")] = 10,
+    swaps: Annotated[int, typer.Option(min=1, max=10_000, help="Concurrent swaps to settle.")] = 10,
+    chains: Annotated[
+        str,
+        typer.Option(
+            help="embedded: T-REX on py-evm against a USD ASA on the embedded Algorand "
+            "ledger; anvil: an ERC-20 on one anvil against the native coin on a second one "
+            "(two anvil processes from npm ci, started and stopped by the bench)."
+        ),
+    ] = "embedded",
+    block_time: Annotated[
+        int,
+        typer.Option(
+            min=0, help="anvil only: seconds per block (0: a block per transaction, automine)."
+        ),
+    ] = 0,
+    profile: Annotated[
+        Path | None,
+        typer.Option(help="Write a cProfile of the relayer's ticks to this file (pstats)."),
+    ] = None,
     as_json: AsJson = False,
 ) -> None:
-    """N concurrent swaps through the relayer on the embedded chains, start to settlement."""
+    """N concurrent swaps through the relayer, from submission to settlement: throughput,
+    relayer CPU and memory, RPC requests per swap and leg, and latency per stage."""
+    if chains not in ("embedded", "anvil"):
+        raise typer.BadParameter("must be embedded or anvil", param_hint="--chains")
+    if chains == "embedded" and swaps > 1_000:
+        raise typer.BadParameter(
+            "at most 1000 on the embedded chains (the seller holds 1,000 units)",
+            param_hint="--swaps",
+        )
+    if block_time and chains != "anvil":
+        raise typer.BadParameter("only with --chains anvil", param_hint="--block-time")
     console = Console(stderr=True, quiet=as_json)
-    numbers = run_relayer_bench(swaps, console)
+    if chains == "anvil":
+        numbers = run_anvil_relayer_bench(swaps, console, block_time=block_time, profile=profile)
+    else:
+        numbers = run_relayer_bench(swaps, console, profile=profile)
     if as_json:
         typer.echo(json.dumps(numbers, indent=2))
         return
     out = Console()
+    out.print(numbers["conditions"])
     out.print(
         f"{numbers['completed']}/{numbers['swaps']} swaps completed in "
         f"{numbers['seconds']:.1f} s ({numbers['swaps_per_minute']:.1f} per minute), "
-        f"{numbers['ticks']} ticks, {numbers['evm_requests_per_swap']:.0f} EVM requests and "
-        f"{numbers['algorand_rounds_per_swap']:.1f} Algorand rounds per swap "
-        f"(set-up {numbers['setup_seconds']:.1f} s)"
+        f"{numbers['ticks']} ticks, relayer CPU {numbers['cpu_ms_per_swap']:.1f} ms per swap, "
+        f"peak memory {numbers['peak_rss_mb']:.0f} MB (set-up {numbers['setup_seconds']:.1f} s)"
     )
+    legs = Table("leg", "chain", "RPC requests per swap", title="requests per swap and leg")
+    for leg, row in numbers["legs"].items():
+        legs.add_row(leg, str(row["chain"]), f"{row['requests_per_swap']:.1f}")
+    out.print(legs)
     table = Table("stage", "swaps", "mean s", title="time per stage (wall clock)")
     stages: dict[str, dict[str, float]] = numbers["stages"]
     for stage, row in stages.items():
         table.add_row(stage, f"{row['count']:.0f}", f"{row['mean_s']:.2f}")
     out.print(table)
+    blocks: dict[str, dict[str, float]] = numbers.get("blocks", {})
+    if blocks:
+        by_block = Table(
+            "event", "swaps", "mean", "p50", "max", title="blocks from submission (own chain)"
+        )
+        for name, row in blocks.items():
+            by_block.add_row(
+                name,
+                f"{row['count']:.0f}",
+                f"{row['mean']:.1f}",
+                f"{row['p50']:.0f}",
+                f"{row['max']:.0f}",
+            )
+        out.print(by_block)
 
 
-def run_relayer_bench(swaps: int, console: Console) -> dict[str, Any]:
-    """Build the embedded world, submit ``swaps`` orders at once, tick until all end."""
-    from relayer.embedded import build_world, demo_order
+def _rss_mb() -> tuple[float, float]:
+    """(current, peak) resident memory of this process in MB (Linux)."""
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    try:
+        pages = int(Path("/proc/self/statm").read_text().split()[1])
+        current = pages * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except (OSError, ValueError, IndexError):
+        current = peak
+    return round(current, 1), round(peak, 1)
+
+
+def _drive(
+    service: RelayerService,
+    ids: list[str],
+    console: Console,
+    *,
+    profile: Path | None,
+    max_ticks: int,
+    pause: float = 0.0,
+) -> dict[str, Any]:
+    """Tick until every swap has ended (or ``max_ticks``); wall time, CPU, ticks, outcomes."""
+    import cProfile
+
     from relayer.metrics import STAGES
 
-    began = time.perf_counter()
-    console.print("building the embedded chains (T-REX on py-evm, Algorand ledger)...")
-    world = build_world(Path(tempfile.mkdtemp(prefix="stbridge-bench-")))
-    service = world.service
-    setup_s = time.perf_counter() - began
-    ids = [
-        service.submit(demo_order(world, f"bench-{n}", units=1, usd_cents=1_000 + n)).terms.swap_id
-        for n in range(swaps)
-    ]
-    requests_before = world.evm.stats.requests
-    round_before = world.ledger.last_round
+    # CPU time, not wall time: the waits on the chains are not the relayer's cost
+    profiler = cProfile.Profile(time.process_time) if profile is not None else None
     started = time.perf_counter()
+    cpu_before = time.process_time()
     ticks = 0
     open_ids = set(ids)
-    while open_ids and ticks < 50 * swaps + 100:
+    swaps = len(ids)
+    while open_ids and ticks < max_ticks:
+        if profiler is not None:
+            profiler.enable()
         service.tick()
+        if profiler is not None:
+            profiler.disable()
         ticks += 1
         open_ids = {i for i in open_ids if service.store.get(i).outcome.value == "open"}
         console.print(f"tick {ticks}: {swaps - len(open_ids)}/{swaps} swaps ended")
+        if open_ids and pause:
+            time.sleep(pause)
+    cpu = time.process_time() - cpu_before
     elapsed = time.perf_counter() - started
+    if profiler is not None and profile is not None:
+        profiler.dump_stats(str(profile))
     outcomes = [service.store.get(i).outcome.value for i in ids]
     registry = service.metrics.registry
     stages: dict[str, dict[str, float]] = {}
@@ -129,17 +212,19 @@ def run_relayer_bench(swaps: int, console: Console) -> dict[str, Any]:
         count = registry.get_sample_value("stbridge_swap_stage_seconds_count", {"stage": stage})
         total = registry.get_sample_value("stbridge_swap_stage_seconds_sum", {"stage": stage})
         if count:
-            stages[stage] = {"count": count, "mean_s": (total or 0.0) / count}
+            stages[stage] = {"count": count, "mean_s": round((total or 0.0) / count, 3)}
+    current, peak = _rss_mb()
     return {
         "swaps": swaps,
         "completed": outcomes.count("completed"),
         "outcomes": {o: outcomes.count(o) for o in sorted(set(outcomes))},
-        "setup_seconds": round(setup_s, 2),
         "seconds": round(elapsed, 2),
         "swaps_per_minute": round(60 * swaps / elapsed, 1),
         "ticks": ticks,
-        "evm_requests_per_swap": round((world.evm.stats.requests - requests_before) / swaps, 1),
-        "algorand_rounds_per_swap": round((world.ledger.last_round - round_before) / swaps, 2),
+        "cpu_seconds": round(cpu, 2),
+        "cpu_ms_per_swap": round(1000 * cpu / swaps, 1),
+        "rss_mb": current,
+        "peak_rss_mb": peak,
         "stages": stages,
     }
 
@@ -196,3 +281,307 @@ def holders(
         typer.echo(json.dumps(numbers, indent=2))
         return
     Console(width=max(Console().width, 110)).print(holders_table(numbers))
+
+
+def _blocks(
+    service: RelayerService, ids: list[str], starts: Mapping[str, int]
+) -> dict[str, dict[str, float]]:
+    """Per event of each swap (lock, claim per leg): blocks between the head of its chain at
+    submission and the block the event landed in, from the watcher's records."""
+    from bridge.swap import Role, chain_key
+
+    found: dict[str, list[int]] = {}
+    for swap_id in ids:
+        state = service.store.get(swap_id)
+        for role in Role:
+            key = chain_key(state.terms.leg(role).chain)
+            lock_id = service.expected_lock_id(state, role)
+            for event in service.store.lock_history(key, lock_id):
+                name = f"{role.value} {event.name.lower()}"
+                found.setdefault(name, []).append(event.height - starts[key])
+    out: dict[str, dict[str, float]] = {}
+    for name, values in found.items():
+        values.sort()
+        out[name] = {
+            "count": len(values),
+            "mean": round(sum(values) / len(values), 2),
+            "p50": values[len(values) // 2],
+            "p99": values[min(len(values) - 1, (99 * len(values)) // 100)],
+            "max": values[-1],
+        }
+    return out
+
+
+def _requests(stats: Any) -> dict[str, int]:
+    return dict(sorted(stats.by_method.items()))
+
+
+def _per_swap(before: Mapping[str, int], after: Mapping[str, int], swaps: int) -> dict[str, float]:
+    return {
+        m: round((n - before.get(m, 0)) / swaps, 2)
+        for m, n in after.items()
+        if n - before.get(m, 0)
+    }
+
+
+def run_relayer_bench(
+    swaps: int, console: Console, *, profile: Path | None = None
+) -> dict[str, Any]:
+    """Build the embedded world, submit ``swaps`` orders at once, tick until all end (the
+    seller holds 1,000 units: one per swap, so at most 1,000 swaps)."""
+    from relayer.embedded import build_world, demo_order
+
+    began = time.perf_counter()
+    console.print("building the embedded chains (T-REX on py-evm, Algorand ledger)...")
+    world = build_world(Path(tempfile.mkdtemp(prefix="stbridge-bench-")))
+    service = world.service
+    # the buyer's cash locks each hold a minimum balance until claimed (an escrow account
+    # with the ASA: about 0.211 ALGO) and the operator pays the claims' fees: fund them for
+    # every swap in flight at once (the demo world gives each 10 ALGO)
+    world.ledger.fund(world.algo_accounts["bob"].address, swaps * ALGO_PER_SWAP)
+    world.ledger.fund(world.algo_accounts["operator"].address, swaps * 10_000)
+    setup_s = time.perf_counter() - began
+    ids = [
+        service.submit(demo_order(world, f"bench-{n}", units=1, usd_cents=1_000 + n)).terms.swap_id
+        for n in range(swaps)
+    ]
+    requests_before = world.evm.stats.requests
+    methods_before = _requests(world.evm.stats)
+    round_before = world.ledger.last_round
+    numbers = _drive(service, ids, console, profile=profile, max_ticks=50 * swaps + 100)
+    evm_requests = (world.evm.stats.requests - requests_before) / swaps
+    numbers.update(
+        {
+            "conditions": (
+                "embedded chains: T-REX on py-evm (block per transaction) against a USD ASA "
+                "on the embedded Algorand ledger; SQLite store; 0 confirmations; "
+                f"{os.cpu_count()} cores"
+            ),
+            "setup_seconds": round(setup_s, 2),
+            "evm_requests_per_swap": round(evm_requests, 1),
+            "algorand_rounds_per_swap": round((world.ledger.last_round - round_before) / swaps, 2),
+            "legs": {
+                "security": {"chain": "py-evm", "requests_per_swap": round(evm_requests, 1)},
+            },
+            "requests_by_method": {
+                "security": _per_swap(methods_before, _requests(world.evm.stats), swaps)
+            },
+        }
+    )
+    return numbers
+
+
+def run_anvil_relayer_bench(
+    swaps: int, console: Console, *, block_time: int = 0, profile: Path | None = None
+) -> dict[str, Any]:
+    """Two anvil chains: an ERC-20 security on one against the native coin on the other.
+
+    Both anvils are started here (from ``node_modules``) and stopped by their pid at the end.
+    One seller and one buyer (custody wallets held by the relayer), one operator per chain;
+    compliance allows every trade (the engine is measured by ``bench compliance``); the
+    seller approved the HTLC once for the whole run, as an operator would.
+    """
+    began = time.perf_counter()
+    console.print("starting two anvil chains...")
+    extra = () if not block_time else ("--block-time", str(block_time))
+    procs: list[subprocess.Popen[bytes]] = []
+    urls: list[str] = []
+    try:
+        for chain_id in (31337, 31338):
+            proc, url = _start_anvil("--chain-id", str(chain_id), *extra)
+            procs.append(proc)
+            urls.append(url)
+        return _anvil_run(
+            swaps,
+            console,
+            urls=urls,
+            block_time=block_time,
+            profile=profile,
+            began=began,
+        )
+    finally:
+        for proc in procs:
+            proc.terminate()
+            try:
+                proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+
+
+def _anvil_run(
+    swaps: int,
+    console: Console,
+    *,
+    urls: list[str],
+    block_time: int,
+    profile: Path | None,
+    began: float,
+) -> dict[str, Any]:
+    from adapters.evm.client import EvmClient
+    from adapters.evm.erc20 import deploy_cash_token
+    from adapters.evm.htlc import EvmHtlc
+    from adapters.evm.signer import EvmSigner
+    from bridge.htlc import ChainTiming, RelayerBudget
+    from bridge.model import AssetRef, EvmContractLocator
+    from bridge.swap import chain_key
+    from relayer.evm import ERC20_APPROVE_ABI, evm_runtime
+    from relayer.sealing import SealingKey
+    from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
+    from relayer.store import SqliteStore
+
+    ether = 10**18
+    sec = EvmClient.connect(urls[0], name="anvil-security", timeout=60.0)
+    cash = EvmClient.connect(urls[1], name="anvil-cash", timeout=60.0)
+    seller, buyer, seller_cash, buyer_sec, op_sec, op_cash = (
+        EvmSigner.generate() for _ in range(6)
+    )
+    for who in (seller, op_sec):
+        sec.fund(who.address, 1_000 * ether)
+    for who in (buyer, op_cash):
+        cash.fund(who.address, 10 * ether + swaps * ether)
+    sec_htlc = EvmHtlc.deploy(sec, op_sec)
+    cash_htlc = EvmHtlc.deploy(cash, op_cash)
+    token = deploy_cash_token(
+        sec, seller, name="Bench Units", symbol="BNU", decimals=0, currency="JPY"
+    )
+    minted = sec.contract(token, [*ERC20_APPROVE_ABI, *_MINT_ABI])
+    _call(sec, seller, minted.functions.mint(seller.address, 10 * swaps))
+    _call(sec, seller, minted.functions.approve(sec_htlc.address, 2**256 - 1))
+    timing = ChainTiming(
+        deadline_unit="timestamp",
+        block_time_min_ms=1000,
+        block_time_max_ms=max(2000, 2000 * block_time),
+        finality_depth=0,
+    )
+    workdir = Path(tempfile.mkdtemp(prefix="stbridge-bench-"))
+    service = RelayerService(
+        store=SqliteStore(workdir / "relayer.sqlite3"),
+        chains={
+            "security": evm_runtime(
+                name="security",
+                client=sec,
+                htlc=sec_htlc,
+                timing=timing,
+                confirmations=0,
+                signers=[seller],
+                operator=op_sec,
+                start_height=sec.head(),
+            ),
+            "cash": evm_runtime(
+                name="cash",
+                client=cash,
+                htlc=cash_htlc,
+                timing=timing,
+                confirmations=0,
+                signers=[buyer],
+                operator=op_cash,
+                start_height=cash.head(),
+            ),
+        },
+        compliance=lambda order, at: ComplianceResult(True, (), {"rules": "bench: allow all"}),
+        sealing_key=SealingKey.generate(),
+        budget=RelayerBudget(reaction_s=30, compliance_recheck_s=10, margin_s=60),
+        wall_clock=time.time,
+        max_swaps_per_tick=max(500, swaps),
+    )
+    setup_s = time.perf_counter() - began
+    asset = AssetRef(chain=sec.chain, locator=EvmContractLocator(address=token))
+    starts = {chain_key(sec.chain): sec.head(), chain_key(cash.chain): cash.head()}
+    ids = [
+        service.submit(
+            SwapOrder(
+                order_id=f"bench-{n}",
+                security=LegOrder(
+                    chain="security",
+                    asset=asset,
+                    amount=1 + n % 7,
+                    sender=seller.address,
+                    receiver=buyer_sec.address,
+                ),
+                cash=LegOrder(
+                    chain="cash",
+                    amount=10**15 + n,
+                    sender=buyer.address,
+                    receiver=seller_cash.address,
+                ),
+                settlement_window_s=7200,
+            )
+        ).terms.swap_id
+        for n in range(swaps)
+    ]
+    stats = {"security": sec.stats, "cash": cash.stats}
+    before = {leg: _requests(s) for leg, s in stats.items()}
+    totals = {leg: s.requests for leg, s in stats.items()}
+    numbers = _drive(
+        service,
+        ids,
+        console,
+        profile=profile,
+        max_ticks=20 * swaps + 200,
+        pause=0.2 if block_time else 0.0,
+    )
+    numbers["conditions"] = (
+        "two anvil chains (ERC-20 against the native coin), "
+        + (f"{block_time} s blocks" if block_time else "a block per transaction (automine)")
+        + f"; SQLite store; 0 confirmations; {os.cpu_count()} cores; relayer in one process"
+    )
+    numbers["setup_seconds"] = round(setup_s, 2)
+    numbers["legs"] = {
+        leg: {
+            "chain": client_name,
+            "requests_per_swap": round((stats[leg].requests - totals[leg]) / swaps, 1),
+        }
+        for leg, client_name in (("security", "anvil 31337"), ("cash", "anvil 31338"))
+    }
+    numbers["requests_by_method"] = {
+        leg: _per_swap(before[leg], _requests(s), swaps) for leg, s in stats.items()
+    }
+    numbers["blocks"] = _blocks(service, ids, starts)
+    return numbers
+
+
+_MINT_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": "mint",
+        "stateMutability": "nonpayable",
+        "inputs": [{"name": "to", "type": "address"}, {"name": "amount", "type": "uint256"}],
+        "outputs": [],
+    }
+]
+
+
+def _call(client: Any, signer: Any, fn_call: Any) -> None:
+    data = bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
+    client.transact(signer, str(fn_call.address), data)
+
+
+def _start_anvil(*extra: str) -> tuple[subprocess.Popen[bytes], str]:
+    """anvil from ``node_modules`` on a free local port; the process and its URL."""
+    import socket
+
+    from adapters.evm.abi_gen import node_modules
+    from bridge.errors import ChainUnavailable, ConfigError
+
+    binary = node_modules() / "@foundry-rs/anvil-linux-amd64/bin/anvil"
+    if not binary.is_file():
+        raise ConfigError(f"anvil not found at {binary}: run `npm ci` (or `make setup`) first")
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = int(sock.getsockname()[1])
+    proc = subprocess.Popen(
+        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), 0.2):
+                return proc, f"http://127.0.0.1:{port}"
+        except OSError:
+            time.sleep(0.05)
+    proc.kill()
+    proc.wait(timeout=5)
+    raise ChainUnavailable(f"anvil did not answer on 127.0.0.1:{port} within 15 s")

@@ -34,7 +34,7 @@ import secrets as _secrets
 import signal
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -70,6 +70,7 @@ from bridge.swap import (
     SwapTerms,
     TxFailed,
     chain_key,
+    transition,
 )
 from bridge.types import Address, Amount
 from bridge.validation import invalid_input
@@ -78,7 +79,7 @@ from relayer.metrics import RelayerMetrics, stage_of
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
 from relayer.store import LeaseLost, SignerBusy, Store
-from relayer.watcher import ChainView, ChainWatcher
+from relayer.watcher import ChainView, ChainWatcher, StoredLocks
 
 __all__ = [
     "ChainRuntime",
@@ -297,7 +298,7 @@ class RelayerService:
         retry_clock: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
-        self.chains = dict(chains)
+        self.chains = {name: _with_records(rt, store) for name, rt in chains.items()}
         self.compliance = compliance
         self._key = sealing_key
         self.budget = budget
@@ -329,6 +330,8 @@ class RelayerService:
         self._lock_ids: dict[tuple[str, Role], str] = {}
         self._decoys: set[tuple[str, str]] = set()
         self._stages: dict[str, tuple[str, float]] = {}
+        self._clock_pending: dict[str, dict[str, int]] = {}
+        self._landed: dict[str, int] = {}
         self.retry_clock: Callable[[], float] = wall_clock if retry_clock is None else retry_clock
         self.retries = RetryBook(store, lambda: self.retry_clock())
 
@@ -490,7 +493,10 @@ class RelayerService:
         log.warning("chain %s: RPC failure: %s", rt.name, exc)
 
     def _apply(self, swap_id: str, change: Any) -> tuple[SwapState, tuple[Effect, ...]]:
-        """Persist one input (with its effects) and time the swap's stages."""
+        """Persist one input (with its effects) and time the swap's stages. The chain times
+        held back by :meth:`observe` are written first (the engine decides on the latest)."""
+        if not isinstance(change, ChainAdvanced) and self._clock_pending.get(swap_id):
+            self._flush_clock(swap_id)
         state, effects = self.store.apply(swap_id, change)
         plan = self.crash_plan
         at = None if plan is None else plan.after_input
@@ -508,13 +514,20 @@ class RelayerService:
             self._stages.pop(swap_id, None)
         return state, effects
 
+    def _flush_clock(self, swap_id: str) -> None:
+        """Write the chain times :meth:`observe` held back for the swap."""
+        for chain, held in self._clock_pending.pop(swap_id, {}).items():
+            self._apply(swap_id, ChainAdvanced(chain=chain, time=held))
+
     def _deadline_wall(self, state: SwapState, role: Role) -> datetime:
         """The latest wall-clock instant at which ``role``'s leg's deadline can arrive."""
         rt = self._rt(state, role)
         deadline = state.terms.deadline(role)
         if rt.timing.deadline_unit == "timestamp":
             return datetime.fromtimestamp(deadline + rt.timing.timestamp_drift_s, UTC)
-        now = state.chain_time.get(self._key_of(rt), rt.head())
+        now = self._chain_time(state, self._key_of(rt))
+        if now is None:
+            now = rt.head()
         left_ms = max(deadline - now, 0) * rt.timing.block_time_max_ms
         return datetime.fromtimestamp(self.wall_clock() + left_ms / 1000, UTC)
 
@@ -529,7 +542,7 @@ class RelayerService:
                 if state.leg_state(role).phase is not LegPhase.LOCKED:
                     continue
                 rt = self._rt(state, role)
-                now = state.chain_time.get(self._key_of(rt))
+                now = self._chain_time(state, self._key_of(rt))
                 if now is None:
                     continue
                 left = state.terms.deadline(role) - now
@@ -541,6 +554,14 @@ class RelayerService:
                     break
         return at_risk
 
+    def _chain_time(self, state: SwapState, key: str) -> int | None:
+        """The latest time of chain ``key`` known for the swap: written, or held back."""
+        written = state.chain_time.get(key)
+        held = self._clock_pending.get(state.terms.swap_id, {}).get(key)
+        if held is None or (written is not None and written >= held):
+            return written
+        return held
+
     def observe(self, swap_id: str) -> SwapState:
         """Feed the engine what the watchers recorded (times, then lock events)."""
         if not self._views:
@@ -549,8 +570,15 @@ class RelayerService:
         for role in Role:
             key = self._key_of(self._rt(state, role))
             view = self._views.get(key)
-            if view is not None and view.time > state.chain_time.get(key, -1):
-                state, _ = self._apply(swap_id, ChainAdvanced(chain=key, time=view.time))
+            if view is None or view.time <= state.chain_time.get(key, -1):
+                continue
+            advanced = ChainAdvanced(chain=key, time=view.time)
+            if _only_the_clock(state, advanced):
+                # nothing in the swap turns on this time: not written now, but before the
+                # swap's next input (:meth:`_apply`), so the engine never decides on a stale one
+                self._clock_pending.setdefault(swap_id, {})[key] = view.time
+                continue
+            state, _ = self._apply(swap_id, advanced)
         for role in Role:
             state = self._observe_leg(swap_id, state, role)
         return state
@@ -721,6 +749,11 @@ class RelayerService:
                 break  # a held effect: take the pending list afresh (later ones may be obsolete)
 
     def _run(self, swap_id: str, effect: Effect) -> None:
+        if self._clock_pending.get(swap_id):
+            # the held-back chain times are written before the effect runs, never between
+            # an effect's completion and the input it produces (a crash there must not come
+            # after anything but that input)
+            self._flush_clock(swap_id)
         state = self.store.get(swap_id)
         match effect:
             case RequestCheck():
@@ -818,7 +851,10 @@ class RelayerService:
                 swap_id, seq, signed_tx="(kept sealed in the journal: documents tx:*)", tx_id=tx_id
             )
             if action == "lock":
-                self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(rt.head()))
+                # the height the lock landed at (the head when it was sent, or later)
+                height = self._landed.pop(tx_id, None)
+                sent_at = rt.head() if height is None or height <= 0 else height
+                self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(sent_at))
         self.store.finish_effect(swap_id, seq, "done")
 
     # -- effects against the chains -------------------------------------------------
@@ -839,6 +875,7 @@ class RelayerService:
             signer=signer,
             **({} if leg.partition is None else {"partition": _partition(leg)}),
         )
+        self._landed[receipt.tx_id] = receipt.height
         return receipt.tx_id
 
     def _require_whole(self, state: SwapState, role: Role) -> None:
@@ -987,6 +1024,28 @@ class RelayerService:
             "last_error": _maybe_json(self.store, swap_id, "last_error"),
             "inputs": self.store.input_log(swap_id),
         }
+
+
+def _only_the_clock(state: SwapState, advanced: ChainAdvanced) -> bool:
+    """Whether the engine, given ``advanced``, would change nothing but the swap's clock
+    (no effect, no other field): the pure transition is run to tell."""
+    after, effects = transition(state, advanced)
+    if effects:
+        return False
+    return after.model_copy(update={"chain_time": state.chain_time}) == state
+
+
+def _with_records(rt: ChainRuntime, store: Store) -> ChainRuntime:
+    """``rt`` with its HTLC port reading lock state from what the chain's watcher recorded
+    in ``store`` (ports that offer ``with_records``; the others are left as they are)."""
+    bind = getattr(rt.htlc, "with_records", None)
+    if bind is None:
+        return rt
+    htlc = bind(StoredLocks(store, chain_key(rt.chain)))
+    shortfall = rt.shortfall
+    if shortfall is not None and shortfall == getattr(rt.htlc, "shortfall", None):
+        shortfall = htlc.shortfall  # the port's own check, reading the records too
+    return replace(rt, htlc=htlc, shortfall=shortfall)
 
 
 def _asset_label(asset: AssetRef) -> str:

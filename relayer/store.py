@@ -18,6 +18,7 @@ Tables (same columns in both):
 ``cursors``  per-chain event cursor: the last height the chain watcher has scanned
 ``chain_events`` HTLC events (lock / claim / refund) the watcher found, per chain and height
 ``chain_blocks`` the block hash at each height the watcher stopped at (reorg detection)
+``chain_origins`` per chain, the lowest height from which every HTLC event is recorded
 
 :meth:`Store.apply` loads the swap, runs the pure transition, and writes the new state, the
 input and the new effects before returning them: a crash at any point either loses the
@@ -125,6 +126,10 @@ CREATE TABLE IF NOT EXISTS chain_blocks (
     height BIGINT NOT NULL,
     block_hash TEXT NOT NULL,
     PRIMARY KEY (chain, height)
+);
+CREATE TABLE IF NOT EXISTS chain_origins (
+    chain TEXT PRIMARY KEY,
+    height BIGINT NOT NULL
 );
 """
 
@@ -489,6 +494,13 @@ class Store(ABC):
         with self._tx() as cur:
             if self._cursor_for_update(cur, chain) != expected:
                 return False
+            if expected is None:  # the watcher's first height: events are recorded from above it
+                self._exec(
+                    cur,
+                    "INSERT INTO chain_origins (chain, height) VALUES (?, ?) "
+                    "ON CONFLICT (chain) DO UPDATE SET height = excluded.height",
+                    (chain, height + 1),
+                )
             for event in events:
                 lock_id = str(event.args.get("lock_id", ""))
                 hashlock = event.args.get("hashlock")
@@ -541,6 +553,12 @@ class Store(ABC):
                 self._exec(
                     cur, f"DELETE FROM {table} WHERE chain = ? AND height > ?", (chain, to_height)
                 )
+            # everything above to_height is scanned again: the records start no higher
+            self._exec(
+                cur,
+                "UPDATE chain_origins SET height = ? WHERE chain = ? AND height > ?",
+                (to_height + 1, chain, to_height + 1),
+            )
             self._set_cursor(cur, chain, to_height)
         return [_event_row(r) for r in rows]
 
@@ -562,6 +580,37 @@ class Store(ABC):
                 cur,
                 _EVENTS_SELECT + "WHERE chain = ? AND lock_id = ? ORDER BY height, idx",
                 (chain, lock_id),
+            ).fetchall()
+        return [_event_row(r) for r in rows]
+
+    def recorded_span(self, chain: str) -> tuple[int, int, str | None] | None:
+        """``(first, last, last_hash)``: every HTLC event of ``chain`` at heights ``first`` to
+        ``last`` is recorded (rolled back and scanned again on a reorg), and ``last_hash`` is
+        the hash kept for block ``last`` (None: none kept). None: the store does not know
+        where its records begin (no cursor yet, or a store written before origins were kept):
+        read the chain instead."""
+        with self._tx() as cur:
+            row = self._exec(
+                cur,
+                "SELECT o.height, c.height, b.block_hash FROM chain_origins o "
+                "JOIN cursors c ON c.chain = o.chain "
+                "LEFT JOIN chain_blocks b ON b.chain = c.chain AND b.height = c.height "
+                "WHERE o.chain = ?",
+                (chain,),
+            ).fetchone()
+        if row is None:
+            return None
+        return int(row[0]), int(row[1]), None if row[2] is None else str(row[2])
+
+    def open_locks(self, chain: str) -> list[ChainEvent]:
+        """Recorded ``Locked`` events on ``chain`` with no recorded claim or refund."""
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                _EVENTS_SELECT + "e WHERE e.chain = ? AND e.name = 'Locked' AND NOT EXISTS ("
+                "SELECT 1 FROM chain_events c WHERE c.chain = e.chain AND c.lock_id = e.lock_id "
+                "AND c.name IN ('Claimed', 'Refunded')) ORDER BY e.height, e.idx",
+                (chain,),
             ).fetchall()
         return [_event_row(r) for r in rows]
 

@@ -23,14 +23,14 @@ function and skip step 2.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from bridge.errors import TransientError
 from bridge.ports import ChainEvent
 from relayer.store import Store
 
-__all__ = ["LOOKBACK_BLOCKS", "ChainView", "ChainWatcher"]
+__all__ = ["LOOKBACK_BLOCKS", "ChainView", "ChainWatcher", "StoredLocks"]
 
 LOOKBACK_BLOCKS = 2
 """Blocks below the cursor scanned again on every poll."""
@@ -199,3 +199,54 @@ class ChainWatcher:
                 ", ".join(sorted({str(e.args.get("lock_id")) for e in acted})),
             )
         return fork
+
+
+class StoredLocks:
+    """One chain's HTLC events as its watcher recorded them in the store, for an HTLC port
+    to read in place of scanning the chain from the contract's deployment block (the
+    ``LockRecords`` of :mod:`adapters.evm.htlc`).
+
+    The store rolls back what a reorg removed (:class:`ChainWatcher`), so these are the
+    events of the chain as last polled; what was mined since (above ``last``) the port
+    reads from the chain itself. The open locks' amounts are kept between calls while the
+    recorded content is provably the same: the same cursor with the same block hash kept
+    for it (a block hash fixes every block below it).
+    """
+
+    def __init__(self, store: Store, chain: str) -> None:
+        self.store = store
+        self.chain = chain
+        self._open: tuple[tuple[int, str], dict[str | None, dict[str, int]]] | None = None
+
+    def span(self) -> tuple[int, int] | None:
+        """The first and last heights whose events are all recorded (None: unknown)."""
+        span = self.store.recorded_span(self.chain)
+        return None if span is None else (span[0], span[1])
+
+    def locks_under(self, hashlock: str) -> Sequence[ChainEvent]:
+        """Recorded ``Locked`` events under ``hashlock`` (0x hex)."""
+        return self.store.locks_by_hashlock(self.chain, hashlock)
+
+    def history(self, lock_id: str) -> Sequence[ChainEvent]:
+        """Every recorded event of ``lock_id`` (lock, claim, refund)."""
+        return self.store.lock_history(self.chain, lock_id)
+
+    def open_amounts(self, token: str | None) -> Mapping[str, int]:
+        """Lock id -> amount of every recorded plain (not partition) lock of ``token``
+        (None: the native coin) with no recorded claim or refund."""
+        span = self.store.recorded_span(self.chain)
+        tag = None if span is None or span[2] is None else (span[1], span[2])
+        if tag is None or self._open is None or self._open[0] != tag:
+            by_token: dict[str | None, dict[str, int]] = {}
+            for event in self.store.open_locks(self.chain):
+                if event.args.get("partition") is not None:
+                    continue
+                raw = event.args.get("token")
+                key = None if raw is None else str(raw).lower()
+                by_token.setdefault(key, {})[str(event.args["lock_id"])] = int(
+                    str(event.args["amount"])
+                )
+            if tag is None:
+                return by_token.get(None if token is None else token.lower(), {})
+            self._open = (tag, by_token)
+        return self._open[1].get(None if token is None else token.lower(), {})

@@ -323,8 +323,18 @@ class _CountingHttpProvider(HTTPProvider):
     """HTTPProvider that counts requests and retries idempotent reads (and nothing else)."""
 
     def __init__(self, url: str, stats: ClientStats, *, retries: int, timeout: float) -> None:
+        # the environment's proxy and CA settings are read once here, not on every request
+        # (requests would scan os.environ per call: a seventh of a relayer's CPU)
+        session = requests.Session()
+        settings = session.merge_environment_settings(url, {}, None, None, None)
+        session.trust_env = False
+        kwargs: dict[str, Any] = {"timeout": timeout}
+        if settings.get("proxies"):
+            kwargs["proxies"] = settings["proxies"]
+        if settings.get("verify") not in (None, True):
+            kwargs["verify"] = settings["verify"]
         super().__init__(
-            url, request_kwargs={"timeout": timeout}, exception_retry_configuration=None
+            url, request_kwargs=kwargs, session=session, exception_retry_configuration=None
         )
         self._stats = stats
         self._retries = retries
@@ -857,6 +867,13 @@ class EvmClient:
             if progress is not None:
                 progress(end - from_block + 1, total)
             start = end + 1
+
+    def logs_since(self, *, address: str, from_block: int) -> list[Mapping[str, Any]]:
+        """Logs of ``address`` from ``from_block`` to the latest block, in one request: for
+        a short recent range the caller bounds (no head read first)."""
+        return self._get_logs(
+            {"fromBlock": max(from_block, 0), "toBlock": "latest", "address": address}
+        )
 
     def _get_logs(self, params: dict[str, Any]) -> list[Mapping[str, Any]]:
         return cast(

@@ -33,11 +33,12 @@ are the set-up steps that make the HTLC an eligible T-REX holder.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, cast
+from typing import Any, Final, Protocol, cast
 
 from eth_abi.abi import encode as abi_encode
 from web3 import Web3
@@ -72,6 +73,7 @@ __all__ = [
     "NATIVE",
     "EvmHtlc",
     "LockParams",
+    "LockRecords",
     "Preflight",
     "add_escrow_claim",
     "create_escrow_identity",
@@ -86,6 +88,9 @@ NATIVE: Final = "0x" + "00" * 20
 
 _TRANSFER_TOPIC: Final = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
 """topic0 of ERC-20 ``Transfer(address indexed from, address indexed to, uint256 value)``."""
+
+_IS_OPEN: Final = bytes(Web3.keccak(text="isOpen(bytes32)"))[:4]
+_BALANCE_OF: Final = bytes(Web3.keccak(text="balanceOf(address)"))[:4]
 
 _SETTLEMENT_ERRORS: Final[Mapping[str, str]] = {
     "LockExists": "a lock with these parameters is already open",
@@ -197,10 +202,85 @@ def _require_amount(value: object) -> int:
     return value
 
 
+class LockRecords(Protocol):
+    """This HTLC's events as a chain watcher recorded them (the relayer's store, which rolls
+    back what a reorg removed): read in place of a scan from the deployment block.
+
+    Stored events carry the arguments :meth:`EvmHtlc.events` yields, with bytes as 0x hex.
+    """
+
+    def span(self) -> tuple[int, int] | None:
+        """The first and last heights whose events are all recorded (None: unknown)."""
+        ...
+
+    def locks_under(self, hashlock: str) -> Sequence[ChainEvent]:
+        """Recorded ``Locked`` events under ``hashlock`` (0x hex)."""
+        ...
+
+    def history(self, lock_id: str) -> Sequence[ChainEvent]:
+        """Every recorded event of ``lock_id`` (``Locked``, ``Claimed``, ``Refunded``)."""
+        ...
+
+    def open_amounts(self, token: str | None) -> Mapping[str, int]:
+        """Lock id -> amount of every recorded plain lock of ``token`` (None: native coin)
+        with no recorded claim or refund."""
+        ...
+
+
+_TAIL_OVERLAP: Final = 2
+"""Recorded heights read again from the chain with what was mined since: a node may
+report a block before its logs can be queried, so the last recorded heights may miss some."""
+
+
+class _Around:
+    """The events outside the records for one span of them: those below where the records
+    begin (read once), and those from just under their last height up to the latest block,
+    read incrementally (each read starts two blocks under the highest block seen)."""
+
+    def __init__(self, span: tuple[int, int], below: Sequence[ChainEvent]) -> None:
+        self.span = span
+        self.events: list[ChainEvent] = []
+        self.next_from = max(min(span[1] + 1 - _TAIL_OVERLAP, span[1]), span[0], 0)
+        self._seen: set[tuple[str, int]] = set()
+        self._locks: dict[bytes, list[ChainEvent]] = {}
+        self._closures: dict[str, set[str]] = {}
+        self._secrets: dict[str, bytes] = {}
+        for event in below:
+            self.add(event)
+
+    def add(self, event: ChainEvent) -> None:
+        key = (event.tx_id, event.index)
+        if key in self._seen:
+            return
+        self._seen.add(key)
+        self.events.append(event)
+        if event.name == "Locked":
+            self._locks.setdefault(_as_bytes(event.args["hashlock"]), []).append(event)
+        else:
+            self._closures.setdefault(str(event.args["lock_id"]).lower(), set()).add(event.name)
+            if event.name == "Claimed":
+                self._secrets[str(event.args["lock_id"]).lower()] = _as_bytes(event.args["secret"])
+        self.next_from = max(self.next_from, event.height + 1 - _TAIL_OVERLAP)
+
+    def locks(self, hashlock: bytes) -> list[ChainEvent]:
+        return self._locks.get(hashlock, [])
+
+    def closures(self, lock_id: str) -> set[str]:
+        return set(self._closures.get(lock_id.lower(), ()))
+
+    def secret(self, lock_id: str) -> bytes | None:
+        return self._secrets.get(lock_id.lower())
+
+
 class EvmHtlc:
     """One deployed ``HTLC.sol`` on one EVM chain, as an :class:`bridge.ports.HtlcPort`.
 
-    ``from_block`` is where event scans start (the contract's deployment block).
+    ``from_block`` is where event scans start (the contract's deployment block). With
+    ``records`` (:meth:`with_records`: a relayer's store) the lock reads - :meth:`find`,
+    :meth:`revealed_secret`, :meth:`shortfall`, :meth:`params` - take the recorded events,
+    the events below where the records begin (scanned once) and what was mined above them
+    (one bounded ``eth_getLogs`` per call), never a scan from the deployment block. Whether
+    a lock is open is always read live from the contract.
     """
 
     def __init__(self, client: EvmClient, address: str, *, from_block: int = 0) -> None:
@@ -215,6 +295,33 @@ class EvmHtlc:
         self._topics: dict[str, str] = {
             str(item["name"]): _topic_of(item) for item in abi if item.get("type") == "event"
         }
+        self._event_by_topic = {
+            topic: getattr(self.contract.events, name)() for name, topic in self._topics.items()
+        }
+        self._tokens: dict[str, Contract] = {}
+        self._has_code: set[str] = set()
+        self._not_trex: set[str] = set()
+        self._not_1404: set[str] = set()
+        self.records: LockRecords | None = None
+        self._below: dict[int, tuple[ChainEvent, ...]] = {}
+        self._around: _Around | None = None
+        self.cache_gas = False
+        """Whether locks and refunds take a gas limit cached per function and token instead
+        of an estimate per transaction (:meth:`with_records` turns it on for the relayer)."""
+        self._gas: dict[tuple[str, str], int] = {}
+        self._decoded: dict[tuple[str, int], ChainEvent | None] = {}
+
+    def with_records(self, records: LockRecords, *, cache_gas: bool = True) -> EvmHtlc:
+        """This HTLC reading lock state from ``records`` (a copy sharing the client and the
+        caches of lock parameters and receipts; this object is left as it is), and with
+        ``cache_gas`` sending locks and refunds with cached gas limits (``cache_gas``)."""
+        bound = copy.copy(self)
+        bound.records = records
+        bound.cache_gas = cache_gas
+        bound._gas = {}
+        bound._below = {}
+        bound._around = None
+        return bound
 
     @classmethod
     def deploy(cls, client: EvmClient, signer: Signer) -> EvmHtlc:
@@ -236,7 +343,15 @@ class EvmHtlc:
     def _token_of(self, asset: AssetRef | None) -> str:
         if asset is None:
             return NATIVE
-        return self.client.require_code(self._token_address(asset))
+        return self._require_code(self._token_address(asset))
+
+    def _require_code(self, token: str) -> str:
+        """``client.require_code``, once per token (contract code is not taken back)."""
+        if token not in self._has_code:
+            checked = self.client.require_code(token)
+            self._has_code.add(token)
+            return checked
+        return token
 
     def _asset_ref(self, token: str) -> AssetRef | None:
         if int(token, 16) == 0:
@@ -261,16 +376,68 @@ class EvmHtlc:
 
     # -- sending -------------------------------------------------------------------------
 
-    def _send(self, what: str, signer: Signer, fn_call: Any, *, value: int = 0) -> TxReceipt:
+    def _send(
+        self, what: str, signer: Signer, fn_call: Any, *, value: int = 0, token: str = NATIVE
+    ) -> TxReceipt:
         data = bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
+        gas = None
+        key = (str(fn_call.fn_name), token.lower())
+        if self.cache_gas and what != "claim":
+            # a claim is always estimated first: it carries the secret, and a claim that
+            # would fail must never be sent (its calldata would publish the secret)
+            gas = self._gas_limit(key, signer, data, value)
         try:
-            receipt = self.client.transact(signer, self.address, data, value=value)
+            receipt = self.client.transact(signer, self.address, data, value=value, gas=gas)
         except EvmReverted as exc:
-            raise self._translate(what, exc) from exc
+            if gas is None or not self._used_all_gas(exc.tx_id, gas):
+                raise self._translate(what, exc) from exc
+            # the cached limit was short (e.g. a colder slot): estimate it anew and send a new
+            # transaction (the failed one is mined, so the journal lets a new one be built)
+            log.warning(
+                "HTLC %s %s ran out of gas at %d; estimating again", self.address, what, gas
+            )
+            self._gas.pop(key, None)
+            try:
+                receipt = self.client.transact(
+                    signer,
+                    self.address,
+                    data,
+                    value=value,
+                    gas=self._gas_limit(key, signer, data, value),
+                )
+            except EvmReverted as again:
+                raise self._translate(what, again) from again
         log.info(
             "HTLC %s %s: tx %s at height %d", self.address, what, receipt.tx_id, receipt.height
         )
         return receipt
+
+    def _used_all_gas(self, tx_id: str | None, gas: int) -> bool:
+        """Whether the mined transaction ``tx_id`` failed by using up its gas limit (the
+        backends word an out-of-gas failure differently; the receipt says it plainly)."""
+        if tx_id is None:
+            return False
+        try:
+            used = int(self.client.receipt(tx_id)["gasUsed"])
+        except BridgeError:
+            return False
+        return used >= gas
+
+    def _gas_limit(self, key: tuple[str, str], signer: Signer, data: bytes, value: int) -> int:
+        """The gas limit for a lock or refund: estimated once per function and token (a
+        would-be revert raises here, nothing sent), then the highest estimate seen plus a
+        third, re-estimated after a transaction ran out of it."""
+        known = self._gas.get(key)
+        if known is not None:
+            return known
+        tx = {"from": signer.address, "to": self.address, "data": "0x" + data.hex(), "value": value}
+        try:
+            estimate = self.client.estimate(tx)
+        except EvmReverted as exc:
+            raise self._translate("send", exc) from exc
+        limit = estimate + estimate // 3 + 10_000
+        self._gas[key] = limit
+        return limit
 
     @staticmethod
     def _translate(what: str, exc: EvmReverted) -> BridgeError:
@@ -349,7 +516,7 @@ class EvmHtlc:
                 if partition is None
                 else fns.lockPartition(token, partition, amount, lock_hash, receiver, deadline)
             )
-            receipt = self._send("lock", signer, fn)
+            receipt = self._send("lock", signer, fn, token=token)
         lock_id = params.lock_id
         self._locks[lock_id] = LockParams(
             lock_hash,
@@ -372,12 +539,17 @@ class EvmHtlc:
             raise SettlementError(
                 f"claim of {lock_id} refused: the secret does not open its hashlock"
             )
-        self._require_open(lock_id)
-        now = int(self.client.now().timestamp())
-        if now >= params.deadline:
-            raise SettlementError(
-                f"claim of {lock_id} refused: deadline {params.deadline} passed (chain time {now})"
-            )
+        if self.records is None:
+            # (the relayer's port skips these two reads: a claim is always estimated before
+            # it is sent, and the estimate refuses a settled lock or a passed deadline with
+            # the same SettlementError, LockNotOpen / DeadlinePassed; nothing is sent)
+            self._require_open(lock_id)
+            now = int(self.client.now().timestamp())
+            if now >= params.deadline:
+                raise SettlementError(
+                    f"claim of {lock_id} refused: deadline {params.deadline} passed "
+                    f"(chain time {now})"
+                )
         receiver = NATIVE if signer.address == params.receiver else params.receiver
         if params.native:
             fn = self.contract.functions.claim(
@@ -434,15 +606,27 @@ class EvmHtlc:
                 params.amount,
                 params.deadline,
             )
-        return self._send("refund", signer, fn)
+        return self._send("refund", signer, fn, token=params.token)
 
     def find(self, hashlock: bytes) -> Sequence[HtlcLock]:
         """Every lock created on this contract under ``hashlock``, with its current state."""
         lock_hash = _require_bytes32("hashlock", hashlock)
         topic = "0x" + lock_hash.hex()
         found: list[HtlcLock] = []
-        for params in self._scan_locks(topics=[None, topic]):
-            found.append(self._as_lock(params))
+        recorded = self._recorded()
+        if recorded is None:
+            for params in self._scan_locks(topics=[None, topic]):
+                found.append(self._as_lock(params))
+            return found
+        records, around = recorded
+        seen: set[str] = set()
+        for stored in (*records.locks_under(topic), *around.locks(lock_hash)):
+            known = self._stored_params(stored)
+            if known is None or known.lock_id in seen:
+                continue
+            seen.add(known.lock_id)
+            self._locks.setdefault(known.lock_id, known)
+            found.append(self._as_lock(known, records, around))
         return found
 
     def lock_id_for(
@@ -511,6 +695,25 @@ class EvmHtlc:
         token = NATIVE if asset is None else self._token_address(asset)
         opened: dict[str, int] = {}
         closed: set[str] = set()
+        recorded = self._recorded()
+        if recorded is not None:
+            records, around = recorded
+            opened.update(records.open_amounts(None if asset is None else token))
+            for seen in around.events:
+                lock_id = str(seen.args["lock_id"])
+                if seen.name != "Locked":
+                    closed.add(lock_id)
+                    continue
+                same = str(seen.args["token"] or NATIVE).lower() == token.lower()
+                if same and seen.args.get("partition") is None:
+                    amount = int(str(seen.args["amount"]))
+                    # not open in the records (from below them, or new, or closed): closed?
+                    if lock_id not in opened and any(
+                        e.name != "Locked" for e in records.history(lock_id)
+                    ):
+                        continue
+                    opened[lock_id] = amount
+            return self._short_of(asset, token, opened, closed)
         for entry in self.client.logs(address=self.address, from_block=self.from_block):
             event = self._decode(entry)
             if event is None:
@@ -522,25 +725,51 @@ class EvmHtlc:
                     opened[lock_id] = int(str(event.args["amount"]))
             else:
                 closed.add(lock_id)
+        return self._short_of(asset, token, opened, closed)
+
+    def _short_of(
+        self, asset: AssetRef | None, token: str, opened: Mapping[str, int], closed: set[str]
+    ) -> tuple[int, tuple[str, ...]]:
         open_ids = tuple(sorted(i for i in opened if i not in closed))
         owed = sum(opened[i] for i in open_ids)
         if asset is None:
             held = self.client.balance(self.address)
         else:
-            erc20 = self.client.contract(token, load_abi("Token"))
-            held = int(self.client.read(erc20.functions.balanceOf(self.address)))
+            data = _BALANCE_OF + abi_encode(["address"], [self.address])
+            answer = self.client.call({"to": token, "data": "0x" + data.hex()})
+            if len(answer) < 32:
+                raise PermanentError(f"balanceOf of {token} answered {len(answer)} bytes")
+            held = int.from_bytes(answer[:32], "big")
         return max(owed - held, 0), open_ids
+
+    def _token_contract(self, token: str) -> Contract:
+        if token not in self._tokens:
+            self._tokens[token] = self.client.contract(token, load_abi("Token"))
+        return self._tokens[token]
 
     def is_open(self, lock_id: str) -> bool:
         """Whether the lock is open (locked and neither claimed nor refunded)."""
-        return bool(self.client.read(self.contract.functions.isOpen(_lock_id_bytes(lock_id))))
+        # encoded by hand (selector computed once): the call is made for every claim and refund
+        answer = self.client.call(
+            {"to": self.address, "data": "0x" + (_IS_OPEN + _lock_id_bytes(lock_id)).hex()}
+        )
+        return int.from_bytes(answer[-32:] or b"\0", "big") != 0
 
     def params(self, lock_id: str) -> LockParams:
         """The parameters of lock ``lock_id``, read back from its lock event."""
         key = "0x" + _lock_id_bytes(lock_id).hex()
         if key not in self._locks:
-            for params in self._scan_locks(topics=None):
-                self._locks.setdefault(params.lock_id, params)
+            recorded = self._recorded()
+            if recorded is None:
+                for params in self._scan_locks(topics=None):
+                    self._locks.setdefault(params.lock_id, params)
+            else:
+                records, around = recorded
+                for stored in (*records.history(key), *around.events):
+                    if stored.name == "Locked" and str(stored.args["lock_id"]).lower() == key:
+                        known = self._stored_params(stored)
+                        if known is not None:
+                            self._locks.setdefault(known.lock_id, known)
         if key not in self._locks:
             raise NotFound(f"no lock {key} on HTLC {self.address}")
         return self._locks[key]
@@ -564,6 +793,22 @@ class EvmHtlc:
     def revealed_secret(self, hashlock: bytes) -> bytes | None:
         """A secret for ``hashlock`` already revealed by any claim on this contract, if any."""
         lock_hash = _require_bytes32("hashlock", hashlock)
+        recorded = self._recorded()
+        if recorded is not None:
+            records, around = recorded
+            # a claim names its lock; the locks under the hashlock name the claims to read
+            lock_ids = {str(e.args["lock_id"]) for e in records.locks_under("0x" + lock_hash.hex())}
+            lock_ids.update(str(e.args["lock_id"]) for e in around.locks(lock_hash))
+            for lock_id in sorted(lock_ids):
+                seen_secret = around.secret(lock_id)
+                if seen_secret is not None and hashlib.sha256(seen_secret).digest() == lock_hash:
+                    return seen_secret
+                for stored in records.history(lock_id):
+                    if stored.name == "Claimed":
+                        secret = _as_bytes(stored.args["secret"])
+                        if hashlib.sha256(secret).digest() == lock_hash:
+                            return secret
+            return None
         claimed = self._event_topic("Claimed")
         for entry in self.client.logs(
             address=self.address, topics=[claimed], from_block=self.from_block
@@ -594,7 +839,26 @@ class EvmHtlc:
                 return name.lower()
         return "unknown"
 
-    def _as_lock(self, params: LockParams) -> HtlcLock:
+    def _as_lock(
+        self,
+        params: LockParams,
+        records: LockRecords | None = None,
+        around: _Around | None = None,
+    ) -> HtlcLock:
+        if records is None or around is None:
+            state = self._state(params.lock_id)
+        elif self.is_open(params.lock_id):
+            state = "open"
+        else:
+            names = around.closures(params.lock_id)
+            names.update(e.name for e in records.history(params.lock_id))
+            state = (
+                "claimed"
+                if "Claimed" in names
+                else "refunded"
+                if "Refunded" in names
+                else "unknown"
+            )
         return HtlcLock(
             lock_id=params.lock_id,
             asset=self._asset_ref(params.token),
@@ -603,9 +867,69 @@ class EvmHtlc:
             amount=params.amount,
             hashlock=params.hashlock,
             deadline=params.deadline,
-            state=self._state(params.lock_id),
+            state=state,
             height=params.height,
         )
+
+    # -- recorded events -----------------------------------------------------------------
+
+    def _recorded(self) -> tuple[LockRecords, _Around] | None:
+        """The records and the events around them, or None: no records (scan instead)."""
+        records = self.records
+        if records is None:
+            return None
+        span = records.span()
+        if span is None:
+            return None
+        first = span[0]
+        around = self._around
+        if around is None or around.span != span:
+            below = self._below.get(first)
+            if below is None:
+                # once per record start: everything from the deployment block up to it
+                below = tuple(
+                    e
+                    for entry in self.client.logs(
+                        address=self.address, from_block=self.from_block, to_block=first - 1
+                    )
+                    if (e := self._decode(entry)) is not None
+                )
+                self._below = {first: below}
+            around = self._around = _Around(span, below)
+        start = around.next_from
+        try:
+            entries = self.client.logs_since(address=self.address, from_block=start)
+        except (TransactionReverted, PermanentError):
+            if self.client.head() >= start:
+                raise
+            entries = []  # the chain is below the records (a reorg to a shorter chain)
+        for entry in entries:
+            event = self._decode(entry)
+            if event is not None:
+                around.add(event)
+        return records, around
+
+    def _stored_params(self, event: ChainEvent) -> LockParams | None:
+        """The parameters of a ``Locked`` event (decoded, or as stored with hex bytes); None,
+        logged, when they do not hash to the event's lock id (never trusted as given)."""
+        args = event.args
+        token = args.get("token")
+        partition = args.get("partition")
+        params = LockParams(
+            _as_bytes(args["hashlock"]),
+            NATIVE if token is None else str(token),
+            str(args["sender"]),
+            str(args["receiver"]),
+            int(str(args["amount"])),
+            int(str(args["deadline"])),
+            event.height,
+            event.tx_id,
+            None if partition is None else _as_bytes(partition),
+        )
+        if params.lock_id != str(args.get("lock_id", "")).lower():
+            log.warning("recorded lock %s does not match its parameters: ignored", args)
+            return None
+        return params
 
     def _event_topic(self, name: str) -> str:
         return self._topics[name]
@@ -624,12 +948,27 @@ class EvmHtlc:
                 yield params
 
     def _decode(self, entry: Mapping[str, Any]) -> ChainEvent | None:
+        """The event a log of this HTLC records (None: not one of its events); each log is
+        decoded once (its block hash is part of the key: a reorg's logs are others)."""
+        key = (
+            "0x" + bytes(entry["blockHash"]).hex() + bytes(entry["transactionHash"]).hex(),
+            int(entry["logIndex"]),
+        )
+        if key in self._decoded:
+            return self._decoded[key]
+        event = self._decode_log(entry)
+        if len(self._decoded) > 50_000:
+            self._decoded.clear()
+        self._decoded[key] = event
+        return event
+
+    def _decode_log(self, entry: Mapping[str, Any]) -> ChainEvent | None:
+        topics = entry["topics"]
+        topic0 = "0x" + bytes(topics[0]).hex() if topics else ""
         for name in ("Locked", "TokenLocked", "PartitionLocked", "Claimed", "Refunded"):
-            event = getattr(self.contract.events, name)
-            topics = entry["topics"]
-            if not topics or "0x" + bytes(topics[0]).hex() != self._topics[name]:
+            if topic0 != self._topics[name]:
                 continue
-            decoded = event().process_log(entry)
+            decoded = self._event_by_topic[topic0].process_log(entry)
             args = dict(decoded["args"])
             height = int(entry["blockNumber"])
             tx_id = "0x" + bytes(entry["transactionHash"]).hex()
@@ -717,7 +1056,7 @@ class EvmHtlc:
         sender = self._address("sender", sender)
         receiver = self._address("receiver", receiver)
         amount = _require_amount(amount)
-        self.client.require_code(token)
+        self._require_code(token)
         if partition is not None:
             return self._partition_preflight(
                 token, _require_bytes32("partition", partition), sender, receiver, amount
@@ -737,7 +1076,7 @@ class EvmHtlc:
                 Refusal(code=code, source_standard=standard, raw_code=raw, detail=detail)
             )
 
-        erc20 = self.client.contract(token, load_abi("Token"))
+        erc20 = self._token_contract(token)
         balance = int(self.client.read(erc20.functions.balanceOf(sender)))
         allowance = int(self.client.read(erc20.functions.allowance(sender, self.address)))
         if balance < amount:
@@ -853,10 +1192,13 @@ class EvmHtlc:
         return bytes(status), bytes(reason)
 
     def _erc1404(self, token: str) -> Contract | None:
+        if token in self._not_1404:
+            return None
         contract = self.client.contract(token, load_artifact("IERC1404").abi)
         try:
             self.client.read(contract.functions.messageForTransferRestriction(0))
-        except PermanentError:  # no such view: not ERC-1404
+        except PermanentError:  # no such view: not ERC-1404 (remembered: probes revert)
+            self._not_1404.add(token)
             return None
         return contract
 
@@ -881,11 +1223,16 @@ class EvmHtlc:
             missing.append(refusal.model_copy(update={"detail": detail}))
 
     def _trex_parts(self, token: str) -> tuple[Contract, Contract] | None:
-        contract = self.client.contract(token, load_abi("Token"))
+        """A T-REX token's identity registry and compliance, read each time (its owner may
+        set others); a token without them is remembered as not T-REX."""
+        if token in self._not_trex:
+            return None
+        contract = self._token_contract(token)
         try:
             registry = str(self.client.read(contract.functions.identityRegistry()))
             compliance = str(self.client.read(contract.functions.compliance()))
         except PermanentError:  # no such view (reverts or returns nothing): not T-REX
+            self._not_trex.add(token)
             return None
         return (
             self.client.contract(registry, load_abi("IdentityRegistry")),
@@ -998,6 +1345,13 @@ class EvmHtlc:
 def _topic_of(event: Mapping[str, Any]) -> str:
     types = ",".join(str(i["type"]) for i in event["inputs"])
     return "0x" + bytes(Web3.keccak(text=f"{event['name']}({types})")).hex()
+
+
+def _as_bytes(value: object) -> bytes:
+    """Bytes as decoded, or as stored (0x hex)."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    return bytes.fromhex(str(value).removeprefix("0x"))
 
 
 def _lock_id_bytes(lock_id: str) -> bytes:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from typer.testing import CliRunner
 
 from adapters.evm.htlc_gas import OPERATIONS
@@ -58,3 +59,35 @@ def test_bench_refuses_a_bad_swap_count() -> None:
     result = runner.invoke(app, ["relayer", "--swaps", "0"])
     assert result.exit_code != 0
     assert "--swaps" in result.output
+
+
+def test_bench_relayer_refuses_bad_chains_and_options() -> None:
+    for args, hint in (
+        (["--chains", "ganache"], "--chains"),
+        (["--block-time", "1"], "--block-time"),  # anvil only
+        (["--swaps", "1001"], "--swaps"),  # the embedded seller holds 1,000 units
+    ):
+        refused = runner.invoke(app, ["relayer", *args])
+        assert refused.exit_code != 0, args
+        assert hint in refused.output, (args, refused.output)
+
+
+@pytest.mark.thorough
+def test_bench_relayer_on_two_anvil_chains_reports_cpu_requests_and_blocks() -> None:
+    """Two anvil processes (started and stopped by the bench): every swap completes, and
+    the report carries the relayer's CPU and memory, RPC requests per swap for each leg
+    (with the methods) and each leg's lock and claim in blocks from submission."""
+    result = runner.invoke(app, ["relayer", "--chains", "anvil", "--swaps", "2", "--json"])
+    assert result.exit_code == 0, result.output
+    numbers = json.loads(result.stdout)
+    assert numbers["outcomes"] == {"completed": 2}
+    assert numbers["cpu_ms_per_swap"] > 0
+    assert numbers["peak_rss_mb"] > 0
+    assert set(numbers["legs"]) == {"security", "cash"}
+    for leg in ("security", "cash"):
+        assert numbers["legs"][leg]["requests_per_swap"] > 0
+        assert numbers["requests_by_method"][leg]["eth_sendRawTransaction"] == 2  # lock, claim
+    for event in ("initiator locked", "initiator claimed", "participant locked"):
+        assert numbers["blocks"][event]["count"] == 2
+        assert numbers["blocks"][event]["max"] >= 1
+    assert "anvil" in numbers["conditions"]

@@ -254,6 +254,33 @@ def test_participant_never_locks_initiator_refunded(
     assert token_balance(world, world.seller.address) == 1_000
 
 
+def test_a_waiting_swap_writes_no_chain_time_input_per_tick(
+    world: World, tmp_path: Path, snapshots: None
+) -> None:
+    """Invariant: while nothing in a swap turns on the chains' new time (it waits for the
+    buyer's lock), ticks over new blocks add no input to its log (no write, no fsync); once
+    its deadline passes, the time is written and the refund follows."""
+    svc = service(world, tmp_path)
+    svc.chains["cash"].signers = {}  # the buyer's lock never comes
+    swap_id = svc.submit(order(world, "idle-clock")).terms.swap_id
+    run(svc, swap_id, ticks=3)
+    assert svc.store.get(swap_id).initiator.phase is LegPhase.LOCKED
+    before = svc.store.input_count(swap_id)
+    for _ in range(3):
+        for client in (world.sec, world.cash):
+            client.increase_time(5)
+        svc.tick()
+    assert svc.store.input_count(swap_id) == before
+    assert svc.deadlines_at_risk(within_s=10**6) == 1  # the held-back time is still known
+    for client in (world.sec, world.cash):
+        client.increase_time(2 * 3600)
+        client.mine()
+    run(svc, swap_id)
+    assert svc.store.get(swap_id).outcome is Outcome.REFUNDED
+    kinds = [entry["input"]["kind"] for entry in svc.store.input_log(swap_id)]
+    assert "chain_advanced" in kinds[before:]
+
+
 def test_restart_resumes_from_the_store(world: World, tmp_path: Path, snapshots: None) -> None:
     """A new service on the same store file (a restarted daemon) finishes the swap."""
     svc = service(world, tmp_path)
