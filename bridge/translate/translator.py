@@ -154,7 +154,7 @@ class LossyTranslation(PermanentError):
         names = ", ".join(sorted({f"{e.kind.value}:{e.feature.value}" for e in losses}))
         super().__init__(
             f"translation {report.source_standard.value} -> {report.target_standard.value} "
-            f"loses {len(losses)} feature(s) not accepted: {names}; accept them with "
+            f"has {len(losses)} loss(es) not accepted: {names}; accept them with "
             f"--allow-loss {','.join(kinds)} (or --allow-loss all)"
         )
         self.report = report
