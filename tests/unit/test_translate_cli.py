@@ -95,3 +95,49 @@ def test_deploy_reads_back_exactly_the_report(capsys: pytest.CaptureFixture[str]
     assert {d["feature"] for d in deployment["diff"]} == reading
     assert deployment["reading"]["standard"] == "erc1400"
     assert deployment["reading"]["name"] == "Tokyo Office Trust"
+
+
+def _readme_commands() -> list[list[str]]:
+    import shlex
+
+    from tests.integration.test_readme import blocks
+
+    (script,) = [body for kind, body in blocks() if kind == "translate"]
+    joined = script.replace("\\\n", " ")
+    commands = []
+    for line in joined.splitlines():
+        words = shlex.split(line.split("||")[0].split(">")[0], comments=True)
+        if words:
+            commands.append(words)
+    return commands
+
+
+def test_readme_translate_lines_without_deploy(capsys: pytest.CaptureFixture[str]) -> None:
+    """Cheap form of the README block (the whole block runs under ``thorough``): each line
+    parses and the lines without ``--deploy`` give the exit code the README expects."""
+    commands = _readme_commands()
+    assert len(commands) == 3
+    for words in commands:
+        assert words[:2] == ["stbridge", "translate"], words
+        if "--deploy" in words:
+            continue
+        code = main(
+            [*words[1:3], *[w.replace("specs/", str(ROOT / "specs") + "/") for w in words[3:]]]
+        )
+        capsys.readouterr()
+        assert code == (1 if "--allow-loss" not in words else 0), words
+
+
+@pytest.mark.thorough
+def test_readme_translate_block_runs_as_written(tmp_path: Path) -> None:
+    """The README's ``translate`` block, in one shell: the refusal, an accepted lossy plan,
+    and a deploy whose read-back diff equals the report."""
+    from tests.integration.test_readme import _bash, blocks
+
+    (script,) = [body for kind, body in blocks() if kind == "translate"]
+    done = _bash(script, tmp_path)
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-4000:]
+    assert "exit 1: refused" in done.stdout
+    assert "token.max_balance" in done.stdout
+    doc = json.loads((tmp_path / "erc1400.json").read_text())
+    assert doc["deployment"]["diff_equals_report"] is True
