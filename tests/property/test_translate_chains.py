@@ -7,7 +7,7 @@ deployed on the target's embedded chain (py-evm for the EVM standards, the embed
 Algorand ledger for the regulated ASA) and read back with the target's adapter.
 
 Chains are the session's (``evm_chains`` py-evm with its T-REX factories,
-``embedded_ledger``), reset by snapshot after every example. ``make test`` runs a few
+``embedded_ledger``), reset by snapshot after every example. ``make test`` runs one
 examples over drawn pairs; ``thorough`` runs every ordered pair.
 """
 
