@@ -8,7 +8,7 @@ Algorand ledger for the regulated ASA) and read back with the target's adapter.
 
 Chains are the session's (``evm_chains`` py-evm with its T-REX factories,
 ``embedded_ledger``), reset by snapshot after every example. ``make test`` runs one
-examples over drawn pairs; ``thorough`` runs every ordered pair.
+example over a drawn pair; ``thorough`` runs every ordered pair.
 """
 
 from __future__ import annotations
