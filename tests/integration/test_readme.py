@@ -21,7 +21,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-KINDS = ("make", "model", "cli", "keys", "library", "interop", "bench_holders", "embedded")
+KINDS = (
+    "make",
+    "model",
+    "cli",
+    "keys",
+    "library",
+    "interop",
+    "bench_holders",
+    "embedded",
+    "translate",
+)
 
 _BLOCK = re.compile(r"(?P<before>[^\n]*)\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.DOTALL)
 
