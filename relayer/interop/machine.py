@@ -550,7 +550,11 @@ class InteropMachine(RuleBasedStateMachine):
         marks = self.marks[chain]
         if not marks:
             return
-        index = data.draw(st.integers(0, len(marks) - 1), label="mark")
+        self.reorg_to(chain, data.draw(st.integers(0, len(marks) - 1), label="mark"))
+
+    def reorg_to(self, chain: str, index: int) -> None:
+        """Reorganise ``chain`` back to its ``index``-th kept mark (see :meth:`reorg`)."""
+        marks = self.marks[chain]
         snapshot, height = marks[index]
         client = self.world.client(chain)
         removed = client.head() - height
@@ -566,7 +570,12 @@ class InteropMachine(RuleBasedStateMachine):
         del marks[index:]
         self.world.htlc(chain)._locks.clear()
         self.scanned[chain] = min(self.scanned[chain], client.head())
-        self._mine(chain, removed + 1, self._setup(chain).block_seconds()[0])
+        # the longer branch replaces the removed blocks as they came (the relayer had ticked
+        # through them: not idle time), plus one block more
+        counting, self.counting = self.counting, False
+        self._mine(chain, removed, self._setup(chain).block_seconds()[0])
+        self.counting = counting
+        self._mine(chain, 1, self._setup(chain).block_seconds()[0])
 
     def _outside(self, chain: str, reason: str) -> None:
         for swap in self.swaps:

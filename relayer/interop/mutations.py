@@ -4,7 +4,8 @@ Each mutation re-introduces one class of the bugs of the safety issue (13) by pa
 real code in memory, for the duration of a ``with`` block; nothing on disk changes:
 
 - ``matcher_ignores_sender``: the relayer takes any lock under the swap's hashlock with the
-  leg's receiver, amount and deadline for its leg (sender, asset and contract ignored);
+  leg's receiver, amount and deadline for its leg (sender, asset and contract ignored), and
+  the engine accepts its observation (``bridge.swap._lock_matches`` without the sender);
 - ``reveal_without_margin``: the secret may be revealed up to the last second before the
   cash deadline (``SwapTerms.reveal_by`` = deadline - 1, the live time check removed);
 - ``claim_window_without_confirmations``: the timelock calculator's claim window leaves out
@@ -25,9 +26,10 @@ from typing import Any
 from hypothesis import strategies as st
 
 import bridge.htlc
+import bridge.swap
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
-from bridge.swap import Role, SwapState, SwapTerms, chain_key
+from bridge.swap import LockObserved, Role, SwapState, SwapTerms, chain_key
 from relayer.interop.machine import MachineConfig
 from relayer.interop.strategies import budgets, chain_setups, scenarios, trades
 from relayer.service import RelayerService, _RevealRefused
@@ -81,9 +83,19 @@ def matcher_ignores_sender() -> Iterator[None]:
                 return event
         return None
 
+    def _lock_matches(terms: SwapTerms, change: LockObserved) -> bool:
+        leg = terms.leg(change.role)
+        return (
+            change.hashlock == terms.hashlock
+            and change.amount == leg.amount
+            and change.receiver.lower() == leg.receiver.lower()
+            and change.deadline == terms.deadline(change.role)
+        )
+
     with (
         patched(RelayerService, "_find", _find),
         patched(RelayerService, "_recorded_lock", _recorded_lock),
+        patched(bridge.swap, "_lock_matches", _lock_matches),
     ):
         yield
 

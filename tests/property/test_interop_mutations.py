@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -97,56 +98,90 @@ def _look_alike(m: InteropMachine) -> None:
     m._lock_as(m.world.third, m.swaps[0], m.world.cash_token)
 
 
-def _submit(external: bool) -> Callable[[InteropMachine], object]:
-    return lambda m: m.submit_order(TradeSpec(5, 100, 0, external))
+def _submit(external: bool, extra_window_s: int = 0) -> Callable[[InteropMachine], object]:
+    return lambda m: m.submit_order(TradeSpec(5, 100, extra_window_s, external))
 
 
 def _tick(m: InteropMachine) -> None:
     m.tick()
 
 
-CASES: dict[str, tuple[Scenario, dict[str, int], list[Callable[[InteropMachine], object]]]] = {
+def _reorg_to_second_mark(m: InteropMachine) -> None:
+    """The cash chain reorganises back to the mark taken before the relayer's second tick
+    (removing its participant lock and what followed: fewer blocks than the depth)."""
+    m.reorg_to("cash", 1)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One mutation's directed program: the chains, their block intervals, the steps."""
+
+    mutation: str
+    scenario: Scenario
+    intervals: dict[str, int]
+    program: list[Callable[[InteropMachine], object]]
+
+
+QUICK = Scenario(_chain((2, 3), 0), _chain((2, 3), 0), BUDGET)
+
+CASES: dict[str, Case] = {
     # the reveal sent one second before the cash deadline is mined after it, reverts, and
     # leaves the secret public: the buyer takes the security and gets its cash back
-    "reveal_without_margin": (
-        Scenario(_chain((2, 3), 0), _chain((2, 3), 0), BUDGET),
+    "reveal_without_margin": Case(
+        "reveal_without_margin",
+        QUICK,
         {"sec": 2, "cash": 3},
         [_submit(False), _tick, _tick, _reveal_late, _tick],
     ),
     # the reveal, mined just before the cash deadline, is 9 blocks of 15 s deep before the
     # relayer acts on it: by then the security's deadline has passed and it is refunded
-    "claim_window_without_confirmations": (
+    "claim_window_without_confirmations": Case(
+        "claim_window_without_confirmations",
         Scenario(_chain((2, 3), 0), _chain((12, 15), 9), BUDGET),
         {"sec": 2, "cash": 15},
         [_submit(False), _tick, _tick, _reveal_at_reveal_by, _tick],
     ),
+    # a third party who saw the hashlock locks the agreed coin with the cash leg's receiver,
+    # amount and deadline before the relayer locks the buyer's: the mutated matcher takes it
+    # for the leg, never locks the buyer's cash, reveals against the look-alike and lets the
+    # buyer claim the security: the leg's own lock (recomputed from the terms) never exists
+    "matcher_ignores_sender": Case(
+        "matcher_ignores_sender",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _tick, _look_alike, _tick, _tick, _tick],
+    ),
+    # the relayer reveals against its participant lock as soon as it is mined; a reorg of
+    # fewer blocks than the cash chain's depth (4) removes the lock and the reveal, the secret
+    # is public, and a third party claims the seller's security with it for the buyer
+    "claim_before_lock_confirmed": Case(
+        "claim_before_lock_confirmed",
+        Scenario(_chain((2, 3), 0), _chain((2, 3), 4), BUDGET),
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _tick, _tick, _tick, _reorg_to_second_mark, _front_run, _tick],
+    ),
 }
+"""Each mutation's minimal program (kept as a plain regression test)."""
 
 
 @pytest.mark.parametrize("name", sorted(CASES))
 def test_the_real_relayer_passes_the_program(name: str) -> None:
     """Every invariant of the suite holds on the real code for each mutation's program
     (so the counterexample below is the mutation's, not the program's)."""
-    scenario, intervals, program = CASES[name]
-    with machine(name, scenario, intervals) as m:
-        _play(m, program)
+    case = CASES[name]
+    with machine(case.mutation, case.scenario, case.intervals) as m:
+        _play(m, case.program)
         assert m.ticks >= 3
 
 
-CAUGHT = ["claim_window_without_confirmations", "reveal_without_margin"]
-"""The mutations whose directed program the suite catches (``matcher_ignores_sender`` and
-``claim_before_lock_confirmed`` are found by the targeted hypothesis search of
-``relayer.interop.mutations.TARGETS`` only; no directed program is kept for them yet)."""
-
-
-@pytest.mark.parametrize("name", CAUGHT)
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_the_suite_catches_the_mutation(name: str) -> None:
     """With the mutation applied, an invariant of the suite fails on the same program."""
-    scenario, intervals, program = CASES[name]
+    case = CASES[name]
     with (
-        MUTATIONS[name](),
-        machine(name, scenario, intervals) as m,
+        MUTATIONS[case.mutation](),
+        machine(case.mutation, case.scenario, case.intervals) as m,
         pytest.raises(InvariantViolation) as found,
     ):
-        _play(m, program)
+        _play(m, case.program)
     print(f"{name}: {found.value}")
