@@ -27,6 +27,7 @@ from hypothesis import strategies as st
 
 import bridge.htlc
 import bridge.swap
+import relayer.evm
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
 from bridge.swap import LockObserved, Role, SwapState, SwapTerms, chain_key
@@ -153,11 +154,39 @@ def claim_before_lock_confirmed() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def no_token_recheck() -> Iterator[None]:
+    """The relayer wired without any token's own dry run (the daemon before the fix of issue
+    13 item 3): the re-check before the reveal applies the law only, not the token's rules
+    (a frozen or unverified buyer passes)."""
+
+    def evm_dry_run(client: Any) -> None:
+        return None
+
+    with patched(relayer.evm, "evm_dry_run", evm_dry_run):
+        yield
+
+
+@contextlib.contextmanager
+def shortfall_unchecked() -> Iterator[None]:
+    """No comparison of the pooled HTLC's balance with its open locks before a claim, refund
+    or reveal (issue 13 item 9): units an agent forced out are paid from another lock, and
+    nothing tells the operator."""
+
+    def _require_whole(self: RelayerService, state: SwapState, role: Role) -> None:
+        return None
+
+    with patched(RelayerService, "_require_whole", _require_whole):
+        yield
+
+
 MUTATIONS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "matcher_ignores_sender": matcher_ignores_sender,
     "reveal_without_margin": reveal_without_margin,
     "claim_window_without_confirmations": claim_window_without_confirmations,
     "claim_before_lock_confirmed": claim_before_lock_confirmed,
+    "no_token_recheck": no_token_recheck,
+    "shortfall_unchecked": shortfall_unchecked,
 }
 """Every mutation by name."""
 
@@ -168,10 +197,12 @@ TARGETS: dict[str, MachineConfig] = {
     "matcher_ignores_sender": MachineConfig(
         name="matcher_ignores_sender",
         scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
-        trade=trades(extra_window_s=(0, 60)).filter(lambda t: t.external_buyer),
+        trade=trades(extra_window_s=(0, 60)),
         max_swaps=1,
         sec_backend="anvil",
-        rules=frozenset({"submit", "tick", "counterparty_decoy", "counterparty_lock"}),
+        rules=frozenset(
+            {"submit", "tick", "counterparty_decoy", "counterparty_lock", "look_alike"}
+        ),
     ),
     "reveal_without_margin": MachineConfig(
         name="reveal_without_margin",
@@ -199,17 +230,33 @@ TARGETS: dict[str, MachineConfig] = {
         boundaries=st.just("reveal_by"),
         offsets=st.integers(0, 3),
     ),
+    "no_token_recheck": MachineConfig(
+        name="no_token_recheck",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 30), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "pass_time", "agent_freeze", "agent_revoke_kyc"}),
+    ),
+    "shortfall_unchecked": MachineConfig(
+        name="shortfall_unchecked",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=3,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "agent_force_out"}),
+    ),
     "claim_before_lock_confirmed": MachineConfig(
         name="claim_before_lock_confirmed",
         scenario=scenarios(
             sec=_QUICK,
-            cash=chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(3, 3)),
+            cash=chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(3, 4)),
             budget=_SMALL,
         ),
-        trade=trades(extra_window_s=(0, 60), external=False),
+        trade=trades(extra_window_s=(30, 60), external=False),
         max_swaps=1,
         sec_backend="anvil",
-        rules=frozenset({"submit", "tick", "reorg"}),
+        rules=frozenset({"submit", "tick", "reorg", "claim_with_public_secret"}),
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""

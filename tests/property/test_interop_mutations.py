@@ -112,6 +112,24 @@ def _reorg_to_second_mark(m: InteropMachine) -> None:
     m.reorg_to("cash", 1)
 
 
+def _freeze_buyer(m: InteropMachine) -> None:
+    m.agent_freeze(True)
+
+
+def _force_out(m: InteropMachine) -> None:
+    m.agent_force_out(3)
+
+
+def _tick_past_the_security_deadline(m: InteropMachine) -> None:
+    """The relayer keeps running within its budget (a tick at least every ``allowance``
+    seconds) until the security's deadline has passed."""
+    while m._now("sec") <= m.swaps[0].terms.initiator_deadline:
+        m._advance(max(m._allowance(), 1))
+        _check(m)
+        m.tick()
+        _check(m)
+
+
 @dataclass(frozen=True)
 class Case:
     """One mutation's directed program: the chains, their block intervals, the steps."""
@@ -160,11 +178,39 @@ CASES: dict[str, Case] = {
         {"sec": 2, "cash": 3},
         [_submit(False, 60), _tick, _tick, _tick, _reorg_to_second_mark, _front_run, _tick],
     ),
+    # the T-REX agent freezes the buyer after both locks: without the token's own dry run
+    # the re-check passes, the secret is revealed, the buyer's claim of the security is
+    # refused until its deadline passes: the buyer has paid and cannot get the security
+    "no_token_recheck": Case(
+        "no_token_recheck",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False), _tick, _tick, _freeze_buyer, _tick, _tick_past_the_security_deadline],
+    ),
+    # two swaps lock 5 units each in the pooled HTLC; the agent forces 3 out: the first
+    # claim takes 5 of the remaining 7 and leaves the second lock short, with no gauge
+    "shortfall_unchecked": Case(
+        "shortfall_unchecked",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _submit(False, 60), _tick, _tick, _force_out, _tick, _tick, _tick],
+    ),
 }
 """Each mutation's minimal program (kept as a plain regression test)."""
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+CONTROLS_IN_MAKE_TEST = {"reveal_without_margin", "claim_window_without_confirmations"}
+"""The controls ``make test`` runs; the others (a full drain each, ~10 s) run in
+``make test-thorough`` (``@pytest.mark.thorough``)."""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=() if n in CONTROLS_IN_MAKE_TEST else pytest.mark.thorough)
+        for n in sorted(CASES)
+    ],
+)
 def test_the_real_relayer_passes_the_program(name: str) -> None:
     """Every invariant of the suite holds on the real code for each mutation's program
     (so the counterexample below is the mutation's, not the program's)."""
