@@ -58,6 +58,13 @@ def interop_test(
     store: Annotated[
         str, typer.Option(help="The relayer's store: sqlite (a file per example) or postgres.")
     ] = "sqlite",
+    shrink: Annotated[
+        bool,
+        typer.Option(
+            help="Shrink a failure to a minimal example (--no-shrink: report it as found, "
+            "which times the search alone)."
+        ),
+    ] = True,
     pg_dsn: Annotated[
         str | None,
         typer.Option(
@@ -100,6 +107,7 @@ def interop_test(
             mutation=mutation,
             store=store,
             pg_dsn=pg_dsn,
+            shrink=shrink,
         )
     body = result.to_json()
     if report is not None:

@@ -5,8 +5,10 @@ the chains of :mod:`relayer.interop.world` (reverted to their base snapshot), dr
 :class:`~relayer.interop.strategies.Scenario` (block times, confirmation depths, clock drift,
 the relayer's budget) and wires the real :class:`~relayer.service.RelayerService` to both
 chains as the daemon does (:func:`relayer.evm.evm_runtime`: HTLC, keys, approvals, every
-token's own dry run, the escrow shortfall check), on a real :class:`~relayer.store.SqliteStore`
-with a real sealing key. Then hypothesis interleaves the actors' rules:
+token's own dry run, the escrow shortfall check), on a real store (a
+:class:`~relayer.store.SqliteStore` file, or a fresh schema of a
+:class:`~relayer.store.PostgresStore` with ``MachineConfig(store="postgres")``) with a real
+sealing key. Then hypothesis interleaves the actors' rules:
 
 ==============  ============================================================================
 actor           rules
@@ -16,7 +18,13 @@ chains          ``pass_time`` (both chains, blocks within their block times),
                 swap's deadlines), ``skew`` (one clock jumps), ``reorg`` (snapshot/revert,
                 below or above the confirmation depth)
 relayer         ``tick``; ``crash_restart`` (drop the service, build a new one on the same
-                store file and sealing key)
+                store and sealing key); a second replica on the same store (its own
+                connection, the same keys): ``replica_tick`` (B alone races A for free
+                leases), ``lease_expires`` (every lease runs out: the holder stalled),
+                ``takeover_mid_effect`` (A's lease runs out inside its lock and B takes
+                the swap over before A goes on, as in ``test_replica_fencing``);
+                ``drop_submissions`` (the next transactions are lost by the RPC and never
+                mined, or mined with the node's answer lost)
 counterparty    an external buyer (its key is not the relayer's): ``counterparty_lock``
                 (early, late or never), ``counterparty_decoy`` (a lock of a worthless token
                 with the leg's terms), ``counterparty_refund``
@@ -26,12 +34,16 @@ third party     ``look_alike`` (same terms, other sender, any asset), ``odd_call
 token agent     ``agent_freeze`` (freeze/unfreeze the buyer on the T-REX token),
                 ``agent_force_out`` / ``agent_restore`` (forced transfer out of and back into
                 the pooled EVM HTLC), ``agent_block_receiver`` (the cash issuer blocks the
-                seller's cash wallet)
+                seller's cash wallet), ``agent_pause`` (pause/unpause the T-REX token),
+                ``agent_revoke_kyc`` (delete the buyer's identity from the token's
+                identity registry, or register it again)
 ==============  ============================================================================
 
 Invariants (``@invariant``, checked after every step; each method's docstring states it):
 ``honest_parties_keep_an_asset``, ``no_lock_claimed_and_refunded``,
-``escrow_holds_its_open_locks``, ``secret_stays_private_until_revealed``; and at the end of
+``escrow_holds_its_open_locks``, ``secret_stays_private_until_revealed``,
+``supply_is_conserved`` (every token's supply, across every holder and escrow),
+``no_ineligible_holder_receives_the_security``; and at the end of
 every example (:meth:`InteropMachine.teardown`) the liveness property
 ``every_swap_reaches_a_final_state``, after the chains keep moving past every deadline.
 
@@ -40,7 +52,12 @@ reorg deeper than the chain's confirmation depth, or a clock jump beyond the con
 drift and block time, marks the swaps it touches ``outside`` (with the reason); a token
 agent acting on a swap after its secret is public marks it ``agent`` (an agent may take an
 asset by law). Those swaps are still checked for everything but the honest-party outcome
-and liveness.
+and liveness. At the example's end the agents undo what they did (not an action against
+anyone: nothing is marked) before the chains run past every deadline.
+
+Every example's final swap states are kept (:func:`finals`) for the SQLite/PostgreSQL
+agreement test; secrets come from a per-example counter so that one seed replays the same
+workload on either store.
 
 :func:`machine_class` builds a machine for a :class:`MachineConfig` (which actors run,
 which strategies feed them); the suite's CLI and the mutation tests use it.

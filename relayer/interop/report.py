@@ -174,9 +174,14 @@ def _failure(batch_seed: int, exc: BaseException) -> dict[str, Any]:
 
 
 def _run_batch(
-    config: MachineConfig, spec: _ProfileSpec, batch_seed: int, blob: dict[str, str] | None
+    config: MachineConfig,
+    spec: _ProfileSpec,
+    batch_seed: int,
+    blob: dict[str, str] | None,
+    *,
+    shrink: bool = True,
 ) -> BaseException | None:
-    test = get_state_machine_test(machine_class(config), settings=_settings(spec))
+    test = get_state_machine_test(machine_class(config), settings=_settings(spec, shrink=shrink))
     test = seed(batch_seed)(test)
     if blob is not None:
         test = reproduce_failure(blob["version"], blob["blob"].encode())(test)
@@ -199,6 +204,7 @@ def run(
     mutation: str | None = None,
     store: str = "sqlite",
     pg_dsn: str | None = None,
+    shrink: bool = True,
 ) -> RunReport:
     """Search batch by batch until a failure, the profile's batches, or the time budget.
 
@@ -216,6 +222,7 @@ def run(
                 actors=sorted(config.actors),
                 progress=progress,
                 config=config,
+                shrink=shrink,
             )
         report.mutation = mutation
         return report
@@ -229,7 +236,7 @@ def run(
     started = time.monotonic()
     batch = 0
     while batch < spec.batches and (batch == 0 or time.monotonic() - started < budget_s):
-        failure = _run_batch(config, spec, seed_value + batch, None)
+        failure = _run_batch(config, spec, seed_value + batch, None, shrink=shrink)
         batch += 1
         counters = stats()
         report.batches = batch
