@@ -180,6 +180,25 @@ def shortfall_unchecked() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def no_swap_isolation() -> Iterator[None]:
+    """``RelayerService.tick`` without its per-swap ``try`` (issue 13 item 12): one swap's
+    unexpected error escapes the tick and stops every other swap."""
+
+    def tick(self: RelayerService) -> list[str]:
+        self.poll_chains()
+        ids = self.store.claim_swaps(
+            self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
+        )
+        for swap_id in ids:
+            self.observe(swap_id)
+            self.run_effects(swap_id)
+        return ids
+
+    with patched(RelayerService, "tick", tick):
+        yield
+
+
 MUTATIONS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "matcher_ignores_sender": matcher_ignores_sender,
     "reveal_without_margin": reveal_without_margin,
@@ -187,6 +206,7 @@ MUTATIONS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "claim_before_lock_confirmed": claim_before_lock_confirmed,
     "no_token_recheck": no_token_recheck,
     "shortfall_unchecked": shortfall_unchecked,
+    "no_swap_isolation": no_swap_isolation,
 }
 """Every mutation by name."""
 
@@ -245,6 +265,14 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=3,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "agent_force_out"}),
+    ),
+    "no_swap_isolation": MachineConfig(
+        name="no_swap_isolation",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "swap_bug"}),
     ),
     "claim_before_lock_confirmed": MachineConfig(
         name="claim_before_lock_confirmed",

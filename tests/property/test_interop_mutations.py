@@ -130,6 +130,11 @@ def _tick_past_the_security_deadline(m: InteropMachine) -> None:
         _check(m)
 
 
+def _bug_in_first_swap(m: InteropMachine) -> None:
+    m.swaps[0].outside.append("a bug in the relayer hit this swap")
+    m.bugs.add(m.swaps[0].swap_id)
+
+
 @dataclass(frozen=True)
 class Case:
     """One mutation's directed program: the chains, their block intervals, the steps."""
@@ -194,6 +199,14 @@ CASES: dict[str, Case] = {
         QUICK,
         {"sec": 2, "cash": 3},
         [_submit(False, 60), _submit(False, 60), _tick, _tick, _force_out, _tick, _tick, _tick],
+    ),
+    # a bug raises while the relayer observes the first of two swaps: without the per-swap
+    # try the tick raises (the daemon's loop would stop, the second swap with it)
+    "no_swap_isolation": Case(
+        "no_swap_isolation",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _submit(False, 60), _tick, _bug_in_first_swap, _tick, _tick],
     ),
 }
 """Each mutation's minimal program (kept as a plain regression test)."""
