@@ -57,7 +57,7 @@ def _run(config: MachineConfig, examples: int) -> list[list[tuple[str, str, str]
 
 
 @pytest.mark.parametrize(
-    "examples", [2, pytest.param(8, marks=pytest.mark.thorough)], ids=["ci", "thorough"]
+    "examples", [3, pytest.param(8, marks=pytest.mark.thorough)], ids=["ci", "thorough"]
 )
 def test_sqlite_and_postgres_end_every_swap_in_the_same_state(pg_dsn: str, examples: int) -> None:
     """Invariant: for one seed, the final (outcome, initiator phase, participant phase) of
