@@ -351,7 +351,7 @@ class InteropMachine(RuleBasedStateMachine):
         self.dsn = _schema_dsn(self.config.pg_dsn) if self.config.store == "postgres" else None
         self.secret_seq = 0
         self._runtimes: dict[str, float] = {}
-        self._balances_at = -1
+        self._balances_at: tuple[str, ...] = ()
         self._balances_now: dict[tuple[str, str], int] = {}
         self._hook_clients()
 
@@ -1379,9 +1379,10 @@ class InteropMachine(RuleBasedStateMachine):
     def _balances(self) -> dict[tuple[str, str], int]:
         """Every holder's balance of every token, read once per step (both invariants below
         use it), and each token's total supply under ``(name, "total supply")``."""
-        if self._balances_at == self.steps and self._balances_now:
-            return self._balances_now
         w = self.world
+        at = tuple(str(w.client(c).w3.eth.get_block("latest")["hash"]) for c in CHAINS)
+        if self._balances_at == at and self._balances_now:
+            return self._balances_now
         refs = {"security": w.security, "cash": w.cash_token, "decoy": w.decoy_token}
         out: dict[tuple[str, str], int] = {}
         for name, holders in self._holders().items():
@@ -1393,7 +1394,7 @@ class InteropMachine(RuleBasedStateMachine):
             out[(name, "total supply")] = int(token.functions.totalSupply().call())
             for label, address in holders:
                 out[(name, label)] = int(token.functions.balanceOf(address).call())
-        self._balances_at, self._balances_now = self.steps, out
+        self._balances_at, self._balances_now = at, out
         return out
 
     @invariant()
@@ -1510,12 +1511,21 @@ class InteropMachine(RuleBasedStateMachine):
     def every_swap_reaches_a_final_state(self) -> None:
         """Liveness: when the chains keep moving, every swap is final once each chain is past
         the swap's deadline by its confirmation depth and the relayer has ticked a few more
-        times; and then the honest-party property holds for it."""
+        times; then the honest-party property holds for it, and none of its locks is still
+        open (a swap the relayer calls final never strands a party's units in an HTLC)."""
         self._counted()
         for swap in self.swaps:
             if swap.exempt:
                 continue
             state = self.svc.store.get(swap.swap_id)
+            if state.outcome is not Outcome.OPEN and "open" in self._states(swap):
+                raise self._violation(
+                    "every_swap_reaches_a_final_state",
+                    swap,
+                    f"the relayer says {state.outcome.value} but a lock is still open on chain "
+                    f"after every deadline (security lock, cash lock: {self._states(swap)}): "
+                    "stranded",
+                )
             if self._settled(swap):
                 self._assert_honest(swap)
             if state.outcome is Outcome.OPEN:

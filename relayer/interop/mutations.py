@@ -20,6 +20,7 @@ real code in memory, for the duration of a ``with`` block; nothing on disk chang
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -34,6 +35,7 @@ from bridge.swap import LockObserved, Role, SwapState, SwapTerms, chain_key
 from relayer.interop.machine import MachineConfig
 from relayer.interop.strategies import budgets, chain_setups, scenarios, trades
 from relayer.service import RelayerService, _RevealRefused
+from relayer.store import Store
 from relayer.watcher import ChainView
 
 __all__ = ["MUTATIONS", "TARGETS", "patched"]
@@ -199,6 +201,25 @@ def no_swap_isolation() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def lease_without_fencing() -> Iterator[None]:
+    """Leases without a fencing token (issue 13 item 7): a replica whose lease ran out still
+    writes the swap (``Store._fence`` checks nothing), and a lock it sends that the chain
+    refuses is recorded as a lock failure even when the leg's lock is on chain (the check
+    in ``RelayerService._send`` sees no lock)."""
+    find = RelayerService._find
+
+    def _fence(self: Store, cur: Any, swap_id: str) -> None:
+        return None
+
+    def _find(self: RelayerService, state: SwapState, role: Role) -> HtlcLock | None:
+        caller = sys._getframe(1).f_code.co_name
+        return None if caller == "_send" else find(self, state, role)
+
+    with patched(Store, "_fence", _fence), patched(RelayerService, "_find", _find):
+        yield
+
+
 MUTATIONS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "matcher_ignores_sender": matcher_ignores_sender,
     "reveal_without_margin": reveal_without_margin,
@@ -207,6 +228,7 @@ MUTATIONS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "no_token_recheck": no_token_recheck,
     "shortfall_unchecked": shortfall_unchecked,
     "no_swap_isolation": no_swap_isolation,
+    "lease_without_fencing": lease_without_fencing,
 }
 """Every mutation by name."""
 
@@ -265,6 +287,14 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=3,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "agent_force_out"}),
+    ),
+    "lease_without_fencing": MachineConfig(
+        name="lease_without_fencing",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "replica_tick", "lease_expires", "takeover_mid_effect"}),
     ),
     "no_swap_isolation": MachineConfig(
         name="no_swap_isolation",

@@ -135,6 +135,10 @@ def _bug_in_first_swap(m: InteropMachine) -> None:
     m.bugs.add(m.swaps[0].swap_id)
 
 
+def _takeover_in_next_lock(m: InteropMachine) -> None:
+    m.takeover_mid_effect()
+
+
 @dataclass(frozen=True)
 class Case:
     """One mutation's directed program: the chains, their block intervals, the steps."""
@@ -207,6 +211,15 @@ CASES: dict[str, Case] = {
         QUICK,
         {"sec": 2, "cash": 3},
         [_submit(False, 60), _submit(False, 60), _tick, _bug_in_first_swap, _tick, _tick],
+    ),
+    # replica A's lease runs out inside its security lock; replica B takes the swap over and
+    # locks; A goes on, its duplicate lock is refused: without fencing A records a lock
+    # failure, the swap is aborted and the seller's units stay locked in the HTLC
+    "lease_without_fencing": Case(
+        "lease_without_fencing",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _takeover_in_next_lock, _tick, _tick, _tick, _tick],
     ),
 }
 """Each mutation's minimal program (kept as a plain regression test)."""
