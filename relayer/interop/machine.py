@@ -163,6 +163,9 @@ class MachineConfig:
     )
     offsets: st.SearchStrategy[int] = field(default_factory=lambda: st.integers(-3, 12))
     """Only these rules run (None: every rule of the enabled actors): a targeted search."""
+    agents_undo: bool = True
+    """Whether the agent lifts a freeze of the buyer at the example's end (False: the freeze
+    stands for good, and the swaps run past their deadlines under it)."""
     store: StoreKind = "sqlite"
     """The relayer's store: a SQLite file per example, or a fresh schema of ``pg_dsn``."""
     pg_dsn: str | None = None
@@ -1463,7 +1466,7 @@ class InteropMachine(RuleBasedStateMachine):
         self.undoing = True
         if self.forced_out:
             self.agent_restore()
-        if self.frozen:
+        if self.frozen and self.config.agents_undo:
             self.agent_freeze(False)
         if self.blocked:
             self.agent_block_receiver(False)

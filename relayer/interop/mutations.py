@@ -278,7 +278,8 @@ TARGETS: dict[str, MachineConfig] = {
         trade=trades(extra_window_s=(0, 30), external=False),
         max_swaps=1,
         sec_backend="anvil",
-        rules=frozenset({"submit", "tick", "pass_time", "agent_freeze", "agent_revoke_kyc"}),
+        rules=frozenset({"submit", "tick", "agent_freeze"}),
+        agents_undo=False,
     ),
     "shortfall_unchecked": MachineConfig(
         name="shortfall_unchecked",
