@@ -252,6 +252,24 @@ _ERC20_ABI: list[dict[str, Any]] = [
 """The two ERC-20 reads the conservation invariant needs (every token here is an ERC-20)."""
 
 
+def _view(name: str, *inputs: str, output: str = "bool") -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": f"a{i}", "type": t} for i, t in enumerate(inputs)],
+        "outputs": [{"name": "", "type": output}],
+    }
+
+
+_VIEW_ABI: list[dict[str, Any]] = [
+    _view("paused"),
+    _view("isFrozen", "address"),
+    _view("isBlocked", "address"),
+]
+"""The agent-state reads used to resynchronise after a reorg (T-REX and the cash token)."""
+
+
 def _allow(order: SwapOrder, at: object) -> ComplianceResult:
     """The law is not under test here: every trade is allowed; the tokens' own checks (dry
     runs through the escrow, wired as the daemon wires them) still run."""
@@ -818,6 +836,7 @@ class InteropMachine(RuleBasedStateMachine):
                 f"(> {self._setup(chain).confirmations} confirmations)",
             )
         client.revert(snapshot)
+        self._resync_agents(chain)
         del marks[index:]
         self.world.htlc(chain)._locks.clear()
         self.scanned[chain] = min(self.scanned[chain], client.head())
@@ -827,6 +846,33 @@ class InteropMachine(RuleBasedStateMachine):
         self._mine(chain, removed, self._setup(chain).block_seconds()[0])
         self.counting = counting
         self._mine(chain, 1, self._setup(chain).block_seconds()[0])
+
+    def _resync_agents(self, chain: str) -> None:
+        """After a reorg of ``chain``, what the agents did is what the chain now shows (a
+        removed block takes a pause, freeze, KYC revocation, forced transfer or block with
+        it): the machine's record of it is read back from the chain."""
+        w = self.world
+        bob = w.buyer_on_sec
+        if chain == "sec":
+            token = w.sec.contract(
+                w.security.locator.address,  # type: ignore[union-attr]
+                _VIEW_ABI,
+            )
+            adapter = Erc3643Adapter(w.sec)
+            registry = adapter._registry(adapter.token(w.security))
+            self.paused = bool(token.functions.paused().call())
+            self.frozen = bool(token.functions.isFrozen(bob).call())
+            self.revoked = not bool(registry.functions.contains(bob).call())
+            self.forced_out = self._escrow_gaps().get(
+                ("sec", w.security.locator.address.lower()),  # type: ignore[union-attr]
+                0,
+            )
+        else:
+            cash = w.cash.contract(
+                w.cash_token.locator.address,  # type: ignore[union-attr]
+                _VIEW_ABI,
+            )
+            self.blocked = bool(cash.functions.isBlocked(w.seller_on_cash.address).call())
 
     def _outside(self, chain: str, reason: str) -> None:
         for swap in self.swaps:
