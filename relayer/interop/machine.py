@@ -164,8 +164,8 @@ class MachineConfig:
     offsets: st.SearchStrategy[int] = field(default_factory=lambda: st.integers(-3, 12))
     """Only these rules run (None: every rule of the enabled actors): a targeted search."""
     agents_undo: bool = True
-    """Whether the agent lifts a freeze of the buyer at the example's end (False: the freeze
-    stands for good, and the swaps run past their deadlines under it)."""
+    """Whether the agent may lift a freeze of the buyer (during the example and at its end;
+    False: a freeze stands for good, and the swaps run past their deadlines under it)."""
     store: StoreKind = "sqlite"
     """The relayer's store: a SQLite file per example, or a fresh schema of ``pg_dsn``."""
     pg_dsn: str | None = None
@@ -1033,8 +1033,9 @@ class InteropMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._on("agent_freeze") and self._act("token_agent"))
     @rule(frozen=st.booleans())
     def agent_freeze(self, frozen: bool) -> None:
-        """The T-REX agent freezes (or unfreezes) the buyer's security wallet."""
-        if frozen == self.frozen:
+        """The T-REX agent freezes (or unfreezes) the buyer's security wallet (with
+        ``agents_undo=False`` a freeze is never lifted)."""
+        if frozen == self.frozen or (not frozen and not self.config.agents_undo):
             return
         self._agent(f"buyer {'frozen' if frozen else 'unfrozen'}")
         Erc3643Adapter(self.world.sec).agent_operation(
