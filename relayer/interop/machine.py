@@ -180,7 +180,7 @@ class SwapRecord:
     terms: SwapTerms
     external: bool
     buyer: EvmSigner
-    secret: bytes
+    secret: bytes = field(repr=False)
     lock_ids: dict[Role, str]
     outside: list[str] = field(default_factory=list)
     agent: list[str] = field(default_factory=list)
