@@ -676,7 +676,7 @@ class Store(ABC):
                 cur,
                 "SELECT swap_id, lease_owner, lease_epoch FROM swaps WHERE outcome = 'open' "
                 "AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?) "
-                "ORDER BY created_at LIMIT ?" + self._skip_locked(),
+                "ORDER BY created_at, swap_id LIMIT ?" + self._skip_locked(),
                 (owner, now, limit),
             ).fetchall()
             for swap_id, last_owner, epoch in rows:

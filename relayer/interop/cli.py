@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from bridge.errors import InvalidInput
+from relayer.interop.mutations import MUTATIONS
 from relayer.interop.report import RunReport, replay, run
 from relayer.interop.strategies import ACTORS
 
@@ -47,6 +48,30 @@ def interop_test(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the JSON report, no progress.")
     ] = False,
+    mutation: Annotated[
+        str | None,
+        typer.Option(
+            help="Re-introduce one safety bug in memory and run its targeted search "
+            f"(one of: {', '.join(sorted(MUTATIONS))}); exit 1 means the suite caught it."
+        ),
+    ] = None,
+    store: Annotated[
+        str, typer.Option(help="The relayer's store: sqlite (a file per example) or postgres.")
+    ] = "sqlite",
+    shrink: Annotated[
+        bool,
+        typer.Option(
+            help="Shrink a failure to a minimal example (--no-shrink: report it as found, "
+            "which times the search alone)."
+        ),
+    ] = True,
+    pg_dsn: Annotated[
+        str | None,
+        typer.Option(
+            envvar="STBRIDGE_TEST_PG",
+            help="PostgreSQL DSN for --store postgres (a fresh schema per example).",
+        ),
+    ] = None,
 ) -> None:
     """Search for a counterexample to the suite's invariants; exit 1 if one is found
     (with --replay: exit 1 if a recorded failure still reproduces)."""
@@ -69,7 +94,8 @@ def interop_test(
     else:
         console.print(
             f"interop-test: profile {profile}, seed {seed}, actors {actors}, "
-            f"security chain on {sec_backend}"
+            f"security chain on {sec_backend}, store {store}"
+            + (f", mutation {mutation}" if mutation else "")
         )
         result = run(
             profile=profile,  # type: ignore[arg-type]
@@ -78,6 +104,10 @@ def interop_test(
             actors=[a.strip() for a in actors.split(",") if a.strip()],
             sec_backend=sec_backend,
             progress=show,
+            mutation=mutation,
+            store=store,
+            pg_dsn=pg_dsn,
+            shrink=shrink,
         )
     body = result.to_json()
     if report is not None:
@@ -90,6 +120,9 @@ def interop_test(
             f"[bold]{verdict}[/]: {result.examples} examples, {result.steps} steps, "
             f"{result.invariants_checked} invariants checked in {result.elapsed_s:.0f} s"
         )
+        if result.rules:
+            ran = ", ".join(f"{name} {count}" for name, count in result.rules.items())
+            console.print(f"rules run: {ran}", markup=False, highlight=False)
         for failure in result.failures:
             console.print(f"  seed {failure['seed']}: {failure['message']}")
             for line in failure["example"]:

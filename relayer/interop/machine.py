@@ -5,8 +5,10 @@ the chains of :mod:`relayer.interop.world` (reverted to their base snapshot), dr
 :class:`~relayer.interop.strategies.Scenario` (block times, confirmation depths, clock drift,
 the relayer's budget) and wires the real :class:`~relayer.service.RelayerService` to both
 chains as the daemon does (:func:`relayer.evm.evm_runtime`: HTLC, keys, approvals, every
-token's own dry run, the escrow shortfall check), on a real :class:`~relayer.store.SqliteStore`
-with a real sealing key. Then hypothesis interleaves the actors' rules:
+token's own dry run, the escrow shortfall check), on a real store (a
+:class:`~relayer.store.SqliteStore` file, or a fresh schema of a
+:class:`~relayer.store.PostgresStore` with ``MachineConfig(store="postgres")``) with a real
+sealing key. Then hypothesis interleaves the actors' rules:
 
 ==============  ============================================================================
 actor           rules
@@ -16,7 +18,13 @@ chains          ``pass_time`` (both chains, blocks within their block times),
                 swap's deadlines), ``skew`` (one clock jumps), ``reorg`` (snapshot/revert,
                 below or above the confirmation depth)
 relayer         ``tick``; ``crash_restart`` (drop the service, build a new one on the same
-                store file and sealing key)
+                store and sealing key); a second replica on the same store (its own
+                connection, the same keys): ``replica_tick`` (B alone races A for free
+                leases), ``lease_expires`` (every lease runs out: the holder stalled),
+                ``takeover_mid_effect`` (A's lease runs out inside its lock and B takes
+                the swap over before A goes on, as in ``test_replica_fencing``);
+                ``drop_submissions`` (the next transactions are lost by the RPC and never
+                mined, or mined with the node's answer lost)
 counterparty    an external buyer (its key is not the relayer's): ``counterparty_lock``
                 (early, late or never), ``counterparty_decoy`` (a lock of a worthless token
                 with the leg's terms), ``counterparty_refund``
@@ -26,12 +34,16 @@ third party     ``look_alike`` (same terms, other sender, any asset), ``odd_call
 token agent     ``agent_freeze`` (freeze/unfreeze the buyer on the T-REX token),
                 ``agent_force_out`` / ``agent_restore`` (forced transfer out of and back into
                 the pooled EVM HTLC), ``agent_block_receiver`` (the cash issuer blocks the
-                seller's cash wallet)
+                seller's cash wallet), ``agent_pause`` (pause/unpause the T-REX token),
+                ``agent_revoke_kyc`` (delete the buyer's identity from the token's
+                identity registry, or register it again)
 ==============  ============================================================================
 
 Invariants (``@invariant``, checked after every step; each method's docstring states it):
 ``honest_parties_keep_an_asset``, ``no_lock_claimed_and_refunded``,
-``escrow_holds_its_open_locks``, ``secret_stays_private_until_revealed``; and at the end of
+``escrow_holds_its_open_locks``, ``secret_stays_private_until_revealed``,
+``supply_is_conserved`` (every token's supply, across every holder and escrow),
+``no_ineligible_holder_receives_the_security``; and at the end of
 every example (:meth:`InteropMachine.teardown`) the liveness property
 ``every_swap_reaches_a_final_state``, after the chains keep moving past every deadline.
 
@@ -40,7 +52,12 @@ reorg deeper than the chain's confirmation depth, or a clock jump beyond the con
 drift and block time, marks the swaps it touches ``outside`` (with the reason); a token
 agent acting on a swap after its secret is public marks it ``agent`` (an agent may take an
 asset by law). Those swaps are still checked for everything but the honest-party outcome
-and liveness.
+and liveness. At the example's end the agents undo what they did (not an action against
+anyone: nothing is marked) before the chains run past every deadline.
+
+Every example's final swap states are kept (:func:`finals`) for the SQLite/PostgreSQL
+agreement test; secrets come from a per-example counter so that one seed replays the same
+workload on either store.
 
 :func:`machine_class` builds a machine for a :class:`MachineConfig` (which actors run,
 which strategies feed them); the suite's CLI and the mutation tests use it.
@@ -49,15 +66,18 @@ which strategies feed them); the suite's CLI and the mutation tests use it.
 from __future__ import annotations
 
 import atexit
+import collections
 import contextlib
+import hashlib
 import json
 import logging
+import secrets
 import shutil
 import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -67,13 +87,14 @@ from hypothesis.stateful import (
     precondition,
     rule,
 )
+from web3 import Web3
 
 from adapters.evm.client import EvmClient
 from adapters.evm.erc20 import Erc20Adapter
 from adapters.evm.erc3643 import Erc3643Adapter
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
-from bridge.errors import BridgeError, NotFound
+from bridge.errors import BridgeError, ChainTimeout, ChainUnavailable, NotFound
 from bridge.model import AssetRef, Capability
 from bridge.swap import LegPhase, Outcome, Role, SwapTerms
 from relayer.evm import approve_for_htlc, evm_runtime
@@ -86,10 +107,10 @@ from relayer.interop.strategies import (
     scenarios,
     trades,
 )
-from relayer.interop.world import Backend, InteropWorld, build_world
+from relayer.interop.world import CASH_FUNDS, SELLER_UNITS, Backend, InteropWorld, build_world
 from relayer.sealing import SealingKey
 from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
-from relayer.store import SqliteStore
+from relayer.store import PostgresStore, SqliteStore, Store
 
 __all__ = [
     "InteropMachine",
@@ -104,6 +125,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 CHAINS = ("sec", "cash")
+StoreKind = Literal["sqlite", "postgres"]
+NATIVE_LABEL = "native"
+"""How the native coin is named where a token address would be."""
 MAX_MARKS = 6
 """Snapshots kept per chain for reorgs (one before every relayer tick)."""
 
@@ -139,6 +163,12 @@ class MachineConfig:
     )
     offsets: st.SearchStrategy[int] = field(default_factory=lambda: st.integers(-3, 12))
     """Only these rules run (None: every rule of the enabled actors): a targeted search."""
+    agents_undo: bool = True
+    """Whether the agent may lift a freeze of the buyer (during the example and at its end;
+    False: a freeze stands for good, and the swaps run past their deadlines under it)."""
+    store: StoreKind = "sqlite"
+    """The relayer's store: a SQLite file per example, or a fresh schema of ``pg_dsn``."""
+    pg_dsn: str | None = None
 
 
 @dataclass
@@ -150,7 +180,7 @@ class SwapRecord:
     terms: SwapTerms
     external: bool
     buyer: EvmSigner
-    secret: bytes
+    secret: bytes = field(repr=False)
     lock_ids: dict[Role, str]
     outside: list[str] = field(default_factory=list)
     agent: list[str] = field(default_factory=list)
@@ -203,6 +233,42 @@ class _Capture(logging.Handler):
 
 _LOGGERS = ("relayer", "adapters", "bridge")
 
+_ERC20_ABI: list[dict[str, Any]] = [
+    {
+        "name": "totalSupply",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+    {
+        "name": "balanceOf",
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": "account", "type": "address"}],
+        "outputs": [{"name": "", "type": "uint256"}],
+    },
+]
+"""The two ERC-20 reads the conservation invariant needs (every token here is an ERC-20)."""
+
+
+def _view(name: str, *inputs: str, output: str = "bool") -> dict[str, Any]:
+    return {
+        "name": name,
+        "type": "function",
+        "stateMutability": "view",
+        "inputs": [{"name": f"a{i}", "type": t} for i, t in enumerate(inputs)],
+        "outputs": [{"name": "", "type": output}],
+    }
+
+
+_VIEW_ABI: list[dict[str, Any]] = [
+    _view("paused"),
+    _view("isFrozen", "address"),
+    _view("isBlocked", "address"),
+]
+"""The agent-state reads used to resynchronise after a reorg (T-REX and the cash token)."""
+
 
 def _allow(order: SwapOrder, at: object) -> ComplianceResult:
     """The law is not under test here: every trade is allowed; the tokens' own checks (dry
@@ -217,6 +283,35 @@ def _lock_state(htlc: EvmHtlc, lock_id: str) -> str:
     except NotFound:
         return "absent"
     return "absent" if state == "unknown" else state
+
+
+def _schema_dsn(dsn: str | None) -> str:
+    """A DSN of ``dsn`` whose search path is a fresh schema (one example's store)."""
+    if not dsn:
+        raise ValueError("MachineConfig.pg_dsn: required for store = 'postgres'")
+    import psycopg
+
+    name = "interop_" + secrets.token_hex(6)
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        conn.execute(f"CREATE SCHEMA {name}")
+    sep = "&" if "?" in dsn else "?"
+    return f"{dsn}{sep}options=-csearch_path%3D{name}"
+
+
+def _drop_schema(dsn: str) -> None:
+    import psycopg
+
+    base, _, options = dsn.rpartition("options=-csearch_path%3D")
+    with (
+        contextlib.suppress(Exception),
+        psycopg.connect(base.rstrip("?&"), autocommit=True) as conn,
+    ):
+        conn.execute(f"DROP SCHEMA IF EXISTS {options} CASCADE")
+
+
+DROP_FAULTS = ("never_sent", "answer_lost")
+"""How a relayer submission is dropped: the RPC loses it without forwarding it (never
+mined), or forwards it and loses the node's answer (mined, the relayer hears an error)."""
 
 
 class InteropMachine(RuleBasedStateMachine):
@@ -235,6 +330,7 @@ class InteropMachine(RuleBasedStateMachine):
         self.scanned: dict[str, int] = {c: self.world.client(c).head() for c in CHAINS}
         self.marks: dict[str, list[tuple[Any, int]]] = {c: [] for c in CHAINS}
         self.forced_out = 0
+        self.undoing = False
         self.frozen = False
         self.blocked = False
         self.ticks = 0
@@ -256,10 +352,42 @@ class InteropMachine(RuleBasedStateMachine):
         self.idle: dict[str, tuple[int, int]] = dict.fromkeys(CHAINS, (0, 0))
         self.clock_ahead: dict[str, int] = dict.fromkeys(CHAINS, 0)
         """Per chain: how far its clock runs ahead of real time (the ``skew`` rule)."""
-        """Per chain: seconds and blocks since the relayer last ran."""
+        self.counting = True
+        """Whether blocks mined now count as time the relayer did not run."""
+        self.paused = False
+        self.revoked = False
+        self.lease_now = time.time()
+        """The stores' clock for leases (moved only by the replica rules)."""
+        self.replica: RelayerService | None = None
+        self.takeover_armed = False
+        self.takeovers = 0
+        self.drops: list[str] = []
+        """Faults armed for the relayer's next submissions (``never_sent``, ``answer_lost``)."""
+        self.lost: set[str] = set()
+        self.in_tick = False
+        self.dropped = 0
+        self.holdings: dict[tuple[str, str], int] = {}
+        self.bugs: set[str] = set()
+        """Swaps whose next observation raises (the ``swap_bug`` fault)."""
+        self.dsn = _schema_dsn(self.config.pg_dsn) if self.config.store == "postgres" else None
+        self.secret_seq = 0
+        self._runtimes: dict[str, float] = {}
+        self._balances_at: tuple[str, ...] = ()
+        self._balances_now: dict[tuple[str, str], int] = {}
+        self._hook_clients()
 
     # ------------------------------------------------------------------ wiring
-    def _build_service(self) -> RelayerService:
+    def _open_store(self) -> Store:
+        """A connection to the example's store (each replica and restart opens its own)."""
+        clock = self._lease_clock
+        if self.dsn is not None:
+            return PostgresStore(self.dsn, clock=clock)
+        return SqliteStore(self.workdir / "relayer.sqlite3", clock=clock)
+
+    def _lease_clock(self) -> float:
+        return self.lease_now
+
+    def _build_service(self, replica_id: str = "relayer-a") -> RelayerService:
         world, scenario = self.world, self.scenario
 
         def runtime(name: str, setup: ChainSetup, signers: list[EvmSigner], op: EvmSigner) -> Any:
@@ -277,8 +405,15 @@ class InteropMachine(RuleBasedStateMachine):
         def wall() -> float:
             return float(max(self._now("sec"), self._now("cash")))
 
-        return RelayerService(
-            store=SqliteStore(self.workdir / "relayer.sqlite3"),
+        def randbytes(n: int) -> bytes:
+            # deterministic per example (a seed replays the same secrets on either store)
+            self.secret_seq += 1
+            return hashlib.sha256(f"interop-secret:{self.secret_seq}".encode()).digest()[:n]
+
+        service = RelayerService(
+            store=self._open_store(),
+            replica_id=replica_id,
+            randbytes=randbytes,
             chains={
                 "sec": runtime("sec", scenario.sec, [world.seller], world.operator_sec),
                 "cash": runtime(
@@ -290,6 +425,67 @@ class InteropMachine(RuleBasedStateMachine):
             budget=scenario.budget,
             wall_clock=wall,
         )
+        if replica_id == "relayer-a":
+            for rt in service.chains.values():
+                rt.prepare_lock = self._takeover_hook(rt.prepare_lock)
+        observe = service.observe
+
+        def observe_with_bugs(swap_id: str) -> Any:
+            if swap_id in self.bugs:  # a bug in the relayer's handling of this one swap
+                self.bugs.discard(swap_id)
+                raise RuntimeError(f"injected bug while observing swap {swap_id}")
+            return observe(swap_id)
+
+        setattr(service, "observe", observe_with_bugs)  # noqa: B010 (an instance override)
+        return service
+
+    def _takeover_hook(self, prepare: Any) -> Any:
+        """Replica A's lock preparation, inside which an armed takeover happens: A's lease
+        runs out in the middle of its effect and replica B takes the swap over."""
+
+        def hooked(leg: Any, signer: Any) -> None:
+            prepare(leg, signer)
+            if self.takeover_armed:
+                self.takeover_armed = False
+                self.takeovers += 1
+                self.lease_now += self.svc.lease_seconds + 1
+                self._replica_tick()
+
+        return hooked
+
+    def _hook_clients(self) -> None:
+        """Route the chains' ``submit`` and ``wait`` through the dropped-submission faults
+        (armed by :meth:`drop_submissions`, active only while a relayer ticks)."""
+        for chain in CHAINS:
+            client = self.world.client(chain)
+            submit, wait = client.submit, client.wait
+
+            def hooked_submit(signed: bytes, _submit: Any = submit) -> str:
+                if not (self.in_tick and self.drops):
+                    return str(_submit(signed))
+                how = self.drops.pop(0)
+                self.dropped += 1
+                tx_hash = Web3.keccak(signed).to_0x_hex()
+                if how == "never_sent":
+                    self.lost.add(tx_hash)
+                    return tx_hash
+                _submit(signed)
+                raise ChainUnavailable("send transaction: the node's answer was lost (fault)")
+
+            def hooked_wait(tx_id: str, *, timeout: float | None = None, _wait: Any = wait) -> Any:
+                if tx_id in self.lost:
+                    self.lost.discard(tx_id)
+                    raise ChainTimeout(f"wait for receipt: {tx_id} never mined (dropped)")
+                return _wait(tx_id, timeout=timeout)
+
+            setattr(client, "submit", hooked_submit)  # noqa: B010 (an instance override)
+            setattr(client, "wait", hooked_wait)  # noqa: B010
+
+    def _unhook_clients(self) -> None:
+        for chain in CHAINS:
+            client = self.world.client(chain)
+            for name in ("submit", "wait"):
+                client.__dict__.pop(name, None)
 
     @property
     def svc(self) -> RelayerService:
@@ -399,9 +595,71 @@ class InteropMachine(RuleBasedStateMachine):
         self._tick()
 
     def _tick(self) -> None:
-        self.svc.tick()
+        """The relayer runs: replica A ticks, then replica B if it exists (each acts on the
+        swaps it holds or whose lease is free): the relayer is not idle."""
+        self._run_tick(self.svc)
+        if self.replica is not None:
+            self._replica_tick()
         self.ticks += 1
         self.idle = dict.fromkeys(CHAINS, (0, 0))
+
+    def _replica_tick(self) -> None:
+        """Replica B (its own store connection, the same key and chains) ticks once. Alone
+        it does not make the relayer un-idle: the swaps replica A holds wait for A."""
+        if self.replica is None:
+            self.replica = self._build_service("relayer-b")
+        self._run_tick(self.replica)
+
+    def _run_tick(self, service: RelayerService) -> None:
+        """One tick of ``service``. Invariant ``relayer_tick_survives_a_failing_swap``: a
+        tick never raises (an error in one swap is that swap's, retried with back-off; an
+        exception out of ``tick()`` would stop the daemon's loop and every other swap)."""
+        self.in_tick = True
+        try:
+            service.tick()
+        except Exception as exc:
+            raise self._violation(
+                "relayer_tick_survives_a_failing_swap",
+                None,
+                f"{service.replica_id}'s tick raised {type(exc).__name__}: {exc}",
+            ) from exc
+        finally:
+            self.in_tick = False
+
+    @precondition(
+        lambda self: self._on("replica_tick") and self._act("relayer") and bool(self.swaps)
+    )
+    @rule()
+    def replica_tick(self) -> None:
+        """A second replica on the same store polls and acts on every swap whose lease is
+        free or has run out (the swaps replica A holds are left to it)."""
+        self._mark()
+        self._replica_tick()
+
+    @precondition(lambda self: self._on("lease_expires") and self._act("relayer"))
+    @rule()
+    def lease_expires(self) -> None:
+        """Every lease runs out (the holder stalled longer than ``lease_seconds``): the next
+        replica to tick takes the swaps over, and the fencing token must keep the old holder
+        from writing."""
+        self.lease_now += self.svc.lease_seconds + 1
+
+    @precondition(
+        lambda self: self._on("takeover_mid_effect") and self._act("relayer") and bool(self.swaps)
+    )
+    @rule()
+    def takeover_mid_effect(self) -> None:
+        """Arm a takeover inside replica A's next lock: its lease runs out while it prepares
+        the lock, replica B takes the swap over and acts, then A goes on with its effect."""
+        self.takeover_armed = True
+
+    @precondition(lambda self: self._on("drop_submissions") and self._act("relayer"))
+    @rule(how=st.sampled_from(DROP_FAULTS), count=st.integers(1, 3))
+    def drop_submissions(self, how: str, count: int) -> None:
+        """The relayer's next ``count`` transactions are dropped: lost by the RPC before
+        reaching the node (never mined; the receipt wait times out), or mined with the
+        node's answer lost (the relayer hears an error for a transaction that happened)."""
+        self.drops.extend([how] * count)
 
     @precondition(lambda self: self._on("crash_restart") and self._act("relayer"))
     @rule()
@@ -410,6 +668,17 @@ class InteropMachine(RuleBasedStateMachine):
         file and sealing key (its in-memory caches, metrics and chain views are gone)."""
         self.svc.store.close()
         self.service = self._build_service()
+
+    @precondition(lambda self: self._on("swap_bug") and self._act("relayer") and bool(self.swaps))
+    @rule(data=st.data())
+    def swap_bug(self, data: st.DataObject) -> None:
+        """A bug in the relayer's code hits one swap: its next observation raises an
+        unexpected exception (a fault no chain can produce, so injected). That swap is
+        outside the guarantees (it waits out its back-off); the others must go on."""
+        swap = data.draw(st.sampled_from(self.swaps), label="swap")
+        if self.svc.store.get(swap.swap_id).outcome is Outcome.OPEN:
+            swap.outside.append("a bug in the relayer hit this swap")
+            self.bugs.add(swap.swap_id)
 
     # ------------------------------------------------------------------ chains
     def _allowance(self) -> int:
@@ -550,7 +819,11 @@ class InteropMachine(RuleBasedStateMachine):
         marks = self.marks[chain]
         if not marks:
             return
-        index = data.draw(st.integers(0, len(marks) - 1), label="mark")
+        self.reorg_to(chain, data.draw(st.integers(0, len(marks) - 1), label="mark"))
+
+    def reorg_to(self, chain: str, index: int) -> None:
+        """Reorganise ``chain`` back to its ``index``-th kept mark (see :meth:`reorg`)."""
+        marks = self.marks[chain]
         snapshot, height = marks[index]
         client = self.world.client(chain)
         removed = client.head() - height
@@ -563,10 +836,43 @@ class InteropMachine(RuleBasedStateMachine):
                 f"(> {self._setup(chain).confirmations} confirmations)",
             )
         client.revert(snapshot)
+        self._resync_agents(chain)
         del marks[index:]
         self.world.htlc(chain)._locks.clear()
         self.scanned[chain] = min(self.scanned[chain], client.head())
-        self._mine(chain, removed + 1, self._setup(chain).block_seconds()[0])
+        # the longer branch replaces the removed blocks as they came (the relayer had ticked
+        # through them: not idle time), plus one block more
+        counting, self.counting = self.counting, False
+        self._mine(chain, removed, self._setup(chain).block_seconds()[0])
+        self.counting = counting
+        self._mine(chain, 1, self._setup(chain).block_seconds()[0])
+
+    def _resync_agents(self, chain: str) -> None:
+        """After a reorg of ``chain``, what the agents did is what the chain now shows (a
+        removed block takes a pause, freeze, KYC revocation, forced transfer or block with
+        it): the machine's record of it is read back from the chain."""
+        w = self.world
+        bob = w.buyer_on_sec
+        if chain == "sec":
+            token = w.sec.contract(
+                w.security.locator.address,  # type: ignore[union-attr]
+                _VIEW_ABI,
+            )
+            adapter = Erc3643Adapter(w.sec)
+            registry = adapter._registry(adapter.token(w.security))
+            self.paused = bool(token.functions.paused().call())
+            self.frozen = bool(token.functions.isFrozen(bob).call())
+            self.revoked = not bool(registry.functions.contains(bob).call())
+            self.forced_out = self._escrow_gaps().get(
+                ("sec", w.security.locator.address.lower()),  # type: ignore[union-attr]
+                0,
+            )
+        else:
+            cash = w.cash.contract(
+                w.cash_token.locator.address,  # type: ignore[union-attr]
+                _VIEW_ABI,
+            )
+            self.blocked = bool(cash.functions.isBlocked(w.seller_on_cash.address).call())
 
     def _outside(self, chain: str, reason: str) -> None:
         for swap in self.swaps:
@@ -710,7 +1016,10 @@ class InteropMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ token agents
     def _agent(self, what: str) -> None:
-        """An agent's action: swaps whose secret is already public are marked ``agent``."""
+        """An agent's action: swaps whose secret is already public are marked ``agent``
+        (undoing an action at the example's end takes nothing from anyone: not marked)."""
+        if self.undoing:
+            return
         for swap in self.swaps:
             state = self.svc.store.get(swap.swap_id)
             revealed = (
@@ -724,8 +1033,9 @@ class InteropMachine(RuleBasedStateMachine):
     @precondition(lambda self: self._on("agent_freeze") and self._act("token_agent"))
     @rule(frozen=st.booleans())
     def agent_freeze(self, frozen: bool) -> None:
-        """The T-REX agent freezes (or unfreezes) the buyer's security wallet."""
-        if frozen == self.frozen:
+        """The T-REX agent freezes (or unfreezes) the buyer's security wallet (with
+        ``agents_undo=False`` a freeze is never lifted)."""
+        if frozen == self.frozen or (not frozen and not self.config.agents_undo):
             return
         self._agent(f"buyer {'frozen' if frozen else 'unfrozen'}")
         Erc3643Adapter(self.world.sec).agent_operation(
@@ -794,6 +1104,45 @@ class InteropMachine(RuleBasedStateMachine):
         )
         self.blocked = blocked
 
+    @precondition(lambda self: self._on("agent_pause") and self._act("token_agent"))
+    @rule(paused=st.booleans())
+    def agent_pause(self, paused: bool) -> None:
+        """The T-REX agent pauses (or unpauses) the security token mid-swap."""
+        if paused == self.paused:
+            return
+        self._agent(f"token {'paused' if paused else 'unpaused'}")
+        Erc3643Adapter(self.world.sec).agent_operation(
+            self.world.security, Capability.PAUSE, self.world.trex.agent, paused=paused
+        )
+        self.paused = paused
+
+    @precondition(lambda self: self._on("agent_revoke_kyc") and self._act("token_agent"))
+    @rule(revoked=st.booleans())
+    def agent_revoke_kyc(self, revoked: bool) -> None:
+        """The T-REX agent revokes the buyer's KYC (deletes its identity from the token's
+        identity registry) or restores it (registers the same identity again)."""
+        if revoked == self.revoked:
+            return
+        self._agent(f"buyer's KYC {'revoked' if revoked else 'restored'}")
+        bob = self.world.trex.investor("bob")
+        adapter = Erc3643Adapter(self.world.sec)
+        if revoked:
+            registry = adapter._registry(adapter.token(self.world.security))
+            call = registry.functions.deleteIdentity(bob.address)
+            data = bytes.fromhex(str(call._encode_transaction_data()).removeprefix("0x"))
+            self.world.sec.transact(self.world.trex.agent, registry.address, data)
+        else:
+            assert bob.identity is not None
+            adapter.agent_operation(
+                self.world.security,
+                Capability.IDENTITY_REGISTRATION,
+                self.world.trex.agent,
+                wallet=bob.address,
+                identity=bob.identity,
+                country=bob.country,
+            )
+        self.revoked = revoked
+
     # ------------------------------------------------------------------ observation
     def _scan(self) -> None:
         """Mark every secret that appeared in any transaction's call data as public (a
@@ -830,6 +1179,12 @@ class InteropMachine(RuleBasedStateMachine):
     def check_invariants(self, *args: Any, **kwargs: Any) -> None:
         """Count the step, then run every invariant (hypothesis calls this after each)."""
         self.steps += 1
+        runtimes = args[2] if len(args) > 2 else kwargs.get("runtimes")
+        if isinstance(runtimes, dict):  # hypothesis's per-rule timings: the one that moved ran
+            for label, spent in runtimes.items():
+                if label.startswith("execute:rule:") and spent != self._runtimes.get(label):
+                    _STATS.rules[label.removeprefix("execute:rule:")] += 1
+                    self._runtimes[label] = spent
         self._sync()
         super().check_invariants(*args, **kwargs)
 
@@ -856,22 +1211,34 @@ class InteropMachine(RuleBasedStateMachine):
                 continue
             self._assert_honest(swap)
 
+    def _late(self, swap: SwapRecord) -> tuple[bool, bool]:
+        """Whether each lock's deadline has passed on its chain: no claim of it can land any
+        more (the HTLC claims before the deadline only), only its sender's refund."""
+        return (
+            self._now("sec") >= swap.terms.initiator_deadline,
+            self._now("cash") >= swap.terms.participant_deadline,
+        )
+
     def _settled(self, swap: SwapRecord) -> bool:
-        """Final on chain whatever the relayer says: the seller's lock is claimed or
-        refunded, and the buyer's is too, or can no longer be made (past its deadline)."""
+        """Final on chain whatever the relayer says: each lock is claimed or refunded, or
+        past its deadline (absent: it can no longer be made; open: it can no longer be
+        claimed, only refunded to its sender)."""
         i, p = self._states(swap)
-        late = self._now("cash") >= swap.terms.participant_deadline
-        return i in ("claimed", "refunded") and (
-            p in ("claimed", "refunded") or (p == "absent" and late)
+        late_i, late_p = self._late(swap)
+        return (i in ("claimed", "refunded") or (i in ("absent", "open") and late_i)) and (
+            p in ("claimed", "refunded") or (p in ("absent", "open") and late_p)
         )
 
     def _assert_honest(self, swap: SwapRecord) -> None:
         i, p = self._states(swap)
+        late_i, late_p = self._late(swap)
         outcome = self.svc.store.get(swap.swap_id).outcome.value
-        seller_ok = i in ("absent", "refunded") or p == "claimed"
+        # an open lock past its deadline is its sender's to refund
+        seller_ok = i in ("absent", "refunded") or p == "claimed" or (i == "open" and late_i)
         buyer_ok = (
             p in ("absent", "refunded")
             or i == "claimed"
+            or (p == "open" and late_p)
             or (swap.external and p == "open" and swap.hashlock not in self.public)
         )
         if not seller_ok:
@@ -934,6 +1301,7 @@ class InteropMachine(RuleBasedStateMachine):
             return
         self._counted()
         world = self.world
+        gaps = self._escrow_gaps()
         for chain, asset in (
             ("sec", world.security),
             ("cash", world.cash_token),
@@ -941,8 +1309,8 @@ class InteropMachine(RuleBasedStateMachine):
             ("cash", None),
             ("sec", None),
         ):
-            missing, _ = world.htlc(chain).shortfall(asset)
             label = "native" if asset is None else asset.locator.address  # type: ignore[union-attr]
+            missing = gaps.get((chain, label.lower()), 0)
             key = (chain, label)
             if not missing:
                 self.shortfall_seen.pop(key, None)
@@ -960,6 +1328,45 @@ class InteropMachine(RuleBasedStateMachine):
                     f"the {chain} HTLC holds {missing} units of {label} less than its open "
                     f"locks and the relayer's stbridge_escrow_shortfall gauge is {gauge}",
                 )
+
+    def _escrow_gaps(self) -> dict[tuple[str, str], int]:
+        """Per (chain, token address in lower case or ``native``): how much the HTLC holds
+        less than the sum of its open plain locks of it, from the machine's own reading of
+        the lock events (one log scan per chain) and balances (not the adapter's check)."""
+        w = self.world
+        balances = self._balances()
+        held = {
+            ("sec", w.security.locator.address.lower()): balances[("security", "security HTLC")],  # type: ignore[union-attr]
+            ("cash", w.cash_token.locator.address.lower()): balances[("cash", "cash HTLC")],  # type: ignore[union-attr]
+            ("cash", w.decoy_token.locator.address.lower()): balances[("decoy", "cash HTLC")],  # type: ignore[union-attr]
+        }
+        gaps: dict[tuple[str, str], int] = {}
+        for chain in CHAINS:
+            htlc = w.htlc(chain)
+            client = w.client(chain)
+            opened: dict[str, tuple[str, int]] = {}
+            closed: set[str] = set()
+            for event in htlc.events(0, client.head()):
+                lock_id = str(event.args["lock_id"])
+                if event.name == "Locked":
+                    if event.args.get("partition") is None:
+                        token = str(event.args.get("token") or NATIVE_LABEL).lower()
+                        opened[lock_id] = (token, int(str(event.args["amount"])))
+                else:
+                    closed.add(lock_id)
+            owed: dict[str, int] = {}
+            for lock_id, (token, amount) in opened.items():
+                if lock_id not in closed:
+                    owed[token] = owed.get(token, 0) + amount
+            for token, amount in owed.items():
+                have = (
+                    client.balance(htlc.address)
+                    if token == NATIVE_LABEL
+                    else held.get((chain, token), 0)
+                )
+                if amount > have:
+                    gaps[(chain, token)] = amount - have
+        return gaps
 
     def _due(self, asset: AssetRef | None) -> bool:
         """Whether an open swap has a claim or refund of a leg of ``asset`` pending."""
@@ -997,6 +1404,95 @@ class InteropMachine(RuleBasedStateMachine):
                     "secret_stays_private_until_revealed", swap, "the secret is in the audit"
                 )
 
+    def _holders(self) -> dict[str, list[tuple[str, str]]]:
+        """Every account that may hold each asset in this world: (label, address)."""
+        w = self.world
+        cash_side = [
+            ("custodied buyer", w.buyers["custodied"].address),
+            ("external buyer", w.buyers["external"].address),
+            ("third party", w.third.address),
+            ("seller's cash wallet", w.seller_on_cash.address),
+            ("cash HTLC", w.cash_htlc.address),
+            ("cash issuer", w.cash_issuer.address),
+        ]
+        return {
+            "security": [
+                ("seller", w.seller.address),
+                ("buyer", w.buyer_on_sec),
+                ("security HTLC", w.sec_htlc.address),
+                ("third party", w.third.address),
+            ],
+            "cash": cash_side,
+            "decoy": cash_side,
+        }
+
+    def _balances(self) -> dict[tuple[str, str], int]:
+        """Every holder's balance of every token, read once per step (both invariants below
+        use it), and each token's total supply under ``(name, "total supply")``."""
+        w = self.world
+        at = tuple(str(w.client(c).w3.eth.get_block("latest")["hash"]) for c in CHAINS)
+        if self._balances_at == at and self._balances_now:
+            return self._balances_now
+        refs = {"security": w.security, "cash": w.cash_token, "decoy": w.decoy_token}
+        out: dict[tuple[str, str], int] = {}
+        for name, holders in self._holders().items():
+            client = w.sec if name == "security" else w.cash
+            token = client.contract(
+                refs[name].locator.address,  # type: ignore[union-attr]
+                _ERC20_ABI,
+            )
+            out[(name, "total supply")] = int(token.functions.totalSupply().call())
+            for label, address in holders:
+                out[(name, label)] = int(token.functions.balanceOf(address).call())
+        self._balances_at, self._balances_now = at, out
+        return out
+
+    @invariant()
+    def supply_is_conserved(self) -> None:
+        """Supply of every asset is conserved: each token's total supply is what the world
+        minted (nothing is minted or burnt by a swap), and the balances of the accounts
+        that may hold it (parties, third party, issuer, the HTLC escrow) add up to it: no
+        unit is created, destroyed, or paid to anyone else (an operator, a contract)."""
+        if not self.ready:
+            return
+        self._counted()
+        expected = {"security": SELLER_UNITS, "cash": 3 * CASH_FUNDS, "decoy": 3 * CASH_FUNDS}
+        balances = self._balances()
+        for name, holders in self._holders().items():
+            supply = balances[(name, "total supply")]
+            held = {label: balances[(name, label)] for label, _ in holders}
+            if supply != expected[name] or sum(held.values()) != supply:
+                raise self._violation(
+                    "supply_is_conserved",
+                    None,
+                    f"{name}: total supply {supply} (minted {expected[name]}), held by the "
+                    f"known accounts {sum(held.values())} ({held})",
+                )
+
+    @invariant()
+    def no_ineligible_holder_receives_the_security(self) -> None:
+        """No ineligible holder ever receives the security: every account whose balance of
+        the T-REX token grew since the previous check is eligible under the token's
+        identity registry now (a verified identity with the required claims)."""
+        if not self.ready:
+            return
+        self._counted()
+        w = self.world
+        balances = self._balances()
+        for label, address in self._holders()["security"]:
+            balance = balances[("security", label)]
+            before = self.holdings.get(("security", label), balance)
+            self.holdings[("security", label)] = balance
+            if (
+                balance > before
+                and not Erc3643Adapter(w.sec).eligibility(w.security, address).eligible
+            ):
+                raise self._violation(
+                    "no_ineligible_holder_receives_the_security",
+                    None,
+                    f"{label} ({address}) received {balance - before} units while ineligible",
+                )
+
     # ------------------------------------------------------------------ the end
     def _in_flight(self) -> bool:
         for swap in self.swaps:
@@ -1014,12 +1510,19 @@ class InteropMachine(RuleBasedStateMachine):
         (blocks within their block times) while the relayer ticks, until every deadline has
         passed by its confirmations and a few ticks more."""
         world = self.world
+        self.undoing = True
         if self.forced_out:
             self.agent_restore()
-        if self.frozen:
+        if self.frozen and self.config.agents_undo:
             self.agent_freeze(False)
         if self.blocked:
             self.agent_block_receiver(False)
+        if self.paused:
+            self.agent_pause(False)
+        if self.revoked:
+            self.agent_revoke_kyc(False)
+        self.takeover_armed = False
+        self.undoing = False
         last = {
             "sec": max(s.terms.initiator_deadline for s in self.swaps),
             "cash": max(s.terms.participant_deadline for s in self.swaps),
@@ -1027,6 +1530,8 @@ class InteropMachine(RuleBasedStateMachine):
         settled_ticks = 0
         for _ in range(self.config.drain_ticks):
             self._tick()
+            if self.replica is not None:
+                self._replica_tick()
             self._sync()
             for swap in self._external():  # an honest external buyer takes its cash back
                 if self._now("cash") >= swap.terms.participant_deadline:
@@ -1056,12 +1561,21 @@ class InteropMachine(RuleBasedStateMachine):
     def every_swap_reaches_a_final_state(self) -> None:
         """Liveness: when the chains keep moving, every swap is final once each chain is past
         the swap's deadline by its confirmation depth and the relayer has ticked a few more
-        times; and then the honest-party property holds for it."""
+        times; then the honest-party property holds for it, and none of its locks is still
+        open (a swap the relayer calls final never strands a party's units in an HTLC)."""
         self._counted()
         for swap in self.swaps:
             if swap.exempt:
                 continue
             state = self.svc.store.get(swap.swap_id)
+            if state.outcome is not Outcome.OPEN and "open" in self._states(swap):
+                raise self._violation(
+                    "every_swap_reaches_a_final_state",
+                    swap,
+                    f"the relayer says {state.outcome.value} but a lock is still open on chain "
+                    f"after every deadline (security lock, cash lock: {self._states(swap)}): "
+                    "stranded",
+                )
             if self._settled(swap):
                 self._assert_honest(swap)
             if state.outcome is Outcome.OPEN:
@@ -1072,6 +1586,16 @@ class InteropMachine(RuleBasedStateMachine):
                     f"participant {state.participant.phase})",
                 )
             self._assert_honest(swap)
+
+    def final_states(self) -> list[tuple[str, str, str]]:
+        """Each swap's outcome and leg phases as the store records them (in submit order)."""
+        out = []
+        for swap in self.swaps:
+            state = self.svc.store.get(swap.swap_id)
+            out.append(
+                (state.outcome.value, state.initiator.phase.value, state.participant.phase.value)
+            )
+        return out
 
     def teardown(self) -> None:
         """Let every deadline pass, check liveness, and release the example's resources."""
@@ -1086,8 +1610,15 @@ class InteropMachine(RuleBasedStateMachine):
                 logger = logging.getLogger(name)
                 logger.removeHandler(self.capture)
                 logger.setLevel(self._levels[name])
-            if self.service is not None:
-                self.service.store.close()
+            if self.ready and self.service is not None:
+                _FINALS.append(self.final_states())
+            self._unhook_clients()
+            for service in (self.service, self.replica):
+                if service is not None:
+                    with contextlib.suppress(Exception):
+                        service.store.close()
+            if self.dsn is not None:
+                _drop_schema(self.dsn)
             shutil.rmtree(self.workdir, ignore_errors=True)
             _STATS.examples += 1
             _STATS.steps += self.steps
@@ -1102,9 +1633,18 @@ class RunStats:
     steps: int = 0
     invariants: int = 0
     started: float = field(default_factory=time.monotonic)
+    rules: collections.Counter[str] = field(default_factory=collections.Counter)
+    """How often each rule ran."""
 
 
 _STATS = RunStats()
+_FINALS: list[list[tuple[str, str, str]]] = []
+
+
+def finals() -> list[list[tuple[str, str, str]]]:
+    """The final swap states of every example since :func:`reset_stats`, in run order (the
+    SQLite/PostgreSQL agreement test compares them)."""
+    return _FINALS
 
 
 def stats() -> RunStats:
@@ -1116,6 +1656,7 @@ def reset_stats() -> RunStats:
     """Start counting afresh; return the new counters."""
     global _STATS
     _STATS = RunStats()
+    _FINALS.clear()
     return _STATS
 
 

@@ -4,7 +4,8 @@ Each mutation re-introduces one class of the bugs of the safety issue (13) by pa
 real code in memory, for the duration of a ``with`` block; nothing on disk changes:
 
 - ``matcher_ignores_sender``: the relayer takes any lock under the swap's hashlock with the
-  leg's receiver, amount and deadline for its leg (sender, asset and contract ignored);
+  leg's receiver, amount and deadline for its leg (sender, asset and contract ignored), and
+  the engine accepts its observation (``bridge.swap._lock_matches`` without the sender);
 - ``reveal_without_margin``: the secret may be revealed up to the last second before the
   cash deadline (``SwapTerms.reveal_by`` = deadline - 1, the live time check removed);
 - ``claim_window_without_confirmations``: the timelock calculator's claim window leaves out
@@ -19,18 +20,22 @@ real code in memory, for the duration of a ``with`` block; nothing on disk chang
 from __future__ import annotations
 
 import contextlib
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from hypothesis import strategies as st
 
 import bridge.htlc
+import bridge.swap
+import relayer.evm
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
-from bridge.swap import Role, SwapState, SwapTerms, chain_key
+from bridge.swap import LockObserved, Role, SwapState, SwapTerms, chain_key
 from relayer.interop.machine import MachineConfig
 from relayer.interop.strategies import budgets, chain_setups, scenarios, trades
 from relayer.service import RelayerService, _RevealRefused
+from relayer.store import Store
 from relayer.watcher import ChainView
 
 __all__ = ["MUTATIONS", "TARGETS", "patched"]
@@ -81,9 +86,19 @@ def matcher_ignores_sender() -> Iterator[None]:
                 return event
         return None
 
+    def _lock_matches(terms: SwapTerms, change: LockObserved) -> bool:
+        leg = terms.leg(change.role)
+        return (
+            change.hashlock == terms.hashlock
+            and change.amount == leg.amount
+            and change.receiver.lower() == leg.receiver.lower()
+            and change.deadline == terms.deadline(change.role)
+        )
+
     with (
         patched(RelayerService, "_find", _find),
         patched(RelayerService, "_recorded_lock", _recorded_lock),
+        patched(bridge.swap, "_lock_matches", _lock_matches),
     ):
         yield
 
@@ -141,11 +156,79 @@ def claim_before_lock_confirmed() -> Iterator[None]:
         yield
 
 
+@contextlib.contextmanager
+def no_token_recheck() -> Iterator[None]:
+    """The relayer wired without any token's own dry run (the daemon before the fix of issue
+    13 item 3): the re-check before the reveal applies the law only, not the token's rules
+    (a frozen or unverified buyer passes)."""
+
+    def evm_dry_run(client: Any) -> None:
+        return None
+
+    with patched(relayer.evm, "evm_dry_run", evm_dry_run):
+        yield
+
+
+@contextlib.contextmanager
+def shortfall_unchecked() -> Iterator[None]:
+    """No comparison of the pooled HTLC's balance with its open locks before a claim, refund
+    or reveal (issue 13 item 9): units an agent forced out are paid from another lock, and
+    nothing tells the operator."""
+
+    def _require_whole(self: RelayerService, state: SwapState, role: Role) -> None:
+        return None
+
+    with patched(RelayerService, "_require_whole", _require_whole):
+        yield
+
+
+@contextlib.contextmanager
+def no_swap_isolation() -> Iterator[None]:
+    """``RelayerService.tick`` without its per-swap ``try`` (issue 13 item 12): one swap's
+    unexpected error escapes the tick and stops every other swap."""
+
+    def tick(self: RelayerService) -> list[str]:
+        self.poll_chains()
+        ids = self.store.claim_swaps(
+            self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
+        )
+        for swap_id in ids:
+            self.observe(swap_id)
+            self.run_effects(swap_id)
+        return ids
+
+    with patched(RelayerService, "tick", tick):
+        yield
+
+
+@contextlib.contextmanager
+def lease_without_fencing() -> Iterator[None]:
+    """Leases without a fencing token (issue 13 item 7): a replica whose lease ran out still
+    writes the swap (``Store._fence`` checks nothing), and a lock it sends that the chain
+    refuses is recorded as a lock failure even when the leg's lock is on chain (the check
+    in ``RelayerService._send`` sees no lock)."""
+    find = RelayerService._find
+
+    def _fence(self: Store, cur: Any, swap_id: str) -> None:
+        return None
+
+    def _find(self: RelayerService, state: SwapState, role: Role) -> HtlcLock | None:
+        caller = sys._getframe(1).f_code.co_name
+        return None if caller == "_send" else find(self, state, role)
+
+    with patched(Store, "_fence", _fence), patched(RelayerService, "_find", _find):
+        yield
+
+
 MUTATIONS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
     "matcher_ignores_sender": matcher_ignores_sender,
     "reveal_without_margin": reveal_without_margin,
     "claim_window_without_confirmations": claim_window_without_confirmations,
     "claim_before_lock_confirmed": claim_before_lock_confirmed,
+    "no_token_recheck": no_token_recheck,
+    "shortfall_unchecked": shortfall_unchecked,
+    "no_swap_isolation": no_swap_isolation,
+    "lease_without_fencing": lease_without_fencing,
 }
 """Every mutation by name."""
 
@@ -156,10 +239,12 @@ TARGETS: dict[str, MachineConfig] = {
     "matcher_ignores_sender": MachineConfig(
         name="matcher_ignores_sender",
         scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
-        trade=trades(extra_window_s=(0, 60)).filter(lambda t: t.external_buyer),
+        trade=trades(extra_window_s=(0, 60)),
         max_swaps=1,
         sec_backend="anvil",
-        rules=frozenset({"submit", "tick", "counterparty_decoy", "counterparty_lock"}),
+        rules=frozenset(
+            {"submit", "tick", "counterparty_decoy", "counterparty_lock", "look_alike"}
+        ),
     ),
     "reveal_without_margin": MachineConfig(
         name="reveal_without_margin",
@@ -187,17 +272,50 @@ TARGETS: dict[str, MachineConfig] = {
         boundaries=st.just("reveal_by"),
         offsets=st.integers(0, 3),
     ),
+    "no_token_recheck": MachineConfig(
+        name="no_token_recheck",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 30), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "agent_freeze"}),
+        agents_undo=False,
+    ),
+    "shortfall_unchecked": MachineConfig(
+        name="shortfall_unchecked",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=3,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "agent_force_out"}),
+    ),
+    "lease_without_fencing": MachineConfig(
+        name="lease_without_fencing",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "replica_tick", "lease_expires", "takeover_mid_effect"}),
+    ),
+    "no_swap_isolation": MachineConfig(
+        name="no_swap_isolation",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "swap_bug"}),
+    ),
     "claim_before_lock_confirmed": MachineConfig(
         name="claim_before_lock_confirmed",
         scenario=scenarios(
             sec=_QUICK,
-            cash=chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(3, 3)),
+            cash=chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(3, 4)),
             budget=_SMALL,
         ),
-        trade=trades(extra_window_s=(0, 60), external=False),
+        trade=trades(extra_window_s=(30, 60), external=False),
         max_swaps=1,
         sec_backend="anvil",
-        rules=frozenset({"submit", "tick", "reorg"}),
+        rules=frozenset({"submit", "tick", "reorg", "claim_with_public_secret"}),
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""

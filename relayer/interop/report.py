@@ -34,6 +34,7 @@ from hypothesis.stateful import get_state_machine_test
 from bridge import __version__
 from bridge.errors import InvalidInput
 from relayer.interop.machine import MachineConfig, machine_class, reset_stats, stats
+from relayer.interop.mutations import MUTATIONS, TARGETS
 from relayer.interop.strategies import ACTORS
 
 __all__ = ["PROFILES", "Profile", "RunReport", "replay", "run"]
@@ -73,6 +74,9 @@ class RunReport:
     invariants_checked: int = 0
     elapsed_s: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)
+    rules: dict[str, int] = field(default_factory=dict)
+    mutation: str | None = None
+    store: str = "sqlite"
 
     @property
     def passed(self) -> bool:
@@ -94,12 +98,17 @@ class RunReport:
             "examples": self.examples,
             "steps": self.steps,
             "invariants_checked": self.invariants_checked,
+            "rules": self.rules,
+            "mutation": self.mutation,
+            "store": self.store,
             "passed": self.passed,
             "failures": self.failures,
         }
 
 
-def config_for(actors: list[str], sec_backend: str) -> MachineConfig:
+def config_for(
+    actors: list[str], sec_backend: str, *, store: str = "sqlite", pg_dsn: str | None = None
+) -> MachineConfig:
     """The machine configuration for the chosen actors (``InvalidInput`` for an unknown)."""
     unknown = sorted(set(actors) - set(ACTORS))
     if unknown:
@@ -108,11 +117,26 @@ def config_for(actors: list[str], sec_backend: str) -> MachineConfig:
         )
     if sec_backend not in ("pyevm", "anvil"):
         raise InvalidInput("sec_backend", "must be pyevm or anvil", value=sec_backend)
+    if store not in ("sqlite", "postgres"):
+        raise InvalidInput("store", "must be sqlite or postgres", value=store)
+    if store == "postgres" and not pg_dsn:
+        raise InvalidInput("pg_dsn", "a PostgreSQL DSN is required for store postgres")
     return MachineConfig(
         name="cli",
         actors=frozenset(actors),
         sec_backend=sec_backend,  # type: ignore[arg-type]
+        store=store,  # type: ignore[arg-type]
+        pg_dsn=pg_dsn,
     )
+
+
+def mutation_config(name: str) -> MachineConfig:
+    """The targeted search for mutation ``name`` (``InvalidInput`` for an unknown one)."""
+    if name not in TARGETS:
+        raise InvalidInput(
+            "mutation", f"unknown mutation {name!r}; known: {', '.join(sorted(TARGETS))}"
+        )
+    return TARGETS[name]
 
 
 def _settings(spec: _ProfileSpec, *, shrink: bool = True) -> settings:
@@ -150,9 +174,14 @@ def _failure(batch_seed: int, exc: BaseException) -> dict[str, Any]:
 
 
 def _run_batch(
-    config: MachineConfig, spec: _ProfileSpec, batch_seed: int, blob: dict[str, str] | None
+    config: MachineConfig,
+    spec: _ProfileSpec,
+    batch_seed: int,
+    blob: dict[str, str] | None,
+    *,
+    shrink: bool = True,
 ) -> BaseException | None:
-    test = get_state_machine_test(machine_class(config), settings=_settings(spec))
+    test = get_state_machine_test(machine_class(config), settings=_settings(spec, shrink=shrink))
     test = seed(batch_seed)(test)
     if blob is not None:
         test = reproduce_failure(blob["version"], blob["blob"].encode())(test)
@@ -172,26 +201,53 @@ def run(
     sec_backend: str = "anvil",
     progress: Callable[[RunReport], None] | None = None,
     config: MachineConfig | None = None,
+    mutation: str | None = None,
+    store: str = "sqlite",
+    pg_dsn: str | None = None,
+    shrink: bool = True,
 ) -> RunReport:
-    """Search batch by batch until a failure, the profile's batches, or the time budget."""
+    """Search batch by batch until a failure, the profile's batches, or the time budget.
+
+    With ``mutation`` (a name of :data:`relayer.interop.mutations.MUTATIONS`) the relayer
+    runs with that bug re-introduced in memory and the machine runs the mutation's targeted
+    search (:data:`~relayer.interop.mutations.TARGETS`): a failure is the suite catching it.
+    """
+    if mutation is not None:
+        config = config or mutation_config(mutation)
+        with MUTATIONS[mutation]():
+            report = run(
+                profile=profile,
+                seed_value=seed_value,
+                minutes=minutes,
+                actors=sorted(config.actors),
+                progress=progress,
+                config=config,
+                shrink=shrink,
+            )
+        report.mutation = mutation
+        return report
     spec = PROFILES[profile]
     chosen = list(actors or ACTORS)
-    config = config or config_for(chosen, sec_backend)
+    config = config or config_for(chosen, sec_backend, store=store, pg_dsn=pg_dsn)
     budget_s = 60 * (spec.minutes if minutes is None else minutes)
     report = RunReport(profile, seed_value, sorted(chosen), config.sec_backend)
+    report.store = config.store
     counters = reset_stats()
     started = time.monotonic()
     batch = 0
     while batch < spec.batches and (batch == 0 or time.monotonic() - started < budget_s):
-        failure = _run_batch(config, spec, seed_value + batch, None)
+        failure = _run_batch(config, spec, seed_value + batch, None, shrink=shrink)
         batch += 1
         counters = stats()
         report.batches = batch
         report.examples, report.steps = counters.examples, counters.steps
         report.invariants_checked = counters.invariants
+        report.rules = dict(sorted(counters.rules.items()))
         report.elapsed_s = time.monotonic() - started
         if failure is not None:
-            report.failures.append(_failure(seed_value + batch - 1, failure))
+            entry = _failure(seed_value + batch - 1, failure)
+            entry["found_after_s"] = round(report.elapsed_s, 1)
+            report.failures.append(entry)
         if progress is not None:
             progress(report)
         if failure is not None:
@@ -203,7 +259,23 @@ def replay(path: Path, *, progress: Callable[[RunReport], None] | None = None) -
     """Run every failure of the report at ``path`` again from its seed (and its blob)."""
     data = json.loads(path.read_text(encoding="utf-8"))
     spec = PROFILES[data.get("profile", "ci")]
+    mutation = data.get("mutation")
+    if mutation is not None:
+        config = mutation_config(str(mutation))
+        with MUTATIONS[str(mutation)]():
+            report = _replay(data, spec, config, progress)
+        report.mutation = str(mutation)
+        return report
     config = config_for(list(data.get("actors", ACTORS)), data.get("sec_backend", "anvil"))
+    return _replay(data, spec, config, progress)
+
+
+def _replay(
+    data: dict[str, Any],
+    spec: _ProfileSpec,
+    config: MachineConfig,
+    progress: Callable[[RunReport], None] | None,
+) -> RunReport:
     report = RunReport(
         data.get("profile", "ci"),
         int(data.get("seed", 0)),
@@ -222,6 +294,7 @@ def replay(path: Path, *, progress: Callable[[RunReport], None] | None = None) -
         counters = stats()
         report.examples, report.steps = counters.examples, counters.steps
         report.invariants_checked = counters.invariants
+        report.rules = dict(sorted(counters.rules.items()))
         report.elapsed_s = time.monotonic() - started
         if progress is not None:
             progress(report)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 import pytest
 
@@ -97,56 +98,162 @@ def _look_alike(m: InteropMachine) -> None:
     m._lock_as(m.world.third, m.swaps[0], m.world.cash_token)
 
 
-def _submit(external: bool) -> Callable[[InteropMachine], object]:
-    return lambda m: m.submit_order(TradeSpec(5, 100, 0, external))
+def _submit(external: bool, extra_window_s: int = 0) -> Callable[[InteropMachine], object]:
+    return lambda m: m.submit_order(TradeSpec(5, 100, extra_window_s, external))
 
 
 def _tick(m: InteropMachine) -> None:
     m.tick()
 
 
-CASES: dict[str, tuple[Scenario, dict[str, int], list[Callable[[InteropMachine], object]]]] = {
+def _reorg_to_second_mark(m: InteropMachine) -> None:
+    """The cash chain reorganises back to the mark taken before the relayer's second tick
+    (removing its participant lock and what followed: fewer blocks than the depth)."""
+    m.reorg_to("cash", 1)
+
+
+def _freeze_buyer(m: InteropMachine) -> None:
+    m.agent_freeze(True)
+
+
+def _force_out(m: InteropMachine) -> None:
+    m.agent_force_out(3)
+
+
+def _tick_past_the_security_deadline(m: InteropMachine) -> None:
+    """The relayer keeps running within its budget (a tick at least every ``allowance``
+    seconds) until the security's deadline has passed."""
+    while m._now("sec") <= m.swaps[0].terms.initiator_deadline:
+        m._advance(max(m._allowance(), 1))
+        _check(m)
+        m.tick()
+        _check(m)
+
+
+def _bug_in_first_swap(m: InteropMachine) -> None:
+    m.swaps[0].outside.append("a bug in the relayer hit this swap")
+    m.bugs.add(m.swaps[0].swap_id)
+
+
+def _takeover_in_next_lock(m: InteropMachine) -> None:
+    m.takeover_mid_effect()
+
+
+@dataclass(frozen=True)
+class Case:
+    """One mutation's directed program: the chains, their block intervals, the steps."""
+
+    mutation: str
+    scenario: Scenario
+    intervals: dict[str, int]
+    program: list[Callable[[InteropMachine], object]]
+
+
+QUICK = Scenario(_chain((2, 3), 0), _chain((2, 3), 0), BUDGET)
+
+CASES: dict[str, Case] = {
     # the reveal sent one second before the cash deadline is mined after it, reverts, and
     # leaves the secret public: the buyer takes the security and gets its cash back
-    "reveal_without_margin": (
-        Scenario(_chain((2, 3), 0), _chain((2, 3), 0), BUDGET),
+    "reveal_without_margin": Case(
+        "reveal_without_margin",
+        QUICK,
         {"sec": 2, "cash": 3},
         [_submit(False), _tick, _tick, _reveal_late, _tick],
     ),
     # the reveal, mined just before the cash deadline, is 9 blocks of 15 s deep before the
     # relayer acts on it: by then the security's deadline has passed and it is refunded
-    "claim_window_without_confirmations": (
+    "claim_window_without_confirmations": Case(
+        "claim_window_without_confirmations",
         Scenario(_chain((2, 3), 0), _chain((12, 15), 9), BUDGET),
         {"sec": 2, "cash": 15},
         [_submit(False), _tick, _tick, _reveal_at_reveal_by, _tick],
     ),
+    # a third party who saw the hashlock locks the agreed coin with the cash leg's receiver,
+    # amount and deadline before the relayer locks the buyer's: the mutated matcher takes it
+    # for the leg, never locks the buyer's cash, reveals against the look-alike and lets the
+    # buyer claim the security: the leg's own lock (recomputed from the terms) never exists
+    "matcher_ignores_sender": Case(
+        "matcher_ignores_sender",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _tick, _look_alike, _tick, _tick, _tick],
+    ),
+    # the relayer reveals against its participant lock as soon as it is mined; a reorg of
+    # fewer blocks than the cash chain's depth (4) removes the lock and the reveal, the secret
+    # is public, and a third party claims the seller's security with it for the buyer
+    "claim_before_lock_confirmed": Case(
+        "claim_before_lock_confirmed",
+        Scenario(_chain((2, 3), 0), _chain((2, 3), 4), BUDGET),
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _tick, _tick, _tick, _reorg_to_second_mark, _front_run, _tick],
+    ),
+    # the T-REX agent freezes the buyer after both locks: without the token's own dry run
+    # the re-check passes, the secret is revealed, the buyer's claim of the security is
+    # refused until its deadline passes: the buyer has paid and cannot get the security
+    "no_token_recheck": Case(
+        "no_token_recheck",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False), _tick, _tick, _freeze_buyer, _tick, _tick_past_the_security_deadline],
+    ),
+    # two swaps lock 5 units each in the pooled HTLC; the agent forces 3 out: the first
+    # claim takes 5 of the remaining 7 and leaves the second lock short, with no gauge
+    "shortfall_unchecked": Case(
+        "shortfall_unchecked",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _submit(False, 60), _tick, _tick, _force_out, _tick, _tick, _tick],
+    ),
+    # a bug raises while the relayer observes the first of two swaps: without the per-swap
+    # try the tick raises (the daemon's loop would stop, the second swap with it)
+    "no_swap_isolation": Case(
+        "no_swap_isolation",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _submit(False, 60), _tick, _bug_in_first_swap, _tick, _tick],
+    ),
+    # replica A's lease runs out inside its security lock; replica B takes the swap over and
+    # locks; A goes on, its duplicate lock is refused: without fencing A records a lock
+    # failure, the swap is aborted and the seller's units stay locked in the HTLC
+    "lease_without_fencing": Case(
+        "lease_without_fencing",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _takeover_in_next_lock, _tick, _tick, _tick, _tick],
+    ),
 }
+"""Each mutation's minimal program (kept as a plain regression test)."""
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+CONTROLS_IN_MAKE_TEST = {"reveal_without_margin", "claim_window_without_confirmations"}
+"""The controls ``make test`` runs; the others (a full drain each, ~10 s) run in
+``make test-thorough`` (``@pytest.mark.thorough``)."""
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=() if n in CONTROLS_IN_MAKE_TEST else pytest.mark.thorough)
+        for n in sorted(CASES)
+    ],
+)
 def test_the_real_relayer_passes_the_program(name: str) -> None:
     """Every invariant of the suite holds on the real code for each mutation's program
     (so the counterexample below is the mutation's, not the program's)."""
-    scenario, intervals, program = CASES[name]
-    with machine(name, scenario, intervals) as m:
-        _play(m, program)
+    case = CASES[name]
+    with machine(case.mutation, case.scenario, case.intervals) as m:
+        _play(m, case.program)
         assert m.ticks >= 3
 
 
-CAUGHT = ["claim_window_without_confirmations", "reveal_without_margin"]
-"""The mutations whose directed program the suite catches (``matcher_ignores_sender`` and
-``claim_before_lock_confirmed`` are found by the targeted hypothesis search of
-``relayer.interop.mutations.TARGETS`` only; no directed program is kept for them yet)."""
-
-
-@pytest.mark.parametrize("name", CAUGHT)
+@pytest.mark.parametrize("name", sorted(CASES))
 def test_the_suite_catches_the_mutation(name: str) -> None:
     """With the mutation applied, an invariant of the suite fails on the same program."""
-    scenario, intervals, program = CASES[name]
+    case = CASES[name]
     with (
-        MUTATIONS[name](),
-        machine(name, scenario, intervals) as m,
+        MUTATIONS[case.mutation](),
+        machine(case.mutation, case.scenario, case.intervals) as m,
         pytest.raises(InvariantViolation) as found,
     ):
-        _play(m, program)
+        _play(m, case.program)
     print(f"{name}: {found.value}")
