@@ -1017,13 +1017,23 @@ def _token_check(
                 deny,
             )
     elif isinstance(rule, tr.VolumeLimitRule):
-        start = at - timedelta(seconds=rule.window_seconds)
-        moved = sum(o.amount for o in seller.outflows if start < o.at <= at)
-        if moved + qty > rule.amount:
+        # the rule's own verdict (fixed or sliding window, agents exempt); an exchange
+        # limit (``into``) applies only to transfers into that identity and counts only
+        # earlier ones into it (an outflow of unknown recipient always counts)
+        buyer_ids = [a for a in (buyer.wallet, buyer.identity) if a]
+        if rule.into is not None and not _addr_in(rule.into, buyer_ids):
+            return None
+        counted = [
+            (o.at, o.amount)
+            for o in seller.outflows
+            if rule.into is None or o.to is None or _addr_in(o.to, (rule.into,))
+        ]
+        if not rule.allows(qty, counted, at, sender_is_agent=seller.token_agent):
+            moved = rule.moved(counted, at)
             return (
                 ReasonCode.VOLUME_LIMIT_EXCEEDED,
-                f"seller would move {moved + qty} within {rule.window_seconds}s, "
-                f"above the token's limit {rule.amount}",
+                f"seller would move {moved + qty} within its {rule.window} window of "
+                f"{rule.window_seconds}s, above the token's limit {rule.amount}",
                 deny,
             )
     elif isinstance(rule, tr.LockupRule):
