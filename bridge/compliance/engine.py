@@ -1074,9 +1074,10 @@ def _token_check(
             )
     elif isinstance(rule, (tr.AllowListRule, tr.DenyListRule)):
         # the rule's own verdict (AllowListRule.scope: both / either / recipient); a
-        # primary trade is an issuance: no sending party
+        # primary trade is an issuance: no sending party. An empty allow list lists
+        # nobody (every token refuses then), an empty deny list blocks nobody.
         sender = None if trade.kind != "resale" else [w for w in (seller.wallet,) if w]
-        if rule.addresses and not rule.permits(sender, [w for w in (buyer.wallet,) if w]):
+        if not rule.permits(sender, [w for w in (buyer.wallet,) if w]):
             if isinstance(rule, tr.DenyListRule):
                 return (
                     ReasonCode.BLOCKLISTED_PARTY,
