@@ -252,7 +252,11 @@ class Erc1404Adapter(ValidatorReads):
             )
             cap = int(self.read(contract.functions.maxHolders(), height))
             if cap:
-                rules.append(MaxHoldersRule(limit=cap, source=source.format("maxHolders")))
+                rules.append(
+                    MaxHoldersRule(
+                        limit=cap, replacement="always", source=source.format("maxHolders")
+                    )
+                )
             for account, until in self.lockups_from_logs(address, logs, height).items():
                 rules.append(
                     LockupRule(

@@ -986,7 +986,7 @@ def _token_check(
                 and (rule.country is None or seller.residence == rule.country)
             )
             after = before + 1 - int(exits)
-            if after > rule.limit:
+            if after > rule.limit and not (exits and rule.replacement == "always"):
                 where = f" in {rule.country}" if rule.country else ""
                 return (
                     ReasonCode.MAX_HOLDERS_REACHED,

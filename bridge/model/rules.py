@@ -71,11 +71,23 @@ class CountryDenyRule(_RuleBase):
 
 
 class MaxHoldersRule(_RuleBase):
-    """At most ``limit`` holders (optionally counted only in ``country``)."""
+    """At most ``limit`` holders (optionally counted only in ``country``).
+
+    A transfer that brings in a new holder is refused when the count after it would exceed
+    ``limit``; a sender whose whole holding moves leaves, which makes room. ``replacement``
+    says what happens while the count is already above ``limit`` (the limit was lowered
+    after holders came in):
+
+    - ``within_limit``: the count after the transfer must still be within ``limit``, so a
+      new holder replacing a leaving one is refused too (the regulated ASA);
+    - ``always``: a new holder replacing a leaving one does not grow the count and always
+      passes (stbridge's RestrictedToken1404).
+    """
 
     kind: Literal["max_holders"] = "max_holders"
     limit: int = Field(strict=True, ge=0)
     country: CountryCode | None = None
+    replacement: Literal["within_limit", "always"] = "within_limit"
 
 
 class MaxBalanceRule(_RuleBase):
