@@ -2,12 +2,12 @@
 
 One RestrictedToken1404 on the session's anvil (built once, reset by snapshot per
 example; reading the rules replays the token's events, which py-evm's log queries make
-slow -- the adapter's own tests cover py-evm): random whitelists, lock-ups (ended, ending soon, running), holder caps (none,
-below, at and above the holder count) and pauses, then random transfers landing at
-chosen block times. For each transfer the asset is read again (``read_asset``) and the
-compliance engine's token step judges it (:mod:`tests.property.engine_view`) at the block
-time the transfer lands at; the adapter's dry run judges it too. The transfer is then
-sent with explicit gas, so a refusal is the chain's own.
+slow -- the adapter's own tests cover py-evm): random whitelists, lock-ups (ended,
+ending soon, running), holder caps (none, below, at and above the holder count) and
+pauses, then random transfers landing at chosen block times. The asset is read
+(``read_asset``) and the compliance engine's token step judges each transfer
+(:mod:`tests.property.engine_view`) at the block time it lands at; the adapter's dry run
+judges it too. The transfer is then sent with explicit gas, so a refusal is the chain's.
 """
 
 from __future__ import annotations
