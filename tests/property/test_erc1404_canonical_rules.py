@@ -87,10 +87,9 @@ def _build(client: EvmClient) -> World1404:
 pytestmark = pytest.mark.anvil
 
 
-@pytest.fixture
-def world1404(evm_chains: EvmChains) -> Iterator[World1404]:
-    """The ERC-1404 rules world on anvil (built once per session, reset per test)."""
-    client = evm_chains.client("anvil")
+def world_on(evm_chains: EvmChains, backend: str) -> Iterator[World1404]:
+    """The ERC-1404 rules world on ``backend`` (built once per session, reset per test)."""
+    client = evm_chains.client(backend)
     if id(client) not in _BUILT:
         _BUILT[id(client)] = _build(client)
     world = _BUILT[id(client)]
@@ -99,6 +98,12 @@ def world1404(evm_chains: EvmChains) -> Iterator[World1404]:
         yield world
     finally:
         client.revert(snapshot)
+
+
+@pytest.fixture
+def world1404(evm_chains: EvmChains) -> Iterator[World1404]:
+    """The ERC-1404 rules world on anvil."""
+    yield from world_on(evm_chains, "anvil")
 
 
 _EXAMPLES = {"ci": 4, "dev": 12, "thorough": 200}.get(
