@@ -84,27 +84,30 @@ def test_agent_operation_dry_runs_agree_with_the_chain(
     operation succeeds on chain; a refusal names the custom error the token reverted
     with, the simulated one carries its raw revert, and both give the same reason."""
     w = pyevm1404
-    listed, cap, paused = setup
-    for name, ok in listed.items():
-        w.send("issuer", "setWhitelisted", w.addr(name), ok)
-    if cap:
-        w.send("issuer", "setMaxHolders", cap)
-    if paused:
-        w.send("issuer", "pause")
-    for op in ops:
-        capability, signer = op[0], op[1]
-        params = _params(w, op)
-        agent = w.addr(signer)
-        reads = w.adapter.check_agent_operation(w.ref, capability, agent, simulate=False, **params)
-        simulated = w.adapter.check_agent_operation(w.ref, capability, agent, **params)
-        fn, args = w.adapter._operation(capability, params)
-        refused = w.send(signer, fn, *args)
-        happened = refused is None
-        ctx = (op, reads.refusals, refused)
-        assert reads.allowed == happened, ctx
-        assert simulated.allowed == happened, ctx
-        if refused is not None:
-            assert reads.refusals[0].raw_code == refused.revert.error_name, ctx
-            assert simulated.refusals[0].raw_message == refused.revert.describe(), ctx
-            assert simulated.reason is reads.reason, ctx
-        event(f"{capability.value}: {'done' if happened else reads.reason.value}")
+    with w.example():
+        listed, cap, paused = setup
+        for name, ok in listed.items():
+            w.send("issuer", "setWhitelisted", w.addr(name), ok)
+        if cap:
+            w.send("issuer", "setMaxHolders", cap)
+        if paused:
+            w.send("issuer", "pause")
+        for op in ops:
+            capability, signer = op[0], op[1]
+            params = _params(w, op)
+            agent = w.addr(signer)
+            reads = w.adapter.check_agent_operation(
+                w.ref, capability, agent, simulate=False, **params
+            )
+            simulated = w.adapter.check_agent_operation(w.ref, capability, agent, **params)
+            fn, args = w.adapter._operation(capability, params)
+            refused = w.send(signer, fn, *args)
+            happened = refused is None
+            ctx = (op, reads.refusals, refused)
+            assert reads.allowed == happened, ctx
+            assert simulated.allowed == happened, ctx
+            if refused is not None:
+                assert reads.refusals[0].raw_code == refused.revert.error_name, ctx
+                assert simulated.refusals[0].raw_message == refused.revert.describe(), ctx
+                assert simulated.reason is reads.reason, ctx
+            event(f"{capability.value}: {'done' if happened else reads.reason.value}")
