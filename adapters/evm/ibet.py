@@ -12,8 +12,9 @@ What is read, into the canonical model:
   (:class:`~bridge.model.EquityTerms` for a share, :class:`~bridge.model.BondTerms` for a
   bond; a share's amounts are yen, ibet's only share currency); the rules as data: an
   :class:`~bridge.model.IssuerApprovalRule` while transfer approval is required, and an
-  :class:`~bridge.model.AllowListRule` for the personal-information requirement (the
-  accounts registered with the issuer in PersonalInfo);
+  :class:`~bridge.model.AllowListRule` of the recipient (``scope="recipient"``) for the
+  personal-information requirement: the accounts registered with the issuer in
+  PersonalInfo, and the issuer itself (a sender need not be registered);
 - a holding: ``balance`` = ``free`` = ``balanceOf``; ``locked`` per lock address
   (``lockedOf``) and ``pending`` (``pendingTransfer``) are *outside* the balance, as the
   table in :mod:`bridge.model.holding` says;
@@ -393,10 +394,12 @@ class IbetAdapter(EvmTokenAdapter, ABC):
         if state.approval_required:
             rules.append(IssuerApprovalRule(source=f"{address}#transferApprovalRequired"))
         if state.require_personal_info:
-            registered = self.registered_accounts(state, height)
+            # only the receiver must be registered, and the issuer always receives
+            registered = {state.owner, *self.registered_accounts(state, height)}
             rules.append(
                 AllowListRule(
-                    addresses=tuple(registered),
+                    addresses=tuple(sorted(registered)),
+                    scope="recipient",
                     source=f"{state.personal_info}#isRegistered(account,{state.owner})",
                 )
             )
