@@ -56,7 +56,12 @@ Agent operations (declared capabilities, issuer-signed):
 - ``IDENTITY_REGISTRATION``: ``wallet``, optional ``encrypted_info`` (the issuer registers
   the wallet with itself in the token's PersonalInfo; the signer must be the issuer).
 
-Every other capability raises :class:`~bridge.errors.UnsupportedCapability`.
+Every other capability raises :class:`~bridge.errors.UnsupportedCapability`. Each has a
+dry run (:meth:`IbetAdapter.check_agent_operation`): the token's checks from reads in the
+contract's order (the issuer first, ``500001``; then the balance or locked amount the
+operation takes, ``XX0601`` / ``XX1101`` / ``XX1102`` / ``XX1201`` / ``XX1601`` /
+``XX1701``; an approval's transferable flag and application, ``XX0901`` / ``XX0902``), a
+receiving contract's hook simulated, optionally the whole call as an ``eth_call``.
 """
 
 from __future__ import annotations
@@ -74,8 +79,10 @@ from web3 import Web3
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from adapters.evm.contracts import load_artifact
 from adapters.evm.erc20 import ZERO_ADDRESS, EvmTokenAdapter, topic_address
+from adapters.evm.erc1404 import agent_check
 from bridge.errors import BridgeError, InvalidInput, TransferRefused
 from bridge.model import (
+    AgentOperationCheck,
     AllowListRule,
     Asset,
     AssetRef,
@@ -775,6 +782,133 @@ class IbetAdapter(EvmTokenAdapter, ABC):
             return self._register(address, signer, params)
         fn, args = self._operation(capability, params)
         return self.send_call(signer, address, contract.encode_abi(fn, args=args), str(capability))
+
+    def check_agent_operation(
+        self,
+        ref: AssetRef,
+        capability: Capability,
+        agent: str,
+        *,
+        simulate: bool = True,
+        **params: object,
+    ) -> AgentOperationCheck:
+        """Dry-run an issuer operation signed by ``agent`` (parameters as for
+        :meth:`agent_operation`); nothing is sent.
+
+        The refusals come in the contract's order, each with the six-digit code the token
+        reverts with as ``raw_code``; a forced transfer into a contract also simulates the
+        receiver's hook. With ``simulate`` the call runs as an ``eth_call`` from ``agent``
+        too (its raw revert on the first refusal; one the reads did not predict becomes a
+        refusal of its own). Registration (``IDENTITY_REGISTRATION``) is refused, as
+        :meth:`agent_operation` refuses it, unless ``agent`` is the issuer and the token
+        has a register.
+        """
+        address = self.locate(ref)
+        if capability not in self.capabilities:
+            raise self.unsupported(capability)
+        who = self.evm_address(agent, "agent")
+        contract = self.require_token(address)
+        height = self.client.head()
+        state = self.state(address, height)
+        if capability is Capability.IDENTITY_REGISTRATION:
+            self.params(params, ("wallet",), ("encrypted_info",))
+            wallet = self.evm_address(params["wallet"], "wallet")
+            refusals: list[Refusal] = []
+            if who != state.owner:
+                refusals.append(self.refusal(_OWNER_CODE, "only the issuer registers a wallet"))
+            elif state.personal_info == ZERO_ADDRESS:
+                refusals.append(
+                    _policy(self.standard, R.TRANSFER_FAILURE, "the token has no register")
+                )
+            registry = self.registry(state.personal_info)
+            data = registry.encode_abi("forceRegister", args=[wallet, ""])
+            return agent_check(
+                self,
+                ref,
+                capability,
+                who,
+                (state.personal_info, data),
+                refusals,
+                params=params,
+                simulate=simulate and not refusals,
+                height=height,
+            )
+        fn, args = self._operation(capability, params)
+        data = contract.encode_abi(fn, args=args)
+        refusals = self._agent_refusals(address, state, who, fn, args, data, height)
+        return agent_check(
+            self,
+            ref,
+            capability,
+            who,
+            (address, data),
+            refusals,
+            params=params,
+            simulate=simulate,
+            height=height,
+        )
+
+    def _agent_refusals(
+        self,
+        address: str,
+        state: TokenState,
+        agent: str,
+        fn: str,
+        args: list[Any],
+        data: str,
+        height: int,
+    ) -> list[Refusal]:
+        if agent != state.owner:
+            return [self.refusal(_OWNER_CODE, None)]
+        f = self.token(address).functions
+
+        def free(account: str) -> int:
+            return int(self.read(f.balanceOf(account), height))
+
+        def locked(lock: str, account: str) -> int:
+            return int(self.read(f.lockedOf(lock, account), height))
+
+        if fn == "redeemFrom":
+            account, lock, amount = args
+            if lock != ZERO_ADDRESS:
+                return [self.refuse("1101")] if locked(lock, account) < amount else []
+            return [self.refuse("1102")] if free(account) < amount else []
+        if fn == "transferFrom":
+            sender, recipient, amount = args
+            if free(sender) < amount:
+                return [self.refuse("0601")]
+            if self.client.code_at(recipient):
+                hook = self._receiver_hook(address, agent, data, height)
+                return [] if hook is None else [hook]
+            return []
+        if fn == "forceLock":
+            lock, account, amount, _ = args
+            return [self.refuse("1601")] if free(account) < amount else []
+        if fn == "forceUnlock":
+            lock, account, _, amount, _ = args
+            return [self.refuse("1201")] if locked(lock, account) < amount else []
+        if fn == "forceChangeLockedAccount":
+            lock, account, _, amount, _ = args
+            return [self.refuse("1701")] if locked(lock, account) < amount else []
+        if fn in ("approveTransfer", "cancelTransfer"):
+            index = args[0]
+            if fn == "approveTransfer" and not state.transferable:
+                return [self.refuse("0901")]
+            try:
+                *_, valid = self.read(f.applicationsForTransfer(index), height)
+            except BridgeError:  # no such application: the array index panics
+                return [
+                    Refusal(
+                        code=R.TRANSFER_FAILURE,
+                        source_standard=self.standard,
+                        raw_code="Panic(0x32)",
+                        raw_message="Panic(0x32)",
+                        detail=f"no transfer application {index}",
+                    )
+                ]
+            if not valid:
+                return [self.refuse("0902" if fn == "approveTransfer" else "0802")]
+        return []
 
     def _register(self, address: str, signer: Signer, params: Mapping[str, object]) -> TxReceipt:
         self.params(params, ("wallet",), ("encrypted_info",))
