@@ -203,7 +203,7 @@ class RegulatedAsaAdapter(AsaAdapter):
         rules: list[Rule] = [
             *base.rules,
             AllowListRule(addresses=tuple(sorted(listed)), source=source),
-            RequiredClaimsRule(claim_types=(ClaimType.KYC,), source=source),
+            RequiredClaimsRule(claim_types=(ClaimType.KYC,), parties="both", source=source),
         ]
         if state.countries:
             rules.append(CountryAllowRule(countries=state.countries, source=source))

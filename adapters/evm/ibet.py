@@ -858,9 +858,17 @@ class IbetAdapter(EvmTokenAdapter, ABC):
         data: str,
         height: int,
     ) -> list[Refusal]:
+        f = self.token(address).functions
+        if fn == "cancelTransfer":  # the applicant or the issuer (not onlyOwner)
+            application = self._application(f, args[0], height)
+            if isinstance(application, Refusal):
+                return [application]
+            sender, valid = application
+            if agent not in (sender, state.owner):
+                return [self.refuse("0801")]
+            return [] if valid else [self.refuse("0802")]
         if agent != state.owner:
             return [self.refusal(_OWNER_CODE, None)]
-        f = self.token(address).functions
 
         def free(account: str) -> int:
             return int(self.read(f.balanceOf(account), height))
@@ -890,25 +898,28 @@ class IbetAdapter(EvmTokenAdapter, ABC):
         if fn == "forceChangeLockedAccount":
             lock, account, _, amount, _ = args
             return [self.refuse("1701")] if locked(lock, account) < amount else []
-        if fn in ("approveTransfer", "cancelTransfer"):
-            index = args[0]
-            if fn == "approveTransfer" and not state.transferable:
+        if fn == "approveTransfer":
+            if not state.transferable:
                 return [self.refuse("0901")]
-            try:
-                *_, valid = self.read(f.applicationsForTransfer(index), height)
-            except BridgeError:  # no such application: the array index panics
-                return [
-                    Refusal(
-                        code=R.TRANSFER_FAILURE,
-                        source_standard=self.standard,
-                        raw_code="Panic(0x32)",
-                        raw_message="Panic(0x32)",
-                        detail=f"no transfer application {index}",
-                    )
-                ]
-            if not valid:
-                return [self.refuse("0902" if fn == "approveTransfer" else "0802")]
+            application = self._application(f, args[0], height)
+            if isinstance(application, Refusal):
+                return [application]
+            return [] if application[1] else [self.refuse("0902")]
         return []
+
+    def _application(self, f: Any, index: int, height: int) -> tuple[str, bool] | Refusal:
+        """Transfer application ``index``: (applicant, valid), or the panic of a missing one."""
+        try:
+            sender, _, _, valid = self.read(f.applicationsForTransfer(index), height)
+        except BridgeError:  # no such application: the array index panics
+            return Refusal(
+                code=R.TRANSFER_FAILURE,
+                source_standard=self.standard,
+                raw_code="Panic(0x32)",
+                raw_message="Panic(0x32)",
+                detail=f"no transfer application {index}",
+            )
+        return validate_evm_address(sender), bool(valid)
 
     def _register(self, address: str, signer: Signer, params: Mapping[str, object]) -> TxReceipt:
         self.params(params, ("wallet",), ("encrypted_info",))

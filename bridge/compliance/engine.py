@@ -1123,6 +1123,14 @@ def _token_check(
                 f"the buyer lacks valid claims the token requires: {', '.join(missing)}",
                 deny,
             )
+        if rule.parties == "both" and trade.kind == "resale":
+            missing = [c.value for c in rule.claim_types if not _has_claim(seller, c, at)]
+            if missing:
+                return (
+                    ReasonCode.SENDER_NOT_ELIGIBLE,
+                    f"the seller lacks valid claims the token requires: {', '.join(missing)}",
+                    deny,
+                )
     elif isinstance(rule, tr.OpaqueRule):
         return (
             ReasonCode.UNKNOWN,

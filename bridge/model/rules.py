@@ -280,12 +280,17 @@ class FlowbackBlockRule(_RuleBase):
 
 
 class RequiredClaimsRule(_RuleBase):
-    """A receiver must hold valid claims of every listed type (from a trusted issuer)."""
+    """A receiver must hold valid claims of every listed type (from a trusted issuer).
+
+    ``parties``: ``recipient`` (T-REX checks the receiver's identity only) or ``both``
+    (the sender's claims must be valid too, as the regulated ASA checks its KYC expiry).
+    """
 
     kind: Literal["required_claims"] = "required_claims"
     claim_types: tuple[ClaimType, ...]
     topics: tuple[int, ...] = Field(default=(), description="Native claim topics, if any.")
     trusted_issuers: tuple[str, ...] = ()
+    parties: Literal["recipient", "both"] = "recipient"
 
 
 class TransferFeeRule(_RuleBase):
