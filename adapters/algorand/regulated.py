@@ -298,7 +298,8 @@ class RegulatedAsaAdapter(AsaAdapter):
         )
 
     def _investor(self, wallet: str, entry: WhitelistEntry) -> Investor:
-        expiry = datetime.fromtimestamp(entry.kyc_expiry, tz=UTC)
+        # KYC is valid while now < expiry; a claim's valid_until is its last valid moment
+        expiry = datetime.fromtimestamp(max(entry.kyc_expiry - 1, 0), tz=UTC)
         try:
             classification: tuple[Classification, ...] = (
                 Classification(jurisdiction=entry.country, investor_class=entry.investor_class),

@@ -63,7 +63,7 @@ def regulated_rules(
     before = embedded_ledger.snapshot()
     world = build_regulated_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
     try:
-        yield world, world.ledger.snapshot()
+        yield _Quiet((world, world.ledger.snapshot()))
     finally:
         embedded_ledger.restore(before)
 
@@ -133,6 +133,27 @@ def test_the_sender_needs_valid_kyc_too(regulated_rules: tuple[RegulatedWorld, S
     found, refused = _judge(world, "alice", "bob", 10)
     assert refused == "SENDER_KYC_EXPIRED"
     assert found, "the engine allowed a transfer the application refuses"
+
+
+def test_kyc_lapses_at_its_expiry(regulated_rules: tuple[RegulatedWorld, Snapshot]) -> None:
+    """KYC is valid while now < expiry: once the latest block's time is bob's expiry, the
+    application refuses alice -> bob (RECEIVER_KYC_EXPIRED); the engine must refuse too."""
+    world, snapshot = regulated_rules
+    world.ledger.restore(snapshot)
+    expiry = world.ledger.latest_timestamp + 86_400
+    _whitelist(world, "bob", expiry, 0)
+    world.ledger.jump_time(expiry - world.ledger.latest_timestamp)
+    assert world.chain.now() == expiry
+    found, refused = _judge(world, "alice", "bob", 10)
+    assert refused == "RECEIVER_KYC_EXPIRED"
+    assert found, "the engine allowed a transfer the application refuses"
+
+
+class _Quiet(tuple):  # type: ignore[type-arg]
+    """The module's world with a short repr (hypothesis prints its arguments)."""
+
+    def __repr__(self) -> str:
+        return "<regulated world>"
 
 
 @settings(
