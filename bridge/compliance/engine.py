@@ -919,6 +919,8 @@ def _token_rules(
         )
     buyer_after = buyer.balance + qty
     seller_after = seller.balance - qty if trade.kind == "resale" else seller.balance
+    if trade.kind == "resale" and buyer.wallet and _addr_in(seller.wallet, (buyer.wallet,)):
+        buyer_after = seller_after = seller.balance  # a wallet sending to itself keeps it all
     for i, rule in enumerate(asset.rules):
         ids.append(f"token.{rule.kind}[{i}]")
         failure = _token_check(rule, trade, at, sanctioned, buyer_after, seller_after)
@@ -1116,13 +1118,7 @@ def _token_check(
                 deny,
             )
     elif isinstance(rule, tr.RequiredClaimsRule):
-        missing = [c.value for c in rule.claim_types if not _has_claim(buyer, c, at)]
-        if missing:
-            return (
-                ReasonCode.RECIPIENT_NOT_ELIGIBLE,
-                f"the buyer lacks valid claims the token requires: {', '.join(missing)}",
-                deny,
-            )
+        # the sender first (when both parties need the claims), as the token checks
         if rule.parties == "both" and trade.kind == "resale":
             missing = [c.value for c in rule.claim_types if not _has_claim(seller, c, at)]
             if missing:
@@ -1131,6 +1127,13 @@ def _token_check(
                     f"the seller lacks valid claims the token requires: {', '.join(missing)}",
                     deny,
                 )
+        missing = [c.value for c in rule.claim_types if not _has_claim(buyer, c, at)]
+        if missing:
+            return (
+                ReasonCode.RECIPIENT_NOT_ELIGIBLE,
+                f"the buyer lacks valid claims the token requires: {', '.join(missing)}",
+                deny,
+            )
     elif isinstance(rule, tr.OpaqueRule):
         return (
             ReasonCode.UNKNOWN,

@@ -72,3 +72,22 @@ def test_both_parties_need_valid_claims() -> None:
     seller, buyer = Side(A, 10, kyc_until=lapsed), Side(B, 0, kyc_until=valid)
     assert _codes(both, seller, buyer, 5) == {ReasonCode.SENDER_NOT_ELIGIBLE}
     assert _codes(receiver, seller, buyer, 5) == set()
+
+
+def test_a_self_transfer_does_not_grow_a_balance() -> None:
+    """Found on the regulated ASA: alice sends 1 unit to herself while holding the maximum
+    balance; the application accepts it (her balance does not change), so must the engine."""
+    from bridge.model import MaxBalanceRule
+
+    asset = _asset(MaxBalanceRule(limit=1_000, per="wallet"))
+    assert _codes(asset, Side(A, 1_000), Side(A, 1_000), 1) == set()
+    assert _codes(asset, Side(A, 1_000), Side(B, 1_000), 1) == {ReasonCode.MAX_BALANCE_EXCEEDED}
+
+
+def test_the_sender_is_judged_first() -> None:
+    """Found on the regulated ASA: alice's KYC lapsed and she sends to herself; the
+    application names the sender (SENDER_KYC_EXPIRED), and so does the engine."""
+    lapsed = AT - timedelta(days=1)
+    both = _asset(RequiredClaimsRule(claim_types=(ClaimType.KYC,), parties="both"))
+    alice = Side(A, 10, kyc_until=lapsed)
+    assert _codes(both, alice, alice, 5) == {ReasonCode.SENDER_NOT_ELIGIBLE}
