@@ -848,6 +848,73 @@ class IbetAdapter(EvmTokenAdapter, ABC):
             height=height,
         )
 
+    def check_bulk_forced_transfer(
+        self,
+        ref: AssetRef,
+        agent: str,
+        items: Sequence[tuple[str, str, int]],
+        *,
+        simulate: bool = True,
+    ) -> AgentOperationCheck:
+        """Dry-run ``bulkTransferFrom`` (the issuer's forced transfers, item by item as
+        ``transferFrom``, all or nothing): the issuer (``500001``), then each item's
+        balance after the items before it (``XX0601``); a contract receiver's hook and,
+        with ``simulate``, the whole call run as an ``eth_call`` from ``agent``."""
+        address = self.locate(ref)
+        who = self.evm_address(agent, "agent")
+        contract = self.require_token(address)
+        height = self.client.head()
+        state = self.state(address, height)
+        moves = [
+            (self.evm_address(a, "sender"), self.evm_address(b, "recipient"), self.amount(v))
+            for a, b, v in items
+        ]
+        data = contract.encode_abi(
+            "bulkTransferFrom",
+            args=[[m[0] for m in moves], [m[1] for m in moves], [m[2] for m in moves]],
+        )
+        refusals: list[Refusal] = []
+        if who != state.owner:
+            refusals.append(self.refusal(_OWNER_CODE, None))
+        else:
+            f = contract.functions
+            balances: dict[str, int] = {}
+            for sender, recipient, value in moves:
+                if sender not in balances:
+                    balances[sender] = int(self.read(f.balanceOf(sender), height))
+                if balances[sender] < value:
+                    refusals.append(self.refuse("0601"))
+                    break
+                if self.client.code_at(recipient):
+                    # a receiving contract's hook runs here: no read predicts it (nor what
+                    # it does to later items), so the whole call is simulated
+                    try:
+                        self.client.call({"from": who, "to": address, "data": data}, block=height)
+                    except EvmReverted as exc:
+                        message = exc.revert.message or ""
+                        if message.isdigit() and len(message) == 6:
+                            refusals.append(self.refusal(message, None))
+                        else:
+                            hook = self._receiver_hook(address, who, data, height)
+                            refusals.extend([hook] if hook is not None else [])
+                    break
+                balances[sender] -= value
+                if recipient not in balances:
+                    balances[recipient] = int(self.read(f.balanceOf(recipient), height))
+                balances[recipient] += value
+        params: dict[str, object] = {"items": len(moves)}
+        return agent_check(
+            self,
+            ref,
+            Capability.FORCED_TRANSFER,
+            who,
+            (address, data),
+            refusals,
+            params=params,
+            simulate=simulate,
+            height=height,
+        )
+
     def _agent_refusals(
         self,
         address: str,

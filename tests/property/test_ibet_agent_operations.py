@@ -193,3 +193,56 @@ def test_issuer_operation_dry_runs_agree_with_the_chain(
             event(f"{capability.value}: {'done' if happened else reads.reason.value}")
     finally:
         w.client.revert(snapshot)
+
+
+@settings(
+    max_examples=_EXAMPLES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
+@given(
+    kind=st.sampled_from(("share", "bond")),
+    signer=signers,
+    items=st.lists(
+        st.tuples(
+            st.sampled_from(("alice", "bob", "carol")),
+            st.sampled_from(("alice", "bob", "carol", "mallory", "registry")),
+            st.sampled_from([0, 1, 400, 500, 600, 1_000]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_bulk_forced_transfer_dry_run_agrees_with_the_chain(
+    pyevm_ibet: IbetWorld, kind: str, signer: str, items: list[tuple[str, str, int]]
+) -> None:
+    """Invariant: for any list of forced transfers (each item judged on the balances the
+    items before it leave, all or nothing), by the issuer or not, the reads-only and the
+    simulated dry runs of ``bulkTransferFrom`` say *allowed* exactly when the chain
+    accepts it, and a refusal carries the code (or the receiver's revert) it gave."""
+    w = pyevm_ibet
+    snapshot = w.client.snapshot()
+    try:
+        adapter, ref = w.adapter(kind), w.ref(kind)
+        moves = [(w.addr(a), w.registry if b == "registry" else w.addr(b), v) for a, b, v in items]
+        agent = w.addr(signer)
+        reads = adapter.check_bulk_forced_transfer(ref, agent, moves, simulate=False)
+        simulated = adapter.check_bulk_forced_transfer(ref, agent, moves)
+        data = adapter.token(w.token(kind)).encode_abi(
+            "bulkTransferFrom",
+            args=[[m[0] for m in moves], [m[1] for m in moves], [m[2] for m in moves]],
+        )
+        try:
+            adapter.send_call(w.signers[signer], w.token(kind), data, "bulk", gas=GAS * 2)
+            refused = None
+        except EvmReverted as exc:
+            refused = exc.revert.describe()
+        ctx = (kind, signer, items, reads.refusals, refused)
+        assert reads.allowed == (refused is None), ctx
+        assert simulated.allowed == (refused is None), ctx
+        if refused is not None:
+            assert refused in (reads.refusals[0].raw_code, reads.refusals[0].raw_message), ctx
+            assert simulated.refusals[0].raw_message == refused, ctx
+        event("done" if refused is None else f"refused {reads.reason.value}")
+    finally:
+        w.client.revert(snapshot)
