@@ -213,7 +213,14 @@ class RegulatedAsaAdapter(AsaAdapter):
         if state.max_holders:
             rules.append(MaxHoldersRule(limit=state.max_holders, source=source))
         if state.max_balance:
-            rules.append(MaxBalanceRule(limit=state.max_balance, per="wallet", source=source))
+            rules.append(
+                MaxBalanceRule(
+                    limit=state.max_balance,
+                    per="wallet",
+                    self_transfers="exempt",
+                    source=source,
+                )
+            )
         for address, item in sorted(listed.items()):
             if item.locked(now):
                 until = datetime.fromtimestamp(item.lockup_end, tz=UTC)

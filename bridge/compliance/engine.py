@@ -919,8 +919,6 @@ def _token_rules(
         )
     buyer_after = buyer.balance + qty
     seller_after = seller.balance - qty if trade.kind == "resale" else seller.balance
-    if trade.kind == "resale" and buyer.wallet and _addr_in(seller.wallet, (buyer.wallet,)):
-        buyer_after = seller_after = seller.balance  # a wallet sending to itself keeps it all
     for i, rule in enumerate(asset.rules):
         ids.append(f"token.{rule.kind}[{i}]")
         failure = _token_check(rule, trade, at, sanctioned, buyer_after, seller_after)
@@ -997,7 +995,9 @@ def _token_check(
                     deny,
                 )
     elif isinstance(rule, tr.MaxBalanceRule):
-        if buyer_after > rule.limit:
+        to_itself = trade.kind == "resale" and bool(buyer.wallet)
+        to_itself = to_itself and _addr_in(seller.wallet, (buyer.wallet or "",))
+        if buyer_after > rule.limit and not (to_itself and rule.self_transfers == "exempt"):
             return (
                 ReasonCode.MAX_BALANCE_EXCEEDED,
                 f"buyer would hold {buyer_after}, above the token's maximum balance {rule.limit}",

@@ -91,11 +91,17 @@ class MaxHoldersRule(_RuleBase):
 
 
 class MaxBalanceRule(_RuleBase):
-    """No holder may hold more than ``limit`` base units (per identity or per wallet)."""
+    """No holder may hold more than ``limit`` base units (per identity or per wallet).
+
+    ``self_transfers``: ``checked`` -- a wallet sending to itself is judged like any
+    receiver, its balance plus the amount (T-REX's MaxBalanceModule); ``exempt`` -- it
+    always passes (the regulated ASA: the balance does not change).
+    """
 
     kind: Literal["max_balance"] = "max_balance"
     limit: Amount
     per: Literal["identity", "wallet"] = "identity"
+    self_transfers: Literal["checked", "exempt"] = "checked"
 
 
 class MinHoldingRule(_RuleBase):

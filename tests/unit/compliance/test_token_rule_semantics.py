@@ -75,13 +75,16 @@ def test_both_parties_need_valid_claims() -> None:
 
 
 def test_a_self_transfer_does_not_grow_a_balance() -> None:
-    """Found on the regulated ASA: alice sends 1 unit to herself while holding the maximum
-    balance; the application accepts it (her balance does not change), so must the engine."""
+    """Found on the regulated ASA: alice sends 1 unit to herself while above a lowered
+    maximum balance; the application accepts it (its balance cap exempts a transfer to
+    oneself), so must the engine; T-REX's module has no such exemption."""
     from bridge.model import MaxBalanceRule
 
-    asset = _asset(MaxBalanceRule(limit=1_000, per="wallet"))
+    asset = _asset(MaxBalanceRule(limit=600, per="wallet", self_transfers="exempt"))
     assert _codes(asset, Side(A, 1_000), Side(A, 1_000), 1) == set()
-    assert _codes(asset, Side(A, 1_000), Side(B, 1_000), 1) == {ReasonCode.MAX_BALANCE_EXCEEDED}
+    assert _codes(asset, Side(A, 1_000), Side(B, 0), 601) == {ReasonCode.MAX_BALANCE_EXCEEDED}
+    checked = _asset(MaxBalanceRule(limit=600))  # T-REX: no exemption
+    assert _codes(checked, Side(A, 600), Side(A, 600), 1) == {ReasonCode.MAX_BALANCE_EXCEEDED}
 
 
 def test_the_sender_is_judged_first() -> None:
