@@ -14,6 +14,7 @@ the ``err`` that stopped it.
 
 from __future__ import annotations
 
+import dataclasses
 import struct
 from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
@@ -27,6 +28,7 @@ from adapters.algorand.asa import AsaAdapter, AsaInfo, normalise_params
 from adapters.algorand.chain import AlgodChain, check_amount, check_asset_id
 from adapters.algorand.regulated_abi import (
     BOX_PREFIX,
+    ERROR_REASONS,
     INVESTOR_CLASS_CODES,
     AppState,
     PartyView,
@@ -39,6 +41,7 @@ from adapters.algorand.regulated_abi import (
 )
 from bridge.errors import InvalidInput, NotFound, UnsupportedCapability, WrongStandard
 from bridge.model import (
+    AgentOperationCheck,
     AlgorandAsaLocator,
     AllowListRule,
     Asset,
@@ -203,14 +206,21 @@ class RegulatedAsaAdapter(AsaAdapter):
         rules: list[Rule] = [
             *base.rules,
             AllowListRule(addresses=tuple(sorted(listed)), source=source),
-            RequiredClaimsRule(claim_types=(ClaimType.KYC,), source=source),
+            RequiredClaimsRule(claim_types=(ClaimType.KYC,), parties="both", source=source),
         ]
         if state.countries:
             rules.append(CountryAllowRule(countries=state.countries, source=source))
         if state.max_holders:
             rules.append(MaxHoldersRule(limit=state.max_holders, source=source))
         if state.max_balance:
-            rules.append(MaxBalanceRule(limit=state.max_balance, per="wallet", source=source))
+            rules.append(
+                MaxBalanceRule(
+                    limit=state.max_balance,
+                    per="wallet",
+                    self_transfers="exempt",
+                    source=source,
+                )
+            )
         for address, item in sorted(listed.items()):
             if item.locked(now):
                 until = datetime.fromtimestamp(item.lockup_end, tz=UTC)
@@ -298,7 +308,8 @@ class RegulatedAsaAdapter(AsaAdapter):
         )
 
     def _investor(self, wallet: str, entry: WhitelistEntry) -> Investor:
-        expiry = datetime.fromtimestamp(entry.kyc_expiry, tz=UTC)
+        # KYC is valid while now < expiry; a claim's valid_until is its last valid moment
+        expiry = datetime.fromtimestamp(max(entry.kyc_expiry - 1, 0), tz=UTC)
         try:
             classification: tuple[Classification, ...] = (
                 Classification(jurisdiction=entry.country, investor_class=entry.investor_class),
@@ -447,6 +458,111 @@ class RegulatedAsaAdapter(AsaAdapter):
             ],
             signer,
         )
+
+    def check_agent_operation(
+        self, ref: AssetRef, capability: Capability, agent: str, **params: object
+    ) -> AgentOperationCheck:
+        """Dry-run an agent operation signed by ``agent`` (parameters as for
+        :meth:`agent_operation`) from reads, in the application's order (specs/
+        regulated-asa.md, sections 2 and 5); nothing is sent.
+
+        Every method needs the admin (``NOT_ADMIN``). ``forced_transfer`` (and clawback)
+        then runs checks 6, 10 and 11 (receiver whitelisted and opted in, the sender's
+        balance); ``mint`` checks 6-13 with the reserve as the sender (not the pause);
+        ``burn`` check 11; ``set_frozen`` and ``whitelist_remove`` need an entry
+        (``NOT_WHITELISTED``), a removal an empty holding (``HOLDS_UNITS``). Each refusal
+        carries the application's error name as ``raw_code``.
+        """
+        if capability not in self.capabilities:
+            raise UnsupportedCapability(self.standard.value, capability.value)
+        params = normalise_params(params)
+        who = checked_address(agent, "agent")
+        info, app_id, state = self._context(ref)
+        name = self._agent_error(info, app_id, state, capability, who, params)
+        refusals: tuple[Refusal, ...] = ()
+        if name is not None:
+            refusals = (
+                Refusal(
+                    code=ERROR_REASONS.get(name, R.TRANSFER_FAILURE),
+                    source_standard=self.standard,
+                    raw_code=name,
+                    detail=f"compliance application {app_id}: {name}",
+                ),
+            )
+        shown = {k: v for k, v in params.items() if isinstance(v, str | int | bool)}
+        return AgentOperationCheck(
+            asset=ref,
+            operation=capability,
+            agent=who,
+            params=shown,
+            allowed=not refusals,
+            refusals=refusals,
+        )
+
+    def _agent_error(
+        self,
+        info: AsaInfo,
+        app_id: int,
+        state: AppState,
+        capability: Capability,
+        agent: str,
+        params: dict[str, Any],
+    ) -> str | None:
+        if capability is Capability.OPT_IN:
+            return None
+        if agent != state.admin:
+            return "NOT_ADMIN"
+        asset_id = info.asset_id
+        if capability in (Capability.ADDRESS_FREEZE, Capability.WHITELIST):
+            holder = checked_address(params.get("holder"), "holder")
+            if capability is Capability.WHITELIST and not params.get("remove"):
+                return None
+            if self.entry(app_id, holder) is None:
+                return "NOT_WHITELISTED"
+            if capability is Capability.WHITELIST:
+                held = self.chain.holding(holder, asset_id)
+                return "HOLDS_UNITS" if held.amount > 0 else None
+            return None
+        if capability is Capability.PAUSE:
+            return None
+        amount = check_amount(params.get("amount"))
+        if capability is Capability.BURN:
+            holder = checked_address(params.get("holder"), "holder")
+            return (
+                "INSUFFICIENT_BALANCE"
+                if self.chain.holding(holder, asset_id).amount < amount
+                else None
+            )
+        source = (
+            info.reserve
+            if capability is Capability.MINT
+            else checked_address(params.get("sender"), "sender")
+        )
+        if source is None:
+            return None  # agent_operation refuses a mint without a reserve itself
+        target = checked_address(params.get("recipient"), "recipient")
+        entry = self.entry(app_id, target)
+        rcv = self.chain.holding(target, asset_id)
+        snd = self.chain.holding(source, asset_id)
+        if capability is not Capability.MINT:
+            if entry is None:
+                return "RECEIVER_NOT_WHITELISTED"
+            if not rcv.opted_in:
+                return "RECEIVER_NOT_OPTED_IN"
+            return "INSUFFICIENT_BALANCE" if snd.amount < amount else None
+        # checks 6-13 with the reserve as the sender: its own checks (1-5) do not apply
+        reserve_entry = WhitelistEntry(
+            country="ZZ", investor_class=InvestorClass.RETAIL, kyc_expiry=2**63, lockup_end=0
+        )
+        _, name = predict_transfer(
+            dataclasses.replace(state, paused=False),
+            now=self.chain.now(),
+            sender=PartyView(source, reserve_entry, snd.opted_in, snd.amount),
+            receiver=PartyView(target, entry, rcv.opted_in, rcv.amount),
+            amount=amount,
+            reserve=info.reserve,
+        )
+        return name
 
     def agent_operation(
         self, ref: AssetRef, capability: Capability, signer: Signer, **params: object

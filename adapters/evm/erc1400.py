@@ -33,6 +33,12 @@ Agent operations (declared capabilities):
   (operatorTransferByPartition by a controller or operator);
 - ``PAUSE``: ``paused``; ``WHITELIST``: ``account``, ``whitelisted``;
   ``LOCKS``: ``account``, ``until``; ``DOCUMENTS``: ``name``, ``uri``, ``hash`` (owner).
+
+Each has a dry run (:meth:`Erc1400Adapter.check_agent_operation`): the contract's checks
+from reads, in its order (owner or controller first; an issuance's issuable flag,
+recipient and whitelist; a controller's recipient and the holder's whole balance; an
+operator transfer by partition through the token's own ``canTransferByPartition`` asked
+as the agent), optionally confirmed by an ``eth_call`` from the agent.
 """
 
 from __future__ import annotations
@@ -52,11 +58,13 @@ from adapters.evm.erc1404 import (
     LOCKUP_TOPIC,
     WHITELIST_TOPIC,
     ValidatorReads,
+    agent_check,
     flag_param,
     unix_time_param,
 )
 from bridge.errors import BridgeError, InvalidInput
 from bridge.model import (
+    AgentOperationCheck,
     AllowListRule,
     Asset,
     AssetRef,
@@ -491,6 +499,103 @@ class Erc1400Adapter(ValidatorReads):
         if digest is None:
             return "setDocument", [name, uri, b"\0" * 32]
         return "setDocument", [name, uri, _partition_bytes(digest, "hash")]
+
+    def check_agent_operation(
+        self,
+        ref: AssetRef,
+        capability: Capability,
+        agent: str,
+        *,
+        simulate: bool = True,
+        **params: object,
+    ) -> AgentOperationCheck:
+        """Dry-run an owner / controller operation signed by ``agent`` (parameters as for
+        :meth:`agent_operation`); nothing is sent.
+
+        From reads, in ``SecurityToken1400``'s order: a mint needs the owner
+        (``OwnableUnauthorizedAccount``), issuance not finished, a non-zero whitelisted
+        recipient (not stopped by the pause); a burn and a forced transfer need a
+        controller while the token is controllable (``NotController``), a forced transfer
+        a non-zero recipient, both the holder's whole balance (partitions drained in
+        order, the validator bypassed); an operator transfer by partition is the token's
+        own ``canTransferByPartition`` asked as the agent; the other operations need the
+        owner. With ``simulate`` the call also runs as an ``eth_call`` from ``agent``.
+        """
+        address = self.locate(ref)
+        if capability not in self.capabilities:
+            raise self.unsupported(capability)
+        who = self.evm_address(agent, "agent")
+        contract = self.require_token(address)
+        fn, args = self._operation(address, capability, params)
+        height = self.client.head()
+        refusals = self._agent_refusals(address, capability, who, args, height)
+        return agent_check(
+            self,
+            ref,
+            capability,
+            who,
+            (address, contract.encode_abi(fn, args=args)),
+            refusals,
+            params=params,
+            simulate=simulate,
+            height=height,
+        )
+
+    def _agent_refusals(
+        self, address: str, capability: Capability, agent: str, args: list[Any], height: int
+    ) -> list[Refusal]:
+        f = self.token(address).functions
+
+        def custom(name: str, shown: str, code: ReasonCode, detail: str) -> list[Refusal]:
+            return [
+                Refusal(
+                    code=code,
+                    source_standard=self.standard,
+                    raw_code=name,
+                    raw_message=f"{name}({shown})",
+                    detail=detail,
+                )
+            ]
+
+        def status(byte: int, reason: str) -> list[Refusal]:
+            return [status_refusal(byte, reason)]
+
+        if capability in self.CONTROLLER_POWERS:
+            controllable = bool(self.read(f.isControllable(), height))
+            listed = {str(c) for c in self.read(f.controllers(), height)}
+            if not controllable or agent not in listed:
+                return custom(
+                    "NotController", agent, R.OPERATOR_NOT_AUTHORIZED, f"{agent} is no controller"
+                )
+            if capability is Capability.FORCED_TRANSFER:
+                holder, to, amount = args[0], args[1], int(args[2])
+                if int(to, 16) == 0:
+                    return status(0x57, "RECEIVER_ZERO_ADDRESS")
+            else:
+                holder, amount = args[0], int(args[1])
+            if int(self.read(f.balanceOf(holder), height)) < amount:
+                return status(0x52, "INSUFFICIENT_BALANCE")
+            return []
+        if capability is Capability.PARTITIONS:
+            partition, sender, recipient, amount = args[:4]
+            fn = f.canTransferByPartition(sender, recipient, partition, amount, b"")
+            code, reason, _ = self._call_as(fn, agent, height)
+            byte = _byte(code)
+            return [] if byte == 0x51 else status(byte, bytes32_text(bytes(reason)))
+        owner = str(self.read(f.owner(), height))
+        if agent != owner:
+            return custom(
+                "OwnableUnauthorizedAccount", agent, R.OPERATOR_NOT_AUTHORIZED, "not the owner"
+            )
+        if capability is Capability.MINT:
+            holder = args[1]
+            if not self.read(f.isIssuable(), height):
+                return custom("IssuanceFinished", "", R.SUPPLY_CAP_EXCEEDED, "issuance finished")
+            if int(holder, 16) == 0:
+                return status(0x57, "RECEIVER_ZERO_ADDRESS")
+            if not self.read(f.isWhitelisted(holder), height):
+                return status(0x57, "RECEIVER_NOT_WHITELISTED")
+        return []
 
     def remove_document(self, ref: AssetRef, name: str, signer: Signer) -> TxReceipt:
         """Remove the ERC-1643 document ``name`` (owner)."""

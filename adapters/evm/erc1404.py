@@ -18,7 +18,11 @@ table in :mod:`bridge.model.holding` says for ERC-1404.
 
 Agent operations (declared capabilities): ``MINT`` (to, amount), ``BURN`` (account,
 amount), ``PAUSE`` (paused), ``WHITELIST`` (account, whitelisted), ``LOCKS`` (account,
-until: an aware datetime, a unix time, or None to clear the lock-up).
+until: an aware datetime, a unix time, or None to clear the lock-up). Each has a dry run
+(:meth:`Erc1404Adapter.check_agent_operation`): the contract's checks from reads, in its
+order (the role, then for a mint the recipient, the whitelist and the holder cap, for a
+burn the balance, for a pause the current state), optionally confirmed by an
+``eth_call`` from the agent (:func:`agent_check`, shared with the other EVM adapters).
 """
 
 from __future__ import annotations
@@ -29,11 +33,12 @@ from typing import Any, ClassVar, Final
 
 from web3 import Web3
 
-from adapters.evm.client import EvmClient, RevertInfo
+from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from adapters.evm.contracts import load_artifact
 from adapters.evm.erc20 import CASH_TOKEN_ERRORS, ROLE_TOPICS, EvmTokenAdapter, topic_address
 from bridge.errors import BridgeError, InvalidInput
 from bridge.model import (
+    AgentOperationCheck,
     AllowListRule,
     Asset,
     AssetRef,
@@ -61,6 +66,7 @@ __all__ = [
     "SPEC",
     "Erc1404Adapter",
     "ValidatorReads",
+    "agent_check",
     "deploy_restricted_token",
     "flag_param",
     "probe",
@@ -112,6 +118,60 @@ def restriction_refusal(code: int, message: str) -> Refusal:
         raw_code=str(code),
         raw_message=message,
         detail=f"ERC-1404 restriction {code}: {message}",
+    )
+
+
+RESTRICTED_TOKEN_ERRORS: Final[Mapping[str, ReasonCode]] = {
+    **CASH_TOKEN_ERRORS,
+    "ExpectedPause": R.TRANSFER_FAILURE,
+}
+"""Custom errors of ``RestrictedToken1404`` other than ``TransferRestricted(code)``
+(``ExpectedPause``: unpausing a token that is not paused)."""
+
+ISSUER_ROLE: Final = Web3.keccak(text="ISSUER_ROLE")
+COMPLIANCE_ROLE: Final = Web3.keccak(text="COMPLIANCE_ROLE")
+
+
+def agent_check(
+    adapter: EvmTokenAdapter,
+    ref: AssetRef,
+    capability: Capability,
+    agent: str,
+    call: tuple[str, str],
+    refusals: list[Refusal],
+    *,
+    params: Mapping[str, object],
+    simulate: bool,
+    height: int,
+) -> AgentOperationCheck:
+    """The verdict of an agent operation's dry run (shared by the EVM adapters).
+
+    ``refusals`` are the ones the reads predict, in the contract's order; ``call`` is the
+    operation as ``(target address, calldata)``. With ``simulate`` it also runs as an
+    ``eth_call`` from ``agent`` at ``height``: the raw revert goes on the first predicted
+    refusal, and a revert the reads did not predict becomes a refusal of its own.
+    """
+    out = list(refusals)
+    if simulate:
+        target, data = call
+        try:
+            adapter.client.call({"from": agent, "to": target, "data": data}, block=height)
+        except EvmReverted as exc:
+            raw = exc.revert.describe()
+            if out:
+                out[0] = out[0].model_copy(update={"raw_message": raw})
+            else:
+                refusal = adapter.refusal(exc.revert.error_name, raw)
+                code = adapter.reason_of(exc.revert)
+                out.append(refusal.model_copy(update={"code": code}))
+    shown = {k: v for k, v in params.items() if isinstance(v, str | int | bool)}
+    return AgentOperationCheck(
+        asset=ref,
+        operation=capability,
+        agent=agent,
+        params=shown,
+        allowed=not out,
+        refusals=tuple(out),
     )
 
 
@@ -188,7 +248,7 @@ class Erc1404Adapter(ValidatorReads):
 
     standard: Standard = Standard.ERC1404
     artifact: ClassVar[str] = "RestrictedToken1404"
-    errors: ClassVar[Mapping[str, ReasonCode]] = CASH_TOKEN_ERRORS
+    errors: ClassVar[Mapping[str, ReasonCode]] = RESTRICTED_TOKEN_ERRORS
     capabilities: frozenset[Capability] = frozenset(
         {
             Capability.MINT,
@@ -252,7 +312,11 @@ class Erc1404Adapter(ValidatorReads):
             )
             cap = int(self.read(contract.functions.maxHolders(), height))
             if cap:
-                rules.append(MaxHoldersRule(limit=cap, source=source.format("maxHolders")))
+                rules.append(
+                    MaxHoldersRule(
+                        limit=cap, replacement="always", source=source.format("maxHolders")
+                    )
+                )
             for account, until in self.lockups_from_logs(address, logs, height).items():
                 rules.append(
                     LockupRule(
@@ -396,6 +460,118 @@ class Erc1404Adapter(ValidatorReads):
         self.params(params, ("account", "until"))
         account = self.evm_address(params["account"], "account")
         return "setLockup", [account, unix_time_param(params["until"])]
+
+    def check_agent_operation(
+        self,
+        ref: AssetRef,
+        capability: Capability,
+        agent: str,
+        *,
+        simulate: bool = True,
+        **params: object,
+    ) -> AgentOperationCheck:
+        """Dry-run an agent operation signed by ``agent`` (parameters as for
+        :meth:`agent_operation`); nothing is sent.
+
+        From reads, in ``RestrictedToken1404``'s order: the role (``ISSUER_ROLE`` for mint
+        and burn, ``COMPLIANCE_ROLE`` for the others); a mint's recipient (not zero,
+        whitelisted, within the holder cap: ``TransferRestricted(3/4/7)``, neither stopped
+        by the pause nor by a lock-up); a burn's balance; a pause of a paused token or an
+        unpause of a running one. With ``simulate`` the call also runs as an ``eth_call``
+        from ``agent`` (see :func:`agent_check`).
+        """
+        address = self.locate(ref)
+        if capability not in self.capabilities:
+            raise self.unsupported(capability)
+        who = self.evm_address(agent, "agent")
+        contract = self.require_token(address)
+        if not self.is_restricted_token(address):
+            raise self.unsupported(f"{capability} on this ERC-1404 deployment")
+        fn, args = self._operation(capability, params)
+        height = self.client.head()
+        refusals = self._agent_refusals(address, capability, who, fn, args, height)
+        return agent_check(
+            self,
+            ref,
+            capability,
+            who,
+            (address, contract.encode_abi(fn, args=args)),
+            refusals,
+            params=params,
+            simulate=simulate,
+            height=height,
+        )
+
+    def _agent_refusals(
+        self,
+        address: str,
+        capability: Capability,
+        agent: str,
+        fn: str,
+        args: list[Any],
+        height: int,
+    ) -> list[Refusal]:
+        f = self.token(address).functions
+
+        def refuse(name: str, shown: str, code: ReasonCode, detail: str) -> list[Refusal]:
+            refusal = Refusal(
+                code=code,
+                source_standard=self.standard,
+                raw_code=name,
+                raw_message=f"{name}({shown})",
+                detail=detail,
+            )
+            return [refusal]
+
+        role = ISSUER_ROLE if capability in (Capability.MINT, Capability.BURN) else COMPLIANCE_ROLE
+        if not self.read(f.hasRole(role, agent), height):
+            return refuse(
+                "AccessControlUnauthorizedAccount",
+                f"{agent}, 0x{bytes(role).hex()}",
+                R.OPERATOR_NOT_AUTHORIZED,
+                f"{agent} lacks the role {fn} needs",
+            )
+        if capability is Capability.MINT:
+            to, amount = args
+            restriction = 0
+            if int(to, 16) == 0:
+                restriction = 3
+            elif not self.read(f.isWhitelisted(to), height):
+                restriction = 4
+            else:
+                cap = int(self.read(f.maxHolders(), height))
+                count = int(self.read(f.holderCount(), height))
+                held = int(self.read(f.balanceOf(to), height))
+                if cap and amount and not held and count >= cap:
+                    restriction = 7
+            if restriction:
+                return refuse(
+                    "TransferRestricted",
+                    str(restriction),
+                    RESTRICTED_TOKEN_CODES[restriction],
+                    f"mint refused: {RESTRICTED_TOKEN_MESSAGES[restriction]}",
+                )
+        elif capability is Capability.BURN:
+            account, amount = args
+            balance = int(self.read(f.balanceOf(account), height))
+            if int(account, 16) == 0:
+                return refuse(
+                    "ERC20InvalidSender", account, R.TRANSFER_FAILURE, "burn from the zero address"
+                )
+            if balance < amount:
+                return refuse(
+                    "ERC20InsufficientBalance",
+                    f"{account}, {balance}, {amount}",
+                    R.INSUFFICIENT_BALANCE,
+                    f"{account} holds {balance}, asked {amount}",
+                )
+        elif capability is Capability.PAUSE:
+            paused = bool(self.read(f.paused(), height))
+            if fn == "pause" and paused:
+                return refuse("EnforcedPause", "", R.TOKEN_PAUSED, "the token is paused already")
+            if fn == "unpause" and not paused:
+                return refuse("ExpectedPause", "", R.TRANSFER_FAILURE, "the token is not paused")
+        return []
 
     def set_max_holders(self, ref: AssetRef, limit: int, signer: Signer) -> TxReceipt:
         """Set the holder cap (0 removes it); needs the compliance role."""

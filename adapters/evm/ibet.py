@@ -12,8 +12,9 @@ What is read, into the canonical model:
   (:class:`~bridge.model.EquityTerms` for a share, :class:`~bridge.model.BondTerms` for a
   bond; a share's amounts are yen, ibet's only share currency); the rules as data: an
   :class:`~bridge.model.IssuerApprovalRule` while transfer approval is required, and an
-  :class:`~bridge.model.AllowListRule` for the personal-information requirement (the
-  accounts registered with the issuer in PersonalInfo);
+  :class:`~bridge.model.AllowListRule` of the recipient (``scope="recipient"``) for the
+  personal-information requirement: the accounts registered with the issuer in
+  PersonalInfo, and the issuer itself (a sender need not be registered);
 - a holding: ``balance`` = ``free`` = ``balanceOf``; ``locked`` per lock address
   (``lockedOf``) and ``pending`` (``pendingTransfer``) are *outside* the balance, as the
   table in :mod:`bridge.model.holding` says;
@@ -55,7 +56,12 @@ Agent operations (declared capabilities, issuer-signed):
 - ``IDENTITY_REGISTRATION``: ``wallet``, optional ``encrypted_info`` (the issuer registers
   the wallet with itself in the token's PersonalInfo; the signer must be the issuer).
 
-Every other capability raises :class:`~bridge.errors.UnsupportedCapability`.
+Every other capability raises :class:`~bridge.errors.UnsupportedCapability`. Each has a
+dry run (:meth:`IbetAdapter.check_agent_operation`): the token's checks from reads in the
+contract's order (the issuer first, ``500001``; then the balance or locked amount the
+operation takes, ``XX0601`` / ``XX1101`` / ``XX1102`` / ``XX1201`` / ``XX1601`` /
+``XX1701``; an approval's transferable flag and application, ``XX0901`` / ``XX0902``), a
+receiving contract's hook simulated, optionally the whole call as an ``eth_call``.
 """
 
 from __future__ import annotations
@@ -73,8 +79,10 @@ from web3 import Web3
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from adapters.evm.contracts import load_artifact
 from adapters.evm.erc20 import ZERO_ADDRESS, EvmTokenAdapter, topic_address
+from adapters.evm.erc1404 import agent_check
 from bridge.errors import BridgeError, InvalidInput, TransferRefused
 from bridge.model import (
+    AgentOperationCheck,
     AllowListRule,
     Asset,
     AssetRef,
@@ -393,10 +401,12 @@ class IbetAdapter(EvmTokenAdapter, ABC):
         if state.approval_required:
             rules.append(IssuerApprovalRule(source=f"{address}#transferApprovalRequired"))
         if state.require_personal_info:
-            registered = self.registered_accounts(state, height)
+            # only the receiver must be registered, and the issuer always receives
+            registered = {state.owner, *self.registered_accounts(state, height)}
             rules.append(
                 AllowListRule(
-                    addresses=tuple(registered),
+                    addresses=tuple(sorted(registered)),
+                    scope="recipient",
                     source=f"{state.personal_info}#isRegistered(account,{state.owner})",
                 )
             )
@@ -772,6 +782,211 @@ class IbetAdapter(EvmTokenAdapter, ABC):
             return self._register(address, signer, params)
         fn, args = self._operation(capability, params)
         return self.send_call(signer, address, contract.encode_abi(fn, args=args), str(capability))
+
+    def check_agent_operation(
+        self,
+        ref: AssetRef,
+        capability: Capability,
+        agent: str,
+        *,
+        simulate: bool = True,
+        **params: object,
+    ) -> AgentOperationCheck:
+        """Dry-run an issuer operation signed by ``agent`` (parameters as for
+        :meth:`agent_operation`); nothing is sent.
+
+        The refusals come in the contract's order, each with the six-digit code the token
+        reverts with as ``raw_code``; a forced transfer into a contract also simulates the
+        receiver's hook. With ``simulate`` the call runs as an ``eth_call`` from ``agent``
+        too (its raw revert on the first refusal; one the reads did not predict becomes a
+        refusal of its own). Registration (``IDENTITY_REGISTRATION``) is refused, as
+        :meth:`agent_operation` refuses it, unless ``agent`` is the issuer and the token
+        has a register.
+        """
+        address = self.locate(ref)
+        if capability not in self.capabilities:
+            raise self.unsupported(capability)
+        who = self.evm_address(agent, "agent")
+        contract = self.require_token(address)
+        height = self.client.head()
+        state = self.state(address, height)
+        if capability is Capability.IDENTITY_REGISTRATION:
+            self.params(params, ("wallet",), ("encrypted_info",))
+            wallet = self.evm_address(params["wallet"], "wallet")
+            refusals: list[Refusal] = []
+            if who != state.owner:
+                refusals.append(self.refusal(_OWNER_CODE, "only the issuer registers a wallet"))
+            elif state.personal_info == ZERO_ADDRESS:
+                refusals.append(
+                    _policy(self.standard, R.TRANSFER_FAILURE, "the token has no register")
+                )
+            registry = self.registry(state.personal_info)
+            data = registry.encode_abi("forceRegister", args=[wallet, ""])
+            return agent_check(
+                self,
+                ref,
+                capability,
+                who,
+                (state.personal_info, data),
+                refusals,
+                params=params,
+                simulate=simulate and not refusals,
+                height=height,
+            )
+        fn, args = self._operation(capability, params)
+        data = contract.encode_abi(fn, args=args)
+        refusals = self._agent_refusals(address, state, who, fn, args, data, height)
+        return agent_check(
+            self,
+            ref,
+            capability,
+            who,
+            (address, data),
+            refusals,
+            params=params,
+            simulate=simulate,
+            height=height,
+        )
+
+    def check_bulk_forced_transfer(
+        self,
+        ref: AssetRef,
+        agent: str,
+        items: Sequence[tuple[str, str, int]],
+        *,
+        simulate: bool = True,
+    ) -> AgentOperationCheck:
+        """Dry-run ``bulkTransferFrom`` (the issuer's forced transfers, item by item as
+        ``transferFrom``, all or nothing): the issuer (``500001``), then each item's
+        balance after the items before it (``XX0601``); a contract receiver's hook and,
+        with ``simulate``, the whole call run as an ``eth_call`` from ``agent``."""
+        address = self.locate(ref)
+        who = self.evm_address(agent, "agent")
+        contract = self.require_token(address)
+        height = self.client.head()
+        state = self.state(address, height)
+        moves = [
+            (self.evm_address(a, "sender"), self.evm_address(b, "recipient"), self.amount(v))
+            for a, b, v in items
+        ]
+        data = contract.encode_abi(
+            "bulkTransferFrom",
+            args=[[m[0] for m in moves], [m[1] for m in moves], [m[2] for m in moves]],
+        )
+        refusals: list[Refusal] = []
+        if who != state.owner:
+            refusals.append(self.refusal(_OWNER_CODE, None))
+        else:
+            f = contract.functions
+            balances: dict[str, int] = {}
+            for sender, recipient, value in moves:
+                if sender not in balances:
+                    balances[sender] = int(self.read(f.balanceOf(sender), height))
+                if balances[sender] < value:
+                    refusals.append(self.refuse("0601"))
+                    break
+                if self.client.code_at(recipient):
+                    # a receiving contract's hook runs here: no read predicts it (nor what
+                    # it does to later items), so the whole call is simulated
+                    try:
+                        self.client.call({"from": who, "to": address, "data": data}, block=height)
+                    except EvmReverted as exc:
+                        message = exc.revert.message or ""
+                        if message.isdigit() and len(message) == 6:
+                            refusals.append(self.refusal(message, None))
+                        else:
+                            hook = self._receiver_hook(address, who, data, height)
+                            refusals.extend([hook] if hook is not None else [])
+                    break
+                balances[sender] -= value
+                if recipient not in balances:
+                    balances[recipient] = int(self.read(f.balanceOf(recipient), height))
+                balances[recipient] += value
+        params: dict[str, object] = {"items": len(moves)}
+        return agent_check(
+            self,
+            ref,
+            Capability.FORCED_TRANSFER,
+            who,
+            (address, data),
+            refusals,
+            params=params,
+            simulate=simulate,
+            height=height,
+        )
+
+    def _agent_refusals(
+        self,
+        address: str,
+        state: TokenState,
+        agent: str,
+        fn: str,
+        args: list[Any],
+        data: str,
+        height: int,
+    ) -> list[Refusal]:
+        f = self.token(address).functions
+        if fn == "cancelTransfer":  # the applicant or the issuer (not onlyOwner)
+            application = self._application(f, args[0], height)
+            if isinstance(application, Refusal):
+                return [application]
+            sender, valid = application
+            if agent not in (sender, state.owner):
+                return [self.refuse("0801")]
+            return [] if valid else [self.refuse("0802")]
+        if agent != state.owner:
+            return [self.refusal(_OWNER_CODE, None)]
+
+        def free(account: str) -> int:
+            return int(self.read(f.balanceOf(account), height))
+
+        def locked(lock: str, account: str) -> int:
+            return int(self.read(f.lockedOf(lock, account), height))
+
+        if fn == "redeemFrom":
+            account, lock, amount = args
+            if lock != ZERO_ADDRESS:
+                return [self.refuse("1101")] if locked(lock, account) < amount else []
+            return [self.refuse("1102")] if free(account) < amount else []
+        if fn == "transferFrom":
+            sender, recipient, amount = args
+            if free(sender) < amount:
+                return [self.refuse("0601")]
+            if self.client.code_at(recipient):
+                hook = self._receiver_hook(address, agent, data, height)
+                return [] if hook is None else [hook]
+            return []
+        if fn == "forceLock":
+            lock, account, amount, _ = args
+            return [self.refuse("1601")] if free(account) < amount else []
+        if fn == "forceUnlock":
+            lock, account, _, amount, _ = args
+            return [self.refuse("1201")] if locked(lock, account) < amount else []
+        if fn == "forceChangeLockedAccount":
+            lock, account, _, amount, _ = args
+            return [self.refuse("1701")] if locked(lock, account) < amount else []
+        if fn == "approveTransfer":
+            if not state.transferable:
+                return [self.refuse("0901")]
+            application = self._application(f, args[0], height)
+            if isinstance(application, Refusal):
+                return [application]
+            return [] if application[1] else [self.refuse("0902")]
+        return []
+
+    def _application(self, f: Any, index: int, height: int) -> tuple[str, bool] | Refusal:
+        """Transfer application ``index``: (applicant, valid), or the panic of a missing one."""
+        try:
+            sender, _, _, valid = self.read(f.applicationsForTransfer(index), height)
+        except BridgeError:  # no such application: the array index panics
+            return Refusal(
+                code=R.TRANSFER_FAILURE,
+                source_standard=self.standard,
+                raw_code="Panic(0x32)",
+                raw_message="Panic(0x32)",
+                detail=f"no transfer application {index}",
+            )
+        return validate_evm_address(sender), bool(valid)
 
     def _register(self, address: str, signer: Signer, params: Mapping[str, object]) -> TxReceipt:
         self.params(params, ("wallet",), ("encrypted_info",))

@@ -986,7 +986,7 @@ def _token_check(
                 and (rule.country is None or seller.residence == rule.country)
             )
             after = before + 1 - int(exits)
-            if after > rule.limit:
+            if after > rule.limit and not (exits and rule.replacement == "always"):
                 where = f" in {rule.country}" if rule.country else ""
                 return (
                     ReasonCode.MAX_HOLDERS_REACHED,
@@ -995,7 +995,9 @@ def _token_check(
                     deny,
                 )
     elif isinstance(rule, tr.MaxBalanceRule):
-        if buyer_after > rule.limit:
+        to_itself = trade.kind == "resale" and bool(buyer.wallet)
+        to_itself = to_itself and _addr_in(seller.wallet, (buyer.wallet or "",))
+        if buyer_after > rule.limit and not (to_itself and rule.self_transfers == "exempt"):
             return (
                 ReasonCode.MAX_BALANCE_EXCEEDED,
                 f"buyer would hold {buyer_after}, above the token's maximum balance {rule.limit}",
@@ -1017,13 +1019,23 @@ def _token_check(
                 deny,
             )
     elif isinstance(rule, tr.VolumeLimitRule):
-        start = at - timedelta(seconds=rule.window_seconds)
-        moved = sum(o.amount for o in seller.outflows if start < o.at <= at)
-        if moved + qty > rule.amount:
+        # the rule's own verdict (fixed or sliding window, agents exempt); an exchange
+        # limit (``into``) applies only to transfers into that identity and counts only
+        # earlier ones into it (an outflow of unknown recipient always counts)
+        buyer_ids = [a for a in (buyer.wallet, buyer.identity) if a]
+        if rule.into is not None and not _addr_in(rule.into, buyer_ids):
+            return None
+        counted = [
+            (o.at, o.amount)
+            for o in seller.outflows
+            if rule.into is None or o.to is None or _addr_in(o.to, (rule.into,))
+        ]
+        if not rule.allows(qty, counted, at, sender_is_agent=seller.token_agent):
+            moved = rule.moved(counted, at)
             return (
                 ReasonCode.VOLUME_LIMIT_EXCEEDED,
-                f"seller would move {moved + qty} within {rule.window_seconds}s, "
-                f"above the token's limit {rule.amount}",
+                f"seller would move {moved + qty} within its {rule.window} window of "
+                f"{rule.window_seconds}s, above the token's limit {rule.amount}",
                 deny,
             )
     elif isinstance(rule, tr.LockupRule):
@@ -1064,9 +1076,10 @@ def _token_check(
             )
     elif isinstance(rule, (tr.AllowListRule, tr.DenyListRule)):
         # the rule's own verdict (AllowListRule.scope: both / either / recipient); a
-        # primary trade is an issuance: no sending party
+        # primary trade is an issuance: no sending party. An empty allow list lists
+        # nobody (every token refuses then), an empty deny list blocks nobody.
         sender = None if trade.kind != "resale" else [w for w in (seller.wallet,) if w]
-        if rule.addresses and not rule.permits(sender, [w for w in (buyer.wallet,) if w]):
+        if not rule.permits(sender, [w for w in (buyer.wallet,) if w]):
             if isinstance(rule, tr.DenyListRule):
                 return (
                     ReasonCode.BLOCKLISTED_PARTY,
@@ -1105,6 +1118,15 @@ def _token_check(
                 deny,
             )
     elif isinstance(rule, tr.RequiredClaimsRule):
+        # the sender first (when both parties need the claims), as the token checks
+        if rule.parties == "both" and trade.kind == "resale":
+            missing = [c.value for c in rule.claim_types if not _has_claim(seller, c, at)]
+            if missing:
+                return (
+                    ReasonCode.SENDER_NOT_ELIGIBLE,
+                    f"the seller lacks valid claims the token requires: {', '.join(missing)}",
+                    deny,
+                )
         missing = [c.value for c in rule.claim_types if not _has_claim(buyer, c, at)]
         if missing:
             return (

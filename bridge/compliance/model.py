@@ -159,10 +159,16 @@ class Owner(CanonicalModel):
 
 
 class Outflow(CanonicalModel):
-    """A past transfer out of a party's holding (for rolling volume limits)."""
+    """A past transfer out of a party's holding (for the token's volume limits).
+
+    ``to`` is the recipient (its identity where the token counts by identity, e.g. an
+    exchange's ONCHAINID); an outflow without it counts against every limit, exchange
+    limits included (counting more never allows what the token refuses).
+    """
 
     at: AwareDatetime
     amount: Amount
+    to: Address | None = None
 
 
 StatementKind = Literal[
@@ -213,6 +219,13 @@ class Party(CanonicalModel):
     acquired_on: date | None = None
     affiliate: bool = False
     outflows: tuple[Outflow, ...] = ()
+    identity: Address | None = Field(
+        default=None, description="The on-chain identity of the party's wallet (ONCHAINID)."
+    )
+    token_agent: bool = Field(
+        default=False,
+        description="The party's wallet is an agent of the token (exempt from some limits).",
+    )
     annual_income: Money | None = Field(
         default=None, description="Income (an entity: revenue) over the last year."
     )

@@ -71,19 +71,37 @@ class CountryDenyRule(_RuleBase):
 
 
 class MaxHoldersRule(_RuleBase):
-    """At most ``limit`` holders (optionally counted only in ``country``)."""
+    """At most ``limit`` holders (optionally counted only in ``country``).
+
+    A transfer that brings in a new holder is refused when the count after it would exceed
+    ``limit``; a sender whose whole holding moves leaves, which makes room. ``replacement``
+    says what happens while the count is already above ``limit`` (the limit was lowered
+    after holders came in):
+
+    - ``within_limit``: the count after the transfer must still be within ``limit``, so a
+      new holder replacing a leaving one is refused too (the regulated ASA);
+    - ``always``: a new holder replacing a leaving one does not grow the count and always
+      passes (stbridge's RestrictedToken1404).
+    """
 
     kind: Literal["max_holders"] = "max_holders"
     limit: int = Field(strict=True, ge=0)
     country: CountryCode | None = None
+    replacement: Literal["within_limit", "always"] = "within_limit"
 
 
 class MaxBalanceRule(_RuleBase):
-    """No holder may hold more than ``limit`` base units (per identity or per wallet)."""
+    """No holder may hold more than ``limit`` base units (per identity or per wallet).
+
+    ``self_transfers``: ``checked`` -- a wallet sending to itself is judged like any
+    receiver, its balance plus the amount (T-REX's MaxBalanceModule); ``exempt`` -- it
+    always passes (the regulated ASA: the balance does not change).
+    """
 
     kind: Literal["max_balance"] = "max_balance"
     limit: Amount
     per: Literal["identity", "wallet"] = "identity"
+    self_transfers: Literal["checked", "exempt"] = "checked"
 
 
 class MinHoldingRule(_RuleBase):
@@ -268,12 +286,17 @@ class FlowbackBlockRule(_RuleBase):
 
 
 class RequiredClaimsRule(_RuleBase):
-    """A receiver must hold valid claims of every listed type (from a trusted issuer)."""
+    """A receiver must hold valid claims of every listed type (from a trusted issuer).
+
+    ``parties``: ``recipient`` (T-REX checks the receiver's identity only) or ``both``
+    (the sender's claims must be valid too, as the regulated ASA checks its KYC expiry).
+    """
 
     kind: Literal["required_claims"] = "required_claims"
     claim_types: tuple[ClaimType, ...]
     topics: tuple[int, ...] = Field(default=(), description="Native claim topics, if any.")
     trusted_issuers: tuple[str, ...] = ()
+    parties: Literal["recipient", "both"] = "recipient"
 
 
 class TransferFeeRule(_RuleBase):

@@ -104,7 +104,10 @@ def test_reads_the_restrictions_as_rules(env: Env) -> None:
     )
     whitelist = tuple(sorted(env.addr(n) for n in ("alice", "bob", "carol")))
     assert AllowListRule(addresses=whitelist, source=f"{env.token}#whitelist") in asset.rules
-    assert MaxHoldersRule(limit=3, source=f"{env.token}#maxHolders") in asset.rules
+    assert (
+        MaxHoldersRule(limit=3, replacement="always", source=f"{env.token}#maxHolders")
+        in asset.rules
+    )
     lockups = [r for r in asset.rules if isinstance(r, LockupRule)]
     assert lockups == [
         LockupRule(

@@ -121,7 +121,8 @@ def test_share_reads_as_equity_with_register_rule(world: IbetWorld) -> None:
     assert str(asset.terms.cancellation_date) == "2035-12-31"
     (rule,) = asset.rules
     assert isinstance(rule, AllowListRule)
-    assert set(rule.addresses) == {world.addr(n) for n in ("alice", "bob", "carol")}
+    assert set(rule.addresses) == {world.addr(n) for n in ("issuer", "alice", "bob", "carol")}
+    assert rule.scope == "recipient"
     assert set(asset.controls) == set(IbetShareAdapter.capabilities)
 
 

@@ -1,0 +1,248 @@
+"""ibet issuer-operation dry runs agree with the chain (share and bond, py-evm).
+
+Random issuances and redemptions (free or locked units), forced transfers (to accounts
+and to a contract without ``tokenFallback``), forced locks, unlocks and locked-account
+changes, approvals and cancellations of transfer applications, the transferable and
+approval switches and registrations -- by the issuer or by an account that is not it --
+mixed with what changes their outcome (an application pending, units locked, the token
+not transferable).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from hypothesis import HealthCheck, event, given, settings
+from hypothesis import strategies as st
+
+from adapters.evm.client import EvmReverted
+from adapters.evm.signer import EvmSigner
+from bridge.errors import InvalidInput
+from bridge.model import Capability
+from tests.fixtures.ibet import GAS, IbetWorld, ibet_world
+
+_EXAMPLES = {"ci": 2, "dev": 10, "thorough": 150}.get(
+    os.environ.get("STBRIDGE_HYPOTHESIS_PROFILE", "dev"), 10
+)
+ZERO = "0x" + "00" * 20
+
+
+@pytest.fixture
+def pyevm_ibet(request: pytest.FixtureRequest) -> Iterator[IbetWorld]:
+    """The ibet world on py-evm (built once per session, reverted after the test)."""
+    yield from ibet_world("pyevm", request)
+
+
+signers = st.sampled_from(("issuer", "issuer", "issuer", "alice", "outsider"))
+holders = st.sampled_from(("alice", "bob", "carol", "mallory"))
+amounts = st.sampled_from([0, 1, 40, 500, 1_001])
+operations = st.one_of(
+    st.builds(
+        lambda s, to, a, lock: (Capability.MINT, s, {"to": to, "amount": a, "lock": lock}),
+        signers,
+        holders,
+        amounts,
+        st.booleans(),
+    ),
+    st.builds(
+        lambda s, who, a, lock: (Capability.BURN, s, {"account": who, "amount": a, "lock": lock}),
+        signers,
+        holders,
+        amounts,
+        st.booleans(),
+    ),
+    st.builds(
+        lambda s, frm, to, a: (
+            Capability.FORCED_TRANSFER,
+            s,
+            {"sender": frm, "recipient": to, "amount": a},
+        ),
+        signers,
+        holders,
+        st.sampled_from(("bob", "mallory", "registry")),
+        amounts,
+    ),
+    st.builds(
+        lambda s, action, who, a: (
+            Capability.LOCKS,
+            s,
+            {"action": action, "account": who, "amount": a},
+        ),
+        signers,
+        st.sampled_from(("lock", "unlock", "change_account")),
+        holders,
+        amounts,
+    ),
+    st.builds(
+        lambda s, action, i: (Capability.APPROVAL_FLOW, s, {"action": action, "index": i}),
+        signers,
+        st.sampled_from(("approve", "cancel", "require")),
+        st.sampled_from([0, 0, 1]),
+    ),
+    st.builds(
+        lambda s, flag: (Capability.PAUSE, s, {"transferable": flag}), signers, st.booleans()
+    ),
+    st.builds(lambda s: (Capability.IDENTITY_REGISTRATION, s, {}), signers),
+)
+context = st.tuples(st.booleans(), st.booleans(), st.sampled_from([0, 30]))
+
+
+def _params(w: IbetWorld, capability: Capability, raw: dict[str, object]) -> dict[str, object]:
+    locker = w.addr("locker")
+    if capability is Capability.MINT:
+        out = {"to": w.addr(str(raw["to"])), "amount": raw["amount"]}
+        return out | ({"lock_address": locker} if raw["lock"] else {})
+    if capability is Capability.BURN:
+        out = {"account": w.addr(str(raw["account"])), "amount": raw["amount"]}
+        return out | ({"lock_address": locker} if raw["lock"] else {})
+    if capability is Capability.FORCED_TRANSFER:
+        to = w.registry if raw["recipient"] == "registry" else w.addr(str(raw["recipient"]))
+        return {"sender": w.addr(str(raw["sender"])), "recipient": to, "amount": raw["amount"]}
+    if capability is Capability.LOCKS:
+        account = w.addr(str(raw["account"]))
+        out = {"action": raw["action"], "lock_address": locker, "account": account}
+        out["amount"] = raw["amount"]
+        if raw["action"] == "unlock":
+            out["recipient"] = w.addr("bob")
+        elif raw["action"] == "change_account":
+            out["new_account"] = w.addr("carol")
+        return out
+    if capability is Capability.APPROVAL_FLOW:
+        if raw["action"] == "require":
+            return {"action": "require", "required": True}
+        return dict(raw)
+    if capability is Capability.PAUSE:
+        return dict(raw)
+    return {"wallet": EvmSigner.from_seed("ibet-rules:new-wallet").address}
+
+
+def _on_chain(
+    w: IbetWorld, kind: str, capability: Capability, signer: str, params: dict[str, object]
+) -> str | None:
+    """Run the operation for real (explicit gas); the revert message if refused."""
+    adapter, address = w.adapter(kind), w.token(kind)
+    if capability is Capability.IDENTITY_REGISTRATION:
+        try:
+            adapter.agent_operation(w.ref(kind), capability, w.signers[signer], **params)
+        except InvalidInput as exc:
+            return str(exc)
+        return None
+    fn, args = adapter._operation(capability, params)
+    data = adapter.token(address).encode_abi(fn, args=args)
+    try:
+        adapter.send_call(w.signers[signer], address, data, fn, gas=GAS)
+    except EvmReverted as exc:
+        return exc.revert.describe()
+    return None
+
+
+@settings(
+    max_examples=_EXAMPLES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
+@given(
+    kind=st.sampled_from(("share", "bond")),
+    setup=context,
+    ops=st.lists(operations, min_size=2, max_size=6),
+)
+def test_issuer_operation_dry_runs_agree_with_the_chain(
+    pyevm_ibet: IbetWorld,
+    kind: str,
+    setup: tuple[bool, bool, int],
+    ops: list[tuple[Capability, str, dict[str, object]]],
+) -> None:
+    """Invariant: for any issuer operation (or the same by an account that is not the
+    issuer), after an application is pending or not, units are locked or not and the
+    token is transferable or not, the reads-only and the simulated dry runs both say
+    *allowed* exactly when the operation succeeds on chain; a refusal carries the
+    six-digit code (or panic) the token reverted with, the simulated one its raw revert,
+    and both give the same canonical reason."""
+    w = pyevm_ibet
+    snapshot = w.client.snapshot()
+    try:
+        applied, transferable, locked = setup
+        adapter, ref = w.adapter(kind), w.ref(kind)
+        if applied:
+            w.call(kind, "issuer", "setTransferApprovalRequired", True)
+            w.call(kind, "alice", "applyForTransfer", w.addr("bob"), 10, "")
+            w.call(kind, "issuer", "setTransferApprovalRequired", False)
+        if locked:
+            w.call(kind, "alice", "lock", w.addr("locker"), locked, "")
+        if not transferable:
+            w.call(kind, "issuer", "setTransferable", False)
+        for capability, signer, raw in ops:
+            params = _params(w, capability, raw)
+            agent = w.addr(signer)
+            reads = adapter.check_agent_operation(ref, capability, agent, simulate=False, **params)
+            simulated = adapter.check_agent_operation(ref, capability, agent, **params)
+            refused = _on_chain(w, kind, capability, signer, params)
+            happened = refused is None
+            ctx = (kind, capability, signer, params, reads.refusals, refused)
+            assert reads.allowed == happened, ctx
+            assert simulated.allowed == happened, ctx
+            if refused is not None:
+                if capability is not Capability.IDENTITY_REGISTRATION:
+                    first = reads.refusals[0]
+                    # the six-digit code, a panic, or a receiving contract's own revert
+                    assert refused in (first.raw_code, first.raw_message), ctx
+                    assert simulated.refusals[0].raw_message == refused, ctx
+                assert simulated.reason is reads.reason, ctx
+            event(f"{capability.value}: {'done' if happened else reads.reason.value}")
+    finally:
+        w.client.revert(snapshot)
+
+
+@settings(
+    max_examples=_EXAMPLES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
+@given(
+    kind=st.sampled_from(("share", "bond")),
+    signer=signers,
+    items=st.lists(
+        st.tuples(
+            st.sampled_from(("alice", "bob", "carol")),
+            st.sampled_from(("alice", "bob", "carol", "mallory", "registry")),
+            st.sampled_from([0, 1, 400, 500, 600, 1_000]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_bulk_forced_transfer_dry_run_agrees_with_the_chain(
+    pyevm_ibet: IbetWorld, kind: str, signer: str, items: list[tuple[str, str, int]]
+) -> None:
+    """Invariant: for any list of forced transfers (each item judged on the balances the
+    items before it leave, all or nothing), by the issuer or not, the reads-only and the
+    simulated dry runs of ``bulkTransferFrom`` say *allowed* exactly when the chain
+    accepts it, and a refusal carries the code (or the receiver's revert) it gave."""
+    w = pyevm_ibet
+    snapshot = w.client.snapshot()
+    try:
+        adapter, ref = w.adapter(kind), w.ref(kind)
+        moves = [(w.addr(a), w.registry if b == "registry" else w.addr(b), v) for a, b, v in items]
+        agent = w.addr(signer)
+        reads = adapter.check_bulk_forced_transfer(ref, agent, moves, simulate=False)
+        simulated = adapter.check_bulk_forced_transfer(ref, agent, moves)
+        data = adapter.token(w.token(kind)).encode_abi(
+            "bulkTransferFrom",
+            args=[[m[0] for m in moves], [m[1] for m in moves], [m[2] for m in moves]],
+        )
+        try:
+            adapter.send_call(w.signers[signer], w.token(kind), data, "bulk", gas=GAS * 2)
+            refused = None
+        except EvmReverted as exc:
+            refused = exc.revert.describe()
+        ctx = (kind, signer, items, reads.refusals, refused)
+        assert reads.allowed == (refused is None), ctx
+        assert simulated.allowed == (refused is None), ctx
+        if refused is not None:
+            assert refused in (reads.refusals[0].raw_code, reads.refusals[0].raw_message), ctx
+            assert simulated.refusals[0].raw_message == refused, ctx
+        event("done" if refused is None else f"refused {reads.reason.value}")
+    finally:
+        w.client.revert(snapshot)
