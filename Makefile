@@ -47,6 +47,7 @@ check: setup ## format, lint, mypy --strict, import contract, drift of schemas/A
 	$(PY) -m adapters.algorand.teal.build --check
 	$(PY) -m adapters.algorand.htlc_build --check
 	$(PY) -m bridge.protocol_model --check
+	$(PY) -m relayer.orders --check
 
 demo: setup ## the main job on the embedded chains
 	$(BIN)/stbridge demo
