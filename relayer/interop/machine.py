@@ -1597,6 +1597,14 @@ class InteropMachine(RuleBasedStateMachine):
             )
         return out
 
+    def restore_logging(self) -> None:
+        """Give the loggers this machine listens to back their levels, without its handler
+        (idempotent: also for an example that ended before :meth:`teardown`)."""
+        for name in _LOGGERS:
+            logger = logging.getLogger(name)
+            logger.removeHandler(self.capture)
+            logger.setLevel(self._levels[name])
+
     def teardown(self) -> None:
         """Let every deadline pass, check liveness, and release the example's resources."""
         try:
@@ -1606,10 +1614,7 @@ class InteropMachine(RuleBasedStateMachine):
                 self.every_swap_reaches_a_final_state()
                 self.secret_stays_private_until_revealed()
         finally:
-            for name in _LOGGERS:
-                logger = logging.getLogger(name)
-                logger.removeHandler(self.capture)
-                logger.setLevel(self._levels[name])
+            self.restore_logging()
             if self.ready and self.service is not None:
                 _FINALS.append(self.final_states())
             self._unhook_clients()

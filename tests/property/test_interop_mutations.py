@@ -56,6 +56,7 @@ def machine(name: str, scenario: Scenario, intervals: dict[str, int]) -> Iterato
     try:
         yield m
     finally:
+        m.restore_logging()  # a caught mutation ends before teardown
         if m.service is not None:
             m.service.store.close()
 
