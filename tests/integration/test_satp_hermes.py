@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import subprocess
 from pathlib import Path
@@ -33,8 +34,11 @@ CLIENT = bytes.fromhex("11" * 32)
 SERVER = bytes.fromhex("2b" * 32)
 
 pytestmark = pytest.mark.skipif(
-    shutil.which("node") is None
-    or not (ROOT / "node_modules" / "@hyperledger" / "cactus-common").is_dir(),
+    not os.environ.get("CI")  # in CI (.ci/run sets up node and npm ci) a missing piece fails
+    and (
+        shutil.which("node") is None
+        or not (ROOT / "node_modules" / "@hyperledger" / "cactus-common").is_dir()
+    ),
     reason="node and npm ci (package.json pins @hyperledger/cactus-common) are needed",
 )
 
