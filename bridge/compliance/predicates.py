@@ -575,7 +575,104 @@ def _or(parts: tuple[CompiledPredicate, ...]) -> CompiledPredicate:
 def compile_predicate(
     pred: Predicate, path: str, resolve_class: ClassResolver
 ) -> CompiledPredicate:
-    """Check ``pred`` against :data:`FACTS` and compile it; PredicateError names the place."""
+    """Check ``pred`` against :data:`FACTS` and compile it; PredicateError names the place.
+
+    The predicate is first compiled into nested closures (which checks every fact, type
+    and class it names), then, unless it always holds, into one Python function whose
+    body is the whole predicate as a single expression (:func:`_source`): the fact
+    reads become attribute chains on the :class:`Env`, ``all``/``any``/``not`` become
+    ``and``/``or``/``not`` (same order, same short-circuits), and only the leaves with
+    more logic (money, means limits, classes, periods, sets) stay calls to their
+    closures. Both forms give the same answer and raise the same
+    :class:`MissingInformation`; the single function saves a call per node.
+    """
+    closure = _closure(pred, path, resolve_class)
+    if closure is ALWAYS:
+        return ALWAYS
+    names: dict[str, object] = dict(_SOURCE_GLOBALS)
+    text = _source(pred, path, resolve_class, names)
+    fn: CompiledPredicate = eval(f"lambda env: {text}", names)  # noqa: S307 - generated
+    return fn
+
+
+_SOURCE_GLOBALS: Final[dict[str, object]] = {"__builtins__": {"isinstance": isinstance}}
+_ATTR_PATH = re.compile(r"^operator\.attrgetter\('([a-z_][a-z_.]*)'\)$")
+
+
+def _inline(fact: str) -> str | None:
+    """``env.<path>`` for a fact read by a plain attribute getter, else None."""
+    match = _ATTR_PATH.match(repr(GETTERS[fact]))
+    return None if match is None else f"env.{match.group(1)}"
+
+
+def _bind(names: dict[str, object], value: object) -> str:
+    """A fresh global name in the generated function's namespace bound to ``value``."""
+    name = f"_k{len(names)}"
+    names[name] = value
+    return name
+
+
+def _read(fact: str, names: dict[str, object]) -> str:
+    return _inline(fact) or f"{_bind(names, GETTERS[fact])}(env)"
+
+
+def _source(
+    pred: Predicate, path: str, resolve_class: ClassResolver, names: dict[str, object]
+) -> str:
+    """``pred`` (already checked by :func:`_closure`) as one Python expression over ``env``."""
+    if isinstance(pred, Const):
+        return "True" if pred.value else "False"
+    lapsed_or_current = _absent_or_not_expired(pred)
+    if lapsed_or_current is not None:
+        v = _bind(names, None).replace("_k", "_v")
+        date_t = _bind(names, date)
+        return (
+            f"(({v} := {_read(lapsed_or_current, names)}) is None or "
+            f"(isinstance({v}, {date_t}) and {v} >= env.today))"
+        )
+    if isinstance(pred, AllOf | AnyOf):
+        parts = [
+            _source(p, f"{path}.of[{i}]", resolve_class, names) for i, p in enumerate(pred.of)
+        ]
+        if isinstance(pred, AllOf):
+            parts = [p for p in parts if p != "True"]
+            return "(" + " and ".join(parts) + ")" if parts else "True"
+        return "(" + " or ".join(parts) + ")" if parts else "False"
+    if isinstance(pred, Not):
+        return f"(not {_source(pred.of, f'{path}.of', resolve_class, names)})"
+    if isinstance(pred, Eq | Ne):
+        read, expected = _read(pred.fact, names), _bind(names, pred.value)
+        is_bool = FACTS[pred.fact] == "bool"
+        if isinstance(pred, Eq):
+            return f"({read} is {expected})" if is_bool else f"({read} == {expected})"
+        v = _bind(names, None).replace("_k", "_v")
+        differs = "is not" if is_bool else "!="
+        return f"(({v} := {read}) is not None and {v} {differs} {expected})"
+    if isinstance(pred, InSet):
+        return f"({_read(pred.fact, names)} in {_bind(names, frozenset(pred.values))})"
+    if isinstance(pred, Compare):
+        v = _bind(names, None).replace("_k", "_v")
+        int_t, bool_t = _bind(names, int), _bind(names, bool)
+        op = {"lt": "<", "le": "<=", "gt": ">", "ge": ">="}[pred.op]
+        return (
+            f"(isinstance({v} := {_read(pred.fact, names)}, {int_t}) and not "
+            f"isinstance({v}, {bool_t}) and {v} {op} {_bind(names, pred.value)})"
+        )
+    if isinstance(pred, Present):
+        absent = _bind(names, _ABSENT)
+        return "(" + " and ".join(f"{_read(f, names)} not in {absent}" for f in pred.facts) + ")"
+    if isinstance(pred, NotExpired):
+        v = _bind(names, None).replace("_k", "_v")
+        return (
+            f"(isinstance({v} := {_read(pred.fact, names)}, {_bind(names, date)}) "
+            f"and {v} >= env.today)"
+        )
+    # money, means limits, classes, periods and set membership: their closure
+    return f"{_bind(names, _closure(pred, path, resolve_class))}(env)"
+
+
+def _closure(pred: Predicate, path: str, resolve_class: ClassResolver) -> CompiledPredicate:
+    """Check ``pred`` against :data:`FACTS` and compile it into nested closures."""
     if isinstance(pred, Const):
         if pred.value:
             return ALWAYS
@@ -592,11 +689,11 @@ def compile_predicate(
         return absent_or_current
     if isinstance(pred, AllOf | AnyOf):
         parts = tuple(
-            compile_predicate(p, f"{path}.of[{i}]", resolve_class) for i, p in enumerate(pred.of)
+            _closure(p, f"{path}.of[{i}]", resolve_class) for i, p in enumerate(pred.of)
         )
         return _and(parts) if isinstance(pred, AllOf) else _or(parts)
     if isinstance(pred, Not):
-        inner = compile_predicate(pred.of, f"{path}.of", resolve_class)
+        inner = _closure(pred.of, f"{path}.of", resolve_class)
         return lambda env: not inner(env)
     if isinstance(pred, Eq | Ne):
         kind = _fact_type(pred.fact, f"{path}.fact", ("str", "int", "bool"))
