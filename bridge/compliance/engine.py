@@ -40,7 +40,7 @@ the foreign class outright (``US:accredited``).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -75,6 +75,7 @@ from bridge.compliance.predicates import (
     Env,
     MissingInformation,
     add_period,
+    predicate_source,
     vasp_involved,
 )
 from bridge.compliance.sanctions import SanctionsList, load_sanctions
@@ -124,9 +125,10 @@ exemptions, who executes the cash leg (None: no leg), whether a crypto service p
 is involved, trade kind: what fixes the rules a trade can meet."""
 
 
-_Step = tuple[CompiledPredicate | None, CompiledPredicate, CompiledRule, Reason | Obligation | None]
-"""One rule of a plan: the rest of its ``when`` (None: nothing left), its ``require``, the
-rule, and what its failure gives when that never depends on the trade."""
+_Step = tuple[CompiledPredicate, CompiledRule, Reason | Obligation | None, bool]
+"""One rule of a plan: whether it passes (the part of its ``when`` the plan left does not
+hold, or its ``require`` does), the rule, what its failure gives when that never depends
+on the trade, and whether that is an obligation (a report) rather than a reason."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,6 +153,12 @@ class _Plan:
     screening: tuple[CompiledRule, ...] = ()
     """Rules that only refuse a sanctions hit: run only when screening found one."""
 
+
+_Prelude = tuple[
+    str | None, str | None, str | None, tuple[str, ...], tuple["Reason", ...], _Plan
+]
+"""Home, buyer and seller jurisdictions, the instrument's exemptions, the reasons its
+unknown inputs give, and the rule plan: all fixed by the trade's prelude key."""
 
 _M = TypeVar("_M", bound=BaseModel)
 
@@ -203,6 +211,9 @@ class Engine:
         self._screened: dict[tuple[object, ...], tuple[str, ...]] = {}
         self._instrument_checks: dict[tuple[str, str, tuple[str, ...]], tuple[Reason, ...]] = {}
         self._reasons: dict[str, Reason] = {}
+        self._missing: dict[tuple[str, str, str], Reason] = {}
+        self._preludes: dict[tuple[object, ...], _Prelude] = {}
+        self._steps: dict[tuple[CompiledPredicate | None, CompiledPredicate], CompiledPredicate] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -225,64 +236,50 @@ class Engine:
     # ------------------------------------------------------------------ the work
 
     def _evaluate(self, trade: Trade, at: datetime, today: date) -> Decision:
-        reasons: list[Reason] = []
-        obligations: list[Obligation] = []
-
         inst = trade.instrument
         buyer, seller = trade.buyer, trade.seller
-        resolve = self._where.get
-        home = resolve(inst.home)
-        buyer_j = resolve(buyer.residence)
-        seller_j = resolve(seller.residence)
-        if home is None:
-            reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, "instrument.home", inst.home))
-        if buyer_j is None:
-            reasons.append(
-                _unknown(ReasonCode.UNKNOWN_JURISDICTION, "buyer.residence", buyer.residence)
-            )
-        if seller_j is None:
-            reasons.append(
-                _unknown(ReasonCode.UNKNOWN_JURISDICTION, "seller.residence", seller.residence)
-            )
-        cash_js: set[str] = set()
         leg = trade.cash_leg
-        if leg is not None and (
-            leg.originator_vasp is not None or leg.beneficiary_vasp is not None
-        ):
-            for label, vasp in (
-                ("cash_leg.originator_vasp", leg.originator_vasp),
-                ("cash_leg.beneficiary_vasp", leg.beneficiary_vasp),
-            ):
-                if vasp is None:
-                    continue
-                resolved = resolve(vasp)
-                if resolved is None:
-                    reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, label, vasp))
-                else:
-                    cash_js.add(resolved)
-        exemptions = inst.exemptions
-        if home is not None:
-            checked = self._instrument_checks.get((home, inst.kind, exemptions))
-            if checked is None:
-                checked = self._check_instrument(trade, home, exemptions)
-            if checked:
-                reasons.extend(checked)
+        key = (
+            inst.home,
+            buyer.residence,
+            seller.residence,
+            None
+            if leg is None
+            else (leg.originator_vasp, leg.beneficiary_vasp, leg.executed_by, leg.instrument),
+            inst.kind,
+            inst.exemption,
+            inst.also_exempt_under,
+            trade.kind,
+            today,
+        )
+        prelude = self._preludes.get(key)
+        if prelude is None:
+            prelude = self._prelude(trade, today, key)
+        home, buyer_j, seller_j, exemptions, fixed_reasons, plan = prelude
+        reasons: list[Reason] = list(fixed_reasons)
+        obligations: list[Obligation] = []
 
         hits = (
             self._screen("buyer", buyer) + self._screen("seller", seller) if self._listing else ()
         )
         env = Env(trade, today, home, buyer_j, seller_j, bool(hits), exemptions[0])
         labels = self._labels
-        b_classes = (
-            labels.get(("buyer", _label_key(buyer), today))
-            if buyer.classifications and not _has_facts(buyer)
-            else None
-        ) or self._classes("buyer", buyer, env)
-        s_classes = (
-            labels.get(("seller", _label_key(seller), today))
-            if seller.classifications and not _has_facts(seller)
-            else None
-        ) or self._classes("seller", seller, env)
+        if _has_facts(buyer):
+            b_classes = self._classes("buyer", buyer, env)
+        elif buyer.classifications:
+            b_classes = labels.get(("buyer", _label_key(buyer), today)) or self._classes(
+                "buyer", buyer, env
+            )
+        else:
+            b_classes = _NO_CLASSES
+        if _has_facts(seller):
+            s_classes = self._classes("seller", seller, env)
+        elif seller.classifications:
+            s_classes = labels.get(("seller", _label_key(seller), today)) or self._classes(
+                "seller", seller, env
+            )
+        else:
+            s_classes = _NO_CLASSES
         party_classes = {"buyer": b_classes, "seller": s_classes}
         env.buyer_classes, env.seller_classes = b_classes.valid, s_classes.valid
         env.buyer_verified, env.seller_verified = b_classes.verified, s_classes.verified
@@ -291,37 +288,25 @@ class Engine:
         if s_classes.problems:
             reasons.extend(s_classes.problems)
 
-        plan = self._plans.get(
-            (
-                home,
-                buyer_j,
-                seller_j,
-                tuple(sorted(cash_js)) if cash_js else (),
-                today,
-                inst.kind,
-                exemptions,
-                None if leg is None else leg.executed_by,
-                vasp_involved(leg),
-                trade.kind,
-            )
-        ) or self._plan(trade, home, buyer_j, seller_j, cash_js, today)
         dependent = plan.dependent
         evaluated = plan.evaluated
         fail = self._fail
         if hits:
             for compiled in plan.screening:
                 reasons.append(fail(compiled, env, hits, party_classes))  # type: ignore[arg-type]
-        for when, require, compiled, fixed in plan.rules:
+        missing = self._missing_reason
+        for passes, compiled, fixed, report in plan.rules:
             try:
-                if (when is not None and not when(env)) or require(env):
+                if passes(env):
                     continue
                 outcome = fixed or fail(compiled, env, hits, party_classes)
             except MissingInformation as exc:
-                outcome = _missing(compiled, exc)
-            if isinstance(outcome, Reason):
-                reasons.append(outcome)
+                reasons.append(missing(compiled, exc))
+                continue
+            if report:
+                obligations.append(outcome)  # type: ignore[arg-type]
             else:
-                obligations.append(outcome)
+                reasons.append(outcome)  # type: ignore[arg-type]
         if dependent:
             dep_reasons, dep_obligations = self._per_exemption(dependent, env, hits, party_classes)
             reasons.extend(dep_reasons)
@@ -358,6 +343,65 @@ class Engine:
         )
 
     # ------------------------------------------------------------------ steps
+
+    def _prelude(self, trade: Trade, today: date, key: tuple[object, ...]) -> _Prelude:
+        """What a trade's jurisdictions, instrument and cash leg fix (cached by ``key``).
+
+        The jurisdictions in play (a member state resolves to the EU), the reasons an
+        unknown jurisdiction, instrument kind or exemption gives, and the rule plan.
+        """
+        reasons: list[Reason] = []
+        inst = trade.instrument
+        buyer, seller = trade.buyer, trade.seller
+        resolve = self._where.get
+        home = resolve(inst.home)
+        buyer_j = resolve(buyer.residence)
+        seller_j = resolve(seller.residence)
+        if home is None:
+            reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, "instrument.home", inst.home))
+        if buyer_j is None:
+            reasons.append(
+                _unknown(ReasonCode.UNKNOWN_JURISDICTION, "buyer.residence", buyer.residence)
+            )
+        if seller_j is None:
+            reasons.append(
+                _unknown(ReasonCode.UNKNOWN_JURISDICTION, "seller.residence", seller.residence)
+            )
+        cash_js: set[str] = set()
+        leg = trade.cash_leg
+        if leg is not None:
+            for label, vasp in (
+                ("cash_leg.originator_vasp", leg.originator_vasp),
+                ("cash_leg.beneficiary_vasp", leg.beneficiary_vasp),
+            ):
+                if vasp is None:
+                    continue
+                resolved = resolve(vasp)
+                if resolved is None:
+                    reasons.append(_unknown(ReasonCode.UNKNOWN_JURISDICTION, label, vasp))
+                else:
+                    cash_js.add(resolved)
+        exemptions = inst.exemptions
+        if home is not None:
+            reasons.extend(self._check_instrument(trade, home, exemptions))
+        plan_key: _PlanKey = (
+            home,
+            buyer_j,
+            seller_j,
+            tuple(sorted(cash_js)) if cash_js else (),
+            today,
+            inst.kind,
+            exemptions,
+            None if leg is None else leg.executed_by,
+            vasp_involved(leg),
+            trade.kind,
+        )
+        plan = self._plans.get(plan_key) or self._plan(trade, home, buyer_j, seller_j, cash_js, today)
+        prelude: _Prelude = (home, buyer_j, seller_j, exemptions, tuple(reasons), plan)
+        if len(self._preludes) >= _CACHE_LIMIT:
+            self._preludes.clear()
+        self._preludes[key] = prelude
+        return prelude
 
     def _plan(
         self,
@@ -425,14 +469,19 @@ class Engine:
                         self._fail(compiled, _NO_ENV, (), {}) if _fixed_failure(compiled) else None
                     )
                     run.append(
-                        (None if when is ALWAYS else when, compiled.require, compiled, outcome)
+                        (
+                            self._step(None if when is ALWAYS else when, compiled.require),
+                            compiled,
+                            outcome,
+                            rule.effect == "report",
+                        )
                     )
                 else:
                     dependent.append(compiled)
         in_play = tuple(sorted(roles))
         overrides = tuple(o for o in self.rules.overrides if o.jurisdiction in in_play)
-        screening = tuple(r[2] for r in run if _only_on_hit(r[2]))
-        run = [r for r in run if not _only_on_hit(r[2])]
+        screening = tuple(r[1] for r in run if _only_on_hit(r[1]))
+        run = [r for r in run if not _only_on_hit(r[1])]
         plan = _Plan(
             tuple(run),
             tuple(dependent),
@@ -445,6 +494,26 @@ class Engine:
             self._plans.clear()
         self._plans[key] = plan
         return plan
+
+    def _step(
+        self, when: CompiledPredicate | None, require: CompiledPredicate
+    ) -> CompiledPredicate:
+        """The step function of a rule run with this ``when`` (cached, see :func:`_passes`)."""
+        key = (when, require)
+        found = self._steps.get(key)
+        if found is None:
+            found = self._steps[key] = _passes(when, require)
+        return found
+
+    def _missing_reason(self, compiled: CompiledRule, exc: MissingInformation) -> Reason:
+        """The reason a rule gives when a fact it needs is missing (cached: it is fixed)."""
+        key = (compiled.rule.id, compiled.jurisdiction, exc.what)
+        found = self._missing.get(key)
+        if found is None:
+            if len(self._missing) >= _CACHE_LIMIT:
+                self._missing.clear()
+            found = self._missing[key] = _missing(compiled, exc)
+        return found
 
     def _per_exemption(
         self,
@@ -684,6 +753,25 @@ def _missing(compiled: CompiledRule, exc: MissingInformation) -> Reason:
             "verification": rule.verification,
         },
     )
+
+
+def _passes(when: CompiledPredicate | None, require: CompiledPredicate) -> CompiledPredicate:
+    """One function for a step: ``when`` does not hold, or ``require`` does.
+
+    Inlines both predicates' expressions (:func:`predicate_source`) so a step costs one
+    call; falls back to calling them when a predicate has no source. Shared by every
+    plan that runs the rule with the same ``when`` (the code stays hot).
+    """
+    names: dict[str, object] = {"__builtins__": {"isinstance": isinstance}}
+    req = predicate_source(require, "r", names)
+    w = "False" if when is None else predicate_source(when, "w", names)
+    if req is None or w is None:
+        if when is None:
+            return require
+        return lambda env: not when(env) or require(env)
+    text = f"({req})" if w == "False" else f"not ({w}) or ({req})"
+    fn: CompiledPredicate = eval(f"lambda env: {text}", names)  # noqa: S307 - generated
+    return fn
 
 
 def _only_on_hit(compiled: CompiledRule) -> bool:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import calendar
 import re
+import weakref
 from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from datetime import date
@@ -75,6 +76,7 @@ __all__ = [
     "elapsed_nodes",
     "minor_unit_exponent",
     "parse_period",
+    "predicate_source",
     "predicate_facts",
     "rename_party",
     "vasp_involved",
@@ -592,7 +594,35 @@ def compile_predicate(
     names: dict[str, object] = dict(_SOURCE_GLOBALS)
     text = _source(pred, path, resolve_class, names)
     fn: CompiledPredicate = eval(f"lambda env: {text}", names)  # noqa: S307 - generated
+    _SOURCES[fn] = (text, names)
     return fn
+
+
+_SOURCES: Final[weakref.WeakKeyDictionary[CompiledPredicate, tuple[str, dict[str, object]]]] = (
+    weakref.WeakKeyDictionary()
+)
+_NAME = re.compile(r"\b_([kv])(\d+)\b")
+
+
+def predicate_source(
+    pred: CompiledPredicate, prefix: str, into: dict[str, object]
+) -> str | None:
+    """The expression a compiled predicate evaluates, for inlining into a larger function.
+
+    Its global names get ``prefix`` and are added to ``into`` (the larger function's
+    namespace). None for a predicate not made by :func:`compile_predicate`; ``True``
+    for :data:`ALWAYS`.
+    """
+    if pred is ALWAYS:
+        return "True"
+    found = _SOURCES.get(pred)
+    if found is None:
+        return None
+    text, names = found
+    for name, value in names.items():
+        if name.startswith("_k"):
+            into[f"_{prefix}k{name[2:]}"] = value
+    return _NAME.sub(lambda m: f"_{prefix}{m.group(1)}{m.group(2)}", text)
 
 
 _SOURCE_GLOBALS: Final[dict[str, object]] = {"__builtins__": {"isinstance": isinstance}}
