@@ -171,12 +171,16 @@ def _built(cls: type[_M], values: dict[str, Any]) -> _M:
     takes to decide. ``values`` must name every field (tests compare these objects with
     validated ones, which only holds when nothing is left to defaults).
     """
-    obj = cls.__new__(cls)
-    object.__setattr__(obj, "__dict__", values)
-    object.__setattr__(obj, "__pydantic_fields_set__", set(values))
-    object.__setattr__(obj, "__pydantic_extra__", None)
-    object.__setattr__(obj, "__pydantic_private__", None)
+    obj = _new(cls)
+    _set(obj, "__dict__", values)
+    _set(obj, "__pydantic_fields_set__", set(values))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
     return obj
+
+
+_new = object.__new__
+_set = object.__setattr__
 
 
 class _PartyClasses:
@@ -259,9 +263,22 @@ class Engine:
         reasons: list[Reason] = list(fixed_reasons)
         obligations: list[Obligation] = []
 
-        hits = (
-            self._screen("buyer", buyer) + self._screen("seller", seller) if self._listing else ()
-        )
+        hits: tuple[str, ...] = ()
+        if self._listing:
+            screened = (
+                buyer.name,
+                buyer.identifiers,
+                buyer.wallet,
+                buyer.owners,
+                seller.name,
+                seller.identifiers,
+                seller.wallet,
+                seller.owners,
+            )
+            found = self._screened.get(screened)
+            if found is None:
+                found = self._screen_pair(screened, buyer, seller)
+            hits = found
         env = Env(trade, today, home, buyer_j, seller_j, bool(hits), exemptions[0])
         labels = self._labels
         if _has_facts(buyer):
@@ -568,15 +585,16 @@ class Engine:
             )
         return out, []
 
-    def _screen(self, role: str, party: Party) -> tuple[str, ...]:
-        """The sanctions hits of ``party`` (cached by what screening reads)."""
-        key = (role, party.name, party.identifiers, party.wallet, party.owners)
-        found = self._screened.get(key)
-        if found is None:
-            found = self.sanctions.screen(role, party).hits
-            if len(self._screened) >= _CACHE_LIMIT:
-                self._screened.clear()
-            self._screened[key] = found
+    def _screen_pair(
+        self, key: tuple[object, ...], buyer: Party, seller: Party
+    ) -> tuple[str, ...]:
+        """The sanctions hits of both parties (cached by ``key``: what screening reads)."""
+        found = self.sanctions.screen("buyer", buyer).hits + self.sanctions.screen(
+            "seller", seller
+        ).hits
+        if len(self._screened) >= _CACHE_LIMIT:
+            self._screened.clear()
+        self._screened[key] = found
         return found
 
     def _check_instrument(
@@ -800,9 +818,12 @@ _NO_ENV: Env = Env.__new__(Env)
 
 def _label_key(party: Party) -> tuple[tuple[object, ...], ...]:
     """The party's class labels as plain values (hashing and comparing them is cheap)."""
+    cs = party.classifications
+    if len(cs) == 1:
+        c = cs[0]
+        return ((c.jurisdiction, c.investor_class, c.granted_on, c.valid_until, c.verified),)
     return tuple(
-        (c.jurisdiction, c.investor_class, c.granted_on, c.valid_until, c.verified)
-        for c in party.classifications
+        [(c.jurisdiction, c.investor_class, c.granted_on, c.valid_until, c.verified) for c in cs]
     )
 
 
