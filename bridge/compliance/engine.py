@@ -40,10 +40,11 @@ the foreign class outright (``US:accredited``).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from operator import itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -154,9 +155,7 @@ class _Plan:
     """Rules that only refuse a sanctions hit: run only when screening found one."""
 
 
-_Prelude = tuple[
-    str | None, str | None, str | None, tuple[str, ...], tuple["Reason", ...], _Plan
-]
+_Prelude = tuple[str | None, str | None, str | None, tuple[str, ...], tuple["Reason", ...], _Plan]
 """Home, buyer and seller jurisdictions, the instrument's exemptions, the reasons its
 unknown inputs give, and the rule plan: all fixed by the trade's prelude key."""
 
@@ -217,7 +216,9 @@ class Engine:
         self._reasons: dict[str, Reason] = {}
         self._missing: dict[tuple[str, str, str], Reason] = {}
         self._preludes: dict[tuple[object, ...], _Prelude] = {}
-        self._steps: dict[tuple[CompiledPredicate | None, CompiledPredicate], CompiledPredicate] = {}
+        self._steps: dict[
+            tuple[CompiledPredicate | None, CompiledPredicate], CompiledPredicate
+        ] = {}
 
     # ------------------------------------------------------------------ public
 
@@ -413,7 +414,9 @@ class Engine:
             vasp_involved(leg),
             trade.kind,
         )
-        plan = self._plans.get(plan_key) or self._plan(trade, home, buyer_j, seller_j, cash_js, today)
+        plan = self._plans.get(plan_key) or self._plan(
+            trade, home, buyer_j, seller_j, cash_js, today
+        )
         prelude: _Prelude = (home, buyer_j, seller_j, exemptions, tuple(reasons), plan)
         if len(self._preludes) >= _CACHE_LIMIT:
             self._preludes.clear()
@@ -585,13 +588,12 @@ class Engine:
             )
         return out, []
 
-    def _screen_pair(
-        self, key: tuple[object, ...], buyer: Party, seller: Party
-    ) -> tuple[str, ...]:
+    def _screen_pair(self, key: tuple[object, ...], buyer: Party, seller: Party) -> tuple[str, ...]:
         """The sanctions hits of both parties (cached by ``key``: what screening reads)."""
-        found = self.sanctions.screen("buyer", buyer).hits + self.sanctions.screen(
-            "seller", seller
-        ).hits
+        found = (
+            self.sanctions.screen("buyer", buyer).hits
+            + self.sanctions.screen("seller", seller).hits
+        )
         if len(self._screened) >= _CACHE_LIMIT:
             self._screened.clear()
         self._screened[key] = found
@@ -828,17 +830,24 @@ def _label_key(party: Party) -> tuple[tuple[object, ...], ...]:
 
 
 def _has_facts(party: Party) -> bool:
-    """Whether the party gives any fact a class test reads."""
-    return bool(
-        party.annual_income is not None
-        or party.net_worth is not None
-        or party.portfolio is not None
-        or party.net_personal_assets is not None
-        or party.net_financial_assets is not None
-        or party.total_assets is not None
-        or party.prior_year_income is not None
-        or party.statements
-    )
+    """Whether the party gives any fact a class test reads.
+
+    The amounts are Money models or None and ``statements`` a tuple, so "any is truthy"
+    is "any amount is given or any statement is": one C-level read of the fields.
+    """
+    return any(_FACT_FIELDS(party.__dict__))
+
+
+_FACT_FIELDS = itemgetter(
+    "annual_income",
+    "net_worth",
+    "portfolio",
+    "net_personal_assets",
+    "net_financial_assets",
+    "total_assets",
+    "prior_year_income",
+    "statements",
+)
 
 
 def _guards_hold(compiled: CompiledRule, fixed: dict[str, object]) -> bool:

@@ -76,8 +76,8 @@ __all__ = [
     "elapsed_nodes",
     "minor_unit_exponent",
     "parse_period",
-    "predicate_source",
     "predicate_facts",
+    "predicate_source",
     "rename_party",
     "vasp_involved",
 ]
@@ -604,9 +604,7 @@ _SOURCES: Final[weakref.WeakKeyDictionary[CompiledPredicate, tuple[str, dict[str
 _NAME = re.compile(r"\b_([kv])(\d+)\b")
 
 
-def predicate_source(
-    pred: CompiledPredicate, prefix: str, into: dict[str, object]
-) -> str | None:
+def predicate_source(pred: CompiledPredicate, prefix: str, into: dict[str, object]) -> str | None:
     """The expression a compiled predicate evaluates, for inlining into a larger function.
 
     Its global names get ``prefix`` and are added to ``into`` (the larger function's
@@ -661,9 +659,7 @@ def _source(
             f"(isinstance({v}, {date_t}) and {v} >= env.today))"
         )
     if isinstance(pred, AllOf | AnyOf):
-        parts = [
-            _source(p, f"{path}.of[{i}]", resolve_class, names) for i, p in enumerate(pred.of)
-        ]
+        parts = [_source(p, f"{path}.of[{i}]", resolve_class, names) for i, p in enumerate(pred.of)]
         if isinstance(pred, AllOf):
             parts = [p for p in parts if p != "True"]
             return "(" + " and ".join(parts) + ")" if parts else "True"
@@ -718,9 +714,7 @@ def _closure(pred: Predicate, path: str, resolve_class: ClassResolver) -> Compil
 
         return absent_or_current
     if isinstance(pred, AllOf | AnyOf):
-        parts = tuple(
-            _closure(p, f"{path}.of[{i}]", resolve_class) for i, p in enumerate(pred.of)
-        )
+        parts = tuple(_closure(p, f"{path}.of[{i}]", resolve_class) for i, p in enumerate(pred.of))
         return _and(parts) if isinstance(pred, AllOf) else _or(parts)
     if isinstance(pred, Not):
         inner = _closure(pred.of, f"{path}.of", resolve_class)
