@@ -148,25 +148,29 @@ def _rates(done: int, walls: list[float], cpus: list[float]) -> dict[str, object
 
 
 def _passes(
-    one_pass: Callable[[], object], seconds: float, repeats: int
-) -> tuple[list[float], list[float]]:
-    """Wall and CPU seconds of each pass, for ``seconds`` of wall time (at least ``repeats``)."""
-    walls: list[float] = []
-    cpus: list[float] = []
+    ways: Sequence[Callable[[], object]], seconds: float, repeats: int
+) -> list[tuple[list[float], list[float]]]:
+    """Wall and CPU seconds of each pass of each way, for ``seconds`` of wall time.
+
+    The ways take turns pass by pass (at least ``repeats`` passes each), so a change in
+    the machine's load falls on all of them alike.
+    """
+    times: list[tuple[list[float], list[float]]] = [([], []) for _ in ways]
     began = time.perf_counter()
-    while len(walls) < repeats or time.perf_counter() - began < seconds:
-        cpu0, wall0 = time.process_time(), time.perf_counter()
-        one_pass()
-        cpus.append(time.process_time() - cpu0)
-        walls.append(time.perf_counter() - wall0)
-    return walls, cpus
+    while len(times[0][0]) < repeats or time.perf_counter() - began < seconds:
+        for one_pass, (walls, cpus) in zip(ways, times, strict=True):
+            cpu0, wall0 = time.process_time(), time.perf_counter()
+            one_pass()
+            cpus.append(time.process_time() - cpu0)
+            walls.append(time.perf_counter() - wall0)
+    return times
 
 
 def run(seconds: float = 3.0, trades: int = 500, repeats: int = 5) -> dict[str, object]:
     """Evaluate the seeded trade mix singly, then as a book; the numbers and conditions.
 
-    Each way runs for ``seconds / 2`` of wall time in passes over the whole mix (at least
-    ``repeats`` passes); the rates are the median over the passes, in decisions per
+    The two ways take turns in passes over the whole mix for ``seconds`` of wall time (at
+    least ``repeats`` passes each); the rates are the median over the passes, in decisions per
     second of wall time and per second of this process's CPU time (``process_time``:
     what one core delivers when the machine is shared), with the lowest and highest CPU
     rate beside the median.
@@ -187,8 +191,10 @@ def run(seconds: float = 3.0, trades: int = 500, repeats: int = 5) -> dict[str, 
         for trade in mix:
             evaluate(trade, at)
 
-    single = _rates(len(mix), *_passes(singly, seconds / 2, repeats))
-    batch = _rates(len(mix), *_passes(lambda: engine.evaluate_many(mix, at), seconds / 2, repeats))
+    (s_walls, s_cpus), (b_walls, b_cpus) = _passes(
+        (singly, lambda: engine.evaluate_many(mix, at)), seconds, repeats
+    )
+    single, batch = _rates(len(mix), s_walls, s_cpus), _rates(len(mix), b_walls, b_cpus)
     return {
         "rules": rules.rule_count,
         "jurisdictions": len(rules.jurisdictions),
