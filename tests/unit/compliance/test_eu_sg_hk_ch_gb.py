@@ -260,13 +260,14 @@ def test_gb_fpo_restricted_promotion_hnw_certificate_lapses() -> None:
     )
 
 
-def test_gb_qualified_investors_transfer_unverified_rule_is_marked() -> None:
+def test_gb_qualified_investors_transfer_refusal_carries_its_verification() -> None:
     """gb.qualified_investors.transfer (UK Prospectus Regulation, in force until 2026-01-18):
-    the refusal carries verification 'unverified'."""
+    the refusal carries the rule's verification, 'partial' (Art 1(4)(a) read in the EU text
+    the UK took over, not in the UK's amended version)."""
     inst = instrument("gb.dss_security", "gb.qualified_investors", "GB")
     r = denied_by(
         decide(trade(inst, seller("GB"), buyer("GB", cls("GB", "retail"))), AT.replace(year=2025)),
         "gb.qualified_investors.transfer",
         "INVESTOR_CLASS_NOT_ALLOWED",
     )
-    assert r.verification == "unverified"
+    assert r.verification == "partial"
