@@ -44,7 +44,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from operator import itemgetter
+from operator import attrgetter, itemgetter
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -344,7 +344,7 @@ class Engine:
                 break
             verdict = "needs_information"
         if len(obligations) > 1:
-            obligations.sort(key=lambda o: o.rule_id)
+            obligations.sort(key=_RULE_ID)
         return _built(
             Decision,
             {
@@ -745,7 +745,10 @@ class Engine:
         if rule.category == "sanctions" and hits:
             extra += ": " + "; ".join(hits)
         for party in compiled.class_parties:
-            notes = [n for j, n in party_classes[party].notes if j == compiled.jurisdiction]
+            held = party_classes[party].notes
+            if not held:
+                continue
+            notes = [n for j, n in held if j == compiled.jurisdiction]
             if notes:
                 extra += f"; {party}: " + "; ".join(notes)
         if not extra:
@@ -864,7 +867,12 @@ def _guards_hold(compiled: CompiledRule, fixed: dict[str, object]) -> bool:
     return True
 
 
+_RULE_ID = attrgetter("rule_id")
+
+
 def _utc(at: datetime) -> datetime:
+    if at.__class__ is datetime and at.tzinfo is UTC:
+        return at
     if not isinstance(at, datetime) or at.tzinfo is None:
         raise InvalidInput("at", "must be a timezone-aware datetime", value=at)
     return at if at.tzinfo is UTC else at.astimezone(UTC)

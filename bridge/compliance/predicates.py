@@ -27,6 +27,7 @@ from collections.abc import Callable, Mapping
 from collections.abc import Set as AbstractSet
 from datetime import date
 from fractions import Fraction
+from functools import lru_cache
 from operator import attrgetter
 from typing import Final, Literal, get_args
 
@@ -379,6 +380,7 @@ def parse_period(text: str) -> tuple[int, int, int]:
     return years, months, days
 
 
+@lru_cache(maxsize=8192)
 def add_period(start: date, period: tuple[int, int, int]) -> date:
     """``start`` plus a (years, months, days) period, clamping to the month's end."""
     years, months, days = period
