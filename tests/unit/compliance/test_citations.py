@@ -109,3 +109,16 @@ def test_every_deny_cites_primary_law_or_is_marked_with_why() -> None:
 def test_no_primary_source_list_names_only_real_denies() -> None:
     ids = {rule.id for _, rule in _denies()}
     assert set(NO_PRIMARY_SOURCE) <= ids
+
+
+def test_every_rule_not_verified_says_why() -> None:
+    """Invariant: a rule marked partial or unverified carries a note (what was read, what
+    was not, or that it is a design assumption), so `rules --json` shows why."""
+    book = load_rules([default_rules_dir()])
+    silent = [
+        compiled.rule.id
+        for rules in book.rules.values()
+        for compiled in rules
+        if compiled.rule.verification != "verified" and len(compiled.rule.note or "") < 40
+    ]
+    assert not silent
