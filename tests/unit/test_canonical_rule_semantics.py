@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Literal
 
 from adapters.evm.erc3643 import Erc3643Codec, ModuleFacts, TransferFacts
 from bridge.model import AllowListRule, DenyListRule, TransferFeeRule, VolumeLimitRule
@@ -134,3 +135,34 @@ def test_time_window_judged_at_the_landing_time() -> None:
     refused = dataclasses.replace(BASE, modules=(limits,), at=999)
     assert codes(refused) == [ReasonCode.VOLUME_LIMIT_EXCEEDED]
     assert codes(dataclasses.replace(refused, at=1_000)) == []
+
+
+def test_a_paused_token_still_issues_where_its_mint_ignores_the_pause() -> None:
+    """RestrictedToken1404, SecurityToken1400, T-REX and the regulated ASA mint while
+    paused, ibet issues while not transferable: a primary trade passes the pause there
+    (found by the ERC-1404 mint property: the engine refused what the chain minted); a
+    resale stays refused, and so does a primary trade of a standard whose pause stops
+    issuance (an OpenZeppelin ERC20Pausable)."""
+    from bridge.model import Asset, EvmChain, EvmContractLocator, Standard
+    from tests.property.engine_view import Side, codes, token_reasons
+
+    def judged(standard: Standard, kind: Literal["primary", "resale"]) -> set[ReasonCode]:
+        asset = Asset(
+            chain=EvmChain(chain_id=1),
+            locator=EvmContractLocator(address="0x" + "7a" * 20),
+            standard=standard,
+            name="Paused",
+            symbol="PAU",
+            decimals=0,
+            total_supply=1_000,
+            paused=True,
+            transferable=False,
+        )
+        seller, buyer = Side(A, 10), Side(B, 0)
+        return codes(token_reasons(asset, seller=seller, buyer=buyer, quantity=5, at=T0, kind=kind))
+
+    halted = {ReasonCode.TOKEN_PAUSED, ReasonCode.NOT_TRANSFERABLE}
+    for standard in (Standard.ERC1404, Standard.ERC1400, Standard.ERC3643):
+        assert judged(standard, "primary") == set(), standard
+        assert judged(standard, "resale") == halted, standard
+    assert judged(Standard.ERC20, "primary") == halted
