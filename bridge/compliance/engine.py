@@ -1038,12 +1038,13 @@ def _token_check(
     elif isinstance(rule, tr.VolumeLimitRule):
         # the rule's own verdict (fixed or sliding window, agents exempt); an exchange
         # limit (``into``) applies only to transfers into that identity and counts only
-        # earlier ones into it (an outflow of unknown recipient always counts)
+        # earlier ones into it (an outflow of unknown recipient always counts); an
+        # outflow a clock ahead of ``at`` dates later has happened: it counts as at ``at``
         buyer_ids = [a for a in (buyer.wallet, buyer.identity) if a]
         if rule.into is not None and not _addr_in(rule.into, buyer_ids):
             return None
         counted = [
-            (o.at, o.amount)
+            (min(o.at, at), o.amount)
             for o in seller.outflows
             if rule.into is None or o.to is None or _addr_in(o.to, (rule.into,))
         ]

@@ -166,3 +166,29 @@ def test_a_paused_token_still_issues_where_its_mint_ignores_the_pause() -> None:
         assert judged(standard, "primary") == set(), standard
         assert judged(standard, "resale") == halted, standard
     assert judged(Standard.ERC20, "primary") == halted
+
+
+def test_an_outflow_the_chain_dates_after_the_judging_instant_still_counts() -> None:
+    """The relayer judges at its wall clock; a chain whose clock runs ahead dates the
+    seller's last transfers later than that instant. They have happened, so they count (as
+    at the instant: the window they open lasts longer, never shorter); found through the
+    relayer on py-evm, where the engine ignored them and allowed what the token refuses."""
+    from bridge.model import Asset, EvmChain, EvmContractLocator, Standard
+    from tests.property.engine_view import Side, codes, token_reasons
+
+    rule = VolumeLimitRule(window_seconds=3600, amount=300, window="fixed", per="identity")
+    asset = Asset(
+        chain=EvmChain(chain_id=1),
+        locator=EvmContractLocator(address="0x" + "7a" * 20),
+        standard=Standard.ERC3643,
+        name="Limited",
+        symbol="LIM",
+        decimals=0,
+        total_supply=1_000,
+        rules=(rule,),
+    )
+    ahead = [(T0 + timedelta(seconds=40), 250)]
+    seller = Side(A, 1_000, outflows=ahead)
+    judged = token_reasons(asset, seller=seller, buyer=Side(B, 0), quantity=100, at=T0)
+    assert codes(judged) == {ReasonCode.VOLUME_LIMIT_EXCEEDED}
+    assert codes(token_reasons(asset, seller=seller, buyer=Side(B, 0), quantity=50, at=T0)) == set()
