@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from bridge.compliance.model import Party
 from bridge.errors import InvalidInput
-from bridge.model import AssetRef, Standard
+from bridge.model import AssetRef, Standard, VolumeLimitRule
 
 if TYPE_CHECKING:
     from relayer.service import SwapOrder
@@ -60,12 +60,17 @@ def evm_party_reader(client: Any) -> PartyReader:
 
 def with_chain_facts(order: SwapOrder, reader: PartyReader | None) -> SwapOrder:
     """``order`` with its trade's seller and buyer completed by ``reader`` (the security
-    chain's hook) for the security leg's sender and receiver; unchanged without a reader,
-    a trade or a token asset."""
+    chain's hook) for the security leg's sender and receiver; the seller's outflows only
+    when the token has a volume limit. Unchanged without a reader, a trade, a token leg
+    or the token's asset on the trade (the engine then applies no token rule)."""
     trade, leg = order.trade, order.security
     if reader is None or trade is None or leg.asset is None:
         return order
-    seller = reader(leg.asset, leg.sender, trade.seller, True)
+    token = trade.instrument.asset
+    if token is None:  # the engine applies no token rule: nothing to read
+        return order
+    outflows = any(isinstance(rule, VolumeLimitRule) for rule in token.rules)
+    seller = reader(leg.asset, leg.sender, trade.seller, outflows)
     buyer = reader(leg.asset, leg.receiver, trade.buyer, False)
     filled = trade.model_copy(update={"seller": seller, "buyer": buyer})
     return order.model_copy(update={"trade": filled})

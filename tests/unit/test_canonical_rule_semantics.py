@@ -6,6 +6,8 @@ import dataclasses
 from datetime import UTC, datetime, timedelta
 from typing import Literal
 
+import pytest
+
 from adapters.evm.erc3643 import Erc3643Codec, ModuleFacts, TransferFacts
 from bridge.model import AllowListRule, DenyListRule, TransferFeeRule, VolumeLimitRule
 from bridge.reasons import ReasonCode
@@ -192,3 +194,56 @@ def test_an_outflow_the_chain_dates_after_the_judging_instant_still_counts() -> 
     judged = token_reasons(asset, seller=seller, buyer=Side(B, 0), quantity=100, at=T0)
     assert codes(judged) == {ReasonCode.VOLUME_LIMIT_EXCEEDED}
     assert codes(token_reasons(asset, seller=seller, buyer=Side(B, 0), quantity=50, at=T0)) == set()
+
+
+def test_compliance_check_cli_counts_identity_outflows_and_exempts_agents(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    """``stbridge compliance check``: a trade file whose token has an identity's fixed
+    window (300 per hour) and whose seller carries its identity, its identity's outflows
+    (250 in the hour, one into an exchange) and its agent role is judged on them: 100
+    more is refused for the volume limit; the same from an agent of the token is not."""
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from bridge.compliance.cli import app
+    from bridge.compliance.loader import specs_dir
+    from bridge.model import Asset, EvmChain, EvmContractLocator, Standard
+
+    trade = json.loads(
+        (specs_dir() / "examples" / "jp-real-estate-to-sg-accredited-usdc.json").read_text()
+    )
+    rule = VolumeLimitRule(
+        window_seconds=3600, amount=300, window="fixed", per="identity", agents_exempt=True
+    )
+    asset = Asset(
+        chain=EvmChain(chain_id=1),
+        locator=EvmContractLocator(address="0x" + "7a" * 20),
+        standard=Standard.ERC3643,
+        name="Limited",
+        symbol="LIM",
+        decimals=0,
+        total_supply=10_000,
+        rules=(rule,),
+    )
+    trade["instrument"]["asset"] = asset.model_dump(mode="json")
+    trade["quantity"] = 100
+    trade["seller"]["identity"] = ID_A
+    trade["seller"]["outflows"] = [
+        {"at": "2026-03-01T09:10:00Z", "amount": 200, "to": ID_A},
+        {"at": "2026-03-01T09:20:00Z", "amount": 50, "to": ID_C},
+    ]
+
+    def judged(agent: bool) -> set[str]:
+        trade["seller"]["token_agent"] = agent
+        path = Path(str(tmp_path)) / f"trade-{agent}.json"
+        path.write_text(json.dumps(trade))
+        runner = CliRunner()
+        result = runner.invoke(app, ["check", str(path), "--at", "2026-03-01T09:30:00Z", "--json"])
+        assert result.exit_code in (0, 1, 2), result.output
+        return {r["code"] for r in json.loads(result.output)["reasons"]}
+
+    assert "VOLUME_LIMIT_EXCEEDED" in judged(agent=False)
+    assert "VOLUME_LIMIT_EXCEEDED" not in judged(agent=True)
