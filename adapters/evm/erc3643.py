@@ -31,6 +31,11 @@ recovery, identity registration. ``agent_operation`` parameters per capability:
 ==========================  ==========================================================
 
 Every operation also accepts ``gas`` (int) to skip estimation.
+
+For the compliance engine, :meth:`Erc3643Adapter.read_party` reads what the token knows of
+a party's wallet: its ONCHAINID, its agent role and its identity's past transfers (every
+wallet of the identity, each with its recipient's identity), which T-REX's time and
+exchange limits count.
 """
 
 from __future__ import annotations

@@ -62,6 +62,14 @@ contract's order (the issuer first, ``500001``; then the balance or locked amoun
 operation takes, ``XX0601`` / ``XX1101`` / ``XX1102`` / ``XX1201`` / ``XX1601`` /
 ``XX1701``; an approval's transferable flag and application, ``XX0901`` / ``XX0902``), a
 receiving contract's hook simulated, optionally the whole call as an ``eth_call``.
+
+The list operations are all or nothing, and each has a dry run of the same kind:
+``bulkTransferFrom`` (:meth:`IbetAdapter.check_bulk_forced_transfer`), ``bulkIssueFrom``
+(:meth:`IbetAdapter.check_bulk_issue`: the issuer, then a total supply that would overflow
+panics, ``Panic(0x11)``), ``bulkRedeemFrom`` (:meth:`IbetAdapter.check_bulk_redeem`: each
+item on the free or locked units the items before it leave) and a holder's
+``bulkTransfer`` (:meth:`IbetAdapter.check_bulk_transfer`: the total, then the token's list
+checks ``XX0501``-``XX0504`` in its order, then each item's receiver checks).
 """
 
 from __future__ import annotations
