@@ -24,7 +24,7 @@ from bridge.model import Asset, AssetRef, Claim, ClaimType
 from bridge.reasons import ReasonCode
 from tests.fixtures.evm import EvmChains
 
-__all__ = ["Side", "TokenWorld", "codes", "token_reasons", "token_world_on"]
+__all__ = ["Side", "TokenWorld", "codes", "party_reasons", "token_reasons", "token_world_on"]
 
 A = TypeVar("A")
 W = TypeVar("W", bound="TokenWorld[Any]")
@@ -146,10 +146,41 @@ def token_reasons(
         holders_by_country=holders_by_country or {},
         asset=asset,
     )
-    trade = Trade(
-        instrument=inst,
+    return party_reasons(
+        asset,
         seller=_party("Seller", seller),
         buyer=_party("Buyer", buyer),
+        quantity=quantity,
+        at=at,
+        instrument=inst,
+        issuer_approved=issuer_approved,
+        kind=kind,
+    )
+
+
+def party_reasons(
+    asset: Asset,
+    *,
+    seller: Party,
+    buyer: Party,
+    quantity: int,
+    at: datetime,
+    instrument: Instrument | None = None,
+    issuer_approved: bool = False,
+    kind: Literal["primary", "resale"] = "resale",
+) -> list[Reason]:
+    """The engine's token reasons on a trade between two parties given whole (e.g. as an
+    adapter's ``read_party`` filled them: identity, agent role, outflows)."""
+    inst = instrument or Instrument(
+        kind="jp.ertr",
+        exemption="jp.qii_only",
+        home=asset.home_jurisdiction or "JP",
+        asset=asset,
+    )
+    trade = Trade(
+        instrument=inst,
+        seller=seller,
+        buyer=buyer,
         quantity=quantity,
         issuer_approved=issuer_approved,
         kind=kind,
