@@ -13,6 +13,7 @@ from bridge.model import TransferCheck, TransferIntent
 from bridge.ports import Signer
 from bridge.swap import Leg
 from relayer.dry_runs import evm_dry_run, evm_funds_check
+from relayer.party_facts import evm_party_reader
 from relayer.service import ChainRuntime
 
 __all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc", "evm_runtime"]
@@ -61,7 +62,9 @@ def evm_runtime(
     start_height: int | None = None,
 ) -> ChainRuntime:
     """The relayer's view of one EVM chain: block-timestamp clock, HTLC, keys, approvals,
-    and every token's own dry run (:func:`relayer.dry_runs.evm_dry_run` unless given)."""
+    every token's own dry run (:func:`relayer.dry_runs.evm_dry_run` unless given) and the
+    parties' chain facts the compliance engine needs
+    (:func:`relayer.party_facts.evm_party_reader`)."""
     return ChainRuntime(
         name=name,
         chain=client.chain,
@@ -79,4 +82,5 @@ def evm_runtime(
         shortfall=htlc.shortfall,
         funds=evm_funds_check(client),
         start_height=start_height,
+        party_facts=evm_party_reader(client),
     )

@@ -76,6 +76,7 @@ from bridge.types import Address, Amount
 from bridge.validation import invalid_input
 from relayer.logs import swap_context
 from relayer.metrics import RelayerMetrics, stage_of
+from relayer.party_facts import PartyReader, with_chain_facts
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
 from relayer.store import LeaseLost, SignerBusy, Store
@@ -269,6 +270,7 @@ class ChainRuntime:
     escrow_per_lock: bool = False
     shortfall: Callable[[AssetRef | None], tuple[int, tuple[str, ...]]] | None = None
     funds: Callable[[str, AssetRef | None, str, int], tuple[Refusal, ...]] | None = None
+    party_facts: PartyReader | None = None  # the parties' chain facts (relayer.party_facts)
 
     def signer_for(self, address: str) -> Signer:
         """The signer of ``address``; ``NotFound`` when the relayer does not hold it."""
@@ -964,6 +966,13 @@ class RelayerService:
         the buyer may receive the units only at that moment.
         """
         order = self.order_of(state.terms.swap_id)
+        security = self.chains.get(order.security.chain)
+        if security is not None and security.party_facts is not None:
+            try:  # identities, agents and outflows as the token sees them
+                order = with_chain_facts(order, security.party_facts)
+            except TransientError as exc:
+                self._rpc_error(security, exc)
+                raise
         now = datetime.fromtimestamp(self.wall_clock(), UTC)
         instants = [now]
         if before_claim:

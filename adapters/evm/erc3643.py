@@ -31,6 +31,11 @@ recovery, identity registration. ``agent_operation`` parameters per capability:
 ==========================  ==========================================================
 
 Every operation also accepts ``gas`` (int) to skip estimation.
+
+For the compliance engine, :meth:`Erc3643Adapter.read_party` reads what the token knows of
+a party's wallet: its ONCHAINID, its agent role and its identity's past transfers (every
+wallet of the identity, each with its recipient's identity), which T-REX's time and
+exchange limits count.
 """
 
 from __future__ import annotations
@@ -39,7 +44,8 @@ import logging
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Final, cast
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Final, cast
 
 from pydantic import ValidationError
 from web3 import Web3
@@ -97,6 +103,9 @@ from bridge.reasons import ReasonCode, from_trex_message, from_trex_module
 from bridge.registry import AdapterSpec
 from bridge.types import alpha2_to_numeric, numeric_to_alpha2
 from bridge.validation import invalid_input
+
+if TYPE_CHECKING:
+    from bridge.compliance.model import Outflow, Party
 
 __all__ = [
     "CAPABILITIES",
@@ -1159,6 +1168,87 @@ class Erc3643Adapter:
                 valid_topics.add(topic)
         missing = [(t, self.codec.claim_type(t)) for t in required if t not in valid_topics]
         return claims, missing
+
+    # -- the engine's chain facts of a party -------------------------------------------
+
+    def read_party(
+        self, ref: AssetRef, wallet: str, party: Party, *, outflows: bool = True
+    ) -> Party:
+        """``party`` with what the token knows of ``wallet``, for the compliance engine:
+        its ONCHAINID (``identity``), whether it is an agent of the token (``token_agent``;
+        T-REX's time and exchange limits exempt agents) and, with ``outflows``, every past
+        transfer out of any wallet of that identity (``outflows``, each with its landing
+        block's time and its recipient's identity -- the wallet where it has none).
+
+        T-REX counts the limits per identity at the time of each transfer: a wallet's
+        transfer counts for the identity the registry gave it at that block (read at the
+        block; a node that keeps no old state is read at the head instead, with a warning).
+        Mints and burns are not transfers (the modules' transfer hook does not see them).
+        A party without an identity counts its own wallet's transfers only. The outflows
+        replace the party's (the chain has them all); the wallet is set if missing.
+        """
+        who = self.client.checked_address(wallet, field_name="wallet")
+        token = self.token(ref)
+        registry = self._registry(token)
+        identity = _identity_or_none(self._read(registry.functions.identity(who)))
+        update: dict[str, Any] = {
+            "identity": identity,
+            "token_agent": bool(self._read(token.functions.isAgent(who))),
+        }
+        if party.wallet is None:
+            update["wallet"] = who
+        if outflows:
+            update["outflows"] = self._outflows(str(token.address), registry, who, identity)
+        return party.model_copy(update=update)
+
+    def _block_time(self, block: int) -> int:
+        w3 = self.client.w3
+        return int(self.client.guard("get block", lambda: w3.eth.get_block(block)["timestamp"]))
+
+    def _outflows(
+        self, token: str, registry: Contract, wallet: str, identity: str | None
+    ) -> tuple[Outflow, ...]:
+        from bridge.compliance.model import Outflow
+
+        ids: dict[tuple[str, int], str | None] = {}
+        times: dict[int, datetime] = {}
+
+        def identity_at(address: str, block: int) -> str | None:
+            key = (address, block)
+            if key not in ids:
+                fn = registry.functions.identity(address)
+                try:
+                    raw = self.client.read(fn, block=block)
+                except BridgeError as exc:  # a node without the old state
+                    log.warning("identity of %s at block %d unreadable (%s)", address, block, exc)
+                    raw = self._read(fn)
+                ids[key] = _identity_or_none(raw)
+            return ids[key]
+
+        out: list[Outflow] = []
+        for entry in self._events(token, "Transfer(address,address,uint256)"):
+            sender = _addr_from_topic(entry["topics"][1])
+            recipient = _addr_from_topic(entry["topics"][2])
+            if int(sender, 16) == 0 or int(recipient, 16) == 0:
+                continue  # a mint or a burn
+            block = int(entry["blockNumber"])
+            counted = (
+                sender == wallet if identity is None else identity_at(sender, block) == identity
+            )
+            if not counted:
+                continue
+            if block not in times:
+                times[block] = datetime.fromtimestamp(self._block_time(block), tz=UTC)
+            data = entry["data"]
+            raw = bytes(data) if not isinstance(data, str) else bytes.fromhex(data[2:])
+            out.append(
+                Outflow(
+                    at=times[block],
+                    amount=int.from_bytes(raw[:32], "big"),
+                    to=identity_at(recipient, block) or recipient,
+                )
+            )
+        return tuple(out)
 
     # -- dry run -----------------------------------------------------------------------
 

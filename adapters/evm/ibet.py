@@ -62,6 +62,14 @@ contract's order (the issuer first, ``500001``; then the balance or locked amoun
 operation takes, ``XX0601`` / ``XX1101`` / ``XX1102`` / ``XX1201`` / ``XX1601`` /
 ``XX1701``; an approval's transferable flag and application, ``XX0901`` / ``XX0902``), a
 receiving contract's hook simulated, optionally the whole call as an ``eth_call``.
+
+The list operations are all or nothing, and each has a dry run of the same kind:
+``bulkTransferFrom`` (:meth:`IbetAdapter.check_bulk_forced_transfer`), ``bulkIssueFrom``
+(:meth:`IbetAdapter.check_bulk_issue`: the issuer, then a total supply that would overflow
+panics, ``Panic(0x11)``), ``bulkRedeemFrom`` (:meth:`IbetAdapter.check_bulk_redeem`: each
+item on the free or locked units the items before it leave) and a holder's
+``bulkTransfer`` (:meth:`IbetAdapter.check_bulk_transfer`: the total, then the token's list
+checks ``XX0501``-``XX0504`` in its order, then each item's receiver checks).
 """
 
 from __future__ import annotations
@@ -113,6 +121,7 @@ __all__ = [
     "IBET_MESSAGES",
     "SPEC_BOND",
     "SPEC_SHARE",
+    "BulkTransferCheck",
     "IbetAdapter",
     "IbetBondAdapter",
     "IbetShareAdapter",
@@ -915,6 +924,183 @@ class IbetAdapter(EvmTokenAdapter, ABC):
             height=height,
         )
 
+    def check_bulk_transfer(
+        self,
+        ref: AssetRef,
+        sender: str,
+        items: Sequence[tuple[str, int]],
+        *,
+        simulate: bool = True,
+    ) -> BulkTransferCheck:
+        """Dry-run a holder's ``bulkTransfer`` (all or nothing): the total of the values
+        (an overflow panics first), then the token's own checks on the whole list in its
+        order (the share: approval required ``0501``, total above the free balance
+        ``0503``, not transferable ``0504``; the bond numbers them ``0502``-``0503``
+        without the approval check), then each item as a transfer: a contract other than
+        the tradable exchange (``0301``), approval required (``0201``), an unregistered
+        receiver (``0202``). A receiving contract's hook, and with ``simulate`` the whole
+        call from ``sender``, run as an ``eth_call``."""
+        address = self.locate(ref)
+        who = self.evm_address(sender, "sender")
+        contract = self.require_token(address)
+        height = self.client.head()
+        state = self.state(address, height)
+        moves = [(self.evm_address(to, "recipient"), self.amount(v)) for to, v in items]
+        data = contract.encode_abi(
+            "bulkTransfer", args=[[m[0] for m in moves], [m[1] for m in moves]]
+        )
+        refusals: list[Refusal] = []
+        total = sum(v for _, v in moves)
+        if total > _UINT256_MAX:
+            refusals.append(_panic(self.standard, 0x11, "the values' total overflows"))
+        else:
+            balance = int(self.read(contract.functions.balanceOf(who), height))
+            allowed = who == state.tradable_exchange or state.transferable
+            checks = [(balance >= total, "0502"), (allowed, "0503")]
+            if self.prefix == "11":  # the share checks the approval flow first
+                checks = [(not state.approval_required, "0501"), (balance >= total, "0503")]
+                checks.append((allowed, "0504"))
+            refusals.extend(self.refuse(code) for ok, code in checks if not ok)
+        if not refusals:
+            for recipient, _value in moves:
+                if self.client.code_at(recipient):
+                    if recipient != state.tradable_exchange:
+                        refusals.append(self.refuse("0301"))
+                        break
+                    hook = self._receiver_hook(address, who, data, height)
+                    refusals.extend([hook] if hook is not None else [])
+                    break
+                if who != state.tradable_exchange and state.approval_required:
+                    refusals.append(self.refuse("0201"))
+                    break
+                if not self.is_registered(state, recipient, height):
+                    refusals.append(self.refuse("0202"))
+                    break
+        if simulate:
+            refusals = self._simulated(who, address, data, height, refusals)
+        return BulkTransferCheck(
+            asset=ref, sender=who, items=len(moves), allowed=not refusals, refusals=tuple(refusals)
+        )
+
+    def check_bulk_issue(
+        self,
+        ref: AssetRef,
+        agent: str,
+        items: Sequence[tuple[str, str | None, int]],
+        *,
+        simulate: bool = True,
+    ) -> AgentOperationCheck:
+        """Dry-run ``bulkIssueFrom`` (the issuer's issuances, item by item as
+        ``issueFrom`` -- to the free balance, or locked to a lock address -- all or
+        nothing): the issuer (``500001``), then the total supply (an overflow panics)."""
+        address = self.locate(ref)
+        who = self.evm_address(agent, "agent")
+        contract = self.require_token(address)
+        height = self.client.head()
+        state = self.state(address, height)
+        rows = [
+            (
+                self.evm_address(target, "target"),
+                ZERO_ADDRESS if lock is None else self.evm_address(lock, "lock_address"),
+                self.amount(v),
+            )
+            for target, lock, v in items
+        ]
+        data = contract.encode_abi(
+            "bulkIssueFrom", args=[[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
+        )
+        refusals: list[Refusal] = []
+        if who != state.owner:
+            refusals.append(self.refusal(_OWNER_CODE, None))
+        else:
+            supply = int(self.read(contract.functions.totalSupply(), height))
+            if supply + sum(r[2] for r in rows) > _UINT256_MAX:
+                refusals.append(_panic(self.standard, 0x11, "the total supply overflows"))
+        return agent_check(
+            self,
+            ref,
+            Capability.MINT,
+            who,
+            (address, data),
+            refusals,
+            params={"items": len(rows)},
+            simulate=simulate,
+            height=height,
+        )
+
+    def check_bulk_redeem(
+        self,
+        ref: AssetRef,
+        agent: str,
+        items: Sequence[tuple[str, str | None, int]],
+        *,
+        simulate: bool = True,
+    ) -> AgentOperationCheck:
+        """Dry-run ``bulkRedeemFrom`` (the issuer's redemptions, item by item as
+        ``redeemFrom``, all or nothing): the issuer (``500001``), then each item on what
+        the items before it left: locked units (``1101``) or the free balance (``1102``)."""
+        address = self.locate(ref)
+        who = self.evm_address(agent, "agent")
+        contract = self.require_token(address)
+        height = self.client.head()
+        state = self.state(address, height)
+        rows = [
+            (
+                self.evm_address(target, "target"),
+                ZERO_ADDRESS if lock is None else self.evm_address(lock, "lock_address"),
+                self.amount(v),
+            )
+            for target, lock, v in items
+        ]
+        data = contract.encode_abi(
+            "bulkRedeemFrom",
+            args=[[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+        )
+        refusals: list[Refusal] = []
+        if who != state.owner:
+            refusals.append(self.refusal(_OWNER_CODE, None))
+        else:
+            f = contract.functions
+            left: dict[tuple[str, str], int] = {}
+            for target, lock, value in rows:
+                key = (lock, target)
+                if key not in left:
+                    read = f.balanceOf(target) if lock == ZERO_ADDRESS else f.lockedOf(lock, target)
+                    left[key] = int(self.read(read, height))
+                if left[key] < value:
+                    refusals.append(self.refuse("1102" if lock == ZERO_ADDRESS else "1101"))
+                    break
+                left[key] -= value
+        return agent_check(
+            self,
+            ref,
+            Capability.BURN,
+            who,
+            (address, data),
+            refusals,
+            params={"items": len(rows)},
+            simulate=simulate,
+            height=height,
+        )
+
+    def _simulated(
+        self, caller: str, address: str, data: str, height: int, refusals: list[Refusal]
+    ) -> list[Refusal]:
+        """``refusals`` after running the call as an ``eth_call`` from ``caller``: the raw
+        revert on the first, or a refusal of its own when the reads predicted none."""
+        try:
+            self.client.call({"from": caller, "to": address, "data": data}, block=height)
+        except EvmReverted as exc:
+            raw = exc.revert.describe()
+            if refusals:
+                return [refusals[0].model_copy(update={"raw_message": raw}), *refusals[1:]]
+            message = exc.revert.message or ""
+            if message.isdigit() and len(message) == 6:
+                return [self.refusal(message, None).model_copy(update={"raw_message": raw})]
+            refusal = self.refusal(None, raw)
+            return [refusal.model_copy(update={"code": R.TRANSFER_FAILURE})]
+        return refusals
+
     def _agent_refusals(
         self,
         address: str,
@@ -1074,6 +1260,38 @@ class IbetAdapter(EvmTokenAdapter, ABC):
             self.params(params, ("action", "required"))
             return "setTransferApprovalRequired", [_flag(params, "required")]
         raise InvalidInput("action", "'approve', 'cancel' or 'require'", value=action)
+
+
+_UINT256_MAX: Final = 2**256 - 1
+
+
+@dataclass(frozen=True)
+class BulkTransferCheck:
+    """The verdict of a holder's ``bulkTransfer`` dry run (all or nothing; nothing sent):
+    refused with the same canonical reasons as a transfer, the first carrying the
+    token's code (and, simulated, its raw revert)."""
+
+    asset: AssetRef
+    sender: str
+    items: int
+    allowed: bool
+    refusals: tuple[Refusal, ...] = ()
+
+    @property
+    def reason(self) -> ReasonCode:
+        """The first refusal's canonical code (``OK`` when allowed)."""
+        return self.refusals[0].code if self.refusals else R.OK
+
+
+def _panic(standard: Standard, code: int, detail: str) -> Refusal:
+    raw = f"Panic(0x{code:02x})"
+    return Refusal(
+        code=R.TRANSFER_FAILURE,
+        source_standard=standard,
+        raw_code=raw,
+        raw_message=raw,
+        detail=detail,
+    )
 
 
 def _policy(standard: Standard, code: ReasonCode, message: str) -> Refusal:

@@ -83,7 +83,7 @@ from bridge.compliance.sanctions import SanctionsList, load_sanctions
 from bridge.errors import InvalidInput
 from bridge.model import rules as tr
 from bridge.model.asset import Asset
-from bridge.model.enums import ClaimType, InvestorClass
+from bridge.model.enums import ClaimType, InvestorClass, Standard
 from bridge.reasons import ReasonCode
 
 __all__ = ["ENGINE_CITATION", "Engine", "default_engine", "evaluate", "evaluate_many"]
@@ -1029,17 +1029,34 @@ def _token_reason(
     )
 
 
+_ISSUANCE_IGNORES_PAUSE = frozenset(
+    {
+        Standard.ERC3643,  # T-REX 4.1.6 ``mint``: no whenNotPaused
+        Standard.ERC1400,  # SecurityToken1400 ``issue*``: the pause stops transfers only
+        Standard.ERC1404,  # RestrictedToken1404 ``mint``: the pause stops transfers only
+        Standard.IBET_SHARE,  # ``issueFrom`` ignores ``transferable``
+        Standard.IBET_BOND,
+        Standard.REGULATED_ASA,  # ``mint`` checks the reserve as the sender, not the pause
+    }
+)
+"""Standards whose issuer mints while the token is paused / not transferable (the pause
+halts transfers only); on the others a paused token refuses a primary trade too."""
+
+
 def _token_rules(
     trade: Trade, at: datetime, sanctioned: bool, asset: Asset
 ) -> tuple[list[Reason], list[str]]:
     out: list[Reason] = []
     ids: list[str] = []
     buyer, seller, qty = trade.buyer, trade.seller, trade.quantity
-    if asset.paused:
+    # the pause and the transfer switch stop transfers; where they leave the issuer's
+    # issuance running (see _ISSUANCE_IGNORES_PAUSE), a primary trade passes them
+    halts = trade.kind == "resale" or asset.standard not in _ISSUANCE_IGNORES_PAUSE
+    if asset.paused and halts:
         out.append(_state_reason(ReasonCode.TOKEN_PAUSED, "the token is paused", asset))
     if not asset.active:
         out.append(_state_reason(ReasonCode.TOKEN_DEACTIVATED, "the token is deactivated", asset))
-    if not asset.transferable:
+    if not asset.transferable and halts:
         out.append(
             _state_reason(ReasonCode.NOT_TRANSFERABLE, "the token is not transferable", asset)
         )
@@ -1147,12 +1164,13 @@ def _token_check(
     elif isinstance(rule, tr.VolumeLimitRule):
         # the rule's own verdict (fixed or sliding window, agents exempt); an exchange
         # limit (``into``) applies only to transfers into that identity and counts only
-        # earlier ones into it (an outflow of unknown recipient always counts)
+        # earlier ones into it (an outflow of unknown recipient always counts); an
+        # outflow a clock ahead of ``at`` dates later has happened: it counts as at ``at``
         buyer_ids = [a for a in (buyer.wallet, buyer.identity) if a]
         if rule.into is not None and not _addr_in(rule.into, buyer_ids):
             return None
         counted = [
-            (o.at, o.amount)
+            (min(o.at, at), o.amount)
             for o in seller.outflows
             if rule.into is None or o.to is None or _addr_in(o.to, (rule.into,))
         ]

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -21,14 +20,13 @@ import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from adapters.evm.client import EvmClient, EvmReverted
+from adapters.evm.client import EvmClient
 from adapters.evm.erc1400 import Erc1400Adapter, deploy_security_token, partition_id
-from adapters.evm.signer import EvmSigner
-from bridge.model import AssetRef, TransferIntent
+from bridge.model import TransferIntent
 from bridge.reasons import ReasonCode
 from tests.fixtures.evm import EvmChains
 from tests.integration.evm._contracts_support import funded_signers
-from tests.property.engine_view import Side, codes, token_reasons
+from tests.property.engine_view import Side, TokenWorld, codes, token_reasons, token_world_on
 from tests.property.test_trex_all_modules import _land_at
 
 GAS = 600_000
@@ -38,42 +36,8 @@ HOLDERS = ("alice", "bob", "carol", "dave")
 NAMES = ("owner", "controller", "operator", *HOLDERS)
 
 
-@dataclass
-class World1400:
-    """The token, its adapter and its accounts on one backend."""
-
-    client: EvmClient
-    adapter: Erc1400Adapter
-    token: str
-    ref: AssetRef
-    signers: dict[str, EvmSigner]
-
-    def addr(self, name: str) -> str:
-        return self.signers[name].address
-
-    def send(self, signer: str, fn: str, *args: object) -> EvmReverted | None:
-        """Send ``fn(*args)`` with explicit gas; the revert if the chain refused it."""
-        contract = self.adapter.token(self.token)
-        data = bytes.fromhex(contract.encode_abi(fn, args=list(args))[2:])
-        try:
-            self.client.transact(self.signers[signer], self.token, data, gas=GAS)
-        except EvmReverted as exc:
-            return exc
-        return None
-
-    @contextmanager
-    def example(self) -> Iterator[None]:
-        """One hypothesis example: the chain is put back as it was afterwards."""
-        snapshot = self.client.snapshot()
-        try:
-            yield
-        finally:
-            self.client.revert(snapshot)
-
-    def read(self, fn: str, *args: object) -> int:
-        contract = self.adapter.token(self.token)
-        return int(getattr(contract.functions, fn)(*args).call())
-
+World1400 = TokenWorld[Erc1400Adapter]
+"""The token, its adapter and its accounts on one backend."""
 
 _BUILT: dict[int, World1400] = {}
 
@@ -88,7 +52,7 @@ def _build(client: EvmClient) -> World1400:
         controllers=(signers["controller"].address,),
     )
     adapter = Erc1400Adapter(client)
-    w = World1400(client, adapter, token, adapter.ref(token), signers)
+    w = World1400(client, adapter, token, adapter.ref(token), signers, GAS)
     for name in HOLDERS:
         assert w.send("owner", "setWhitelisted", w.addr(name), True) is None
     for name, partition, amount in (
@@ -107,14 +71,7 @@ def _build(client: EvmClient) -> World1400:
 
 def world_on(evm_chains: EvmChains, backend: str) -> Iterator[World1400]:
     """The ERC-1400 world on ``backend`` (built once per session, reset per test)."""
-    client = evm_chains.client(backend)
-    if id(client) not in _BUILT:
-        _BUILT[id(client)] = _build(client)
-    snapshot = client.snapshot()
-    try:
-        yield _BUILT[id(client)]
-    finally:
-        client.revert(snapshot)
+    yield from token_world_on(evm_chains, backend, _BUILT, _build)
 
 
 pytestmark = pytest.mark.anvil
@@ -278,3 +235,62 @@ def test_rules_and_dry_run_mean_what_the_token_enforces(
                 if not happened:
                     assert codes(reasons) & CONSISTENT[token_reason], ctx
             event("passed" if happened else f"refused: {token_reason}")
+
+
+@SETTINGS
+@given(
+    listed=st.dictionaries(st.sampled_from(HOLDERS), st.sampled_from([True, False])),
+    lockups=st.dictionaries(st.sampled_from(HOLDERS), st.sampled_from([0, 30])),
+    paused=st.sampled_from([False, True, True]),
+    mints=st.lists(
+        st.tuples(st.sampled_from(HOLDERS), st.sampled_from([None, DEFAULT, REG_S]), st.just(100)),
+        min_size=1,
+        max_size=3,
+    ),
+)
+def test_issuances_mean_what_the_token_enforces(
+    world1400: World1400,
+    listed: dict[str, bool],
+    lockups: dict[str, int],
+    paused: bool,
+    mints: list[tuple[str, str | None, int]],
+) -> None:
+    """Invariant: for any whitelist, lock-ups and pause, the engine's token step on a
+    primary trade (the owner to a holder) allows exactly when the owner's ``issue`` /
+    ``issueByPartition`` goes through on chain (the pause stops transfers and
+    redemptions, not issuance; a lock-up holds a sender's units, not a recipient's),
+    with a reason the token's refusal can stand for."""
+    w = world1400
+    with w.example():
+        base = int(w.client.w3.eth.get_block("latest")["timestamp"])
+        for name, ok in listed.items():
+            w.send("owner", "setWhitelisted", w.addr(name), ok)
+        for name, offset in lockups.items():
+            w.send("owner", "setLockup", w.addr(name), base + offset if offset else 0)
+        if paused:
+            w.send("owner", "pause")
+        asset = w.adapter.read_asset(w.ref)
+        for holder, partition, amount in mints:
+            to = w.addr(holder)
+            at = _land_at(w.client, 1)
+            reasons = token_reasons(
+                asset,
+                seller=Side(w.addr("owner"), 0),
+                buyer=Side(to, w.read("balanceOf", to)),
+                quantity=amount,
+                at=datetime.fromtimestamp(at, tz=UTC),
+                kind="primary",
+            )
+            if partition is None:
+                refused = w.send("owner", "issue", to, amount, b"")
+            else:
+                p = bytes.fromhex(partition[2:])
+                refused = w.send("owner", "issueByPartition", p, to, amount, b"")
+            context = (holder, partition, paused, [r.explanation for r in reasons], refused)
+            assert (not reasons) == (refused is None), context
+            if refused is not None:
+                assert refused.revert.error_name == "TransferRefused", context
+                _status, raw_reason = refused.revert.error_args
+                token_reason = bytes(raw_reason).rstrip(b"\0").decode()  # type: ignore[call-overload]
+                assert codes(reasons) & CONSISTENT[token_reason], context
+            event("issued" if refused is None else "refused")

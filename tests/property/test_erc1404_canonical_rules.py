@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from adapters.evm.client import EvmClient, EvmReverted
+from adapters.evm.client import EvmClient
 from adapters.evm.erc1404 import Erc1404Adapter, deploy_restricted_token
-from adapters.evm.signer import EvmSigner
-from bridge.model import AssetRef, TransferIntent
+from bridge.model import TransferIntent
 from bridge.reasons import ReasonCode
 from tests.fixtures.evm import EvmChains
 from tests.integration.evm._contracts_support import funded_signers
-from tests.property.engine_view import Side, codes, token_reasons
+from tests.property.engine_view import Side, TokenWorld, codes, token_reasons, token_world_on
 from tests.property.test_trex_all_modules import _land_at
 
 GAS = 500_000
@@ -37,47 +34,8 @@ HOLDERS = ("alice", "bob", "carol", "dave", "erin")
 START = {"alice": 1_000, "bob": 500, "carol": 200}
 
 
-@dataclass
-class World1404:
-    """The token, its adapter, the issuer and five holders (alice, bob, carol hold units)."""
-
-    client: EvmClient
-    adapter: Erc1404Adapter
-    token: str
-    ref: AssetRef
-    signers: dict[str, EvmSigner]
-
-    def addr(self, name: str) -> str:
-        return self.signers[name].address
-
-    def send(self, signer: str, fn: str, *args: object) -> EvmReverted | None:
-        """Send ``fn(*args)`` with explicit gas; the revert if the chain refused it."""
-        contract = self.adapter.token(self.token)
-        data = bytes.fromhex(contract.encode_abi(fn, args=list(args))[2:])
-        try:
-            self.client.transact(self.signers[signer], self.token, data, gas=GAS)
-        except EvmReverted as exc:
-            return exc
-        return None
-
-    @contextmanager
-    def example(self) -> Iterator[None]:
-        """One hypothesis example: the chain is put back as it was afterwards."""
-        snapshot = self.client.snapshot()
-        try:
-            yield
-        finally:
-            self.client.revert(snapshot)
-
-    def read(self, fn: str, *args: object) -> int:
-        contract = self.adapter.token(self.token)
-        return int(getattr(contract.functions, fn)(*args).call())
-
-    def ahead(self) -> None:
-        """Block times ahead of the wall clock (py-evm), so landing times are exact."""
-        if self.client.backend == "pyevm":
-            self.client._tester.time_travel(int(self.client.now().timestamp()) + 86_400)
-
+World1404 = TokenWorld[Erc1404Adapter]
+"""The token, its adapter, the issuer and five holders (alice, bob, carol hold units)."""
 
 _BUILT: dict[int, World1404] = {}
 
@@ -86,7 +44,7 @@ def _build(client: EvmClient) -> World1404:
     signers = funded_signers(client, "rules1404", "issuer", *HOLDERS)
     token = deploy_restricted_token(client, signers["issuer"], name="Rules", symbol="RUL")
     adapter = Erc1404Adapter(client)
-    world = World1404(client, adapter, token, adapter.ref(token), signers)
+    world = World1404(client, adapter, token, adapter.ref(token), signers, GAS)
     for name in HOLDERS:
         assert world.send("issuer", "setWhitelisted", world.addr(name), True) is None
     for name, amount in START.items():
@@ -99,15 +57,7 @@ pytestmark = pytest.mark.anvil
 
 def world_on(evm_chains: EvmChains, backend: str) -> Iterator[World1404]:
     """The ERC-1404 rules world on ``backend`` (built once per session, reset per test)."""
-    client = evm_chains.client(backend)
-    if id(client) not in _BUILT:
-        _BUILT[id(client)] = _build(client)
-    world = _BUILT[id(client)]
-    snapshot = client.snapshot()
-    try:
-        yield world
-    finally:
-        client.revert(snapshot)
+    yield from token_world_on(evm_chains, backend, _BUILT, _build)
 
 
 @pytest.fixture
@@ -256,3 +206,61 @@ def test_a_leaving_holder_makes_room_under_a_lowered_cap(world1404: World1404) -
     w.send("issuer", "setMaxHolders", 2)
     assert _judge(w, "alice", "dave", 999) == (False, False)
     assert _judge(w, "alice", "dave", 1_000) == (True, True)
+
+
+@SETTINGS
+@given(
+    listed=st.dictionaries(st.sampled_from(HOLDERS), st.sampled_from([True, False])),
+    lockups=st.dictionaries(st.sampled_from(HOLDERS), st.sampled_from([0, 30])),
+    cap=st.sampled_from([None, -1, 0, 1]),
+    paused=st.sampled_from([False, True, True]),
+    mints=st.lists(
+        st.tuples(st.sampled_from(HOLDERS), st.sampled_from([1, 250])), min_size=1, max_size=3
+    ),
+)
+def test_mints_mean_what_the_token_enforces(
+    world1404: World1404,
+    listed: dict[str, bool],
+    lockups: dict[str, int],
+    cap: int | None,
+    paused: bool,
+    mints: list[tuple[str, int]],
+) -> None:
+    """Invariant: for any whitelist, lock-ups, holder cap and pause, the engine's token
+    step on a primary trade (the issuer to a holder) allows exactly when the issuer's
+    ``mint`` goes through on chain (the pause stops transfers, not issuance; a lock-up
+    holds a sender's units, not a recipient's), with a reason the token's restriction
+    code can stand for."""
+    w = world1404
+    with w.example():
+        w.ahead()
+        base = int(w.client.w3.eth.get_block("latest")["timestamp"])
+        for name, ok in listed.items():
+            w.send("issuer", "setWhitelisted", w.addr(name), ok)
+        for name, offset in lockups.items():
+            w.send("issuer", "setLockup", w.addr(name), base + offset if offset else 0)
+        if cap is not None:
+            w.send("issuer", "setMaxHolders", max(1, w.read("holderCount") + cap))
+        if paused:
+            w.send("issuer", "pause")
+        asset = w.adapter.read_asset(w.ref)
+        for holder, amount in mints:
+            to = w.addr(holder)
+            at = _land_at(w.client, 1)
+            reasons = token_reasons(
+                asset,
+                seller=Side(w.addr("issuer"), 0),
+                buyer=Side(to, w.read("balanceOf", to)),
+                quantity=amount,
+                at=datetime.fromtimestamp(at, tz=UTC),
+                holder_count=w.read("holderCount"),
+                kind="primary",
+            )
+            refused = w.send("issuer", "mint", to, amount)
+            context = (holder, amount, paused, [r.explanation for r in reasons], refused)
+            assert (not reasons) == (refused is None), context
+            if refused is not None:
+                assert refused.revert.error_name == "TransferRestricted", context
+                (code,) = refused.revert.error_args
+                assert codes(reasons) & CONSISTENT[int(str(code))], context
+            event("minted" if refused is None else f"refused: {refused.revert.error_args}")

@@ -246,3 +246,148 @@ def test_bulk_forced_transfer_dry_run_agrees_with_the_chain(
         event("done" if refused is None else f"refused {reads.reason.value}")
     finally:
         w.client.revert(snapshot)
+
+
+def _send_bulk(w: IbetWorld, kind: str, signer: str, fn: str, args: list[object]) -> str | None:
+    """Send ``fn(*args)`` for real (explicit gas); the revert, described, if refused."""
+    adapter = w.adapter(kind)
+    data = adapter.token(w.token(kind)).encode_abi(fn, args=args)
+    try:
+        adapter.send_call(w.signers[signer], w.token(kind), data, fn, gas=GAS * 2)
+    except EvmReverted as exc:
+        return exc.revert.describe()
+    return None
+
+
+def _assert_agree(reads: object, simulated: object, refused: str | None, ctx: object) -> None:
+    """Both dry runs say *allowed* exactly when the chain accepted; a refusal carries the
+    code (or panic, or the receiver's revert) the token gave, the simulated one its raw
+    revert, and both the same canonical reason."""
+    assert reads.allowed == (refused is None), ctx  # type: ignore[attr-defined]
+    assert simulated.allowed == (refused is None), ctx  # type: ignore[attr-defined]
+    if refused is not None:
+        first = reads.refusals[0]  # type: ignore[attr-defined]
+        assert refused in (first.raw_code, first.raw_message), ctx
+        assert simulated.refusals[0].raw_message == refused, ctx  # type: ignore[attr-defined]
+        assert simulated.reason is reads.reason, ctx  # type: ignore[attr-defined]
+
+
+BIG = 2**255
+
+
+@settings(
+    max_examples=_EXAMPLES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
+@given(
+    kind=st.sampled_from(("share", "bond")),
+    sender=st.sampled_from(("alice", "alice", "bob", "carol")),
+    setup=st.tuples(
+        st.sampled_from([False, False, True]),
+        st.sampled_from([True, True, False]),
+        st.sampled_from([None, None, "registry", "alice"]),
+    ),
+    items=st.lists(
+        st.tuples(
+            st.sampled_from(("alice", "bob", "bob", "carol", "mallory", "registry")),
+            st.sampled_from([0, 1, 100, 300, 500, 1_000, BIG]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_bulk_transfer_dry_run_agrees_with_the_chain(
+    pyevm_ibet: IbetWorld,
+    kind: str,
+    sender: str,
+    setup: tuple[bool, bool, str | None],
+    items: list[tuple[str, int]],
+) -> None:
+    """Invariant: for any holder's ``bulkTransfer`` list (the total checked against its free
+    balance first, an overflowing total panicking; then each item as a transfer, all or
+    nothing), with transfer approval required or not, the token transferable or not and
+    a tradable exchange (a contract without ``tokenFallback``, or a holder) or none, the
+    reads-only and the simulated dry runs say *allowed* exactly when the chain accepts
+    it, with the code (or panic, or the receiver's revert) the token gave."""
+    w = pyevm_ibet
+    snapshot = w.client.snapshot()
+    try:
+        approval, transferable, exchange = setup
+        adapter, ref = w.adapter(kind), w.ref(kind)
+        if approval:
+            w.call(kind, "issuer", "setTransferApprovalRequired", True)
+        if not transferable:
+            w.call(kind, "issuer", "setTransferable", False)
+        if exchange is not None:
+            target = w.registry if exchange == "registry" else w.addr(exchange)
+            w.call(kind, "issuer", "setTradableExchange", target)
+        moves = [(w.registry if to == "registry" else w.addr(to), v) for to, v in items]
+        who = w.addr(sender)
+        reads = adapter.check_bulk_transfer(ref, who, moves, simulate=False)
+        simulated = adapter.check_bulk_transfer(ref, who, moves)
+        args: list[object] = [[m[0] for m in moves], [m[1] for m in moves]]
+        refused = _send_bulk(w, kind, sender, "bulkTransfer", args)
+        _assert_agree(reads, simulated, refused, (kind, sender, setup, items, reads.refusals))
+        event("done" if refused is None else f"refused {reads.reason.value}")
+    finally:
+        w.client.revert(snapshot)
+
+
+@settings(
+    max_examples=_EXAMPLES,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+    deadline=None,
+)
+@given(
+    kind=st.sampled_from(("share", "bond")),
+    signer=signers,
+    redeem=st.booleans(),
+    locked=st.sampled_from([0, 30]),
+    items=st.lists(
+        st.tuples(
+            st.sampled_from(("alice", "bob", "carol")),
+            st.booleans(),
+            st.sampled_from([0, 1, 20, 400, 600, 1_000, BIG]),
+        ),
+        min_size=1,
+        max_size=4,
+    ),
+)
+def test_bulk_issue_and_redeem_dry_runs_agree_with_the_chain(
+    pyevm_ibet: IbetWorld,
+    kind: str,
+    signer: str,
+    redeem: bool,
+    locked: int,
+    items: list[tuple[str, bool, int]],
+) -> None:
+    """Invariant: for any list of issuances (``bulkIssueFrom``: a total supply that would
+    overflow panics) or redemptions (``bulkRedeemFrom``: each item judged on the free or
+    locked units the items before it leave), free or locked to the lock address, by the
+    issuer or not, all or nothing, the reads-only and the simulated dry runs say
+    *allowed* exactly when the chain accepts the call, with the code (or panic) the token
+    gave and the same canonical reason."""
+    w = pyevm_ibet
+    snapshot = w.client.snapshot()
+    try:
+        adapter, ref = w.adapter(kind), w.ref(kind)
+        locker = w.addr("locker")
+        if locked:
+            w.call(kind, "alice", "lock", locker, locked, "")
+        rows = [(w.addr(t), locker if lock else None, v) for t, lock, v in items]
+        agent = w.addr(signer)
+        check = adapter.check_bulk_redeem if redeem else adapter.check_bulk_issue
+        reads = check(ref, agent, rows, simulate=False)
+        simulated = check(ref, agent, rows)
+        fn = "bulkRedeemFrom" if redeem else "bulkIssueFrom"
+        args: list[object] = [
+            [r[0] for r in rows],
+            [r[1] or ZERO for r in rows],
+            [r[2] for r in rows],
+        ]
+        refused = _send_bulk(w, kind, signer, fn, args)
+        _assert_agree(reads, simulated, refused, (kind, signer, fn, items, reads.refusals))
+        event(f"{fn}: {'done' if refused is None else reads.reason.value}")
+    finally:
+        w.client.revert(snapshot)

@@ -18,17 +18,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from adapters.evm.erc3643 import Erc3643Adapter
+from bridge.compliance.model import Party
 from bridge.errors import TransactionReverted
 from bridge.model import (
     AllowListRule,
+    Asset,
     CountryAllowRule,
     CountryDenyRule,
     MaxBalanceRule,
     Rule,
+    Standard,
     SupplyCapRule,
     TransferFeeRule,
     VolumeLimitRule,
 )
+from tests.property.engine_view import party_reasons
 from tests.property.test_trex_all_modules import (
     GAS,
     AllModules,
@@ -204,7 +208,10 @@ def test_windows_and_fees_mean_what_the_token_does(
     (the exchange). Each canonical VolumeLimitRule (fixed windows per identity started by
     the first transfer; the exchange's only counting transfers into it), judged on alice's
     past successful transfers at the landing block's time, allows exactly when the token
-    lets the transfer through; and a transfer that goes through delivers the canonical
+    lets the transfer through -- and so does the engine, judging the trade on the
+    parties as the adapter reads them (``read_party``: alice's identity and its outflows
+    from the chain, each with its recipient's identity, the recipient's identity for the
+    exchange's limit); and a transfer that goes through delivers the canonical
     TransferFeeRule's net amount to the recipient and its fee to the collector."""
     env = anvil_all_modules
     client, suite, d = env.client, env.suite, env.deployer
@@ -234,6 +241,17 @@ def test_windows_and_fees_mean_what_the_token_does(
         (fee_rule,) = [r for r in rules if isinstance(r, TransferFeeRule)]
         assert fee_rule.rate_bps == rate
         assert {r.into for r in limits} == {None, suite.investor("erin").identity}
+        ref = adapter.ref(suite.token)
+        limited = Asset(
+            chain=ref.chain,
+            locator=ref.locator,
+            standard=Standard.ERC3643,
+            name="All Modules",
+            symbol="ALLM",
+            decimals=0,
+            total_supply=10**12,
+            rules=tuple(limits),
+        )
         history: list[tuple[datetime, int, str]] = []  # alice's identity's outflows
         token = d.contract("Token", suite.token)
         for label, amount, dt in moves:
@@ -256,6 +274,17 @@ def test_windows_and_fees_mean_what_the_token_does(
                 for rule in limits
                 if rule.into in (None, recipient.identity)
             )
+            if amount <= balance:  # the engine, on the parties as the adapter reads them
+                seller = adapter.read_party(
+                    ref, alice.address, Party(name="alice", residence="JP", balance=balance)
+                )
+                buyer = adapter.read_party(
+                    ref, recipient.address, Party(name=label, residence="JP"), outflows=False
+                )
+                judged = party_reasons(
+                    limited, seller=seller, buyer=buyer, quantity=amount, at=when
+                )
+                assert (not judged) == canonical, (label, amount, dt, seller.outflows, judged)
             before = {
                 who: int(token.functions.balanceOf(who).call())
                 for who in (recipient.address, fee_rule.collector)

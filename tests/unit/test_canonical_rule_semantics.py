@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import dataclasses
 from datetime import UTC, datetime, timedelta
+from typing import Literal
+
+import pytest
 
 from adapters.evm.erc3643 import Erc3643Codec, ModuleFacts, TransferFacts
 from bridge.model import AllowListRule, DenyListRule, TransferFeeRule, VolumeLimitRule
@@ -134,3 +137,113 @@ def test_time_window_judged_at_the_landing_time() -> None:
     refused = dataclasses.replace(BASE, modules=(limits,), at=999)
     assert codes(refused) == [ReasonCode.VOLUME_LIMIT_EXCEEDED]
     assert codes(dataclasses.replace(refused, at=1_000)) == []
+
+
+def test_a_paused_token_still_issues_where_its_mint_ignores_the_pause() -> None:
+    """RestrictedToken1404, SecurityToken1400, T-REX and the regulated ASA mint while
+    paused, ibet issues while not transferable: a primary trade passes the pause there
+    (found by the ERC-1404 mint property: the engine refused what the chain minted); a
+    resale stays refused, and so does a primary trade of a standard whose pause stops
+    issuance (an OpenZeppelin ERC20Pausable)."""
+    from bridge.model import Asset, EvmChain, EvmContractLocator, Standard
+    from tests.property.engine_view import Side, codes, token_reasons
+
+    def judged(standard: Standard, kind: Literal["primary", "resale"]) -> set[ReasonCode]:
+        asset = Asset(
+            chain=EvmChain(chain_id=1),
+            locator=EvmContractLocator(address="0x" + "7a" * 20),
+            standard=standard,
+            name="Paused",
+            symbol="PAU",
+            decimals=0,
+            total_supply=1_000,
+            paused=True,
+            transferable=False,
+        )
+        seller, buyer = Side(A, 10), Side(B, 0)
+        return codes(token_reasons(asset, seller=seller, buyer=buyer, quantity=5, at=T0, kind=kind))
+
+    halted = {ReasonCode.TOKEN_PAUSED, ReasonCode.NOT_TRANSFERABLE}
+    for standard in (Standard.ERC1404, Standard.ERC1400, Standard.ERC3643):
+        assert judged(standard, "primary") == set(), standard
+        assert judged(standard, "resale") == halted, standard
+    assert judged(Standard.ERC20, "primary") == halted
+
+
+def test_an_outflow_the_chain_dates_after_the_judging_instant_still_counts() -> None:
+    """The relayer judges at its wall clock; a chain whose clock runs ahead dates the
+    seller's last transfers later than that instant. They have happened, so they count (as
+    at the instant: the window they open lasts longer, never shorter); found through the
+    relayer on py-evm, where the engine ignored them and allowed what the token refuses."""
+    from bridge.model import Asset, EvmChain, EvmContractLocator, Standard
+    from tests.property.engine_view import Side, codes, token_reasons
+
+    rule = VolumeLimitRule(window_seconds=3600, amount=300, window="fixed", per="identity")
+    asset = Asset(
+        chain=EvmChain(chain_id=1),
+        locator=EvmContractLocator(address="0x" + "7a" * 20),
+        standard=Standard.ERC3643,
+        name="Limited",
+        symbol="LIM",
+        decimals=0,
+        total_supply=1_000,
+        rules=(rule,),
+    )
+    ahead = [(T0 + timedelta(seconds=40), 250)]
+    seller = Side(A, 1_000, outflows=ahead)
+    judged = token_reasons(asset, seller=seller, buyer=Side(B, 0), quantity=100, at=T0)
+    assert codes(judged) == {ReasonCode.VOLUME_LIMIT_EXCEEDED}
+    assert codes(token_reasons(asset, seller=seller, buyer=Side(B, 0), quantity=50, at=T0)) == set()
+
+
+def test_compliance_check_cli_counts_identity_outflows_and_exempts_agents(
+    tmp_path: pytest.TempPathFactory,
+) -> None:
+    """``stbridge compliance check``: a trade file whose token has an identity's fixed
+    window (300 per hour) and whose seller carries its identity, its identity's outflows
+    (250 in the hour, one into an exchange) and its agent role is judged on them: 100
+    more is refused for the volume limit; the same from an agent of the token is not."""
+    import json
+    from pathlib import Path
+
+    from typer.testing import CliRunner
+
+    from bridge.compliance.cli import app
+    from bridge.compliance.loader import specs_dir
+    from bridge.model import Asset, EvmChain, EvmContractLocator, Standard
+
+    trade = json.loads(
+        (specs_dir() / "examples" / "jp-real-estate-to-sg-accredited-usdc.json").read_text()
+    )
+    rule = VolumeLimitRule(
+        window_seconds=3600, amount=300, window="fixed", per="identity", agents_exempt=True
+    )
+    asset = Asset(
+        chain=EvmChain(chain_id=1),
+        locator=EvmContractLocator(address="0x" + "7a" * 20),
+        standard=Standard.ERC3643,
+        name="Limited",
+        symbol="LIM",
+        decimals=0,
+        total_supply=10_000,
+        rules=(rule,),
+    )
+    trade["instrument"]["asset"] = asset.model_dump(mode="json")
+    trade["quantity"] = 100
+    trade["seller"]["identity"] = ID_A
+    trade["seller"]["outflows"] = [
+        {"at": "2026-03-01T09:10:00Z", "amount": 200, "to": ID_A},
+        {"at": "2026-03-01T09:20:00Z", "amount": 50, "to": ID_C},
+    ]
+
+    def judged(agent: bool) -> set[str]:
+        trade["seller"]["token_agent"] = agent
+        path = Path(str(tmp_path)) / f"trade-{agent}.json"
+        path.write_text(json.dumps(trade))
+        runner = CliRunner()
+        result = runner.invoke(app, ["check", str(path), "--at", "2026-03-01T09:30:00Z", "--json"])
+        assert result.exit_code in (0, 1, 2), result.output
+        return {r["code"] for r in json.loads(result.output)["reasons"]}
+
+    assert "VOLUME_LIMIT_EXCEEDED" in judged(agent=False)
+    assert "VOLUME_LIMIT_EXCEEDED" not in judged(agent=True)
