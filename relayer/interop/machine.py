@@ -126,6 +126,7 @@ log = logging.getLogger(__name__)
 
 CHAINS = ("sec", "cash")
 StoreKind = Literal["sqlite", "postgres"]
+ChainPair = Literal["evm-evm", "evm-algorand"]
 NATIVE_LABEL = "native"
 """How the native coin is named where a token address would be."""
 MAX_MARKS = 6
@@ -169,6 +170,10 @@ class MachineConfig:
     store: StoreKind = "sqlite"
     """The relayer's store: a SQLite file per example, or a fresh schema of ``pg_dsn``."""
     pg_dsn: str | None = None
+    chains: ChainPair = "evm-evm"
+    """Where the cash leg runs: a second EVM chain, or the embedded Algorand ledger
+    (:class:`relayer.interop.algorand.AlgorandCashMachine`; give ``scenario`` a round chain
+    for the cash, e.g. :func:`~relayer.interop.strategies.algorand_setups`)."""
 
 
 @dataclass
@@ -327,7 +332,8 @@ class InteropMachine(RuleBasedStateMachine):
         self.ready = False
         self.swaps: list[SwapRecord] = []
         self.public: set[bytes] = set()
-        self.scanned: dict[str, int] = {c: self.world.client(c).head() for c in CHAINS}
+        self._setup_chains()
+        self.scanned: dict[str, int] = {c: self._head(c) for c in CHAINS}
         self.marks: dict[str, list[tuple[Any, int]]] = {c: [] for c in CHAINS}
         self.forced_out = 0
         self.undoing = False
@@ -403,21 +409,25 @@ class InteropMachine(RuleBasedStateMachine):
             )
 
         def wall() -> float:
-            return float(max(self._now("sec"), self._now("cash")))
+            return float(max(self._time("sec"), self._time("cash")))
 
         def randbytes(n: int) -> bytes:
             # deterministic per example (a seed replays the same secrets on either store)
             self.secret_seq += 1
             return hashlib.sha256(f"interop-secret:{self.secret_seq}".encode()).digest()[:n]
 
+        store = self._open_store()
         service = RelayerService(
-            store=self._open_store(),
+            store=store,
             replica_id=replica_id,
             randbytes=randbytes,
             chains={
                 "sec": runtime("sec", scenario.sec, [world.seller], world.operator_sec),
-                "cash": runtime(
-                    "cash", scenario.cash, [world.buyers["custodied"]], world.operator_cash
+                "cash": self._cash_runtime(
+                    lambda: runtime(
+                        "cash", scenario.cash, [world.buyers["custodied"]], world.operator_cash
+                    ),
+                    store,
                 ),
             },
             compliance=_allow,
@@ -444,7 +454,8 @@ class InteropMachine(RuleBasedStateMachine):
         runs out in the middle of its effect and replica B takes the swap over."""
 
         def hooked(leg: Any, signer: Any) -> None:
-            prepare(leg, signer)
+            if prepare is not None:  # an Algorand lock has nothing to prepare
+                prepare(leg, signer)
             if self.takeover_armed:
                 self.takeover_armed = False
                 self.takeovers += 1
@@ -456,7 +467,7 @@ class InteropMachine(RuleBasedStateMachine):
     def _hook_clients(self) -> None:
         """Route the chains' ``submit`` and ``wait`` through the dropped-submission faults
         (armed by :meth:`drop_submissions`, active only while a relayer ticks)."""
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             submit, wait = client.submit, client.wait
 
@@ -482,7 +493,7 @@ class InteropMachine(RuleBasedStateMachine):
             setattr(client, "wait", hooked_wait)  # noqa: B010
 
     def _unhook_clients(self) -> None:
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             for name in ("submit", "wait"):
                 client.__dict__.pop(name, None)
@@ -492,8 +503,67 @@ class InteropMachine(RuleBasedStateMachine):
         assert self.service is not None
         return self.service
 
+    # ------------------------------------------------------------------ chain family hooks
+    EVM_CHAINS: ClassVar[tuple[str, ...]] = CHAINS
+    """The chains on EVM (snapshots and reorgs, skews, dropped submissions, call-data scans);
+    :class:`relayer.interop.algorand.AlgorandCashMachine` puts the cash leg on Algorand."""
+
+    def _setup_chains(self) -> None:
+        """Prepare the chains that are not the world's two EVM chains (none here)."""
+
+    def _head(self, chain: str) -> int:
+        """The chain's latest block height (or round)."""
+        return self.world.client(chain).head()
+
     def _now(self, chain: str) -> int:
+        """The chain's time in its deadlines' unit (EVM: the latest block's timestamp)."""
         return int(self.world.client(chain).now().timestamp())
+
+    def _time(self, chain: str) -> int:
+        """The chain's clock in Unix seconds (the latest block's timestamp)."""
+        return self._now(chain)
+
+    def _seconds(self, chain: str, units: int) -> int:
+        """``units`` of the chain's deadline unit in seconds (at its slowest block time for
+        a round chain; seconds are seconds)."""
+        return units
+
+    def _htlc(self, chain: str) -> Any:
+        """The HTLC port of ``chain`` the machine reads (and the parties use)."""
+        return self.world.htlc(chain)
+
+    def _asset(self, name: str) -> AssetRef | None:
+        """The cash chain's ``cash`` coin, ``decoy`` token or ``native`` coin (None)."""
+        return {"cash": self.world.cash_token, "decoy": self.world.decoy_token}.get(name)
+
+    def _third(self, chain: str) -> Any:
+        """The third party's signer on ``chain``."""
+        return self.world.third
+
+    def _cash_runtime(self, evm: Any, store: Store) -> Any:
+        """The relayer's runtime of the cash chain (``evm()``: the EVM one, as the daemon
+        wires it) for a service on ``store``."""
+        return evm()
+
+    def _cash_leg(self, external: bool, amount: int) -> tuple[Any, LegOrder]:
+        """The buyer's signer and the cash leg of an order paying ``amount``."""
+        buyer = self.world.buyers["external" if external else "custodied"]
+        leg = LegOrder(
+            chain="cash",
+            asset=self.world.cash_token,
+            amount=amount,
+            sender=buyer.address,
+            receiver=self.world.seller_on_cash.address,
+        )
+        return buyer, leg
+
+    def _mine_on(self, chain: str, blocks: int, interval: int) -> None:
+        """Produce ``blocks`` blocks on ``chain``, ``interval`` seconds apart."""
+        self._mine_blocks(self.world.client(chain), chain, blocks, interval)
+
+    def _lock_state_of(self, chain: str, lock_id: str) -> str:
+        """``open``, ``claimed``, ``refunded`` or ``absent``, read from the chain."""
+        return _lock_state(self._htlc(chain), lock_id)
 
     def _setup(self, chain: str) -> ChainSetup:
         return self.scenario.sec if chain == "sec" else self.scenario.cash
@@ -521,7 +591,7 @@ class InteropMachine(RuleBasedStateMachine):
         transaction the relayer sends, comes ``block_interval`` seconds after the previous
         one: a transaction is never mined at the instant it was sent.
         """
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             if client.backend != "pyevm":
                 client._rpc("anvil_setBlockTimestampInterval", [self.block_interval[chain]])
@@ -539,7 +609,7 @@ class InteropMachine(RuleBasedStateMachine):
     def submit_order(self, spec: TradeSpec) -> SwapRecord:
         """Submit ``spec`` to the relayer and record what the machine knows of the swap."""
         external = spec.external_buyer and self._act("counterparty")
-        buyer = self.world.buyers["external" if external else "custodied"]
+        buyer, cash_leg = self._cash_leg(external, spec.cash)
         world = self.world
         order = SwapOrder(
             order_id=f"interop-{len(self.swaps)}",
@@ -550,13 +620,7 @@ class InteropMachine(RuleBasedStateMachine):
                 sender=world.seller.address,
                 receiver=world.buyer_on_sec,
             ),
-            cash=LegOrder(
-                chain="cash",
-                asset=world.cash_token,
-                amount=spec.cash,
-                sender=buyer.address,
-                receiver=world.seller_on_cash.address,
-            ),
+            cash=cash_leg,
             settlement_window_s=self.scenario.minimum_window() + spec.extra_window_s,
         )
         state = self.svc.submit(order)
@@ -565,7 +629,7 @@ class InteropMachine(RuleBasedStateMachine):
         assert sealed is not None
         secret = self.key.unseal(sealed, swap_id=terms.swap_id)
         lock_ids = {
-            role: world.htlc("sec" if role is Role.INITIATOR else "cash").lock_id_for(
+            role: self._htlc("sec" if role is Role.INITIATOR else "cash").lock_id_for(
                 asset=terms.leg(role).asset,
                 sender=terms.leg(role).sender,
                 receiver=terms.leg(role).receiver,
@@ -581,7 +645,7 @@ class InteropMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ relayer
     def _mark(self) -> None:
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             marks = self.marks[chain]
             marks.append((client.snapshot(), client.head()))
@@ -698,15 +762,14 @@ class InteropMachine(RuleBasedStateMachine):
         return (
             state.outcome is Outcome.OPEN
             and revealed
-            and _lock_state(self.world.sec_htlc, swap.lock_ids[Role.INITIATOR]) == "open"
+            and self._lock_state_of("sec", swap.lock_ids[Role.INITIATOR]) == "open"
         )
 
     def _mine(self, chain: str, blocks: int, interval: int) -> None:
-        client = self.world.client(chain)
         if blocks <= 0:
             return
         if not self.counting:
-            self._mine_blocks(client, chain, blocks, interval)
+            self._mine_on(chain, blocks, interval)
             return
         self.idle[chain] = (self.idle[chain][0] + blocks * interval, self.idle[chain][1] + blocks)
         seconds, count = self.idle[chain]
@@ -717,7 +780,7 @@ class InteropMachine(RuleBasedStateMachine):
                         f"the relayer did not run for {count} blocks / {seconds} s of {chain} "
                         f"while a claim was due (its budget: {self._allowance()} s)"
                     )
-        self._mine_blocks(client, chain, blocks, interval)
+        self._mine_on(chain, blocks, interval)
 
     def _mine_blocks(self, client: EvmClient, chain: str, blocks: int, interval: int) -> None:
         if client.backend == "pyevm":
@@ -750,7 +813,7 @@ class InteropMachine(RuleBasedStateMachine):
         blocks at its block time. A ``skew`` keeps its offset."""
         if not self.ready:
             return
-        base = {c: self._now(c) - self.clock_ahead[c] for c in CHAINS}
+        base = {c: self._time(c) - self.clock_ahead[c] for c in CHAINS}
         target = max(base.values())
         idle, self.counting = dict(self.idle), False  # the other chain moved: not idle
         for chain in CHAINS:
@@ -789,7 +852,7 @@ class InteropMachine(RuleBasedStateMachine):
             "participant": (terms.participant_deadline, "cash"),
             "initiator": (terms.initiator_deadline, "sec"),
         }[boundary]
-        gap = target - offset - self._now(chain)
+        gap = self._seconds(chain, target - offset - self._now(chain))
         if gap > 0:
             self._advance(gap)
 
@@ -887,9 +950,9 @@ class InteropMachine(RuleBasedStateMachine):
         self, signer: EvmSigner, swap: SwapRecord, asset: AssetRef | None, chain: str = "cash"
     ) -> None:
         leg = swap.terms.participant_leg
-        htlc = self.world.htlc(chain)
+        htlc = self._htlc(chain)
         with contextlib.suppress(BridgeError):
-            if asset is not None:
+            if asset is not None and chain in self.EVM_CHAINS:
                 approve_for_htlc(
                     self.world.client(chain),
                     htlc.address,
@@ -911,8 +974,8 @@ class InteropMachine(RuleBasedStateMachine):
         """The external buyer locks the cash leg itself, with the agreed terms, whenever it
         likes (early, late, after the relayer gave up on it, or never)."""
         swap = data.draw(st.sampled_from(self._external()), label="swap")
-        if _lock_state(self.world.cash_htlc, swap.lock_ids[Role.PARTICIPANT]) == "absent":
-            self._lock_as(swap.buyer, swap, self.world.cash_token)
+        if self._lock_state_of("cash", swap.lock_ids[Role.PARTICIPANT]) == "absent":
+            self._lock_as(swap.buyer, swap, self._asset("cash"))
 
     @precondition(lambda self: self._on("counterparty_decoy") and bool(self._external()))
     @rule(data=st.data())
@@ -920,7 +983,7 @@ class InteropMachine(RuleBasedStateMachine):
         """The external buyer funds a decoy: a lock of a worthless token (or the native
         coin) with the cash leg's hashlock, receiver, amount and deadline."""
         swap = data.draw(st.sampled_from(self._external()), label="swap")
-        asset = data.draw(st.sampled_from([self.world.decoy_token, None]), label="asset")
+        asset = data.draw(st.sampled_from([self._asset("decoy"), None]), label="asset")
         self._lock_as(swap.buyer, swap, asset)
 
     @precondition(lambda self: self._on("counterparty_refund") and bool(self._external()))
@@ -929,7 +992,7 @@ class InteropMachine(RuleBasedStateMachine):
         """The external buyer takes its own cash lock back once its deadline has passed."""
         swap = data.draw(st.sampled_from(self._external()), label="swap")
         with contextlib.suppress(BridgeError):
-            self.world.cash_htlc.refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
+            self._htlc("cash").refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
 
     # ------------------------------------------------------------------ third parties
     @precondition(
@@ -940,8 +1003,7 @@ class InteropMachine(RuleBasedStateMachine):
         """A third party who saw the hashlock locks the cash leg's receiver, amount and
         deadline from its own account (in the agreed coin, a decoy token or ether)."""
         swap = data.draw(st.sampled_from(self.swaps), label="swap")
-        ref = {"cash": self.world.cash_token, "decoy": self.world.decoy_token, "native": None}
-        self._lock_as(self.world.third, swap, ref[asset])
+        self._lock_as(self._third("cash"), swap, self._asset(asset))
 
     @precondition(
         lambda self: self._on("odd_call") and self._act("third_party") and bool(self.swaps)
@@ -952,6 +1014,8 @@ class InteropMachine(RuleBasedStateMachine):
         ``token = 0``, an early refund, another receiver, a zero amount, a past deadline,
         a native claim of a token lock), sent with explicit gas so that it is mined even
         when it reverts."""
+        if chain not in self.EVM_CHAINS:
+            chain = "sec"  # the odd calls are the EVM HTLC's public functions
         swap = data.draw(st.sampled_from(self.swaps), label="swap")
         role = Role.INITIATOR if chain == "sec" else Role.PARTICIPANT
         leg = swap.terms.leg(role)
@@ -1008,11 +1072,11 @@ class InteropMachine(RuleBasedStateMachine):
             return
         swap = data.draw(st.sampled_from(public), label="swap")
         for chain in CHAINS:
-            htlc = self.world.htlc(chain)
+            htlc = self._htlc(chain)
             for lock in htlc.find(swap.hashlock):
                 if lock.state == "open":
                     with contextlib.suppress(BridgeError):
-                        htlc.claim(lock.lock_id, swap.secret, self.world.third)
+                        htlc.claim(lock.lock_id, swap.secret, self._third(chain))
 
     # ------------------------------------------------------------------ token agents
     def _agent(self, what: str) -> None:
@@ -1092,7 +1156,7 @@ class InteropMachine(RuleBasedStateMachine):
     @rule(blocked=st.booleans())
     def agent_block_receiver(self, blocked: bool) -> None:
         """The cash issuer blocks (or unblocks) the seller's cash wallet."""
-        if blocked == self.blocked:
+        if blocked == self.blocked or "cash" not in self.EVM_CHAINS:
             return
         self._agent(f"seller's cash wallet {'blocked' if blocked else 'unblocked'}")
         Erc20Adapter(self.world.cash).agent_operation(
@@ -1148,7 +1212,7 @@ class InteropMachine(RuleBasedStateMachine):
         """Mark every secret that appeared in any transaction's call data as public (a
         reverted claim publishes it as much as a successful one)."""
         wanted = {s.secret.hex(): s.hashlock for s in self.swaps if s.hashlock not in self.public}
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             head = client.head()
             for number in range(self.scanned[chain] + 1, head + 1):
@@ -1165,8 +1229,8 @@ class InteropMachine(RuleBasedStateMachine):
 
     def _states(self, swap: SwapRecord) -> tuple[str, str]:
         return (
-            _lock_state(self.world.sec_htlc, swap.lock_ids[Role.INITIATOR]),
-            _lock_state(self.world.cash_htlc, swap.lock_ids[Role.PARTICIPANT]),
+            self._lock_state_of("sec", swap.lock_ids[Role.INITIATOR]),
+            self._lock_state_of("cash", swap.lock_ids[Role.PARTICIPANT]),
         )
 
     @staticmethod
@@ -1265,9 +1329,9 @@ class InteropMachine(RuleBasedStateMachine):
             return
         self._counted()
         for chain in CHAINS:
-            htlc = self.world.htlc(chain)
+            htlc = self._htlc(chain)
             closed: dict[str, str] = {}
-            for event in htlc.events(0, self.world.client(chain).head()):
+            for event in htlc.events(0, self._head(chain)):
                 if event.name not in ("Claimed", "Refunded"):
                     continue
                 lock_id = str(event.args["lock_id"])
@@ -1302,13 +1366,14 @@ class InteropMachine(RuleBasedStateMachine):
         self._counted()
         world = self.world
         gaps = self._escrow_gaps()
-        for chain, asset in (
+        pooled = (
             ("sec", world.security),
             ("cash", world.cash_token),
             ("cash", world.decoy_token),
             ("cash", None),
             ("sec", None),
-        ):
+        )
+        for chain, asset in [(c, a) for c, a in pooled if c in self.EVM_CHAINS]:
             label = "native" if asset is None else asset.locator.address  # type: ignore[union-attr]
             missing = gaps.get((chain, label.lower()), 0)
             key = (chain, label)
@@ -1337,11 +1402,12 @@ class InteropMachine(RuleBasedStateMachine):
         balances = self._balances()
         held = {
             ("sec", w.security.locator.address.lower()): balances[("security", "security HTLC")],  # type: ignore[union-attr]
-            ("cash", w.cash_token.locator.address.lower()): balances[("cash", "cash HTLC")],  # type: ignore[union-attr]
-            ("cash", w.decoy_token.locator.address.lower()): balances[("decoy", "cash HTLC")],  # type: ignore[union-attr]
         }
+        if "cash" in self.EVM_CHAINS:
+            held[("cash", w.cash_token.locator.address.lower())] = balances[("cash", "cash HTLC")]  # type: ignore[union-attr]
+            held[("cash", w.decoy_token.locator.address.lower())] = balances[("decoy", "cash HTLC")]  # type: ignore[union-attr]
         gaps: dict[tuple[str, str], int] = {}
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             htlc = w.htlc(chain)
             client = w.client(chain)
             opened: dict[str, tuple[str, int]] = {}
@@ -1426,16 +1492,36 @@ class InteropMachine(RuleBasedStateMachine):
             "decoy": cash_side,
         }
 
+    def _chain_state_key(self) -> tuple[str, ...]:
+        """What identifies the chains' state now (their latest block hashes)."""
+        return tuple(
+            str(self.world.client(c).w3.eth.get_block("latest")["hash"]) for c in self.EVM_CHAINS
+        )
+
+    def _other_balances(
+        self, name: str, holders: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """Balances of token ``name`` on a chain that is not EVM (none here: see
+        :class:`relayer.interop.algorand.AlgorandCashMachine`)."""
+        return {}
+
+    def _expected_supply(self) -> dict[str, int]:
+        """Each token's total supply as the world minted it."""
+        return {"security": SELLER_UNITS, "cash": 3 * CASH_FUNDS, "decoy": 3 * CASH_FUNDS}
+
     def _balances(self) -> dict[tuple[str, str], int]:
         """Every holder's balance of every token, read once per step (both invariants below
         use it), and each token's total supply under ``(name, "total supply")``."""
         w = self.world
-        at = tuple(str(w.client(c).w3.eth.get_block("latest")["hash"]) for c in CHAINS)
+        at = self._chain_state_key()
         if self._balances_at == at and self._balances_now:
             return self._balances_now
         refs = {"security": w.security, "cash": w.cash_token, "decoy": w.decoy_token}
         out: dict[tuple[str, str], int] = {}
         for name, holders in self._holders().items():
+            if name != "security" and "cash" not in self.EVM_CHAINS:
+                out.update(self._other_balances(name, holders))
+                continue
             client = w.sec if name == "security" else w.cash
             token = client.contract(
                 refs[name].locator.address,  # type: ignore[union-attr]
@@ -1456,7 +1542,7 @@ class InteropMachine(RuleBasedStateMachine):
         if not self.ready:
             return
         self._counted()
-        expected = {"security": SELLER_UNITS, "cash": 3 * CASH_FUNDS, "decoy": 3 * CASH_FUNDS}
+        expected = self._expected_supply()
         balances = self._balances()
         for name, holders in self._holders().items():
             supply = balances[(name, "total supply")]
@@ -1509,7 +1595,6 @@ class InteropMachine(RuleBasedStateMachine):
         """The example's end: the agents undo what they did, and the chains keep moving
         (blocks within their block times) while the relayer ticks, until every deadline has
         passed by its confirmations and a few ticks more."""
-        world = self.world
         self.undoing = True
         if self.forced_out:
             self.agent_restore()
@@ -1536,7 +1621,7 @@ class InteropMachine(RuleBasedStateMachine):
             for swap in self._external():  # an honest external buyer takes its cash back
                 if self._now("cash") >= swap.terms.participant_deadline:
                     with contextlib.suppress(BridgeError):
-                        world.cash_htlc.refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
+                        self._htlc("cash").refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
             past = all(self._now(c) > last[c] for c in CHAINS)
             if past:
                 settled_ticks += 1
@@ -1553,7 +1638,10 @@ class InteropMachine(RuleBasedStateMachine):
                 )
             else:
                 # nothing in flight: jump to the next deadline (a quiet relayer, not a fault)
-                step = max(self.config.drain_step_s, min(last[c] - self._now(c) for c in CHAINS))
+                step = max(
+                    self.config.drain_step_s,
+                    min(self._seconds(c, last[c] - self._now(c)) for c in CHAINS),
+                )
             self.counting = False  # the drain keeps to the relayer's budget by its step
             self._advance(max(step, 1))
             self.counting = True
@@ -1666,6 +1754,12 @@ def reset_stats() -> RunStats:
 
 
 def machine_class(config: MachineConfig) -> type[InteropMachine]:
-    """An :class:`InteropMachine` subclass that runs under ``config``."""
+    """An :class:`InteropMachine` subclass that runs under ``config`` (the Algorand cash
+    machine for ``chains = "evm-algorand"``)."""
     name = "Interop_" + "".join(c if c.isalnum() else "_" for c in config.name)
-    return type(name, (InteropMachine,), {"config": config})
+    base: type[InteropMachine] = InteropMachine
+    if config.chains == "evm-algorand":
+        from relayer.interop.algorand import AlgorandCashMachine
+
+        base = AlgorandCashMachine
+    return type(name, (base,), {"config": config})
