@@ -326,9 +326,7 @@ class AlgorandCashMachine(InteropMachine):
         chain's call data."""
         super()._scan()
         for swap in self.swaps:
-            if swap.hashlock not in self.public and self.algo.htlc.revealed_secret(
-                swap.hashlock
-            ):
+            if swap.hashlock not in self.public and self.algo.htlc.revealed_secret(swap.hashlock):
                 self.public.add(swap.hashlock)
 
     def _chain_state_key(self) -> tuple[str, ...]:

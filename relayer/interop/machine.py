@@ -40,7 +40,9 @@ token agent     ``agent_freeze`` (freeze/unfreeze the buyer on the T-REX token),
 ==============  ============================================================================
 
 Invariants (``@invariant``, checked after every step; each method's docstring states it):
-``honest_parties_keep_an_asset``, ``no_lock_claimed_and_refunded``,
+``honest_parties_keep_an_asset``, ``only_the_legs_own_lock_is_recorded``,
+``a_replica_that_lost_its_lease_writes_nothing``,
+``no_lock_claimed_and_refunded``,
 ``escrow_holds_its_open_locks``, ``secret_stays_private_until_revealed``,
 ``supply_is_conserved`` (every token's supply, across every holder and escrow),
 ``no_ineligible_holder_receives_the_security``; and at the end of
@@ -314,6 +316,17 @@ def _drop_schema(dsn: str) -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {options} CASCADE")
 
 
+_SWAP_WRITES = (
+    "apply",
+    "put_document",
+    "delete_document",
+    "finish_effect",
+    "record_sent",
+    "reopen_effect",
+    "renew_lease",
+)
+"""The store's writes of one swap (each takes the swap id first) that a lease fences."""
+
 DROP_FAULTS = ("never_sent", "answer_lost")
 """How a relayer submission is dropped: the RPC loses it without forwarding it (never
 mined), or forwards it and loses the node's answer (mined, the relayer hears an error)."""
@@ -375,6 +388,8 @@ class InteropMachine(RuleBasedStateMachine):
         self.holdings: dict[tuple[str, str], int] = {}
         self.bugs: set[str] = set()
         """Swaps whose next observation raises (the ``swap_bug`` fault)."""
+        self.stale_writes: list[str] = []
+        """Writes a replica made after it lost the swap's lease (the fencing token's job)."""
         self.dsn = _schema_dsn(self.config.pg_dsn) if self.config.store == "postgres" else None
         self.secret_seq = 0
         self._runtimes: dict[str, float] = {}
@@ -384,11 +399,39 @@ class InteropMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ wiring
     def _open_store(self) -> Store:
-        """A connection to the example's store (each replica and restart opens its own)."""
+        """A connection to the example's store (each replica and restart opens its own),
+        whose writes of a swap are watched for the lease they were made under."""
         clock = self._lease_clock
+        store: Store
         if self.dsn is not None:
-            return PostgresStore(self.dsn, clock=clock)
-        return SqliteStore(self.workdir / "relayer.sqlite3", clock=clock)
+            store = PostgresStore(self.dsn, clock=clock)
+        else:
+            store = SqliteStore(self.workdir / "relayer.sqlite3", clock=clock)
+        self._watch_writes(store)
+        return store
+
+    def _watch_writes(self, store: Store) -> None:
+        """Record every write of a swap that this store connection made under a lease epoch
+        older than the swap's (another replica had taken it over) and that the store let
+        through (see :meth:`a_replica_that_lost_its_lease_writes_nothing`)."""
+        for name in _SWAP_WRITES:
+            write = getattr(store, name)
+
+            def watched(
+                swap_id: str, *args: Any, _write: Any = write, _name: str = name, **kw: Any
+            ) -> Any:
+                held = store._held.get(swap_id)
+                result = _write(swap_id, *args, **kw)
+                if held is not None:
+                    now = store.lease_epoch(swap_id)
+                    if now != held[1]:
+                        self.stale_writes.append(
+                            f"{_name} of swap {swap_id} by {held[0]} under lease epoch "
+                            f"{held[1]}, after the swap's lease moved to epoch {now}"
+                        )
+                return result
+
+            setattr(store, name, watched)
 
     def _lease_clock(self) -> float:
         return self.lease_now
@@ -1319,6 +1362,44 @@ class InteropMachine(RuleBasedStateMachine):
                 f"relayer says {outcome}; the buyer has neither asset (security lock {i}, "
                 f"buyer's cash lock {p}, secret public: {swap.hashlock in self.public})",
             )
+
+    @invariant()
+    def a_replica_that_lost_its_lease_writes_nothing(self) -> None:
+        """Once another replica has taken a swap over (its lease epoch moved on), the
+        replica that held it before writes nothing more of it: no input, effect, document
+        or lease renewal of the swap is stored from its connection under the old epoch (the
+        fencing token refuses them; issue 13 item 7). Checked from every write each store
+        connection of the example made."""
+        if not self.ready:
+            return
+        self._counted()
+        if self.stale_writes:
+            raise self._violation(
+                "a_replica_that_lost_its_lease_writes_nothing", None, self.stale_writes[0]
+            )
+
+    @invariant()
+    def only_the_legs_own_lock_is_recorded(self) -> None:
+        """A lock counts for a leg only if it is provably that leg's lock: whatever lock id
+        the relayer records for a leg is the one the machine recomputes from the agreed
+        terms (the EVM HTLC's id of exactly those parameters, sender included; the
+        Algorand escrow address of our template for the asset with every value written
+        in). A look-alike, a decoy of another asset or another template is never
+        recorded as the leg's lock (issue 13 item 1)."""
+        if not self.ready:
+            return
+        self._counted()
+        for swap in self.swaps:
+            state = self.svc.store.get(swap.swap_id)
+            for role in Role:
+                recorded = state.leg_state(role).lock_id
+                if recorded is not None and recorded.lower() != swap.lock_ids[role].lower():
+                    raise self._violation(
+                        "only_the_legs_own_lock_is_recorded",
+                        swap,
+                        f"the relayer records {recorded} as the {role.value} leg's lock; the "
+                        f"leg's own lock (recomputed from the terms) is {swap.lock_ids[role]}",
+                    )
 
     @invariant()
     def no_lock_claimed_and_refunded(self) -> None:
