@@ -58,7 +58,7 @@ from adapters.algorand.htlc import AlgorandHtlc, HtlcKind, HtlcTerms, lock_trans
 from adapters.algorand.ledger import EmbeddedLedger, Snapshot
 from adapters.algorand.signer import AlgorandSigner
 from bridge.errors import BridgeError, NotFound
-from bridge.model import AssetRef, Capability, TransferIntent
+from bridge.model import AssetRef, Capability
 from bridge.swap import Outcome, Role, chain_key
 from relayer.dry_runs import algorand_dry_run, algorand_funds_check
 from relayer.interop.machine import InteropMachine, SwapRecord
@@ -73,6 +73,9 @@ ASA_TOTAL = 10**15
 """Base units each of the two ASAs is created with (all held by its creator at first)."""
 CASH_FUNDS = 10**12
 """Base units of the stablecoin (and the decoy) each buyer and the third party start with."""
+OUTAGE_TICK_ROUNDS = 100
+"""Rounds between the relayer's ticks while the cash chain outlives the look-back (a swap
+with a claim due meanwhile is marked outside the guarantees, as any idle relayer)."""
 DECOY_APP_ID = 424_242
 """The app id a regulated-template decoy names (an app of the counterparty's, not the
 asset's)."""
@@ -149,8 +152,12 @@ def build_algo_cash() -> AlgoCash:
     chain = AlgodChain(algod)
     names = ("issuer", "seller", "custodied", "external", "third", "operator")
     keys = {name: AlgorandSigner.generate() for name in names}
-    for signer in keys.values():
-        ledger.fund(signer.address, MICROALGOS)
+    sp = ledger.suggested_params()
+    funding = [
+        transaction.PaymentTxn(ledger.dispenser, sp, k.address, MICROALGOS)  # type: ignore[no-untyped-call]
+        for k in keys.values()
+    ]
+    _submit_group(ledger, [(t, None) for t in funding])
     content = arc3.ContentStore(Path(tempfile.mkdtemp(prefix="stbridge-interop-arc3-")))
     usd = deploy_stablecoin(
         chain, keys["issuer"], currency="USD", store=content, total=ASA_TOTAL, decimals=6
@@ -167,30 +174,28 @@ def build_algo_cash() -> AlgoCash:
     )
     asa = AsaAdapter(chain)
     refs = (asa.ref(usd.asset_id), asa.ref(decoy.asset_id))
+    sp = ledger.suggested_params()
+    # one group of opt-ins (the third party created the decoy: it holds it already), one of
+    # transfers: the stablecoin to both buyers and the third party, the decoy to the buyers
+    opt_ins: list[tuple[Any, AlgorandSigner | None]] = []
     for name in ("seller", "custodied", "external", "third"):
         for ref in refs:
             if not (name == "third" and ref == refs[1]):
-                asa.opt_in(ref, keys[name])
-    for name in ("custodied", "external", "third"):
-        asa.transfer(
-            TransferIntent(
-                asset=refs[0],
-                sender=keys["issuer"].address,
-                recipient=keys[name].address,
-                amount=CASH_FUNDS,
-            ),
-            keys["issuer"],
-        )
-    for name in ("custodied", "external"):
-        asa.transfer(
-            TransferIntent(
-                asset=refs[1],
-                sender=keys["third"].address,
-                recipient=keys[name].address,
-                amount=CASH_FUNDS,
-            ),
-            keys["third"],
-        )
+                address = keys[name].address
+                txn = transaction.AssetTransferTxn(address, sp, address, 0, _asset_id(ref))  # type: ignore[no-untyped-call]
+                opt_ins.append((txn, keys[name]))
+    _submit_group(ledger, opt_ins)
+    payouts: list[tuple[Any, AlgorandSigner | None]] = []
+    for source, ref, targets in (
+        ("issuer", refs[0], ("custodied", "external", "third")),
+        ("third", refs[1], ("custodied", "external")),
+    ):
+        for name in targets:
+            txn = transaction.AssetTransferTxn(  # type: ignore[no-untyped-call]
+                keys[source].address, sp, keys[name].address, CASH_FUNDS, _asset_id(ref)
+            )
+            payouts.append((txn, keys[source]))
+    _submit_group(ledger, payouts)
     cash = AlgoCash(
         ledger=ledger,
         algod=algod,
@@ -206,6 +211,13 @@ def build_algo_cash() -> AlgoCash:
     holder.append(cash)
     cash.mark_base()
     return cash
+
+
+def _submit_group(ledger: EmbeddedLedger, txns: list[tuple[Any, AlgorandSigner | None]]) -> None:
+    """Sign ``txns`` (None: the ledger's dispenser) as one atomic group and commit it."""
+    transaction.assign_group_id([t for t, _ in txns])  # type: ignore[no-untyped-call]
+    signed = [ledger.sign(t) if signer is None else signer.sign_many([t])[0] for t, signer in txns]
+    ledger.submit(signed)
 
 
 _CASH: list[AlgoCash] = []
@@ -461,7 +473,7 @@ class AlgorandCashMachine(InteropMachine):
     @rule(rounds=st.integers(1, 300))
     def long_outage(self, rounds: int) -> None:
         """The cash chain runs ``ALGOD_LOOKBACK_ROUNDS + rounds`` rounds past the latest
-        block (the relayer ticking along within its budget), then the relayer restarts on
+        block (the relayer ticking every ``OUTAGE_TICK_ROUNDS``), then the relayer restarts on
         the same store: the escrows of its open swaps are older than the daemon's
         look-back."""
         self.outlive_the_look_back(rounds)
@@ -469,8 +481,7 @@ class AlgorandCashMachine(InteropMachine):
     def outlive_the_look_back(self, rounds: int) -> None:
         """See :meth:`long_outage`."""
         total = relayer.daemon.ALGOD_LOOKBACK_ROUNDS + rounds
-        step = max(1, self._allowance() // max(self._setup("cash").block_seconds()[1], 1))
-        step = min(step, 50)
+        step = OUTAGE_TICK_ROUNDS
         done = 0
         while done < total:
             blocks = min(step, total - done)
