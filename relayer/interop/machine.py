@@ -131,6 +131,8 @@ StoreKind = Literal["sqlite", "postgres"]
 ChainPair = Literal["evm-evm", "evm-algorand"]
 NATIVE_LABEL = "native"
 """How the native coin is named where a token address would be."""
+MAX_DROPS = 3
+"""Submissions armed to be dropped at most at once (``drop_submissions``)."""
 MAX_MARKS = 6
 """Snapshots kept per chain for reorgs (one before every relayer tick)."""
 
@@ -701,6 +703,18 @@ class InteropMachine(RuleBasedStateMachine):
         self._mark()
         self._tick()
 
+    @precondition(lambda self: self._on("relay") and bool(self.swaps))
+    @rule(ticks=st.integers(2, 5))
+    def relay(self, ticks: int) -> None:
+        """The relayer runs as deployed for a while: ``ticks`` ticks with the chains moving
+        between two at their block time, within the relayer's budget (what moves the
+        swaps forward between the other actors' moves; ``tick`` is a single one)."""
+        for n in range(ticks):
+            if n:
+                slowest = min(self._setup(c).block_seconds()[1] for c in CHAINS)
+                self._advance(max(1, min(slowest, self._allowance())))
+            self.tick()
+
     def _tick(self) -> None:
         """The relayer runs: replica A ticks, then replica B if it exists (each acts on the
         swaps it holds or whose lease is free): the relayer is not idle."""
@@ -743,7 +757,9 @@ class InteropMachine(RuleBasedStateMachine):
         self._mark()
         self._replica_tick()
 
-    @precondition(lambda self: self._on("lease_expires") and self._act("relayer"))
+    @precondition(
+        lambda self: self._on("lease_expires") and self._act("relayer") and bool(self.swaps)
+    )
     @rule()
     def lease_expires(self) -> None:
         """Every lease runs out (the holder stalled longer than ``lease_seconds``): the next
@@ -760,7 +776,14 @@ class InteropMachine(RuleBasedStateMachine):
         the lock, replica B takes the swap over and acts, then A goes on with its effect."""
         self.takeover_armed = True
 
-    @precondition(lambda self: self._on("drop_submissions") and self._act("relayer"))
+    @precondition(
+        lambda self: (
+            self._on("drop_submissions")
+            and self._act("relayer")
+            and bool(self.swaps)
+            and len(self.drops) < MAX_DROPS
+        )
+    )
     @rule(how=st.sampled_from(DROP_FAULTS), count=st.integers(1, 3))
     def drop_submissions(self, how: str, count: int) -> None:
         """The relayer's next ``count`` transactions are dropped: lost by the RPC before
@@ -768,7 +791,9 @@ class InteropMachine(RuleBasedStateMachine):
         node's answer lost (the relayer hears an error for a transaction that happened)."""
         self.drops.extend([how] * count)
 
-    @precondition(lambda self: self._on("crash_restart") and self._act("relayer"))
+    @precondition(
+        lambda self: self._on("crash_restart") and self._act("relayer") and bool(self.swaps)
+    )
     @rule()
     def crash_restart(self) -> None:
         """The relayer process dies at this point and a new one starts on the same store
@@ -864,13 +889,13 @@ class InteropMachine(RuleBasedStateMachine):
                 self._advance_chain(chain, target - base[chain])
         self.idle, self.counting = idle, True
 
-    @precondition(lambda self: self._on("pass_time") and self._act("chains"))
+    @precondition(lambda self: self._on("pass_time") and self._act("chains") and bool(self.swaps))
     @rule(seconds=st.integers(1, 240), slow=st.booleans())
     def pass_time(self, seconds: int, slow: bool) -> None:
         """Time passes on both chains; blocks come at the slowest or fastest block time."""
         self._advance(seconds, slow=slow)
 
-    @precondition(lambda self: self._on("mine") and self._act("chains"))
+    @precondition(lambda self: self._on("mine") and self._act("chains") and bool(self.swaps))
     @rule(chain=st.sampled_from(CHAINS), blocks=st.integers(1, 4))
     def mine(self, chain: str, blocks: int) -> None:
         """One chain produces a few blocks at its fastest block time."""
@@ -899,7 +924,7 @@ class InteropMachine(RuleBasedStateMachine):
         if gap > 0:
             self._advance(gap)
 
-    @precondition(lambda self: self._on("skew") and self._act("chains"))
+    @precondition(lambda self: self._on("skew") and self._act("chains") and bool(self.swaps))
     @rule(chain=st.sampled_from(CHAINS), seconds=st.integers(1, 120))
     def skew(self, chain: str, seconds: int) -> None:
         """One chain's clock jumps ahead in one block. Within its drift and block time this
@@ -1137,7 +1162,9 @@ class InteropMachine(RuleBasedStateMachine):
             if state.outcome is Outcome.OPEN and revealed:
                 swap.agent.append(what)
 
-    @precondition(lambda self: self._on("agent_freeze") and self._act("token_agent"))
+    @precondition(
+        lambda self: self._on("agent_freeze") and self._act("token_agent") and bool(self.swaps)
+    )
     @rule(frozen=st.booleans())
     def agent_freeze(self, frozen: bool) -> None:
         """The T-REX agent freezes (or unfreezes) the buyer's security wallet (with
@@ -1161,7 +1188,9 @@ class InteropMachine(RuleBasedStateMachine):
             .balance
         )
 
-    @precondition(lambda self: self._on("agent_force_out") and self._act("token_agent"))
+    @precondition(
+        lambda self: self._on("agent_force_out") and self._act("token_agent") and bool(self.swaps)
+    )
     @rule(units=st.integers(1, 50))
     def agent_force_out(self, units: int) -> None:
         """The T-REX agent force-transfers units out of the pooled HTLC to the seller."""
@@ -1195,7 +1224,11 @@ class InteropMachine(RuleBasedStateMachine):
         )
         self.forced_out = 0
 
-    @precondition(lambda self: self._on("agent_block_receiver") and self._act("token_agent"))
+    @precondition(
+        lambda self: (
+            self._on("agent_block_receiver") and self._act("token_agent") and bool(self.swaps)
+        )
+    )
     @rule(blocked=st.booleans())
     def agent_block_receiver(self, blocked: bool) -> None:
         """The cash issuer blocks (or unblocks) the seller's cash wallet."""
@@ -1211,7 +1244,9 @@ class InteropMachine(RuleBasedStateMachine):
         )
         self.blocked = blocked
 
-    @precondition(lambda self: self._on("agent_pause") and self._act("token_agent"))
+    @precondition(
+        lambda self: self._on("agent_pause") and self._act("token_agent") and bool(self.swaps)
+    )
     @rule(paused=st.booleans())
     def agent_pause(self, paused: bool) -> None:
         """The T-REX agent pauses (or unpauses) the security token mid-swap."""
@@ -1223,7 +1258,9 @@ class InteropMachine(RuleBasedStateMachine):
         )
         self.paused = paused
 
-    @precondition(lambda self: self._on("agent_revoke_kyc") and self._act("token_agent"))
+    @precondition(
+        lambda self: self._on("agent_revoke_kyc") and self._act("token_agent") and bool(self.swaps)
+    )
     @rule(revoked=st.booleans())
     def agent_revoke_kyc(self, revoked: bool) -> None:
         """The T-REX agent revokes the buyer's KYC (deletes its identity from the token's
@@ -1776,6 +1813,7 @@ class InteropMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         """Let every deadline pass, check liveness, and release the example's resources."""
+        self.step_ticks = self.ticks
         try:
             if self.ready and self.swaps:
                 self.drain()
@@ -1795,6 +1833,7 @@ class InteropMachine(RuleBasedStateMachine):
                 _drop_schema(self.dsn)
             shutil.rmtree(self.workdir, ignore_errors=True)
             _STATS.examples += 1
+            _STATS.relayer_ticks += self.step_ticks
             _STATS.steps += self.steps
             _STATS.invariants += self.invariants_checked
 
@@ -1809,6 +1848,8 @@ class RunStats:
     started: float = field(default_factory=time.monotonic)
     rules: collections.Counter[str] = field(default_factory=collections.Counter)
     """How often each rule ran."""
+    relayer_ticks: int = 0
+    """Ticks of the relayer (replica A) during the examples' steps (not their ends)."""
 
 
 _STATS = RunStats()
