@@ -17,8 +17,10 @@ chains          ``pass_time`` (both chains, blocks within their block times),
                 ``mine`` (one chain), ``approach`` (both chains to just before/after one of a
                 swap's deadlines), ``skew`` (one clock jumps), ``reorg`` (snapshot/revert,
                 below or above the confirmation depth)
-relayer         ``tick``; ``crash_restart`` (drop the service, build a new one on the same
-                store and sealing key); a second replica on the same store (its own
+relayer         ``tick``; ``relay`` (2-5 ticks with the chains moving at their block time
+                between them: the relayer at work); ``crash_restart`` (drop the service,
+                build a new one on the same store and sealing key); a second replica on
+                the same store (its own
                 connection, the same keys): ``replica_tick`` (B alone races A for free
                 leases), ``lease_expires`` (every lease runs out: the holder stalled),
                 ``takeover_mid_effect`` (A's lease runs out inside its lock and B takes
