@@ -458,8 +458,14 @@ TARGETS: dict[str, MachineConfig] = {
     "restart_forgets_old_locks": MachineConfig(
         name="restart_forgets_old_locks",
         chains="evm-algorand",
-        scenario=scenarios(sec=_QUICK, cash=_ROUNDS, budget=_SMALL),
-        trade=trades(extra_window_s=(2500, 3000), external=False),
+        # 12-15 s blocks on the security chain (as on Ethereum) and 1 s rounds: the 1,000+
+        # rounds of an outage are a hundred EVM blocks, not seven hundred
+        scenario=scenarios(
+            sec=chain_setups(block_s=(12, 15), variance_s=(0, 0), confirmations=(0, 0)),
+            cash=algorand_setups(block_s=(1, 1), variance_s=(0, 0)),
+            budget=_SMALL,
+        ),
+        trade=trades(extra_window_s=(1500, 2000), external=False),
         max_swaps=1,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "agent_freeze", "long_outage"}),
