@@ -12,7 +12,7 @@ from rich.console import Console
 
 from bridge.errors import InvalidInput
 from relayer.interop.mutations import MUTATIONS
-from relayer.interop.report import RunReport, replay, run
+from relayer.interop.report import RunReport, mutation_config, replay, run
 from relayer.interop.strategies import ACTORS
 
 __all__ = ["app"]
@@ -102,6 +102,9 @@ def interop_test(
         console.print(f"replaying the failures of {replay_from}")
         result = replay(replay_from, progress=show)
     else:
+        if mutation is not None:
+            target = mutation_config(mutation)
+            chains, sec_backend = target.chains, target.sec_backend
         console.print(
             f"interop-test: profile {profile}, seed {seed}, actors {actors}, "
             f"chains {chains}, security chain on {sec_backend}, store {store}"
