@@ -13,7 +13,8 @@ sealing key. Then hypothesis interleaves the actors' rules:
 ==============  ============================================================================
 actor           rules
 ==============  ============================================================================
-chains          ``pass_time`` (both chains, blocks within their block times),
+chains          ``pass_time`` (both chains, blocks within their block times; the relayer
+                running along or down),
                 ``mine`` (one chain), ``approach`` (both chains to just before/after one of a
                 swap's deadlines), ``skew`` (one clock jumps), ``reorg`` (snapshot/revert,
                 below or above the confirmation depth)
@@ -133,6 +134,8 @@ StoreKind = Literal["sqlite", "postgres"]
 ChainPair = Literal["evm-evm", "evm-algorand"]
 NATIVE_LABEL = "native"
 """How the native coin is named where a token address would be."""
+RUN_TICKS = 4
+"""Ticks of the relayer at most while time passes with the relayer running (``pass_time``)."""
 MAX_DROPS = 3
 """Submissions armed to be dropped at most at once (``drop_submissions``)."""
 MAX_MARKS = 6
@@ -892,10 +895,27 @@ class InteropMachine(RuleBasedStateMachine):
         self.idle, self.counting = idle, True
 
     @precondition(lambda self: self._on("pass_time") and self._act("chains") and bool(self.swaps))
-    @rule(seconds=st.integers(1, 240), slow=st.booleans())
-    def pass_time(self, seconds: int, slow: bool) -> None:
-        """Time passes on both chains; blocks come at the slowest or fastest block time."""
-        self._advance(seconds, slow=slow)
+    @rule(seconds=st.integers(1, 240), slow=st.booleans(), relayer_runs=st.booleans())
+    def pass_time(self, seconds: int, slow: bool, relayer_runs: bool) -> None:
+        """Time passes on both chains; blocks come at the slowest or fastest block time.
+        With ``relayer_runs`` the relayer ticks along at its pace (every ``min(budget,
+        slowest block time)`` seconds, at most ``RUN_TICKS`` times; the rest of the time
+        passes without it), otherwise it is down meanwhile."""
+        if not relayer_runs:
+            self._advance(seconds, slow=slow)
+            return
+        slowest = min(self._setup(c).block_seconds()[1] for c in CHAINS)
+        pace = max(1, min(self._allowance(), slowest))
+        left = seconds
+        for _ in range(RUN_TICKS):
+            if left <= 0:
+                return
+            step = min(pace, left)
+            self._advance(step, slow=slow)
+            left -= step
+            self.tick()
+        if left > 0:
+            self._advance(left, slow=slow)
 
     @precondition(lambda self: self._on("mine") and self._act("chains") and bool(self.swaps))
     @rule(chain=st.sampled_from(CHAINS), blocks=st.integers(1, 4))
