@@ -179,6 +179,9 @@ class MachineConfig:
     store: StoreKind = "sqlite"
     """The relayer's store: a SQLite file per example, or a fresh schema of ``pg_dsn``."""
     pg_dsn: str | None = None
+    examples_per_batch: int | None = None
+    """Examples per search batch instead of the profile's (a target whose examples are slow
+    keeps its batches short: the time budget is checked between batches)."""
     chains: ChainPair = "evm-evm"
     """Where the cash leg runs: a second EVM chain, or the embedded Algorand ledger
     (:class:`relayer.interop.algorand.AlgorandCashMachine`; give ``scenario`` a round chain

@@ -466,6 +466,7 @@ TARGETS: dict[str, MachineConfig] = {
             budget=_SMALL,
         ),
         trade=trades(extra_window_s=(1500, 2000), external=False),
+        examples_per_batch=4,
         max_swaps=1,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "agent_freeze", "long_outage"}),

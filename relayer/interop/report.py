@@ -196,6 +196,8 @@ def _run_batch(
     *,
     shrink: bool = True,
 ) -> BaseException | None:
+    if config.examples_per_batch is not None:
+        spec = replace(spec, examples_per_batch=config.examples_per_batch)
     test = get_state_machine_test(machine_class(config), settings=_settings(spec, shrink=shrink))
     test = seed(batch_seed)(test)
     if blob is not None:
