@@ -1502,8 +1502,9 @@ class InteropMachine(RuleBasedStateMachine):
     def escrow_holds_its_open_locks(self) -> None:
         """Every EVM HTLC holds at least the sum of its open locks of every asset (the
         security, the cash coin, the decoy token, ether), or the shortfall is surfaced:
-        once the relayer has ticked with a claim or refund of that asset due, its
-        ``stbridge_escrow_shortfall`` gauge for the asset is positive."""
+        once the relayer has ticked with a claim or refund of that asset due on a swap it
+        acts on (its lease, no back-off), the ``stbridge_escrow_shortfall`` gauge for the
+        asset is positive (on either replica)."""
         if not self.ready:
             return
         self._counted()
@@ -1526,8 +1527,13 @@ class InteropMachine(RuleBasedStateMachine):
             since = self.shortfall_seen.setdefault(key, self.ticks)
             if self.ticks <= since or not self._due(asset):
                 continue
-            gauge = self.svc.metrics.registry.get_sample_value(
-                "stbridge_escrow_shortfall", {"chain": chain, "asset": label}
+            gauge = max(
+                service.metrics.registry.get_sample_value(
+                    "stbridge_escrow_shortfall", {"chain": chain, "asset": label}
+                )
+                or 0
+                for service in (self.svc, self.replica)
+                if service is not None
             )
             if not gauge:
                 raise self._violation(
@@ -1578,8 +1584,13 @@ class InteropMachine(RuleBasedStateMachine):
         return gaps
 
     def _due(self, asset: AssetRef | None) -> bool:
-        """Whether an open swap has a claim or refund of a leg of ``asset`` pending."""
+        """Whether an open swap that replica A acts on now (its lease is A's or free, and it
+        is not waiting out a back-off) has a claim or refund of a leg of ``asset`` pending."""
         for swap in self.swaps:
+            if self.svc.retries.deferred(swap.swap_id) or self.svc.store.lease_owner(
+                swap.swap_id
+            ) not in (None, self.svc.replica_id):
+                continue
             effects = self.svc.store.pending_effects(swap.swap_id)
             for row in effects:
                 role = getattr(row.effect, "role", None)

@@ -344,3 +344,33 @@ def test_the_suite_catches_the_mutation(name: str) -> None:
     ):
         _play(m, case.program)
     print(f"{name}: {found.value}")
+
+
+SEARCHES = {
+    "matcher_ignores_escrow": 0,
+    "restart_forgets_old_locks": 1,
+    "refund_skips_clawed_back": 0,
+    "fencing_only": 0,
+}
+"""The batch seed at which the targeted random search found each newer mutation's
+counterexample (the evidence table of ``specs/protocol/protocol.md``)."""
+
+
+@pytest.mark.thorough
+@pytest.mark.parametrize("name", sorted(SEARCHES))
+def test_the_random_search_finds_the_mutation(name: str) -> None:
+    """With the mutation applied, one batch of the mutation's targeted random search (the
+    ``thorough`` profile, no shrinking: what ``stbridge interop-test --mutation NAME
+    --profile thorough --no-shrink --seed S`` runs first) reports a violated invariant."""
+    from relayer.interop.report import run
+
+    report = run(
+        profile="thorough",
+        seed_value=SEARCHES[name],
+        minutes=0.01,  # one batch: the budget is checked between batches
+        mutation=name,
+        shrink=False,
+    )
+    assert report.batches == 1
+    assert not report.passed, f"{name}: {report.examples} examples, no counterexample"
+    print(f"{name}: {report.failures[0]['message']} ({report.elapsed_s:.0f} s)")
