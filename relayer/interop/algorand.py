@@ -38,12 +38,15 @@ the ledger keeps the block time the relayer is configured with.
 
 from __future__ import annotations
 
+import base64
 import contextlib
+import hashlib
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import nacl.signing
 from algosdk import transaction
 from hypothesis import strategies as st
 from hypothesis.stateful import precondition, rule
@@ -151,7 +154,7 @@ def build_algo_cash() -> AlgoCash:
     algod = EmbeddedAlgodClient(ledger, wait_timeout=0.0)
     chain = AlgodChain(algod)
     names = ("issuer", "seller", "custodied", "external", "third", "operator")
-    keys = {name: AlgorandSigner.generate() for name in names}
+    keys = {name: _signer_from_seed(f"interop:algorand:{name}") for name in names}
     sp = ledger.suggested_params()
     funding = [
         transaction.PaymentTxn(ledger.dispenser, sp, k.address, MICROALGOS)  # type: ignore[no-untyped-call]
@@ -211,6 +214,14 @@ def build_algo_cash() -> AlgoCash:
     holder.append(cash)
     cash.mark_base()
     return cash
+
+
+def _signer_from_seed(label: str) -> AlgorandSigner:
+    """A signer whose ed25519 seed is SHA-256 of ``label`` (the same parties, hence the same
+    escrow addresses, in every process: a seed replays the same workload)."""
+    seed = hashlib.sha256(label.encode()).digest()
+    public = bytes(nacl.signing.SigningKey(seed).verify_key)
+    return AlgorandSigner(base64.b64encode(seed + public).decode())
 
 
 def _submit_group(ledger: EmbeddedLedger, txns: list[tuple[Any, AlgorandSigner | None]]) -> None:
