@@ -47,7 +47,7 @@ PLUGIN_SUMMARIES: Final[dict[str, str]] = {
     "relayer": "Run the swap relayer and manage its keys.",
     "swap": "Submit and follow swaps on a running relayer.",
     "token": "Agent operations on a token: mint, burn, freeze, pause, whitelist, ...",
-    "interop-test": "Run the adversarial interop suite on two real EVM chains (researchers).",
+    "interop-test": "Run the adversarial interop suite on real EVM/Algorand chains (researchers).",
     "translate": "Re-express a security in another standard: plan, loss report, deploy.",
 }
 """One-line help of the built-in command groups, so ``stbridge --help`` imports none of them

@@ -12,13 +12,14 @@ from rich.console import Console
 
 from bridge.errors import InvalidInput
 from relayer.interop.mutations import MUTATIONS
-from relayer.interop.report import RunReport, replay, run
+from relayer.interop.report import RunReport, mutation_config, replay, run
 from relayer.interop.strategies import ACTORS
 
 __all__ = ["app"]
 
 app = typer.Typer(
-    help="Run the adversarial interop suite on two real EVM chains through the real relayer.",
+    help="Run the adversarial interop suite on real chains (the security on EVM, the cash on "
+    "a second EVM chain or the embedded Algorand ledger) through the real relayer.",
     invoke_without_command=True,
 )
 
@@ -40,6 +41,15 @@ def interop_test(
     sec_backend: Annotated[
         str, typer.Option(help="The security chain: anvil (fast) or pyevm (in process).")
     ] = "anvil",
+    chains: Annotated[
+        str,
+        typer.Option(
+            help="Where the two legs run: evm-evm (the cash on a second anvil chain) or "
+            "evm-algorand (the cash, a USD stablecoin ASA, on the embedded Algorand ledger: "
+            "decoy escrows of other templates, issuer clawback of an escrow, a restart past "
+            "the look-back). Ignored with --mutation (each mutation has its chains)."
+        ),
+    ] = "evm-evm",
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     replay_from: Annotated[
         Path | None,
@@ -92,9 +102,12 @@ def interop_test(
         console.print(f"replaying the failures of {replay_from}")
         result = replay(replay_from, progress=show)
     else:
+        if mutation is not None:
+            target = mutation_config(mutation)
+            chains, sec_backend = target.chains, target.sec_backend
         console.print(
             f"interop-test: profile {profile}, seed {seed}, actors {actors}, "
-            f"security chain on {sec_backend}, store {store}"
+            f"chains {chains}, security chain on {sec_backend}, store {store}"
             + (f", mutation {mutation}" if mutation else "")
         )
         result = run(
@@ -108,6 +121,7 @@ def interop_test(
             store=store,
             pg_dsn=pg_dsn,
             shrink=shrink,
+            chains=chains,
         )
     body = result.to_json()
     if report is not None:
@@ -123,6 +137,11 @@ def interop_test(
         if result.rules:
             ran = ", ".join(f"{name} {count}" for name, count in result.rules.items())
             console.print(f"rules run: {ran}", markup=False, highlight=False)
+        if result.steps:
+            share = 100 * result.relayer_ticks / result.steps
+            console.print(
+                f"relayer ticks during the steps: {result.relayer_ticks} ({share:.0f} % of steps)"
+            )
         for failure in result.failures:
             console.print(f"  seed {failure['seed']}: {failure['message']}")
             for line in failure["example"]:

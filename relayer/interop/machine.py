@@ -13,12 +13,15 @@ sealing key. Then hypothesis interleaves the actors' rules:
 ==============  ============================================================================
 actor           rules
 ==============  ============================================================================
-chains          ``pass_time`` (both chains, blocks within their block times),
+chains          ``pass_time`` (both chains, blocks within their block times; the relayer
+                running along or down),
                 ``mine`` (one chain), ``approach`` (both chains to just before/after one of a
                 swap's deadlines), ``skew`` (one clock jumps), ``reorg`` (snapshot/revert,
                 below or above the confirmation depth)
-relayer         ``tick``; ``crash_restart`` (drop the service, build a new one on the same
-                store and sealing key); a second replica on the same store (its own
+relayer         ``tick``; ``relay`` (2-5 ticks with the chains moving at their block time
+                between them: the relayer at work); ``crash_restart`` (drop the service,
+                build a new one on the same store and sealing key); a second replica on
+                the same store (its own
                 connection, the same keys): ``replica_tick`` (B alone races A for free
                 leases), ``lease_expires`` (every lease runs out: the holder stalled),
                 ``takeover_mid_effect`` (A's lease runs out inside its lock and B takes
@@ -40,7 +43,9 @@ token agent     ``agent_freeze`` (freeze/unfreeze the buyer on the T-REX token),
 ==============  ============================================================================
 
 Invariants (``@invariant``, checked after every step; each method's docstring states it):
-``honest_parties_keep_an_asset``, ``no_lock_claimed_and_refunded``,
+``honest_parties_keep_an_asset``, ``only_the_legs_own_lock_is_recorded``,
+``a_replica_that_lost_its_lease_writes_nothing``,
+``no_lock_claimed_and_refunded``,
 ``escrow_holds_its_open_locks``, ``secret_stays_private_until_revealed``,
 ``supply_is_conserved`` (every token's supply, across every holder and escrow),
 ``no_ineligible_holder_receives_the_security``; and at the end of
@@ -126,8 +131,13 @@ log = logging.getLogger(__name__)
 
 CHAINS = ("sec", "cash")
 StoreKind = Literal["sqlite", "postgres"]
+ChainPair = Literal["evm-evm", "evm-algorand"]
 NATIVE_LABEL = "native"
 """How the native coin is named where a token address would be."""
+RUN_TICKS = 4
+"""Ticks of the relayer at most while time passes with the relayer running (``pass_time``)."""
+MAX_DROPS = 3
+"""Submissions armed to be dropped at most at once (``drop_submissions``)."""
 MAX_MARKS = 6
 """Snapshots kept per chain for reorgs (one before every relayer tick)."""
 
@@ -169,6 +179,13 @@ class MachineConfig:
     store: StoreKind = "sqlite"
     """The relayer's store: a SQLite file per example, or a fresh schema of ``pg_dsn``."""
     pg_dsn: str | None = None
+    examples_per_batch: int | None = None
+    """Examples per search batch instead of the profile's (a target whose examples are slow
+    keeps its batches short: the time budget is checked between batches)."""
+    chains: ChainPair = "evm-evm"
+    """Where the cash leg runs: a second EVM chain, or the embedded Algorand ledger
+    (:class:`relayer.interop.algorand.AlgorandCashMachine`; give ``scenario`` a round chain
+    for the cash, e.g. :func:`~relayer.interop.strategies.algorand_setups`)."""
 
 
 @dataclass
@@ -309,6 +326,17 @@ def _drop_schema(dsn: str) -> None:
         conn.execute(f"DROP SCHEMA IF EXISTS {options} CASCADE")
 
 
+_SWAP_WRITES = (
+    "apply",
+    "put_document",
+    "delete_document",
+    "finish_effect",
+    "record_sent",
+    "reopen_effect",
+    "renew_lease",
+)
+"""The store's writes of one swap (each takes the swap id first) that a lease fences."""
+
 DROP_FAULTS = ("never_sent", "answer_lost")
 """How a relayer submission is dropped: the RPC loses it without forwarding it (never
 mined), or forwards it and loses the node's answer (mined, the relayer hears an error)."""
@@ -327,7 +355,8 @@ class InteropMachine(RuleBasedStateMachine):
         self.ready = False
         self.swaps: list[SwapRecord] = []
         self.public: set[bytes] = set()
-        self.scanned: dict[str, int] = {c: self.world.client(c).head() for c in CHAINS}
+        self._setup_chains()
+        self.scanned: dict[str, int] = {c: self._head(c) for c in CHAINS}
         self.marks: dict[str, list[tuple[Any, int]]] = {c: [] for c in CHAINS}
         self.forced_out = 0
         self.undoing = False
@@ -369,6 +398,8 @@ class InteropMachine(RuleBasedStateMachine):
         self.holdings: dict[tuple[str, str], int] = {}
         self.bugs: set[str] = set()
         """Swaps whose next observation raises (the ``swap_bug`` fault)."""
+        self.stale_writes: list[str] = []
+        """Writes a replica made after it lost the swap's lease (the fencing token's job)."""
         self.dsn = _schema_dsn(self.config.pg_dsn) if self.config.store == "postgres" else None
         self.secret_seq = 0
         self._runtimes: dict[str, float] = {}
@@ -378,11 +409,39 @@ class InteropMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ wiring
     def _open_store(self) -> Store:
-        """A connection to the example's store (each replica and restart opens its own)."""
+        """A connection to the example's store (each replica and restart opens its own),
+        whose writes of a swap are watched for the lease they were made under."""
         clock = self._lease_clock
+        store: Store
         if self.dsn is not None:
-            return PostgresStore(self.dsn, clock=clock)
-        return SqliteStore(self.workdir / "relayer.sqlite3", clock=clock)
+            store = PostgresStore(self.dsn, clock=clock)
+        else:
+            store = SqliteStore(self.workdir / "relayer.sqlite3", clock=clock)
+        self._watch_writes(store)
+        return store
+
+    def _watch_writes(self, store: Store) -> None:
+        """Record every write of a swap that this store connection made under a lease epoch
+        older than the swap's (another replica had taken it over) and that the store let
+        through (see :meth:`a_replica_that_lost_its_lease_writes_nothing`)."""
+        for name in _SWAP_WRITES:
+            write = getattr(store, name)
+
+            def watched(
+                swap_id: str, *args: Any, _write: Any = write, _name: str = name, **kw: Any
+            ) -> Any:
+                held = store._held.get(swap_id)
+                result = _write(swap_id, *args, **kw)
+                if held is not None:
+                    now = store.lease_epoch(swap_id)
+                    if now != held[1]:
+                        self.stale_writes.append(
+                            f"{_name} of swap {swap_id} by {held[0]} under lease epoch "
+                            f"{held[1]}, after the swap's lease moved to epoch {now}"
+                        )
+                return result
+
+            setattr(store, name, watched)
 
     def _lease_clock(self) -> float:
         return self.lease_now
@@ -403,21 +462,25 @@ class InteropMachine(RuleBasedStateMachine):
             )
 
         def wall() -> float:
-            return float(max(self._now("sec"), self._now("cash")))
+            return float(max(self._time("sec"), self._time("cash")))
 
         def randbytes(n: int) -> bytes:
             # deterministic per example (a seed replays the same secrets on either store)
             self.secret_seq += 1
             return hashlib.sha256(f"interop-secret:{self.secret_seq}".encode()).digest()[:n]
 
+        store = self._open_store()
         service = RelayerService(
-            store=self._open_store(),
+            store=store,
             replica_id=replica_id,
             randbytes=randbytes,
             chains={
                 "sec": runtime("sec", scenario.sec, [world.seller], world.operator_sec),
-                "cash": runtime(
-                    "cash", scenario.cash, [world.buyers["custodied"]], world.operator_cash
+                "cash": self._cash_runtime(
+                    lambda: runtime(
+                        "cash", scenario.cash, [world.buyers["custodied"]], world.operator_cash
+                    ),
+                    store,
                 ),
             },
             compliance=_allow,
@@ -444,7 +507,8 @@ class InteropMachine(RuleBasedStateMachine):
         runs out in the middle of its effect and replica B takes the swap over."""
 
         def hooked(leg: Any, signer: Any) -> None:
-            prepare(leg, signer)
+            if prepare is not None:  # an Algorand lock has nothing to prepare
+                prepare(leg, signer)
             if self.takeover_armed:
                 self.takeover_armed = False
                 self.takeovers += 1
@@ -456,7 +520,7 @@ class InteropMachine(RuleBasedStateMachine):
     def _hook_clients(self) -> None:
         """Route the chains' ``submit`` and ``wait`` through the dropped-submission faults
         (armed by :meth:`drop_submissions`, active only while a relayer ticks)."""
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             submit, wait = client.submit, client.wait
 
@@ -482,7 +546,7 @@ class InteropMachine(RuleBasedStateMachine):
             setattr(client, "wait", hooked_wait)  # noqa: B010
 
     def _unhook_clients(self) -> None:
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             for name in ("submit", "wait"):
                 client.__dict__.pop(name, None)
@@ -492,8 +556,67 @@ class InteropMachine(RuleBasedStateMachine):
         assert self.service is not None
         return self.service
 
+    # ------------------------------------------------------------------ chain family hooks
+    EVM_CHAINS: ClassVar[tuple[str, ...]] = CHAINS
+    """The chains on EVM (snapshots and reorgs, skews, dropped submissions, call-data scans);
+    :class:`relayer.interop.algorand.AlgorandCashMachine` puts the cash leg on Algorand."""
+
+    def _setup_chains(self) -> None:
+        """Prepare the chains that are not the world's two EVM chains (none here)."""
+
+    def _head(self, chain: str) -> int:
+        """The chain's latest block height (or round)."""
+        return self.world.client(chain).head()
+
     def _now(self, chain: str) -> int:
+        """The chain's time in its deadlines' unit (EVM: the latest block's timestamp)."""
         return int(self.world.client(chain).now().timestamp())
+
+    def _time(self, chain: str) -> int:
+        """The chain's clock in Unix seconds (the latest block's timestamp)."""
+        return self._now(chain)
+
+    def _seconds(self, chain: str, units: int) -> int:
+        """``units`` of the chain's deadline unit in seconds (at its slowest block time for
+        a round chain; seconds are seconds)."""
+        return units
+
+    def _htlc(self, chain: str) -> Any:
+        """The HTLC port of ``chain`` the machine reads (and the parties use)."""
+        return self.world.htlc(chain)
+
+    def _asset(self, name: str) -> AssetRef | None:
+        """The cash chain's ``cash`` coin, ``decoy`` token or ``native`` coin (None)."""
+        return {"cash": self.world.cash_token, "decoy": self.world.decoy_token}.get(name)
+
+    def _third(self, chain: str) -> Any:
+        """The third party's signer on ``chain``."""
+        return self.world.third
+
+    def _cash_runtime(self, evm: Any, store: Store) -> Any:
+        """The relayer's runtime of the cash chain (``evm()``: the EVM one, as the daemon
+        wires it) for a service on ``store``."""
+        return evm()
+
+    def _cash_leg(self, external: bool, amount: int) -> tuple[Any, LegOrder]:
+        """The buyer's signer and the cash leg of an order paying ``amount``."""
+        buyer = self.world.buyers["external" if external else "custodied"]
+        leg = LegOrder(
+            chain="cash",
+            asset=self.world.cash_token,
+            amount=amount,
+            sender=buyer.address,
+            receiver=self.world.seller_on_cash.address,
+        )
+        return buyer, leg
+
+    def _mine_on(self, chain: str, blocks: int, interval: int) -> None:
+        """Produce ``blocks`` blocks on ``chain``, ``interval`` seconds apart."""
+        self._mine_blocks(self.world.client(chain), chain, blocks, interval)
+
+    def _lock_state_of(self, chain: str, lock_id: str) -> str:
+        """``open``, ``claimed``, ``refunded`` or ``absent``, read from the chain."""
+        return _lock_state(self._htlc(chain), lock_id)
 
     def _setup(self, chain: str) -> ChainSetup:
         return self.scenario.sec if chain == "sec" else self.scenario.cash
@@ -521,7 +644,7 @@ class InteropMachine(RuleBasedStateMachine):
         transaction the relayer sends, comes ``block_interval`` seconds after the previous
         one: a transaction is never mined at the instant it was sent.
         """
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             if client.backend != "pyevm":
                 client._rpc("anvil_setBlockTimestampInterval", [self.block_interval[chain]])
@@ -539,7 +662,7 @@ class InteropMachine(RuleBasedStateMachine):
     def submit_order(self, spec: TradeSpec) -> SwapRecord:
         """Submit ``spec`` to the relayer and record what the machine knows of the swap."""
         external = spec.external_buyer and self._act("counterparty")
-        buyer = self.world.buyers["external" if external else "custodied"]
+        buyer, cash_leg = self._cash_leg(external, spec.cash)
         world = self.world
         order = SwapOrder(
             order_id=f"interop-{len(self.swaps)}",
@@ -550,13 +673,7 @@ class InteropMachine(RuleBasedStateMachine):
                 sender=world.seller.address,
                 receiver=world.buyer_on_sec,
             ),
-            cash=LegOrder(
-                chain="cash",
-                asset=world.cash_token,
-                amount=spec.cash,
-                sender=buyer.address,
-                receiver=world.seller_on_cash.address,
-            ),
+            cash=cash_leg,
             settlement_window_s=self.scenario.minimum_window() + spec.extra_window_s,
         )
         state = self.svc.submit(order)
@@ -565,7 +682,7 @@ class InteropMachine(RuleBasedStateMachine):
         assert sealed is not None
         secret = self.key.unseal(sealed, swap_id=terms.swap_id)
         lock_ids = {
-            role: world.htlc("sec" if role is Role.INITIATOR else "cash").lock_id_for(
+            role: self._htlc("sec" if role is Role.INITIATOR else "cash").lock_id_for(
                 asset=terms.leg(role).asset,
                 sender=terms.leg(role).sender,
                 receiver=terms.leg(role).receiver,
@@ -581,7 +698,7 @@ class InteropMachine(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ relayer
     def _mark(self) -> None:
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             marks = self.marks[chain]
             marks.append((client.snapshot(), client.head()))
@@ -593,6 +710,18 @@ class InteropMachine(RuleBasedStateMachine):
         """The relayer polls both chains and acts once on every open swap."""
         self._mark()
         self._tick()
+
+    @precondition(lambda self: self._on("relay") and bool(self.swaps))
+    @rule(ticks=st.integers(2, 5))
+    def relay(self, ticks: int) -> None:
+        """The relayer runs as deployed for a while: ``ticks`` ticks with the chains moving
+        between two at their block time, within the relayer's budget (what moves the
+        swaps forward between the other actors' moves; ``tick`` is a single one)."""
+        for n in range(ticks):
+            if n:
+                slowest = min(self._setup(c).block_seconds()[1] for c in CHAINS)
+                self._advance(max(1, min(slowest, self._allowance())))
+            self.tick()
 
     def _tick(self) -> None:
         """The relayer runs: replica A ticks, then replica B if it exists (each acts on the
@@ -636,7 +765,9 @@ class InteropMachine(RuleBasedStateMachine):
         self._mark()
         self._replica_tick()
 
-    @precondition(lambda self: self._on("lease_expires") and self._act("relayer"))
+    @precondition(
+        lambda self: self._on("lease_expires") and self._act("relayer") and bool(self.swaps)
+    )
     @rule()
     def lease_expires(self) -> None:
         """Every lease runs out (the holder stalled longer than ``lease_seconds``): the next
@@ -653,7 +784,14 @@ class InteropMachine(RuleBasedStateMachine):
         the lock, replica B takes the swap over and acts, then A goes on with its effect."""
         self.takeover_armed = True
 
-    @precondition(lambda self: self._on("drop_submissions") and self._act("relayer"))
+    @precondition(
+        lambda self: (
+            self._on("drop_submissions")
+            and self._act("relayer")
+            and bool(self.swaps)
+            and len(self.drops) < MAX_DROPS
+        )
+    )
     @rule(how=st.sampled_from(DROP_FAULTS), count=st.integers(1, 3))
     def drop_submissions(self, how: str, count: int) -> None:
         """The relayer's next ``count`` transactions are dropped: lost by the RPC before
@@ -661,7 +799,9 @@ class InteropMachine(RuleBasedStateMachine):
         node's answer lost (the relayer hears an error for a transaction that happened)."""
         self.drops.extend([how] * count)
 
-    @precondition(lambda self: self._on("crash_restart") and self._act("relayer"))
+    @precondition(
+        lambda self: self._on("crash_restart") and self._act("relayer") and bool(self.swaps)
+    )
     @rule()
     def crash_restart(self) -> None:
         """The relayer process dies at this point and a new one starts on the same store
@@ -698,15 +838,14 @@ class InteropMachine(RuleBasedStateMachine):
         return (
             state.outcome is Outcome.OPEN
             and revealed
-            and _lock_state(self.world.sec_htlc, swap.lock_ids[Role.INITIATOR]) == "open"
+            and self._lock_state_of("sec", swap.lock_ids[Role.INITIATOR]) == "open"
         )
 
     def _mine(self, chain: str, blocks: int, interval: int) -> None:
-        client = self.world.client(chain)
         if blocks <= 0:
             return
         if not self.counting:
-            self._mine_blocks(client, chain, blocks, interval)
+            self._mine_on(chain, blocks, interval)
             return
         self.idle[chain] = (self.idle[chain][0] + blocks * interval, self.idle[chain][1] + blocks)
         seconds, count = self.idle[chain]
@@ -717,7 +856,7 @@ class InteropMachine(RuleBasedStateMachine):
                         f"the relayer did not run for {count} blocks / {seconds} s of {chain} "
                         f"while a claim was due (its budget: {self._allowance()} s)"
                     )
-        self._mine_blocks(client, chain, blocks, interval)
+        self._mine_on(chain, blocks, interval)
 
     def _mine_blocks(self, client: EvmClient, chain: str, blocks: int, interval: int) -> None:
         if client.backend == "pyevm":
@@ -750,7 +889,7 @@ class InteropMachine(RuleBasedStateMachine):
         blocks at its block time. A ``skew`` keeps its offset."""
         if not self.ready:
             return
-        base = {c: self._now(c) - self.clock_ahead[c] for c in CHAINS}
+        base = {c: self._time(c) - self.clock_ahead[c] for c in CHAINS}
         target = max(base.values())
         idle, self.counting = dict(self.idle), False  # the other chain moved: not idle
         for chain in CHAINS:
@@ -758,13 +897,30 @@ class InteropMachine(RuleBasedStateMachine):
                 self._advance_chain(chain, target - base[chain])
         self.idle, self.counting = idle, True
 
-    @precondition(lambda self: self._on("pass_time") and self._act("chains"))
-    @rule(seconds=st.integers(1, 240), slow=st.booleans())
-    def pass_time(self, seconds: int, slow: bool) -> None:
-        """Time passes on both chains; blocks come at the slowest or fastest block time."""
-        self._advance(seconds, slow=slow)
+    @precondition(lambda self: self._on("pass_time") and self._act("chains") and bool(self.swaps))
+    @rule(seconds=st.integers(1, 240), slow=st.booleans(), relayer_runs=st.booleans())
+    def pass_time(self, seconds: int, slow: bool, relayer_runs: bool) -> None:
+        """Time passes on both chains; blocks come at the slowest or fastest block time.
+        With ``relayer_runs`` the relayer ticks along at its pace (every ``min(budget,
+        slowest block time)`` seconds, at most ``RUN_TICKS`` times; the rest of the time
+        passes without it), otherwise it is down meanwhile."""
+        if not relayer_runs:
+            self._advance(seconds, slow=slow)
+            return
+        slowest = min(self._setup(c).block_seconds()[1] for c in CHAINS)
+        pace = max(1, min(self._allowance(), slowest))
+        left = seconds
+        for _ in range(RUN_TICKS):
+            if left <= 0:
+                return
+            step = min(pace, left)
+            self._advance(step, slow=slow)
+            left -= step
+            self.tick()
+        if left > 0:
+            self._advance(left, slow=slow)
 
-    @precondition(lambda self: self._on("mine") and self._act("chains"))
+    @precondition(lambda self: self._on("mine") and self._act("chains") and bool(self.swaps))
     @rule(chain=st.sampled_from(CHAINS), blocks=st.integers(1, 4))
     def mine(self, chain: str, blocks: int) -> None:
         """One chain produces a few blocks at its fastest block time."""
@@ -789,11 +945,11 @@ class InteropMachine(RuleBasedStateMachine):
             "participant": (terms.participant_deadline, "cash"),
             "initiator": (terms.initiator_deadline, "sec"),
         }[boundary]
-        gap = target - offset - self._now(chain)
+        gap = self._seconds(chain, target - offset - self._now(chain))
         if gap > 0:
             self._advance(gap)
 
-    @precondition(lambda self: self._on("skew") and self._act("chains"))
+    @precondition(lambda self: self._on("skew") and self._act("chains") and bool(self.swaps))
     @rule(chain=st.sampled_from(CHAINS), seconds=st.integers(1, 120))
     def skew(self, chain: str, seconds: int) -> None:
         """One chain's clock jumps ahead in one block. Within its drift and block time this
@@ -887,9 +1043,9 @@ class InteropMachine(RuleBasedStateMachine):
         self, signer: EvmSigner, swap: SwapRecord, asset: AssetRef | None, chain: str = "cash"
     ) -> None:
         leg = swap.terms.participant_leg
-        htlc = self.world.htlc(chain)
+        htlc = self._htlc(chain)
         with contextlib.suppress(BridgeError):
-            if asset is not None:
+            if asset is not None and chain in self.EVM_CHAINS:
                 approve_for_htlc(
                     self.world.client(chain),
                     htlc.address,
@@ -911,8 +1067,8 @@ class InteropMachine(RuleBasedStateMachine):
         """The external buyer locks the cash leg itself, with the agreed terms, whenever it
         likes (early, late, after the relayer gave up on it, or never)."""
         swap = data.draw(st.sampled_from(self._external()), label="swap")
-        if _lock_state(self.world.cash_htlc, swap.lock_ids[Role.PARTICIPANT]) == "absent":
-            self._lock_as(swap.buyer, swap, self.world.cash_token)
+        if self._lock_state_of("cash", swap.lock_ids[Role.PARTICIPANT]) == "absent":
+            self._lock_as(swap.buyer, swap, self._asset("cash"))
 
     @precondition(lambda self: self._on("counterparty_decoy") and bool(self._external()))
     @rule(data=st.data())
@@ -920,7 +1076,7 @@ class InteropMachine(RuleBasedStateMachine):
         """The external buyer funds a decoy: a lock of a worthless token (or the native
         coin) with the cash leg's hashlock, receiver, amount and deadline."""
         swap = data.draw(st.sampled_from(self._external()), label="swap")
-        asset = data.draw(st.sampled_from([self.world.decoy_token, None]), label="asset")
+        asset = data.draw(st.sampled_from([self._asset("decoy"), None]), label="asset")
         self._lock_as(swap.buyer, swap, asset)
 
     @precondition(lambda self: self._on("counterparty_refund") and bool(self._external()))
@@ -929,7 +1085,7 @@ class InteropMachine(RuleBasedStateMachine):
         """The external buyer takes its own cash lock back once its deadline has passed."""
         swap = data.draw(st.sampled_from(self._external()), label="swap")
         with contextlib.suppress(BridgeError):
-            self.world.cash_htlc.refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
+            self._htlc("cash").refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
 
     # ------------------------------------------------------------------ third parties
     @precondition(
@@ -940,8 +1096,7 @@ class InteropMachine(RuleBasedStateMachine):
         """A third party who saw the hashlock locks the cash leg's receiver, amount and
         deadline from its own account (in the agreed coin, a decoy token or ether)."""
         swap = data.draw(st.sampled_from(self.swaps), label="swap")
-        ref = {"cash": self.world.cash_token, "decoy": self.world.decoy_token, "native": None}
-        self._lock_as(self.world.third, swap, ref[asset])
+        self._lock_as(self._third("cash"), swap, self._asset(asset))
 
     @precondition(
         lambda self: self._on("odd_call") and self._act("third_party") and bool(self.swaps)
@@ -952,6 +1107,8 @@ class InteropMachine(RuleBasedStateMachine):
         ``token = 0``, an early refund, another receiver, a zero amount, a past deadline,
         a native claim of a token lock), sent with explicit gas so that it is mined even
         when it reverts."""
+        if chain not in self.EVM_CHAINS:
+            chain = "sec"  # the odd calls are the EVM HTLC's public functions
         swap = data.draw(st.sampled_from(self.swaps), label="swap")
         role = Role.INITIATOR if chain == "sec" else Role.PARTICIPANT
         leg = swap.terms.leg(role)
@@ -1008,11 +1165,11 @@ class InteropMachine(RuleBasedStateMachine):
             return
         swap = data.draw(st.sampled_from(public), label="swap")
         for chain in CHAINS:
-            htlc = self.world.htlc(chain)
+            htlc = self._htlc(chain)
             for lock in htlc.find(swap.hashlock):
                 if lock.state == "open":
                     with contextlib.suppress(BridgeError):
-                        htlc.claim(lock.lock_id, swap.secret, self.world.third)
+                        htlc.claim(lock.lock_id, swap.secret, self._third(chain))
 
     # ------------------------------------------------------------------ token agents
     def _agent(self, what: str) -> None:
@@ -1030,7 +1187,9 @@ class InteropMachine(RuleBasedStateMachine):
             if state.outcome is Outcome.OPEN and revealed:
                 swap.agent.append(what)
 
-    @precondition(lambda self: self._on("agent_freeze") and self._act("token_agent"))
+    @precondition(
+        lambda self: self._on("agent_freeze") and self._act("token_agent") and bool(self.swaps)
+    )
     @rule(frozen=st.booleans())
     def agent_freeze(self, frozen: bool) -> None:
         """The T-REX agent freezes (or unfreezes) the buyer's security wallet (with
@@ -1054,7 +1213,9 @@ class InteropMachine(RuleBasedStateMachine):
             .balance
         )
 
-    @precondition(lambda self: self._on("agent_force_out") and self._act("token_agent"))
+    @precondition(
+        lambda self: self._on("agent_force_out") and self._act("token_agent") and bool(self.swaps)
+    )
     @rule(units=st.integers(1, 50))
     def agent_force_out(self, units: int) -> None:
         """The T-REX agent force-transfers units out of the pooled HTLC to the seller."""
@@ -1088,11 +1249,15 @@ class InteropMachine(RuleBasedStateMachine):
         )
         self.forced_out = 0
 
-    @precondition(lambda self: self._on("agent_block_receiver") and self._act("token_agent"))
+    @precondition(
+        lambda self: (
+            self._on("agent_block_receiver") and self._act("token_agent") and bool(self.swaps)
+        )
+    )
     @rule(blocked=st.booleans())
     def agent_block_receiver(self, blocked: bool) -> None:
         """The cash issuer blocks (or unblocks) the seller's cash wallet."""
-        if blocked == self.blocked:
+        if blocked == self.blocked or "cash" not in self.EVM_CHAINS:
             return
         self._agent(f"seller's cash wallet {'blocked' if blocked else 'unblocked'}")
         Erc20Adapter(self.world.cash).agent_operation(
@@ -1104,7 +1269,9 @@ class InteropMachine(RuleBasedStateMachine):
         )
         self.blocked = blocked
 
-    @precondition(lambda self: self._on("agent_pause") and self._act("token_agent"))
+    @precondition(
+        lambda self: self._on("agent_pause") and self._act("token_agent") and bool(self.swaps)
+    )
     @rule(paused=st.booleans())
     def agent_pause(self, paused: bool) -> None:
         """The T-REX agent pauses (or unpauses) the security token mid-swap."""
@@ -1116,7 +1283,9 @@ class InteropMachine(RuleBasedStateMachine):
         )
         self.paused = paused
 
-    @precondition(lambda self: self._on("agent_revoke_kyc") and self._act("token_agent"))
+    @precondition(
+        lambda self: self._on("agent_revoke_kyc") and self._act("token_agent") and bool(self.swaps)
+    )
     @rule(revoked=st.booleans())
     def agent_revoke_kyc(self, revoked: bool) -> None:
         """The T-REX agent revokes the buyer's KYC (deletes its identity from the token's
@@ -1148,7 +1317,7 @@ class InteropMachine(RuleBasedStateMachine):
         """Mark every secret that appeared in any transaction's call data as public (a
         reverted claim publishes it as much as a successful one)."""
         wanted = {s.secret.hex(): s.hashlock for s in self.swaps if s.hashlock not in self.public}
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
             head = client.head()
             for number in range(self.scanned[chain] + 1, head + 1):
@@ -1165,8 +1334,8 @@ class InteropMachine(RuleBasedStateMachine):
 
     def _states(self, swap: SwapRecord) -> tuple[str, str]:
         return (
-            _lock_state(self.world.sec_htlc, swap.lock_ids[Role.INITIATOR]),
-            _lock_state(self.world.cash_htlc, swap.lock_ids[Role.PARTICIPANT]),
+            self._lock_state_of("sec", swap.lock_ids[Role.INITIATOR]),
+            self._lock_state_of("cash", swap.lock_ids[Role.PARTICIPANT]),
         )
 
     @staticmethod
@@ -1257,6 +1426,44 @@ class InteropMachine(RuleBasedStateMachine):
             )
 
     @invariant()
+    def a_replica_that_lost_its_lease_writes_nothing(self) -> None:
+        """Once another replica has taken a swap over (its lease epoch moved on), the
+        replica that held it before writes nothing more of it: no input, effect, document
+        or lease renewal of the swap is stored from its connection under the old epoch (the
+        fencing token refuses them; issue 13 item 7). Checked from every write each store
+        connection of the example made."""
+        if not self.ready:
+            return
+        self._counted()
+        if self.stale_writes:
+            raise self._violation(
+                "a_replica_that_lost_its_lease_writes_nothing", None, self.stale_writes[0]
+            )
+
+    @invariant()
+    def only_the_legs_own_lock_is_recorded(self) -> None:
+        """A lock counts for a leg only if it is provably that leg's lock: whatever lock id
+        the relayer records for a leg is the one the machine recomputes from the agreed
+        terms (the EVM HTLC's id of exactly those parameters, sender included; the
+        Algorand escrow address of our template for the asset with every value written
+        in). A look-alike, a decoy of another asset or another template is never
+        recorded as the leg's lock (issue 13 item 1)."""
+        if not self.ready:
+            return
+        self._counted()
+        for swap in self.swaps:
+            state = self.svc.store.get(swap.swap_id)
+            for role in Role:
+                recorded = state.leg_state(role).lock_id
+                if recorded is not None and recorded.lower() != swap.lock_ids[role].lower():
+                    raise self._violation(
+                        "only_the_legs_own_lock_is_recorded",
+                        swap,
+                        f"the relayer records {recorded} as the {role.value} leg's lock; the "
+                        f"leg's own lock (recomputed from the terms) is {swap.lock_ids[role]}",
+                    )
+
+    @invariant()
     def no_lock_claimed_and_refunded(self) -> None:
         """No lock is both claimed and refunded: on chain no lock id carries both a
         ``Claimed`` and a ``Refunded`` event, and the relayer never records a leg claimed
@@ -1265,9 +1472,9 @@ class InteropMachine(RuleBasedStateMachine):
             return
         self._counted()
         for chain in CHAINS:
-            htlc = self.world.htlc(chain)
+            htlc = self._htlc(chain)
             closed: dict[str, str] = {}
-            for event in htlc.events(0, self.world.client(chain).head()):
+            for event in htlc.events(0, self._head(chain)):
                 if event.name not in ("Claimed", "Refunded"):
                     continue
                 lock_id = str(event.args["lock_id"])
@@ -1295,20 +1502,22 @@ class InteropMachine(RuleBasedStateMachine):
     def escrow_holds_its_open_locks(self) -> None:
         """Every EVM HTLC holds at least the sum of its open locks of every asset (the
         security, the cash coin, the decoy token, ether), or the shortfall is surfaced:
-        once the relayer has ticked with a claim or refund of that asset due, its
-        ``stbridge_escrow_shortfall`` gauge for the asset is positive."""
+        once the relayer has ticked with a claim or refund of that asset due on a swap it
+        acts on (its lease, no back-off), the ``stbridge_escrow_shortfall`` gauge for the
+        asset is positive (on either replica)."""
         if not self.ready:
             return
         self._counted()
         world = self.world
         gaps = self._escrow_gaps()
-        for chain, asset in (
+        pooled = (
             ("sec", world.security),
             ("cash", world.cash_token),
             ("cash", world.decoy_token),
             ("cash", None),
             ("sec", None),
-        ):
+        )
+        for chain, asset in [(c, a) for c, a in pooled if c in self.EVM_CHAINS]:
             label = "native" if asset is None else asset.locator.address  # type: ignore[union-attr]
             missing = gaps.get((chain, label.lower()), 0)
             key = (chain, label)
@@ -1318,8 +1527,13 @@ class InteropMachine(RuleBasedStateMachine):
             since = self.shortfall_seen.setdefault(key, self.ticks)
             if self.ticks <= since or not self._due(asset):
                 continue
-            gauge = self.svc.metrics.registry.get_sample_value(
-                "stbridge_escrow_shortfall", {"chain": chain, "asset": label}
+            gauge = max(
+                service.metrics.registry.get_sample_value(
+                    "stbridge_escrow_shortfall", {"chain": chain, "asset": label}
+                )
+                or 0
+                for service in (self.svc, self.replica)
+                if service is not None
             )
             if not gauge:
                 raise self._violation(
@@ -1337,11 +1551,12 @@ class InteropMachine(RuleBasedStateMachine):
         balances = self._balances()
         held = {
             ("sec", w.security.locator.address.lower()): balances[("security", "security HTLC")],  # type: ignore[union-attr]
-            ("cash", w.cash_token.locator.address.lower()): balances[("cash", "cash HTLC")],  # type: ignore[union-attr]
-            ("cash", w.decoy_token.locator.address.lower()): balances[("decoy", "cash HTLC")],  # type: ignore[union-attr]
         }
+        if "cash" in self.EVM_CHAINS:
+            held[("cash", w.cash_token.locator.address.lower())] = balances[("cash", "cash HTLC")]  # type: ignore[union-attr]
+            held[("cash", w.decoy_token.locator.address.lower())] = balances[("decoy", "cash HTLC")]  # type: ignore[union-attr]
         gaps: dict[tuple[str, str], int] = {}
-        for chain in CHAINS:
+        for chain in self.EVM_CHAINS:
             htlc = w.htlc(chain)
             client = w.client(chain)
             opened: dict[str, tuple[str, int]] = {}
@@ -1369,8 +1584,13 @@ class InteropMachine(RuleBasedStateMachine):
         return gaps
 
     def _due(self, asset: AssetRef | None) -> bool:
-        """Whether an open swap has a claim or refund of a leg of ``asset`` pending."""
+        """Whether an open swap that replica A acts on now (its lease is A's or free, and it
+        is not waiting out a back-off) has a claim or refund of a leg of ``asset`` pending."""
         for swap in self.swaps:
+            if self.svc.retries.deferred(swap.swap_id) or self.svc.store.lease_owner(
+                swap.swap_id
+            ) not in (None, self.svc.replica_id):
+                continue
             effects = self.svc.store.pending_effects(swap.swap_id)
             for row in effects:
                 role = getattr(row.effect, "role", None)
@@ -1426,16 +1646,36 @@ class InteropMachine(RuleBasedStateMachine):
             "decoy": cash_side,
         }
 
+    def _chain_state_key(self) -> tuple[str, ...]:
+        """What identifies the chains' state now (their latest block hashes)."""
+        return tuple(
+            str(self.world.client(c).w3.eth.get_block("latest")["hash"]) for c in self.EVM_CHAINS
+        )
+
+    def _other_balances(
+        self, name: str, holders: list[tuple[str, str]]
+    ) -> dict[tuple[str, str], int]:
+        """Balances of token ``name`` on a chain that is not EVM (none here: see
+        :class:`relayer.interop.algorand.AlgorandCashMachine`)."""
+        return {}
+
+    def _expected_supply(self) -> dict[str, int]:
+        """Each token's total supply as the world minted it."""
+        return {"security": SELLER_UNITS, "cash": 3 * CASH_FUNDS, "decoy": 3 * CASH_FUNDS}
+
     def _balances(self) -> dict[tuple[str, str], int]:
         """Every holder's balance of every token, read once per step (both invariants below
         use it), and each token's total supply under ``(name, "total supply")``."""
         w = self.world
-        at = tuple(str(w.client(c).w3.eth.get_block("latest")["hash"]) for c in CHAINS)
+        at = self._chain_state_key()
         if self._balances_at == at and self._balances_now:
             return self._balances_now
         refs = {"security": w.security, "cash": w.cash_token, "decoy": w.decoy_token}
         out: dict[tuple[str, str], int] = {}
         for name, holders in self._holders().items():
+            if name != "security" and "cash" not in self.EVM_CHAINS:
+                out.update(self._other_balances(name, holders))
+                continue
             client = w.sec if name == "security" else w.cash
             token = client.contract(
                 refs[name].locator.address,  # type: ignore[union-attr]
@@ -1456,7 +1696,7 @@ class InteropMachine(RuleBasedStateMachine):
         if not self.ready:
             return
         self._counted()
-        expected = {"security": SELLER_UNITS, "cash": 3 * CASH_FUNDS, "decoy": 3 * CASH_FUNDS}
+        expected = self._expected_supply()
         balances = self._balances()
         for name, holders in self._holders().items():
             supply = balances[(name, "total supply")]
@@ -1509,7 +1749,6 @@ class InteropMachine(RuleBasedStateMachine):
         """The example's end: the agents undo what they did, and the chains keep moving
         (blocks within their block times) while the relayer ticks, until every deadline has
         passed by its confirmations and a few ticks more."""
-        world = self.world
         self.undoing = True
         if self.forced_out:
             self.agent_restore()
@@ -1536,7 +1775,7 @@ class InteropMachine(RuleBasedStateMachine):
             for swap in self._external():  # an honest external buyer takes its cash back
                 if self._now("cash") >= swap.terms.participant_deadline:
                     with contextlib.suppress(BridgeError):
-                        world.cash_htlc.refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
+                        self._htlc("cash").refund(swap.lock_ids[Role.PARTICIPANT], swap.buyer)
             past = all(self._now(c) > last[c] for c in CHAINS)
             if past:
                 settled_ticks += 1
@@ -1553,7 +1792,10 @@ class InteropMachine(RuleBasedStateMachine):
                 )
             else:
                 # nothing in flight: jump to the next deadline (a quiet relayer, not a fault)
-                step = max(self.config.drain_step_s, min(last[c] - self._now(c) for c in CHAINS))
+                step = max(
+                    self.config.drain_step_s,
+                    min(self._seconds(c, last[c] - self._now(c)) for c in CHAINS),
+                )
             self.counting = False  # the drain keeps to the relayer's budget by its step
             self._advance(max(step, 1))
             self.counting = True
@@ -1607,6 +1849,7 @@ class InteropMachine(RuleBasedStateMachine):
 
     def teardown(self) -> None:
         """Let every deadline pass, check liveness, and release the example's resources."""
+        self.step_ticks = self.ticks
         try:
             if self.ready and self.swaps:
                 self.drain()
@@ -1626,6 +1869,7 @@ class InteropMachine(RuleBasedStateMachine):
                 _drop_schema(self.dsn)
             shutil.rmtree(self.workdir, ignore_errors=True)
             _STATS.examples += 1
+            _STATS.relayer_ticks += self.step_ticks
             _STATS.steps += self.steps
             _STATS.invariants += self.invariants_checked
 
@@ -1640,6 +1884,8 @@ class RunStats:
     started: float = field(default_factory=time.monotonic)
     rules: collections.Counter[str] = field(default_factory=collections.Counter)
     """How often each rule ran."""
+    relayer_ticks: int = 0
+    """Ticks of the relayer (replica A) during the examples' steps (not their ends)."""
 
 
 _STATS = RunStats()
@@ -1666,6 +1912,12 @@ def reset_stats() -> RunStats:
 
 
 def machine_class(config: MachineConfig) -> type[InteropMachine]:
-    """An :class:`InteropMachine` subclass that runs under ``config``."""
+    """An :class:`InteropMachine` subclass that runs under ``config`` (the Algorand cash
+    machine for ``chains = "evm-algorand"``)."""
     name = "Interop_" + "".join(c if c.isalnum() else "_" for c in config.name)
-    return type(name, (InteropMachine,), {"config": config})
+    base: type[InteropMachine] = InteropMachine
+    if config.chains == "evm-algorand":
+        from relayer.interop.algorand import AlgorandCashMachine
+
+        base = AlgorandCashMachine
+    return type(name, (base,), {"config": config})

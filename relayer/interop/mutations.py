@@ -33,12 +33,30 @@ from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
 from bridge.swap import LockObserved, Role, SwapState, SwapTerms, chain_key
 from relayer.interop.machine import MachineConfig
-from relayer.interop.strategies import budgets, chain_setups, scenarios, trades
+from relayer.interop.strategies import (
+    algorand_setups,
+    budgets,
+    chain_setups,
+    scenarios,
+    trades,
+)
 from relayer.service import RelayerService, _RevealRefused
 from relayer.store import Store
 from relayer.watcher import ChainView
 
-__all__ = ["MUTATIONS", "TARGETS", "patched"]
+__all__ = ["MUTATIONS", "TARGETS", "Mutation", "mutation", "patched"]
+
+Mutation = contextlib.AbstractContextManager[None]
+"""What a mutation gives: a ``with`` block inside which the bug is back."""
+
+MUTATIONS: dict[str, Callable[[], Mutation]] = {}
+"""Every mutation by name (filled by :func:`_registered`, in the order defined here)."""
+
+
+def _registered(build: Callable[[], Mutation]) -> Callable[[], Mutation]:
+    """Register ``build`` in :data:`MUTATIONS` under its function name."""
+    MUTATIONS[build.__name__] = build
+    return build
 
 
 @contextlib.contextmanager
@@ -52,6 +70,20 @@ def patched(target: Any, name: str, value: Any) -> Iterator[None]:
         setattr(target, name, original)
 
 
+Patch = tuple[Any, str, Any]
+"""``(target, attribute name, replacement)``: one attribute a mutation replaces."""
+
+
+@contextlib.contextmanager
+def mutation(*patches: Patch) -> Iterator[None]:
+    """Every patch applied inside the block (in order), every original put back after (in
+    reverse order), whatever the block raises: the one shape of every mutation here."""
+    with contextlib.ExitStack() as stack:
+        for target, name, value in patches:
+            stack.enter_context(patched(target, name, value))
+        yield
+
+
 def _same_terms(state: SwapState, role: Role, receiver: str, amount: int, deadline: int) -> bool:
     leg = state.terms.leg(role)
     return (
@@ -61,8 +93,8 @@ def _same_terms(state: SwapState, role: Role, receiver: str, amount: int, deadli
     )
 
 
-@contextlib.contextmanager
-def matcher_ignores_sender() -> Iterator[None]:
+@_registered
+def matcher_ignores_sender() -> Mutation:
     """The lock matcher of before the safety fix: hashlock, receiver, amount, deadline."""
 
     def _find(self: RelayerService, state: SwapState, role: Role) -> HtlcLock | None:
@@ -95,16 +127,15 @@ def matcher_ignores_sender() -> Iterator[None]:
             and change.deadline == terms.deadline(change.role)
         )
 
-    with (
-        patched(RelayerService, "_find", _find),
-        patched(RelayerService, "_recorded_lock", _recorded_lock),
-        patched(bridge.swap, "_lock_matches", _lock_matches),
-    ):
-        yield
+    return mutation(
+        (RelayerService, "_find", _find),
+        (RelayerService, "_recorded_lock", _recorded_lock),
+        (bridge.swap, "_lock_matches", _lock_matches),
+    )
 
 
-@contextlib.contextmanager
-def reveal_without_margin() -> Iterator[None]:
+@_registered
+def reveal_without_margin() -> Mutation:
     """The reveal allowed until the cash deadline minus one second, not checked live."""
 
     def reveal_by(self: SwapTerms) -> int:
@@ -122,15 +153,14 @@ def reveal_without_margin() -> Iterator[None]:
         if not result.allowed:
             raise _RevealRefused(result)
 
-    with (
-        patched(SwapTerms, "reveal_by", property(reveal_by)),
-        patched(RelayerService, "_may_reveal", _may_reveal),
-    ):
-        yield
+    return mutation(
+        (SwapTerms, "reveal_by", property(reveal_by)),
+        (RelayerService, "_may_reveal", _may_reveal),
+    )
 
 
-@contextlib.contextmanager
-def claim_window_without_confirmations() -> Iterator[None]:
+@_registered
+def claim_window_without_confirmations() -> Mutation:
     """``bridge.htlc.claim_needed_s`` without the participant chain's confirmation wait."""
     original: Callable[..., int] = bridge.htlc.claim_needed_s
 
@@ -141,23 +171,21 @@ def claim_window_without_confirmations() -> Iterator[None]:
     ) -> int:
         return original(initiator_chain, budget, None)
 
-    with patched(bridge.htlc, "claim_needed_s", claim_needed_s):
-        yield
+    return mutation((bridge.htlc, "claim_needed_s", claim_needed_s))
 
 
-@contextlib.contextmanager
-def claim_before_lock_confirmed() -> Iterator[None]:
+@_registered
+def claim_before_lock_confirmed() -> Mutation:
     """Every event the watcher recorded counts as confirmed at once."""
 
     def confirmed(self: ChainView, height: int) -> bool:
         return True
 
-    with patched(ChainView, "confirmed", confirmed):
-        yield
+    return mutation((ChainView, "confirmed", confirmed))
 
 
-@contextlib.contextmanager
-def no_token_recheck() -> Iterator[None]:
+@_registered
+def no_token_recheck() -> Mutation:
     """The relayer wired without any token's own dry run (the daemon before the fix of issue
     13 item 3): the re-check before the reveal applies the law only, not the token's rules
     (a frozen or unverified buyer passes)."""
@@ -165,12 +193,11 @@ def no_token_recheck() -> Iterator[None]:
     def evm_dry_run(client: Any) -> None:
         return None
 
-    with patched(relayer.evm, "evm_dry_run", evm_dry_run):
-        yield
+    return mutation((relayer.evm, "evm_dry_run", evm_dry_run))
 
 
-@contextlib.contextmanager
-def shortfall_unchecked() -> Iterator[None]:
+@_registered
+def shortfall_unchecked() -> Mutation:
     """No comparison of the pooled HTLC's balance with its open locks before a claim, refund
     or reveal (issue 13 item 9): units an agent forced out are paid from another lock, and
     nothing tells the operator."""
@@ -178,12 +205,11 @@ def shortfall_unchecked() -> Iterator[None]:
     def _require_whole(self: RelayerService, state: SwapState, role: Role) -> None:
         return None
 
-    with patched(RelayerService, "_require_whole", _require_whole):
-        yield
+    return mutation((RelayerService, "_require_whole", _require_whole))
 
 
-@contextlib.contextmanager
-def no_swap_isolation() -> Iterator[None]:
+@_registered
+def no_swap_isolation() -> Mutation:
     """``RelayerService.tick`` without its per-swap ``try`` (issue 13 item 12): one swap's
     unexpected error escapes the tick and stops every other swap."""
 
@@ -197,12 +223,11 @@ def no_swap_isolation() -> Iterator[None]:
             self.run_effects(swap_id)
         return ids
 
-    with patched(RelayerService, "tick", tick):
-        yield
+    return mutation((RelayerService, "tick", tick))
 
 
-@contextlib.contextmanager
-def lease_without_fencing() -> Iterator[None]:
+@_registered
+def lease_without_fencing() -> Mutation:
     """Leases without a fencing token (issue 13 item 7): a replica whose lease ran out still
     writes the swap (``Store._fence`` checks nothing), and a lock it sends that the chain
     refuses is recorded as a lock failure even when the leg's lock is on chain (the check
@@ -216,23 +241,121 @@ def lease_without_fencing() -> Iterator[None]:
         caller = sys._getframe(1).f_code.co_name
         return None if caller == "_send" else find(self, state, role)
 
-    with patched(Store, "_fence", _fence), patched(RelayerService, "_find", _find):
-        yield
+    return mutation((Store, "_fence", _fence), (RelayerService, "_find", _find))
 
 
-MUTATIONS: dict[str, Callable[[], contextlib.AbstractContextManager[None]]] = {
-    "matcher_ignores_sender": matcher_ignores_sender,
-    "reveal_without_margin": reveal_without_margin,
-    "claim_window_without_confirmations": claim_window_without_confirmations,
-    "claim_before_lock_confirmed": claim_before_lock_confirmed,
-    "no_token_recheck": no_token_recheck,
-    "shortfall_unchecked": shortfall_unchecked,
-    "no_swap_isolation": no_swap_isolation,
-    "lease_without_fencing": lease_without_fencing,
-}
-"""Every mutation by name."""
+def _asset_key(asset: Any) -> str | None:
+    """An asset's id as a lock shows it: an EVM token address (lower case), an ASA id, or
+    None for the native coin."""
+    if asset is None:
+        return None
+    locator = asset.locator
+    found = getattr(locator, "asset_id", None)
+    return str(found) if found is not None else str(locator.address).lower()
+
+
+@_registered
+def matcher_ignores_escrow() -> Mutation:
+    """The lock matcher exactly as issue 13 item 1 found it: hashlock, receiver, amount,
+    deadline **and asset id**, but not the escrow itself (the template, its app, creator
+    and fee cap on Algorand; the sender on both chains): any lock with those terms is
+    taken for the leg."""
+
+    def _find(self: RelayerService, state: SwapState, role: Role) -> HtlcLock | None:
+        rt = self._rt(state, role)
+        want = _asset_key(state.terms.leg(role).asset)
+        for lock in rt.htlc.find(bytes.fromhex(state.terms.hashlock[2:])):
+            if (
+                _same_terms(state, role, lock.receiver, lock.amount, lock.deadline)
+                and _asset_key(lock.asset) == want
+            ):
+                return lock
+        return None
+
+    def _recorded_lock(self: RelayerService, state: SwapState, role: Role) -> ChainEvent | None:
+        key = chain_key(state.terms.leg(role).chain)
+        want = _asset_key(state.terms.leg(role).asset)
+        for event in self.store.locks_by_hashlock(key, state.terms.hashlock):
+            args = event.args
+            token = args.get("asset_id", args.get("token"))
+            seen = None if token is None else str(token).lower()
+            if seen == want and _same_terms(
+                state,
+                role,
+                str(args["receiver"]),
+                int(str(args["amount"])),
+                int(str(args["deadline"])),
+            ):
+                return event
+        return None
+
+    def _lock_matches(terms: SwapTerms, change: LockObserved) -> bool:
+        leg = terms.leg(change.role)
+        return (
+            change.hashlock == terms.hashlock
+            and change.amount == leg.amount
+            and change.receiver.lower() == leg.receiver.lower()
+            and change.deadline == terms.deadline(change.role)
+        )
+
+    return mutation(
+        (RelayerService, "_find", _find),
+        (RelayerService, "_recorded_lock", _recorded_lock),
+        (bridge.swap, "_lock_matches", _lock_matches),
+    )
+
+
+@_registered
+def refund_skips_clawed_back() -> Mutation:
+    """Issue 13 item 8: an escrow an issuer partly clawed back (``underfunded``) or emptied
+    of the asset (``unknown``) is taken as settled and never refunded, although the
+    adapter can refund whatever is left."""
+    refund = RelayerService._refund
+
+    def _refund(self: RelayerService, state: SwapState, role: Role) -> str | None:
+        lock = self._find(state, role)
+        if lock is not None and lock.state in ("underfunded", "unknown"):
+            return None
+        return refund(self, state, role)
+
+    return mutation((RelayerService, "_refund", _refund))
+
+
+@_registered
+def restart_forgets_old_locks() -> Mutation:
+    """Issue 13 item 6: a restarted relayer's Algorand HTLC port scans from the daemon's
+    look-back only (the store's rounds of the open swaps' locks are not consulted), and a
+    refund whose lock is not found counts as done."""
+    refund = RelayerService._refund
+
+    def recovery_height(self: Store, chain: str) -> int | None:
+        return None
+
+    def _refund(self: RelayerService, state: SwapState, role: Role) -> str | None:
+        if self._find(state, role) is None:
+            return None  # "not found" taken for "done"
+        return refund(self, state, role)
+
+    return mutation(
+        (Store, "recovery_height", recovery_height), (RelayerService, "_refund", _refund)
+    )
+
+
+@_registered
+def fencing_only() -> Mutation:
+    """Issue 13 item 7, the fencing token alone: ``Store._fence`` checks nothing, so a
+    replica whose lease ran out (another replica took the swap over) still renews its
+    lease and writes the swap; the second defence (a lock refused while the leg's lock is
+    on chain is no failure) is left in place."""
+
+    def _fence(self: Store, cur: Any, swap_id: str) -> None:
+        return None
+
+    return mutation((Store, "_fence", _fence))
+
 
 _QUICK = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(0, 0), drift_s=(0, 2))
+_ROUNDS = algorand_setups(block_s=(1, 2), variance_s=(0, 1))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
 
 TARGETS: dict[str, MachineConfig] = {
@@ -304,6 +427,50 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=2,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "swap_bug"}),
+    ),
+    "fencing_only": MachineConfig(
+        name="fencing_only",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "replica_tick", "lease_expires", "takeover_mid_effect"}),
+    ),
+    "matcher_ignores_escrow": MachineConfig(
+        name="matcher_ignores_escrow",
+        chains="evm-algorand",
+        scenario=scenarios(sec=_QUICK, cash=_ROUNDS, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60)),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "counterparty_decoy_escrow", "counterparty_lock"}),
+    ),
+    "refund_skips_clawed_back": MachineConfig(
+        name="refund_skips_clawed_back",
+        chains="evm-algorand",
+        scenario=scenarios(sec=_QUICK, cash=_ROUNDS, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "agent_freeze", "agent_clawback"}),
+        agents_undo=False,
+    ),
+    "restart_forgets_old_locks": MachineConfig(
+        name="restart_forgets_old_locks",
+        chains="evm-algorand",
+        # 12-15 s blocks on the security chain (as on Ethereum) and 1 s rounds: the 1,000+
+        # rounds of an outage are a hundred EVM blocks, not seven hundred
+        scenario=scenarios(
+            sec=chain_setups(block_s=(12, 15), variance_s=(0, 0), confirmations=(0, 0)),
+            cash=algorand_setups(block_s=(1, 1), variance_s=(0, 0)),
+            budget=_SMALL,
+        ),
+        trade=trades(extra_window_s=(1500, 2000), external=False),
+        examples_per_batch=4,
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "agent_freeze", "long_outage"}),
+        agents_undo=False,
     ),
     "claim_before_lock_confirmed": MachineConfig(
         name="claim_before_lock_confirmed",

@@ -35,7 +35,7 @@ from bridge import __version__
 from bridge.errors import InvalidInput
 from relayer.interop.machine import MachineConfig, machine_class, reset_stats, stats
 from relayer.interop.mutations import MUTATIONS, TARGETS
-from relayer.interop.strategies import ACTORS
+from relayer.interop.strategies import ACTORS, CHAIN_PAIRS, algorand_setups, scenarios
 
 __all__ = ["PROFILES", "Profile", "RunReport", "replay", "run"]
 
@@ -75,8 +75,10 @@ class RunReport:
     elapsed_s: float = 0.0
     failures: list[dict[str, Any]] = field(default_factory=list)
     rules: dict[str, int] = field(default_factory=dict)
+    relayer_ticks: int = 0
     mutation: str | None = None
     store: str = "sqlite"
+    chains: str = "evm-evm"
 
     @property
     def passed(self) -> bool:
@@ -99,17 +101,25 @@ class RunReport:
             "steps": self.steps,
             "invariants_checked": self.invariants_checked,
             "rules": self.rules,
+            "relayer_ticks": self.relayer_ticks,
             "mutation": self.mutation,
             "store": self.store,
+            "chains": self.chains,
             "passed": self.passed,
             "failures": self.failures,
         }
 
 
 def config_for(
-    actors: list[str], sec_backend: str, *, store: str = "sqlite", pg_dsn: str | None = None
+    actors: list[str],
+    sec_backend: str,
+    *,
+    store: str = "sqlite",
+    pg_dsn: str | None = None,
+    chains: str = "evm-evm",
 ) -> MachineConfig:
-    """The machine configuration for the chosen actors (``InvalidInput`` for an unknown)."""
+    """The machine configuration for the chosen actors and chains (``InvalidInput`` for an
+    unknown one)."""
     unknown = sorted(set(actors) - set(ACTORS))
     if unknown:
         raise InvalidInput(
@@ -117,12 +127,17 @@ def config_for(
         )
     if sec_backend not in ("pyevm", "anvil"):
         raise InvalidInput("sec_backend", "must be pyevm or anvil", value=sec_backend)
+    if chains not in CHAIN_PAIRS:
+        raise InvalidInput("chains", f"must be one of {', '.join(CHAIN_PAIRS)}", value=chains)
     if store not in ("sqlite", "postgres"):
         raise InvalidInput("store", "must be sqlite or postgres", value=store)
     if store == "postgres" and not pg_dsn:
         raise InvalidInput("pg_dsn", "a PostgreSQL DSN is required for store postgres")
+    scenario = scenarios(cash=algorand_setups()) if chains == "evm-algorand" else scenarios()
     return MachineConfig(
         name="cli",
+        chains=chains,  # type: ignore[arg-type]
+        scenario=scenario,
         actors=frozenset(actors),
         sec_backend=sec_backend,  # type: ignore[arg-type]
         store=store,  # type: ignore[arg-type]
@@ -181,6 +196,8 @@ def _run_batch(
     *,
     shrink: bool = True,
 ) -> BaseException | None:
+    if config.examples_per_batch is not None:
+        spec = replace(spec, examples_per_batch=config.examples_per_batch)
     test = get_state_machine_test(machine_class(config), settings=_settings(spec, shrink=shrink))
     test = seed(batch_seed)(test)
     if blob is not None:
@@ -205,6 +222,7 @@ def run(
     store: str = "sqlite",
     pg_dsn: str | None = None,
     shrink: bool = True,
+    chains: str = "evm-evm",
 ) -> RunReport:
     """Search batch by batch until a failure, the profile's batches, or the time budget.
 
@@ -228,10 +246,11 @@ def run(
         return report
     spec = PROFILES[profile]
     chosen = list(actors or ACTORS)
-    config = config or config_for(chosen, sec_backend, store=store, pg_dsn=pg_dsn)
+    config = config or config_for(chosen, sec_backend, store=store, pg_dsn=pg_dsn, chains=chains)
     budget_s = 60 * (spec.minutes if minutes is None else minutes)
     report = RunReport(profile, seed_value, sorted(chosen), config.sec_backend)
     report.store = config.store
+    report.chains = config.chains
     counters = reset_stats()
     started = time.monotonic()
     batch = 0
@@ -243,6 +262,7 @@ def run(
         report.examples, report.steps = counters.examples, counters.steps
         report.invariants_checked = counters.invariants
         report.rules = dict(sorted(counters.rules.items()))
+        report.relayer_ticks = counters.relayer_ticks
         report.elapsed_s = time.monotonic() - started
         if failure is not None:
             entry = _failure(seed_value + batch - 1, failure)
@@ -266,7 +286,11 @@ def replay(path: Path, *, progress: Callable[[RunReport], None] | None = None) -
             report = _replay(data, spec, config, progress)
         report.mutation = str(mutation)
         return report
-    config = config_for(list(data.get("actors", ACTORS)), data.get("sec_backend", "anvil"))
+    config = config_for(
+        list(data.get("actors", ACTORS)),
+        data.get("sec_backend", "anvil"),
+        chains=data.get("chains", "evm-evm"),
+    )
     return _replay(data, spec, config, progress)
 
 

@@ -21,9 +21,11 @@ from bridge.htlc import ChainTiming, RelayerBudget, minimum_settlement_window
 
 __all__ = [
     "ACTORS",
+    "CHAIN_PAIRS",
     "ChainSetup",
     "Scenario",
     "TradeSpec",
+    "algorand_setups",
     "budgets",
     "chain_setups",
     "odd_calls",
@@ -35,6 +37,11 @@ __all__ = [
 
 ACTORS = ("chains", "relayer", "counterparty", "third_party", "token_agent")
 """The actors of issue 16 whose rules the state machine can run (each can be switched off)."""
+
+
+CHAIN_PAIRS = ("evm-evm", "evm-algorand")
+"""Where the two legs run: the security on EVM, the cash on a second EVM chain (anvil) or on
+the embedded Algorand ledger (:mod:`relayer.interop.algorand`)."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,25 @@ def chain_setups(
         timestamp_drift_s=draw(st.integers(*drift_s)),
     )
     return ChainSetup(timing=timing, confirmations=depth)
+
+
+def algorand_setups(
+    *, block_s: tuple[int, int] = (1, 3), variance_s: tuple[int, int] = (0, 2)
+) -> st.SearchStrategy[ChainSetup]:
+    """A round chain as the relayer is configured for Algorand: deadlines in rounds, a block
+    time ``min`` in ``block_s`` seconds plus a variance, final at once (no confirmations,
+    no drift: a round is not a timestamp)."""
+
+    @st.composite
+    def build(draw: st.DrawFn) -> ChainSetup:
+        low = draw(st.integers(*block_s))
+        high = low + draw(st.integers(*variance_s))
+        timing = ChainTiming(
+            deadline_unit="round", block_time_min_ms=low * 1000, block_time_max_ms=high * 1000
+        )
+        return ChainSetup(timing=timing, confirmations=0)
+
+    return build()
 
 
 def budgets(

@@ -15,8 +15,24 @@ pytestmark = pytest.mark.anvil
 def test_help_explains_the_options(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["interop-test", "--help"]) == 0
     output = capsys.readouterr().out
-    for option in ("--profile", "--seed", "--minutes", "--report", "--replay", "--actors"):
+    for option in (
+        "--profile",
+        "--seed",
+        "--minutes",
+        "--report",
+        "--replay",
+        "--actors",
+        "--chains",
+    ):
         assert option in output
+    assert "evm-algorand" in output
+
+
+def test_an_unknown_chain_pair_is_refused_naming_the_field(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["interop-test", "--chains", "evm-solana"]) == 3
+    assert "chains" in capsys.readouterr().err
 
 
 def test_bad_actor_is_refused_naming_the_field(tmp_path: Path) -> None:
@@ -36,3 +52,17 @@ def test_a_short_run_writes_a_report(tmp_path: Path) -> None:
     assert body["invariants_checked"] > body["examples"]
     replayed = main(["interop-test", "--replay", str(out)])
     assert replayed == 0  # no failure recorded: nothing reproduces
+
+
+@pytest.mark.thorough
+def test_a_short_run_with_the_cash_on_algorand_passes_on_the_real_relayer(tmp_path: Path) -> None:
+    """The ci profile with the cash leg on the embedded Algorand ledger and every actor (the
+    decoy escrows, the issuer's clawback and the restart past the look-back among them):
+    the real relayer keeps every invariant, and the report says where the legs ran."""
+    out = tmp_path / "report.json"
+    code = main(["interop-test", "--chains", "evm-algorand", "--seed", "5", "--report", str(out)])
+    body = json.loads(out.read_text())
+    assert code == 0, body["failures"]
+    assert body["chains"] == "evm-algorand"
+    assert body["examples"] >= 1
+    assert body["relayer_ticks"] > 0

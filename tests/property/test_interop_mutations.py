@@ -1,11 +1,13 @@
 """Mutation tests: the interop suite must catch each safety bug of issue 13 re-introduced.
 
 Each test drives the suite's state machine (:mod:`relayer.interop.machine`, the real relayer
-on two anvil chains) through the program that is the minimal counterexample for one
-mutation (:mod:`relayer.interop.mutations`), once on the real code (every invariant holds)
-and once with the mutation applied in memory (an invariant fails). The programs are what
-the targeted searches of ``relayer.interop.mutations.TARGETS`` found, kept as plain
-regression tests: fixed scenarios, no randomness but the swap secrets.
+on two anvil chains, or with the cash leg on the embedded Algorand ledger:
+:mod:`relayer.interop.algorand`) through the program that is the minimal counterexample for
+one mutation (:mod:`relayer.interop.mutations`), once on the real code (every invariant
+holds) and once with the mutation applied in memory (an invariant fails). The programs are
+what the targeted searches of ``relayer.interop.mutations.TARGETS`` found or their directed
+equivalent, kept as plain regression tests: fixed scenarios, no randomness but the swap
+secrets.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from dataclasses import dataclass
 import pytest
 
 from bridge.htlc import ChainTiming, RelayerBudget
+from relayer.interop.algorand import AlgorandCashMachine
 from relayer.interop.machine import InteropMachine, InvariantViolation, machine_class, world_for
 from relayer.interop.mutations import MUTATIONS, TARGETS
 from relayer.interop.strategies import ChainSetup, Scenario, TradeSpec
@@ -24,9 +27,9 @@ from relayer.interop.strategies import ChainSetup, Scenario, TradeSpec
 pytestmark = pytest.mark.anvil
 
 
-def _chain(block_s: tuple[int, int], confirmations: int) -> ChainSetup:
+def _chain(block_s: tuple[int, int], confirmations: int, unit: str = "timestamp") -> ChainSetup:
     timing = ChainTiming(
-        deadline_unit="timestamp",
+        deadline_unit=unit,  # type: ignore[arg-type]
         block_time_min_ms=block_s[0] * 1000,
         block_time_max_ms=block_s[1] * 1000,
         finality_depth=confirmations,
@@ -44,10 +47,14 @@ def _check(m: InteropMachine) -> None:
     m.no_lock_claimed_and_refunded()
     m.escrow_holds_its_open_locks()
     m.secret_stays_private_until_revealed()
+    m.only_the_legs_own_lock_is_recorded()
+    m.a_replica_that_lost_its_lease_writes_nothing()
+    m.supply_is_conserved()
 
 
 @contextlib.contextmanager
 def machine(name: str, scenario: Scenario, intervals: dict[str, int]) -> Iterator[InteropMachine]:
+    """The machine of mutation ``name``'s target (its chains and actors) on ``scenario``."""
     world_for("anvil")
     m = machine_class(TARGETS[name])()
     m.scenario = scenario
@@ -140,6 +147,27 @@ def _takeover_in_next_lock(m: InteropMachine) -> None:
     m.takeover_mid_effect()
 
 
+def _algo(m: InteropMachine) -> AlgorandCashMachine:
+    assert isinstance(m, AlgorandCashMachine)
+    return m
+
+
+def _decoy_escrow(kind: str) -> Callable[[InteropMachine], object]:
+    """The buyer funds a decoy of the cash leg's escrow (another template, or our plain-ASA
+    template with another fee cap): the leg's hashlock, receiver, amount, deadline, asset."""
+    return lambda m: _algo(m).fund_decoy_escrow(m.swaps[0], kind)
+
+
+def _claw_back_a_third(m: InteropMachine) -> None:
+    assert _algo(m).claw_back(m.swaps[0], "some") > 0
+
+
+def _outlive_the_look_back(m: InteropMachine) -> None:
+    """The cash chain runs 50 rounds more than the daemon's look-back, the relayer ticking
+    along; then it restarts on the same store."""
+    _algo(m).outlive_the_look_back(50)
+
+
 @dataclass(frozen=True)
 class Case:
     """One mutation's directed program: the chains, their block intervals, the steps."""
@@ -151,6 +179,10 @@ class Case:
 
 
 QUICK = Scenario(_chain((2, 3), 0), _chain((2, 3), 0), BUDGET)
+ALGO = Scenario(_chain((2, 3), 0), _chain((1, 2), 0, "round"), BUDGET)
+"""The security on anvil, the cash on the embedded Algorand ledger (1-2 s rounds)."""
+SLOW_EVM_FAST_ROUNDS = Scenario(_chain((12, 15), 0), _chain((1, 1), 0, "round"), BUDGET)
+"""12-15 s EVM blocks, 1 s rounds: 1,050 rounds are about 80 EVM blocks."""
 
 CASES: dict[str, Case] = {
     # the reveal sent one second before the cash deadline is mined after it, reverts, and
@@ -222,6 +254,50 @@ CASES: dict[str, Case] = {
         {"sec": 2, "cash": 3},
         [_submit(False, 60), _takeover_in_next_lock, _tick, _tick, _tick, _tick],
     ),
+    # the same takeover with only the fencing token reverted: the second defence keeps the
+    # swap (A's refused lock is no failure), but A, whose lease moved on, still writes the
+    # swap (it marks the lock effect done after B took it over)
+    "fencing_only": Case(
+        "fencing_only",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _takeover_in_next_lock, _tick, _tick, _tick, _tick],
+    ),
+    # issue 13 item 1 on Algorand: the buyer funds an escrow of our *regulated* template
+    # (its own app, itself as creator) with the cash leg's terms before the relayer locks;
+    # matched on hashlock, receiver, amount, deadline and asset id, it is taken for the leg
+    # (the real lock is never made; its claim cannot land, the swap never ends)
+    "matcher_ignores_escrow": Case(
+        "matcher_ignores_escrow",
+        ALGO,
+        {"sec": 2, "cash": 2},
+        [_submit(False, 60), _decoy_escrow("regulated_template"), _tick, _tick, _tick, _tick],
+    ),
+    # the same with our plain-ASA template and another fee cap: recorded as the leg's lock
+    "matcher_ignores_escrow[fee_cap]": Case(
+        "matcher_ignores_escrow",
+        ALGO,
+        {"sec": 2, "cash": 2},
+        [_submit(False, 60), _decoy_escrow("fee_cap"), _tick, _tick, _tick, _tick],
+    ),
+    # issue 13 item 8: both locks, the agent freezes the buyer (the re-check refuses the
+    # reveal), the issuer claws a third of the cash escrow back: what is left must be
+    # refunded at the deadline; the mutated relayer takes the escrow for settled
+    "refund_skips_clawed_back": Case(
+        "refund_skips_clawed_back",
+        ALGO,
+        {"sec": 2, "cash": 2},
+        [_submit(False, 60), _tick, _tick, _freeze_buyer, _tick, _claw_back_a_third, _tick],
+    ),
+    # issue 13 item 6: both locks, the reveal refused (buyer frozen), then the cash chain
+    # outlives the daemon's look-back and the relayer restarts: its new HTLC port must scan
+    # from the store's lock rounds, or the buyer's escrow is never found and refunded
+    "restart_forgets_old_locks": Case(
+        "restart_forgets_old_locks",
+        SLOW_EVM_FAST_ROUNDS,
+        {"sec": 12, "cash": 1},
+        [_submit(False, 1500), _tick, _tick, _freeze_buyer, _tick, _outlive_the_look_back, _tick],
+    ),
 }
 """Each mutation's minimal program (kept as a plain regression test)."""
 
@@ -229,6 +305,10 @@ CASES: dict[str, Case] = {
 CONTROLS_IN_MAKE_TEST = {"reveal_without_margin", "claim_window_without_confirmations"}
 """The controls ``make test`` runs; the others (a full drain each, ~10 s) run in
 ``make test-thorough`` (``@pytest.mark.thorough``)."""
+
+MUTANTS_ONLY_THOROUGH = {"matcher_ignores_escrow[fee_cap]"}
+"""Mutated programs ``make test`` leaves to ``make test-thorough`` (a second decoy of the same
+fix; the first one stays in ``make test``)."""
 
 
 @pytest.mark.parametrize(
@@ -247,7 +327,13 @@ def test_the_real_relayer_passes_the_program(name: str) -> None:
         assert m.ticks >= 3
 
 
-@pytest.mark.parametrize("name", sorted(CASES))
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(n, marks=pytest.mark.thorough if n in MUTANTS_ONLY_THOROUGH else ())
+        for n in sorted(CASES)
+    ],
+)
 def test_the_suite_catches_the_mutation(name: str) -> None:
     """With the mutation applied, an invariant of the suite fails on the same program."""
     case = CASES[name]
@@ -258,3 +344,33 @@ def test_the_suite_catches_the_mutation(name: str) -> None:
     ):
         _play(m, case.program)
     print(f"{name}: {found.value}")
+
+
+SEARCHES = {
+    "matcher_ignores_escrow": 0,
+    "restart_forgets_old_locks": 1,
+    "refund_skips_clawed_back": 0,
+    "fencing_only": 0,
+}
+"""The batch seed at which the targeted random search found each newer mutation's
+counterexample (the evidence table of ``specs/protocol/protocol.md``)."""
+
+
+@pytest.mark.thorough
+@pytest.mark.parametrize("name", sorted(SEARCHES))
+def test_the_random_search_finds_the_mutation(name: str) -> None:
+    """With the mutation applied, one batch of the mutation's targeted random search (the
+    ``thorough`` profile, no shrinking: what ``stbridge interop-test --mutation NAME
+    --profile thorough --no-shrink --seed S`` runs first) reports a violated invariant."""
+    from relayer.interop.report import run
+
+    report = run(
+        profile="thorough",
+        seed_value=SEARCHES[name],
+        minutes=0.01,  # one batch: the budget is checked between batches
+        mutation=name,
+        shrink=False,
+    )
+    assert report.batches == 1
+    assert not report.passed, f"{name}: {report.examples} examples, no counterexample"
+    print(f"{name}: {report.failures[0]['message']} ({report.elapsed_s:.0f} s)")
