@@ -33,10 +33,10 @@ import os
 import secrets as _secrets
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError
 
@@ -93,6 +93,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_L = TypeVar("_L", HtlcLock, ChainEvent)
 
 REORG_GRACE_BLOCKS = 2
 """Blocks past the confirmation depth after which a sent lock that is not on chain is
@@ -626,28 +628,28 @@ class RelayerService:
         return {self.expected_lock_id(state, r) for r in Role}
 
     def _find(self, state: SwapState, role: Role) -> HtlcLock | None:
-        """The leg's lock as the chain shows it now (for effects: a live read). Only the lock
-        whose id is :meth:`expected_lock_id` counts; any other is a decoy."""
-        rt = self._rt(state, role)
-        expected = self.expected_lock_id(state, role)
-        found = None
-        for lock in rt.htlc.find(bytes.fromhex(state.terms.hashlock[2:])):
-            if lock.lock_id == expected:
-                found = lock
-            else:
-                self._decoy(state, role, lock.lock_id)
-        return found
+        """The leg's lock as the chain shows it now (for effects: a live read)."""
+        found = self._rt(state, role).htlc.find(bytes.fromhex(state.terms.hashlock[2:]))
+        return self._leg_lock(state, role, found, lambda lock: lock.lock_id)
 
     def _recorded_lock(self, state: SwapState, role: Role) -> ChainEvent | None:
-        """The leg's lock among the events the chain's watcher recorded (by its id)."""
-        rt = self._rt(state, role)
+        """The leg's lock among the events the chain's watcher recorded."""
+        key = self._key_of(self._rt(state, role))
+        events = self.store.locks_by_hashlock(key, state.terms.hashlock)
+        return self._leg_lock(state, role, events, lambda event: str(event.args.get("lock_id")))
+
+    def _leg_lock(
+        self, state: SwapState, role: Role, candidates: Iterable[_L], lock_id: Callable[[_L], str]
+    ) -> _L | None:
+        """The first of ``candidates`` (locks under the swap's hashlock) whose id is
+        :meth:`expected_lock_id`; every other one is a decoy, logged and ignored."""
         expected = self.expected_lock_id(state, role)
         found = None
-        for event in self.store.locks_by_hashlock(self._key_of(rt), state.terms.hashlock):
-            if str(event.args.get("lock_id")) == expected:
-                found = found or event
+        for candidate in candidates:
+            if lock_id(candidate) == expected:
+                found = found or candidate
             else:
-                self._decoy(state, role, str(event.args.get("lock_id")))
+                self._decoy(state, role, lock_id(candidate))
         return found
 
     def _observe_leg(self, swap_id: str, state: SwapState, role: Role) -> SwapState:
