@@ -271,6 +271,11 @@ class ChainRuntime:
     escrow_per_lock: bool = False
     shortfall: Callable[[AssetRef | None], tuple[int, tuple[str, ...]]] | None = None
     funds: Callable[[str, AssetRef | None, str, int], tuple[Refusal, ...]] | None = None
+    release_check: Callable[[str, TransferIntent], TransferCheck | None] | None = None
+    """Before a claim: the token's check of releasing the lock with this id (the leg's own,
+    recomputed from the terms) to the receiver, for escrows that are not an account a
+    transfer can start from (ibet's lock book); None from it: the plain hop out of
+    ``escrow``."""
 
     def signer_for(self, address: str) -> Signer:
         """The signer of ``address``; ``NotFound`` when the relayer does not hold it."""
@@ -1002,7 +1007,11 @@ class RelayerService:
                     asset=leg.asset, sender=sender, recipient=receiver, amount=leg.amount
                 )
                 try:
-                    check = rt.dry_run(intent)
+                    check = None
+                    if before_claim and rt.release_check is not None:
+                        check = rt.release_check(self.expected_lock_id(state, role), intent)
+                    if check is None:
+                        check = rt.dry_run(intent)
                 except TransientError as exc:
                     self._rpc_error(rt, exc)
                     raise
