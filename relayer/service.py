@@ -41,7 +41,14 @@ from typing import Any, TypeVar
 from pydantic import Field, ValidationError
 
 from bridge.compliance import Trade
-from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, TransientError
+from bridge.errors import (
+    BridgeError,
+    ConfigError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    TransientError,
+)
 from bridge.htlc import ChainHead, ChainTiming, RelayerBudget, plan_deadlines
 from bridge.journal import journaled
 from bridge.model import AssetRef, ChainRef, Refusal, Standard, TransferCheck, TransferIntent
@@ -313,7 +320,14 @@ class RelayerService:
         self.replica_id = replica_id
         self.lease_seconds = lease_seconds
         self._randbytes = randbytes
-        self._by_key = {self._key_of(rt): rt for rt in self.chains.values()}
+        self._by_key: dict[str, ChainRuntime] = {}
+        for rt in self.chains.values():
+            other = self._by_key.setdefault(self._key_of(rt), rt)
+            if other is not rt:  # one chain under two names: one entry would be shadowed
+                raise ConfigError(
+                    f"chains {other.name} and {rt.name} are one chain ({self._key_of(rt)}): "
+                    "one chain, one entry"
+                )
         self.max_swaps_per_tick = max_swaps_per_tick
         self.crash_plan = crash_plan
         self._sent = 0
