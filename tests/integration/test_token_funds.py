@@ -146,8 +146,15 @@ def test_a_buyer_with_the_token_but_no_gas_is_refused_before_the_seller_locks(
     assert Erc20Adapter(world.chain).holding(world.security, world.seller.address).balance == (
         1_000_000
     )
+    # the bound is within reach: 0.1 ether pays for the approval and the lock (the thorough
+    # control below settles the swap with it)
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    funds = service.chains["evm"].funds
+    assert funds is not None
+    assert funds("cash", world.cash, world.buyer.address, 5_000) == ()
 
 
+@pytest.mark.thorough  # two swaps' worth of ticks on two backends; the bound is checked above
 def test_a_buyer_with_a_little_gas_money_settles(
     world: World, snapshot: None, tmp_path: Path
 ) -> None:
