@@ -33,6 +33,7 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, generate_latest
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from bridge.compliance import Trade
 from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, TransientError
 from bridge.swap import CancelSwap, Outcome, SwapState
 from relayer.metrics import STAGES, stage_of
@@ -41,7 +42,7 @@ from relayer.service import RelayerService, SwapOrder
 if TYPE_CHECKING:
     from relayer.satp.node import SatpNode
 
-__all__ = ["Problem", "create_app", "problem", "render_docs", "swap_view", "why"]
+__all__ = ["Problem", "SubmittedOrder", "create_app", "problem", "render_docs", "swap_view", "why"]
 
 _log = logging.getLogger(__name__)
 
@@ -170,6 +171,16 @@ def _responses(*codes: int) -> dict[int | str, dict[str, Any]]:
         }
         for code in codes
     }
+
+
+class SubmittedOrder(SwapOrder):
+    """The body of ``POST /swaps``: a :class:`SwapOrder` whose ``trade`` is required, as in
+    ``specs/schemas/swap-order.schema.json`` (an order without it cannot be judged: it is
+    refused at submit with a 422 naming ``trade``, as ``stbridge swap submit`` refuses it)."""
+
+    trade: Trade = Field(  # narrowed: required here
+        description="The trade the compliance engine judges (required)."
+    )
 
 
 _bearer = HTTPBearer(auto_error=False)
@@ -328,7 +339,7 @@ def create_app(service: RelayerService, *, token: str, satp: SatpNode | None = N
         dependencies=[Depends(authorised)],
         responses=_responses(401, 409, 422, 503),
     )
-    def submit(order: SwapOrder) -> dict[str, Any]:
+    def submit(order: SubmittedOrder) -> dict[str, Any]:
         """Submit a swap order; the same ``order_id`` again returns the same swap."""
         state = service.submit(order)
         requests.labels("swaps", "201").inc()

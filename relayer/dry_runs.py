@@ -14,10 +14,11 @@ approval flows, regulated-ASA whitelists and KYC expiry) and not only the law.
 
 Before a lock the relayer also checks that each leg's sender can pay for it in the chain's
 native coin (a token dry run cannot see that): :func:`evm_funds_check` (the amount of a
-native leg plus the lock's fees at the current fee per gas) and :func:`algorand_funds_check`
-(the HTLC's own pre-flight: escrow deposit, fees, and the amount of an ALGO leg). A leg
-whose sender is short is refused with ``INSUFFICIENT_BALANCE`` naming the order's field,
-before anything is locked.
+native leg plus the lock's fees; for a token leg the gas of its approval, when the
+allowance is short, and of its lock; at the current fee per gas) and
+:func:`algorand_funds_check` (the HTLC's own pre-flight: escrow deposit, fees, and the
+amount of an ALGO leg, above the sender's minimum balance). A leg whose sender is short is
+refused with ``INSUFFICIENT_BALANCE`` naming the order's field, before anything is locked.
 """
 
 from __future__ import annotations
@@ -25,18 +26,26 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from bridge.errors import InvalidInput
+from bridge.errors import BridgeError, InvalidInput, TransientError
 from bridge.model import AssetRef, Refusal, Standard, TransferCheck, TransferIntent
 from bridge.reasons import ReasonCode
 
 __all__ = [
+    "EVM_APPROVE_GAS",
     "EVM_NATIVE_LOCK_GAS",
+    "EVM_TOKEN_LOCK_GAS",
+    "EVM_TOKEN_LOCK_OVERHEAD",
     "DryRun",
     "FundsCheck",
     "algorand_dry_run",
     "algorand_funds_check",
     "evm_dry_run",
+    "evm_estimate",
+    "evm_fee_per_gas",
     "evm_funds_check",
+    "evm_gas_refusal",
+    "evm_token_lock_gas",
+    "sent_limit",
 ]
 
 DryRun = Callable[[TransferIntent], TransferCheck]
@@ -49,6 +58,33 @@ names; ``asset`` None is the native coin itself."""
 EVM_NATIVE_LOCK_GAS = 47_589 + 47_589 // 5 + 10_000
 """Gas a native HTLC lock is sent with: its measured use (``adapters.evm.htlc_gas``) plus
 the 20 % and 10,000 the client adds to an estimate."""
+
+EVM_TOKEN_LOCK_OVERHEAD = 60_000
+"""Gas a token lock takes beyond the token's own transfer to the HTLC (the lock's storage
+and event, ``transferFrom``'s allowance): about 30,000 measured for our CashToken (a
+transfer estimated at 65,497, the lock at 95,826, py-evm), doubled."""
+
+EVM_TOKEN_LOCK_GAS = 400_000
+"""The lock's gas when the token's transfer cannot be estimated (a T-REX transfer with its
+compliance modules stays well below it)."""
+
+EVM_APPROVE_GAS = 100_000
+"""An ERC-20 approval's gas limit when it cannot be estimated (about 51,000 measured)."""
+
+_ERC20_ABI: list[dict[str, Any]] = [
+    {
+        "type": "function",
+        "name": name,
+        "stateMutability": mutability,
+        "inputs": [{"name": a, "type": "address"}, {"name": b, "type": t}],
+        "outputs": [{"name": "", "type": out}],
+    }
+    for name, mutability, a, b, t, out in (
+        ("approve", "nonpayable", "spender", "value", "uint256", "bool"),
+        ("transfer", "nonpayable", "to", "value", "uint256", "bool"),
+        ("allowance", "view", "owner", "spender", "address", "uint256"),
+    )
+]
 
 
 def evm_dry_run(client: Any) -> DryRun:
@@ -91,30 +127,93 @@ def algorand_dry_run(chain: Any) -> DryRun:
     return run
 
 
-def evm_funds_check(client: Any) -> FundsCheck:
-    """A native EVM leg's sender must hold its amount plus the lock's fees (the gas the
-    lock is sent with, at the fee per gas the client would offer now)."""
+def evm_fee_per_gas(client: Any) -> int:
+    """The most the client offers per gas now (``maxFeePerGas``, or the legacy gas price)."""
+    block = client.guard("get block", lambda: client.w3.eth.get_block("latest"))
+    if "baseFeePerGas" in block:
+        return 2 * int(block["baseFeePerGas"] or 0) + 10**9  # as the client offers
+    return int(client.guard("eth_gasPrice", lambda: client.w3.eth.gas_price))
+
+
+def evm_estimate(client: Any, sender: str, fn_call: Any) -> int | None:
+    """``eth_estimateGas`` of ``fn_call`` sent by ``sender``, or None when the node cannot
+    estimate it (a revert, or py-evm asking the sender to afford a block's gas): the caller
+    then takes its bound. An unreachable node raises (``TransientError``)."""
+    tx = {"from": sender, "to": str(fn_call.address), "data": fn_call._encode_transaction_data()}
+    try:
+        return int(client.estimate(tx))
+    except TransientError:
+        raise
+    except BridgeError:
+        return None
+
+
+def sent_limit(estimate: int | None, bound: int) -> int:
+    """The gas limit the client sends a transaction with: an estimate plus a fifth and
+    10,000 (``EvmClient.build_tx``), or ``bound`` when there is no estimate."""
+    return bound if estimate is None else estimate + estimate // 5 + 10_000
+
+
+def evm_gas_refusal(
+    client: Any, field: str, sender: str, gas: int, what: str, *, value: int = 0
+) -> tuple[Refusal, ...]:
+    """``INSUFFICIENT_BALANCE`` naming ``field`` when ``sender`` holds less native coin than
+    ``value`` plus ``gas`` at the fee per gas the client would offer now."""
+    fees = gas * evm_fee_per_gas(client)
+    held = int(client.balance(sender))
+    if held >= value + fees:
+        return ()
+    return (
+        Refusal(
+            code=ReasonCode.INSUFFICIENT_BALANCE,
+            raw_code="SENDER_NATIVE_BALANCE",
+            detail=f"{field}.sender {sender} holds {held} wei; {what} (up to {fees} wei) "
+            f"needs {value + fees}",
+        ),
+    )
+
+
+def evm_token_lock_gas(
+    client: Any, escrow: str, token: str, sender: str, amount: int
+) -> tuple[int, str]:
+    """The gas ``sender`` pays to lock ``amount`` of the ERC-20-like ``token`` in the HTLC
+    at ``escrow``, and what it pays for: the approval when its allowance is short (estimated,
+    or :data:`EVM_APPROVE_GAS`), and the lock, sent with the HTLC's cached limit (its
+    estimate plus a third and 10,000), the lock estimated as the token's own transfer to the
+    HTLC plus :data:`EVM_TOKEN_LOCK_OVERHEAD` (or :data:`EVM_TOKEN_LOCK_GAS` when the
+    transfer cannot be estimated)."""
+    contract = client.contract(token, _ERC20_ABI)
+    try:
+        allowance = int(client.read(contract.functions.allowance(sender, escrow)))
+    except TransientError:
+        raise
+    except BridgeError:
+        allowance = 0
+    gas, what = 0, "the gas of the lock"
+    if allowance < amount:
+        approve = evm_estimate(client, sender, contract.functions.approve(escrow, amount))
+        gas += sent_limit(approve, EVM_APPROVE_GAS)
+        what = f"the gas of the approval (allowance {allowance} < {amount}) and the lock"
+    transfer = evm_estimate(client, sender, contract.functions.transfer(escrow, amount))
+    lock = EVM_TOKEN_LOCK_GAS if transfer is None else transfer + EVM_TOKEN_LOCK_OVERHEAD
+    return gas + lock + lock // 3 + 10_000, what
+
+
+def evm_funds_check(client: Any, escrow: str | None = None) -> FundsCheck:
+    """A leg's sender must hold the native coin for its lock: a native leg its amount plus
+    the lock's fees (the gas the lock is sent with, at the fee per gas the client would
+    offer now); a token leg the gas of its approval of the HTLC at ``escrow`` (when the
+    allowance is short) and of its lock (:func:`evm_token_lock_gas`). The token's own
+    balance is its dry run's (the hop into the escrow)."""
 
     def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
-        if asset is not None:
-            return ()  # a token leg: the token's own dry run checks the balance
-        block = client.guard("get block", lambda: client.w3.eth.get_block("latest"))
-        if "baseFeePerGas" in block:
-            per_gas = 2 * int(block["baseFeePerGas"] or 0) + 10**9  # as the client offers
-        else:
-            per_gas = int(client.guard("eth_gasPrice", lambda: client.w3.eth.gas_price))
-        fees = EVM_NATIVE_LOCK_GAS * per_gas
-        held = client.balance(sender)
-        if held >= amount + fees:
+        if asset is None:
+            what = f"{field}.amount {amount} plus the lock's fees"
+            return evm_gas_refusal(client, field, sender, EVM_NATIVE_LOCK_GAS, what, value=amount)
+        if escrow is None or asset.locator.kind != "evm_contract":
             return ()
-        return (
-            Refusal(
-                code=ReasonCode.INSUFFICIENT_BALANCE,
-                raw_code="SENDER_NATIVE_BALANCE",
-                detail=f"{field}.sender {sender} holds {held} wei; {field}.amount {amount} "
-                f"plus the lock's fees (up to {fees} wei) needs {amount + fees}",
-            ),
-        )
+        gas, what = evm_token_lock_gas(client, escrow, asset.locator.address, sender, amount)
+        return evm_gas_refusal(client, field, sender, gas, f"{what} of {field}.amount {amount}")
 
     return run
 

@@ -44,7 +44,7 @@ from bridge.compliance import Trade
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator, TransferIntent
 from relayer.daemon import compliance_from_engine
-from relayer.dry_runs import algorand_dry_run
+from relayer.dry_runs import algorand_dry_run, algorand_funds_check
 from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
 from relayer.service import (
@@ -207,6 +207,7 @@ def build_world(workdir: Path | None = None) -> World:
                 signers={accounts["bob"].address: accounts["bob"]},
                 operator=accounts["operator"],
                 dry_run=algorand_dry_run(chain),
+                funds=algorand_funds_check(algo_htlc),  # as the daemon wires it
                 escrow_per_lock=True,
             ),
         },

@@ -80,7 +80,7 @@ def evm_runtime(
         prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
         block_hash=client.block_hash,
         shortfall=htlc.shortfall,
-        funds=evm_funds_check(client),
+        funds=evm_funds_check(client, htlc.address),
         start_height=start_height,
         party_facts=evm_party_reader(client),
     )

@@ -13,10 +13,16 @@ and its dry run, approval step and shortfall check learn the ibet case:
   seller-to-buyer hop is the token's own transfer check, as for every token;
 - before the claim, the hop "out of the escrow" is ibet's ``unlock`` to the buyer, which
   skips the token's transferable and personal-information checks: they are run here
-  (:meth:`IbetAdapter.check_unlock`) for the open lock that pays the buyer;
+  (:meth:`IbetAdapter.check_unlock`) for the leg's own lock, by the id the relayer
+  recomputes from the terms (the runtime's ``release_check``; a look-alike lock is never
+  judged instead), and the seller's lock book must still hold every unit IbetHTLC has
+  committed (an agent's ``forceUnlock`` refuses the reveal: the legs are refunded);
+- before the lock, the funds check counts an ibet leg's gas as the token's ``lock`` plus
+  the commit (no approval);
 - no ERC-20 approval is sent for an ibet leg (``IbetHtlc.lock`` locks the units itself);
 - the pooled-escrow shortfall applies to ``HTLC.sol`` only (ibet units never leave the
-  seller's lock book for a pooled account).
+  seller's lock book for a pooled account; the book's own shortfall is the release
+  check's).
 """
 
 from __future__ import annotations
@@ -41,11 +47,20 @@ from bridge.model import (
 from bridge.ports import ChainEvent, HtlcLock, Signer, TxReceipt
 from bridge.reasons import ReasonCode
 from bridge.swap import Leg
+from relayer.dry_runs import FundsCheck, evm_estimate, evm_gas_refusal, sent_limit
 from relayer.service import ChainRuntime
 
 __all__ = ["RoutedHtlc", "with_ibet"]
 
 IBET_STANDARDS = frozenset({Standard.IBET_SHARE, Standard.IBET_BOND})
+
+IBET_TOKEN_LOCK_GAS = 150_000
+"""The gas limit of the token's ``lock`` to IbetHTLC when it cannot be estimated."""
+
+IBET_COMMIT_GAS = 120_000
+"""A bound on the gas limit of ``IbetHTLC.lock`` (the commit; the token's lock and the
+commit together measure about 96,000 on py-evm, ``stbridge bench gas``); it cannot be
+estimated before the token's lock."""
 
 
 class RoutedHtlc:
@@ -179,6 +194,14 @@ class RoutedHtlc:
 
         yield from heapq.merge(self.plain.events(from_height, to_height), ibet_events(), key=order)
 
+    def ibet_shortfall(self, token: str, seller: str) -> int:
+        """How many units ``seller``'s lock book on ``token`` lacks for IbetHTLC's open
+        locks: what IbetHTLC committed of them minus what is locked to it (0: whole)."""
+        contract = self.client.contract(token, self.ibet._token_abi)
+        locked = int(self.client.read(contract.functions.lockedOf(self.ibet.address, seller)))
+        committed = int(self.client.read(self.ibet.contract.functions.committed(token, seller)))
+        return max(committed - locked, 0)
+
     def shortfall(self, asset: AssetRef | None) -> tuple[int, tuple[str, ...]]:
         """``HTLC.sol``'s pooled shortfall; none for ibet (units stay in the lock book)."""
         if self.is_ibet(asset):
@@ -191,16 +214,23 @@ def _address(asset: AssetRef) -> str:
     return locator.address if isinstance(locator, EvmContractLocator) else ""
 
 
-def _ibet_dry_run(
-    routed: RoutedHtlc, base: Callable[[TransferIntent], TransferCheck]
-) -> Callable[[TransferIntent], TransferCheck]:
-    """The chain's dry run with the escrow hops of an ibet leg answered as ibet settles."""
+def _ibet_adapter(routed: RoutedHtlc) -> Callable[[AssetRef], Any]:
+    """The ibet adapter (share or bond) of an asset ``routed`` has detected."""
     from adapters.evm.ibet import IbetBondAdapter, IbetShareAdapter
 
     def adapter(asset: AssetRef) -> Any:
         standard = routed._standards.get(_address(asset).lower())
         cls = IbetBondAdapter if standard is Standard.IBET_BOND else IbetShareAdapter
         return cls(routed.client)
+
+    return adapter
+
+
+def _ibet_dry_run(
+    routed: RoutedHtlc, base: Callable[[TransferIntent], TransferCheck]
+) -> Callable[[TransferIntent], TransferCheck]:
+    """The chain's dry run with the escrow hops of an ibet leg answered as ibet settles."""
+    adapter = _ibet_adapter(routed)
 
     def run(intent: TransferIntent) -> TransferCheck:
         if not routed.is_ibet(intent.asset):
@@ -210,28 +240,82 @@ def _ibet_dry_run(
         if intent.recipient.lower() == escrow:  # into the escrow: the seller's lock book
             missing = routed.ibet.preflight(token=token, sender=intent.sender, amount=intent.amount)
             return TransferCheck(intent=intent, allowed=not missing, refusals=missing)
-        if intent.sender.lower() == escrow:  # out of it: ibet's unlock to the buyer
-            for lock in routed.ibet._scan(None):
-                if (
-                    lock.state == "open"
-                    and lock.receiver.lower() == intent.recipient.lower()
-                    and lock.amount == intent.amount
-                    and lock.asset is not None
-                    and _address(lock.asset).lower() == token.lower()
-                ):
-                    return adapter(intent.asset).check_unlock(  # type: ignore[no-any-return]
-                        intent.asset,
-                        lock_address=routed.ibet.address,
-                        account=lock.sender,
-                        recipient=intent.recipient,
-                        amount=intent.amount,
-                    )
+        if intent.sender.lower() == escrow:  # out of it: judged per lock (release check)
             refusal = Refusal(
                 code=ReasonCode.TRANSFER_FAILURE,
-                detail=f"no open ibet lock of {intent.amount} units for {intent.recipient}",
+                detail="the release of an ibet lock is judged for the leg's own lock id "
+                "(release_check), never for whichever open lock looks like it",
             )
             return TransferCheck(intent=intent, allowed=False, refusals=(refusal,))
         return adapter(intent.asset).check_transfer(intent)  # type: ignore[no-any-return]
+
+    return run
+
+
+def _ibet_release_check(
+    routed: RoutedHtlc, adapter: Callable[[AssetRef], Any]
+) -> Callable[[str, TransferIntent], TransferCheck | None]:
+    """Before the claim of an ibet leg: ibet's ``unlock`` of the leg's own lock (``lock_id``,
+    recomputed by the relayer from the terms; a look-alike lock with the same receiver,
+    amount and token is never judged instead), with the checks ``unlock`` skips, and the
+    seller's lock book still whole: the units locked to IbetHTLC at least what IbetHTLC has
+    committed of them to open locks (an issuer's ``forceUnlock`` or
+    ``forceChangeLockedAccount`` takes units out of it; a claim would then fail, or be paid
+    out of another lock's units). None for every other leg."""
+
+    def run(lock_id: str, intent: TransferIntent) -> TransferCheck | None:
+        if not routed.is_ibet(intent.asset):
+            return None
+        try:
+            lock = routed.ibet._params(lock_id)
+        except NotFound:
+            lock = None
+        if lock is None or lock.state != "open":
+            seen = "not on chain" if lock is None else lock.state
+            refusal = Refusal(
+                code=ReasonCode.TRANSFER_FAILURE,
+                raw_code="IBET_LOCK_NOT_OPEN",
+                detail=f"the leg's ibet lock {lock_id} is {seen}",
+            )
+            return TransferCheck(intent=intent, allowed=False, refusals=(refusal,))
+        token = _address(intent.asset)
+        check: TransferCheck = adapter(intent.asset).check_unlock(
+            intent.asset,
+            lock_address=routed.ibet.address,
+            account=lock.sender,
+            recipient=intent.recipient,
+            amount=intent.amount,
+        )
+        missing = routed.ibet_shortfall(token, lock.sender)
+        if not missing:
+            return check
+        short = Refusal(
+            code=ReasonCode.INSUFFICIENT_BALANCE,
+            raw_code="IBET_ESCROW_SHORT",
+            detail=f"{lock.sender}'s units locked to IbetHTLC {routed.ibet.address} are "
+            f"{missing} short of its open locks of {token}: an agent moved them out "
+            "(forceUnlock / forceChangeLockedAccount); the secret is not revealed",
+        )
+        return TransferCheck(intent=check.intent, allowed=False, refusals=(*check.refusals, short))
+
+    return run
+
+
+def _ibet_funds(routed: RoutedHtlc, base: FundsCheck | None) -> FundsCheck:
+    """The chain's funds check, with an ibet leg's gas as ibet locks: the token's ``lock``
+    to IbetHTLC (estimated, or :data:`IBET_TOKEN_LOCK_GAS`) and the commit
+    (:data:`IBET_COMMIT_GAS`); no approval."""
+
+    def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
+        if not routed.is_ibet(asset) or asset is None:
+            return () if base is None else base(field, asset, sender, amount)
+        token = routed.client.contract(_address(asset), routed.ibet._token_abi)
+        estimate = evm_estimate(
+            routed.client, sender, token.functions.lock(routed.ibet.address, amount, "")
+        )
+        gas = sent_limit(estimate, IBET_TOKEN_LOCK_GAS) + IBET_COMMIT_GAS
+        what = f"the gas of the ibet lock and its commit of {field}.amount {amount}"
+        return evm_gas_refusal(routed.client, field, sender, gas, what)
 
     return run
 
@@ -253,6 +337,8 @@ def with_ibet(runtime: ChainRuntime, client: EvmClient, ibet: IbetHtlc) -> Chain
         runtime,
         htlc=routed,
         dry_run=None if base is None else _ibet_dry_run(routed, base),
+        release_check=_ibet_release_check(routed, _ibet_adapter(routed)),
         prepare_lock=prepare,
         shortfall=routed.shortfall,
+        funds=_ibet_funds(routed, runtime.funds),
     )

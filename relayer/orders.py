@@ -9,7 +9,8 @@
 - :data:`KINDS` are the kinds of trade the devnet's relayer settles, one example order each:
   :func:`example_orders` builds them for real addresses (``stbridge devnet up`` writes them
   to ``DIR/orders/``), :func:`static_examples` for invented ones, checked in under
-  ``specs/examples/orders/`` (``python -m relayer.orders [--check]`` writes or checks them).
+  ``specs/examples/orders/`` and shipped in the wheel as package data (:func:`examples_dir`;
+  ``python -m relayer.orders [--check]`` writes or checks them).
 - :func:`load_order` reads an order file with the model and the schema's rule, naming the
   field of the first problem.
 """
@@ -31,6 +32,7 @@ from bridge.model import AlgorandAsaLocator, AlgorandChain, AssetRef, EvmChain, 
 __all__ = [
     "KINDS",
     "example_orders",
+    "examples_dir",
     "load_order",
     "main",
     "static_examples",
@@ -56,6 +58,16 @@ cash on "algorand" or on "evm"). ``buyer-never-pays``: the relayer holds no key 
 so only the seller locks and is refunded after the deadline (``stbridge devnet advance``)."""
 
 STATIC_DIR: Final = Path("specs") / "examples" / "orders"
+"""Where the example orders live in the checkout; installed, they are package data
+(:func:`examples_dir`)."""
+
+
+def examples_dir() -> Path:
+    """The shipped example orders (``specs/examples/orders/``), read through
+    ``importlib.resources``: the checkout's files, or the wheel's package data."""
+    from bridge.compliance.loader import specs_dir
+
+    return specs_dir() / "examples" / "orders"
 
 
 def swap_order_schema() -> dict[str, Any]:
@@ -172,8 +184,12 @@ def main(argv: list[str] | None = None) -> int:
     or exit 1 naming those that drifted from :func:`static_examples`."""
     parser = argparse.ArgumentParser(prog="python -m relayer.orders", description=main.__doc__)
     parser.add_argument("--check", action="store_true", help="write nothing; exit 1 on drift")
-    parser.add_argument("--out", type=Path, default=STATIC_DIR, help="where the files live")
+    parser.add_argument(
+        "--out", type=Path, default=None, help="where the files live (default: the shipped ones)"
+    )
     args = parser.parse_args(argv)
+    if args.out is None:
+        args.out = examples_dir()
     expected = {f"{name}.json": render(order) for name, order in static_examples().items()}
     if args.check:
         found = {p.name for p in args.out.glob("*.json")} if args.out.is_dir() else set()

@@ -33,15 +33,22 @@ import os
 import secrets as _secrets
 import signal
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from pydantic import Field, ValidationError
 
 from bridge.compliance import Trade
-from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, TransientError
+from bridge.errors import (
+    BridgeError,
+    ConfigError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    TransientError,
+)
 from bridge.htlc import ChainHead, ChainTiming, RelayerBudget, plan_deadlines
 from bridge.journal import journaled
 from bridge.model import AssetRef, ChainRef, Refusal, Standard, TransferCheck, TransferIntent
@@ -94,6 +101,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+_L = TypeVar("_L", HtlcLock, ChainEvent)
 
 REORG_GRACE_BLOCKS = 2
 """Blocks past the confirmation depth after which a sent lock that is not on chain is
@@ -271,6 +280,11 @@ class ChainRuntime:
     shortfall: Callable[[AssetRef | None], tuple[int, tuple[str, ...]]] | None = None
     funds: Callable[[str, AssetRef | None, str, int], tuple[Refusal, ...]] | None = None
     party_facts: PartyReader | None = None  # the parties' chain facts (relayer.party_facts)
+    release_check: Callable[[str, TransferIntent], TransferCheck | None] | None = None
+    """Before a claim: the token's check of releasing the lock with this id (the leg's own,
+    recomputed from the terms) to the receiver, for escrows that are not an account a
+    transfer can start from (ibet's lock book); None from it: the plain hop out of
+    ``escrow``."""
 
     def signer_for(self, address: str) -> Signer:
         """The signer of ``address``; ``NotFound`` when the relayer does not hold it."""
@@ -308,7 +322,14 @@ class RelayerService:
         self.replica_id = replica_id
         self.lease_seconds = lease_seconds
         self._randbytes = randbytes
-        self._by_key = {self._key_of(rt): rt for rt in self.chains.values()}
+        self._by_key: dict[str, ChainRuntime] = {}
+        for rt in self.chains.values():
+            other = self._by_key.setdefault(self._key_of(rt), rt)
+            if other is not rt:  # one chain under two names: one entry would be shadowed
+                raise ConfigError(
+                    f"chains {other.name} and {rt.name} are one chain ({self._key_of(rt)}): "
+                    "one chain, one entry"
+                )
         self.max_swaps_per_tick = max_swaps_per_tick
         self.crash_plan = crash_plan
         self._sent = 0
@@ -628,28 +649,28 @@ class RelayerService:
         return {self.expected_lock_id(state, r) for r in Role}
 
     def _find(self, state: SwapState, role: Role) -> HtlcLock | None:
-        """The leg's lock as the chain shows it now (for effects: a live read). Only the lock
-        whose id is :meth:`expected_lock_id` counts; any other is a decoy."""
-        rt = self._rt(state, role)
-        expected = self.expected_lock_id(state, role)
-        found = None
-        for lock in rt.htlc.find(bytes.fromhex(state.terms.hashlock[2:])):
-            if lock.lock_id == expected:
-                found = lock
-            else:
-                self._decoy(state, role, lock.lock_id)
-        return found
+        """The leg's lock as the chain shows it now (for effects: a live read)."""
+        found = self._rt(state, role).htlc.find(bytes.fromhex(state.terms.hashlock[2:]))
+        return self._leg_lock(state, role, found, lambda lock: lock.lock_id)
 
     def _recorded_lock(self, state: SwapState, role: Role) -> ChainEvent | None:
-        """The leg's lock among the events the chain's watcher recorded (by its id)."""
-        rt = self._rt(state, role)
+        """The leg's lock among the events the chain's watcher recorded."""
+        key = self._key_of(self._rt(state, role))
+        events = self.store.locks_by_hashlock(key, state.terms.hashlock)
+        return self._leg_lock(state, role, events, lambda event: str(event.args.get("lock_id")))
+
+    def _leg_lock(
+        self, state: SwapState, role: Role, candidates: Iterable[_L], lock_id: Callable[[_L], str]
+    ) -> _L | None:
+        """The first of ``candidates`` (locks under the swap's hashlock) whose id is
+        :meth:`expected_lock_id`; every other one is a decoy, logged and ignored."""
         expected = self.expected_lock_id(state, role)
         found = None
-        for event in self.store.locks_by_hashlock(self._key_of(rt), state.terms.hashlock):
-            if str(event.args.get("lock_id")) == expected:
-                found = found or event
+        for candidate in candidates:
+            if lock_id(candidate) == expected:
+                found = found or candidate
             else:
-                self._decoy(state, role, str(event.args.get("lock_id")))
+                self._decoy(state, role, lock_id(candidate))
         return found
 
     def _observe_leg(self, swap_id: str, state: SwapState, role: Role) -> SwapState:
@@ -1009,7 +1030,11 @@ class RelayerService:
                     asset=leg.asset, sender=sender, recipient=receiver, amount=leg.amount
                 )
                 try:
-                    check = rt.dry_run(intent)
+                    check = None
+                    if before_claim and rt.release_check is not None:
+                        check = rt.release_check(self.expected_lock_id(state, role), intent)
+                    if check is None:
+                        check = rt.dry_run(intent)
                 except TransientError as exc:
                     self._rpc_error(rt, exc)
                     raise

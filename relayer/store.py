@@ -30,12 +30,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import sqlite3
 import threading
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -775,6 +776,10 @@ class SqliteStore(Store):
         super().__init__(clock=clock)
         self.path = str(path)
         try:
+            if self.path != ":memory:" and not self.path.startswith("file:"):
+                # a new store is the operator's alone (SQLite gives -wal/-shm the same mode)
+                with suppress(FileExistsError):
+                    os.close(os.open(self.path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
             self._conn = sqlite3.connect(
                 self.path, isolation_level=None, timeout=30, check_same_thread=False
             )
@@ -787,7 +792,7 @@ class SqliteStore(Store):
                 self._conn.execute(
                     "ALTER TABLE swaps ADD COLUMN lease_epoch BIGINT NOT NULL DEFAULT 0"
                 )
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
 
     @contextmanager

@@ -213,6 +213,12 @@ class AlgodChain:
         info = self._call(f"account {address}", lambda: self.algod.account_info(address))
         return int(info.get("amount", 0))
 
+    def spendable_algos(self, address: str) -> int:
+        """The account's microAlgos above its minimum balance (what it can pay out)."""
+        address = checked_address(address)
+        info = self._call(f"account {address}", lambda: self.algod.account_info(address))
+        return max(int(info.get("amount", 0)) - int(info.get("min-balance", 0)), 0)
+
     def app_params(self, app_id: int) -> dict[str, Any]:
         """The application's ``params`` object (creator, global state, programs...)."""
         check_asset_id(app_id, "app_id")

@@ -569,14 +569,14 @@ class AlgorandHtlc:
             )
 
         escrow = terms.escrow
-        algos = self.chain.algo_balance(terms.sender)
+        algos = self.chain.spendable_algos(terms.sender)  # above its own minimum balance
         need = terms.deposit + (terms.amount if terms.kind is HtlcKind.ALGO else 0) + 4 * MIN_FEE
         if algos < need:
             miss(
                 R.INSUFFICIENT_BALANCE,
                 "SENDER_ALGOS",
-                f"sender {terms.sender} holds {algos} microalgos; the lock needs {need} "
-                "besides its own minimum balance",
+                f"sender {terms.sender} holds {algos} microalgos above its minimum balance; "
+                f"the lock needs {need}",
             )
         if self._funded(terms):
             miss(R.TRANSFER_FAILURE, "ESCROW_FUNDED", f"escrow {escrow} is already funded")

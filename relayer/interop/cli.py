@@ -5,15 +5,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from bridge.errors import InvalidInput
-from relayer.interop.mutations import MUTATIONS
-from relayer.interop.report import RunReport, mutation_config, replay, run
-from relayer.interop.strategies import ACTORS
+from relayer.interop.names import ACTORS, MUTATION_NAMES
+
+if TYPE_CHECKING:
+    from relayer.interop.report import RunReport
 
 __all__ = ["app"]
 
@@ -62,7 +63,7 @@ def interop_test(
         str | None,
         typer.Option(
             help="Re-introduce one safety bug in memory and run its targeted search "
-            f"(one of: {', '.join(sorted(MUTATIONS))}); exit 1 means the suite caught it."
+            f"(one of: {', '.join(MUTATION_NAMES)}); exit 1 means the suite caught it."
         ),
     ] = None,
     store: Annotated[
@@ -90,6 +91,7 @@ def interop_test(
     if minutes is not None and minutes <= 0:
         raise InvalidInput("minutes", "must be > 0", value=minutes)
     console = Console(quiet=as_json, stderr=True)
+    from relayer.interop.report import mutation_config, replay, run  # hypothesis and the chains: not for --help
 
     def show(r: RunReport) -> None:
         console.print(

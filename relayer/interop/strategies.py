@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from hypothesis import strategies as st
 
 from bridge.htlc import ChainTiming, RelayerBudget, minimum_settlement_window
+from relayer.interop.names import ACTORS
 
 __all__ = [
     "ACTORS",
@@ -34,9 +35,6 @@ __all__ = [
     "skews",
     "trades",
 ]
-
-ACTORS = ("chains", "relayer", "counterparty", "third_party", "token_agent")
-"""The actors of issue 16 whose rules the state machine can run (each can be switched off)."""
 
 
 CHAIN_PAIRS = ("evm-evm", "evm-algorand")

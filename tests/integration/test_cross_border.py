@@ -378,3 +378,68 @@ def test_a_claim_the_token_refuses_is_retried_with_back_off_and_counted(world: W
         assert drive(world, swap_id) is Outcome.COMPLETED
     finally:
         service.retry_clock = before
+
+
+def _leave_algos(world: World, label: str, total: int) -> None:
+    """Make ``label``'s Algorand account hold exactly ``total`` microalgos (it pays the rest,
+    less the fee, to the stablecoin's issuer)."""
+    from algosdk import transaction
+
+    signer = world.algo_accounts[label]
+    sp = world.ledger.suggested_params()
+    sp.flat_fee, sp.fee = True, 1_000
+    held = world.ledger.balance(signer.address)
+    pay = transaction.PaymentTxn(
+        signer.address, sp, world.algo_issuer.address, held - total - 1_000
+    )  # type: ignore[no-untyped-call]
+    world.ledger.submit([signer.sign(pay)])
+    assert world.ledger.balance(signer.address) == total
+
+
+def test_a_buyer_short_of_algos_is_refused_before_the_seller_locks(world: World) -> None:
+    """Invariant: in the embedded (demo) relayer, a buyer whose algos cannot pay for the cash
+    lock (escrow deposit and fees above its own minimum balance) is refused before the
+    seller's security is locked, naming the field; nothing is locked on either chain."""
+    bob = world.algo_accounts["bob"].address
+    ledger, evm = world.ledger.snapshot(), world.evm.snapshot()
+    try:
+        _leave_algos(world, "bob", world.ledger.min_balance(bob) + 1_000)
+        alice_before = world.token_balance("alice")
+        order = demo_order(world, "xb-no-algos", units=5, usd_cents=500)
+        swap_id = world.service.submit(order).terms.swap_id
+        assert drive(world, swap_id) is Outcome.REFUSED
+        state = world.service.store.get(swap_id)
+        assert [r.raw_code for r in state.refusals] == ["SENDER_ALGOS"], state.refusals
+        assert state.refusals[0].code is ReasonCode.INSUFFICIENT_BALANCE
+        assert "cash.sender" in state.refusals[0].detail
+        hashlock = bytes.fromhex(state.terms.hashlock[2:])
+        assert world.evm_htlc.find(hashlock) == []
+        assert world.algo_htlc.find(hashlock) == []
+        assert world.token_balance("alice") == alice_before
+    finally:
+        world.ledger.restore(ledger)
+        world.evm.revert(evm)
+
+
+def test_the_algorand_funds_check_keeps_the_senders_minimum_balance(world: World) -> None:
+    """Invariant: the lock's cost (deposit and fees) must fit above the sender's own minimum
+    balance (the evaluator refuses a payment that leaves less): one microalgo short of it
+    is refused, exactly enough passes."""
+    funds = world.service.chains["algorand"].funds
+    assert funds is not None
+    bob = world.algo_accounts["bob"].address
+    seller = world.algo_accounts["alice"].address
+    terms = world.algo_htlc.terms_for(
+        asset=world.usd_ref, sender=bob, receiver=seller, amount=500, hashlock=bytes(32),
+        deadline=2**32,
+    )  # fmt: skip
+    need = terms.deposit + 4 * 1_000
+    snapshot = world.ledger.snapshot()
+    try:
+        _leave_algos(world, "bob", world.ledger.min_balance(bob) + need - 1)
+        short = funds("cash", world.usd_ref, bob, 500)
+        assert [r.raw_code for r in short] == ["SENDER_ALGOS"]
+        world.ledger.fund(bob, 1)
+        assert funds("cash", world.usd_ref, bob, 500) == ()
+    finally:
+        world.ledger.restore(snapshot)

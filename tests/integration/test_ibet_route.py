@@ -102,11 +102,19 @@ def test_one_port_routes_ibet_and_erc20_locks(anvil_url: str) -> None:
     assert [lock.asset for lock in plain.find(hashlock)] == [jpy]
     found = routed.find(hashlock)
     assert len(found) == 2
-    # the "out of the escrow" hop of the ibet leg is ibet's unlock to the buyer
-    out = runtime.dry_run(
-        TransferIntent(asset=share, sender=plain.address, recipient=buyer.address, amount=10)
-    )
+    # the "out of the escrow" hop of the ibet leg is ibet's unlock to the buyer, judged for
+    # the leg's own lock (its id recomputed from the terms), never from the hop alone
+    hop = TransferIntent(asset=share, sender=plain.address, recipient=buyer.address, amount=10)
+    assert not runtime.dry_run(hop).allowed
+    assert runtime.release_check is not None
+    own = routed.lock_id_for(
+        asset=share, sender=seller.address, receiver=buyer.address, amount=10,
+        hashlock=hashlock, deadline=deadline,
+    )  # fmt: skip
+    out = runtime.release_check(own, hop)
+    assert out is not None
     assert out.allowed, out.refusals
+    assert runtime.release_check(own, hop.model_copy(update={"asset": jpy})) is None
     for lock in found:
         routed.claim(lock.lock_id, secret, operator)
     assert ibet.holding(share, buyer.address).balance == 10

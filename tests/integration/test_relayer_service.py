@@ -19,6 +19,8 @@ from adapters.evm.client import EvmClient
 from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
+from bridge.compliance import Trade
+from bridge.compliance.loader import specs_dir
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator, Refusal
 from bridge.reasons import ReasonCode
@@ -40,6 +42,9 @@ TIMING = ChainTiming(
 )
 BUDGET = RelayerBudget(reaction_s=30, compliance_recheck_s=10, margin_s=30)
 ETHER = 10**18
+TRADE = Trade.model_validate_json(
+    (specs_dir() / "examples" / "jp-real-estate-to-sg-accredited-usdc.json").read_text()
+)
 
 
 @dataclass
@@ -184,6 +189,7 @@ def order(world: World, order_id: str) -> SwapOrder:
             receiver=world.seller_on_cash.address,
         ),
         settlement_window_s=3600,
+        trade=TRADE,  # the API refuses an order without one (compliance here is a stub)
     )
 
 

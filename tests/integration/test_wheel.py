@@ -118,6 +118,31 @@ def test_asset_inspect_and_version(installed: Path, tmp_path: Path) -> None:
     assert json.loads(version.stdout)["dependencies"]["web3"]
 
 
+def test_the_example_orders_ship_and_match(installed: Path, tmp_path: Path) -> None:
+    """The example orders (``specs/examples/orders/``) are package data: read through
+    ``importlib.resources`` outside the checkout, every one is there, loads as an order and
+    matches what the code would write (``python -m relayer.orders --check``)."""
+    done = subprocess.run(
+        [str(installed / "python"), "-m", "relayer.orders", "--check"],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert str(installed.parent) in done.stdout  # the wheel's files, not the checkout's
+    assert "7 example orders match" in done.stdout
+    code = (
+        "from relayer.orders import examples_dir, load_order\n"
+        "for path in sorted(examples_dir().glob('*.json')):\n"
+        "    print(path.name, load_order(path).trade.id)\n"
+    )
+    loaded = subprocess.run(
+        [str(installed / "python"), "-c", code],
+        cwd=tmp_path, capture_output=True, text=True, timeout=600, check=False,
+    )  # fmt: skip
+    assert loaded.returncode == 0, loaded.stderr
+    names = sorted(p.name for p in (ROOT / "specs" / "examples" / "orders").glob("*.json"))
+    assert [line.split()[0] for line in loaded.stdout.splitlines()] == names
+
+
 def test_demo_runs_from_the_wheel(installed: Path, tmp_path: Path) -> None:
     done = _run(installed, tmp_path, "demo", "--json")
     assert done.returncode == 0, done.stderr[-3000:]

@@ -68,7 +68,7 @@ HEAVY = ("web3", "algosdk", "bridge.model", "httpx", "eth_account", "rich.markdo
 @pytest.mark.parametrize(
     "args",
     [(), ("swap",), ("swap", "submit"), ("relayer",), ("relayer", "run"), ("devnet",),
-     ("asset",), ("asset", "inspect"), ("demo",), ("schema",)],
+     ("asset",), ("asset", "inspect"), ("demo",), ("schema",), ("interop-test",), ("token",)],
 )  # fmt: skip
 def test_help_imports_no_chain_sdk(args: tuple[str, ...]) -> None:
     """``--help`` stays fast by construction: it imports none of the heavy libraries (no
@@ -128,3 +128,14 @@ def test_keygen_does_not_scatter_keystores_outside_the_working_tree(tmp_path: Pa
     assert out.returncode == 3, out.stderr
     assert "--out" in out.stderr
     assert not (tmp_path / "elsewhere").exists()
+
+
+def test_the_interop_names_are_the_suites() -> None:
+    """``interop-test --help`` lists actors and mutations from a light module: the same
+    names the suite runs."""
+    from relayer.interop.mutations import MUTATIONS
+    from relayer.interop.names import ACTORS, MUTATION_NAMES
+    from relayer.interop.strategies import ACTORS as RUN_ACTORS
+
+    assert tuple(sorted(MUTATIONS)) == MUTATION_NAMES
+    assert ACTORS is RUN_ACTORS

@@ -1,0 +1,27 @@
+"""The interop suite's actor and mutation names, importable without hypothesis or a chain SDK
+(``stbridge interop-test --help`` lists them and must start fast)."""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = ["ACTORS", "MUTATION_NAMES"]
+
+ACTORS: Final = ("chains", "relayer", "counterparty", "third_party", "token_agent")
+"""The actors of issue 16 whose rules the state machine can run (each can be switched off)."""
+
+MUTATION_NAMES: Final = (
+    "claim_before_lock_confirmed",
+    "claim_window_without_confirmations",
+    "fencing_only",
+    "lease_without_fencing",
+    "matcher_ignores_escrow",
+    "matcher_ignores_sender",
+    "no_swap_isolation",
+    "no_token_recheck",
+    "refund_skips_clawed_back",
+    "restart_forgets_old_locks",
+    "reveal_without_margin",
+    "shortfall_unchecked",
+)
+"""The names of :data:`relayer.interop.mutations.MUTATIONS` (a unit test keeps them equal)."""

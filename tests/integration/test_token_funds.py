@@ -1,0 +1,169 @@
+"""A token leg's sender must be able to pay the gas of its approval and lock (issue 14).
+
+Both legs are ERC-20 tokens (our CashToken) on one EVM chain, py-evm and anvil. The buyer
+holds the cash token but no native coin: the approval of the HTLC and the lock it needs
+cannot be sent. Before the fix only a native leg's coin was checked, so the seller's
+security was locked first and then waited, for nothing, for its deadline. Now the swap is
+refused before anything is locked, naming the field; a buyer with a little gas money
+settles.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from adapters.evm.client import EvmClient
+from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
+from adapters.evm.htlc import EvmHtlc
+from adapters.evm.signer import EvmSigner
+from bridge.htlc import ChainTiming, RelayerBudget
+from bridge.model import AssetRef, Capability, EvmContractLocator
+from bridge.reasons import ReasonCode
+from bridge.swap import Outcome
+from relayer.evm import evm_runtime
+from relayer.sealing import SealingKey
+from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
+from relayer.store import SqliteStore
+
+ETHER = 10**18
+TIMING = ChainTiming(
+    deadline_unit="timestamp", block_time_min_ms=1000, block_time_max_ms=2000, finality_depth=0
+)
+
+
+@dataclass
+class World:
+    chain: EvmClient
+    htlc: EvmHtlc
+    security: AssetRef
+    cash: AssetRef
+    seller: EvmSigner
+    buyer: EvmSigner
+    operator: EvmSigner
+
+
+@pytest.fixture(scope="module", params=["pyevm", pytest.param("anvil", marks=pytest.mark.anvil)])
+def world(request: pytest.FixtureRequest) -> World:
+    if request.param == "pyevm":
+        chain = EvmClient.embedded()
+    else:
+        chain = EvmClient.from_target(request.getfixturevalue("anvil_url"))
+    seller, buyer, operator = EvmSigner.generate(), EvmSigner.generate(), EvmSigner.generate()
+    for signer in (seller, operator):
+        chain.fund(signer.address, 10 * ETHER)
+    htlc = EvmHtlc.deploy(chain, operator)
+    erc20 = Erc20Adapter(chain)
+    refs = []
+    for symbol, holder in (("TOU", seller), ("JPYX", buyer)):
+        address = deploy_cash_token(
+            chain, seller, name=symbol, symbol=symbol, decimals=0, currency="JPY"
+        )
+        ref = AssetRef(chain=chain.chain, locator=EvmContractLocator(address=address))
+        erc20.agent_operation(ref, Capability.MINT, seller, to=holder.address, amount=1_000_000)
+        refs.append(ref)
+    return World(chain, htlc, refs[0], refs[1], seller, buyer, operator)
+
+
+@pytest.fixture
+def snapshot(world: World) -> Iterator[None]:
+    taken = world.chain.snapshot()
+    yield
+    world.chain.revert(taken)
+
+
+def _service(world: World, tmp_path: Path) -> RelayerService:
+    return RelayerService(
+        store=SqliteStore(tmp_path / "relayer.sqlite3", clock=time.time),
+        chains={
+            "evm": evm_runtime(
+                name="evm",
+                client=world.chain,
+                htlc=world.htlc,
+                timing=TIMING,
+                confirmations=0,
+                signers=[world.seller, world.buyer],
+                operator=world.operator,
+            )
+        },
+        compliance=lambda order, at: ComplianceResult(True, (), {"rules": "test"}),
+        sealing_key=SealingKey.generate(),
+        budget=RelayerBudget(reaction_s=30, compliance_recheck_s=10, margin_s=30),
+        wall_clock=lambda: float(int(world.chain.now().timestamp())),
+    )
+
+
+def _order(world: World, order_id: str) -> SwapOrder:
+    return SwapOrder(
+        order_id=order_id,
+        security=LegOrder(
+            chain="evm",
+            asset=world.security,
+            amount=100,
+            sender=world.seller.address,
+            receiver=world.buyer.address,
+        ),
+        cash=LegOrder(
+            chain="evm",
+            asset=world.cash,
+            amount=5_000,
+            sender=world.buyer.address,
+            receiver=world.seller.address,
+        ),
+        settlement_window_s=3600,
+    )
+
+
+def _drive(service: RelayerService, swap_id: str) -> Outcome:
+    for _ in range(10):
+        service.tick()
+        outcome = service.store.get(swap_id).outcome
+        if outcome is not Outcome.OPEN:
+            return outcome
+    return service.store.get(swap_id).outcome
+
+
+def test_a_buyer_with_the_token_but_no_gas_is_refused_before_the_seller_locks(
+    world: World, snapshot: None, tmp_path: Path
+) -> None:
+    """Invariant: when the cash leg's sender holds the token but not the native coin for
+    the gas of its approval and lock, the swap is refused before any lock, naming the
+    field; the seller's units never leave the seller."""
+    assert world.chain.balance(world.buyer.address) == 0
+    service = _service(world, tmp_path)
+    state = service.submit(_order(world, "no-gas"))
+    assert _drive(service, state.terms.swap_id) is Outcome.REFUSED
+    final = service.store.get(state.terms.swap_id)
+    assert [r.code for r in final.refusals] == [ReasonCode.INSUFFICIENT_BALANCE], final.refusals
+    detail = final.refusals[0].detail
+    assert "cash.sender" in detail
+    assert world.buyer.address in detail
+    assert world.htlc.find(bytes.fromhex(state.terms.hashlock[2:])) == []
+    assert Erc20Adapter(world.chain).holding(world.security, world.seller.address).balance == (
+        1_000_000
+    )
+    # the bound is within reach: 0.1 ether pays for the approval and the lock (the thorough
+    # control below settles the swap with it)
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    funds = service.chains["evm"].funds
+    assert funds is not None
+    assert funds("cash", world.cash, world.buyer.address, 5_000) == ()
+
+
+@pytest.mark.thorough  # two swaps' worth of ticks on two backends; the bound is checked above
+def test_a_buyer_with_a_little_gas_money_settles(
+    world: World, snapshot: None, tmp_path: Path
+) -> None:
+    """Control: the same trade with 0.1 ether for the buyer's gas (the check's bound is
+    not out of reach) completes: the approval and the lock it asked gas for were sent."""
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    service = _service(world, tmp_path)
+    state = service.submit(_order(world, "some-gas"))
+    assert _drive(service, state.terms.swap_id) is Outcome.COMPLETED
+    erc20 = Erc20Adapter(world.chain)
+    assert erc20.holding(world.cash, world.seller.address).balance == 5_000
+    assert erc20.holding(world.security, world.buyer.address).balance == 100
