@@ -91,7 +91,8 @@ def interop_test(
     if minutes is not None and minutes <= 0:
         raise InvalidInput("minutes", "must be > 0", value=minutes)
     console = Console(quiet=as_json, stderr=True)
-    from relayer.interop.report import mutation_config, replay, run  # hypothesis and the chains: not for --help
+    # hypothesis and the chains: not for --help
+    from relayer.interop.report import mutation_config, replay, run
 
     def show(r: RunReport) -> None:
         console.print(
