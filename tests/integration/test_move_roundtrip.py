@@ -306,3 +306,62 @@ def test_crash_between_burn_and_release_resumes_without_double_release(
     # a second release would have taken another 200 of alice's 300 still locked
     assert (w.mirror_balance("alice@algo"), w.locked("alice"), w.free("bob")) == (300, 300, 700)
     w.conserved()
+
+
+TOKEN = "move-api-token-0123456789"
+
+
+def test_api_plans_runs_and_audits_a_move(world: MoveWorld) -> None:
+    """POST /moves journals a move (422 naming the field when refused, 409 for another
+    request under the same id); POST /moves/{id}/run drives it; GET /moves/{id} is its
+    audit record with every transaction; GET /moves shows supply and the register."""
+    import time
+
+    from fastapi.testclient import TestClient
+
+    from bridge.htlc import RelayerBudget
+    from relayer.api import create_app
+    from relayer.sealing import SealingKey
+    from relayer.service import ComplianceResult, RelayerService
+
+    ex = world.executor()
+    service = RelayerService(
+        store=ex.journal.store,
+        chains={},
+        compliance=lambda order: ComplianceResult(True),
+        sealing_key=SealingKey.generate(),
+        budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1),
+        wall_clock=time.time,
+    )
+    client = TestClient(create_app(service, token=TOKEN, moves=ex))
+    auth = {"Authorization": f"Bearer {TOKEN}"}
+    order = {
+        "move_id": "api-1",
+        "direction": "out",
+        "holder": world.addr("bob"),
+        "receiver": world.addr("bob@algo"),
+        "amount": 120,
+    }
+    assert client.post("/moves", json=order).status_code == 401
+    refused = client.post("/moves", json={**order, "move_id": "api-0", "amount": 501}, headers=auth)
+    assert refused.status_code == 422
+    assert refused.json()["field"] == "amount"
+    created = client.post("/moves", json=order, headers=auth)
+    assert created.status_code == 201, created.text
+    assert created.json()["stage"] == "requested"
+    again = client.post("/moves", json={**order, "amount": 121}, headers=auth)
+    assert again.status_code == 409
+    done = client.post("/moves/api-1/run", headers=auth).json()
+    assert done["stage"] == "done"
+    assert [(s["kind"], s["status"]) for s in done["steps"]] == [
+        ("lock", "confirmed"),
+        ("mint", "confirmed"),
+    ]
+    pair = client.get("/moves", headers=auth).json()
+    assert (pair["locked"], pair["mirror_supply"], pair["register_follows_mirror"]) == (
+        120,
+        120,
+        True,
+    )
+    assert client.get("/moves/nope", headers=auth).status_code == 404
+    world.conserved()
