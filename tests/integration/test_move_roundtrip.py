@@ -15,7 +15,7 @@ store then finishes the move; the chains show one mint and one release, never tw
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
@@ -29,7 +29,7 @@ from bridge.model import Capability, Standard, TransferIntent
 from bridge.translate import translate
 from bridge.translate.move import MoveRefused, MoveRequest
 from relayer.move import AsaMirror, IbetHome, MoveExecutor, MovePair
-from relayer.store import SqliteStore
+from relayer.store import PostgresStore, SqliteStore, Store
 from tests.fixtures.algorand import AlgoTestAccount
 from tests.fixtures.ibet import SHARE_SUPPLY, IbetWorld, ibet_world
 
@@ -51,6 +51,8 @@ class MoveWorld:
     accounts: dict[str, AlgorandSigner]
     db: Path
     first_round: int = 1
+    dsn: str | None = None
+    opened: list[Store] = field(default_factory=list)
 
     def executor(self, crash_at: str | None = None) -> MoveExecutor:
         """A fresh executor on a new connection to the store (a restarted relayer)."""
@@ -59,7 +61,9 @@ class MoveWorld:
             if point == crash_at:
                 raise Crash(point)
 
-        return MoveExecutor(SqliteStore(self.db), MovePair(self.home, self.mirror), crash=crash)
+        store: Store = SqliteStore(self.db) if self.dsn is None else PostgresStore(self.dsn)
+        self.opened.append(store)
+        return MoveExecutor(store, MovePair(self.home, self.mirror), crash=crash)
 
     def addr(self, name: str) -> str:
         return self.accounts[name].address if name in self.accounts else self.ibet.addr(name)
@@ -156,9 +160,12 @@ def world(built: MoveWorld, tmp_path: Path) -> Iterator[MoveWorld]:
     built.db = tmp_path / "moves.db"
     built.home.finality = None
     built.first_round = built.chain.head()
+    built.dsn = None
     try:
         yield built
     finally:
+        while built.opened:
+            built.opened.pop().close()
         built.ibet.client.revert(evm)
         built.ledger.restore(algo)
 
@@ -306,6 +313,29 @@ def test_crash_between_burn_and_release_resumes_without_double_release(
     # a second release would have taken another 200 of alice's 300 still locked
     assert (w.mirror_balance("alice@algo"), w.locked("alice"), w.free("bob")) == (300, 300, 700)
     w.conserved()
+
+
+@pytest.mark.postgres
+def test_crash_before_the_mint_is_recorded_resumes_on_postgres(
+    world: MoveWorld, pg_dsn: str
+) -> None:
+    """The same crash point on the PostgreSQL store (several relayer replicas share it):
+    the move finishes with one mint."""
+    world.dsn = pg_dsn
+    ex = world.executor()
+    with ex.journal.store._tx() as cur:  # the database outlives test runs: start clean
+        ids = [m.move_id for m in ex.moves()]
+        for move_id in ids:
+            ex.journal._exec(cur, "DELETE FROM move_steps WHERE move_id = ?", (move_id,))
+        ex.journal._exec(cur, "DELETE FROM moves WHERE pair = ?", (ex.pair.id,))
+        ex.journal._exec(cur, "DELETE FROM move_links WHERE pair = ?", (ex.pair.id,))
+    ex.plan(request("pg-1", "out", world.addr("alice"), world.addr("alice@algo"), 70))
+    with pytest.raises(Crash):
+        world.executor(crash_at="mint:sent").run("pg-1")
+    assert world.executor().run("pg-1").stage == "done"
+    assert world.notes("stbridge-move:pg-1:mint") == 1
+    assert (world.mirror_balance("alice@algo"), world.locked("alice")) == (70, 70)
+    world.conserved()
 
 
 TOKEN = "move-api-token-0123456789"
