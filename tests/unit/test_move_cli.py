@@ -44,3 +44,19 @@ def test_an_unknown_direction_is_refused(
     code, output = run(capsys, *args)
     assert code == 3
     assert "--direction" in output
+
+
+def test_the_readme_block_uses_only_real_options(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every ``stbridge move <command>`` line of the README's move block names a command and
+    options that exist (the flow itself runs in tests/integration/test_move_roundtrip.py)."""
+    import re
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = text.split("<!-- readme-test: move", 1)[1].split("```sh", 1)[1].split("```", 1)[0]
+    commands = re.findall(r"stbridge move (\w+)((?:[^\n&]|\\\n)*)", block)
+    assert {c for c, _ in commands} == {"plan", "run", "status", "link"}
+    for command, rest in commands:
+        code, helped = run(capsys, command, "--help")
+        assert code == 0
+        for option in re.findall(r"(--[a-z-]+)", rest):
+            assert option in helped, (command, option)
