@@ -474,7 +474,10 @@ class MoveExecutor:
             return move
         out = move.request.direction == "out"
         source_kind, target_kind = ("lock", "mint") if out else ("burn", "release")
-        source = self._step(move, source_kind)
+        # until it is final, the source leg is read from the chain again (a reorg may have
+        # taken it out of its block, or put it in another)
+        final = move.stage in ("source_final", "target_sent")
+        source = self._step(move, source_kind, recheck=not final)
         if source.status == "failed":
             self.journal.set_stage(move_id, "failed", f"{source_kind} failed: {source.detail}")
             return self.journal.move(move_id)
@@ -513,12 +516,21 @@ class MoveExecutor:
     def _chain(self, kind: str) -> IbetHome | AsaMirror:
         return self.pair.mirror if kind in ("mint", "burn") else self.pair.home
 
-    def _step(self, move: MoveRow, kind: str) -> Resolution:
+    def _step(self, move: MoveRow, kind: str, *, recheck: bool = False) -> Resolution:
         """Resolve the journalled step ``kind`` from chain state; sign, journal and send a
-        new attempt only when there is none or the last one can never land."""
+        new attempt only when there is none or the last one can never land. ``recheck``:
+        a confirmed step is read from the chain again (it is not final yet)."""
         chain = self._chain(kind)
         steps = self.journal.steps(move.move_id, kind)
         last = steps[-1] if steps else None
+        if last is not None and last.status == "confirmed" and recheck:
+            found = chain.resolve(last)
+            if found.status == "confirmed":
+                if found.height != last.height:
+                    self.journal.set_step(last, "confirmed", found.height)
+                return found
+            log.warning("move %s: %s %s left its block (reorg)", move.move_id, kind, last.tx_id)
+            last = self.journal.set_step(last, "sent")
         if last is not None and last.status in ("confirmed", "failed"):
             return Resolution(last.status, last.height)
         if last is not None and last.status in ("signed", "sent"):

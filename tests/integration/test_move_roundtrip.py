@@ -260,6 +260,30 @@ def test_mint_waits_for_home_finality(world: MoveWorld) -> None:
     w.conserved()
 
 
+def test_a_lock_reorged_out_before_finality_is_not_minted_on(world: MoveWorld) -> None:
+    """A reorg takes the lock out of the home chain before it is final (the chain is put
+    back to a snapshot taken before the lock): nothing is minted; the relayer re-sends the
+    same signed lock, and mints once it is final."""
+    w = world
+    w.home.finality = 2
+    ex = w.executor()
+    ex.plan(request("r1", "out", w.addr("alice"), w.addr("alice@algo"), 60))
+    fork = w.ibet.client.snapshot()
+    assert ex.run("r1").stage == "source_seen"
+    (lock,) = ex.journal.steps("r1", "lock")
+    assert w.locked("alice") == 60
+    w.ibet.client.revert(fork)  # the block with the lock is gone
+    assert w.locked("alice") == 0
+    w.ibet.client.mine(3)
+    assert ex.run("r1").stage == "source_seen"  # the same bytes again, in a new block
+    assert [s.tx_id for s in ex.journal.steps("r1", "lock")] == [lock.tx_id]
+    assert w.mirror.supply() == 0
+    w.ibet.client.mine(2)
+    assert ex.run("r1").stage == "done"
+    assert (w.locked("alice"), w.mirror_balance("alice@algo")) == (60, 60)
+    w.conserved()
+
+
 THOROUGH = pytest.mark.thorough
 OUT_POINTS = [
     pytest.param("lock:journaled", marks=THOROUGH),
