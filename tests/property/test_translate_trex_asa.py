@@ -247,6 +247,7 @@ def test_the_reports_name_the_holder_cap_and_the_per_identity_cap(pair: Pair) ->
     assert Feature.COUNTRY_RULES not in pair.exempt
 
 
+@pytest.mark.thorough
 def test_a_third_holder_is_refused_only_by_the_asa(pair: Pair) -> None:
     """The difference the holder cap makes: with two holders, a transfer to a third lands
     on T-REX (no holder-cap module) and the ASA refuses it (MAX_HOLDERS_REACHED)."""
