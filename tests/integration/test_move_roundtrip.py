@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -31,6 +32,7 @@ from bridge.translate.move import MoveRefused, MoveRequest
 from relayer.move import AsaMirror, IbetHome, MoveExecutor, MovePair
 from relayer.store import PostgresStore, SqliteStore, Store
 from tests.fixtures.algorand import AlgoTestAccount
+from tests.fixtures.algorand_optin import opt_in_all
 from tests.fixtures.ibet import SHARE_SUPPLY, IbetWorld, ibet_world
 
 KYC_UNTIL = 4_102_444_800  # 2100-01-01
@@ -139,7 +141,7 @@ def built(
                 country="JP",
                 kyc_expiry=KYC_UNTIL,
             )
-            mirror.adapter.opt_in(mirror.ref, signer)
+        opt_in_all(chain, mirror.adapter.info(mirror.ref).asset_id, list(accounts.values()))
         home = IbetHome(
             ibet.client,
             ibet.adapter("share"),
@@ -365,10 +367,8 @@ def test_crash_before_the_mint_is_recorded_resumes_on_postgres(
 TOKEN = "move-api-token-0123456789"
 
 
-def test_api_plans_runs_and_audits_a_move(world: MoveWorld) -> None:
-    """POST /moves journals a move (422 naming the field when refused, 409 for another
-    request under the same id); POST /moves/{id}/run drives it; GET /moves/{id} is its
-    audit record with every transaction; GET /moves shows supply and the register."""
+def api(world: MoveWorld) -> Any:
+    """A relayer API with the move routes over the world's pair (a store, no swap chains)."""
     import time
 
     from fastapi.testclient import TestClient
@@ -387,24 +387,47 @@ def test_api_plans_runs_and_audits_a_move(world: MoveWorld) -> None:
         budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1),
         wall_clock=time.time,
     )
-    client = TestClient(create_app(service, token=TOKEN, moves=ex))
-    auth = {"Authorization": f"Bearer {TOKEN}"}
-    order = {
+    return TestClient(create_app(service, token=TOKEN, moves=ex))
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+def order(world: MoveWorld) -> dict[str, Any]:
+    return {
         "move_id": "api-1",
         "direction": "out",
         "holder": world.addr("bob"),
         "receiver": world.addr("bob@algo"),
         "amount": 120,
     }
-    assert client.post("/moves", json=order).status_code == 401
-    refused = client.post("/moves", json={**order, "move_id": "api-0", "amount": 501}, headers=auth)
+
+
+def test_api_plans_refuses_and_conflicts(world: MoveWorld) -> None:
+    """POST /moves journals a move (401 without the token, 422 naming the field when
+    refused, 409 for another request under the same id); GET /moves/{id} shows it."""
+    client, auth, order_ = api(world), AUTH, order(world)
+    assert client.post("/moves", json=order_).status_code == 401
+    refused = client.post(
+        "/moves", json={**order_, "move_id": "api-0", "amount": 501}, headers=auth
+    )
     assert refused.status_code == 422
     assert refused.json()["field"] == "amount"
-    created = client.post("/moves", json=order, headers=auth)
+    created = client.post("/moves", json=order_, headers=auth)
     assert created.status_code == 201, created.text
     assert created.json()["stage"] == "requested"
-    again = client.post("/moves", json={**order, "amount": 121}, headers=auth)
-    assert again.status_code == 409
+    assert client.post("/moves", json={**order_, "amount": 121}, headers=auth).status_code == 409
+    assert client.get("/moves/api-1", headers=auth).json()["steps"] == []
+    assert client.get("/moves/nope", headers=auth).status_code == 404
+
+
+@pytest.mark.thorough
+def test_api_runs_and_audits_a_move(world: MoveWorld) -> None:
+    """POST /moves/{id}/run drives a move; GET /moves/{id} is its audit record with every
+    transaction; GET /moves shows supply and the register."""
+    client, auth, order_ = api(world), AUTH, order(world)
+    assert client.post("/moves", json=order_).status_code == 401
+    assert client.post("/moves", json=order_, headers=auth).status_code == 201
     done = client.post("/moves/api-1/run", headers=auth).json()
     assert done["stage"] == "done"
     assert [(s["kind"], s["status"]) for s in done["steps"]] == [

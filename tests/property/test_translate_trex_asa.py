@@ -49,6 +49,7 @@ from bridge.model import (
 from bridge.reasons import ReasonCode
 from bridge.translate import Feature, translate
 from tests.fixtures.algorand import AlgoTestAccount
+from tests.fixtures.algorand_optin import opt_in_all
 from tests.fixtures.evm import EvmChains
 
 pytestmark = pytest.mark.anvil  # T-REX on py-evm costs seconds per transaction
@@ -162,8 +163,7 @@ def pair(
                 country=country,
                 kyc_expiry=KYC_UNTIL,
             )
-        for signer in accounts.values():
-            asa.adapter.opt_in(asa.ref, signer)
+        opt_in_all(algod, asa.adapter.info(asa.ref).asset_id, list(accounts.values()))
         for name, amount in START.items():
             trex.adapter.agent_operation(
                 trex.ref, Capability.MINT, suite.agent, to=wallets[name].address, amount=amount
