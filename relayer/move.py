@@ -380,7 +380,20 @@ class MoveExecutor:
             )  # fmt: skip
             raise
         if request.direction == "out":
-            self.journal.link(pid, request.receiver, account)
+            try:
+                self.journal.link(pid, request.receiver, account)
+            except ValueError:
+                taken = MoveRefused(
+                    "receiver",
+                    f"stands for {links.get(request.receiver)} on the home register, not for "
+                    f"{account} (one mirror account per register account)",
+                    value=request.receiver,
+                )
+                self.journal.create(
+                    pid, request, home_account=account, stage="refused",
+                    home_amount=0, mirror_amount=0, reason=str(taken),
+                )  # fmt: skip
+                raise taken from None
         row, _ = self.journal.create(
             pid, request, home_account=account, stage="requested",
             home_amount=home_amount, mirror_amount=mirror_amount,

@@ -240,7 +240,11 @@ def test_refusals_come_before_anything_is_locked(world: MoveWorld) -> None:
         ex.plan(request("r2", "out", alice, w.addr("alice@algo"), 1_001))
     with pytest.raises(MoveRefused, match="positive"):
         ex.plan(request("r3", "out", alice, w.addr("alice@algo"), 0))
-    assert [m.stage for m in ex.moves()] == ["refused"] * 3
+    ex.plan(request("r4", "out", alice, w.addr("alice@algo"), 1))  # links alice@algo to alice
+    with pytest.raises(MoveRefused, match="stands for"):  # ... so not to bob as well
+        ex.plan(request("r5", "out", w.addr("bob"), w.addr("alice@algo"), 1))
+    ex.journal.set_stage("r4", "failed", "test: only links")
+    assert [m.stage for m in ex.moves()] == ["refused"] * 3 + ["failed", "refused"]
     assert ex.run_all() == []
     assert (w.locked("alice"), w.mirror.supply()) == (0, 0)
 
