@@ -1,9 +1,10 @@
 """Deploy a translator plan (:mod:`bridge.translate.plan`) and read the result back.
 
 Each plan kind is executed with the deployment code its adapter already has (the T-REX
-factory path of :mod:`adapters.evm.trex_deploy`, ``deploy_security_token``,
-``deploy_restricted_token``, the ibet deployers, ``deploy_regulated_asa``) and then
-configured through the adapter's own agent operations, so a plan runs on the embedded
+factory path of :mod:`adapters.evm.trex_deploy`, ``deploy_regulated_asa``, and for the other
+EVM standards one table, ``_EVM_TARGETS``: each standard's deployer, the plan's constructor
+arguments and the configuration steps shared between standards) and then configured
+through the adapter's own agent operations, so a plan runs on the embedded
 chains, on anvil and on real endpoints alike. The deployed mirror is empty: units arrive
 by moves.
 
@@ -14,21 +15,15 @@ report are checked against.
 
 from __future__ import annotations
 
+import importlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bridge.errors import InvalidInput
 from bridge.model import Asset, AssetRef, Capability
-from bridge.translate.plan import (
-    Erc1400Plan,
-    Erc1404Plan,
-    Erc3643Plan,
-    IbetBondPlan,
-    IbetSharePlan,
-    Plan,
-    RegulatedAsaPlan,
-)
+from bridge.translate.plan import Erc3643Plan, Plan, RegulatedAsaPlan
 
 __all__ = ["Deployment", "deploy_algorand_plan", "deploy_evm_plan", "deploy_plan"]
 
@@ -40,6 +35,8 @@ class Deployment:
     ref: AssetRef
     adapter: Any
     contracts: dict[str, str] = field(default_factory=dict)
+    suite: Any = None
+    """The ``TrexSuite`` of an ERC-3643 deployment (its agent, registries, investors)."""
 
     def read(self) -> Asset:
         """The target adapter's canonical reading of the deployed token."""
@@ -63,13 +60,10 @@ def deploy_evm_plan(
     factories across T-REX plans (one per chain is enough)."""
     if isinstance(plan, Erc3643Plan):
         return _deploy_erc3643(client, owner, plan, trex_deployer)
-    if isinstance(plan, Erc1400Plan):
-        return _deploy_erc1400(client, owner, plan)
-    if isinstance(plan, Erc1404Plan):
-        return _deploy_erc1404(client, owner, plan)
-    if isinstance(plan, IbetSharePlan | IbetBondPlan):
-        return _deploy_ibet(client, owner, plan)
-    raise InvalidInput("plan", f"a {plan.kind} plan is not deployed on an EVM chain")
+    target = _EVM_TARGETS.get(plan.kind)
+    if target is None:
+        raise InvalidInput("plan", f"a {plan.kind} plan is not deployed on an EVM chain")
+    return target.deploy(client, owner, plan)
 
 
 def _deploy_erc3643(client: Any, owner: Any, plan: Erc3643Plan, deployer: Any | None) -> Deployment:
@@ -89,8 +83,7 @@ def _deploy_erc3643(client: Any, owner: Any, plan: Erc3643Plan, deployer: Any | 
     )
     adapter = Erc3643Adapter(client)
     ref = adapter.ref(suite.token)
-    if plan.paused:
-        adapter.agent_operation(ref, Capability.PAUSE, suite.agent, paused=True)
+    _pause(adapter, ref, suite.agent, plan)
     contracts = {
         "identity_registry": suite.identity_registry,
         "compliance": suite.compliance,
@@ -98,121 +91,158 @@ def _deploy_erc3643(client: Any, owner: Any, plan: Erc3643Plan, deployer: Any | 
         "agent": suite.agent.address,
         **{f"module:{k}": v for k, v in suite.modules.items()},
     }
-    return Deployment(ref, adapter, contracts)
+    return Deployment(ref, adapter, contracts, suite)
 
 
-def _configure_validator_token(adapter: Any, ref: AssetRef, owner: Any, plan: Any) -> None:
+# -- the steps a plan's configuration takes after its token is deployed ------------------
+Step = Callable[[Any, AssetRef, Any, Any], None]
+"""``(adapter, ref, signer, plan)``: one configuration step of a deployed token."""
+
+
+def _pause(adapter: Any, ref: AssetRef, signer: Any, plan: Any) -> None:
+    if plan.paused:
+        adapter.agent_operation(ref, Capability.PAUSE, signer, paused=True)
+
+
+def _whitelist(adapter: Any, ref: AssetRef, signer: Any, plan: Any) -> None:
     for account in plan.whitelist:
-        adapter.agent_operation(ref, Capability.WHITELIST, owner, account=account, whitelisted=True)
-    for lock in plan.lockups:
-        adapter.agent_operation(ref, Capability.LOCKS, owner, account=lock.holder, until=lock.until)
-
-
-def _deploy_erc1400(client: Any, owner: Any, plan: Erc1400Plan) -> Deployment:
-    from adapters.evm.erc1400 import Erc1400Adapter, deploy_security_token
-
-    address = deploy_security_token(
-        client,
-        owner,
-        name=plan.name,
-        symbol=plan.symbol,
-        decimals=plan.decimals,
-        default_partition=plan.default_partition,
-    )
-    adapter = Erc1400Adapter(client)
-    ref = adapter.ref(address)
-    _configure_validator_token(adapter, ref, owner, plan)
-    for doc in plan.documents:
         adapter.agent_operation(
-            ref,
-            Capability.DOCUMENTS,
-            owner,
-            name=doc.name,
-            uri=doc.uri,
-            hash=None if doc.hash is None else "0x" + doc.hash,
+            ref, Capability.WHITELIST, signer, account=account, whitelisted=True
         )
-    if plan.paused:
-        adapter.agent_operation(ref, Capability.PAUSE, owner, paused=True)
-    return Deployment(ref, adapter)
 
 
-def _deploy_erc1404(client: Any, owner: Any, plan: Erc1404Plan) -> Deployment:
-    from adapters.evm.erc1404 import Erc1404Adapter, deploy_restricted_token
-
-    address = deploy_restricted_token(
-        client,
-        owner,
-        name=plan.name,
-        symbol=plan.symbol,
-        decimals=plan.decimals,
-        max_holders=plan.max_holders,
-    )
-    adapter = Erc1404Adapter(client)
-    ref = adapter.ref(address)
-    _configure_validator_token(adapter, ref, owner, plan)
-    if plan.paused:
-        adapter.agent_operation(ref, Capability.PAUSE, owner, paused=True)
-    return Deployment(ref, adapter)
-
-
-def _deploy_ibet(client: Any, issuer: Any, plan: IbetSharePlan | IbetBondPlan) -> Deployment:
-    from adapters.evm.ibet import (
-        IbetBondAdapter,
-        IbetShareAdapter,
-        deploy_ibet_bond,
-        deploy_ibet_share,
-        deploy_personal_info,
-    )
-
-    register = deploy_personal_info(client, issuer)
-    adapter: Any
-    if isinstance(plan, IbetSharePlan):
-        address = deploy_ibet_share(
-            client,
-            issuer,
-            name=plan.name,
-            symbol=plan.symbol,
-            total_supply=0,
-            personal_info=register,
-            issue_price=plan.issue_price,
-            principal_value=plan.principal_value,
-            dividends=plan.dividends,
-            dividend_record_date=plan.dividend_record_date,
-            dividend_payment_date=plan.dividend_payment_date,
-            cancellation_date=plan.cancellation_date,
-            transferable=not plan.paused,
+def _lockups(adapter: Any, ref: AssetRef, signer: Any, plan: Any) -> None:
+    for lock in plan.lockups:
+        adapter.agent_operation(
+            ref, Capability.LOCKS, signer, account=lock.holder, until=lock.until
         )
-        adapter = IbetShareAdapter(client)
-    else:
-        address = deploy_ibet_bond(
-            client,
-            issuer,
-            name=plan.name,
-            symbol=plan.symbol,
-            total_supply=0,
-            personal_info=register,
-            face_value=plan.face_value,
-            face_value_currency=plan.face_value_currency,
-            redemption_date=plan.redemption_date,
-            redemption_value=plan.redemption_value,
-            redemption_value_currency=plan.redemption_value_currency,
-            interest_rate=plan.interest_rate,
-            interest_payment_dates=plan.interest_payment_dates,
-            interest_payment_currency=plan.interest_payment_currency,
-            transferable=not plan.paused,
+
+
+def _documents(adapter: Any, ref: AssetRef, signer: Any, plan: Any) -> None:
+    for doc in plan.documents:
+        digest = None if doc.hash is None else "0x" + doc.hash
+        adapter.agent_operation(
+            ref, Capability.DOCUMENTS, signer, name=doc.name, uri=doc.uri, hash=digest
         )
-        adapter = IbetBondAdapter(client)
-    ref = adapter.ref(address)
+
+
+def _approval(adapter: Any, ref: AssetRef, signer: Any, plan: Any) -> None:
     if plan.approval_required:
         adapter.agent_operation(
-            ref, Capability.APPROVAL_FLOW, issuer, action="require", required=True
+            ref, Capability.APPROVAL_FLOW, signer, action="require", required=True
         )
+
+
+def _personal_info(adapter: Any, ref: AssetRef, signer: Any, plan: Any) -> None:
     if not plan.require_personal_info:
+        address = ref.locator.address  # type: ignore[union-attr]
         data = adapter.token(address).encode_abi("setRequirePersonalInfoRegistered", args=[False])
-        adapter.send_call(issuer, address, data, "setRequirePersonalInfoRegistered")
+        adapter.send_call(signer, address, data, "setRequirePersonalInfoRegistered")
     for wallet in plan.registered:
-        adapter.agent_operation(ref, Capability.IDENTITY_REGISTRATION, issuer, wallet=wallet)
-    return Deployment(ref, adapter, {"personal_info": register})
+        adapter.agent_operation(ref, Capability.IDENTITY_REGISTRATION, signer, wallet=wallet)
+
+
+def _token_args(plan: Any) -> dict[str, Any]:
+    return {"name": plan.name, "symbol": plan.symbol}
+
+
+def _ibet_share_args(plan: Any) -> dict[str, Any]:
+    return {
+        **_token_args(plan),
+        "total_supply": 0,
+        "issue_price": plan.issue_price,
+        "principal_value": plan.principal_value,
+        "dividends": plan.dividends,
+        "dividend_record_date": plan.dividend_record_date,
+        "dividend_payment_date": plan.dividend_payment_date,
+        "cancellation_date": plan.cancellation_date,
+        "transferable": not plan.paused,
+    }
+
+
+def _ibet_bond_args(plan: Any) -> dict[str, Any]:
+    return {
+        **_token_args(plan),
+        "total_supply": 0,
+        "face_value": plan.face_value,
+        "face_value_currency": plan.face_value_currency,
+        "redemption_date": plan.redemption_date,
+        "redemption_value": plan.redemption_value,
+        "redemption_value_currency": plan.redemption_value_currency,
+        "interest_rate": plan.interest_rate,
+        "interest_payment_dates": plan.interest_payment_dates,
+        "interest_payment_currency": plan.interest_payment_currency,
+        "transferable": not plan.paused,
+    }
+
+
+def _ibet_register(client: Any, owner: Any) -> dict[str, str]:
+    """ibet tokens point at a PersonalInfo register: a fresh one per token."""
+    from adapters.evm.ibet import deploy_personal_info
+
+    return {"personal_info": deploy_personal_info(client, owner)}
+
+
+@dataclass(frozen=True)
+class _EvmTarget:
+    """How one EVM standard's plan is deployed with its adapter's own deployer: the module,
+    adapter class and deploy function, the plan's constructor arguments, contracts created
+    first (passed to the deployer by name), and the configuration steps after."""
+
+    module: str
+    adapter: str
+    deployer: str
+    arguments: Callable[[Any], dict[str, Any]]
+    steps: tuple[Step, ...]
+    before: Callable[[Any, Any], dict[str, str]] | None = None
+
+    def deploy(self, client: Any, owner: Any, plan: Plan) -> Deployment:
+        module = importlib.import_module(self.module)
+        contracts = self.before(client, owner) if self.before is not None else {}
+        address = getattr(module, self.deployer)(client, owner, **self.arguments(plan), **contracts)
+        adapter = getattr(module, self.adapter)(client)
+        ref = adapter.ref(address)
+        for step in self.steps:
+            step(adapter, ref, owner, plan)
+        return Deployment(ref, adapter, dict(contracts))
+
+
+_EVM_TARGETS: dict[str, _EvmTarget] = {
+    "erc1400": _EvmTarget(
+        "adapters.evm.erc1400",
+        "Erc1400Adapter",
+        "deploy_security_token",
+        lambda p: {
+            **_token_args(p),
+            "decimals": p.decimals,
+            "default_partition": p.default_partition,
+        },
+        (_whitelist, _lockups, _documents, _pause),
+    ),
+    "erc1404": _EvmTarget(
+        "adapters.evm.erc1404",
+        "Erc1404Adapter",
+        "deploy_restricted_token",
+        lambda p: {**_token_args(p), "decimals": p.decimals, "max_holders": p.max_holders},
+        (_whitelist, _lockups, _pause),
+    ),
+    "ibet_share": _EvmTarget(
+        "adapters.evm.ibet",
+        "IbetShareAdapter",
+        "deploy_ibet_share",
+        _ibet_share_args,
+        (_approval, _personal_info),
+        before=_ibet_register,
+    ),
+    "ibet_bond": _EvmTarget(
+        "adapters.evm.ibet",
+        "IbetBondAdapter",
+        "deploy_ibet_bond",
+        _ibet_bond_args,
+        (_approval, _personal_info),
+        before=_ibet_register,
+    ),
+}
 
 
 def deploy_algorand_plan(chain: Any, issuer: Any, plan: Plan, *, metadata_dir: Path) -> Deployment:
@@ -244,8 +274,7 @@ def deploy_algorand_plan(chain: Any, issuer: Any, plan: Plan, *, metadata_dir: P
     adapter = RegulatedAsaAdapter(chain, metadata=store)
     assert deployed.app_id is not None
     ref = adapter.ref(deployed.asset_id, deployed.app_id)
-    if plan.paused:
-        adapter.agent_operation(ref, Capability.PAUSE, issuer, paused=True)
+    _pause(adapter, ref, issuer, plan)
     return Deployment(ref, adapter, {"metadata": deployed.metadata_url})
 
 

@@ -49,6 +49,7 @@ PLUGIN_SUMMARIES: Final[dict[str, str]] = {
     "token": "Agent operations on a token: mint, burn, freeze, pause, whitelist, ...",
     "interop-test": "Run the adversarial interop suite on real EVM/Algorand chains (researchers).",
     "translate": "Re-express a security in another standard: plan, loss report, deploy.",
+    "move": "Move an ibet security to its regulated-ASA mirror and back (lock-and-mint).",
 }
 """One-line help of the built-in command groups, so ``stbridge --help`` imports none of them
 (a third-party group without an entry here is imported to read its help)."""

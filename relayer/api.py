@@ -40,6 +40,7 @@ from relayer.metrics import STAGES, stage_of
 from relayer.service import RelayerService, SwapOrder
 
 if TYPE_CHECKING:
+    from relayer.move import MoveExecutor
     from relayer.satp.node import SatpNode
 
 __all__ = ["Problem", "SubmittedOrder", "create_app", "problem", "render_docs", "swap_view", "why"]
@@ -202,10 +203,17 @@ def _authorised(
         )
 
 
-def create_app(service: RelayerService, *, token: str, satp: SatpNode | None = None) -> FastAPI:
+def create_app(
+    service: RelayerService,
+    *,
+    token: str,
+    satp: SatpNode | None = None,
+    moves: MoveExecutor | None = None,
+) -> FastAPI:
     """The API bound to one relayer service; ``token`` is the bearer token it accepts.
 
-    With ``satp``, the SATP gateway routes (``relayer.satp.routes``) are mounted too."""
+    With ``satp``, the SATP gateway routes (``relayer.satp.routes``) are mounted too; with
+    ``moves``, the lock-and-mint move routes (``relayer.move_api``)."""
     if len(token) < 16:
         raise InvalidInput("api token", "must be at least 16 characters")
     app = FastAPI(
@@ -402,6 +410,10 @@ def create_app(service: RelayerService, *, token: str, satp: SatpNode | None = N
         from relayer.satp.routes import satp_router
 
         app.include_router(satp_router(satp, status_dependencies=[Depends(authorised)]))
+    if moves is not None:
+        from relayer.move_api import move_router
+
+        app.include_router(move_router(moves, dependencies=[Depends(authorised)]))
     return app
 
 

@@ -31,6 +31,7 @@ KINDS = (
     "bench_holders",
     "embedded",
     "translate",
+    "move",
 )
 
 _BLOCK = re.compile(r"(?P<before>[^\n]*)\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.DOTALL)
