@@ -366,6 +366,9 @@ class InteropMachine(RuleBasedStateMachine):
         self.steps = 0
         self.invariants_checked = 0
         self.shortfall_seen: dict[tuple[str, str], int] = {}
+        # per asset: the index of the last tick in which a replica began a claim or refund
+        # of a leg of it (the moment it must look at its pooled escrow)
+        self.acted_at: dict[AssetRef | None, int] = {}
         self.capture = _Capture()
         self._levels: dict[str, int] = {}
         for name in _LOGGERS:
@@ -500,7 +503,19 @@ class InteropMachine(RuleBasedStateMachine):
             return observe(swap_id)
 
         setattr(service, "observe", observe_with_bugs)  # noqa: B010 (an instance override)
+        for name in ("_claim", "_refund"):
+            setattr(service, name, self._acting(getattr(service, name)))
         return service
+
+    def _acting(self, act: Any) -> Any:
+        """A replica's claim or refund of a leg, recorded (its asset, this tick) before it
+        runs: from then on the replica has had to look at the leg's pooled escrow."""
+
+        def recorded(state: Any, role: Role) -> Any:
+            self.acted_at[state.terms.leg(role).asset] = self.ticks
+            return act(state, role)
+
+        return recorded
 
     def _takeover_hook(self, prepare: Any) -> Any:
         """Replica A's lock preparation, inside which an armed takeover happens: A's lease
@@ -1502,22 +1517,14 @@ class InteropMachine(RuleBasedStateMachine):
     def escrow_holds_its_open_locks(self) -> None:
         """Every EVM HTLC holds at least the sum of its open locks of every asset (the
         security, the cash coin, the decoy token, ether), or the shortfall is surfaced:
-        once the relayer has ticked with a claim or refund of that asset due on a swap it
-        acts on (its lease, no back-off), the ``stbridge_escrow_shortfall`` gauge for the
-        asset is positive (on either replica)."""
+        once a replica has begun a claim or refund of a leg of that asset in a tick after
+        the gap appeared, the ``stbridge_escrow_shortfall`` gauge for the asset is positive
+        (on either replica)."""
         if not self.ready:
             return
         self._counted()
-        world = self.world
         gaps = self._escrow_gaps()
-        pooled = (
-            ("sec", world.security),
-            ("cash", world.cash_token),
-            ("cash", world.decoy_token),
-            ("cash", None),
-            ("sec", None),
-        )
-        for chain, asset in [(c, a) for c, a in pooled if c in self.EVM_CHAINS]:
+        for chain, asset in self._pooled():
             label = "native" if asset is None else asset.locator.address  # type: ignore[union-attr]
             missing = gaps.get((chain, label.lower()), 0)
             key = (chain, label)
@@ -1525,7 +1532,7 @@ class InteropMachine(RuleBasedStateMachine):
                 self.shortfall_seen.pop(key, None)
                 continue
             since = self.shortfall_seen.setdefault(key, self.ticks)
-            if self.ticks <= since or not self._due(asset):
+            if self.acted_at.get(asset, -1) < since:
                 continue
             gauge = max(
                 service.metrics.registry.get_sample_value(
@@ -1582,6 +1589,18 @@ class InteropMachine(RuleBasedStateMachine):
                 if amount > have:
                     gaps[(chain, token)] = amount - have
         return gaps
+
+    def _pooled(self) -> list[tuple[str, AssetRef | None]]:
+        """The (chain, asset) pairs a pooled EVM HTLC holds (``None``: the chain's coin)."""
+        world = self.world
+        pooled: tuple[tuple[str, AssetRef | None], ...] = (
+            ("sec", world.security),
+            ("cash", world.cash_token),
+            ("cash", world.decoy_token),
+            ("cash", None),
+            ("sec", None),
+        )
+        return [(c, a) for c, a in pooled if c in self.EVM_CHAINS]
 
     def _due(self, asset: AssetRef | None) -> bool:
         """Whether an open swap that replica A acts on now (its lease is A's or free, and it
