@@ -524,6 +524,24 @@ def _next_block_at(env: Env, timestamp: int) -> None:
         env.client.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
 
 
+
+def test_a_failed_transaction_is_explained_at_its_own_block_time(env: Env) -> None:
+    """A claim with a wrong secret mined exactly at the deadline fails on the deadline
+    (``DeadlinePassed``); the reason is learnt by replaying the transaction, and a replay at
+    the parent block's time (before the deadline) would name another rule (``LockNotOpen``).
+    The replay runs with the failing block's own number and timestamp."""
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    params = env.htlc.params(lock_id)
+    wrong = hashlib.sha256(b"not the secret").digest()
+    _next_block_at(env, params.deadline)
+    data = env.calldata("claim", wrong, params.sender, params.receiver, ONE_ETH, params.deadline)
+    revert = env.raw(env.carol, data)
+    assert revert is not None
+    assert revert.error_name == "DeadlinePassed", revert.describe()
+    assert revert.error_args == (params.deadline, params.deadline)
+
+
 @across_forks
 @pytest.mark.parametrize("kind", ["native", "erc20"])
 def test_lock_rules_are_the_contracts_own(env: Env, kind: str) -> None:
