@@ -828,11 +828,14 @@ class EvmClient:
             raise NotFound(f"no contract at {checked} on chain {self.chain_id}")
         return checked
 
-    def balance(self, address: str) -> int:
-        """Native-coin balance in wei."""
+    def balance(self, address: str, *, block: int | str = "latest") -> int:
+        """Native-coin balance in wei (at ``block``, default the latest)."""
         checked = self.checked_address(address)
         return int(
-            self.guard("eth_getBalance", lambda: self.w3.eth.get_balance(cast(Any, checked)))
+            self.guard(
+                "eth_getBalance",
+                lambda: self.w3.eth.get_balance(cast(Any, checked), block_identifier=block),
+            )
         )
 
     def batch_read(
@@ -949,11 +952,14 @@ class EvmClient:
                 progress(end - from_block + 1, total)
             start = end + 1
 
-    def logs_since(self, *, address: str, from_block: int) -> list[Mapping[str, Any]]:
-        """Logs of ``address`` from ``from_block`` to the latest block, in one request: for
-        a short recent range the caller bounds (no head read first)."""
+    def logs_since(
+        self, *, address: str, from_block: int, to_block: int | str = "latest"
+    ) -> list[Mapping[str, Any]]:
+        """Logs of ``address`` from ``from_block`` to ``to_block`` (default the latest
+        block), in one request: for a short recent range the caller bounds (no head read
+        first)."""
         return self._get_logs(
-            {"fromBlock": max(from_block, 0), "toBlock": "latest", "address": address}
+            {"fromBlock": max(from_block, 0), "toBlock": to_block, "address": address}
         )
 
     def _get_logs(self, params: dict[str, Any]) -> list[Mapping[str, Any]]:

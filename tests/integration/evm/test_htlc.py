@@ -1142,3 +1142,36 @@ def test_a_partition_lock_is_never_the_lock_of_a_plain_leg(env: Env) -> None:
     assert env.htlc.lock_id_for(**terms, partition=partition) == lock_id
     assert env.htlc.lock_id_for(**terms) != lock_id  # a plain leg of that token
     assert env.htlc.lock_id_for(**terms, partition=agreed) != lock_id  # the agreed class
+
+
+def test_escrow_shortfall_reads_the_locks_and_the_balance_at_one_block(env: Env) -> None:
+    """The pooled-escrow check compares the open locks (from the logs) with the escrow's
+    balance: both are read at one block. Here a claim is mined between the two reads (as a
+    new block can arrive at any moment): read at "latest" the balance would already miss
+    the claimed coin while the logs still showed the lock open, a false shortfall (and a
+    new lock landing there would mask a real one)."""
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    params = env.htlc.params(lock_id)
+    claim = env.calldata(
+        "claim", secret.reveal(), params.sender, params.receiver, ONE_ETH, params.deadline
+    )
+    client = env.client
+    original = client._get_logs
+    mined: list[str] = []
+
+    def logs_then_a_block(query: dict[str, Any]) -> list[Any]:
+        answer = original(query)
+        if not mined:
+            mined.append(client.transact(env.carol, env.htlc.address, claim, gas=RAW_GAS).tx_id)
+        return answer
+
+    client._get_logs = logs_then_a_block  # type: ignore[method-assign]
+    try:
+        missing, open_ids = env.htlc.shortfall(None)
+    finally:
+        client._get_logs = original  # type: ignore[method-assign]
+    assert mined, "the claim was mined between the reads"
+    assert (missing, open_ids) == (0, (lock_id,))
+    assert env.htlc.get(lock_id).state == "claimed"
+    assert env.htlc.shortfall(None) == (0, ())
