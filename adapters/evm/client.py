@@ -834,7 +834,9 @@ class EvmClient:
         return int(
             self.guard(
                 "eth_getBalance",
-                lambda: self.w3.eth.get_balance(cast(Any, checked), block_identifier=block),
+                lambda: self.w3.eth.get_balance(
+                    cast(Any, checked), block_identifier=cast(Any, block)
+                ),
             )
         )
 
