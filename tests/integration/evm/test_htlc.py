@@ -209,7 +209,7 @@ def test_refund_only_after_deadline_then_no_claim(env: Env) -> None:
     assert again.error_name == "LockNotOpen"
 
 
-@across_forks
+@across_forks_thorough
 def test_no_refund_after_claim(env: Env) -> None:
     secret = env.secret()
     lock_id = _native_lock(env, secret)
@@ -292,7 +292,7 @@ def test_wrong_secret_refused(env: Env) -> None:
     assert env.htlc.is_open(lock_id)
 
 
-@across_forks
+@across_forks_thorough
 @pytest.mark.parametrize("size", [31, 33])
 def test_secret_of_other_length_refused(env: Env, size: int) -> None:
     secret = env.secret()
@@ -321,7 +321,7 @@ def test_secret_of_other_length_refused(env: Env, size: int) -> None:
     assert env.htlc.get(lock_id).state == "claimed"
 
 
-@across_forks
+@across_forks_thorough
 def test_hashlock_of_short_preimage_can_never_be_claimed(env: Env) -> None:
     """A 31-byte preimage would open sha256 on a chain hashing raw input; never here."""
     short = b"\x11" * 31
@@ -364,7 +364,7 @@ def test_duplicate_lock_refused(env: Env) -> None:
     assert env.client.balance(env.htlc.address) == ONE_ETH
 
 
-@across_forks
+@across_forks_thorough
 def test_relock_of_a_revealed_hashlock_refused_by_adapter(env: Env) -> None:
     secret = env.secret()
     lock_id = _native_lock(env, secret)
@@ -373,7 +373,7 @@ def test_relock_of_a_revealed_hashlock_refused_by_adapter(env: Env) -> None:
         _native_lock(env, secret, ttl=2 * HOUR)
 
 
-@across_forks
+@across_forks_thorough
 def test_bad_lock_input_refused_before_sending(env: Env) -> None:
     secret = env.secret()
     nonce = env.client.w3.eth.get_transaction_count(env.alice.address)  # type: ignore[arg-type]
@@ -401,7 +401,7 @@ def test_bad_lock_input_refused_before_sending(env: Env) -> None:
     assert env.client.w3.eth.get_transaction_count(env.alice.address) == nonce  # type: ignore[arg-type]
 
 
-@across_forks
+@across_forks_thorough
 def test_find_by_hashlock_lists_every_lock_with_state(env: Env) -> None:
     secret = env.secret()
     first = _native_lock(env, secret)
@@ -470,7 +470,7 @@ def test_erc20_lock_claim_and_refund(env: Env) -> None:
         env.htlc.claim(lock2, other.reveal(), env.bob)
 
 
-@across_forks
+@across_forks_thorough
 def test_erc20_preflight_names_what_is_missing_and_nothing_is_sent(env: Env) -> None:
     token = _cash(env, env.alice, 500)
     report = env.htlc.preflight(
@@ -627,7 +627,7 @@ def test_lock_rules_are_the_contracts_own(env: Env, kind: str) -> None:
     )
 
 
-@across_forks
+@across_forks_thorough
 def test_secret_recovered_from_claim_receipt_log(env: Env) -> None:
     """The secret is in the Claimed event's data: a watcher needs only the receipt."""
     secret = env.secret()
@@ -799,7 +799,7 @@ def test_trex_claim_refused_by_a_freeze_leaves_the_refund_path(env: Env) -> None
     assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 0
 
 
-@across_forks
+@across_forks_thorough
 def test_erc1404_preflight_until_the_escrow_is_whitelisted(env: Env) -> None:
     restricted = env.deploy(
         "RestrictedToken1404", "Restricted Fund", "RFND", 0, 0, env.alice.address
@@ -842,7 +842,7 @@ def test_erc1404_preflight_until_the_escrow_is_whitelisted(env: Env) -> None:
     assert env.client.read(restricted.functions.balanceOf(env.bob.address)) == 400
 
 
-@across_forks
+@across_forks_thorough
 def test_port_contract_and_python_agree_on_lock_ids(env: Env) -> None:
     assert isinstance(env.htlc, HtlcPort)
     secret = env.secret()
@@ -1127,7 +1127,7 @@ def test_a_chain_that_cannot_run_a_build_refuses_it_in_one_line() -> None:
         stop_process(proc)
 
 
-@across_forks
+@across_forks_thorough
 def test_a_partition_lock_is_never_the_lock_of_a_plain_leg(env: Env) -> None:
     """Counterparty: the seller locks the agreed ERC-1400 token, receiver, amount, hashlock
     and deadline, but from another partition (a cheaper class). The relayer recognises a
