@@ -645,7 +645,14 @@ class EvmClient:
         return None
 
     def _replay_revert(self, tx_id: str, height: int) -> RevertInfo:
-        """Re-run a failed transaction as a call on its parent state to learn why."""
+        """Re-run a failed transaction as a call on its parent state to learn why.
+
+        The call runs with the failing block's own number and timestamp, so a rule that
+        depends on time (a deadline, a lock-up, a time window) is judged as the chain judged
+        it: anvil and geth take them as ``eth_call``'s block overrides (a node that refuses
+        them gets the plain call at the parent block); py-evm runs the call in a VM whose
+        header is the failing block's, over its parent's state.
+        """
         try:
             tx = self.w3.eth.get_transaction(cast(Any, tx_id))
             call = {
@@ -655,12 +662,86 @@ class EvmClient:
                 "value": tx.get("value", 0),
                 "gas": tx.get("gas"),
             }
-            self.w3.eth.call(cast(Any, call), block_identifier=max(height - 1, 0))
+            block = self.w3.eth.get_block(height)
+        except Exception:
+            return RevertInfo(message=None)
+        parent = max(height - 1, 0)
+        if self.backend == "rpc":
+            found = self._replay_with_block_overrides(call, parent, height, block["timestamp"])
+            if found is not None:
+                return found
+        try:
+            with self._pyevm_at_block(height):
+                self.w3.eth.call(cast(Any, call), block_identifier=parent)
         except Exception as exc:
             found = revert_from_exception(exc)
             if found is not None:
                 return found
         return RevertInfo(message=None)
+
+    def _replay_with_block_overrides(
+        self, call: Mapping[str, Any], parent: int, height: int, timestamp: int
+    ) -> RevertInfo | None:
+        """The revert of ``call`` on the state of ``parent`` with block ``height``'s number and
+        ``timestamp`` (``eth_call``'s fourth parameter); None when the node refuses the
+        overrides or the call does not revert."""
+        data = call.get("data") or b""
+        params: list[Any] = [
+            {
+                "from": str(call["from"]),
+                "to": None if call.get("to") is None else str(call["to"]),
+                "data": data if isinstance(data, str) else "0x" + bytes(data).hex(),
+                "value": hex(int(call.get("value") or 0)),
+                "gas": hex(int(call.get("gas") or 0)),
+            },
+            hex(parent),
+            {},
+            {"number": hex(height), "time": hex(int(timestamp))},
+        ]
+        try:
+            response = self.w3.provider.make_request(RPCEndpoint("eth_call"), params)
+        except Exception:
+            return None
+        error = response.get("error")
+        if not isinstance(error, Mapping):
+            return None
+        raw = error.get("data")
+        if isinstance(raw, Mapping):  # some nodes nest the data
+            raw = raw.get("data")
+        if isinstance(raw, str) and raw.startswith("0x"):
+            try:
+                return decode_revert_data(bytes.fromhex(raw[2:]))
+            except ValueError:
+                pass
+        message = str(error.get("message") or "")
+        if not message.startswith(_REVERTED_PREFIX):
+            return None  # e.g. overrides refused: fall back to the plain call
+        text = message.removeprefix(_REVERTED_PREFIX).removeprefix(":").strip()
+        return RevertInfo(message=text or None)
+
+    @contextlib.contextmanager
+    def _pyevm_at_block(self, height: int) -> Iterator[None]:
+        """While open, py-evm runs a call "at the parent block" in a VM whose header is block
+        ``height``'s (its number, timestamp, base fee) over the parent's state (py-evm's
+        equivalent of block overrides). Nothing on a node."""
+        if self.backend != "pyevm":
+            yield
+            return
+        import eth_tester.backends.pyevm.main as pyevm_main
+
+        original = pyevm_main._get_vm_for_block_number
+
+        def at_own_block(chain: Any, block_number: Any) -> Any:
+            parent = pyevm_main._get_block_by_number(chain, block_number)
+            own = chain.get_canonical_block_by_number(height)
+            header = own.header.copy(state_root=parent.header.state_root, gas_used=0)
+            return chain.get_vm(at_header=header)
+
+        pyevm_main._get_vm_for_block_number = at_own_block
+        try:
+            yield
+        finally:
+            pyevm_main._get_vm_for_block_number = original
 
     # -- ChainClock -------------------------------------------------------------------
 
@@ -747,11 +828,16 @@ class EvmClient:
             raise NotFound(f"no contract at {checked} on chain {self.chain_id}")
         return checked
 
-    def balance(self, address: str) -> int:
-        """Native-coin balance in wei."""
+    def balance(self, address: str, *, block: int | str = "latest") -> int:
+        """Native-coin balance in wei (at ``block``, default the latest)."""
         checked = self.checked_address(address)
         return int(
-            self.guard("eth_getBalance", lambda: self.w3.eth.get_balance(cast(Any, checked)))
+            self.guard(
+                "eth_getBalance",
+                lambda: self.w3.eth.get_balance(
+                    cast(Any, checked), block_identifier=cast(Any, block)
+                ),
+            )
         )
 
     def batch_read(
@@ -868,11 +954,14 @@ class EvmClient:
                 progress(end - from_block + 1, total)
             start = end + 1
 
-    def logs_since(self, *, address: str, from_block: int) -> list[Mapping[str, Any]]:
-        """Logs of ``address`` from ``from_block`` to the latest block, in one request: for
-        a short recent range the caller bounds (no head read first)."""
+    def logs_since(
+        self, *, address: str, from_block: int, to_block: int | str = "latest"
+    ) -> list[Mapping[str, Any]]:
+        """Logs of ``address`` from ``from_block`` to ``to_block`` (default the latest
+        block), in one request: for a short recent range the caller bounds (no head read
+        first)."""
         return self._get_logs(
-            {"fromBlock": max(from_block, 0), "toBlock": "latest", "address": address}
+            {"fromBlock": max(from_block, 0), "toBlock": to_block, "address": address}
         )
 
     def _get_logs(self, params: dict[str, Any]) -> list[Mapping[str, Any]]:

@@ -691,15 +691,23 @@ class EvmHtlc:
         means no lock of that token may be acted on until the operator has it restored.
         Units of a partition lock are not pooled with the token's plain locks and are not
         counted here.
+
+        The locks (logs) and the balance are read at one block, the head when the check
+        starts: read at "latest" each, a block arriving between them (a lock, a claim)
+        would count units on one side only, showing a shortfall that is not there or hiding
+        one that is.
         """
         token = NATIVE if asset is None else self._token_address(asset)
+        at = self.client.head()
         opened: dict[str, int] = {}
         closed: set[str] = set()
-        recorded = self._recorded()
+        recorded = self._recorded(to_block=at)
         if recorded is not None:
             records, around = recorded
             opened.update(records.open_amounts(None if asset is None else token))
             for seen in around.events:
+                if seen.height > at:
+                    continue  # read by an earlier call, above the pinned block
                 lock_id = str(seen.args["lock_id"])
                 if seen.name != "Locked":
                     closed.add(lock_id)
@@ -713,8 +721,10 @@ class EvmHtlc:
                     ):
                         continue
                     opened[lock_id] = amount
-            return self._short_of(asset, token, opened, closed)
-        for entry in self.client.logs(address=self.address, from_block=self.from_block):
+            return self._short_of(asset, token, opened, closed, at)
+        for entry in self.client.logs(
+            address=self.address, from_block=self.from_block, to_block=at
+        ):
             event = self._decode(entry)
             if event is None:
                 continue
@@ -725,18 +735,23 @@ class EvmHtlc:
                     opened[lock_id] = int(str(event.args["amount"]))
             else:
                 closed.add(lock_id)
-        return self._short_of(asset, token, opened, closed)
+        return self._short_of(asset, token, opened, closed, at)
 
     def _short_of(
-        self, asset: AssetRef | None, token: str, opened: Mapping[str, int], closed: set[str]
+        self,
+        asset: AssetRef | None,
+        token: str,
+        opened: Mapping[str, int],
+        closed: set[str],
+        at: int,
     ) -> tuple[int, tuple[str, ...]]:
         open_ids = tuple(sorted(i for i in opened if i not in closed))
         owed = sum(opened[i] for i in open_ids)
         if asset is None:
-            held = self.client.balance(self.address)
+            held = self.client.balance(self.address, block=at)
         else:
             data = _BALANCE_OF + abi_encode(["address"], [self.address])
-            answer = self.client.call({"to": token, "data": "0x" + data.hex()})
+            answer = self.client.call({"to": token, "data": "0x" + data.hex()}, block=at)
             if len(answer) < 32:
                 raise PermanentError(f"balanceOf of {token} answered {len(answer)} bytes")
             held = int.from_bytes(answer[:32], "big")
@@ -873,8 +888,9 @@ class EvmHtlc:
 
     # -- recorded events -----------------------------------------------------------------
 
-    def _recorded(self) -> tuple[LockRecords, _Around] | None:
-        """The records and the events around them, or None: no records (scan instead)."""
+    def _recorded(self, *, to_block: int | str = "latest") -> tuple[LockRecords, _Around] | None:
+        """The records and the events around them (read up to ``to_block``), or None: no
+        records (scan instead)."""
         records = self.records
         if records is None:
             return None
@@ -898,7 +914,9 @@ class EvmHtlc:
             around = self._around = _Around(span, below)
         start = around.next_from
         try:
-            entries = self.client.logs_since(address=self.address, from_block=start)
+            entries = self.client.logs_since(
+                address=self.address, from_block=start, to_block=to_block
+            )
         except (TransactionReverted, PermanentError):
             if self.client.head() >= start:
                 raise

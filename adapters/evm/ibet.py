@@ -119,8 +119,10 @@ from bridge.types import validate_evm_address
 __all__ = [
     "IBET_BOND_MESSAGES",
     "IBET_MESSAGES",
+    "OWNERSHIP_TOPIC",
     "SPEC_BOND",
     "SPEC_SHARE",
+    "TRANSFER_TOPIC",
     "BulkTransferCheck",
     "IbetAdapter",
     "IbetBondAdapter",
@@ -195,6 +197,7 @@ CHANGE_LOCKED_TOPIC: Final = _topic(
 )
 APPLY_TOPIC: Final = _topic("ApplyForTransfer(uint256,address,address,uint256,string)")
 REGISTER_TOPIC: Final = _topic("Register(address,address)")
+OWNERSHIP_TOPIC: Final = _topic("OwnershipTransferred(address,address)")
 
 
 @dataclass(frozen=True)
@@ -453,9 +456,15 @@ class IbetAdapter(EvmTokenAdapter, ABC):
         return self._holding_at(address, account, height, self.lock_map(address, height))
 
     def parties(self, address: str, *, from_height: int, to_height: int) -> list[str]:
-        """Every account that may hold a position, from the token's events (sorted)."""
-        seen: set[str] = set()
+        """Every account that may hold a position, from the token's events (sorted).
+
+        ibet's constructor logs nothing, so the issuer's initial balance has no event: the
+        issuer at ``to_height`` and every owner named by ``OwnershipTransferred`` are
+        included too.
+        """
+        seen: set[str] = {str(self.read(self.token(address).functions.owner(), to_height))}
         topics = (
+            OWNERSHIP_TOPIC,
             TRANSFER_TOPIC,
             ISSUE_TOPIC,
             LOCK_TOPIC,
@@ -473,6 +482,8 @@ class IbetAdapter(EvmTokenAdapter, ABC):
             data = bytes(entry["data"])
             if kind in (TRANSFER_TOPIC, ISSUE_TOPIC):
                 seen.add(topic_address(t[2]))
+            elif kind == OWNERSHIP_TOPIC:
+                seen.update((topic_address(t[1]), topic_address(t[2])))
             elif kind in (LOCK_TOPIC, FORCE_LOCK_TOPIC):
                 seen.add(topic_address(t[1]))
             elif kind in (UNLOCK_TOPIC, FORCE_UNLOCK_TOPIC):

@@ -38,7 +38,24 @@ def test_bench_gas_per_target_and_token_kind_with_boltz_quoted() -> None:
             assert list(ops) == ["lock", "claim", "refund", "direct transfer"]
             for used in ops.values():
                 assert 21_000 <= used < 400_000
-    assert numbers["targets"]["cancun"]["at_or_below_boltz"] is True
+    boltz = numbers["boltz_v6"]
+    assert "minus the direct transfer" in boltz["comparison"]
+    for row in numbers["targets"].values():
+        above = []
+        for kind, ops in row["kinds"].items():
+            boltz_kind = "native" if kind == "native" else "erc20"
+            for op in ("lock", "claim", "refund"):
+                overhead = ops[op] - ops["direct transfer"]
+                assert row["overhead"][kind][op] == overhead
+                margin = overhead - boltz["overhead"][f"{boltz_kind} {op}"]
+                assert row["margin"][kind][op] == margin
+                if margin > 0:
+                    above.append(f"{kind} {op}")
+        assert row["above_boltz"] == above
+        assert row["at_or_below_boltz"] is (not above)
+    cancun = numbers["targets"]["cancun"]
+    for kind in ("native", "erc20"):  # the kinds Boltz was measured on
+        assert all(m <= 0 for m in cancun["margin"][kind].values()), cancun["margin"]
     refused = runner.invoke(app, ["gas", "--target", "istanbul"])
     assert refused.exit_code != 0
     assert "--target" in refused.output

@@ -38,7 +38,13 @@ from bridge.htlc import Secret
 from bridge.model import AssetRef, EvmContractLocator
 from bridge.ports import HtlcPort
 from bridge.reasons import ReasonCode
-from tests.fixtures.evm import EvmTestChain, across_forks, start_anvil, stop_process
+from tests.fixtures.evm import (
+    EvmTestChain,
+    across_forks,
+    across_forks_thorough,
+    start_anvil,
+    stop_process,
+)
 
 ONE_ETH = 10**18
 HOUR = 3600
@@ -203,6 +209,7 @@ def test_refund_only_after_deadline_then_no_claim(env: Env) -> None:
     assert again.error_name == "LockNotOpen"
 
 
+@across_forks_thorough
 def test_no_refund_after_claim(env: Env) -> None:
     secret = env.secret()
     lock_id = _native_lock(env, secret)
@@ -285,6 +292,7 @@ def test_wrong_secret_refused(env: Env) -> None:
     assert env.htlc.is_open(lock_id)
 
 
+@across_forks_thorough
 @pytest.mark.parametrize("size", [31, 33])
 def test_secret_of_other_length_refused(env: Env, size: int) -> None:
     secret = env.secret()
@@ -313,6 +321,7 @@ def test_secret_of_other_length_refused(env: Env, size: int) -> None:
     assert env.htlc.get(lock_id).state == "claimed"
 
 
+@across_forks_thorough
 def test_hashlock_of_short_preimage_can_never_be_claimed(env: Env) -> None:
     """A 31-byte preimage would open sha256 on a chain hashing raw input; never here."""
     short = b"\x11" * 31
@@ -355,6 +364,7 @@ def test_duplicate_lock_refused(env: Env) -> None:
     assert env.client.balance(env.htlc.address) == ONE_ETH
 
 
+@across_forks_thorough
 def test_relock_of_a_revealed_hashlock_refused_by_adapter(env: Env) -> None:
     secret = env.secret()
     lock_id = _native_lock(env, secret)
@@ -363,6 +373,7 @@ def test_relock_of_a_revealed_hashlock_refused_by_adapter(env: Env) -> None:
         _native_lock(env, secret, ttl=2 * HOUR)
 
 
+@across_forks_thorough
 def test_bad_lock_input_refused_before_sending(env: Env) -> None:
     secret = env.secret()
     nonce = env.client.w3.eth.get_transaction_count(env.alice.address)  # type: ignore[arg-type]
@@ -390,6 +401,7 @@ def test_bad_lock_input_refused_before_sending(env: Env) -> None:
     assert env.client.w3.eth.get_transaction_count(env.alice.address) == nonce  # type: ignore[arg-type]
 
 
+@across_forks_thorough
 def test_find_by_hashlock_lists_every_lock_with_state(env: Env) -> None:
     secret = env.secret()
     first = _native_lock(env, secret)
@@ -458,6 +470,7 @@ def test_erc20_lock_claim_and_refund(env: Env) -> None:
         env.htlc.claim(lock2, other.reveal(), env.bob)
 
 
+@across_forks_thorough
 def test_erc20_preflight_names_what_is_missing_and_nothing_is_sent(env: Env) -> None:
     token = _cash(env, env.alice, 500)
     report = env.htlc.preflight(
@@ -522,6 +535,24 @@ def _next_block_at(env: Env, timestamp: int) -> None:
         env.client.w3.provider.ethereum_tester.time_travel(timestamp)  # type: ignore[attr-defined]
     else:
         env.client.w3.provider.make_request(RPCEndpoint("evm_setNextBlockTimestamp"), [timestamp])
+
+
+@across_forks
+def test_a_failed_transaction_is_explained_at_its_own_block_time(env: Env) -> None:
+    """A claim with a wrong secret mined exactly at the deadline fails on the deadline
+    (``DeadlinePassed``); the reason is learnt by replaying the transaction, and a replay at
+    the parent block's time (before the deadline) would name another rule (``LockNotOpen``).
+    The replay runs with the failing block's own number and timestamp."""
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    params = env.htlc.params(lock_id)
+    wrong = hashlib.sha256(b"not the secret").digest()
+    _next_block_at(env, params.deadline)
+    data = env.calldata("claim", wrong, params.sender, params.receiver, ONE_ETH, params.deadline)
+    revert = env.raw(env.carol, data)
+    assert revert is not None
+    assert revert.error_name == "DeadlinePassed", revert.describe()
+    assert revert.error_args == (params.deadline, params.deadline)
 
 
 @across_forks
@@ -596,6 +627,7 @@ def test_lock_rules_are_the_contracts_own(env: Env, kind: str) -> None:
     )
 
 
+@across_forks_thorough
 def test_secret_recovered_from_claim_receipt_log(env: Env) -> None:
     """The secret is in the Claimed event's data: a watcher needs only the receipt."""
     secret = env.secret()
@@ -644,6 +676,8 @@ def _make_escrow_eligible(env: Env, country: str) -> None:
     )
 
 
+@across_forks_thorough
+@pytest.mark.usefixtures("trex_suite")
 def test_trex_preflight_then_setup_then_lock_and_claim(env: Env) -> None:
     suite = env.chain.suite
     alice, bob = suite.investor("alice"), suite.investor("bob")
@@ -711,6 +745,8 @@ def test_trex_preflight_then_setup_then_lock_and_claim(env: Env) -> None:
     assert env.client.read(token.functions.balanceOf(alice.address)) == alice_before - 1_000
 
 
+@across_forks_thorough
+@pytest.mark.usefixtures("trex_suite")
 def test_trex_preflight_reports_ineligible_receiver_and_frozen_escrow(env: Env) -> None:
     suite = env.chain.suite
     alice, carol = suite.investor("alice"), suite.investor("carol")
@@ -729,6 +765,8 @@ def test_trex_preflight_reports_ineligible_receiver_and_frozen_escrow(env: Env) 
     assert "escrow_not_registered" not in by_raw
 
 
+@across_forks_thorough
+@pytest.mark.usefixtures("trex_suite")
 def test_trex_claim_refused_by_a_freeze_leaves_the_refund_path(env: Env) -> None:
     """A buyer frozen after the lock: the claim is refused by the token, never half-settled,
     and the seller gets the tokens back after the deadline."""
@@ -761,6 +799,7 @@ def test_trex_claim_refused_by_a_freeze_leaves_the_refund_path(env: Env) -> None
     assert env.client.read(token.functions.balanceOf(env.htlc.address)) == 0
 
 
+@across_forks_thorough
 def test_erc1404_preflight_until_the_escrow_is_whitelisted(env: Env) -> None:
     restricted = env.deploy(
         "RestrictedToken1404", "Restricted Fund", "RFND", 0, 0, env.alice.address
@@ -803,6 +842,7 @@ def test_erc1404_preflight_until_the_escrow_is_whitelisted(env: Env) -> None:
     assert env.client.read(restricted.functions.balanceOf(env.bob.address)) == 400
 
 
+@across_forks_thorough
 def test_port_contract_and_python_agree_on_lock_ids(env: Env) -> None:
     assert isinstance(env.htlc, HtlcPort)
     secret = env.secret()
@@ -1087,6 +1127,7 @@ def test_a_chain_that_cannot_run_a_build_refuses_it_in_one_line() -> None:
         stop_process(proc)
 
 
+@across_forks_thorough
 def test_a_partition_lock_is_never_the_lock_of_a_plain_leg(env: Env) -> None:
     """Counterparty: the seller locks the agreed ERC-1400 token, receiver, amount, hashlock
     and deadline, but from another partition (a cheaper class). The relayer recognises a
@@ -1124,3 +1165,37 @@ def test_a_partition_lock_is_never_the_lock_of_a_plain_leg(env: Env) -> None:
     assert env.htlc.lock_id_for(**terms, partition=partition) == lock_id
     assert env.htlc.lock_id_for(**terms) != lock_id  # a plain leg of that token
     assert env.htlc.lock_id_for(**terms, partition=agreed) != lock_id  # the agreed class
+
+
+@across_forks
+def test_escrow_shortfall_reads_the_locks_and_the_balance_at_one_block(env: Env) -> None:
+    """The pooled-escrow check compares the open locks (from the logs) with the escrow's
+    balance: both are read at one block. Here a claim is mined between the two reads (as a
+    new block can arrive at any moment): read at "latest" the balance would already miss
+    the claimed coin while the logs still showed the lock open, a false shortfall (and a
+    new lock landing there would mask a real one)."""
+    secret = env.secret()
+    lock_id = _native_lock(env, secret)
+    params = env.htlc.params(lock_id)
+    claim = env.calldata(
+        "claim", secret.reveal(), params.sender, params.receiver, ONE_ETH, params.deadline
+    )
+    client = env.client
+    original = client._get_logs
+    mined: list[str] = []
+
+    def logs_then_a_block(query: dict[str, Any]) -> list[Any]:
+        answer = original(query)
+        if not mined:
+            mined.append(client.transact(env.carol, env.htlc.address, claim, gas=RAW_GAS).tx_id)
+        return answer
+
+    client._get_logs = logs_then_a_block  # type: ignore[method-assign]
+    try:
+        missing, open_ids = env.htlc.shortfall(None)
+    finally:
+        client._get_logs = original  # type: ignore[method-assign]
+    assert mined, "the claim was mined between the reads"
+    assert (missing, open_ids) == (0, (lock_id,))
+    assert env.htlc.get(lock_id).state == "claimed"
+    assert env.htlc.shortfall(None) == (0, ())

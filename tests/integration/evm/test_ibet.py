@@ -11,6 +11,7 @@ so a refusal is a mined, failed transaction whose revert string is the six-digit
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -18,12 +19,16 @@ from typing import Any
 import pytest
 
 from adapters.evm.client import EvmReverted
-from adapters.evm.contracts import load_artifact
+from adapters.evm.contracts import artifact_for_chain, load_artifact
 from adapters.evm.erc20 import SPEC as ERC20_SPEC
 from adapters.evm.erc1404 import SPEC as ERC1404_SPEC
 from adapters.evm.ibet import (
+    IBET_BOND_MESSAGES,
+    IBET_MESSAGES,
+    OWNERSHIP_TOPIC,
     SPEC_BOND,
     SPEC_SHARE,
+    TRANSFER_TOPIC,
     IbetBondAdapter,
     IbetShareAdapter,
     deploy_personal_info,
@@ -715,6 +720,33 @@ def test_abi_is_exactly_ibets_public_interface(name: str) -> None:
     assert load_artifact(name).evm_version == "berlin"  # as ibet builds its own
 
 
+@pytest.mark.parametrize("name", ["IbetShare", "IbetStraightBond"])
+def test_revert_codes_are_exactly_ibets(name: str) -> None:
+    """The codes our token's source raises, and those the adapter names, are exactly the
+    codes BOOSTRY's contract raises (the checked-in description: every ``ErrorCode``
+    constant its source references, and Ownable's): none missing, none of our own.
+    XX1601 / XX1701 (forceLock, forceChangeLockedAccount) are ibet's, not stbridge's."""
+    reference = json.loads(REFERENCE.read_text())["contracts"][name]
+    theirs = set(reference["revert_codes"])
+    prefix_ = "11" if name == "IbetShare" else "12"
+    src = Path(__file__).resolve().parents[3] / "adapters/evm/contracts/src/ibet"
+    base = (src / "IbetSecurityTokenBase.sol").read_text()
+    own = (src / f"{name}.sol").read_text()
+    raised = {prefix_ + c for c in re.findall(r'_fail\("(\d{4})"\)', base + own)}
+    raised |= set(re.findall(r'revert\("(\d{6})"\)', base + own))
+    if name == "IbetStraightBond":  # the bond's bulkTransfer has no approval check (no XX0504)
+        raised.discard("120504")
+    assert raised == theirs
+    suffixes = dict(IBET_MESSAGES)
+    if name == "IbetStraightBond":
+        suffixes = {k: v for k, v in suffixes.items() if not k.startswith("05")}
+        suffixes.update(IBET_BOND_MESSAGES)
+    named = {prefix_ + k for k in suffixes} | {"500001", "500101"}
+    assert named == theirs
+    assert reference["constructor_events"] == []
+    assert reference["transfer_to_contract"] == ["tokenFallback", "Transfer"]
+
+
 @across_forks
 def test_bond_constructor_takes_ibets_eleven_arguments(world: IbetWorld) -> None:
     """_returnDate and _returnAmount come before _purpose and are stored."""
@@ -838,3 +870,73 @@ def test_no_registration_required_opens_every_path(world: IbetWorld, kind: str) 
     assert adapter.read(token.functions.pendingTransfer(world.addr("alice"))) == 3
     world.call(kind, "issuer", "setRequirePersonalInfoRegistered", True)
     assert refused("alice", "applyForTransfer", mallory, 1, "") == f"{p}0702"
+
+
+# -- ibet's events and codes, as BOOSTRY's contracts log and raise them ----------------------
+
+
+def test_the_constructor_logs_nothing_and_the_issuer_is_still_a_holder(
+    world: IbetWorld, kind: str
+) -> None:
+    """ibet's constructor (and its Ownable's) logs no event: the issuer's initial balance has
+    no ``Transfer`` from the zero address and there is no ``OwnershipTransferred``. The
+    holder list still finds the issuer (from ``owner()``), with the units it kept."""
+    token = world.token(kind)
+    logs = list(
+        world.client.logs(address=token, topics=[[OWNERSHIP_TOPIC, TRANSFER_TOPIC]], from_block=0)
+    )
+    minted = [
+        e
+        for e in logs
+        if "0x" + bytes(e["topics"][0]).hex() == TRANSFER_TOPIC
+        and int.from_bytes(bytes(e["topics"][1]), "big") == 0
+    ]
+    owned = [e for e in logs if "0x" + bytes(e["topics"][0]).hex() == OWNERSHIP_TOPIC]
+    assert (minted, owned) == ([], [])
+    adapter, ref = world.adapter(kind), world.ref(kind)
+    held = {h.holder: h.balance for h in adapter.holders(ref)}
+    supply = SHARE_SUPPLY if kind == "share" else BOND_SUPPLY
+    assert held[world.addr("issuer")] == supply - sum(
+        v for k, v in held.items() if k != world.addr("issuer")
+    )
+    assert sum(held.values()) == adapter.read_asset(ref).total_supply
+
+
+def test_a_receiving_contract_logs_before_the_tokens_transfer(world: IbetWorld, kind: str) -> None:
+    """A transfer to the tradable exchange (and the issuer's forced transfer into it) calls
+    ``tokenFallback`` first and logs ``Transfer`` after, as ibet does: the receiver's own
+    logs come first in the receipt."""
+    artifact = artifact_for_chain("IbetReceiverProbe", world.client)
+    probe = world.client.deploy(world.signers["issuer"], artifact.abi, artifact.bytecode)
+    world.call(kind, "issuer", "setTradableExchange", probe.address)
+    token = world.token(kind)
+
+    def logged() -> list[tuple[str, str]]:
+        head = world.client.head()
+        entries = world.client.logs(address=[token, probe.address], from_block=head, to_block=head)
+        return [
+            (str(e["address"]), "0x" + bytes(e["topics"][0]).hex())
+            for e in sorted(entries, key=lambda e: int(e["logIndex"]))
+        ]
+
+    fallback = "0x" + bytes(world.client.w3.keccak(text="Fallback(address,address,uint256)")).hex()
+    world.call(kind, "alice", "transfer", probe.address, 5)
+    assert logged() == [(probe.address, fallback), (token, TRANSFER_TOPIC)]
+    world.call(kind, "issuer", "transferFrom", world.addr("alice"), probe.address, 3)
+    assert logged() == [(probe.address, fallback), (token, TRANSFER_TOPIC)]
+    assert balances(world, kind, probe.address) == {probe.address: 8}
+
+
+def test_offering_with_registration_required_and_no_register_fails_as_ibets(
+    world: IbetWorld, kind: str
+) -> None:
+    """With registration required and no PersonalInfo set, ibet's applyForOffering calls the
+    zero address and fails without a reason (it never reaches XX1002); so does ours."""
+    world.call(kind, "issuer", "changeOfferingStatus", True)
+    world.call(kind, "issuer", "setPersonalInfoAddress", "0x" + "00" * 20)
+    with pytest.raises(EvmReverted) as info:
+        world.call(kind, "alice", "applyForOffering", 10, "")
+    assert info.value.revert.message is None, info.value.revert.describe()
+    assert info.value.revert.data == b""
+    world.call(kind, "issuer", "setRequirePersonalInfoRegistered", False)
+    world.call(kind, "alice", "applyForOffering", 10, "")

@@ -5,6 +5,8 @@ import {PersonalInfo} from "./PersonalInfo.sol";
 
 /// @title IbetOwnable: single-owner access with ibet's 50XXXX revert codes.
 /// @notice 500001 the caller is not the owner; 500101 the new owner is the zero address.
+/// As ibet's Ownable, the constructor emits nothing: `OwnershipTransferred` is logged only
+/// by `transferOwnership`.
 abstract contract IbetOwnable {
     /// @notice The issuer: the only account allowed the issuer operations.
     address public owner;
@@ -14,7 +16,6 @@ abstract contract IbetOwnable {
 
     constructor() {
         owner = msg.sender;
-        emit OwnershipTransferred(address(0), msg.sender);
     }
 
     modifier onlyOwner() {
@@ -63,9 +64,11 @@ interface IbetContractReceiver {
 ///   XX0901 approveTransfer: not transferable       XX0902 application not valid
 ///   XX1101 redeemFrom: value above the locked amount   XX1102 value above the free balance
 ///   XX1201 forceUnlock: value above the locked amount
-///   XX1001 applyForOffering: the offering is closed   XX1002 applicant not registered
-///   XX1601 forceLock: value above the free balance (stbridge-assigned: not in ibet's table)
-///   XX1701 forceChangeLockedAccount: value above the locked amount (stbridge-assigned)
+///   XX1001 applyForOffering: the offering is closed
+///   XX1002 applyForOffering: registration required and the applicant not registered (with
+///          no PersonalInfo set, the register call itself fails: no code, as ibet's)
+///   XX1601 forceLock: value above the free balance
+///   XX1701 forceChangeLockedAccount: value above the locked amount
 ///   XX1301 / XX1401 / XX1501 bulkIssueFrom / bulkRedeemFrom / bulkTransferFrom: the lists'
 ///          lengths differ (then each item runs, and fails, as its single operation)
 ///   bulkTransfer (share): 110501 approval required, 110502 lengths differ, 110503 the
@@ -78,6 +81,10 @@ interface IbetContractReceiver {
 /// With `requirePersonalInfoRegistered` false no path consults PersonalInfo: transfers,
 /// bulk transfers, transfer applications and offering applications accept an unregistered
 /// receiver or applicant.
+///
+/// Events as ibet's: the constructor logs nothing (the issuer's initial balance has no
+/// `Transfer`); a transfer into a contract calls the receiver's `tokenFallback` first and
+/// logs `Transfer` after it, so the receiver's own logs come before the token's.
 abstract contract IbetSecurityTokenBase is IbetOwnable {
     /// @notice Token name.
     string public name;
@@ -175,7 +182,6 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
         balances[msg.sender] = _totalSupply;
         status = true;
         requirePersonalInfoRegistered = true;
-        emit Transfer(address(0), msg.sender, _totalSupply);
     }
 
     /// @dev The two leading digits of this token's revert codes ("11" share, "12" bond).
@@ -268,10 +274,7 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
         if (!isOffering) _fail("1001");
         if (
             requirePersonalInfoRegistered
-                && (
-                    personalInfoAddress == address(0)
-                        || !PersonalInfo(personalInfoAddress).isRegistered(msg.sender, owner)
-                )
+                && !PersonalInfo(personalInfoAddress).isRegistered(msg.sender, owner)
         ) _fail("1002");
         ApplicationForOffering storage app = applicationsForOffering[msg.sender];
         app.applicationAmount = _amount;
@@ -325,8 +328,9 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
     }
 
     /// @dev One transfer of the caller's units once balance and transferable are checked:
-    /// to a contract only the tradable exchange (XX0301), called back after the move; to an
-    /// account XX0201 (approval required, caller not the exchange), XX0202 (unregistered).
+    /// to a contract only the tradable exchange (XX0301), called back after the move and
+    /// before `Transfer` is logged; to an account XX0201 (approval required, caller not the
+    /// exchange), XX0202 (unregistered).
     function _deliver(address _to, uint256 _value) internal {
         if (_isContract(_to)) {
             if (_to != tradableExchange) _fail("0301");
@@ -337,6 +341,7 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
             if (!_registered(_to)) _fail("0202");
             _move(msg.sender, _to, _value);
         }
+        emit Transfer(msg.sender, _to, _value);
     }
 
     /// @notice Forced transfer by the issuer: no transferable, approval or register checks.
@@ -347,6 +352,7 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
         if (_isContract(_to)) {
             IbetContractReceiver(_to).tokenFallback(msg.sender, _value, "");
         }
+        emit Transfer(_from, _to, _value);
         return true;
     }
 
@@ -366,10 +372,10 @@ abstract contract IbetSecurityTokenBase is IbetOwnable {
         return true;
     }
 
+    /// @dev Move free units; the caller logs `Transfer` (after a receiver's callback).
     function _move(address _from, address _to, uint256 _value) internal {
         balances[_from] -= _value;
         balances[_to] += _value;
-        emit Transfer(_from, _to, _value);
     }
 
     // -- transfer approval -----------------------------------------------------------
