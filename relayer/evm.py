@@ -44,8 +44,7 @@ def approve_for_htlc(client: EvmClient, htlc: str, leg: Leg, signer: Signer) -> 
     if current >= leg.amount:
         return
     call = token.functions.approve(htlc, leg.amount)
-    data = bytes.fromhex(str(call._encode_transaction_data()).removeprefix("0x"))
-    client.transact(signer, token.address, data)
+    client.transact(signer, token.address, client.encode_call(call))
 
 
 def evm_runtime(

@@ -379,7 +379,7 @@ class EvmHtlc:
     def _send(
         self, what: str, signer: Signer, fn_call: Any, *, value: int = 0, token: str = NATIVE
     ) -> TxReceipt:
-        data = bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
+        data = self.client.encode_call(fn_call)
         gas = None
         key = (str(fn_call.fn_name), token.lower())
         if self.cache_gas and what != "claim":
