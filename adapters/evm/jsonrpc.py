@@ -23,6 +23,7 @@ import json
 import threading
 import time
 import urllib.request
+import weakref
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
@@ -76,6 +77,11 @@ class JsonRpcTransport:
         self._timeout = timeout
         self._local = threading.local()
         self._ids = 0
+        self._open: list[http.client.HTTPConnection] = []
+        self._guard = threading.Lock()
+        # the kept-alive sockets are closed with the transport (or at exit), never left to
+        # the garbage collector (which warns about an unclosed socket)
+        self._finalizer = weakref.finalize(self, _close_all, self._open, self._guard)
 
     @classmethod
     def for_url(
@@ -190,6 +196,8 @@ class JsonRpcTransport:
             else:
                 conn = http.client.HTTPConnection(self._host, self._port, timeout=self._timeout)
             self._local.conn = conn
+            with self._guard:
+                self._open.append(conn)
         return conn
 
     def _drop(self) -> None:
@@ -197,6 +205,22 @@ class JsonRpcTransport:
         self._local.conn = None
         if conn is not None:
             conn.close()
+            with self._guard:
+                if conn in self._open:
+                    self._open.remove(conn)
+
+    def close(self) -> None:
+        """Close every connection this transport opened (it reconnects if used again)."""
+        self._finalizer()
+        self._local = threading.local()
+        self._finalizer = weakref.finalize(self, _close_all, self._open, self._guard)
+
+
+def _close_all(conns: list[http.client.HTTPConnection], guard: threading.Lock) -> None:
+    with guard:
+        for conn in conns:
+            conn.close()
+        conns.clear()
 
 
 class _BadStatus(Exception):
