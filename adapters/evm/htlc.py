@@ -38,6 +38,7 @@ import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final, Protocol, cast
 
 from eth_abi.abi import encode as abi_encode
@@ -137,21 +138,37 @@ class LockParams:
 
         A native lock hashes no token word; a partition lock adds the partition.
         """
-        types = ["bytes32", "address", "address", "address", "uint256", "uint256"]
-        values: list[Any] = [
+        return _lock_id(
             self.hashlock,
             self.token,
             self.sender,
             self.receiver,
             self.amount,
             self.deadline,
-        ]
-        if self.native and self.partition is None:
-            del types[1], values[1]
-        elif self.partition is not None:
-            types.append("bytes32")
-            values.append(self.partition)
-        return "0x" + bytes(Web3.keccak(abi_encode(types, values))).hex()
+            self.partition,
+        )
+
+
+@lru_cache(maxsize=65_536)
+def _lock_id(
+    hashlock: bytes,
+    token: str,
+    sender: str,
+    receiver: str,
+    amount: int,
+    deadline: int,
+    partition: bytes | None,
+) -> str:
+    """:attr:`LockParams.lock_id`, hashed once per parameters (a relayer recomputes the id
+    of every recorded lock it reads, to trust none as given)."""
+    types = ["bytes32", "address", "address", "address", "uint256", "uint256"]
+    values: list[Any] = [hashlock, token, sender, receiver, amount, deadline]
+    if int(token, 16) == 0 and partition is None:
+        del types[1], values[1]
+    elif partition is not None:
+        types.append("bytes32")
+        values.append(partition)
+    return "0x" + bytes(Web3.keccak(abi_encode(types, values))).hex()
 
 
 @dataclass(frozen=True, slots=True)
