@@ -555,6 +555,12 @@ class EvmClient:
         except RpcError as exc:
             raise _rpc_failure(exc, what=what, tx_id=tx_id) from exc
 
+    @property
+    def fast(self) -> JsonRpcTransport | None:
+        """The thin JSON-RPC transport (requests as JSON, answers as the node sends them),
+        or None where the client goes through web3 (py-evm; a proxy or credentials)."""
+        return self._fast
+
     # -- ChainClient ------------------------------------------------------------------
 
     @property
