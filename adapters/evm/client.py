@@ -446,6 +446,9 @@ class EvmClient:
     :class:`bridge.ports.ChainClient` and :class:`bridge.ports.ChainClock`.
     """
 
+    LATEST_BLOCK_TTL: float = 0.25
+    """Seconds a node's latest block (time, base fee) is reused before it is read again."""
+
     def __init__(
         self,
         w3: Web3,
@@ -479,6 +482,8 @@ class EvmClient:
         py-evm, or when a proxy or credentials leave the node to web3's ``requests``."""
         self._has_code: set[str] = set()
         self._selectors: dict[str, bytes] = {}
+        self._receipts: dict[str, Mapping[str, Any]] = {}
+        self._latest: tuple[float, Mapping[str, Any]] | None = None
 
     # -- construction ---------------------------------------------------------------
 
@@ -609,6 +614,7 @@ class EvmClient:
     def submit(self, signed: bytes) -> str:
         """Send a signed raw transaction; return its hash. Re-sending the same bytes is safe."""
         tx_hash = Web3.keccak(signed).to_0x_hex()
+        self._latest = None  # the chain moves on: the next time and fee are read again
         try:
             if self._fast is not None:
                 self._fast.request("eth_sendRawTransaction", ["0x" + signed.hex()])
@@ -679,7 +685,11 @@ class EvmClient:
         while True:
             raw = self._raw("wait for receipt", "eth_getTransactionReceipt", [tx_id], tx_id=tx_id)
             if raw is not None:
-                return _web3_receipt(raw)
+                receipt = _web3_receipt(raw)
+                if len(self._receipts) >= 1024:
+                    self._receipts.clear()
+                self._receipts[tx_id.lower()] = receipt
+                return receipt
             if time.monotonic() >= deadline:
                 raise ChainTimeout(f"wait for receipt: no receipt for {tx_id} in {limit} s")
             time.sleep(0.02)
@@ -687,6 +697,9 @@ class EvmClient:
     def receipt(self, tx_id: str) -> Mapping[str, Any]:
         """The raw web3 receipt of a mined transaction (logs included)."""
         if self._fast is not None:
+            kept = self._receipts.get(tx_id.lower())
+            if kept is not None:  # just waited for: the same receipt (logs included)
+                return kept
             raw = self._raw("get receipt", "eth_getTransactionReceipt", [tx_id], tx_id=tx_id)
             if raw is None:
                 raise NotFound(f"get receipt: transaction {tx_id} has no receipt")
@@ -733,10 +746,24 @@ class EvmClient:
     def now(self) -> datetime:
         """Timestamp of the latest block (UTC)."""
         if self._fast is not None:
-            raw = self._raw("get block", "eth_getBlockByNumber", ["latest", False])
+            raw = self._latest_block()
             return datetime.fromtimestamp(_int(raw["timestamp"]), tz=UTC)
         block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
         return datetime.fromtimestamp(int(block["timestamp"]), tz=UTC)
+
+    def _latest_block(self) -> Mapping[str, Any]:
+        """The latest block (raw), read at most once per :attr:`LATEST_BLOCK_TTL` seconds:
+        its time and base fee serve the clock and transaction fees (never the head, which
+        the watcher reads itself)."""
+        at = time.monotonic()
+        kept = self._latest
+        if kept is not None and at - kept[0] < self.LATEST_BLOCK_TTL:
+            return kept[1]
+        raw = cast(
+            Mapping[str, Any], self._raw("get block", "eth_getBlockByNumber", ["latest", False])
+        )
+        self._latest = (at, raw)
+        return raw
 
     def height(self) -> int:
         """Latest block number."""
@@ -1063,7 +1090,7 @@ class EvmClient:
             gas = self.estimate(tx)
             gas = gas + gas // 5 + 10_000
         if self._fast is not None:
-            raw = self._raw("get block", "eth_getBlockByNumber", ["latest", False])
+            raw = self._latest_block()
             block: Mapping[str, Any] = (
                 {"baseFeePerGas": _int(raw["baseFeePerGas"])} if "baseFeePerGas" in raw else {}
             )
@@ -1176,6 +1203,8 @@ class EvmClient:
     # -- test chains -------------------------------------------------------------------
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
+        self._latest = None  # test-chain controls move time and blocks
+
         def run() -> Any:
             response = self.w3.provider.make_request(RPCEndpoint(method), params)
             if response.get("error"):
@@ -1196,6 +1225,7 @@ class EvmClient:
 
     def revert(self, snapshot_id: int | str) -> None:
         """Return the chain to ``snapshot_id``. On a node the snapshot is consumed."""
+        self._latest = None
         if self.backend == "pyevm":
             self._tester.revert_to_snapshot(snapshot_id)
             return
@@ -1226,6 +1256,7 @@ class EvmClient:
     def fund(self, address: str, wei: int) -> None:
         """Send ``wei`` from the first dev account to ``address`` (test chains)."""
         checked = self.checked_address(address)
+        self._latest = None
         source = self.dev_accounts()[0]
         tx: dict[str, Any] = {"from": source, "to": checked, "value": wei}
         if self.backend == "rpc" and self.evm_version == "berlin":
