@@ -92,6 +92,7 @@ _TRANSFER_TOPIC: Final = "0x" + bytes(Web3.keccak(text="Transfer(address,address
 
 _IS_OPEN: Final = bytes(Web3.keccak(text="isOpen(bytes32)"))[:4]
 _BALANCE_OF: Final = bytes(Web3.keccak(text="balanceOf(address)"))[:4]
+_ALLOWANCE: Final = bytes(Web3.keccak(text="allowance(address,address)"))[:4]
 
 _SETTLEMENT_ERRORS: Final[Mapping[str, str]] = {
     "LockExists": "a lock with these parameters is already open",
@@ -1094,8 +1095,18 @@ class EvmHtlc:
             )
 
         erc20 = self._token_contract(token)
-        balance = int(self.client.read(erc20.functions.balanceOf(sender)))
-        allowance = int(self.client.read(erc20.functions.allowance(sender, self.address)))
+        # both in one round trip, encoded by hand (this runs before every token lock)
+        answers = self.client.batch_read(
+            [
+                (token, _BALANCE_OF + abi_encode(["address"], [sender])),
+                (token, _ALLOWANCE + abi_encode(["address", "address"], [sender, self.address])),
+            ],
+            batch_size=2,
+        )
+        for answer in answers:
+            if not isinstance(answer, bytes):
+                raise answer
+        balance, allowance = (int.from_bytes(a[:32], "big") for a in answers)  # type: ignore[index]
         if balance < amount:
             miss(
                 ReasonCode.INSUFFICIENT_BALANCE,
