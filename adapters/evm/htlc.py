@@ -41,6 +41,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Final, Protocol, cast
 
+from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from web3 import Web3
 from web3.contract import Contract
@@ -67,7 +68,7 @@ from bridge.reasons import (
     from_trex_message,
     from_trex_module,
 )
-from bridge.types import alpha2_to_numeric, numeric_to_alpha2
+from bridge.types import alpha2_to_numeric, numeric_to_alpha2, to_checksum_address
 
 __all__ = [
     "HTLC_ARTIFACT",
@@ -244,6 +245,37 @@ class LockRecords(Protocol):
         with no recorded claim or refund."""
         ...
 
+
+_EVENT_SHAPES: Final[Mapping[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]] = {
+    # the HTLC's events: indexed bytes32 names, then the (name, type) of the data words
+    "Claimed": (("id",), (("secret", "bytes32"),)),
+    "Refunded": (("id",), ()),
+    "Locked": (
+        ("hashlock",),
+        (
+            ("sender", "address"),
+            ("receiver", "address"),
+            ("amount", "uint256"),
+            ("deadline", "uint256"),
+        ),
+    ),
+    "TokenLocked": (
+        ("hashlock",),
+        (("token", "address"), ("receiver", "address"), ("deadline", "uint256")),
+    ),
+    "PartitionLocked": (
+        ("hashlock",),
+        (
+            ("token", "address"),
+            ("partition", "bytes32"),
+            ("sender", "address"),
+            ("receiver", "address"),
+            ("amount", "uint256"),
+            ("deadline", "uint256"),
+        ),
+    ),
+}
+"""The shapes of ``HTLC.sol``'s events (checked against the ABI by a test)."""
 
 _TAIL_OVERLAP: Final = 2
 """Recorded heights read again from the chain with what was mined since: a node may
@@ -986,8 +1018,10 @@ class EvmHtlc:
         for name in ("Locked", "TokenLocked", "PartitionLocked", "Claimed", "Refunded"):
             if topic0 != self._topics[name]:
                 continue
-            decoded = self._event_by_topic[topic0].process_log(entry)
-            args = dict(decoded["args"])
+            args = self._fast_args(name, entry)
+            if args is None:
+                decoded = self._event_by_topic[topic0].process_log(entry)
+                args = dict(decoded["args"])
             height = int(entry["blockNumber"])
             tx_id = "0x" + bytes(entry["transactionHash"]).hex()
             index = int(entry["logIndex"])
@@ -1028,6 +1062,26 @@ class EvmHtlc:
                 return ChainEvent("Claimed", height, tx_id, index, payload)
             return ChainEvent("Refunded", height, tx_id, index, {"lock_id": lock_id})
         return None
+
+    def _fast_args(self, name: str, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The event's arguments decoded by eth-abi from its topics and data (as web3's
+        ``process_log`` gives them: addresses checksummed, bytes32 as bytes), or None for
+        web3 to decode (and refuse) a log that does not fit the event's shape."""
+        shape = _EVENT_SHAPES.get(name)
+        if shape is None:
+            return None
+        indexed, plain = shape
+        topics = entry["topics"][1:]
+        if len(topics) != len(indexed):
+            return None
+        try:
+            args: dict[str, Any] = {n: bytes(t) for n, t in zip(indexed, topics, strict=True)}
+            values = abi_decode([t for _, t in plain], bytes(entry["data"]))
+        except Exception:
+            return None
+        for (field, kind), value in zip(plain, values, strict=True):
+            args[field] = to_checksum_address(value) if kind == "address" else value
+        return args
 
     def _token_transfer(self, tx_id: str, after: int, token: str) -> tuple[str, int] | None:
         """The sender and amount of a token lock: the ``from`` and ``value`` of the first
