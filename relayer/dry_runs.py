@@ -204,12 +204,7 @@ def evm_funds_check(client: Any) -> FundsCheck:
     def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
         if asset is not None:
             return ()  # a token leg: the token's own dry run checks the balance
-        block = client.guard("get block", lambda: client.w3.eth.get_block("latest"))
-        if "baseFeePerGas" in block:
-            per_gas = 2 * int(block["baseFeePerGas"] or 0) + 10**9  # as the client offers
-        else:
-            per_gas = int(client.guard("eth_gasPrice", lambda: client.w3.eth.gas_price))
-        fees = EVM_NATIVE_LOCK_GAS * per_gas
+        fees = EVM_NATIVE_LOCK_GAS * int(client.fee_per_gas())  # as the client offers
         held = client.balance(sender)
         if held >= amount + fees:
             return ()

@@ -770,6 +770,19 @@ class EvmClient:
         self._latest = (at, raw)
         return raw
 
+    def fee_per_gas(self) -> int:
+        """The fee per gas :meth:`build_tx` would offer now: twice the latest base fee plus
+        the 1 gwei tip (London and later), or the node's gas price (before London)."""
+        if self._fast is not None:
+            raw = self._latest_block()
+            if raw.get("baseFeePerGas") is not None:
+                return 2 * _int(raw["baseFeePerGas"]) + 10**9
+            return _int(self._raw("eth_gasPrice", "eth_gasPrice", []))
+        block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
+        if "baseFeePerGas" in block:
+            return 2 * int(block["baseFeePerGas"] or 0) + 10**9
+        return int(self.guard("eth_gasPrice", lambda: self.w3.eth.gas_price))
+
     def height(self) -> int:
         """Latest block number."""
         return self.head()
