@@ -174,6 +174,24 @@ def _lock_id(
 
 
 @dataclass(frozen=True, slots=True)
+class _Call:
+    """A contract function call as :meth:`EvmClient.encode_call` reads one (what a web3
+    ``ContractFunction`` offers it): name, ABI item, positional arguments, address."""
+
+    fn_name: str
+    abi: Mapping[str, Any]
+    args: tuple[Any, ...]
+    address: str
+    kwargs: None = None
+
+    def _encode_transaction_data(self) -> str:
+        """web3's encoding (the client's fallback for what eth-abi refuses)."""
+        types = [str(i["type"]) for i in self.abi["inputs"]]
+        selector = Web3.keccak(text=f"{self.fn_name}({','.join(types)})")[:4]
+        return "0x" + (bytes(selector) + abi_encode(types, list(self.args))).hex()
+
+
+@dataclass(frozen=True, slots=True)
 class Preflight:
     """What a lock of a token would need that is not in place yet (empty: ready)."""
 
@@ -360,6 +378,7 @@ class EvmHtlc:
         of an estimate per transaction (:meth:`with_records` turns it on for the relayer)."""
         self._gas: dict[tuple[str, str], int] = {}
         self._decoded: dict[tuple[str, int], ChainEvent | None] = {}
+        self._abi_items: dict[str, Mapping[str, Any]] = {}
 
     def with_records(self, records: LockRecords, *, cache_gas: bool = True) -> EvmHtlc:
         """This HTLC reading lock state from ``records`` (a copy sharing the client and the
@@ -462,6 +481,19 @@ class EvmHtlc:
         )
         return receipt
 
+    def _fn(self, name: str, *args: Any) -> _Call:
+        """A call of the HTLC's function ``name`` (one overload each) with ``args``, for
+        :meth:`_send`: its ABI item found once, encoded by the client (no web3 function
+        object, which re-validates the ABI on every call)."""
+        item = self._abi_items.get(name)
+        if item is None:
+            items = cast(Sequence[Mapping[str, Any]], self.contract.abi)
+            found = [i for i in items if i.get("type") == "function" and i.get("name") == name]
+            if len(found) != 1:
+                raise PermanentError(f"HTLC ABI: {len(found)} functions named {name}")
+            item = self._abi_items[name] = found[0]
+        return _Call(name, item, args, self.address)
+
     def _used_all_gas(self, tx_id: str | None, gas: int) -> bool:
         """Whether the mined transaction ``tx_id`` failed by using up its gas limit (the
         backends word an out-of-gas failure differently; the receipt says it plainly)."""
@@ -548,7 +580,7 @@ class EvmHtlc:
             receipt = self._send(
                 "lock",
                 signer,
-                self.contract.functions.lock(lock_hash, receiver, deadline),
+                self._fn("lock", lock_hash, receiver, deadline),
                 value=amount,
             )
         else:
@@ -560,11 +592,13 @@ class EvmHtlc:
                     amount=amount,
                     partition=partition,
                 ).raise_if_missing()
-            fns = self.contract.functions
+            fns = self
             fn = (
-                fns.lockToken(token, amount, lock_hash, receiver, deadline)
+                fns._fn("lockToken", token, amount, lock_hash, receiver, deadline)
                 if partition is None
-                else fns.lockPartition(token, partition, amount, lock_hash, receiver, deadline)
+                else fns._fn(
+                    "lockPartition", token, partition, amount, lock_hash, receiver, deadline
+                )
             )
             receipt = self._send("lock", signer, fn, token=token)
         lock_id = params.lock_id
@@ -602,11 +636,10 @@ class EvmHtlc:
                 )
         receiver = NATIVE if signer.address == params.receiver else params.receiver
         if params.native:
-            fn = self.contract.functions.claim(
-                raw, params.sender, receiver, params.amount, params.deadline
-            )
+            fn = self._fn("claim", raw, params.sender, receiver, params.amount, params.deadline)
         elif params.partition is not None:
-            fn = self.contract.functions.claimPartition(
+            fn = self._fn(
+                "claimPartition",
                 raw,
                 params.token,
                 params.partition,
@@ -616,8 +649,14 @@ class EvmHtlc:
                 params.deadline,
             )
         else:
-            fn = self.contract.functions.claimToken(
-                raw, params.token, params.sender, receiver, params.amount, params.deadline
+            fn = self._fn(
+                "claimToken",
+                raw,
+                params.token,
+                params.sender,
+                receiver,
+                params.amount,
+                params.deadline,
             )
         return self._send("claim", signer, fn)
 
@@ -634,11 +673,12 @@ class EvmHtlc:
             )
         sender = NATIVE if signer.address == params.sender else params.sender
         if params.native:
-            fn = self.contract.functions.refund(
-                params.hashlock, sender, params.receiver, params.amount, params.deadline
+            fn = self._fn(
+                "refund", params.hashlock, sender, params.receiver, params.amount, params.deadline
             )
         elif params.partition is not None:
-            fn = self.contract.functions.refundPartition(
+            fn = self._fn(
+                "refundPartition",
                 params.hashlock,
                 params.token,
                 params.partition,
@@ -648,7 +688,8 @@ class EvmHtlc:
                 params.deadline,
             )
         else:
-            fn = self.contract.functions.refundToken(
+            fn = self._fn(
+                "refundToken",
                 params.hashlock,
                 params.token,
                 sender,

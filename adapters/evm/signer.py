@@ -104,7 +104,6 @@ def _sign_1559(tx: Mapping[str, Any], key: bytes) -> bytes | None:
         return None
     try:
         import coincurve
-        import rlp  # type: ignore[import-untyped]  # (pyrlp ships no type information)
         from eth_utils.crypto import keccak
     except ImportError:  # pragma: no cover - both come with eth-account's dependencies
         return None
@@ -126,8 +125,26 @@ def _sign_1559(tx: Mapping[str, Any], key: bytes) -> bytes | None:
         return None
     if len(fields[5]) not in (0, 20) or any(isinstance(f, int) and f < 0 for f in fields):
         return None
-    digest = keccak(b"\x02" + rlp.encode(fields))
+    digest = keccak(b"\x02" + _rlp(fields))
     signature = coincurve.PrivateKey(key).sign_recoverable(digest, hasher=None)
     r, s, v = signature[:32], signature[32:64], signature[64]
     signed = [*fields, v, int.from_bytes(r, "big"), int.from_bytes(s, "big")]
-    return b"\x02" + bytes(rlp.encode(signed))
+    return b"\x02" + _rlp(signed)
+
+
+def _rlp(item: Any) -> bytes:
+    """RLP of ``item``: non-negative ints (big-endian, no leading zeros), bytes, lists."""
+    if isinstance(item, list):
+        body = b"".join(_rlp(x) for x in item)
+        return _rlp_length(len(body), 0xC0) + body
+    raw = item.to_bytes((item.bit_length() + 7) // 8, "big") if isinstance(item, int) else item
+    if len(raw) == 1 and raw[0] < 0x80:
+        return bytes(raw)
+    return _rlp_length(len(raw), 0x80) + bytes(raw)
+
+
+def _rlp_length(length: int, offset: int) -> bytes:
+    if length < 56:
+        return bytes([offset + length])
+    size = length.to_bytes((length.bit_length() + 7) // 8, "big")
+    return bytes([offset + 55 + len(size)]) + size
