@@ -3,11 +3,13 @@
 web3.py sends every request through its middleware, request and result formatters (each
 log's addresses checksummed, each block turned into attribute dictionaries) and then through
 ``requests``: about 0.7 ms of CPU for an ``eth_blockNumber`` and 1.8 ms for a block, against
-0.15 ms for the same request written as JSON on a kept-alive ``http.client`` connection. A
-relayer makes dozens of these per swap, so the client's hot reads and its submissions take
-this path on a node (py-evm stays on web3: it has no wire).
+0.15 ms for the same request written as JSON on a kept-alive connection (less again without
+``http.client``'s header parsing). A relayer makes dozens of these per swap, so the client's
+hot reads and its submissions take this path on a node (py-evm stays on web3: no wire).
 
-- one persistent HTTP/1.1 connection per thread (reconnected after any fault);
+- one persistent HTTP/1.1 socket per thread (:class:`_Wire`: the request in one write, the
+  answer's status and ``Content-Length`` or chunked body read by hand; reconnected after any
+  fault, closed with the transport);
 - every request counted in the client's ``ClientStats`` (a batch is one round trip);
 - idempotent reads (``READ_METHODS``) retried on transport faults, nothing else;
 - a JSON-RPC error comes back as :class:`RpcError` for the client to translate.
