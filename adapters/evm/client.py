@@ -61,7 +61,6 @@ import requests
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from eth_utils.crypto import keccak
-from hexbytes import HexBytes
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 from web3.exceptions import (
@@ -1382,18 +1381,24 @@ def _int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value or 0)
 
 
+def _hexbytes(value: Any) -> bytes:
+    """0x hex as bytes (``HexBytes`` validates each string at length: a tenth of a log's
+    conversion; every reader of these fields takes ``bytes(...)`` of them)."""
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+
+
 def _web3_log(raw: Mapping[str, Any]) -> dict[str, Any]:
-    """A raw log shaped as web3 returns it (bytes as ``HexBytes``, numbers as int, the
+    """A raw log shaped as web3 returns it (hashes, topics and data as bytes, numbers as int, the
     address checksummed), without web3's formatter stack."""
     return {
         "address": to_checksum_address(str(raw["address"])),
-        "blockHash": HexBytes(raw["blockHash"]),
+        "blockHash": _hexbytes(raw["blockHash"]),
         "blockNumber": _int(raw["blockNumber"]),
-        "data": HexBytes(raw["data"]),
+        "data": _hexbytes(raw["data"]),
         "logIndex": _int(raw["logIndex"]),
         "removed": bool(raw.get("removed", False)),
-        "topics": [HexBytes(t) for t in raw["topics"]],
-        "transactionHash": HexBytes(raw["transactionHash"]),
+        "topics": [_hexbytes(t) for t in raw["topics"]],
+        "transactionHash": _hexbytes(raw["transactionHash"]),
         "transactionIndex": _int(raw["transactionIndex"]),
     }
 
@@ -1417,7 +1422,7 @@ def _web3_receipt(raw: Mapping[str, Any]) -> dict[str, Any]:
             out[key] = _int(raw[key])
     for key in ("blockHash", "transactionHash", "logsBloom"):
         if raw.get(key) is not None:
-            out[key] = HexBytes(raw[key])
+            out[key] = _hexbytes(raw[key])
     for key in ("from", "to", "contractAddress"):
         if raw.get(key):
             out[key] = to_checksum_address(str(raw[key]))
