@@ -24,6 +24,7 @@ refused with ``INSUFFICIENT_BALANCE`` naming the order's field, before anything 
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 from bridge.errors import BridgeError, InvalidInput, TransientError
@@ -39,6 +40,7 @@ __all__ = [
     "FundsCheck",
     "algorand_dry_run",
     "algorand_funds_check",
+    "erc20_check_batched",
     "evm_dry_run",
     "evm_estimate",
     "evm_fee_per_gas",
@@ -105,9 +107,113 @@ def evm_dry_run(client: Any) -> DryRun:
         standard, adapter = adapters[key]
         if standard is Standard.ERC3643:
             return adapter.check_transfer(intent, simulate=False)  # type: ignore[no-any-return]
+        if standard is Standard.ERC20 and _batchable(client, adapter):
+            return erc20_check_batched(adapter, intent)
         return adapter.check_transfer(intent)  # type: ignore[no-any-return]
 
     return run
+
+
+def _batchable(client: Any, adapter: Any) -> bool:
+    """Whether ``adapter`` is the ERC-20 adapter's own check on a node (py-evm has no round
+    trip to save; a subclass may check otherwise)."""
+    from adapters.evm.erc20 import Erc20Adapter
+
+    return (
+        getattr(client, "backend", None) == "rpc"
+        and isinstance(adapter, Erc20Adapter)
+        and type(adapter).check_transfer is Erc20Adapter.check_transfer
+    )
+
+
+@lru_cache(maxsize=1)
+def _erc20_views() -> tuple[Any, Any, Any, Any]:
+    """paused, isBlocked, allowance, balanceOf: selectors hashed once (web3 imported late)."""
+    from adapters.evm.batch import ViewCall
+
+    return (
+        ViewCall("paused()", ("bool",)),
+        ViewCall("isBlocked(address)", ("bool",)),
+        ViewCall("allowance(address,address)"),
+        ViewCall("balanceOf(address)"),
+    )
+
+
+def erc20_check_batched(adapter: Any, intent: TransferIntent) -> TransferCheck:
+    """``Erc20Adapter.check_transfer(intent)`` with its reads in one JSON-RPC batch.
+
+    The adapter asks the head, then each of its four to six reads one request at a time at
+    that height (six round trips, four such checks per swap). Here the same reads (the
+    sender's balance, and for stbridge's CashToken the pause and the blocklist flags of
+    sender, recipient and spender; a spender's allowance) go in one batch at the latest
+    block, and the refusals come out in the adapter's order with its words (an agreement
+    test runs both on the same chain: ``tests/integration/test_bench_dry_runs.py``).
+    """
+    from adapters.evm.batch import word_uint
+    from adapters.evm.erc20 import ZERO_ADDRESS
+
+    paused_call, blocked_call, allowance_call, balance_call = _erc20_views()
+    address = adapter.locate(intent.asset)
+    sender = adapter.evm_address(intent.sender, "sender")
+    recipient = adapter.evm_address(intent.recipient, "recipient")
+    operator = (
+        adapter.evm_address(intent.operator, "operator") if intent.operator is not None else None
+    )
+    if intent.partition is not None:
+        raise InvalidInput("partition", "an ERC-20 token has no partitions")
+    adapter.require_token(address)
+    cash = adapter.is_cash_token(address)
+    spender = operator if operator is not None and operator != sender else None
+    names: list[str] = []
+    calls: list[tuple[str, bytes]] = []
+
+    def ask(name: str, data: bytes) -> None:
+        names.append(name)
+        calls.append((address, data))
+
+    if spender is not None:
+        if cash:
+            ask("spender_blocked", blocked_call.encode(spender))
+        ask("allowance", allowance_call.encode(sender, spender))
+    if cash:
+        ask("paused", paused_call.encode())
+        ask("sender_blocked", blocked_call.encode(sender))
+        if recipient != ZERO_ADDRESS:
+            ask("recipient_blocked", blocked_call.encode(recipient))
+    ask("balance", balance_call.encode(sender))
+    answers = adapter.client.batch_read(calls, batch_size=len(calls))
+    got: dict[str, int] = {}
+    for name, answer in zip(names, answers, strict=True):
+        if not isinstance(answer, bytes):
+            raise answer  # a revert of a view call: as the adapter's own read raises it
+        got[name] = word_uint(answer)
+    refusals: list[Refusal] = []
+
+    def refuse(error: str, message: str) -> None:
+        refusals.append(adapter.refusal(error, message))
+
+    if spender is not None:
+        if got.get("spender_blocked"):
+            refuse("AccountBlocked", f"AccountBlocked({spender}): the spender is blocked")
+        if got["allowance"] < intent.amount:
+            refuse(
+                "ERC20InsufficientAllowance",
+                f"ERC20InsufficientAllowance({spender}, {got['allowance']}, {intent.amount})",
+            )
+    if recipient == ZERO_ADDRESS:
+        refuse("ERC20InvalidReceiver", f"ERC20InvalidReceiver({ZERO_ADDRESS})")
+    if got.get("paused"):
+        refuse("EnforcedPause", "EnforcedPause(): the coin is paused")
+    if got.get("sender_blocked"):
+        refuse("AccountBlocked", f"AccountBlocked({sender}): the sender is blocked")
+    if got.get("recipient_blocked"):
+        refuse("AccountBlocked", f"AccountBlocked({recipient}): the recipient is blocked")
+    if got["balance"] < intent.amount:
+        refuse(
+            "ERC20InsufficientBalance",
+            f"ERC20InsufficientBalance({sender}, {got['balance']}, {intent.amount})",
+        )
+    return TransferCheck(intent=intent, allowed=not refusals, refusals=tuple(refusals))
 
 
 def algorand_dry_run(chain: Any) -> DryRun:
@@ -129,10 +235,7 @@ def algorand_dry_run(chain: Any) -> DryRun:
 
 def evm_fee_per_gas(client: Any) -> int:
     """The most the client offers per gas now (``maxFeePerGas``, or the legacy gas price)."""
-    block = client.guard("get block", lambda: client.w3.eth.get_block("latest"))
-    if "baseFeePerGas" in block:
-        return 2 * int(block["baseFeePerGas"] or 0) + 10**9  # as the client offers
-    return int(client.guard("eth_gasPrice", lambda: client.w3.eth.gas_price))
+    return int(client.fee_per_gas())
 
 
 def evm_estimate(client: Any, sender: str, fn_call: Any) -> int | None:

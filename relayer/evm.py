@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from typing import Any, Final
 
+from adapters.evm.batch import ViewCall
 from adapters.evm.client import EvmClient
 from adapters.evm.htlc import EvmHtlc
 from bridge.errors import InvalidInput
@@ -40,13 +41,18 @@ def approve_for_htlc(client: EvmClient, htlc: str, leg: Leg, signer: Signer) -> 
     """Let the HTLC pull the leg's amount from ``signer`` (ERC-20 ``approve``) if needed."""
     if leg.asset is None or leg.asset.locator.kind != "evm_contract":
         raise InvalidInput("asset", "an EVM token leg needs an EVM contract asset")
-    token = client.contract(leg.asset.locator.address, ERC20_APPROVE_ABI)
-    current = int(client.read(token.functions.allowance(signer.address, htlc)))
-    if current >= leg.amount:
+    token = client.checked_address(leg.asset.locator.address, field_name="asset")
+    # selectors hashed once, arguments packed by hand (this runs before every token lock)
+    answer = client.call(
+        {"to": token, "data": "0x" + _ALLOWANCE.encode(signer.address, htlc).hex()}
+    )
+    if int.from_bytes(answer[:32], "big") >= leg.amount:
         return
-    call = token.functions.approve(htlc, leg.amount)
-    data = bytes.fromhex(str(call._encode_transaction_data()).removeprefix("0x"))
-    client.transact(signer, token.address, data)
+    client.transact(signer, token, _APPROVE.encode(htlc, leg.amount))
+
+
+_ALLOWANCE: Final = ViewCall("allowance(address,address)")
+_APPROVE: Final = ViewCall("approve(address,uint256)", ("bool",))
 
 
 def evm_runtime(

@@ -33,6 +33,8 @@ from adapters.evm.client import (
     decode_revert_data,
     translate_error,
 )
+from adapters.evm.jsonrpc import RpcError
+from adapters.evm.multicall import MIN_CALLS, multicall_read
 from bridge.errors import BridgeError, ChainUnavailable
 from bridge.types import to_checksum_address
 
@@ -169,6 +171,10 @@ def read_batch(
                 out.append(exc)
         return out
     tag = hex(block) if isinstance(block, int) else block
+    if len(calls) >= MIN_CALLS:  # many calls: inside a few eth_calls (adapters.evm.multicall)
+        inside = multicall_read(client, calls, tag)
+        if inside is not None:
+            return inside
     answers: list[bytes | EvmReverted] = []
     for start in range(0, len(calls), batch_size):
         chunk = calls[start : start + batch_size]
@@ -184,8 +190,11 @@ def read_batch(
 def _send(
     client: EvmClient, chunk: Sequence[tuple[str, bytes]], tag: str
 ) -> list[bytes | EvmReverted]:
-    provider = cast(Any, client.w3.provider)
     requests_ = [("eth_call", [{"to": to, "data": "0x" + data.hex()}, tag]) for to, data in chunk]
+    fast = client.fast
+    if fast is not None:  # the client's thin JSON-RPC path: no web3 formatters
+        return [_answer(a) for a in fast.batch(requests_)]
+    provider = cast(Any, client.w3.provider)
     responses = provider.make_batch_request(requests_)
     if not isinstance(responses, list):
         err = responses.get("error") if isinstance(responses, dict) else None
@@ -209,6 +218,18 @@ def _send(
         else:
             out.append(bytes.fromhex(str(response["result"])[2:]))
     return out
+
+
+def _answer(answer: Any) -> bytes | EvmReverted:
+    if isinstance(answer, RpcError):
+        data = answer.data
+        revert = (
+            decode_revert_data(bytes.fromhex(data[2:]))
+            if isinstance(data, str) and data.startswith("0x")
+            else RevertInfo(message=answer.message)
+        )
+        return EvmReverted(f"call reverted: {revert.describe()}", revert=revert)
+    return bytes.fromhex(str(answer)[2:])
 
 
 def values(answers: Sequence[bytes | EvmReverted], call: ViewCall) -> list[Any]:
@@ -277,6 +298,11 @@ def log_topics(
         }
 
         def get(p: dict[str, Any] = params) -> Any:
+            if client.fast is not None:
+                try:
+                    return {"result": client.fast.request("eth_getLogs", [p])}
+                except RpcError as exc:
+                    return {"error": exc.message or str(exc)}
             return provider.make_request("eth_getLogs", [p])
 
         response = client.guard("eth_getLogs", get)

@@ -59,6 +59,8 @@ from typing import Any, Final, Literal, cast
 
 import requests
 from eth_abi.abi import decode as abi_decode
+from eth_abi.abi import encode as abi_encode
+from eth_utils.crypto import keccak
 from web3 import EthereumTesterProvider, HTTPProvider, Web3
 from web3.contract import Contract
 from web3.exceptions import (
@@ -72,6 +74,7 @@ from web3.exceptions import (
 from web3.types import RPCEndpoint, RPCResponse
 
 from adapters.evm.contracts.targets import TARGETS
+from adapters.evm.jsonrpc import JsonRpcTransport, RpcError
 from bridge import journal
 from bridge.errors import (
     BridgeError,
@@ -86,7 +89,7 @@ from bridge.errors import (
 from bridge.model import EvmChain
 from bridge.ports import TxReceipt
 from bridge.reasons import ReasonCode
-from bridge.types import validate_evm_address
+from bridge.types import to_checksum_address, validate_evm_address
 
 __all__ = [
     "READ_METHODS",
@@ -442,6 +445,9 @@ class EvmClient:
     :class:`bridge.ports.ChainClient` and :class:`bridge.ports.ChainClock`.
     """
 
+    LATEST_BLOCK_TTL: float = 0.25
+    """Seconds a node's latest block (time, base fee) is reused before it is read again."""
+
     def __init__(
         self,
         w3: Web3,
@@ -470,6 +476,13 @@ class EvmClient:
         self._default_caller: str | None = None
         self._configured_evm = None if evm_version is None else require_evm_version(evm_version)
         self._evm_version: str | None = None
+        self._fast: JsonRpcTransport | None = None
+        """The thin JSON-RPC path of the hot reads and submissions (:mod:`.jsonrpc`); None on
+        py-evm, or when a proxy or credentials leave the node to web3's ``requests``."""
+        self._has_code: set[str] = set()
+        self._selectors: dict[str, bytes] = {}
+        self._receipts: dict[str, Mapping[str, Any]] = {}
+        self._latest: tuple[float, Mapping[str, Any]] | None = None
 
     # -- construction ---------------------------------------------------------------
 
@@ -510,6 +523,9 @@ class EvmClient:
             finality=finality,
             evm_version=evm_version,
         )
+        client._fast = JsonRpcTransport.for_url(
+            url, stats=stats, read_methods=READ_METHODS, retries=retries, timeout=timeout
+        )
         client.chain  # noqa: B018  (fail fast when the node is unreachable)
         return client
 
@@ -530,6 +546,24 @@ class EvmClient:
             raise
         except Exception as exc:
             raise translate_error(exc, what=what, tx_id=tx_id) from exc
+
+    def _raw(
+        self, what: str, method: str, params: Sequence[Any], *, tx_id: str | None = None
+    ) -> Any:
+        """One request on the thin JSON-RPC path (only when ``self._fast`` is set), its
+        error answers translated as web3 would have them translated (:func:`_rpc_failure`)."""
+        fast = self._fast
+        assert fast is not None
+        try:
+            return fast.request(method, params)
+        except RpcError as exc:
+            raise _rpc_failure(exc, what=what, tx_id=tx_id) from exc
+
+    @property
+    def fast(self) -> JsonRpcTransport | None:
+        """The thin JSON-RPC transport (requests as JSON, answers as the node sends them),
+        or None where the client goes through web3 (py-evm; a proxy or credentials)."""
+        return self._fast
 
     # -- ChainClient ------------------------------------------------------------------
 
@@ -568,6 +602,8 @@ class EvmClient:
 
     def head(self) -> int:
         """Latest block number."""
+        if self._fast is not None:
+            return _int(self._raw("eth_blockNumber", "eth_blockNumber", []))
         return int(self.guard("eth_blockNumber", lambda: self.w3.eth.block_number))
 
     def finality_depth(self) -> int:
@@ -577,8 +613,19 @@ class EvmClient:
     def submit(self, signed: bytes) -> str:
         """Send a signed raw transaction; return its hash. Re-sending the same bytes is safe."""
         tx_hash = Web3.keccak(signed).to_0x_hex()
+        self._latest = None  # the chain moves on: the next time and fee are read again
         try:
-            self.w3.eth.send_raw_transaction(signed)
+            if self._fast is not None:
+                self._fast.request("eth_sendRawTransaction", ["0x" + signed.hex()])
+            else:
+                self.w3.eth.send_raw_transaction(signed)
+        except RpcError as exc:
+            text = exc.message.lower()
+            if "already known" in text or "known transaction" in text or "already imported" in text:
+                return tx_hash
+            if self._is_known(tx_hash):
+                return tx_hash
+            raise _rpc_failure(exc, what="send transaction", tx_id=tx_hash) from exc
         except Exception as exc:
             text = str(exc).lower()
             if "already known" in text or "known transaction" in text or "already imported" in text:
@@ -592,6 +639,11 @@ class EvmClient:
         return tx_hash
 
     def _is_known(self, tx_hash: str) -> bool:
+        if self._fast is not None:
+            try:
+                return self._fast.request("eth_getTransactionByHash", [tx_hash]) is not None
+            except Exception:
+                return False
         try:
             self.w3.eth.get_transaction(cast(Any, tx_hash))
         except Exception:
@@ -601,13 +653,16 @@ class EvmClient:
     def wait(self, tx_id: str, *, timeout: float | None = None) -> TxReceipt:
         """Wait for the receipt; raise ``EvmReverted`` (decoded when possible) on status 0."""
         limit = self.receipt_timeout if timeout is None else timeout
-        receipt = self.guard(
-            "wait for receipt",
-            lambda: self.w3.eth.wait_for_transaction_receipt(
-                cast(Any, tx_id), timeout=limit, poll_latency=0.02
-            ),
-            tx_id=tx_id,
-        )
+        if self._fast is not None:
+            receipt = self._poll_receipt(tx_id, limit)
+        else:
+            receipt = self.guard(
+                "wait for receipt",
+                lambda: self.w3.eth.wait_for_transaction_receipt(
+                    cast(Any, tx_id), timeout=limit, poll_latency=0.02
+                ),
+                tx_id=tx_id,
+            )
         result = TxReceipt(
             tx_id=tx_id,
             height=int(receipt["blockNumber"]),
@@ -623,8 +678,36 @@ class EvmClient:
             )
         return result
 
+    def _poll_receipt(self, tx_id: str, limit: float) -> Mapping[str, Any]:
+        """The receipt of ``tx_id`` on the thin path, for ``limit`` s: asked after 20 ms, then
+        half as often again each time up to every 200 ms (a block-per-transaction chain
+        answers at once; a chain with timed blocks is not asked 50 times a second)."""
+        deadline = time.monotonic() + limit
+        pause = 0.02
+        while True:
+            raw = self._raw("wait for receipt", "eth_getTransactionReceipt", [tx_id], tx_id=tx_id)
+            if raw is not None:
+                receipt = _web3_receipt(raw)
+                if len(self._receipts) >= 1024:
+                    self._receipts.clear()
+                self._receipts[tx_id.lower()] = receipt
+                return receipt
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise ChainTimeout(f"wait for receipt: no receipt for {tx_id} in {limit} s")
+            time.sleep(min(pause, left))
+            pause = min(pause * 1.5, 0.2)
+
     def receipt(self, tx_id: str) -> Mapping[str, Any]:
         """The raw web3 receipt of a mined transaction (logs included)."""
+        if self._fast is not None:
+            kept = self._receipts.get(tx_id.lower())
+            if kept is not None:  # just waited for: the same receipt (logs included)
+                return kept
+            raw = self._raw("get receipt", "eth_getTransactionReceipt", [tx_id], tx_id=tx_id)
+            if raw is None:
+                raise NotFound(f"get receipt: transaction {tx_id} has no receipt")
+            return _web3_receipt(raw)
         return cast(
             Mapping[str, Any],
             self.guard(
@@ -747,8 +830,38 @@ class EvmClient:
 
     def now(self) -> datetime:
         """Timestamp of the latest block (UTC)."""
+        if self._fast is not None:
+            raw = self._latest_block()
+            return datetime.fromtimestamp(_int(raw["timestamp"]), tz=UTC)
         block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
         return datetime.fromtimestamp(int(block["timestamp"]), tz=UTC)
+
+    def _latest_block(self) -> Mapping[str, Any]:
+        """The latest block (raw), read at most once per :attr:`LATEST_BLOCK_TTL` seconds:
+        its time and base fee serve the clock and transaction fees (never the head, which
+        the watcher reads itself)."""
+        at = time.monotonic()
+        kept = self._latest
+        if kept is not None and at - kept[0] < self.LATEST_BLOCK_TTL:
+            return kept[1]
+        raw = cast(
+            Mapping[str, Any], self._raw("get block", "eth_getBlockByNumber", ["latest", False])
+        )
+        self._latest = (at, raw)
+        return raw
+
+    def fee_per_gas(self) -> int:
+        """The fee per gas :meth:`build_tx` would offer now: twice the latest base fee plus
+        the 1 gwei tip (London and later), or the node's gas price (before London)."""
+        if self._fast is not None:
+            raw = self._latest_block()
+            if raw.get("baseFeePerGas") is not None:
+                return 2 * _int(raw["baseFeePerGas"]) + 10**9
+            return _int(self._raw("eth_gasPrice", "eth_gasPrice", []))
+        block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
+        if "baseFeePerGas" in block:
+            return 2 * int(block["baseFeePerGas"] or 0) + 10**9
+        return int(self.guard("eth_gasPrice", lambda: self.w3.eth.gas_price))
 
     def height(self) -> int:
         """Latest block number."""
@@ -756,6 +869,10 @@ class EvmClient:
 
     def block_hash(self, height: int) -> str | None:
         """The hash of block ``height`` (0x hex), or None when the chain has no such block."""
+
+        if self._fast is not None:
+            raw = self._raw("eth_getBlockByNumber", "eth_getBlockByNumber", [hex(height), False])
+            return None if raw is None else str(raw["hash"]).lower()
 
         def run() -> str | None:
             try:
@@ -792,8 +909,57 @@ class EvmClient:
     def read(self, fn_call: Any, *, block: int | str = "latest", what: str | None = None) -> Any:
         """``fn_call.call()`` for a contract function, errors translated."""
         label = what or f"call {getattr(fn_call, 'fn_name', 'contract function')}"
+        fast = self._fast_encoding(fn_call) if self._fast is not None else None
+        if fast is not None:
+            data, outputs = fast
+            answer = self._raw(
+                label, "eth_call", [{"to": fn_call.address, "data": data}, _block_tag(block)]
+            )
+            raw = bytes.fromhex(str(answer)[2:])
+            try:
+                values = [
+                    _normalise(t, v) for t, v in zip(outputs, abi_decode(outputs, raw), strict=True)
+                ]
+            except Exception as exc:
+                raise PermanentError(
+                    f"{label}: could not decode the answer {str(answer)[:80]} as {outputs}"
+                ) from exc
+            return values[0] if len(values) == 1 else values
         caller = self._call_defaults()
         return self.guard(label, lambda: fn_call.call(caller, block_identifier=block))
+
+    def encode_call(self, fn_call: Any) -> bytes:
+        """The calldata of a contract function call (``contract.functions.f(...)``): its
+        selector hashed once per signature and its arguments encoded by eth-abi (web3's own
+        encoding re-validates the ABI and runs its normalisers each time: the fallback)."""
+        fast = self._fast_encoding(fn_call)
+        if fast is not None:
+            return bytes.fromhex(fast[0][2:])
+        return bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
+
+    def _fast_encoding(self, fn_call: Any) -> tuple[str, list[str]] | None:
+        """(0x calldata, output types) of ``fn_call``, or None where web3 must encode it
+        (keyword arguments, tuple outputs, arguments eth-abi refuses such as hex bytes)."""
+        abi = getattr(fn_call, "abi", None)
+        args = getattr(fn_call, "args", None)
+        if not isinstance(abi, Mapping) or getattr(fn_call, "kwargs", None) or args is None:
+            return None
+        try:
+            inputs = [_abi_type(i) for i in abi.get("inputs", ())]
+            outputs = [_abi_type(o) for o in abi.get("outputs", ())]
+        except KeyError:
+            return None
+        if any(t.startswith("(") for t in outputs):
+            return None
+        signature = f"{abi['name']}({','.join(inputs)})"
+        prefix = self._selectors.get(signature)
+        if prefix is None:
+            prefix = self._selectors[signature] = keccak(text=signature)[:4]
+        try:
+            data = prefix + abi_encode(inputs, list(args))
+        except Exception:
+            return None
+        return "0x" + data.hex(), outputs
 
     def _call_defaults(self) -> dict[str, Any]:
         """``from`` for calls: py-evm would otherwise ask ``eth_accounts`` before each call
@@ -806,6 +972,9 @@ class EvmClient:
 
     def call(self, tx: Mapping[str, Any], *, block: int | str = "latest") -> bytes:
         """Raw ``eth_call``; a revert raises ``EvmReverted``."""
+        if self._fast is not None:
+            answer = self._raw("eth_call", "eth_call", [_tx_json(tx), _block_tag(block)])
+            return bytes.fromhex(str(answer)[2:])
         if "from" not in tx:
             tx = {**self._call_defaults(), **tx}
         return bytes(
@@ -814,23 +983,33 @@ class EvmClient:
 
     def estimate(self, tx: Mapping[str, Any]) -> int:
         """``eth_estimateGas``; a revert raises ``EvmReverted`` (nothing is sent)."""
+        if self._fast is not None:
+            return _int(self._raw("estimate gas", "eth_estimateGas", [_tx_json(tx)]))
         return int(self.guard("estimate gas", lambda: self.w3.eth.estimate_gas(cast(Any, tx))))
 
     def code_at(self, address: str) -> bytes:
         """Deployed bytecode at ``address`` (empty for an account without code)."""
         checked = self.checked_address(address)
+        if self._fast is not None:
+            answer = self._raw("eth_getCode", "eth_getCode", [checked, "latest"])
+            return bytes.fromhex(str(answer)[2:])
         return bytes(self.guard("eth_getCode", lambda: self.w3.eth.get_code(cast(Any, checked))))
 
     def require_code(self, address: str) -> str:
         """The checksummed address if a contract is deployed there, else ``NotFound``."""
         checked = self.checked_address(address)
+        if checked in self._has_code:
+            return checked  # code is not taken back (SELFDESTRUCT clears it only at creation)
         if not self.code_at(checked):
             raise NotFound(f"no contract at {checked} on chain {self.chain_id}")
+        self._has_code.add(checked)
         return checked
 
     def balance(self, address: str, *, block: int | str = "latest") -> int:
         """Native-coin balance in wei (at ``block``, default the latest)."""
         checked = self.checked_address(address)
+        if self._fast is not None:
+            return _int(self._raw("eth_getBalance", "eth_getBalance", [checked, "latest"]))
         return int(
             self.guard(
                 "eth_getBalance",
@@ -897,6 +1076,23 @@ class EvmClient:
             raise translate_error(exc, what="batch eth_call") from exc
 
     def _batch(self, chunk: Sequence[tuple[str, bytes]]) -> list[bytes | EvmReverted]:
+        if self._fast is not None:
+            answers = self._fast.batch(
+                [
+                    ("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
+                    for to, data in chunk
+                ]
+            )
+            fast_out: list[bytes | EvmReverted] = []
+            for answer in answers:
+                if isinstance(answer, RpcError):
+                    failure = _rpc_failure(answer, what="call")
+                    if not isinstance(failure, EvmReverted):
+                        raise failure
+                    fast_out.append(failure)
+                else:
+                    fast_out.append(bytes.fromhex(str(answer)[2:]))
+            return fast_out
         provider = cast(_CountingHttpProvider, self.w3.provider)
         requests_ = [
             (RPCEndpoint("eth_call"), [{"to": to, "data": "0x" + data.hex()}, "latest"])
@@ -965,6 +1161,15 @@ class EvmClient:
         )
 
     def _get_logs(self, params: dict[str, Any]) -> list[Mapping[str, Any]]:
+        if self._fast is not None:
+            query = {
+                key: (_block_tag(value) if key in ("fromBlock", "toBlock") else value)
+                for key, value in params.items()
+            }
+            if "topics" in query:
+                query["topics"] = [_topic_json(t) for t in query["topics"]]
+            raw = self._raw("eth_getLogs", "eth_getLogs", [query])
+            return [_web3_log(entry) for entry in raw]
         return cast(
             list[Mapping[str, Any]],
             self.guard("eth_getLogs", lambda: self.w3.eth.get_logs(cast(Any, params))),
@@ -990,10 +1195,20 @@ class EvmClient:
         if gas is None:
             gas = self.estimate(tx)
             gas = gas + gas // 5 + 10_000
-        block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
+        if self._fast is not None:
+            raw = self._latest_block()
+            block: Mapping[str, Any] = (
+                {"baseFeePerGas": _int(raw["baseFeePerGas"])} if "baseFeePerGas" in raw else {}
+            )
+        else:
+            block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
         base_fee = int(block.get("baseFeePerGas", 0) or 0)
         tip = 10**9
-        if nonce is None:
+        if nonce is None and self._fast is not None:
+            nonce = _int(
+                self._raw("eth_getTransactionCount", "eth_getTransactionCount", [sender, "pending"])
+            )
+        elif nonce is None:
             nonce = int(
                 self.guard(
                     "eth_getTransactionCount",
@@ -1048,6 +1263,11 @@ class EvmClient:
         return self.wait(tx_id)
 
     def _mined(self, tx_id: str) -> bool:
+        if self._fast is not None:
+            return bool(
+                self._raw("eth_getTransactionReceipt", "eth_getTransactionReceipt", [tx_id])
+            )
+
         def run() -> bool:
             try:
                 self.w3.eth.get_transaction_receipt(cast(Any, tx_id))
@@ -1089,6 +1309,8 @@ class EvmClient:
     # -- test chains -------------------------------------------------------------------
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
+        self._latest = None  # test-chain controls move time and blocks
+
         def run() -> Any:
             response = self.w3.provider.make_request(RPCEndpoint(method), params)
             if response.get("error"):
@@ -1109,6 +1331,7 @@ class EvmClient:
 
     def revert(self, snapshot_id: int | str) -> None:
         """Return the chain to ``snapshot_id``. On a node the snapshot is consumed."""
+        self._latest = None
         if self.backend == "pyevm":
             self._tester.revert_to_snapshot(snapshot_id)
             return
@@ -1139,6 +1362,7 @@ class EvmClient:
     def fund(self, address: str, wei: int) -> None:
         """Send ``wei`` from the first dev account to ``address`` (test chains)."""
         checked = self.checked_address(address)
+        self._latest = None
         source = self.dev_accounts()[0]
         tx: dict[str, Any] = {"from": source, "to": checked, "value": wei}
         if self.backend == "rpc" and self.evm_version == "berlin":
@@ -1175,3 +1399,121 @@ def detect_evm_version(client: EvmClient) -> str:
     except (TransactionReverted, PermanentError):
         return found
     return "prague" if len(answer) == 128 else found
+
+
+# -- the thin JSON-RPC path: web3's answers and errors, without web3's formatters ---------
+
+
+def _rpc_failure(exc: RpcError, *, what: str, tx_id: str | None = None) -> BridgeError:
+    """A JSON-RPC error answer as :func:`translate_error` renders the web3 exception for it:
+    a revert of ``eth_call`` / ``eth_estimateGas`` (web3's ``ContractLogicError`` rules:
+    revert data, a ``data`` member, code 3 or "execution reverted") is an
+    :class:`EvmReverted` with the decoded reason; anything else was refused by the node."""
+    if exc.method in ("eth_call", "eth_estimateGas"):
+        revert = _revert_of(exc)
+        if revert is not None:
+            return EvmReverted(f"{what} reverted: {revert.describe()}", revert=revert, tx_id=tx_id)
+    return TransactionReverted(f"{what} rejected by the node: {exc.message or exc}", tx_id=tx_id)
+
+
+def _revert_of(exc: RpcError) -> RevertInfo | None:
+    """The revert in an error answer of a call, by web3's rules; None: not a revert."""
+    data, message = exc.data, exc.message
+    text = message.removeprefix(_REVERTED_PREFIX).removeprefix(":").strip() or None
+    if isinstance(data, str) and data.startswith("0x") and len(data) > 2:
+        try:
+            return decode_revert_data(bytes.fromhex(data[2:]))
+        except ValueError:
+            return RevertInfo(message=text)
+    if data is None or (isinstance(data, dict) and message) or exc.code == 3:
+        return RevertInfo(message=text)
+    if "execution reverted" in message:
+        return RevertInfo(message=None)
+    return None
+
+
+_QUANTITIES: Final = frozenset(
+    {"value", "gas", "gasPrice", "maxFeePerGas", "maxPriorityFeePerGas", "nonce", "chainId"}
+)
+
+
+def _tx_json(tx: Mapping[str, Any]) -> dict[str, Any]:
+    """A transaction or call object as JSON-RPC wants it (quantities as hex, bytes as hex)."""
+    out: dict[str, Any] = {}
+    for key, value in tx.items():
+        if value is None:
+            continue
+        if key in _QUANTITIES and isinstance(value, int):
+            out[key] = hex(value)
+        elif isinstance(value, bytes | bytearray):
+            out[key] = "0x" + bytes(value).hex()
+        elif key == "type" and isinstance(value, int):
+            out[key] = hex(value)
+        else:
+            out[key] = value
+    return out
+
+
+def _topic_json(topic: Any) -> Any:
+    if isinstance(topic, bytes | bytearray):
+        return "0x" + bytes(topic).hex()
+    if isinstance(topic, list | tuple):
+        return [_topic_json(t) for t in topic]
+    return topic
+
+
+def _block_tag(block: int | str) -> str:
+    return hex(block) if isinstance(block, int) else block
+
+
+def _int(value: Any) -> int:
+    return int(value, 16) if isinstance(value, str) else int(value or 0)
+
+
+def _hexbytes(value: Any) -> bytes:
+    """0x hex as bytes (``HexBytes`` validates each string at length: a tenth of a log's
+    conversion; every reader of these fields takes ``bytes(...)`` of them)."""
+    return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
+
+
+def _web3_log(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A raw log shaped as web3 returns it (hashes, topics and data as bytes, numbers as int, the
+    address checksummed), without web3's formatter stack."""
+    return {
+        "address": to_checksum_address(str(raw["address"])),
+        "blockHash": _hexbytes(raw["blockHash"]),
+        "blockNumber": _int(raw["blockNumber"]),
+        "data": _hexbytes(raw["data"]),
+        "logIndex": _int(raw["logIndex"]),
+        "removed": bool(raw.get("removed", False)),
+        "topics": [_hexbytes(t) for t in raw["topics"]],
+        "transactionHash": _hexbytes(raw["transactionHash"]),
+        "transactionIndex": _int(raw["transactionIndex"]),
+    }
+
+
+_RECEIPT_INTS: Final = (
+    "blockNumber",
+    "status",
+    "gasUsed",
+    "cumulativeGasUsed",
+    "effectiveGasPrice",
+    "transactionIndex",
+    "type",
+)
+
+
+def _web3_receipt(raw: Mapping[str, Any]) -> dict[str, Any]:
+    """A raw receipt shaped as web3 returns it (the fields the adapters read)."""
+    out: dict[str, Any] = dict(raw)
+    for key in _RECEIPT_INTS:
+        if raw.get(key) is not None:
+            out[key] = _int(raw[key])
+    for key in ("blockHash", "transactionHash", "logsBloom"):
+        if raw.get(key) is not None:
+            out[key] = _hexbytes(raw[key])
+    for key in ("from", "to", "contractAddress"):
+        if raw.get(key):
+            out[key] = to_checksum_address(str(raw[key]))
+    out["logs"] = [_web3_log(item) for item in raw.get("logs") or ()]
+    return out

@@ -38,8 +38,10 @@ import hashlib
 import logging
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Final, Protocol, cast
 
+from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
 from web3 import Web3
 from web3.contract import Contract
@@ -66,7 +68,7 @@ from bridge.reasons import (
     from_trex_message,
     from_trex_module,
 )
-from bridge.types import alpha2_to_numeric, numeric_to_alpha2
+from bridge.types import alpha2_to_numeric, numeric_to_alpha2, to_checksum_address
 
 __all__ = [
     "HTLC_ARTIFACT",
@@ -91,6 +93,7 @@ _TRANSFER_TOPIC: Final = "0x" + bytes(Web3.keccak(text="Transfer(address,address
 
 _IS_OPEN: Final = bytes(Web3.keccak(text="isOpen(bytes32)"))[:4]
 _BALANCE_OF: Final = bytes(Web3.keccak(text="balanceOf(address)"))[:4]
+_ALLOWANCE: Final = bytes(Web3.keccak(text="allowance(address,address)"))[:4]
 
 _SETTLEMENT_ERRORS: Final[Mapping[str, str]] = {
     "LockExists": "a lock with these parameters is already open",
@@ -137,21 +140,55 @@ class LockParams:
 
         A native lock hashes no token word; a partition lock adds the partition.
         """
-        types = ["bytes32", "address", "address", "address", "uint256", "uint256"]
-        values: list[Any] = [
+        return _lock_id(
             self.hashlock,
             self.token,
             self.sender,
             self.receiver,
             self.amount,
             self.deadline,
-        ]
-        if self.native and self.partition is None:
-            del types[1], values[1]
-        elif self.partition is not None:
-            types.append("bytes32")
-            values.append(self.partition)
-        return "0x" + bytes(Web3.keccak(abi_encode(types, values))).hex()
+            self.partition,
+        )
+
+
+@lru_cache(maxsize=65_536)
+def _lock_id(
+    hashlock: bytes,
+    token: str,
+    sender: str,
+    receiver: str,
+    amount: int,
+    deadline: int,
+    partition: bytes | None,
+) -> str:
+    """:attr:`LockParams.lock_id`, hashed once per parameters (a relayer recomputes the id
+    of every recorded lock it reads, to trust none as given)."""
+    types = ["bytes32", "address", "address", "address", "uint256", "uint256"]
+    values: list[Any] = [hashlock, token, sender, receiver, amount, deadline]
+    if int(token, 16) == 0 and partition is None:
+        del types[1], values[1]
+    elif partition is not None:
+        types.append("bytes32")
+        values.append(partition)
+    return "0x" + bytes(Web3.keccak(abi_encode(types, values))).hex()
+
+
+@dataclass(frozen=True, slots=True)
+class _Call:
+    """A contract function call as :meth:`EvmClient.encode_call` reads one (what a web3
+    ``ContractFunction`` offers it): name, ABI item, positional arguments, address."""
+
+    fn_name: str
+    abi: Mapping[str, Any]
+    args: tuple[Any, ...]
+    address: str
+    kwargs: None = None
+
+    def _encode_transaction_data(self) -> str:
+        """web3's encoding (the client's fallback for what eth-abi refuses)."""
+        types = [str(i["type"]) for i in self.abi["inputs"]]
+        selector = Web3.keccak(text=f"{self.fn_name}({','.join(types)})")[:4]
+        return "0x" + (bytes(selector) + abi_encode(types, list(self.args))).hex()
 
 
 @dataclass(frozen=True, slots=True)
@@ -226,6 +263,37 @@ class LockRecords(Protocol):
         with no recorded claim or refund."""
         ...
 
+
+_EVENT_SHAPES: Final[Mapping[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]] = {
+    # the HTLC's events: indexed bytes32 names, then the (name, type) of the data words
+    "Claimed": (("id",), (("secret", "bytes32"),)),
+    "Refunded": (("id",), ()),
+    "Locked": (
+        ("hashlock",),
+        (
+            ("sender", "address"),
+            ("receiver", "address"),
+            ("amount", "uint256"),
+            ("deadline", "uint256"),
+        ),
+    ),
+    "TokenLocked": (
+        ("hashlock",),
+        (("token", "address"), ("receiver", "address"), ("deadline", "uint256")),
+    ),
+    "PartitionLocked": (
+        ("hashlock",),
+        (
+            ("token", "address"),
+            ("partition", "bytes32"),
+            ("sender", "address"),
+            ("receiver", "address"),
+            ("amount", "uint256"),
+            ("deadline", "uint256"),
+        ),
+    ),
+}
+"""The shapes of ``HTLC.sol``'s events (checked against the ABI by a test)."""
 
 _TAIL_OVERLAP: Final = 2
 """Recorded heights read again from the chain with what was mined since: a node may
@@ -310,6 +378,7 @@ class EvmHtlc:
         of an estimate per transaction (:meth:`with_records` turns it on for the relayer)."""
         self._gas: dict[tuple[str, str], int] = {}
         self._decoded: dict[tuple[str, int], ChainEvent | None] = {}
+        self._abi_items: dict[str, Mapping[str, Any]] = {}
 
     def with_records(self, records: LockRecords, *, cache_gas: bool = True) -> EvmHtlc:
         """This HTLC reading lock state from ``records`` (a copy sharing the client and the
@@ -379,7 +448,7 @@ class EvmHtlc:
     def _send(
         self, what: str, signer: Signer, fn_call: Any, *, value: int = 0, token: str = NATIVE
     ) -> TxReceipt:
-        data = bytes.fromhex(str(fn_call._encode_transaction_data()).removeprefix("0x"))
+        data = self.client.encode_call(fn_call)
         gas = None
         key = (str(fn_call.fn_name), token.lower())
         if self.cache_gas and what != "claim":
@@ -411,6 +480,19 @@ class EvmHtlc:
             "HTLC %s %s: tx %s at height %d", self.address, what, receipt.tx_id, receipt.height
         )
         return receipt
+
+    def _fn(self, name: str, *args: Any) -> _Call:
+        """A call of the HTLC's function ``name`` (one overload each) with ``args``, for
+        :meth:`_send`: its ABI item found once, encoded by the client (no web3 function
+        object, which re-validates the ABI on every call)."""
+        item = self._abi_items.get(name)
+        if item is None:
+            items = cast(Sequence[Mapping[str, Any]], self.contract.abi)
+            found = [i for i in items if i.get("type") == "function" and i.get("name") == name]
+            if len(found) != 1:
+                raise PermanentError(f"HTLC ABI: {len(found)} functions named {name}")
+            item = self._abi_items[name] = found[0]
+        return _Call(name, item, args, self.address)
 
     def _used_all_gas(self, tx_id: str | None, gas: int) -> bool:
         """Whether the mined transaction ``tx_id`` failed by using up its gas limit (the
@@ -498,7 +580,7 @@ class EvmHtlc:
             receipt = self._send(
                 "lock",
                 signer,
-                self.contract.functions.lock(lock_hash, receiver, deadline),
+                self._fn("lock", lock_hash, receiver, deadline),
                 value=amount,
             )
         else:
@@ -510,11 +592,13 @@ class EvmHtlc:
                     amount=amount,
                     partition=partition,
                 ).raise_if_missing()
-            fns = self.contract.functions
+            fns = self
             fn = (
-                fns.lockToken(token, amount, lock_hash, receiver, deadline)
+                fns._fn("lockToken", token, amount, lock_hash, receiver, deadline)
                 if partition is None
-                else fns.lockPartition(token, partition, amount, lock_hash, receiver, deadline)
+                else fns._fn(
+                    "lockPartition", token, partition, amount, lock_hash, receiver, deadline
+                )
             )
             receipt = self._send("lock", signer, fn, token=token)
         lock_id = params.lock_id
@@ -552,11 +636,10 @@ class EvmHtlc:
                 )
         receiver = NATIVE if signer.address == params.receiver else params.receiver
         if params.native:
-            fn = self.contract.functions.claim(
-                raw, params.sender, receiver, params.amount, params.deadline
-            )
+            fn = self._fn("claim", raw, params.sender, receiver, params.amount, params.deadline)
         elif params.partition is not None:
-            fn = self.contract.functions.claimPartition(
+            fn = self._fn(
+                "claimPartition",
                 raw,
                 params.token,
                 params.partition,
@@ -566,8 +649,14 @@ class EvmHtlc:
                 params.deadline,
             )
         else:
-            fn = self.contract.functions.claimToken(
-                raw, params.token, params.sender, receiver, params.amount, params.deadline
+            fn = self._fn(
+                "claimToken",
+                raw,
+                params.token,
+                params.sender,
+                receiver,
+                params.amount,
+                params.deadline,
             )
         return self._send("claim", signer, fn)
 
@@ -584,11 +673,12 @@ class EvmHtlc:
             )
         sender = NATIVE if signer.address == params.sender else params.sender
         if params.native:
-            fn = self.contract.functions.refund(
-                params.hashlock, sender, params.receiver, params.amount, params.deadline
+            fn = self._fn(
+                "refund", params.hashlock, sender, params.receiver, params.amount, params.deadline
             )
         elif params.partition is not None:
-            fn = self.contract.functions.refundPartition(
+            fn = self._fn(
+                "refundPartition",
                 params.hashlock,
                 params.token,
                 params.partition,
@@ -598,7 +688,8 @@ class EvmHtlc:
                 params.deadline,
             )
         else:
-            fn = self.contract.functions.refundToken(
+            fn = self._fn(
+                "refundToken",
                 params.hashlock,
                 params.token,
                 sender,
@@ -986,8 +1077,10 @@ class EvmHtlc:
         for name in ("Locked", "TokenLocked", "PartitionLocked", "Claimed", "Refunded"):
             if topic0 != self._topics[name]:
                 continue
-            decoded = self._event_by_topic[topic0].process_log(entry)
-            args = dict(decoded["args"])
+            args = self._fast_args(name, entry)
+            if args is None:
+                decoded = self._event_by_topic[topic0].process_log(entry)
+                args = dict(decoded["args"])
             height = int(entry["blockNumber"])
             tx_id = "0x" + bytes(entry["transactionHash"]).hex()
             index = int(entry["logIndex"])
@@ -1028,6 +1121,26 @@ class EvmHtlc:
                 return ChainEvent("Claimed", height, tx_id, index, payload)
             return ChainEvent("Refunded", height, tx_id, index, {"lock_id": lock_id})
         return None
+
+    def _fast_args(self, name: str, entry: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The event's arguments decoded by eth-abi from its topics and data (as web3's
+        ``process_log`` gives them: addresses checksummed, bytes32 as bytes), or None for
+        web3 to decode (and refuse) a log that does not fit the event's shape."""
+        shape = _EVENT_SHAPES.get(name)
+        if shape is None:
+            return None
+        indexed, plain = shape
+        topics = entry["topics"][1:]
+        if len(topics) != len(indexed):
+            return None
+        try:
+            args: dict[str, Any] = {n: bytes(t) for n, t in zip(indexed, topics, strict=True)}
+            values = abi_decode([t for _, t in plain], bytes(entry["data"]))
+        except Exception:
+            return None
+        for (field, kind), value in zip(plain, values, strict=True):
+            args[field] = to_checksum_address(value) if kind == "address" else value
+        return args
 
     def _token_transfer(self, tx_id: str, after: int, token: str) -> tuple[str, int] | None:
         """The sender and amount of a token lock: the ``from`` and ``value`` of the first
@@ -1095,8 +1208,18 @@ class EvmHtlc:
             )
 
         erc20 = self._token_contract(token)
-        balance = int(self.client.read(erc20.functions.balanceOf(sender)))
-        allowance = int(self.client.read(erc20.functions.allowance(sender, self.address)))
+        # both in one round trip, encoded by hand (this runs before every token lock)
+        answers = self.client.batch_read(
+            [
+                (token, _BALANCE_OF + abi_encode(["address"], [sender])),
+                (token, _ALLOWANCE + abi_encode(["address", "address"], [sender, self.address])),
+            ],
+            batch_size=2,
+        )
+        for answer in answers:
+            if not isinstance(answer, bytes):
+                raise answer
+        balance, allowance = (int.from_bytes(a[:32], "big") for a in answers)  # type: ignore[index]
         if balance < amount:
             miss(
                 ReasonCode.INSUFFICIENT_BALANCE,
