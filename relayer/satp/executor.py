@@ -24,7 +24,7 @@ from typing import Any
 
 from bridge.errors import BridgeError, NotFound, TransientError
 from bridge.ports import HtlcPort, Signer
-from bridge.swap import Role, SwapTerms
+from bridge.swap import Outcome, Role, SwapTerms
 from relayer.satp.chain import check_lock_claim, expected_lock_id, own_lock_claim
 from relayer.satp.jws import Envelope
 from relayer.satp.messages import ComplianceStatement, HtlcAssignmentClaim, caip2
@@ -136,6 +136,8 @@ class SatpExecutor:
 
     def _tick_one(self, swap_id: str) -> int:
         state = self.node.load(swap_id)
+        if state.outcome is not Outcome.OPEN and not self.node.pending(swap_id):
+            return 0  # settled: nothing to observe or run (no write per tick)
         if state.terms is None:
             return self._run(swap_id)
         terms = state.terms.terms()
