@@ -166,6 +166,7 @@ def _access(rt: ChainRuntime, htlc_id: str, wallets: frozenset[str]) -> ChainAcc
         confirmations=rt.confirmations,
         signers={a: s for a, s in rt.signers.items() if a in wallets},
         operator=rt.operator,
+        prepare_lock=rt.prepare_lock,
     )
 
 
