@@ -259,6 +259,12 @@ def status(
     from rich.console import Console
     from rich.table import Table
 
+    if view.get("satp"):  # negotiated with a peer platform: the session is the swap
+        from relayer.satp.routes import session_lines
+
+        for line in session_lines(view):
+            typer.echo(line)
+        return
     table = Table(title=f"swap {swap_id} — {view['outcome']}")
     for col in ("leg", "phase", "lock id", "claim tx", "refund tx"):
         table.add_column(col)

@@ -48,7 +48,7 @@ from relayer.service import SwapOrder
 if TYPE_CHECKING:
     from relayer.satp.gateway import SatpGateway
 
-__all__ = ["PREFIX", "TradeRequest", "satp_router", "session_view"]
+__all__ = ["PREFIX", "TradeRequest", "satp_router", "session_lines", "session_view"]
 
 PREFIX = "/satp/v1"
 _PROBLEM = "application/problem+json"
@@ -92,6 +92,41 @@ def session_view(node: SatpNode, swap_id: str) -> dict[str, Any]:
     if state.aborted is not None:
         out["why"] = state.aborted
     return out
+
+
+def session_lines(view: dict[str, Any]) -> list[str]:
+    """``stbridge swap status`` of an SATP swap: state, peer, legs, both decisions."""
+    satp = view["satp"]
+    lines = [
+        f"swap {view.get('swap_id', '')} — {view['outcome']} (SATP session {satp['sessionId']})",
+        f"  state: {satp['phase']} ({satp['status']}"
+        + (f"/{satp['substatus']}" if satp.get("substatus") else "")
+        + f", {satp['stage']}); we are the {satp['side']}; peer: {satp['peer']}",
+        f"  own lock: {satp['ownLock']}; peer's lock: {satp['peerLock']}; "
+        f"own claim: {satp['ownClaim']}",
+    ]
+    legs = satp.get("legs") or {}
+    for name in ("initiator_leg", "participant_leg"):
+        leg = legs.get(name)
+        if leg:
+            lines.append(
+                f"  {name.replace('_', ' ')}: {leg['amount']} from {leg['sender']} "
+                f"to {leg['receiver']} on {leg['chain'].get('caip2', leg['chain'])}"
+            )
+    for label, key in (("our decision", "ownDecision"), ("peer's decision", "peerDecision")):
+        decision = satp.get(key)
+        if decision is None:
+            lines.append(f"  {label}: not yet")
+        else:
+            verdict = "allowed" if decision["allowed"] else "refused"
+            reasons = ", ".join(decision.get("reasons") or ())
+            lines.append(
+                f"  {label}: {verdict} by {decision['gatewayId']} "
+                f"({', '.join(decision['jurisdictions'])})" + (f": {reasons}" if reasons else "")
+            )
+    if satp.get("abortReason"):
+        lines.append(f"  aborted: {satp['abortReason']}")
+    return lines
 
 
 def satp_router(

@@ -36,6 +36,7 @@ from relayer.satp.config import transport_problem
 from relayer.satp.jws import SigningKey
 from relayer.satp.keys import load_satp_key, write_satp_keystore
 from relayer.satp.node import SatpNode
+from relayer.satp.routes import session_lines
 from relayer.satp.verify import Gateway
 from relayer.sealing import SealingKey
 from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
@@ -276,3 +277,8 @@ def test_a_swap_with_an_satp_session_shows_the_session(tmp_path: Path) -> None:
     assert view["satp"]["status"] == "PENDING"
     assert view["satp"]["legs"]["participant_leg"]["amount"] == "7"
     assert view["outcome"] == "open"
+    text = "\n".join(session_lines(view))  # what `stbridge swap status` prints
+    assert "state: deciding (PENDING" in text
+    assert "peer: sg" in text
+    assert "our decision: not yet" in text
+    assert f"participant leg: 7 from {bob.address} to {alice.address}" in text
