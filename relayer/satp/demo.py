@@ -245,20 +245,14 @@ def _act_two(
     control = state.get("control_url") or ""
     swap_id = _submit(jp, sg, order, say)
     both = {"jp": jp, "sg": sg}
-    _follow(
+    views = _follow(
         both,
         swap_id,
         say,
-        until=lambda v: v.get("sg", {}).get("satp", {}).get("peerLock") == "verified",
+        until=lambda v: v.get("sg", {}).get("satp", {}).get("ownLock") == "locked",
     )
     jp.kill()
-    say("SG verified JP's lock; the JP relayer is now unreachable (killed)")
-    views = _follow(
-        {"sg": sg},
-        swap_id,
-        say,
-        until=lambda v: v.get("sg", {}).get("satp", {}).get("ownLock") in ("locked", "refunded"),
-    )
+    say("SG locked bob's cash; the JP relayer is now unreachable (killed before its claim)")
     legs = views["sg"]["satp"]["legs"]
     now = _advance(control, seconds=0)
     rounds = int(legs["participant_deadline"]) - int(now["algorand"]["round"]) + 2
