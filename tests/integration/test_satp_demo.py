@@ -5,8 +5,6 @@ the cash deadline; the story printed says so."""
 
 from __future__ import annotations
 
-import json
-
 import pytest
 from typer.testing import CliRunner
 
@@ -23,13 +21,3 @@ def test_two_platforms_demo_settles_through_a_crash_and_refunds_both_sides() -> 
     assert "act 1: JP completed, SG completed" in story.output
     assert "the peer's signed decision allowed=True (SG)" in story.output
     assert "act 2: JP refunded, SG refunded" in story.output
-
-
-@pytest.mark.thorough
-def test_two_platforms_demo_json_summary() -> None:
-    """``--json`` prints only the summary: each act's outcome on each side."""
-    done = CliRunner().invoke(app, ["--two-platforms", "--json"])
-    assert done.exit_code == 0, done.output
-    summary = json.loads(done.output)
-    assert summary["act1"] == {"jp": "completed", "sg": "completed"}
-    assert summary["act2"] == {"jp": "refunded", "sg": "refunded"}
