@@ -383,6 +383,10 @@ def create_app(
         ids = service.store.list_ids(
             outcome=None if outcome is None else outcome.value, limit=limit, offset=offset
         )
+        if satp is not None:
+            from relayer.satp.routes import with_session_outcomes
+
+            ids = with_session_outcomes(satp, ids, None if outcome is None else outcome.value)
         ids = [i for i in ids if _sees(request, i)]
         return {"swaps": ids, "limit": limit, "offset": offset}
 

@@ -48,7 +48,14 @@ from relayer.service import SwapOrder
 if TYPE_CHECKING:
     from relayer.satp.gateway import SatpGateway
 
-__all__ = ["PREFIX", "TradeRequest", "satp_router", "session_lines", "session_view"]
+__all__ = [
+    "PREFIX",
+    "TradeRequest",
+    "satp_router",
+    "session_lines",
+    "session_view",
+    "with_session_outcomes",
+]
 
 PREFIX = "/satp/v1"
 _PROBLEM = "application/problem+json"
@@ -92,6 +99,20 @@ def session_view(node: SatpNode, swap_id: str) -> dict[str, Any]:
     if state.aborted is not None:
         out["why"] = state.aborted
     return out
+
+
+def with_session_outcomes(node: SatpNode, ids: list[str], outcome: str | None) -> list[str]:
+    """``GET /swaps?outcome=`` with SATP swaps judged by their session's outcome (their
+    store row stays ``open``): drop those whose session has another outcome, add those
+    whose session has this one (oldest first, after the engine's swaps)."""
+    if outcome is None:
+        return ids
+    sessions = set(node.sessions())
+    kept = [i for i in ids if i not in sessions]
+    for swap_id in sorted(sessions):
+        if node.load(swap_id).outcome.value == outcome:
+            kept.append(swap_id)
+    return kept
 
 
 def session_lines(view: dict[str, Any]) -> list[str]:

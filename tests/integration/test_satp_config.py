@@ -35,8 +35,10 @@ from relayer.evm import evm_runtime
 from relayer.satp.config import transport_problem
 from relayer.satp.jws import SigningKey
 from relayer.satp.keys import load_satp_key, write_satp_keystore
+from relayer.satp.messages import ComplianceStatement, WireTerms
 from relayer.satp.node import SatpNode
 from relayer.satp.routes import session_lines
+from relayer.satp.session import Decided
 from relayer.satp.verify import Gateway
 from relayer.sealing import SealingKey
 from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
@@ -282,6 +284,21 @@ def test_a_swap_with_an_satp_session_shows_the_session(tmp_path: Path) -> None:
     assert "peer: sg" in text
     assert "our decision: not yet" in text
     assert f"participant leg: 7 from {bob.address} to {alice.address}" in text
+    # our compliance refuses: the session is refused while the engine's row stays open
+    refusal = ComplianceStatement(
+        gateway_id="jp",
+        allowed=False,
+        decided_at=datetime.now(UTC),
+        terms_digest=WireTerms.of(terms).digest,
+        jurisdictions=("JP",),
+        reasons=("INVESTOR_NOT_ELIGIBLE",),
+    )
+    node.apply(terms.swap_id, Decided(statement=refusal))
+    auth = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+    assert api.get(f"/swaps/{terms.swap_id}", headers=auth).json()["outcome"] == "refused"
+    listed = api.get("/swaps", params={"outcome": "refused"}, headers=auth).json()["swaps"]
+    assert listed == [terms.swap_id]
+    assert api.get("/swaps", params={"outcome": "open"}, headers=auth).json()["swaps"] == []
 
 
 def test_the_decision_binds_an_asset_whatever_label_the_order_gives_its_chain() -> None:
