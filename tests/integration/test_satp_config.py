@@ -347,3 +347,99 @@ def test_the_decision_binds_an_asset_whatever_label_the_order_gives_its_chain() 
 
     assert legs_mismatch(order(asa(labelled, 1009)), terms) == []
     assert legs_mismatch(order(asa(labelled, 1010)), terms) == ["cash.asset"]
+
+
+def test_a_peer_proposing_a_trade_our_client_never_ordered_gets_nothing_locked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Written as a hostile peer gateway (its own configured key): it proposes a trade that
+    spends our client alice's wallet, with its own signed "allowed". The daemon's gateway
+    (built from ``[satp]`` as ``relayer run`` builds it, on a real py-evm chain) decides
+    nothing and locks nothing while alice has not ordered it; when alice orders other legs
+    (a different amount), our decision is a refusal and still nothing is locked."""
+    from relayer.satp.config import SatpSettings
+    from relayer.satp.gateway import build_gateway, session_id_of, swap_id_of
+    from relayer.satp.session import Send
+
+    service, alice, _, bob = _platform(tmp_path)
+    monkeypatch.setenv("STBRIDGE_SATP_PASSWORD", "our gateway's password")
+    ours, theirs = SigningKey.generate(), SigningKey.generate()
+    write_satp_keystore(
+        tmp_path / "satp.json", ours, password="our gateway's password", iterations=2**4
+    )
+    settings = SatpSettings.model_validate(
+        {
+            "gateway_id": "sg",
+            "keystore": str(tmp_path / "satp.json"),
+            "wallets": [alice.address],
+            "peer": {
+                "gateway_id": "jp",
+                "url": "http://127.0.0.1:9",  # nothing listens: our receipts stay queued
+                "public_key": theirs.public.model_dump(),
+            },
+        }
+    )
+    gateway = build_gateway(
+        settings,
+        service,
+        htlc_ids={"evm": service.chains["evm"].htlc.address},  # type: ignore[attr-defined]
+        sealing=SealingKey.generate(),
+        compliance=lambda order, at: ComplianceResult(True),
+    )
+    chain = service.chains["evm"].chain
+    now = int(service.chains["evm"].now())
+    swap_id = swap_id_of("hostile-1")
+    terms = SwapTerms(
+        swap_id=swap_id,
+        hashlock="0x" + "cd" * 32,
+        initiator_leg=Leg(chain=chain, amount=5, sender=bob.address, receiver=alice.address),
+        participant_leg=Leg(chain=chain, amount=9, sender=alice.address, receiver=bob.address),
+        initiator_deadline=now + 7200,
+        participant_deadline=now + 3600,
+        participant_lock_by=now + 1800,
+        participant_reveal_by=now + 3000,
+    )
+    hostile = SatpNode(
+        SqliteStore(tmp_path / "hostile.sqlite3"),
+        theirs,
+        gateway_id="jp",
+        peers={"sg": Gateway(gateway_id="sg", key=ours.public)},
+        clock=lambda: datetime.now(UTC),
+    )
+    session_id = session_id_of(swap_id)
+    hostile.start(terms, session_id=session_id, peer_id="sg")
+    allowed = ComplianceStatement(
+        gateway_id="jp",
+        allowed=True,
+        decided_at=datetime.now(UTC),
+        terms_digest=WireTerms.of(terms).digest,
+        jurisdictions=("JP",),
+    )
+    _, effects = hostile.apply(swap_id, Decided(statement=allowed))
+    (proposal,) = [e for e in effects if isinstance(e, Send)]
+    gateway.node.receive(session_id, hostile.seal(proposal.message))
+    for _ in range(3):
+        gateway.tick()
+    state = gateway.node.load(swap_id)
+    assert state.peer_statement is not None
+    assert state.peer_statement.allowed
+    assert state.own_statement is None  # no decision of ours without alice's order
+    assert state.own_lock == "none"
+    assert state.outbox == ()  # not even a receipt
+    # alice orders other legs (9 -> 8): our decision refuses; nothing is locked
+    other = _order("hostile-1", bob.address, alice.address)
+    other = other.model_copy(
+        update={"cash": other.cash.model_copy(update={"sender": alice.address, "amount": 8})}
+    )
+    other = other.model_copy(
+        update={"cash": other.cash.model_copy(update={"receiver": bob.address})}
+    )
+    gateway.submit(other, "responder")
+    for _ in range(3):
+        gateway.tick()
+    state = gateway.node.load(swap_id)
+    assert state.own_statement is not None
+    assert not state.own_statement.allowed
+    assert "TERMS_MISMATCH:cash.amount" in state.own_statement.reasons
+    assert state.own_lock == "none"
+    assert state.outcome.value == "refused"
