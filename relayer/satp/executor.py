@@ -134,6 +134,8 @@ class SatpExecutor:
                 # a refusal (a reverted claim, a key we do not hold) stops this session's
                 # effects, not the other sessions': the effect stays pending and is retried
                 log.error("satp session of swap %s: %s; effect kept pending", swap_id, exc)
+            except Exception:  # a bug in one session must not starve the others
+                log.exception("satp session of swap %s failed; retried next tick", swap_id)
         return ran
 
     def _tick_one(self, swap_id: str) -> int:
