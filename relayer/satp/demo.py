@@ -140,6 +140,14 @@ def _run(root: Path, say: Callable[[str], None]) -> dict[str, Any]:
         summary["act1"] = _act_one(jp, sg, order, say)
         order2 = {**order, "order_id": order["order_id"] + "-act2", "settlement_window_s": 900}
         summary["act2"] = _act_two(jp, sg, order2, state, say)
+    except Exception:
+        for name, relayer in relayers.items():  # what each relayer said, to see why
+            lines = (relayer.platform.directory / "relayer.log").read_text().splitlines()
+            kept = [line for line in lines if "httpx" not in line and "uvicorn" not in line]
+            say(f"--- the {name.upper()} relayer's last log lines:")
+            for line in kept[-12:]:
+                say(line[:400])
+        raise
     finally:
         for relayer in relayers.values():
             relayer.stop()
