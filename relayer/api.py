@@ -23,6 +23,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Annotated, Any, Final
 
 from fastapi import Depends, FastAPI, HTTPException, Query, Request
@@ -36,11 +37,13 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from bridge.compliance import Trade
 from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, TransientError
 from bridge.swap import CancelSwap, Outcome, SwapState
+from relayer.clients import OPERATOR, ApiClient, forbidden, spending_senders
 from relayer.metrics import STAGES, stage_of
 from relayer.service import RelayerService, SwapOrder
 
 if TYPE_CHECKING:
     from relayer.move import MoveExecutor
+    from relayer.satp.gateway import SatpGateway
     from relayer.satp.node import SatpNode
 
 __all__ = ["Problem", "SubmittedOrder", "create_app", "problem", "render_docs", "swap_view", "why"]
@@ -187,15 +190,31 @@ class SubmittedOrder(SwapOrder):
 _bearer = HTTPBearer(auto_error=False)
 
 
+def _operator_only(request: Request) -> None:
+    """After :func:`_authorised`: refuse a bound client (403) where only the operator may act
+    (moves lock holders' units by the issuer's force and mint for them)."""
+    client = request.state.client
+    if client is not OPERATOR:
+        raise forbidden(client, "only the operator may move securities between chains")
+
+
 def _authorised(
     request: Request,
     creds: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> None:
-    """Accept only ``Authorization: Bearer <the configured token>``."""
+    """Accept only ``Authorization: Bearer <the configured token>`` (the operator) or a bound
+    client's token (``relayer.clients``: ``request.state.client`` says which)."""
     token: bytes = request.app.state.token
     # ASGI servers decode header bytes as Latin-1: encoding back gives the bytes the caller
     # sent, so any header (non-ASCII included) is compared as bytes and is a 401, never a 500.
-    if creds is None or not hmac.compare_digest(creds.credentials.encode("latin-1"), token):
+    sent = b"" if creds is None else creds.credentials.encode("latin-1")
+    request.state.client = OPERATOR
+    for client_token, client in request.app.state.clients:
+        if hmac.compare_digest(sent, client_token):
+            request.state.client = client
+    if creds is None or not (
+        hmac.compare_digest(sent, token) or request.state.client is not OPERATOR
+    ):
         raise HTTPException(
             status_code=401,
             detail="missing or wrong bearer token",
@@ -208,12 +227,18 @@ def create_app(
     *,
     token: str,
     satp: SatpNode | None = None,
+    gateway: SatpGateway | None = None,
+    clients: Sequence[tuple[str, ApiClient]] = (),
     moves: MoveExecutor | None = None,
 ) -> FastAPI:
-    """The API bound to one relayer service; ``token`` is the bearer token it accepts.
+    """The API bound to one relayer service; ``token`` is the operator's bearer token and
+    ``clients`` the platform's clients bound to their wallets (``relayer.clients``).
 
-    With ``satp``, the SATP gateway routes (``relayer.satp.routes``) are mounted too; with
-    ``moves``, the lock-and-mint move routes (``relayer.move_api``)."""
+    With ``satp`` (or a daemon's ``gateway``), the SATP routes (``relayer.satp.routes``) are
+    mounted too, and a swap with an SATP session shows it; with ``moves``, the lock-and-mint
+    move routes (``relayer.move_api``)."""
+    if gateway is not None:
+        satp = gateway.node
     if len(token) < 16:
         raise InvalidInput("api token", "must be at least 16 characters")
     app = FastAPI(
@@ -249,7 +274,22 @@ def create_app(
         registry=registry,
     )
     app.state.token = token.encode("utf-8")
+    app.state.clients = [(t.encode("utf-8"), c) for t, c in clients]
     authorised = _authorised
+
+    def _may_spend(request: Request, senders: list[str]) -> None:
+        client: ApiClient = request.state.client
+        wallet = client.may_spend(senders)
+        if wallet is not None:
+            raise forbidden(client, f"not bound to wallet {wallet}, which the order spends from")
+
+    def _sees(request: Request, swap_id: str) -> bool:
+        client: ApiClient = request.state.client
+        return client.wallets is None or client.may_see(service.store.get(swap_id).terms)
+
+    def _may_see(request: Request, swap_id: str) -> None:
+        if not _sees(request, swap_id):
+            raise forbidden(request.state.client, f"swap {swap_id} is not one of its wallets'")
 
     def count(request: Request, status: int) -> None:
         requests.labels(request.url.path.split("/")[1] or "/", str(status)).inc()
@@ -347,14 +387,16 @@ def create_app(
         dependencies=[Depends(authorised)],
         responses=_responses(401, 409, 422, 503),
     )
-    def submit(order: SubmittedOrder) -> dict[str, Any]:
+    def submit(order: SubmittedOrder, request: Request) -> dict[str, Any]:
         """Submit a swap order; the same ``order_id`` again returns the same swap."""
+        _may_spend(request, spending_senders(service, order))
         state = service.submit(order)
         requests.labels("swaps", "201").inc()
         return swap_view(state, service.store.input_log(state.terms.swap_id))
 
     @app.get("/swaps", dependencies=[Depends(authorised)], responses=_responses(401, 422))
     def list_swaps(
+        request: Request,
         outcome: Annotated[Outcome | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
@@ -363,19 +405,30 @@ def create_app(
         ids = service.store.list_ids(
             outcome=None if outcome is None else outcome.value, limit=limit, offset=offset
         )
+        if satp is not None:
+            from relayer.satp.routes import with_session_outcomes
+
+            ids = with_session_outcomes(satp, ids, None if outcome is None else outcome.value)
+        ids = [i for i in ids if _sees(request, i)]
         return {"swaps": ids, "limit": limit, "offset": offset}
 
     @app.get("/swaps/{swap_id}", dependencies=[Depends(authorised)], responses=_responses(401, 404))
-    def get_swap(swap_id: str) -> dict[str, Any]:
+    def get_swap(swap_id: str, request: Request) -> dict[str, Any]:
         """One swap: terms, both legs' progress, outcome, and why it did not complete; while
         it is being retried, its ``last_error`` (reason, attempts, next retry) and any
-        ``escrow_shortfall`` holding it back."""
+        ``escrow_shortfall`` holding it back. A swap negotiated over SATP shows its session
+        (``satp``: state, peer, legs, both decisions) and the session's outcome."""
+        _may_see(request, swap_id)
         view = swap_view(service.store.get(swap_id), service.store.input_log(swap_id))
         for name in ("last_error", "escrow_shortfall"):
             try:
                 view[name] = json.loads(service.store.document(swap_id, name))
             except NotFound:
                 view[name] = None
+        if satp is not None:
+            from relayer.satp.routes import session_view
+
+            view.update(session_view(satp, swap_id))
         return view
 
     @app.post(
@@ -383,8 +436,9 @@ def create_app(
         dependencies=[Depends(authorised)],
         responses=_responses(401, 404, 409),
     )
-    def cancel(swap_id: str) -> JSONResponse:
+    def cancel(swap_id: str, request: Request) -> JSONResponse:
         """Cancel a swap before anything was sent to a chain; 409 once locking began."""
+        _may_see(request, swap_id)
         state, _ = service.store.apply(swap_id, CancelSwap())
         if state.outcome is not Outcome.CANCELLED:
             return problem(
@@ -399,9 +453,10 @@ def create_app(
         dependencies=[Depends(authorised)],
         responses=_responses(401, 404),
     )
-    def audit(swap_id: str) -> dict[str, Any]:
+    def audit(swap_id: str, request: Request) -> dict[str, Any]:
         """The audit record: the trade compliance judged, terms, the decision with citations,
         every input."""
+        _may_see(request, swap_id)
         record = service.audit(swap_id)
         order = json.loads(service.store.document(swap_id, "order"))
         return {"trade": order.get("trade"), "order": order, **record}
@@ -409,11 +464,15 @@ def create_app(
     if satp is not None:
         from relayer.satp.routes import satp_router
 
-        app.include_router(satp_router(satp, status_dependencies=[Depends(authorised)]))
+        app.include_router(
+            satp_router(satp, status_dependencies=[Depends(authorised)], gateway=gateway)
+        )
     if moves is not None:
         from relayer.move_api import move_router
 
-        app.include_router(move_router(moves, dependencies=[Depends(authorised)]))
+        app.include_router(
+            move_router(moves, dependencies=[Depends(authorised), Depends(_operator_only)])
+        )
     return app
 
 

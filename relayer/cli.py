@@ -88,8 +88,18 @@ def run_cmd(
 
 @relayer_app.command("keygen")
 def keygen(
-    kind: Annotated[str, typer.Option(help="evm or algorand")],
     out: Annotated[Path, typer.Option(help="Keystore file to write (mode 0600).")],
+    kind: Annotated[str | None, typer.Option(help="evm or algorand")] = None,
+    satp: Annotated[
+        bool,
+        typer.Option(
+            "--satp",
+            help=(
+                "Make the SATP gateway's ES256 key instead (for [satp] keystore); prints its "
+                "public JWK, which the peer platform puts in its [satp.peer] public_key."
+            ),
+        ),
+    ] = False,
     password_env: Annotated[
         str, typer.Option(help="Variable holding the keystore password.")
     ] = "STBRIDGE_KEYSTORE_PASSWORD",
@@ -111,11 +121,26 @@ def keygen(
       stbridge relayer keygen --kind evm --out keys/evm-relayer.json
 
       stbridge relayer keygen --kind algorand --out keys/algo.json --import < mnemonic.txt
+
+      STBRIDGE_KEYSTORE_PASSWORD=... stbridge relayer keygen --satp --out keys/satp-jp.json
     """
     import sys
 
     from relayer.keystore import key_from_text, password_from_env, write_keystore
 
+    if satp:
+        if kind is not None or import_key:
+            raise InvalidInput("--satp", "goes alone: no --kind, no --import")
+        if out.exists():
+            raise InvalidInput("--out", "file exists; refusing to overwrite a key", value=str(out))
+        from relayer.satp.jws import SigningKey
+        from relayer.satp.keys import write_satp_keystore
+
+        public = write_satp_keystore(
+            out, SigningKey.generate(), password=password_from_env(password_env)
+        )
+        typer.echo(json.dumps(public.model_dump()))
+        return
     if kind not in ("evm", "algorand"):
         raise InvalidInput("--kind", "must be evm or algorand", value=kind)
     if out.exists():
@@ -234,6 +259,12 @@ def status(
     from rich.console import Console
     from rich.table import Table
 
+    if view.get("satp"):  # negotiated with a peer platform: the session is the swap
+        from relayer.satp.routes import session_lines
+
+        for line in session_lines(view):
+            typer.echo(line)
+        return
     table = Table(title=f"swap {swap_id} — {view['outcome']}")
     for col in ("leg", "phase", "lock id", "claim tx", "refund tx"):
         table.add_column(col)

@@ -440,7 +440,21 @@ def preflight(settings: RelayerSettings, *, keys: bool = True) -> list[Finding]:
         checks = _check_evm if cs.kind == "evm" else _check_algorand
         found.extend(checks(cs, keys=keys))
     found.extend(_same_chain_twice(found))
+    if settings.satp is not None:  # the SATP gateway (relayer/satp/gateway.py)
+        from relayer.satp.gateway import satp_findings
+
+        held = _held_addresses(settings) if keys else None
+        found.extend(Finding(s, ok, d) for s, ok, d in satp_findings(settings.satp, held))
     return found
+
+
+def _held_addresses(settings: RelayerSettings) -> dict[str, set[str]]:
+    """The addresses each chain's keystores unlock (those that fail are reported above)."""
+    held: dict[str, set[str]] = {}
+    for cs in settings.chains:
+        with contextlib.suppress(BridgeError):
+            held[cs.name] = {s.address for s in _signers(cs)}
+    return held
 
 
 _IDENTITY = re.compile(r"answers: (chain id \d+|genesis \S+),")
@@ -525,6 +539,13 @@ def _describe_chain(chain: Any) -> str:
     return f"Algorand genesis {getattr(chain, 'genesis_hash', '?')}"
 
 
+def _tls(settings: RelayerSettings) -> dict[str, str]:
+    """uvicorn's TLS options when ``[satp] tls_cert``/``tls_key`` are set (else plain HTTP)."""
+    if settings.satp is None or settings.satp.tls_cert is None:
+        return {}
+    return {"ssl_certfile": str(settings.satp.tls_cert), "ssl_keyfile": str(settings.satp.tls_key)}
+
+
 def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> None:
     """Serve the API and tick until SIGTERM / SIGINT (or ``stop`` is set)."""
     import uvicorn
@@ -540,6 +561,28 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
             raise finding.error(f"{finding.subject}: {finding.detail}")
         log.info("start-up check %s: %s", finding.subject, finding.detail)
     service = build_service(settings)
+    gateway = None
+    if settings.satp is not None:
+        from relayer.satp.gateway import build_gateway
+
+        gateway = build_gateway(
+            settings.satp,
+            service,
+            htlc_ids={cs.name: cs.htlc for cs in settings.chains if cs.htlc is not None},
+            sealing=key_from_env(settings.secret_key_env),
+            compliance=compliance_from_engine(),
+        )
+        log.info(
+            "SATP gateway %s (key %s): peer %s at %s, acting for %s",
+            settings.satp.gateway_id,
+            gateway.node.key.kid,
+            settings.satp.peer.gateway_id,
+            settings.satp.peer.url,
+            ", ".join(settings.satp.wallets),
+        )
+    from relayer.clients import load_clients
+
+    clients = load_clients(settings.api.clients)
     for name, runtime in service.chains.items():
         custody = sorted(a for a in runtime.signers if a != runtime.operator.address)
         log.info(
@@ -552,11 +595,13 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
         )
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(service, token=token),
+            create_app(service, token=token, gateway=gateway, clients=clients),
             host=settings.api.host,
             port=settings.api.port,
             log_config=None,
             lifespan="off",
+            ssl_certfile=_tls(settings).get("ssl_certfile"),
+            ssl_keyfile=_tls(settings).get("ssl_keyfile"),
         )
     )
     thread = threading.Thread(target=server.run, name="api", daemon=True)
@@ -572,6 +617,11 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
             service.tick()
         except Exception:
             log.exception("tick failed; retrying after the poll interval")
+        if gateway is not None:
+            try:
+                gateway.tick()
+            except Exception:
+                log.exception("SATP tick failed; retrying after the poll interval")
         stop.wait(settings.poll_interval_s)
     server.should_exit = True
     thread.join(timeout=10)

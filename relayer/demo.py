@@ -41,9 +41,28 @@ def demo(
     as_json: Annotated[
         bool, typer.Option("--json", help="Print one JSON summary instead of the story.")
     ] = False,
+    two_platforms: Annotated[
+        bool,
+        typer.Option(
+            "--two-platforms",
+            help=(
+                "A JP and an SG relayer, as two processes with their own keys, settle over "
+                "SATP; SG is killed and restarted mid-swap; then JP goes unreachable and both "
+                "sides are refunded (relayer/satp/demo.py)."
+            ),
+        ),
+    ] = False,
 ) -> None:
     """A cross-border DvP on embedded chains: T-REX on py-evm against a USD ASA on Algorand."""
     from rich.console import Console
+
+    if two_platforms:
+        from relayer.satp.demo import run_two_platforms
+
+        result = run_two_platforms((lambda _: None) if as_json else typer.echo)
+        if as_json:
+            typer.echo(json.dumps(result, indent=2))
+        return
 
     summary = run_demo(Console(width=110, quiet=as_json))
     if as_json:

@@ -21,7 +21,16 @@ from nacl.signing import SigningKey
 from bridge.errors import ConfigError, InvalidInput
 from bridge.ports import Signer
 
-__all__ = ["key_from_text", "load_signer", "password_from_env", "signer_from_key", "write_keystore"]
+__all__ = [
+    "decrypt_document",
+    "encrypt_document",
+    "key_from_text",
+    "load_signer",
+    "password_from_env",
+    "signer_from_key",
+    "write_keystore",
+    "write_private",
+]
 
 Kind = Literal["evm", "algorand"]
 
@@ -121,3 +130,38 @@ def password_from_env(variable: str) -> str:
     if not value:
         raise ConfigError(f"{variable}: not set (the keystore password is read from it)")
     return value
+
+
+def encrypt_document(key: bytes, password: str, *, iterations: int | None = None) -> dict[str, Any]:
+    """The keystore v3 document of 32 key bytes (the encryption every stbridge keystore uses,
+    SATP's ES256 key included); the caller adds its ``stbridge_kind`` and public members."""
+    if len(key) != 32:
+        raise InvalidInput("key", "must be 32 bytes")
+    if len(password) < 8:
+        raise InvalidInput("password", "must be at least 8 characters")
+    return dict(Account.encrypt(key, password, iterations=iterations))
+
+
+def write_private(path: Path, document: dict[str, Any]) -> None:
+    """Write a keystore document to ``path``, created 0600."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        json.dump(document, handle, indent=2)
+
+
+def decrypt_document(path: Path, password: str) -> tuple[dict[str, Any], bytes]:
+    """A keystore's document and its 32 decrypted key bytes; ``ConfigError`` names the file."""
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: no such keystore") from None
+    except json.JSONDecodeError as exc:
+        raise ConfigError(f"{path}: not a keystore (invalid JSON: {exc.msg})") from None
+    if not isinstance(document, dict):
+        raise ConfigError(f"{path}: not a keystore (a JSON object is expected)")
+    try:
+        key = bytes(Account.decrypt(document, password))
+    except (ValueError, KeyError, TypeError):
+        raise ConfigError(f"{path}: wrong password or damaged keystore") from None
+    return document, key

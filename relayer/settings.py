@@ -32,6 +32,9 @@ Example ``relayer.toml``::
     confirmations = 0
     keystore = "keys/algo-relayer.json"
 
+An optional ``[satp]`` section makes the relayer one platform's SATP gateway, negotiating
+with one peer platform's relayer (its fields: ``relayer/satp/config.py``).
+
 Environment variables win over the file: ``STBRIDGE_STORE``, ``STBRIDGE_REPLICA_ID``,
 ``STBRIDGE_API__PORT`` (nested with ``__``)... Secrets (API token, keystore passwords, the
 sealing key) are never in the file: the file names the variables that hold them.
@@ -54,6 +57,8 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from bridge.errors import ConfigError
 from bridge.validation import describe
+from relayer.clients import ApiClientSettings
+from relayer.satp.config import SatpSettings
 
 __all__ = ["ApiSettings", "ChainSettings", "RelayerSettings", "load_settings"]
 
@@ -68,6 +73,7 @@ class ApiSettings(_Section):
     host: str = "127.0.0.1"
     port: int = Field(default=8787, ge=0, le=65535)
     token_env: str = Field(default="STBRIDGE_API_TOKEN", pattern=r"^[A-Z_][A-Z0-9_]*$")
+    clients: tuple[ApiClientSettings, ...] = ()  # clients bound to wallets (relayer/clients.py)
 
 
 class ChainSettings(_Section):
@@ -131,6 +137,7 @@ class RelayerSettings(BaseSettings):
     margin_s: int = Field(default=300, ge=0, description="Extra safety margin on every window.")
     api: ApiSettings = ApiSettings()
     chains: tuple[ChainSettings, ...] = ()
+    satp: SatpSettings | None = None  # this platform's SATP gateway (relayer/satp/config.py)
 
     @model_validator(mode="after")
     def _unique_chain_names(self) -> RelayerSettings:

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from datetime import datetime
 
 from bridge.swap import Leg, SwapTerms
-from relayer.satp.messages import ComplianceStatement, WireTerms
+from relayer.satp.messages import ComplianceStatement, WireTerms, asset_caip19, caip2
 from relayer.satp.verify import Side
 from relayer.service import ComplianceCheck, LegOrder, SwapOrder
 
@@ -26,7 +26,16 @@ __all__ = ["engine_decider", "legs_mismatch"]
 
 def _leg_mismatch(name: str, order: LegOrder, leg: Leg) -> list[str]:
     out = []
-    for attr in ("asset", "amount", "sender", "receiver"):
+    # the asset by its CAIP-19 id on the leg's chain: the order's reference may spell the
+    # same chain with other optional members (a network label) and is still the same asset
+    if order.asset is None or leg.asset is None:
+        if order.asset is not leg.asset and order.asset != leg.asset:
+            out.append(f"{name}.asset")
+    elif asset_caip19(leg.chain, order.asset) != asset_caip19(leg.chain, leg.asset) or (
+        caip2(order.asset.chain) != caip2(leg.chain)
+    ):
+        out.append(f"{name}.asset")
+    for attr in ("amount", "sender", "receiver"):
         if getattr(order, attr) != getattr(leg, attr):
             out.append(f"{name}.{attr}")
     return out

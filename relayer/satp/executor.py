@@ -24,7 +24,7 @@ from typing import Any
 
 from bridge.errors import BridgeError, NotFound, TransientError
 from bridge.ports import HtlcPort, Signer
-from bridge.swap import Role, SwapTerms
+from bridge.swap import Leg, Outcome, Role, SwapTerms
 from relayer.satp.chain import check_lock_claim, expected_lock_id, own_lock_claim
 from relayer.satp.jws import Envelope
 from relayer.satp.messages import ComplianceStatement, HtlcAssignmentClaim, caip2
@@ -82,6 +82,8 @@ class ChainAccess:
     confirmations: int = 0
     signers: Mapping[str, Signer] = field(default_factory=dict)
     operator: Signer | None = None
+    prepare_lock: Callable[[Leg, Signer], None] | None = None
+    """Run before our lock with the leg and its sender's key (an ERC-20 ``approve``)."""
 
     def signer_for(self, address: str) -> Signer:
         """Our key for ``address``; a key we do not hold is refused, naming it."""
@@ -132,10 +134,14 @@ class SatpExecutor:
                 # a refusal (a reverted claim, a key we do not hold) stops this session's
                 # effects, not the other sessions': the effect stays pending and is retried
                 log.error("satp session of swap %s: %s; effect kept pending", swap_id, exc)
+            except Exception:  # a bug in one session must not starve the others
+                log.exception("satp session of swap %s failed; retried next tick", swap_id)
         return ran
 
     def _tick_one(self, swap_id: str) -> int:
         state = self.node.load(swap_id)
+        if state.outcome is not Outcome.OPEN and not self.node.pending(swap_id):
+            return 0  # settled: nothing to observe or run (no write per tick)
         if state.terms is None:
             return self._run(swap_id)
         terms = state.terms.terms()
@@ -249,6 +255,8 @@ class SatpExecutor:
         claim = own_lock_claim(terms, role, access.htlc, htlc_id=access.htlc_id, head=access.head())
         if claim is None:  # not locked yet (or not before a crash): lock now
             leg = terms.leg(role)
+            if access.prepare_lock is not None and leg.asset is not None:
+                access.prepare_lock(leg, access.signer_for(leg.sender))
             access.htlc.lock(
                 asset=leg.asset,
                 receiver=leg.receiver,

@@ -30,6 +30,7 @@ from coincurve.ecdsa import cdata_to_der, deserialize_compact
 from Crypto.Hash import keccak
 
 from bridge.errors import InvalidInput
+from relayer.satp.jcs import Profile, serialize
 from relayer.satp.messages import sha256_hex
 
 __all__ = [
@@ -44,75 +45,19 @@ __all__ = [
 
 SIGNATURE_FIELDS: Final = ("clientSignature", "serverSignature")
 
-_SHORT: Final = {
-    '"': '\\"',
-    "\\": "\\\\",
-    "\b": "\\b",
-    "\f": "\\f",
-    "\n": "\\n",
-    "\r": "\\r",
-    "\t": "\\t",
-}
-
-
-def _quote(text: str) -> str:
-    """A string as ``JSON.stringify`` writes it (well-formed: lone surrogates escaped)."""
-    out = ['"']
-    for ch in text:
-        code = ord(ch)
-        if ch in _SHORT:
-            out.append(_SHORT[ch])
-        elif code < 0x20 or 0xD800 <= code <= 0xDFFF:
-            out.append(f"\\u{code:04x}")
-        else:
-            out.append(ch)
-    out.append('"')
-    return "".join(out)
-
-
-def _emit(value: object, where: str, out: list[str]) -> None:
-    if value is None:
-        out.append("null")
-    elif value is True:
-        out.append("true")
-    elif value is False:
-        out.append("false")
-    elif isinstance(value, int):
-        out.append(str(value))  # a JS number (small) or a BigInt: both print the digits
-    elif isinstance(value, float):
-        raise InvalidInput(where, "fractional numbers have no Hermes message field")
-    elif isinstance(value, str):
-        out.append(_quote(value))
-    elif isinstance(value, Mapping):
-        keys = sorted(value, key=lambda k: str(k).encode("utf-16-be"))
-        out.append("{")
-        first = True
-        for key in keys:
-            if not isinstance(key, str):
-                raise InvalidInput(where, "object member names must be strings", value=key)
-            if not first:
-                out.append(",")
-            first = False
-            out.append(_quote(key))
-            out.append(":")
-            _emit(value[key], f"{where}.{key}", out)
-        out.append("}")
-    elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _emit(item, f"{where}[{i}]", out)
-        out.append("]")
-    else:
-        raise InvalidInput(where, "not a value of a Hermes message", value=type(value).__name__)
+STABLE_STRINGIFY: Final = Profile(
+    escape_lone_surrogates=True,
+    bounded_integers=False,  # a JS number (small) or a BigInt: both print the digits
+    no_floats="fractional numbers have no Hermes message field",
+    not_a_value="not a value of a Hermes message",
+)
+"""``safe-stable-stringify`` as Hermes calls it: the JCS serializer of
+:mod:`relayer.satp.jcs` with lone surrogates escaped and integers unbounded."""
 
 
 def stable_stringify(value: object) -> str:
     """``safe-stable-stringify`` of a message object (dicts, lists, str, int, bool, None)."""
-    out: list[str] = []
-    _emit(value, "$", out)
-    return "".join(out)
+    return serialize(value, STABLE_STRINGIFY)
 
 
 def _keccak256(raw: bytes) -> bytes:
@@ -135,7 +80,7 @@ def signing_digest(message: Mapping[str, Any]) -> bytes:
     """The 32 bytes Hermes signs: Keccak-256 of the JSON-quoted stable string of the message
     with its signature member emptied."""
     text = stable_stringify(_unsigned(message))
-    return _keccak256(_quote(text).encode("utf-8"))
+    return _keccak256(serialize(text, STABLE_STRINGIFY).encode("utf-8"))
 
 
 def message_hash(message: Mapping[str, Any]) -> str:

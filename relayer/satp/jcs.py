@@ -20,11 +20,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Final
 
 from bridge.errors import InvalidInput
 
-__all__ = ["MAX_SAFE_INTEGER", "canonical_bytes", "canonicalize", "parse_canonical"]
+__all__ = [
+    "JCS",
+    "MAX_SAFE_INTEGER",
+    "Profile",
+    "canonical_bytes",
+    "canonicalize",
+    "parse_canonical",
+    "serialize",
+]
 
 MAX_SAFE_INTEGER: Final = 2**53 - 1
 """Largest integer every JSON implementation (IEEE 754 doubles included) reads exactly."""
@@ -40,7 +49,31 @@ _SHORT_ESCAPES: Final = {
 }
 
 
-def _string(value: str, where: str) -> str:
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """How one serializer of sorted, whitespace-free JSON treats what the formats differ on.
+
+    RFC 8785 (:data:`JCS`) refuses a lone surrogate and an integer beyond ±(2**53 - 1);
+    ``safe-stable-stringify`` as Hermes runs it (``relayer.satp.hermes``) escapes the one
+    (as well-formed ``JSON.stringify`` does) and prints the other's digits (a BigInt). Both
+    sort members by their UTF-16 code units and refuse fractional numbers.
+    """
+
+    escape_lone_surrogates: bool
+    bounded_integers: bool
+    no_floats: str
+    not_a_value: str
+
+
+JCS: Final = Profile(
+    escape_lone_surrogates=False,
+    bounded_integers=True,
+    no_floats="fractional numbers are not allowed in SATP messages",
+    not_a_value="not a JSON value",
+)
+
+
+def _string(value: str, where: str, profile: Profile = JCS) -> str:
     out = ['"']
     for ch in value:
         code = ord(ch)
@@ -49,7 +82,9 @@ def _string(value: str, where: str) -> str:
         elif code < 0x20:
             out.append(f"\\u{code:04x}")
         elif 0xD800 <= code <= 0xDFFF:
-            raise InvalidInput(where, "a string must not contain a lone UTF-16 surrogate")
+            if not profile.escape_lone_surrogates:
+                raise InvalidInput(where, "a string must not contain a lone UTF-16 surrogate")
+            out.append(f"\\u{code:04x}")
         else:
             out.append(ch)
     out.append('"')
@@ -60,7 +95,7 @@ def _utf16_key(name: str) -> bytes:
     return name.encode("utf-16-be")
 
 
-def _emit(value: object, where: str, out: list[str]) -> None:
+def _emit(value: object, where: str, out: list[str], profile: Profile = JCS) -> None:
     if value is None:
         out.append("null")
     elif value is True:
@@ -68,15 +103,15 @@ def _emit(value: object, where: str, out: list[str]) -> None:
     elif value is False:
         out.append("false")
     elif isinstance(value, int):
-        if abs(value) > MAX_SAFE_INTEGER:
+        if profile.bounded_integers and abs(value) > MAX_SAFE_INTEGER:
             raise InvalidInput(
                 where, "an integer must be within ±(2**53 - 1); send larger ones as strings"
             )
         out.append(str(value))
     elif isinstance(value, float):
-        raise InvalidInput(where, "fractional numbers are not allowed in SATP messages")
+        raise InvalidInput(where, profile.no_floats)
     elif isinstance(value, str):
-        out.append(_string(value, where))
+        out.append(_string(value, where, profile))
     elif isinstance(value, Mapping):
         for key in value:
             if not isinstance(key, str):
@@ -85,19 +120,26 @@ def _emit(value: object, where: str, out: list[str]) -> None:
         for i, key in enumerate(sorted(value, key=_utf16_key)):
             if i:
                 out.append(",")
-            out.append(_string(key, f"{where}.{key}"))
+            out.append(_string(key, f"{where}.{key}", profile))
             out.append(":")
-            _emit(value[key], f"{where}.{key}", out)
+            _emit(value[key], f"{where}.{key}", out, profile)
         out.append("}")
     elif isinstance(value, Sequence) and not isinstance(value, bytes | bytearray):
         out.append("[")
         for i, item in enumerate(value):
             if i:
                 out.append(",")
-            _emit(item, f"{where}[{i}]", out)
+            _emit(item, f"{where}[{i}]", out, profile)
         out.append("]")
     else:
-        raise InvalidInput(where, "not a JSON value", value=type(value).__name__)
+        raise InvalidInput(where, profile.not_a_value, value=type(value).__name__)
+
+
+def serialize(value: object, profile: Profile) -> str:
+    """``value`` as sorted, whitespace-free JSON under ``profile``."""
+    out: list[str] = []
+    _emit(value, "$", out, profile)
+    return "".join(out)
 
 
 def canonicalize(value: object) -> str:

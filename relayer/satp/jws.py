@@ -138,6 +138,10 @@ class SigningKey:
             raise InvalidInput("jwk", "x and y do not belong to d")
         return key
 
+    def private_scalar(self) -> bytes:
+        """The 32-byte private value, for the encrypted keystore only (never logged)."""
+        return self._key.private_numbers().private_value.to_bytes(_COORD, "big")
+
     def private_jwk(self) -> dict[str, str]:
         """The private JWK, for the operator's key file only (never logged)."""
         d = self._key.private_numbers().private_value.to_bytes(_COORD, "big")

@@ -122,6 +122,14 @@ class SatpNode:
         }
         self.store.put_document(swap_id, DOCUMENT, json.dumps(body, sort_keys=True))
 
+    def has_session(self, swap_id: str) -> bool:
+        """Whether ``swap_id`` has an SATP session here."""
+        try:
+            self.store.document(swap_id, DOCUMENT)
+        except NotFound:
+            return False
+        return True
+
     def sessions(self) -> list[str]:
         """The swap ids that have a session here."""
         out = []

@@ -5,7 +5,15 @@ method   path                                    what
 =======  ======================================  ============================================
 POST     /satp/v1/sessions/{sessionId}/messages  a peer gateway's JWS envelope (flattened JSON)
 GET      /satp/v1/sessions/{sessionId}           the session's status (API1 vocabulary + ours)
+POST     /satp/v1/trades                         our client's order for a trade with the peer
 =======  ======================================  ============================================
+
+``POST /satp/v1/trades`` (bearer token; mounted by the daemon, which has a gateway) takes
+``{"side": "initiator" | "responder", "order": <swap order>}``: the seller's platform opens
+the session, the buyer's platform records the order its compliance judges when the peer's
+proposal arrives. A client bound to wallets (``relayer.clients``) may submit only a trade
+whose leg this platform spends from (security as initiator, cash as responder) is one of
+its wallets, and only from a wallet ``[satp] wallets`` names; otherwise 403.
 
 A POST is authenticated by its ES256 signature against the configured peer's key, not by
 the platform's bearer token (the peer is another platform). It answers ``202`` with the
@@ -22,19 +30,32 @@ the relayer API (its bearer token).
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict
 
 from bridge.errors import BridgeError, InvalidInput, NotFound
+from relayer.clients import OPERATOR, ApiClient, forbidden
 from relayer.satp.errors import SatpError
 from relayer.satp.jws import envelope_from_json
 from relayer.satp.messages import sha256_hex, utc
 from relayer.satp.node import SatpNode
 from relayer.satp.session import status
+from relayer.service import SwapOrder
 
-__all__ = ["PREFIX", "satp_router"]
+if TYPE_CHECKING:
+    from relayer.satp.gateway import SatpGateway
+
+__all__ = [
+    "PREFIX",
+    "TradeRequest",
+    "satp_router",
+    "session_lines",
+    "session_view",
+    "with_session_outcomes",
+]
 
 PREFIX = "/satp/v1"
 _PROBLEM = "application/problem+json"
@@ -52,11 +73,89 @@ def _problem(node: SatpNode, session_id: str, exc: SatpError, **extra: Any) -> J
     return JSONResponse(status_code=exc.status, content=body, media_type=_PROBLEM)
 
 
+class TradeRequest(BaseModel):
+    """``POST /satp/v1/trades``: our client's side of a trade with the peer platform."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    side: Literal["initiator", "responder"]
+    order: SwapOrder
+
+
+def session_view(node: SatpNode, swap_id: str) -> dict[str, Any]:
+    """What ``GET /swaps/{id}`` adds for a swap negotiated over SATP: the session's status,
+    its peer, both legs as agreed and both signed decisions ({} without a session)."""
+    try:
+        state = node.load(swap_id)
+    except NotFound:
+        return {}
+    view = status(state)
+    view["peer"] = state.peer.gateway_id
+    view["legs"] = None if state.terms is None else state.terms.model_dump(mode="json")
+    view["ownLock"] = state.own_lock
+    view["peerLock"] = state.peer_lock
+    view["ownClaim"] = state.own_claim
+    out: dict[str, Any] = {"satp": view, "outcome": state.outcome.value}
+    if state.aborted is not None:
+        out["why"] = state.aborted
+    return out
+
+
+def with_session_outcomes(node: SatpNode, ids: list[str], outcome: str | None) -> list[str]:
+    """``GET /swaps?outcome=`` with SATP swaps judged by their session's outcome (their
+    store row stays ``open``): drop those whose session has another outcome, add those
+    whose session has this one (oldest first, after the engine's swaps)."""
+    if outcome is None:
+        return ids
+    sessions = set(node.sessions())
+    kept = [i for i in ids if i not in sessions]
+    for swap_id in sorted(sessions):
+        if node.load(swap_id).outcome.value == outcome:
+            kept.append(swap_id)
+    return kept
+
+
+def session_lines(view: dict[str, Any]) -> list[str]:
+    """``stbridge swap status`` of an SATP swap: state, peer, legs, both decisions."""
+    satp = view["satp"]
+    lines = [
+        f"swap {view.get('swap_id', '')} — {view['outcome']} (SATP session {satp['sessionId']})",
+        f"  state: {satp['phase']} ({satp['status']}"
+        + (f"/{satp['substatus']}" if satp.get("substatus") else "")
+        + f", {satp['stage']}); we are the {satp['side']}; peer: {satp['peer']}",
+        f"  own lock: {satp['ownLock']}; peer's lock: {satp['peerLock']}; "
+        f"own claim: {satp['ownClaim']}",
+    ]
+    legs = satp.get("legs") or {}
+    for name in ("initiator_leg", "participant_leg"):
+        leg = legs.get(name)
+        if leg:
+            lines.append(
+                f"  {name.replace('_', ' ')}: {leg['amount']} from {leg['sender']} "
+                f"to {leg['receiver']} on {leg['chain'].get('caip2', leg['chain'])}"
+            )
+    for label, key in (("our decision", "ownDecision"), ("peer's decision", "peerDecision")):
+        decision = satp.get(key)
+        if decision is None:
+            lines.append(f"  {label}: not yet")
+        else:
+            verdict = "allowed" if decision["allowed"] else "refused"
+            reasons = ", ".join(decision.get("reasons") or ())
+            lines.append(
+                f"  {label}: {verdict} by {decision['gatewayId']} "
+                f"({', '.join(decision['jurisdictions'])})" + (f": {reasons}" if reasons else "")
+            )
+    if satp.get("abortReason"):
+        lines.append(f"  aborted: {satp['abortReason']}")
+    return lines
+
+
 def satp_router(
     node: SatpNode,
     *,
     on_effects: Callable[[str, Sequence[Any]], None] | None = None,
     status_dependencies: Sequence[Any] = (),
+    gateway: SatpGateway | None = None,
 ) -> APIRouter:
     """The SATP routes bound to ``node``; ``on_effects(swap_id, effects)`` gets the
     effects of every accepted message (the relayer's executor runs them)."""
@@ -113,5 +212,27 @@ def satp_router(
         except BridgeError as exc:  # the store is down: a 503 the client may retry
             return JSONResponse(status_code=503, content={"detail": str(exc)})
         return JSONResponse(content=status(state))
+
+    if gateway is None:
+        return router
+
+    @router.post("/trades", status_code=201, dependencies=list(status_dependencies))
+    def submit_trade(body: TradeRequest, request: Request) -> JSONResponse:
+        client: ApiClient = getattr(request.state, "client", OPERATOR)
+        leg = body.order.security if body.side == "initiator" else body.order.cash
+        if client.may_spend([leg.sender]) is not None:
+            raise forbidden(
+                client, f"not bound to wallet {leg.sender}, which the order spends from"
+            )
+        if leg.sender not in gateway.settings.wallets:
+            raise HTTPException(
+                status_code=403,
+                detail=f"satp.wallets: this gateway may not act for wallet {leg.sender}",
+            )
+        swap_id = gateway.submit(body.order, body.side)
+        return JSONResponse(
+            status_code=201,
+            content={"swap_id": swap_id, **session_view(node, swap_id)},
+        )
 
     return router

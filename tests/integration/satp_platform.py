@@ -5,7 +5,8 @@ platform's SATP key (private JWK), the peer's public JWK and URL, its store path
 chains (RPC URL and HTLC address) with only this platform's own keys (test seeds) and a fee
 payer, and for the initiator the trade to start. It serves the relayer API with the SATP
 routes (uvicorn, 127.0.0.1) and ticks the SATP executor until the stop file appears.
-Test code: the product has no daemon for this yet (see specs/protocol/satp.md).
+Test code: a harness with native-coin legs and stand-in decisions; the product daemon is
+`stbridge relayer run` with `[satp]` (relayer/satp/gateway.py; test_satp_daemons.py).
 """
 
 from __future__ import annotations

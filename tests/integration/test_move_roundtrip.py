@@ -371,7 +371,7 @@ def test_crash_before_the_mint_is_recorded_resumes_on_postgres(
 TOKEN = "move-api-token-0123456789"
 
 
-def api(world: MoveWorld) -> Any:
+def api(world: MoveWorld, clients: Any = ()) -> Any:
     """A relayer API with the move routes over the world's pair (a store, no swap chains)."""
     import time
 
@@ -391,10 +391,11 @@ def api(world: MoveWorld) -> Any:
         budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1),
         wall_clock=time.time,
     )
-    return TestClient(create_app(service, token=TOKEN, moves=ex))
+    return TestClient(create_app(service, token=TOKEN, moves=ex, clients=clients))
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
+CLIENT_TOKEN = "bound-client-token-0123456789"
 
 
 def order(world: MoveWorld) -> dict[str, Any]:
@@ -423,6 +424,21 @@ def test_api_plans_refuses_and_conflicts(world: MoveWorld) -> None:
     assert client.post("/moves", json={**order_, "amount": 121}, headers=auth).status_code == 409
     assert client.get("/moves/api-1", headers=auth).json()["steps"] == []
     assert client.get("/moves/nope", headers=auth).status_code == 404
+
+
+def test_a_bound_api_client_cannot_move_anyones_units(world: MoveWorld) -> None:
+    """A client bound to its own wallet (``[[api.clients]]``) is the hostile actor here: a
+    move locks the holder's units by the issuer's force, so only the operator may plan, run
+    or read moves (403 for the client, nothing journalled)."""
+    from relayer.clients import ApiClient
+
+    bob = world.addr("bob")
+    client = api(world, clients=[(CLIENT_TOKEN, ApiClient("mallory", frozenset({bob})))])
+    hostile = {"Authorization": f"Bearer {CLIENT_TOKEN}"}
+    refused = client.post("/moves", json=order(world), headers=hostile)
+    assert refused.status_code == 403, refused.text
+    assert client.get("/moves/api-1", headers=hostile).status_code == 403
+    assert client.get("/moves/api-1", headers=AUTH).status_code == 404  # nothing journalled
 
 
 @pytest.mark.thorough
