@@ -54,23 +54,10 @@ PRIMARY_HOSTS = frozenset(
 )
 """Official publishers of the law and the regulators' own sites."""
 
-_FEDLEX = "Fedlex (the official Swiss compilation) not reachable in this session"
-_TEIGI = "the Cabinet Office Ordinance's e-Gov page could not be established"
-NO_PRIMARY_SOURCE: dict[str, str] = {
-    "ch.finsa36.100k": _FEDLEX,
-    "ch.finsa36.professional_only": _FEDLEX,
-    "ch.finsa36.under_500": _FEDLEX,
-    "ch.foreign_instrument.buyer": _FEDLEX,
-    "ch.kyc.buyer": _FEDLEX,
-    "ch.kyc.buyer_expired": _FEDLEX,
-    "ch.kyc.seller": _FEDLEX,
-    "ch.kyc.seller_expired": _FEDLEX,
-    "ch.sanctions.screening": _FEDLEX,
-    "jp.excluded_ertr.transfer": _TEIGI,
-    "jp.qii_only.onchain_control": _TEIGI,
-    "jp.qii_only.transfer": _TEIGI,
-}
-"""Denies without a primary source reachable here: rule id -> why (also in its note)."""
+NO_PRIMARY_SOURCE: dict[str, str] = {}
+"""Denies without a primary source: rule id -> why (also in its note). Empty: the Swiss
+rules cite Fedlex and the Japanese definitions ordinance cites e-Gov (their notes say the
+official text itself was not read here, so they stay partial)."""
 
 
 def _denies() -> list[tuple[str, JurisdictionRule]]:
