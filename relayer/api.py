@@ -39,6 +39,7 @@ from bridge.errors import BridgeError, Conflict, InvalidInput, NotFound, Transie
 from bridge.swap import CancelSwap, Outcome, SwapState
 from relayer.clients import OPERATOR, ApiClient, forbidden, spending_senders
 from relayer.metrics import STAGES, stage_of
+from relayer.orders import TRADE_REQUIRED
 from relayer.service import RelayerService, SwapOrder
 
 if TYPE_CHECKING:
@@ -314,7 +315,11 @@ def create_app(
             {"loc": list(e.get("loc", ())), "msg": str(e.get("msg")), "type": str(e.get("type"))}
             for e in exc.errors()
         ]
+        raw = exc.errors()
         first = errors[0] if errors else {"loc": [], "msg": "invalid request"}
+        absent = raw and (raw[0].get("type") == "missing" or raw[0].get("input", 0) is None)
+        if first["loc"] == ["body", "trade"] and absent:
+            first["msg"] = TRADE_REQUIRED  # the same rule as the CLI and the order loader
         # "body.cash.amount" -> "cash.amount"; query and path parameters keep their name
         loc = [str(p) for p in first["loc"]]
         where = ".".join(loc[1:] if loc[:1] == ["body"] else loc[1:] or loc) or "request"

@@ -239,7 +239,9 @@ def submit(
     except json.JSONDecodeError as exc:
         raise InvalidInput("ORDER", f"not JSON ({exc.msg} at line {exc.lineno})") from None
     if isinstance(body, dict) and body.get("trade") is None:  # refused before it is sent
-        raise InvalidInput("trade", "required: the trade compliance judges (schema swap-order)")
+        from relayer.orders import TRADE_REQUIRED
+
+        raise InvalidInput("trade", TRADE_REQUIRED)
     view = _call(url, token_env, "POST", "/swaps", json=body)
     typer.echo(json.dumps(view, indent=2) if as_json else view["swap_id"])
 

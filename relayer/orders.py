@@ -29,8 +29,12 @@ from pydantic import ValidationError
 from bridge.errors import InvalidInput
 from bridge.model import AlgorandAsaLocator, AlgorandChain, AssetRef, EvmChain, EvmContractLocator
 
+TRADE_REQUIRED: Final = "required: the trade compliance judges (see specs/schemas/swap-order)"
+"""The rule an order without its ``trade`` breaks (the API, the CLI and the loader say it)."""
+
 __all__ = [
     "KINDS",
+    "TRADE_REQUIRED",
     "example_orders",
     "examples_dir",
     "load_order",
@@ -95,9 +99,7 @@ def load_order(path: Path) -> Any:
     except (OSError, json.JSONDecodeError) as exc:
         raise InvalidInput("ORDER", f"a readable JSON file ({exc})", value=str(path)) from None
     if isinstance(data, dict) and data.get("trade") is None:
-        raise InvalidInput(
-            "trade", "required: the trade compliance judges (see specs/schemas/swap-order)"
-        )
+        raise InvalidInput("trade", TRADE_REQUIRED)
     try:
         return SwapOrder.model_validate(data)
     except ValidationError as exc:

@@ -25,7 +25,7 @@ from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, EvmContractLocator
 from relayer.api import create_app
 from relayer.evm import evm_runtime
-from relayer.orders import static_examples, swap_order_schema
+from relayer.orders import TRADE_REQUIRED, static_examples, swap_order_schema
 from relayer.sealing import SealingKey
 from relayer.service import ComplianceResult, RelayerService
 from relayer.store import SqliteStore
@@ -99,6 +99,7 @@ def test_an_order_without_a_trade_is_refused_at_submit(
     problem = answer.json()
     assert problem["field"] == "trade", problem
     assert "trade" in problem["detail"]
+    assert problem["rule"] == TRADE_REQUIRED  # the same rule as `stbridge swap submit`
     assert service.store.list_ids(limit=10) == []
     body["trade"] = trade
     accepted = api.post("/swaps", json=body)
