@@ -829,20 +829,22 @@ class EvmClient:
     # -- ChainClock -------------------------------------------------------------------
 
     def now(self) -> datetime:
-        """Timestamp of the latest block (UTC)."""
+        """Timestamp of the latest block (UTC), always read afresh: the relayer's safety
+        decisions (the last safe reveal time, deadlines) are taken on it, and a block kept
+        from a moment ago can be one block behind (fees may use the kept block)."""
         if self._fast is not None:
-            raw = self._latest_block()
+            raw = self._latest_block(fresh=True)
             return datetime.fromtimestamp(_int(raw["timestamp"]), tz=UTC)
         block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
         return datetime.fromtimestamp(int(block["timestamp"]), tz=UTC)
 
-    def _latest_block(self) -> Mapping[str, Any]:
-        """The latest block (raw), read at most once per :attr:`LATEST_BLOCK_TTL` seconds:
-        its time and base fee serve the clock and transaction fees (never the head, which
-        the watcher reads itself)."""
+    def _latest_block(self, *, fresh: bool = False) -> Mapping[str, Any]:
+        """The latest block (raw), read at most once per :attr:`LATEST_BLOCK_TTL` seconds
+        (``fresh``: read now): its base fee serves transaction fees, and :meth:`now` reads
+        it afresh (never the head, which the watcher reads itself)."""
         at = time.monotonic()
         kept = self._latest
-        if kept is not None and at - kept[0] < self.LATEST_BLOCK_TTL:
+        if not fresh and kept is not None and at - kept[0] < self.LATEST_BLOCK_TTL:
             return kept[1]
         raw = cast(
             Mapping[str, Any], self._raw("get block", "eth_getBlockByNumber", ["latest", False])
@@ -982,9 +984,11 @@ class EvmClient:
         )
 
     def estimate(self, tx: Mapping[str, Any]) -> int:
-        """``eth_estimateGas``; a revert raises ``EvmReverted`` (nothing is sent)."""
+        """``eth_estimateGas`` at the latest block (as web3 asks it and py-evm answers it:
+        one meaning on every backend; a node left to its default may take the pending block
+        instead); a revert raises ``EvmReverted`` (nothing is sent)."""
         if self._fast is not None:
-            return _int(self._raw("estimate gas", "eth_estimateGas", [_tx_json(tx)]))
+            return _int(self._raw("estimate gas", "eth_estimateGas", [_tx_json(tx), "latest"]))
         return int(self.guard("estimate gas", lambda: self.w3.eth.estimate_gas(cast(Any, tx))))
 
     def code_at(self, address: str) -> bytes:
@@ -1009,7 +1013,7 @@ class EvmClient:
         """Native-coin balance in wei (at ``block``, default the latest)."""
         checked = self.checked_address(address)
         if self._fast is not None:
-            return _int(self._raw("eth_getBalance", "eth_getBalance", [checked, "latest"]))
+            return _int(self._raw("eth_getBalance", "eth_getBalance", [checked, _block_tag(block)]))
         return int(
             self.guard(
                 "eth_getBalance",

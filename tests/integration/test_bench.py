@@ -17,8 +17,12 @@ def test_bench_compliance_reports_decisions() -> None:
     result = runner.invoke(app, ["compliance", "--seconds", "0.2", "--json"])
     assert result.exit_code == 0, result.output
     numbers = json.loads(result.stdout)
-    assert numbers["decisions"] > 0
-    assert sum(numbers["outcomes"].values()) == numbers["decisions"]
+    for mode in ("single", "batch"):  # the median pass of each, per CPU-second and wall
+        assert numbers[mode]["decisions"] == numbers[mode]["passes"] * numbers["mix"]["trades"]
+        assert numbers[mode]["decisions_per_cpu_second"] > 0
+        low, high = numbers[mode]["cpu_range"]
+        assert low <= numbers[mode]["decisions_per_cpu_second"] <= high
+    assert sum(numbers["outcomes"].values()) == numbers["mix"]["trades"]  # one pass's verdicts
     assert numbers["jurisdictions"] >= 7
 
 

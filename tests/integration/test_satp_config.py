@@ -26,6 +26,8 @@ from fastapi.testclient import TestClient
 from adapters.evm.client import EvmClient
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
+from bridge.compliance import Trade
+from bridge.compliance.loader import specs_dir
 from bridge.errors import ConfigError
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.swap import Leg, SwapTerms
@@ -49,6 +51,10 @@ BIN = Path(sys.executable).parent
 OPERATOR_TOKEN = "operator-token-0123456789"
 ALICE_TOKEN = "alice-token-0123456789abc"
 MALLORY_TOKEN = "mallory-token-0123456789a"
+
+TRADE = Trade.model_validate_json(
+    (specs_dir() / "examples" / "jp-real-estate-to-sg-accredited-usdc.json").read_text()
+)
 
 
 def _toml(peer_url: str, keystore: Path) -> str:
@@ -206,6 +212,7 @@ def _order(order_id: str, seller: str, buyer: str) -> SwapOrder:
         security=LegOrder(**leg, sender=seller, receiver=buyer),
         cash=LegOrder(**leg, sender=buyer, receiver=seller),
         settlement_window_s=3600,
+        trade=TRADE,  # the API refuses an order without one (compliance here is a stub)
     )
 
 
