@@ -993,17 +993,16 @@ class IbetAdapter(EvmTokenAdapter, ABC):
             asset=ref, sender=who, items=len(moves), allowed=not refusals, refusals=tuple(refusals)
         )
 
-    def check_bulk_issue(
+    def _bulk_call(
         self,
+        name: str,
         ref: AssetRef,
         agent: str,
         items: Sequence[tuple[str, str | None, int]],
-        *,
-        simulate: bool = True,
-    ) -> AgentOperationCheck:
-        """Dry-run ``bulkIssueFrom`` (the issuer's issuances, item by item as
-        ``issueFrom`` -- to the free balance, or locked to a lock address -- all or
-        nothing): the issuer (``500001``), then the total supply (an overflow panics)."""
+    ) -> tuple[str, str, Any, int, TokenState, list[tuple[str, str, int]], Any]:
+        """What ``bulkIssueFrom``/``bulkRedeemFrom`` dry runs share: the token, the agent,
+        the block and state they are judged at, the items as (target, lock address or the
+        zero address, amount) and the call's calldata."""
         address = self.locate(ref)
         who = self.evm_address(agent, "agent")
         contract = self.require_token(address)
@@ -1017,8 +1016,22 @@ class IbetAdapter(EvmTokenAdapter, ABC):
             )
             for target, lock, v in items
         ]
-        data = contract.encode_abi(
-            "bulkIssueFrom", args=[[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
+        columns = [[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]]
+        return address, who, contract, height, state, rows, contract.encode_abi(name, args=columns)
+
+    def check_bulk_issue(
+        self,
+        ref: AssetRef,
+        agent: str,
+        items: Sequence[tuple[str, str | None, int]],
+        *,
+        simulate: bool = True,
+    ) -> AgentOperationCheck:
+        """Dry-run ``bulkIssueFrom`` (the issuer's issuances, item by item as
+        ``issueFrom`` -- to the free balance, or locked to a lock address -- all or
+        nothing): the issuer (``500001``), then the total supply (an overflow panics)."""
+        address, who, contract, height, state, rows, data = self._bulk_call(
+            "bulkIssueFrom", ref, agent, items
         )
         refusals: list[Refusal] = []
         if who != state.owner:
@@ -1050,22 +1063,8 @@ class IbetAdapter(EvmTokenAdapter, ABC):
         """Dry-run ``bulkRedeemFrom`` (the issuer's redemptions, item by item as
         ``redeemFrom``, all or nothing): the issuer (``500001``), then each item on what
         the items before it left: locked units (``1101``) or the free balance (``1102``)."""
-        address = self.locate(ref)
-        who = self.evm_address(agent, "agent")
-        contract = self.require_token(address)
-        height = self.client.head()
-        state = self.state(address, height)
-        rows = [
-            (
-                self.evm_address(target, "target"),
-                ZERO_ADDRESS if lock is None else self.evm_address(lock, "lock_address"),
-                self.amount(v),
-            )
-            for target, lock, v in items
-        ]
-        data = contract.encode_abi(
-            "bulkRedeemFrom",
-            args=[[r[0] for r in rows], [r[1] for r in rows], [r[2] for r in rows]],
+        address, who, contract, height, state, rows, data = self._bulk_call(
+            "bulkRedeemFrom", ref, agent, items
         )
         refusals: list[Refusal] = []
         if who != state.owner:

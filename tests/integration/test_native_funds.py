@@ -13,6 +13,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 
@@ -73,7 +74,20 @@ def snapshot(world: World) -> Iterator[None]:
     world.chain.revert(taken)
 
 
-def _service(world: World, tmp_path: Path) -> RelayerService:
+class OneChainWorld(Protocol):
+    """What :func:`one_chain_service` needs of a test's world (this file's and
+    test_token_funds.py's)."""
+
+    chain: EvmClient
+    htlc: EvmHtlc
+    seller: EvmSigner
+    buyer: EvmSigner
+    operator: EvmSigner
+
+
+def one_chain_service(world: OneChainWorld, tmp_path: Path) -> RelayerService:
+    """A relayer on the world's one chain, holding the seller's and buyer's keys, with a
+    compliance that allows (the funds checks are under test, not the law)."""
     return RelayerService(
         store=SqliteStore(tmp_path / "relayer.sqlite3", clock=time.time),
         chains={
@@ -126,7 +140,7 @@ def test_a_buyer_short_of_native_coin_is_refused_before_the_seller_locks(
     """Invariant: when the cash leg's sender holds less native coin than its amount plus
     the lock's fees, the swap is refused before any lock, naming the field; the seller's
     units never leave the seller."""
-    service = _service(world, tmp_path)
+    service = one_chain_service(world, tmp_path)
     balance = world.chain.balance(world.buyer.address)
     state = service.submit(_order(world, "short", balance))  # all of it: nothing for fees
     assert _drive(service, state.terms.swap_id) is Outcome.REFUSED
@@ -145,6 +159,6 @@ def test_a_buyer_with_enough_native_coin_settles(
     world: World, snapshot: None, tmp_path: Path
 ) -> None:
     """Control: the same trade for one ether (amount plus fees covered) completes."""
-    service = _service(world, tmp_path)
+    service = one_chain_service(world, tmp_path)
     state = service.submit(_order(world, "enough", ETHER))
     assert _drive(service, state.terms.swap_id) is Outcome.COMPLETED

@@ -10,7 +10,6 @@ settles.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,19 +20,13 @@ from adapters.evm.client import EvmClient
 from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
-from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.model import AssetRef, Capability, EvmContractLocator
 from bridge.reasons import ReasonCode
 from bridge.swap import Outcome
-from relayer.evm import evm_runtime
-from relayer.sealing import SealingKey
-from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
-from relayer.store import SqliteStore
+from relayer.service import LegOrder, RelayerService, SwapOrder
+from tests.integration.test_native_funds import one_chain_service
 
 ETHER = 10**18
-TIMING = ChainTiming(
-    deadline_unit="timestamp", block_time_min_ms=1000, block_time_max_ms=2000, finality_depth=0
-)
 
 
 @dataclass
@@ -76,27 +69,6 @@ def snapshot(world: World) -> Iterator[None]:
     world.chain.revert(taken)
 
 
-def _service(world: World, tmp_path: Path) -> RelayerService:
-    return RelayerService(
-        store=SqliteStore(tmp_path / "relayer.sqlite3", clock=time.time),
-        chains={
-            "evm": evm_runtime(
-                name="evm",
-                client=world.chain,
-                htlc=world.htlc,
-                timing=TIMING,
-                confirmations=0,
-                signers=[world.seller, world.buyer],
-                operator=world.operator,
-            )
-        },
-        compliance=lambda order, at: ComplianceResult(True, (), {"rules": "test"}),
-        sealing_key=SealingKey.generate(),
-        budget=RelayerBudget(reaction_s=30, compliance_recheck_s=10, margin_s=30),
-        wall_clock=lambda: float(int(world.chain.now().timestamp())),
-    )
-
-
 def _order(world: World, order_id: str) -> SwapOrder:
     return SwapOrder(
         order_id=order_id,
@@ -134,7 +106,7 @@ def test_a_buyer_with_the_token_but_no_gas_is_refused_before_the_seller_locks(
     the gas of its approval and lock, the swap is refused before any lock, naming the
     field; the seller's units never leave the seller."""
     assert world.chain.balance(world.buyer.address) == 0
-    service = _service(world, tmp_path)
+    service = one_chain_service(world, tmp_path)
     state = service.submit(_order(world, "no-gas"))
     assert _drive(service, state.terms.swap_id) is Outcome.REFUSED
     final = service.store.get(state.terms.swap_id)
@@ -161,7 +133,7 @@ def test_a_buyer_with_a_little_gas_money_settles(
     """Control: the same trade with 0.1 ether for the buyer's gas (the check's bound is
     not out of reach) completes: the approval and the lock it asked gas for were sent."""
     world.chain.fund(world.buyer.address, ETHER // 10)
-    service = _service(world, tmp_path)
+    service = one_chain_service(world, tmp_path)
     state = service.submit(_order(world, "some-gas"))
     assert _drive(service, state.terms.swap_id) is Outcome.COMPLETED
     erc20 = Erc20Adapter(world.chain)
