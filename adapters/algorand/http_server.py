@@ -18,9 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Final
 from urllib.parse import urlsplit
 
@@ -28,6 +26,7 @@ import msgpack
 
 from adapters.algorand.algod import AlgodApi, ApiError, RawMsgpack, parse_query
 from adapters.algorand.ledger import EmbeddedLedger
+from adapters.http_common import LocalHttpServer, send_payload
 
 __all__ = ["AlgodHttpServer"]
 
@@ -37,8 +36,12 @@ _TOKEN_HEADER: Final = "X-Algo-API-Token"  # noqa: S105 - a header name, not a s
 _NO_AUTH: Final = frozenset({"/health", "/versions", "/genesis", "/ready"})
 
 
-class AlgodHttpServer:
-    """Serve algod's REST API v2 for ``ledger`` on ``http://127.0.0.1:<port>``."""
+class AlgodHttpServer(LocalHttpServer):
+    """Serve algod's REST API v2 for ``ledger`` on ``http://127.0.0.1:<port>``.
+
+    :attr:`url` is the base URL to give ``AlgodClient``; the lifecycle (``start``,
+    ``stop``, ``with``) is :class:`~adapters.http_common.LocalHttpServer`'s.
+    """
 
     def __init__(
         self,
@@ -50,48 +53,7 @@ class AlgodHttpServer:
     ) -> None:
         self.api = AlgodApi(ledger, wait_timeout=wait_timeout)
         self.token = token
-        handler = _make_handler(self)
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler)
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on."""
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        """Base URL to give ``AlgodClient`` (``http://127.0.0.1:PORT``)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> AlgodHttpServer:
-        """Start serving in a daemon thread; returns ``self``."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, name="algod-http", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> AlgodHttpServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
+        super().__init__(_make_handler(self), port=port, thread_name="algod-http")
 
 
 def _make_handler(owner: AlgodHttpServer) -> type[BaseHTTPRequestHandler]:
@@ -141,11 +103,7 @@ def _make_handler(owner: AlgodHttpServer) -> type[BaseHTTPRequestHandler]:
             else:
                 payload = json.dumps(answer).encode()
                 kind = "application/json"
-            self.send_response(status)
-            self.send_header("Content-Type", kind)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send_payload(self, status, payload, kind)
 
         def do_GET(self) -> None:
             self._answer("GET")

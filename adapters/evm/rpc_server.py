@@ -41,11 +41,12 @@ import logging
 import signal
 import threading
 from collections.abc import Callable, Mapping
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from types import TracebackType
+from http.server import BaseHTTPRequestHandler
 from typing import Any, Final
 
 from eth_abi.abi import encode as abi_encode
+
+from adapters.http_common import LocalHttpServer, send_payload
 
 __all__ = ["EvmRpcServer", "main"]
 
@@ -124,11 +125,12 @@ def _revert_data(exc: BaseException) -> tuple[str, str]:
     return f"{_REVERTED}: {text}", "0x" + encoded.hex()
 
 
-class EvmRpcServer:
+class EvmRpcServer(LocalHttpServer):
     """JSON-RPC over HTTP for one py-evm chain on ``http://127.0.0.1:<port>``.
 
     ``evm_version`` picks py-evm's fork (``berlin`` ... ``prague``; default its latest).
-    Start with :meth:`start` (a daemon thread) or use as a context manager.
+    Start with :meth:`start` (a daemon thread) or use as a context manager (the lifecycle
+    is :class:`~adapters.http_common.LocalHttpServer`'s).
     """
 
     def __init__(self, *, port: int = 0, evm_version: str | None = None) -> None:
@@ -153,55 +155,9 @@ class EvmRpcServer:
         self._endpoints: dict[str, dict[str, Any]] = API_ENDPOINTS
         self._lock = threading.Lock()
         self._block_logs: dict[int, list[dict[str, Any]]] = {}
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), _make_handler(self))
-        self._server.daemon_threads = True
-        self._thread: threading.Thread | None = None
+        super().__init__(_make_handler(self), port=port, thread_name="evm-rpc")
         self.requests = 0
         """JSON-RPC calls answered (a batch counts each call)."""
-
-    # -- serving ---------------------------------------------------------------------
-
-    @property
-    def port(self) -> int:
-        """The TCP port the server listens on."""
-        return int(self._server.server_address[1])
-
-    @property
-    def url(self) -> str:
-        """The endpoint to give a client (``http://127.0.0.1:PORT``)."""
-        return f"http://127.0.0.1:{self.port}"
-
-    def start(self) -> EvmRpcServer:
-        """Serve in a daemon thread; returns ``self``."""
-        if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever, name="evm-rpc", daemon=True
-            )
-            self._thread.start()
-        return self
-
-    def serve_forever(self) -> None:
-        """Serve in this thread until :meth:`stop` is called from another."""
-        self._server.serve_forever()
-
-    def stop(self) -> None:
-        """Stop serving and close the socket."""
-        if self._thread is not None:
-            self._server.shutdown()
-            self._thread.join(timeout=5)
-            self._thread = None
-        self._server.server_close()
-
-    def __enter__(self) -> EvmRpcServer:
-        return self.start()
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        self.stop()
 
     # -- answering -------------------------------------------------------------------
 
@@ -448,20 +404,11 @@ def _make_handler(owner: EvmRpcServer) -> type[BaseHTTPRequestHandler]:
                 answer: Any = _error(None, RpcError(-32700, "parse error: not JSON"))
             else:
                 answer = owner.answer(request)
-            payload = json.dumps(answer).encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send_payload(self, 200, json.dumps(answer).encode(), "application/json")
 
         def do_GET(self) -> None:
             payload = b'{"message": "POST JSON-RPC 2.0 requests here"}'
-            self.send_response(405)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
+            send_payload(self, 405, payload, "application/json")
 
     return Handler
 
