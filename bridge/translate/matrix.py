@@ -88,19 +88,36 @@ _RELAYER = (
     "swap it runs (transfers made directly on the target are not gated)"
 )
 
+
+def _gated(rule: str) -> Support:
+    """No on-chain form: the relayer's gate enforces the home asset's ``rule`` instead."""
+    return Support("none", _RELAYER, _OFF, rule)
+
+
+def _native(note: str) -> Support:
+    return Support("native", note)
+
+
+def _approx(note: str, handling: Handling = "approximated", rule: str | None = None) -> Support:
+    return Support("approximated", note, handling, rule)
+
+
+def _off_chain(note: str, rule: str) -> Support:
+    """Approximated on chain; the home asset's ``rule`` is enforced exactly off chain."""
+    return _approx(note, _OFF, rule)
+
+
 _DEFAULT_NONE: Final[Mapping[Feature, Support]] = {
-    Feature.IDENTITY: Support("none", _RELAYER, _OFF, "token.required_claims"),
-    Feature.ALLOW_LIST: Support("none", _RELAYER, _OFF, "token.allow_list"),
-    Feature.COUNTRY_RULES: Support(
-        "none", _RELAYER, _OFF, "token.country_allow / token.country_deny"
-    ),
-    Feature.HOLDER_CAP: Support("none", _RELAYER, _OFF, "token.max_holders"),
-    Feature.BALANCE_CAP: Support("none", _RELAYER, _OFF, "token.max_balance"),
-    Feature.SUPPLY_CAP: Support("none", _RELAYER, _OFF, "token.supply_cap"),
-    Feature.VOLUME_LIMIT: Support("none", _RELAYER, _OFF, "token.volume_limit"),
-    Feature.LOCKUP: Support("none", _RELAYER, _OFF, "token.lockup"),
-    Feature.TRANSFER_APPROVAL: Support("none", _RELAYER, _OFF, "token.issuer_approval"),
-    Feature.OTHER_RULES: Support("none", _RELAYER, _OFF, "token.<kind> of each rule"),
+    Feature.IDENTITY: _gated("token.required_claims"),
+    Feature.ALLOW_LIST: _gated("token.allow_list"),
+    Feature.COUNTRY_RULES: _gated("token.country_allow / token.country_deny"),
+    Feature.HOLDER_CAP: _gated("token.max_holders"),
+    Feature.BALANCE_CAP: _gated("token.max_balance"),
+    Feature.SUPPLY_CAP: _gated("token.supply_cap"),
+    Feature.VOLUME_LIMIT: _gated("token.volume_limit"),
+    Feature.LOCKUP: _gated("token.lockup"),
+    Feature.TRANSFER_APPROVAL: _gated("token.issuer_approval"),
+    Feature.OTHER_RULES: _gated("token.<kind> of each rule"),
     Feature.PAUSE: Support(
         "none", "no pause on the target: a halt on the home chain is not mirrored"
     ),
@@ -115,8 +132,8 @@ _DEFAULT_NONE: Final[Mapping[Feature, Support]] = {
     Feature.TERMS: Support("none", "instrument terms stay on the home chain only"),
     Feature.IDENTIFIERS: Support("none", "identifiers (ISIN, LEI) stay on the home chain only"),
     Feature.HOME_JURISDICTION: Support("none", "the home jurisdiction is not recorded on chain"),
-    Feature.NAME_SYMBOL: Support("native", "name and symbol"),
-    Feature.DECIMALS: Support("native", "decimals"),
+    Feature.NAME_SYMBOL: _native("name and symbol"),
+    Feature.DECIMALS: _native("decimals"),
 }
 
 
@@ -127,12 +144,21 @@ def _row(**entries: Support) -> dict[Feature, Support]:
     return row
 
 
-def _native(note: str) -> Support:
-    return Support("native", note)
-
-
-def _approx(note: str, handling: Handling = "approximated", rule: str | None = None) -> Support:
-    return Support("approximated", note, handling, rule)
+def _ibet_row(*, terms: str, unit: str) -> dict[Feature, Support]:
+    """The row of an ibet token: the share and the bond differ only in their terms and in
+    what one unit is."""
+    return _row(
+        allow_list=_native("PersonalInfo registration with the issuer (optional)"),
+        transfer_approval=_native("transferApprovalRequired (apply / approve)"),
+        pause=_native("transferable flag (false halts transfers)"),
+        freeze=_approx("forceLock of a holder's whole free balance to a lock address"),
+        partial_freeze=_approx("forceLock of part of a balance to a lock address"),
+        forced_transfer=_native("transferFrom by the issuer"),
+        recovery=_approx("transferFrom / forceChangeLockedAccount by the issuer"),
+        terms=_native(terms),
+        home_jurisdiction=_native("always JP"),
+        decimals=_approx(f"no decimals: one unit is one {unit}"),
+    )
 
 
 _EVM_DOCS = "ERC-1643 documents (bytes32 ASCII name, uri, 32-byte hash read as SHA-256)"
@@ -140,9 +166,8 @@ _EVM_DOCS = "ERC-1643 documents (bytes32 ASCII name, uri, 32-byte hash read as S
 MATRIX: Final[Mapping[Standard, Mapping[Feature, Support]]] = {
     Standard.ERC3643: _row(
         identity=_native("ONCHAINID claims: topics 1 KYC, 2 accreditation, 3 jurisdiction"),
-        allow_list=_approx(
+        allow_list=_off_chain(
             "TransferRestrictModule: passes when either party is listed (scope 'either')",
-            _OFF,
             "token.allow_list",
         ),
         country_rules=_native("CountryAllowModule / CountryRestrictModule"),
@@ -160,10 +185,8 @@ MATRIX: Final[Mapping[Standard, Mapping[Feature, Support]]] = {
         decimals=_native("decimals 0..18"),
     ),
     Standard.ERC1400: _row(
-        allow_list=_approx(
-            "the validator's whitelist, always enforced (sender and receiver)",
-            _OFF,
-            "token.allow_list",
+        allow_list=_off_chain(
+            "the validator's whitelist, always enforced (sender and receiver)", "token.allow_list"
         ),
         lockup=_native("lock-up until a date, per holder"),
         pause=_native("pause"),
@@ -177,10 +200,8 @@ MATRIX: Final[Mapping[Standard, Mapping[Feature, Support]]] = {
         decimals=_native("decimals 0..255"),
     ),
     Standard.ERC1404: _row(
-        allow_list=_approx(
-            "the token's whitelist, always enforced (sender and receiver)",
-            _OFF,
-            "token.allow_list",
+        allow_list=_off_chain(
+            "the token's whitelist, always enforced (sender and receiver)", "token.allow_list"
         ),
         holder_cap=_native("maxHolders"),
         lockup=_native("lock-up until a date, per holder"),
@@ -190,52 +211,30 @@ MATRIX: Final[Mapping[Standard, Mapping[Feature, Support]]] = {
         forced_transfer=_approx("burn from one holder and mint to another"),
         decimals=_native("decimals 0..255"),
     ),
-    Standard.IBET_SHARE: _row(
-        allow_list=_native("PersonalInfo registration with the issuer (optional)"),
-        transfer_approval=_native("transferApprovalRequired (apply / approve)"),
-        pause=_native("transferable flag (false halts transfers)"),
-        freeze=_approx("forceLock of a holder's whole free balance to a lock address"),
-        partial_freeze=_approx("forceLock of part of a balance to a lock address"),
-        forced_transfer=_native("transferFrom by the issuer"),
-        recovery=_approx("transferFrom / forceChangeLockedAccount by the issuer"),
-        terms=_native("equity terms in yen: issue price, principal, dividend, dates"),
-        home_jurisdiction=_native("always JP"),
-        decimals=_approx("no decimals: one unit is one share", "approximated"),
+    Standard.IBET_SHARE: _ibet_row(
+        terms="equity terms in yen: issue price, principal, dividend, dates", unit="share"
     ),
-    Standard.IBET_BOND: _row(
-        allow_list=_native("PersonalInfo registration with the issuer (optional)"),
-        transfer_approval=_native("transferApprovalRequired (apply / approve)"),
-        pause=_native("transferable flag (false halts transfers)"),
-        freeze=_approx("forceLock of a holder's whole free balance to a lock address"),
-        partial_freeze=_approx("forceLock of part of a balance to a lock address"),
-        forced_transfer=_native("transferFrom by the issuer"),
-        recovery=_approx("transferFrom / forceChangeLockedAccount by the issuer"),
-        terms=_native("bond terms: face value, rate, payment dates (MMDD), redemption"),
-        home_jurisdiction=_native("always JP"),
-        decimals=_approx("no decimals: one unit is one bond", "approximated"),
+    Standard.IBET_BOND: _ibet_row(
+        terms="bond terms: face value, rate, payment dates (MMDD), redemption", unit="bond"
     ),
     Standard.REGULATED_ASA: _row(
-        identity=_approx(
+        identity=_off_chain(
             "a whitelist entry with a KYC expiry: KYC only, always required",
-            _OFF,
             "token.required_claims",
         ),
-        allow_list=_approx(
+        allow_list=_off_chain(
             "whitelist boxes (country, class, KYC expiry), always enforced; entries are "
             "written per investor by the relayer before a first mint",
-            _OFF,
             "token.allow_list",
         ),
-        country_rules=_approx(
-            "an allow list of countries (no deny list)", _OFF, "token.country_deny"
-        ),
+        country_rules=_off_chain("an allow list of countries (no deny list)", "token.country_deny"),
         holder_cap=_native("max_holders"),
-        balance_cap=_approx("max_balance per wallet (not per identity)", _OFF, "token.max_balance"),
+        balance_cap=_off_chain("max_balance per wallet (not per identity)", "token.max_balance"),
         supply_cap=_approx(
             "the ASA's total, fixed at creation (2^64-1 base units when the source has none)",
             "approximated",
         ),
-        lockup=_approx("lock-up end per whitelist entry", _OFF, "token.lockup"),
+        lockup=_off_chain("lock-up end per whitelist entry", "token.lockup"),
         pause=_native("pause / unpause by the admin"),
         freeze=_native("set_frozen per holder"),
         forced_transfer=_native("forced_transfer by the admin (clawback)"),
@@ -247,7 +246,7 @@ MATRIX: Final[Mapping[Standard, Mapping[Feature, Support]]] = {
         decimals=_native("decimals 0..19"),
     ),
     Standard.ERC20: _row(
-        other_rules=_approx("a blocklist only (CashToken)", _OFF, "token.<kind> of each rule"),
+        other_rules=_off_chain("a blocklist only (CashToken)", "token.<kind> of each rule"),
         pause=_native("pause (CashToken)"),
         decimals=_native("decimals 0..255"),
     ),
