@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,16 @@ def both_ways(world: IbetWorld, kind: str, intent: TransferIntent, signer: str) 
     if refused is not None:
         assert verdict.refusals[0].raw_code == refused.revert.message
     return verdict
+
+
+def revert_of(world: IbetWorld, kind: str, signer: str, fn: str, *args: Any) -> str | None:
+    """Send ``fn(*args)`` to the ``kind`` token signed by ``signer``: None if it is mined,
+    else its revert message (the six-digit code)."""
+    try:
+        world.call(kind, signer, fn, *args)
+    except EvmReverted as exc:
+        return exc.revert.message
+    return None
 
 
 def balances(world: IbetWorld, kind: str, *names: str) -> dict[str, int]:
@@ -422,6 +433,37 @@ def test_offering_needs_an_open_offering_and_a_registered_applicant(
 # -- locks ----------------------------------------------------------------------------------
 
 
+def unlock_by_locker(
+    world: IbetWorld, kind: str, account: str, recipient: str, amount: int, **options: bool
+) -> None:
+    """locker releases ``amount`` of ``account``'s units locked to it to ``recipient``."""
+    world.adapter(kind).unlock(
+        world.ref(kind),
+        account=world.addr(account),
+        recipient=world.addr(recipient),
+        amount=amount,
+        signer=world.signers["locker"],
+        **options,
+    )
+
+
+def issuer_locks(
+    world: IbetWorld, kind: str, action: str, account: str, amount: int, **accounts: str
+) -> None:
+    """The issuer's ``LOCKS`` operation ``action`` on ``amount`` of ``account``'s units at
+    the lock address locker (``recipient``/``new_account`` named in ``accounts``)."""
+    world.adapter(kind).agent_operation(
+        world.ref(kind),
+        Capability.LOCKS,
+        world.signers["issuer"],
+        action=action,
+        lock_address=world.addr("locker"),
+        account=world.addr(account),
+        amount=amount,
+        **{key: world.addr(name) for key, name in accounts.items()},
+    )
+
+
 @across_forks
 def test_lock_and_unlock_by_a_lock_address(world: IbetWorld, kind: str) -> None:
     """alice locks to locker (outside balanceOf); locker releases to bob; limits hold."""
@@ -437,13 +479,7 @@ def test_lock_and_unlock_by_a_lock_address(world: IbetWorld, kind: str) -> None:
         ReasonCode.INSUFFICIENT_BALANCE
     )
 
-    adapter.unlock(
-        ref,
-        account=world.addr("alice"),
-        recipient=world.addr("bob"),
-        amount=100,
-        signer=world.signers["locker"],
-    )
+    unlock_by_locker(world, kind, "alice", "bob", 100)
     assert adapter.holding(ref, world.addr("alice")).locked == {locker: 200}
     assert balances(world, kind, "bob") == {"bob": 600}
 
@@ -456,13 +492,7 @@ def test_lock_and_unlock_by_a_lock_address(world: IbetWorld, kind: str) -> None:
     )
     assert over.refusals[0].raw_code == prefix(kind) + "0102"
     with pytest.raises(EvmReverted) as info:
-        adapter.unlock(
-            ref,
-            account=world.addr("alice"),
-            recipient=world.addr("bob"),
-            amount=201,
-            signer=world.signers["locker"],
-        )
+        unlock_by_locker(world, kind, "alice", "bob", 201)
     assert info.value.revert.message == prefix(kind) + "0102"
     with pytest.raises(EvmReverted) as info:
         adapter.lock(ref, lock_address=locker, amount=701, signer=world.signers["alice"])
@@ -475,101 +505,44 @@ def test_unlock_to_an_unregistered_wallet_is_stopped_off_chain(world: IbetWorld)
     adapter.lock(ref, lock_address=world.addr("locker"), amount=50, signer=world.signers["alice"])
     head = world.client.head()
     with pytest.raises(TransferRefused) as info:
-        adapter.unlock(
-            ref,
-            account=world.addr("alice"),
-            recipient=world.addr("mallory"),
-            amount=50,
-            signer=world.signers["locker"],
-        )
+        unlock_by_locker(world, "share", "alice", "mallory", 50)
     assert info.value.reason is ReasonCode.RECIPIENT_NOT_ELIGIBLE
     assert world.client.head() == head
-    adapter.unlock(
-        ref,
-        account=world.addr("alice"),
-        recipient=world.addr("mallory"),
-        amount=50,
-        signer=world.signers["locker"],
-        enforce=False,
-    )
+    unlock_by_locker(world, "share", "alice", "mallory", 50, enforce=False)
     assert balances(world, "share", "mallory") == {"mallory": 50}
 
 
 def test_force_lock_and_unlock_by_the_issuer(world: IbetWorld, kind: str) -> None:
     """forceLock takes free units into a lock; forceUnlock releases them to any recipient."""
     adapter, ref = world.adapter(kind), world.ref(kind)
-    issuer, locker = world.signers["issuer"], world.addr("locker")
-    adapter.agent_operation(
-        ref,
-        Capability.LOCKS,
-        issuer,
-        action="lock",
-        lock_address=locker,
-        account=world.addr("bob"),
-        amount=500,
-    )
+    locker = world.addr("locker")
+    issuer_locks(world, kind, "lock", "bob", 500)
     bob = adapter.holding(ref, world.addr("bob"))
     assert (bob.balance, bob.locked) == (0, {locker: 500})
     assert both_ways(world, kind, world.intent(kind, "bob", "alice", 1), "bob").reason is (
         ReasonCode.INSUFFICIENT_BALANCE
     )
-    adapter.agent_operation(
-        ref,
-        Capability.LOCKS,
-        issuer,
-        action="unlock",
-        lock_address=locker,
-        account=world.addr("bob"),
-        recipient=world.addr("carol"),
-        amount=200,
-    )
+    issuer_locks(world, kind, "unlock", "bob", 200, recipient="carol")
     assert adapter.holding(ref, world.addr("bob")).locked == {locker: 300}
     assert balances(world, kind, "carol") == {"carol": 200}
     with pytest.raises(EvmReverted) as info:
-        adapter.agent_operation(
-            ref,
-            Capability.LOCKS,
-            issuer,
-            action="unlock",
-            lock_address=locker,
-            account=world.addr("bob"),
-            recipient=world.addr("carol"),
-            amount=301,
-        )
+        issuer_locks(world, kind, "unlock", "bob", 301, recipient="carol")
     assert info.value.revert.message == prefix(kind) + "1201"
 
 
 def test_locked_units_move_to_a_new_account(world: IbetWorld) -> None:
     """forceChangeLockedAccount moves a lock from one wallet to another; holders follow."""
     adapter, ref = world.adapter("bond"), world.ref("bond")
-    issuer, locker = world.signers["issuer"], world.addr("locker")
+    locker = world.addr("locker")
     adapter.lock(ref, lock_address=locker, amount=400, signer=world.signers["bob"])
-    adapter.agent_operation(
-        ref,
-        Capability.LOCKS,
-        issuer,
-        action="change_account",
-        lock_address=locker,
-        account=world.addr("bob"),
-        new_account=world.addr("carol"),
-        amount=150,
-    )
+    issuer_locks(world, "bond", "change_account", "bob", 150, new_account="carol")
     assert adapter.holding(ref, world.addr("bob")).locked == {locker: 250}
     assert adapter.holding(ref, world.addr("carol")).locked == {locker: 150}
     held = {h.holder: h for h in adapter.holders(ref)}
     assert held[world.addr("carol")].locked == {locker: 150}
     assert held[world.addr("carol")].balance == 0
     with pytest.raises(EvmReverted) as info:
-        adapter.agent_operation(
-            ref,
-            Capability.LOCKS,
-            issuer,
-            action="change_account",
-            lock_address=locker,
-            account=world.addr("carol"),
-            new_account=world.addr("bob"),
-            amount=151,
-        )
+        issuer_locks(world, "bond", "change_account", "carol", 151, new_account="bob")
     assert info.value.revert.message == "121701"
 
 
@@ -798,13 +771,7 @@ def test_bulk_transfer_checks_then_moves_each_item(world: IbetWorld, kind: str) 
     p = prefix(kind)
     share = kind == "share"
     alice, bob, carol = (world.addr(n) for n in ("alice", "bob", "carol"))
-
-    def refused(signer: str, fn: str, *args: Any) -> str | None:
-        try:
-            world.call(kind, signer, fn, *args)
-        except EvmReverted as exc:
-            return exc.revert.message
-        return None
+    refused = partial(revert_of, world, kind)
 
     base = 501 if not share else 502
     assert refused("alice", "bulkTransfer", [bob, carol], [1]) == f"{p}0{base}"
@@ -846,13 +813,7 @@ def test_no_registration_required_opens_every_path(world: IbetWorld, kind: str) 
     p = prefix(kind)
     mallory = world.addr("mallory")
     world.call(kind, "issuer", "changeOfferingStatus", True)
-
-    def refused(signer: str, fn: str, *args: Any) -> str | None:
-        try:
-            world.call(kind, signer, fn, *args)
-        except EvmReverted as exc:
-            return exc.revert.message
-        return None
+    refused = partial(revert_of, world, kind)
 
     assert refused("mallory", "applyForOffering", 5, "") == f"{p}1002"
     assert refused("alice", "transfer", mallory, 1) == f"{p}0202"
