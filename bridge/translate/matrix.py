@@ -191,7 +191,10 @@ MATRIX: Final[Mapping[Standard, Mapping[Feature, Support]]] = {
         decimals=_native("decimals 0..255"),
     ),
     Standard.IBET_SHARE: _row(
-        allow_list=_native("PersonalInfo registration with the issuer (optional)"),
+        allow_list=_native(
+            "PersonalInfo registration with the issuer (optional): the recipient must be "
+            "registered (or be the issuer, who always receives); the sender need not be"
+        ),
         transfer_approval=_native("transferApprovalRequired (apply / approve)"),
         pause=_native("transferable flag (false halts transfers)"),
         freeze=_approx("forceLock of a holder's whole free balance to a lock address"),
@@ -203,7 +206,10 @@ MATRIX: Final[Mapping[Standard, Mapping[Feature, Support]]] = {
         decimals=_approx("no decimals: one unit is one share", "approximated"),
     ),
     Standard.IBET_BOND: _row(
-        allow_list=_native("PersonalInfo registration with the issuer (optional)"),
+        allow_list=_native(
+            "PersonalInfo registration with the issuer (optional): the recipient must be "
+            "registered (or be the issuer, who always receives); the sender need not be"
+        ),
         transfer_approval=_native("transferApprovalRequired (apply / approve)"),
         pause=_native("transferable flag (false halts transfers)"),
         freeze=_approx("forceLock of a holder's whole free balance to a lock address"),
@@ -369,7 +375,11 @@ def _expressible(standard: Standard, feature: Feature, value: Any, source: Profi
         return empty
     if standard in (Standard.IBET_SHARE, Standard.IBET_BOND):
         if feature is Feature.ALLOW_LIST:
-            return empty or (len(value) == 1 and value[0][0] == "both" and _same_family(value, fam))
+            # exact when the plan's issuer is on the list (the source's own issuer, by
+            # default): ibet reads the issuer among the admitted recipients
+            return empty or (
+                len(value) == 1 and value[0][0] == "recipient" and _same_family(value, fam)
+            )
         if feature is Feature.TRANSFER_APPROVAL:
             return True
         if feature is Feature.HOME_JURISDICTION:
