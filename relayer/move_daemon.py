@@ -9,7 +9,9 @@ A relayer that carries moves names one pair in its settings file::
     issuer = "0xISSUER..."            # the token's issuer (the bridge's lock address): its key
                                       # is that chain's keystore or one of its custody keys
     mirror_chain = "algorand-local"   # a [[chains]] entry of kind algorand
-    asset_id = 1234                   # the regulated ASA mirror (its application is found)
+    asset_id = 1234                   # the regulated ASA mirror
+    app_id = 1233                     # its compliance application (default: from its ARC-3
+                                      # metadata, which the relayer must then be able to read)
     admin = "ALGOADMIN..."            # the compliance application's admin, held the same way
     # home_finality / mirror_finality: blocks (rounds) deep before the other side acts
     # (default: each chain's `confirmations`)
@@ -72,6 +74,9 @@ class MovesSettings(BaseModel):
     )
     mirror_chain: str = Field(min_length=1, description="The [[chains]] entry of the mirror.")
     asset_id: int = Field(ge=1, description="The regulated ASA mirror.")
+    app_id: int | None = Field(
+        default=None, ge=1, description="Its compliance application (default: from ARC-3)."
+    )
     admin: str = Field(
         min_length=58,
         max_length=58,
@@ -189,10 +194,13 @@ def build_moves(
         finality=home_cs.confirmations if moves.home_finality is None else moves.home_finality,
     )
     regulated = RegulatedAsaAdapter(chain)
+    app_id = moves.app_id or regulated.app_id_of(moves.asset_id)
+    ref = regulated.ref(moves.asset_id, app_id)
+    regulated.app_id_of(ref)  # the application must be the asset's (checked against its roles)
     mirror = AsaMirror(
         chain,
         regulated,
-        regulated.ref(moves.asset_id, regulated.app_id_of(moves.asset_id)),
+        ref,
         _signer(mirror_rt, moves.admin, "admin"),
         finality=(
             mirror_cs.confirmations if moves.mirror_finality is None else moves.mirror_finality
