@@ -63,6 +63,13 @@ def deploy_evm_plan(
     target = _EVM_TARGETS.get(plan.kind)
     if target is None:
         raise InvalidInput("plan", f"a {plan.kind} plan is not deployed on an EVM chain")
+    issuer = getattr(plan, "issuer", None)
+    if issuer is not None and issuer.lower() != owner.address.lower():
+        raise InvalidInput(
+            "plan.issuer",
+            f"the plan names {issuer} as the token's issuer (its reading admits that account), "
+            f"so that account must deploy it; the signer is {owner.address}",
+        )
     return target.deploy(client, owner, plan)
 
 

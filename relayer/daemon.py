@@ -290,7 +290,8 @@ def _crash_plan(
                 f"STBRIDGE_TEST_MODE: refused with chains.{cs.name}.endpoint {cs.endpoint!r} "
                 "(test mode runs only on embedded or loopback chains)"
             )
-    plan = CrashPlan.parse(value) if value else None
+    # move:<kind>:<when> is the move executor's kill point (relayer.move_daemon)
+    plan = CrashPlan.parse(value) if value and not value.startswith("move:") else None
     log.critical(
         "TEST MODE (STBRIDGE_TEST_MODE): crash plan %s; never run a relayer like this in "
         "production",
@@ -581,7 +582,9 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
             ", ".join(settings.satp.wallets),
         )
     from relayer.clients import load_clients
+    from relayer.move_daemon import build_moves
 
+    moves = build_moves(settings, service)  # None without [moves]
     clients = load_clients(settings.api.clients)
     for name, runtime in service.chains.items():
         custody = sorted(a for a in runtime.signers if a != runtime.operator.address)
@@ -595,7 +598,13 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
         )
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(service, token=token, gateway=gateway, clients=clients),
+            create_app(
+                service,
+                token=token,
+                gateway=gateway,
+                clients=clients,
+                moves=None if moves is None else moves.executor,
+            ),
             host=settings.api.host,
             port=settings.api.port,
             log_config=None,
@@ -622,6 +631,11 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
                 gateway.tick()
             except Exception:
                 log.exception("SATP tick failed; retrying after the poll interval")
+        if moves is not None:
+            try:
+                moves.tick()
+            except Exception:
+                log.exception("moves tick failed; retrying after the poll interval")
         stop.wait(settings.poll_interval_s)
     server.should_exit = True
     thread.join(timeout=10)

@@ -28,7 +28,18 @@ crashes and restarts):
 Refusals happen before anything is locked or burnt: a bad quantity (positive, and exactly
 representable on the other side: :func:`bridge.translate.move.to_mirror_units`), more than
 the holder's free units, a receiver not eligible on the receiving side (the mirror's
-whitelist, KYC, country and opt-in; ibet's PersonalInfo registration).
+whitelist, KYC, country and opt-in; ibet's PersonalInfo registration), and, with a
+``compliance`` hook (the daemon's: the compliance engine), a receiving investor the law
+refuses: the move's trade (holder as seller, receiver as buyer) is judged under the law of
+the security's home and of the receiver's residence, the target side's jurisdiction. The
+engine is asked when the move is planned and again just before the source leg is signed
+(the law or the investor's facts may have changed meanwhile); a refusal then journals the
+move ``refused`` with nothing locked or burnt.
+
+Several replicas (one PostgreSQL store): :meth:`MoveExecutor.run_claimed` runs only the
+moves this replica holds a lease on (:meth:`relayer.move_journal.MoveJournal.claim`), and
+every journal write is fenced by the lease's epoch, so a replica that lost a move's lease
+journals (and therefore sends) nothing more for it.
 
 ``crash`` (tests only) is called at each journalled point (``"<kind>:journaled"`` after the
 bytes are written, ``"<kind>:sent"`` after they were sent and before the journal says so);
@@ -42,6 +53,7 @@ import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 from algosdk import transaction
@@ -52,6 +64,7 @@ from adapters.algorand.regulated import RegulatedAsaAdapter, encode_arg
 from adapters.algorand.regulated_abi import box_key, selector
 from adapters.evm.client import EvmClient
 from adapters.evm.ibet import IbetAdapter
+from bridge.compliance.model import Decision, Trade
 from bridge.errors import (
     BridgeError,
     Conflict,
@@ -64,11 +77,12 @@ from bridge.model import AssetRef
 from bridge.ports import Signer
 from bridge.translate.move import MoveRefused, MoveRequest, to_mirror_units
 from relayer.move_journal import MoveJournal, MoveRow, StepRow
-from relayer.store import Store
+from relayer.store import LeaseLost, Store
 
 __all__ = [
     "AsaMirror",
     "IbetHome",
+    "MoveCompliance",
     "MoveExecutor",
     "MovePair",
     "MoveSupplyBreach",
@@ -80,6 +94,9 @@ MARKER = "stbridge-move"
 """Prefix of the data (ibet) and note (Algorand) every move transaction carries."""
 
 _DONE = ("done", "refused", "failed", "refunded")
+
+MoveCompliance = Callable[[Trade, datetime], Decision]
+"""The compliance engine's judgement of a move's trade at a moment (``Engine.evaluate``)."""
 
 
 class MoveSupplyBreach(PermanentError):
@@ -346,10 +363,14 @@ class MoveExecutor:
         *,
         crash: Callable[[str], None] | None = None,
         clock: Callable[[], float] = time.time,
+        compliance: MoveCompliance | None = None,
     ) -> None:
         self.journal = MoveJournal(store, clock=clock)
         self.pair = pair
         self._crash = crash or (lambda point: None)
+        self._clock = clock
+        self.compliance = compliance
+        """Judges each move's trade before anything is locked (None: not checked)."""
 
     # -- planning -------------------------------------------------------------------------
     def plan(self, request: MoveRequest, *, home_account: str | None = None) -> MoveRow:
@@ -478,6 +499,44 @@ class MoveExecutor:
                 "(token.required_claims)",
                 value=request.receiver,
             )
+        self._judge(request, home_amount)
+
+    def _judge(self, request: MoveRequest, home_amount: int) -> None:
+        """The compliance engine's verdict on the move's trade; ``MoveRefused`` unless it
+        allows it (no hook: nothing to judge)."""
+        if self.compliance is None:
+            return
+        trade = request.trade
+        if trade is None:
+            raise MoveRefused(
+                "trade",
+                "required: this relayer checks the receiving investor with the compliance "
+                "engine (the move as a trade: holder as seller, receiver as buyer)",
+            )
+        for field_name, party, account in (
+            ("trade.buyer.wallet", trade.buyer, request.receiver),
+            ("trade.seller.wallet", trade.seller, request.holder),
+        ):
+            if party.wallet is not None and party.wallet.lower() != account.lower():
+                raise MoveRefused(field_name, f"must be the move's account {account}")
+        if trade.quantity != home_amount:
+            raise MoveRefused(
+                "trade.quantity",
+                f"must be the move's quantity in home base units ({home_amount})",
+                value=trade.quantity,
+            )
+        decision = self.compliance(trade, datetime.fromtimestamp(self._clock(), UTC))
+        if decision.outcome != "allow":
+            reasons = "; ".join(
+                f"{r.code} {r.rule_id} ({r.jurisdiction or r.origin}): {r.explanation}"
+                for r in decision.reasons
+            )
+            raise MoveRefused(
+                "receiver",
+                f"refused by the compliance engine ({decision.outcome}) under "
+                f"{', '.join(decision.jurisdictions) or 'the token'}: {reasons}",
+                value=request.receiver,
+            )
 
     # -- running --------------------------------------------------------------------------
     def run(self, move_id: str) -> MoveRow:
@@ -487,6 +546,12 @@ class MoveExecutor:
             return move
         out = move.request.direction == "out"
         source_kind, target_kind = ("lock", "mint") if out else ("burn", "release")
+        if move.stage == "requested" and not self.journal.steps(move_id, source_kind):
+            try:  # nothing is locked or burnt yet: the law is asked again first
+                self._judge(move.request, move.home_amount)
+            except MoveRefused as refused:
+                self.journal.set_stage(move_id, "refused", str(refused))
+                return self.journal.move(move_id)
         # until it is final, the source leg is read from the chain again (a reorg may have
         # taken it out of its block, or put it in another)
         final = move.stage in ("source_final", "target_sent")
@@ -519,6 +584,24 @@ class MoveExecutor:
         else:
             self.journal.set_stage(move_id, "target_sent")
         return self.journal.move(move_id)
+
+    def run_claimed(self, owner: str, *, lease_seconds: float) -> list[MoveRow]:
+        """Run the open moves of the pair whose lease ``owner`` holds or can take (one
+        replica of several), each fenced by its lease; then write mirror transfers back.
+        A move another replica took over meanwhile (``LeaseLost``) or whose chain failed
+        is left for a later tick; the others go on."""
+        rows: list[MoveRow] = []
+        for move_id in self.journal.claim(self.pair.id, owner, lease_seconds=lease_seconds):
+            try:
+                rows.append(self.run(move_id))
+            except LeaseLost as exc:
+                log.warning("move %s: %s", move_id, exc)
+            except MoveSupplyBreach:
+                log.exception("move %s: stopped, nothing sent (an operator must look)", move_id)
+            except BridgeError as exc:
+                log.warning("move %s: %s; retried next tick", move_id, exc)
+        self.write_back()
+        return rows
 
     def run_all(self) -> list[MoveRow]:
         """Run every open move of the pair, then write mirror transfers back."""

@@ -20,6 +20,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, params
 from pydantic import BaseModel, ConfigDict, Field
 
+from bridge.compliance.model import Trade
 from bridge.translate.move import MoveRequest
 from relayer.move import MoveExecutor
 
@@ -38,6 +39,11 @@ class MoveOrder(BaseModel):
     amount: int = Field(strict=True, ge=0, description="Base units of the side it leaves.")
     home_account: str | None = Field(
         default=None, description="Move out: the register account the mirror units stand for."
+    )
+    trade: Trade | None = Field(
+        default=None,
+        description="The move as a trade (holder as seller, receiver as buyer): required by "
+        "a relayer that checks the receiving investor with the compliance engine.",
     )
 
 

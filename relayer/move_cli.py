@@ -20,7 +20,7 @@ token from ``STBRIDGE_ALGOD_TOKEN``.
 Examples::
 
     stbridge move plan --pair pair.toml --direction out --holder 0xALICE \\
-        --receiver ALGOACCOUNT... --amount 300 --move-id m1
+        --receiver ALGOACCOUNT... --amount 300 --move-id m1 --trade m1-trade.json
     stbridge move run --pair pair.toml            # every open move, then the write-back
     stbridge move status --pair pair.toml --move-id m1 --json
     stbridge move link --pair pair.toml --mirror-account ALGO... --home-account 0xCAROL
@@ -147,7 +147,12 @@ def executor(pair_file: Path, password_env: str) -> MoveExecutor:
     store = config.store
     if not store.startswith(("postgresql://", "postgres://")):
         store = str(base / store)
-    return MoveExecutor(open_store(store), MovePair(home, mirror))
+    from bridge.compliance import default_engine
+
+    # every move is judged by the compliance engine (its --trade) before anything is locked
+    return MoveExecutor(
+        open_store(store), MovePair(home, mirror), compliance=default_engine().evaluate
+    )
 
 
 PairOption = Annotated[
@@ -198,12 +203,21 @@ def plan(
             help="Move out: the register account the mirror units stand for (default: the holder)."
         ),
     ] = None,
+    trade: Annotated[
+        Path | None,
+        typer.Option(
+            help="The move as a trade for the compliance engine (JSON: the holder as seller, "
+            "the receiving investor as buyer with residence, class and KYC; quantity = "
+            "--amount). Required: the receiver is judged under its jurisdiction's law."
+        ),
+    ] = None,
     password_env: PasswordOption = PASSWORD_VARIABLE,
     as_json: JsonOption = False,
 ) -> None:
     """Check a move and journal it (nothing is sent): refused (exit 1) when the amount is
-    not movable, the receiver is not eligible on the receiving side, or the quantity cannot
-    be held exactly on the other side."""
+    not movable, the receiver is not eligible on the receiving side, the compliance engine
+    refuses the receiving investor (--trade), or the quantity cannot be held exactly on
+    the other side."""
     import secrets
 
     from bridge.translate.move import MoveRequest
@@ -211,6 +225,12 @@ def plan(
 
     if direction not in ("out", "back"):
         raise InvalidInput("--direction", "out or back", value=direction)
+    facts: Any = None
+    if trade is not None:
+        try:
+            facts = json.loads(trade.read_text(encoding="utf-8"))
+        except (OSError, json.JSONDecodeError) as exc:
+            raise InvalidInput("--trade", f"a readable JSON trade: {exc}") from None
     try:
         request = MoveRequest(
             move_id=move_id or f"move-{secrets.token_hex(8)}",
@@ -218,6 +238,7 @@ def plan(
             holder=holder,
             receiver=receiver,
             amount=amount,
+            trade=facts,
         )
     except ValidationError as exc:
         raise invalid_input(exc) from None

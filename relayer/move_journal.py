@@ -11,6 +11,16 @@ Tables (created in the store's own database, SQLite or PostgreSQL, next to the s
 ``move_links``  per pair, the home-register account each mirror account stands for (the
                 register follows the mirror's holders through these links)
 
+Replicas sharing a PostgreSQL store lease moves as they lease swaps (:mod:`relayer.store`):
+:meth:`MoveJournal.claim` takes open moves whose lease is free or expired, with an epoch
+that grows whenever a different replica takes a move over. The epoch taken is this
+journal's fencing token: every later write of that move through this journal (a stage, a
+step journalled before it is sent, a step's status) checks it inside the write's
+transaction and fails with :class:`~relayer.store.LeaseLost` once another replica holds the
+move. Because a transaction is journalled before it is sent, a replica that lost its lease
+cannot journal, so it sends nothing new (no second mint or release); bytes it journalled
+while it held the lease are the very ones the new holder resolves and re-sends.
+
 A new attempt of a step is written only when the previous one is provably never going to
 land (``expired``: its validity window is over and it is not on chain), so the journal
 never holds two transactions of one step that could both be mined.
@@ -26,7 +36,7 @@ from typing import Any, Literal
 
 from bridge.errors import NotFound
 from bridge.translate.move import MoveRequest
-from relayer.store import SqliteStore, Store
+from relayer.store import LeaseLost, SqliteStore, Store
 
 __all__ = ["MoveJournal", "MoveRow", "StepRow", "StepStatus"]
 
@@ -47,7 +57,10 @@ CREATE TABLE IF NOT EXISTS moves (
     mirror_amount BIGINT NOT NULL,
     reason TEXT,
     created_at DOUBLE PRECISION NOT NULL,
-    updated_at DOUBLE PRECISION NOT NULL
+    updated_at DOUBLE PRECISION NOT NULL,
+    lease_owner TEXT,
+    lease_expires DOUBLE PRECISION NOT NULL DEFAULT 0,
+    lease_epoch BIGINT NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS move_steps (
     move_id TEXT NOT NULL,
@@ -133,6 +146,22 @@ class StepRow:
         }
 
 
+_LEASE_COLUMNS = (
+    ("lease_owner", "TEXT"),
+    ("lease_expires", "DOUBLE PRECISION NOT NULL DEFAULT 0"),
+    ("lease_epoch", "BIGINT NOT NULL DEFAULT 0"),
+)
+
+_OPEN = "stage NOT IN ('done', 'refused', 'failed', 'refunded')"
+
+_CLAIM = (
+    "SELECT move_id, lease_owner, lease_epoch FROM moves WHERE pair = ? "
+    "AND stage NOT IN ('done', 'refused', 'failed', 'refunded') "
+    "AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?) "
+    "ORDER BY created_at, move_id LIMIT ?"
+)
+_FENCE = "SELECT lease_owner, lease_epoch FROM moves WHERE move_id = ?"
+
 _SELECT_MOVES = (
     "SELECT move_id, pair, request, home_account, stage, home_amount, mirror_amount, reason, "
     "created_at, updated_at FROM moves "
@@ -157,13 +186,21 @@ class MoveJournal:
     def __init__(self, store: Store, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self._clock = clock
+        # move id -> (owner, epoch) of the leases this journal took (fencing tokens)
+        self._held: dict[str, tuple[str, int]] = {}
         if isinstance(store, SqliteStore):
             with store._lock:
                 store._conn.executescript(_SCHEMA)
+                columns = {r[1] for r in store._conn.execute("PRAGMA table_info(moves)")}
+                for column, kind in _LEASE_COLUMNS:  # a journal written before move leases
+                    if column not in columns:
+                        store._conn.execute(f"ALTER TABLE moves ADD COLUMN {column} {kind}")
         else:
             with store._tx() as cur:
                 cur.execute("SELECT pg_advisory_xact_lock(7243118)")
                 cur.execute(_SCHEMA)
+                for column, kind in _LEASE_COLUMNS:
+                    cur.execute(f"ALTER TABLE moves ADD COLUMN IF NOT EXISTS {column} {kind}")
 
     def _exec(self, cur: Any, sql: str, params: tuple[Any, ...] = ()) -> Any:
         return self.store._exec(cur, sql, params)
@@ -223,7 +260,7 @@ class MoveJournal:
         """The pair's moves in creation order (``open_only``: not done, refused or failed)."""
         sql = _SELECT_MOVES + "WHERE pair = ?"
         if open_only:
-            sql += " AND stage NOT IN ('done', 'refused', 'failed', 'refunded')"
+            sql += " AND " + _OPEN
         with self.store._tx() as cur:
             rows = self._exec(cur, sql + " ORDER BY created_at, move_id", (pair,)).fetchall()
         return [_move(r) for r in rows]
@@ -231,6 +268,7 @@ class MoveJournal:
     def set_stage(self, move_id: str, stage: str, reason: str | None = None) -> None:
         """Move ``move_id`` to ``stage`` (keeping an earlier reason unless one is given)."""
         with self.store._tx() as cur:
+            self._fence(cur, move_id)
             self._exec(
                 cur,
                 "UPDATE moves SET stage = ?, reason = COALESCE(?, reason), updated_at = ? "
@@ -260,8 +298,10 @@ class MoveJournal:
         tx_id: str,
         meta: dict[str, Any],
     ) -> StepRow:
-        """Journal a signed transaction before it is sent (the next attempt of ``kind``)."""
+        """Journal a signed transaction before it is sent (the next attempt of ``kind``);
+        :class:`~relayer.store.LeaseLost` when another replica took the move over."""
         with self.store._tx() as cur:
+            self._fence(cur, move_id)
             row = self._exec(
                 cur,
                 "SELECT COALESCE(MAX(attempt), 0) FROM move_steps WHERE move_id = ? AND kind = ?",
@@ -287,6 +327,7 @@ class MoveJournal:
     def set_step(self, step: StepRow, status: StepStatus, height: int | None = None) -> StepRow:
         """Record a step's new status (and the height it was confirmed at)."""
         with self.store._tx() as cur:
+            self._fence(cur, step.move_id)
             self._exec(
                 cur,
                 "UPDATE move_steps SET status = ?, height = COALESCE(?, height) "
@@ -304,6 +345,62 @@ class MoveJournal:
             step.meta,
             step.height if height is None else height,
         )
+
+    # -- leases (meaningful with several replicas on one PostgreSQL store) ---------------
+    def claim(self, pair: str, owner: str, *, lease_seconds: float, limit: int = 20) -> list[str]:
+        """Take up to ``limit`` open moves of ``pair`` whose lease is free, expired or
+        ``owner``'s already (renewed); return their ids, oldest first. The epoch grows when
+        a different replica takes a move; it is this journal's fencing token for it."""
+        now = self._clock()
+        taken: dict[str, int] = {}
+        with self.store._tx() as cur:
+            rows = self._exec(
+                cur,
+                _CLAIM + self.store._skip_locked(),
+                (pair, owner, now, limit),
+            ).fetchall()
+            for move_id, last_owner, epoch in rows:
+                epoch = int(epoch) if last_owner == owner else int(epoch) + 1
+                self._exec(
+                    cur,
+                    "UPDATE moves SET lease_owner = ?, lease_expires = ?, lease_epoch = ? "
+                    "WHERE move_id = ?",
+                    (owner, now + lease_seconds, epoch, move_id),
+                )
+                taken[str(move_id)] = epoch
+        for move_id, epoch in taken.items():
+            self._held[move_id] = (owner, epoch)
+        return list(taken)
+
+    def lease(self, move_id: str) -> tuple[str | None, int]:
+        """(who holds the move's lease now, or None when free or expired; its epoch)."""
+        with self.store._tx() as cur:
+            row = self._exec(
+                cur,
+                "SELECT lease_owner, lease_expires, lease_epoch FROM moves WHERE move_id = ?",
+                (move_id,),
+            ).fetchone()
+        if row is None:
+            raise NotFound(f"no move {move_id}")
+        owner = str(row[0]) if row[0] is not None and float(row[1]) >= self._clock() else None
+        return owner, int(row[2])
+
+    def _fence(self, cur: Any, move_id: str) -> None:
+        """Refuse a write of a move this journal leased once another replica holds it (in
+        the write's transaction, the row locked on PostgreSQL, the database on SQLite)."""
+        held = self._held.get(move_id)
+        if held is None:
+            return  # a move this journal never leased (the API planning it, one replica)
+        row = self._exec(
+            cur,
+            _FENCE + self.store._lock_clause(),
+            (move_id,),
+        ).fetchone()
+        if row is not None and (row[0] != held[0] or int(row[1]) != held[1]):
+            raise LeaseLost(
+                f"move {move_id}: leased by {held[0]} at epoch {held[1]}, now held by "
+                f"{row[0]} at epoch {int(row[1])}; write refused"
+            )
 
     # -- links ---------------------------------------------------------------------------
     def link(self, pair: str, mirror_account: str, home_account: str) -> None:

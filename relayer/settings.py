@@ -58,6 +58,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 from bridge.errors import ConfigError
 from bridge.validation import describe
 from relayer.clients import ApiClientSettings
+from relayer.move_daemon import MovesSettings
 from relayer.satp.config import SatpSettings
 
 __all__ = ["ApiSettings", "ChainSettings", "RelayerSettings", "load_settings"]
@@ -138,6 +139,7 @@ class RelayerSettings(BaseSettings):
     api: ApiSettings = ApiSettings()
     chains: tuple[ChainSettings, ...] = ()
     satp: SatpSettings | None = None  # this platform's SATP gateway (relayer/satp/config.py)
+    moves: MovesSettings | None = None  # lock-and-mint moves of one pair (relayer/move_daemon.py)
 
     @model_validator(mode="after")
     def _unique_chain_names(self) -> RelayerSettings:

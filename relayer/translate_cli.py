@@ -134,21 +134,12 @@ def _plan_lines(result: Translation) -> list[str]:
     return lines
 
 
-def _deploy(
-    result: Translation,
-    chain: str,
-    keystore: Path | None,
-    password_env: str,
-    metadata_dir: Path | None,
-) -> tuple[Any, Asset]:
-    from adapters.translate import deploy_plan
-    from bridge.translate import RegulatedAsaPlan
-
-    algorand = isinstance(result.plan, RegulatedAsaPlan)
+def _deployer(target: str, chain: str, keystore: Path | None, password_env: str) -> tuple[Any, Any]:
+    """The target chain's client and the deployer's signer, before the plan is made (an
+    ibet plan names the account that deploys it)."""
     if chain != "embedded" and keystore is None:
         raise InvalidInput("--keystore", "required to deploy on a URL (the deployer signs)")
-    meta = metadata_dir or Path(tempfile.mkdtemp(prefix="stbridge-arc3-"))
-    if algorand:
+    if target == "regulated_asa":
         from adapters.algorand.chain import AlgodChain
 
         if chain == "embedded":
@@ -167,20 +158,32 @@ def _deploy(
 
             algod = AlgodChain(AlgodClient(os.environ.get("STBRIDGE_ALGOD_TOKEN", ""), chain))
             issuer = _signer(keystore, password_env)
-        deployment = deploy_plan(result.plan, algorand=(algod, issuer), metadata_dir=meta)
+        return algod, issuer
+    from adapters.evm.client import EvmClient
+
+    if chain == "embedded":
+        from adapters.evm.signer import EvmSigner
+
+        client = EvmClient.embedded()
+        owner: Any = EvmSigner.generate()
+        client.fund(owner.address, 10**20)
     else:
-        from adapters.evm.client import EvmClient
+        client = EvmClient.connect(chain)
+        owner = _signer(keystore, password_env)
+    return client, owner
 
-        if chain == "embedded":
-            from adapters.evm.signer import EvmSigner
 
-            client = EvmClient.embedded()
-            owner: Any = EvmSigner.generate()
-            client.fund(owner.address, 10**20)
-        else:
-            client = EvmClient.connect(chain)
-            owner = _signer(keystore, password_env)
-        deployment = deploy_plan(result.plan, evm=(client, owner))
+def _deploy(
+    result: Translation, deployer: tuple[Any, Any], metadata_dir: Path | None
+) -> tuple[Any, Asset]:
+    from adapters.translate import deploy_plan
+    from bridge.translate import RegulatedAsaPlan
+
+    if isinstance(result.plan, RegulatedAsaPlan):
+        meta = metadata_dir or Path(tempfile.mkdtemp(prefix="stbridge-arc3-"))
+        deployment = deploy_plan(result.plan, algorand=deployer, metadata_dir=meta)
+    else:
+        deployment = deploy_plan(result.plan, evm=deployer)
     return deployment, deployment.read()
 
 
@@ -240,6 +243,14 @@ def translate(
             help="Where a regulated ASA's ARC-3 metadata is stored (default: a temp dir)."
         ),
     ] = None,
+    issuer: Annotated[
+        str | None,
+        typer.Option(
+            help="The EVM account that will deploy and own an ibet target (ibet always admits "
+            "its issuer as a recipient). Default: the --deploy signer, else the source's "
+            "issuer when it is an EVM account."
+        ),
+    ] = None,
     as_json: Annotated[
         bool, typer.Option("--json", help="Print the plan, report and read-back diff as JSON.")
     ] = False,
@@ -263,7 +274,14 @@ def translate(
     target = _standard(to)
     allowed = parse_allow_loss(allow_loss)
     asset, holdings = load_source(source)
-    result = plan_translation(asset, target, holdings=holdings, allow_loss="all")
+    deployer = _deployer(target, chain, keystore, password_env) if deploy else None
+    if deployer is not None and target != "regulated_asa":
+        if issuer is not None and issuer.lower() != deployer[1].address.lower():
+            raise InvalidInput(
+                "--issuer", "with --deploy, the deployer is the issuer", value=issuer
+            )
+        issuer = deployer[1].address
+    result = plan_translation(asset, target, holdings=holdings, allow_loss="all", issuer=issuer)
     refused = result.report.unaccepted(allowed)
     console = Console(stderr=as_json, width=max(140, Console().width))
     if refused:
@@ -276,7 +294,8 @@ def translate(
             typer.echo(line)
         _print_report(result.report, "loss report", console)
     if deploy:
-        deployment, reading = _deploy(result, chain, keystore, password_env, metadata_dir)
+        assert deployer is not None
+        deployment, reading = _deploy(result, deployer, metadata_dir)
         diff = differences(asset, reading)
         agrees = {d.feature for d in diff} == result.report.reading_features
         out["deployment"] = {

@@ -148,7 +148,10 @@ def _ibet_row(*, terms: str, unit: str) -> dict[Feature, Support]:
     """The row of an ibet token: the share and the bond differ only in their terms and in
     what one unit is."""
     return _row(
-        allow_list=_native("PersonalInfo registration with the issuer (optional)"),
+        allow_list=_native(
+            "PersonalInfo registration with the issuer (optional): the recipient must be "
+            "registered (or be the issuer, who always receives); the sender need not be"
+        ),
         transfer_approval=_native("transferApprovalRequired (apply / approve)"),
         pause=_native("transferable flag (false halts transfers)"),
         freeze=_approx("forceLock of a holder's whole free balance to a lock address"),
@@ -368,7 +371,11 @@ def _expressible(standard: Standard, feature: Feature, value: Any, source: Profi
         return empty
     if standard in (Standard.IBET_SHARE, Standard.IBET_BOND):
         if feature is Feature.ALLOW_LIST:
-            return empty or (len(value) == 1 and value[0][0] == "both" and _same_family(value, fam))
+            # exact when the plan's issuer is on the list (the source's own issuer, by
+            # default): ibet reads the issuer among the admitted recipients
+            return empty or (
+                len(value) == 1 and value[0][0] == "recipient" and _same_family(value, fam)
+            )
         if feature is Feature.TRANSFER_APPROVAL:
             return True
         if feature is Feature.HOME_JURISDICTION:

@@ -33,6 +33,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from bridge.compliance.model import Trade
 from bridge.errors import InvalidInput
 from bridge.model import Eligibility
 from bridge.model.base import CanonicalModel
@@ -82,6 +83,12 @@ class MoveRequest(CanonicalModel):
     holder: Address = Field(description="Who gives the units (home holder, or mirror holder).")
     receiver: Address = Field(description="Who gets them on the other side.")
     amount: Amount
+    trade: Trade | None = Field(
+        default=None,
+        description="The move as a trade for the compliance engine: the holder as seller, "
+        "the receiving investor as buyer (with residence, classes, KYC), ``amount`` as the "
+        "quantity. A relayer that checks moves with the engine requires it.",
+    )
 
 
 class MoveEffect(CanonicalModel):

@@ -94,6 +94,12 @@ class _IbetPlan(_PlanBase):
     registered: tuple[EvmAddress, ...] = Field(
         default=(), description="Accounts the issuer registers in PersonalInfo."
     )
+    issuer: EvmAddress | None = Field(
+        default=None,
+        description="The account that deploys and owns the token (its issuer). An ibet token "
+        "always lets its issuer receive, so the target reads the issuer among the accounts "
+        "a recipient may be; the deployment refuses a signer other than this account.",
+    )
 
 
 class IbetSharePlan(_IbetPlan):

@@ -83,7 +83,7 @@ from bridge.translate.plan import (
     Plan,
     RegulatedAsaPlan,
 )
-from bridge.types import UINT64_MAX, alpha2_to_numeric
+from bridge.types import UINT64_MAX, alpha2_to_numeric, to_checksum_address, validate_evm_address
 
 __all__ = [
     "AllowLoss",
@@ -441,7 +441,7 @@ def _plan_erc1404(asset: Asset, decimals: int) -> Erc1404Plan:
     )
 
 
-def _ibet_common(asset: Asset) -> dict[str, object]:
+def _ibet_common(asset: Asset, issuer: str | None) -> dict[str, object]:
     listed = _first(asset.rules, AllowListRule) is not None
     return {
         "name": asset.name,
@@ -450,10 +450,11 @@ def _ibet_common(asset: Asset) -> dict[str, object]:
         "approval_required": _first(asset.rules, IssuerApprovalRule) is not None,
         "require_personal_info": listed,
         "registered": _whitelist(asset, "evm") if listed else (),
+        "issuer": issuer,
     }
 
 
-def _plan_ibet_share(asset: Asset) -> IbetSharePlan:
+def _plan_ibet_share(asset: Asset, issuer: str | None) -> IbetSharePlan:
     terms = asset.terms
     fields: dict[str, object] = {}
     if isinstance(terms, EquityTerms) and terms.currency == "JPY":
@@ -465,14 +466,14 @@ def _plan_ibet_share(asset: Asset) -> IbetSharePlan:
             "dividend_payment_date": _yyyymmdd(terms.dividend_payment_date),
             "cancellation_date": _yyyymmdd(terms.cancellation_date),
         }
-    return IbetSharePlan.model_validate({**_ibet_common(asset), **fields})
+    return IbetSharePlan.model_validate({**_ibet_common(asset, issuer), **fields})
 
 
 def _mmdd(values: Sequence[str]) -> tuple[str, ...]:
     return tuple(v for v in values if len(v) == 4 and v.isdigit())[:12]
 
 
-def _plan_ibet_bond(asset: Asset) -> IbetBondPlan:
+def _plan_ibet_bond(asset: Asset, issuer: str | None) -> IbetBondPlan:
     terms = asset.terms
     fields: dict[str, object] = {}
     if isinstance(terms, BondTerms):
@@ -486,7 +487,7 @@ def _plan_ibet_bond(asset: Asset) -> IbetBondPlan:
             "interest_payment_dates": _mmdd(terms.coupon_payment_dates),
             "interest_payment_currency": terms.interest_currency or "JPY",
         }
-    return IbetBondPlan.model_validate({**_ibet_common(asset), **fields})
+    return IbetBondPlan.model_validate({**_ibet_common(asset, issuer), **fields})
 
 
 def _plan_regulated_asa(asset: Asset, scale: _Scale, decimals: int) -> RegulatedAsaPlan:
@@ -515,7 +516,7 @@ def _plan_regulated_asa(asset: Asset, scale: _Scale, decimals: int) -> Regulated
     )
 
 
-def _plan(asset: Asset, target: Standard) -> Plan:
+def _plan(asset: Asset, target: Standard, issuer: str | None) -> Plan:
     decimals = _target_decimals(asset.decimals, target)
     scale = _scaler(asset.decimals, decimals)
     if target is Standard.ERC3643:
@@ -525,9 +526,9 @@ def _plan(asset: Asset, target: Standard) -> Plan:
     if target is Standard.ERC1404:
         return _plan_erc1404(asset, decimals)
     if target is Standard.IBET_SHARE:
-        return _plan_ibet_share(asset)
+        return _plan_ibet_share(asset, issuer)
     if target is Standard.IBET_BOND:
-        return _plan_ibet_bond(asset)
+        return _plan_ibet_bond(asset, issuer)
     return _plan_regulated_asa(asset, scale, decimals)
 
 
@@ -591,7 +592,10 @@ def _expected_rules(plan: Plan) -> tuple[list[Rule], object]:
         if plan.approval_required:
             rules.append(IssuerApprovalRule())
         if plan.require_personal_info:
-            rules.append(AllowListRule(addresses=plan.registered))
+            # ibet admits a recipient registered with the issuer, or the issuer itself; the
+            # sender need not be registered (adapters.evm.ibet reads it so)
+            admitted = {*plan.registered, *((plan.issuer,) if plan.issuer else ())}
+            rules.append(AllowListRule(addresses=tuple(sorted(admitted)), scope="recipient"))
         if isinstance(plan, IbetSharePlan):
             terms = EquityTerms(
                 currency="JPY",
@@ -769,7 +773,8 @@ def _eligible_on_target(plan: Plan, holder: str, family: str) -> tuple[bool, str
         listed = holder.lower() in {a.lower() for a in plan.whitelist}
         return listed, "whitelisted by the plan" if listed else "is not on the target's whitelist"
     if plan.require_personal_info:
-        registered = holder.lower() in {a.lower() for a in plan.registered}
+        admitted = {*plan.registered, *((plan.issuer,) if plan.issuer else ())}
+        registered = holder.lower() in {a.lower() for a in admitted}
         return registered, (
             "registered by the plan" if registered else "not registered in PersonalInfo"
         )
@@ -853,19 +858,47 @@ def _in_flight_entries(
     return out
 
 
+def _ibet_issuer(asset: Asset, target: Standard, issuer: str | None) -> str | None:
+    """The issuer an ibet plan names (None for other targets)."""
+    if target not in (Standard.IBET_SHARE, Standard.IBET_BOND):
+        return None
+    if issuer is not None:
+        try:
+            return validate_evm_address(issuer)
+        except ValueError as exc:
+            raise InvalidInput(
+                "issuer", f"the EVM account that deploys the ibet token: {exc}"
+            ) from None
+    if asset.issuer is not None and _same_family(asset.issuer, "evm"):
+        return to_checksum_address(asset.issuer)
+    if _first(asset.rules, AllowListRule) is not None:
+        raise InvalidInput(
+            "issuer",
+            "required for an ibet target that requires registration when the source's issuer "
+            "is not an EVM account: ibet always admits its issuer as a recipient, so the plan "
+            "must name the account that will deploy it",
+        )
+    return None
+
+
 def translate(
     asset: Asset,
     target: Standard | str,
     *,
     holdings: Sequence[Holding] = (),
     allow_loss: AllowLoss = None,
+    issuer: str | None = None,
 ) -> Translation:
     """Plan ``asset`` (a source reading) in the ``target`` standard, with its loss report.
 
     ``holdings`` (optional) are the source's current holdings, for the in-flight and
-    eligibility entries. Raises :class:`LossyTranslation` when the report has an entry
-    whose kind ``allow_loss`` does not accept (``"all"`` accepts every kind), and
-    ``InvalidInput`` for a target the translator does not plan.
+    eligibility entries. ``issuer`` is the account that will deploy and own an ibet target
+    (ibet reads its issuer among the admitted recipients); by default the source's issuer
+    when it is an EVM account (the home issuer mints the mirror, as in ibet's own bridge).
+    An ibet target that requires registration needs one of the two. Raises
+    :class:`LossyTranslation` when the report has an entry whose kind ``allow_loss`` does
+    not accept (``"all"`` accepts every kind), and ``InvalidInput`` for a target the
+    translator does not plan or an ``issuer`` that is missing or not an EVM account.
     """
     try:
         standard = Standard(target)
@@ -876,7 +909,7 @@ def translate(
         raise InvalidInput("target", f"the translator plans security standards: {planned}")
     if asset.terms is not None and asset.terms.kind == "cash":
         raise InvalidInput("asset", "a cash token is not translated (it is a swap's cash leg)")
-    plan = _plan(asset, standard)
+    plan = _plan(asset, standard, _ibet_issuer(asset, standard, issuer))
     source_profile = profile(asset)
     expected = profile(expected_asset(plan))
     entries = [

@@ -462,3 +462,189 @@ def test_api_runs_and_audits_a_move(world: MoveWorld) -> None:
     )
     assert client.get("/moves/nope", headers=auth).status_code == 404
     world.conserved()
+
+
+# -- replicas: a lease per move, fenced by its epoch ------------------------------------
+
+
+def executor_at(world: MoveWorld, offset: float, **extra: Any) -> MoveExecutor:
+    """A relayer replica on its own connection to the store whose clock is ``offset``
+    seconds ahead (a replica that wakes up after its lease ran out)."""
+    import time
+
+    store: Store = SqliteStore(world.db) if world.dsn is None else PostgresStore(world.dsn)
+    world.opened.append(store)
+    return MoveExecutor(
+        store, MovePair(world.home, world.mirror), clock=lambda: time.time() + offset, **extra
+    )
+
+
+def _lost_lease_mints_nothing(world: MoveWorld, move_id: str) -> None:
+    from relayer.store import LeaseLost
+
+    w = world
+    w.home.finality = 1_000  # the lock is sent and seen, the mint waits for finality
+    a = executor_at(w, 0)
+    a.plan(request(move_id, "out", w.addr("alice"), w.addr("alice@algo"), 90))
+    assert a.journal.claim(a.pair.id, "replica-a", lease_seconds=30) == [move_id]
+    assert a.run(move_id).stage == "source_seen"
+    assert w.locked("alice") == 90
+    b = executor_at(w, 60)  # 60 s later replica-a's lease has run out: replica-b takes it
+    assert b.journal.claim(b.pair.id, "replica-b", lease_seconds=30) == [move_id]
+    assert b.journal.lease(move_id) == ("replica-b", 2)  # a took epoch 1
+    w.home.finality = 0  # the lock is final now: whoever runs the move would mint
+    with pytest.raises(LeaseLost, match="replica-b"):
+        a.run(move_id)  # replica-a wakes up: it may not write, so it signs and sends nothing
+    assert a.run_claimed("replica-a", lease_seconds=30) == []  # and cannot take it back
+    assert (w.notes(f"stbridge-move:{move_id}:mint"), w.mirror.supply()) == (0, 0)
+    assert [s.kind for s in b.journal.steps(move_id)] == ["lock"]
+    assert b.run_claimed("replica-b", lease_seconds=30)[0].stage == "done"
+    assert w.notes(f"stbridge-move:{move_id}:mint") == 1
+    assert (w.mirror_balance("alice@algo"), w.locked("alice")) == (90, 90)
+    w.conserved()
+
+
+def test_a_replica_that_lost_its_lease_mints_nothing(world: MoveWorld) -> None:
+    """Two replicas, one store: replica-a leases a move out and locks; its lease runs out
+    and replica-b takes the move (epoch 2). When replica-a acts again it is refused its
+    first write (``LeaseLost``), so it journals and sends nothing: no mint; replica-b
+    mints once."""
+    _lost_lease_mints_nothing(world, "lease-1")
+
+
+@pytest.mark.postgres
+def test_a_replica_that_lost_its_lease_mints_nothing_on_postgres(
+    world: MoveWorld, pg_dsn: str
+) -> None:
+    """The same on PostgreSQL, the store replicas really share (rows locked by the fence)."""
+    world.dsn = pg_dsn
+    ex = world.executor()
+    with ex.journal.store._tx() as cur:  # the database outlives test runs: start clean
+        for move_id in [m.move_id for m in ex.moves()]:
+            ex.journal._exec(cur, "DELETE FROM move_steps WHERE move_id = ?", (move_id,))
+        ex.journal._exec(cur, "DELETE FROM moves WHERE pair = ?", (ex.pair.id,))
+        ex.journal._exec(cur, "DELETE FROM move_links WHERE pair = ?", (ex.pair.id,))
+    _lost_lease_mints_nothing(world, "pg-lease-1")
+
+
+# -- the receiving investor judged by the compliance engine ------------------------------
+
+
+def move_trade(world: MoveWorld, investor_class: str, amount: int) -> dict[str, Any]:
+    """The move as a trade: a JP real-estate security token (public offering) from alice to
+    an investor resident in Singapore, the receiving platform's jurisdiction."""
+    return {
+        "id": "move-trade",
+        "instrument": {
+            "kind": "jp.real_estate_st",
+            "exemption": "jp.public_offering",
+            "home": "JP",
+        },
+        "seller": {
+            "name": "Alice",
+            "residence": "JP",
+            "kyc": {"status": "verified", "expires_on": "2099-12-31"},
+            "wallet": world.addr("alice"),
+            "balance": 1_000,
+        },
+        "buyer": {
+            "name": "Tan Wei Ling",
+            "residence": "SG",
+            "classifications": [{"jurisdiction": "SG", "investor_class": investor_class}],
+            "kyc": {"status": "verified", "expires_on": "2027-12-31"},
+            "wallet": world.addr("alice@algo"),
+        },
+        "quantity": amount,
+    }
+
+
+def judged(world: MoveWorld, offset: float = 0) -> MoveExecutor:
+    from bridge.compliance import default_engine
+
+    return executor_at(world, offset, compliance=default_engine().evaluate)
+
+
+def test_the_target_jurisdiction_refuses_before_anything_is_locked(world: MoveWorld) -> None:
+    """A retail investor in Singapore may not receive this foreign security there (the real
+    SG rule ``sg.foreign_instrument.buyer``): the move is refused when planned, journalled
+    ``refused`` with the rule, and nothing is locked; an accredited one is accepted; a move
+    without its trade is refused naming ``trade``."""
+    w = world
+    ex = judged(w)
+    alice, receiver = w.addr("alice"), w.addr("alice@algo")
+    retail = MoveRequest.model_validate(
+        {
+            **request("c1", "out", alice, receiver, 30).model_dump(),
+            "trade": move_trade(w, "retail", 30),
+        }
+    )
+    with pytest.raises(MoveRefused, match=r"sg\.foreign_instrument\.buyer") as caught:
+        ex.plan(retail)
+    assert caught.value.field == "receiver"
+    assert "SG" in str(caught.value)
+    with pytest.raises(MoveRefused) as missing:
+        ex.plan(request("c2", "out", alice, receiver, 30))
+    assert missing.value.field == "trade"
+    assert [m.stage for m in ex.moves()] == ["refused", "refused"]
+    assert ex.run_all() == []
+    assert (w.locked("alice"), w.free("alice"), w.mirror.supply()) == (0, 1_000, 0)
+    accredited = MoveRequest.model_validate(
+        {
+            **request("c3", "out", alice, receiver, 30).model_dump(),
+            "trade": move_trade(w, "accredited", 30),
+        }
+    )
+    assert ex.plan(accredited).stage == "requested"
+
+
+def test_the_law_is_asked_again_before_the_lock(world: MoveWorld) -> None:
+    """Accepted when planned, the move is judged again just before its lock is signed: by
+    then (a relayer clock in 2028) the receiver's KYC has expired, the engine refuses
+    (``jp.kyc.buyer_expired``), and the move is refused with nothing locked."""
+    import time
+    from datetime import UTC, datetime
+
+    w = world
+    accredited = MoveRequest.model_validate(
+        {
+            **request("c4", "out", w.addr("alice"), w.addr("alice@algo"), 30).model_dump(),
+            "trade": move_trade(w, "accredited", 30),
+        }
+    )
+    assert judged(w).plan(accredited).stage == "requested"
+    later = datetime(2028, 1, 5, tzinfo=UTC).timestamp() - time.time()
+    moved = judged(w, later).run("c4")
+    assert moved.stage == "refused"
+    assert "KYC_EXPIRED" in (moved.reason or "")
+    assert (w.locked("alice"), w.mirror.supply()) == (0, 0)
+
+
+# -- the daemon's driver ------------------------------------------------------------------
+
+
+def test_the_daemon_driver_runs_api_moves_and_resumes_after_a_restart(world: MoveWorld) -> None:
+    """A move submitted through ``POST /moves`` is driven by the daemon's tick
+    (:class:`relayer.move_daemon.MoveDriver`), not by a client's ``/run``. The daemon dies
+    after sending the mint and before journalling it; the restarted daemon's first tick
+    finds the mint on chain and finishes: one lock, one mint."""
+    from relayer.move_daemon import MoveDriver
+
+    w = world
+    client = api(w)
+    assert client.post("/moves", json=order(w), headers=AUTH).status_code == 201
+    dying = MoveDriver(w.executor(crash_at="mint:sent"), "relayer-1", 30)
+    with pytest.raises(Crash):
+        dying.tick()
+    assert client.get("/moves/api-1", headers=AUTH).json()["stage"] != "done"
+    restarted = MoveDriver(w.executor(), "relayer-1", 30)
+    restarted.tick()
+    shown = client.get("/moves/api-1", headers=AUTH).json()
+    assert shown["stage"] == "done"
+    assert [(s["kind"], s["status"]) for s in shown["steps"]] == [
+        ("lock", "confirmed"),
+        ("mint", "confirmed"),
+    ]
+    restarted.tick()  # nothing more happens
+    assert w.notes("stbridge-move:api-1:mint") == 1
+    assert (w.mirror_balance("bob@algo"), w.locked("bob")) == (120, 120)
+    w.conserved()

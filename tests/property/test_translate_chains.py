@@ -203,7 +203,9 @@ class World:
         self.tmp = tmp
 
     def deploy(self, asset: Asset, standard: Standard) -> tuple[Any, Deployment, Asset]:
-        result = translate(asset, standard, allow_loss="all")
+        # the deployer of an EVM target is its issuer (an ibet token admits its issuer)
+        issuer = self.owner.address if standard is not Standard.REGULATED_ASA else None
+        result = translate(asset, standard, allow_loss="all", issuer=issuer)
         deployment = deploy_plan(
             result.plan,
             evm=(self.client, self.owner),
@@ -271,3 +273,22 @@ def test_every_pair_reads_back_as_reported(
 ) -> None:
     """The same invariant for every ordered pair of security standards (thorough run)."""
     check_pair(world, spec, source, target)
+
+
+def test_allow_list_to_ibet_reads_back_as_predicted(world: World) -> None:
+    """Regression (the thorough pair erc3643 -> ibet_share failed: the prediction had the
+    source's list with scope ``both``): a whitelisted token translated to an ibet share
+    reads back as predicted: ibet admits the registered recipients and its issuer, and does
+    not check the sender. (ERC-1404 as the source: the same prediction, a cheaper deploy.)"""
+    spec = Asset(
+        chain=EvmChain(chain_id=1),
+        locator=EvmContractLocator(address="0x" + "11" * 20),
+        standard=Standard.ERC3643,
+        name="TOT",
+        symbol="TOT",
+        decimals=0,
+        total_supply=0,
+        rules=(AllowListRule(addresses=HOLDERS[:2]), IssuerApprovalRule()),
+        controls=(Capability.PAUSE,),
+    )
+    check_pair(world, spec, Standard.ERC1404, Standard.IBET_SHARE)

@@ -11,6 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bridge.errors import InvalidInput
 from bridge.model import (
     AllowListRule,
     Asset,
@@ -206,13 +207,14 @@ def test_ibet_terms_are_carried_exactly_when_ibet_can_hold_them() -> None:
         dividend_per_share=12,
         dividend_payment_date=datetime(2027, 3, 15).date(),
     )
+    # an ibet reading: registered recipients and the issuer, who always receives
     source = trex_asset(
         standard=Standard.IBET_SHARE,
         home_jurisdiction="JP",
         terms=share,
-        rules=(IssuerApprovalRule(), AllowListRule(addresses=(ALICE,))),
+        rules=(IssuerApprovalRule(), AllowListRule(addresses=(ALICE, BOB), scope="recipient")),
         controls=(Capability.PAUSE, Capability.FORCED_TRANSFER),
-    )
+    ).model_copy(update={"issuer": BOB})
     assert translate(source, Standard.IBET_SHARE).report.lossless
     to_bond = translate(source, Standard.IBET_BOND, allow_loss="all")
     assert to_bond.report.reading_features == {Feature.TERMS}
@@ -303,19 +305,60 @@ def test_volume_limits_and_country_rules_on_trex() -> None:
     assert (holder.handling, holder.off_chain_rule) == ("enforced_off_chain", "token.max_holders")
 
 
-@given(asset=securities, target=st.sampled_from(SECURITY_STANDARDS))
+@given(
+    asset=securities,
+    target=st.sampled_from(SECURITY_STANDARDS),
+    issuer=st.sampled_from((ALICE, BOB, DAVE)),
+)
 def test_report_is_the_difference_and_agrees_with_the_matrix(
-    asset: Asset, target: Standard
+    asset: Asset, target: Standard, issuer: str
 ) -> None:
-    """For any canonical asset and security target: the report's reading entries are
-    exactly the features where the expected target reading differs from the source's, and
-    they are empty exactly when the capability matrix says the target expresses every
-    feature the source uses."""
-    result = translate(asset, target, allow_loss="all")
+    """For any canonical asset, security target and deployer (``issuer``): the report's
+    reading entries are exactly the features where the expected target reading differs from
+    the source's, and they are exactly the features the capability matrix says the target
+    cannot express, plus the allow list when an ibet target would admit an issuer the
+    source's list does not (ibet always admits its issuer; the matrix cannot see keys)."""
+    result = translate(asset, target, allow_loss="all", issuer=issuer)
     diff = {d.feature for d in differences(profile(asset), result.expected)}
     assert result.report.reading_features == diff
-    assert set(unexpressed(profile(asset), target)) == diff
+    matrix = set(unexpressed(profile(asset), target))
+    listed = {a.lower() for r in asset.rules if isinstance(r, AllowListRule) for a in r.addresses}
+    adds_issuer = (
+        target in (Standard.IBET_SHARE, Standard.IBET_BOND)
+        and bool(profile(asset)[Feature.ALLOW_LIST])
+        and Feature.ALLOW_LIST not in matrix
+        and issuer.lower() not in listed
+    )
+    assert matrix | ({Feature.ALLOW_LIST} if adds_issuer else set()) == diff
     for entry in result.report.entries:
         assert (entry.handling == "enforced_off_chain") == (entry.off_chain_rule is not None)
     if not result.report.entries:
-        translate(asset, target)  # nothing to accept: no refusal
+        translate(asset, target, issuer=issuer)  # nothing to accept: no refusal
+
+
+def test_an_ibet_target_admits_its_issuer() -> None:
+    """Regression (thorough erc3643 -> ibet_share): ibet reads its issuer among the admitted
+    recipients and the sender unchecked; the prediction says so and the plan names the
+    issuer, by default the source's own."""
+    source = trex_asset(rules=(AllowListRule(addresses=(ALICE,), scope="either"),)).model_copy(
+        update={"issuer": DAVE}
+    )
+    result = translate(source, Standard.IBET_SHARE, allow_loss="all")
+    assert result.plan.issuer == DAVE  # type: ignore[union-attr]
+    rule = next(r for r in expected_asset(result.plan).rules if isinstance(r, AllowListRule))
+    assert (rule.scope, set(rule.addresses)) == ("recipient", {ALICE, DAVE})
+    other = translate(source, Standard.IBET_SHARE, allow_loss="all", issuer=BOB)
+    assert other.plan.issuer == BOB  # type: ignore[union-attr]
+    assert Feature.ALLOW_LIST in other.report.reading_features
+
+
+def test_an_ibet_target_needs_an_evm_issuer_when_it_requires_registration() -> None:
+    source = trex_asset(rules=(AllowListRule(addresses=(ALICE,)),)).model_copy(
+        update={"issuer": "A" * 58}
+    )
+    with pytest.raises(InvalidInput) as caught:
+        translate(source, Standard.IBET_SHARE, allow_loss="all")
+    assert caught.value.field == "issuer"
+    with pytest.raises(InvalidInput, match="40 hexadecimal"):
+        translate(source, Standard.IBET_BOND, allow_loss="all", issuer="0x12")
+    assert translate(source, Standard.IBET_BOND, allow_loss="all", issuer=BOB).plan.issuer == BOB  # type: ignore[union-attr]

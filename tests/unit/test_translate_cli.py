@@ -81,6 +81,21 @@ def test_bad_source_names_the_field(capsys: pytest.CaptureFixture[str], tmp_path
     assert "decimals" in err
 
 
+def test_an_ibet_plan_names_its_issuer(capsys: pytest.CaptureFixture[str]) -> None:
+    """``--issuer`` is the account that will deploy an ibet target (it admits its issuer as
+    a recipient): it is in the plan; a malformed one is bad input naming the field."""
+    issuer = "0x" + "ab" * 20
+    code, out, _ = run(
+        capsys, "--from", TOT, "--to", "ibet-share", "--allow-loss", "all", "--issuer", issuer,
+        "--json",
+    )  # fmt: skip
+    assert code == 0
+    assert json.loads(out)["translation"]["plan"]["issuer"].lower() == issuer
+    code, _, err = run(capsys, "--from", TOT, "--to", "ibet-share", "--issuer", "0x12")
+    assert code == 3
+    assert "issuer" in err
+
+
 def test_deploy_reads_back_exactly_the_report(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = run(
         capsys, "--from", TOT, "--to", "erc1400", "--allow-loss", "all", "--deploy", "--json"
