@@ -545,7 +545,7 @@ def format_report(data: Mapping[str, Any]) -> str:
         extra = first - row["kinds"]["ibet"]["direct transfer"]
         lines.append(
             f"  {'ibet':<18} {'first lock':<16} {first:>9,} {extra:>9,}"
-            "   (a seller's first lock: a fresh slot)"
+            "   (no settled slot of the seller's free: a fresh one)"
         )
         verdict = "yes" if row["at_or_below_boltz"] else "NO: " + ", ".join(row["above_boltz"])
         lines.append(f"  every row's overhead at or below Boltz v6's: {verdict}")
