@@ -66,6 +66,16 @@ CHAIN_A = [
 ]
 """Chain A's backend and EVM target, for the IbetHTLC tests."""
 
+CHAIN_A_BERLIN_IN_MAKE_TEST = [
+    pytest.param(
+        param.values[0],
+        id=param.id,
+        marks=[*param.marks, *(() if param.values[0][1] == "berlin" else (pytest.mark.thorough,))],
+    )
+    for param in CHAIN_A
+]
+""":data:`CHAIN_A` with every target but Berlin (ibet's) under ``make test-thorough`` only."""
+
 
 @pytest.fixture(scope="module")
 def bonds(request: pytest.FixtureRequest) -> Iterator[Bonds]:
@@ -204,7 +214,7 @@ def test_locked_units_back_one_swap_only(bonds: Bonds, snapshots: None) -> None:
         )  # fmt: skip
 
 
-@pytest.mark.parametrize("bonds", CHAIN_A, indirect=True)
+@pytest.mark.parametrize("bonds", CHAIN_A_BERLIN_IN_MAKE_TEST, indirect=True)
 def test_a_settled_lock_s_slot_is_written_over_and_never_settled_again(
     bonds: Bonds, snapshots: None
 ) -> None:
