@@ -24,14 +24,65 @@ How a row is compared with Boltz (:data:`COMPARISON`): a token whose own transfe
 (T-REX runs its identity and compliance checks on every transfer) cannot be compared by
 absolute gas, so each row's *overhead* (its gas minus the direct transfer of the same amount
 of the same token) is set against Boltz's overhead (its quoted figure minus the direct
-transfer under its own conditions, measured here at cancun). What that measure shows on
-T-REX (cancun, py-evm, issue 19): the lock's overhead is 37,023 against Boltz's 31,103, and
-of the 5,920 above, 5,391 are the fee-on-transfer check (two ``balanceOf`` through T-REX's
-proxy, about 2,600 each when warm) and 529 are T-REX's own ``transferFrom``, which costs
-more than its ``transfer`` by more than an OpenZeppelin ERC-20's does (it emits
-``Approval``): a build of the lock without any balance read still measured +529. T-REX can
-take fees (its TransferFeesModule force-transfers the fee out of the receiver), so it
-cannot be exempted from the check.
+transfer under its own conditions, measured here at cancun).
+
+Where the three lock rows that were above Boltz stand (cancun, py-evm, issue 19; Boltz's
+ERC-20 lock overhead is 31,103; the plain ERC-20 lock is 23 gas under it, so every fixed
+part of ``lockToken`` is already spent and only a kind's own extra cost shows):
+
+- ibet lock: 96,246 -> 79,648, overhead 46,330 -> 29,732: at or below Boltz (-1,371); its
+  claim and refund 49,757 / 48,816 -> 54,753 / 53,790, still below (-2,720 / -2,917).
+  IbetHTLC now keeps each lock in a numbered slot of its seller's and a settled lock leaves
+  ``CLOSED`` (1) there instead of zero, so the seller's next lock writes over a non-zero
+  word (about 5,000 gas instead of 22,100) and claims and refunds give up the 4,800 refund
+  of clearing it; per swap (lock and claim) 146,003 -> 134,401. The row is the steady
+  state: the seller has one lock open and has settled one before. When no settled slot is
+  free (a seller's first locks, or more open at once than ever before) the lock takes a
+  fresh one: ``ibet first lock`` in the report, 96,748 (+15,729 over Boltz). The lock is
+  still two transactions, the token's ``lock`` to the escrow and the commit: one needs the
+  token to tell the escrow, and ibet's tokens call ``tokenFallback`` only on a transfer to
+  their ``tradableExchange`` and always with empty data (BOOSTRY's IbetStraightBond
+  ``transfer`` / ``transferToContract``), while ours may add nothing to ibet's public
+  interface (the ABI-conformance test). With a fresh word per lock, two transactions cannot
+  reach Boltz: two base fees (42,000), the word (22,100), the token's own lock (14,092 of
+  execution) and the calldata (2,492) make 80,684 against a bound of 49,916 + 31,103 =
+  81,019, before the commit reads the lock book (a cold account and a cold word, 4,700).
+  When the seller's uncommitted units locked to the escrow already cover the amount,
+  ``IbetHtlc.lock`` sends the commit alone.
+- ERC-1400 partition lock: 104,589 -> 96,476 (overhead 42,830 -> 34,717; +11,727 -> +3,614
+  above Boltz), in two measured steps. First (-6,391): ``lockPartition`` is inline assembly
+  like ``lockToken`` (no ``EXTCODESIZE`` before the calls: the empty balance answer names a
+  token without code, as in ``lockToken``), and our SecurityToken1400 reads the partition
+  operator word first (it read the global operator and both controller words before it).
+  Second (-1,734): ``ControllerTransfer`` is logged for a controller's forced transfer only,
+  not when the holder authorised that operator, so an authorised operator costs one storage
+  read (plus a warm one). (A rebuild with new comments moved it by 12, to 96,476.) What is
+  left over the direct ``transferByPartition``: the lock's word 22,100, the token's cold
+  account 2,600 (the direct transfer's sender calls the token itself), ``PartitionLocked``
+  2,661 (six data words), the operator read 2,100, the two ``balanceOfByPartition`` of the
+  delivery check, 788 of calldata, and code. Not done, and not enough together:
+  ``PartitionLocked`` in ``TokenLocked``'s shape (sender, amount and partition taken from
+  the token's ``TransferByPartition`` log after it, as ``TokenLocked`` takes them from
+  ``Transfer``: at most 1,024), and a partition allowance spent by
+  ``operatorTransferByPartition`` (as ConsenSys' UniversalToken has), whose clearing refund
+  would make the authorisation cost what Boltz's ERC-20 allowance costs (about 1,900).
+- T-REX lock: unchanged, 333,289 (overhead 37,023, +5,920): 5,391 are the two ``balanceOf``
+  through T-REX's proxy (about 2,700 each, warm) and 529 T-REX's own ``transferFrom``, which
+  emits ``Approval`` (a build of the lock without any balance read still measured +529). The
+  check cannot go: T-REX can take fees (its TransferFeesModule force-transfers the fee out of
+  the receiver), and no cheap proof of "takes no fees" exists without an admin: every T-REX
+  token runs the same proxy code (``EXTCODEHASH`` says nothing about its compliance modules),
+  and a stored per-token total instead of the balance read before costs a cold read and a
+  write (about 5,000) plus the read after, more than the two reads, and claims would pay it
+  too. So T-REX cannot be at or below Boltz with ``lockToken``'s storage model without
+  giving up the fee-on-transfer refusal.
+
+IbetHTLC's slot reuse would bring every HTLC.sol lock under Boltz too (T-REX and ERC-1400
+included: about -17,100 each), but not adopted there: HTLC.sol's claims and refunds are only
+168 to 661 gas under Boltz, and losing the 4,800 refund of clearing a word would put them
+4,100 to 4,700 above (estimated from the EIP-2929 / EIP-3529 prices, not measured); per
+swap it would save about 12,300. It also needs the slot in every lock's terms, so the
+adapter and the relayer's records would carry it.
 """
 
 from __future__ import annotations
@@ -232,7 +283,9 @@ def measure_partition(client: EvmClient) -> dict[str, int]:
 def measure_ibet(client: EvmClient) -> dict[str, int]:
     """An ibet straight bond through ``IbetHTLC``: the lock is the token's ``lock`` to the
     escrow plus the commit (two transactions, summed), claim and refund unlock; beside the
-    direct ``transfer`` of as many units, in the steady state."""
+    direct ``transfer`` of as many units, in the steady state: the seller has one lock open
+    and has settled one before, whose slot the measured lock reuses (``first lock``: the
+    same two transactions when no settled slot is free, so the lock takes a fresh one)."""
     from adapters.evm.ibet import deploy_ibet_bond, deploy_personal_info
     from adapters.evm.ibet_htlc import IbetHtlc
 
@@ -258,24 +311,31 @@ def measure_ibet(client: EvmClient) -> dict[str, int]:
     counter = [200]
     units = 1_000
 
-    def lock(hashlock: bytes, deadline: int) -> int:
+    def lock(hashlock: bytes, deadline: int) -> tuple[int, int]:
+        """(gas of the two transactions, the slot the lock took)."""
+        slot = int(client.read(fns.freeSlot(seller.address, 0)))
         first = gas(seller, token.functions.lock(escrow.address, units, ""))
-        return first + gas(seller, fns.lock(bond, units, hashlock, buyer.address, deadline))
+        return first + gas(
+            seller, fns.lock(bond, units, hashlock, buyer.address, deadline, slot)
+        ), slot
 
-    far = int(client.now().timestamp()) + 300 * _HOUR
-    lock(hashlib.sha256(_secret(counter)).digest(), far)  # background lock
     out: dict[str, int] = {}
+    far = int(client.now().timestamp()) + 300 * _HOUR
+    lock(hashlib.sha256(_secret(counter)).digest(), far)  # background lock, stays open
+    settled = _secret(counter)  # an earlier swap of the seller's, claimed: its slot is free
+    out["first lock"], slot = lock(hashlib.sha256(settled).digest(), far)  # a fresh slot
+    gas(buyer, fns.claim(settled, bond, seller.address, buyer.address, units, far, slot))
     secret = _secret(counter)
     deadline = int(client.now().timestamp()) + _HOUR
-    out["lock"] = lock(hashlib.sha256(secret).digest(), deadline)
+    out["lock"], slot = lock(hashlib.sha256(secret).digest(), deadline)
     out["claim"] = gas(
-        buyer, fns.claim(secret, bond, seller.address, buyer.address, units, deadline)
+        buyer, fns.claim(secret, bond, seller.address, buyer.address, units, deadline, slot)
     )
     refund_lock = hashlib.sha256(_secret(counter)).digest()
-    lock(refund_lock, deadline)
+    _, slot = lock(refund_lock, deadline)
     client.increase_time(_HOUR + 60)
     out["refund"] = gas(
-        seller, fns.refund(refund_lock, bond, seller.address, buyer.address, units, deadline)
+        seller, fns.refund(refund_lock, bond, seller.address, buyer.address, units, deadline, slot)
     )
     out["direct transfer"] = gas(seller, token.functions.transfer(buyer.address, units))
     return out
@@ -410,11 +470,12 @@ def report(targets: Sequence[str] = TARGETS) -> dict[str, Any]:
     "figures": {op: gas}, "direct transfer": {"native", "erc20"}, "overhead": {op: gas}},
     "targets": {target: {"kinds": {kind: {"lock", "claim", "refund", "direct transfer"}},
     "overhead": {kind: {op}}, "margin": {kind: {op}}, "at_or_below_boltz": bool,
-    "above_boltz": [...]}}}`` with kinds ``native``, ``erc20``, ``erc3643 (T-REX)``,
-    ``erc1400 partition`` and ``ibet``. ``overhead`` is a row's gas over the direct transfer
-    of the same amount, ``margin`` that overhead minus Boltz's (see :data:`COMPARISON`);
-    ``at_or_below_boltz`` says whether every margin on the target is <= 0 and
-    ``above_boltz`` names the rows that are not.
+    "above_boltz": [...], "ibet first lock": gas}}}`` with kinds ``native``, ``erc20``,
+    ``erc3643 (T-REX)``, ``erc1400 partition`` and ``ibet``. ``overhead`` is a row's gas over
+    the direct transfer of the same amount, ``margin`` that overhead minus Boltz's (see
+    :data:`COMPARISON`); ``at_or_below_boltz`` says whether every margin on the target is <= 0 and
+    ``above_boltz`` names the rows that are not. ``ibet first lock`` is the ibet lock when
+    no settled slot of the seller's is free (see the module's notes); it is not a row.
     """
     direct_boltz = _direct(EvmClient.embedded(BOLTZ_BASELINE_TARGET))
     boltz_overhead = boltz_overheads(direct_boltz)
@@ -440,6 +501,7 @@ def report(targets: Sequence[str] = TARGETS) -> dict[str, Any]:
         kinds["erc3643 (T-REX)"] = measure_trex(client)
         kinds["erc1400 partition"] = measure_partition(client)
         kinds["ibet"] = measure_ibet(client)
+        ibet_first = kinds["ibet"].pop("first lock")
         overhead, margin = compare_rows(kinds, boltz_overhead)
         above = [f"{k} {op}" for k, ops in margin.items() for op, m in ops.items() if m > 0]
         out["targets"][target] = {
@@ -448,6 +510,7 @@ def report(targets: Sequence[str] = TARGETS) -> dict[str, Any]:
             "margin": margin,
             "at_or_below_boltz": not above,
             "above_boltz": above,
+            "ibet first lock": ibet_first,
         }
     return out
 
@@ -478,6 +541,12 @@ def format_report(data: Mapping[str, Any]) -> str:
                     f"  {kind:<18} {op:<16} {used:>9,} {ours:>9,} {theirs:>9,} "
                     f"{row['margin'][kind][op]:>+8,}"
                 )
+        first = row["ibet first lock"]
+        extra = first - row["kinds"]["ibet"]["direct transfer"]
+        lines.append(
+            f"  {'ibet':<18} {'first lock':<16} {first:>9,} {extra:>9,}"
+            "   (no settled slot of the seller's free: a fresh one)"
+        )
         verdict = "yes" if row["at_or_below_boltz"] else "NO: " + ", ".join(row["above_boltz"])
         lines.append(f"  every row's overhead at or below Boltz v6's: {verdict}")
         lines.append("")

@@ -10,6 +10,12 @@ to one swap). A claim (anyone may send it) unlocks the units to the fixed receiv
 ibet's ``unlock`` skips the token's transferable and personal-info checks, so a relayer must
 run the token's own transfer check (``adapters.evm.ibet`` dry run) before locking and before
 claiming; :meth:`IbetHtlc.preflight` reports what is missing before anything is sent.
+
+Each lock sits in a numbered slot of its seller's (``IbetLocked`` names it): the lock takes
+the seller's lowest slot holding no open lock (:meth:`IbetHtlc.lock` reads ``freeSlot`` for
+the hint), so a settled lock's word is written over rather than a fresh one (see the
+contract's notice). Claim and refund find the slot in the lock's event; a lock's state is
+``isOpen(sender, slot, id)``.
 """
 
 from __future__ import annotations
@@ -138,10 +144,11 @@ class IbetHtlc:
                 signer,
                 contract.functions.lock(self.address, amount - uncommitted, _LOCK_NOTE),
             )
+        hint = int(self.client.read(self.contract.functions.freeSlot(signer.address, 0)))
         receipt = self._send(
             "lock",
             signer,
-            self.contract.functions.lock(token, amount, lock_hash, receiver, deadline),
+            self.contract.functions.lock(token, amount, lock_hash, receiver, deadline, hint),
         )
         lock_id = self._lock_id(lock_hash, token, signer.address, receiver, amount, deadline)
         return lock_id, receipt
@@ -173,30 +180,38 @@ class IbetHtlc:
         return "0x" + bytes(raw).hex()
 
     def _params(self, lock_id: str) -> HtlcLock:
-        for lock in self._scan(None):
-            if lock.lock_id == lock_id:
-                return lock
-        raise NotFound(f"no ibet lock {lock_id} on HTLC {self.address}")
+        return self._located(lock_id)[0]
+
+    def _located(self, lock_id: str) -> tuple[HtlcLock, int]:
+        """Lock ``lock_id`` and its slot: the open one if two locks share the id (identical
+        terms in two slots), else the latest."""
+        found: tuple[HtlcLock, int] | None = None
+        for lock, slot in self._entries(None):
+            if lock.lock_id == lock_id and (found is None or found[0].state != "open"):
+                found = (lock, slot)
+        if found is None:
+            raise NotFound(f"no ibet lock {lock_id} on HTLC {self.address}")
+        return found
 
     def claim(self, lock_id: str, secret: bytes, signer: Signer) -> TxReceipt:
         """Unlock the units to the fixed receiver with the 32-byte secret."""
         if not isinstance(secret, bytes) or len(secret) != 32:
             raise InvalidInput("secret", "must be exactly 32 bytes")
-        lock = self._params(lock_id)
+        lock, slot = self._located(lock_id)
         if hashlib.sha256(secret).digest() != lock.hashlock:
             raise SettlementError(f"claim of {lock_id} refused: the secret does not open it")
         token = self._token(lock.asset)
         fn = self.contract.functions.claim(
-            secret, token, lock.sender, lock.receiver, lock.amount, lock.deadline
+            secret, token, lock.sender, lock.receiver, lock.amount, lock.deadline, slot
         )
         return self._send("claim", signer, fn)
 
     def refund(self, lock_id: str, signer: Signer) -> TxReceipt:
         """Unlock the units back to the fixed sender once the deadline is reached."""
-        lock = self._params(lock_id)
+        lock, slot = self._located(lock_id)
         token = self._token(lock.asset)
         fn = self.contract.functions.refund(
-            lock.hashlock, token, lock.sender, lock.receiver, lock.amount, lock.deadline
+            lock.hashlock, token, lock.sender, lock.receiver, lock.amount, lock.deadline, slot
         )
         return self._send("refund", signer, fn)
 
@@ -205,6 +220,11 @@ class IbetHtlc:
         return list(self._scan(self._hashlock(hashlock)))
 
     def _scan(self, hashlock: bytes | None) -> Iterator[HtlcLock]:
+        for lock, _ in self._entries(hashlock):
+            yield lock
+
+    def _entries(self, hashlock: bytes | None) -> Iterator[tuple[HtlcLock, int]]:
+        """Every ``IbetLocked`` (under ``hashlock``, or all) with its slot, in chain order."""
         topic0 = self._topic("IbetLocked")
         topics: list[Any] = [topic0, None, "0x" + hashlock.hex()] if hashlock else [topic0]
         for entry in self.client.logs(
@@ -212,23 +232,28 @@ class IbetHtlc:
         ):
             args = dict(self.contract.events.IbetLocked().process_log(entry)["args"])
             lock_id = "0x" + bytes(args["id"]).hex()
-            yield HtlcLock(
-                lock_id=lock_id,
-                asset=AssetRef(
-                    chain=self.client.chain,
-                    locator=EvmContractLocator(address=str(args["token"])),
+            sender, slot = str(args["sender"]), int(args["slot"])
+            yield (
+                HtlcLock(
+                    lock_id=lock_id,
+                    asset=AssetRef(
+                        chain=self.client.chain,
+                        locator=EvmContractLocator(address=str(args["token"])),
+                    ),
+                    sender=str(args["sender"]),
+                    receiver=str(args["receiver"]),
+                    amount=int(args["amount"]),
+                    hashlock=bytes(args["hashlock"]),
+                    deadline=int(args["deadline"]),
+                    state=self._state(lock_id, sender, slot),
+                    height=int(entry["blockNumber"]),
                 ),
-                sender=str(args["sender"]),
-                receiver=str(args["receiver"]),
-                amount=int(args["amount"]),
-                hashlock=bytes(args["hashlock"]),
-                deadline=int(args["deadline"]),
-                state=self._state(lock_id),
-                height=int(entry["blockNumber"]),
+                slot,
             )
 
-    def _state(self, lock_id: str) -> str:
-        if bool(self.client.read(self.contract.functions.isOpen(bytes.fromhex(lock_id[2:])))):
+    def _state(self, lock_id: str, sender: str, slot: int) -> str:
+        is_open = self.contract.functions.isOpen(sender, slot, bytes.fromhex(lock_id[2:]))
+        if bool(self.client.read(is_open)):
             return "open"
         claimed = list(
             self.client.logs(

@@ -39,6 +39,7 @@ from bridge.reasons import ReasonCode
 from bridge.registry import Registry
 from tests.fixtures.evm import EvmChains
 from tests.integration.evm._contracts_support import (
+    RAW_GAS,
     contracts_cache,
     deployed_once,
     funded_signers,
@@ -310,6 +311,36 @@ def test_controller_transfer_and_redeem_bypass_the_validator(env: Env) -> None:
     with pytest.raises(EvmReverted) as info:
         env.op(Capability.BURN, account=env.addr("carol"), amount=101)
     assert info.value.reason is ReasonCode.INSUFFICIENT_BALANCE
+
+
+def test_controller_transfer_is_logged_for_a_forced_move_only(env: Env) -> None:
+    """A controller moving a holder's units with ``operatorTransferByPartition`` logs
+    ``ControllerTransfer`` when the holder did not authorise it (a forced transfer), and not
+    once the holder authorised it as its operator for that partition (the holder's own
+    decision; the token then checks that operator with one storage read)."""
+    topic = bytes(
+        env.client.w3.keccak(text="ControllerTransfer(address,address,address,uint256,bytes,bytes)")
+    )
+
+    def move_by_issuer() -> list[Any]:
+        data = env.contract.encode_abi(
+            "operatorTransferByPartition",
+            args=[REG_S, env.addr("alice"), env.addr("carol"), 10, b"", b""],
+        )
+        sent = env.client.transact(
+            env.s["issuer"], str(env.contract.address), bytes.fromhex(data[2:]), gas=RAW_GAS
+        )
+        logs = env.client.receipt(sent.tx_id)["logs"]
+        return [x for x in logs if bytes(x["topics"][0]) == topic]
+
+    forced = move_by_issuer()
+    assert len(forced) == 1
+    assert send_raw(
+        env.client, env.s["alice"], env.contract, "authorizeOperatorByPartition",
+        REG_S, env.addr("issuer"),
+    ) is None  # fmt: skip
+    assert move_by_issuer() == []  # authorised by the holder: not a forced transfer
+    assert env.adapter.holding(env.ref, env.addr("carol")).by_partition == {REG_S: 20}
 
 
 def test_renounced_control_drops_controller_powers(env: Env) -> None:

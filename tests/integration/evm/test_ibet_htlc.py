@@ -66,6 +66,16 @@ CHAIN_A = [
 ]
 """Chain A's backend and EVM target, for the IbetHTLC tests."""
 
+CHAIN_A_BERLIN_IN_MAKE_TEST = [
+    pytest.param(
+        param.values[0],
+        id=param.id,
+        marks=[*param.marks, *(() if param.values[0][1] == "berlin" else (pytest.mark.thorough,))],
+    )
+    for param in CHAIN_A
+]
+""":data:`CHAIN_A` with every target but Berlin (ibet's) under ``make test-thorough`` only."""
+
 
 @pytest.fixture(scope="module")
 def bonds(request: pytest.FixtureRequest) -> Iterator[Bonds]:
@@ -202,6 +212,49 @@ def test_locked_units_back_one_swap_only(bonds: Bonds, snapshots: None) -> None:
             hashlock=hashlib.sha256(b"\x02" * 32).digest(), deadline=deadline,
             signer=bonds.seller,
         )  # fmt: skip
+
+
+@pytest.mark.parametrize("bonds", CHAIN_A_BERLIN_IN_MAKE_TEST, indirect=True)
+def test_a_settled_lock_s_slot_is_written_over_and_never_settled_again(
+    bonds: Bonds, snapshots: None
+) -> None:
+    """A seller's next lock takes the slot of its settled one (a non-zero word written over:
+    the commit costs at least 15,000 gas less than a fresh slot's), the open lock's slot is
+    skipped, and the settled lock cannot be claimed or refunded again through its old slot
+    (its word is now the new lock's id)."""
+    deadline = now(bonds.a) + 600
+    fns = bonds.ibet_htlc.contract.functions
+    seller = bonds.seller.address
+
+    def lock(secret: bytes, amount: int) -> tuple[str, int, int]:
+        lock_id, receipt = bonds.ibet_htlc.lock(
+            asset=bonds.bond, receiver=bonds.buyer_a.address, amount=amount,
+            hashlock=hashlib.sha256(secret).digest(), deadline=deadline, signer=bonds.seller,
+        )  # fmt: skip
+        _, slot = bonds.ibet_htlc._located(lock_id)
+        return lock_id, slot, int(bonds.a.receipt(receipt.tx_id)["gasUsed"])
+
+    open_id, open_slot, _ = lock(b"\x01" * 32, 10)
+    first_id, first_slot, fresh = lock(b"\x02" * 32, 20)
+    assert (open_slot, first_slot) == (0, 1)
+    bonds.ibet_htlc.claim(first_id, b"\x02" * 32, bonds.operator_a)
+    assert int(bonds.a.read(fns.freeSlot(seller, 0))) == 1
+    second_id, second_slot, reused = lock(b"\x03" * 32, 20)
+    assert second_slot == 1
+    assert reused <= fresh - 15_000, (fresh, reused)
+    assert bool(bonds.a.read(fns.isOpen(seller, 1, bytes.fromhex(second_id[2:]))))
+    assert not bool(bonds.a.read(fns.isOpen(seller, 1, bytes.fromhex(first_id[2:]))))
+    assert bool(bonds.a.read(fns.isOpen(seller, 0, bytes.fromhex(open_id[2:]))))
+    with pytest.raises(SettlementError, match="LockNotOpen"):
+        bonds.ibet_htlc.claim(first_id, b"\x02" * 32, bonds.operator_a)
+    bonds.a.increase_time(700)
+    bonds.a.mine()
+    with pytest.raises(SettlementError, match="LockNotOpen"):
+        bonds.ibet_htlc.refund(first_id, bonds.operator_a)
+    bonds.ibet_htlc.refund(second_id, bonds.operator_a)
+    bonds.ibet_htlc.refund(open_id, bonds.operator_a)
+    assert bond_balance(bonds, seller) == 1_000 - 20  # the claimed 20 went to the buyer
+    assert int(bonds.a.read(fns.committed(bonds.bond.locator.address, seller))) == 0
 
 
 def ibet_runtime(bonds: Bonds) -> ChainRuntime:

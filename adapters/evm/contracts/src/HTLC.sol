@@ -53,9 +53,11 @@ interface IHTLCPartitionedToken {
 /// nothing, so it must never count as a delivery or a payment: `lockToken` requires a
 /// 32-byte answer from `balanceOf`, which no such address gives (the precompiles that answer
 /// cannot also answer `transferFrom` as a token does), and refuses with `TokenWithoutCode`;
+/// `lockPartition` likewise requires 32-byte answers from `balanceOfByPartition` (a
+/// precompile that answers gives the same word before and after, a delivery of 0: refused);
 /// `claimToken` / `refundToken` accept a `transfer` that returned nothing only from an
-/// address with code; the partition functions check the code first. So a lock can be closed
-/// only by paying its asset out.
+/// address with code; `claimPartition` / `refundPartition` check the code first. So a lock
+/// can be closed only by paying its asset out.
 ///
 /// The secret is exactly 32 bytes: claim takes it as `bytes32` and refuses calldata of any
 /// other length, so a preimage of another size can never satisfy the hashlock here while
@@ -114,6 +116,9 @@ interface IHTLCPartitionedToken {
 /// the preimage is written. Their refusals name the same errors, in the same order, as the
 /// checks in `_checkLock`. `lockToken` leaves its transient mark set on purpose (solc warns
 /// about that): the next lock of the token in the same transaction checks it, see above.
+/// `lockPartition` is inline assembly too (its preimage at 0x00-0xdf, its event's data at
+/// 0x100-0x1bf, the token calls' arguments over both once they are logged): it reads the
+/// token's code only to name a refusal, never on the way to a lock.
 contract HTLC {
     /// @dev Upper bound on how far in the future a deadline may lie (catches milliseconds).
     uint256 private constant MAX_LOCK_SECONDS = 366 days;
@@ -425,6 +430,14 @@ contract HTLC {
 
     /// @notice Lock `amount` of `partition` of `token` for `receiver` (this contract must be
     /// the sender's operator). Refused unless the partition balance grows by exactly `amount`.
+    /// @dev Inline assembly, as `lockToken`: the id's preimage at memory 0x00-0xdf, the
+    /// event's data at 0x100-0x1bf, then `balanceOfByPartition` before,
+    /// `operatorTransferByPartition` (empty data and operator data), `balanceOfByPartition`
+    /// after. A failed or short balance answer is refused once the calls are done
+    /// (`TokenWithoutCode` when the token has no code: such an address answers nothing, and
+    /// the code is read only then), a balance that fell reads as a huge delivery
+    /// (`AmountNotReceived`); the transfer's own revert is passed on. Its answer is not
+    /// read: the measured delivery decides.
     function lockPartition(
         address token,
         bytes32 partition,
@@ -433,9 +446,15 @@ contract HTLC {
         address receiver,
         uint256 deadline
     ) external returns (bytes32 id) {
-        if (token == address(0)) revert ZeroToken();
-        if (token.code.length == 0) revert TokenWithoutCode(token);
-        _checkLock(receiver, amount, deadline);
+        bool refused = _refused(receiver, amount, deadline);
+        assembly {
+            refused := or(refused, iszero(token))
+        }
+        if (refused) {
+            if (token == address(0)) revert ZeroToken();
+            _checkLock(receiver, amount, deadline);
+        }
+        bytes32 topic = PartitionLocked.selector;
         assembly {
             // #if transient-storage
             if tload(token) {
@@ -450,21 +469,79 @@ contract HTLC {
             }
             sstore(GUARD_SLOT, 2)
             // #endif
-        }
-        id = partitionLockId(hashlock, token, partition, msg.sender, receiver, amount, deadline);
-        _store(id);
-        emit PartitionLocked(hashlock, token, partition, msg.sender, receiver, amount, deadline);
-        IHTLCPartitionedToken t = IHTLCPartitionedToken(token);
-        uint256 before = t.balanceOfByPartition(partition, address(this));
-        t.operatorTransferByPartition(partition, msg.sender, address(this), amount, "", "");
-        uint256 received = t.balanceOfByPartition(partition, address(this)) - before;
-        if (received != amount) revert AmountNotReceived(amount, received);
-        assembly {
+            // the id: keccak256(abi.encode(hashlock, token, sender, receiver, amount,
+            // deadline, partition)), as partitionLockId
+            mstore(0x00, hashlock)
+            mstore(0x20, token)
+            mstore(0x40, caller())
+            mstore(0x60, receiver)
+            mstore(0x80, amount)
+            mstore(0xa0, deadline)
+            mstore(0xc0, partition)
+            id := keccak256(0x00, 0xe0)
+            if sload(id) {
+                mstore(0x00, shl(224, 0xe1e616f8)) // LockExists(bytes32)
+                mstore(0x04, id)
+                revert(0x00, 0x24)
+            }
+            sstore(id, 1)
+            // PartitionLocked(hashlock; token, partition, sender, receiver, amount, deadline)
+            mstore(0x100, token)
+            mstore(0x120, partition)
+            mstore(0x140, caller())
+            mstore(0x160, receiver)
+            mstore(0x180, amount)
+            mstore(0x1a0, deadline)
+            log2(0x100, 0xc0, topic, hashlock)
+            // balanceOfByPartition(partition, this) before, at 0x1c
+            mstore(0x00, 0x30e82803)
+            mstore(0x20, partition)
+            mstore(0x40, address())
+            let ok :=
+                and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0x1c, 0x44, 0xe0, 0x20))
+            let before := mload(0xe0)
+            // operatorTransferByPartition(partition, sender, this, amount, "", ""), at 0x1c
+            mstore(0x00, 0x8c0dee9c)
+            mstore(0x40, caller())
+            mstore(0x60, address())
+            mstore(0x80, amount)
+            mstore(0xa0, 0xc0) // offset of data
+            mstore(0xc0, 0xe0) // offset of operatorData
+            mstore(0xe0, 0) // data's length
+            mstore(0x100, 0) // operatorData's length
+            if iszero(call(gas(), token, 0, 0x1c, 0x104, 0x00, 0x00)) {
+                returndatacopy(0x00, 0x00, returndatasize())
+                revert(0x00, returndatasize())
+            }
+            // balanceOfByPartition(partition, this) after
+            mstore(0x00, 0x30e82803)
+            mstore(0x40, address())
+            ok := and(
+                ok, and(gt(returndatasize(), 0x1f), staticcall(gas(), token, 0x1c, 0x44, 0xe0, 0x20))
+            )
+            if iszero(ok) {
+                if iszero(extcodesize(token)) {
+                    mstore(0x00, shl(224, 0x9276324f)) // TokenWithoutCode(address)
+                    mstore(0x04, token)
+                    revert(0x00, 0x24)
+                }
+                mstore(0x00, shl(224, 0x90b8ec18)) // TransferFailed()
+                revert(0x00, 0x04)
+            }
+            let received := sub(mload(0xe0), before)
+            if iszero(eq(received, amount)) {
+                mstore(0x00, shl(224, 0xf6dc6bd6)) // AmountNotReceived(uint256,uint256)
+                mstore(0x04, amount)
+                mstore(0x24, received)
+                revert(0x00, 0x44)
+            }
             // #if transient-storage
             tstore(token, 0)
             // #else
             sstore(GUARD_SLOT, 1)
             // #endif
+            mstore(0x00, id)
+            return(0x00, 0x20)
         }
     }
 

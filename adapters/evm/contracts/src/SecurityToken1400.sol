@@ -36,6 +36,11 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 /// holder's units with `controllerTransfer` / `controllerRedeem`, bypassing the validator
 /// (only the balance and a non-zero recipient are checked); units are taken from the default
 /// partition first, then from the holder's other partitions in `partitionsOf` order.
+/// A controller is also every holder's operator: `operatorTransferByPartition` by a
+/// controller that the holder did not authorise (for the partition or globally) is a forced
+/// transfer and logs `ControllerTransfer` too; one the holder authorised is the holder's own
+/// decision and does not. (So an escrow the holder authorised is checked with one storage
+/// read, whoever else it is.)
 /// Documents (ERC-1643) are set and removed by the owner.
 contract SecurityToken1400 is IERC20Metadata, Ownable {
     bytes1 internal constant FAILURE = 0x50;
@@ -242,7 +247,8 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
         bytes calldata operatorData
     ) external returns (bytes32) {
         _transferChecked(partition, from, to, value, data, operatorData, false);
-        if (msg.sender != from && _controllable && _isController[msg.sender]) {
+        // allowed, and not by the holder: a controller's forced transfer (see the notice)
+        if (msg.sender != from && !_authorisedByHolder(partition, msg.sender, from)) {
             emit ControllerTransfer(msg.sender, from, to, value, data, operatorData);
         }
         return partition;
@@ -269,7 +275,18 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
         view
         returns (bool)
     {
-        return isOperator(operator, holder) || _partitionOperators[holder][partition][operator];
+        return _authorisedByHolder(partition, operator, holder) || isOperator(operator, holder);
+    }
+
+    /// @dev Whether `holder` itself authorised `operator` for `partition` (for that partition
+    /// first: an escrow authorised for one partition, the HTLC's lockPartition, is answered
+    /// by one storage read, and the answer is warm when asked again).
+    function _authorisedByHolder(bytes32 partition, address operator, address holder)
+        internal
+        view
+        returns (bool)
+    {
+        return _partitionOperators[holder][partition][operator] || _operators[holder][operator];
     }
 
     function authorizeOperator(address operator) external {
