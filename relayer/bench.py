@@ -115,7 +115,7 @@ def relayer(
         )
     if block_time and chains != "anvil":
         raise typer.BadParameter("only with --chains anvil", param_hint="--block-time")
-    console = Console(stderr=True, quiet=as_json)
+    console = Console(stderr=True)  # progress on stderr, also with --json
     if chains == "anvil":
         numbers = run_anvil_relayer_bench(swaps, console, block_time=block_time, profile=profile)
     else:
