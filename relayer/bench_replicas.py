@@ -178,6 +178,8 @@ def _replica_main(
                 idle_since = idle_since or time.monotonic()
                 time.sleep(0.05)
         registry = service.metrics.registry
+        from relayer.bench import _stage_sums
+
         requests = {leg: dict(client.stats.by_method) for leg, client in clients.items()}
         results.put(
             {
@@ -188,6 +190,7 @@ def _replica_main(
                 "leases_lost": int(registry.get_sample_value("stbridge_leases_lost_total") or 0),
                 "transient_errors": service.transient_errors,
                 "requests_by_method": requests,
+                "stage_sums": _stage_sums(registry),
             }
         )
         store.close()
@@ -403,8 +406,12 @@ def _run_once(swaps: int, count: int, dsn: str, console: Console) -> dict[str, A
         "relayer_cpu_seconds": round(cpu, 2),
         "cpu_ms_per_swap": round(1000 * cpu / swaps, 1),
         "setup_seconds": round(setup_s, 2),
+        "stages": _merged_stages(reports),
         "per_replica": sorted(
-            ({k: v for k, v in r.items() if k != "requests_by_method"} for r in reports),
+            (
+                {k: v for k, v in r.items() if k not in ("requests_by_method", "stage_sums")}
+                for r in reports
+            ),
             key=lambda r: int(r["replica"]),
         ),
         "transactions_sent": _sent(reports),
@@ -437,6 +444,21 @@ def _collect(
                 if n not in reported and not proc.is_alive():
                     reports.append({"replica": n, "error": f"exited with {proc.exitcode}"})
     return reports
+
+
+def _merged_stages(reports: list[dict[str, Any]]) -> dict[str, dict[str, float]]:
+    """The replicas' stage timings together: per stage, the swaps timed and their mean."""
+    counts: Counter[str] = Counter()
+    totals: Counter[str] = Counter()
+    for report in reports:
+        for stage, (count, total) in report.get("stage_sums", {}).items():
+            counts[stage] += count
+            totals[stage] += total
+    return {
+        stage: {"count": counts[stage], "mean_s": round(totals[stage] / counts[stage], 3)}
+        for stage in counts
+        if counts[stage]
+    }
 
 
 def _sent(reports: list[dict[str, Any]]) -> dict[str, int]:
