@@ -87,12 +87,18 @@ def relayer_figure(document: Mapping[str, Any]) -> RelayerFigure:
         x_label=x_label,
         throughput=tuple((int(r[key]), float(r["swaps_per_minute"])) for r in runs),
         stages={
-            (f"{r['replicas']} replicas" if by_replicas else f"{r['swaps']} swaps"): {
+            _run_label(r, by_replicas): {
                 stage: float(row["mean_s"]) for stage, row in r["stages"].items()
             }
             for r in runs
         },
     )
+
+
+def _run_label(run: Mapping[str, Any], by_replicas: bool) -> str:
+    count = int(run["replicas"] if by_replicas else run["swaps"])
+    unit = ("replica" if by_replicas else "swap") + ("" if count == 1 else "s")
+    return f"{count} {unit}"
 
 
 def plot_relayer(document: Mapping[str, Any], path: str) -> RelayerFigure:
