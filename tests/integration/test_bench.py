@@ -145,3 +145,23 @@ def test_bench_relayer_on_two_anvil_chains_reports_cpu_requests_and_blocks() -> 
         assert numbers["blocks"][event]["count"] == 2
         assert numbers["blocks"][event]["max"] >= 1
     assert "anvil" in numbers["conditions"]
+
+
+def test_readme_relayer_block_parses(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every ``stbridge bench relayer`` line of the README parses (its options exist): each
+    runs with ``--help`` appended, which click answers only after parsing the line."""
+    import re
+    import shlex
+
+    from bridge.cli import main
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"readme-test: bench_relayer.*?```sh\n(.*?)```", text, re.DOTALL)
+    assert block is not None
+    lines = [ln.split("#")[0].strip() for ln in block.group(1).splitlines()]
+    commands = [shlex.split(ln) for ln in lines if ln]
+    assert len(commands) == 3
+    for words in commands:
+        assert words[:3] == ["stbridge", "bench", "relayer"]
+        assert main([*words[1:], "--help"]) == 0, words
+        assert "Usage: stbridge bench relayer" in capsys.readouterr().out
