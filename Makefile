@@ -72,10 +72,10 @@ model: setup ## model-check the swap protocol with spin (specs/protocol; needs s
 BENCH_OUT ?= bench-out
 bench: setup ## measure: HTLC gas vs Boltz, compliance/s, relayer swaps/min (+replicas), holder reads
 	@mkdir -p $(BENCH_OUT)
-	$(BIN)/stbridge bench gas
+	$(BIN)/stbridge bench gas --target cancun --target prague
 	$(BIN)/stbridge bench compliance
 	$(BIN)/stbridge bench relayer --chains anvil --swaps 1,10,100 --plot $(BENCH_OUT)/relayer-anvil.png
-	$(BIN)/stbridge bench relayer --swaps 5
+	$(BIN)/stbridge bench relayer --swaps 3
 	@if [ -n "$$STBRIDGE_TEST_PG" ]; then \
 	  $(BIN)/stbridge bench relayer --chains anvil --swaps 100 --replicas 1,2,4 --plot $(BENCH_OUT)/relayer-replicas.png; \
 	else echo "bench relayer --replicas: left out, STBRIDGE_TEST_PG (a PostgreSQL DSN) is not set"; fi
