@@ -137,7 +137,10 @@ def relayer(
     ] = None,
     profile: Annotated[
         Path | None,
-        typer.Option(help="Write a cProfile of the relayer's ticks to this file (pstats)."),
+        typer.Option(
+            help="Write a cProfile of the relayer's ticks to this file (pstats; with several "
+            "waves, the last wave's)."
+        ),
     ] = None,
     plot: Annotated[
         Path | None,
