@@ -67,11 +67,19 @@ contracts: setup ## rebuild our Solidity artifacts with the pinned solc
 model: setup ## model-check the swap protocol with spin (specs/protocol; needs spin and gcc)
 	$(PY) -m bridge.protocol_model verify
 
-bench: setup ## measure: HTLC gas vs Boltz, compliance decisions/s, relayer swaps/min
-	$(BIN)/stbridge bench gas
+# The default set, each printing its conditions; figures go to $(BENCH_OUT). The replicas run
+# needs PostgreSQL (STBRIDGE_TEST_PG, as the tests); without it it says so and is left out.
+BENCH_OUT ?= bench-out
+bench: setup ## measure: HTLC gas vs Boltz, compliance/s, relayer swaps/min (+replicas), holder reads
+	@mkdir -p $(BENCH_OUT)
+	$(BIN)/stbridge bench gas --target cancun --target prague
 	$(BIN)/stbridge bench compliance
-	$(BIN)/stbridge bench relayer --swaps 10
-	$(BIN)/stbridge bench holders --size 10000
+	$(BIN)/stbridge bench relayer --chains anvil --swaps 1,10,100 --plot $(BENCH_OUT)/relayer-anvil.png
+	$(BIN)/stbridge bench relayer --swaps 3
+	@if [ -n "$$STBRIDGE_TEST_PG" ]; then \
+	  $(BIN)/stbridge bench relayer --chains anvil --swaps 100 --replicas 1,2,4 --plot $(BENCH_OUT)/relayer-replicas.png; \
+	else echo "bench relayer --replicas: left out, STBRIDGE_TEST_PG (a PostgreSQL DSN) is not set"; fi
+	$(BIN)/stbridge bench holders --size 10000 --plot $(BENCH_OUT)/holders.png
 
 clean: ## remove the venv, node_modules and caches
-	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache .hypothesis $(BENCH_OUT)

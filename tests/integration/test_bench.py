@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from adapters.evm.htlc_gas import OPERATIONS
 from relayer.bench import app
+from relayer.bench_plot import relayer_figure
 
 runner = CliRunner()
 
@@ -75,15 +78,32 @@ def test_bench_gas_per_target_and_token_kind_with_boltz_quoted() -> None:
     assert "--target" in refused.output
 
 
-def test_bench_relayer_settles_every_swap_and_times_the_stages() -> None:
-    result = runner.invoke(app, ["relayer", "--swaps", "3", "--json"])
+def test_bench_relayer_settles_every_wave_times_its_stages_and_draws_it(tmp_path: Path) -> None:
+    """Two waves (1, then 2 swaps) on one embedded world: every swap completes, each wave's
+    stage timings count that wave's swaps only, and ``--plot`` draws throughput against
+    concurrency and the time per stage, titled with the conditions of the run."""
+    figure = tmp_path / "relayer.png"
+    result = runner.invoke(app, ["relayer", "--swaps", "1,2", "--plot", str(figure), "--json"])
     assert result.exit_code == 0, result.output
-    numbers = json.loads(result.stdout)
-    assert numbers["completed"] == 3
-    assert numbers["outcomes"] == {"completed": 3}
-    for stage in ("compliance", "initiator_lock", "participant_lock", "reveal", "settle"):
-        assert numbers["stages"][stage]["count"] == 3, stage
-    assert numbers["algorand_rounds_per_swap"] >= 2  # the cash lock and its claim
+    document = json.loads(result.stdout)
+    runs = document["runs"]
+    assert [r["swaps"] for r in runs] == [1, 2]
+    for run in runs:
+        n = run["swaps"]
+        assert run["completed"] == n
+        assert run["outcomes"] == {"completed": n}
+        for stage in ("compliance", "initiator_lock", "participant_lock", "reveal", "settle"):
+            assert run["stages"][stage]["count"] == n, (n, stage)
+        assert run["algorand_rounds_per_swap"] >= 2  # the cash lock and its claim
+        assert run["conditions_detail"]["concurrency"] == n
+    assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    drawn = relayer_figure(document)
+    assert [x for x, _ in drawn.throughput] == [1, 2]
+    assert [y for _, y in drawn.throughput] == [r["swaps_per_minute"] for r in runs]
+    assert set(drawn.stages) == {"1 swap", "2 swaps"}
+    for words in ("backend: embedded", "block time:", "confirmations: 0", "concurrency: 1,2",
+                  f"cores: {os.cpu_count()}", "store: SQLite"):  # fmt: skip
+        assert words in drawn.title, (words, drawn.title)
 
 
 def test_bench_refuses_a_bad_swap_count() -> None:
@@ -92,15 +112,28 @@ def test_bench_refuses_a_bad_swap_count() -> None:
     assert "--swaps" in result.output
 
 
-def test_bench_relayer_refuses_bad_chains_and_options() -> None:
+def test_bench_relayer_refuses_bad_chains_and_options(tmp_path: Path) -> None:
     for args, hint in (
         (["--chains", "ganache"], "--chains"),
         (["--block-time", "1"], "--block-time"),  # anvil only
         (["--swaps", "1001"], "--swaps"),  # the embedded seller holds 1,000 units
+        (["--swaps", "600,401"], "--swaps"),  # ... in all the waves together
+        (["--swaps", "10,x"], "--swaps"),
+        (["--swaps", "10,10"], "--swaps"),
+        (["--replicas", "1,2"], "--replicas"),  # anvil only
+        (["--chains", "anvil", "--replicas", "0,2", "--pg-dsn", "postgresql://x"], "--replicas"),
+        (["--chains", "anvil", "--replicas", "1,2", "--swaps", "5,6"], "--swaps"),
+        (["--plot", str(tmp_path / "out.txt")], "--plot"),
     ):
         refused = runner.invoke(app, ["relayer", *args])
         assert refused.exit_code != 0, args
-        assert hint in refused.output, (args, refused.output)
+        said = refused.output + str(refused.exception or "")  # InvalidInput: exit 3 in main
+        assert hint in said, (args, said)
+    missing = runner.invoke(  # no DSN: the replicas need a shared PostgreSQL store
+        app, ["relayer", "--chains", "anvil", "--replicas", "1,2"], env={"STBRIDGE_TEST_PG": ""}
+    )
+    assert missing.exit_code != 0
+    assert "--pg-dsn" in missing.output, missing.output
 
 
 @pytest.mark.thorough
@@ -122,3 +155,23 @@ def test_bench_relayer_on_two_anvil_chains_reports_cpu_requests_and_blocks() -> 
         assert numbers["blocks"][event]["count"] == 2
         assert numbers["blocks"][event]["max"] >= 1
     assert "anvil" in numbers["conditions"]
+
+
+def test_readme_relayer_block_parses(capsys: pytest.CaptureFixture[str]) -> None:
+    """Every ``stbridge bench relayer`` line of the README parses (its options exist): each
+    runs with ``--help`` appended, which click answers only after parsing the line."""
+    import re
+    import shlex
+
+    from bridge.cli import main
+
+    text = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"readme-test: bench_relayer.*?```sh\n(.*?)```", text, re.DOTALL)
+    assert block is not None
+    lines = [ln.split("#")[0].strip() for ln in block.group(1).splitlines()]
+    commands = [shlex.split(ln) for ln in lines if ln]
+    assert len(commands) == 3
+    for words in commands:
+        assert words[:3] == ["stbridge", "bench", "relayer"]
+        assert main([*words[1:], "--help"]) == 0, words
+        assert "Usage: stbridge bench relayer" in capsys.readouterr().out

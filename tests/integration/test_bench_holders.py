@@ -68,8 +68,7 @@ def test_plot_is_refused_clearly_before_anything_runs(
 @pytest.mark.thorough
 def test_every_standard_with_a_figure(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     """All three standards (T-REX's wallets registered to one identity) read every holder,
-    and the figure is written when matplotlib is installed."""
-    pytest.importorskip("matplotlib")
+    and the figure is written (matplotlib: the plot extra, installed with dev)."""
     figure = tmp_path / "holders.png"
     code, numbers = _bench(capsys, "--size", "120", "--plot", str(figure))
     assert code == 0

@@ -32,6 +32,7 @@ KINDS = (
     "embedded",
     "translate",
     "move",
+    "bench_relayer",
 )
 
 _BLOCK = re.compile(r"(?P<before>[^\n]*)\n```(?P<lang>\w*)\n(?P<body>.*?)```", re.DOTALL)
