@@ -762,30 +762,13 @@ def _call(client: Any, signer: Any, fn_call: Any) -> None:
 
 
 def _start_anvil(*extra: str) -> tuple[subprocess.Popen[bytes], str]:
-    """anvil from ``node_modules`` on a free local port; the process and its URL."""
-    import socket
+    """anvil from ``node_modules`` on a free local port (:func:`relayer.interop.anvil.start_anvil`:
+    history in memory only); the process and its URL. A missing binary is a set-up error."""
+    from bridge.errors import ConfigError
+    from relayer.interop.anvil import anvil_binary, start_anvil
 
-    from adapters.evm.abi_gen import node_modules
-    from bridge.errors import ChainUnavailable, ConfigError
-
-    binary = node_modules() / "@foundry-rs/anvil-linux-amd64/bin/anvil"
-    if not binary.is_file():
-        raise ConfigError(f"anvil not found at {binary}: run `npm ci` (or `make setup`) first")
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = int(sock.getsockname()[1])
-    proc = subprocess.Popen(
-        [str(binary), "--host", "127.0.0.1", "--port", str(port), "--silent", *extra],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        try:
-            with socket.create_connection(("127.0.0.1", port), 0.2):
-                return proc, f"http://127.0.0.1:{port}"
-        except OSError:
-            time.sleep(0.05)
-    proc.kill()
-    proc.wait(timeout=5)
-    raise ChainUnavailable(f"anvil did not answer on 127.0.0.1:{port} within 15 s")
+    if not anvil_binary().is_file():
+        raise ConfigError(
+            f"anvil not found at {anvil_binary()}: run `npm ci` (or `make setup`) first"
+        )
+    return start_anvil(*extra)
