@@ -112,7 +112,14 @@ from relayer.interop.strategies import (
     scenarios,
     trades,
 )
-from relayer.interop.world import CASH_FUNDS, SELLER_UNITS, Backend, InteropWorld, build_world
+from relayer.interop.world import (
+    CASH_FUNDS,
+    EXAMPLE_EPOCH,
+    SELLER_UNITS,
+    Backend,
+    InteropWorld,
+    build_world,
+)
 from relayer.sealing import SealingKey
 from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
 from relayer.store import PostgresStore, SqliteStore, Store
@@ -173,6 +180,8 @@ class MachineConfig:
     )
     offsets: st.SearchStrategy[int] = field(default_factory=lambda: st.integers(-3, 12))
     """Only these rules run (None: every rule of the enabled actors): a targeted search."""
+    odd_calls: st.SearchStrategy[str] = field(default_factory=lambda: st.sampled_from(ODD_CALLS))
+    """The third party's odd HTLC calls (``odd_call``) to draw from."""
     agents_undo: bool = True
     """Whether the agent may lift a freeze of the buyer (during the example and at its end;
     False: a freeze stands for good, and the swaps run past their deadlines under it)."""
@@ -388,8 +397,9 @@ class InteropMachine(RuleBasedStateMachine):
         """Whether blocks mined now count as time the relayer did not run."""
         self.paused = False
         self.revoked = False
-        self.lease_now = time.time()
-        """The stores' clock for leases (moved only by the replica rules)."""
+        self.lease_now = float(EXAMPLE_EPOCH)
+        """The stores' clock for leases (moved only by the replica rules; it starts at the
+        chains' epoch, not the host's clock, so that a seed replays the same example)."""
         self.replica: RelayerService | None = None
         self.takeover_armed = False
         self.takeovers = 0
@@ -1116,17 +1126,27 @@ class InteropMachine(RuleBasedStateMachine):
     @precondition(
         lambda self: self._on("odd_call") and self._act("third_party") and bool(self.swaps)
     )
-    @rule(data=st.data(), call=st.sampled_from(ODD_CALLS), chain=st.sampled_from(CHAINS))
-    def odd_call(self, data: st.DataObject, call: str, chain: str) -> None:
+    @rule(data=st.data(), chain=st.sampled_from(CHAINS))
+    def odd_call(self, data: st.DataObject, chain: str) -> None:
         """A third party calls a public HTLC function with odd arguments (a wrong secret,
         ``token = 0``, an early refund, another receiver, a zero amount, a past deadline,
-        a native claim of a token lock), sent with explicit gas so that it is mined even
-        when it reverts."""
+        a native claim of a token lock), naming as the lock's sender the leg's sender or
+        the third party itself (whose look-alike locks, native ones included, are on chain
+        too), sent with explicit gas so that it is mined even when it reverts."""
         if chain not in self.EVM_CHAINS:
             chain = "sec"  # the odd calls are the EVM HTLC's public functions
         swap = data.draw(st.sampled_from(self.swaps), label="swap")
+        call = data.draw(self.config.odd_calls, label="call")
+        own = data.draw(st.booleans(), label="the third party's own lock")
+        self.make_odd_call(swap, call, chain, own=own)
+
+    def make_odd_call(self, swap: SwapRecord, call: str, chain: str, *, own: bool) -> None:
+        """The third party's odd ``call`` (one of ``ODD_CALLS``) about ``swap``'s leg on
+        ``chain`` (``own``: naming itself as the lock's sender); see :meth:`odd_call`."""
         role = Role.INITIATOR if chain == "sec" else Role.PARTICIPANT
         leg = swap.terms.leg(role)
+        if own:
+            leg = leg.model_copy(update={"sender": self.world.third.address})
         htlc = self.world.htlc(chain)
         fns = htlc.contract.functions
         secret = swap.secret if swap.hashlock in self.public else bytes(32)
@@ -1554,6 +1574,33 @@ class InteropMachine(RuleBasedStateMachine):
         """Per (chain, token address in lower case or ``native``): how much the HTLC holds
         less than the sum of its open plain locks of it, from the machine's own reading of
         the lock events (one log scan per chain) and balances (not the adapter's check)."""
+        return {
+            key: owed - have for key, (owed, have) in self._escrow_books().items() if owed > have
+        }
+
+    @invariant()
+    def no_asset_stranded_in_an_escrow(self) -> None:
+        """Every EVM HTLC holds no more of any asset than the sum of its open locks of it
+        (with ``escrow_holds_its_open_locks``: exactly that sum, unless an agent forced
+        units out). A surplus is an asset that no open lock can ever pay out: a lock was
+        closed without paying its asset (issue 13 item 2: ``claimToken`` / ``refundToken``
+        with ``token = 0`` closing a native lock), stranded in the contract for ever. Read
+        from the machine's own scan of the lock events and the HTLC's balances."""
+        if not self.ready:
+            return
+        self._counted()
+        for (chain, token), (owed, have) in self._escrow_books().items():
+            if have > owed:
+                raise self._violation(
+                    "no_asset_stranded_in_an_escrow",
+                    None,
+                    f"the {chain} HTLC holds {have} of {token} but its open locks of it sum to "
+                    f"{owed}: {have - owed} stranded (a lock closed without paying out)",
+                )
+
+    def _escrow_books(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """Per (chain, token address in lower case or ``native``): the sum of the HTLC's
+        open plain locks of it and its balance of it (every asset it holds or owes)."""
         w = self.world
         balances = self._balances()
         held = {
@@ -1562,7 +1609,7 @@ class InteropMachine(RuleBasedStateMachine):
         if "cash" in self.EVM_CHAINS:
             held[("cash", w.cash_token.locator.address.lower())] = balances[("cash", "cash HTLC")]  # type: ignore[union-attr]
             held[("cash", w.decoy_token.locator.address.lower())] = balances[("decoy", "cash HTLC")]  # type: ignore[union-attr]
-        gaps: dict[tuple[str, str], int] = {}
+        books: dict[tuple[str, str], tuple[int, int]] = {}
         for chain in self.EVM_CHAINS:
             htlc = w.htlc(chain)
             client = w.client(chain)
@@ -1580,15 +1627,18 @@ class InteropMachine(RuleBasedStateMachine):
             for lock_id, (token, amount) in opened.items():
                 if lock_id not in closed:
                     owed[token] = owed.get(token, 0) + amount
+            owed.setdefault(NATIVE_LABEL, 0)
+            for chain_name, token in held:
+                if chain_name == chain:
+                    owed.setdefault(token, 0)
             for token, amount in owed.items():
                 have = (
                     client.balance(htlc.address)
                     if token == NATIVE_LABEL
                     else held.get((chain, token), 0)
                 )
-                if amount > have:
-                    gaps[(chain, token)] = amount - have
-        return gaps
+                books[(chain, token)] = (amount, have)
+        return books
 
     def _pooled(self) -> list[tuple[str, AssetRef | None]]:
         """The (chain, asset) pairs a pooled EVM HTLC holds (``None``: the chain's coin)."""

@@ -11,7 +11,11 @@ real code in memory, for the duration of a ``with`` block; nothing on disk chang
 - ``claim_window_without_confirmations``: the timelock calculator's claim window leaves out
   the cash chain's confirmation wait before the relayer acts on a reveal;
 - ``claim_before_lock_confirmed``: every recorded event counts as confirmed (the relayer
-  acts on a lock, and reveals against it, before it is ``confirmations`` deep).
+  acts on a lock, and reveals against it, before it is ``confirmations`` deep);
+- ``htlc_token_zero_closes_native``: the cash chain's HTLC contract without the fix of issue
+  13 item 2 (a mutant of ``HTLC.sol`` compiled at run time, :mod:`relayer.interop.contracts`);
+- ``api_*``, ``daemon_*``: the HTTP API's and the daemon's fixes of items 10, 11 and 14,
+  reverted (see each function).
 
 :data:`MUTATIONS` maps each name to its context manager; :data:`TARGETS` gives the
 :class:`~relayer.interop.machine.MachineConfig` that searches for its counterexample.
@@ -26,12 +30,17 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+import adapters.evm.htlc
 import bridge.htlc
 import bridge.swap
 import relayer.evm
+import relayer.interop.world
+from adapters.evm.contracts import Artifact, load_artifact
+from adapters.evm.contracts import require_code_runs as shipped_code_check
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
 from bridge.swap import LockObserved, Role, SwapState, SwapTerms, chain_key
+from relayer.interop.contracts import htlc_mutant_build
 from relayer.interop.machine import MachineConfig
 from relayer.interop.strategies import (
     algorand_setups,
@@ -354,6 +363,31 @@ def fencing_only() -> Mutation:
     return mutation((Store, "_fence", _fence))
 
 
+@_registered
+def htlc_token_zero_closes_native() -> Mutation:
+    """Issue 13 item 2 in the contract: the cash chain runs an ``HTLC.sol`` whose
+    ``claimToken`` / ``refundToken`` with ``token = 0`` compute the native lock's id and
+    accept a "payment" from an address without code (the mutant
+    ``token_zero_closes_native`` of :mod:`relayer.interop.contracts`, compiled with the
+    pinned solc from the shipped source and deployed at every example's start)."""
+    bytecode, runtime = htlc_mutant_build("token_zero_closes_native", "cancun")
+
+    def cash_htlc_build() -> str | None:
+        return bytecode
+
+    def require_code_runs(client: Any, address: str, name: str) -> Artifact:
+        # the relayer's port accepts this build as it accepted HTLC.sol before the fix
+        code = "0x" + bytes(client.w3.eth.get_code(client.checked_address(address))).hex()
+        if code == runtime:
+            return load_artifact(name)
+        return shipped_code_check(client, address, name)
+
+    return mutation(
+        (relayer.interop.world, "cash_htlc_build", cash_htlc_build),
+        (adapters.evm.htlc, "require_code_runs", require_code_runs),
+    )
+
+
 _QUICK = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(0, 0), drift_s=(0, 2))
 _ROUNDS = algorand_setups(block_s=(1, 2), variance_s=(0, 1))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
@@ -483,6 +517,18 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=1,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "reorg", "claim_with_public_secret"}),
+    ),
+    "htlc_token_zero_closes_native": MachineConfig(
+        name="htlc_token_zero_closes_native",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60)),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset(
+            {"submit", "tick", "look_alike", "counterparty_decoy", "odd_call", "approach"}
+        ),
+        boundaries=st.sampled_from(["reveal_by", "participant"]),
+        odd_calls=st.sampled_from(["claim_token_zero", "refund_token_zero"]),
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""

@@ -14,6 +14,7 @@ MUTATION_NAMES: Final = (
     "claim_before_lock_confirmed",
     "claim_window_without_confirmations",
     "fencing_only",
+    "htlc_token_zero_closes_native",
     "lease_without_fencing",
     "matcher_ignores_escrow",
     "matcher_ignores_sender",

@@ -50,6 +50,7 @@ def _check(m: InteropMachine) -> None:
     m.only_the_legs_own_lock_is_recorded()
     m.a_replica_that_lost_its_lease_writes_nothing()
     m.supply_is_conserved()
+    m.no_asset_stranded_in_an_escrow()
 
 
 @contextlib.contextmanager
@@ -166,6 +167,20 @@ def _outlive_the_look_back(m: InteropMachine) -> None:
     """The cash chain runs 50 rounds more than the daemon's look-back, the relayer ticking
     along; then it restarts on the same store."""
     _algo(m).outlive_the_look_back(50)
+
+
+def _native_look_alike(m: InteropMachine) -> None:
+    """A third party locks ether with the cash leg's hashlock, receiver, amount, deadline."""
+    m._lock_as(m.world.third, m.swaps[0], None)
+
+
+def _past_the_cash_deadline(m: InteropMachine) -> None:
+    m.approach_to(m.swaps[0], "participant", -1)
+
+
+def _refund_own_native_lock_as_token_zero(m: InteropMachine) -> None:
+    """The third party calls ``refundToken`` with ``token = 0`` and its own lock's terms."""
+    m.make_odd_call(m.swaps[0], "refund_token_zero", "cash", own=True)
 
 
 @dataclass(frozen=True)
@@ -297,6 +312,23 @@ CASES: dict[str, Case] = {
         SLOW_EVM_FAST_ROUNDS,
         {"sec": 12, "cash": 1},
         [_submit(False, 1500), _tick, _tick, _freeze_buyer, _tick, _outlive_the_look_back, _tick],
+    ),
+    # issue 13 item 2: a third party's native look-alike lock (ether, the cash leg's terms)
+    # is past its deadline; the third party calls refundToken with token = 0 and its own
+    # lock's terms: the mutant contract closes the native lock and "pays" the zero address,
+    # the ether stays in the HTLC with no lock left to pay it out
+    "htlc_token_zero_closes_native": Case(
+        "htlc_token_zero_closes_native",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [
+            _submit(False, 60),
+            _native_look_alike,
+            _tick,
+            _tick,
+            _past_the_cash_deadline,
+            _refund_own_native_lock_as_token_zero,
+        ],
     ),
 }
 """Each mutation's minimal program (kept as a plain regression test)."""
