@@ -103,6 +103,7 @@ from bridge.errors import BridgeError, ChainTimeout, ChainUnavailable, NotFound
 from bridge.model import AssetRef, Capability
 from bridge.swap import LegPhase, Outcome, Role, SwapTerms
 from relayer.evm import approve_for_htlc, evm_runtime
+from relayer.interop.api import EdgeActors, example_trade
 from relayer.interop.strategies import (
     ACTORS,
     ODD_CALLS,
@@ -351,7 +352,7 @@ DROP_FAULTS = ("never_sent", "answer_lost")
 mined), or forwards it and loses the node's answer (mined, the relayer hears an error)."""
 
 
-class InteropMachine(RuleBasedStateMachine):
+class InteropMachine(EdgeActors, RuleBasedStateMachine):
     """Whole swaps through the real relayer, with every actor of issue 16 (see the module
     docstring). Subclass through :func:`machine_class` to pick a :class:`MachineConfig`."""
 
@@ -386,6 +387,7 @@ class InteropMachine(RuleBasedStateMachine):
             logger.setLevel(logging.DEBUG)
             logger.addHandler(self.capture)
         self.log_seen = 0
+        self.api_seen = 0
         self.workdir = Path(tempfile.mkdtemp(prefix="stbridge-interop-"))
         self.key = SealingKey.generate()
         self.service: RelayerService | None = None
@@ -418,6 +420,7 @@ class InteropMachine(RuleBasedStateMachine):
         self._runtimes: dict[str, float] = {}
         self._balances_at: tuple[str, ...] = ()
         self._balances_now: dict[tuple[str, str], int] = {}
+        self._edges_init()
         self._hook_clients()
 
     # ------------------------------------------------------------------ wiring
@@ -700,6 +703,7 @@ class InteropMachine(RuleBasedStateMachine):
             ),
             cash=cash_leg,
             settlement_window_s=self.scenario.minimum_window() + spec.extra_window_s,
+            trade=example_trade(),
         )
         state = self.svc.submit(order)
         terms = state.terms
@@ -1671,14 +1675,17 @@ class InteropMachine(RuleBasedStateMachine):
     @invariant()
     def secret_stays_private_until_revealed(self) -> None:
         """A swap's secret never appears in the relayer's logs (every record of the relayer,
-        adapters and bridge loggers, captured) nor in its API output (the audit record)
-        while it is not yet public on a chain."""
+        adapters and bridge loggers, captured) nor in its API output (the audit record, and
+        every answer of the HTTP API to the API-client actors) while it is not yet public on
+        a chain."""
         if not self.ready:
             return
         self._counted()
         self._scan()
         lines = self.capture.lines[self.log_seen :]
         self.log_seen = len(self.capture.lines)
+        answers = self.api_log[self.api_seen :]
+        self.api_seen = len(self.api_log)
         for swap in self.swaps:
             if swap.hashlock in self.public:
                 continue
@@ -1692,6 +1699,13 @@ class InteropMachine(RuleBasedStateMachine):
                 raise self._violation(
                     "secret_stays_private_until_revealed", swap, "the secret is in the audit"
                 )
+            for exchange in answers:
+                if secret in exchange.body.lower():
+                    raise self._violation(
+                        "secret_stays_private_until_revealed",
+                        swap,
+                        f"the secret is in the API's answer to {exchange.method} {exchange.path}",
+                    )
 
     def _holders(self) -> dict[str, list[tuple[str, str]]]:
         """Every account that may hold each asset in this world: (label, address)."""

@@ -24,22 +24,32 @@ real code in memory, for the duration of a ``with`` block; nothing on disk chang
 from __future__ import annotations
 
 import contextlib
+import hmac
+import os
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any
 
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from hypothesis import strategies as st
 
 import adapters.evm.htlc
 import bridge.htlc
 import bridge.swap
+import relayer.api
+import relayer.daemon
 import relayer.evm
 import relayer.interop.world
+import relayer.service
 from adapters.evm.contracts import Artifact, load_artifact
 from adapters.evm.contracts import require_code_runs as shipped_code_check
+from bridge.errors import BridgeError
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
 from bridge.swap import LockObserved, Role, SwapState, SwapTerms, chain_key
+from relayer.clients import OPERATOR
 from relayer.interop.contracts import htlc_mutant_build
 from relayer.interop.machine import MachineConfig
 from relayer.interop.strategies import (
@@ -49,7 +59,7 @@ from relayer.interop.strategies import (
     scenarios,
     trades,
 )
-from relayer.service import RelayerService, _RevealRefused
+from relayer.service import CrashPlan, RelayerService, _RevealRefused
 from relayer.store import Store
 from relayer.watcher import ChainView
 
@@ -388,6 +398,74 @@ def htlc_token_zero_closes_native() -> Mutation:
     )
 
 
+@_registered
+def order_id_returns_old_swap() -> Mutation:
+    """Issue 13 item 10: ``RelayerService.submit`` finds the swap of an ``order_id`` and
+    returns it without comparing the terms (``_differences`` sees none)."""
+
+    def _differences(old: Any, new: Any, path: str = "") -> tuple[str, ...]:
+        return ()
+
+    return mutation((relayer.service, "_differences", _differences))
+
+
+@_registered
+def non_ascii_bearer_500() -> Mutation:
+    """Issue 13 item 11 (first half): the bearer check compares the credential as text
+    with ``hmac.compare_digest``, which raises ``TypeError`` on non-ASCII text: a 500."""
+
+    def _authorised(
+        request: Request,
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(relayer.api._bearer)],
+    ) -> None:
+        request.state.client = OPERATOR
+        token = request.app.state.token.decode("utf-8")
+        if creds is None or not hmac.compare_digest(creds.credentials, token):
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+
+    return mutation((relayer.api, "_authorised", _authorised))
+
+
+@_registered
+def readyz_leaks_store_error() -> Mutation:
+    """Issue 13 item 11 (second half): ``/readyz`` answers an unauthenticated caller with
+    the store's error text (the app's route replaced by one that says why)."""
+    original = relayer.api.create_app
+
+    def create_app(service: Any, **kw: Any) -> FastAPI:
+        app = original(service, **kw)
+        app.router.routes[:] = [
+            r for r in app.router.routes if getattr(r, "path", None) != "/readyz"
+        ]
+
+        @app.get("/readyz")
+        def readyz() -> JSONResponse:
+            try:
+                service.store.list_ids(limit=1)
+            except BridgeError as exc:
+                return JSONResponse(
+                    status_code=503, content={"status": "not ready", "detail": str(exc)}
+                )
+            return JSONResponse(content={"status": "ready"})
+
+        return app
+
+    return mutation((relayer.api, "create_app", create_app))
+
+
+@_registered
+def daemon_honours_fault_kill() -> Mutation:
+    """Issue 13 item 14: the daemon arms the crash hook whenever ``STBRIDGE_FAULT_KILL``
+    is set, whatever the configuration (no test mode, no refusal)."""
+
+    def _crash_plan(settings: Any, environ: Mapping[str, str] | None = None) -> Any:
+        env = os.environ if environ is None else environ
+        value = env.get("STBRIDGE_FAULT_KILL")
+        return CrashPlan.parse(value) if value else None
+
+    return mutation((relayer.daemon, "_crash_plan", _crash_plan))
+
+
 _QUICK = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(0, 0), drift_s=(0, 2))
 _ROUNDS = algorand_setups(block_s=(1, 2), variance_s=(0, 1))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
@@ -529,6 +607,38 @@ TARGETS: dict[str, MachineConfig] = {
         ),
         boundaries=st.sampled_from(["reveal_by", "participant"]),
         odd_calls=st.sampled_from(["claim_token_zero", "refund_token_zero"]),
+    ),
+    "order_id_returns_old_swap": MachineConfig(
+        name="order_id_returns_old_swap",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "api_resubmit", "api_bearer", "api_readyz"}),
+    ),
+    "non_ascii_bearer_500": MachineConfig(
+        name="non_ascii_bearer_500",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "api_resubmit", "api_bearer", "api_readyz"}),
+    ),
+    "readyz_leaks_store_error": MachineConfig(
+        name="readyz_leaks_store_error",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "api_resubmit", "api_bearer", "api_readyz"}),
+    ),
+    "daemon_honours_fault_kill": MachineConfig(
+        name="daemon_honours_fault_kill",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "operator_env"}),
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""

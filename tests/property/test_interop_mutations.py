@@ -20,6 +20,7 @@ import pytest
 
 from bridge.htlc import ChainTiming, RelayerBudget
 from relayer.interop.algorand import AlgorandCashMachine
+from relayer.interop.api import API_TOKEN
 from relayer.interop.machine import InteropMachine, InvariantViolation, machine_class, world_for
 from relayer.interop.mutations import MUTATIONS, TARGETS
 from relayer.interop.strategies import ChainSetup, Scenario, TradeSpec
@@ -51,6 +52,11 @@ def _check(m: InteropMachine) -> None:
     m.a_replica_that_lost_its_lease_writes_nothing()
     m.supply_is_conserved()
     m.no_asset_stranded_in_an_escrow()
+    m.the_api_never_fails_with_a_server_error()
+    m.a_changed_order_is_never_taken_for_the_old_swap()
+    m.only_the_right_bearer_token_gets_in()
+    m.anonymous_callers_see_no_store_error()
+    m.a_production_daemon_arms_no_crash_hook()
 
 
 @contextlib.contextmanager
@@ -181,6 +187,24 @@ def _past_the_cash_deadline(m: InteropMachine) -> None:
 def _refund_own_native_lock_as_token_zero(m: InteropMachine) -> None:
     """The third party calls ``refundToken`` with ``token = 0`` and its own lock's terms."""
     m.make_odd_call(m.swaps[0], "refund_token_zero", "cash", own=True)
+
+
+def _resubmit(change: str) -> Callable[[InteropMachine], object]:
+    """The platform posts the first swap's order again with ``change`` (``POST /swaps``)."""
+    return lambda m: m.resubmit(m.swaps[0], change)
+
+
+def _bearer(token: str) -> Callable[[InteropMachine], object]:
+    return lambda m: m.send_bearer(token)
+
+
+def _readyz_with_the_store_down(m: InteropMachine) -> None:
+    m.ask_readyz(store_down=True)
+
+
+def _production_start_with_fault_kill(m: InteropMachine) -> None:
+    """The operator starts a daemon on a remote chain with a stray STBRIDGE_FAULT_KILL."""
+    m.start_daemon("relayer.sqlite3", "https://rpc.example.org", "input:3", None)
 
 
 @dataclass(frozen=True)
@@ -329,6 +353,36 @@ CASES: dict[str, Case] = {
             _past_the_cash_deadline,
             _refund_own_native_lock_as_token_zero,
         ],
+    ),
+    # issue 13 item 10: the order of a swap posted again with another cash amount must be a
+    # 409 naming the field; the mutated relayer answers 201 with the old swap
+    "order_id_returns_old_swap": Case(
+        "order_id_returns_old_swap",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _resubmit("same"), _resubmit("cash.amount")],
+    ),
+    # issue 13 item 11: a Japanese bearer token (UTF-8 bytes) must be a 401, not a 500
+    "non_ascii_bearer_500": Case(
+        "non_ascii_bearer_500",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _bearer(API_TOKEN), _bearer("トークン-0123456789")],
+    ),
+    # issue 13 item 11: /readyz with the store's table gone says "not ready", not why
+    "readyz_leaks_store_error": Case(
+        "readyz_leaks_store_error",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _readyz_with_the_store_down],
+    ),
+    # issue 13 item 14: a daemon on a remote chain with STBRIDGE_FAULT_KILL set must refuse
+    # to start; the mutated gate arms the SIGKILL plan
+    "daemon_honours_fault_kill": Case(
+        "daemon_honours_fault_kill",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _production_start_with_fault_kill],
     ),
 }
 """Each mutation's minimal program (kept as a plain regression test)."""
