@@ -367,6 +367,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         self.public: set[bytes] = set()
         self._setup_chains()
         self.scanned: dict[str, int] = {c: self._head(c) for c in CHAINS}
+        self._seen_head: dict[str, int] = dict(self.scanned)
+        """Per chain: the head when the machine last accounted for the time that passed."""
         self.marks: dict[str, list[tuple[Any, int]]] = {c: [] for c in CHAINS}
         self.forced_out = 0
         self.undoing = False
@@ -388,6 +390,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             logger.addHandler(self.capture)
         self.log_seen = 0
         self.api_seen = 0
+        self.trace: list[str] = []
+        """Per step: :meth:`_trace_line` (kept in :func:`stats` at the example's end)."""
         self.workdir = Path(tempfile.mkdtemp(prefix="stbridge-interop-"))
         self.key = SealingKey.generate()
         self.service: RelayerService | None = None
@@ -760,6 +764,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             self._replica_tick()
         self.ticks += 1
         self.idle = dict.fromkeys(CHAINS, (0, 0))
+        self._seen_head = {c: self._head(c) for c in CHAINS}
 
     def _replica_tick(self) -> None:
         """Replica B (its own store connection, the same key and chains) ticks once. Alone
@@ -873,9 +878,15 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
     def _mine(self, chain: str, blocks: int, interval: int) -> None:
         if blocks <= 0:
             return
-        if not self.counting:
-            self._mine_on(chain, blocks, interval)
-            return
+        if self.counting:
+            self._idle_for(chain, blocks, interval)
+        self._mine_on(chain, blocks, interval)
+        self._seen_head[chain] = self._head(chain)
+
+    def _idle_for(self, chain: str, blocks: int, interval: int) -> None:
+        """``blocks`` blocks ``interval`` seconds apart pass on ``chain`` without the relayer:
+        beyond its budget while a claim is due, the swaps with a claim pending are marked
+        outside (an idle relayer is a fault beyond the assumptions)."""
         self.idle[chain] = (self.idle[chain][0] + blocks * interval, self.idle[chain][1] + blocks)
         seconds, count = self.idle[chain]
         if count > 1 and seconds > self._allowance():
@@ -885,7 +896,18 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
                         f"the relayer did not run for {count} blocks / {seconds} s of {chain} "
                         f"while a claim was due (its budget: {self._allowance()} s)"
                     )
-        self._mine_on(chain, blocks, interval)
+
+    def _count_actor_blocks(self) -> None:
+        """Blocks the other actors' transactions mined since the machine last looked (each
+        comes ``block_interval`` after the previous one: a third party's, a counterparty's
+        or an agent's transaction moves the chain's time too) are time the relayer did not
+        run, as blocks mined by :meth:`_mine` are."""
+        for chain in CHAINS:
+            head = self._head(chain)
+            extra = head - self._seen_head[chain]
+            if extra > 0 and self.counting:
+                self._idle_for(chain, extra, self.block_interval[chain])
+            self._seen_head[chain] = head
 
     def _mine_blocks(self, client: EvmClient, chain: str, blocks: int, interval: int) -> None:
         if client.backend == "pyevm":
@@ -1028,6 +1050,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         # the longer branch replaces the removed blocks as they came (the relayer had ticked
         # through them: not idle time), plus one block more
         counting, self.counting = self.counting, False
+        self._seen_head[chain] = client.head()
         self._mine(chain, removed, self._setup(chain).block_seconds()[0])
         self.counting = counting
         self._mine(chain, 1, self._setup(chain).block_seconds()[0])
@@ -1388,13 +1411,37 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         """Count the step, then run every invariant (hypothesis calls this after each)."""
         self.steps += 1
         runtimes = args[2] if len(args) > 2 else kwargs.get("runtimes")
+        ran: list[str] = []
         if isinstance(runtimes, dict):  # hypothesis's per-rule timings: the one that moved ran
             for label, spent in runtimes.items():
                 if label.startswith("execute:rule:") and spent != self._runtimes.get(label):
-                    _STATS.rules[label.removeprefix("execute:rule:")] += 1
+                    ran.append(label.removeprefix("execute:rule:"))
                     self._runtimes[label] = spent
+        _STATS.rules.update(ran)
+        self._count_actor_blocks()
         self._sync()
+        self.trace.append(self._trace_line(",".join(ran) or "-"))
         super().check_invariants(*args, **kwargs)
+
+    def _trace_line(self, ran: str) -> str:
+        """One step of the example's trace: the rule that ran, each chain's clock and head,
+        every swap's outcome and leg phases (what a replay must reproduce exactly)."""
+        if not self.ready:
+            return ran
+        chains = " ".join(f"{c}={self._time(c)}@{self._head(c)}" for c in CHAINS)
+        swaps = ";".join(
+            "/".join(
+                (
+                    state.outcome.value,
+                    state.initiator.phase.value,
+                    state.participant.phase.value,
+                    str(state.terms.initiator_deadline),
+                    str(state.terms.participant_deadline),
+                )
+            )
+            for state in (self.svc.store.get(s.swap_id) for s in self.swaps)
+        )
+        return f"{ran} {chains} {swaps}"
 
     def _counted(self) -> None:
         self.invariants_checked += 1
@@ -1955,6 +2002,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             _STATS.relayer_ticks += self.step_ticks
             _STATS.steps += self.steps
             _STATS.invariants += self.invariants_checked
+            _STATS.traces.append(self.trace)
 
 
 @dataclass
@@ -1969,6 +2017,8 @@ class RunStats:
     """How often each rule ran."""
     relayer_ticks: int = 0
     """Ticks of the relayer (replica A) during the examples' steps (not their ends)."""
+    traces: list[list[str]] = field(default_factory=list)
+    """Each example's step trace (rule, chain clocks and heads, swap states per step)."""
 
 
 _STATS = RunStats()
