@@ -35,6 +35,8 @@ third party     ``look_alike`` (same terms, other sender, any asset), ``odd_call
                 public HTLC function with odd arguments, ``token = 0`` included),
                 ``claim_with_public_secret`` (front-running)
 token agent     ``agent_freeze`` (freeze/unfreeze the buyer on the T-REX token),
+                ``agent_freeze_after_locks`` (freeze the buyer the moment both locks of a
+                swap are open, before the relayer's next tick),
                 ``agent_force_out`` / ``agent_restore`` (forced transfer out of and back into
                 the pooled EVM HTLC), ``agent_block_receiver`` (the cash issuer blocks the
                 seller's cash wallet), ``agent_pause`` (pause/unpause the T-REX token),
@@ -101,7 +103,7 @@ from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
 from bridge.errors import BridgeError, ChainTimeout, ChainUnavailable, NotFound
 from bridge.model import AssetRef, Capability
-from bridge.swap import LegPhase, Outcome, Role, SwapTerms
+from bridge.swap import LegPhase, Outcome, Role, SwapTerms, chain_key
 from relayer.evm import approve_for_htlc, evm_runtime
 from relayer.interop.api import EdgeActors, example_trade
 from relayer.interop.strategies import (
@@ -403,6 +405,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         """Whether blocks mined now count as time the relayer did not run."""
         self.paused = False
         self.revoked = False
+        self.freeze_armed = False
+        """Whether the agent freezes the buyer once both locks of a swap are open."""
         self.lease_now = float(EXAMPLE_EPOCH)
         """The stores' clock for leases (moved only by the replica rules; it starts at the
         chains' epoch, not the host's clock, so that a seed replays the same example)."""
@@ -758,7 +762,11 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
 
     def _tick(self) -> None:
         """The relayer runs: replica A ticks, then replica B if it exists (each acts on the
-        swaps it holds or whose lease is free): the relayer is not idle."""
+        swaps it holds or whose lease is free): the relayer is not idle. An armed agent
+        (``agent_freeze_after_locks``) strikes first if both locks of a swap are open."""
+        if self.freeze_armed and not self.frozen and self._both_locked():
+            self.freeze_armed = False
+            self.agent_freeze(True)
         self._run_tick(self.svc)
         if self.replica is not None:
             self._replica_tick()
@@ -1268,6 +1276,30 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         )
         self.frozen = frozen
 
+    @precondition(
+        lambda self: (
+            self._on("agent_freeze_after_locks") and self._act("token_agent") and bool(self.swaps)
+        )
+    )
+    @rule()
+    def agent_freeze_after_locks(self) -> None:
+        """The T-REX agent watches the chains and freezes the buyer's security wallet the
+        moment both locks of a swap are open and its secret is still private (before the
+        relayer's next tick): the worst moment for the buyer, whose cash is locked and whose
+        claim of the security the token will now refuse (issue 13 item 3)."""
+        self.freeze_armed = True
+
+    def _both_locked(self) -> bool:
+        """Some open swap has both its locks open on chain and its secret private."""
+        for swap in self.swaps:
+            if swap.hashlock in self.public:
+                continue
+            if self.svc.store.get(swap.swap_id).outcome is not Outcome.OPEN:
+                continue
+            if self._states(swap) == ("open", "open"):
+                return True
+        return False
+
     def _htlc_units(self) -> int:
         return (
             Erc3643Adapter(self.world.sec)
@@ -1524,6 +1556,49 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         if self.stale_writes:
             raise self._violation(
                 "a_replica_that_lost_its_lease_writes_nothing", None, self.stale_writes[0]
+            )
+
+    @invariant()
+    def deadlines_at_risk_are_counted(self) -> None:
+        """The relayer's deadlines-at-risk count (``RelayerService.deadlines_at_risk``, the
+        ``stbridge_deadlines_at_risk`` gauge) is at least the number of open swaps with a
+        locked leg whose deadline can come within the relayer's reaction + margin, by the
+        chain time the relayer last observed: a deadline in rounds can come at the chain's
+        *fastest* block time (issue 13 item 13: converted at the slowest, it under-reports).
+        The machine reads the store's states and applies that rule itself."""
+        if not self.ready:
+            return
+        self._counted()
+        budget = self.scenario.budget
+        within = budget.reaction_s + budget.margin_s
+        expected: list[str] = []
+        for swap in self.swaps:
+            state = self.svc.store.get(swap.swap_id)
+            if state.outcome is not Outcome.OPEN:
+                continue
+            for role in Role:
+                if state.leg_state(role).phase is not LegPhase.LOCKED:
+                    continue
+                chain = "sec" if role is Role.INITIATOR else "cash"
+                # the chain time the relayer last observed for the swap (written, or held
+                # back until it acts): the clock is not what is under test, the conversion is
+                now = self.svc._chain_time(state, chain_key(state.terms.leg(role).chain))
+                if now is None:
+                    continue
+                left = state.terms.deadline(role) - now
+                timing = self._setup(chain).timing
+                if timing.deadline_unit == "round":
+                    left = left * timing.block_time_min_ms // 1000
+                if left < within:
+                    expected.append(f"{swap.swap_id} ({role.value} leg, {left} s left)")
+                    break
+        counted = self.svc.deadlines_at_risk(within)
+        if counted < len(expected):
+            raise self._violation(
+                "deadlines_at_risk_are_counted",
+                None,
+                f"the relayer counts {counted} swaps with a deadline within {within} s; at risk: "
+                f"{', '.join(expected)}",
             )
 
     @invariant()
@@ -1880,6 +1955,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         (blocks within their block times) while the relayer ticks, until every deadline has
         passed by its confirmations and a few ticks more."""
         self.undoing = True
+        self.freeze_armed = False
         if self.forced_out:
             self.agent_restore()
         if self.frozen and self.config.agents_undo:

@@ -48,7 +48,7 @@ from adapters.evm.contracts import require_code_runs as shipped_code_check
 from bridge.errors import BridgeError
 from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
-from bridge.swap import LockObserved, Role, SwapState, SwapTerms, chain_key
+from bridge.swap import LegPhase, LockObserved, Role, SwapState, SwapTerms, chain_key
 from relayer.clients import OPERATOR
 from relayer.interop.contracts import htlc_mutant_build
 from relayer.interop.machine import MachineConfig
@@ -466,6 +466,34 @@ def daemon_honours_fault_kill() -> Mutation:
     return mutation((relayer.daemon, "_crash_plan", _crash_plan))
 
 
+@_registered
+def at_risk_at_slowest_block() -> Mutation:
+    """Issue 13 item 13 (``deadlines_at_risk``): the rounds left before an Algorand deadline
+    converted to seconds at the *slowest* block time, so a deadline that can come sooner
+    is not counted at risk."""
+
+    def deadlines_at_risk(self: RelayerService, within_s: int) -> int:
+        at_risk = 0
+        for swap_id in self.store.list_ids(outcome="open", limit=1_000_000):
+            state = self.store.get(swap_id)
+            for role in Role:
+                if state.leg_state(role).phase is not LegPhase.LOCKED:
+                    continue
+                rt = self._rt(state, role)
+                now = self._chain_time(state, self._key_of(rt))
+                if now is None:
+                    continue
+                left = state.terms.deadline(role) - now
+                if rt.timing.deadline_unit == "round":
+                    left = left * rt.timing.block_time_max_ms // 1000
+                if left < within_s:
+                    at_risk += 1
+                    break
+        return at_risk
+
+    return mutation((RelayerService, "deadlines_at_risk", deadlines_at_risk))
+
+
 _QUICK = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(0, 0), drift_s=(0, 2))
 _ROUNDS = algorand_setups(block_s=(1, 2), variance_s=(0, 1))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
@@ -513,7 +541,7 @@ TARGETS: dict[str, MachineConfig] = {
         trade=trades(extra_window_s=(0, 30), external=False),
         max_swaps=1,
         sec_backend="anvil",
-        rules=frozenset({"submit", "tick", "agent_freeze"}),
+        rules=frozenset({"submit", "tick", "agent_freeze", "agent_freeze_after_locks"}),
         agents_undo=False,
     ),
     "shortfall_unchecked": MachineConfig(
@@ -639,6 +667,20 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=1,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "operator_env"}),
+    ),
+    "at_risk_at_slowest_block": MachineConfig(
+        name="at_risk_at_slowest_block",
+        chains="evm-algorand",
+        scenario=scenarios(
+            sec=_QUICK, cash=algorand_setups(block_s=(1, 2), variance_s=(1, 3)), budget=_SMALL
+        ),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "approach", "agent_freeze"}),
+        boundaries=st.sampled_from(["reveal_by", "participant"]),
+        offsets=st.integers(0, 12),
+        agents_undo=False,
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""

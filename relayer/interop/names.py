@@ -19,6 +19,7 @@ ACTORS: Final = (
 """The actors of issue 16 whose rules the state machine can run (each can be switched off)."""
 
 MUTATION_NAMES: Final = (
+    "at_risk_at_slowest_block",
     "claim_before_lock_confirmed",
     "claim_window_without_confirmations",
     "daemon_honours_fault_kill",

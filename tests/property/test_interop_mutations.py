@@ -75,6 +75,7 @@ def _check(m: InteropMachine) -> None:
     m.only_the_right_bearer_token_gets_in()
     m.anonymous_callers_see_no_store_error()
     m.a_production_daemon_arms_no_crash_hook()
+    m.deadlines_at_risk_are_counted()
 
 
 @contextlib.contextmanager
@@ -401,6 +402,24 @@ CASES: dict[str, Case] = {
         QUICK,
         {"sec": 2, "cash": 3},
         [_submit(False, 60), _production_start_with_fault_kill],
+    ),
+    # issue 13 item 13: both locks, the agent freezes the buyer (the reveal is refused), the
+    # cash chain runs to 5 rounds before the cash deadline (1-2 s rounds), the relayer ticks:
+    # the cash lock's deadline can come in 5 s, within reaction + margin (7 s): at risk; at
+    # the slowest block time (10 s) the mutated count leaves it out
+    "at_risk_at_slowest_block": Case(
+        "at_risk_at_slowest_block",
+        ALGO,
+        {"sec": 2, "cash": 2},
+        [
+            _submit(False, 60),
+            _tick,
+            _tick,
+            _freeze_buyer,
+            _tick,
+            lambda m: m.approach_to(m.swaps[0], "participant", 5),
+            _tick,
+        ],
     ),
 }
 """Each mutation's minimal program (kept as a plain regression test)."""
