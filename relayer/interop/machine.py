@@ -16,8 +16,9 @@ actor           rules
 chains          ``pass_time`` (both chains, blocks within their block times; the relayer
                 running along or down),
                 ``mine`` (one chain), ``approach`` (both chains to just before/after one of a
-                swap's deadlines), ``skew`` (one clock jumps), ``reorg`` (snapshot/revert,
-                below or above the confirmation depth)
+                swap's deadlines), ``skew`` (one clock jumps), ``host_clock_skew`` (the
+                relayer host's clock off the chains' by up to 5 minutes), ``reorg``
+                (snapshot/revert, below or above the confirmation depth)
 relayer         ``tick``; ``relay`` (2-5 ticks with the chains moving at their block time
                 between them: the relayer at work); ``crash_restart`` (drop the service,
                 build a new one on the same store and sealing key); a second replica on
@@ -407,6 +408,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         self.revoked = False
         self.freeze_armed = False
         """Whether the agent freezes the buyer once both locks of a swap are open."""
+        self.host_offset = 0
+        """How far the relayer host's clock is off real time (``host_clock_skew``), in s."""
         self.lease_now = float(EXAMPLE_EPOCH)
         """The stores' clock for leases (moved only by the replica rules; it starts at the
         chains' epoch, not the host's clock, so that a seed replays the same example)."""
@@ -486,7 +489,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             )
 
         def wall() -> float:
-            return float(max(self._time("sec"), self._time("cash")))
+            # the relayer host's clock: real time (both chains' clocks) plus its skew
+            return float(max(self._time("sec"), self._time("cash")) + self.host_offset)
 
         def randbytes(n: int) -> bytes:
             # deterministic per example (a seed replays the same secrets on either store)
@@ -1020,6 +1024,14 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             self._outside(chain, f"{chain} clock ran {self.clock_ahead[chain] + seconds} s ahead")
         self.clock_ahead[chain] += seconds
         self._mine(chain, 1, seconds)
+
+    @precondition(lambda self: self._on("host_clock_skew") and self._act("chains") and self.ready)
+    @rule(offset=st.integers(-300, 300))
+    def host_clock_skew(self, offset: int) -> None:
+        """The relayer host's clock is ``offset`` seconds off real time from now on (behind
+        or ahead of the chains; NTP gone, a VM resumed). Inside the assumptions: the relayer
+        plans and acts on the chains' clocks, never on its host's."""
+        self.host_offset = offset
 
     @precondition(
         lambda self: (

@@ -46,7 +46,7 @@ import relayer.service
 from adapters.evm.contracts import Artifact, load_artifact
 from adapters.evm.contracts import require_code_runs as shipped_code_check
 from bridge.errors import BridgeError
-from bridge.htlc import ChainTiming, RelayerBudget
+from bridge.htlc import ChainHead, ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
 from bridge.swap import LegPhase, LockObserved, Role, SwapState, SwapTerms, chain_key
 from relayer.clients import OPERATOR
@@ -494,6 +494,17 @@ def at_risk_at_slowest_block() -> Mutation:
     return mutation((RelayerService, "deadlines_at_risk", deadlines_at_risk))
 
 
+@_registered
+def deadlines_from_host_clock() -> Mutation:
+    """Issue 13 item 13: EVM deadlines planned from the relayer host's clock, not the
+    chain's (the planner is given no chain time: ``relayer.service._head`` without it)."""
+
+    def _head(rt: Any) -> ChainHead:
+        return ChainHead(height=rt.head())
+
+    return mutation((relayer.service, "_head", _head))
+
+
 _QUICK = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(0, 0), drift_s=(0, 2))
 _ROUNDS = algorand_setups(block_s=(1, 2), variance_s=(0, 1))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
@@ -681,6 +692,17 @@ TARGETS: dict[str, MachineConfig] = {
         boundaries=st.sampled_from(["reveal_by", "participant"]),
         offsets=st.integers(0, 12),
         agents_undo=False,
+    ),
+    "deadlines_from_host_clock": MachineConfig(
+        name="deadlines_from_host_clock",
+        chains="evm-algorand",
+        scenario=scenarios(sec=_QUICK, cash=_ROUNDS, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "approach", "host_clock_skew"}),
+        boundaries=st.sampled_from(["reveal_by", "initiator"]),
+        offsets=st.integers(0, 6),
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""

@@ -23,6 +23,7 @@ MUTATION_NAMES: Final = (
     "claim_before_lock_confirmed",
     "claim_window_without_confirmations",
     "daemon_honours_fault_kill",
+    "deadlines_from_host_clock",
     "fencing_only",
     "htlc_token_zero_closes_native",
     "lease_without_fencing",

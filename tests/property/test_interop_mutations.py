@@ -421,6 +421,24 @@ CASES: dict[str, Case] = {
             _tick,
         ],
     ),
+    # issue 13 item 13: the relayer host's clock is 30 s behind the chains when the order
+    # comes; the security's deadline (EVM) planned from it comes 30 s early against the cash
+    # deadline (rounds): 3 s before it the cash is still before reveal_by, the relayer
+    # reveals, and the buyer's claim of the security cannot land in time
+    "deadlines_from_host_clock": Case(
+        "deadlines_from_host_clock",
+        ALGO,
+        {"sec": 2, "cash": 2},
+        [
+            lambda m: m.host_clock_skew(-30),
+            _submit(False, 120),
+            _tick,
+            _tick,
+            lambda m: m.approach_to(m.swaps[0], "initiator", 3),
+            _tick,
+            _tick_past_the_security_deadline,
+        ],
+    ),
 }
 """Each mutation's minimal program (kept as a plain regression test)."""
 
