@@ -186,6 +186,8 @@ class MachineConfig:
     """Only these rules run (None: every rule of the enabled actors): a targeted search."""
     odd_calls: st.SearchStrategy[str] = field(default_factory=lambda: st.sampled_from(ODD_CALLS))
     """The third party's odd HTLC calls (``odd_call``) to draw from."""
+    host_skews: st.SearchStrategy[int] = field(default_factory=lambda: st.integers(-300, 300))
+    """Seconds the relayer host's clock is off the chains' (``host_clock_skew``)."""
     agents_undo: bool = True
     """Whether the agent may lift a freeze of the buyer (during the example and at its end;
     False: a freeze stands for good, and the swaps run past their deadlines under it)."""
@@ -1026,12 +1028,13 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         self._mine(chain, 1, seconds)
 
     @precondition(lambda self: self._on("host_clock_skew") and self._act("chains") and self.ready)
-    @rule(offset=st.integers(-300, 300))
-    def host_clock_skew(self, offset: int) -> None:
-        """The relayer host's clock is ``offset`` seconds off real time from now on (behind
-        or ahead of the chains; NTP gone, a VM resumed). Inside the assumptions: the relayer
-        plans and acts on the chains' clocks, never on its host's."""
-        self.host_offset = offset
+    @rule(data=st.data())
+    def host_clock_skew(self, data: st.DataObject) -> None:
+        """The relayer host's clock is off real time from now on by an offset drawn from
+        ``MachineConfig.host_skews`` (behind or ahead of the chains; NTP gone, a VM
+        resumed). Inside the assumptions: the relayer plans and acts on the chains' clocks,
+        never on its host's."""
+        self.host_offset = data.draw(self.config.host_skews, label="offset")
 
     @precondition(
         lambda self: (

@@ -697,12 +697,13 @@ TARGETS: dict[str, MachineConfig] = {
         name="deadlines_from_host_clock",
         chains="evm-algorand",
         scenario=scenarios(sec=_QUICK, cash=_ROUNDS, budget=_SMALL),
-        trade=trades(extra_window_s=(0, 60), external=False),
+        trade=trades(extra_window_s=(60, 120), external=False),
         max_swaps=1,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "approach", "host_clock_skew"}),
-        boundaries=st.sampled_from(["reveal_by", "initiator"]),
+        boundaries=st.just("initiator"),
         offsets=st.integers(0, 6),
+        host_skews=st.integers(-60, -10),
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""

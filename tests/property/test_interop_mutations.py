@@ -430,7 +430,7 @@ CASES: dict[str, Case] = {
         ALGO,
         {"sec": 2, "cash": 2},
         [
-            lambda m: m.host_clock_skew(-30),
+            lambda m: setattr(m, "host_offset", -30),
             _submit(False, 120),
             _tick,
             _tick,
@@ -492,6 +492,14 @@ SEARCHES = {
     "restart_forgets_old_locks": 1,
     "refund_skips_clawed_back": 0,
     "fencing_only": 0,
+    "htlc_token_zero_closes_native": 0,
+    "order_id_returns_old_swap": 0,
+    "non_ascii_bearer_500": 0,
+    "readyz_leaks_store_error": 0,
+    "daemon_honours_fault_kill": 0,
+    "at_risk_at_slowest_block": 0,
+    "no_token_recheck": 0,
+    "deadlines_from_host_clock": 2,
 }
 """The batch seed at which the targeted random search found each newer mutation's
 counterexample (the evidence table of ``specs/protocol/protocol.md``)."""
