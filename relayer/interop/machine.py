@@ -1059,15 +1059,21 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         removed = client.head() - height
         if removed <= 0:
             return
-        if removed > self._setup(chain).confirmations:
-            self._outside(
-                chain,
-                f"reorg of {removed} blocks on {chain} "
-                f"(> {self._setup(chain).confirmations} confirmations)",
-            )
+        depth = self._setup(chain).confirmations
+        deep = removed > depth
+        reason = f"reorg of {removed} blocks on {chain} (> {depth} confirmations)"
+        if deep:
+            self._outside(chain, reason)
+        role = Role.INITIATOR if chain == "sec" else Role.PARTICIPANT
+        before = {s.swap_id: self._lock_state_of(chain, s.lock_ids[role]) for s in self.swaps}
         client.revert(snapshot)
         self._resync_agents(chain)
         del marks[index:]
+        if deep:  # a final swap whose lock the reorg changed (a claim undone) is outside too
+            for swap in self.swaps:
+                after = self._lock_state_of(chain, swap.lock_ids[role])
+                if after != before[swap.swap_id] and reason not in swap.outside:
+                    swap.outside.append(reason)
         self.world.htlc(chain)._locks.clear()
         self.scanned[chain] = min(self.scanned[chain], client.head())
         # the longer branch replaces the removed blocks as they came (the relayer had ticked
