@@ -587,3 +587,26 @@ def test_a_reorg_beyond_the_depth_that_undoes_a_completed_swap_is_outside_the_gu
         assert m._states(swap)[0] == "absent"
         assert swap.outside, "a reorg beyond the depth that undid the claim is outside"
         m.teardown()
+
+
+def test_blocks_mined_by_other_actors_count_as_time_the_relayer_did_not_run() -> None:
+    """Found by the random search of ``htlc_token_zero_closes_native`` (a fault of the suite,
+    not of the relayer): six third-party transactions, each mining a block, kept the relayer
+    idle for longer than its budget while a claim was due, and the suite reported the buyer's
+    loss as the relayer's; only blocks the machine mined itself were counted as idle time.
+    Now every block since the machine last looked counts (``_count_actor_blocks``, run
+    before the invariants of every step): the swap is outside the guarantees."""
+    with machine("claim_window_without_confirmations", QUICK, {"sec": 2, "cash": 3}) as m:
+        _submit(False, 60)(m)
+        swap = m.swaps[0]
+        for _ in range(8):  # until the secret is out and the security's claim is due
+            m.tick()
+            if m._claim_pending(swap):
+                break
+        assert m._claim_pending(swap)
+        for _ in range(4):  # 4 blocks of 2 s on the security chain; the budget is 4 s
+            m.make_odd_call(swap, "claim_wrong_secret", "sec", own=False)
+        assert not swap.outside
+        m._count_actor_blocks()
+        assert swap.outside
+        assert "did not run" in swap.outside[0]
