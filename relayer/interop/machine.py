@@ -856,6 +856,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         file and sealing key (its in-memory caches, metrics and chain views are gone)."""
         self.svc.store.close()
         self.service = self._build_service()
+        # the new process's shortfall gauge starts at 0: it owes one once it acts again
+        self.acted_at.clear()
 
     @precondition(lambda self: self._on("swap_bug") and self._act("relayer") and bool(self.swaps))
     @rule(data=st.data())
