@@ -620,11 +620,17 @@ def test_a_restarted_relayer_owes_the_shortfall_gauge_only_once_it_acts_again() 
     claims. A restarted relayer owes the gauge once it begins a claim or refund again."""
     case = CASES["shortfall_unchecked"]
     with machine(case.mutation, case.scenario, case.intervals) as m:
-        for step in case.program:
+        _check(m)
+        for step in case.program:  # every invariant after every step, as hypothesis does
             step(m)
-        assert m._escrow_gaps()
-        m.escrow_holds_its_open_locks()  # the old process surfaced it
-        m.crash_restart()
-        m.escrow_holds_its_open_locks()  # the new one has not acted yet: nothing owed
+            _check(m)
+        # past the security's deadline the relayer turns to refunding the security
+        m.approach_to(m.swaps[0], "initiator", -1)
         m.tick()
-        m.escrow_holds_its_open_locks()  # it acted: its gauge is up
+        _check(m)
+        assert m._escrow_gaps()
+        assert m.acted_at.get(m.world.security, -1) >= 0  # it began a refund: gauge owed
+        m.crash_restart()
+        _check(m)  # the new one has not acted yet: no gauge owed
+        m.tick()
+        _check(m)  # it acted: its gauge is up
