@@ -47,9 +47,11 @@ from relayer.store import Store, open_store
 __all__ = [
     "Finding",
     "RedactingFilter",
+    "algorand_runtime",
     "build_service",
     "compliance_from_engine",
     "configure_logging",
+    "crash_plan_for",
     "preflight",
     "run",
 ]
@@ -197,7 +199,6 @@ def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
     from algosdk.v2client.algod import AlgodClient
 
     from adapters.algorand.chain import AlgodChain
-    from adapters.algorand.htlc import AlgorandHtlc
 
     if cs.endpoint == "embedded":
         from adapters.algorand.algod import EmbeddedAlgodClient
@@ -206,10 +207,40 @@ def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
         client: Any = EmbeddedAlgodClient(EmbeddedLedger())
     else:
         client = AlgodClient(os.environ.get(cs.token_env, ""), cs.endpoint)
-    chain = AlgodChain(client)
-    if cs.start_height is not None:
-        start = max(cs.start_height, 1)
-    elif cs.endpoint == "embedded":
+    return algorand_runtime(
+        name=cs.name,
+        chain=AlgodChain(client),
+        timing=_timing(cs),
+        confirmations=cs.confirmations,
+        signers=lambda: _signers(cs),
+        store=store,
+        start_height=cs.start_height,
+        look_back=cs.endpoint != "embedded",
+    )
+
+
+def algorand_runtime(
+    *,
+    name: str,
+    chain: Any,
+    timing: ChainTiming,
+    confirmations: int,
+    signers: Callable[[], list[Any]],
+    store: Store,
+    start_height: int | None = None,
+    look_back: bool = True,
+) -> ChainRuntime:
+    """The relayer's runtime of the Algorand chain ``chain`` (an ``AlgodChain``), wired as
+    the daemon wires every Algorand chain: per-lock escrows, the ASA's own dry run and the
+    escrow funding pre-flight, ``signers()[0]`` as the operator. The HTLC port's scan starts
+    at ``start_height``, else ``head - ALGOD_LOOKBACK_ROUNDS`` (``look_back``; without it,
+    at the head: a fresh embedded ledger), or lower where the store's open swaps recorded
+    their locks (a restart). Also used by the interop suite (``relayer.interop``)."""
+    from adapters.algorand.htlc import AlgorandHtlc
+
+    if start_height is not None:
+        start = max(start_height, 1)
+    elif not look_back:
         start = chain.head()
     else:
         start = max(chain.head() - ALGOD_LOOKBACK_ROUNDS, 1)
@@ -220,26 +251,26 @@ def _algorand_runtime(cs: ChainSettings, store: Store) -> ChainRuntime:
     if recovered is not None and recovered < start:
         log.info(
             "chain %s: the open swaps' locks go back to round %d; HTLC scans start there",
-            cs.name,
+            name,
             recovered,
         )
         start = max(recovered, 1)
     htlc = AlgorandHtlc(chain, from_round=start)
-    signers = _signers(cs)
+    keys = signers()
     return ChainRuntime(
-        name=cs.name,
+        name=name,
         chain=chain.chain,
         htlc=htlc,
         now=chain.head,
         head=chain.head,
-        timing=_timing(cs),
-        confirmations=cs.confirmations,
-        signers={s.address: s for s in signers},
-        operator=signers[0],
+        timing=timing,
+        confirmations=confirmations,
+        signers={s.address: s for s in keys},
+        operator=keys[0],
         dry_run=algorand_dry_run(chain),
         funds=algorand_funds_check(htlc),
         escrow_per_lock=True,
-        start_height=_scan_start(cs.start_height, needed),
+        start_height=_scan_start(start_height, needed),
     )
 
 
@@ -298,6 +329,16 @@ def _crash_plan(
         value or "none",
     )
     return plan
+
+
+def crash_plan_for(
+    settings: RelayerSettings, environ: Mapping[str, str] | None = None
+) -> CrashPlan | None:
+    """The daemon's start-up gate for the test-only crash hook, as ``relayer run`` applies
+    it before opening anything: the plan ``environ`` (default: the process environment)
+    arms for ``settings``, None, or ``ConfigError`` (see ``_crash_plan``). Public for the
+    interop suite's operator actor (``relayer.interop``)."""
+    return _crash_plan(settings, environ)
 
 
 @dataclass(frozen=True)

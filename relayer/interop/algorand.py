@@ -5,7 +5,7 @@ anvil or py-evm); the cash chain is an :class:`~adapters.algorand.ledger.Embedde
 (the real go-algorand evaluator) with a USD stablecoin ASA whose issuer holds the freeze and
 clawback roles, and a worthless look-alike ASA (``Decoy USD``) created by the third party.
 The relayer is wired to it as the daemon wires an Algorand chain
-(:func:`relayer.daemon._algorand_runtime`): a per-lock logic-signature escrow
+(:func:`relayer.daemon.algorand_runtime`): a per-lock logic-signature escrow
 (:class:`~adapters.algorand.htlc.AlgorandHtlc`), deadlines in rounds, the ASA's own dry run
 and the escrow funding pre-flight, and on every (re)start an HTLC port whose scan starts at
 the daemon's look-back (``head - ALGOD_LOOKBACK_ROUNDS``) or lower, where the store's open
@@ -62,10 +62,9 @@ from adapters.algorand.ledger import EmbeddedLedger, Snapshot
 from adapters.algorand.signer import AlgorandSigner
 from bridge.errors import BridgeError, NotFound
 from bridge.model import AssetRef, Capability
-from bridge.swap import Outcome, Role, chain_key
-from relayer.dry_runs import algorand_dry_run, algorand_funds_check
+from bridge.swap import Outcome, Role
 from relayer.interop.machine import InteropMachine, SwapRecord
-from relayer.service import ChainRuntime, LegOrder
+from relayer.service import LegOrder
 from relayer.store import Store
 
 __all__ = ["AlgoCash", "AlgorandCashMachine", "algo_cash", "build_algo_cash"]
@@ -314,33 +313,19 @@ class AlgorandCashMachine(InteropMachine):
         return buyer, leg
 
     def _cash_runtime(self, evm: Any, store: Store) -> Any:
-        """The Algorand runtime as :func:`relayer.daemon._algorand_runtime` builds it for an
-        algod endpoint: the HTLC port's scan starts at the look-back, or lower where the
-        store's open swaps recorded their locks (a new port on every start: a restart
-        forgets every escrow it knew)."""
+        """The Algorand runtime as the daemon wires it for an algod endpoint
+        (:func:`relayer.daemon.algorand_runtime`): the HTLC port's scan starts at the
+        look-back, or lower where the store's open swaps recorded their locks (a new port on
+        every start: a restart forgets every escrow it knew); the relayer's operator key and
+        the custodied buyer's."""
         algo, setup = self.algo, self._setup("cash")
-        head = algo.chain.head()
-        start = max(head - relayer.daemon.ALGOD_LOOKBACK_ROUNDS, 1)
-        needed = store.recovery_height(chain_key(algo.chain.chain))
-        recovered = relayer.daemon._scan_start(start, needed)
-        if recovered is not None and recovered < start:
-            start = max(recovered, 1)
-        htlc = AlgorandHtlc(algo.chain, from_round=start)
-        custodied = algo.buyers["custodied"]
-        return ChainRuntime(
+        return relayer.daemon.algorand_runtime(
             name="cash",
-            chain=algo.chain.chain,
-            htlc=htlc,
-            now=algo.chain.head,
-            head=algo.chain.head,
+            chain=algo.chain,
             timing=setup.timing,
             confirmations=setup.confirmations,
-            signers={custodied.address: custodied},
-            operator=algo.operator,
-            dry_run=algorand_dry_run(algo.chain),
-            funds=algorand_funds_check(htlc),
-            escrow_per_lock=True,
-            start_height=relayer.daemon._scan_start(None, needed),
+            signers=lambda: [algo.operator, algo.buyers["custodied"]],
+            store=store,
         )
 
     def _scan(self) -> None:

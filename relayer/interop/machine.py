@@ -16,8 +16,9 @@ actor           rules
 chains          ``pass_time`` (both chains, blocks within their block times; the relayer
                 running along or down),
                 ``mine`` (one chain), ``approach`` (both chains to just before/after one of a
-                swap's deadlines), ``skew`` (one clock jumps), ``reorg`` (snapshot/revert,
-                below or above the confirmation depth)
+                swap's deadlines), ``skew`` (one clock jumps), ``host_clock_skew`` (the
+                relayer host's clock off the chains' by up to 5 minutes), ``reorg``
+                (snapshot/revert, below or above the confirmation depth)
 relayer         ``tick``; ``relay`` (2-5 ticks with the chains moving at their block time
                 between them: the relayer at work); ``crash_restart`` (drop the service,
                 build a new one on the same store and sealing key); a second replica on
@@ -35,6 +36,8 @@ third party     ``look_alike`` (same terms, other sender, any asset), ``odd_call
                 public HTLC function with odd arguments, ``token = 0`` included),
                 ``claim_with_public_secret`` (front-running)
 token agent     ``agent_freeze`` (freeze/unfreeze the buyer on the T-REX token),
+                ``agent_freeze_after_locks`` (freeze the buyer the moment both locks of a
+                swap are open, before the relayer's next tick),
                 ``agent_force_out`` / ``agent_restore`` (forced transfer out of and back into
                 the pooled EVM HTLC), ``agent_block_receiver`` (the cash issuer blocks the
                 seller's cash wallet), ``agent_pause`` (pause/unpause the T-REX token),
@@ -101,8 +104,9 @@ from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
 from bridge.errors import BridgeError, ChainTimeout, ChainUnavailable, NotFound
 from bridge.model import AssetRef, Capability
-from bridge.swap import LegPhase, Outcome, Role, SwapTerms
+from bridge.swap import LegPhase, Outcome, Role, SwapTerms, chain_key
 from relayer.evm import approve_for_htlc, evm_runtime
+from relayer.interop.api import EdgeActors, example_trade
 from relayer.interop.strategies import (
     ACTORS,
     ODD_CALLS,
@@ -112,7 +116,14 @@ from relayer.interop.strategies import (
     scenarios,
     trades,
 )
-from relayer.interop.world import CASH_FUNDS, SELLER_UNITS, Backend, InteropWorld, build_world
+from relayer.interop.world import (
+    CASH_FUNDS,
+    EXAMPLE_EPOCH,
+    SELLER_UNITS,
+    Backend,
+    InteropWorld,
+    build_world,
+)
 from relayer.sealing import SealingKey
 from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
 from relayer.store import PostgresStore, SqliteStore, Store
@@ -173,6 +184,10 @@ class MachineConfig:
     )
     offsets: st.SearchStrategy[int] = field(default_factory=lambda: st.integers(-3, 12))
     """Only these rules run (None: every rule of the enabled actors): a targeted search."""
+    odd_calls: st.SearchStrategy[str] = field(default_factory=lambda: st.sampled_from(ODD_CALLS))
+    """The third party's odd HTLC calls (``odd_call``) to draw from."""
+    host_skews: st.SearchStrategy[int] = field(default_factory=lambda: st.integers(-300, 300))
+    """Seconds the relayer host's clock is off the chains' (``host_clock_skew``)."""
     agents_undo: bool = True
     """Whether the agent may lift a freeze of the buyer (during the example and at its end;
     False: a freeze stands for good, and the swaps run past their deadlines under it)."""
@@ -342,7 +357,7 @@ DROP_FAULTS = ("never_sent", "answer_lost")
 mined), or forwards it and loses the node's answer (mined, the relayer hears an error)."""
 
 
-class InteropMachine(RuleBasedStateMachine):
+class InteropMachine(EdgeActors, RuleBasedStateMachine):
     """Whole swaps through the real relayer, with every actor of issue 16 (see the module
     docstring). Subclass through :func:`machine_class` to pick a :class:`MachineConfig`."""
 
@@ -357,6 +372,8 @@ class InteropMachine(RuleBasedStateMachine):
         self.public: set[bytes] = set()
         self._setup_chains()
         self.scanned: dict[str, int] = {c: self._head(c) for c in CHAINS}
+        self._seen_head: dict[str, int] = dict(self.scanned)
+        """Per chain: the head when the machine last accounted for the time that passed."""
         self.marks: dict[str, list[tuple[Any, int]]] = {c: [] for c in CHAINS}
         self.forced_out = 0
         self.undoing = False
@@ -377,6 +394,9 @@ class InteropMachine(RuleBasedStateMachine):
             logger.setLevel(logging.DEBUG)
             logger.addHandler(self.capture)
         self.log_seen = 0
+        self.api_seen = 0
+        self.trace: list[str] = []
+        """Per step: :meth:`_trace_line` (kept in :func:`stats` at the example's end)."""
         self.workdir = Path(tempfile.mkdtemp(prefix="stbridge-interop-"))
         self.key = SealingKey.generate()
         self.service: RelayerService | None = None
@@ -388,8 +408,13 @@ class InteropMachine(RuleBasedStateMachine):
         """Whether blocks mined now count as time the relayer did not run."""
         self.paused = False
         self.revoked = False
-        self.lease_now = time.time()
-        """The stores' clock for leases (moved only by the replica rules)."""
+        self.freeze_armed = False
+        """Whether the agent freezes the buyer once both locks of a swap are open."""
+        self.host_offset = 0
+        """How far the relayer host's clock is off real time (``host_clock_skew``), in s."""
+        self.lease_now = float(EXAMPLE_EPOCH)
+        """The stores' clock for leases (moved only by the replica rules; it starts at the
+        chains' epoch, not the host's clock, so that a seed replays the same example)."""
         self.replica: RelayerService | None = None
         self.takeover_armed = False
         self.takeovers = 0
@@ -408,6 +433,7 @@ class InteropMachine(RuleBasedStateMachine):
         self._runtimes: dict[str, float] = {}
         self._balances_at: tuple[str, ...] = ()
         self._balances_now: dict[tuple[str, str], int] = {}
+        self._edges_init()
         self._hook_clients()
 
     # ------------------------------------------------------------------ wiring
@@ -465,7 +491,8 @@ class InteropMachine(RuleBasedStateMachine):
             )
 
         def wall() -> float:
-            return float(max(self._time("sec"), self._time("cash")))
+            # the relayer host's clock: real time (both chains' clocks) plus its skew
+            return float(max(self._time("sec"), self._time("cash")) + self.host_offset)
 
         def randbytes(n: int) -> bytes:
             # deterministic per example (a seed replays the same secrets on either store)
@@ -690,6 +717,7 @@ class InteropMachine(RuleBasedStateMachine):
             ),
             cash=cash_leg,
             settlement_window_s=self.scenario.minimum_window() + spec.extra_window_s,
+            trade=example_trade(),
         )
         state = self.svc.submit(order)
         terms = state.terms
@@ -740,12 +768,17 @@ class InteropMachine(RuleBasedStateMachine):
 
     def _tick(self) -> None:
         """The relayer runs: replica A ticks, then replica B if it exists (each acts on the
-        swaps it holds or whose lease is free): the relayer is not idle."""
+        swaps it holds or whose lease is free): the relayer is not idle. An armed agent
+        (``agent_freeze_after_locks``) strikes first if both locks of a swap are open."""
+        if self.freeze_armed and not self.frozen and self._both_locked():
+            self.freeze_armed = False
+            self.agent_freeze(True)
         self._run_tick(self.svc)
         if self.replica is not None:
             self._replica_tick()
         self.ticks += 1
         self.idle = dict.fromkeys(CHAINS, (0, 0))
+        self._seen_head = {c: self._head(c) for c in CHAINS}
 
     def _replica_tick(self) -> None:
         """Replica B (its own store connection, the same key and chains) ticks once. Alone
@@ -823,6 +856,8 @@ class InteropMachine(RuleBasedStateMachine):
         file and sealing key (its in-memory caches, metrics and chain views are gone)."""
         self.svc.store.close()
         self.service = self._build_service()
+        # the new process's shortfall gauge starts at 0: it owes one once it acts again
+        self.acted_at.clear()
 
     @precondition(lambda self: self._on("swap_bug") and self._act("relayer") and bool(self.swaps))
     @rule(data=st.data())
@@ -859,9 +894,15 @@ class InteropMachine(RuleBasedStateMachine):
     def _mine(self, chain: str, blocks: int, interval: int) -> None:
         if blocks <= 0:
             return
-        if not self.counting:
-            self._mine_on(chain, blocks, interval)
-            return
+        if self.counting:
+            self._idle_for(chain, blocks, interval)
+        self._mine_on(chain, blocks, interval)
+        self._seen_head[chain] = self._head(chain)
+
+    def _idle_for(self, chain: str, blocks: int, interval: int) -> None:
+        """``blocks`` blocks ``interval`` seconds apart pass on ``chain`` without the relayer:
+        beyond its budget while a claim is due, the swaps with a claim pending are marked
+        outside (an idle relayer is a fault beyond the assumptions)."""
         self.idle[chain] = (self.idle[chain][0] + blocks * interval, self.idle[chain][1] + blocks)
         seconds, count = self.idle[chain]
         if count > 1 and seconds > self._allowance():
@@ -871,7 +912,18 @@ class InteropMachine(RuleBasedStateMachine):
                         f"the relayer did not run for {count} blocks / {seconds} s of {chain} "
                         f"while a claim was due (its budget: {self._allowance()} s)"
                     )
-        self._mine_on(chain, blocks, interval)
+
+    def _count_actor_blocks(self) -> None:
+        """Blocks the other actors' transactions mined since the machine last looked (each
+        comes ``block_interval`` after the previous one: a third party's, a counterparty's
+        or an agent's transaction moves the chain's time too) are time the relayer did not
+        run, as blocks mined by :meth:`_mine` are."""
+        for chain in CHAINS:
+            head = self._head(chain)
+            extra = head - self._seen_head[chain]
+            if extra > 0 and self.counting:
+                self._idle_for(chain, extra, self.block_interval[chain])
+            self._seen_head[chain] = head
 
     def _mine_blocks(self, client: EvmClient, chain: str, blocks: int, interval: int) -> None:
         if client.backend == "pyevm":
@@ -977,6 +1029,15 @@ class InteropMachine(RuleBasedStateMachine):
         self.clock_ahead[chain] += seconds
         self._mine(chain, 1, seconds)
 
+    @precondition(lambda self: self._on("host_clock_skew") and self._act("chains") and self.ready)
+    @rule(data=st.data())
+    def host_clock_skew(self, data: st.DataObject) -> None:
+        """The relayer host's clock is off real time from now on by an offset drawn from
+        ``MachineConfig.host_skews`` (behind or ahead of the chains; NTP gone, a VM
+        resumed). Inside the assumptions: the relayer plans and acts on the chains' clocks,
+        never on its host's."""
+        self.host_offset = data.draw(self.config.host_skews, label="offset")
+
     @precondition(
         lambda self: (
             self._on("reorg") and self._act("chains") and any(self.marks[c] for c in CHAINS)
@@ -1000,20 +1061,27 @@ class InteropMachine(RuleBasedStateMachine):
         removed = client.head() - height
         if removed <= 0:
             return
-        if removed > self._setup(chain).confirmations:
-            self._outside(
-                chain,
-                f"reorg of {removed} blocks on {chain} "
-                f"(> {self._setup(chain).confirmations} confirmations)",
-            )
+        depth = self._setup(chain).confirmations
+        deep = removed > depth
+        reason = f"reorg of {removed} blocks on {chain} (> {depth} confirmations)"
+        if deep:
+            self._outside(chain, reason)
+        role = Role.INITIATOR if chain == "sec" else Role.PARTICIPANT
+        before = {s.swap_id: self._lock_state_of(chain, s.lock_ids[role]) for s in self.swaps}
         client.revert(snapshot)
         self._resync_agents(chain)
         del marks[index:]
+        if deep:  # a final swap whose lock the reorg changed (a claim undone) is outside too
+            for swap in self.swaps:
+                after = self._lock_state_of(chain, swap.lock_ids[role])
+                if after != before[swap.swap_id] and reason not in swap.outside:
+                    swap.outside.append(reason)
         self.world.htlc(chain)._locks.clear()
         self.scanned[chain] = min(self.scanned[chain], client.head())
         # the longer branch replaces the removed blocks as they came (the relayer had ticked
         # through them: not idle time), plus one block more
         counting, self.counting = self.counting, False
+        self._seen_head[chain] = client.head()
         self._mine(chain, removed, self._setup(chain).block_seconds()[0])
         self.counting = counting
         self._mine(chain, 1, self._setup(chain).block_seconds()[0])
@@ -1116,17 +1184,27 @@ class InteropMachine(RuleBasedStateMachine):
     @precondition(
         lambda self: self._on("odd_call") and self._act("third_party") and bool(self.swaps)
     )
-    @rule(data=st.data(), call=st.sampled_from(ODD_CALLS), chain=st.sampled_from(CHAINS))
-    def odd_call(self, data: st.DataObject, call: str, chain: str) -> None:
+    @rule(data=st.data(), chain=st.sampled_from(CHAINS))
+    def odd_call(self, data: st.DataObject, chain: str) -> None:
         """A third party calls a public HTLC function with odd arguments (a wrong secret,
         ``token = 0``, an early refund, another receiver, a zero amount, a past deadline,
-        a native claim of a token lock), sent with explicit gas so that it is mined even
-        when it reverts."""
+        a native claim of a token lock), naming as the lock's sender the leg's sender or
+        the third party itself (whose look-alike locks, native ones included, are on chain
+        too), sent with explicit gas so that it is mined even when it reverts."""
         if chain not in self.EVM_CHAINS:
             chain = "sec"  # the odd calls are the EVM HTLC's public functions
         swap = data.draw(st.sampled_from(self.swaps), label="swap")
+        call = data.draw(self.config.odd_calls, label="call")
+        own = data.draw(st.booleans(), label="the third party's own lock")
+        self.make_odd_call(swap, call, chain, own=own)
+
+    def make_odd_call(self, swap: SwapRecord, call: str, chain: str, *, own: bool) -> None:
+        """The third party's odd ``call`` (one of ``ODD_CALLS``) about ``swap``'s leg on
+        ``chain`` (``own``: naming itself as the lock's sender); see :meth:`odd_call`."""
         role = Role.INITIATOR if chain == "sec" else Role.PARTICIPANT
         leg = swap.terms.leg(role)
+        if own:
+            leg = leg.model_copy(update={"sender": self.world.third.address})
         htlc = self.world.htlc(chain)
         fns = htlc.contract.functions
         secret = swap.secret if swap.hashlock in self.public else bytes(32)
@@ -1220,6 +1298,30 @@ class InteropMachine(RuleBasedStateMachine):
             frozen=frozen,
         )
         self.frozen = frozen
+
+    @precondition(
+        lambda self: (
+            self._on("agent_freeze_after_locks") and self._act("token_agent") and bool(self.swaps)
+        )
+    )
+    @rule()
+    def agent_freeze_after_locks(self) -> None:
+        """The T-REX agent watches the chains and freezes the buyer's security wallet the
+        moment both locks of a swap are open and its secret is still private (before the
+        relayer's next tick): the worst moment for the buyer, whose cash is locked and whose
+        claim of the security the token will now refuse (issue 13 item 3)."""
+        self.freeze_armed = True
+
+    def _both_locked(self) -> bool:
+        """Some open swap has both its locks open on chain and its secret private."""
+        for swap in self.swaps:
+            if swap.hashlock in self.public:
+                continue
+            if self.svc.store.get(swap.swap_id).outcome is not Outcome.OPEN:
+                continue
+            if self._states(swap) == ("open", "open"):
+                return True
+        return False
 
     def _htlc_units(self) -> int:
         return (
@@ -1364,13 +1466,37 @@ class InteropMachine(RuleBasedStateMachine):
         """Count the step, then run every invariant (hypothesis calls this after each)."""
         self.steps += 1
         runtimes = args[2] if len(args) > 2 else kwargs.get("runtimes")
+        ran: list[str] = []
         if isinstance(runtimes, dict):  # hypothesis's per-rule timings: the one that moved ran
             for label, spent in runtimes.items():
                 if label.startswith("execute:rule:") and spent != self._runtimes.get(label):
-                    _STATS.rules[label.removeprefix("execute:rule:")] += 1
+                    ran.append(label.removeprefix("execute:rule:"))
                     self._runtimes[label] = spent
+        _STATS.rules.update(ran)
+        self._count_actor_blocks()
         self._sync()
+        self.trace.append(self._trace_line(",".join(ran) or "-"))
         super().check_invariants(*args, **kwargs)
+
+    def _trace_line(self, ran: str) -> str:
+        """One step of the example's trace: the rule that ran, each chain's clock and head,
+        every swap's outcome and leg phases (what a replay must reproduce exactly)."""
+        if not self.ready:
+            return ran
+        chains = " ".join(f"{c}={self._time(c)}@{self._head(c)}" for c in CHAINS)
+        swaps = ";".join(
+            "/".join(
+                (
+                    state.outcome.value,
+                    state.initiator.phase.value,
+                    state.participant.phase.value,
+                    str(state.terms.initiator_deadline),
+                    str(state.terms.participant_deadline),
+                )
+            )
+            for state in (self.svc.store.get(s.swap_id) for s in self.swaps)
+        )
+        return f"{ran} {chains} {swaps}"
 
     def _counted(self) -> None:
         self.invariants_checked += 1
@@ -1453,6 +1579,49 @@ class InteropMachine(RuleBasedStateMachine):
         if self.stale_writes:
             raise self._violation(
                 "a_replica_that_lost_its_lease_writes_nothing", None, self.stale_writes[0]
+            )
+
+    @invariant()
+    def deadlines_at_risk_are_counted(self) -> None:
+        """The relayer's deadlines-at-risk count (``RelayerService.deadlines_at_risk``, the
+        ``stbridge_deadlines_at_risk`` gauge) is at least the number of open swaps with a
+        locked leg whose deadline can come within the relayer's reaction + margin, by the
+        chain time the relayer last observed: a deadline in rounds can come at the chain's
+        *fastest* block time (issue 13 item 13: converted at the slowest, it under-reports).
+        The machine reads the store's states and applies that rule itself."""
+        if not self.ready:
+            return
+        self._counted()
+        budget = self.scenario.budget
+        within = budget.reaction_s + budget.margin_s
+        expected: list[str] = []
+        for swap in self.swaps:
+            state = self.svc.store.get(swap.swap_id)
+            if state.outcome is not Outcome.OPEN:
+                continue
+            for role in Role:
+                if state.leg_state(role).phase is not LegPhase.LOCKED:
+                    continue
+                chain = "sec" if role is Role.INITIATOR else "cash"
+                # the chain time the relayer last observed for the swap (written, or held
+                # back until it acts): the clock is not what is under test, the conversion is
+                now = self.svc._chain_time(state, chain_key(state.terms.leg(role).chain))
+                if now is None:
+                    continue
+                left = state.terms.deadline(role) - now
+                timing = self._setup(chain).timing
+                if timing.deadline_unit == "round":
+                    left = left * timing.block_time_min_ms // 1000
+                if left < within:
+                    expected.append(f"{swap.swap_id} ({role.value} leg, {left} s left)")
+                    break
+        counted = self.svc.deadlines_at_risk(within)
+        if counted < len(expected):
+            raise self._violation(
+                "deadlines_at_risk_are_counted",
+                None,
+                f"the relayer counts {counted} swaps with a deadline within {within} s; at risk: "
+                f"{', '.join(expected)}",
             )
 
     @invariant()
@@ -1554,6 +1723,33 @@ class InteropMachine(RuleBasedStateMachine):
         """Per (chain, token address in lower case or ``native``): how much the HTLC holds
         less than the sum of its open plain locks of it, from the machine's own reading of
         the lock events (one log scan per chain) and balances (not the adapter's check)."""
+        return {
+            key: owed - have for key, (owed, have) in self._escrow_books().items() if owed > have
+        }
+
+    @invariant()
+    def no_asset_stranded_in_an_escrow(self) -> None:
+        """Every EVM HTLC holds no more of any asset than the sum of its open locks of it
+        (with ``escrow_holds_its_open_locks``: exactly that sum, unless an agent forced
+        units out). A surplus is an asset that no open lock can ever pay out: a lock was
+        closed without paying its asset (issue 13 item 2: ``claimToken`` / ``refundToken``
+        with ``token = 0`` closing a native lock), stranded in the contract for ever. Read
+        from the machine's own scan of the lock events and the HTLC's balances."""
+        if not self.ready:
+            return
+        self._counted()
+        for (chain, token), (owed, have) in self._escrow_books().items():
+            if have > owed:
+                raise self._violation(
+                    "no_asset_stranded_in_an_escrow",
+                    None,
+                    f"the {chain} HTLC holds {have} of {token} but its open locks of it sum to "
+                    f"{owed}: {have - owed} stranded (a lock closed without paying out)",
+                )
+
+    def _escrow_books(self) -> dict[tuple[str, str], tuple[int, int]]:
+        """Per (chain, token address in lower case or ``native``): the sum of the HTLC's
+        open plain locks of it and its balance of it (every asset it holds or owes)."""
         w = self.world
         balances = self._balances()
         held = {
@@ -1562,7 +1758,7 @@ class InteropMachine(RuleBasedStateMachine):
         if "cash" in self.EVM_CHAINS:
             held[("cash", w.cash_token.locator.address.lower())] = balances[("cash", "cash HTLC")]  # type: ignore[union-attr]
             held[("cash", w.decoy_token.locator.address.lower())] = balances[("decoy", "cash HTLC")]  # type: ignore[union-attr]
-        gaps: dict[tuple[str, str], int] = {}
+        books: dict[tuple[str, str], tuple[int, int]] = {}
         for chain in self.EVM_CHAINS:
             htlc = w.htlc(chain)
             client = w.client(chain)
@@ -1580,15 +1776,18 @@ class InteropMachine(RuleBasedStateMachine):
             for lock_id, (token, amount) in opened.items():
                 if lock_id not in closed:
                     owed[token] = owed.get(token, 0) + amount
+            owed.setdefault(NATIVE_LABEL, 0)
+            for chain_name, token in held:
+                if chain_name == chain:
+                    owed.setdefault(token, 0)
             for token, amount in owed.items():
                 have = (
                     client.balance(htlc.address)
                     if token == NATIVE_LABEL
                     else held.get((chain, token), 0)
                 )
-                if amount > have:
-                    gaps[(chain, token)] = amount - have
-        return gaps
+                books[(chain, token)] = (amount, have)
+        return books
 
     def _pooled(self) -> list[tuple[str, AssetRef | None]]:
         """The (chain, asset) pairs a pooled EVM HTLC holds (``None``: the chain's coin)."""
@@ -1621,14 +1820,17 @@ class InteropMachine(RuleBasedStateMachine):
     @invariant()
     def secret_stays_private_until_revealed(self) -> None:
         """A swap's secret never appears in the relayer's logs (every record of the relayer,
-        adapters and bridge loggers, captured) nor in its API output (the audit record)
-        while it is not yet public on a chain."""
+        adapters and bridge loggers, captured) nor in its API output (the audit record, and
+        every answer of the HTTP API to the API-client actors) while it is not yet public on
+        a chain."""
         if not self.ready:
             return
         self._counted()
         self._scan()
         lines = self.capture.lines[self.log_seen :]
         self.log_seen = len(self.capture.lines)
+        answers = self.api_log[self.api_seen :]
+        self.api_seen = len(self.api_log)
         for swap in self.swaps:
             if swap.hashlock in self.public:
                 continue
@@ -1642,6 +1844,13 @@ class InteropMachine(RuleBasedStateMachine):
                 raise self._violation(
                     "secret_stays_private_until_revealed", swap, "the secret is in the audit"
                 )
+            for exchange in answers:
+                if secret in exchange.body.lower():
+                    raise self._violation(
+                        "secret_stays_private_until_revealed",
+                        swap,
+                        f"the secret is in the API's answer to {exchange.method} {exchange.path}",
+                    )
 
     def _holders(self) -> dict[str, list[tuple[str, str]]]:
         """Every account that may hold each asset in this world: (label, address)."""
@@ -1769,6 +1978,7 @@ class InteropMachine(RuleBasedStateMachine):
         (blocks within their block times) while the relayer ticks, until every deadline has
         passed by its confirmations and a few ticks more."""
         self.undoing = True
+        self.freeze_armed = False
         if self.forced_out:
             self.agent_restore()
         if self.frozen and self.config.agents_undo:
@@ -1891,6 +2101,7 @@ class InteropMachine(RuleBasedStateMachine):
             _STATS.relayer_ticks += self.step_ticks
             _STATS.steps += self.steps
             _STATS.invariants += self.invariants_checked
+            _STATS.traces.append(self.trace)
 
 
 @dataclass
@@ -1905,6 +2116,8 @@ class RunStats:
     """How often each rule ran."""
     relayer_ticks: int = 0
     """Ticks of the relayer (replica A) during the examples' steps (not their ends)."""
+    traces: list[list[str]] = field(default_factory=list)
+    """Each example's step trace (rule, chain clocks and heads, swap states per step)."""
 
 
 _STATS = RunStats()

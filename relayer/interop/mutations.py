@@ -11,7 +11,11 @@ real code in memory, for the duration of a ``with`` block; nothing on disk chang
 - ``claim_window_without_confirmations``: the timelock calculator's claim window leaves out
   the cash chain's confirmation wait before the relayer acts on a reveal;
 - ``claim_before_lock_confirmed``: every recorded event counts as confirmed (the relayer
-  acts on a lock, and reveals against it, before it is ``confirmations`` deep).
+  acts on a lock, and reveals against it, before it is ``confirmations`` deep);
+- ``htlc_token_zero_closes_native``: the cash chain's HTLC contract without the fix of issue
+  13 item 2 (a mutant of ``HTLC.sol`` compiled at run time, :mod:`relayer.interop.contracts`);
+- ``api_*``, ``daemon_*``: the HTTP API's and the daemon's fixes of items 10, 11 and 14,
+  reverted (see each function).
 
 :data:`MUTATIONS` maps each name to its context manager; :data:`TARGETS` gives the
 :class:`~relayer.interop.machine.MachineConfig` that searches for its counterexample.
@@ -20,18 +24,33 @@ real code in memory, for the duration of a ``with`` block; nothing on disk chang
 from __future__ import annotations
 
 import contextlib
+import hmac
+import os
 import sys
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Annotated, Any
 
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials
 from hypothesis import strategies as st
 
+import adapters.evm.htlc
 import bridge.htlc
 import bridge.swap
+import relayer.api
+import relayer.daemon
 import relayer.evm
-from bridge.htlc import ChainTiming, RelayerBudget
+import relayer.interop.world
+import relayer.service
+from adapters.evm.contracts import Artifact, load_artifact
+from adapters.evm.contracts import require_code_runs as shipped_code_check
+from bridge.errors import BridgeError
+from bridge.htlc import ChainHead, ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
-from bridge.swap import LockObserved, Role, SwapState, SwapTerms, chain_key
+from bridge.swap import LegPhase, LockObserved, Role, SwapState, SwapTerms, chain_key
+from relayer.clients import OPERATOR
+from relayer.interop.contracts import htlc_mutant_build
 from relayer.interop.machine import MachineConfig
 from relayer.interop.strategies import (
     algorand_setups,
@@ -40,7 +59,7 @@ from relayer.interop.strategies import (
     scenarios,
     trades,
 )
-from relayer.service import RelayerService, _RevealRefused
+from relayer.service import CrashPlan, RelayerService, _RevealRefused
 from relayer.store import Store
 from relayer.watcher import ChainView
 
@@ -354,6 +373,138 @@ def fencing_only() -> Mutation:
     return mutation((Store, "_fence", _fence))
 
 
+@_registered
+def htlc_token_zero_closes_native() -> Mutation:
+    """Issue 13 item 2 in the contract: the cash chain runs an ``HTLC.sol`` whose
+    ``claimToken`` / ``refundToken`` with ``token = 0`` compute the native lock's id and
+    accept a "payment" from an address without code (the mutant
+    ``token_zero_closes_native`` of :mod:`relayer.interop.contracts`, compiled with the
+    pinned solc from the shipped source and deployed at every example's start)."""
+    bytecode, runtime = htlc_mutant_build("token_zero_closes_native", "cancun")
+
+    def cash_htlc_build() -> str | None:
+        return bytecode
+
+    def require_code_runs(client: Any, address: str, name: str) -> Artifact:
+        # the relayer's port accepts this build as it accepted HTLC.sol before the fix
+        code = "0x" + bytes(client.w3.eth.get_code(client.checked_address(address))).hex()
+        if code == runtime:
+            return load_artifact(name)
+        return shipped_code_check(client, address, name)
+
+    return mutation(
+        (relayer.interop.world, "cash_htlc_build", cash_htlc_build),
+        (adapters.evm.htlc, "require_code_runs", require_code_runs),
+    )
+
+
+@_registered
+def order_id_returns_old_swap() -> Mutation:
+    """Issue 13 item 10: ``RelayerService.submit`` finds the swap of an ``order_id`` and
+    returns it without comparing the terms (``_differences`` sees none)."""
+
+    def _differences(old: Any, new: Any, path: str = "") -> tuple[str, ...]:
+        return ()
+
+    return mutation((relayer.service, "_differences", _differences))
+
+
+@_registered
+def non_ascii_bearer_500() -> Mutation:
+    """Issue 13 item 11 (first half): the bearer check compares the credential as text
+    with ``hmac.compare_digest``, which raises ``TypeError`` on non-ASCII text: a 500."""
+
+    def _authorised(
+        request: Request,
+        creds: Annotated[HTTPAuthorizationCredentials | None, Depends(relayer.api._bearer)],
+    ) -> None:
+        request.state.client = OPERATOR
+        token = request.app.state.token.decode("utf-8")
+        if creds is None or not hmac.compare_digest(creds.credentials, token):
+            raise HTTPException(status_code=401, detail="missing or wrong bearer token")
+
+    return mutation((relayer.api, "_authorised", _authorised))
+
+
+@_registered
+def readyz_leaks_store_error() -> Mutation:
+    """Issue 13 item 11 (second half): ``/readyz`` answers an unauthenticated caller with
+    the store's error text (the app's route replaced by one that says why)."""
+    original = relayer.api.create_app
+
+    def create_app(service: Any, **kw: Any) -> FastAPI:
+        app = original(service, **kw)
+        app.router.routes[:] = [
+            r for r in app.router.routes if getattr(r, "path", None) != "/readyz"
+        ]
+
+        @app.get("/readyz")
+        def readyz() -> JSONResponse:
+            try:
+                service.store.list_ids(limit=1)
+            except BridgeError as exc:
+                return JSONResponse(
+                    status_code=503, content={"status": "not ready", "detail": str(exc)}
+                )
+            return JSONResponse(content={"status": "ready"})
+
+        return app
+
+    return mutation((relayer.api, "create_app", create_app))
+
+
+@_registered
+def daemon_honours_fault_kill() -> Mutation:
+    """Issue 13 item 14: the daemon arms the crash hook whenever ``STBRIDGE_FAULT_KILL``
+    is set, whatever the configuration (no test mode, no refusal)."""
+
+    def _crash_plan(settings: Any, environ: Mapping[str, str] | None = None) -> Any:
+        env = os.environ if environ is None else environ
+        value = env.get("STBRIDGE_FAULT_KILL")
+        return CrashPlan.parse(value) if value else None
+
+    return mutation((relayer.daemon, "_crash_plan", _crash_plan))
+
+
+@_registered
+def at_risk_at_slowest_block() -> Mutation:
+    """Issue 13 item 13 (``deadlines_at_risk``): the rounds left before an Algorand deadline
+    converted to seconds at the *slowest* block time, so a deadline that can come sooner
+    is not counted at risk."""
+
+    def deadlines_at_risk(self: RelayerService, within_s: int) -> int:
+        at_risk = 0
+        for swap_id in self.store.list_ids(outcome="open", limit=1_000_000):
+            state = self.store.get(swap_id)
+            for role in Role:
+                if state.leg_state(role).phase is not LegPhase.LOCKED:
+                    continue
+                rt = self._rt(state, role)
+                now = self._chain_time(state, self._key_of(rt))
+                if now is None:
+                    continue
+                left = state.terms.deadline(role) - now
+                if rt.timing.deadline_unit == "round":
+                    left = left * rt.timing.block_time_max_ms // 1000
+                if left < within_s:
+                    at_risk += 1
+                    break
+        return at_risk
+
+    return mutation((RelayerService, "deadlines_at_risk", deadlines_at_risk))
+
+
+@_registered
+def deadlines_from_host_clock() -> Mutation:
+    """Issue 13 item 13: EVM deadlines planned from the relayer host's clock, not the
+    chain's (the planner is given no chain time: ``relayer.service._head`` without it)."""
+
+    def _head(rt: Any) -> ChainHead:
+        return ChainHead(height=rt.head())
+
+    return mutation((relayer.service, "_head", _head))
+
+
 _QUICK = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(0, 0), drift_s=(0, 2))
 _ROUNDS = algorand_setups(block_s=(1, 2), variance_s=(0, 1))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
@@ -401,7 +552,7 @@ TARGETS: dict[str, MachineConfig] = {
         trade=trades(extra_window_s=(0, 30), external=False),
         max_swaps=1,
         sec_backend="anvil",
-        rules=frozenset({"submit", "tick", "agent_freeze"}),
+        rules=frozenset({"submit", "tick", "agent_freeze", "agent_freeze_after_locks"}),
         agents_undo=False,
     ),
     "shortfall_unchecked": MachineConfig(
@@ -483,6 +634,76 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=1,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "reorg", "claim_with_public_secret"}),
+    ),
+    "htlc_token_zero_closes_native": MachineConfig(
+        name="htlc_token_zero_closes_native",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60)),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset(
+            {"submit", "tick", "look_alike", "counterparty_decoy", "odd_call", "approach"}
+        ),
+        boundaries=st.sampled_from(["reveal_by", "participant"]),
+        odd_calls=st.sampled_from(["claim_token_zero", "refund_token_zero"]),
+    ),
+    "order_id_returns_old_swap": MachineConfig(
+        name="order_id_returns_old_swap",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "api_resubmit", "api_bearer", "api_readyz"}),
+    ),
+    "non_ascii_bearer_500": MachineConfig(
+        name="non_ascii_bearer_500",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "api_resubmit", "api_bearer", "api_readyz"}),
+    ),
+    "readyz_leaks_store_error": MachineConfig(
+        name="readyz_leaks_store_error",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "api_resubmit", "api_bearer", "api_readyz"}),
+    ),
+    "daemon_honours_fault_kill": MachineConfig(
+        name="daemon_honours_fault_kill",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "operator_env"}),
+    ),
+    "at_risk_at_slowest_block": MachineConfig(
+        name="at_risk_at_slowest_block",
+        chains="evm-algorand",
+        scenario=scenarios(
+            sec=_QUICK, cash=algorand_setups(block_s=(1, 2), variance_s=(1, 3)), budget=_SMALL
+        ),
+        trade=trades(extra_window_s=(0, 60), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "approach", "agent_freeze"}),
+        boundaries=st.sampled_from(["reveal_by", "participant"]),
+        offsets=st.integers(0, 12),
+        agents_undo=False,
+    ),
+    "deadlines_from_host_clock": MachineConfig(
+        name="deadlines_from_host_clock",
+        chains="evm-algorand",
+        scenario=scenarios(sec=_QUICK, cash=_ROUNDS, budget=_SMALL),
+        trade=trades(extra_window_s=(60, 120), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "approach", "host_clock_skew"}),
+        boundaries=st.just("initiator"),
+        offsets=st.integers(0, 6),
+        host_skews=st.integers(-60, -10),
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""

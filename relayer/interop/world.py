@@ -47,8 +47,12 @@ Backend = Literal["pyevm", "anvil"]
 ETHER = 10**18
 SELLER_UNITS = 100_000
 """Units of the security alice holds at the start of every example."""
-CLOCK_LEAD_S = 86_400
-"""How far ahead of the host's clock both chains start each example."""
+EXAMPLE_EPOCH = 4_000_000_000
+"""Unix time (in 2096) at which both chains start every example: a constant, not the host's
+clock, so that a seed replays an example with the very same block times, deadlines and lock
+ids in any process (the Algorand ledger's clock follows the security chain's). It lies
+ahead of any host clock: an in-process chain cannot stamp a block before the host's time,
+and examples move time forward only."""
 CASH_FUNDS = 10**15
 """Base units of the cash token each buyer and the third party hold at the start."""
 
@@ -76,6 +80,10 @@ class InteropWorld:
     operator_cash: EvmSigner
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _base: dict[str, Any] = field(default_factory=dict)
+    _shipped_cash_htlc: EvmHtlc = field(init=False)
+
+    def __post_init__(self) -> None:
+        self._shipped_cash_htlc = self.cash_htlc
 
     def client(self, chain: str) -> EvmClient:
         """The client of ``chain`` (``"sec"`` or ``"cash"``)."""
@@ -92,16 +100,26 @@ class InteropWorld:
     def reset(self) -> None:
         """Revert both chains to the base state (and take the base snapshot again: a node
         consumes a snapshot when it reverts to it)."""
-        ahead = int(time.time()) + CLOCK_LEAD_S
+        if int(time.time()) >= EXAMPLE_EPOCH:
+            raise RuntimeError("the host clock is past EXAMPLE_EPOCH: move the epoch on")
         for name in ("sec", "cash"):
             client = self.client(name)
             client.revert(self._base[name])
             if client.backend != "pyevm":
                 client._rpc("anvil_removeBlockTimestampInterval", [])
             self._base[name] = client.snapshot()
-            # the example starts a day ahead of the host clock: an in-process chain cannot
-            # stamp a block before the host's time, and examples move time forward only
-            client.increase_time(max(ahead - int(client.now().timestamp()), 1))
+            # one block at the example's epoch (the same in every process and example)
+            if client.backend == "pyevm":
+                client._tester.time_travel(EXAMPLE_EPOCH)
+                client._tester.mine_blocks(1)
+            else:
+                client._rpc("evm_mine", [EXAMPLE_EPOCH])
+        self.cash_htlc = self._shipped_cash_htlc
+        build = cash_htlc_build()
+        if build is not None:  # a mutant of the contract (relayer.interop.mutations)
+            receipt = self.cash.transact(self.operator_cash, None, bytes.fromhex(build[2:]))
+            address = self.cash.receipt(receipt.tx_id)["contractAddress"]
+            self.cash_htlc = EvmHtlc(self.cash, str(address), from_block=receipt.height)
         for htlc in (self.sec_htlc, self.cash_htlc):
             htlc._locks.clear()  # the adapter's cache of lock parameters read from events
 
@@ -111,6 +129,14 @@ class InteropWorld:
             with contextlib.suppress(Exception):
                 stop_process(proc)
         self.processes.clear()
+
+
+def cash_htlc_build() -> str | None:
+    """The creation bytecode of the HTLC the cash chain runs in the next examples (deployed
+    at each :meth:`InteropWorld.reset`), or None for the shipped build deployed with the
+    world. Always None here; a contract mutation (``relayer.interop.mutations``) replaces
+    this function for the duration of its ``with`` block."""
+    return None
 
 
 def _client(backend: Backend, processes: list[subprocess.Popen[bytes]], chain_id: int) -> EvmClient:
