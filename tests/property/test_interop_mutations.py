@@ -489,7 +489,7 @@ def test_the_suite_catches_the_mutation(name: str) -> None:
 
 SEARCHES = {
     "matcher_ignores_escrow": 0,
-    "restart_forgets_old_locks": 1,
+    "restart_forgets_old_locks": 12,
     "refund_skips_clawed_back": 0,
     "fencing_only": 0,
     "htlc_token_zero_closes_native": 0,
