@@ -66,15 +66,26 @@ def evm_runtime(
     operator: Signer,
     dry_run: Callable[[TransferIntent], TransferCheck] | None = None,
     start_height: int | None = None,
+    pipelined: bool = True,
 ) -> ChainRuntime:
     """The relayer's view of one EVM chain: block-timestamp clock, HTLC, keys, approvals,
     every token's own dry run (:func:`relayer.dry_runs.evm_dry_run` unless given) and the
     parties' chain facts the compliance engine needs
-    (:func:`relayer.party_facts.evm_party_reader`)."""
+    (:func:`relayer.party_facts.evm_party_reader`).
+
+    ``pipelined`` (the default): the HTLC's transactions are sent without waiting
+    (:meth:`EvmHtlc.with_pipelining`, confirmed through the watcher, see
+    :mod:`relayer.pipeline`), with nonces counted locally per signer by the client
+    (:mod:`adapters.evm.nonces`: read afresh each time the relayer takes a key). The
+    watcher reads the chain's height and time in one block read per tick
+    (``EvmClient.head_and_time``, which also serves fees); the clock of safety decisions
+    (``now``) is read afresh each time.
+    """
+    port = htlc.with_pipelining() if pipelined else htlc
     return ChainRuntime(
         name=name,
         chain=client.chain,
-        htlc=htlc,
+        htlc=port,
         now=lambda: int(client.now().timestamp()),
         head=client.head,
         timing=timing,
@@ -85,8 +96,10 @@ def evm_runtime(
         dry_run=dry_run if dry_run is not None else evm_dry_run(client),
         prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
         block_hash=client.block_hash,
-        shortfall=htlc.shortfall,
+        shortfall=port.shortfall,
         funds=evm_funds_check(client, htlc.address),
         start_height=start_height,
         party_facts=evm_party_reader(client),
+        tick_clock=client.head_and_time,
+        signer_acquired=client.nonces.forget,
     )

@@ -36,8 +36,9 @@ from __future__ import annotations
 import copy
 import hashlib
 import logging
+import time
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from typing import Any, Final, Protocol, cast
 
@@ -47,7 +48,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from adapters.evm.abi import load_abi
-from adapters.evm.client import EvmClient, EvmReverted
+from adapters.evm.client import EvmClient, EvmReverted, SentTx
 from adapters.evm.contracts import artifact_for_chain, load_artifact, require_code_runs
 from adapters.evm.erc1404 import restriction_refusal
 from bridge.errors import (
@@ -73,6 +74,7 @@ from bridge.types import alpha2_to_numeric, numeric_to_alpha2, to_checksum_addre
 __all__ = [
     "HTLC_ARTIFACT",
     "NATIVE",
+    "SENT_HEIGHT",
     "EvmHtlc",
     "LockParams",
     "LockRecords",
@@ -87,6 +89,15 @@ log = logging.getLogger(__name__)
 HTLC_ARTIFACT: Final = "HTLC"
 NATIVE: Final = "0x" + "00" * 20
 """The token address the contract uses for the native coin."""
+
+SENT_HEIGHT: Final = -1
+"""The ``height`` of the receipt a pipelined port returns for a transaction it has sent but
+not seen mined (:meth:`EvmHtlc.with_pipelining`): its outcome comes later, from
+:meth:`EvmHtlc.tx_outcomes` or the lock's events."""
+
+_TAIL_TTL: Final = 4.0
+"""Seconds the events read above the records serve before they are read again (they are
+also read again whenever the watcher has moved the records on)."""
 
 _TRANSFER_TOPIC: Final = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
 """topic0 of ERC-20 ``Transfer(address indexed from, address indexed to, uint256 value)``."""
@@ -307,6 +318,7 @@ class _Around:
 
     def __init__(self, span: tuple[int, int], below: Sequence[ChainEvent]) -> None:
         self.span = span
+        self.read_at: float | None = None  # when the events above the records were read
         self.events: list[ChainEvent] = []
         self.next_from = max(min(span[1] + 1 - _TAIL_OVERLAP, span[1]), span[0], 0)
         self._seen: set[tuple[str, int]] = set()
@@ -347,8 +359,15 @@ class EvmHtlc:
     ``records`` (:meth:`with_records`: a relayer's store) the lock reads - :meth:`find`,
     :meth:`revealed_secret`, :meth:`shortfall`, :meth:`params` - take the recorded events,
     the events below where the records begin (scanned once) and what was mined above them
-    (one bounded ``eth_getLogs`` per call), never a scan from the deployment block. Whether
-    a lock is open is always read live from the contract.
+    (one bounded ``eth_getLogs`` per poll of the records, at most every few seconds), never
+    a scan from the deployment block. Whether a lock is open is always read live from the
+    contract.
+
+    Pipelined (:meth:`with_pipelining`, the relayer's port): lock, claim and refund send
+    their transaction and return at once, with a receipt at :data:`SENT_HEIGHT`; locks and
+    refunds take a gas limit cached per function and token, claims are estimated each time
+    (a claim that would fail must never publish the secret); :meth:`tx_outcomes` then tells
+    what became of them, in one batch.
     """
 
     def __init__(self, client: EvmClient, address: str, *, from_block: int = 0) -> None:
@@ -379,6 +398,9 @@ class EvmHtlc:
         self._gas: dict[tuple[str, str], int] = {}
         self._decoded: dict[tuple[str, int], ChainEvent | None] = {}
         self._abi_items: dict[str, Mapping[str, Any]] = {}
+        self.pipelined = False
+        """Whether lock, claim and refund return once sent (:meth:`with_pipelining`)."""
+        self._sent_gas: dict[str, tuple[tuple[str, str], int]] = {}
 
     def with_records(self, records: LockRecords, *, cache_gas: bool = True) -> EvmHtlc:
         """This HTLC reading lock state from ``records`` (a copy sharing the client and the
@@ -391,6 +413,43 @@ class EvmHtlc:
         bound._below = {}
         bound._around = None
         return bound
+
+    def with_pipelining(self) -> EvmHtlc:
+        """This HTLC sending without waiting (a copy; this object is left as it is): lock,
+        claim and refund return a receipt at :data:`SENT_HEIGHT` as soon as the node took
+        the transaction, and :meth:`tx_outcomes` confirms them later."""
+        piped = copy.copy(self)
+        piped.pipelined = True
+        piped._sent_gas = {}
+        return piped
+
+    def tx_outcomes(self, tx_ids: Sequence[str]) -> dict[str, SentTx]:
+        """What became of transactions this port sent (one batch, :meth:`EvmClient.outcomes`),
+        a failed one with its reason; one that failed by using up a cached gas limit is
+        ``out_of_gas`` and the limit is dropped (the next one is estimated anew)."""
+        found = self.client.outcomes(tx_ids)
+        for tx_id, sent in list(found.items()):
+            if sent.status != "failed":
+                continue
+            known = self._sent_gas.get(tx_id)
+            limit = known[1] if known is not None else self.client.gas_limit_of(tx_id)
+            if limit is not None and sent.gas_used >= limit:
+                if known is not None:
+                    self._gas.pop(known[0], None)
+                else:  # sent before a restart: which function is unknown, estimate them all
+                    self._gas.clear()
+                log.warning(
+                    "HTLC %s: transaction %s ran out of gas at %d", self.address, tx_id, limit
+                )
+                found[tx_id] = replace(sent, status="out_of_gas", reason=f"out of gas ({limit})")
+                continue
+            revert = self.client.revert_reason(tx_id, sent.height)
+            error = self._translate("transaction", EvmReverted(revert.describe(), revert=revert))
+            found[tx_id] = replace(sent, reason=f"{tx_id} reverted: {error}")
+        for tx_id, sent in found.items():
+            if sent.status != "pending":
+                self._sent_gas.pop(tx_id, None)
+        return found
 
     @classmethod
     def deploy(cls, client: EvmClient, signer: Signer) -> EvmHtlc:
@@ -430,7 +489,8 @@ class EvmHtlc:
     def _check_deadline(self, deadline: object) -> int:
         if not isinstance(deadline, int) or isinstance(deadline, bool):
             raise InvalidInput("deadline", "must be an integer unix timestamp", value=deadline)
-        now = int(self.client.now().timestamp())
+        # the kept block's time (seconds old at most): the deadline is checked on chain again
+        now = int(self.client.recent_now().timestamp())
         if deadline <= now:
             raise InvalidInput(
                 "deadline", f"must be after the chain's latest block time {now}", value=deadline
@@ -455,6 +515,16 @@ class EvmHtlc:
             # a claim is always estimated first: it carries the secret, and a claim that
             # would fail must never be sent (its calldata would publish the secret)
             gas = self._gas_limit(key, signer, data, value)
+        if self.pipelined:
+            if gas is None:
+                gas = self._estimate(what, signer, data, value)
+            tx_id = self.client.send(signer, self.address, data, value=value, gas=gas)
+            if len(self._sent_gas) >= 65_536:
+                self._sent_gas.clear()
+            if self.cache_gas and what != "claim":
+                self._sent_gas[tx_id] = (key, gas)
+            log.info("HTLC %s %s: tx %s sent", self.address, what, tx_id)
+            return TxReceipt(tx_id=tx_id, height=SENT_HEIGHT, success=True)
         try:
             receipt = self.client.transact(signer, self.address, data, value=value, gas=gas)
         except EvmReverted as exc:
@@ -520,6 +590,16 @@ class EvmHtlc:
         limit = estimate + estimate // 3 + 10_000
         self._gas[key] = limit
         return limit
+
+    def _estimate(self, what: str, signer: Signer, data: bytes, value: int) -> int:
+        """This transaction's own gas limit: its estimate plus a fifth and 10,000 (as
+        :meth:`EvmClient.build_tx` adds); a would-be revert raises here, nothing sent."""
+        tx = {"from": signer.address, "to": self.address, "data": "0x" + data.hex(), "value": value}
+        try:
+            estimate = self.client.estimate(tx)
+        except EvmReverted as exc:
+            raise self._translate(what, exc) from exc
+        return estimate + estimate // 5 + 10_000
 
     @staticmethod
     def _translate(what: str, exc: EvmReverted) -> BridgeError:
@@ -602,6 +682,8 @@ class EvmHtlc:
             )
             receipt = self._send("lock", signer, fn, token=token)
         lock_id = params.lock_id
+        if receipt.height == SENT_HEIGHT:
+            return lock_id, receipt  # its parameters come back from its event once mined
         self._locks[lock_id] = LockParams(
             lock_hash,
             token,
@@ -762,12 +844,54 @@ class EvmHtlc:
         amount, deadline``; ``Claimed`` carries ``lock_id`` and the revealed ``secret``;
         ``Refunded`` carries ``lock_id``.
         """
-        for entry in self.client.logs(
-            address=self.address, from_block=max(from_height, 0), to_block=to_height
-        ):
+        entries = list(
+            self.client.logs(
+                address=self.address, from_block=max(from_height, 0), to_block=to_height
+            )
+        )
+        self._prefetch_transfers(entries, max(from_height, 0), to_height)
+        for entry in entries:
             event = self._decode(entry)
             if event is not None:
                 yield event
+
+    def _prefetch_transfers(
+        self, entries: Sequence[Mapping[str, Any]], from_block: int, to_block: int
+    ) -> None:
+        """The token ``Transfer``s into this HTLC of every token lock among ``entries``, read
+        with one ``eth_getLogs`` over the same blocks (topics ``Transfer``, any sender, this
+        HTLC) instead of one receipt per lock: exactly the logs of each lock's transaction
+        that :meth:`_token_transfer` looks at (a lock without one falls back to its receipt).
+        """
+        topic = self._topics["TokenLocked"]
+        tokens: set[str] = set()
+        wanted: set[str] = set()
+        for entry in entries:
+            topics = entry["topics"]
+            if not topics or "0x" + bytes(topics[0]).hex() != topic:
+                continue
+            tx_id = "0x" + bytes(entry["transactionHash"]).hex()
+            args = self._fast_args("TokenLocked", entry)
+            if tx_id in self._receipt_logs or args is None:
+                continue
+            wanted.add(tx_id)
+            tokens.add(str(args["token"]))
+        if not wanted:
+            return
+        me = "0x" + bytes(12).hex() + self.address[2:].lower()
+        found: dict[str, list[Mapping[str, Any]]] = {}
+        for item in self.client.logs(
+            address=sorted(tokens),
+            topics=[_TRANSFER_TOPIC, None, me],
+            from_block=from_block,
+            to_block=to_block,
+        ):
+            tx_id = "0x" + bytes(item["transactionHash"]).hex()
+            if tx_id in wanted:
+                found.setdefault(tx_id, []).append(item)
+        if len(self._receipt_logs) + len(found) > 4096:
+            self._receipt_logs.clear()
+        self._receipt_logs.update(found)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -1003,6 +1127,9 @@ class EvmHtlc:
                 )
                 self._below = {first: below}
             around = self._around = _Around(span, below)
+        at = time.monotonic()
+        if to_block == "latest" and around.read_at is not None and at - around.read_at < _TAIL_TTL:
+            return records, around  # read for these records a moment ago: is_open stays live
         start = around.next_from
         try:
             entries = self.client.logs_since(
@@ -1016,6 +1143,8 @@ class EvmHtlc:
             event = self._decode(entry)
             if event is not None:
                 around.add(event)
+        if to_block == "latest":
+            around.read_at = at
         return records, around
 
     def _stored_params(self, event: ChainEvent) -> LockParams | None:
