@@ -17,7 +17,7 @@ from relayer.dry_runs import evm_dry_run, evm_funds_check
 from relayer.party_facts import evm_party_reader
 from relayer.service import ChainRuntime
 
-__all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc", "evm_runtime"]
+__all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc", "evm_runtime", "prepare_token_lock"]
 
 ERC20_APPROVE_ABI: Final[list[dict[str, Any]]] = [
     {
@@ -49,6 +49,24 @@ def approve_for_htlc(client: EvmClient, htlc: str, leg: Leg, signer: Signer) -> 
     if int.from_bytes(answer[:32], "big") >= leg.amount:
         return
     client.transact(signer, token, _APPROVE.encode(htlc, leg.amount))
+
+
+def prepare_token_lock(client: EvmClient, htlc: EvmHtlc, leg: Leg, signer: Signer) -> None:
+    """:func:`approve_for_htlc` for the relayer's port: a plain token leg's allowance is
+    read with the lock's pre-flight in one batch (:meth:`EvmHtlc.ready_for_lock`, which the
+    lock then does not repeat); the HTLC is approved when that allowance is short. A
+    partition leg is approved as :func:`approve_for_htlc` does."""
+    if leg.asset is None or leg.asset.locator.kind != "evm_contract":
+        raise InvalidInput("asset", "an EVM token leg needs an EVM contract asset")
+    if leg.partition is not None:
+        approve_for_htlc(client, htlc.address, leg, signer)
+        return
+    token = client.checked_address(leg.asset.locator.address, field_name="asset")
+    found = htlc.ready_for_lock(
+        token=token, sender=signer.address, receiver=leg.receiver, amount=leg.amount
+    )
+    if any(r.raw_code == "allowance" for r in found.missing):
+        client.transact(signer, token, _APPROVE.encode(htlc.address, leg.amount))
 
 
 _ALLOWANCE: Final = ViewCall("allowance(address,address)")
@@ -94,7 +112,7 @@ def evm_runtime(
         operator=operator,
         escrow=htlc.address,
         dry_run=dry_run if dry_run is not None else evm_dry_run(client),
-        prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
+        prepare_lock=lambda leg, signer: prepare_token_lock(client, port, leg, signer),
         block_hash=client.block_hash,
         shortfall=port.shortfall,
         funds=evm_funds_check(client, htlc.address),

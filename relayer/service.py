@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError
 
@@ -802,11 +802,19 @@ class RelayerService:
             pending = [r for r in self.store.pending_effects(swap_id) if r.effect.seq not in held]
             if not pending:
                 return
+            state: SwapState | None = None  # read for the in-flight checks while unchanged
             for row in pending:
                 try:
-                    if row.status == "sent" and self._in_flight(swap_id, row):
-                        held.add(row.effect.seq)  # a pipelined transaction: in flight, or
-                        continue  # settled just now (a failure's new effects come anew)
+                    if row.status == "sent":
+                        state = state or self.store.get(swap_id)
+                        found = self._in_flight(swap_id, row, state)
+                        if found != "run":
+                            # a pipelined transaction in flight, or settled just now (a
+                            # failure's new effects are taken with the next pending list)
+                            held.add(row.effect.seq)
+                            state = state if found == "wait" else None
+                            continue
+                    state = None
                     self._run(swap_id, row.effect)
                 except _SecretHeld as secret_held:
                     self.secrets_held += 1
@@ -971,39 +979,45 @@ class RelayerService:
                 rt.signer_acquired(address)
         yield
 
-    def _in_flight(self, swap_id: str, row: EffectRow) -> bool:
-        """A ``sent`` effect of a pipelined chain: True while its transaction is in flight or
-        when it is settled here (done by the watcher's events or a mined receipt; failed:
-        ``TxFailed``); False when the effect must run again (dropped by the node, or out of
-        a cached gas limit: opened again, the journal re-sends or rebuilds it)."""
+    def _in_flight(
+        self, swap_id: str, row: EffectRow, state: SwapState
+    ) -> Literal["wait", "settled", "run"]:
+        """A ``sent`` effect of a pipelined chain: ``wait`` while its transaction is in
+        flight; ``settled`` here (done: the watcher recorded what it did, or it was mined;
+        failed: ``TxFailed``); ``run``: the effect must run again (dropped by the node, or
+        out of a cached gas limit: opened again, the journal re-sends or rebuilds it; and
+        any ``sent`` effect of a chain that is not pipelined, as after a crash)."""
         effect = row.effect
         if not isinstance(effect, SubmitLock | SubmitClaim | SubmitRefund) or row.tx_id is None:
-            return False
-        state = self.store.get(swap_id)
+            return "run"
         role = effect.role
         rt = self._rt(state, role)
         if not is_pipelined(rt.htlc):
-            return False
+            return "run"
         action, sent_phase = _SENT_PHASES[type(effect)]
-        seen = self._seen_on_chain(state, role, action)
-        if state.leg_state(role).phase is not sent_phase or seen is not None:
+        if state.leg_state(role).phase is not sent_phase:
             # the watcher recorded what it did (or the leg moved on): nothing left to ask
             self.outcomes.forget(row.tx_id)
-            if action == "lock" and seen is not None:
+            self.store.finish_effect(swap_id, effect.seq, "done")
+            return "settled"
+        if row.tx_id in self._sent_now:
+            return "wait"  # sent in this tick: the watcher is given a tick to see it
+        seen = self._seen_on_chain(state, role, action)
+        if seen is not None:  # recorded, not yet confirmed deep enough to be observed
+            self.outcomes.forget(row.tx_id)
+            if action == "lock":
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(seen))
             self.store.finish_effect(swap_id, effect.seq, "done")
-            return True
-        if row.tx_id in self._sent_now:
-            return True  # sent in this tick: the watcher is given a tick to see it
+            return "settled"
         outcome = self.outcomes.take(row.tx_id)
         if outcome is None or outcome.status == "pending":
             self.outcomes.wait(self._key_of(rt), row.tx_id)
-            return True
+            return "wait"
         if outcome.status == "mined":
             if action == "lock":
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(outcome.height))
             self.store.finish_effect(swap_id, effect.seq, "done")
-            return True
+            return "settled"
         if outcome.status in ("dropped", "out_of_gas"):
             log.warning(
                 "swap %s: %s of the %s leg (tx %s) %s; running it again",
@@ -1014,7 +1028,7 @@ class RelayerService:
                 "was dropped by the node" if outcome.status == "dropped" else "ran out of gas",
             )
             self.store.reopen_effect(swap_id, kind=effect.kind, role=role.value)
-            return False
+            return "run"
         self._tx_failed(
             swap_id,
             effect.seq,
@@ -1026,7 +1040,7 @@ class RelayerService:
             ),
             broadcast=True,
         )
-        return True
+        return "settled"
 
     def _seen_on_chain(self, state: SwapState, role: Role, action: str) -> int | None:
         """The height of the leg's event the watcher recorded for ``action`` (the lock, or

@@ -161,6 +161,44 @@ def register_errors(abi: Sequence[Mapping[str, Any]]) -> None:
         _KNOWN_ERRORS[bytes(Web3.keccak(text=signature)[:4])] = (item["name"], types)
 
 
+def _static_encode(types: Sequence[str], args: Sequence[Any]) -> bytes | None:
+    """The ABI encoding of arguments that are all ``address``, ``uint256``, ``bytes32`` or
+    ``bool`` (static words, what the HTLC's functions take), checked as strictly as eth-abi
+    checks them; None for anything else (eth-abi then encodes it, or refuses it): eth-abi's
+    general encoder costs half a millisecond a call."""
+    if len(types) != len(args):
+        return None
+    words: list[bytes] = []
+    for kind, value in zip(types, args, strict=True):
+        if kind == "uint256":
+            if type(value) is not int or not 0 <= value < 2**256:
+                return None
+            words.append(value.to_bytes(32, "big"))
+        elif kind == "address":
+            if not isinstance(value, str) or len(value) != 42 or not value.startswith("0x"):
+                return None
+            digits = value[2:]
+            try:
+                raw = bytes.fromhex(digits)
+            except ValueError:
+                return None
+            mixed = digits not in (digits.lower(), digits.upper())
+            if mixed and value != to_checksum_address(value):
+                return None  # a wrong EIP-55 checksum: eth-abi refuses it
+            words.append(bytes(12) + raw)
+        elif kind == "bytes32":
+            if not isinstance(value, bytes | bytearray) or len(value) != 32:
+                return None
+            words.append(bytes(value))
+        elif kind == "bool":
+            if type(value) is not bool:
+                return None
+            words.append(bytes(31) + (b"\x01" if value else b"\x00"))
+        else:
+            return None
+    return b"".join(words)
+
+
 def _abi_type(item: Mapping[str, Any]) -> str:
     kind = str(item["type"])
     if kind.startswith("tuple"):
@@ -528,6 +566,7 @@ class EvmClient:
         self._selectors: dict[str, bytes] = {}
         self._receipts: dict[str, Mapping[str, Any]] = {}
         self._latest: tuple[float, Mapping[str, Any]] | None = None
+        self._contracts: dict[tuple[str, int], tuple[object, Contract]] = {}
         self.nonces = NonceBook(self._pending_count)
         """Nonces of :meth:`send`, per sender (:mod:`adapters.evm.nonces`)."""
 
@@ -957,10 +996,19 @@ class EvmClient:
     # -- reads -------------------------------------------------------------------------
 
     def contract(self, address: str, abi: Sequence[Mapping[str, Any]]) -> Contract:
-        """A web3 contract at ``address`` with ``abi`` (address validated)."""
+        """A web3 contract at ``address`` with ``abi`` (address validated), built once per
+        address and ABI object (web3 builds its function classes from the ABI: milliseconds
+        each time) and reused while that very ABI object is passed again."""
         checked = self.checked_address(address)
+        key = (checked, id(abi))
+        kept = self._contracts.get(key)
+        if kept is not None and kept[0] is abi:  # the entry holds the ABI: its id is its own
+            return kept[1]
         register_errors(abi)
         contract: Contract = self.w3.eth.contract(address=cast(Any, checked), abi=cast(Any, abi))
+        if len(self._contracts) >= 512:
+            self._contracts.clear()
+        self._contracts[key] = (abi, contract)
         return contract
 
     @staticmethod
@@ -1020,10 +1068,13 @@ class EvmClient:
         prefix = self._selectors.get(signature)
         if prefix is None:
             prefix = self._selectors[signature] = keccak(text=signature)[:4]
-        try:
-            data = prefix + abi_encode(inputs, list(args))
-        except Exception:
-            return None
+        body = _static_encode(inputs, args)
+        if body is None:
+            try:
+                body = abi_encode(inputs, list(args))
+            except Exception:
+                return None
+        data = prefix + body
         return "0x" + data.hex(), outputs
 
     def _call_defaults(self) -> dict[str, Any]:
@@ -1218,14 +1269,54 @@ class EvmClient:
             start = end + 1
 
     def logs_since(
-        self, *, address: str, from_block: int, to_block: int | str = "latest"
+        self,
+        *,
+        address: str | Sequence[str],
+        from_block: int,
+        to_block: int | str = "latest",
+        topics: Sequence[Any] | None = None,
     ) -> list[Mapping[str, Any]]:
-        """Logs of ``address`` from ``from_block`` to ``to_block`` (default the latest
-        block), in one request: for a short recent range the caller bounds (no head read
-        first)."""
-        return self._get_logs(
-            {"fromBlock": max(from_block, 0), "toBlock": to_block, "address": address}
-        )
+        """Logs of ``address`` (one or several; with ``topics``, those matching) from
+        ``from_block`` to ``to_block`` (default the latest block), in one request: for a
+        short recent range the caller bounds (no head read first)."""
+        params: dict[str, Any] = {
+            "fromBlock": max(from_block, 0),
+            "toBlock": to_block,
+            "address": address if isinstance(address, str) else list(address),
+        }
+        if topics is not None:
+            params["topics"] = list(topics)
+        return self._get_logs(params)
+
+    def logs_and_balance(
+        self, *, address: str, from_block: int, to_block: int, holder: str, token: str | None
+    ) -> tuple[list[Mapping[str, Any]], int]:
+        """Logs of ``address`` in ``[from_block, to_block]`` and ``holder``'s balance of
+        ``token`` (None: the native coin; else ERC-20 ``balanceOf``) at ``to_block``: both
+        read at one block, in one round trip on a node (a JSON-RPC batch)."""
+        if token is None:
+            read: tuple[str, list[Any]] = ("eth_getBalance", [holder, hex(to_block)])
+        else:
+            data = "0x" + (_BALANCE_OF + abi_encode(["address"], [holder])).hex()
+            read = ("eth_call", [{"to": token, "data": data}, hex(to_block)])
+        if self._fast is None:
+            logs = self.logs_since(address=address, from_block=from_block, to_block=to_block)
+            if token is None:
+                return logs, self.balance(holder, block=to_block)
+            answer = self.call({"to": token, "data": read[1][0]["data"]}, block=to_block)
+            return logs, _balance_word(answer, token)
+        query = {"fromBlock": hex(max(from_block, 0)), "toBlock": hex(to_block), "address": address}
+        try:
+            raw_logs, raw_read = self._fast.batch([("eth_getLogs", [query]), read])
+        except RpcError as exc:  # pragma: no cover - batch answers carry errors in place
+            raise _rpc_failure(exc, what="logs and balance") from exc
+        for answer in (raw_logs, raw_read):
+            if isinstance(answer, RpcError):
+                raise _rpc_failure(answer, what=answer.method) from answer
+        logs = [_web3_log(entry) for entry in raw_logs]
+        if token is None:
+            return logs, _int(raw_read)
+        return logs, _balance_word(bytes.fromhex(str(raw_read)[2:]), token)
 
     def _get_logs(self, params: dict[str, Any]) -> list[Mapping[str, Any]]:
         if self._fast is not None:
@@ -1639,6 +1730,15 @@ def _block_tag(block: int | str) -> str:
 
 def _int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value or 0)
+
+
+_BALANCE_OF: Final = keccak(text="balanceOf(address)")[:4]
+
+
+def _balance_word(answer: bytes, token: str) -> int:
+    if len(answer) < 32:
+        raise PermanentError(f"balanceOf of {token} answered {len(answer)} bytes")
+    return int.from_bytes(answer[:32], "big")
 
 
 def _hexbytes(value: Any) -> bytes:

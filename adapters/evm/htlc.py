@@ -95,6 +95,9 @@ SENT_HEIGHT: Final = -1
 not seen mined (:meth:`EvmHtlc.with_pipelining`): its outcome comes later, from
 :meth:`EvmHtlc.tx_outcomes` or the lock's events."""
 
+_READY_TTL: Final = 2.0
+"""Seconds a complete pre-flight (:meth:`EvmHtlc.ready_for_lock`) stands for the lock's own."""
+
 _TAIL_TTL: Final = 4.0
 """Seconds the events read above the records serve before they are read again (they are
 also read again whenever the watcher has moved the records on)."""
@@ -400,6 +403,8 @@ class EvmHtlc:
         self._abi_items: dict[str, Mapping[str, Any]] = {}
         self.pipelined = False
         """Whether lock, claim and refund return once sent (:meth:`with_pipelining`)."""
+        self._ready: dict[str, tuple[float, tuple[str, str, str, int]]] = {}
+        """The pre-flight :meth:`ready_for_lock` found complete (shared by the copies)."""
         self._sent_gas: dict[str, tuple[tuple[str, str], int]] = {}
 
     def with_records(self, records: LockRecords, *, cache_gas: bool = True) -> EvmHtlc:
@@ -664,6 +669,11 @@ class EvmHtlc:
                 value=amount,
             )
         else:
+            checked = self._ready.pop("lock", None)
+            terms = (token.lower(), signer.address, receiver, amount)
+            fresh = checked is not None and time.monotonic() - checked[0] < _READY_TTL
+            if fresh and checked is not None and checked[1] == terms and partition is None:
+                preflight = False  # read an instant ago by ready_for_lock, in this effect
             if preflight:
                 self.preflight(
                     token=token,
@@ -856,7 +866,7 @@ class EvmHtlc:
                 yield event
 
     def _prefetch_transfers(
-        self, entries: Sequence[Mapping[str, Any]], from_block: int, to_block: int
+        self, entries: Sequence[Mapping[str, Any]], from_block: int, to_block: int | str
     ) -> None:
         """The token ``Transfer``s into this HTLC of every token lock among ``entries``, read
         with one ``eth_getLogs`` over the same blocks (topics ``Transfer``, any sender, this
@@ -880,7 +890,7 @@ class EvmHtlc:
             return
         me = "0x" + bytes(12).hex() + self.address[2:].lower()
         found: dict[str, list[Mapping[str, Any]]] = {}
-        for item in self.client.logs(
+        for item in self.client.logs_since(
             address=sorted(tokens),
             topics=[_TRANSFER_TOPIC, None, me],
             from_block=from_block,
@@ -916,9 +926,24 @@ class EvmHtlc:
         at = self.client.head()
         opened: dict[str, int] = {}
         closed: set[str] = set()
-        recorded = self._recorded(to_block=at)
+        recorded = self._records_base()
         if recorded is not None:
             records, around = recorded
+            start = around.next_from
+            try:  # what was mined above the records and the balance, at one block, in one trip
+                entries, held = self.client.logs_and_balance(
+                    address=self.address,
+                    from_block=start,
+                    to_block=at,
+                    holder=self.address,
+                    token=None if asset is None else token,
+                )
+            except (TransactionReverted, PermanentError):
+                if at >= start:
+                    raise
+                # the chain is below the records (a reorg to a shorter chain)
+                entries, held = [], self._held(asset, token, at)
+            self._add_tail(around, entries, start, at)
             opened.update(records.open_amounts(None if asset is None else token))
             for seen in around.events:
                 if seen.height > at:
@@ -936,7 +961,8 @@ class EvmHtlc:
                     ):
                         continue
                     opened[lock_id] = amount
-            return self._short_of(asset, token, opened, closed, at)
+            open_ids = tuple(sorted(i for i in opened if i not in closed))
+            return max(sum(opened[i] for i in open_ids) - held, 0), open_ids
         for entry in self.client.logs(
             address=self.address, from_block=self.from_block, to_block=at
         ):
@@ -962,15 +988,17 @@ class EvmHtlc:
     ) -> tuple[int, tuple[str, ...]]:
         open_ids = tuple(sorted(i for i in opened if i not in closed))
         owed = sum(opened[i] for i in open_ids)
+        return max(owed - self._held(asset, token, at), 0), open_ids
+
+    def _held(self, asset: AssetRef | None, token: str, at: int) -> int:
+        """This HTLC's balance of ``token`` (``asset`` None: the native coin) at ``at``."""
         if asset is None:
-            held = self.client.balance(self.address, block=at)
-        else:
-            data = _BALANCE_OF + abi_encode(["address"], [self.address])
-            answer = self.client.call({"to": token, "data": "0x" + data.hex()}, block=at)
-            if len(answer) < 32:
-                raise PermanentError(f"balanceOf of {token} answered {len(answer)} bytes")
-            held = int.from_bytes(answer[:32], "big")
-        return max(owed - held, 0), open_ids
+            return self.client.balance(self.address, block=at)
+        data = _BALANCE_OF + abi_encode(["address"], [self.address])
+        answer = self.client.call({"to": token, "data": "0x" + data.hex()}, block=at)
+        if len(answer) < 32:
+            raise PermanentError(f"balanceOf of {token} answered {len(answer)} bytes")
+        return int.from_bytes(answer[:32], "big")
 
     def _token_contract(self, token: str) -> Contract:
         if token not in self._tokens:
@@ -1106,27 +1134,10 @@ class EvmHtlc:
     def _recorded(self, *, to_block: int | str = "latest") -> tuple[LockRecords, _Around] | None:
         """The records and the events around them (read up to ``to_block``), or None: no
         records (scan instead)."""
-        records = self.records
-        if records is None:
+        base = self._records_base()
+        if base is None:
             return None
-        span = records.span()
-        if span is None:
-            return None
-        first = span[0]
-        around = self._around
-        if around is None or around.span != span:
-            below = self._below.get(first)
-            if below is None:
-                # once per record start: everything from the deployment block up to it
-                below = tuple(
-                    e
-                    for entry in self.client.logs(
-                        address=self.address, from_block=self.from_block, to_block=first - 1
-                    )
-                    if (e := self._decode(entry)) is not None
-                )
-                self._below = {first: below}
-            around = self._around = _Around(span, below)
+        records, around = base
         at = time.monotonic()
         if to_block == "latest" and around.read_at is not None and at - around.read_at < _TAIL_TTL:
             return records, around  # read for these records a moment ago: is_open stays live
@@ -1139,12 +1150,42 @@ class EvmHtlc:
             if self.client.head() >= start:
                 raise
             entries = []  # the chain is below the records (a reorg to a shorter chain)
+        self._add_tail(around, entries, start, to_block)
+        if to_block == "latest":
+            around.read_at = at
+        return records, around
+
+    def _add_tail(
+        self,
+        around: _Around,
+        entries: Sequence[Mapping[str, Any]],
+        from_block: int,
+        to_block: int | str,
+    ) -> None:
+        self._prefetch_transfers(entries, from_block, to_block)
         for entry in entries:
             event = self._decode(entry)
             if event is not None:
                 around.add(event)
-        if to_block == "latest":
-            around.read_at = at
+
+    def _records_base(self) -> tuple[LockRecords, _Around] | None:
+        """The records and the events below them (read once per record start), without
+        reading what was mined above them; None: no records."""
+        records = self.records
+        if records is None:
+            return None
+        span = records.span()
+        if span is None:
+            return None
+        first = span[0]
+        around = self._around
+        if around is None or around.span != span:
+            below = self._below.get(first)
+            if below is None:
+                # once per record start: everything from the deployment block up to it
+                below = tuple(self.events(self.from_block, first - 1))
+                self._below = {first: below}
+            around = self._around = _Around(span, below)
         return records, around
 
     def _stored_params(self, event: ChainEvent) -> LockParams | None:
@@ -1374,6 +1415,17 @@ class EvmHtlc:
             standard=standard,
             missing=tuple(missing),
         )
+
+    def ready_for_lock(self, *, token: str, sender: str, receiver: str, amount: int) -> Preflight:
+        """:meth:`preflight` of a plain token lock, remembered when nothing is missing for
+        the :meth:`lock` of exactly these terms that follows within a moment (it does not
+        read it again): a relayer's approval check and the lock's pre-flight in one read."""
+        found = self.preflight(token=token, sender=sender, receiver=receiver, amount=amount)
+        self._ready.pop("lock", None)
+        if found.ok:
+            terms = (found.token.lower(), found.sender, found.receiver, found.amount)
+            self._ready["lock"] = (time.monotonic(), terms)
+        return found
 
     def _partition_preflight(
         self, token: str, partition: bytes, sender: str, receiver: str, amount: int
