@@ -34,13 +34,14 @@ are the set-up steps that make the HTLC an eligible T-REX holder.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import logging
 import time
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
@@ -355,6 +356,25 @@ class _Around:
         return self._secrets.get(lock_id.lower())
 
 
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _fresh_after_failure(method: _M) -> _M:
+    """Lock, claim and refund: when one is refused or fails, whoever looks at the chain next
+    (is the leg's lock there after all?) reads what was mined above the records afresh, not
+    the read kept from a moment ago."""
+
+    @functools.wraps(method)
+    def run(self: EvmHtlc, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except BridgeError:
+            self._forget_tail()
+            raise
+
+    return cast(_M, run)
+
+
 class EvmHtlc:
     """One deployed ``HTLC.sol`` on one EVM chain, as an :class:`bridge.ports.HtlcPort`.
 
@@ -436,6 +456,7 @@ class EvmHtlc:
         for tx_id, sent in list(found.items()):
             if sent.status != "failed":
                 continue
+            self._forget_tail()  # the failure is acted on with a fresh look at the chain
             known = self._sent_gas.get(tx_id)
             limit = known[1] if known is not None else self.client.gas_limit_of(tx_id)
             if limit is not None and sent.gas_used >= limit:
@@ -509,6 +530,11 @@ class EvmHtlc:
         return deadline
 
     # -- sending -------------------------------------------------------------------------
+
+    def _forget_tail(self) -> None:
+        """Read what was mined above the records again at the next look (not the kept read)."""
+        if self._around is not None:
+            self._around.read_at = None
 
     def _send(
         self, what: str, signer: Signer, fn_call: Any, *, value: int = 0, token: str = NATIVE
@@ -623,6 +649,7 @@ class EvmHtlc:
 
     # -- HtlcPort --------------------------------------------------------------------------
 
+    @_fresh_after_failure
     def lock(
         self,
         *,
@@ -707,6 +734,7 @@ class EvmHtlc:
         )
         return lock_id, receipt
 
+    @_fresh_after_failure
     def claim(self, lock_id: str, secret: bytes, signer: Signer) -> TxReceipt:
         """Release the lock to its fixed receiver with the 32-byte secret (anyone may send)."""
         raw = _require_bytes32("secret", secret)
@@ -752,6 +780,7 @@ class EvmHtlc:
             )
         return self._send("claim", signer, fn)
 
+    @_fresh_after_failure
     def refund(self, lock_id: str, signer: Signer) -> TxReceipt:
         """Return the lock to its fixed sender once the deadline is reached (anyone may send)."""
         params = self.params(lock_id)
