@@ -1572,6 +1572,8 @@ class EvmClient:
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
         self._latest = None  # test-chain controls move time and blocks
+        if method in ("evm_revert", "anvil_reset"):
+            self.nonces.forget_all()  # transactions undone: the local counts are read again
 
         def run() -> Any:
             response = self.w3.provider.make_request(RPCEndpoint(method), params)
@@ -1594,6 +1596,7 @@ class EvmClient:
     def revert(self, snapshot_id: int | str) -> None:
         """Return the chain to ``snapshot_id``. On a node the snapshot is consumed."""
         self._latest = None
+        self.nonces.forget_all()  # the transactions since are undone
         if self.backend == "pyevm":
             self._tester.revert_to_snapshot(snapshot_id)
             return
