@@ -958,40 +958,14 @@ class EvmHtlc:
         recorded = self._records_base()
         if recorded is not None:
             records, around = recorded
-            start = around.next_from
-            try:  # what was mined above the records and the balance, at one block, in one trip
-                entries, held = self.client.logs_and_balance(
-                    address=self.address,
-                    from_block=start,
-                    to_block=at,
-                    holder=self.address,
-                    token=None if asset is None else token,
-                )
-            except (TransactionReverted, PermanentError):
-                if at >= start:
-                    raise
-                # the chain is below the records (a reorg to a shorter chain)
-                entries, held = [], self._held(asset, token, at)
-            self._add_tail(around, entries, start, at)
-            opened.update(records.open_amounts(None if asset is None else token))
-            for seen in around.events:
-                if seen.height > at:
-                    continue  # read by an earlier call, above the pinned block
-                lock_id = str(seen.args["lock_id"])
-                if seen.name != "Locked":
-                    closed.add(lock_id)
-                    continue
-                same = str(seen.args["token"] or NATIVE).lower() == token.lower()
-                if same and seen.args.get("partition") is None:
-                    amount = int(str(seen.args["amount"]))
-                    # not open in the records (from below them, or new, or closed): closed?
-                    if lock_id not in opened and any(
-                        e.name != "Locked" for e in records.history(lock_id)
-                    ):
-                        continue
-                    opened[lock_id] = amount
-            open_ids = tuple(sorted(i for i in opened if i not in closed))
-            return max(sum(opened[i] for i in open_ids) - held, 0), open_ids
+            short = self._recorded_short(records, around, asset, token, at, around.next_from)
+            if short[0]:
+                # confirmed by a second read of everything above the records at the same
+                # block: a node may answer a new block's number and state a moment before
+                # its logs (a claim just mined would look like units gone missing)
+                first = max(min(around.span[1] + 1 - _TAIL_OVERLAP, around.span[1]), 0)
+                short = self._recorded_short(records, around, asset, token, at, first)
+            return short
         for entry in self.client.logs(
             address=self.address, from_block=self.from_block, to_block=at
         ):
@@ -1006,6 +980,53 @@ class EvmHtlc:
             else:
                 closed.add(lock_id)
         return self._short_of(asset, token, opened, closed, at)
+
+    def _recorded_short(
+        self,
+        records: LockRecords,
+        around: _Around,
+        asset: AssetRef | None,
+        token: str,
+        at: int,
+        start: int,
+    ) -> tuple[int, tuple[str, ...]]:
+        """:meth:`shortfall` from the records, the events above them from ``start`` and the
+        balance, these two read at block ``at`` in one round trip."""
+        opened: dict[str, int] = {}
+        closed: set[str] = set()
+        try:
+            entries, held = self.client.logs_and_balance(
+                address=self.address,
+                from_block=start,
+                to_block=at,
+                holder=self.address,
+                token=None if asset is None else token,
+            )
+        except (TransactionReverted, PermanentError):
+            if at >= start:
+                raise
+            # the chain is below the records (a reorg to a shorter chain)
+            entries, held = [], self._held(asset, token, at)
+        self._add_tail(around, entries, start, at)
+        opened.update(records.open_amounts(None if asset is None else token))
+        for seen in around.events:
+            if seen.height > at:
+                continue  # read by an earlier call, above the pinned block
+            lock_id = str(seen.args["lock_id"])
+            if seen.name != "Locked":
+                closed.add(lock_id)
+                continue
+            same = str(seen.args["token"] or NATIVE).lower() == token.lower()
+            if same and seen.args.get("partition") is None:
+                amount = int(str(seen.args["amount"]))
+                # not open in the records (from below them, or new, or closed): closed?
+                if lock_id not in opened and any(
+                    e.name != "Locked" for e in records.history(lock_id)
+                ):
+                    continue
+                opened[lock_id] = amount
+        open_ids = tuple(sorted(i for i in opened if i not in closed))
+        return max(sum(opened[i] for i in open_ids) - held, 0), open_ids
 
     def _short_of(
         self,
