@@ -1138,9 +1138,14 @@ class EvmClient:
         )
 
     def batch_read(
-        self, calls: Sequence[tuple[str, bytes]], *, batch_size: int = 200
+        self,
+        calls: Sequence[tuple[str, bytes]],
+        *,
+        batch_size: int = 200,
+        block: int | None = None,
     ) -> list[bytes | EvmReverted]:
-        """``eth_call`` for each ``(to, data)``; JSON-RPC batches on a node, sequential on py-evm.
+        """``eth_call`` for each ``(to, data)`` at ``block`` (None: the latest); JSON-RPC
+        batches on a node, sequential on py-evm.
 
         A reverted call yields its :class:`EvmReverted` in place of the bytes.
         """
@@ -1148,13 +1153,18 @@ class EvmClient:
         if self.backend == "pyevm":
             for to, data in calls:
                 try:
-                    out.append(self.call({"to": to, "data": "0x" + data.hex()}))
+                    out.append(
+                        self.call(
+                            {"to": to, "data": "0x" + data.hex()},
+                            block="latest" if block is None else block,
+                        )
+                    )
                 except EvmReverted as exc:
                     out.append(exc)
             return out
         for start in range(0, len(calls), batch_size):
             chunk = calls[start : start + batch_size]
-            out.extend(self._guarded_batch(chunk))
+            out.extend(self._guarded_batch(chunk, block))
         return out
 
     def read_many(self, fn_calls: Sequence[Any]) -> list[Any]:
@@ -1185,21 +1195,23 @@ class EvmClient:
             out.append(values[0] if len(values) == 1 else tuple(values))
         return out
 
-    def _guarded_batch(self, chunk: Sequence[tuple[str, bytes]]) -> list[bytes | EvmReverted]:
+    def _guarded_batch(
+        self, chunk: Sequence[tuple[str, bytes]], block: int | None = None
+    ) -> list[bytes | EvmReverted]:
         try:
-            return self._batch(chunk)
+            return self._batch(chunk, block)
         except BridgeError:
             raise
         except Exception as exc:
             raise translate_error(exc, what="batch eth_call") from exc
 
-    def _batch(self, chunk: Sequence[tuple[str, bytes]]) -> list[bytes | EvmReverted]:
+    def _batch(
+        self, chunk: Sequence[tuple[str, bytes]], block: int | None = None
+    ) -> list[bytes | EvmReverted]:
+        tag = "latest" if block is None else hex(block)
         if self._fast is not None:
             answers = self._fast.batch(
-                [
-                    ("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
-                    for to, data in chunk
-                ]
+                [("eth_call", [{"to": to, "data": "0x" + data.hex()}, tag]) for to, data in chunk]
             )
             fast_out: list[bytes | EvmReverted] = []
             for answer in answers:
@@ -1213,7 +1225,7 @@ class EvmClient:
             return fast_out
         provider = cast(_CountingHttpProvider, self.w3.provider)
         requests_ = [
-            (RPCEndpoint("eth_call"), [{"to": to, "data": "0x" + data.hex()}, "latest"])
+            (RPCEndpoint("eth_call"), [{"to": to, "data": "0x" + data.hex()}, tag])
             for to, data in chunk
         ]
         responses = provider.make_batch_request(requests_)

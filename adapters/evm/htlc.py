@@ -958,13 +958,17 @@ class EvmHtlc:
         recorded = self._records_base()
         if recorded is not None:
             records, around = recorded
-            short = self._recorded_short(records, around, asset, token, at, around.next_from)
+            short, amounts = self._recorded_short(
+                records, around, asset, token, at, around.next_from
+            )
             if short[0]:
                 # confirmed by a second read of everything above the records at the same
                 # block: a node may answer a new block's number and state a moment before
                 # its logs (a claim just mined would look like units gone missing)
                 first = max(min(around.span[1] + 1 - _TAIL_OVERLAP, around.span[1]), 0)
-                short = self._recorded_short(records, around, asset, token, at, first)
+                short, amounts = self._recorded_short(records, around, asset, token, at, first)
+            if short[0]:
+                short = self._short_by_state(short, amounts, at)
             return short
         for entry in self.client.logs(
             address=self.address, from_block=self.from_block, to_block=at
@@ -989,9 +993,10 @@ class EvmHtlc:
         token: str,
         at: int,
         start: int,
-    ) -> tuple[int, tuple[str, ...]]:
+    ) -> tuple[tuple[int, tuple[str, ...]], Mapping[str, int]]:
         """:meth:`shortfall` from the records, the events above them from ``start`` and the
-        balance, these two read at block ``at`` in one round trip."""
+        balance, these two read at block ``at`` in one round trip; with the amounts of the
+        locks taken as open."""
         opened: dict[str, int] = {}
         closed: set[str] = set()
         try:
@@ -1026,7 +1031,29 @@ class EvmHtlc:
                     continue
                 opened[lock_id] = amount
         open_ids = tuple(sorted(i for i in opened if i not in closed))
-        return max(sum(opened[i] for i in open_ids) - held, 0), open_ids
+        return (max(sum(opened[i] for i in open_ids) - held, 0), open_ids), opened
+
+    def _short_by_state(
+        self, short: tuple[int, tuple[str, ...]], amounts: Mapping[str, int], at: int
+    ) -> tuple[int, tuple[str, ...]]:
+        """A shortfall found from logs, confirmed by the contract's own state at the block
+        of the balance: each lock taken as open is asked ``isOpen`` at ``at`` (one batch).
+        A node's logs may lag its state by a moment (a claim mined, its log not yet served,
+        at both reads): a lock the state says is closed at ``at`` is not owed. Locks are
+        only ever dropped here, never added, so a real shortfall stays."""
+        missing, open_ids = short
+        answers = self.client.batch_read(
+            [(self.address, _IS_OPEN + _lock_id_bytes(i)) for i in open_ids], block=at
+        )
+        still: list[str] = []
+        for lock_id, answer in zip(open_ids, answers, strict=True):
+            if isinstance(answer, BaseException):
+                raise answer
+            if int.from_bytes(answer[-32:] or b"\0", "big") != 0:
+                still.append(lock_id)
+            else:
+                missing -= amounts[lock_id]
+        return max(missing, 0), tuple(still)
 
     def _short_of(
         self,
