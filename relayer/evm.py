@@ -17,7 +17,7 @@ from relayer.dry_runs import evm_dry_run, evm_funds_check
 from relayer.party_facts import evm_party_reader
 from relayer.service import ChainRuntime
 
-__all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc", "evm_runtime"]
+__all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc", "evm_runtime", "prepare_token_lock"]
 
 ERC20_APPROVE_ABI: Final[list[dict[str, Any]]] = [
     {
@@ -51,6 +51,24 @@ def approve_for_htlc(client: EvmClient, htlc: str, leg: Leg, signer: Signer) -> 
     client.transact(signer, token, _APPROVE.encode(htlc, leg.amount))
 
 
+def prepare_token_lock(client: EvmClient, htlc: EvmHtlc, leg: Leg, signer: Signer) -> None:
+    """:func:`approve_for_htlc` for the relayer's port: a plain token leg's allowance is
+    read with the lock's pre-flight in one batch (:meth:`EvmHtlc.ready_for_lock`, which the
+    lock then does not repeat); the HTLC is approved when that allowance is short. A
+    partition leg is approved as :func:`approve_for_htlc` does."""
+    if leg.asset is None or leg.asset.locator.kind != "evm_contract":
+        raise InvalidInput("asset", "an EVM token leg needs an EVM contract asset")
+    if leg.partition is not None:
+        approve_for_htlc(client, htlc.address, leg, signer)
+        return
+    token = client.checked_address(leg.asset.locator.address, field_name="asset")
+    found = htlc.ready_for_lock(
+        token=token, sender=signer.address, receiver=leg.receiver, amount=leg.amount
+    )
+    if any(r.raw_code == "allowance" for r in found.missing):
+        client.transact(signer, token, _APPROVE.encode(htlc.address, leg.amount))
+
+
 _ALLOWANCE: Final = ViewCall("allowance(address,address)")
 _APPROVE: Final = ViewCall("approve(address,uint256)", ("bool",))
 
@@ -66,15 +84,26 @@ def evm_runtime(
     operator: Signer,
     dry_run: Callable[[TransferIntent], TransferCheck] | None = None,
     start_height: int | None = None,
+    pipelined: bool = True,
 ) -> ChainRuntime:
     """The relayer's view of one EVM chain: block-timestamp clock, HTLC, keys, approvals,
     every token's own dry run (:func:`relayer.dry_runs.evm_dry_run` unless given) and the
     parties' chain facts the compliance engine needs
-    (:func:`relayer.party_facts.evm_party_reader`)."""
+    (:func:`relayer.party_facts.evm_party_reader`).
+
+    ``pipelined`` (the default): the HTLC's transactions are sent without waiting
+    (:meth:`EvmHtlc.with_pipelining`, confirmed through the watcher, see
+    :mod:`relayer.pipeline`), with nonces counted locally per signer by the client
+    (:mod:`adapters.evm.nonces`: read afresh each time the relayer takes a key). The
+    watcher reads the chain's height and time in one block read per tick
+    (``EvmClient.head_and_time``, which also serves fees); the clock of safety decisions
+    (``now``) is read afresh each time.
+    """
+    port = htlc.with_pipelining() if pipelined else htlc
     return ChainRuntime(
         name=name,
         chain=client.chain,
-        htlc=htlc,
+        htlc=port,
         now=lambda: int(client.now().timestamp()),
         head=client.head,
         timing=timing,
@@ -83,10 +112,12 @@ def evm_runtime(
         operator=operator,
         escrow=htlc.address,
         dry_run=dry_run if dry_run is not None else evm_dry_run(client),
-        prepare_lock=lambda leg, signer: approve_for_htlc(client, htlc.address, leg, signer),
+        prepare_lock=lambda leg, signer: prepare_token_lock(client, port, leg, signer),
         block_hash=client.block_hash,
-        shortfall=htlc.shortfall,
+        shortfall=port.shortfall,
         funds=evm_funds_check(client, htlc.address),
         start_height=start_height,
         party_facts=evm_party_reader(client),
+        tick_clock=client.head_and_time,
+        signer_acquired=client.nonces.forget,
     )

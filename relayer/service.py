@@ -22,6 +22,13 @@ One :meth:`RelayerService.tick`:
 
 Failures: a transient error (RPC down) leaves the effect pending for the next tick; a
 permanent refusal becomes a ``TxFailed`` input and the engine picks the safe path.
+
+Pipelined chains (:mod:`relayer.pipeline`): an effect's transaction is sent without waiting
+for it; the effect stays ``sent`` (its hash recorded) until the watcher shows what it did,
+or its outcome, asked for all such transactions of the chain in one batch, settles it. A
+tick holds each signing key it uses until it ends (``Store.signer_lock``), and the chain's
+``signer_acquired`` is told when it takes one, so locally counted nonces are read afresh
+whenever another replica may have used the key.
 """
 
 from __future__ import annotations
@@ -33,10 +40,11 @@ import os
 import secrets as _secrets
 import signal
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError
 
@@ -47,6 +55,7 @@ from bridge.errors import (
     Conflict,
     InvalidInput,
     NotFound,
+    TransactionReverted,
     TransientError,
 )
 from bridge.htlc import ChainHead, ChainTiming, RelayerBudget, plan_deadlines
@@ -84,9 +93,10 @@ from bridge.validation import invalid_input
 from relayer.logs import swap_context
 from relayer.metrics import RelayerMetrics, stage_of
 from relayer.party_facts import PartyReader, with_chain_facts
+from relayer.pipeline import Outcomes, PairedClock, is_pipelined
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
-from relayer.store import LeaseLost, SignerBusy, Store
+from relayer.store import EffectRow, LeaseLost, SignerBusy, Store
 from relayer.watcher import ChainView, ChainWatcher, StoredLocks
 
 __all__ = [
@@ -231,6 +241,14 @@ class _RevealRefused(RuntimeError):
         self.result = result
 
 
+_SENT_PHASES: dict[type, tuple[str, LegPhase]] = {
+    SubmitLock: ("lock", LegPhase.LOCK_SENT),
+    SubmitClaim: ("claim", LegPhase.CLAIM_SENT),
+    SubmitRefund: ("refund", LegPhase.REFUND_SENT),
+}
+"""Per effect that sends: its action and the leg's phase while it is in flight."""
+
+
 class _LockMissing(RuntimeError):
     """A leg's lock was observed but the chain's HTLC port does not show it now: the claim or
     refund stays pending and the swap is retried with back-off (never taken as done)."""
@@ -285,6 +303,12 @@ class ChainRuntime:
     recomputed from the terms) to the receiver, for escrows that are not an account a
     transfer can start from (ibet's lock book); None from it: the plain hop out of
     ``escrow``."""
+    tick_clock: Callable[[], tuple[int, int]] | None = None
+    """The chain's height and time in one read, for its watcher's poll (once per tick);
+    None: ``head()`` then ``now()``."""
+    signer_acquired: Callable[[str], None] | None = None
+    """Told when this replica takes the right to sign with an address (a tick's first use
+    of the key): a client that counts nonces locally reads them afresh."""
 
     def signer_for(self, address: str) -> Signer:
         """The signer of ``address``; ``NotFound`` when the relayer does not hold it."""
@@ -336,12 +360,17 @@ class RelayerService:
         self.secrets_held = 0
         self.transient_errors = 0
         self.metrics = RelayerMetrics()
+        clocks = {
+            key: PairedClock(rt.tick_clock)
+            for key, rt in self._by_key.items()
+            if rt.tick_clock is not None
+        }
         self.watchers = {
             key: ChainWatcher(
                 chain=key,
                 store=store,
-                head=rt.head,
-                now=rt.now,
+                head=rt.head if key not in clocks else clocks[key].head,
+                now=rt.now if key not in clocks else clocks[key].now,
                 events=rt.htlc.events,
                 confirmations=rt.confirmations,
                 block_hash=rt.block_hash,
@@ -357,6 +386,10 @@ class RelayerService:
         self._landed: dict[str, int] = {}
         self.retry_clock: Callable[[], float] = wall_clock if retry_clock is None else retry_clock
         self.retries = RetryBook(store, lambda: self.retry_clock())
+        self.outcomes = Outcomes()
+        self._tick_signers: ExitStack | None = None
+        self._held_keys: set[str] = set()
+        self._sent_now: set[str] = set()
 
     @staticmethod
     def _key_of(rt: ChainRuntime) -> str:
@@ -452,10 +485,26 @@ class RelayerService:
         (:mod:`relayer.retry`) while the others go on; a swap another replica took over
         (:class:`~relayer.store.LeaseLost`) is dropped until its lease is free again.
         """
+        with ExitStack() as signers:
+            self._tick_signers, self._held_keys, self._sent_now = signers, set(), set()
+            try:
+                return self._tick()
+            finally:  # every key this tick took is released with it
+                self._tick_signers = None
+
+    def _tick(self) -> list[str]:
         try:
             self.poll_chains()
         except Exception:  # a watcher bug must not stop the swaps: they act on the last views
             log.exception("polling the chains failed; acting on the last views")
+        self.outcomes.check(
+            {
+                key: rt.htlc.tx_outcomes  # type: ignore[attr-defined]
+                for key, rt in self._by_key.items()
+                if is_pipelined(rt.htlc)
+            },
+            lambda key, exc: self._rpc_error(self._by_key[key], exc),
+        )
         ids = self.store.claim_swaps(
             self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
         )
@@ -753,8 +802,19 @@ class RelayerService:
             pending = [r for r in self.store.pending_effects(swap_id) if r.effect.seq not in held]
             if not pending:
                 return
+            state: SwapState | None = None  # read for the in-flight checks while unchanged
             for row in pending:
                 try:
+                    if row.status == "sent":
+                        state = state or self.store.get(swap_id)
+                        found = self._in_flight(swap_id, row, state)
+                        if found != "run":
+                            # a pipelined transaction in flight, or settled just now (a
+                            # failure's new effects are taken with the next pending list)
+                            held.add(row.effect.seq)
+                            state = state if found == "wait" else None
+                            continue
+                    state = None
                     self._run(swap_id, row.effect)
                 except _SecretHeld as secret_held:
                     self.secrets_held += 1
@@ -826,7 +886,7 @@ class RelayerService:
         signer = state.terms.leg(role).sender if action == "lock" else rt.operator.address
         journal = SwapJournal(self.store, swap_id, self._key)
         try:
-            with self.store.signer_lock(f"{self._key_of(rt)}:{signer}"), journaled(journal):
+            with self._signing(rt, signer), journaled(journal):
                 tx_id = fn()
         except (LeaseLost, SignerBusy):
             raise
@@ -840,29 +900,7 @@ class RelayerService:
             self._apply(swap_id, ClaimRecheck(allowed=False, refusals=refused.result.refusals))
             return
         except BridgeError as exc:
-            if action == "lock" and self._find(state, role) is not None:
-                # the leg's lock is on chain after all: never record a lock failure for it
-                log.warning("swap %s: %s lock refused but on chain: %s", swap_id, role.value, exc)
-                self.store.finish_effect(swap_id, seq, "done")
-                return
-            log.info("swap %s: %s of %s leg refused: %s", swap_id, action, role.value, exc)
-            self.store.finish_effect(swap_id, seq, "failed")
-            self._apply(
-                swap_id,
-                TxFailed(
-                    action=action,
-                    role=role,
-                    reason=str(exc)[:500],
-                    broadcast=journal.signed,
-                ),
-            )
-            if action != "lock":
-                # the engine asks for the claim or refund again: not at once, but after the
-                # swap's back-off (tick() records it as the swap's last_error), counted
-                self.metrics.tx_refusals.labels(action).inc()
-                raise _Refused(
-                    f"{action} of the {role.value} leg refused by the chain: {exc}"
-                ) from exc
+            self._tx_failed(swap_id, seq, action, role, state, exc, broadcast=journal.signed)
             return
         self.store.renew_lease(swap_id, lease_seconds=self.lease_seconds)
         if tx_id is not None:
@@ -873,12 +911,149 @@ class RelayerService:
             self.store.record_sent(
                 swap_id, seq, signed_tx="(kept sealed in the journal: documents tx:*)", tx_id=tx_id
             )
+            if is_pipelined(rt.htlc):
+                # in flight: the effect stays "sent" until the watcher or its outcome settles it
+                self._landed.pop(tx_id, None)
+                self._sent_now.add(tx_id)
+                return
             if action == "lock":
                 # the height the lock landed at (the head when it was sent, or later)
                 height = self._landed.pop(tx_id, None)
                 sent_at = rt.head() if height is None or height <= 0 else height
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(sent_at))
         self.store.finish_effect(swap_id, seq, "done")
+
+    def _tx_failed(
+        self,
+        swap_id: str,
+        seq: int,
+        action: str,
+        role: Role,
+        state: SwapState,
+        exc: Exception,
+        *,
+        broadcast: bool,
+    ) -> None:
+        """An effect's transaction was refused or failed: a ``TxFailed`` input (a lock that
+        is on chain after all is done instead); a claim or refund is asked again only after
+        the swap's back-off (:class:`_Refused`)."""
+        if action == "lock" and self._find(state, role) is not None:
+            # the leg's lock is on chain after all: never record a lock failure for it
+            log.warning("swap %s: %s lock refused but on chain: %s", swap_id, role.value, exc)
+            self.store.finish_effect(swap_id, seq, "done")
+            return
+        log.info("swap %s: %s of %s leg refused: %s", swap_id, action, role.value, exc)
+        self.store.finish_effect(swap_id, seq, "failed")
+        self._apply(
+            swap_id,
+            TxFailed(
+                action=action,
+                role=role,
+                reason=str(exc)[:500],
+                broadcast=broadcast,
+            ),
+        )
+        if action != "lock":
+            # the engine asks for the claim or refund again: not at once, but after the
+            # swap's back-off (tick() records it as the swap's last_error), counted
+            self.metrics.tx_refusals.labels(action).inc()
+            raise _Refused(f"{action} of the {role.value} leg refused by the chain: {exc}") from exc
+
+    @contextmanager
+    def _signing(self, rt: ChainRuntime, address: str) -> Iterator[None]:
+        """Hold the right to sign with ``address`` on ``rt``'s chain: within a tick, from its
+        first use until the tick ends (nonces counted locally stay valid while it is held);
+        outside one, for the block. ``rt.signer_acquired`` is told each time it is taken."""
+        key = f"{self._key_of(rt)}:{address}"
+        stack = self._tick_signers
+        if stack is None:
+            with self.store.signer_lock(key):
+                if rt.signer_acquired is not None:
+                    rt.signer_acquired(address)
+                yield
+            return
+        if key not in self._held_keys:
+            stack.enter_context(self.store.signer_lock(key))
+            self._held_keys.add(key)
+            if rt.signer_acquired is not None:
+                rt.signer_acquired(address)
+        yield
+
+    def _in_flight(
+        self, swap_id: str, row: EffectRow, state: SwapState
+    ) -> Literal["wait", "settled", "run"]:
+        """A ``sent`` effect of a pipelined chain: ``wait`` while its transaction is in
+        flight; ``settled`` here (done: the watcher recorded what it did, or it was mined;
+        failed: ``TxFailed``); ``run``: the effect must run again (dropped by the node, or
+        out of a cached gas limit: opened again, the journal re-sends or rebuilds it; and
+        any ``sent`` effect of a chain that is not pipelined, as after a crash)."""
+        effect = row.effect
+        if not isinstance(effect, SubmitLock | SubmitClaim | SubmitRefund) or row.tx_id is None:
+            return "run"
+        role = effect.role
+        rt = self._rt(state, role)
+        if not is_pipelined(rt.htlc):
+            return "run"
+        action, sent_phase = _SENT_PHASES[type(effect)]
+        if state.leg_state(role).phase is not sent_phase:
+            # the watcher recorded what it did (or the leg moved on): nothing left to ask
+            self.outcomes.forget(row.tx_id)
+            self.store.finish_effect(swap_id, effect.seq, "done")
+            return "settled"
+        if row.tx_id in self._sent_now:
+            return "wait"  # sent in this tick: the watcher is given a tick to see it
+        seen = self._seen_on_chain(state, role, action)
+        if seen is not None:  # recorded, not yet confirmed deep enough to be observed
+            self.outcomes.forget(row.tx_id)
+            if action == "lock":
+                self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(seen))
+            self.store.finish_effect(swap_id, effect.seq, "done")
+            return "settled"
+        outcome = self.outcomes.take(row.tx_id)
+        if outcome is None or outcome.status == "pending":
+            self.outcomes.wait(self._key_of(rt), row.tx_id)
+            return "wait"
+        if outcome.status == "mined":
+            if action == "lock":
+                self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(outcome.height))
+            self.store.finish_effect(swap_id, effect.seq, "done")
+            return "settled"
+        if outcome.status in ("dropped", "out_of_gas"):
+            log.warning(
+                "swap %s: %s of the %s leg (tx %s) %s; running it again",
+                swap_id,
+                action,
+                role.value,
+                row.tx_id,
+                "was dropped by the node" if outcome.status == "dropped" else "ran out of gas",
+            )
+            self.store.reopen_effect(swap_id, kind=effect.kind, role=role.value)
+            return "run"
+        self._tx_failed(
+            swap_id,
+            effect.seq,
+            action,
+            role,
+            state,
+            TransactionReverted(
+                outcome.reason or f"transaction {row.tx_id} failed", tx_id=row.tx_id
+            ),
+            broadcast=True,
+        )
+        return "settled"
+
+    def _seen_on_chain(self, state: SwapState, role: Role, action: str) -> int | None:
+        """The height of the leg's event the watcher recorded for ``action`` (the lock, or
+        a claim / refund of the leg's lock), if any."""
+        lock = self._recorded_lock(state, role)
+        if lock is None or action == "lock":
+            return None if lock is None else lock.height
+        wanted = "Claimed" if action == "claim" else "Refunded"
+        key = self._key_of(self._rt(state, role))
+        for event in self.store.lock_history(key, str(lock.args["lock_id"])):
+            if event.name == wanted:
+                return event.height
+        return None
 
     # -- effects against the chains -------------------------------------------------
     def _lock(self, state: SwapState, role: Role) -> str | None:

@@ -18,6 +18,12 @@ What it offers (stable API, other adapters build on it):
                                errors translated, idempotent so retried on transport faults
 ``call(tx)`` / ``estimate(tx)``raw ``eth_call`` / ``eth_estimateGas``, errors translated
 ``transact(signer, to, data)`` build, sign, submit, wait; status 0 raises ``EvmReverted``
+``send(signer, to, data, gas=)`` build (nonce from :attr:`nonces`), sign, keep, submit;
+                               no wait: the hash (pipelined sending, see below)
+``outcomes(tx_ids)``           what became of sent transactions, in one batch: pending,
+                               dropped, mined or failed (:class:`SentTx`)
+``head_and_time()``            the latest block's number and time in one read (kept for
+                               fees: a relayer's one clock read per chain per tick)
 ``submit(raw)`` / ``wait(id)`` the :class:`bridge.ports.ChainClient` pair
 ``logs(address, topics, ...)`` ``eth_getLogs`` from a cursor in bounded block ranges
 ``batch_read(calls)``          many ``eth_call`` in JSON-RPC batches (sequential on py-evm)
@@ -36,6 +42,14 @@ EVM targets: ``embedded(evm_version=...)`` runs py-evm at that fork (``berlin`` 
 with ``eth_call`` (BASEFEE, PUSH0, TLOAD as init code; the Prague BLS12-381 precompile), and a
 configured version the node cannot run is refused with one line. Before London (no base fee)
 transactions are built as legacy ones with ``gasPrice``.
+
+Pipelined sending: :meth:`EvmClient.send` takes the nonce from the client's
+:class:`~adapters.evm.nonces.NonceBook` (read once per sender, then counted locally), the
+fee from the kept latest block and the gas limit from the caller (a cached limit), so a
+transaction costs one request, its submission; the caller confirms it later, for many
+transactions at once, with :meth:`EvmClient.outcomes`. Like :meth:`transact` it goes
+through the signed-transaction journal (:mod:`bridge.journal`): the bytes are kept before
+they are sent, and a retry re-sends the same bytes.
 
 Errors: SDK exceptions never leave this module untranslated. A connection failure is
 :class:`~bridge.errors.ChainUnavailable`; a revert, whether web3's ``ContractLogicError`` /
@@ -75,6 +89,7 @@ from web3.types import RPCEndpoint, RPCResponse
 
 from adapters.evm.contracts.targets import TARGETS
 from adapters.evm.jsonrpc import JsonRpcTransport, RpcError
+from adapters.evm.nonces import NonceBook
 from bridge import journal
 from bridge.errors import (
     BridgeError,
@@ -97,6 +112,7 @@ __all__ = [
     "EvmClient",
     "EvmReverted",
     "RevertInfo",
+    "SentTx",
     "decode_revert_data",
     "register_errors",
     "revert_from_exception",
@@ -143,6 +159,44 @@ def register_errors(abi: Sequence[Mapping[str, Any]]) -> None:
         types = tuple(_abi_type(i) for i in item.get("inputs", ()))
         signature = f"{item['name']}({','.join(types)})"
         _KNOWN_ERRORS[bytes(Web3.keccak(text=signature)[:4])] = (item["name"], types)
+
+
+def _static_encode(types: Sequence[str], args: Sequence[Any]) -> bytes | None:
+    """The ABI encoding of arguments that are all ``address``, ``uint256``, ``bytes32`` or
+    ``bool`` (static words, what the HTLC's functions take), checked as strictly as eth-abi
+    checks them; None for anything else (eth-abi then encodes it, or refuses it): eth-abi's
+    general encoder costs half a millisecond a call."""
+    if len(types) != len(args):
+        return None
+    words: list[bytes] = []
+    for kind, value in zip(types, args, strict=True):
+        if kind == "uint256":
+            if type(value) is not int or not 0 <= value < 2**256:
+                return None
+            words.append(value.to_bytes(32, "big"))
+        elif kind == "address":
+            if not isinstance(value, str) or len(value) != 42 or not value.startswith("0x"):
+                return None
+            digits = value[2:]
+            try:
+                raw = bytes.fromhex(digits)
+            except ValueError:
+                return None
+            mixed = digits not in (digits.lower(), digits.upper())
+            if mixed and value != to_checksum_address(value):
+                return None  # a wrong EIP-55 checksum: eth-abi refuses it
+            words.append(bytes(12) + raw)
+        elif kind == "bytes32":
+            if not isinstance(value, bytes | bytearray) or len(value) != 32:
+                return None
+            words.append(bytes(value))
+        elif kind == "bool":
+            if type(value) is not bool:
+                return None
+            words.append(bytes(31) + (b"\x01" if value else b"\x00"))
+        else:
+            return None
+    return b"".join(words)
 
 
 def _abi_type(item: Mapping[str, Any]) -> str:
@@ -322,6 +376,31 @@ class ClientStats:
         self.by_method[method] = self.by_method.get(method, 0) + n
 
 
+@dataclass(frozen=True)
+class SentTx:
+    """What became of a sent transaction: ``pending`` (known to the node, not mined),
+    ``dropped`` (neither mined nor known: send the same bytes again), ``mined`` or
+    ``failed`` (mined with status 0) at ``height``, having used ``gas_used``;
+    ``out_of_gas``: failed by using up a gas limit the sender had cached (build it anew,
+    estimated). ``reason`` says why a failed one failed (filled by the sender's port)."""
+
+    tx_id: str
+    status: Literal["pending", "dropped", "mined", "failed", "out_of_gas"]
+    height: int = -1
+    gas_used: int = 0
+    reason: str = ""
+
+
+def _sent_of(tx_id: str, receipt: Mapping[str, Any]) -> SentTx:
+    ok = int(receipt["status"]) == 1
+    return SentTx(
+        tx_id,
+        "mined" if ok else "failed",
+        int(receipt["blockNumber"]),
+        int(receipt.get("gasUsed") or 0),
+    )
+
+
 class _CountingHttpProvider(HTTPProvider):
     """HTTPProvider that counts requests and retries idempotent reads (and nothing else)."""
 
@@ -445,8 +524,12 @@ class EvmClient:
     :class:`bridge.ports.ChainClient` and :class:`bridge.ports.ChainClock`.
     """
 
-    LATEST_BLOCK_TTL: float = 0.25
-    """Seconds a node's latest block (time, base fee) is reused before it is read again."""
+    LATEST_BLOCK_TTL: float = 4.0
+    """Seconds a kept latest block serves fees (and :meth:`recent_now`) before it is read
+    again. Every fresh read keeps its block (:meth:`now`, :meth:`head_and_time`: a relayer
+    reads one per chain per tick). The fee offered is twice the base fee plus the tip, and a
+    base fee rises by at most 1/8 per block: four full one-second blocks (x1.6) stay under
+    it. Safety decisions never take the kept block (:meth:`now` reads afresh)."""
 
     def __init__(
         self,
@@ -483,6 +566,9 @@ class EvmClient:
         self._selectors: dict[str, bytes] = {}
         self._receipts: dict[str, Mapping[str, Any]] = {}
         self._latest: tuple[float, Mapping[str, Any]] | None = None
+        self._contracts: dict[tuple[str, int], tuple[object, Contract]] = {}
+        self.nonces = NonceBook(self._pending_count)
+        """Nonces of :meth:`send`, per sender (:mod:`adapters.evm.nonces`)."""
 
     # -- construction ---------------------------------------------------------------
 
@@ -613,7 +699,6 @@ class EvmClient:
     def submit(self, signed: bytes) -> str:
         """Send a signed raw transaction; return its hash. Re-sending the same bytes is safe."""
         tx_hash = Web3.keccak(signed).to_0x_hex()
-        self._latest = None  # the chain moves on: the next time and fee are read again
         try:
             if self._fast is not None:
                 self._fast.request("eth_sendRawTransaction", ["0x" + signed.hex()])
@@ -838,10 +923,27 @@ class EvmClient:
         block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
         return datetime.fromtimestamp(int(block["timestamp"]), tz=UTC)
 
+    def recent_now(self) -> datetime:
+        """Timestamp of the kept latest block while it is younger than
+        :attr:`LATEST_BLOCK_TTL` (else read afresh): for input checks that a block's lag
+        cannot make unsafe (a lock's deadline hours ahead), never for safety decisions."""
+        if self._fast is None:
+            return self.now()
+        return datetime.fromtimestamp(_int(self._latest_block()["timestamp"]), tz=UTC)
+
+    def head_and_time(self) -> tuple[int, int]:
+        """The latest block's number and timestamp, in one read (kept for fees): the chain
+        clock a relayer reads once per chain per tick for its watcher."""
+        if self._fast is not None:
+            raw = self._latest_block(fresh=True)
+            return _int(raw["number"]), _int(raw["timestamp"])
+        block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
+        return int(block["number"]), int(block["timestamp"])
+
     def _latest_block(self, *, fresh: bool = False) -> Mapping[str, Any]:
-        """The latest block (raw), read at most once per :attr:`LATEST_BLOCK_TTL` seconds
-        (``fresh``: read now): its base fee serves transaction fees, and :meth:`now` reads
-        it afresh (never the head, which the watcher reads itself)."""
+        """The latest block (raw), kept for :attr:`LATEST_BLOCK_TTL` seconds from the last
+        read (``fresh``: read now, and keep it): its base fee serves transaction fees;
+        :meth:`now` always reads afresh."""
         at = time.monotonic()
         kept = self._latest
         if not fresh and kept is not None and at - kept[0] < self.LATEST_BLOCK_TTL:
@@ -894,10 +996,19 @@ class EvmClient:
     # -- reads -------------------------------------------------------------------------
 
     def contract(self, address: str, abi: Sequence[Mapping[str, Any]]) -> Contract:
-        """A web3 contract at ``address`` with ``abi`` (address validated)."""
+        """A web3 contract at ``address`` with ``abi`` (address validated), built once per
+        address and ABI object (web3 builds its function classes from the ABI: milliseconds
+        each time) and reused while that very ABI object is passed again."""
         checked = self.checked_address(address)
+        key = (checked, id(abi))
+        kept = self._contracts.get(key)
+        if kept is not None and kept[0] is abi:  # the entry holds the ABI: its id is its own
+            return kept[1]
         register_errors(abi)
         contract: Contract = self.w3.eth.contract(address=cast(Any, checked), abi=cast(Any, abi))
+        if len(self._contracts) >= 512:
+            self._contracts.clear()
+        self._contracts[key] = (abi, contract)
         return contract
 
     @staticmethod
@@ -957,10 +1068,13 @@ class EvmClient:
         prefix = self._selectors.get(signature)
         if prefix is None:
             prefix = self._selectors[signature] = keccak(text=signature)[:4]
-        try:
-            data = prefix + abi_encode(inputs, list(args))
-        except Exception:
-            return None
+        body = _static_encode(inputs, args)
+        if body is None:
+            try:
+                body = abi_encode(inputs, list(args))
+            except Exception:
+                return None
+        data = prefix + body
         return "0x" + data.hex(), outputs
 
     def _call_defaults(self) -> dict[str, Any]:
@@ -1024,9 +1138,14 @@ class EvmClient:
         )
 
     def batch_read(
-        self, calls: Sequence[tuple[str, bytes]], *, batch_size: int = 200
+        self,
+        calls: Sequence[tuple[str, bytes]],
+        *,
+        batch_size: int = 200,
+        block: int | None = None,
     ) -> list[bytes | EvmReverted]:
-        """``eth_call`` for each ``(to, data)``; JSON-RPC batches on a node, sequential on py-evm.
+        """``eth_call`` for each ``(to, data)`` at ``block`` (None: the latest); JSON-RPC
+        batches on a node, sequential on py-evm.
 
         A reverted call yields its :class:`EvmReverted` in place of the bytes.
         """
@@ -1034,13 +1153,18 @@ class EvmClient:
         if self.backend == "pyevm":
             for to, data in calls:
                 try:
-                    out.append(self.call({"to": to, "data": "0x" + data.hex()}))
+                    out.append(
+                        self.call(
+                            {"to": to, "data": "0x" + data.hex()},
+                            block="latest" if block is None else block,
+                        )
+                    )
                 except EvmReverted as exc:
                     out.append(exc)
             return out
         for start in range(0, len(calls), batch_size):
             chunk = calls[start : start + batch_size]
-            out.extend(self._guarded_batch(chunk))
+            out.extend(self._guarded_batch(chunk, block))
         return out
 
     def read_many(self, fn_calls: Sequence[Any]) -> list[Any]:
@@ -1071,21 +1195,23 @@ class EvmClient:
             out.append(values[0] if len(values) == 1 else tuple(values))
         return out
 
-    def _guarded_batch(self, chunk: Sequence[tuple[str, bytes]]) -> list[bytes | EvmReverted]:
+    def _guarded_batch(
+        self, chunk: Sequence[tuple[str, bytes]], block: int | None = None
+    ) -> list[bytes | EvmReverted]:
         try:
-            return self._batch(chunk)
+            return self._batch(chunk, block)
         except BridgeError:
             raise
         except Exception as exc:
             raise translate_error(exc, what="batch eth_call") from exc
 
-    def _batch(self, chunk: Sequence[tuple[str, bytes]]) -> list[bytes | EvmReverted]:
+    def _batch(
+        self, chunk: Sequence[tuple[str, bytes]], block: int | None = None
+    ) -> list[bytes | EvmReverted]:
+        tag = "latest" if block is None else hex(block)
         if self._fast is not None:
             answers = self._fast.batch(
-                [
-                    ("eth_call", [{"to": to, "data": "0x" + data.hex()}, "latest"])
-                    for to, data in chunk
-                ]
+                [("eth_call", [{"to": to, "data": "0x" + data.hex()}, tag]) for to, data in chunk]
             )
             fast_out: list[bytes | EvmReverted] = []
             for answer in answers:
@@ -1099,7 +1225,7 @@ class EvmClient:
             return fast_out
         provider = cast(_CountingHttpProvider, self.w3.provider)
         requests_ = [
-            (RPCEndpoint("eth_call"), [{"to": to, "data": "0x" + data.hex()}, "latest"])
+            (RPCEndpoint("eth_call"), [{"to": to, "data": "0x" + data.hex()}, tag])
             for to, data in chunk
         ]
         responses = provider.make_batch_request(requests_)
@@ -1155,14 +1281,54 @@ class EvmClient:
             start = end + 1
 
     def logs_since(
-        self, *, address: str, from_block: int, to_block: int | str = "latest"
+        self,
+        *,
+        address: str | Sequence[str],
+        from_block: int,
+        to_block: int | str = "latest",
+        topics: Sequence[Any] | None = None,
     ) -> list[Mapping[str, Any]]:
-        """Logs of ``address`` from ``from_block`` to ``to_block`` (default the latest
-        block), in one request: for a short recent range the caller bounds (no head read
-        first)."""
-        return self._get_logs(
-            {"fromBlock": max(from_block, 0), "toBlock": to_block, "address": address}
-        )
+        """Logs of ``address`` (one or several; with ``topics``, those matching) from
+        ``from_block`` to ``to_block`` (default the latest block), in one request: for a
+        short recent range the caller bounds (no head read first)."""
+        params: dict[str, Any] = {
+            "fromBlock": max(from_block, 0),
+            "toBlock": to_block,
+            "address": address if isinstance(address, str) else list(address),
+        }
+        if topics is not None:
+            params["topics"] = list(topics)
+        return self._get_logs(params)
+
+    def logs_and_balance(
+        self, *, address: str, from_block: int, to_block: int, holder: str, token: str | None
+    ) -> tuple[list[Mapping[str, Any]], int]:
+        """Logs of ``address`` in ``[from_block, to_block]`` and ``holder``'s balance of
+        ``token`` (None: the native coin; else ERC-20 ``balanceOf``) at ``to_block``: both
+        read at one block, in one round trip on a node (a JSON-RPC batch)."""
+        if token is None:
+            read: tuple[str, list[Any]] = ("eth_getBalance", [holder, hex(to_block)])
+        else:
+            data = "0x" + (_BALANCE_OF + abi_encode(["address"], [holder])).hex()
+            read = ("eth_call", [{"to": token, "data": data}, hex(to_block)])
+        if self._fast is None:
+            logs = self.logs_since(address=address, from_block=from_block, to_block=to_block)
+            if token is None:
+                return logs, self.balance(holder, block=to_block)
+            answer = self.call({"to": token, "data": read[1][0]["data"]}, block=to_block)
+            return logs, _balance_word(answer, token)
+        query = {"fromBlock": hex(max(from_block, 0)), "toBlock": hex(to_block), "address": address}
+        try:
+            raw_logs, raw_read = self._fast.batch([("eth_getLogs", [query]), read])
+        except RpcError as exc:  # pragma: no cover - batch answers carry errors in place
+            raise _rpc_failure(exc, what="logs and balance") from exc
+        for answer in (raw_logs, raw_read):
+            if isinstance(answer, RpcError):
+                raise _rpc_failure(answer, what=answer.method) from answer
+        logs = [_web3_log(entry) for entry in raw_logs]
+        if token is None:
+            return logs, _int(raw_read)
+        return logs, _balance_word(bytes.fromhex(str(raw_read)[2:]), token)
 
     def _get_logs(self, params: dict[str, Any]) -> list[Mapping[str, Any]]:
         if self._fast is not None:
@@ -1208,17 +1374,10 @@ class EvmClient:
             block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
         base_fee = int(block.get("baseFeePerGas", 0) or 0)
         tip = 10**9
-        if nonce is None and self._fast is not None:
-            nonce = _int(
-                self._raw("eth_getTransactionCount", "eth_getTransactionCount", [sender, "pending"])
-            )
-        elif nonce is None:
-            nonce = int(
-                self.guard(
-                    "eth_getTransactionCount",
-                    lambda: self.w3.eth.get_transaction_count(cast(Any, sender), "pending"),
-                )
-            )
+        if nonce is None:
+            # built from the node's count: the local count of :meth:`send` may now be stale
+            self.nonces.forget(sender)
+            nonce = self._pending_count(sender)
         tx.update({"gas": gas, "nonce": nonce, "chainId": self.chain_id})
         if "baseFeePerGas" not in block:
             # before London (e.g. ibet's Berlin Quorum): a legacy transaction
@@ -1228,6 +1387,117 @@ class EvmClient:
             tx.update({"maxFeePerGas": 2 * base_fee + tip, "maxPriorityFeePerGas": tip, "type": 2})
         tx.pop("from")
         return tx
+
+    def _pending_count(self, sender: str) -> int:
+        """The node's transaction count of ``sender`` including its pending ones."""
+        if self._fast is not None:
+            return _int(
+                self._raw("eth_getTransactionCount", "eth_getTransactionCount", [sender, "pending"])
+            )
+        return int(
+            self.guard(
+                "eth_getTransactionCount",
+                lambda: self.w3.eth.get_transaction_count(cast(Any, sender), "pending"),
+            )
+        )
+
+    def send(self, signer: Any, to: str | None, data: bytes, *, gas: int, value: int = 0) -> str:
+        """Build, sign with ``signer``, keep and submit a transaction without waiting for it;
+        return its hash (pipelined sending: confirm it later with :meth:`outcomes`).
+
+        The nonce comes from :attr:`nonces` (read once per sender, then counted locally),
+        the fee from the kept latest block, the gas limit from the caller: in the steady
+        state the submission is the only request. Inside a journal (:mod:`bridge.journal`)
+        the signed bytes are kept before they are sent, and a retry of the same transaction
+        re-sends them (unless they were mined, or can no longer be: then a new one is
+        built). A send the node refuses releases the nonce (the count is read again); a
+        freshly built transaction refused because its nonce is taken (the local count was
+        behind, e.g. another process used the key) is built once more on the node's count.
+        """
+        sender = str(signer.address)
+        key = self._journal_key(sender, to, data, value)
+        kept = journal.stored(key)
+        if kept is not None and self._mined(Web3.keccak(kept).to_0x_hex()):
+            journal.forget(key)  # as in :meth:`transact`: the caller wants another one
+            kept = None
+        if kept is not None:
+            try:
+                return self.submit(kept)  # the same bytes again: never a second transaction
+            except BridgeError as exc:
+                if not self._unsendable(kept, exc):
+                    raise
+                log.warning("transaction %s can no longer be mined; building a new one", exc)
+                journal.forget(key)
+        for attempt in (1, 2):
+            tx = self.build_tx(
+                sender, to, data, value=value, gas=gas, nonce=self.nonces.take(sender)
+            )
+            raw = journal.keep(key, signer.sign(tx))
+            try:
+                return self.submit(raw)
+            except BridgeError as exc:
+                self.nonces.forget(sender)  # not in the pool: its nonce is free again
+                if attempt == 1 and self._unsendable(raw, exc):
+                    log.info("nonce of %s was taken; building on the node's count", sender)
+                    journal.forget(key)
+                    continue
+                raise
+        raise AssertionError("unreachable")  # pragma: no cover
+
+    def outcomes(self, tx_ids: Sequence[str]) -> dict[str, SentTx]:
+        """What became of sent transactions, read in one batch on a node (a second one for
+        those without a receipt: still known to the node, or dropped)."""
+        ids = list(dict.fromkeys(tx_ids))
+        if not ids:
+            return {}
+        out: dict[str, SentTx] = {}
+        if self._fast is None:
+            for tx_id in ids:
+                try:
+                    receipt = self.receipt(tx_id)
+                except NotFound:
+                    receipt = None
+                if receipt is None:
+                    known = self._is_known(tx_id)
+                    out[tx_id] = SentTx(tx_id, "pending" if known else "dropped")
+                else:
+                    out[tx_id] = _sent_of(tx_id, receipt)
+            return out
+        fast = self._fast
+        missing: list[str] = []
+        for start in range(0, len(ids), 200):
+            chunk = ids[start : start + 200]
+            answers = fast.batch([("eth_getTransactionReceipt", [t]) for t in chunk])
+            for tx_id, answer in zip(chunk, answers, strict=True):
+                if isinstance(answer, RpcError):
+                    raise _rpc_failure(answer, what="get receipt", tx_id=tx_id)
+                if answer is None:
+                    missing.append(tx_id)
+                else:
+                    out[tx_id] = _sent_of(tx_id, _web3_receipt(answer))
+        for start in range(0, len(missing), 200):
+            chunk = missing[start : start + 200]
+            answers = fast.batch([("eth_getTransactionByHash", [t]) for t in chunk])
+            for tx_id, answer in zip(chunk, answers, strict=True):
+                if isinstance(answer, RpcError):
+                    raise _rpc_failure(answer, what="get transaction", tx_id=tx_id)
+                out[tx_id] = SentTx(tx_id, "dropped" if answer is None else "pending")
+        return out
+
+    def gas_limit_of(self, tx_id: str) -> int | None:
+        """The gas limit transaction ``tx_id`` was sent with (None: unknown to the node)."""
+        if self._fast is not None:
+            raw = self._raw("get transaction", "eth_getTransactionByHash", [tx_id], tx_id=tx_id)
+            return None if raw is None else _int(raw["gas"])
+        try:
+            tx = self.w3.eth.get_transaction(cast(Any, tx_id))
+        except Exception:
+            return None
+        return int(tx["gas"])
+
+    def revert_reason(self, tx_id: str, height: int) -> RevertInfo:
+        """Why the mined transaction ``tx_id`` failed (replayed as a call at its block)."""
+        return self._replay_revert(tx_id, height)
 
     def transact(
         self,
@@ -1314,6 +1584,8 @@ class EvmClient:
 
     def _rpc(self, method: str, params: list[Any]) -> Any:
         self._latest = None  # test-chain controls move time and blocks
+        if method in ("evm_revert", "anvil_reset"):
+            self.nonces.forget_all()  # transactions undone: the local counts are read again
 
         def run() -> Any:
             response = self.w3.provider.make_request(RPCEndpoint(method), params)
@@ -1336,6 +1608,7 @@ class EvmClient:
     def revert(self, snapshot_id: int | str) -> None:
         """Return the chain to ``snapshot_id``. On a node the snapshot is consumed."""
         self._latest = None
+        self.nonces.forget_all()  # the transactions since are undone
         if self.backend == "pyevm":
             self._tester.revert_to_snapshot(snapshot_id)
             return
@@ -1472,6 +1745,15 @@ def _block_tag(block: int | str) -> str:
 
 def _int(value: Any) -> int:
     return int(value, 16) if isinstance(value, str) else int(value or 0)
+
+
+_BALANCE_OF: Final = keccak(text="balanceOf(address)")[:4]
+
+
+def _balance_word(answer: bytes, token: str) -> int:
+    if len(answer) < 32:
+        raise PermanentError(f"balanceOf of {token} answered {len(answer)} bytes")
+    return int.from_bytes(answer[:32], "big")
 
 
 def _hexbytes(value: Any) -> bytes:

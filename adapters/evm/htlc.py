@@ -34,12 +34,14 @@ are the set-up steps that make the HTLC an eligible T-REX holder.
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import logging
-from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from functools import lru_cache
-from typing import Any, Final, Protocol, cast
+from typing import Any, Final, Protocol, TypeVar, cast
 
 from eth_abi.abi import decode as abi_decode
 from eth_abi.abi import encode as abi_encode
@@ -47,7 +49,7 @@ from web3 import Web3
 from web3.contract import Contract
 
 from adapters.evm.abi import load_abi
-from adapters.evm.client import EvmClient, EvmReverted
+from adapters.evm.client import EvmClient, EvmReverted, SentTx
 from adapters.evm.contracts import artifact_for_chain, load_artifact, require_code_runs
 from adapters.evm.erc1404 import restriction_refusal
 from bridge.errors import (
@@ -73,6 +75,7 @@ from bridge.types import alpha2_to_numeric, numeric_to_alpha2, to_checksum_addre
 __all__ = [
     "HTLC_ARTIFACT",
     "NATIVE",
+    "SENT_HEIGHT",
     "EvmHtlc",
     "LockParams",
     "LockRecords",
@@ -87,6 +90,18 @@ log = logging.getLogger(__name__)
 HTLC_ARTIFACT: Final = "HTLC"
 NATIVE: Final = "0x" + "00" * 20
 """The token address the contract uses for the native coin."""
+
+SENT_HEIGHT: Final = -1
+"""The ``height`` of the receipt a pipelined port returns for a transaction it has sent but
+not seen mined (:meth:`EvmHtlc.with_pipelining`): its outcome comes later, from
+:meth:`EvmHtlc.tx_outcomes` or the lock's events."""
+
+_READY_TTL: Final = 2.0
+"""Seconds a complete pre-flight (:meth:`EvmHtlc.ready_for_lock`) stands for the lock's own."""
+
+_TAIL_TTL: Final = 4.0
+"""Seconds the events read above the records serve before they are read again (they are
+also read again whenever the watcher has moved the records on)."""
 
 _TRANSFER_TOPIC: Final = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
 """topic0 of ERC-20 ``Transfer(address indexed from, address indexed to, uint256 value)``."""
@@ -307,6 +322,7 @@ class _Around:
 
     def __init__(self, span: tuple[int, int], below: Sequence[ChainEvent]) -> None:
         self.span = span
+        self.read_at: float | None = None  # when the events above the records were read
         self.events: list[ChainEvent] = []
         self.next_from = max(min(span[1] + 1 - _TAIL_OVERLAP, span[1]), span[0], 0)
         self._seen: set[tuple[str, int]] = set()
@@ -340,6 +356,25 @@ class _Around:
         return self._secrets.get(lock_id.lower())
 
 
+_M = TypeVar("_M", bound=Callable[..., Any])
+
+
+def _fresh_after_failure(method: _M) -> _M:
+    """Lock, claim and refund: when one is refused or fails, whoever looks at the chain next
+    (is the leg's lock there after all?) reads what was mined above the records afresh, not
+    the read kept from a moment ago."""
+
+    @functools.wraps(method)
+    def run(self: EvmHtlc, *args: Any, **kwargs: Any) -> Any:
+        try:
+            return method(self, *args, **kwargs)
+        except BridgeError:
+            self._forget_tail()
+            raise
+
+    return cast(_M, run)
+
+
 class EvmHtlc:
     """One deployed ``HTLC.sol`` on one EVM chain, as an :class:`bridge.ports.HtlcPort`.
 
@@ -347,8 +382,15 @@ class EvmHtlc:
     ``records`` (:meth:`with_records`: a relayer's store) the lock reads - :meth:`find`,
     :meth:`revealed_secret`, :meth:`shortfall`, :meth:`params` - take the recorded events,
     the events below where the records begin (scanned once) and what was mined above them
-    (one bounded ``eth_getLogs`` per call), never a scan from the deployment block. Whether
-    a lock is open is always read live from the contract.
+    (one bounded ``eth_getLogs`` per poll of the records, at most every few seconds), never
+    a scan from the deployment block. Whether a lock is open is always read live from the
+    contract.
+
+    Pipelined (:meth:`with_pipelining`, the relayer's port): lock, claim and refund send
+    their transaction and return at once, with a receipt at :data:`SENT_HEIGHT`; locks and
+    refunds take a gas limit cached per function and token, claims are estimated each time
+    (a claim that would fail must never publish the secret); :meth:`tx_outcomes` then tells
+    what became of them, in one batch.
     """
 
     def __init__(self, client: EvmClient, address: str, *, from_block: int = 0) -> None:
@@ -379,6 +421,11 @@ class EvmHtlc:
         self._gas: dict[tuple[str, str], int] = {}
         self._decoded: dict[tuple[str, int], ChainEvent | None] = {}
         self._abi_items: dict[str, Mapping[str, Any]] = {}
+        self.pipelined = False
+        """Whether lock, claim and refund return once sent (:meth:`with_pipelining`)."""
+        self._ready: dict[str, tuple[float, tuple[str, str, str, int]]] = {}
+        """The pre-flight :meth:`ready_for_lock` found complete (shared by the copies)."""
+        self._sent_gas: dict[str, tuple[tuple[str, str], int]] = {}
 
     def with_records(self, records: LockRecords, *, cache_gas: bool = True) -> EvmHtlc:
         """This HTLC reading lock state from ``records`` (a copy sharing the client and the
@@ -391,6 +438,44 @@ class EvmHtlc:
         bound._below = {}
         bound._around = None
         return bound
+
+    def with_pipelining(self) -> EvmHtlc:
+        """This HTLC sending without waiting (a copy; this object is left as it is): lock,
+        claim and refund return a receipt at :data:`SENT_HEIGHT` as soon as the node took
+        the transaction, and :meth:`tx_outcomes` confirms them later."""
+        piped = copy.copy(self)
+        piped.pipelined = True
+        piped._sent_gas = {}
+        return piped
+
+    def tx_outcomes(self, tx_ids: Sequence[str]) -> dict[str, SentTx]:
+        """What became of transactions this port sent (one batch, :meth:`EvmClient.outcomes`),
+        a failed one with its reason; one that failed by using up a cached gas limit is
+        ``out_of_gas`` and the limit is dropped (the next one is estimated anew)."""
+        found = self.client.outcomes(tx_ids)
+        for tx_id, sent in list(found.items()):
+            if sent.status != "failed":
+                continue
+            self._forget_tail()  # the failure is acted on with a fresh look at the chain
+            known = self._sent_gas.get(tx_id)
+            limit = known[1] if known is not None else self.client.gas_limit_of(tx_id)
+            if limit is not None and sent.gas_used >= limit:
+                if known is not None:
+                    self._gas.pop(known[0], None)
+                else:  # sent before a restart: which function is unknown, estimate them all
+                    self._gas.clear()
+                log.warning(
+                    "HTLC %s: transaction %s ran out of gas at %d", self.address, tx_id, limit
+                )
+                found[tx_id] = replace(sent, status="out_of_gas", reason=f"out of gas ({limit})")
+                continue
+            revert = self.client.revert_reason(tx_id, sent.height)
+            error = self._translate("transaction", EvmReverted(revert.describe(), revert=revert))
+            found[tx_id] = replace(sent, reason=f"{tx_id} reverted: {error}")
+        for tx_id, sent in found.items():
+            if sent.status != "pending":
+                self._sent_gas.pop(tx_id, None)
+        return found
 
     @classmethod
     def deploy(cls, client: EvmClient, signer: Signer) -> EvmHtlc:
@@ -430,7 +515,8 @@ class EvmHtlc:
     def _check_deadline(self, deadline: object) -> int:
         if not isinstance(deadline, int) or isinstance(deadline, bool):
             raise InvalidInput("deadline", "must be an integer unix timestamp", value=deadline)
-        now = int(self.client.now().timestamp())
+        # the kept block's time (seconds old at most): the deadline is checked on chain again
+        now = int(self.client.recent_now().timestamp())
         if deadline <= now:
             raise InvalidInput(
                 "deadline", f"must be after the chain's latest block time {now}", value=deadline
@@ -445,6 +531,11 @@ class EvmHtlc:
 
     # -- sending -------------------------------------------------------------------------
 
+    def _forget_tail(self) -> None:
+        """Read what was mined above the records again at the next look (not the kept read)."""
+        if self._around is not None:
+            self._around.read_at = None
+
     def _send(
         self, what: str, signer: Signer, fn_call: Any, *, value: int = 0, token: str = NATIVE
     ) -> TxReceipt:
@@ -455,6 +546,16 @@ class EvmHtlc:
             # a claim is always estimated first: it carries the secret, and a claim that
             # would fail must never be sent (its calldata would publish the secret)
             gas = self._gas_limit(key, signer, data, value)
+        if self.pipelined:
+            if gas is None:
+                gas = self._estimate(what, signer, data, value)
+            tx_id = self.client.send(signer, self.address, data, value=value, gas=gas)
+            if len(self._sent_gas) >= 65_536:
+                self._sent_gas.clear()
+            if self.cache_gas and what != "claim":
+                self._sent_gas[tx_id] = (key, gas)
+            log.info("HTLC %s %s: tx %s sent", self.address, what, tx_id)
+            return TxReceipt(tx_id=tx_id, height=SENT_HEIGHT, success=True)
         try:
             receipt = self.client.transact(signer, self.address, data, value=value, gas=gas)
         except EvmReverted as exc:
@@ -521,6 +622,16 @@ class EvmHtlc:
         self._gas[key] = limit
         return limit
 
+    def _estimate(self, what: str, signer: Signer, data: bytes, value: int) -> int:
+        """This transaction's own gas limit: its estimate plus a fifth and 10,000 (as
+        :meth:`EvmClient.build_tx` adds); a would-be revert raises here, nothing sent."""
+        tx = {"from": signer.address, "to": self.address, "data": "0x" + data.hex(), "value": value}
+        try:
+            estimate = self.client.estimate(tx)
+        except EvmReverted as exc:
+            raise self._translate(what, exc) from exc
+        return estimate + estimate // 5 + 10_000
+
     @staticmethod
     def _translate(what: str, exc: EvmReverted) -> BridgeError:
         name = exc.revert.error_name
@@ -538,6 +649,7 @@ class EvmHtlc:
 
     # -- HtlcPort --------------------------------------------------------------------------
 
+    @_fresh_after_failure
     def lock(
         self,
         *,
@@ -584,6 +696,11 @@ class EvmHtlc:
                 value=amount,
             )
         else:
+            checked = self._ready.pop("lock", None)
+            terms = (token.lower(), signer.address, receiver, amount)
+            fresh = checked is not None and time.monotonic() - checked[0] < _READY_TTL
+            if fresh and checked is not None and checked[1] == terms and partition is None:
+                preflight = False  # read an instant ago by ready_for_lock, in this effect
             if preflight:
                 self.preflight(
                     token=token,
@@ -602,6 +719,8 @@ class EvmHtlc:
             )
             receipt = self._send("lock", signer, fn, token=token)
         lock_id = params.lock_id
+        if receipt.height == SENT_HEIGHT:
+            return lock_id, receipt  # its parameters come back from its event once mined
         self._locks[lock_id] = LockParams(
             lock_hash,
             token,
@@ -615,6 +734,7 @@ class EvmHtlc:
         )
         return lock_id, receipt
 
+    @_fresh_after_failure
     def claim(self, lock_id: str, secret: bytes, signer: Signer) -> TxReceipt:
         """Release the lock to its fixed receiver with the 32-byte secret (anyone may send)."""
         raw = _require_bytes32("secret", secret)
@@ -660,6 +780,7 @@ class EvmHtlc:
             )
         return self._send("claim", signer, fn)
 
+    @_fresh_after_failure
     def refund(self, lock_id: str, signer: Signer) -> TxReceipt:
         """Return the lock to its fixed sender once the deadline is reached (anyone may send)."""
         params = self.params(lock_id)
@@ -762,12 +883,54 @@ class EvmHtlc:
         amount, deadline``; ``Claimed`` carries ``lock_id`` and the revealed ``secret``;
         ``Refunded`` carries ``lock_id``.
         """
-        for entry in self.client.logs(
-            address=self.address, from_block=max(from_height, 0), to_block=to_height
-        ):
+        entries = list(
+            self.client.logs(
+                address=self.address, from_block=max(from_height, 0), to_block=to_height
+            )
+        )
+        self._prefetch_transfers(entries, max(from_height, 0), to_height)
+        for entry in entries:
             event = self._decode(entry)
             if event is not None:
                 yield event
+
+    def _prefetch_transfers(
+        self, entries: Sequence[Mapping[str, Any]], from_block: int, to_block: int | str
+    ) -> None:
+        """The token ``Transfer``s into this HTLC of every token lock among ``entries``, read
+        with one ``eth_getLogs`` over the same blocks (topics ``Transfer``, any sender, this
+        HTLC) instead of one receipt per lock: exactly the logs of each lock's transaction
+        that :meth:`_token_transfer` looks at (a lock without one falls back to its receipt).
+        """
+        topic = self._topics["TokenLocked"]
+        tokens: set[str] = set()
+        wanted: set[str] = set()
+        for entry in entries:
+            topics = entry["topics"]
+            if not topics or "0x" + bytes(topics[0]).hex() != topic:
+                continue
+            tx_id = "0x" + bytes(entry["transactionHash"]).hex()
+            args = self._fast_args("TokenLocked", entry)
+            if tx_id in self._receipt_logs or args is None:
+                continue
+            wanted.add(tx_id)
+            tokens.add(str(args["token"]))
+        if not wanted:
+            return
+        me = "0x" + bytes(12).hex() + self.address[2:].lower()
+        found: dict[str, list[Mapping[str, Any]]] = {}
+        for item in self.client.logs_since(
+            address=sorted(tokens),
+            topics=[_TRANSFER_TOPIC, None, me],
+            from_block=from_block,
+            to_block=to_block,
+        ):
+            tx_id = "0x" + bytes(item["transactionHash"]).hex()
+            if tx_id in wanted:
+                found.setdefault(tx_id, []).append(item)
+        if len(self._receipt_logs) + len(found) > 4096:
+            self._receipt_logs.clear()
+        self._receipt_logs.update(found)
 
     # -- reads -----------------------------------------------------------------------------
 
@@ -792,27 +955,21 @@ class EvmHtlc:
         at = self.client.head()
         opened: dict[str, int] = {}
         closed: set[str] = set()
-        recorded = self._recorded(to_block=at)
+        recorded = self._records_base()
         if recorded is not None:
             records, around = recorded
-            opened.update(records.open_amounts(None if asset is None else token))
-            for seen in around.events:
-                if seen.height > at:
-                    continue  # read by an earlier call, above the pinned block
-                lock_id = str(seen.args["lock_id"])
-                if seen.name != "Locked":
-                    closed.add(lock_id)
-                    continue
-                same = str(seen.args["token"] or NATIVE).lower() == token.lower()
-                if same and seen.args.get("partition") is None:
-                    amount = int(str(seen.args["amount"]))
-                    # not open in the records (from below them, or new, or closed): closed?
-                    if lock_id not in opened and any(
-                        e.name != "Locked" for e in records.history(lock_id)
-                    ):
-                        continue
-                    opened[lock_id] = amount
-            return self._short_of(asset, token, opened, closed, at)
+            short, amounts = self._recorded_short(
+                records, around, asset, token, at, around.next_from
+            )
+            if short[0]:
+                # confirmed by a second read of everything above the records at the same
+                # block: a node may answer a new block's number and state a moment before
+                # its logs (a claim just mined would look like units gone missing)
+                first = max(min(around.span[1] + 1 - _TAIL_OVERLAP, around.span[1]), 0)
+                short, amounts = self._recorded_short(records, around, asset, token, at, first)
+            if short[0]:
+                short = self._short_by_state(short, amounts, at)
+            return short
         for entry in self.client.logs(
             address=self.address, from_block=self.from_block, to_block=at
         ):
@@ -828,6 +985,76 @@ class EvmHtlc:
                 closed.add(lock_id)
         return self._short_of(asset, token, opened, closed, at)
 
+    def _recorded_short(
+        self,
+        records: LockRecords,
+        around: _Around,
+        asset: AssetRef | None,
+        token: str,
+        at: int,
+        start: int,
+    ) -> tuple[tuple[int, tuple[str, ...]], Mapping[str, int]]:
+        """:meth:`shortfall` from the records, the events above them from ``start`` and the
+        balance, these two read at block ``at`` in one round trip; with the amounts of the
+        locks taken as open."""
+        opened: dict[str, int] = {}
+        closed: set[str] = set()
+        try:
+            entries, held = self.client.logs_and_balance(
+                address=self.address,
+                from_block=start,
+                to_block=at,
+                holder=self.address,
+                token=None if asset is None else token,
+            )
+        except (TransactionReverted, PermanentError):
+            if at >= start:
+                raise
+            # the chain is below the records (a reorg to a shorter chain)
+            entries, held = [], self._held(asset, token, at)
+        self._add_tail(around, entries, start, at)
+        opened.update(records.open_amounts(None if asset is None else token))
+        for seen in around.events:
+            if seen.height > at:
+                continue  # read by an earlier call, above the pinned block
+            lock_id = str(seen.args["lock_id"])
+            if seen.name != "Locked":
+                closed.add(lock_id)
+                continue
+            same = str(seen.args["token"] or NATIVE).lower() == token.lower()
+            if same and seen.args.get("partition") is None:
+                amount = int(str(seen.args["amount"]))
+                # not open in the records (from below them, or new, or closed): closed?
+                if lock_id not in opened and any(
+                    e.name != "Locked" for e in records.history(lock_id)
+                ):
+                    continue
+                opened[lock_id] = amount
+        open_ids = tuple(sorted(i for i in opened if i not in closed))
+        return (max(sum(opened[i] for i in open_ids) - held, 0), open_ids), opened
+
+    def _short_by_state(
+        self, short: tuple[int, tuple[str, ...]], amounts: Mapping[str, int], at: int
+    ) -> tuple[int, tuple[str, ...]]:
+        """A shortfall found from logs, confirmed by the contract's own state at the block
+        of the balance: each lock taken as open is asked ``isOpen`` at ``at`` (one batch).
+        A node's logs may lag its state by a moment (a claim mined, its log not yet served,
+        at both reads): a lock the state says is closed at ``at`` is not owed. Locks are
+        only ever dropped here, never added, so a real shortfall stays."""
+        missing, open_ids = short
+        answers = self.client.batch_read(
+            [(self.address, _IS_OPEN + _lock_id_bytes(i)) for i in open_ids], block=at
+        )
+        still: list[str] = []
+        for lock_id, answer in zip(open_ids, answers, strict=True):
+            if isinstance(answer, BaseException):
+                raise answer
+            if int.from_bytes(answer[-32:] or b"\0", "big") != 0:
+                still.append(lock_id)
+            else:
+                missing -= amounts[lock_id]
+        return max(missing, 0), tuple(still)
+
     def _short_of(
         self,
         asset: AssetRef | None,
@@ -838,15 +1065,17 @@ class EvmHtlc:
     ) -> tuple[int, tuple[str, ...]]:
         open_ids = tuple(sorted(i for i in opened if i not in closed))
         owed = sum(opened[i] for i in open_ids)
+        return max(owed - self._held(asset, token, at), 0), open_ids
+
+    def _held(self, asset: AssetRef | None, token: str, at: int) -> int:
+        """This HTLC's balance of ``token`` (``asset`` None: the native coin) at ``at``."""
         if asset is None:
-            held = self.client.balance(self.address, block=at)
-        else:
-            data = _BALANCE_OF + abi_encode(["address"], [self.address])
-            answer = self.client.call({"to": token, "data": "0x" + data.hex()}, block=at)
-            if len(answer) < 32:
-                raise PermanentError(f"balanceOf of {token} answered {len(answer)} bytes")
-            held = int.from_bytes(answer[:32], "big")
-        return max(owed - held, 0), open_ids
+            return self.client.balance(self.address, block=at)
+        data = _BALANCE_OF + abi_encode(["address"], [self.address])
+        answer = self.client.call({"to": token, "data": "0x" + data.hex()}, block=at)
+        if len(answer) < 32:
+            raise PermanentError(f"balanceOf of {token} answered {len(answer)} bytes")
+        return int.from_bytes(answer[:32], "big")
 
     def _token_contract(self, token: str) -> Contract:
         if token not in self._tokens:
@@ -982,6 +1211,43 @@ class EvmHtlc:
     def _recorded(self, *, to_block: int | str = "latest") -> tuple[LockRecords, _Around] | None:
         """The records and the events around them (read up to ``to_block``), or None: no
         records (scan instead)."""
+        base = self._records_base()
+        if base is None:
+            return None
+        records, around = base
+        at = time.monotonic()
+        if to_block == "latest" and around.read_at is not None and at - around.read_at < _TAIL_TTL:
+            return records, around  # read for these records a moment ago: is_open stays live
+        start = around.next_from
+        try:
+            entries = self.client.logs_since(
+                address=self.address, from_block=start, to_block=to_block
+            )
+        except (TransactionReverted, PermanentError):
+            if self.client.head() >= start:
+                raise
+            entries = []  # the chain is below the records (a reorg to a shorter chain)
+        self._add_tail(around, entries, start, to_block)
+        if to_block == "latest":
+            around.read_at = at
+        return records, around
+
+    def _add_tail(
+        self,
+        around: _Around,
+        entries: Sequence[Mapping[str, Any]],
+        from_block: int,
+        to_block: int | str,
+    ) -> None:
+        self._prefetch_transfers(entries, from_block, to_block)
+        for entry in entries:
+            event = self._decode(entry)
+            if event is not None:
+                around.add(event)
+
+    def _records_base(self) -> tuple[LockRecords, _Around] | None:
+        """The records and the events below them (read once per record start), without
+        reading what was mined above them; None: no records."""
         records = self.records
         if records is None:
             return None
@@ -994,28 +1260,9 @@ class EvmHtlc:
             below = self._below.get(first)
             if below is None:
                 # once per record start: everything from the deployment block up to it
-                below = tuple(
-                    e
-                    for entry in self.client.logs(
-                        address=self.address, from_block=self.from_block, to_block=first - 1
-                    )
-                    if (e := self._decode(entry)) is not None
-                )
+                below = tuple(self.events(self.from_block, first - 1))
                 self._below = {first: below}
             around = self._around = _Around(span, below)
-        start = around.next_from
-        try:
-            entries = self.client.logs_since(
-                address=self.address, from_block=start, to_block=to_block
-            )
-        except (TransactionReverted, PermanentError):
-            if self.client.head() >= start:
-                raise
-            entries = []  # the chain is below the records (a reorg to a shorter chain)
-        for entry in entries:
-            event = self._decode(entry)
-            if event is not None:
-                around.add(event)
         return records, around
 
     def _stored_params(self, event: ChainEvent) -> LockParams | None:
@@ -1245,6 +1492,17 @@ class EvmHtlc:
             standard=standard,
             missing=tuple(missing),
         )
+
+    def ready_for_lock(self, *, token: str, sender: str, receiver: str, amount: int) -> Preflight:
+        """:meth:`preflight` of a plain token lock, remembered when nothing is missing for
+        the :meth:`lock` of exactly these terms that follows within a moment (it does not
+        read it again): a relayer's approval check and the lock's pre-flight in one read."""
+        found = self.preflight(token=token, sender=sender, receiver=receiver, amount=amount)
+        self._ready.pop("lock", None)
+        if found.ok:
+            terms = (found.token.lower(), found.sender, found.receiver, found.amount)
+            self._ready["lock"] = (time.monotonic(), terms)
+        return found
 
     def _partition_preflight(
         self, token: str, partition: bytes, sender: str, receiver: str, amount: int

@@ -127,6 +127,17 @@ def _front_run(m: InteropMachine) -> None:
                         htlc.claim(lock.lock_id, swap.secret, m.world.third)
 
 
+def _claim_security_with_public_secret(m: InteropMachine) -> None:
+    """A third party claims the open security locks (for their receiver, the buyer) under a
+    hashlock whose secret is public; the cash locks are left to the relayer."""
+    for swap in m.swaps:
+        if swap.hashlock in m.public:
+            htlc = m.world.htlc("sec")
+            for lock in htlc.find(swap.hashlock):
+                if lock.state == "open":
+                    htlc.claim(lock.lock_id, swap.secret, m.world.third)
+
+
 def _look_alike(m: InteropMachine) -> None:
     """A third party locks the agreed coin with the cash leg's terms from its own account."""
     m._lock_as(m.world.third, m.swaps[0], m.world.cash_token)
@@ -244,12 +255,22 @@ SLOW_EVM_FAST_ROUNDS = Scenario(_chain((12, 15), 0), _chain((1, 1), 0, "round"),
 
 CASES: dict[str, Case] = {
     # the reveal sent one second before the cash deadline is mined after it, reverts, and
-    # leaves the secret public: the buyer takes the security and gets its cash back
+    # leaves the secret public: the buyer takes the security and gets its cash back (a third
+    # party claims with the public secret: a relayer that learns of the failed reveal from
+    # its receipt refunds the security itself, so the leak shows only when someone uses it)
     "reveal_without_margin": Case(
         "reveal_without_margin",
         QUICK,
         {"sec": 2, "cash": 3},
-        [_submit(False), _tick, _tick, _reveal_late, _tick],
+        [
+            _submit(False),
+            _tick,
+            _tick,
+            _reveal_late,
+            _tick,
+            _claim_security_with_public_secret,
+            _tick,
+        ],
     ),
     # the reveal, mined just before the cash deadline, is 9 blocks of 15 s deep before the
     # relayer acts on it: by then the security's deadline has passed and it is refunded

@@ -1,0 +1,141 @@
+"""Pipelined settlement: transactions sent without waiting, confirmed by the watcher.
+
+A chain whose HTLC port is *pipelined* (``port.pipelined`` true, and ``port.tx_outcomes``:
+:meth:`adapters.evm.htlc.EvmHtlc.with_pipelining`) returns from lock, claim and refund as
+soon as the node took the transaction. The relayer (:mod:`relayer.service`) then:
+
+1. records the transaction's hash on the effect (``Store.record_sent``: status ``sent``)
+   and leaves the effect open: in flight, it survives a crash in the store, not in memory;
+2. at a later tick, finishes the effect when the chain's watcher has recorded what the
+   transaction did (the leg's lock, claim or refund event) - the common case, no request;
+3. otherwise asks the port what became of the transaction, for every such transaction of
+   the chain in one batch (:class:`Outcomes`): ``mined`` finishes the effect, ``failed``
+   feeds the engine a ``TxFailed`` (broadcast: the transaction was on chain), ``dropped``
+   or ``out_of_gas`` opens the effect again (the journal re-sends the same bytes, or
+   builds a new transaction when those were mined or can no longer be), ``pending`` waits.
+
+Crash safety is the journal's (``bridge.journal``): the signed bytes are kept before they
+are sent, so a crash after sending and before recording re-runs the effect, which finds
+the lock on chain or re-sends the same bytes (never a second, different transaction); a
+crash after recording leaves the effect ``sent``, and the next process confirms it as
+above.
+
+:class:`PairedClock` gives a chain's watcher its head and time from one read
+(``ChainRuntime.tick_clock``): the one clock read per chain per tick. Safety decisions (the
+last safe reveal time, a refund's deadline) still read the chain's clock afresh.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol
+
+__all__ = ["Outcomes", "PairedClock", "SentOutcome", "is_pipelined"]
+
+log = logging.getLogger(__name__)
+
+
+class SentOutcome(Protocol):
+    """What became of a sent transaction (``adapters.evm.client.SentTx``)."""
+
+    @property
+    def status(self) -> str:
+        """``pending``, ``dropped``, ``mined``, ``failed`` or ``out_of_gas``."""
+        ...
+
+    @property
+    def height(self) -> int:
+        """The block it was mined in (-1: not mined)."""
+        ...
+
+    @property
+    def reason(self) -> str:
+        """Why a failed transaction failed."""
+        ...
+
+
+def is_pipelined(port: object) -> bool:
+    """Whether an HTLC port returns before its transactions are mined."""
+    return bool(getattr(port, "pipelined", False)) and callable(getattr(port, "tx_outcomes", None))
+
+
+class PairedClock:
+    """A watcher's ``head`` and ``now`` from one read of ``(height, time)``: ``head()`` reads
+    the pair, ``now()`` answers the time of that same read (the watcher asks them in this
+    order on every poll; ``now()`` before any ``head()`` reads the pair)."""
+
+    def __init__(self, read: Callable[[], tuple[int, int]]) -> None:
+        self._read = read
+        self._time: int | None = None
+
+    def head(self) -> int:
+        """The chain's height, reading its time with it."""
+        height, self._time = self._read()
+        return height
+
+    def now(self) -> int:
+        """The time read with the last height."""
+        if self._time is None:
+            _, self._time = self._read()
+        return self._time
+
+
+class Outcomes:
+    """Transactions in flight per chain, and what became of them, asked in one batch.
+
+    ``wait(chain, tx_id)`` puts a transaction on the chain's list for the next
+    :meth:`check`; :meth:`check` asks each chain's port about its list in one call and keeps
+    the answers for :meth:`take`. A transaction is asked about only after a tick in which
+    the watcher did not settle it (the common case asks nothing).
+    """
+
+    LIMIT = 100_000
+    """Answers kept at most (answers of swaps that never came back are dropped)."""
+
+    def __init__(self) -> None:
+        self._due: dict[str, set[str]] = {}
+        self._found: dict[str, Any] = {}
+
+    def wait(self, chain: str, tx_id: str) -> None:
+        """Ask about ``tx_id`` at the next :meth:`check`."""
+        self._due.setdefault(chain, set()).add(tx_id)
+
+    def take(self, tx_id: str) -> SentOutcome | None:
+        """The answer found for ``tx_id`` (once), or None when not asked yet."""
+        found: SentOutcome | None = self._found.pop(tx_id, None)
+        return found
+
+    def forget(self, tx_id: str) -> None:
+        """Drop ``tx_id`` (settled otherwise)."""
+        self._found.pop(tx_id, None)
+        for due in self._due.values():
+            due.discard(tx_id)
+
+    def check(
+        self,
+        ports: Mapping[str, Callable[[Sequence[str]], Mapping[str, SentOutcome]]],
+        on_error: Callable[[str, Exception], None],
+    ) -> int:
+        """Ask each chain's port (``tx_outcomes``) about its waiting transactions, one
+        batch per chain; returns how many were asked. A chain whose read fails keeps its
+        list for the next tick (``on_error(chain, exc)``)."""
+        from bridge.errors import TransientError
+
+        asked = 0
+        if len(self._found) > self.LIMIT:
+            self._found.clear()
+        for chain, due in list(self._due.items()):
+            port = ports.get(chain)
+            if not due or port is None:
+                continue
+            ids = sorted(due)
+            try:
+                answers = port(ids)
+            except TransientError as exc:
+                on_error(chain, exc)
+                continue
+            asked += len(ids)
+            due.difference_update(ids)
+            self._found.update(answers)
+        return asked

@@ -1,0 +1,189 @@
+"""Pipelined sending on real chains: local nonces, one batch to confirm many transactions,
+a dropped transaction found and sent again with the same bytes, a cached gas limit that
+runs out refreshed (``EvmClient.send`` / ``outcomes``, ``EvmHtlc.with_pipelining``)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from adapters.evm.client import EvmClient
+from adapters.evm.htlc import SENT_HEIGHT, EvmHtlc
+from adapters.evm.signer import EvmSigner
+from bridge.journal import journaled
+from relayer.store import SqliteStore
+from relayer.watcher import StoredLocks
+
+
+def _hashlock(n: int) -> bytes:
+    return hashlib.sha256(n.to_bytes(32, "big")).digest()
+
+
+class _Journal:
+    """The signed-transaction journal of one effect, kept in memory (the relayer's is its
+    store: ``relayer.service.SwapJournal``)."""
+
+    def __init__(self) -> None:
+        self.kept: dict[str, bytes] = {}
+
+    def stored(self, key: str) -> bytes | None:
+        return self.kept.get(key)
+
+    def keep(self, key: str, signed: bytes) -> bytes:
+        return self.kept.setdefault(key, signed)
+
+    def forget(self, key: str) -> None:
+        self.kept.pop(key, None)
+
+
+@pytest.fixture
+def manual_anvil(anvil_url: str) -> Iterator[EvmClient]:
+    """The session's empty anvil mining only when told (``anvil_mine``), put back as it was
+    (snapshot, automine) after the test."""
+    client = EvmClient.connect(anvil_url)
+    snapshot = client.snapshot()
+    try:
+        yield client
+    finally:
+        client._rpc("evm_setAutomine", [True])
+        client.revert(snapshot)
+
+
+def _methods(client: EvmClient) -> dict[str, int]:
+    return dict(client.stats.by_method)
+
+
+def _delta(before: dict[str, int], client: EvmClient, method: str) -> int:
+    return client.stats.by_method.get(method, 0) - before.get(method, 0)
+
+
+@pytest.mark.anvil
+def test_pipelined_locks_count_nonces_locally_and_are_confirmed_in_one_batch(
+    manual_anvil: EvmClient,
+) -> None:
+    client = manual_anvil
+    sender, receiver = EvmSigner.generate(), EvmSigner.generate()
+    client.fund(sender.address, 10**20)
+    htlc = EvmHtlc.deploy(client, sender).with_pipelining()
+    deadline = int(client.now().timestamp()) + 3600
+    client._rpc("evm_setAutomine", [False])
+    before = _methods(client)
+    sent = [
+        htlc.lock(
+            asset=None,
+            receiver=receiver.address,
+            amount=10**15 + n,
+            hashlock=_hashlock(n),
+            deadline=deadline,
+            signer=sender,
+        )[1]
+        for n in range(1, 6)
+    ]
+    assert all(r.height == SENT_HEIGHT for r in sent)
+    assert _delta(before, client, "eth_sendRawTransaction") == 5
+    assert _delta(before, client, "eth_getTransactionCount") == 1  # then counted locally
+    assert _delta(before, client, "eth_getTransactionReceipt") == 0  # nothing waited for
+    nonces = [int(client.w3.eth.get_transaction(r.tx_id)["nonce"]) for r in sent]  # type: ignore[arg-type]
+    assert nonces == list(range(nonces[0], nonces[0] + 5))
+    ids = [r.tx_id for r in sent]
+    trips = client.stats.requests
+    pending = htlc.tx_outcomes(ids)
+    assert {o.status for o in pending.values()} == {"pending"}
+    assert client.stats.requests - trips == 2  # the receipts, then the pool: two batches
+    client.mine()
+    trips = client.stats.requests
+    mined = htlc.tx_outcomes(ids)
+    assert client.stats.requests - trips == 1
+    assert {o.status for o in mined.values()} == {"mined"}
+    assert len({o.height for o in mined.values()}) == 1  # all five in one block
+
+
+@pytest.mark.anvil
+def test_a_dropped_transaction_is_found_and_its_same_bytes_fill_the_nonce_gap(
+    manual_anvil: EvmClient,
+) -> None:
+    """Actor: a node that evicts a pending transaction. The sender's later transactions wait
+    behind its nonce; the dropped one is reported ``dropped`` (neither mined nor known), and
+    sent again from the journal - the very same bytes, so never a second lock - after which
+    both are mined."""
+    client = manual_anvil
+    sender, receiver = EvmSigner.generate(), EvmSigner.generate()
+    client.fund(sender.address, 10**20)
+    htlc = EvmHtlc.deploy(client, sender).with_pipelining()
+    deadline = int(client.now().timestamp()) + 3600
+    client._rpc("evm_setAutomine", [False])
+    journal = _Journal()
+
+    def lock(n: int) -> str:
+        return htlc.lock(
+            asset=None,
+            receiver=receiver.address,
+            amount=10**15 + n,
+            hashlock=_hashlock(n),
+            deadline=deadline,
+            signer=sender,
+        )[1].tx_id
+
+    with journaled(journal):
+        first = lock(1)
+    client._rpc("anvil_dropTransaction", [first])
+    second = lock(2)
+    client.mine()
+    found = htlc.tx_outcomes([first, second])
+    assert (found[first].status, found[second].status) == ("dropped", "pending")
+    with journaled(journal):
+        again = lock(1)
+    assert again == first  # the kept bytes, not a new transaction
+    client.mine()
+    assert {o.status for o in htlc.tx_outcomes([first, second]).values()} == {"mined"}
+    assert htlc.is_open(
+        htlc.lock_id_for(
+            asset=None,
+            sender=sender.address,
+            receiver=receiver.address,
+            amount=10**15 + 1,
+            hashlock=_hashlock(1),
+            deadline=deadline,
+        )
+    )
+
+
+def test_a_cached_gas_limit_that_runs_out_is_reported_and_estimated_anew(tmp_path: Path) -> None:
+    """A pipelined lock sent with a cached limit too low fails on chain; its outcome says
+    ``out_of_gas`` and the limit is dropped, so the lock sent again is estimated and lands."""
+    client = EvmClient.embedded()
+    sender, receiver = EvmSigner.generate(), EvmSigner.generate()
+    client.fund(sender.address, 10**20)
+    htlc = EvmHtlc.deploy(client, sender)
+    store = SqliteStore(tmp_path / "records.sqlite3")
+    port = htlc.with_records(StoredLocks(store, "evm:pipelined")).with_pipelining()
+    deadline = int(client.now().timestamp()) + 3600
+
+    def lock(n: int) -> tuple[str, str]:
+        lock_id, receipt = port.lock(
+            asset=None,
+            receiver=receiver.address,
+            amount=10**15 + n,
+            hashlock=_hashlock(n),
+            deadline=deadline,
+            signer=sender,
+        )
+        return lock_id, receipt.tx_id
+
+    _, first = lock(1)
+    assert port.tx_outcomes([first])[first].status == "mined"
+    key = ("lock", "0x" + "00" * 20)
+    assert port._gas[key] > 25_000  # estimated once, then cached
+    port._gas[key] = 25_000  # too little for a lock
+    short_id, short = lock(2)
+    outcome = port.tx_outcomes([short])[short]
+    assert outcome.status == "out_of_gas"
+    assert key not in port._gas
+    assert not port.is_open(short_id)
+    _, again = lock(2)
+    assert port.tx_outcomes([again])[again].status == "mined"
+    assert port.is_open(short_id)
+    assert port._gas[key] > 25_000

@@ -1,0 +1,178 @@
+"""The relayer's pipelined settlement (``relayer.pipeline``) on the two real EVM chains of
+``test_relayer_service`` (py-evm and anvil): effects whose transactions are in flight are
+settled by the watcher or by their outcome, across a restart, a failure on chain and a
+cached gas limit that runs out; a signing key is held for a whole tick, and its nonces are
+read afresh each time a tick takes it (replicas on PostgreSQL)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from adapters.evm.batch import ViewCall
+from bridge.swap import Leg, LegPhase, Outcome, TxFailed
+from relayer.sealing import SealingKey
+from relayer.store import PostgresStore, SignerBusy, SqliteStore
+from tests.integration.test_relayer_service import (  # noqa: F401 (fixtures)
+    World,
+    order,
+    run,
+    service,
+    snapshots,
+    token_balance,
+    world,
+)
+from tests.integration.test_store import schema_dsn
+
+
+def _hashlock(svc_state_terms_hashlock: str) -> bytes:
+    return bytes.fromhex(svc_state_terms_hashlock[2:])
+
+
+def test_a_transaction_in_flight_at_a_crash_is_confirmed_by_the_next_process(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+) -> None:
+    """Actor: the operator's own process, killed while a lock is in flight (sent and
+    recorded, not yet confirmed). The effect is kept ``sent`` with its hash in the store; a
+    new process settles it from what the chain shows and the swap completes with exactly one
+    lock per leg."""
+    key = SealingKey.generate()
+    first = service(world, tmp_path, key=key)
+    buyer_before = token_balance(world, world.buyer_on_sec.address)
+    swap_id = first.submit(order(world, "in-flight-1")).terms.swap_id
+    first.tick()  # compliance, then the security lock: sent, not waited for
+    sent = [r for r in first.store.pending_effects(swap_id) if r.status == "sent"]
+    assert [type(r.effect).__name__ for r in sent] == ["SubmitLock"]
+    assert sent[0].tx_id is not None
+    assert first.store.get(swap_id).initiator.phase is LegPhase.LOCK_SENT
+    first.store.close()  # the process dies here
+    second = service(world, tmp_path, key=key, store=SqliteStore(tmp_path / "relayer.sqlite3"))
+    run(second, swap_id, ticks=10)
+    final = second.store.get(swap_id)
+    assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)
+    assert final.initiator.lock_tx == sent[0].tx_id  # the very transaction sent before
+    assert second.store.pending_effects(swap_id) == []
+    hashlock = _hashlock(final.terms.hashlock)
+    assert len(world.sec_htlc.find(hashlock)) == 1
+    assert len(world.cash_htlc.find(hashlock)) == 1
+    assert token_balance(world, world.buyer_on_sec.address) - buyer_before == 100
+
+
+def test_a_lock_that_fails_on_chain_after_it_was_sent_ends_the_swap_with_nothing_locked(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+) -> None:
+    """A lock sent with the cached gas limit (no estimate) that then fails in its block:
+    its outcome, asked in the tick's batch, feeds the engine ``TxFailed`` (broadcast), the
+    lock's effect is failed and the swap ends ABORTED with nothing locked on either chain.
+    The failure is made real: between the pre-flight and the send, the seller's own
+    platform moves its units away with the same key (so the lock also takes a nonce the
+    relayer did not count: it reads it afresh)."""
+    svc = service(world, tmp_path)
+    port = svc.chains["sec"].htlc
+    port._gas[("lockToken", world.token.lower())] = 300_000  # type: ignore[attr-defined]
+    prepare = svc.chains["sec"].prepare_lock
+    assert prepare is not None
+    units = token_balance(world, world.seller.address)
+    transfer = ViewCall("transfer(address,uint256)", ("bool",))
+    approve = ViewCall("approve(address,uint256)", ("bool",))
+    # approved beforehand: the pre-flight passes, and the lock does not read it again
+    world.sec.transact(world.seller, world.token, approve.encode(world.sec_htlc.address, units))
+
+    def prepare_then_empty(leg: Leg, signer: object) -> None:
+        prepare(leg, signer)  # type: ignore[arg-type]
+        # the seller's own platform moves every unit away with the same key
+        world.sec.transact(
+            world.seller, world.token, transfer.encode(world.seller_on_cash.address, units)
+        )
+
+    svc.chains["sec"].prepare_lock = prepare_then_empty  # type: ignore[assignment]
+    swap_id = svc.submit(order(world, "fails-on-chain-1")).terms.swap_id
+    run(svc, swap_id, ticks=6)
+    final = svc.store.get(swap_id)
+    assert final.outcome is Outcome.ABORTED, (final.initiator, final.participant)
+    assert final.initiator.phase is LegPhase.LOCK_FAILED
+    failed = [c for c in svc.store.inputs(swap_id) if isinstance(c, TxFailed)]
+    assert [(f.action, f.broadcast) for f in failed] == [("lock", True)]
+    assert failed[0].reason.startswith("0x")  # the mined transaction's outcome, replayed
+    assert "reverted" in failed[0].reason
+    hashlock = _hashlock(final.terms.hashlock)
+    assert world.sec_htlc.find(hashlock) == []
+    assert world.cash_htlc.find(hashlock) == []
+
+
+def test_a_lock_out_of_its_cached_gas_is_sent_again_estimated_and_the_swap_settles(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+) -> None:
+    """A cached gas limit too low for the token lock: the lock runs out of gas on chain,
+    its outcome says so, the limit is dropped and the effect runs again (a new transaction:
+    the failed one was mined); the swap completes with one lock per leg."""
+    svc = service(world, tmp_path)
+    port = svc.chains["sec"].htlc
+    key = ("lockToken", world.token.lower())
+    port._gas[key] = 40_000  # type: ignore[attr-defined]
+    buyer_before = token_balance(world, world.buyer_on_sec.address)
+    swap_id = svc.submit(order(world, "out-of-gas-1")).terms.swap_id
+    run(svc, swap_id, ticks=10)
+    final = svc.store.get(swap_id)
+    assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)
+    assert port._gas[key] > 40_000  # type: ignore[attr-defined]
+    assert not [c for c in svc.store.inputs(swap_id) if isinstance(c, TxFailed)]
+    hashlock = _hashlock(final.terms.hashlock)
+    assert len(world.sec_htlc.find(hashlock)) == 1
+    assert token_balance(world, world.buyer_on_sec.address) - buyer_before == 100
+
+
+@pytest.mark.postgres
+def test_a_tick_holds_each_signing_key_it_uses_and_reads_its_nonces_once(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+    pg_dsn: str,
+) -> None:
+    """Actor: a second replica sharing the seller's key. Nonces are counted locally only
+    while a tick holds the key: from its first use to the end of the tick no other replica
+    can take it (``SignerBusy``), and the tick that takes it reads the count afresh (once,
+    however many transactions it signs). After the tick the key is free again."""
+    dsn = schema_dsn(pg_dsn)
+    key = SealingKey.generate()
+    a = service(world, tmp_path, store=PostgresStore(dsn), replica_id="a", key=key)
+    other = PostgresStore(dsn)
+    sec = a.chains["sec"]
+    taken: list[str] = []
+    assert sec.signer_acquired is not None
+    acquired = sec.signer_acquired
+    sec.signer_acquired = lambda address: (taken.append(address), acquired(address))[1]
+    seller_key = f"{a._key_of(sec)}:{world.seller.address}"
+    busy: list[bool] = []
+    decide = a.compliance
+
+    def compliance_checking_the_key(order_: object, at: object) -> object:
+        if taken:  # a later swap's check, after the first lock of this tick
+            try:
+                with other.signer_lock(seller_key):
+                    busy.append(False)
+            except SignerBusy:
+                busy.append(True)
+        return decide(order_, at)  # type: ignore[arg-type]
+
+    a.compliance = compliance_checking_the_key  # type: ignore[assignment]
+    try:
+        ids = [a.submit(order(world, f"held-{n}")).terms.swap_id for n in range(3)]
+        a.tick()  # three checks and three security locks, one key
+        assert taken == [world.seller.address]  # taken (and its count read) once
+        assert busy == [True, True]  # held between the effects, not only inside them
+        with other.signer_lock(seller_key):  # the tick is over: released
+            pass
+        for swap_id in ids:
+            run(a, swap_id, ticks=10)
+        assert {a.store.get(i).outcome for i in ids} == {Outcome.COMPLETED}
+    finally:
+        other.close()
+        a.store.close()
