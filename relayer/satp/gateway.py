@@ -57,7 +57,9 @@ __all__ = [
     "SatpGateway",
     "WaitingForOrder",
     "build_gateway",
+    "early_order_note",
     "keep_engine_off",
+    "order_for_swap",
     "satp_findings",
     "session_id_of",
     "swap_id_of",
@@ -190,16 +192,17 @@ class SatpGateway:
         ``initiator``: the seller's platform plans the deadlines, seals a fresh secret,
         records the order and opens the session with the peer (idempotent by ``order_id``).
         ``responder``: the buyer's platform records the order its compliance will judge
-        when the peer's proposal for the same ``order_id`` arrives (or has arrived).
+        when the peer's proposal for the same ``order_id`` arrives (or has arrived). An order
+        that comes first is kept in the store (a note, ``early_order_note``) and matched to
+        the proposal when it arrives; the same order again is idempotent, other terms under
+        the same ``order_id`` are refused.
         """
         swap_id = swap_id_of(order.order_id)
         store = self.service.store
         if side == "responder":
             if not self.node.has_session(swap_id):
-                raise NotFound(
-                    f"no SATP proposal for order {order.order_id} (swap {swap_id}) has arrived "
-                    "yet; submit again once the peer has proposed it"
-                )
+                _keep_early_order(store, swap_id, order)  # matched when the proposal comes
+                return swap_id
             self._record_order(swap_id, order)
             return swap_id
         if self.node.has_session(swap_id):
@@ -241,7 +244,7 @@ class SatpGateway:
     def _record_order(self, swap_id: str, order: SwapOrder) -> None:
         store = self.service.store
         try:
-            known = SwapOrder.model_validate_json(store.document(swap_id, ORDER))
+            known = order_for_swap(store, swap_id)
         except NotFound:
             store.put_document(swap_id, ORDER, order.model_dump_json())
             return
@@ -249,6 +252,36 @@ class SatpGateway:
             raise InvalidInput(
                 "order_id", f"order {order.order_id} was submitted with other terms", value=None
             )
+
+
+def early_order_note(swap_id: str) -> str:
+    """The store note holding a responder's order that arrived before the peer's proposal."""
+    return f"satp.early-order:{swap_id}"
+
+
+def _keep_early_order(store: Store, swap_id: str, order: SwapOrder) -> None:
+    name = early_order_note(swap_id)
+    try:
+        known = SwapOrder.model_validate_json(store.note(name))
+    except NotFound:
+        store.put_note(name, order.model_dump_json())
+        return
+    if known != order:
+        raise InvalidInput(
+            "order_id", f"order {order.order_id} was submitted with other terms", value=None
+        )
+
+
+def order_for_swap(store: Store, swap_id: str) -> SwapOrder:
+    """Our own client's order for ``swap_id``: its ``order`` document, or an early order
+    (kept before the proposal came) now moved into that document; ``NotFound`` otherwise."""
+    try:
+        return SwapOrder.model_validate_json(store.document(swap_id, ORDER))
+    except NotFound:
+        body = store.note(early_order_note(swap_id))  # NotFound: no order yet
+    store.put_document(swap_id, ORDER, body)
+    store.delete_note(early_order_note(swap_id))
+    return SwapOrder.model_validate_json(body)
 
 
 def _head(rt: ChainRuntime) -> ChainHead:
@@ -288,7 +321,7 @@ def build_gateway(
 
     def order_for(terms: SwapTerms) -> SwapOrder:
         try:
-            return SwapOrder.model_validate_json(service.store.document(terms.swap_id, ORDER))
+            return order_for_swap(service.store, terms.swap_id)
         except NotFound:
             raise WaitingForOrder(
                 f"swap {terms.swap_id}: the peer proposed it; our client has not submitted "
