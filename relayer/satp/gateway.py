@@ -169,6 +169,7 @@ def _access(rt: ChainRuntime, htlc_id: str, wallets: frozenset[str]) -> ChainAcc
         signers={a: s for a, s in rt.signers.items() if a in wallets},
         operator=rt.operator,
         prepare_lock=rt.prepare_lock,
+        timing=rt.timing,
     )
 
 
@@ -346,6 +347,7 @@ def build_gateway(
         recheck=recheck,
         deliver=http_deliver(settings),
         sealing_key=sealing,
+        budget=service.budget,
     )
     keep_engine_off(service.store, node)
     return SatpGateway(settings, node, executor, service, sealing)

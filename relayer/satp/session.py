@@ -784,14 +784,15 @@ def transition(state: SessionState, change: _In) -> tuple[SessionState, tuple[An
                             compliance_statement=st,
                         )
                     )
-        case Rechecked(allowed=allowed):
+        case Rechecked(allowed=allowed, reasons=reasons):
             if s.recheck == "pending":
                 b.set(recheck="passed" if allowed else "failed")
                 if not allowed:
                     if s.side is Side.RESPONDER and s.secret is not None:
                         b.set(own_claim="held")
                     else:
-                        b.abort("our compliance re-check refused the trade")
+                        why = f": {'; '.join(reasons)}" if reasons else ""
+                        b.abort(f"our compliance re-check refused the trade{why}")
         case OwnLockConfirmed(claim=claim, expiration=expiration):
             if s.own_lock == "submitted":
                 b.set(own_lock="locked", own_lock_claim=claim)

@@ -76,7 +76,7 @@ from adapters.evm.client import EvmClient
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
 from bridge.errors import ChainUnavailable, NotFound
-from bridge.htlc import Secret
+from bridge.htlc import ChainTiming, RelayerBudget, Secret
 from bridge.ports import HtlcPort
 from bridge.swap import Leg, Outcome, Role, SwapTerms
 from relayer.satp.chain import expected_lock_id
@@ -99,6 +99,13 @@ from relayer.store import SqliteStore
 SEC_AMOUNT = 10**15
 CASH_AMOUNT = 300_000
 ROUND_S = 4  # the wall-clock estimate of one Algorand round (lock-assertion expirations)
+EVM_TIMING = ChainTiming(
+    deadline_unit="timestamp", block_time_min_ms=1000, block_time_max_ms=2000, timestamp_drift_s=5
+)
+ALGO_TIMING = ChainTiming(
+    deadline_unit="round", block_time_min_ms=2500, block_time_max_ms=ROUND_S * 1000
+)
+BUDGET = RelayerBudget(reaction_s=5, compliance_recheck_s=5, margin_s=10)
 LIES = ("amount", "receiver", "hashLock", "deadline", "network", "txId", "expired", "lookalike")
 
 
@@ -280,6 +287,7 @@ class Relayer:
                     expires_at=lambda d: datetime.fromtimestamp(d, UTC),
                     signers={a: s for a, s in self.keys.items() if a.startswith("0x")},
                     operator=self.fee_payers.get("evm"),
+                    timing=EVM_TIMING,
                 ),
                 caip2(c.algo_chain.chain): ChainAccess(
                     htlc=htlc(c.algo_htlc),
@@ -291,12 +299,14 @@ class Relayer:
                     ),
                     signers={a: s for a, s in self.keys.items() if not a.startswith("0x")},
                     operator=self.fee_payers.get("algorand"),
+                    timing=ALGO_TIMING,
                 ),
             },
             decide=self.decide,
             recheck=self.recheck,
             deliver=self.deliver,
             sealing_key=self.sealing,
+            budget=BUDGET,
         )
 
     def restart(self) -> None:
@@ -792,3 +802,29 @@ def test_two_relayers_under_a_hostile_schedule(chains: Chains) -> None:
 def test_two_relayers_under_a_hostile_schedule_deeply(chains: Chains) -> None:
     """The same machine, many more and longer examples (make test-thorough)."""
     run(chains, DEEP)
+
+
+def test_a_seller_proposing_a_security_deadline_before_the_cash_one_gets_no_cash_locked(
+    chains: Chains,
+) -> None:
+    """Regression, written as a hostile seller's relayer: it proposes terms whose security
+    deadline comes before the buyer could claim after the cash deadline (here 60 s on the
+    security chain against up to 96 s of cash rounds), locks its security honestly, and
+    would refund it at its deadline and take the cash with the secret afterwards. The
+    buyer's relayer must never lock the cash on such terms."""
+    machine = TwoRelayers.__new__(TwoRelayers)
+    TwoRelayers.__init__(machine)
+    machine.chains = chains
+    try:
+        machine.setup(hostile="jp", lie="short_deadline", allow_jp=True, allow_sg=True)
+        for _ in range(30):
+            if machine.jp.tick() + machine.sg.tick() == 0:
+                break
+        sg = machine.sg.node.load(machine.terms.swap_id)
+        assert machine.state_of(Role.PARTICIPANT) == "none", "SG locked the cash"
+        assert sg.own_lock == "none"
+        assert sg.outcome is Outcome.ABORTED
+        assert sg.aborted is not None
+        assert "CLAIM_WINDOW" in sg.aborted
+    finally:
+        shutil.rmtree(machine.workdir, ignore_errors=True)
