@@ -80,6 +80,8 @@ class TradeRequest(BaseModel):
 
     side: Literal["initiator", "responder"]
     order: SwapOrder
+    peer: str | None = None
+    """Initiator: the peer gateway the trade is proposed to (needed with several peers)."""
 
 
 def session_view(node: SatpNode, swap_id: str) -> dict[str, Any]:
@@ -239,7 +241,7 @@ def satp_router(
                 status_code=403,
                 detail=f"satp.wallets: this gateway may not act for wallet {leg.sender}",
             )
-        swap_id = gateway.submit(body.order, body.side)
+        swap_id = gateway.submit(body.order, body.side, peer=body.peer)
         return JSONResponse(
             status_code=201,
             content={"swap_id": swap_id, **session_view(node, swap_id)},
