@@ -776,9 +776,9 @@ def run(chains: Chains, profile: settings) -> None:
 
 
 CI = settings(
-    max_examples=int(os.environ.get("SATP_STATEFUL_EXAMPLES", "6")),
+    max_examples=int(os.environ.get("SATP_STATEFUL_EXAMPLES", "5")),
     phases=[Phase.explicit, Phase.reuse, Phase.generate],  # a failure prints its blob
-    stateful_step_count=14,
+    stateful_step_count=12,
     deadline=None,
     derandomize=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
