@@ -219,13 +219,16 @@ class SatpExecutor:
                 return Delivered() if delivered else _NOT_YET
             case Decide():
                 assert terms is not None
-                return Decided(statement=self.decide(terms, state.side))
+                statement = self.decide(terms, state.side)
+                if state.side is Side.RESPONDER and statement.allowed:
+                    problem = self._claim_window_problem(terms)
+                    if problem is not None:  # our decision refuses, saying why
+                        statement = statement.model_copy(
+                            update={"allowed": False, "reasons": (*statement.reasons, problem)}
+                        )
+                return Decided(statement=statement)
             case Recheck(before=before):
                 assert terms is not None
-                if state.side is Side.RESPONDER and before == "lock":
-                    problem = self._claim_window_problem(terms)
-                    if problem is not None:
-                        return Rechecked(allowed=False, reasons=(problem,))
                 return Rechecked(allowed=self.recheck(terms, state.side, before))
             case SubmitOwnLock(role=role):
                 assert terms is not None
@@ -262,9 +265,9 @@ class SatpExecutor:
         raise TypeError(f"unknown effect {type(effect).__name__}")
 
     def _claim_window_problem(self, terms: SwapTerms) -> str | None:
-        """Responder, before its lock: whether the proposed deadlines leave it time to claim
-        the security after the cash deadline (skipped when a chain's timing or the budget
-        is not configured)."""
+        """Responder, deciding on a proposal: whether the proposed deadlines leave it time
+        to claim the security after the cash deadline (skipped when a chain's timing or the
+        budget is not configured)."""
         sec = self._leg_chain(terms, Role.INITIATOR)
         cash = self._leg_chain(terms, Role.PARTICIPANT)
         if sec.timing is None or cash.timing is None or self.budget is None:

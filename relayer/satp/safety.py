@@ -4,11 +4,14 @@ The initiator plans the deadlines (``bridge.htlc.plan_deadlines``) and the respo
 receives them, so a hostile initiator can propose a security deadline that arrives before,
 or too soon after, the cash deadline: it locks its security, lets the buyer lock the cash,
 refunds the security at its deadline and then claims the cash with the secret. The buyer
-learns the secret too late to claim anything. Before locking, the responder therefore
-recomputes, from its own view of both chains' timings, the time between the latest the cash
-deadline can come (the secret may appear until then) and the earliest the security deadline
-can come, and locks only if it holds what the claim needs
-(:func:`bridge.htlc.claim_needed_s`: observing, reacting, re-checking, the claim final).
+learns the secret too late to claim anything. When it decides on the proposal, the
+responder therefore recomputes, from its own view of both chains' timings, the time between
+the latest the cash deadline can come (the secret may appear until then) and the earliest
+the security deadline can come, and allows the trade only if it holds what the claim itself
+needs (:func:`bridge.htlc.claim_needed_s` without the planner's ``margin_s``: observing,
+reacting, re-checking, the claim final). The margin is the planner's slack: a chain slower
+than its declared block time (a devnet that makes rounds on demand) erodes it, and the
+honest initiator's plan leaves exactly the claim time plus that margin.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ def claim_window_problem(
 ) -> str | None:
     """Why the responder must not lock the cash now (``CLAIM_WINDOW_TOO_SHORT: ...``), or
     None when the security stays claimable long enough after the cash deadline."""
-    need = claim_needed_s(security, budget, cash)
+    need = claim_needed_s(security, budget, cash) - budget.margin_s
     window = earliest_s(
         security, security_deadline, chain_now=security_now, wall_now=wall_now
     ) - latest_s(cash, cash_deadline, chain_now=cash_now, wall_now=wall_now)

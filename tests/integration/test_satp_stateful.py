@@ -809,9 +809,9 @@ def test_a_seller_proposing_a_security_deadline_before_the_cash_one_gets_no_cash
 ) -> None:
     """Regression, written as a hostile seller's relayer: it proposes terms whose security
     deadline comes before the buyer could claim after the cash deadline (here 60 s on the
-    security chain against up to 96 s of cash rounds), locks its security honestly, and
-    would refund it at its deadline and take the cash with the secret afterwards. The
-    buyer's relayer must never lock the cash on such terms."""
+    security chain against up to 96 s of cash rounds), and would refund its security at its
+    deadline and take the cash with the secret afterwards. The buyer's relayer must never
+    lock the cash on such terms: its own decision refuses them, saying why."""
     machine = TwoRelayers.__new__(TwoRelayers)
     TwoRelayers.__init__(machine)
     machine.chains = chains
@@ -823,8 +823,9 @@ def test_a_seller_proposing_a_security_deadline_before_the_cash_one_gets_no_cash
         sg = machine.sg.node.load(machine.terms.swap_id)
         assert machine.state_of(Role.PARTICIPANT) == "none", "SG locked the cash"
         assert sg.own_lock == "none"
-        assert sg.outcome is Outcome.ABORTED
-        assert sg.aborted is not None
-        assert "CLAIM_WINDOW" in sg.aborted
+        assert sg.outcome is Outcome.REFUSED  # SG's own decision refuses such terms
+        assert sg.own_statement is not None
+        assert sg.own_statement.reasons[-1].startswith("CLAIM_WINDOW_TOO_SHORT: ")
+        assert machine.state_of(Role.INITIATOR) == "none"  # JP never got to lock either
     finally:
         shutil.rmtree(machine.workdir, ignore_errors=True)

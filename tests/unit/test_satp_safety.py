@@ -85,4 +85,33 @@ def test_an_idle_chain_behind_the_wall_clock_counts_from_the_wall_clock() -> Non
         "budget": BUDGET,
     }
     assert claim_window_problem(security_now=NOW, wall_now=NOW, **args) is None  # type: ignore[arg-type]
-    assert claim_window_problem(security_now=NOW, wall_now=NOW + 500, **args) is not None  # type: ignore[arg-type]
+    assert claim_window_problem(security_now=NOW, wall_now=NOW + 530, **args) is not None  # type: ignore[arg-type]
+
+
+def test_an_honest_plan_on_a_round_chain_that_stalls_less_than_the_margin_passes() -> None:
+    """Regression (the two-platforms demo, seen refused before the margin was left to the
+    planner): the devnet makes Algorand rounds on demand, so between JP's plan and SG's
+    decision the cash chain stood still while the security chain's clock ran on."""
+    plan = plan_deadlines(
+        initiator_chain=EVM,
+        participant_chain=ALGO,
+        budget=BUDGET,
+        settlement_window_s=3600,
+        now_s=NOW,
+        initiator_head=ChainHead(height=100, time=NOW),
+        participant_head=ChainHead(height=ROUND),
+    )
+    stalled = BUDGET.margin_s - 1  # seconds on the security chain, no new round
+    assert (
+        claim_window_problem(
+            security=EVM,
+            security_deadline=plan.initiator.native,
+            security_now=NOW + stalled,
+            cash=ALGO,
+            cash_deadline=plan.participant.native,
+            cash_now=ROUND,
+            wall_now=NOW + stalled,
+            budget=BUDGET,
+        )
+        is None
+    )
