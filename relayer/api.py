@@ -407,13 +407,13 @@ def create_app(
         offset: Annotated[int, Query(ge=0, le=2**31 - 1)] = 0,
     ) -> dict[str, Any]:
         """Swap ids, oldest first, filtered by outcome, paged."""
-        ids = service.store.list_ids(
-            outcome=None if outcome is None else outcome.value, limit=limit, offset=offset
-        )
-        if satp is not None:
-            from relayer.satp.routes import with_session_outcomes
+        wanted = None if outcome is None else outcome.value
+        if satp is not None:  # SATP swaps by their session's outcome, paged with the rest
+            from relayer.satp.routes import page_with_sessions
 
-            ids = with_session_outcomes(satp, ids, None if outcome is None else outcome.value)
+            ids = page_with_sessions(satp, wanted, limit=limit, offset=offset)
+        else:
+            ids = service.store.list_ids(outcome=wanted, limit=limit, offset=offset)
         ids = [i for i in ids if _sees(request, i)]
         return {"swaps": ids, "limit": limit, "offset": offset}
 

@@ -615,11 +615,10 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
             compliance=compliance_from_engine(),
         )
         log.info(
-            "SATP gateway %s (key %s): peer %s at %s, acting for %s",
+            "SATP gateway %s (key %s): peers %s, acting for %s",
             settings.satp.gateway_id,
             gateway.node.key.kid,
-            settings.satp.peer.gateway_id,
-            settings.satp.peer.url,
+            ", ".join(f"{p.gateway_id} at {p.url}" for p in settings.satp.all_peers),
             ", ".join(settings.satp.wallets),
         )
     from relayer.clients import load_clients

@@ -15,6 +15,7 @@ Tables (same columns in both):
              transaction bytes once built (a retry re-sends the same bytes)
 ``secrets``  the swap secret, AES-GCM encrypted (never stored or logged in clear)
 ``documents`` named JSON documents per swap (the order, the compliance decision)
+``notes``     named JSON documents not tied to a swap row yet (an early SATP order)
 ``cursors``  per-chain event cursor: the last height the chain watcher has scanned
 ``chain_events`` HTLC events (lock / claim / refund) the watcher found, per chain and height
 ``chain_blocks`` the block hash at each height the watcher stopped at (reorg detection)
@@ -131,6 +132,11 @@ CREATE TABLE IF NOT EXISTS chain_blocks (
 CREATE TABLE IF NOT EXISTS chain_origins (
     chain TEXT PRIMARY KEY,
     height BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS notes (
+    name TEXT PRIMARY KEY,
+    body TEXT NOT NULL,
+    at DOUBLE PRECISION NOT NULL
 );
 """
 
@@ -385,6 +391,31 @@ class Store(ABC):
         if row is None:
             raise NotFound(f"swap {swap_id} has no {name}")
         return str(row[0])
+
+    # -- notes (named documents not tied to a swap row) ---------------------------
+    def put_note(self, name: str, body: str) -> None:
+        """Store (or replace) a named JSON note that belongs to no swap row yet (an SATP
+        responder's order that arrived before the peer's proposal)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "INSERT INTO notes (name, body, at) VALUES (?, ?, ?) "
+                "ON CONFLICT (name) DO UPDATE SET body = excluded.body, at = excluded.at",
+                (name, body, self._clock()),
+            )
+
+    def note(self, name: str) -> str:
+        """A named note; ``NotFound`` when absent."""
+        with self._tx() as cur:
+            row = self._exec(cur, "SELECT body FROM notes WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise NotFound(f"no note {name}")
+        return str(row[0])
+
+    def delete_note(self, name: str) -> None:
+        """Remove a named note (no error when absent)."""
+        with self._tx() as cur:
+            self._exec(cur, "DELETE FROM notes WHERE name = ?", (name,))
 
     # -- effects ------------------------------------------------------------------
     def pending_effects(self, swap_id: str) -> list[EffectRow]:

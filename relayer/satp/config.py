@@ -1,4 +1,4 @@
-"""The ``[satp]`` section of ``relayer.toml``: this platform's gateway and its one peer.
+"""The ``[satp]`` section of ``relayer.toml``: this platform's gateway and its peers.
 
 Example (the Japanese seller's platform; the Singapore platform mirrors it)::
 
@@ -18,6 +18,20 @@ Example (the Japanese seller's platform; the Singapore platform mirrors it)::
     [satp.peer]
     gateway_id = "sg-cash"
     url = "https://satp.sg.example"           # https, or http only on the loopback interface
+    public_key = { kty = "EC", crv = "P-256", x = "...", y = "..." }
+
+A platform trading with several peers lists them instead, keyed by their gateway ids (the
+proposal's sender id picks the peer, and its key is the one the signature is checked
+against; our client's trade names the peer it is proposed to)::
+
+    [[satp.peers]]
+    gateway_id = "sg-cash"
+    url = "https://satp.sg.example"
+    public_key = { kty = "EC", crv = "P-256", x = "...", y = "..." }
+
+    [[satp.peers]]
+    gateway_id = "ch-bank"
+    url = "https://satp.ch.example"
     public_key = { kty = "EC", crv = "P-256", x = "...", y = "..." }
 
 Transport rule: the peer is reached over TLS (``https``, TLS 1.3 at least) unless its host
@@ -74,7 +88,7 @@ class _Section(BaseModel):
 
 
 class PeerSettings(_Section):
-    """The one peer gateway: its id, where it listens, and its ES256 public key."""
+    """A peer gateway: its id, where it listens, and its ES256 public key."""
 
     gateway_id: str = Field(min_length=1, max_length=128)
     url: str = Field(min_length=1, description="The peer relayer's API base URL.")
@@ -115,13 +129,44 @@ class SatpSettings(_Section):
     tls_ca: Path | None = Field(default=None, description="CA bundle for the peer's cert.")
     tls_cert: Path | None = Field(default=None, description="Our API's certificate (PEM).")
     tls_key: Path | None = Field(default=None, description="Our API's private key (PEM).")
-    peer: PeerSettings
+    peer: PeerSettings | None = Field(default=None, description="The one peer ([satp.peer]).")
+    peers: tuple[PeerSettings, ...] = Field(
+        default=(), description="Several peers ([[satp.peers]]), keyed by gateway_id."
+    )
 
     @model_validator(mode="after")
     def _both_or_neither(self) -> SatpSettings:
         if (self.tls_cert is None) != (self.tls_key is None):
             raise ValueError("tls_cert: tls_cert and tls_key go together")
         return self
+
+    @model_validator(mode="after")
+    def _peers(self) -> SatpSettings:
+        if (self.peer is None) == (not self.peers):
+            raise ValueError("peers: give either [satp.peer] or at least one [[satp.peers]]")
+        ids = [p.gateway_id for p in self.all_peers]
+        if len(set(ids)) != len(ids):
+            raise ValueError("peers: each gateway_id once")
+        if self.gateway_id in ids:
+            raise ValueError("peers: a peer's gateway_id is our own gateway_id")
+        return self
+
+    @property
+    def all_peers(self) -> tuple[PeerSettings, ...]:
+        """Every configured peer (the one ``peer``, or the ``peers`` list)."""
+        return (self.peer,) if self.peer is not None else self.peers
+
+    def peer_named(self, gateway_id: str | None) -> PeerSettings:
+        """The peer ``gateway_id``; None picks the only peer (refused when there are several)."""
+        peers = {p.gateway_id: p for p in self.all_peers}
+        if gateway_id is None:
+            if len(peers) == 1:
+                return next(iter(peers.values()))
+            raise ValueError(f"peer: name one of the configured peers ({', '.join(peers)})")
+        found = peers.get(gateway_id)
+        if found is None:
+            raise ValueError(f"peer: {gateway_id!r} is not a configured peer ({', '.join(peers)})")
+        return found
 
     @field_validator("wallets")
     @classmethod

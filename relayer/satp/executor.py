@@ -23,12 +23,14 @@ from datetime import datetime
 from typing import Any
 
 from bridge.errors import BridgeError, NotFound, TransientError
+from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.ports import HtlcPort, Signer
 from bridge.swap import Leg, Outcome, Role, SwapTerms
 from relayer.satp.chain import check_lock_claim, expected_lock_id, own_lock_claim
 from relayer.satp.jws import Envelope
 from relayer.satp.messages import ComplianceStatement, HtlcAssignmentClaim, caip2
 from relayer.satp.node import SatpNode
+from relayer.satp.safety import claim_window_problem
 from relayer.satp.session import (
     ChainTime,
     CheckPeerLock,
@@ -84,6 +86,9 @@ class ChainAccess:
     operator: Signer | None = None
     prepare_lock: Callable[[Leg, Signer], None] | None = None
     """Run before our lock with the leg and its sender's key (an ERC-20 ``approve``)."""
+    timing: ChainTiming | None = None
+    """How this chain keeps time: with ``SatpExecutor.budget``, the responder's check that
+    the proposed deadlines leave it time to claim (:mod:`relayer.satp.safety`)."""
 
     def signer_for(self, address: str) -> Signer:
         """Our key for ``address``; a key we do not hold is refused, naming it."""
@@ -105,6 +110,7 @@ class SatpExecutor:
         recheck: Callable[[SwapTerms, Side, str], bool],
         deliver: Deliver,
         sealing_key: SealingKey | None = None,
+        budget: RelayerBudget | None = None,
     ) -> None:
         self.node = node
         self.chains = dict(chains)  # by CAIP-2
@@ -112,6 +118,7 @@ class SatpExecutor:
         self.recheck = recheck
         self.deliver = deliver
         self.sealing_key = sealing_key
+        self.budget = budget
 
     def _chain(self, network: str) -> ChainAccess:
         access = self.chains.get(network)
@@ -212,7 +219,14 @@ class SatpExecutor:
                 return Delivered() if delivered else _NOT_YET
             case Decide():
                 assert terms is not None
-                return Decided(statement=self.decide(terms, state.side))
+                statement = self.decide(terms, state.side)
+                if state.side is Side.RESPONDER and statement.allowed:
+                    problem = self._claim_window_problem(terms)
+                    if problem is not None:  # our decision refuses, saying why
+                        statement = statement.model_copy(
+                            update={"allowed": False, "reasons": (*statement.reasons, problem)}
+                        )
+                return Decided(statement=statement)
             case Recheck(before=before):
                 assert terms is not None
                 return Rechecked(allowed=self.recheck(terms, state.side, before))
@@ -249,6 +263,25 @@ class SatpExecutor:
             case Finished():
                 return None
         raise TypeError(f"unknown effect {type(effect).__name__}")
+
+    def _claim_window_problem(self, terms: SwapTerms) -> str | None:
+        """Responder, deciding on a proposal: whether the proposed deadlines leave it time
+        to claim the security after the cash deadline (skipped when a chain's timing or the
+        budget is not configured)."""
+        sec = self._leg_chain(terms, Role.INITIATOR)
+        cash = self._leg_chain(terms, Role.PARTICIPANT)
+        if sec.timing is None or cash.timing is None or self.budget is None:
+            return None
+        return claim_window_problem(
+            security=sec.timing,
+            security_deadline=terms.initiator_deadline,
+            security_now=sec.now(),
+            cash=cash.timing,
+            cash_deadline=terms.participant_deadline,
+            cash_now=cash.now(),
+            wall_now=int(self.node.clock().timestamp()),
+            budget=self.budget,
+        )
 
     def _lock(self, terms: SwapTerms, role: Role) -> Any:
         access = self._leg_chain(terms, role)

@@ -57,7 +57,9 @@ __all__ = [
     "SatpGateway",
     "WaitingForOrder",
     "build_gateway",
+    "early_order_note",
     "keep_engine_off",
+    "order_for_swap",
     "satp_findings",
     "session_id_of",
     "swap_id_of",
@@ -108,24 +110,34 @@ def _tls_context(settings: SatpSettings) -> ssl.SSLContext:
     return context
 
 
-def http_deliver(settings: SatpSettings) -> Callable[[str, Envelope], bool]:
-    """Deliver an envelope to the peer's session over HTTP(S); True once the peer has it."""
+def http_deliver(
+    settings: SatpSettings, peer_of: Callable[[str], str] | None = None
+) -> Callable[[str, Envelope], bool]:
+    """Deliver an envelope to the peer's session over HTTP(S); True once the peer has it.
+
+    ``peer_of(session_id)`` names the session's peer gateway (None: the only peer); the
+    envelope goes to that peer's configured URL, never to one named in a message."""
     import httpx
 
-    base = settings.peer.url
-    verify: Any = _tls_context(settings) if base.startswith("https:") else True
+    context: ssl.SSLContext | None = None
 
     def deliver(session_id: str, envelope: Envelope) -> bool:
+        nonlocal context
+        peer = settings.peer_named(None if peer_of is None else peer_of(session_id))
+        verify: Any = True
+        if peer.url.startswith("https:"):
+            context = context or _tls_context(settings)
+            verify = context
         try:
             answer = httpx.post(
-                f"{base}/satp/v1/sessions/{session_id}/messages",
+                f"{peer.url}/satp/v1/sessions/{session_id}/messages",
                 content=envelope.model_dump_json(),
                 headers={"content-type": "application/jose+json"},
                 timeout=10,
                 verify=verify,
             )
         except httpx.HTTPError as exc:
-            raise ChainUnavailable(f"peer {settings.peer.gateway_id} unreachable: {exc}") from exc
+            raise ChainUnavailable(f"peer {peer.gateway_id} unreachable: {exc}") from exc
         if answer.status_code == 202:
             return True
         try:
@@ -136,7 +148,7 @@ def http_deliver(settings: SatpSettings) -> Callable[[str, Envelope], bool]:
             return True  # the peer already has it
         log.warning(
             "satp: peer %s refused a message of session %s: %s %s",
-            settings.peer.gateway_id,
+            peer.gateway_id,
             session_id,
             answer.status_code,
             body.get("title") if isinstance(body, dict) else answer.text[:200],
@@ -167,6 +179,7 @@ def _access(rt: ChainRuntime, htlc_id: str, wallets: frozenset[str]) -> ChainAcc
         signers={a: s for a, s in rt.signers.items() if a in wallets},
         operator=rt.operator,
         prepare_lock=rt.prepare_lock,
+        timing=rt.timing,
     )
 
 
@@ -184,22 +197,34 @@ class SatpGateway:
         """Run every session's due effects once (the daemon calls it every poll)."""
         return self.executor.tick()
 
-    def submit(self, order: SwapOrder, side: Literal["initiator", "responder"]) -> str:
+    def submit(
+        self,
+        order: SwapOrder,
+        side: Literal["initiator", "responder"],
+        *,
+        peer: str | None = None,
+    ) -> str:
         """Our own client's order for a cross-platform trade; return the swap id.
 
         ``initiator``: the seller's platform plans the deadlines, seals a fresh secret,
-        records the order and opens the session with the peer (idempotent by ``order_id``).
+        records the order and opens the session with the peer (``peer``: its gateway id,
+        needed when several are configured; idempotent by ``order_id``).
         ``responder``: the buyer's platform records the order its compliance will judge
-        when the peer's proposal for the same ``order_id`` arrives (or has arrived).
+        when the peer's proposal for the same ``order_id`` arrives (or has arrived). An order
+        that comes first is kept in the store (a note, ``early_order_note``) and matched to
+        the proposal when it arrives; the same order again is idempotent, other terms under
+        the same ``order_id`` are refused.
         """
         swap_id = swap_id_of(order.order_id)
         store = self.service.store
+        try:
+            peer_id = self.settings.peer_named(peer).gateway_id if side == "initiator" else ""
+        except ValueError as exc:
+            raise InvalidInput("peer", str(exc).removeprefix("peer: "), value=peer) from None
         if side == "responder":
             if not self.node.has_session(swap_id):
-                raise NotFound(
-                    f"no SATP proposal for order {order.order_id} (swap {swap_id}) has arrived "
-                    "yet; submit again once the peer has proposed it"
-                )
+                _keep_early_order(store, swap_id, order)  # matched when the proposal comes
+                return swap_id
             self._record_order(swap_id, order)
             return swap_id
         if self.node.has_session(swap_id):
@@ -233,7 +258,7 @@ class SatpGateway:
         self.node.start(
             terms,
             session_id=session_id_of(swap_id),
-            peer_id=self.settings.peer.gateway_id,
+            peer_id=peer_id,
             sealed_secret=store.sealed_secret(swap_id),
         )
         return swap_id
@@ -241,7 +266,7 @@ class SatpGateway:
     def _record_order(self, swap_id: str, order: SwapOrder) -> None:
         store = self.service.store
         try:
-            known = SwapOrder.model_validate_json(store.document(swap_id, ORDER))
+            known = order_for_swap(store, swap_id)
         except NotFound:
             store.put_document(swap_id, ORDER, order.model_dump_json())
             return
@@ -249,6 +274,36 @@ class SatpGateway:
             raise InvalidInput(
                 "order_id", f"order {order.order_id} was submitted with other terms", value=None
             )
+
+
+def early_order_note(swap_id: str) -> str:
+    """The store note holding a responder's order that arrived before the peer's proposal."""
+    return f"satp.early-order:{swap_id}"
+
+
+def _keep_early_order(store: Store, swap_id: str, order: SwapOrder) -> None:
+    name = early_order_note(swap_id)
+    try:
+        known = SwapOrder.model_validate_json(store.note(name))
+    except NotFound:
+        store.put_note(name, order.model_dump_json())
+        return
+    if known != order:
+        raise InvalidInput(
+            "order_id", f"order {order.order_id} was submitted with other terms", value=None
+        )
+
+
+def order_for_swap(store: Store, swap_id: str) -> SwapOrder:
+    """Our own client's order for ``swap_id``: its ``order`` document, or an early order
+    (kept before the proposal came) now moved into that document; ``NotFound`` otherwise."""
+    try:
+        return SwapOrder.model_validate_json(store.document(swap_id, ORDER))
+    except NotFound:
+        body = store.note(early_order_note(swap_id))  # NotFound: no order yet
+    store.put_document(swap_id, ORDER, body)
+    store.delete_note(early_order_note(swap_id))
+    return SwapOrder.model_validate_json(body)
 
 
 def _head(rt: ChainRuntime) -> ChainHead:
@@ -270,12 +325,14 @@ def build_gateway(
     from relayer.keystore import password_from_env
 
     key = load_satp_key(settings.keystore, password_from_env(settings.password_env))
-    peer = Gateway(gateway_id=settings.peer.gateway_id, key=settings.peer.public_key)
     node = SatpNode(
         service.store,
         key,
         gateway_id=settings.gateway_id,
-        peers={peer.gateway_id: peer},
+        peers={
+            p.gateway_id: Gateway(gateway_id=p.gateway_id, key=p.public_key)
+            for p in settings.all_peers
+        },
         clock=clock,
         lock_window_s=settings.lock_window_s,
         lock_confirmations=settings.lock_confirmations,
@@ -288,7 +345,7 @@ def build_gateway(
 
     def order_for(terms: SwapTerms) -> SwapOrder:
         try:
-            return SwapOrder.model_validate_json(service.store.document(terms.swap_id, ORDER))
+            return order_for_swap(service.store, terms.swap_id)
         except NotFound:
             raise WaitingForOrder(
                 f"swap {terms.swap_id}: the peer proposed it; our client has not submitted "
@@ -306,13 +363,22 @@ def build_gateway(
     def recheck(terms: SwapTerms, side: Side, before: str) -> bool:
         return decide(terms, side).allowed
 
+    peer_by_session: dict[str, str] = {}
+
+    def peer_of(session_id: str) -> str:
+        """The gateway a session is with (a session never changes peers: cached)."""
+        if session_id not in peer_by_session:
+            peer_by_session[session_id] = node.find(session_id)[1].peer.gateway_id
+        return peer_by_session[session_id]
+
     executor = SatpExecutor(
         node,
         chains,
         decide=decide,
         recheck=recheck,
-        deliver=http_deliver(settings),
+        deliver=http_deliver(settings, peer_of=peer_of),
         sealing_key=sealing,
+        budget=service.budget,
     )
     keep_engine_off(service.store, node)
     return SatpGateway(settings, node, executor, service, sealing)
@@ -325,15 +391,21 @@ def satp_findings(
     addresses the chains' keystores unlock, by chain name (None: keys not checked)."""
     from relayer.keystore import password_from_env
 
-    yield "satp.peer.url", True, f"{settings.peer.url} (peer {settings.peer.gateway_id})"
+    for peer in settings.all_peers:
+        yield "satp.peer.url", True, f"{peer.url} (peer {peer.gateway_id})"
     try:
         key = load_satp_key(settings.keystore, password_from_env(settings.password_env))
     except BridgeError as exc:
         yield "satp.keystore", False, str(exc)
     else:
         yield "satp.keystore", True, f"gateway key {key.kid} unlocked"
-        if key.public == settings.peer.public_key:
-            yield "satp.peer.public_key", False, "is our own key: the peer must have its own"
+        for peer in settings.all_peers:
+            if key.public == peer.public_key:
+                yield (
+                    "satp.peer.public_key",
+                    False,
+                    f"{peer.gateway_id}'s is our own key: the peer must have its own",
+                )
     if settings.tls_ca is not None and not Path(settings.tls_ca).is_file():
         yield "satp.tls_ca", False, f"{settings.tls_ca}: no such file"
     if signers is not None:

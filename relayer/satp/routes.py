@@ -51,10 +51,10 @@ if TYPE_CHECKING:
 __all__ = [
     "PREFIX",
     "TradeRequest",
+    "page_with_sessions",
     "satp_router",
     "session_lines",
     "session_view",
-    "with_session_outcomes",
 ]
 
 PREFIX = "/satp/v1"
@@ -80,6 +80,8 @@ class TradeRequest(BaseModel):
 
     side: Literal["initiator", "responder"]
     order: SwapOrder
+    peer: str | None = None
+    """Initiator: the peer gateway the trade is proposed to (needed with several peers)."""
 
 
 def session_view(node: SatpNode, swap_id: str) -> dict[str, Any]:
@@ -101,18 +103,28 @@ def session_view(node: SatpNode, swap_id: str) -> dict[str, Any]:
     return out
 
 
-def with_session_outcomes(node: SatpNode, ids: list[str], outcome: str | None) -> list[str]:
-    """``GET /swaps?outcome=`` with SATP swaps judged by their session's outcome (their
-    store row stays ``open``): drop those whose session has another outcome, add those
-    whose session has this one (oldest first, after the engine's swaps)."""
+def page_with_sessions(
+    node: SatpNode, outcome: str | None, *, limit: int, offset: int
+) -> list[str]:
+    """``GET /swaps`` when this relayer has SATP sessions: one page, oldest first, over the
+    engine's swaps and the SATP swaps together. An SATP swap is judged by its session's
+    outcome (its store row stays ``open``), every other swap by its row; ``limit`` and
+    ``offset`` count both kinds alike."""
+    store = node.store
     if outcome is None:
-        return ids
+        return store.list_ids(limit=limit, offset=offset)
     sessions = set(node.sessions())
-    kept = [i for i in ids if i not in sessions]
-    for swap_id in sorted(sessions):
-        if node.load(swap_id).outcome.value == outcome:
-            kept.append(swap_id)
-    return kept
+    by_row = set(store.list_ids(outcome=outcome, limit=2**31 - 1))
+    matching = [
+        swap_id
+        for swap_id in store.list_ids(limit=2**31 - 1)
+        if (
+            node.load(swap_id).outcome.value == outcome
+            if swap_id in sessions
+            else swap_id in by_row
+        )
+    ]
+    return matching[offset : offset + limit]
 
 
 def session_lines(view: dict[str, Any]) -> list[str]:
@@ -229,7 +241,7 @@ def satp_router(
                 status_code=403,
                 detail=f"satp.wallets: this gateway may not act for wallet {leg.sender}",
             )
-        swap_id = gateway.submit(body.order, body.side)
+        swap_id = gateway.submit(body.order, body.side, peer=body.peer)
         return JSONResponse(
             status_code=201,
             content={"swap_id": swap_id, **session_view(node, swap_id)},

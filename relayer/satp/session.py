@@ -29,7 +29,10 @@ Rules (``tests/unit/test_satp_session.py`` tests each):
 4. a lock assertion the chain does not bear out aborts the session;
 5. our own lock is refunded only after its deadline on its own chain; the initiator never
    refunds once it has revealed; the responder claims whenever it learns the secret in
-   time, even after the session was aborted or the peer went silent.
+   time, even after the session was aborted or the peer went silent;
+6. a session in which nothing of ours is locked ends (aborted) once the trade can no longer
+   happen: the cash chain is past ``participant_lock_by``, or, for the initiator, the
+   security chain is past its own deadline. No session stays open after every deadline.
 """
 
 from __future__ import annotations
@@ -711,6 +714,13 @@ def _advance(b: _B) -> None:
         b.set(own_claim="submitted")
         b.emit(SubmitOwnClaim, role=Role.INITIATOR)
     s = b.s
+    # Nothing of ours locked, and the trade can no longer happen: end the session (rule 6).
+    if s.own_lock == "none" and s.aborted is None and s.decision != "refused":
+        if cash_now is not None and cash_now > t.participant_lock_by:
+            b.abort("participant_lock_by has passed on the cash chain: the trade expired")
+        elif s.side is Side.INITIATOR and sec_now is not None and sec_now >= t.initiator_deadline:
+            b.abort("the security's deadline has passed before our lock: the trade expired")
+    s = b.s
     # Our own lock back after its deadline, unless the initiator has revealed.
     if (
         s.own_lock == "locked"
@@ -746,6 +756,8 @@ def transition(state: SessionState, change: _In) -> tuple[SessionState, tuple[An
             terms = s._terms()
             if s.decision != "pending":
                 pass
+            elif s.aborted is not None:  # recorded for the audit; nothing more is sent
+                b.set(decision="allowed" if st.allowed else "refused", own_statement=st)
             elif st.terms_digest != terms.digest or st.gateway_id != s.me.gateway_id:
                 raise MalformedMessage("statement: not our decision on these terms")
             elif not st.allowed:
@@ -772,14 +784,15 @@ def transition(state: SessionState, change: _In) -> tuple[SessionState, tuple[An
                             compliance_statement=st,
                         )
                     )
-        case Rechecked(allowed=allowed):
+        case Rechecked(allowed=allowed, reasons=reasons):
             if s.recheck == "pending":
                 b.set(recheck="passed" if allowed else "failed")
                 if not allowed:
                     if s.side is Side.RESPONDER and s.secret is not None:
                         b.set(own_claim="held")
                     else:
-                        b.abort("our compliance re-check refused the trade")
+                        why = f": {'; '.join(reasons)}" if reasons else ""
+                        b.abort(f"our compliance re-check refused the trade{why}")
         case OwnLockConfirmed(claim=claim, expiration=expiration):
             if s.own_lock == "submitted":
                 b.set(own_lock="locked", own_lock_claim=claim)

@@ -450,3 +450,67 @@ def test_a_peer_proposing_a_trade_our_client_never_ordered_gets_nothing_locked(
     assert "TERMS_MISMATCH:cash.amount" in state.own_statement.reasons
     assert state.own_lock == "none"
     assert state.outcome.value == "refused"
+
+
+def test_swaps_by_outcome_page_over_engine_and_satp_swaps_alike(tmp_path: Path) -> None:
+    """``GET /swaps?outcome=`` pages (``limit``, ``offset``) over the engine's swaps and the
+    SATP sessions together, oldest first: each page holds at most ``limit`` ids, and walking
+    the pages gives each matching swap exactly once (before, the SATP swaps were appended
+    after the engine's page, so a page could hold more than ``limit`` and repeat them)."""
+    service, alice, _, bob = _platform(tmp_path)
+    node = SatpNode(
+        service.store,
+        SigningKey.generate(),
+        gateway_id="jp",
+        peers={"sg": Gateway(gateway_id="sg", key=SigningKey.generate().public)},
+        clock=lambda: datetime.now(UTC),
+    )
+    chain = service.chains["evm"].chain
+    now = int(time.time())
+
+    def terms(tag: str) -> SwapTerms:
+        return SwapTerms(
+            swap_id="0x" + tag * 32,
+            hashlock="0x" + "cd" * 32,
+            initiator_leg=Leg(chain=chain, amount=5, sender=alice.address, receiver=bob.address),
+            participant_leg=Leg(chain=chain, amount=7, sender=bob.address, receiver=alice.address),
+            initiator_deadline=now + 7200,
+            participant_deadline=now + 3600,
+            participant_lock_by=now + 1800,
+            participant_reveal_by=now + 3000,
+        )
+
+    def session(tag: str, *, refused: bool) -> str:
+        t = terms(tag)
+        node.start(t, session_id=f"7d2f1a6e-0000-4000-8000-0000000000{tag}", peer_id="sg")
+        if refused:
+            st = ComplianceStatement(
+                gateway_id="jp",
+                allowed=False,
+                decided_at=datetime.now(UTC),
+                terms_digest=WireTerms.of(t).digest,
+                jurisdictions=("JP",),
+            )
+            node.apply(t.swap_id, Decided(statement=st))
+        return t.swap_id
+
+    a = session("a1", refused=True)
+    b = service.store.create(terms("b2")).terms.swap_id  # an engine swap, open
+    c = session("c3", refused=True)
+    d = session("d4", refused=False)  # an SATP swap still open (deciding)
+    api = TestClient(create_app(service, token=OPERATOR_TOKEN, satp=node))
+    auth = {"Authorization": f"Bearer {OPERATOR_TOKEN}"}
+
+    def page(outcome: str, offset: int, limit: int = 1) -> list[str]:
+        params = {"outcome": outcome, "limit": limit, "offset": offset}
+        answer = api.get("/swaps", params=params, headers=auth)
+        assert answer.status_code == 200, answer.text
+        swaps: list[str] = answer.json()["swaps"]
+        return swaps
+
+    assert [page("refused", i) for i in range(3)] == [[a], [c], []]
+    assert [page("open", i) for i in range(3)] == [[b], [d], []]
+    assert page("refused", 0, limit=10) == [a, c]
+    assert page("completed", 0, limit=10) == []
+    everything = api.get("/swaps", params={"limit": 2, "offset": 1}, headers=auth).json()
+    assert everything["swaps"] == [b, c]

@@ -89,6 +89,7 @@ class Gw:
     key: SigningKey
     allow: bool = True
     recheck_ok: bool = True
+    hold_recheck: bool = False  # its re-checks wait (answered by the test itself)
     effects: list[Any] = field(default_factory=list)
     sent: list[Envelope] = field(default_factory=list)
 
@@ -129,6 +130,8 @@ class World:
                 case Decide():
                     queue += [(actor, e) for e in actor.apply(Decided(statement=stmt(actor)))]
                 case Recheck():
+                    if actor.hold_recheck:
+                        continue
                     queue += [(actor, e) for e in actor.apply(Rechecked(allowed=actor.recheck_ok))]
                 case SubmitOwnLock(role=role):
                     confirmed = OwnLockConfirmed(
@@ -343,13 +346,19 @@ def test_responder_does_not_lock_after_participant_lock_by() -> None:
     start(w)
     assert "submit_own_lock" not in kinds(w.g2)
     assert w.g2.state.phase is Phase.ABORTED
-    assert w.g1.state.phase is Phase.REFUNDING  # G1 got the session-abort
+    # G2 ends the session on the proposal (the trade has expired): G1 never locks either
+    assert w.g1.state.phase is Phase.ABORTED
+    assert "submit_own_lock" not in kinds(w.g1)
 
 
 def test_initiator_does_not_reveal_after_reveal_by() -> None:
     w = world()
-    w.g1.apply(ChainTime(network=CASH_NET, time=TERMS.participant_reveal_by + 1))
+    w.g1.hold_recheck = True  # G1 has locked; its re-check before the reveal is slow
     start(w)
+    assert w.g1.state.own_lock == "locked"
+    assert w.g1.state.recheck == "pending"
+    w.g1.apply(ChainTime(network=CASH_NET, time=TERMS.participant_reveal_by + 1))
+    w.run(w.g1, w.g1.apply(Rechecked(allowed=True)))
     assert "submit_own_claim" not in kinds(w.g1)
     assert w.g1.state.phase is Phase.REFUNDING
 
