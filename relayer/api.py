@@ -44,6 +44,7 @@ from relayer.service import RelayerService, SwapOrder
 
 if TYPE_CHECKING:
     from relayer.move import MoveExecutor
+    from relayer.move_daemon import MoveDriver
     from relayer.satp.gateway import SatpGateway
     from relayer.satp.node import SatpNode
 
@@ -231,6 +232,7 @@ def create_app(
     gateway: SatpGateway | None = None,
     clients: Sequence[tuple[str, ApiClient]] = (),
     moves: MoveExecutor | None = None,
+    move_driver: MoveDriver | None = None,
 ) -> FastAPI:
     """The API bound to one relayer service; ``token`` is the operator's bearer token and
     ``clients`` the platform's clients bound to their wallets (``relayer.clients``).
@@ -476,7 +478,11 @@ def create_app(
         from relayer.move_api import move_router
 
         app.include_router(
-            move_router(moves, dependencies=[Depends(authorised), Depends(_operator_only)])
+            move_router(
+                moves,
+                dependencies=[Depends(authorised), Depends(_operator_only)],
+                driver=move_driver,
+            )
         )
     return app
 

@@ -644,6 +644,7 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
                 gateway=gateway,
                 clients=clients,
                 moves=None if moves is None else moves.executor,
+                move_driver=moves,
             ),
             host=settings.api.host,
             port=settings.api.port,

@@ -603,6 +603,22 @@ class MoveExecutor:
         self.write_back()
         return rows
 
+    def run_leased(self, move_id: str, owner: str, *, lease_seconds: float) -> MoveRow:
+        """Run one move under its lease for ``owner`` (an operator's manual run beside
+        running replicas): ``Conflict`` naming ``move_id`` while another replica holds the
+        lease; a closed move is returned as it is."""
+        move = self.journal.move(move_id)
+        if move.stage in _DONE:
+            return move
+        if not self.journal.claim_one(move_id, owner, lease_seconds=lease_seconds):
+            holder, epoch = self.journal.lease(move_id)
+            raise Conflict(
+                f"move {move_id}: its lease is held by {holder} (epoch {epoch}); that replica "
+                "runs it, or run it again once the lease has expired",
+                fields=("move_id",),
+            )
+        return self.run(move_id)
+
     def run_all(self) -> list[MoveRow]:
         """Run every open move of the pair, then write mirror transfers back."""
         rows = [self.run(m.move_id) for m in self.journal.moves(self.pair.id, open_only=True)]

@@ -15,7 +15,7 @@ POST     /moves/{move_id}/run          drive the move as far as the chains allow
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import APIRouter, params
 from pydantic import BaseModel, ConfigDict, Field
@@ -23,6 +23,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from bridge.compliance.model import Trade
 from bridge.translate.move import MoveRequest
 from relayer.move import MoveExecutor
+
+if TYPE_CHECKING:
+    from relayer.move_daemon import MoveDriver
 
 __all__ = ["MoveOrder", "move_router"]
 
@@ -48,9 +51,14 @@ class MoveOrder(BaseModel):
 
 
 def move_router(
-    executor: MoveExecutor, *, dependencies: Sequence[params.Depends] = ()
+    executor: MoveExecutor,
+    *,
+    dependencies: Sequence[params.Depends] = (),
+    driver: MoveDriver | None = None,
 ) -> APIRouter:
-    """The move routes over ``executor`` (one pair)."""
+    """The move routes over ``executor`` (one pair). With the daemon's ``driver``, a manual
+    run is fenced as its tick is (the pair's signer lock, the move's lease): a replica never
+    runs a move another replica holds."""
     router = APIRouter(prefix="/moves", tags=["moves"], dependencies=list(dependencies))
 
     @router.post("", status_code=201)
@@ -72,7 +80,9 @@ def move_router(
 
     @router.post("/{move_id}/run")
     def run(move_id: str) -> dict[str, Any]:
-        """Drive the move now (idempotent)."""
+        """Drive the move now (idempotent); 409 while another replica runs it."""
+        if driver is not None:
+            return driver.run_one(move_id)
         executor.run(move_id)
         executor.write_back()
         return executor.status(move_id)

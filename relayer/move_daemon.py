@@ -45,7 +45,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from bridge.errors import ConfigError, InvalidInput
+from bridge.errors import ConfigError, Conflict, InvalidInput
 
 if TYPE_CHECKING:
     from relayer.move import MoveExecutor
@@ -137,6 +137,25 @@ class MoveDriver:
                 self.executor.run_claimed(self.owner, lease_seconds=self.lease_seconds)
         except SignerBusy:
             log.debug("moves of %s: another replica is running them", self.executor.pair.id)
+
+    def run_one(self, move_id: str) -> dict[str, Any]:
+        """An operator's manual run of one move (``POST /moves/{id}/run``), fenced as the
+        tick is: the pair's signer lock and the move's lease for this replica; ``Conflict``
+        naming ``move_id`` while another replica runs the pair's moves or holds the move."""
+        from relayer.store import SignerBusy
+
+        store = self.executor.journal.store
+        try:
+            with store.signer_lock(f"moves:{self.executor.pair.id}"):
+                self.executor.run_leased(move_id, self.owner, lease_seconds=self.lease_seconds)
+                self.executor.write_back()
+        except SignerBusy:
+            raise Conflict(
+                f"move {move_id}: another replica is running the moves of "
+                f"{self.executor.pair.id}; try again after its pass",
+                fields=("move_id",),
+            ) from None
+        return self.executor.status(move_id)
 
 
 def _runtime(service: RelayerService, name: str, kind: str, where: str) -> Any:

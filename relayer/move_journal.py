@@ -160,6 +160,11 @@ _CLAIM = (
     "AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?) "
     "ORDER BY created_at, move_id LIMIT ?"
 )
+_CLAIM_ONE = (
+    "SELECT lease_owner, lease_epoch FROM moves WHERE move_id = ? "
+    "AND stage NOT IN ('done', 'refused', 'failed', 'refunded') "
+    "AND (lease_owner IS NULL OR lease_owner = ? OR lease_expires < ?)"
+)
 _FENCE = "SELECT lease_owner, lease_epoch FROM moves WHERE move_id = ?"
 
 _SELECT_MOVES = (
@@ -371,6 +376,29 @@ class MoveJournal:
         for move_id, epoch in taken.items():
             self._held[move_id] = (owner, epoch)
         return list(taken)
+
+    def claim_one(self, move_id: str, owner: str, *, lease_seconds: float) -> bool:
+        """Take (or renew) the lease of the one open move ``move_id`` for ``owner`` when it
+        is free, expired or ``owner``'s already, as :meth:`claim` does for a pair; False when
+        another replica holds it (or the move is closed)."""
+        now = self._clock()
+        with self.store._tx() as cur:
+            row = self._exec(
+                cur,
+                _CLAIM_ONE + self.store._skip_locked(),
+                (move_id, owner, now),
+            ).fetchone()
+            if row is None:
+                return False
+            epoch = int(row[1]) if row[0] == owner else int(row[1]) + 1
+            self._exec(
+                cur,
+                "UPDATE moves SET lease_owner = ?, lease_expires = ?, lease_epoch = ? "
+                "WHERE move_id = ?",
+                (owner, now + lease_seconds, epoch, move_id),
+            )
+        self._held[move_id] = (owner, epoch)
+        return True
 
     def lease(self, move_id: str) -> tuple[str | None, int]:
         """(who holds the move's lease now, or None when free or expired; its epoch)."""

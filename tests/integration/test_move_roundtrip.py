@@ -371,8 +371,14 @@ def test_crash_before_the_mint_is_recorded_resumes_on_postgres(
 TOKEN = "move-api-token-0123456789"
 
 
-def api(world: MoveWorld, clients: Any = ()) -> Any:
-    """A relayer API with the move routes over the world's pair (a store, no swap chains)."""
+def api(
+    world: MoveWorld,
+    clients: Any = (),
+    executor: MoveExecutor | None = None,
+    driver: Any = None,
+) -> Any:
+    """A relayer API with the move routes over the world's pair (a store, no swap chains);
+    with a daemon's ``driver``, manual runs are fenced as its tick is."""
     import time
 
     from fastapi.testclient import TestClient
@@ -382,7 +388,7 @@ def api(world: MoveWorld, clients: Any = ()) -> Any:
     from relayer.sealing import SealingKey
     from relayer.service import ComplianceResult, RelayerService
 
-    ex = world.executor()
+    ex = world.executor() if executor is None else executor
     service = RelayerService(
         store=ex.journal.store,
         chains={},
@@ -391,7 +397,9 @@ def api(world: MoveWorld, clients: Any = ()) -> Any:
         budget=RelayerBudget(reaction_s=1, compliance_recheck_s=1, margin_s=1),
         wall_clock=time.time,
     )
-    return TestClient(create_app(service, token=TOKEN, moves=ex, clients=clients))
+    return TestClient(
+        create_app(service, token=TOKEN, moves=ex, clients=clients, move_driver=driver)
+    )
 
 
 AUTH = {"Authorization": f"Bearer {TOKEN}"}
@@ -510,6 +518,36 @@ def test_a_replica_that_lost_its_lease_mints_nothing(world: MoveWorld) -> None:
     first write (``LeaseLost``), so it journals and sends nothing: no mint; replica-b
     mints once."""
     _lost_lease_mints_nothing(world, "lease-1")
+
+
+def test_a_manual_run_beside_the_replica_that_holds_the_move_is_refused(world: MoveWorld) -> None:
+    """An operator's ``POST /moves/{id}/run`` on replica-a while replica-b holds the move's
+    lease (b locked, the mint waits for finality): 409 naming ``move_id``, and replica-a
+    journals and sends nothing; replica-b then mints once. Before the manual run took the
+    lease, replica-a minted beside b's lease."""
+    from relayer.move_daemon import MoveDriver
+
+    w = world
+    w.home.finality = 1_000
+    b = executor_at(w, 0)
+    b.plan(request("manual-1", "out", w.addr("alice"), w.addr("alice@algo"), 90))
+    assert b.journal.claim(b.pair.id, "replica-b", lease_seconds=30) == ["manual-1"]
+    assert b.run("manual-1").stage == "source_seen"
+    w.home.finality = 0  # the lock is final: whoever runs the move now would mint
+    a = executor_at(w, 1)  # within b's lease
+    client = api(w, executor=a, driver=MoveDriver(a, "replica-a", 30))
+    refused = client.post("/moves/manual-1/run", headers=AUTH)
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["fields"] == ["move_id"]
+    assert "replica-b" in refused.json()["detail"]
+    assert (w.notes("stbridge-move:manual-1:mint"), w.mirror.supply()) == (0, 0)
+    assert [s.kind for s in b.journal.steps("manual-1")] == ["lock"]
+    assert b.run_claimed("replica-b", lease_seconds=30)[0].stage == "done"
+    assert w.notes("stbridge-move:manual-1:mint") == 1
+    done = client.post("/moves/manual-1/run", headers=AUTH)  # closed: answered as it is
+    assert done.status_code == 200, done.text
+    assert done.json()["stage"] == "done"
+    w.conserved()
 
 
 @pytest.mark.postgres
