@@ -19,6 +19,7 @@ import sys
 import time
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -77,6 +78,35 @@ gateway_id = "sg"
 url = "{peer_url}"
 public_key = {{ kty = "EC", crv = "P-256", x = "{peer.x}", y = "{peer.y}" }}
 """
+
+
+def propose_as_jp(
+    gateway: Any, store_path: Path, key: SigningKey, sg_public: Any, terms: SwapTerms
+) -> None:
+    """A JP gateway (``key``, its own store) starts a session of ``terms`` with SG, decides
+    to allow it and delivers its signed proposal to SG's ``gateway``."""
+    from relayer.satp.gateway import session_id_of
+    from relayer.satp.session import Send
+
+    jp = SatpNode(
+        SqliteStore(store_path),
+        key,
+        gateway_id="jp",
+        peers={"sg": Gateway(gateway_id="sg", key=sg_public)},
+        clock=lambda: datetime.now(UTC),
+    )
+    session_id = session_id_of(terms.swap_id)
+    jp.start(terms, session_id=session_id, peer_id="sg")
+    allowed = ComplianceStatement(
+        gateway_id="jp",
+        allowed=True,
+        decided_at=datetime.now(UTC),
+        terms_digest=WireTerms.of(terms).digest,
+        jurisdictions=("JP",),
+    )
+    _, effects = jp.apply(terms.swap_id, Decided(statement=allowed))
+    (proposal,) = [e for e in effects if isinstance(e, Send)]
+    gateway.node.receive(session_id, jp.seal(proposal.message))
 
 
 @pytest.mark.parametrize(
@@ -365,8 +395,7 @@ def test_a_peer_proposing_a_trade_our_client_never_ordered_gets_nothing_locked(
     nothing and locks nothing while alice has not ordered it; when alice orders other legs
     (a different amount), our decision is a refusal and still nothing is locked."""
     from relayer.satp.config import SatpSettings
-    from relayer.satp.gateway import build_gateway, session_id_of, swap_id_of
-    from relayer.satp.session import Send
+    from relayer.satp.gateway import build_gateway, swap_id_of
 
     service, alice, _, bob = _platform(tmp_path)
     monkeypatch.setenv("STBRIDGE_SATP_PASSWORD", "our gateway's password")
@@ -406,25 +435,7 @@ def test_a_peer_proposing_a_trade_our_client_never_ordered_gets_nothing_locked(
         participant_lock_by=now + 1800,
         participant_reveal_by=now + 3000,
     )
-    hostile = SatpNode(
-        SqliteStore(tmp_path / "hostile.sqlite3"),
-        theirs,
-        gateway_id="jp",
-        peers={"sg": Gateway(gateway_id="sg", key=ours.public)},
-        clock=lambda: datetime.now(UTC),
-    )
-    session_id = session_id_of(swap_id)
-    hostile.start(terms, session_id=session_id, peer_id="sg")
-    allowed = ComplianceStatement(
-        gateway_id="jp",
-        allowed=True,
-        decided_at=datetime.now(UTC),
-        terms_digest=WireTerms.of(terms).digest,
-        jurisdictions=("JP",),
-    )
-    _, effects = hostile.apply(swap_id, Decided(statement=allowed))
-    (proposal,) = [e for e in effects if isinstance(e, Send)]
-    gateway.node.receive(session_id, hostile.seal(proposal.message))
+    propose_as_jp(gateway, tmp_path / "hostile.sqlite3", theirs, ours.public, terms)
     for _ in range(3):
         gateway.tick()
     state = gateway.node.load(swap_id)

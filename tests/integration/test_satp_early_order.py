@@ -8,7 +8,6 @@ the gateway, on a real py-evm chain.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -21,19 +20,13 @@ from relayer.satp.gateway import (
     SatpGateway,
     build_gateway,
     early_order_note,
-    session_id_of,
     swap_id_of,
 )
 from relayer.satp.jws import SigningKey
 from relayer.satp.keys import write_satp_keystore
-from relayer.satp.messages import ComplianceStatement, WireTerms
-from relayer.satp.node import SatpNode
-from relayer.satp.session import Decided, Send
-from relayer.satp.verify import Gateway
 from relayer.sealing import SealingKey
 from relayer.service import ComplianceResult, RelayerService, SwapOrder
-from relayer.store import SqliteStore
-from tests.integration.test_satp_config import _order, _platform
+from tests.integration.test_satp_config import _order, _platform, propose_as_jp
 
 
 def _sg_gateway(
@@ -92,25 +85,7 @@ def _propose(tmp_path: Path, gateway: SatpGateway, jp_key: SigningKey, order: Sw
         participant_lock_by=now + 1800,
         participant_reveal_by=now + 3000,
     )
-    jp = SatpNode(
-        SqliteStore(tmp_path / "jp.sqlite3"),
-        jp_key,
-        gateway_id="jp",
-        peers={"sg": Gateway(gateway_id="sg", key=gateway.node.key.public)},
-        clock=lambda: datetime.now(UTC),
-    )
-    session_id = session_id_of(swap_id)
-    jp.start(terms, session_id=session_id, peer_id="sg")
-    allowed = ComplianceStatement(
-        gateway_id="jp",
-        allowed=True,
-        decided_at=datetime.now(UTC),
-        terms_digest=WireTerms.of(terms).digest,
-        jurisdictions=("JP",),
-    )
-    _, effects = jp.apply(swap_id, Decided(statement=allowed))
-    (proposal,) = [e for e in effects if isinstance(e, Send)]
-    gateway.node.receive(session_id, jp.seal(proposal.message))
+    propose_as_jp(gateway, tmp_path / "jp.sqlite3", jp_key, gateway.node.key.public, terms)
     return swap_id
 
 
