@@ -36,6 +36,7 @@ from relayer.api import create_app
 from relayer.clients import ApiClient
 from relayer.evm import evm_runtime
 from relayer.satp.config import transport_problem
+from relayer.satp.gateway import SatpGateway
 from relayer.satp.jws import SigningKey
 from relayer.satp.keys import load_satp_key, write_satp_keystore
 from relayer.satp.messages import ComplianceStatement, WireTerms
@@ -78,6 +79,41 @@ gateway_id = "sg"
 url = "{peer_url}"
 public_key = {{ kty = "EC", crv = "P-256", x = "{peer.x}", y = "{peer.y}" }}
 """
+
+
+def sg_gateway(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service: RelayerService, wallet: str
+) -> tuple[SatpGateway, SigningKey]:
+    """SG's gateway built from ``[satp]`` as ``relayer run`` builds it (its keystore, one
+    client wallet, JP as its peer at an address where nothing listens) and JP's key."""
+    from relayer.satp.config import SatpSettings
+    from relayer.satp.gateway import build_gateway
+
+    monkeypatch.setenv("STBRIDGE_SATP_PASSWORD", "sg gateway password")
+    ours, theirs = SigningKey.generate(), SigningKey.generate()
+    write_satp_keystore(
+        tmp_path / "satp.json", ours, password="sg gateway password", iterations=2**4
+    )
+    settings = SatpSettings.model_validate(
+        {
+            "gateway_id": "sg",
+            "keystore": str(tmp_path / "satp.json"),
+            "wallets": [wallet],
+            "peer": {
+                "gateway_id": "jp",
+                "url": "http://127.0.0.1:9",  # nothing listens: our receipt stays queued
+                "public_key": theirs.public.model_dump(),
+            },
+        }
+    )
+    gateway = build_gateway(
+        settings,
+        service,
+        htlc_ids={"evm": service.chains["evm"].htlc.address},  # type: ignore[attr-defined]
+        sealing=SealingKey.generate(),
+        compliance=lambda order, at: ComplianceResult(True),
+    )
+    return gateway, theirs
 
 
 def propose_as_jp(
@@ -394,34 +430,10 @@ def test_a_peer_proposing_a_trade_our_client_never_ordered_gets_nothing_locked(
     (built from ``[satp]`` as ``relayer run`` builds it, on a real py-evm chain) decides
     nothing and locks nothing while alice has not ordered it; when alice orders other legs
     (a different amount), our decision is a refusal and still nothing is locked."""
-    from relayer.satp.config import SatpSettings
-    from relayer.satp.gateway import build_gateway, swap_id_of
+    from relayer.satp.gateway import swap_id_of
 
     service, alice, _, bob = _platform(tmp_path)
-    monkeypatch.setenv("STBRIDGE_SATP_PASSWORD", "our gateway's password")
-    ours, theirs = SigningKey.generate(), SigningKey.generate()
-    write_satp_keystore(
-        tmp_path / "satp.json", ours, password="our gateway's password", iterations=2**4
-    )
-    settings = SatpSettings.model_validate(
-        {
-            "gateway_id": "sg",
-            "keystore": str(tmp_path / "satp.json"),
-            "wallets": [alice.address],
-            "peer": {
-                "gateway_id": "jp",
-                "url": "http://127.0.0.1:9",  # nothing listens: our receipts stay queued
-                "public_key": theirs.public.model_dump(),
-            },
-        }
-    )
-    gateway = build_gateway(
-        settings,
-        service,
-        htlc_ids={"evm": service.chains["evm"].htlc.address},  # type: ignore[attr-defined]
-        sealing=SealingKey.generate(),
-        compliance=lambda order, at: ComplianceResult(True),
-    )
+    gateway, theirs = sg_gateway(tmp_path, monkeypatch, service, alice.address)
     chain = service.chains["evm"].chain
     now = int(service.chains["evm"].now())
     swap_id = swap_id_of("hostile-1")
@@ -435,7 +447,7 @@ def test_a_peer_proposing_a_trade_our_client_never_ordered_gets_nothing_locked(
         participant_lock_by=now + 1800,
         participant_reveal_by=now + 3000,
     )
-    propose_as_jp(gateway, tmp_path / "hostile.sqlite3", theirs, ours.public, terms)
+    propose_as_jp(gateway, tmp_path / "hostile.sqlite3", theirs, gateway.node.key.public, terms)
     for _ in range(3):
         gateway.tick()
     state = gateway.node.load(swap_id)

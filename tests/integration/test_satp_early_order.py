@@ -14,49 +14,15 @@ import pytest
 
 from bridge.errors import InvalidInput
 from bridge.swap import Leg, SwapTerms
-from relayer.satp.config import SatpSettings
 from relayer.satp.gateway import (
     ORDER,
     SatpGateway,
-    build_gateway,
     early_order_note,
     swap_id_of,
 )
 from relayer.satp.jws import SigningKey
-from relayer.satp.keys import write_satp_keystore
-from relayer.sealing import SealingKey
-from relayer.service import ComplianceResult, RelayerService, SwapOrder
-from tests.integration.test_satp_config import _order, _platform, propose_as_jp
-
-
-def _sg_gateway(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, service: RelayerService, wallet: str
-) -> tuple[SatpGateway, SigningKey]:
-    monkeypatch.setenv("STBRIDGE_SATP_PASSWORD", "sg gateway password")
-    ours, theirs = SigningKey.generate(), SigningKey.generate()
-    write_satp_keystore(
-        tmp_path / "satp.json", ours, password="sg gateway password", iterations=2**4
-    )
-    settings = SatpSettings.model_validate(
-        {
-            "gateway_id": "sg",
-            "keystore": str(tmp_path / "satp.json"),
-            "wallets": [wallet],
-            "peer": {
-                "gateway_id": "jp",
-                "url": "http://127.0.0.1:9",  # nothing listens: our receipt stays queued
-                "public_key": theirs.public.model_dump(),
-            },
-        }
-    )
-    gateway = build_gateway(
-        settings,
-        service,
-        htlc_ids={"evm": service.chains["evm"].htlc.address},  # type: ignore[attr-defined]
-        sealing=SealingKey.generate(),
-        compliance=lambda order, at: ComplianceResult(True),
-    )
-    return gateway, theirs
+from relayer.service import SwapOrder
+from tests.integration.test_satp_config import _order, _platform, propose_as_jp, sg_gateway
 
 
 def _propose(tmp_path: Path, gateway: SatpGateway, jp_key: SigningKey, order: SwapOrder) -> str:
@@ -96,7 +62,7 @@ def test_an_order_before_the_proposal_is_kept_and_decided_when_the_proposal_come
     idempotent and other legs under the same order id are refused; JP's proposal then gets
     SG's own decision on alice's order (allowed, bound to the terms), with no re-submit."""
     service, alice, _, bob = _platform(tmp_path)
-    gateway, jp_key = _sg_gateway(tmp_path, monkeypatch, service, alice.address)
+    gateway, jp_key = sg_gateway(tmp_path, monkeypatch, service, alice.address)
     order = _order("early-1", bob.address, alice.address)
     swap_id = gateway.submit(order, "responder")
     assert swap_id == swap_id_of("early-1")
@@ -130,7 +96,7 @@ def test_an_early_order_with_other_legs_than_the_proposal_is_refused_by_our_deci
     """Matching by order id is not trusting the proposal: alice's early order for 5 units
     against a proposal spending 9 of her cash is refused by SG's decision; nothing is locked."""
     service, alice, _, bob = _platform(tmp_path)
-    gateway, jp_key = _sg_gateway(tmp_path, monkeypatch, service, alice.address)
+    gateway, jp_key = sg_gateway(tmp_path, monkeypatch, service, alice.address)
     order = _order("early-2", bob.address, alice.address)
     gateway.submit(order, "responder")
     bigger = order.model_copy(update={"cash": order.cash.model_copy(update={"amount": 9})})
