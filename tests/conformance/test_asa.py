@@ -10,7 +10,7 @@ import pytest
 from adapters.algorand.ledger import EmbeddedLedger
 from bridge.model import Capability
 from tests.conformance.base import AdapterConformance, ConformanceEnv
-from tests.fixtures.algorand_assets import StablecoinWorld, build_stablecoin_world
+from tests.fixtures.algorand_assets import StablecoinWorld, build_stablecoin_world, restored
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -20,12 +20,8 @@ def stablecoin_world(
     embedded_ledger: EmbeddedLedger, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StablecoinWorld]:
     """USD and JPY stablecoins deployed once for the module; the ledger is restored after."""
-    before = embedded_ledger.snapshot()
-    world = build_stablecoin_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
-    try:
-        yield world
-    finally:
-        embedded_ledger.restore(before)
+    with restored(embedded_ledger):
+        yield build_stablecoin_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
 
 
 class TestAsaConformance(AdapterConformance):
@@ -35,7 +31,6 @@ class TestAsaConformance(AdapterConformance):
     def conformance_env(self, stablecoin_world: StablecoinWorld) -> Iterator[ConformanceEnv]:
         """The module's world, restored to its deployed state after each test."""
         world = stablecoin_world
-        snapshot = world.ledger.snapshot()
         adapter, ref, issuer = world.adapter, world.usd_ref, world.issuer
 
         def freeze(wallet: str) -> None:
@@ -60,7 +55,7 @@ class TestAsaConformance(AdapterConformance):
             Capability.MINT: lambda: {"recipient": alice.address, "amount": 5},
             Capability.OPT_IN: dict,
         }
-        try:
+        with restored(world.ledger):
             yield ConformanceEnv(
                 adapter=adapter,
                 ref=ref,
@@ -73,5 +68,3 @@ class TestAsaConformance(AdapterConformance):
                 non_agent=world["carol"],
                 head=lambda: world.ledger.last_round,
             )
-        finally:
-            world.ledger.restore(snapshot)

@@ -11,7 +11,7 @@ from adapters.algorand.ledger import EmbeddedLedger
 from adapters.algorand.signer import AlgorandSigner
 from bridge.model import Capability, InvestorClass
 from tests.conformance.base import AdapterConformance, ConformanceEnv
-from tests.fixtures.algorand_assets import RegulatedWorld, build_regulated_world
+from tests.fixtures.algorand_assets import RegulatedWorld, build_regulated_world, restored
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -21,12 +21,8 @@ def regulated_world(
     embedded_ledger: EmbeddedLedger, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RegulatedWorld]:
     """The regulated bond deployed once for the module; the ledger is restored at the end."""
-    before = embedded_ledger.snapshot()
-    world = build_regulated_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
-    try:
-        yield world
-    finally:
-        embedded_ledger.restore(before)
+    with restored(embedded_ledger):
+        yield build_regulated_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
 
 
 class TestRegulatedAsaConformance(AdapterConformance):
@@ -36,7 +32,6 @@ class TestRegulatedAsaConformance(AdapterConformance):
     def conformance_env(self, regulated_world: RegulatedWorld) -> Iterator[ConformanceEnv]:
         """The module's world, restored to its deployed state after each test."""
         world = regulated_world
-        snapshot = world.ledger.snapshot()
         adapter, ref, issuer = world.adapter, world.ref, world.issuer
 
         def make_ineligible(wallet: str) -> None:
@@ -82,7 +77,7 @@ class TestRegulatedAsaConformance(AdapterConformance):
             Capability.PAUSE: lambda: {"paused": True},
             Capability.WHITELIST: whitelist_case,
         }
-        try:
+        with restored(world.ledger):
             yield ConformanceEnv(
                 adapter=adapter,
                 ref=ref,
@@ -95,5 +90,3 @@ class TestRegulatedAsaConformance(AdapterConformance):
                 non_agent=world["carol"],
                 head=lambda: world.ledger.last_round,
             )
-        finally:
-            world.ledger.restore(snapshot)

@@ -12,7 +12,7 @@ from adapters.algorand.ledger import EmbeddedLedger
 from bridge.errors import InvalidInput, NotFound, TransactionReverted, UnsupportedCapability
 from bridge.model import Capability, CashTerms, SupplyCapRule, TransferIntent
 from bridge.reasons import ReasonCode
-from tests.fixtures.algorand_assets import StablecoinWorld, build_stablecoin_world
+from tests.fixtures.algorand_assets import StablecoinWorld, build_stablecoin_world, restored
 
 pytestmark = pytest.mark.timeout(300)
 R = ReasonCode
@@ -23,22 +23,15 @@ def module_world(
     embedded_ledger: EmbeddedLedger, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[StablecoinWorld]:
     """Deployed once per module; the session ledger is restored when the module ends."""
-    before = embedded_ledger.snapshot()
-    world = build_stablecoin_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
-    try:
-        yield world
-    finally:
-        embedded_ledger.restore(before)
+    with restored(embedded_ledger):
+        yield build_stablecoin_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
 
 
 @pytest.fixture
 def world(module_world: StablecoinWorld) -> Iterator[StablecoinWorld]:
     """The module's world, restored after each test."""
-    snapshot = module_world.ledger.snapshot()
-    try:
+    with restored(module_world.ledger):
         yield module_world
-    finally:
-        module_world.ledger.restore(snapshot)
 
 
 def _intent(world: StablecoinWorld, sender: str, receiver: str, amount: int) -> TransferIntent:

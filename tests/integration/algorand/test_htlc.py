@@ -47,6 +47,7 @@ from tests.fixtures.algorand_assets import (
     StablecoinWorld,
     build_regulated_world,
     build_stablecoin_world,
+    restored,
 )
 
 pytestmark = pytest.mark.timeout(600)
@@ -69,24 +70,18 @@ def worlds(
     embedded_ledger: EmbeddedLedger, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Worlds]:
     """The regulated bond and the stablecoins, deployed once; the ledger restored at the end."""
-    before = embedded_ledger.snapshot()
-    store = Path(tmp_path_factory.mktemp("arc3"))
-    regulated = build_regulated_world(embedded_ledger, store)
-    cash = build_stablecoin_world(embedded_ledger, store)
-    try:
+    with restored(embedded_ledger):
+        store = Path(tmp_path_factory.mktemp("arc3"))
+        regulated = build_regulated_world(embedded_ledger, store)
+        cash = build_stablecoin_world(embedded_ledger, store)
         yield Worlds(embedded_ledger, regulated, cash)
-    finally:
-        embedded_ledger.restore(before)
 
 
 @pytest.fixture
 def env(worlds: Worlds) -> Iterator[Worlds]:
     """The deployed worlds, restored after each test."""
-    snapshot = worlds.ledger.snapshot()
-    try:
+    with restored(worlds.ledger):
         yield worlds
-    finally:
-        worlds.ledger.restore(snapshot)
 
 
 def _htlc(ledger: EmbeddedLedger, world: RegulatedWorld | None = None) -> AlgorandHtlc:

@@ -30,7 +30,7 @@ from bridge.model import (
     TransferIntent,
 )
 from bridge.reasons import ReasonCode
-from tests.fixtures.algorand_assets import KYC_YEAR, RegulatedWorld, build_regulated_world
+from tests.fixtures.algorand_assets import KYC_YEAR, RegulatedWorld, build_regulated_world, restored
 
 pytestmark = pytest.mark.timeout(300)
 R = ReasonCode
@@ -42,22 +42,15 @@ def module_world(
     embedded_ledger: EmbeddedLedger, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[RegulatedWorld]:
     """Deployed once per module; the session ledger is restored when the module ends."""
-    before = embedded_ledger.snapshot()
-    world = build_regulated_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
-    try:
-        yield world
-    finally:
-        embedded_ledger.restore(before)
+    with restored(embedded_ledger):
+        yield build_regulated_world(embedded_ledger, Path(tmp_path_factory.mktemp("arc3")))
 
 
 @pytest.fixture
 def world(module_world: RegulatedWorld) -> Iterator[RegulatedWorld]:
     """The module's world, restored to its deployed state after each test."""
-    snapshot = module_world.ledger.snapshot()
-    try:
+    with restored(module_world.ledger):
         yield module_world
-    finally:
-        module_world.ledger.restore(snapshot)
 
 
 def _intent(world: RegulatedWorld, sender: str, receiver: str, amount: int) -> TransferIntent:
