@@ -39,7 +39,7 @@ from adapters.algorand.htlc import (
 from adapters.algorand.ledger import EmbeddedLedger
 from bridge.errors import InvalidInput, SettlementError, TransactionReverted, TransferRefused
 from bridge.model import Capability
-from bridge.ports import HtlcPort
+from bridge.ports import HtlcPort, TxReceipt
 from bridge.reasons import ReasonCode
 from tests.fixtures.algorand_assets import (
     KYC_YEAR,
@@ -531,6 +531,27 @@ def _regulated_terms(env: Worlds, htlc: AlgorandHtlc, receiver: str, deadline: i
     )
 
 
+def _lock_regulated(
+    htlc: AlgorandHtlc, world: RegulatedWorld, receiver: str, deadline: int
+) -> tuple[str, TxReceipt]:
+    """alice locks 100 units of the bond for ``receiver`` (the terms of ``_regulated_terms``)."""
+    return htlc.lock(
+        asset=world.ref,
+        receiver=receiver,
+        amount=100,
+        hashlock=HASHLOCK,
+        deadline=deadline,
+        signer=world["alice"],
+    )
+
+
+def _admit(world: RegulatedWorld, escrow: str, country: str, kyc_expiry: int) -> None:
+    """The issuer whitelists ``escrow`` in ``country`` with KYC valid until ``kyc_expiry``."""
+    admit_escrow(
+        world.adapter, world.ref, escrow, world.issuer, country=country, kyc_expiry=kyc_expiry
+    )
+
+
 def test_regulated_preflight_then_set_up_then_claim(env: Worlds) -> None:
     ledger, world = env.ledger, env.regulated
     alice, carol = world["alice"], world["carol"]
@@ -545,31 +566,14 @@ def test_regulated_preflight_then_set_up_then_claim(env: Worlds) -> None:
     assert "admit_escrow" in check.describe()
     before = ledger.asset_holding(alice.address, world.deployed.asset_id)
     with pytest.raises(TransferRefused) as refused:
-        htlc.lock(
-            asset=world.ref,
-            receiver=carol.address,
-            amount=100,
-            hashlock=HASHLOCK,
-            deadline=deadline,
-            signer=alice,
-        )
+        _lock_regulated(htlc, world, carol.address, deadline)
     assert refused.value.reason is ReasonCode.RECIPIENT_NOT_ELIGIBLE
     assert ledger.account_data(escrow) == {}  # nothing was sent
     assert ledger.asset_holding(alice.address, world.deployed.asset_id) == before
 
-    now = world.chain.now()
-    admit_escrow(
-        world.adapter, world.ref, escrow, world.issuer, country="JP", kyc_expiry=now + KYC_YEAR
-    )
+    _admit(world, escrow, "JP", world.chain.now() + KYC_YEAR)
     assert htlc.preflight(terms).ok
-    lock_id, _ = htlc.lock(
-        asset=world.ref,
-        receiver=carol.address,
-        amount=100,
-        hashlock=HASHLOCK,
-        deadline=deadline,
-        signer=alice,
-    )
+    lock_id, _ = _lock_regulated(htlc, world, carol.address, deadline)
     assert lock_id == escrow
     asset_id = world.deployed.asset_id
     assert ledger.asset_holding(escrow, asset_id) == {"a": 100, "f": True}
@@ -606,10 +610,7 @@ def test_regulated_preflight_reports_each_missing_item(env: Worlds) -> None:
     )
     world.adapter.agent_operation(world.ref, Capability.PAUSE, world.issuer, paused=False)
     korea = _regulated_terms(env, htlc, world["kr"].address, deadline)
-    now = world.chain.now()
-    admit_escrow(
-        world.adapter, world.ref, korea.escrow, world.issuer, country="JP", kyc_expiry=now
-    )  # already expired
+    _admit(world, korea.escrow, "JP", world.chain.now())  # already expired
     check = htlc.preflight(korea)
     assert [(r.code, r.raw_code) for r in check.missing] == [
         (ReasonCode.KYC_EXPIRED, "ESCROW_KYC_EXPIRED"),
@@ -629,24 +630,10 @@ def test_regulated_refund_only_from_the_deadline(env: Worlds) -> None:
     htlc = _htlc(ledger, world)
     deadline = ledger.last_round + 8
     terms = _regulated_terms(env, htlc, carol.address, deadline)
-    admit_escrow(
-        world.adapter,
-        world.ref,
-        terms.escrow,
-        world.issuer,
-        country="SG",
-        kyc_expiry=world.chain.now() + KYC_YEAR,
-    )
+    _admit(world, terms.escrow, "SG", world.chain.now() + KYC_YEAR)
     units = ledger.asset_holding(alice.address, asset_id)
     algos = ledger.balance(alice.address)
-    lock_id, locked = htlc.lock(
-        asset=world.ref,
-        receiver=carol.address,
-        amount=100,
-        hashlock=HASHLOCK,
-        deadline=deadline,
-        signer=alice,
-    )
+    lock_id, locked = _lock_regulated(htlc, world, carol.address, deadline)
     with pytest.raises(SettlementError, match="not reached"):
         htlc.refund(lock_id, carol)
     ledger.advance(deadline - ledger.last_round - 1)
@@ -703,23 +690,9 @@ def test_regulated_issuer_override_then_refund_recovers_the_deposit(env: Worlds)
     htlc = _htlc(ledger, world)
     deadline = ledger.last_round + 8
     terms = _regulated_terms(env, htlc, carol.address, deadline)
-    admit_escrow(
-        world.adapter,
-        world.ref,
-        terms.escrow,
-        world.issuer,
-        country="JP",
-        kyc_expiry=world.chain.now() + KYC_YEAR,
-    )
+    _admit(world, terms.escrow, "JP", world.chain.now() + KYC_YEAR)
     units = ledger.asset_holding(alice.address, asset_id)
-    lock_id, _ = htlc.lock(
-        asset=world.ref,
-        receiver=carol.address,
-        amount=100,
-        hashlock=HASHLOCK,
-        deadline=deadline,
-        signer=alice,
-    )
+    lock_id, _ = _lock_regulated(htlc, world, carol.address, deadline)
     world.adapter.agent_operation(
         world.ref,
         Capability.FORCED_TRANSFER,
