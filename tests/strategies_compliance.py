@@ -120,6 +120,14 @@ def cash(currency: str, amount: int, **kw: Any) -> CashLeg:
     return CashLeg(currency=currency, amount=amount, **kw)
 
 
+def vasp_cash(currency: str, amount: int, country: str) -> CashLeg:
+    """A cash leg executed by VASPs, the originator's and the beneficiary's both in
+    ``country``."""
+    return cash(
+        currency, amount, executed_by="vasp", originator_vasp=country, beneficiary_vasp=country
+    )
+
+
 # ------------------------------------------------------------------ strategies
 
 EXEMPTIONS: dict[str, list[tuple[str, str]]] = {}

@@ -19,6 +19,7 @@ from tests.strategies_compliance import (
     reason,
     seller,
     trade,
+    vasp_cash,
 )
 
 QII = cls("JP", "qualified_institutional")
@@ -43,63 +44,41 @@ def _needs(decision: object, rule_id: str) -> None:
 
 def test_us_bsa_travel_rule_at_3000_needs_data() -> None:
     """us.bsa.travel_rule: a $3,000.00 VASP transfer without an address needs information."""
-    t = _jp_trade(
-        cash_leg=cash(
-            "USD", 300_000, executed_by="vasp", originator_vasp="US", beneficiary_vasp="US"
-        ),
-        travel_rule=NAMES_ONLY,
-    )
+    t = _jp_trade(cash_leg=vasp_cash("USD", 300_000, "US"), travel_rule=NAMES_ONLY)
     _needs(decide(t), "us.bsa.travel_rule")
 
 
 def test_us_bsa_travel_rule_just_below_3000_not_triggered() -> None:
     """us.bsa.travel_rule: $2,999.99 is below the threshold, names and accounts suffice."""
-    t = _jp_trade(
-        cash_leg=cash(
-            "USD", 299_999, executed_by="vasp", originator_vasp="US", beneficiary_vasp="US"
-        ),
-        travel_rule=NAMES_ONLY,
-    )
+    t = _jp_trade(cash_leg=vasp_cash("USD", 299_999, "US"), travel_rule=NAMES_ONLY)
     allowed_after(decide(t), "us.bsa.travel_rule")
 
 
 def test_sg_psn02_above_1500_at_limit_not_triggered() -> None:
     """sg.psn02.above_1500: exactly S$1,500 is not 'above', so names and accounts suffice."""
-    t = _jp_trade(
-        cash_leg=cash(
-            "SGD", 150_000, executed_by="vasp", originator_vasp="SG", beneficiary_vasp="SG"
-        ),
-        travel_rule=NAMES_ONLY,
-    )
+    t = _jp_trade(cash_leg=vasp_cash("SGD", 150_000, "SG"), travel_rule=NAMES_ONLY)
     allowed_after(decide(t), "sg.psn02.above_1500")
 
 
 def test_sg_psn02_above_1500_one_cent_over_needs_data() -> None:
     """sg.psn02.above_1500: S$1,500.01 also needs an address, ID or date and place of birth."""
-    t = _jp_trade(
-        cash_leg=cash(
-            "SGD", 150_001, executed_by="vasp", originator_vasp="SG", beneficiary_vasp="SG"
-        ),
-        travel_rule=NAMES_ONLY,
-    )
+    t = _jp_trade(cash_leg=vasp_cash("SGD", 150_001, "SG"), travel_rule=NAMES_ONLY)
     _needs(decide(t), "sg.psn02.above_1500")
 
 
 def test_sg_psn02_basic_every_transfer() -> None:
     """sg.psn02.basic: even S$1 between VASPs needs the names and accounts."""
-    t = _jp_trade(
-        cash_leg=cash("SGD", 100, executed_by="vasp", originator_vasp="SG", beneficiary_vasp="SG")
-    )
+    t = _jp_trade(cash_leg=vasp_cash("SGD", 100, "SG"))
     _needs(decide(t), "sg.psn02.basic")
 
 
 def test_gb_travel_rule_above_1000_eur_boundary() -> None:
     """gb.mlr.travel_rule_above_1000: EUR 1,000.00 is fine with names; EUR 1,000.01 is not."""
-    at = cash("EUR", 100_000, executed_by="vasp", originator_vasp="GB", beneficiary_vasp="GB")
+    at = vasp_cash("EUR", 100_000, "GB")
     allowed_after(
         decide(_jp_trade(cash_leg=at, travel_rule=NAMES_ONLY)), "gb.mlr.travel_rule_above_1000"
     )
-    over = cash("EUR", 100_001, executed_by="vasp", originator_vasp="GB", beneficiary_vasp="GB")
+    over = vasp_cash("EUR", 100_001, "GB")
     _needs(
         decide(_jp_trade(cash_leg=over, travel_rule=NAMES_ONLY)), "gb.mlr.travel_rule_above_1000"
     )
@@ -107,9 +86,9 @@ def test_gb_travel_rule_above_1000_eur_boundary() -> None:
 
 def test_hk_travel_rule_at_and_below_8000() -> None:
     """hk.travel_rule: HK$7,999.99 needs nothing; HK$8,000.00 needs full originator data."""
-    below = cash("HKD", 799_999, executed_by="vasp", originator_vasp="HK", beneficiary_vasp="HK")
+    below = vasp_cash("HKD", 799_999, "HK")
     allowed_after(decide(_jp_trade(cash_leg=below)), "hk.travel_rule")
-    at = cash("HKD", 800_000, executed_by="vasp", originator_vasp="HK", beneficiary_vasp="HK")
+    at = vasp_cash("HKD", 800_000, "HK")
     _needs(decide(_jp_trade(cash_leg=at, travel_rule=NAMES_ONLY)), "hk.travel_rule")
     assert decide(_jp_trade(cash_leg=at, travel_rule=FULL_TRAVEL_RULE)).outcome == "allow"
 
@@ -197,7 +176,7 @@ def test_jp_epi_intermediary_cap_without_fx_needs_information() -> None:
 
 def test_jp_travel_rule_between_vasps() -> None:
     """jp.travel_rule: a JP VASP-to-VASP leg without data needs information; with data it passes."""
-    leg = cash("JPY", 1, executed_by="vasp", originator_vasp="JP", beneficiary_vasp="JP")
+    leg = vasp_cash("JPY", 1, "JP")
     _needs(decide(_jp_trade(cash_leg=leg)), "jp.travel_rule")
     allowed_after(decide(_jp_trade(cash_leg=leg, travel_rule=NAMES_ONLY)), "jp.travel_rule")
 

@@ -24,6 +24,7 @@ from tests.strategies_compliance import (
     reason,
     seller,
     trade,
+    vasp_cash,
 )
 
 MEMBER_STATES = (
@@ -83,7 +84,7 @@ def test_casp_payment_for_member_state_bond_asks_for_travel_rule_data(ms: str) -
     """eu.tfr.casp_transfer: a CASP-to-CASP EUR stablecoin payment for a bond homed in
     ``ms`` needs travel-rule data (TFR Art 14(1)-(2)); it is not refused."""
     inst = instrument("eu.transferable_security", "eu.public_offer", ms)
-    leg = cash("EUR", 50_000, executed_by="vasp", originator_vasp=ms, beneficiary_vasp=ms)
+    leg = vasp_cash("EUR", 50_000, ms)
     d = decide(trade(inst, seller(ms), buyer(ms, RETAIL), cash_leg=leg))
     assert d.outcome == "needs_information", d.reasons
     assert reason(d, "eu.tfr.casp_transfer").code.value == "TRAVEL_RULE_DATA_MISSING"

@@ -32,6 +32,7 @@ from tests.strategies_compliance import (
     reason,
     seller,
     trade,
+    vasp_cash,
 )
 
 QII = cls("JP", "qualified_institutional")
@@ -108,7 +109,7 @@ def test_travel_rule_data_to_send_in_each_jurisdiction(
     AMLO-FINMA Art 10, GB MLR 2017 reg 64D-64E, US 31 CFR 1010.410(f): a VASP leg with
     complete data is an obligation to send it."""
     inst = instrument("jp.ertr", "jp.qii_only", "JP")
-    leg = cash(currency, amount, executed_by="vasp", originator_vasp=vasp, beneficiary_vasp=vasp)
+    leg = vasp_cash(currency, amount, vasp)
     d = decide(
         trade(inst, seller("JP", QII), buyer("JP", QII), cash_leg=leg, travel_rule=FULL_TRAVEL_RULE)
     )
@@ -289,7 +290,7 @@ def test_eu_tfr_crypto_travel_rule_not_before_30_december_2024() -> None:
     """TFR (Reg 2023/1113) applies from 2024-12-30: a CASP leg on 2024-12-29 asks for nothing
     under it; on 2024-12-30 it needs the data."""
     inst = instrument("eu.transferable_security", "eu.public_offer", "BE")
-    leg = cash("EUR", 1, executed_by="vasp", originator_vasp="BE", beneficiary_vasp="BE")
+    leg = vasp_cash("EUR", 1, "BE")
     t = trade(inst, seller("BE"), buyer("BE", cls("EU", "retail")), cash_leg=leg)
     early = decide(t, datetime(2024, 12, 29, 23, 59, tzinfo=UTC))
     assert "eu.tfr.casp_transfer" not in early.rules_evaluated
