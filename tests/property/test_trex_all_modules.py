@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
@@ -176,13 +177,31 @@ def _build(chains: EvmChains, backend: str) -> AllModules:
 _BUILT: dict[str, AllModules] = {}
 
 
-@pytest.fixture(params=["pyevm", pytest.param("anvil", marks=pytest.mark.anvil)])
-def all_modules(request: pytest.FixtureRequest, evm_chains: EvmChains) -> AllModules:
-    """The all-modules suite on the backend (built once per session, reverted per test)."""
-    backend = str(request.param)
+def _built(evm_chains: EvmChains, backend: str) -> AllModules:
+    """The suite on ``backend``, built once per session chain."""
     if backend not in _BUILT or evm_chains.get(backend).client is not _BUILT[backend].client:
         _BUILT[backend] = _build(evm_chains, backend)
     return _BUILT[backend]
+
+
+@pytest.fixture(params=["pyevm", pytest.param("anvil", marks=pytest.mark.anvil)])
+def all_modules(request: pytest.FixtureRequest, evm_chains: EvmChains) -> AllModules:
+    """The all-modules suite on the backend (built once per session, reverted per test)."""
+    return _built(evm_chains, str(request.param))
+
+
+@contextlib.contextmanager
+def _from_snapshot(env: AllModules) -> Iterator[Erc3643Adapter]:
+    """An adapter on the suite; on py-evm block times are first moved a day ahead of the
+    wall clock (so landing times are exact); the chain is reverted to the snapshot after."""
+    adapter = Erc3643Adapter(env.client)
+    snapshot = env.client.snapshot()
+    try:
+        if env.client.backend == "pyevm":
+            env.client._tester.time_travel(int(env.client.now().timestamp()) + 86_400)
+        yield adapter
+    finally:
+        env.client.revert(snapshot)
 
 
 # ------------------------------------------------------------------------- the steps
@@ -474,17 +493,11 @@ def test_no_false_allow_with_every_module(
 
     Each example starts from the same chain state (snapshot, revert)."""
     env = all_modules
-    adapter = Erc3643Adapter(env.client)
-    snapshot = env.client.snapshot()
-    try:
-        if env.client.backend == "pyevm":  # block times ahead of the wall clock: exact
-            env.client._tester.time_travel(int(env.client.now().timestamp()) + 86_400)
+    with _from_snapshot(env) as adapter:
         for step in [*steps, *last]:
             outcome = _run(env, adapter, step)
             if outcome is not None:
                 event(f"transfer {outcome}")
-    finally:
-        env.client.revert(snapshot)
 
 
 # ------------------------------------------------------------ regressions (issue 19)
@@ -494,30 +507,18 @@ def test_no_false_allow_with_every_module(
 @pytest.fixture
 def anvil_all_modules(evm_chains: EvmChains) -> AllModules:
     """The all-modules suite on anvil."""
-    if "anvil" not in _BUILT or evm_chains.get("anvil").client is not _BUILT["anvil"].client:
-        _BUILT["anvil"] = _build(evm_chains, "anvil")
-    return _BUILT["anvil"]
+    return _built(evm_chains, "anvil")
 
 
 def _regression(env: AllModules, steps: list[object]) -> None:
-    adapter = Erc3643Adapter(env.client)
-    snapshot = env.client.snapshot()
-    try:
-        if env.client.backend == "pyevm":
-            env.client._tester.time_travel(int(env.client.now().timestamp()) + 86_400)
+    with _from_snapshot(env) as adapter:
         for step in steps:
             _run(env, adapter, step)
-    finally:
-        env.client.revert(snapshot)
 
 
 def _first_reason(env: AllModules, steps: list[object], transfer: Transfer) -> ReasonCode:
     """Run ``steps``, then dry-run ``transfer`` (reads only, predicted time) and send it."""
-    adapter = Erc3643Adapter(env.client)
-    snapshot = env.client.snapshot()
-    try:
-        if env.client.backend == "pyevm":
-            env.client._tester.time_travel(int(env.client.now().timestamp()) + 86_400)
+    with _from_snapshot(env) as adapter:
         for step in steps:
             _run(env, adapter, step)
         _check_transfer(env, adapter, transfer)
@@ -527,8 +528,6 @@ def _first_reason(env: AllModules, steps: list[object], transfer: Transfer) -> R
         amount = adapter.holding(ref, sender).balance * transfer.share // 1000
         intent = adapter.intent(ref, sender, suite.investor(transfer.recipient).address, amount)
         return adapter.check_transfer(intent, simulate=False).reason
-    finally:
-        env.client.revert(snapshot)
 
 
 @pytest.mark.anvil
