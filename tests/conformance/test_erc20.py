@@ -2,36 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from typing import Any
-
-import pytest
+from collections.abc import Callable
 
 from bridge.model import Capability
-from tests.conformance.base import AdapterConformance, ConformanceEnv
-from tests.fixtures.evm import EvmChains
-from tests.integration.evm._contracts_support import contracts_cache, deployed_once
+from tests.conformance.base import ConformanceEnv
+from tests.conformance.our_evm_tokens import OurTokenConformance
+from tests.integration.evm._contracts_support import contracts_cache
 from tests.integration.evm.test_cash_token import Env
 
 __all__ = ["contracts_cache"]  # the session fixture, imported so pytest finds it
 
 
-class TestErc20Conformance(AdapterConformance):
+class TestErc20Conformance(OurTokenConformance):
     """The USD coin: alice and bob hold it; a blocklisted wallet is ineligible and frozen."""
 
-    @pytest.fixture
-    def conformance_env(
-        self,
-        evm_backend: str,
-        evm_chains: EvmChains,
-        contracts_cache: dict[tuple[str, str], Any],
-    ) -> Iterator[ConformanceEnv]:
-        """The shared cash environment, reverted after each test."""
-        for env in deployed_once(evm_chains, evm_backend, contracts_cache, "cash", Env):
-            yield self._conformance(env)
+    kind = "cash"
+    build = Env
 
     @staticmethod
-    def _conformance(env: Env) -> ConformanceEnv:
+    def conformance(env: Env) -> ConformanceEnv:
+        """The USD coin; blocklisting makes a wallet ineligible and freezes it."""
+
         def block(wallet: str) -> None:
             env.op(Capability.BLOCKLIST, account=wallet, blocked=True)
 

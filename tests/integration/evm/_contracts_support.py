@@ -15,10 +15,13 @@ import pytest
 
 from adapters.evm.client import EvmClient, EvmReverted, RevertInfo
 from adapters.evm.signer import EvmSigner
+from bridge.model import AssetRef, Capability
+from bridge.ports import TxReceipt
 from tests.fixtures.evm import EvmChains
 
 FUNDING_WEI = 10**19
 RAW_GAS = 500_000
+TEN_DAYS = 10 * 24 * 3600
 
 T = TypeVar("T")
 
@@ -29,6 +32,30 @@ def funded_signers(client: EvmClient, prefix: str, *names: str) -> dict[str, Evm
     for signer in signers.values():
         client.fund(signer.address, FUNDING_WEI)
     return signers
+
+
+class TokenEnv:
+    """What the ERC-1400 and ERC-1404 test environments share: on ``client``, the named
+    funded signers ``s``, the adapter and the token's ``ref``; the issuer runs agent
+    operations."""
+
+    client: EvmClient
+    s: dict[str, EvmSigner]
+    adapter: Any
+    ref: AssetRef
+
+    def addr(self, name: str) -> str:
+        """The address of the signer ``name``; any other string is taken as an address."""
+        return self.s[name].address if name in self.s else name
+
+    def op(self, cap: Capability, signer: str = "issuer", **params: Any) -> TxReceipt:
+        """The agent operation ``cap`` on the token, signed by ``signer``."""
+        receipt: TxReceipt = self.adapter.agent_operation(self.ref, cap, self.s[signer], **params)
+        return receipt
+
+    def chain_time(self) -> int:
+        """The chain's clock, in seconds."""
+        return int(self.client.now().timestamp())
 
 
 @contextmanager

@@ -34,12 +34,13 @@ from bridge.model import (
     Standard,
     TransferIntent,
 )
-from bridge.ports import TxReceipt
 from bridge.reasons import ReasonCode
 from bridge.registry import Registry
 from tests.fixtures.evm import EvmChains
 from tests.integration.evm._contracts_support import (
     RAW_GAS,
+    TEN_DAYS,
+    TokenEnv,
     contracts_cache,
     deployed_once,
     funded_signers,
@@ -50,14 +51,13 @@ from tests.integration.evm._contracts_support import (
 __all__ = ["contracts_cache"]  # the session fixture, imported so pytest finds it
 
 NAMES = ("issuer", "alice", "bob", "carol", "mallory")
-TEN_DAYS = 10 * 24 * 3600
 UNRESTRICTED = partition_id("unrestricted")
 REG_S = partition_id("reg-s")
 BOGUS = partition_id("bogus")
 PROSPECTUS = b"Tokyo Tower REIT prospectus v1"
 
 
-class Env:
+class Env(TokenEnv):
     """The token, its adapter and five funded accounts on one backend."""
 
     def __init__(self, client: EvmClient) -> None:
@@ -82,12 +82,6 @@ class Env:
             hash=self.prospectus_hash,
         )
 
-    def addr(self, name: str) -> str:
-        return self.s[name].address if name in self.s else name
-
-    def op(self, cap: Capability, signer: str = "issuer", **params: Any) -> TxReceipt:
-        return self.adapter.agent_operation(self.ref, cap, self.s[signer], **params)
-
     def intent(
         self,
         sender: str,
@@ -104,9 +98,6 @@ class Env:
             partition=partition,
             operator=self.addr(operator) if operator else None,
         )
-
-    def chain_time(self) -> int:
-        return int(self.client.now().timestamp())
 
 
 @pytest.fixture

@@ -34,10 +34,11 @@ from bridge.model import (
     Standard,
     TransferIntent,
 )
-from bridge.ports import TxReceipt
 from bridge.reasons import ReasonCode
 from tests.fixtures.evm import EvmChains
 from tests.integration.evm._contracts_support import (
+    TEN_DAYS,
+    TokenEnv,
     contracts_cache,
     deployed_once,
     funded_signers,
@@ -48,10 +49,9 @@ from tests.integration.evm._contracts_support import (
 __all__ = ["contracts_cache"]  # the session fixture, imported so pytest finds it
 
 NAMES = ("issuer", "alice", "bob", "carol", "mallory")
-TEN_DAYS = 10 * 24 * 3600
 
 
-class Env:
+class Env(TokenEnv):
     """The token, its adapter and five funded accounts on one backend."""
 
     def __init__(self, client: EvmClient) -> None:
@@ -68,19 +68,10 @@ class Env:
         self.op(Capability.MINT, to=self.addr("alice"), amount=1_000)
         self.op(Capability.MINT, to=self.addr("bob"), amount=500)
 
-    def addr(self, name: str) -> str:
-        return self.s[name].address if name in self.s else name
-
-    def op(self, cap: Capability, signer: str = "issuer", **params: Any) -> TxReceipt:
-        return self.adapter.agent_operation(self.ref, cap, self.s[signer], **params)
-
     def intent(self, sender: str, recipient: str, amount: int) -> TransferIntent:
         return TransferIntent(
             asset=self.ref, sender=self.addr(sender), recipient=self.addr(recipient), amount=amount
         )
-
-    def chain_time(self) -> int:
-        return int(self.client.now().timestamp())
 
 
 @pytest.fixture
