@@ -44,6 +44,7 @@ from bridge.model import TransferCheck
 from bridge.reasons import ReasonCode
 from bridge.types import alpha2_to_numeric
 from tests.fixtures.evm import EvmChains
+from tests.property.trex_steps import Freeze, MaxBalance, PartialFreeze, Pause
 
 GAS = 2_000_000
 EXCHANGE = "erin"
@@ -223,23 +224,6 @@ class Transfer:
 
 
 @dataclass(frozen=True)
-class Freeze:
-    label: str
-    frozen: bool
-
-
-@dataclass(frozen=True)
-class PartialFreeze:
-    label: str
-    share: int
-
-
-@dataclass(frozen=True)
-class Pause:
-    paused: bool
-
-
-@dataclass(frozen=True)
 class Allow:
     """TransferRestrictModule: allow or disallow a wallet."""
 
@@ -276,11 +260,6 @@ class Reassign:
 
     label: str
     identity_of: str
-
-
-@dataclass(frozen=True)
-class MaxBalance:
-    limit: int
 
 
 transfers = st.builds(

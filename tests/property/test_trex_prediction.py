@@ -21,6 +21,7 @@ from bridge.errors import TransactionReverted
 from bridge.model import Capability
 from bridge.reasons import ReasonCode
 from tests.fixtures.evm import EvmTestChain
+from tests.property.trex_steps import Freeze, MaxBalance, PartialFreeze, Pause
 
 GAS = 900_000
 LABELS = ("alice", "bob", "carol", "dave", "erin", "frank", "mallory")
@@ -56,40 +57,10 @@ class Transfer:
 
 
 @dataclass(frozen=True)
-class Freeze:
-    """Freeze (or unfreeze) a wallet."""
-
-    label: str
-    frozen: bool
-
-
-@dataclass(frozen=True)
-class PartialFreeze:
-    """Freeze ``share`` per mille of a wallet's free balance."""
-
-    label: str
-    share: int
-
-
-@dataclass(frozen=True)
 class Unregister:
     """The agent deletes a wallet from the identity registry."""
 
     label: str
-
-
-@dataclass(frozen=True)
-class Pause:
-    """Pause (or unpause) the token."""
-
-    paused: bool
-
-
-@dataclass(frozen=True)
-class MaxBalance:
-    """Set the MaxBalanceModule cap."""
-
-    limit: int
 
 
 transfers = st.builds(
