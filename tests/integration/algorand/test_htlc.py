@@ -39,7 +39,7 @@ from adapters.algorand.htlc import (
 from adapters.algorand.ledger import EmbeddedLedger
 from bridge.errors import InvalidInput, SettlementError, TransactionReverted, TransferRefused
 from bridge.model import Capability
-from bridge.ports import HtlcPort, TxReceipt
+from bridge.ports import HtlcPort, Signer, TxReceipt
 from bridge.reasons import ReasonCode
 from tests.fixtures.algorand_assets import (
     KYC_YEAR,
@@ -92,6 +92,20 @@ def _htlc(ledger: EmbeddedLedger, world: RegulatedWorld | None = None) -> Algora
     )
 
 
+def _lock_algos(
+    htlc: AlgorandHtlc, sender: Signer, receiver: str, amount: int, deadline: int
+) -> tuple[str, TxReceipt]:
+    """``sender`` locks ``amount`` microalgos for ``receiver`` under ``HASHLOCK``."""
+    return htlc.lock(
+        asset=None,
+        receiver=receiver,
+        amount=amount,
+        hashlock=HASHLOCK,
+        deadline=deadline,
+        signer=sender,
+    )
+
+
 def _refused_by_escrow(send: Callable[[], object]) -> SettlementError:
     """Run ``send`` and return the SettlementError the escrow program's refusal became."""
     with pytest.raises(SettlementError) as caught:
@@ -131,14 +145,7 @@ def test_algo_claim_by_third_party_pays_receiver_and_returns_deposit(env: Worlds
         ledger.balance(sender.address),
         ledger.balance(receiver.address),
     )
-    lock_id, locked = htlc.lock(
-        asset=None,
-        receiver=receiver.address,
-        amount=amount,
-        hashlock=HASHLOCK,
-        deadline=ledger.last_round + 20,
-        signer=sender,
-    )
+    lock_id, locked = _lock_algos(htlc, sender, receiver.address, amount, ledger.last_round + 20)
     terms = htlc.terms_of(lock_id)
     assert terms.kind is HtlcKind.ALGO
     assert terms.escrow == lock_id
@@ -184,14 +191,7 @@ def test_algo_wrong_and_malformed_secrets_are_refused(env: Worlds) -> None:
     ledger = env.ledger
     sender, receiver = env.cash["alice"], env.cash["bob"]
     htlc = _htlc(ledger)
-    lock_id, _ = htlc.lock(
-        asset=None,
-        receiver=receiver.address,
-        amount=1_000_000,
-        hashlock=HASHLOCK,
-        deadline=ledger.last_round + 30,
-        signer=sender,
-    )
+    lock_id, _ = _lock_algos(htlc, sender, receiver.address, 1_000_000, ledger.last_round + 30)
     terms = htlc.terms_of(lock_id)
     # the adapter refuses before sending anything
     with pytest.raises(InvalidInput, match="exactly 32 bytes"):
@@ -224,14 +224,7 @@ def test_algo_refund_only_from_the_deadline_and_no_claim_after(env: Worlds) -> N
     htlc = _htlc(ledger)
     deadline = ledger.last_round + 4
     before = ledger.balance(sender.address)
-    lock_id, locked = htlc.lock(
-        asset=None,
-        receiver=receiver.address,
-        amount=3_000_000,
-        hashlock=HASHLOCK,
-        deadline=deadline,
-        signer=sender,
-    )
+    lock_id, locked = _lock_algos(htlc, sender, receiver.address, 3_000_000, deadline)
     terms = htlc.terms_of(lock_id)
     with pytest.raises(SettlementError, match="not reached"):
         htlc.refund(lock_id, sender)
@@ -267,14 +260,7 @@ def test_algo_refund_long_after_the_deadline(env: Worlds) -> None:
     sender, receiver = env.cash["alice"], env.cash["bob"]
     htlc = _htlc(ledger)
     before = ledger.balance(sender.address)
-    lock_id, _ = htlc.lock(
-        asset=None,
-        receiver=receiver.address,
-        amount=1_000_000,
-        hashlock=HASHLOCK,
-        deadline=ledger.last_round + 3,
-        signer=sender,
-    )
+    lock_id, _ = _lock_algos(htlc, sender, receiver.address, 1_000_000, ledger.last_round + 3)
     ledger.advance(1_500)
     htlc.refund(lock_id, sender)
     assert ledger.account_data(lock_id) == {}
@@ -288,25 +274,11 @@ def test_algo_duplicate_lock_refused_and_second_funding_harmless(env: Worlds) ->
     deadline = ledger.last_round + 30
 
     def lock() -> str:
-        lock_id, _ = htlc.lock(
-            asset=None,
-            receiver=receiver.address,
-            amount=1_000_000,
-            hashlock=HASHLOCK,
-            deadline=deadline,
-            signer=sender,
-        )
+        lock_id, _ = _lock_algos(htlc, sender, receiver.address, 1_000_000, deadline)
         return lock_id
 
     with pytest.raises(InvalidInput, match="a timestamp is not a round"):
-        htlc.lock(
-            asset=None,
-            receiver=receiver.address,
-            amount=1_000_000,
-            hashlock=HASHLOCK,
-            deadline=1_800_000_000,
-            signer=sender,
-        )
+        _lock_algos(htlc, sender, receiver.address, 1_000_000, deadline=1_800_000_000)
     lock_id = lock()
     with pytest.raises(SettlementError, match="duplicate lock"):
         lock()
@@ -329,14 +301,7 @@ def test_algo_close_to_rekey_fee_and_group_attacks_are_refused(env: Worlds) -> N
     ledger = env.ledger
     sender, receiver, thief = env.cash["alice"], env.cash["bob"], env.cash["dave"]
     htlc = _htlc(ledger)
-    lock_id, _ = htlc.lock(
-        asset=None,
-        receiver=receiver.address,
-        amount=1_000_000,
-        hashlock=HASHLOCK,
-        deadline=ledger.last_round + 40,
-        signer=sender,
-    )
+    lock_id, _ = _lock_algos(htlc, sender, receiver.address, 1_000_000, ledger.last_round + 40)
     terms = htlc.terms_of(lock_id)
 
     def set_attr(name: str, value: object) -> Callable[[list[tuple[Any, bool]]], None]:
@@ -667,14 +632,7 @@ def test_same_code_path_over_http_algod(env: Worlds, algod_http: Any) -> None:
     sender, receiver = env.cash["alice"], env.cash["bob"]
     htlc = AlgorandHtlc(AlgodClient("a" * 64, algod_http.url), from_round=ledger.last_round + 1)
     before = ledger.balance(receiver.address)
-    lock_id, _ = htlc.lock(
-        asset=None,
-        receiver=receiver.address,
-        amount=777_000,
-        hashlock=HASHLOCK,
-        deadline=ledger.last_round + 10,
-        signer=sender,
-    )
+    lock_id, _ = _lock_algos(htlc, sender, receiver.address, 777_000, ledger.last_round + 10)
     claimed = htlc.claim(lock_id, SECRET, sender)
     assert ledger.balance(receiver.address) == before + 777_000
     assert htlc.secret_from_claim(claimed.tx_id) == SECRET
