@@ -10,7 +10,12 @@ import pytest
 from adapters.algorand.ledger import EmbeddedLedger
 from bridge.model import Capability
 from tests.conformance.base import AdapterConformance, ConformanceEnv
-from tests.fixtures.algorand_assets import StablecoinWorld, build_stablecoin_world, restored
+from tests.fixtures.algorand_assets import (
+    StablecoinWorld,
+    build_stablecoin_world,
+    clawback_cases,
+    restored,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -40,20 +45,9 @@ class TestAsaConformance(AdapterConformance):
 
         alice, bob = world["alice"], world["bob"]
         cases: dict[Capability, Callable[[], dict[str, object]]] = {
+            **clawback_cases(alice, bob),
             Capability.ADDRESS_FREEZE: lambda: {"holder": bob.address, "frozen": True},
-            Capability.BURN: lambda: {"holder": alice.address, "amount": 3},
-            Capability.CLAWBACK: lambda: {
-                "sender": alice.address,
-                "recipient": bob.address,
-                "amount": 2,
-            },
-            Capability.FORCED_TRANSFER: lambda: {
-                "sender": bob.address,
-                "recipient": alice.address,
-                "amount": 1,
-            },
             Capability.MINT: lambda: {"recipient": alice.address, "amount": 5},
-            Capability.OPT_IN: dict,
         }
         with restored(world.ledger):
             yield ConformanceEnv(

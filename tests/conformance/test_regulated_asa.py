@@ -11,7 +11,12 @@ from adapters.algorand.ledger import EmbeddedLedger
 from adapters.algorand.signer import AlgorandSigner
 from bridge.model import Capability, InvestorClass
 from tests.conformance.base import AdapterConformance, ConformanceEnv
-from tests.fixtures.algorand_assets import RegulatedWorld, build_regulated_world, restored
+from tests.fixtures.algorand_assets import (
+    RegulatedWorld,
+    build_regulated_world,
+    clawback_cases,
+    restored,
+)
 
 pytestmark = pytest.mark.timeout(300)
 
@@ -60,20 +65,9 @@ class TestRegulatedAsaConformance(AdapterConformance):
 
         alice, bob = world["alice"], world["bob"]
         cases: dict[Capability, Callable[[], dict[str, object]]] = {
+            **clawback_cases(alice, bob),
             Capability.ADDRESS_FREEZE: lambda: {"holder": bob.address, "frozen": False},
-            Capability.BURN: lambda: {"holder": alice.address, "amount": 3},
-            Capability.CLAWBACK: lambda: {
-                "sender": alice.address,
-                "recipient": bob.address,
-                "amount": 2,
-            },
-            Capability.FORCED_TRANSFER: lambda: {
-                "sender": bob.address,
-                "recipient": alice.address,
-                "amount": 1,
-            },
             Capability.MINT: lambda: {"recipient": bob.address, "amount": 5},
-            Capability.OPT_IN: dict,
             Capability.PAUSE: lambda: {"paused": True},
             Capability.WHITELIST: whitelist_case,
         }
