@@ -107,6 +107,7 @@ from bridge.model import AssetRef, Capability
 from bridge.swap import LegPhase, Outcome, Role, SwapTerms, chain_key
 from relayer.evm import approve_for_htlc, evm_runtime
 from relayer.interop.api import EdgeActors, example_trade
+from relayer.interop.records import RecordActors
 from relayer.interop.strategies import (
     ACTORS,
     ODD_CALLS,
@@ -357,7 +358,7 @@ DROP_FAULTS = ("never_sent", "answer_lost")
 mined), or forwards it and loses the node's answer (mined, the relayer hears an error)."""
 
 
-class InteropMachine(EdgeActors, RuleBasedStateMachine):
+class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
     """Whole swaps through the real relayer, with every actor of issue 16 (see the module
     docstring). Subclass through :func:`machine_class` to pick a :class:`MachineConfig`."""
 
@@ -434,6 +435,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         self._balances_at: tuple[str, ...] = ()
         self._balances_now: dict[tuple[str, str], int] = {}
         self._edges_init()
+        self._records_init()
         self._hook_clients()
 
     # ------------------------------------------------------------------ wiring
@@ -793,7 +795,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         exception out of ``tick()`` would stop the daemon's loop and every other swap)."""
         self.in_tick = True
         try:
-            service.tick()
+            with self._records_tick(service):
+                service.tick()
         except Exception as exc:
             raise self._violation(
                 "relayer_tick_survives_a_failing_swap",
@@ -1077,6 +1080,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
                 if after != before[swap.swap_id] and reason not in swap.outside:
                     swap.outside.append(reason)
         self.world.htlc(chain)._locks.clear()
+        self.unpolled.add(chain)
         self.scanned[chain] = min(self.scanned[chain], client.head())
         # the longer branch replaces the removed blocks as they came (the relayer had ticked
         # through them: not idle time), plus one block more
@@ -1979,6 +1983,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         passed by its confirmations and a few ticks more."""
         self.undoing = True
         self.freeze_armed = False
+        self.freeze_on_reveal = False
         if self.forced_out:
             self.agent_restore()
         if self.frozen and self.config.agents_undo:
@@ -2085,6 +2090,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
                 self._scan()
                 self.every_swap_reaches_a_final_state()
                 self.secret_stays_private_until_revealed()
+                self.a_refused_claim_waits_out_its_back_off()
         finally:
             self.restore_logging()
             if self.ready and self.service is not None:

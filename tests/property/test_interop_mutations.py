@@ -76,6 +76,8 @@ def _check(m: InteropMachine) -> None:
     m.anonymous_callers_see_no_store_error()
     m.a_production_daemon_arms_no_crash_hook()
     m.deadlines_at_risk_are_counted()
+    m.recorded_locks_are_on_the_chain()
+    m.a_refused_claim_waits_out_its_back_off()
 
 
 @contextlib.contextmanager
@@ -235,6 +237,26 @@ def _readyz_with_the_store_down(m: InteropMachine) -> None:
 def _production_start_with_fault_kill(m: InteropMachine) -> None:
     """The operator starts a daemon on a remote chain with a stray STBRIDGE_FAULT_KILL."""
     m.start_daemon("relayer.sqlite3", "https://rpc.example.org", "input:3", None)
+
+
+def _drop_cash_block_hashes(m: InteropMachine) -> None:
+    """The operator puts back a store that kept no block hash for the cash chain."""
+    m.drop_block_hashes("cash")
+
+
+def _buyer_locks_its_cash(m: InteropMachine) -> None:
+    """The external buyer locks the cash leg itself, with the agreed terms."""
+    m._lock_as(m.swaps[0].buyer, m.swaps[0], m.world.cash_token)
+
+
+def _reorg_cash_to_first_mark(m: InteropMachine) -> None:
+    """The cash chain reorganises back to the mark taken before the relayer's first tick
+    (removing the external buyer's lock, mined after it: fewer blocks than the depth)."""
+    m.reorg_to("cash", 0)
+
+
+def _freeze_buyer_after_reveal(m: InteropMachine) -> None:
+    m.agent_freeze_after_reveal()
 
 
 @dataclass(frozen=True)
@@ -459,6 +481,37 @@ CASES: dict[str, Case] = {
             _tick,
             _tick_past_the_security_deadline,
         ],
+    ),
+    # issue 13 item 13 (the watcher): the external buyer locks its cash and the relayer
+    # records the lock; the store loses its kept block hashes of the cash chain (restored
+    # from an older relayer's backup); the cash chain reorganises below the cursor (fewer
+    # blocks than its depth of 4) and removes the buyer's lock: without a hash for the
+    # cursor the mutated watcher skips its reorg check and the store keeps a lock the chain
+    # no longer has (the relayer would reveal against it once it is deep enough). The
+    # relayer's own lock would not show it: the relayer sends its dropped lock again
+    "watcher_trusts_unhashed_cursor": Case(
+        "watcher_trusts_unhashed_cursor",
+        Scenario(_chain((2, 3), 0), _chain((2, 3), 4), BUDGET),
+        {"sec": 2, "cash": 3},
+        [
+            _submit(True, 60),
+            _tick,
+            _buyer_locks_its_cash,
+            _tick,
+            _drop_cash_block_hashes,
+            _reorg_cash_to_first_mark,
+            _tick,
+        ],
+    ),
+    # issue 13 item 13 (the retry pace): the relayer reveals (the seller has the cash), the
+    # T-REX agent freezes the buyer before the relayer claims the security for it: the
+    # token refuses that claim; the relayer must ask again after its back-off, counted; the
+    # mutated relayer asks again at once, some thirty times a tick, uncounted
+    "refused_claim_without_back_off": Case(
+        "refused_claim_without_back_off",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _freeze_buyer_after_reveal, _tick, _tick, _tick, _tick, _tick],
     ),
 }
 """Each mutation's minimal program (kept as a plain regression test)."""
