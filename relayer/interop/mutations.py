@@ -557,6 +557,7 @@ def refused_claim_without_back_off() -> Mutation:
 
 _QUICK = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(0, 0), drift_s=(0, 2))
 _ROUNDS = algorand_setups(block_s=(1, 2), variance_s=(0, 1))
+_DEEP = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(3, 4))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
 
 TARGETS: dict[str, MachineConfig] = {
@@ -757,11 +758,8 @@ TARGETS: dict[str, MachineConfig] = {
     ),
     "watcher_trusts_unhashed_cursor": MachineConfig(
         name="watcher_trusts_unhashed_cursor",
-        scenario=scenarios(
-            sec=_QUICK,
-            cash=chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(3, 4)),
-            budget=_SMALL,
-        ),
+        # a depth on both chains: the reorgs the search draws stay inside the assumptions
+        scenario=scenarios(sec=_DEEP, cash=_DEEP, budget=_SMALL),
         trade=trades(extra_window_s=(30, 60), external=False),
         max_swaps=1,
         sec_backend="anvil",
