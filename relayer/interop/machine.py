@@ -107,6 +107,7 @@ from bridge.model import AssetRef, Capability
 from bridge.swap import LegPhase, Outcome, Role, SwapTerms, chain_key
 from relayer.evm import approve_for_htlc, evm_runtime
 from relayer.interop.api import EdgeActors, example_trade
+from relayer.interop.erc1400 import PartitionActors, class_a_held
 from relayer.interop.records import RecordActors
 from relayer.interop.strategies import (
     ACTORS,
@@ -119,6 +120,7 @@ from relayer.interop.strategies import (
 )
 from relayer.interop.world import (
     CASH_FUNDS,
+    CLASS_B_UNITS,
     EXAMPLE_EPOCH,
     SELLER_UNITS,
     Backend,
@@ -198,6 +200,10 @@ class MachineConfig:
     examples_per_batch: int | None = None
     """Examples per search batch instead of the profile's (a target whose examples are slow
     keeps its batches short: the time budget is checked between batches)."""
+    security: Literal["trex", "erc1400"] = "trex"
+    """The security of the orders: the T-REX token (ERC-3643), or the ERC-1400 one
+    (:mod:`relayer.interop.erc1400`: settled as a plain token lock of its default partition,
+    beside other parties' partition locks)."""
     chains: ChainPair = "evm-evm"
     """Where the cash leg runs: a second EVM chain, or the embedded Algorand ledger
     (:class:`relayer.interop.algorand.AlgorandCashMachine`; give ``scenario`` a round chain
@@ -358,7 +364,7 @@ DROP_FAULTS = ("never_sent", "answer_lost")
 mined), or forwards it and loses the node's answer (mined, the relayer hears an error)."""
 
 
-class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
+class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMachine):
     """Whole swaps through the real relayer, with every actor of issue 16 (see the module
     docstring). Subclass through :func:`machine_class` to pick a :class:`MachineConfig`."""
 
@@ -436,6 +442,7 @@ class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
         self._balances_now: dict[tuple[str, str], int] = {}
         self._edges_init()
         self._records_init()
+        self._partition_init()
         self._hook_clients()
 
     # ------------------------------------------------------------------ wiring
@@ -712,7 +719,7 @@ class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
             order_id=f"interop-{len(self.swaps)}",
             security=LegOrder(
                 chain="sec",
-                asset=world.security,
+                asset=self.security_asset(),
                 amount=spec.units,
                 sender=world.seller.address,
                 receiver=world.buyer_on_sec,
@@ -1106,10 +1113,12 @@ class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
             self.paused = bool(token.functions.paused().call())
             self.frozen = bool(token.functions.isFrozen(bob).call())
             self.revoked = not bool(registry.functions.contains(bob).call())
-            self.forced_out = self._escrow_gaps().get(
+            gaps = self._escrow_gaps()
+            self.forced_out = gaps.get(
                 ("sec", w.security.locator.address.lower()),  # type: ignore[union-attr]
                 0,
             )
+            self._partition_resync(gaps)
         else:
             cash = w.cash.contract(
                 w.cash_token.locator.address,  # type: ignore[union-attr]
@@ -1758,6 +1767,8 @@ class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
         balances = self._balances()
         held = {
             ("sec", w.security.locator.address.lower()): balances[("security", "security HTLC")],  # type: ignore[union-attr]
+            # an ERC-1400 token: the default partition's units (what pays a plain lock)
+            ("sec", w.st1400.locator.address.lower()): class_a_held(w, w.sec_htlc.address),  # type: ignore[union-attr]
         }
         if "cash" in self.EVM_CHAINS:
             held[("cash", w.cash_token.locator.address.lower())] = balances[("cash", "cash HTLC")]  # type: ignore[union-attr]
@@ -1798,6 +1809,7 @@ class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
         world = self.world
         pooled: tuple[tuple[str, AssetRef | None], ...] = (
             ("sec", world.security),
+            ("sec", world.st1400),
             ("cash", world.cash_token),
             ("cash", world.decoy_token),
             ("cash", None),
@@ -1876,6 +1888,13 @@ class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
             ],
             "cash": cash_side,
             "decoy": cash_side,
+            "st1400": [
+                ("seller", w.seller.address),
+                ("buyer", w.buyer_on_sec),
+                ("security HTLC", w.sec_htlc.address),
+                ("third party", w.third.address),
+                ("controller", w.st1400_agent.address),
+            ],
         }
 
     def _chain_state_key(self) -> tuple[str, ...]:
@@ -1893,7 +1912,12 @@ class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
 
     def _expected_supply(self) -> dict[str, int]:
         """Each token's total supply as the world minted it."""
-        return {"security": SELLER_UNITS, "cash": 3 * CASH_FUNDS, "decoy": 3 * CASH_FUNDS}
+        return {
+            "security": SELLER_UNITS,
+            "cash": 3 * CASH_FUNDS,
+            "decoy": 3 * CASH_FUNDS,
+            "st1400": SELLER_UNITS + CLASS_B_UNITS,
+        }
 
     def _balances(self) -> dict[tuple[str, str], int]:
         """Every holder's balance of every token, read once per step (both invariants below
@@ -1902,13 +1926,19 @@ class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
         at = self._chain_state_key()
         if self._balances_at == at and self._balances_now:
             return self._balances_now
-        refs = {"security": w.security, "cash": w.cash_token, "decoy": w.decoy_token}
+        refs = {
+            "security": w.security,
+            "cash": w.cash_token,
+            "decoy": w.decoy_token,
+            "st1400": w.st1400,
+        }
         out: dict[tuple[str, str], int] = {}
         for name, holders in self._holders().items():
-            if name != "security" and "cash" not in self.EVM_CHAINS:
+            on_sec = name in ("security", "st1400")
+            if not on_sec and "cash" not in self.EVM_CHAINS:
                 out.update(self._other_balances(name, holders))
                 continue
-            client = w.sec if name == "security" else w.cash
+            client = w.sec if on_sec else w.cash
             token = client.contract(
                 refs[name].locator.address,  # type: ignore[union-attr]
                 _ERC20_ABI,
@@ -1986,6 +2016,7 @@ class InteropMachine(EdgeActors, RecordActors, RuleBasedStateMachine):
         self.freeze_on_reveal = False
         if self.forced_out:
             self.agent_restore()
+        self.restore_partition()
         if self.frozen and self.config.agents_undo:
             self.agent_freeze(False)
         if self.blocked:

@@ -557,6 +557,20 @@ def refused_claim_without_back_off() -> Mutation:
 
 _QUICK = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(0, 0), drift_s=(0, 2))
 _ROUNDS = algorand_setups(block_s=(1, 2), variance_s=(0, 1))
+
+
+@_registered
+def shortfall_counts_partition_units() -> Mutation:
+    """The pooled-escrow check of before the fix found by the ERC-1400 world (issue 13 item 9
+    on an ERC-1400 token): the HTLC's whole ``balanceOf`` the token covers its plain locks,
+    the units of other parties' open partition locks included (``_open_sum`` counts none)."""
+
+    def _open_sum(amounts: Mapping[str, int], closed: set[str]) -> int:
+        return 0
+
+    return mutation((adapters.evm.htlc, "_open_sum", _open_sum))
+
+
 _DEEP = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(3, 4))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
 
@@ -764,6 +778,15 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=1,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "reorg", "operator_drops_block_hashes"}),
+    ),
+    "shortfall_counts_partition_units": MachineConfig(
+        name="shortfall_counts_partition_units",
+        security="erc1400",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=3,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "partition_look_alike", "agent_force_out_partition"}),
     ),
     "refused_claim_without_back_off": MachineConfig(
         name="refused_claim_without_back_off",

@@ -38,6 +38,7 @@ MUTATION_NAMES: Final = (
     "refused_claim_without_back_off",
     "restart_forgets_old_locks",
     "reveal_without_margin",
+    "shortfall_counts_partition_units",
     "shortfall_unchecked",
     "watcher_trusts_unhashed_cursor",
 )

@@ -255,6 +255,16 @@ def _reorg_cash_to_first_mark(m: InteropMachine) -> None:
     m.reorg_to("cash", 0)
 
 
+def _partition_look_alike(m: InteropMachine) -> None:
+    """The third party locks class-B units of the ERC-1400 security with the first swap's
+    security leg terms (5 units; ``lockPartition``)."""
+    m.lock_partition_look_alike(m.swaps[0])
+
+
+def _force_out_class_a(m: InteropMachine) -> None:
+    assert m.force_out_partition(3) == 3
+
+
 def _freeze_buyer_after_reveal(m: InteropMachine) -> None:
     m.agent_freeze_after_reveal()
 
@@ -480,6 +490,27 @@ CASES: dict[str, Case] = {
             lambda m: m.approach_to(m.swaps[0], "initiator", 3),
             _tick,
             _tick_past_the_security_deadline,
+        ],
+    ),
+    # issue 13 item 9 on the ERC-1400 world (a bug the world found): two swaps lock 5 units
+    # of the token's default partition each in the pooled HTLC, the third party locks 5
+    # units of class B with the first swap's terms, the controller forces 3 class-A units
+    # out: the HTLC's balanceOf (12) still covers the plain locks (10), but only 7 class-A
+    # units can pay them; the mutated check sees no shortfall, the first claim takes 5 of 7
+    "shortfall_counts_partition_units": Case(
+        "shortfall_counts_partition_units",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [
+            _submit(False, 60),
+            _submit(False, 60),
+            _tick,
+            _tick,
+            _partition_look_alike,
+            _force_out_class_a,
+            _tick,
+            _tick,
+            _tick,
         ],
     ),
     # issue 13 item 13 (the watcher): the external buyer locks its cash and the relayer
