@@ -42,7 +42,15 @@ token agent     ``agent_freeze`` (freeze/unfreeze the buyer on the T-REX token),
                 the pooled EVM HTLC), ``agent_block_receiver`` (the cash issuer blocks the
                 seller's cash wallet), ``agent_pause`` (pause/unpause the T-REX token),
                 ``agent_revoke_kyc`` (delete the buyer's identity from the token's
-                identity registry, or register it again)
+                identity registry, or register it again), ``agent_freeze_after_reveal``
+                (freeze the buyer once a secret is out: the owed claim is refused;
+                :mod:`relayer.interop.records`)
+operator        ``operator_drops_block_hashes`` (a store with no kept block hash for one
+                chain; :mod:`relayer.interop.records`), and the API and daemon actors of
+                :mod:`relayer.interop.api`
+ERC-1400        with ``MachineConfig(security="erc1400")`` (:mod:`relayer.interop.erc1400`):
+                ``partition_look_alike`` (third party), ``agent_force_out_partition`` /
+                ``agent_restore_partition`` (the token's controller)
 ==============  ============================================================================
 
 Invariants (``@invariant``, checked after every step; each method's docstring states it):
@@ -51,7 +59,8 @@ Invariants (``@invariant``, checked after every step; each method's docstring st
 ``no_lock_claimed_and_refunded``,
 ``escrow_holds_its_open_locks``, ``secret_stays_private_until_revealed``,
 ``supply_is_conserved`` (every token's supply, across every holder and escrow),
-``no_ineligible_holder_receives_the_security``; and at the end of
+``no_ineligible_holder_receives_the_security``, ``recorded_locks_are_on_the_chain`` and
+``a_refused_claim_waits_out_its_back_off`` (:mod:`relayer.interop.records`); and at the end of
 every example (:meth:`InteropMachine.teardown`) the liveness property
 ``every_swap_reaches_a_final_state``, after the chains keep moving past every deadline.
 

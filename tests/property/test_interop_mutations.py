@@ -605,6 +605,9 @@ SEARCHES = {
     "at_risk_at_slowest_block": 0,
     "no_token_recheck": 0,
     "deadlines_from_host_clock": 2,
+    "watcher_trusts_unhashed_cursor": 0,
+    "refused_claim_without_back_off": 0,
+    "shortfall_counts_partition_units": 0,
 }
 """The batch seed at which the targeted random search found each newer mutation's
 counterexample (the evidence table of ``specs/protocol/protocol.md``)."""
