@@ -594,23 +594,24 @@ def test_the_suite_catches_the_mutation(name: str) -> None:
 
 SEARCHES = {
     "matcher_ignores_escrow": 0,
-    "restart_forgets_old_locks": 12,
+    "restart_forgets_old_locks": 0,
     "refund_skips_clawed_back": 0,
     "fencing_only": 0,
-    "htlc_token_zero_closes_native": 0,
+    "htlc_token_zero_closes_native": 1,
     "order_id_returns_old_swap": 0,
     "non_ascii_bearer_500": 0,
     "readyz_leaks_store_error": 0,
     "daemon_honours_fault_kill": 0,
-    "at_risk_at_slowest_block": 0,
+    "at_risk_at_slowest_block": 3,
     "no_token_recheck": 0,
-    "deadlines_from_host_clock": 2,
+    "deadlines_from_host_clock": 4,
     "watcher_trusts_unhashed_cursor": 0,
     "refused_claim_without_back_off": 0,
     "shortfall_counts_partition_units": 0,
 }
 """The batch seed at which the targeted random search found each newer mutation's
-counterexample (the evidence table of ``specs/protocol/protocol.md``)."""
+counterexample (the evidence table of ``specs/protocol/protocol.md``; seeds of the final
+code: new rules in the machine change hypothesis's draws, so a seed is the code's)."""
 
 
 @pytest.mark.thorough
