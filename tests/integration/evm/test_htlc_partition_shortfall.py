@@ -15,45 +15,46 @@ import hashlib
 from pathlib import Path
 from typing import Any
 
+from adapters.evm.client import EvmClient
 from adapters.evm.contracts import artifact_for_chain
 from adapters.evm.htlc import EvmHtlc
+from adapters.evm.signer import EvmSigner
 from bridge.model import AssetRef, EvmContractLocator
 from relayer.store import SqliteStore
 from relayer.watcher import ChainWatcher, StoredLocks
-from tests.fixtures.evm import EvmTestChain
 
 HOUR = 3600
 DEFAULT = b"class-A".ljust(32, b"\x00")
 OTHER = b"class-B".ljust(32, b"\x00")
 
 
-def _send(chain: EvmTestChain, signer: Any, fn_call: Any) -> None:
+def _send(client: EvmClient, signer: Any, fn_call: Any) -> None:
     data = bytes.fromhex(str(fn_call._encode_transaction_data())[2:])
-    chain.client.transact(signer, str(fn_call.address), data)
+    client.transact(signer, str(fn_call.address), data)
 
 
 def test_units_of_a_partition_lock_do_not_cover_a_shortfall_of_the_plain_locks(
-    evm_chain: EvmTestChain, tmp_path: Path
+    tmp_path: Path,
 ) -> None:
     """Token agent and third party: two plain locks of 5 units (the seller's, default
     partition) and an investor's partition lock of 3 units of class B sit in the HTLC; the
     controller forces 3 default-partition units out of the HTLC. The plain locks are 3
     short (the next claim of 5 would take units of the other plain lock) and the check must
     say so; the partition lock's 3 units of class B cannot pay a plain lock."""
-    client = evm_chain.client
-    agent = evm_chain.funded_signer("partition-short-agent")
-    bob = evm_chain.funded_signer("partition-short-bob")
-    carol = evm_chain.funded_signer("partition-short-carol")
+    client = EvmClient.embedded()  # a fresh py-evm chain (no token suite to build)
+    agent, bob, carol = (EvmSigner.from_seed(f"partition-short-{n}") for n in ("a", "b", "c"))
+    for signer in (agent, bob, carol):
+        client.fund(signer.address, 10**19)
     htlc = EvmHtlc.deploy(client, agent)
     art = artifact_for_chain("SecurityToken1400", client)
     token = client.deploy(agent, art.abi, art.bytecode, "Fund", "FND", 0, DEFAULT, agent.address)
     for who in (agent.address, bob.address, carol.address, htlc.address):
-        _send(evm_chain, agent, token.functions.setWhitelisted(who, True))
-    _send(evm_chain, agent, token.functions.setControllers([agent.address]))
-    _send(evm_chain, agent, token.functions.issueByPartition(DEFAULT, agent.address, 1_000, b""))
-    _send(evm_chain, agent, token.functions.issueByPartition(OTHER, carol.address, 100, b""))
-    _send(evm_chain, agent, token.functions.approve(htlc.address, 10))
-    _send(evm_chain, carol, token.functions.authorizeOperatorByPartition(OTHER, htlc.address))
+        _send(client, agent, token.functions.setWhitelisted(who, True))
+    _send(client, agent, token.functions.setControllers([agent.address]))
+    _send(client, agent, token.functions.issueByPartition(DEFAULT, agent.address, 1_000, b""))
+    _send(client, agent, token.functions.issueByPartition(OTHER, carol.address, 100, b""))
+    _send(client, agent, token.functions.approve(htlc.address, 10))
+    _send(client, carol, token.functions.authorizeOperatorByPartition(OTHER, htlc.address))
     asset = AssetRef(chain=client.chain, locator=EvmContractLocator(address=token.address))
     deadline = int(client.now().timestamp()) + HOUR
     plain = []
@@ -92,7 +93,7 @@ def test_units_of_a_partition_lock_do_not_cover_a_shortfall_of_the_plain_locks(
     assert htlc.shortfall(asset) == (0, tuple(sorted(plain)))
 
     _send(
-        evm_chain,
+        client,
         agent,
         token.functions.operatorTransferByPartition(
             DEFAULT, htlc.address, agent.address, 3, b"", b""
