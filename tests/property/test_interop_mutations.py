@@ -13,6 +13,7 @@ secrets.
 from __future__ import annotations
 
 import contextlib
+import shutil
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -94,6 +95,7 @@ def machine(name: str, scenario: Scenario, intervals: dict[str, int]) -> Iterato
         m.restore_logging()  # a caught mutation ends before teardown
         if m.service is not None:
             m.service.store.close()
+        shutil.rmtree(m.workdir, ignore_errors=True)  # teardown's, when it did not run
 
 
 def _play(m: InteropMachine, program: list[Callable[[InteropMachine], object]]) -> None:
