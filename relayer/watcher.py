@@ -216,7 +216,9 @@ class StoredLocks:
     def __init__(self, store: Store, chain: str) -> None:
         self.store = store
         self.chain = chain
-        self._open: tuple[tuple[int, str], dict[str | None, dict[str, int]]] | None = None
+        self._open: tuple[tuple[int, str], dict[tuple[bool, str | None], dict[str, int]]] | None = (
+            None
+        )
 
     def span(self) -> tuple[int, int] | None:
         """The first and last heights whose events are all recorded (None: unknown)."""
@@ -234,19 +236,30 @@ class StoredLocks:
     def open_amounts(self, token: str | None) -> Mapping[str, int]:
         """Lock id -> amount of every recorded plain (not partition) lock of ``token``
         (None: the native coin) with no recorded claim or refund."""
+        return self._open_of(token, partition=False)
+
+    def open_partition_amounts(self, token: str) -> Mapping[str, int]:
+        """Lock id -> amount of every recorded partition lock (ERC-1400) of ``token`` with
+        no recorded claim or refund (their units are in the token's balance of the HTLC,
+        but no plain lock can be paid from them)."""
+        return self._open_of(token, partition=True)
+
+    def _open_of(self, token: str | None, *, partition: bool) -> Mapping[str, int]:
         span = self.store.recorded_span(self.chain)
         tag = None if span is None or span[2] is None else (span[1], span[2])
+        key = (partition, None if token is None else token.lower())
         if tag is None or self._open is None or self._open[0] != tag:
-            by_token: dict[str | None, dict[str, int]] = {}
+            by_token: dict[tuple[bool, str | None], dict[str, int]] = {}
             for event in self.store.open_locks(self.chain):
-                if event.args.get("partition") is not None:
-                    continue
                 raw = event.args.get("token")
-                key = None if raw is None else str(raw).lower()
-                by_token.setdefault(key, {})[str(event.args["lock_id"])] = int(
+                at = (
+                    event.args.get("partition") is not None,
+                    None if raw is None else str(raw).lower(),
+                )
+                by_token.setdefault(at, {})[str(event.args["lock_id"])] = int(
                     str(event.args["amount"])
                 )
             if tag is None:
-                return by_token.get(None if token is None else token.lower(), {})
+                return by_token.get(key, {})
             self._open = (tag, by_token)
-        return self._open[1].get(None if token is None else token.lower(), {})
+        return self._open[1].get(key, {})

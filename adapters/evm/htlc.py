@@ -278,6 +278,11 @@ class LockRecords(Protocol):
         with no recorded claim or refund."""
         ...
 
+    def open_partition_amounts(self, token: str) -> Mapping[str, int]:
+        """Lock id -> amount of every recorded partition lock of ``token`` with no recorded
+        claim or refund."""
+        ...
+
 
 _EVENT_SHAPES: Final[Mapping[str, tuple[tuple[str, ...], tuple[tuple[str, str], ...]]]] = {
     # the HTLC's events: indexed bytes32 names, then the (name, type) of the data words
@@ -943,8 +948,10 @@ class EvmHtlc:
         that belong to some lock, and the contract cannot tell which: the next claim or
         refund of that token would be paid from another lock's units. A positive shortfall
         means no lock of that token may be acted on until the operator has it restored.
-        Units of a partition lock are not pooled with the token's plain locks and are not
-        counted here.
+        Units of a partition lock are not pooled with the token's plain locks: they are not
+        owed to them, and they are taken out of the balance (an ERC-1400 token's
+        ``balanceOf`` sums every partition; a plain lock cannot be paid from another
+        partition's units, so they never cover a plain lock's shortfall).
 
         The locks (logs) and the balance are read at one block, the head when the check
         starts: read at "latest" each, a block arriving between them (a lock, a claim)
@@ -954,6 +961,7 @@ class EvmHtlc:
         token = NATIVE if asset is None else self._token_address(asset)
         at = self.client.head()
         opened: dict[str, int] = {}
+        parted: dict[str, int] = {}  # open partition locks: in the balance, not the pool's
         closed: set[str] = set()
         recorded = self._records_base()
         if recorded is not None:
@@ -981,9 +989,11 @@ class EvmHtlc:
                 same = str(event.args["token"] or NATIVE).lower() == token.lower()
                 if same and event.args.get("partition") is None:
                     opened[lock_id] = int(str(event.args["amount"]))
+                elif same:
+                    parted[lock_id] = int(str(event.args["amount"]))
             else:
                 closed.add(lock_id)
-        return self._short_of(asset, token, opened, closed, at)
+        return self._short_of(asset, token, opened, closed, at, parted)
 
     def _recorded_short(
         self,
@@ -1014,6 +1024,9 @@ class EvmHtlc:
             entries, held = [], self._held(asset, token, at)
         self._add_tail(around, entries, start, at)
         opened.update(records.open_amounts(None if asset is None else token))
+        parted: dict[str, int] = {}
+        if asset is not None:
+            parted.update(records.open_partition_amounts(token))
         for seen in around.events:
             if seen.height > at:
                 continue  # read by an earlier call, above the pinned block
@@ -1022,15 +1035,17 @@ class EvmHtlc:
                 closed.add(lock_id)
                 continue
             same = str(seen.args["token"] or NATIVE).lower() == token.lower()
-            if same and seen.args.get("partition") is None:
+            if same:
                 amount = int(str(seen.args["amount"]))
+                into = opened if seen.args.get("partition") is None else parted
                 # not open in the records (from below them, or new, or closed): closed?
-                if lock_id not in opened and any(
+                if lock_id not in into and any(
                     e.name != "Locked" for e in records.history(lock_id)
                 ):
                     continue
-                opened[lock_id] = amount
+                into[lock_id] = amount
         open_ids = tuple(sorted(i for i in opened if i not in closed))
+        held -= _open_sum(parted, closed)
         return (max(sum(opened[i] for i in open_ids) - held, 0), open_ids), opened
 
     def _short_by_state(
@@ -1062,10 +1077,12 @@ class EvmHtlc:
         opened: Mapping[str, int],
         closed: set[str],
         at: int,
+        parted: Mapping[str, int],
     ) -> tuple[int, tuple[str, ...]]:
         open_ids = tuple(sorted(i for i in opened if i not in closed))
         owed = sum(opened[i] for i in open_ids)
-        return max(owed - self._held(asset, token, at), 0), open_ids
+        held = self._held(asset, token, at) - _open_sum(parted, closed)
+        return max(owed - held, 0), open_ids
 
     def _held(self, asset: AssetRef | None, token: str, at: int) -> int:
         """This HTLC's balance of ``token`` (``asset`` None: the native coin) at ``at``."""
@@ -1751,6 +1768,11 @@ def _as_bytes(value: object) -> bytes:
     if isinstance(value, bytes | bytearray):
         return bytes(value)
     return bytes.fromhex(str(value).removeprefix("0x"))
+
+
+def _open_sum(amounts: Mapping[str, int], closed: set[str]) -> int:
+    """The units of the locks in ``amounts`` that are not in ``closed``."""
+    return sum(amount for lock_id, amount in amounts.items() if lock_id not in closed)
 
 
 def _lock_id_bytes(lock_id: str) -> bytes:

@@ -42,7 +42,15 @@ token agent     ``agent_freeze`` (freeze/unfreeze the buyer on the T-REX token),
                 the pooled EVM HTLC), ``agent_block_receiver`` (the cash issuer blocks the
                 seller's cash wallet), ``agent_pause`` (pause/unpause the T-REX token),
                 ``agent_revoke_kyc`` (delete the buyer's identity from the token's
-                identity registry, or register it again)
+                identity registry, or register it again), ``agent_freeze_after_reveal``
+                (freeze the buyer once a secret is out: the owed claim is refused;
+                :mod:`relayer.interop.records`)
+operator        ``operator_drops_block_hashes`` (a store with no kept block hash for one
+                chain; :mod:`relayer.interop.records`), and the API and daemon actors of
+                :mod:`relayer.interop.api`
+ERC-1400        with ``MachineConfig(security="erc1400")`` (:mod:`relayer.interop.erc1400`):
+                ``partition_look_alike`` (third party), ``agent_force_out_partition`` /
+                ``agent_restore_partition`` (the token's controller)
 ==============  ============================================================================
 
 Invariants (``@invariant``, checked after every step; each method's docstring states it):
@@ -51,7 +59,8 @@ Invariants (``@invariant``, checked after every step; each method's docstring st
 ``no_lock_claimed_and_refunded``,
 ``escrow_holds_its_open_locks``, ``secret_stays_private_until_revealed``,
 ``supply_is_conserved`` (every token's supply, across every holder and escrow),
-``no_ineligible_holder_receives_the_security``; and at the end of
+``no_ineligible_holder_receives_the_security``, ``recorded_locks_are_on_the_chain`` and
+``a_refused_claim_waits_out_its_back_off`` (:mod:`relayer.interop.records`); and at the end of
 every example (:meth:`InteropMachine.teardown`) the liveness property
 ``every_swap_reaches_a_final_state``, after the chains keep moving past every deadline.
 
@@ -107,6 +116,8 @@ from bridge.model import AssetRef, Capability
 from bridge.swap import LegPhase, Outcome, Role, SwapTerms, chain_key
 from relayer.evm import approve_for_htlc, evm_runtime
 from relayer.interop.api import EdgeActors, example_trade
+from relayer.interop.erc1400 import PartitionActors, class_a_held
+from relayer.interop.records import RecordActors
 from relayer.interop.strategies import (
     ACTORS,
     ODD_CALLS,
@@ -118,6 +129,7 @@ from relayer.interop.strategies import (
 )
 from relayer.interop.world import (
     CASH_FUNDS,
+    CLASS_B_UNITS,
     EXAMPLE_EPOCH,
     SELLER_UNITS,
     Backend,
@@ -150,6 +162,8 @@ RUN_TICKS = 4
 MAX_DROPS = 3
 """Submissions armed to be dropped at most at once (``drop_submissions``)."""
 MAX_MARKS = 6
+SETTLE_S = 0.5
+"""Seconds at most the machine waits for anvil to mine a transaction a tick sent."""
 """Snapshots kept per chain for reorgs (one before every relayer tick)."""
 
 
@@ -197,6 +211,10 @@ class MachineConfig:
     examples_per_batch: int | None = None
     """Examples per search batch instead of the profile's (a target whose examples are slow
     keeps its batches short: the time budget is checked between batches)."""
+    security: Literal["trex", "erc1400"] = "trex"
+    """The security of the orders: the T-REX token (ERC-3643), or the ERC-1400 one
+    (:mod:`relayer.interop.erc1400`: settled as a plain token lock of its default partition,
+    beside other parties' partition locks)."""
     chains: ChainPair = "evm-evm"
     """Where the cash leg runs: a second EVM chain, or the embedded Algorand ledger
     (:class:`relayer.interop.algorand.AlgorandCashMachine`; give ``scenario`` a round chain
@@ -357,7 +375,7 @@ DROP_FAULTS = ("never_sent", "answer_lost")
 mined), or forwards it and loses the node's answer (mined, the relayer hears an error)."""
 
 
-class InteropMachine(EdgeActors, RuleBasedStateMachine):
+class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMachine):
     """Whole swaps through the real relayer, with every actor of issue 16 (see the module
     docstring). Subclass through :func:`machine_class` to pick a :class:`MachineConfig`."""
 
@@ -421,6 +439,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         self.drops: list[str] = []
         """Faults armed for the relayer's next submissions (``never_sent``, ``answer_lost``)."""
         self.lost: set[str] = set()
+        self.sent_in_tick: list[tuple[str, str]] = []
+        """Transactions a relayer tick sent (pipelined: not waited for) on an anvil chain."""
         self.in_tick = False
         self.dropped = 0
         self.holdings: dict[tuple[str, str], int] = {}
@@ -434,6 +454,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         self._balances_at: tuple[str, ...] = ()
         self._balances_now: dict[tuple[str, str], int] = {}
         self._edges_init()
+        self._records_init()
+        self._partition_init()
         self._hook_clients()
 
     # ------------------------------------------------------------------ wiring
@@ -566,9 +588,12 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             client = self.world.client(chain)
             submit, wait = client.submit, client.wait
 
-            def hooked_submit(signed: bytes, _submit: Any = submit) -> str:
+            def hooked_submit(signed: bytes, _submit: Any = submit, _chain: str = chain) -> str:
                 if not (self.in_tick and self.drops):
-                    return str(_submit(signed))
+                    tx_hash = str(_submit(signed))
+                    if self.in_tick:
+                        self.sent_in_tick.append((_chain, tx_hash))
+                    return tx_hash
                 how = self.drops.pop(0)
                 self.dropped += 1
                 tx_hash = Web3.keccak(signed).to_0x_hex()
@@ -576,6 +601,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
                     self.lost.add(tx_hash)
                     return tx_hash
                 _submit(signed)
+                self.sent_in_tick.append((_chain, tx_hash))
                 raise ChainUnavailable("send transaction: the node's answer was lost (fault)")
 
             def hooked_wait(tx_id: str, *, timeout: float | None = None, _wait: Any = wait) -> Any:
@@ -710,7 +736,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             order_id=f"interop-{len(self.swaps)}",
             security=LegOrder(
                 chain="sec",
-                asset=world.security,
+                asset=self.security_asset(),
                 amount=spec.units,
                 sender=world.seller.address,
                 receiver=world.buyer_on_sec,
@@ -793,7 +819,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         exception out of ``tick()`` would stop the daemon's loop and every other swap)."""
         self.in_tick = True
         try:
-            service.tick()
+            with self._records_tick(service):
+                service.tick()
         except Exception as exc:
             raise self._violation(
                 "relayer_tick_survives_a_failing_swap",
@@ -802,6 +829,25 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             ) from exc
         finally:
             self.in_tick = False
+            self._settle()
+
+    def _settle(self) -> None:
+        """Wait until anvil has mined what the tick sent: anvil answers a transaction's
+        submission before its automine has committed the block, so a read of the head
+        right after a pipelined send (the relayer does not wait for receipts) sees the
+        block or not by timing, and a seed would not replay the same steps. Each
+        transaction gets up to ``SETTLE_S`` (one stuck behind a dropped nonce never
+        mines until the relayer sends the missing one again)."""
+        sent, self.sent_in_tick = self.sent_in_tick, []
+        for chain, tx_hash in sent:
+            client = self.world.client(chain)
+            if client.backend == "pyevm":
+                continue
+            until = time.monotonic() + SETTLE_S
+            while client._rpc("eth_getTransactionReceipt", [tx_hash]) is None:
+                if time.monotonic() > until:
+                    break
+                time.sleep(0.002)
 
     @precondition(
         lambda self: self._on("replica_tick") and self._act("relayer") and bool(self.swaps)
@@ -1077,6 +1123,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
                 if after != before[swap.swap_id] and reason not in swap.outside:
                     swap.outside.append(reason)
         self.world.htlc(chain)._locks.clear()
+        self.unpolled.add(chain)
         self.scanned[chain] = min(self.scanned[chain], client.head())
         # the longer branch replaces the removed blocks as they came (the relayer had ticked
         # through them: not idle time), plus one block more
@@ -1102,10 +1149,12 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             self.paused = bool(token.functions.paused().call())
             self.frozen = bool(token.functions.isFrozen(bob).call())
             self.revoked = not bool(registry.functions.contains(bob).call())
-            self.forced_out = self._escrow_gaps().get(
+            gaps = self._escrow_gaps()
+            self.forced_out = gaps.get(
                 ("sec", w.security.locator.address.lower()),  # type: ignore[union-attr]
                 0,
             )
+            self._partition_resync(gaps)
         else:
             cash = w.cash.contract(
                 w.cash_token.locator.address,  # type: ignore[union-attr]
@@ -1754,6 +1803,8 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         balances = self._balances()
         held = {
             ("sec", w.security.locator.address.lower()): balances[("security", "security HTLC")],  # type: ignore[union-attr]
+            # an ERC-1400 token: the default partition's units (what pays a plain lock)
+            ("sec", w.st1400.locator.address.lower()): class_a_held(w, w.sec_htlc.address),  # type: ignore[union-attr]
         }
         if "cash" in self.EVM_CHAINS:
             held[("cash", w.cash_token.locator.address.lower())] = balances[("cash", "cash HTLC")]  # type: ignore[union-attr]
@@ -1794,6 +1845,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         world = self.world
         pooled: tuple[tuple[str, AssetRef | None], ...] = (
             ("sec", world.security),
+            ("sec", world.st1400),
             ("cash", world.cash_token),
             ("cash", world.decoy_token),
             ("cash", None),
@@ -1872,6 +1924,13 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
             ],
             "cash": cash_side,
             "decoy": cash_side,
+            "st1400": [
+                ("seller", w.seller.address),
+                ("buyer", w.buyer_on_sec),
+                ("security HTLC", w.sec_htlc.address),
+                ("third party", w.third.address),
+                ("controller", w.st1400_agent.address),
+            ],
         }
 
     def _chain_state_key(self) -> tuple[str, ...]:
@@ -1889,7 +1948,12 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
 
     def _expected_supply(self) -> dict[str, int]:
         """Each token's total supply as the world minted it."""
-        return {"security": SELLER_UNITS, "cash": 3 * CASH_FUNDS, "decoy": 3 * CASH_FUNDS}
+        return {
+            "security": SELLER_UNITS,
+            "cash": 3 * CASH_FUNDS,
+            "decoy": 3 * CASH_FUNDS,
+            "st1400": SELLER_UNITS + CLASS_B_UNITS,
+        }
 
     def _balances(self) -> dict[tuple[str, str], int]:
         """Every holder's balance of every token, read once per step (both invariants below
@@ -1898,13 +1962,19 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         at = self._chain_state_key()
         if self._balances_at == at and self._balances_now:
             return self._balances_now
-        refs = {"security": w.security, "cash": w.cash_token, "decoy": w.decoy_token}
+        refs = {
+            "security": w.security,
+            "cash": w.cash_token,
+            "decoy": w.decoy_token,
+            "st1400": w.st1400,
+        }
         out: dict[tuple[str, str], int] = {}
         for name, holders in self._holders().items():
-            if name != "security" and "cash" not in self.EVM_CHAINS:
+            on_sec = name in ("security", "st1400")
+            if not on_sec and "cash" not in self.EVM_CHAINS:
                 out.update(self._other_balances(name, holders))
                 continue
-            client = w.sec if name == "security" else w.cash
+            client = w.sec if on_sec else w.cash
             token = client.contract(
                 refs[name].locator.address,  # type: ignore[union-attr]
                 _ERC20_ABI,
@@ -1979,8 +2049,10 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
         passed by its confirmations and a few ticks more."""
         self.undoing = True
         self.freeze_armed = False
+        self.freeze_on_reveal = False
         if self.forced_out:
             self.agent_restore()
+        self.restore_partition()
         if self.frozen and self.config.agents_undo:
             self.agent_freeze(False)
         if self.blocked:
@@ -2085,6 +2157,7 @@ class InteropMachine(EdgeActors, RuleBasedStateMachine):
                 self._scan()
                 self.every_swap_reaches_a_final_state()
                 self.secret_stays_private_until_revealed()
+                self.a_refused_claim_waits_out_its_back_off()
         finally:
             self.restore_logging()
             if self.ready and self.service is not None:

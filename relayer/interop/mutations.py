@@ -48,7 +48,7 @@ from adapters.evm.contracts import require_code_runs as shipped_code_check
 from bridge.errors import BridgeError
 from bridge.htlc import ChainHead, ChainTiming, RelayerBudget
 from bridge.ports import ChainEvent, HtlcLock
-from bridge.swap import LegPhase, LockObserved, Role, SwapState, SwapTerms, chain_key
+from bridge.swap import LegPhase, LockObserved, Role, SwapState, SwapTerms, TxFailed, chain_key
 from relayer.clients import OPERATOR
 from relayer.interop.contracts import htlc_mutant_build
 from relayer.interop.machine import MachineConfig
@@ -61,7 +61,7 @@ from relayer.interop.strategies import (
 )
 from relayer.service import CrashPlan, RelayerService, _RevealRefused
 from relayer.store import Store
-from relayer.watcher import ChainView
+from relayer.watcher import ChainView, ChainWatcher
 
 __all__ = ["MUTATIONS", "TARGETS", "Mutation", "mutation", "patched"]
 
@@ -505,8 +505,73 @@ def deadlines_from_host_clock() -> Mutation:
     return mutation((relayer.service, "_head", _head))
 
 
+@_registered
+def watcher_trusts_unhashed_cursor() -> Mutation:
+    """Issue 13 item 13 (the watcher): a cursor whose block hash the store did not keep is
+    taken as still on the chain, the reorg check skipped (``ChainWatcher._check_reorg``
+    returned the cursor): a reorg below it leaves the removed locks recorded."""
+    original = ChainWatcher._check_reorg
+
+    def _check_reorg(self: ChainWatcher, cursor: int, head: int) -> int:
+        if cursor not in self.store.block_hashes(self.chain):
+            return cursor
+        return original(self, cursor, head)
+
+    return mutation((ChainWatcher, "_check_reorg", _check_reorg))
+
+
+@_registered
+def refused_claim_without_back_off() -> Mutation:
+    """Issue 13 item 13 (the retry pace): a claim or refund the chain or the token refuses
+    is recorded and asked again at once by the engine, in the same tick and every tick
+    after it (no back-off, no ``stbridge_tx_refusals_total``): ``_tx_failed`` without its
+    last step."""
+
+    def _tx_failed(
+        self: RelayerService,
+        swap_id: str,
+        seq: int,
+        action: str,
+        role: Role,
+        state: SwapState,
+        exc: Exception,
+        *,
+        broadcast: bool,
+    ) -> None:
+        if action == "lock" and self._find(state, role) is not None:
+            self.store.finish_effect(swap_id, seq, "done")
+            return
+        self.store.finish_effect(swap_id, seq, "failed")
+        self._apply(
+            swap_id,
+            TxFailed(
+                action=action,
+                role=role,
+                reason=str(exc)[:500],
+                broadcast=broadcast,
+            ),
+        )
+
+    return mutation((RelayerService, "_tx_failed", _tx_failed))
+
+
 _QUICK = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(0, 0), drift_s=(0, 2))
 _ROUNDS = algorand_setups(block_s=(1, 2), variance_s=(0, 1))
+
+
+@_registered
+def shortfall_counts_partition_units() -> Mutation:
+    """The pooled-escrow check of before the fix found by the ERC-1400 world (issue 13 item 9
+    on an ERC-1400 token): the HTLC's whole ``balanceOf`` the token covers its plain locks,
+    the units of other parties' open partition locks included (``_open_sum`` counts none)."""
+
+    def _open_sum(amounts: Mapping[str, int], closed: set[str]) -> int:
+        return 0
+
+    return mutation((adapters.evm.htlc, "_open_sum", _open_sum))
+
+
+_DEEP = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(3, 4))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
 
 TARGETS: dict[str, MachineConfig] = {
@@ -704,6 +769,32 @@ TARGETS: dict[str, MachineConfig] = {
         boundaries=st.just("initiator"),
         offsets=st.integers(0, 6),
         host_skews=st.integers(-60, -10),
+    ),
+    "watcher_trusts_unhashed_cursor": MachineConfig(
+        name="watcher_trusts_unhashed_cursor",
+        # a depth on both chains: the reorgs the search draws stay inside the assumptions
+        scenario=scenarios(sec=_DEEP, cash=_DEEP, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "reorg", "operator_drops_block_hashes"}),
+    ),
+    "shortfall_counts_partition_units": MachineConfig(
+        name="shortfall_counts_partition_units",
+        security="erc1400",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=3,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "partition_look_alike", "agent_force_out_partition"}),
+    ),
+    "refused_claim_without_back_off": MachineConfig(
+        name="refused_claim_without_back_off",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=1,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "agent_freeze", "agent_freeze_after_reveal"}),
     ),
 }
 """The targeted search (actors, rules, strategies) that finds each mutation's counterexample."""

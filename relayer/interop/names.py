@@ -35,8 +35,11 @@ MUTATION_NAMES: Final = (
     "order_id_returns_old_swap",
     "readyz_leaks_store_error",
     "refund_skips_clawed_back",
+    "refused_claim_without_back_off",
     "restart_forgets_old_locks",
     "reveal_without_margin",
+    "shortfall_counts_partition_units",
     "shortfall_unchecked",
+    "watcher_trusts_unhashed_cursor",
 )
 """The names of :data:`relayer.interop.mutations.MUTATIONS` (a unit test keeps them equal)."""

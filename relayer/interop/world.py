@@ -4,6 +4,12 @@
   (ERC-3643) with investors alice (JP, the seller) and bob (SG, the buyer's security
   wallet), our HTLC registered in the token's identity registry as an escrow, as
   :func:`relayer.embedded.build_world` wires it;
+- beside it on the security chain, an **ERC-1400 security**: stbridge's ``SecurityToken1400``
+  with a default partition (class A, alice's units, what a plain lock of the token takes)
+  and a second one (class B, held by the third party, who has made our HTLC its operator
+  for it: it can lock class-B units with ``lockPartition``); alice, bob, the HTLC, the third
+  party and the token's controller (its agent) are whitelisted
+  (:mod:`relayer.interop.erc1400` drives it);
 - the **cash chain** (anvil): stbridge's ``CashToken`` (an ERC-20 stablecoin with issuer
   powers), a worthless look-alike ``Decoy`` token, and our HTLC.
 
@@ -26,6 +32,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from adapters.evm.client import EvmClient
+from adapters.evm.contracts import artifact_for_chain
 from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
 from adapters.evm.htlc import (
     EvmHtlc,
@@ -55,6 +62,12 @@ ahead of any host clock: an in-process chain cannot stamp a block before the hos
 and examples move time forward only."""
 CASH_FUNDS = 10**15
 """Base units of the cash token each buyer and the third party hold at the start."""
+CLASS_A = b"interop-class-A".ljust(32, b"\x00")
+"""The ERC-1400 security's default partition (alice's units; a plain lock takes these)."""
+CLASS_B = b"interop-class-B".ljust(32, b"\x00")
+"""The ERC-1400 security's other partition (the third party's units)."""
+CLASS_B_UNITS = 1_000
+"""Class-B units of the ERC-1400 security the third party holds at the start."""
 
 
 @dataclass
@@ -78,6 +91,10 @@ class InteropWorld:
     third: EvmSigner
     operator_sec: EvmSigner
     operator_cash: EvmSigner
+    st1400: AssetRef
+    """The ERC-1400 security (``SecurityToken1400``) on the security chain."""
+    st1400_agent: EvmSigner
+    """Its owner and controller (the token agent: forced transfers by partition)."""
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     _base: dict[str, Any] = field(default_factory=dict)
     _shipped_cash_htlc: EvmHtlc = field(init=False)
@@ -195,6 +212,9 @@ def build_world(*, sec_backend: Backend = "pyevm") -> InteropWorld:
                 to=signers[name].address,
                 amount=CASH_FUNDS,
             )
+        st1400 = _deploy_st1400(
+            sec, sec_htlc, trex.investor("alice").signer, trex.investor("bob").address, signers
+        )
         world = InteropWorld(
             sec=sec,
             cash=cash,
@@ -213,6 +233,8 @@ def build_world(*, sec_backend: Backend = "pyevm") -> InteropWorld:
             third=signers["third"],
             operator_sec=signers["op-sec"],
             operator_cash=signers["op-cash"],
+            st1400=AssetRef(chain=sec.chain, locator=EvmContractLocator(address=st1400[0])),
+            st1400_agent=st1400[1],
             processes=processes,
         )
     except BaseException:
@@ -221,6 +243,34 @@ def build_world(*, sec_backend: Backend = "pyevm") -> InteropWorld:
         raise
     world.mark_base()
     return world
+
+
+def _deploy_st1400(
+    sec: EvmClient, htlc: EvmHtlc, alice: EvmSigner, bob: str, signers: dict[str, EvmSigner]
+) -> tuple[str, EvmSigner]:
+    """Deploy the ERC-1400 security (see the module docstring): its address and agent."""
+    agent = EvmSigner.from_seed("interop:st1400-agent")
+    sec.fund(agent.address, 10 * ETHER)
+    art = artifact_for_chain("SecurityToken1400", sec)
+    token = sec.deploy(
+        agent, art.abi, art.bytecode, "Interop Partitioned Fund", "IPF", 0, CLASS_A, agent.address
+    )
+    fns = token.functions
+    third = signers["third"]
+    calls: list[tuple[EvmSigner, Any]] = [
+        *(
+            (agent, fns.setWhitelisted(who, True))
+            for who in (alice.address, bob, htlc.address, third.address, agent.address)
+        ),
+        (agent, fns.setControllers([agent.address])),
+        (agent, fns.issueByPartition(CLASS_A, alice.address, SELLER_UNITS, b"")),
+        (agent, fns.issueByPartition(CLASS_B, third.address, CLASS_B_UNITS, b"")),
+        (third, fns.authorizeOperatorByPartition(CLASS_B, htlc.address)),
+    ]
+    for signer, call in calls:
+        data = bytes.fromhex(str(call._encode_transaction_data()).removeprefix("0x"))
+        sec.transact(signer, str(token.address), data)
+    return str(token.address), agent
 
 
 def _admit_escrow(sec: EvmClient, deployer: TrexDeployer, trex: TrexSuite, htlc: EvmHtlc) -> None:
