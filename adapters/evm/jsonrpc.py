@@ -117,13 +117,21 @@ class JsonRpcTransport:
         """The ``result`` of one call; ``RpcError`` for an error answer, ``ChainUnavailable``
         when the node cannot be reached (after the retries a read gets)."""
         self._ids += 1
+        ident = self._ids
         body = json.dumps(
-            {"jsonrpc": "2.0", "id": self._ids, "method": method, "params": list(params)},
+            {"jsonrpc": "2.0", "id": ident, "method": method, "params": list(params)},
             separators=(",", ":"),
         ).encode()
         answer = self._post(body, reads=method in self._reads, methods=(method,))
         if not isinstance(answer, dict):
             raise ChainUnavailable(f"{method}: the node answered {type(answer).__name__}")
+        if answer.get("id") != ident:
+            # the connection is out of step (an answer left unread, or a node that mixes
+            # answers up): an answer to another request is never taken for this one
+            self._drop()
+            raise ChainUnavailable(
+                f"{method}: the node answered request id {answer.get('id')!r}, not {ident}"
+            )
         if answer.get("error") is not None:
             raise RpcError(method, answer["error"])
         if "result" not in answer:
