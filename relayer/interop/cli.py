@@ -96,7 +96,7 @@ def interop_test(
 
     def show(r: RunReport) -> None:
         console.print(
-            f"[bold]batch {r.batches}[/] (seed {r.seed + r.batches - 1}): "
+            f"[bold]batch {r.batches}[/] (seed {r.batch_seed}): "
             f"examples {r.examples}, steps {r.steps}, invariants checked {r.invariants_checked}, "
             f"{r.elapsed_s:.0f} s, failures {len(r.failures)}"
         )

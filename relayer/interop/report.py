@@ -29,6 +29,7 @@ from typing import Any, Literal
 
 import hypothesis
 from hypothesis import HealthCheck, Phase, reproduce_failure, seed, settings
+from hypothesis.errors import Flaky
 from hypothesis.stateful import get_state_machine_test
 
 from bridge import __version__
@@ -79,6 +80,8 @@ class RunReport:
     mutation: str | None = None
     store: str = "sqlite"
     chains: str = "evm-evm"
+    batch_seed: int = 0
+    """The seed of the batch run last (a replay runs its failures' seeds)."""
 
     @property
     def passed(self) -> bool:
@@ -169,9 +172,14 @@ def _settings(spec: _ProfileSpec, *, shrink: bool = True) -> settings:
 
 
 def _failure(batch_seed: int, exc: BaseException) -> dict[str, Any]:
+    """The report's entry for a batch's failure. A failure hypothesis could not reproduce
+    when it ran the example again (its ``Flaky`` group) is marked ``flaky``: its steps (the
+    group's notes) are kept, and a replay from the seed may pass."""
+    flaky = isinstance(exc, Flaky)
+    notes = list(getattr(exc, "__notes__", []))
     if isinstance(exc, BaseExceptionGroup):
         exc = exc.exceptions[0]
-    notes = list(getattr(exc, "__notes__", []))
+        notes += list(getattr(exc, "__notes__", []))
     message = str(exc)
     invariant = message.split(":", 1)[0] if ":" in message else type(exc).__name__
     entry: dict[str, Any] = {
@@ -181,6 +189,8 @@ def _failure(batch_seed: int, exc: BaseException) -> dict[str, Any]:
         "message": message,
         "example": [line for note in notes for line in note.splitlines() if line.strip()],
     }
+    if flaky:
+        entry["flaky"] = True
     for note in notes:
         found = _BLOB.search(note)
         if found:
@@ -258,7 +268,7 @@ def run(
         failure = _run_batch(config, spec, seed_value + batch, None, shrink=shrink)
         batch += 1
         counters = stats()
-        report.batches = batch
+        report.batches, report.batch_seed = batch, seed_value + batch - 1
         report.examples, report.steps = counters.examples, counters.steps
         report.invariants_checked = counters.invariants
         report.rules = dict(sorted(counters.rules.items()))
@@ -313,12 +323,14 @@ def _replay(
             config, replace(spec), int(failure["seed"]), failure.get("reproduce_failure")
         )
         report.batches += 1
+        report.batch_seed = int(failure["seed"])
         if exc is not None:
             report.failures.append(_failure(int(failure["seed"]), exc))
         counters = stats()
         report.examples, report.steps = counters.examples, counters.steps
         report.invariants_checked = counters.invariants
         report.rules = dict(sorted(counters.rules.items()))
+        report.relayer_ticks = counters.relayer_ticks
         report.elapsed_s = time.monotonic() - started
         if progress is not None:
             progress(report)
