@@ -162,8 +162,6 @@ RUN_TICKS = 4
 MAX_DROPS = 3
 """Submissions armed to be dropped at most at once (``drop_submissions``)."""
 MAX_MARKS = 6
-SETTLE_S = 0.5
-"""Seconds at most the machine waits for anvil to mine a transaction a tick sent."""
 """Snapshots kept per chain for reorgs (one before every relayer tick)."""
 
 
@@ -439,8 +437,6 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
         self.drops: list[str] = []
         """Faults armed for the relayer's next submissions (``never_sent``, ``answer_lost``)."""
         self.lost: set[str] = set()
-        self.sent_in_tick: list[tuple[str, str]] = []
-        """Transactions a relayer tick sent (pipelined: not waited for) on an anvil chain."""
         self.in_tick = False
         self.dropped = 0
         self.holdings: dict[tuple[str, str], int] = {}
@@ -588,12 +584,9 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
             client = self.world.client(chain)
             submit, wait = client.submit, client.wait
 
-            def hooked_submit(signed: bytes, _submit: Any = submit, _chain: str = chain) -> str:
+            def hooked_submit(signed: bytes, _submit: Any = submit) -> str:
                 if not (self.in_tick and self.drops):
-                    tx_hash = str(_submit(signed))
-                    if self.in_tick:
-                        self.sent_in_tick.append((_chain, tx_hash))
-                    return tx_hash
+                    return str(_submit(signed))
                 how = self.drops.pop(0)
                 self.dropped += 1
                 tx_hash = Web3.keccak(signed).to_0x_hex()
@@ -601,7 +594,6 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
                     self.lost.add(tx_hash)
                     return tx_hash
                 _submit(signed)
-                self.sent_in_tick.append((_chain, tx_hash))
                 raise ChainUnavailable("send transaction: the node's answer was lost (fault)")
 
             def hooked_wait(tx_id: str, *, timeout: float | None = None, _wait: Any = wait) -> Any:
@@ -829,25 +821,7 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
             ) from exc
         finally:
             self.in_tick = False
-            self._settle()
-
-    def _settle(self) -> None:
-        """Wait until anvil has mined what the tick sent: anvil answers a transaction's
-        submission before its automine has committed the block, so a read of the head
-        right after a pipelined send (the relayer does not wait for receipts) sees the
-        block or not by timing, and a seed would not replay the same steps. Each
-        transaction gets up to ``SETTLE_S`` (one stuck behind a dropped nonce never
-        mines until the relayer sends the missing one again)."""
-        sent, self.sent_in_tick = self.sent_in_tick, []
-        for chain, tx_hash in sent:
-            client = self.world.client(chain)
-            if client.backend == "pyevm":
-                continue
-            until = time.monotonic() + SETTLE_S
-            while client._rpc("eth_getTransactionReceipt", [tx_hash]) is None:
-                if time.monotonic() > until:
-                    break
-                time.sleep(0.002)
+            self.world.settle()  # what the tick sent is mined before anything else moves
 
     @precondition(
         lambda self: self._on("replica_tick") and self._act("relayer") and bool(self.swaps)
@@ -976,6 +950,7 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
             for _ in range(blocks):
                 client.increase_time(interval)
         else:  # the automatic interval would override the one asked for here
+            self.world.settle()
             client._rpc("anvil_removeBlockTimestampInterval", [])
             stamp = int(client.now().timestamp())
             for _ in range(blocks):  # anvil_mine's interval skips the first block

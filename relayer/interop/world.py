@@ -42,6 +42,7 @@ from adapters.evm.htlc import (
 )
 from adapters.evm.signer import EvmSigner
 from adapters.evm.trex_deploy import TrexDeployer, TrexSuite, deploy_demo_suite
+from bridge.errors import ChainUnavailable
 from bridge.model import AssetRef, Capability, EvmContractLocator
 from relayer.interop.anvil import start_anvil, stop_process
 
@@ -139,6 +140,30 @@ class InteropWorld:
             self.cash_htlc = EvmHtlc(self.cash, str(address), from_block=receipt.height)
         for htlc in (self.sec_htlc, self.cash_htlc):
             htlc._locks.clear()  # the adapter's cache of lock parameters read from events
+
+    def settle(self, timeout_s: float = 30.0) -> None:
+        """Wait until each anvil chain has mined every transaction sent to it.
+
+        anvil answers ``eth_sendRawTransaction`` before it mines the transaction (its miner
+        runs apart: about one send in four is not in a block at the next read), and the
+        pipelined relayer does not wait for receipts. Without this, a block a step mines
+        with a chosen timestamp would race the miner: the pending transaction's block gets
+        the node's own clock (``evm_mine`` then refuses the chosen one as lower), and which
+        block a transaction lands in would vary from run to run. A transaction queued
+        behind a nonce gap (a dropped submission) is not pending and is not waited for.
+        ``ChainUnavailable`` if a node keeps pending transactions for ``timeout_s``.
+        """
+        for name in ("sec", "cash"):
+            client = self.client(name)
+            if client.backend == "pyevm":
+                continue  # py-evm mines inside the send
+            deadline = time.monotonic() + timeout_s
+            while int(client._rpc("txpool_status", [])["pending"], 16):
+                if time.monotonic() > deadline:
+                    raise ChainUnavailable(
+                        f"{name}: anvil kept pending transactions for {timeout_s:.0f} s"
+                    )
+                time.sleep(0.002)
 
     def close(self) -> None:
         """Stop the nodes this world started (by pid)."""
