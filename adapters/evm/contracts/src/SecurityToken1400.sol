@@ -43,10 +43,13 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 /// read, whoever else it is.)
 /// Partition allowances (as ConsenSys' UniversalToken has them): `approveByPartition` lets
 /// a spender move up to that many units of one partition with `operatorTransferByPartition`
-/// without being an operator; the allowance is checked first and each such transfer spends
-/// its amount (an allowance spent to zero refunds most of its write, so an escrow approved
-/// for exactly the amount is authorised as cheaply as through an ERC-20 allowance). Spending
-/// it is the holder's decision: no `ControllerTransfer`. `canTransferByPartition` counts it.
+/// without being an operator; a non-zero allowance that covers the value is checked first
+/// and each such transfer spends its amount (an allowance spent to zero refunds most of its
+/// write, so an escrow approved for exactly the amount is authorised as cheaply as through an
+/// ERC-20 allowance; an operator pays one more storage read for it). Spending it is the
+/// holder's decision: no `ControllerTransfer`. `canTransferByPartition` counts it.
+/// `transferByPartition` and `operatorTransferByPartition` run `_check`'s steps in its order
+/// inline (`_transferByPartition`: each word read once, the data logged from calldata).
 /// Documents (ERC-1643) are set and removed by the owner.
 contract SecurityToken1400 is IERC20Metadata, Ownable {
     bytes1 internal constant FAILURE = 0x50;
@@ -248,7 +251,7 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
         external
         returns (bytes32)
     {
-        _transferChecked(partition, msg.sender, to, value, data, "", false);
+        _transferByPartition(partition, msg.sender, to, value, data, msg.data[0:0]);
         return partition;
     }
 
@@ -260,26 +263,7 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
         bytes calldata data,
         bytes calldata operatorData
     ) external returns (bytes32) {
-        // _check's order, its reads made once: the pause, the operator (the partition
-        // allowance first, spent at once: a later refusal reverts it), then the rest
-        if (_paused) revert TransferRefused(HALTED, "TRANSFERS_PAUSED");
-        bool forced;
-        if (msg.sender != from) {
-            bytes32 key = _allowanceKey(from, partition, msg.sender);
-            uint256 allowed = _load(key);
-            if (allowed >= value) {
-                _save(key, allowed - value);
-            } else if (!_authorisedByHolder(partition, msg.sender, from)) {
-                if (!_controllable || !_isController[msg.sender]) {
-                    revert TransferRefused(INVALID_OPERATOR, "OPERATOR_NOT_AUTHORIZED");
-                }
-                forced = true; // not by the holder: a controller's forced transfer (see the notice)
-            }
-        }
-        (bytes1 status, bytes32 reason) = _checkHolders(partition, from, to, value);
-        if (status != SUCCESS) revert TransferRefused(status, reason);
-        _move(partition, msg.sender, from, to, value, data, operatorData);
-        if (forced) emit ControllerTransfer(msg.sender, from, to, value, data, operatorData);
+        _transferByPartition(partition, from, to, value, data, operatorData);
         return partition;
     }
 
@@ -583,22 +567,12 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
                     return (INSUFFICIENT_ALLOWANCE, "ALLOWANCE_EXCEEDED");
                 }
             } else if (
-                _load(_allowanceKey(from, partition, operator)) < value
+                !_allowanceCovers(_load(_allowanceKey(from, partition, operator)), value)
                     && !isOperatorForPartition(partition, operator, from)
             ) {
                 return (INVALID_OPERATOR, "OPERATOR_NOT_AUTHORIZED");
             }
         }
-        return _checkHolders(partition, from, to, value);
-    }
-
-    /// @dev `_check` from its third step on (the recipient, the whitelist, the lock-up, the
-    /// balance).
-    function _checkHolders(bytes32 partition, address from, address to, uint256 value)
-        internal
-        view
-        returns (bytes1, bytes32)
-    {
         if (to == address(0)) return (INVALID_RECEIVER, "RECEIVER_ZERO_ADDRESS");
         if (!_whitelisted[from]) return (INVALID_SENDER, "SENDER_NOT_WHITELISTED");
         if (!_whitelisted[to]) return (INVALID_RECEIVER, "RECEIVER_NOT_WHITELISTED");
@@ -610,6 +584,51 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
             return (INSUFFICIENT_BALANCE, "INSUFFICIENT_BALANCE");
         }
         return (SUCCESS, "SUCCESS");
+    }
+
+    /// @dev A transfer by partition, `msg.sender` the operator: `_check`'s steps in its order,
+    /// each storage word read once (the operator's partition allowance first, spent at once:
+    /// a refusal after it reverts that too), then the move.
+    function _transferByPartition(
+        bytes32 partition,
+        address from,
+        address to,
+        uint256 value,
+        bytes calldata data,
+        bytes calldata operatorData
+    ) internal {
+        if (_paused) revert TransferRefused(HALTED, "TRANSFERS_PAUSED");
+        bool forced;
+        if (msg.sender != from) {
+            bytes32 key = _allowanceKey(from, partition, msg.sender);
+            uint256 allowed = _load(key);
+            if (_allowanceCovers(allowed, value)) {
+                _save(key, allowed - value);
+            } else if (!_authorisedByHolder(partition, msg.sender, from)) {
+                if (!_controllable || !_isController[msg.sender]) {
+                    revert TransferRefused(INVALID_OPERATOR, "OPERATOR_NOT_AUTHORIZED");
+                }
+                forced = true; // not by the holder: a controller's forced transfer (see the notice)
+            }
+        }
+        if (to == address(0)) revert TransferRefused(INVALID_RECEIVER, "RECEIVER_ZERO_ADDRESS");
+        if (!_whitelisted[from]) revert TransferRefused(INVALID_SENDER, "SENDER_NOT_WHITELISTED");
+        if (!_whitelisted[to]) revert TransferRefused(INVALID_RECEIVER, "RECEIVER_NOT_WHITELISTED");
+        if (block.timestamp < _lockupUntil[from]) {
+            revert TransferRefused(LOCKED, "SENDER_LOCKED_UP");
+        }
+        if (_byPartition[from][partition] < value) {
+            if (_partitionSlot[from][partition] == 0 && _balances[from] != 0) {
+                revert TransferRefused(INSUFFICIENT_BALANCE, "WRONG_PARTITION");
+            }
+            revert TransferRefused(INSUFFICIENT_BALANCE, "INSUFFICIENT_BALANCE");
+        }
+        // _move, the data logged from calldata
+        _debit(from, partition, value);
+        _credit(to, partition, value);
+        emit Transfer(from, to, value);
+        emit TransferByPartition(partition, msg.sender, from, to, value, data, operatorData);
+        if (forced) emit ControllerTransfer(msg.sender, from, to, value, data, operatorData);
     }
 
     function _transferChecked(
@@ -764,6 +783,11 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
             mstore(add(p, 0x40), spender)
             key := keccak256(p, 0x60)
         }
+    }
+
+    /// @dev Whether a partition allowance authorises moving `value` (never one of zero).
+    function _allowanceCovers(uint256 allowed, uint256 value) internal pure returns (bool) {
+        return allowed >= value && allowed != 0;
     }
 
     function _load(bytes32 slot) internal view returns (uint256 value) {
