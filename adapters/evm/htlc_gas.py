@@ -49,8 +49,8 @@ part of ``lockToken`` is already spent and only a kind's own extra cost shows):
   81,019, before the commit reads the lock book (a cold account and a cold word, 4,700).
   When the seller's uncommitted units locked to the escrow already cover the amount,
   ``IbetHtlc.lock`` sends the commit alone.
-- ERC-1400 partition lock: 104,589 -> 96,476 -> 92,467 (overhead 42,830 -> 34,717 ->
-  30,996; +11,727 -> +3,614 -> -107: at or below Boltz). The first two steps (-6,391, -1,734)
+- ERC-1400 partition lock: 104,589 -> 96,476 -> 92,502 (overhead 42,830 -> 34,717 ->
+  31,031; +11,727 -> +3,614 -> -72: at or below Boltz). The first two steps (-6,391, -1,734)
   made ``lockPartition`` inline assembly and our SecurityToken1400 read the partition
   operator word first and log ``ControllerTransfer`` only for a controller's forced transfer.
   The third, measured step by step on the cancun build (lock overhead after each):
@@ -63,18 +63,19 @@ part of ``lockToken`` is already spent and only a kind's own extra cost shows):
   the token's ERC-1410 ``TransferByPartition`` to the escrow logged after it (-> 32,151);
   the operator path checking the pause, the allowance and the operator words once instead
   of in ``_check`` and again after it (-> 31,415); the allowance at one 96-byte keccak slot
-  instead of three nested mappings (-> 31,246); the receiver and the deadline in one event
-  word, ``deadline << 160 | receiver`` (-> 30,993). That last figure leaned on a
-  side effect: splitting ``_check`` made the direct ``transferByPartition`` 69 gas dearer
-  (61,759 -> 61,828), and with it back the overhead was 31,107 (+4). So both transfers by
-  partition now run ``_check``'s steps inline (``_transferByPartition``, each word read
+  instead of three nested mappings (-124 in two steps); the receiver and the deadline in
+  one event word, ``deadline << 160 | receiver`` (-253, -> 31,038). That figure leaned on a
+  side effect: splitting ``_check`` had made the direct ``transferByPartition`` 69 gas
+  dearer (61,759 -> 61,828); with it back the overhead was 31,107 (+4). So both transfers
+  by partition now run ``_check``'s steps inline (``_transferByPartition``, each word read
   once, the data logged from calldata), which makes the direct transfer cheaper too
-  (61,759 -> 61,471) and leaves the overhead at 30,996 (a zero allowance authorises nothing:
-  +37). Measured and not kept: the partition lock taking ``lockToken``'s reentrancy mark
-  (the partition balance it expects, under the key token xor partition) instead of an
-  all-ones mark cleared on exit, -45, as it would let a lock of one kind nest in one of the
-  other (safe only through the outer lock's delivery check). An operator authorised instead
-  of an allowance now pays one more cold read (2,100) for the allowance word.
+  (61,759 -> 61,471) and leaves the overhead at 30,959; that a zero allowance authorises
+  nothing (no zero-value move by a stranger) adds 72 (-> 31,031). Measured and not kept:
+  the partition lock taking ``lockToken``'s kind of reentrancy mark (the partition balance
+  it expects, under the key token xor partition) instead of an all-ones mark cleared on
+  exit, -45, as it would let a lock of one kind nest in one of the other (safe then only
+  through the outer lock's delivery check). An operator authorised instead of an allowance
+  now pays one more cold read (2,100) for the allowance word.
 - ibet first lock (no settled slot of the seller's free): 96,748 (+15,729), unchanged and
   not reachable: the bound in the ibet item above holds for any record layout, since the
   commit must write at least one word that was zero (22,100 at any time and by anyone:
