@@ -104,6 +104,14 @@ _TAIL_TTL: Final = 4.0
 also read again whenever the watcher has moved the records on)."""
 
 _TRANSFER_TOPIC: Final = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
+_TRANSFER_BY_PARTITION_TOPIC: Final = (
+    "0x"
+    + bytes(
+        Web3.keccak(text="TransferByPartition(bytes32,address,address,address,uint256,bytes,bytes)")
+    ).hex()
+)
+"""ERC-1410's ``TransferByPartition(fromPartition, operator, from, to, value, data,
+operatorData)``, the first three topics indexed."""
 """topic0 of ERC-20 ``Transfer(address indexed from, address indexed to, uint256 value)``."""
 
 _IS_OPEN: Final = bytes(Web3.keccak(text="isOpen(bytes32)"))[:4]
@@ -303,14 +311,7 @@ _EVENT_SHAPES: Final[Mapping[str, tuple[tuple[str, ...], tuple[tuple[str, str], 
     ),
     "PartitionLocked": (
         ("hashlock",),
-        (
-            ("token", "address"),
-            ("partition", "bytes32"),
-            ("sender", "address"),
-            ("receiver", "address"),
-            ("amount", "uint256"),
-            ("deadline", "uint256"),
-        ),
+        (("token", "address"), ("receiverAndDeadline", "uint256")),
     ),
 }
 """The shapes of ``HTLC.sol``'s events (checked against the ABI by a test)."""
@@ -670,7 +671,9 @@ class EvmHtlc:
         """Lock ``amount`` (native coin if ``asset`` is None) for ``receiver``; return id, receipt.
 
         ``partition`` (32 bytes) locks units of one ERC-1400 partition; the HTLC must then be
-        the sender's operator (``authorizeOperator`` / ``authorizeOperatorByPartition``).
+        the sender's operator (``authorizeOperator`` / ``authorizeOperatorByPartition``) or
+        hold a partition allowance of at least ``amount`` (``approveByPartition``, where the
+        token has it, as our SecurityToken1400: each lock spends it, which costs less gas).
 
         Refused before sending when: input is invalid; the hashlock's secret is already
         public on this contract (a claim used it: a new lock could be taken at once); for a
@@ -1357,6 +1360,18 @@ class EvmHtlc:
                         log.warning("lock in %s: no Transfer to the HTLC follows it", tx_id)
                         return None
                     args["sender"], args["amount"] = moved
+                elif name == "PartitionLocked":
+                    by_partition = self._partition_transfer(tx_id, int(entry["logIndex"]), token)
+                    if by_partition is None:
+                        log.warning(
+                            "lock in %s: no TransferByPartition to the HTLC follows it", tx_id
+                        )
+                        return None
+                    args["partition"], args["sender"], args["amount"] = by_partition
+                    partition = args["partition"]
+                    packed = int(args["receiverAndDeadline"])  # deadline << 160 | receiver
+                    args["receiver"] = to_checksum_address(f"0x{packed & ((1 << 160) - 1):040x}")
+                    args["deadline"] = packed >> 160
                 params = LockParams(
                     bytes(args["hashlock"]),
                     token,
@@ -1406,19 +1421,44 @@ class EvmHtlc:
             args[field] = to_checksum_address(value) if kind == "address" else value
         return args
 
-    def _token_transfer(self, tx_id: str, after: int, token: str) -> tuple[str, int] | None:
-        """The sender and amount of a token lock: the ``from`` and ``value`` of the first
-        ``Transfer(_, this HTLC, _)`` logged by ``token`` after the lock's own log in the same
-        transaction (``TokenLocked`` does not repeat them; lockToken refused any delivery
-        other than the amount, and any second lock of that token nested in between)."""
+    def _receipt_logs_of(self, tx_id: str) -> list[Any]:
         logs = self._receipt_logs.get(tx_id)
         if logs is None:
             logs = list(self.client.receipt(tx_id)["logs"])
             if len(self._receipt_logs) > 4096:
                 self._receipt_logs.clear()
             self._receipt_logs[tx_id] = logs
+        return logs
+
+    def _partition_transfer(
+        self, tx_id: str, after: int, token: str
+    ) -> tuple[bytes, str, int] | None:
+        """The partition, sender and amount of a partition lock: the ``fromPartition``,
+        ``from`` and ``value`` of the first ERC-1410 ``TransferByPartition(_, _, _, this HTLC,
+        ...)`` logged by ``token`` after the lock's own log in the same transaction
+        (``PartitionLocked`` does not repeat them; lockPartition refused any delivery other
+        than the amount in the partition, and any lock of that token nested in between)."""
         me = "0x" + bytes(12).hex() + self.address[2:].lower()
-        for item in sorted(logs, key=lambda x: int(x["logIndex"])):
+        for item in sorted(self._receipt_logs_of(tx_id), key=lambda x: int(x["logIndex"])):
+            if int(item["logIndex"]) <= after or str(item["address"]).lower() != token.lower():
+                continue
+            topics = ["0x" + bytes(t).hex() for t in item["topics"]]
+            if len(topics) != 4 or topics[0] != _TRANSFER_BY_PARTITION_TOPIC or topics[3] != me:
+                continue
+            data = bytes(item["data"])
+            if len(data) < 64:
+                continue
+            sender = Web3.to_checksum_address("0x" + topics[2][-40:])
+            return bytes.fromhex(topics[1][2:]), sender, int.from_bytes(data[32:64], "big")
+        return None
+
+    def _token_transfer(self, tx_id: str, after: int, token: str) -> tuple[str, int] | None:
+        """The sender and amount of a token lock: the ``from`` and ``value`` of the first
+        ``Transfer(_, this HTLC, _)`` logged by ``token`` after the lock's own log in the same
+        transaction (``TokenLocked`` does not repeat them; lockToken refused any delivery
+        other than the amount, and any second lock of that token nested in between)."""
+        me = "0x" + bytes(12).hex() + self.address[2:].lower()
+        for item in sorted(self._receipt_logs_of(tx_id), key=lambda x: int(x["logIndex"])):
             if int(item["logIndex"]) <= after or str(item["address"]).lower() != token.lower():
                 continue
             topics = ["0x" + bytes(t).hex() for t in item["topics"]]
@@ -1521,6 +1561,14 @@ class EvmHtlc:
             self._ready["lock"] = (time.monotonic(), terms)
         return found
 
+    def _partition_allowance(self, contract: Any, partition: bytes, sender: str) -> int:
+        """``allowanceByPartition(partition, sender, HTLC)`` (0 from a token without it)."""
+        try:
+            fn = contract.functions.allowanceByPartition(partition, sender, self.address)
+            return int(self.client.read(fn))
+        except PermanentError:  # a revert: not every ERC-1400 token has them
+            return 0
+
     def _partition_preflight(
         self, token: str, partition: bytes, sender: str, receiver: str, amount: int
     ) -> Preflight:
@@ -1546,12 +1594,14 @@ class EvmHtlc:
         operator = bool(read(contract.functions.isOperator(escrow, sender))) or bool(
             read(contract.functions.isOperatorForPartition(partition, escrow, sender))
         )
-        if not operator:
+        if not operator and self._partition_allowance(contract, partition, sender) < amount:
             miss(
                 ReasonCode.OPERATOR_NOT_AUTHORIZED,
                 "operator",
                 f"the HTLC {escrow} is not an operator of {sender} for partition "
-                f"0x{partition.hex()}: authorizeOperatorByPartition(partition, HTLC) first",
+                f"0x{partition.hex()} and its partition allowance is under {amount}: "
+                "approveByPartition(partition, HTLC, amount) or "
+                "authorizeOperatorByPartition(partition, HTLC) first",
             )
         for source, target, leg in (
             (sender, escrow, "sender -> HTLC"),

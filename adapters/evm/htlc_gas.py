@@ -49,23 +49,45 @@ part of ``lockToken`` is already spent and only a kind's own extra cost shows):
   81,019, before the commit reads the lock book (a cold account and a cold word, 4,700).
   When the seller's uncommitted units locked to the escrow already cover the amount,
   ``IbetHtlc.lock`` sends the commit alone.
-- ERC-1400 partition lock: 104,589 -> 96,476 (overhead 42,830 -> 34,717; +11,727 -> +3,614
-  above Boltz), in two measured steps. First (-6,391): ``lockPartition`` is inline assembly
-  like ``lockToken`` (no ``EXTCODESIZE`` before the calls: the empty balance answer names a
-  token without code, as in ``lockToken``), and our SecurityToken1400 reads the partition
-  operator word first (it read the global operator and both controller words before it).
-  Second (-1,734): ``ControllerTransfer`` is logged for a controller's forced transfer only,
-  not when the holder authorised that operator, so an authorised operator costs one storage
-  read (plus a warm one). (A rebuild with new comments moved it by 12, to 96,476.) What is
-  left over the direct ``transferByPartition``: the lock's word 22,100, the token's cold
-  account 2,600 (the direct transfer's sender calls the token itself), ``PartitionLocked``
-  2,661 (six data words), the operator read 2,100, the two ``balanceOfByPartition`` of the
-  delivery check, 788 of calldata, and code. Not done, and not enough together:
-  ``PartitionLocked`` in ``TokenLocked``'s shape (sender, amount and partition taken from
-  the token's ``TransferByPartition`` log after it, as ``TokenLocked`` takes them from
-  ``Transfer``: at most 1,024), and a partition allowance spent by
-  ``operatorTransferByPartition`` (as ConsenSys' UniversalToken has), whose clearing refund
-  would make the authorisation cost what Boltz's ERC-20 allowance costs (about 1,900).
+- ERC-1400 partition lock: 104,589 -> 96,476 -> 92,502 (overhead 42,830 -> 34,717 ->
+  31,031; +11,727 -> +3,614 -> -72: at or below Boltz). The first two steps (-6,391, -1,734)
+  made ``lockPartition`` inline assembly and our SecurityToken1400 read the partition
+  operator word first and log ``ControllerTransfer`` only for a controller's forced transfer.
+  The third, measured step by step on the cancun build (lock overhead after each):
+  a partition allowance in SecurityToken1400 (``approveByPartition`` /
+  ``allowanceByPartition``, as ConsenSys' UniversalToken has them), checked before the
+  operator words and spent by ``operatorTransferByPartition``, the row approving exactly the
+  amount as the ERC-20 rows (and Boltz) do: spending it to zero refunds most of its write,
+  so the authorisation costs what an ERC-20 allowance does (34,717 -> 32,969);
+  ``PartitionLocked`` in ``TokenLocked``'s shape, the partition, sender and amount read from
+  the token's ERC-1410 ``TransferByPartition`` to the escrow logged after it (-> 32,151);
+  the operator path checking the pause, the allowance and the operator words once instead
+  of in ``_check`` and again after it (-> 31,415); the allowance at one 96-byte keccak slot
+  instead of three nested mappings (-124 in two steps); the receiver and the deadline in
+  one event word, ``deadline << 160 | receiver`` (-253, -> 31,038). That figure leaned on a
+  side effect: splitting ``_check`` had made the direct ``transferByPartition`` 69 gas
+  dearer (61,759 -> 61,828); with it back the overhead was 31,107 (+4). So both transfers
+  by partition now run ``_check``'s steps inline (``_transferByPartition``, each word read
+  once, the data logged from calldata), which makes the direct transfer cheaper too
+  (61,759 -> 61,471) and leaves the overhead at 30,959; that a zero allowance authorises
+  nothing (no zero-value move by a stranger) adds 72 (-> 31,031). Measured and not kept:
+  the partition lock taking ``lockToken``'s kind of reentrancy mark (the partition balance
+  it expects, under the key token xor partition) instead of an all-ones mark cleared on
+  exit, -45, as it would let a lock of one kind nest in one of the other (safe then only
+  through the outer lock's delivery check). An operator authorised instead of an allowance
+  now pays one more cold read (2,100) for the allowance word.
+- ibet first lock (no settled slot of the seller's free): 96,748 (+15,729), unchanged and
+  not reachable: the bound in the ibet item above holds for any record layout, since the
+  commit must write at least one word that was zero (22,100 at any time and by anyone:
+  pre-reserving slots only moves it to another transaction). Considered again: the token's
+  own lock book keeps one number per (escrow, seller), with no room for the swap's terms
+  (its ``data`` string is only logged, and a contract cannot read logs); the seller's
+  ``committed`` word is non-zero while a lock of theirs is open but holds the sum that stops
+  one locked unit backing two swaps; a lock id cut to share a word with that sum would
+  weaken the commitment (160 bits: a seller choosing both parameter sets finds a collision
+  in about 2**80 hashes). Measured apart (cancun): the commit is 43,704 on a settled slot,
+  60,804 on a fresh one, 77,892 for a seller's very first commit (its ``committed`` word
+  fresh too); the token's lock 35,944 (53,044 the first time units go to the escrow).
 - T-REX lock: unchanged, 333,289 (overhead 37,023, +5,920): 5,391 are the two ``balanceOf``
   through T-REX's proxy (about 2,700 each, warm) and 529 T-REX's own ``transferFrom``, which
   emits ``Approval`` (a build of the lock without any balance read still measured +529). The
@@ -75,10 +97,19 @@ part of ``lockToken`` is already spent and only a kind's own extra cost shows):
   and a stored per-token total instead of the balance read before costs a cold read and a
   write (about 5,000) plus the read after, more than the two reads, and claims would pay it
   too. So T-REX cannot be at or below Boltz with ``lockToken``'s storage model without
-  giving up the fee-on-transfer refusal.
+  giving up the fee-on-transfer refusal. Considered again (issue 19, third pass): the
+  balance before kept in transient storage only serves a second lock of the token in the
+  same transaction (``lockToken``'s mark already holds it), never a transaction's first; a
+  stored balance per token (at a slot hashed from 64 bytes, so never a lock id) costs a
+  cold read and a write (2,100 + 2,900) to save one pass through the proxy (about 2,700),
+  and every claim and refund would write it too (+2,900, where they are 649 / 445 under
+  Boltz), which also makes claims exceed Boltz; reading the compliance's module list to
+  exclude TransferFeesModule is itself a call through the compliance's proxy on every lock
+  and cannot vouch for any other module a hostile owner adds and makes a token agent (as
+  TransferFeesModule must be for its ``forcedTransfer``). Not reached: +5,920.
 
-IbetHTLC's slot reuse would bring every HTLC.sol lock under Boltz too (T-REX and ERC-1400
-included: about -17,100 each), but not adopted there: HTLC.sol's claims and refunds are only
+IbetHTLC's slot reuse would bring every HTLC.sol lock under Boltz too (T-REX included:
+about -17,100), but not adopted there: HTLC.sol's claims and refunds are only
 168 to 661 gas under Boltz, and losing the 4,800 refund of clearing a word would put them
 4,100 to 4,700 above (estimated from the EIP-2929 / EIP-3529 prices, not measured); per
 swap it would save about 12,300. It also needs the slot in every lock's terms, so the
@@ -251,16 +282,21 @@ def measure_partition(client: EvmClient) -> dict[str, int]:
         gas(alice, token.functions.setWhitelisted(who, True))
     gas(alice, token.functions.issueByPartition(part, alice.address, 10**9, b""))
     gas(alice, token.functions.issueByPartition(part, bob.address, 10**6, b""))
-    gas(alice, token.functions.authorizeOperatorByPartition(part, htlc.address))
     counter = [100]
     units = 1_000
+
+    def approve() -> None:  # exactly the amount, as the ERC-20 rows (and Boltz's) approve
+        gas(alice, token.functions.approveByPartition(part, htlc.address, units))
+
     deadline = int(client.now().timestamp()) + 300 * _HOUR
     background = hashlib.sha256(_secret(counter)).digest()
+    approve()
     gas(alice, fns.lockPartition(token.address, part, units, background, bob.address, deadline))
     out: dict[str, int] = {}
     secret = _secret(counter)
     deadline = int(client.now().timestamp()) + _HOUR
     hashlock = hashlib.sha256(secret).digest()
+    approve()
     out["lock"] = gas(
         alice, fns.lockPartition(token.address, part, units, hashlock, bob.address, deadline)
     )
@@ -268,6 +304,7 @@ def measure_partition(client: EvmClient) -> dict[str, int]:
         bob, fns.claimPartition(secret, token.address, part, alice.address, NATIVE, units, deadline)
     )
     refund_lock = hashlib.sha256(_secret(counter)).digest()
+    approve()
     gas(alice, fns.lockPartition(token.address, part, units, refund_lock, bob.address, deadline))
     client.increase_time(_HOUR + 60)
     out["refund"] = gas(

@@ -957,6 +957,81 @@ def test_erc1400_partition_lock_claim_and_refund_after_preflight(env: Env) -> No
     assert [lock.state for lock in env.htlc.find(other.hashlock)] == ["refunded"]
 
 
+def test_erc1400_partition_lock_spends_a_partition_allowance(env: Env) -> None:
+    """A partition allowance of exactly the amount, and no operator, is what lockPartition
+    needs: the pre-flight accepts it; the lock spends it to zero (the holder's decision: no
+    ``ControllerTransfer``); a second port finds the lock from the events alone
+    (``PartitionLocked``'s packed receiver and deadline; the partition, sender and amount
+    from the token's ``TransferByPartition``); a second lock with the allowance spent is
+    refused by the token, and so is a zero-value move by a spender holding none."""
+    partition = b"class-A".ljust(32, b"\x00")
+    token = env.deploy("SecurityToken1400", "Fund", "FND", 0, partition, env.alice.address)
+    for who in (env.alice.address, env.bob.address, env.htlc.address):
+        env.send(env.alice, token.functions.setWhitelisted(who, True))
+    env.send(env.alice, token.functions.issueByPartition(partition, env.alice.address, 1_000, b""))
+
+    def missing() -> set[ReasonCode]:
+        found = env.htlc.preflight(
+            token=token.address,
+            sender=env.alice.address,
+            receiver=env.bob.address,
+            amount=600,
+            partition=partition,
+        )
+        return {r.code for r in found.missing}
+
+    def allowance() -> int:
+        return int(
+            env.client.read(
+                token.functions.allowanceByPartition(partition, env.alice.address, env.htlc.address)
+            )
+        )
+
+    assert ReasonCode.OPERATOR_NOT_AUTHORIZED in missing()
+    env.send(env.alice, token.functions.approveByPartition(partition, env.htlc.address, 599))
+    assert ReasonCode.OPERATOR_NOT_AUTHORIZED in missing()  # short of the amount
+    env.send(env.alice, token.functions.approveByPartition(partition, env.htlc.address, 600))
+    assert missing() == set()
+    secret = env.secret()
+    deadline = env.now() + HOUR
+    lock_id, receipt = env.htlc.lock(
+        asset=env.asset(token.address),
+        receiver=env.bob.address,
+        amount=600,
+        hashlock=secret.hashlock,
+        deadline=deadline,
+        signer=env.alice,
+        partition=partition,
+    )
+    assert allowance() == 0
+    controller = bytes(
+        env.client.w3.keccak(text="ControllerTransfer(address,address,address,uint256,bytes,bytes)")
+    )
+    logs = env.client.receipt(receipt.tx_id)["logs"]
+    assert all(bytes(item["topics"][0]) != controller for item in logs)
+    fresh = EvmHtlc(env.client, env.htlc.address, from_block=env.htlc.from_block)
+    found = fresh.params(lock_id)
+    assert found == env.htlc.params(lock_id)
+    assert (found.receiver, found.deadline) == (env.bob.address, deadline)
+    assert (found.partition, found.sender, found.amount) == (partition, env.alice.address, 600)
+    assert int(env.client.read(token.functions.balanceOfByPartition(partition, env.htlc.address)))
+    refused = bytes(env.client.w3.keccak(text="TransferRefused(bytes1,bytes32)"))[:4].hex()
+    again = env.calldata(
+        "lockPartition", token.address, partition, 600, env.secret().hashlock,
+        env.bob.address, deadline,
+    )  # fmt: skip
+    revert = env.raw(env.alice, again)
+    assert revert is not None
+    assert refused in (revert.selector or "") + revert.data.hex()
+    with pytest.raises(TransactionReverted):
+        env.send(
+            env.carol,
+            token.functions.operatorTransferByPartition(
+                partition, env.alice.address, env.carol.address, 0, b"", b""
+            ),
+        )
+
+
 # ---------------------------------------------------------------- reentrancy
 
 

@@ -76,10 +76,14 @@ interface IHTLCPartitionedToken {
 ///
 /// ERC-1400 partitions: `lockPartition` pulls `amount` of one partition with
 /// `operatorTransferByPartition` (the sender authorises this contract as its operator, for
-/// the partition or globally) and measures this contract's balance in that partition before
-/// and after; `claimPartition` / `refundPartition` release it with `transferByPartition`, in
-/// the same partition. A partition lock's id also commits to the partition
-/// (`partitionLockId`).
+/// the partition or globally, or, where the token has partition allowances as our
+/// SecurityToken1400 does, approves it for the amount: the cheaper way, as an ERC-20
+/// allowance) and measures this contract's balance in that partition before and after;
+/// `claimPartition` / `refundPartition` release it with `transferByPartition`, in the same
+/// partition. A partition lock's id also commits to the partition (`partitionLockId`). Its
+/// `PartitionLocked` event is `TokenLocked`'s shape: the partition, the sender and the amount
+/// are in the token's own ERC-1410 `TransferByPartition` to this contract, logged after it
+/// (and the receiver and the deadline share one word).
 ///
 /// Reentrancy: every function clears or sets its storage word before any external call
 /// (checks-effects-interactions). A token lock also leaves a mark per token in transient
@@ -116,9 +120,9 @@ interface IHTLCPartitionedToken {
 /// the preimage is written. Their refusals name the same errors, in the same order, as the
 /// checks in `_checkLock`. `lockToken` leaves its transient mark set on purpose (solc warns
 /// about that): the next lock of the token in the same transaction checks it, see above.
-/// `lockPartition` is inline assembly too (its preimage at 0x00-0xdf, its event's data at
-/// 0x100-0x1bf, the token calls' arguments over both once they are logged): it reads the
-/// token's code only to name a refusal, never on the way to a lock.
+/// `lockPartition` is inline assembly too (its preimage at 0x00-0xdf, its event's data over
+/// its words 1-2, the token calls' arguments over both once they are
+/// logged): it reads the token's code only to name a refusal, never on the way to a lock.
 contract HTLC {
     /// @dev Upper bound on how far in the future a deadline may lie (catches milliseconds).
     uint256 private constant MAX_LOCK_SECONDS = 366 days;
@@ -147,15 +151,14 @@ contract HTLC {
     /// right after this one (lockToken refuses a token whose delivery differs from `amount`).
     event TokenLocked(bytes32 indexed hashlock, address token, address receiver, uint256 deadline);
     /// @notice A lock of one ERC-1400 partition was created.
-    event PartitionLocked(
-        bytes32 indexed hashlock,
-        address token,
-        bytes32 partition,
-        address sender,
-        address receiver,
-        uint256 amount,
-        uint256 deadline
-    );
+    /// As `TokenLocked`: the partition, the sender and the amount are not repeated here; they
+    /// are the `fromPartition`, `from` and `value` of the token's own ERC-1410
+    /// `TransferByPartition(partition, this contract, sender, this, amount, ...)` log, which
+    /// the same call emits after this one (lockPartition refuses a delivery other than
+    /// `amount` in that partition). The receiver and the deadline share one word:
+    /// `receiverAndDeadline` = deadline << 160 | receiver (a deadline is at most 366 days
+    /// after a block timestamp, far below 2**96).
+    event PartitionLocked(bytes32 indexed hashlock, address token, uint256 receiverAndDeadline);
     /// @notice Lock `id` was released to its receiver with `secret` (sha256(secret) = hashlock).
     event Claimed(bytes32 indexed id, bytes32 secret);
     /// @notice Lock `id` was returned to its sender after its deadline.
@@ -431,7 +434,7 @@ contract HTLC {
     /// @notice Lock `amount` of `partition` of `token` for `receiver` (this contract must be
     /// the sender's operator). Refused unless the partition balance grows by exactly `amount`.
     /// @dev Inline assembly, as `lockToken`: the id's preimage at memory 0x00-0xdf, the
-    /// event's data at 0x100-0x1bf, then `balanceOfByPartition` before,
+    /// event's data at 0x20-0x5f, then `balanceOfByPartition` before,
     /// `operatorTransferByPartition` (empty data and operator data), `balanceOfByPartition`
     /// after. A failed or short balance answer is refused once the calls are done
     /// (`TokenWithoutCode` when the token has no code: such an address answers nothing, and
@@ -485,14 +488,8 @@ contract HTLC {
                 revert(0x00, 0x24)
             }
             sstore(id, 1)
-            // PartitionLocked(hashlock; token, partition, sender, receiver, amount, deadline)
-            mstore(0x100, token)
-            mstore(0x120, partition)
-            mstore(0x140, caller())
-            mstore(0x160, receiver)
-            mstore(0x180, amount)
-            mstore(0x1a0, deadline)
-            log2(0x100, 0xc0, topic, hashlock)
+            mstore(0x40, or(shl(160, deadline), receiver))
+            log2(0x20, 0x40, topic, hashlock) // token, receiverAndDeadline
             // balanceOfByPartition(partition, this) before, at 0x1c
             mstore(0x00, 0x30e82803)
             mstore(0x20, partition)

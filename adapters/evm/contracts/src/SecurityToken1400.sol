@@ -41,6 +41,15 @@ import {Ownable} from "@openzeppelin/contracts/access/Ownable.sol";
 /// transfer and logs `ControllerTransfer` too; one the holder authorised is the holder's own
 /// decision and does not. (So an escrow the holder authorised is checked with one storage
 /// read, whoever else it is.)
+/// Partition allowances (as ConsenSys' UniversalToken has them): `approveByPartition` lets
+/// a spender move up to that many units of one partition with `operatorTransferByPartition`
+/// without being an operator; a non-zero allowance that covers the value is checked first
+/// and each such transfer spends its amount (an allowance spent to zero refunds most of its
+/// write, so an escrow approved for exactly the amount is authorised as cheaply as through an
+/// ERC-20 allowance; an operator pays one more storage read for it). Spending it is the
+/// holder's decision: no `ControllerTransfer`. `canTransferByPartition` counts it.
+/// `transferByPartition` and `operatorTransferByPartition` run `_check`'s steps in its order
+/// inline (`_transferByPartition`: each word read once, the data logged from calldata).
 /// Documents (ERC-1643) are set and removed by the owner.
 contract SecurityToken1400 is IERC20Metadata, Ownable {
     bytes1 internal constant FAILURE = 0x50;
@@ -75,6 +84,11 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
 
     mapping(address => mapping(address => bool)) private _operators;
     mapping(address => mapping(bytes32 => mapping(address => bool))) private _partitionOperators;
+    // Partition allowances are not a declared variable: each is the storage word whose slot
+    // number is `_allowanceKey(holder, partition, spender)`, the keccak-256 of a 96-byte
+    // preimage (one hash where three nested mappings take three). Solidity places mapping
+    // values at hashes of 64-byte preimages and array elements at hashes of 32 bytes, so no
+    // declared variable can ever share that slot, short of a keccak-256 collision.
 
     address[] private _controllers;
     mapping(address => bool) private _isController;
@@ -106,6 +120,9 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
     );
     event RevokedOperatorByPartition(
         bytes32 indexed partition, address indexed operator, address indexed tokenHolder
+    );
+    event ApprovalByPartition(
+        bytes32 indexed partition, address indexed owner, address indexed spender, uint256 value
     );
     event IssuedByPartition(
         bytes32 indexed partition,
@@ -234,7 +251,7 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
         external
         returns (bytes32)
     {
-        _transferChecked(partition, msg.sender, to, value, data, "", false);
+        _transferByPartition(partition, msg.sender, to, value, data, msg.data[0:0]);
         return partition;
     }
 
@@ -246,12 +263,29 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
         bytes calldata data,
         bytes calldata operatorData
     ) external returns (bytes32) {
-        _transferChecked(partition, from, to, value, data, operatorData, false);
-        // allowed, and not by the holder: a controller's forced transfer (see the notice)
-        if (msg.sender != from && !_authorisedByHolder(partition, msg.sender, from)) {
-            emit ControllerTransfer(msg.sender, from, to, value, data, operatorData);
-        }
+        _transferByPartition(partition, from, to, value, data, operatorData);
         return partition;
+    }
+
+    /// @notice `holder`'s allowance to `spender` in `partition`: what `spender` may still move
+    /// out of it with `operatorTransferByPartition` without being an operator.
+    function allowanceByPartition(bytes32 partition, address holder, address spender)
+        external
+        view
+        returns (uint256)
+    {
+        return _load(_allowanceKey(holder, partition, spender));
+    }
+
+    /// @notice Let `spender` move up to `value` of the caller's units of `partition` with
+    /// `operatorTransferByPartition` (each transfer spends its amount; replaces the last one).
+    function approveByPartition(bytes32 partition, address spender, uint256 value)
+        external
+        returns (bool)
+    {
+        _save(_allowanceKey(msg.sender, partition, spender), value);
+        emit ApprovalByPartition(partition, msg.sender, spender, value);
+        return true;
     }
 
     function canTransferByPartition(
@@ -532,7 +566,10 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
                 if (_allowances[from][operator] < value) {
                     return (INSUFFICIENT_ALLOWANCE, "ALLOWANCE_EXCEEDED");
                 }
-            } else if (!isOperatorForPartition(partition, operator, from)) {
+            } else if (
+                !_allowanceCovers(_load(_allowanceKey(from, partition, operator)), value)
+                    && !isOperatorForPartition(partition, operator, from)
+            ) {
                 return (INVALID_OPERATOR, "OPERATOR_NOT_AUTHORIZED");
             }
         }
@@ -547,6 +584,51 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
             return (INSUFFICIENT_BALANCE, "INSUFFICIENT_BALANCE");
         }
         return (SUCCESS, "SUCCESS");
+    }
+
+    /// @dev A transfer by partition, `msg.sender` the operator: `_check`'s steps in its order,
+    /// each storage word read once (the operator's partition allowance first, spent at once:
+    /// a refusal after it reverts that too), then the move.
+    function _transferByPartition(
+        bytes32 partition,
+        address from,
+        address to,
+        uint256 value,
+        bytes calldata data,
+        bytes calldata operatorData
+    ) internal {
+        if (_paused) revert TransferRefused(HALTED, "TRANSFERS_PAUSED");
+        bool forced;
+        if (msg.sender != from) {
+            bytes32 key = _allowanceKey(from, partition, msg.sender);
+            uint256 allowed = _load(key);
+            if (_allowanceCovers(allowed, value)) {
+                _save(key, allowed - value);
+            } else if (!_authorisedByHolder(partition, msg.sender, from)) {
+                if (!_controllable || !_isController[msg.sender]) {
+                    revert TransferRefused(INVALID_OPERATOR, "OPERATOR_NOT_AUTHORIZED");
+                }
+                forced = true; // not by the holder: a controller's forced transfer (see the notice)
+            }
+        }
+        if (to == address(0)) revert TransferRefused(INVALID_RECEIVER, "RECEIVER_ZERO_ADDRESS");
+        if (!_whitelisted[from]) revert TransferRefused(INVALID_SENDER, "SENDER_NOT_WHITELISTED");
+        if (!_whitelisted[to]) revert TransferRefused(INVALID_RECEIVER, "RECEIVER_NOT_WHITELISTED");
+        if (block.timestamp < _lockupUntil[from]) {
+            revert TransferRefused(LOCKED, "SENDER_LOCKED_UP");
+        }
+        if (_byPartition[from][partition] < value) {
+            if (_partitionSlot[from][partition] == 0 && _balances[from] != 0) {
+                revert TransferRefused(INSUFFICIENT_BALANCE, "WRONG_PARTITION");
+            }
+            revert TransferRefused(INSUFFICIENT_BALANCE, "INSUFFICIENT_BALANCE");
+        }
+        // _move, the data logged from calldata
+        _debit(from, partition, value);
+        _credit(to, partition, value);
+        emit Transfer(from, to, value);
+        emit TransferByPartition(partition, msg.sender, from, to, value, data, operatorData);
+        if (forced) emit ControllerTransfer(msg.sender, from, to, value, data, operatorData);
     }
 
     function _transferChecked(
@@ -685,6 +767,39 @@ contract SecurityToken1400 is IERC20Metadata, Ownable {
         }
         _byPartition[holder][partition] += value;
         _balances[holder] += value;
+    }
+
+    /// @dev The slot of a partition allowance (see the storage notes): keccak256(abi.encode(
+    /// holder, partition, spender)), hashed in memory above the free pointer (left as it was).
+    function _allowanceKey(address holder, bytes32 partition, address spender)
+        internal
+        pure
+        returns (bytes32 key)
+    {
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, holder)
+            mstore(add(p, 0x20), partition)
+            mstore(add(p, 0x40), spender)
+            key := keccak256(p, 0x60)
+        }
+    }
+
+    /// @dev Whether a partition allowance authorises moving `value` (never one of zero).
+    function _allowanceCovers(uint256 allowed, uint256 value) internal pure returns (bool) {
+        return allowed >= value && allowed != 0;
+    }
+
+    function _load(bytes32 slot) internal view returns (uint256 value) {
+        assembly ("memory-safe") {
+            value := sload(slot)
+        }
+    }
+
+    function _save(bytes32 slot, uint256 value) internal {
+        assembly ("memory-safe") {
+            sstore(slot, value)
+        }
     }
 
     function _requireController() internal view {
