@@ -93,7 +93,7 @@ from bridge.validation import invalid_input
 from relayer.logs import swap_context
 from relayer.metrics import RelayerMetrics, stage_of
 from relayer.party_facts import PartyReader, with_chain_facts
-from relayer.pipeline import Outcomes, PairedClock, is_pipelined
+from relayer.pipeline import Outcomes, PairedClock, claim_revealed, is_pipelined
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
 from relayer.store import EffectRow, LeaseLost, SignerBusy, Store
@@ -1107,6 +1107,8 @@ class RelayerService:
         if sealed is None:
             raise NotFound(f"swap {state.terms.swap_id}: this relayer does not hold the secret")
         secret = self._key.unseal(sealed, swap_id=state.terms.swap_id)
+        if state.secret_public:  # a failed claim publishes nothing new: no estimate needed
+            return claim_revealed(rt.htlc, lock.lock_id, secret, rt.operator).tx_id
         return rt.htlc.claim(lock.lock_id, secret, rt.operator).tx_id
 
     def _may_reveal(self, state: SwapState, rt: ChainRuntime) -> None:

@@ -106,6 +106,8 @@ also read again whenever the watcher has moved the records on)."""
 _TRANSFER_TOPIC: Final = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
 """topic0 of ERC-20 ``Transfer(address indexed from, address indexed to, uint256 value)``."""
 
+_CLAIM_FUNCTIONS: Final = frozenset({"claim", "claimToken", "claimPartition"})
+
 _IS_OPEN: Final = bytes(Web3.keccak(text="isOpen(bytes32)"))[:4]
 _BALANCE_OF: Final = bytes(Web3.keccak(text="balanceOf(address)"))[:4]
 _ALLOWANCE: Final = bytes(Web3.keccak(text="allowance(address,address)"))[:4]
@@ -387,9 +389,10 @@ class EvmHtlc:
     contract.
 
     Pipelined (:meth:`with_pipelining`, the relayer's port): lock, claim and refund send
-    their transaction and return at once, with a receipt at :data:`SENT_HEIGHT`; locks and
-    refunds take a gas limit cached per function and token, claims are estimated each time
-    (a claim that would fail must never publish the secret); :meth:`tx_outcomes` then tells
+    their transaction and return at once, with a receipt at :data:`SENT_HEIGHT`; locks, refunds
+    and claims whose secret is already public take a gas limit cached per function and
+    token; a reveal (the first claim) is estimated each time (a claim that would fail must
+    never publish the secret); :meth:`tx_outcomes` then tells
     what became of them, in one batch.
     """
 
@@ -426,6 +429,8 @@ class EvmHtlc:
         self._ready: dict[str, tuple[float, tuple[str, str, str, int]]] = {}
         """The pre-flight :meth:`ready_for_lock` found complete (shared by the copies)."""
         self._sent_gas: dict[str, tuple[tuple[str, str], int]] = {}
+        self._volatile_gas: set[tuple[str, str]] = set()
+        """Claim functions and tokens whose cached limit ran out once: estimated each time."""
 
     def with_records(self, records: LockRecords, *, cache_gas: bool = True) -> EvmHtlc:
         """This HTLC reading lock state from ``records`` (a copy sharing the client and the
@@ -435,6 +440,7 @@ class EvmHtlc:
         bound.records = records
         bound.cache_gas = cache_gas
         bound._gas = {}
+        bound._volatile_gas = set()
         bound._below = {}
         bound._around = None
         return bound
@@ -462,6 +468,8 @@ class EvmHtlc:
             if limit is not None and sent.gas_used >= limit:
                 if known is not None:
                     self._gas.pop(known[0], None)
+                    if known[0][0] in _CLAIM_FUNCTIONS:
+                        self._volatile_gas.add(known[0])
                 else:  # sent before a restart: which function is unknown, estimate them all
                     self._gas.clear()
                 log.warning(
@@ -537,14 +545,25 @@ class EvmHtlc:
             self._around.read_at = None
 
     def _send(
-        self, what: str, signer: Signer, fn_call: Any, *, value: int = 0, token: str = NATIVE
+        self,
+        what: str,
+        signer: Signer,
+        fn_call: Any,
+        *,
+        value: int = 0,
+        token: str = NATIVE,
+        cached: bool | None = None,
     ) -> TxReceipt:
         data = self.client.encode_call(fn_call)
         gas = None
         key = (str(fn_call.fn_name), token.lower())
-        if self.cache_gas and what != "claim":
-            # a claim is always estimated first: it carries the secret, and a claim that
-            # would fail must never be sent (its calldata would publish the secret)
+        # a claim is estimated first unless ``cached`` (its secret is public already): it
+        # carries the secret, and a reveal that would fail must never be sent (its calldata
+        # would publish the secret); a claim key that once ran out of its cached limit is
+        # estimated from then on (its token's transfer gas is not stable)
+        if cached is None:
+            cached = what != "claim"
+        if self.cache_gas and cached and key not in self._volatile_gas:
             gas = self._gas_limit(key, signer, data, value)
         if self.pipelined:
             if gas is None:
@@ -552,7 +571,7 @@ class EvmHtlc:
             tx_id = self.client.send(signer, self.address, data, value=value, gas=gas)
             if len(self._sent_gas) >= 65_536:
                 self._sent_gas.clear()
-            if self.cache_gas and what != "claim":
+            if self.cache_gas and cached and key not in self._volatile_gas:
                 self._sent_gas[tx_id] = (key, gas)
             log.info("HTLC %s %s: tx %s sent", self.address, what, tx_id)
             return TxReceipt(tx_id=tx_id, height=SENT_HEIGHT, success=True)
@@ -735,14 +754,32 @@ class EvmHtlc:
         return lock_id, receipt
 
     @_fresh_after_failure
-    def claim(self, lock_id: str, secret: bytes, signer: Signer) -> TxReceipt:
-        """Release the lock to its fixed receiver with the 32-byte secret (anyone may send)."""
+    def claim(
+        self, lock_id: str, secret: bytes, signer: Signer, *, revealed: bool = False
+    ) -> TxReceipt:
+        """Release the lock to its fixed receiver with the 32-byte secret (anyone may send).
+
+        ``revealed``: the secret is public already (a claim on either chain carried it), so
+        a claim that fails on chain publishes nothing new: with cached gas limits
+        (:meth:`with_records`) it is sent with the limit cached for its function and token
+        instead of an estimate (a deadline already passed by the kept block's time is
+        refused here; a claim that fails on chain comes back from :meth:`tx_outcomes`, one
+        out of gas as ``out_of_gas``, re-sent estimated). A reveal is always estimated.
+        """
         raw = _require_bytes32("secret", secret)
         params = self.params(lock_id)
         if hashlib.sha256(raw).digest() != params.hashlock:
             raise SettlementError(
                 f"claim of {lock_id} refused: the secret does not open its hashlock"
             )
+        cached = revealed and self.cache_gas
+        if cached:
+            now = int(self.client.recent_now().timestamp())
+            if now >= params.deadline:
+                raise SettlementError(
+                    f"claim of {lock_id} refused: deadline {params.deadline} passed "
+                    f"(chain time {now})"
+                )
         if self.records is None:
             # (the relayer's port skips these two reads: a claim is always estimated before
             # it is sent, and the estimate refuses a settled lock or a passed deadline with
@@ -778,7 +815,7 @@ class EvmHtlc:
                 params.amount,
                 params.deadline,
             )
-        return self._send("claim", signer, fn)
+        return self._send("claim", signer, fn, token=params.token, cached=cached)
 
     @_fresh_after_failure
     def refund(self, lock_id: str, signer: Signer) -> TxReceipt:
