@@ -52,6 +52,7 @@ from adapters.evm.abi import load_abi
 from adapters.evm.client import EvmClient, EvmReverted, SentTx
 from adapters.evm.contracts import artifact_for_chain, load_artifact, require_code_runs
 from adapters.evm.erc1404 import restriction_refusal
+from adapters.evm.multicall import BALANCE_READER, one_state_read
 from bridge.errors import (
     BridgeError,
     InvalidInput,
@@ -1005,7 +1006,7 @@ class EvmHtlc:
                 first = max(min(around.span[1] + 1 - _TAIL_OVERLAP, around.span[1]), 0)
                 short, amounts = self._recorded_short(records, around, asset, token, at, first)
             if short[0]:
-                short = self._short_by_state(short, amounts, at)
+                short = self._short_by_state(short, amounts, asset, token, at)
             return short
         for entry in self.client.logs(
             address=self.address, from_block=self.from_block, to_block=at
@@ -1071,26 +1072,51 @@ class EvmHtlc:
         return (max(sum(opened[i] for i in open_ids) - held, 0), open_ids), opened
 
     def _short_by_state(
-        self, short: tuple[int, tuple[str, ...]], amounts: Mapping[str, int], at: int
+        self,
+        short: tuple[int, tuple[str, ...]],
+        amounts: Mapping[str, int],
+        asset: AssetRef | None,
+        token: str,
+        at: int,
     ) -> tuple[int, tuple[str, ...]]:
         """A shortfall found from logs, confirmed by the contract's own state at the block
-        of the balance: each lock taken as open is asked ``isOpen`` at ``at`` (one batch).
-        A node's logs may lag its state by a moment (a claim mined, its log not yet served,
-        at both reads): a lock the state says is closed at ``at`` is not owed. Locks are
-        only ever dropped here, never added, so a real shortfall stays."""
-        missing, open_ids = short
-        answers = self.client.batch_read(
-            [(self.address, _IS_OPEN + _lock_id_bytes(i)) for i in open_ids], block=at
-        )
+        of the balance: each lock taken as open is asked ``isOpen`` at ``at``, and the
+        balance read again, **from one state** (one ``eth_call`` of the reader,
+        :func:`adapters.evm.multicall.one_state_read`; where a node has no such call, one
+        batch and a balance read, which a node without live-state reads answers exactly).
+
+        A node's logs may lag its state by a moment (a claim mined, its log not yet served):
+        a lock the state says is closed is not owed. And a node may answer a read pinned to
+        its newest block from its live state, a block ahead (anvil): the first balance may
+        already lack the units of a claim mined just after ``at``, while ``isOpen`` read a
+        moment later, when ``at`` is history, still finds that lock open. Read from one
+        state, a lock open there has its units in the balance there. Locks are only ever
+        dropped here, never added, and owed is compared with the balance of the same state,
+        so a real shortfall (units moved out while their locks stay open) stays."""
+        _missing, open_ids = short
+        calls = [(self.address, _IS_OPEN + _lock_id_bytes(i)) for i in open_ids]
+        if asset is None:
+            held_call = (BALANCE_READER, bytes(12) + bytes.fromhex(self.address[2:]))
+        else:
+            held_call = (token, _BALANCE_OF + abi_encode(["address"], [self.address]))
+        answers = one_state_read(self.client, [*calls, held_call], hex(at))
+        if answers is None:
+            opens = list(self.client.batch_read(calls, block=at))
+            held = self._held(asset, token, at)
+        else:
+            *opens, held_answer = answers
+            if isinstance(held_answer, BaseException):
+                raise held_answer
+            if len(held_answer) < 32:
+                raise PermanentError(f"balance of {token} answered {len(held_answer)} bytes")
+            held = int.from_bytes(held_answer[:32], "big")
         still: list[str] = []
-        for lock_id, answer in zip(open_ids, answers, strict=True):
+        for lock_id, answer in zip(open_ids, opens, strict=True):
             if isinstance(answer, BaseException):
                 raise answer
             if int.from_bytes(answer[-32:] or b"\0", "big") != 0:
                 still.append(lock_id)
-            else:
-                missing -= amounts[lock_id]
-        return max(missing, 0), tuple(still)
+        return max(sum(amounts[i] for i in still) - held, 0), tuple(still)
 
     def _short_of(
         self,
