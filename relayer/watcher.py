@@ -249,4 +249,6 @@ class StoredLocks:
             if tag is None:
                 return by_token.get(None if token is None else token.lower(), {})
             self._open = (tag, by_token)
-        return self._open[1].get(None if token is None else token.lower(), {})
+        # the same mapping while the records are the same (an empty one too): the port
+        # keeps its count on it between checks
+        return self._open[1].setdefault(None if token is None else token.lower(), {})

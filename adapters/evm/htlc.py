@@ -332,6 +332,7 @@ class _Around:
         self._locks: dict[bytes, list[ChainEvent]] = {}
         self._closures: dict[str, set[str]] = {}
         self._secrets: dict[str, bytes] = {}
+        self._tallies: dict[str, _Tally] = {}
         for event in below:
             self.add(event)
 
@@ -352,11 +353,69 @@ class _Around:
     def locks(self, hashlock: bytes) -> list[ChainEvent]:
         return self._locks.get(hashlock, [])
 
+    def tally(
+        self, token: str, base: Mapping[str, int], records: LockRecords, at: int
+    ) -> _Tally | None:
+        """The locks of ``token`` taken as open from the records' ``base`` (their open
+        amounts) and these events, brought up to date with the events added since the last
+        call (each event looked at once per records snapshot); None when an event above
+        ``at`` is among them (the caller then counts everything afresh)."""
+        key = token.lower()
+        tally = self._tallies.get(key)
+        if tally is None or tally.base is not base or tally.top > at:
+            tally = self._tallies[key] = _Tally(key, base)
+        for event in self.events[tally.seen :]:
+            if event.height > at:
+                return None
+            tally.take(event, records)
+        return tally
+
     def closures(self, lock_id: str) -> set[str]:
         return set(self._closures.get(lock_id.lower(), ()))
 
     def secret(self, lock_id: str) -> bytes | None:
         return self._secrets.get(lock_id.lower())
+
+
+class _Tally:
+    """The shortfall's count for one token, kept between checks: the records' open locks
+    (``base``, one snapshot of them) with the events above the records taken in one by
+    one, as :meth:`EvmHtlc._recorded_short` counts them (a lock closed by any event is not
+    owed; a lock of the token seen only above the records is owed unless the records
+    closed it), so a check looks only at the events added since the last one."""
+
+    def __init__(self, token: str, base: Mapping[str, int]) -> None:
+        self.token = token
+        self.base = base
+        self.opened: dict[str, int] = dict(base)
+        self.closed: set[str] = set()
+        self.open_ids: set[str] = set(base)
+        self.owed = sum(base.values())
+        self.seen = 0
+        self.top = -1
+
+    def take(self, event: ChainEvent, records: LockRecords) -> None:
+        self.seen += 1
+        self.top = max(self.top, event.height)
+        lock_id = str(event.args["lock_id"])
+        if event.name != "Locked":
+            if lock_id not in self.closed:
+                self.closed.add(lock_id)
+                if lock_id in self.open_ids:
+                    self.open_ids.discard(lock_id)
+                    self.owed -= self.opened[lock_id]
+            return
+        same = str(event.args["token"] or NATIVE).lower() == self.token
+        if not same or event.args.get("partition") is not None or lock_id in self.opened:
+            return
+        # not open in the records (from below them, or new, or closed): closed?
+        if any(e.name != "Locked" for e in records.history(lock_id)):
+            return
+        amount = int(str(event.args["amount"]))
+        self.opened[lock_id] = amount
+        if lock_id not in self.closed:
+            self.open_ids.add(lock_id)
+            self.owed += amount
 
 
 _M = TypeVar("_M", bound=Callable[..., Any])
@@ -1051,7 +1110,12 @@ class EvmHtlc:
             # the chain is below the records (a reorg to a shorter chain)
             entries, held = [], self._held(asset, token, at)
         self._add_tail(around, entries, start, at)
-        opened.update(records.open_amounts(None if asset is None else token))
+        base = records.open_amounts(None if asset is None else token)
+        tally = around.tally(token, base, records, at)
+        if tally is not None:
+            open_ids = tuple(sorted(tally.open_ids))
+            return (max(tally.owed - held, 0), open_ids), tally.opened
+        opened.update(base)
         for seen in around.events:
             if seen.height > at:
                 continue  # read by an earlier call, above the pinned block

@@ -232,7 +232,8 @@ def test_a_claim_with_a_public_secret_takes_a_cached_limit_and_a_reveal_is_estim
     third = claim(3, revealed=True)
     assert port.tx_outcomes([third])[third].status == "out_of_gas"
     assert port.is_open(ids[2])
-    assert key in port._volatile_gas and key not in port._gas
+    assert key in port._volatile_gas
+    assert key not in port._gas
     again = claim(3, revealed=True)  # estimated now, and from then on
     assert port.tx_outcomes([again])[again].status == "mined"
     assert not port.is_open(ids[2])
