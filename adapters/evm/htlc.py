@@ -1007,8 +1007,10 @@ class EvmHtlc:
             if not topics or "0x" + bytes(topics[0]).hex() != topic:
                 continue
             tx_id = "0x" + bytes(entry["transactionHash"]).hex()
+            if tx_id in self._receipt_logs:
+                continue  # prefetched by an earlier read (decoded only when still wanted)
             args = self._fast_args("TokenLocked", entry)
-            if tx_id in self._receipt_logs or args is None:
+            if args is None:
                 continue
             wanted.add(tx_id)
             tokens.add(str(args["token"]))
