@@ -822,9 +822,10 @@ class EvmHtlc:
         ``revealed``: the secret is public already (a claim on either chain carried it), so
         a claim that fails on chain publishes nothing new: with cached gas limits
         (:meth:`with_records`) it is sent with the limit cached for its function and token
-        instead of an estimate (a deadline already passed by the kept block's time is
-        refused here; a claim that fails on chain comes back from :meth:`tx_outcomes`, one
-        out of gas as ``out_of_gas``, re-sent estimated). A reveal is always estimated.
+        instead of an estimate (a deadline passed by the chain's time, the kept block's
+        confirmed by a fresh read, is refused here; a claim that fails on chain comes back
+        from :meth:`tx_outcomes`, one out of gas as ``out_of_gas``, re-sent estimated). A
+        reveal is always estimated.
         """
         raw = _require_bytes32("secret", secret)
         params = self.params(lock_id)
@@ -835,6 +836,9 @@ class EvmHtlc:
         cached = revealed and self.cache_gas
         if cached:
             now = int(self.client.recent_now().timestamp())
+            if now >= params.deadline:
+                # the kept block may be stale (from before a reorg): refuse on a fresh read
+                now = int(self.client.now().timestamp())
             if now >= params.deadline:
                 raise SettlementError(
                     f"claim of {lock_id} refused: deadline {params.deadline} passed "

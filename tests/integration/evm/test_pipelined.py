@@ -241,3 +241,45 @@ def test_a_claim_with_a_public_secret_takes_a_cached_limit_and_a_reveal_is_estim
     fourth = claim(4, revealed=True)
     assert port.tx_outcomes([fourth])[fourth].status == "mined"
     assert key not in port._gas
+
+
+def test_a_cached_claim_is_not_refused_on_a_kept_block_from_before_a_reorg(
+    anvil_url: str, tmp_path: Path
+) -> None:
+    """Invariant: a claim with a public secret is refused for its deadline only when the
+    chain's time, read afresh, has reached it: a block kept from a branch a reorg removed
+    (here: two hours ahead, then reverted) must not refuse a claim that is still in time.
+    (Seen in the service tests: a claim refused on a block kept from before a snapshot
+    revert, the swap left unsettled.) The kept block is held for as long as the test runs."""
+    client = EvmClient.connect(anvil_url)
+    client.LATEST_BLOCK_TTL = 3_600.0  # the kept block stays kept: no timing involved
+    snapshot = client.snapshot()
+    try:
+        sender, receiver = EvmSigner.generate(), EvmSigner.generate()
+        client.fund(sender.address, 10**20)
+        client.fund(receiver.address, 10**20)
+        htlc = EvmHtlc.deploy(client, sender)
+        deadline = int(client.now().timestamp()) + 3600
+        lock_id, _ = htlc.lock(
+            asset=None,
+            receiver=receiver.address,
+            amount=10**15,
+            hashlock=_hashlock(1),
+            deadline=deadline,
+            signer=sender,
+        )
+        port = htlc.with_records(StoredLocks(SqliteStore(tmp_path / "r.sqlite3"), "evm:kept"))
+        port = port.with_pipelining()
+        node = EvmClient.connect(anvil_url)  # the node's own side of the reorg
+        branch = node.snapshot()
+        node.increase_time(7_200)
+        assert int(client.now().timestamp()) > deadline  # now kept: the branch's block
+        node.revert(branch)  # the reorg: that block is gone, the deadline not reached
+        assert int(node.now().timestamp()) < deadline
+        assert int(client.recent_now().timestamp()) > deadline  # ... but the port keeps it
+        tx_id = port.claim(lock_id, (1).to_bytes(32, "big"), receiver, revealed=True).tx_id
+        assert port.tx_outcomes([tx_id])[tx_id].status in ("mined", "pending")
+        client.wait(tx_id)
+        assert not port.is_open(lock_id)
+    finally:
+        client.revert(snapshot)
