@@ -205,9 +205,9 @@ BALANCE_READER: Final = "0x5354427269646765526561646572000000000002"
 """Where :func:`one_state_read` places a helper answering the native balance of the address
 in its 32-byte calldata (``BALANCE``), for a native-coin balance among the reads."""
 
-_BALANCE_READER_CODE: Final = "0x" + bytes(
-    [0x60, 0x00, 0x35, 0x31, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xF3]
-).hex()
+_BALANCE_READER_CODE: Final = (
+    "0x" + bytes([0x60, 0x00, 0x35, 0x31, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xF3]).hex()
+)
 """PUSH1 0, CALLDATALOAD, BALANCE, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN."""
 
 ONE_STATE_MAX: Final = 4_000
