@@ -247,6 +247,24 @@ def _print_run(numbers: Mapping[str, Any]) -> None:
                 f"{row['max']:.0f}",
             )
         out.print(by_block)
+    latency: dict[str, Any] = numbers.get("latency", {})
+    if latency:
+        rows = Table(
+            "measure", "swaps", "median", "p99", "max", title="latency (see relayer.bench_latency)"
+        )
+        for key, row in latency["order_to_final_blocks"].items():
+            rows.add_row(
+                f"order to both legs final, blocks of {key} (bound {latency['bound_blocks']})",
+                *(str(row.get(k, "-")) for k in ("count", "median", "p99", "max")),
+            )
+        for name, label in (
+            ("reaction_polls", "reaction to a relevant block, polls"),
+            ("reaction_seconds_after_first_poll", "send after the first poll that saw it, s"),
+        ):
+            row = latency[name]
+            rows.add_row(label, *(str(row.get(k, "-")) for k in ("count", "median", "p99", "max")))
+        out.print(rows)
+        out.print(f"poll interval {latency['poll_interval_s']:.2f} s; bound: {latency['bound']}")
 
 
 def _print_replicas(document: Mapping[str, Any]) -> None:
@@ -711,14 +729,26 @@ def _anvil_wave(
     stats = {"security": sec.stats, "cash": cash.stats}
     before = {leg: _requests(s) for leg, s in stats.items()}
     totals = {leg: s.requests for leg, s in stats.items()}
-    numbers = _drive(
-        service,
-        ids,
-        console,
-        profile=profile,
-        max_ticks=20 * swaps + 200,
-        pause=0.2 if block_time else 0.0,
-    )
+    from relayer.bench_latency import latency_report, recording
+
+    with recording(service, (sec, cash)) as recorder:
+        numbers = _drive(
+            service,
+            ids,
+            console,
+            profile=profile,
+            max_ticks=20 * swaps + 200,
+            pause=0.2 if block_time else 0.0,
+        )
+    if block_time:  # with automine a block is a transaction: no latency in blocks
+        numbers["latency"] = latency_report(
+            service,
+            ids,
+            starts=starts,
+            clients={chain_key(sec.chain): sec, chain_key(cash.chain): cash},
+            block_time=block_time,
+            recorder=recorder,
+        )
     blocks = f"{block_time} s blocks" if block_time else "a block per transaction (automine)"
     numbers["conditions"] = (
         f"two anvil chains (ERC-20 against the native coin), {blocks}; SQLite store; "

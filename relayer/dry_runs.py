@@ -73,21 +73,6 @@ compliance modules stays well below it)."""
 EVM_APPROVE_GAS = 100_000
 """An ERC-20 approval's gas limit when it cannot be estimated (about 51,000 measured)."""
 
-_ERC20_ABI: list[dict[str, Any]] = [
-    {
-        "type": "function",
-        "name": name,
-        "stateMutability": mutability,
-        "inputs": [{"name": a, "type": "address"}, {"name": b, "type": t}],
-        "outputs": [{"name": "", "type": out}],
-    }
-    for name, mutability, a, b, t, out in (
-        ("approve", "nonpayable", "spender", "value", "uint256", "bool"),
-        ("transfer", "nonpayable", "to", "value", "uint256", "bool"),
-        ("allowance", "view", "owner", "spender", "address", "uint256"),
-    )
-]
-
 
 def evm_dry_run(client: Any) -> DryRun:
     """Every EVM token's own check on ``client`` (an ``EvmClient``), adapter found once per
@@ -276,6 +261,29 @@ def evm_gas_refusal(
     )
 
 
+@lru_cache(maxsize=1)
+def _erc20_calls() -> tuple[Any, Any, Any]:
+    """ERC-20 ``allowance``, ``approve`` and ``transfer``, selectors hashed once (imported
+    here: web3 loads only where an EVM chain is configured)."""
+    from adapters.evm.batch import ViewCall
+
+    return (
+        ViewCall("allowance(address,address)"),
+        ViewCall("approve(address,uint256)", ("bool",)),
+        ViewCall("transfer(address,uint256)", ("bool",)),
+    )
+
+
+def _estimate_data(client: Any, sender: str, to: str, data: bytes) -> int | None:
+    """:func:`evm_estimate` of calldata already encoded."""
+    try:
+        return int(client.estimate({"from": sender, "to": to, "data": "0x" + data.hex()}))
+    except TransientError:
+        raise
+    except BridgeError:
+        return None
+
+
 def evm_token_lock_gas(
     client: Any, escrow: str, token: str, sender: str, amount: int
 ) -> tuple[int, str]:
@@ -285,19 +293,22 @@ def evm_token_lock_gas(
     estimate plus a third and 10,000), the lock estimated as the token's own transfer to the
     HTLC plus :data:`EVM_TOKEN_LOCK_OVERHEAD` (or :data:`EVM_TOKEN_LOCK_GAS` when the
     transfer cannot be estimated)."""
-    contract = client.contract(token, _ERC20_ABI)
+    allowance_of, approve_of, transfer_of = _erc20_calls()  # encoded by hand, no web3 object
     try:
-        allowance = int(client.read(contract.functions.allowance(sender, escrow)))
+        answer = client.call(
+            {"to": token, "data": "0x" + allowance_of.encode(sender, escrow).hex()}
+        )
+        allowance = int.from_bytes(answer[:32], "big") if len(answer) >= 32 else 0
     except TransientError:
         raise
     except BridgeError:
         allowance = 0
     gas, what = 0, "the gas of the lock"
     if allowance < amount:
-        approve = evm_estimate(client, sender, contract.functions.approve(escrow, amount))
+        approve = _estimate_data(client, sender, token, approve_of.encode(escrow, amount))
         gas += sent_limit(approve, EVM_APPROVE_GAS)
         what = f"the gas of the approval (allowance {allowance} < {amount}) and the lock"
-    transfer = evm_estimate(client, sender, contract.functions.transfer(escrow, amount))
+    transfer = _estimate_data(client, sender, token, transfer_of.encode(escrow, amount))
     lock = EVM_TOKEN_LOCK_GAS if transfer is None else transfer + EVM_TOKEN_LOCK_OVERHEAD
     return gas + lock + lock // 3 + 10_000, what
 

@@ -31,7 +31,9 @@ import logging
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-__all__ = ["Outcomes", "PairedClock", "SentOutcome", "is_pipelined"]
+from bridge.ports import TxReceipt
+
+__all__ = ["Outcomes", "PairedClock", "SentOutcome", "claim_revealed", "is_pipelined"]
 
 log = logging.getLogger(__name__)
 
@@ -58,6 +60,19 @@ class SentOutcome(Protocol):
 def is_pipelined(port: object) -> bool:
     """Whether an HTLC port returns before its transactions are mined."""
     return bool(getattr(port, "pipelined", False)) and callable(getattr(port, "tx_outcomes", None))
+
+
+def claim_revealed(port: Any, lock_id: str, secret: bytes, signer: Any) -> TxReceipt:
+    """``port.claim`` for a secret that is public already (a claim on either chain carried
+    it, or a reveal was broadcast): a pipelined EVM port sends it with its cached gas limit
+    (``revealed=True``: nothing new is published if it fails on chain); any other port
+    claims as usual. Returns the port's receipt."""
+    receipt: TxReceipt = (
+        port.claim(lock_id, secret, signer, revealed=True)
+        if is_pipelined(port)
+        else port.claim(lock_id, secret, signer)
+    )
+    return receipt
 
 
 class PairedClock:

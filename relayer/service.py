@@ -93,7 +93,7 @@ from bridge.validation import invalid_input
 from relayer.logs import swap_context
 from relayer.metrics import RelayerMetrics, stage_of
 from relayer.party_facts import PartyReader, with_chain_facts
-from relayer.pipeline import Outcomes, PairedClock, is_pipelined
+from relayer.pipeline import Outcomes, PairedClock, claim_revealed, is_pipelined
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
 from relayer.store import EffectRow, LeaseLost, SignerBusy, Store
@@ -338,7 +338,14 @@ class RelayerService:
         retry_clock: Callable[[], float] | None = None,
     ) -> None:
         self.store = store
-        self.chains = {name: _with_records(rt, store) for name, rt in chains.items()}
+        # one view of each chain's records, shared by its HTLC port and the observe path
+        self._records = {
+            chain_key(rt.chain): StoredLocks(store, chain_key(rt.chain)) for rt in chains.values()
+        }
+        self.chains = {
+            name: _with_records(rt, self._records[chain_key(rt.chain)])
+            for name, rt in chains.items()
+        }
         self.compliance = compliance
         self._key = sealing_key
         self.budget = budget
@@ -705,8 +712,15 @@ class RelayerService:
     def _recorded_lock(self, state: SwapState, role: Role) -> ChainEvent | None:
         """The leg's lock among the events the chain's watcher recorded."""
         key = self._key_of(self._rt(state, role))
-        events = self.store.locks_by_hashlock(key, state.terms.hashlock)
+        events = self._stored(key).locks_under(state.terms.hashlock)
         return self._leg_lock(state, role, events, lambda event: str(event.args.get("lock_id")))
+
+    def _stored(self, key: str) -> StoredLocks:
+        """Chain ``key``'s records as its watcher keeps them (one view per chain)."""
+        found = self._records.get(key)
+        if found is None:
+            found = self._records[key] = StoredLocks(self.store, key)
+        return found
 
     def _leg_lock(
         self, state: SwapState, role: Role, candidates: Iterable[_L], lock_id: Callable[[_L], str]
@@ -757,7 +771,7 @@ class RelayerService:
                     sender=str(lock.args["sender"]),
                 ),
             )
-        for event in self.store.lock_history(self._key_of(rt), lock_id):
+        for event in self._stored(self._key_of(rt)).history(lock_id):
             if not view.confirmed(event.height):
                 continue
             phase = state.leg_state(role).phase
@@ -1050,7 +1064,7 @@ class RelayerService:
             return None if lock is None else lock.height
         wanted = "Claimed" if action == "claim" else "Refunded"
         key = self._key_of(self._rt(state, role))
-        for event in self.store.lock_history(key, str(lock.args["lock_id"])):
+        for event in self._stored(key).history(str(lock.args["lock_id"])):
             if event.name == wanted:
                 return event.height
         return None
@@ -1107,6 +1121,8 @@ class RelayerService:
         if sealed is None:
             raise NotFound(f"swap {state.terms.swap_id}: this relayer does not hold the secret")
         secret = self._key.unseal(sealed, swap_id=state.terms.swap_id)
+        if state.secret_public:  # a failed claim publishes nothing new: no estimate needed
+            return claim_revealed(rt.htlc, lock.lock_id, secret, rt.operator).tx_id
         return rt.htlc.claim(lock.lock_id, secret, rt.operator).tx_id
 
     def _may_reveal(self, state: SwapState, rt: ChainRuntime) -> None:
@@ -1244,13 +1260,13 @@ def _only_the_clock(state: SwapState, advanced: ChainAdvanced) -> bool:
     return after.model_copy(update={"chain_time": state.chain_time}) == state
 
 
-def _with_records(rt: ChainRuntime, store: Store) -> ChainRuntime:
+def _with_records(rt: ChainRuntime, records: StoredLocks) -> ChainRuntime:
     """``rt`` with its HTLC port reading lock state from what the chain's watcher recorded
-    in ``store`` (ports that offer ``with_records``; the others are left as they are)."""
+    (``records``; ports that offer ``with_records``; the others are left as they are)."""
     bind = getattr(rt.htlc, "with_records", None)
     if bind is None:
         return rt
-    htlc = bind(StoredLocks(store, chain_key(rt.chain)))
+    htlc = bind(records)
     shortfall = rt.shortfall
     if shortfall is not None and shortfall == getattr(rt.htlc, "shortfall", None):
         shortfall = htlc.shortfall  # the port's own check, reading the records too

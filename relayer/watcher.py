@@ -219,6 +219,19 @@ class StoredLocks:
         self._open: tuple[tuple[int, str], dict[tuple[bool, str | None], dict[str, int]]] | None = (
             None
         )
+        self._memo_tag: tuple[int, str] | None = None
+        self._under: dict[str, tuple[ChainEvent, ...]] = {}
+        self._history: dict[str, tuple[ChainEvent, ...]] = {}
+
+    def _memo(self) -> bool:
+        """Whether the answers kept stand: the records are provably the same as when they
+        were read (the same cursor with the same block hash); else they are dropped."""
+        span = self.store.recorded_span(self.chain)
+        tag = None if span is None or span[2] is None else (span[1], span[2])
+        if tag != self._memo_tag or tag is None:
+            self._memo_tag = tag
+            self._under, self._history = {}, {}
+        return tag is not None
 
     def span(self) -> tuple[int, int] | None:
         """The first and last heights whose events are all recorded (None: unknown)."""
@@ -226,12 +239,25 @@ class StoredLocks:
         return None if span is None else (span[0], span[1])
 
     def locks_under(self, hashlock: str) -> Sequence[ChainEvent]:
-        """Recorded ``Locked`` events under ``hashlock`` (0x hex)."""
-        return self.store.locks_by_hashlock(self.chain, hashlock)
+        """Recorded ``Locked`` events under ``hashlock`` (0x hex), in chain order (kept
+        while the records are the same: a swap asks several times per tick)."""
+        if not self._memo():
+            return self.store.locks_by_hashlock(self.chain, hashlock)
+        key = hashlock.lower()
+        found = self._under.get(key)
+        if found is None:
+            found = self._under[key] = tuple(self.store.locks_by_hashlock(self.chain, key))
+        return found
 
     def history(self, lock_id: str) -> Sequence[ChainEvent]:
-        """Every recorded event of ``lock_id`` (lock, claim, refund)."""
-        return self.store.lock_history(self.chain, lock_id)
+        """Every recorded event of ``lock_id`` (lock, claim, refund), in chain order (kept
+        while the records are the same)."""
+        if not self._memo():
+            return self.store.lock_history(self.chain, lock_id)
+        found = self._history.get(lock_id)
+        if found is None:
+            found = self._history[lock_id] = tuple(self.store.lock_history(self.chain, lock_id))
+        return found
 
     def open_amounts(self, token: str | None) -> Mapping[str, int]:
         """Lock id -> amount of every recorded plain (not partition) lock of ``token``
@@ -262,4 +288,6 @@ class StoredLocks:
             if tag is None:
                 return by_token.get(key, {})
             self._open = (tag, by_token)
-        return self._open[1].get(key, {})
+        # the same mapping while the records are the same (an empty one too): the port
+        # keeps its count on it between checks
+        return self._open[1].setdefault(key, {})

@@ -52,6 +52,7 @@ from adapters.evm.abi import load_abi
 from adapters.evm.client import EvmClient, EvmReverted, SentTx
 from adapters.evm.contracts import artifact_for_chain, load_artifact, require_code_runs
 from adapters.evm.erc1404 import restriction_refusal
+from adapters.evm.multicall import BALANCE_READER, one_state_read
 from bridge.errors import (
     BridgeError,
     InvalidInput,
@@ -104,6 +105,7 @@ _TAIL_TTL: Final = 4.0
 also read again whenever the watcher has moved the records on)."""
 
 _TRANSFER_TOPIC: Final = "0x" + bytes(Web3.keccak(text="Transfer(address,address,uint256)")).hex()
+"""topic0 of ERC-20 ``Transfer(address indexed from, address indexed to, uint256 value)``."""
 _TRANSFER_BY_PARTITION_TOPIC: Final = (
     "0x"
     + bytes(
@@ -112,7 +114,12 @@ _TRANSFER_BY_PARTITION_TOPIC: Final = (
 )
 """ERC-1410's ``TransferByPartition(fromPartition, operator, from, to, value, data,
 operatorData)``, the first three topics indexed."""
-"""topic0 of ERC-20 ``Transfer(address indexed from, address indexed to, uint256 value)``."""
+
+_CLAIM_FUNCTIONS: Final = frozenset({"claim", "claimToken", "claimPartition"})
+
+_NO_LOCKS: Final[Mapping[str, int]] = {}
+"""No open locks (the native coin has no partition locks): one object, so a kept count
+built on it stays valid."""
 
 _IS_OPEN: Final = bytes(Web3.keccak(text="isOpen(bytes32)"))[:4]
 _BALANCE_OF: Final = bytes(Web3.keccak(text="balanceOf(address)"))[:4]
@@ -335,6 +342,7 @@ class _Around:
         self._locks: dict[bytes, list[ChainEvent]] = {}
         self._closures: dict[str, set[str]] = {}
         self._secrets: dict[str, bytes] = {}
+        self._tallies: dict[str, _Tally] = {}
         for event in below:
             self.add(event)
 
@@ -355,11 +363,94 @@ class _Around:
     def locks(self, hashlock: bytes) -> list[ChainEvent]:
         return self._locks.get(hashlock, [])
 
+    def tally(
+        self,
+        token: str,
+        base: Mapping[str, int],
+        parted: Mapping[str, int],
+        records: LockRecords,
+        at: int,
+    ) -> _Tally | None:
+        """The locks of ``token`` taken as open from the records' ``base`` (their open
+        amounts; ``parted``: their open partition locks) and these events, brought up to
+        date with the events added since the last call (each event looked at once per
+        records snapshot); None when an event above ``at`` is among them (the caller then
+        counts everything afresh)."""
+        key = token.lower()
+        tally = self._tallies.get(key)
+        stale = tally is None or tally.base is not base or tally.parted_base is not parted
+        if stale or tally is None or tally.top > at:
+            tally = self._tallies[key] = _Tally(key, base, parted)
+        for event in self.events[tally.seen :]:
+            if event.height > at:
+                return None
+            tally.take(event, records)
+        return tally
+
     def closures(self, lock_id: str) -> set[str]:
         return set(self._closures.get(lock_id.lower(), ()))
 
     def secret(self, lock_id: str) -> bytes | None:
         return self._secrets.get(lock_id.lower())
+
+
+class _Tally:
+    """The shortfall's count for one token, kept between checks: the records' open locks
+    (``base``, one snapshot of them) with the events above the records taken in one by
+    one, as :meth:`EvmHtlc._recorded_short` counts them (a lock closed by any event is not
+    owed; a lock of the token seen only above the records is owed unless the records
+    closed it), so a check looks only at the events added since the last one. The open
+    partition locks of the token (ERC-1400) are counted apart (``parted_held``): their
+    units are in the token's balance of the HTLC, but no plain lock can be paid from them.
+    """
+
+    def __init__(self, token: str, base: Mapping[str, int], parted: Mapping[str, int]) -> None:
+        self.token = token
+        self.base = base
+        self.parted_base = parted
+        self.opened: dict[str, int] = dict(base)
+        self.parted: dict[str, int] = dict(parted)
+        self.closed: set[str] = set()
+        self.open_ids: set[str] = set(base)
+        self.owed = sum(base.values())
+        self.parted_held = sum(parted.values())
+        self.seen = 0
+        self.top = -1
+
+    def take(self, event: ChainEvent, records: LockRecords) -> None:
+        self.seen += 1
+        self.top = max(self.top, event.height)
+        lock_id = str(event.args["lock_id"])
+        if event.name != "Locked":
+            if lock_id not in self.closed:
+                self.closed.add(lock_id)
+                if lock_id in self.open_ids:
+                    self.open_ids.discard(lock_id)
+                    self.owed -= self.opened[lock_id]
+                elif lock_id in self.parted:
+                    self.parted_held -= self.parted[lock_id]
+            return
+        same = str(event.args["token"] or NATIVE).lower() == self.token
+        partition = event.args.get("partition") is not None
+        if not same or lock_id in (self.parted if partition else self.opened):
+            return
+        # not open in the records (from below them, or new, or closed): closed?
+        if any(e.name != "Locked" for e in records.history(lock_id)):
+            return
+        amount = int(str(event.args["amount"]))
+        if partition:
+            self.parted[lock_id] = amount
+            if lock_id not in self.closed:
+                self.parted_held += amount
+            return
+        self.opened[lock_id] = amount
+        if lock_id not in self.closed:
+            self.open_ids.add(lock_id)
+            self.owed += amount
+
+    def open_partition_locks(self) -> dict[str, int]:
+        """The token's partition locks taken as open: id -> amount."""
+        return {i: a for i, a in self.parted.items() if i not in self.closed}
 
 
 _M = TypeVar("_M", bound=Callable[..., Any])
@@ -393,9 +484,10 @@ class EvmHtlc:
     contract.
 
     Pipelined (:meth:`with_pipelining`, the relayer's port): lock, claim and refund send
-    their transaction and return at once, with a receipt at :data:`SENT_HEIGHT`; locks and
-    refunds take a gas limit cached per function and token, claims are estimated each time
-    (a claim that would fail must never publish the secret); :meth:`tx_outcomes` then tells
+    their transaction and return at once, with a receipt at :data:`SENT_HEIGHT`; locks, refunds
+    and claims whose secret is already public take a gas limit cached per function and
+    token; a reveal (the first claim) is estimated each time (a claim that would fail must
+    never publish the secret); :meth:`tx_outcomes` then tells
     what became of them, in one batch.
     """
 
@@ -432,6 +524,8 @@ class EvmHtlc:
         self._ready: dict[str, tuple[float, tuple[str, str, str, int]]] = {}
         """The pre-flight :meth:`ready_for_lock` found complete (shared by the copies)."""
         self._sent_gas: dict[str, tuple[tuple[str, str], int]] = {}
+        self._volatile_gas: set[tuple[str, str]] = set()
+        """Claim functions and tokens whose cached limit ran out once: estimated each time."""
 
     def with_records(self, records: LockRecords, *, cache_gas: bool = True) -> EvmHtlc:
         """This HTLC reading lock state from ``records`` (a copy sharing the client and the
@@ -441,6 +535,7 @@ class EvmHtlc:
         bound.records = records
         bound.cache_gas = cache_gas
         bound._gas = {}
+        bound._volatile_gas = set()
         bound._below = {}
         bound._around = None
         return bound
@@ -468,6 +563,8 @@ class EvmHtlc:
             if limit is not None and sent.gas_used >= limit:
                 if known is not None:
                     self._gas.pop(known[0], None)
+                    if known[0][0] in _CLAIM_FUNCTIONS:
+                        self._volatile_gas.add(known[0])
                 else:  # sent before a restart: which function is unknown, estimate them all
                     self._gas.clear()
                 log.warning(
@@ -543,14 +640,25 @@ class EvmHtlc:
             self._around.read_at = None
 
     def _send(
-        self, what: str, signer: Signer, fn_call: Any, *, value: int = 0, token: str = NATIVE
+        self,
+        what: str,
+        signer: Signer,
+        fn_call: Any,
+        *,
+        value: int = 0,
+        token: str = NATIVE,
+        cached: bool | None = None,
     ) -> TxReceipt:
         data = self.client.encode_call(fn_call)
         gas = None
         key = (str(fn_call.fn_name), token.lower())
-        if self.cache_gas and what != "claim":
-            # a claim is always estimated first: it carries the secret, and a claim that
-            # would fail must never be sent (its calldata would publish the secret)
+        # a claim is estimated first unless ``cached`` (its secret is public already): it
+        # carries the secret, and a reveal that would fail must never be sent (its calldata
+        # would publish the secret); a claim key that once ran out of its cached limit is
+        # estimated from then on (its token's transfer gas is not stable)
+        if cached is None:
+            cached = what != "claim"
+        if self.cache_gas and cached and key not in self._volatile_gas:
             gas = self._gas_limit(key, signer, data, value)
         if self.pipelined:
             if gas is None:
@@ -558,7 +666,7 @@ class EvmHtlc:
             tx_id = self.client.send(signer, self.address, data, value=value, gas=gas)
             if len(self._sent_gas) >= 65_536:
                 self._sent_gas.clear()
-            if self.cache_gas and what != "claim":
+            if self.cache_gas and cached and key not in self._volatile_gas:
                 self._sent_gas[tx_id] = (key, gas)
             log.info("HTLC %s %s: tx %s sent", self.address, what, tx_id)
             return TxReceipt(tx_id=tx_id, height=SENT_HEIGHT, success=True)
@@ -743,14 +851,36 @@ class EvmHtlc:
         return lock_id, receipt
 
     @_fresh_after_failure
-    def claim(self, lock_id: str, secret: bytes, signer: Signer) -> TxReceipt:
-        """Release the lock to its fixed receiver with the 32-byte secret (anyone may send)."""
+    def claim(
+        self, lock_id: str, secret: bytes, signer: Signer, *, revealed: bool = False
+    ) -> TxReceipt:
+        """Release the lock to its fixed receiver with the 32-byte secret (anyone may send).
+
+        ``revealed``: the secret is public already (a claim on either chain carried it), so
+        a claim that fails on chain publishes nothing new: with cached gas limits
+        (:meth:`with_records`) it is sent with the limit cached for its function and token
+        instead of an estimate (a deadline passed by the chain's time, the kept block's
+        confirmed by a fresh read, is refused here; a claim that fails on chain comes back
+        from :meth:`tx_outcomes`, one out of gas as ``out_of_gas``, re-sent estimated). A
+        reveal is always estimated.
+        """
         raw = _require_bytes32("secret", secret)
         params = self.params(lock_id)
         if hashlib.sha256(raw).digest() != params.hashlock:
             raise SettlementError(
                 f"claim of {lock_id} refused: the secret does not open its hashlock"
             )
+        cached = revealed and self.cache_gas
+        if cached:
+            now = int(self.client.recent_now().timestamp())
+            if now >= params.deadline:
+                # the kept block may be stale (from before a reorg): refuse on a fresh read
+                now = int(self.client.now().timestamp())
+            if now >= params.deadline:
+                raise SettlementError(
+                    f"claim of {lock_id} refused: deadline {params.deadline} passed "
+                    f"(chain time {now})"
+                )
         if self.records is None:
             # (the relayer's port skips these two reads: a claim is always estimated before
             # it is sent, and the estimate refuses a settled lock or a passed deadline with
@@ -786,7 +916,7 @@ class EvmHtlc:
                 params.amount,
                 params.deadline,
             )
-        return self._send("claim", signer, fn)
+        return self._send("claim", signer, fn, token=params.token, cached=cached)
 
     @_fresh_after_failure
     def refund(self, lock_id: str, signer: Signer) -> TxReceipt:
@@ -918,8 +1048,10 @@ class EvmHtlc:
             if not topics or "0x" + bytes(topics[0]).hex() != topic:
                 continue
             tx_id = "0x" + bytes(entry["transactionHash"]).hex()
+            if tx_id in self._receipt_logs:
+                continue  # prefetched by an earlier read (decoded only when still wanted)
             args = self._fast_args("TokenLocked", entry)
-            if tx_id in self._receipt_logs or args is None:
+            if args is None:
                 continue
             wanted.add(tx_id)
             tokens.add(str(args["token"]))
@@ -969,7 +1101,7 @@ class EvmHtlc:
         recorded = self._records_base()
         if recorded is not None:
             records, around = recorded
-            short, amounts = self._recorded_short(
+            short, amounts, parted_open = self._recorded_short(
                 records, around, asset, token, at, around.next_from
             )
             if short[0]:
@@ -977,9 +1109,11 @@ class EvmHtlc:
                 # block: a node may answer a new block's number and state a moment before
                 # its logs (a claim just mined would look like units gone missing)
                 first = max(min(around.span[1] + 1 - _TAIL_OVERLAP, around.span[1]), 0)
-                short, amounts = self._recorded_short(records, around, asset, token, at, first)
+                short, amounts, parted_open = self._recorded_short(
+                    records, around, asset, token, at, first
+                )
             if short[0]:
-                short = self._short_by_state(short, amounts, at)
+                short = self._short_by_state(short, amounts, parted_open, asset, token, at)
             return short
         for entry in self.client.logs(
             address=self.address, from_block=self.from_block, to_block=at
@@ -1006,10 +1140,10 @@ class EvmHtlc:
         token: str,
         at: int,
         start: int,
-    ) -> tuple[tuple[int, tuple[str, ...]], Mapping[str, int]]:
+    ) -> tuple[tuple[int, tuple[str, ...]], Mapping[str, int], Mapping[str, int]]:
         """:meth:`shortfall` from the records, the events above them from ``start`` and the
         balance, these two read at block ``at`` in one round trip; with the amounts of the
-        locks taken as open."""
+        locks taken as open, and the partition locks of the token taken as open."""
         opened: dict[str, int] = {}
         closed: set[str] = set()
         try:
@@ -1026,10 +1160,16 @@ class EvmHtlc:
             # the chain is below the records (a reorg to a shorter chain)
             entries, held = [], self._held(asset, token, at)
         self._add_tail(around, entries, start, at)
-        opened.update(records.open_amounts(None if asset is None else token))
+        base = records.open_amounts(None if asset is None else token)
         parted: dict[str, int] = {}
-        if asset is not None:
-            parted.update(records.open_partition_amounts(token))
+        parted_base = _NO_LOCKS if asset is None else records.open_partition_amounts(token)
+        tally = around.tally(token, base, parted_base, records, at)
+        if tally is not None:
+            open_ids = tuple(sorted(tally.open_ids))
+            short = (max(tally.owed - (held - tally.parted_held), 0), open_ids)
+            return short, tally.opened, tally.open_partition_locks()
+        opened.update(base)
+        parted.update(parted_base)
         for seen in around.events:
             if seen.height > at:
                 continue  # read by an earlier call, above the pinned block
@@ -1049,29 +1189,63 @@ class EvmHtlc:
                 into[lock_id] = amount
         open_ids = tuple(sorted(i for i in opened if i not in closed))
         held -= _open_sum(parted, closed)
-        return (max(sum(opened[i] for i in open_ids) - held, 0), open_ids), opened
+        open_parted = {i: a for i, a in parted.items() if i not in closed}
+        return (max(sum(opened[i] for i in open_ids) - held, 0), open_ids), opened, open_parted
 
     def _short_by_state(
-        self, short: tuple[int, tuple[str, ...]], amounts: Mapping[str, int], at: int
+        self,
+        short: tuple[int, tuple[str, ...]],
+        amounts: Mapping[str, int],
+        parted: Mapping[str, int],
+        asset: AssetRef | None,
+        token: str,
+        at: int,
     ) -> tuple[int, tuple[str, ...]]:
         """A shortfall found from logs, confirmed by the contract's own state at the block
-        of the balance: each lock taken as open is asked ``isOpen`` at ``at`` (one batch).
-        A node's logs may lag its state by a moment (a claim mined, its log not yet served,
-        at both reads): a lock the state says is closed at ``at`` is not owed. Locks are
-        only ever dropped here, never added, so a real shortfall stays."""
-        missing, open_ids = short
-        answers = self.client.batch_read(
-            [(self.address, _IS_OPEN + _lock_id_bytes(i)) for i in open_ids], block=at
-        )
+        of the balance: each lock taken as open is asked ``isOpen`` at ``at``, and the
+        balance read again, **from one state** (one ``eth_call`` of the reader,
+        :func:`adapters.evm.multicall.one_state_read`; where a node has no such call, one
+        batch and a balance read, which a node without live-state reads answers exactly).
+
+        A node's logs may lag its state by a moment (a claim mined, its log not yet served):
+        a lock the state says is closed is not owed. And a node may answer a read pinned to
+        its newest block from its live state, a block ahead (anvil): the first balance may
+        already lack the units of a claim mined just after ``at``, while ``isOpen`` read a
+        moment later, when ``at`` is history, still finds that lock open. Read from one
+        state, a lock open there has its units in the balance there. Locks are only ever
+        dropped here, never added, and owed is compared with the balance of the same state,
+        so a real shortfall (units moved out while their locks stay open) stays. The token's
+        partition locks (``parted``) open in that state hold units no plain lock can be paid
+        from: they are taken out of the balance (ERC-1400's ``balanceOf`` sums partitions)."""
+        _missing, open_ids = short
+        parted_ids = tuple(parted)
+        calls = [(self.address, _IS_OPEN + _lock_id_bytes(i)) for i in (*open_ids, *parted_ids)]
+        if asset is None:
+            held_call = (BALANCE_READER, bytes(12) + bytes.fromhex(self.address[2:]))
+        else:
+            held_call = (token, _BALANCE_OF + abi_encode(["address"], [self.address]))
+        answers = one_state_read(self.client, [*calls, held_call], hex(at))
+        if answers is None:
+            opens = list(self.client.batch_read(calls, block=at))
+            held = self._held(asset, token, at)
+        else:
+            *opens, held_answer = answers
+            if isinstance(held_answer, BaseException):
+                raise held_answer
+            if len(held_answer) < 32:
+                raise PermanentError(f"balance of {token} answered {len(held_answer)} bytes")
+            held = int.from_bytes(held_answer[:32], "big")
         still: list[str] = []
-        for lock_id, answer in zip(open_ids, answers, strict=True):
+        for lock_id, answer in zip((*open_ids, *parted_ids), opens, strict=True):
             if isinstance(answer, BaseException):
                 raise answer
-            if int.from_bytes(answer[-32:] or b"\0", "big") != 0:
-                still.append(lock_id)
+            if int.from_bytes(answer[-32:] or b"\0", "big") == 0:
+                continue
+            if lock_id in parted:
+                held -= parted[lock_id]
             else:
-                missing -= amounts[lock_id]
-        return max(missing, 0), tuple(still)
+                still.append(lock_id)
+        return max(sum(amounts[i] for i in still) - held, 0), tuple(still)
 
     def _short_of(
         self,

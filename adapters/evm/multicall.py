@@ -27,7 +27,15 @@ from typing import Any, Final
 from adapters.evm.client import EvmClient, EvmReverted, decode_revert_data
 from adapters.evm.jsonrpc import RpcError
 
-__all__ = ["MIN_CALLS", "READER", "READER_CODE", "multicall_read"]
+__all__ = [
+    "BALANCE_READER",
+    "MIN_CALLS",
+    "ONE_STATE_MAX",
+    "READER",
+    "READER_CODE",
+    "multicall_read",
+    "one_state_read",
+]
 
 READER: Final = "0x5354427269646765526561646572000000000001"
 """Where the reader's code is placed for the call ("STBridgeReader", no key can own it)."""
@@ -191,6 +199,47 @@ def multicall_read(
                 return None
             out.extend(decoded)
     return out
+
+
+BALANCE_READER: Final = "0x5354427269646765526561646572000000000002"
+"""Where :func:`one_state_read` places a helper answering the native balance of the address
+in its 32-byte calldata (``BALANCE``), for a native-coin balance among the reads."""
+
+_BALANCE_READER_CODE: Final = (
+    "0x" + bytes([0x60, 0x00, 0x35, 0x31, 0x60, 0x00, 0x52, 0x60, 0x20, 0x60, 0x00, 0xF3]).hex()
+)
+"""PUSH1 0, CALLDATALOAD, BALANCE, PUSH1 0, MSTORE, PUSH1 32, PUSH1 0, RETURN."""
+
+ONE_STATE_MAX: Final = 4_000
+"""Reads :func:`one_state_read` takes in its one ``eth_call`` at most (view reads of a few
+thousand gas each, inside a node's 30M-gas call cap)."""
+
+
+def one_state_read(
+    client: EvmClient, calls: Sequence[tuple[str, bytes]], tag: str
+) -> list[bytes | EvmReverted] | None:
+    """The answers to ``calls`` at block ``tag`` from **one** state: a single ``eth_call``
+    of the reader (a call to :data:`BALANCE_READER` with an address word answers that
+    address's native balance). A node may answer separate reads pinned to its newest block
+    from states a block apart (anvil serves its live state, which may already hold the next
+    block); one call runs on one state. None: no JSON-RPC node, more than
+    :data:`ONE_STATE_MAX` calls, or the node refused the call (an override it ignored is
+    remembered)."""
+    fast = client.fast
+    if fast is None or client in _REFUSED or not calls or len(calls) > ONE_STATE_MAX:
+        return None
+    override = {
+        READER: {"code": READER_CODE},
+        BALANCE_READER: {"code": _BALANCE_READER_CODE},
+    }
+    try:
+        answer = fast.request("eth_call", [{"to": READER, "data": _encode(calls)}, tag, override])
+    except RpcError:  # refused, or the block's state is gone: the caller reads otherwise
+        return None
+    decoded = _decode(bytes.fromhex(str(answer)[2:]), len(calls))
+    if decoded is None:
+        _REFUSED.add(client)
+    return decoded
 
 
 def _encode(chunk: Sequence[tuple[str, bytes]]) -> str:
