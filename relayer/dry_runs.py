@@ -36,8 +36,11 @@ __all__ = [
     "EVM_NATIVE_LOCK_GAS",
     "EVM_TOKEN_LOCK_GAS",
     "EVM_TOKEN_LOCK_OVERHEAD",
+    "GAS_REFRESH_EVERY",
+    "STORAGE_SET_MARGIN",
     "DryRun",
     "FundsCheck",
+    "GasBook",
     "algorand_dry_run",
     "algorand_funds_check",
     "erc20_check_batched",
@@ -276,15 +279,72 @@ def evm_gas_refusal(
     )
 
 
+GAS_REFRESH_EVERY = 64
+"""A cached estimate of a token's function is taken again after this many uses (the book
+keeps the highest seen): the state a token's gas depends on drifts as swaps settle."""
+
+STORAGE_SET_MARGIN = 4 * 17_100
+"""Gas a cached estimate of a token's transfer is raised by: a call estimated when its
+storage slots held values can later find them empty, and setting an empty slot costs
+17,100 more than changing a held one (EIP-2929 / EIP-3529: 22,100 against 5,000). Four
+slots: the sender's and the HTLC's balances and, for T-REX, the compliance modules' two
+per-identity balances."""
+
+
+class GasBook:
+    """Estimates of a token's functions kept per (token, function): the funds check of a
+    thousand swaps of one token asks the node once, not a thousand times (on py-evm an
+    ``eth_estimateGas`` of a T-REX transfer re-runs it about eight times, 55 % of an
+    embedded bench run).
+
+    Each entry is the highest estimate seen, taken again after :data:`GAS_REFRESH_EVERY`
+    uses; a failed estimate (a revert, or py-evm asking the sender to afford a block's gas)
+    is not kept. ``estimates`` counts the estimates asked (the bench and the tests read it).
+    """
+
+    def __init__(self, refresh_every: int = GAS_REFRESH_EVERY) -> None:
+        self.refresh_every = refresh_every
+        self.estimates = 0
+        self._entries: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def estimate(self, client: Any, sender: str, token: str, fn_call: Any) -> int | None:
+        """The highest estimate of ``fn_call`` on ``token`` seen (estimated now when none
+        is kept, or when the kept one was used ``refresh_every`` times), None when the
+        node cannot estimate it and none is kept."""
+        key = (token.lower(), str(fn_call.fn_name))
+        kept = self._entries.get(key)
+        if kept is not None and kept[1] < self.refresh_every:
+            self._entries[key] = (kept[0], kept[1] + 1)
+            return kept[0]
+        self.estimates += 1
+        fresh = evm_estimate(client, sender, fn_call)
+        if fresh is None:
+            return None if kept is None else kept[0]
+        best = fresh if kept is None else max(fresh, kept[0])
+        self._entries[key] = (best, 1)
+        return best
+
+
 def evm_token_lock_gas(
-    client: Any, escrow: str, token: str, sender: str, amount: int
+    client: Any,
+    escrow: str,
+    token: str,
+    sender: str,
+    amount: int,
+    *,
+    book: GasBook | None = None,
 ) -> tuple[int, str]:
     """The gas ``sender`` pays to lock ``amount`` of the ERC-20-like ``token`` in the HTLC
     at ``escrow``, and what it pays for: the approval when its allowance is short (estimated,
     or :data:`EVM_APPROVE_GAS`), and the lock, sent with the HTLC's cached limit (its
     estimate plus a third and 10,000), the lock estimated as the token's own transfer to the
     HTLC plus :data:`EVM_TOKEN_LOCK_OVERHEAD` (or :data:`EVM_TOKEN_LOCK_GAS` when the
-    transfer cannot be estimated)."""
+    transfer cannot be estimated).
+
+    With ``book`` the estimates come from it (one per token and function, not one per
+    call) and are raised to stay safe where a fresh estimate would not be needed: the
+    approval to at least :data:`EVM_APPROVE_GAS`, the transfer by
+    :data:`STORAGE_SET_MARGIN` (the most a different state of the same token's slots adds)."""
     contract = client.contract(token, _ERC20_ABI)
     try:
         allowance = int(client.read(contract.functions.allowance(sender, escrow)))
@@ -294,20 +354,34 @@ def evm_token_lock_gas(
         allowance = 0
     gas, what = 0, "the gas of the lock"
     if allowance < amount:
-        approve = evm_estimate(client, sender, contract.functions.approve(escrow, amount))
-        gas += sent_limit(approve, EVM_APPROVE_GAS)
+        approve_call = contract.functions.approve(escrow, amount)
+        if book is None:
+            gas += sent_limit(evm_estimate(client, sender, approve_call), EVM_APPROVE_GAS)
+        else:
+            approve = book.estimate(client, sender, token, approve_call)
+            gas += max(sent_limit(approve, EVM_APPROVE_GAS), EVM_APPROVE_GAS)
         what = f"the gas of the approval (allowance {allowance} < {amount}) and the lock"
-    transfer = evm_estimate(client, sender, contract.functions.transfer(escrow, amount))
+    transfer_call = contract.functions.transfer(escrow, amount)
+    if book is None:
+        transfer = evm_estimate(client, sender, transfer_call)
+    else:
+        transfer = book.estimate(client, sender, token, transfer_call)
+        if transfer is not None:
+            transfer += STORAGE_SET_MARGIN
     lock = EVM_TOKEN_LOCK_GAS if transfer is None else transfer + EVM_TOKEN_LOCK_OVERHEAD
     return gas + lock + lock // 3 + 10_000, what
 
 
-def evm_funds_check(client: Any, escrow: str | None = None) -> FundsCheck:
+def evm_funds_check(
+    client: Any, escrow: str | None = None, *, book: GasBook | None = None
+) -> FundsCheck:
     """A leg's sender must hold the native coin for its lock: a native leg its amount plus
     the lock's fees (the gas the lock is sent with, at the fee per gas the client would
     offer now); a token leg the gas of its approval of the HTLC at ``escrow`` (when the
-    allowance is short) and of its lock (:func:`evm_token_lock_gas`). The token's own
-    balance is its dry run's (the hop into the escrow)."""
+    allowance is short) and of its lock (:func:`evm_token_lock_gas`, its estimates kept in
+    ``book``, a new one when None). The token's own balance is its dry run's (the hop into
+    the escrow)."""
+    kept = GasBook() if book is None else book
 
     def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
         if asset is None:
@@ -315,7 +389,9 @@ def evm_funds_check(client: Any, escrow: str | None = None) -> FundsCheck:
             return evm_gas_refusal(client, field, sender, EVM_NATIVE_LOCK_GAS, what, value=amount)
         if escrow is None or asset.locator.kind != "evm_contract":
             return ()
-        gas, what = evm_token_lock_gas(client, escrow, asset.locator.address, sender, amount)
+        gas, what = evm_token_lock_gas(
+            client, escrow, asset.locator.address, sender, amount, book=kept
+        )
         return evm_gas_refusal(client, field, sender, gas, f"{what} of {field}.amount {amount}")
 
     return run

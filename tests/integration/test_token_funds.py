@@ -16,13 +16,15 @@ from pathlib import Path
 
 import pytest
 
+from adapters.evm.batch import ViewCall
 from adapters.evm.client import EvmClient
 from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
-from bridge.model import AssetRef, Capability, EvmContractLocator
+from bridge.model import AssetRef, Capability, EvmContractLocator, TransferIntent
 from bridge.reasons import ReasonCode
 from bridge.swap import Outcome
+from relayer.dry_runs import GasBook, evm_funds_check, evm_token_lock_gas
 from relayer.service import LegOrder, RelayerService, SwapOrder
 from tests.integration.test_native_funds import one_chain_service
 
@@ -139,3 +141,50 @@ def test_a_buyer_with_a_little_gas_money_settles(
     erc20 = Erc20Adapter(world.chain)
     assert erc20.holding(world.cash, world.seller.address).balance == 5_000
     assert erc20.holding(world.security, world.buyer.address).balance == 100
+
+
+_APPROVE = ViewCall("approve(address,uint256)", ("bool",))
+
+
+def _estimates(chain: EvmClient) -> int:
+    return chain.stats.by_method.get("eth_estimateGas", 0)
+
+
+def test_the_funds_check_estimates_a_token_once_per_function(world: World, snapshot: None) -> None:
+    """Invariant: the funds check of many locks of one token asks the node for one estimate
+    per token function (the approval and the transfer), not one per check, and refuses or
+    allows each check as the first did."""
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    funds = evm_funds_check(world.chain, world.htlc.address)
+    before = _estimates(world.chain)
+    for amount in (5_000, 4_000, 3_000, 2_000, 1_000):
+        assert funds("cash", world.cash, world.buyer.address, amount) == ()
+    assert _estimates(world.chain) - before == 2
+
+
+def test_a_kept_estimate_still_bounds_a_lock_into_an_empty_slot(
+    world: World, snapshot: None
+) -> None:
+    """Invariant: the lock gas the funds check takes from its kept estimates is never below
+    the bound a fresh estimate gives, also when the estimate was kept while the HTLC held
+    the token (its balance slot changed, 5,000 gas) and the lock now fills an empty slot
+    (22,100 gas). Without the storage margin the kept bound was below the fresh one. (The
+    HTLC is approved: the approval's own floor would hide the lock's part.)"""
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    erc20 = Erc20Adapter(world.chain)
+    token = world.cash.locator.address
+    world.chain.transact(world.buyer, token, _APPROVE.encode(world.htlc.address, 10**6))
+    book = GasBook()
+    before_gift = world.chain.snapshot()
+    gift = TransferIntent(
+        asset=world.cash, sender=world.buyer.address, recipient=world.htlc.address, amount=1
+    )
+    erc20.transfer(gift, world.buyer)  # the HTLC now holds the cash token: a cheaper hop
+    args = (world.chain, world.htlc.address, token, world.buyer.address)
+    evm_token_lock_gas(*args, 5_000, book=book)  # estimated and kept here
+    world.chain.revert(before_gift)  # the HTLC's slot is empty again
+    assert erc20.holding(world.cash, world.htlc.address).balance == 0
+    fresh, _ = evm_token_lock_gas(*args, 5_000)
+    again, _ = evm_token_lock_gas(*args, 5_000, book=book)
+    assert book.estimates == 1  # the transfer, once: the second look took the kept one
+    assert again >= fresh, (again, fresh)
