@@ -37,12 +37,14 @@ __all__ = [
     "EVM_TOKEN_LOCK_GAS",
     "EVM_TOKEN_LOCK_OVERHEAD",
     "GAS_REFRESH_EVERY",
+    "SLOT_SET_EXTRA",
     "STORAGE_SET_MARGIN",
     "DryRun",
     "FundsCheck",
     "GasBook",
     "algorand_dry_run",
     "algorand_funds_check",
+    "approve_gas_limit",
     "erc20_check_batched",
     "evm_dry_run",
     "evm_estimate",
@@ -283,12 +285,22 @@ GAS_REFRESH_EVERY = 64
 """A cached estimate of a token's function is taken again after this many uses (the book
 keeps the highest seen): the state a token's gas depends on drifts as swaps settle."""
 
-STORAGE_SET_MARGIN = 4 * 17_100
-"""Gas a cached estimate of a token's transfer is raised by: a call estimated when its
-storage slots held values can later find them empty, and setting an empty slot costs
-17,100 more than changing a held one (EIP-2929 / EIP-3529: 22,100 against 5,000). Four
-slots: the sender's and the HTLC's balances and, for T-REX, the compliance modules' two
-per-identity balances."""
+SLOT_SET_EXTRA = 22_100 - 5_000
+"""How much more setting an empty storage slot costs than changing a held one (cold, after
+EIP-2929 / EIP-3529): a call estimated while its slots held values can later find them
+empty."""
+
+STORAGE_SET_MARGIN = 4 * SLOT_SET_EXTRA
+"""Gas a kept estimate of a token's transfer is raised by: four slots, the sender's and
+the HTLC's balances and, for T-REX, the compliance modules' two per-identity balances."""
+
+
+def approve_gas_limit(estimate: int) -> int:
+    """The gas limit an approval of the HTLC is sent with from a kept estimate (the relayer
+    estimates a token's approval once, :func:`relayer.evm.prepare_token_lock`), and the
+    funds check's bound for it: a third and 10,000 more, plus one slot set from empty (the
+    allowance), and at least :data:`EVM_APPROVE_GAS`."""
+    return max(estimate + estimate // 3 + 10_000 + SLOT_SET_EXTRA, EVM_APPROVE_GAS)
 
 
 class GasBook:
@@ -343,8 +355,9 @@ def evm_token_lock_gas(
 
     With ``book`` the estimates come from it (one per token and function, not one per
     call) and are raised to stay safe where a fresh estimate would not be needed: the
-    approval to at least :data:`EVM_APPROVE_GAS`, the transfer by
-    :data:`STORAGE_SET_MARGIN` (the most a different state of the same token's slots adds)."""
+    approval to the limit the relayer sends it with (:func:`approve_gas_limit`), the
+    transfer by :data:`STORAGE_SET_MARGIN` (the most a different state of the same token's
+    slots adds)."""
     contract = client.contract(token, _ERC20_ABI)
     try:
         allowance = int(client.read(contract.functions.allowance(sender, escrow)))
@@ -359,7 +372,7 @@ def evm_token_lock_gas(
             gas += sent_limit(evm_estimate(client, sender, approve_call), EVM_APPROVE_GAS)
         else:
             approve = book.estimate(client, sender, token, approve_call)
-            gas += max(sent_limit(approve, EVM_APPROVE_GAS), EVM_APPROVE_GAS)
+            gas += EVM_APPROVE_GAS if approve is None else approve_gas_limit(approve)
         what = f"the gas of the approval (allowance {allowance} < {amount}) and the lock"
     transfer_call = contract.functions.transfer(escrow, amount)
     if book is None:

@@ -23,8 +23,9 @@ from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
 from bridge.model import AssetRef, Capability, EvmContractLocator, TransferIntent
 from bridge.reasons import ReasonCode
-from bridge.swap import Outcome
+from bridge.swap import Leg, Outcome
 from relayer.dry_runs import GasBook, evm_funds_check, evm_token_lock_gas
+from relayer.evm import prepare_token_lock
 from relayer.service import LegOrder, RelayerService, SwapOrder
 from tests.integration.test_native_funds import one_chain_service
 
@@ -144,6 +145,7 @@ def test_a_buyer_with_a_little_gas_money_settles(
 
 
 _APPROVE = ViewCall("approve(address,uint256)", ("bool",))
+_ALLOWANCE = ViewCall("allowance(address,address)")
 
 
 def _estimates(chain: EvmClient) -> int:
@@ -188,3 +190,36 @@ def test_a_kept_estimate_still_bounds_a_lock_into_an_empty_slot(
     again, _ = evm_token_lock_gas(*args, 5_000, book=book)
     assert book.estimates == 1  # the transfer, once: the second look took the kept one
     assert again >= fresh, (again, fresh)
+
+
+def test_approvals_are_estimated_once_and_sent_within_the_funds_checks_bound(
+    world: World, snapshot: None
+) -> None:
+    """Invariant: the relayer estimates a token's approval of the HTLC once; each approval
+    after it is sent with the kept limit, and that limit is what the funds check counts
+    for the approval (so the check never allows an approval the sender cannot pay)."""
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    token = world.cash.locator.address
+    kept: dict[str, int] = {}
+    before = _estimates(world.chain)
+    for amount in (5_000, 6_000, 7_000):  # each above the last allowance: each approves
+        leg = Leg(
+            chain=world.chain.chain,
+            asset=world.cash,
+            amount=amount,
+            sender=world.buyer.address,
+            receiver=world.seller.address,
+        )
+        prepare_token_lock(world.chain, world.htlc, leg, world.buyer, approve_gas=kept)
+        data = _ALLOWANCE.encode(world.buyer.address, world.htlc.address)
+        allowance = world.chain.call({"to": token, "data": "0x" + data.hex()})
+        assert int.from_bytes(allowance[:32], "big") == amount
+    assert _estimates(world.chain) - before == 1
+    (limit,) = kept.values()
+    book = GasBook()
+    args = (world.chain, world.htlc.address, token, world.buyer.address)
+    with_approval, what = evm_token_lock_gas(*args, 8_000, book=book)  # allowance 7,000
+    assert "approval" in what
+    lock_only, what = evm_token_lock_gas(*args, 7_000, book=book)
+    assert "approval" not in what
+    assert with_approval - lock_only >= limit
