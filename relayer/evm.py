@@ -75,7 +75,11 @@ def prepare_token_lock(
         return
     token = client.checked_address(leg.asset.locator.address, field_name="asset")
     found = htlc.ready_for_lock(
-        token=token, sender=signer.address, receiver=leg.receiver, amount=leg.amount
+        token=token,
+        sender=signer.address,
+        receiver=leg.receiver,
+        amount=leg.amount,
+        approving=True,  # approved below when short: the lock reads nothing again
     )
     if any(r.raw_code == "allowance" for r in found.missing):
         data = _APPROVE.encode(htlc.address, leg.amount)
