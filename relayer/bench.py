@@ -37,10 +37,6 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-ALGO_PER_SWAP = 400_000
-"""MicroALGO the bench gives the buyer per swap: a cash lock's escrow minimum balance (0.1
-ALGO, 0.1 more for the ASA) and its fees, with room to spare."""
-
 AsJson = Annotated[bool, typer.Option("--json", help="Print one JSON document for scripts.")]
 
 
@@ -474,6 +470,60 @@ def _per_swap(before: Mapping[str, int], after: Mapping[str, int], swaps: int) -
     }
 
 
+def fund_embedded_parties(world: Any, swaps: int) -> dict[str, int]:
+    """Top up the parties of the embedded world for ``swaps`` swaps in flight at once,
+    from the counts (each lock's cost as the relayer's own checks compute it), and return
+    what each needed and was given.
+
+    - the buyer (cash leg, Algorand): every open ASA lock holds its escrow's deposit (the
+      escrow's minimum balance with the ASA, and its settlement fees) until claimed, and
+      the HTLC's pre-flight asks, before each lock, for that deposit and four minimum fees
+      above the buyer's own minimum balance: ``swaps`` times that;
+    - the seller (security leg, EVM): the gas of an approval and a lock per swap, as the
+      funds check bounds it (:func:`relayer.dry_runs.evm_token_lock_gas`), at twice the
+      fee per gas offered now (the base fee can rise while the swaps run).
+
+    The claims are paid by the escrows (Algorand) and by the operator's 10 ether (EVM).
+    """
+    from algosdk.encoding import encode_address
+
+    from adapters.algorand.htlc import MIN_FEE
+    from relayer.dry_runs import EVM_APPROVE_GAS, evm_fee_per_gas, evm_token_lock_gas
+
+    buyer = world.algo_accounts["bob"].address
+    terms = world.algo_htlc.terms_for(
+        asset=world.usd_ref,
+        sender=buyer,
+        receiver=encode_address(bytes(32)),  # type: ignore[no-untyped-call]  # funding only
+        amount=1,
+        hashlock=bytes(32),
+        deadline=2**32,
+    )
+    per_lock = terms.deposit + 4 * MIN_FEE
+    algos_needed = swaps * per_lock
+    spendable = world.algo_htlc.chain.spendable_algos(buyer)
+    algos_given = max(0, algos_needed - spendable)
+    if algos_given:
+        world.ledger.fund(buyer, algos_given)
+    seller = world.trex.investor("alice").address
+    lock_gas, what = evm_token_lock_gas(
+        world.evm, world.evm_htlc.address, world.trex.token, seller, 1
+    )
+    gas = lock_gas if "approval" in what else lock_gas + EVM_APPROVE_GAS  # one per lock
+    wei_needed = swaps * gas * 2 * evm_fee_per_gas(world.evm)
+    wei_given = max(0, wei_needed - world.evm.balance(seller))
+    if wei_given:
+        world.evm.fund(seller, wei_given)
+    return {
+        "buyer_microalgos_per_lock": per_lock,
+        "buyer_microalgos_needed": algos_needed,
+        "buyer_microalgos_given": algos_given,
+        "seller_gas_per_swap": gas,
+        "seller_wei_needed": wei_needed,
+        "seller_wei_given": wei_given,
+    }
+
+
 def run_relayer_bench(
     waves: Sequence[int], console: Console, *, profile: Path | None = None
 ) -> list[dict[str, Any]]:
@@ -490,11 +540,7 @@ def run_relayer_bench(
     done = 0
     for swaps in waves:
         console.print(f"[bold]{swaps} swaps[/bold]: funding and submitting...")
-        # the buyer's cash locks each hold a minimum balance until claimed (an escrow
-        # account with the ASA: about 0.211 ALGO) and the operator pays the claims' fees:
-        # fund them for every swap in flight at once (the demo world gives each 10 ALGO)
-        world.ledger.fund(world.algo_accounts["bob"].address, swaps * ALGO_PER_SWAP)
-        world.ledger.fund(world.algo_accounts["operator"].address, swaps * 10_000)
+        funding = fund_embedded_parties(world, swaps)
         submit_began = time.perf_counter()
         ids = [
             service.submit(
@@ -524,6 +570,7 @@ def run_relayer_bench(
                 ),
                 "setup_seconds": round(setup_s, 2),
                 "submit_seconds": round(submit_s, 2),
+                "funding": funding,
                 "evm_requests_per_swap": round(evm_requests, 1),
                 "algorand_rounds_per_swap": round(
                     (world.ledger.last_round - round_before) / swaps, 2

@@ -36,10 +36,15 @@ __all__ = [
     "EVM_NATIVE_LOCK_GAS",
     "EVM_TOKEN_LOCK_GAS",
     "EVM_TOKEN_LOCK_OVERHEAD",
+    "GAS_REFRESH_EVERY",
+    "SLOT_SET_EXTRA",
+    "STORAGE_SET_MARGIN",
     "DryRun",
     "FundsCheck",
+    "GasBook",
     "algorand_dry_run",
     "algorand_funds_check",
+    "approve_gas_limit",
     "erc20_check_batched",
     "evm_dry_run",
     "evm_estimate",
@@ -284,15 +289,83 @@ def _estimate_data(client: Any, sender: str, to: str, data: bytes) -> int | None
         return None
 
 
+GAS_REFRESH_EVERY = 64
+"""A cached estimate of a token's function is taken again after this many uses (the book
+keeps the highest seen): the state a token's gas depends on drifts as swaps settle."""
+
+SLOT_SET_EXTRA = 22_100 - 5_000
+"""How much more setting an empty storage slot costs than changing a held one (cold, after
+EIP-2929 / EIP-3529): a call estimated while its slots held values can later find them
+empty."""
+
+STORAGE_SET_MARGIN = 4 * SLOT_SET_EXTRA
+"""Gas a kept estimate of a token's transfer is raised by: four slots, the sender's and
+the HTLC's balances and, for T-REX, the compliance modules' two per-identity balances."""
+
+
+def approve_gas_limit(estimate: int) -> int:
+    """The gas limit an approval of the HTLC is sent with from a kept estimate (the relayer
+    estimates a token's approval once, :func:`relayer.evm.prepare_token_lock`), and the
+    funds check's bound for it: a third and 10,000 more, plus one slot set from empty (the
+    allowance), and at least :data:`EVM_APPROVE_GAS`."""
+    return max(estimate + estimate // 3 + 10_000 + SLOT_SET_EXTRA, EVM_APPROVE_GAS)
+
+
+class GasBook:
+    """Estimates of a token's functions kept per (token, function): the funds check of a
+    thousand swaps of one token asks the node once, not a thousand times (on py-evm an
+    ``eth_estimateGas`` of a T-REX transfer re-runs it about eight times, 55 % of an
+    embedded bench run).
+
+    Each entry is the highest estimate seen, taken again after :data:`GAS_REFRESH_EVERY`
+    uses; a failed estimate (a revert, or py-evm asking the sender to afford a block's gas)
+    is not kept. ``estimates`` counts the estimates asked (the bench and the tests read it).
+    """
+
+    def __init__(self, refresh_every: int = GAS_REFRESH_EVERY) -> None:
+        self.refresh_every = refresh_every
+        self.estimates = 0
+        self._entries: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def estimate(self, client: Any, sender: str, token: str, name: str, data: bytes) -> int | None:
+        """The highest estimate of the call of ``token``'s function ``name`` (calldata
+        ``data``) seen (estimated now when none is kept, or when the kept one was used
+        ``refresh_every`` times), None when the node cannot estimate it and none is kept."""
+        key = (token.lower(), name)
+        kept = self._entries.get(key)
+        if kept is not None and kept[1] < self.refresh_every:
+            self._entries[key] = (kept[0], kept[1] + 1)
+            return kept[0]
+        self.estimates += 1
+        fresh = _estimate_data(client, sender, token, data)
+        if fresh is None:
+            return None if kept is None else kept[0]
+        best = fresh if kept is None else max(fresh, kept[0])
+        self._entries[key] = (best, 1)
+        return best
+
+
 def evm_token_lock_gas(
-    client: Any, escrow: str, token: str, sender: str, amount: int
+    client: Any,
+    escrow: str,
+    token: str,
+    sender: str,
+    amount: int,
+    *,
+    book: GasBook | None = None,
 ) -> tuple[int, str]:
     """The gas ``sender`` pays to lock ``amount`` of the ERC-20-like ``token`` in the HTLC
     at ``escrow``, and what it pays for: the approval when its allowance is short (estimated,
     or :data:`EVM_APPROVE_GAS`), and the lock, sent with the HTLC's cached limit (its
     estimate plus a third and 10,000), the lock estimated as the token's own transfer to the
     HTLC plus :data:`EVM_TOKEN_LOCK_OVERHEAD` (or :data:`EVM_TOKEN_LOCK_GAS` when the
-    transfer cannot be estimated)."""
+    transfer cannot be estimated).
+
+    With ``book`` the estimates come from it (one per token and function, not one per
+    call) and are raised to stay safe where a fresh estimate would not be needed: the
+    approval to the limit the relayer sends it with (:func:`approve_gas_limit`), the
+    transfer by :data:`STORAGE_SET_MARGIN` (the most a different state of the same token's
+    slots adds)."""
     allowance_of, approve_of, transfer_of = _erc20_calls()  # encoded by hand, no web3 object
     try:
         answer = client.call(
@@ -305,20 +378,35 @@ def evm_token_lock_gas(
         allowance = 0
     gas, what = 0, "the gas of the lock"
     if allowance < amount:
-        approve = _estimate_data(client, sender, token, approve_of.encode(escrow, amount))
-        gas += sent_limit(approve, EVM_APPROVE_GAS)
+        approve_data = approve_of.encode(escrow, amount)
+        if book is None:
+            approve = _estimate_data(client, sender, token, approve_data)
+            gas += sent_limit(approve, EVM_APPROVE_GAS)
+        else:
+            approve = book.estimate(client, sender, token, "approve", approve_data)
+            gas += EVM_APPROVE_GAS if approve is None else approve_gas_limit(approve)
         what = f"the gas of the approval (allowance {allowance} < {amount}) and the lock"
-    transfer = _estimate_data(client, sender, token, transfer_of.encode(escrow, amount))
+    transfer_data = transfer_of.encode(escrow, amount)
+    if book is None:
+        transfer = _estimate_data(client, sender, token, transfer_data)
+    else:
+        transfer = book.estimate(client, sender, token, "transfer", transfer_data)
+        if transfer is not None:
+            transfer += STORAGE_SET_MARGIN
     lock = EVM_TOKEN_LOCK_GAS if transfer is None else transfer + EVM_TOKEN_LOCK_OVERHEAD
     return gas + lock + lock // 3 + 10_000, what
 
 
-def evm_funds_check(client: Any, escrow: str | None = None) -> FundsCheck:
+def evm_funds_check(
+    client: Any, escrow: str | None = None, *, book: GasBook | None = None
+) -> FundsCheck:
     """A leg's sender must hold the native coin for its lock: a native leg its amount plus
     the lock's fees (the gas the lock is sent with, at the fee per gas the client would
     offer now); a token leg the gas of its approval of the HTLC at ``escrow`` (when the
-    allowance is short) and of its lock (:func:`evm_token_lock_gas`). The token's own
-    balance is its dry run's (the hop into the escrow)."""
+    allowance is short) and of its lock (:func:`evm_token_lock_gas`, its estimates kept in
+    ``book``, a new one when None). The token's own balance is its dry run's (the hop into
+    the escrow)."""
+    kept = GasBook() if book is None else book
 
     def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
         if asset is None:
@@ -326,7 +414,9 @@ def evm_funds_check(client: Any, escrow: str | None = None) -> FundsCheck:
             return evm_gas_refusal(client, field, sender, EVM_NATIVE_LOCK_GAS, what, value=amount)
         if escrow is None or asset.locator.kind != "evm_contract":
             return ()
-        gas, what = evm_token_lock_gas(client, escrow, asset.locator.address, sender, amount)
+        gas, what = evm_token_lock_gas(
+            client, escrow, asset.locator.address, sender, amount, book=kept
+        )
         return evm_gas_refusal(client, field, sender, gas, f"{what} of {field}.amount {amount}")
 
     return run

@@ -182,6 +182,7 @@ def build_world(workdir: Path | None = None) -> World:
     )
     algo_htlc = AlgorandHtlc(algod, from_round=ledger.last_round)
     # --- the relayer, holding alice's EVM key and bob's Algorand key
+    trex_checks = Erc3643Adapter(evm)
     service = RelayerService(
         store=SqliteStore(workdir / "relayer.sqlite3"),
         chains={
@@ -193,8 +194,10 @@ def build_world(workdir: Path | None = None) -> World:
                 confirmations=0,
                 signers=[trex.investor("alice").signer],
                 operator=operator_evm,
-                # reads only: the escrow holds no ether to pay for a simulated call
-                dry_run=lambda intent: Erc3643Adapter(evm).check_transfer(intent, simulate=False),
+                # reads only: the escrow holds no ether to pay for a simulated call; one
+                # adapter for every check (its module names and code checks are kept, as
+                # relayer.dry_runs.evm_dry_run keeps one per token)
+                dry_run=lambda intent: trex_checks.check_transfer(intent, simulate=False),
             ),
             "algorand": ChainRuntime(
                 name="algorand",

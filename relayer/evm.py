@@ -6,14 +6,14 @@ from collections.abc import Callable, Iterable
 from typing import Any, Final
 
 from adapters.evm.batch import ViewCall
-from adapters.evm.client import EvmClient
+from adapters.evm.client import EvmClient, EvmReverted
 from adapters.evm.htlc import EvmHtlc
 from bridge.errors import InvalidInput
 from bridge.htlc import ChainTiming
 from bridge.model import TransferCheck, TransferIntent
 from bridge.ports import Signer
 from bridge.swap import Leg
-from relayer.dry_runs import evm_dry_run, evm_funds_check
+from relayer.dry_runs import approve_gas_limit, evm_dry_run, evm_funds_check
 from relayer.party_facts import evm_party_reader
 from relayer.service import ChainRuntime
 
@@ -51,11 +51,23 @@ def approve_for_htlc(client: EvmClient, htlc: str, leg: Leg, signer: Signer) -> 
     client.transact(signer, token, _APPROVE.encode(htlc, leg.amount))
 
 
-def prepare_token_lock(client: EvmClient, htlc: EvmHtlc, leg: Leg, signer: Signer) -> None:
+def prepare_token_lock(
+    client: EvmClient,
+    htlc: EvmHtlc,
+    leg: Leg,
+    signer: Signer,
+    *,
+    approve_gas: dict[str, int] | None = None,
+) -> None:
     """:func:`approve_for_htlc` for the relayer's port: a plain token leg's allowance is
     read with the lock's pre-flight in one batch (:meth:`EvmHtlc.ready_for_lock`, which the
     lock then does not repeat); the HTLC is approved when that allowance is short. A
-    partition leg is approved as :func:`approve_for_htlc` does."""
+    partition leg is approved as :func:`approve_for_htlc` does.
+
+    With ``approve_gas`` (per token, filled here) the approval is estimated once per token
+    and sent with :func:`relayer.dry_runs.approve_gas_limit` of that estimate, the limit
+    the funds check bounds it by; one that fails with a kept limit is estimated anew (a
+    would-be revert then raises, nothing more is sent)."""
     if leg.asset is None or leg.asset.locator.kind != "evm_contract":
         raise InvalidInput("asset", "an EVM token leg needs an EVM contract asset")
     if leg.partition is not None:
@@ -63,10 +75,27 @@ def prepare_token_lock(client: EvmClient, htlc: EvmHtlc, leg: Leg, signer: Signe
         return
     token = client.checked_address(leg.asset.locator.address, field_name="asset")
     found = htlc.ready_for_lock(
-        token=token, sender=signer.address, receiver=leg.receiver, amount=leg.amount
+        token=token,
+        sender=signer.address,
+        receiver=leg.receiver,
+        amount=leg.amount,
+        approving=True,  # approved below when short: the lock reads nothing again
     )
     if any(r.raw_code == "allowance" for r in found.missing):
-        client.transact(signer, token, _APPROVE.encode(htlc.address, leg.amount))
+        data = _APPROVE.encode(htlc.address, leg.amount)
+        if approve_gas is None:
+            client.transact(signer, token, data)
+            return
+        key = token.lower()
+        limit = approve_gas.get(key)
+        if limit is None:
+            tx = {"from": signer.address, "to": token, "data": "0x" + data.hex()}
+            limit = approve_gas[key] = approve_gas_limit(client.estimate(tx))
+        try:
+            client.transact(signer, token, data, gas=limit)
+        except EvmReverted:
+            approve_gas.pop(key, None)
+            client.transact(signer, token, data)  # estimated: a would-be revert raises
 
 
 _ALLOWANCE: Final = ViewCall("allowance(address,address)")
@@ -100,6 +129,7 @@ def evm_runtime(
     (``now``) is read afresh each time.
     """
     port = htlc.with_pipelining() if pipelined else htlc
+    approve_gas: dict[str, int] = {}  # per token: approvals estimated once
     return ChainRuntime(
         name=name,
         chain=client.chain,
@@ -112,7 +142,9 @@ def evm_runtime(
         operator=operator,
         escrow=htlc.address,
         dry_run=dry_run if dry_run is not None else evm_dry_run(client),
-        prepare_lock=lambda leg, signer: prepare_token_lock(client, port, leg, signer),
+        prepare_lock=lambda leg, signer: prepare_token_lock(
+            client, port, leg, signer, approve_gas=approve_gas
+        ),
         block_hash=client.block_hash,
         shortfall=port.shortfall,
         funds=evm_funds_check(client, htlc.address),

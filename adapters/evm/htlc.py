@@ -1724,13 +1724,18 @@ class EvmHtlc:
             missing=tuple(missing),
         )
 
-    def ready_for_lock(self, *, token: str, sender: str, receiver: str, amount: int) -> Preflight:
+    def ready_for_lock(
+        self, *, token: str, sender: str, receiver: str, amount: int, approving: bool = False
+    ) -> Preflight:
         """:meth:`preflight` of a plain token lock, remembered when nothing is missing for
         the :meth:`lock` of exactly these terms that follows within a moment (it does not
-        read it again): a relayer's approval check and the lock's pre-flight in one read."""
+        read it again): a relayer's approval check and the lock's pre-flight in one read.
+        ``approving``: the caller approves the HTLC before that lock (or raises), so a
+        short allowance alone still counts as nothing missing."""
         found = self.preflight(token=token, sender=sender, receiver=receiver, amount=amount)
         self._ready.pop("lock", None)
-        if found.ok:
+        missing = [r for r in found.missing if not (approving and r.raw_code == "allowance")]
+        if not missing:
             terms = (found.token.lower(), found.sender, found.receiver, found.amount)
             self._ready["lock"] = (time.monotonic(), terms)
         return found

@@ -97,6 +97,10 @@ def test_bench_relayer_settles_every_wave_times_its_stages_and_draws_it(tmp_path
             assert run["stages"][stage]["count"] == n, (n, stage)
         assert run["algorand_rounds_per_swap"] >= 2  # the cash lock and its claim
         assert run["conditions_detail"]["concurrency"] == n
+        funding = run["funding"]  # from the counts: each open ASA lock's deposit and fees
+        assert funding["buyer_microalgos_per_lock"] == 208_000 + 4 * 1_000
+        assert funding["buyer_microalgos_needed"] == n * funding["buyer_microalgos_per_lock"]
+        assert funding["seller_gas_per_swap"] > 0
     assert figure.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     drawn = relayer_figure(document)
     assert [x for x, _ in drawn.throughput] == [1, 2]

@@ -16,13 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from adapters.evm.batch import ViewCall
 from adapters.evm.client import EvmClient
 from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
-from bridge.model import AssetRef, Capability, EvmContractLocator
+from bridge.model import AssetRef, Capability, EvmContractLocator, TransferIntent
 from bridge.reasons import ReasonCode
-from bridge.swap import Outcome
+from bridge.swap import Leg, Outcome
+from relayer.dry_runs import GasBook, evm_funds_check, evm_token_lock_gas
+from relayer.evm import prepare_token_lock
 from relayer.service import LegOrder, RelayerService, SwapOrder
 from tests.integration.test_native_funds import one_chain_service
 
@@ -139,3 +142,115 @@ def test_a_buyer_with_a_little_gas_money_settles(
     erc20 = Erc20Adapter(world.chain)
     assert erc20.holding(world.cash, world.seller.address).balance == 5_000
     assert erc20.holding(world.security, world.buyer.address).balance == 100
+
+
+_APPROVE = ViewCall("approve(address,uint256)", ("bool",))
+_ALLOWANCE = ViewCall("allowance(address,address)")
+
+
+def _estimates(chain: EvmClient) -> int:
+    return chain.stats.by_method.get("eth_estimateGas", 0)
+
+
+def test_the_funds_check_estimates_a_token_once_per_function(world: World, snapshot: None) -> None:
+    """Invariant: the funds check of many locks of one token asks the node for one estimate
+    per token function (the approval and the transfer), not one per check, and refuses or
+    allows each check as the first did."""
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    funds = evm_funds_check(world.chain, world.htlc.address)
+    before = _estimates(world.chain)
+    for amount in (5_000, 4_000, 3_000, 2_000, 1_000):
+        assert funds("cash", world.cash, world.buyer.address, amount) == ()
+    assert _estimates(world.chain) - before == 2
+
+
+def test_a_kept_estimate_still_bounds_a_lock_into_an_empty_slot(
+    world: World, snapshot: None
+) -> None:
+    """Invariant: the lock gas the funds check takes from its kept estimates is never below
+    the bound a fresh estimate gives, also when the estimate was kept while the HTLC held
+    the token (its balance slot changed, 5,000 gas) and the lock now fills an empty slot
+    (22,100 gas). Without the storage margin the kept bound was below the fresh one. (The
+    HTLC is approved: the approval's own floor would hide the lock's part.)"""
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    erc20 = Erc20Adapter(world.chain)
+    token = world.cash.locator.address
+    world.chain.transact(world.buyer, token, _APPROVE.encode(world.htlc.address, 10**6))
+    book = GasBook()
+    before_gift = world.chain.snapshot()
+    gift = TransferIntent(
+        asset=world.cash, sender=world.buyer.address, recipient=world.htlc.address, amount=1
+    )
+    erc20.transfer(gift, world.buyer)  # the HTLC now holds the cash token: a cheaper hop
+    args = (world.chain, world.htlc.address, token, world.buyer.address)
+    evm_token_lock_gas(*args, 5_000, book=book)  # estimated and kept here
+    world.chain.revert(before_gift)  # the HTLC's slot is empty again
+    assert erc20.holding(world.cash, world.htlc.address).balance == 0
+    fresh, _ = evm_token_lock_gas(*args, 5_000)
+    again, _ = evm_token_lock_gas(*args, 5_000, book=book)
+    assert book.estimates == 1  # the transfer, once: the second look took the kept one
+    assert again >= fresh, (again, fresh)
+
+
+def test_approvals_are_estimated_once_and_sent_within_the_funds_checks_bound(
+    world: World, snapshot: None
+) -> None:
+    """Invariant: the relayer estimates a token's approval of the HTLC once; each approval
+    after it is sent with the kept limit, and that limit is what the funds check counts
+    for the approval (so the check never allows an approval the sender cannot pay)."""
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    token = world.cash.locator.address
+    kept: dict[str, int] = {}
+    before = _estimates(world.chain)
+    for amount in (5_000, 6_000, 7_000):  # each above the last allowance: each approves
+        leg = Leg(
+            chain=world.chain.chain,
+            asset=world.cash,
+            amount=amount,
+            sender=world.buyer.address,
+            receiver=world.seller.address,
+        )
+        prepare_token_lock(world.chain, world.htlc, leg, world.buyer, approve_gas=kept)
+        data = _ALLOWANCE.encode(world.buyer.address, world.htlc.address)
+        allowance = world.chain.call({"to": token, "data": "0x" + data.hex()})
+        assert int.from_bytes(allowance[:32], "big") == amount
+    assert _estimates(world.chain) - before == 1
+    (limit,) = kept.values()
+    book = GasBook()
+    args = (world.chain, world.htlc.address, token, world.buyer.address)
+    with_approval, what = evm_token_lock_gas(*args, 8_000, book=book)  # allowance 7,000
+    assert "approval" in what
+    lock_only, what = evm_token_lock_gas(*args, 7_000, book=book)
+    assert "approval" not in what
+    assert with_approval - lock_only >= limit
+
+
+def test_a_lock_after_the_relayers_approval_does_not_read_its_preflight_again(
+    world: World, snapshot: None
+) -> None:
+    """Invariant: the relayer's pre-flight read before a token lock (with the allowance it
+    then approves) is the lock's own: the lock that follows sends without reading the
+    token and the HTLC again. Before, an allowance found short (every lock of a seller
+    who approves per lock) made the lock repeat the whole pre-flight (on py-evm a fifth
+    of an embedded bench's time)."""
+    import hashlib
+
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    leg = Leg(
+        chain=world.chain.chain,
+        asset=world.cash,
+        amount=5_000,
+        sender=world.buyer.address,
+        receiver=world.seller.address,
+    )
+    prepare_token_lock(world.chain, world.htlc, leg, world.buyer, approve_gas={})
+    calls = world.chain.stats.by_method.get("eth_call", 0)
+    world.htlc.lock(
+        asset=world.cash,
+        receiver=world.seller.address,
+        amount=5_000,
+        hashlock=hashlib.sha256(b"\x01" * 32).digest(),
+        deadline=int(world.chain.now().timestamp()) + 3_600,
+        signer=world.buyer,
+    )
+    assert world.chain.stats.by_method.get("eth_call", 0) == calls
