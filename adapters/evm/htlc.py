@@ -400,8 +400,9 @@ class _Tally:
     one, as :meth:`EvmHtlc._recorded_short` counts them (a lock closed by any event is not
     owed; a lock of the token seen only above the records is owed unless the records
     closed it), so a check looks only at the events added since the last one. The open
-    partition locks of the token (ERC-1400) are counted apart (``parted_held``): their
-    units are in the token's balance of the HTLC, but no plain lock can be paid from them.
+    partition locks of the token (ERC-1400) are kept apart (``parted``, with ``closed``):
+    their units are in the token's balance of the HTLC, but no plain lock can be paid from
+    them.
     """
 
     def __init__(self, token: str, base: Mapping[str, int], parted: Mapping[str, int]) -> None:
@@ -413,7 +414,6 @@ class _Tally:
         self.closed: set[str] = set()
         self.open_ids: set[str] = set(base)
         self.owed = sum(base.values())
-        self.parted_held = sum(parted.values())
         self.seen = 0
         self.top = -1
 
@@ -427,8 +427,6 @@ class _Tally:
                 if lock_id in self.open_ids:
                     self.open_ids.discard(lock_id)
                     self.owed -= self.opened[lock_id]
-                elif lock_id in self.parted:
-                    self.parted_held -= self.parted[lock_id]
             return
         same = str(event.args["token"] or NATIVE).lower() == self.token
         partition = event.args.get("partition") is not None
@@ -440,8 +438,6 @@ class _Tally:
         amount = int(str(event.args["amount"]))
         if partition:
             self.parted[lock_id] = amount
-            if lock_id not in self.closed:
-                self.parted_held += amount
             return
         self.opened[lock_id] = amount
         if lock_id not in self.closed:
@@ -1166,7 +1162,8 @@ class EvmHtlc:
         tally = around.tally(token, base, parted_base, records, at)
         if tally is not None:
             open_ids = tuple(sorted(tally.open_ids))
-            short = (max(tally.owed - (held - tally.parted_held), 0), open_ids)
+            held -= _open_sum(tally.parted, tally.closed)
+            short = (max(tally.owed - held, 0), open_ids)
             return short, tally.opened, tally.open_partition_locks()
         opened.update(base)
         parted.update(parted_base)
@@ -1236,15 +1233,17 @@ class EvmHtlc:
                 raise PermanentError(f"balance of {token} answered {len(held_answer)} bytes")
             held = int.from_bytes(held_answer[:32], "big")
         still: list[str] = []
+        parted_open: dict[str, int] = {}
         for lock_id, answer in zip((*open_ids, *parted_ids), opens, strict=True):
             if isinstance(answer, BaseException):
                 raise answer
             if int.from_bytes(answer[-32:] or b"\0", "big") == 0:
                 continue
             if lock_id in parted:
-                held -= parted[lock_id]
+                parted_open[lock_id] = parted[lock_id]
             else:
                 still.append(lock_id)
+        held -= _open_sum(parted_open, set())
         return max(sum(amounts[i] for i in still) - held, 0), tuple(still)
 
     def _short_of(
