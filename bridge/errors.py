@@ -36,6 +36,7 @@ if TYPE_CHECKING:
     from bridge.reasons import ReasonCode
 
 __all__ = [
+    "ApprovalPending",
     "BridgeError",
     "ChainTimeout",
     "ChainUnavailable",
@@ -91,6 +92,11 @@ class ChainTimeout(TransientError):
 
 class StoreUnavailable(TransientError):
     """The relayer store (SQLite / PostgreSQL) is locked, busy or unreachable."""
+
+
+class ApprovalPending(TransientError):
+    """A token approval the relayer sent without waiting is not mined yet; the lock that
+    needs it follows at a later tick (not a fault: nothing to count or back off from)."""
 
 
 class PermanentError(BridgeError):

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
 from typing import Any, Final
 
 from adapters.evm.batch import ViewCall
 from adapters.evm.client import EvmClient, EvmReverted
 from adapters.evm.htlc import EvmHtlc
-from bridge.errors import InvalidInput
+from bridge.errors import ApprovalPending, InvalidInput
 from bridge.htlc import ChainTiming
 from bridge.model import TransferCheck, TransferIntent
 from bridge.ports import Signer
 from bridge.swap import Leg
 from relayer.dry_runs import approve_gas_limit, evm_dry_run, evm_funds_check
 from relayer.party_facts import evm_party_reader
+from relayer.pipeline import is_pipelined
 from relayer.service import ChainRuntime
 
 __all__ = ["ERC20_APPROVE_ABI", "approve_for_htlc", "evm_runtime", "prepare_token_lock"]
@@ -67,7 +69,16 @@ def prepare_token_lock(
     With ``approve_gas`` (per token, filled here) the approval is estimated once per token
     and sent with :func:`relayer.dry_runs.approve_gas_limit` of that estimate, the limit
     the funds check bounds it by; one that fails with a kept limit is estimated anew (a
-    would-be revert then raises, nothing more is sent)."""
+    would-be revert then raises, nothing more is sent).
+
+    A pipelined port (:func:`relayer.pipeline.is_pipelined`) sends the approval without
+    waiting for it, as it sends the lock: a tick never waits for a receipt (one of the
+    key's transactions lost on its way to the node leaves the next ones queued behind its
+    nonce, and a wait here held every swap of the relayer for the receipt timeout, tick
+    after tick). The lock then goes out next, on the following nonce, when its gas limit is
+    kept or the approval is in a block already (one receipt read, no wait); otherwise its
+    estimate would run before the approval is mined, so :class:`ApprovalPending` defers it
+    to a later tick."""
     if leg.asset is None or leg.asset.locator.kind != "evm_contract":
         raise InvalidInput("asset", "an EVM token leg needs an EVM contract asset")
     if leg.partition is not None:
@@ -91,11 +102,41 @@ def prepare_token_lock(
         if limit is None:
             tx = {"from": signer.address, "to": token, "data": "0x" + data.hex()}
             limit = approve_gas[key] = approve_gas_limit(client.estimate(tx))
+        if is_pipelined(htlc):
+            sent = client.send(signer, token, data, gas=limit)
+            if htlc.sends_on_kept_gas("lockToken", token):
+                return
+            # the lock's estimate needs the allowance: go on if the approval is in a block
+            # already (py-evm mines on sending, anvil a moment after), else at a later tick
+            if client.outcomes([sent])[sent].status != "mined":
+                raise ApprovalPending(
+                    f"approval of {token} for the HTLC sent; the lock follows once it is mined"
+                )
+            return
         try:
             client.transact(signer, token, data, gas=limit)
         except EvmReverted:
             approve_gas.pop(key, None)
             client.transact(signer, token, data)  # estimated: a would-be revert raises
+
+
+@dataclass(frozen=True)
+class TokenLockPreparer:
+    """``ChainRuntime.prepare_lock`` of an EVM chain: :func:`prepare_token_lock` on the port
+    the lock is sent by. The relayer binds its port to the watcher's records (a copy that
+    keeps the locks' gas limits): :meth:`with_port` follows it there, so the approval sees
+    whether the lock after it goes out on a kept limit."""
+
+    client: EvmClient
+    htlc: EvmHtlc
+    approve_gas: dict[str, int]
+
+    def __call__(self, leg: Leg, signer: Signer) -> None:
+        prepare_token_lock(self.client, self.htlc, leg, signer, approve_gas=self.approve_gas)
+
+    def with_port(self, htlc: EvmHtlc) -> TokenLockPreparer:
+        """The same preparer for ``htlc`` (the port's copy bound to the records)."""
+        return replace(self, htlc=htlc)
 
 
 _ALLOWANCE: Final = ViewCall("allowance(address,address)")
@@ -142,9 +183,7 @@ def evm_runtime(
         operator=operator,
         escrow=htlc.address,
         dry_run=dry_run if dry_run is not None else evm_dry_run(client),
-        prepare_lock=lambda leg, signer: prepare_token_lock(
-            client, port, leg, signer, approve_gas=approve_gas
-        ),
+        prepare_lock=TokenLockPreparer(client, port, approve_gas),
         block_hash=client.block_hash,
         shortfall=port.shortfall,
         funds=evm_funds_check(client, htlc.address),

@@ -50,6 +50,7 @@ from pydantic import Field, ValidationError
 
 from bridge.compliance import Trade
 from bridge.errors import (
+    ApprovalPending,
     BridgeError,
     ConfigError,
     Conflict,
@@ -526,6 +527,8 @@ class RelayerService:
             except LeaseLost as exc:
                 self.metrics.leases_lost.inc()
                 log.warning("swap %s: %s; leaving it to the replica that holds it", swap_id, exc)
+            except ApprovalPending as exc:
+                log.info("swap %s: %s", swap_id, exc)
             except TransientError as exc:
                 self.transient_errors += 1
                 log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
@@ -902,7 +905,7 @@ class RelayerService:
         try:
             with self._signing(rt, signer), journaled(journal):
                 tx_id = fn()
-        except (LeaseLost, SignerBusy):
+        except (LeaseLost, SignerBusy, ApprovalPending):
             raise
         except TransientError as exc:
             self._rpc_error(rt, exc)
@@ -1270,7 +1273,11 @@ def _with_records(rt: ChainRuntime, records: StoredLocks) -> ChainRuntime:
     shortfall = rt.shortfall
     if shortfall is not None and shortfall == getattr(rt.htlc, "shortfall", None):
         shortfall = htlc.shortfall  # the port's own check, reading the records too
-    return replace(rt, htlc=htlc, shortfall=shortfall)
+    prepare = rt.prepare_lock
+    follow = getattr(prepare, "with_port", None)
+    if follow is not None:
+        prepare = follow(htlc)  # the approval before a lock sees the bound port's gas limits
+    return replace(rt, htlc=htlc, shortfall=shortfall, prepare_lock=prepare)
 
 
 def _asset_label(asset: AssetRef) -> str:

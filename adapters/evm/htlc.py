@@ -545,6 +545,13 @@ class EvmHtlc:
         piped._sent_gas = {}
         return piped
 
+    def sends_on_kept_gas(self, function: str, token: str) -> bool:
+        """Whether a call of ``function`` for ``token`` goes out on a kept gas limit, with no
+        estimate first (an estimate runs on the chain's state as it is: a lock estimated
+        before the approval it needs is mined would fail)."""
+        key = (function, token.lower())
+        return self.cache_gas and key in self._gas and key not in self._volatile_gas
+
     def tx_outcomes(self, tx_ids: Sequence[str]) -> dict[str, SentTx]:
         """What became of transactions this port sent (one batch, :meth:`EvmClient.outcomes`),
         a failed one with its reason; one that failed by using up a cached gas limit is

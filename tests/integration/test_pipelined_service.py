@@ -7,12 +7,14 @@ read afresh each time a tick takes it (replicas on PostgreSQL)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from adapters.evm.batch import ViewCall
 from bridge.swap import Leg, LegPhase, Outcome, TxFailed
 from relayer.sealing import SealingKey
+from relayer.service import RelayerService
 from relayer.store import PostgresStore, SignerBusy, SqliteStore
 from tests.integration.test_relayer_service import (  # noqa: F401 (fixtures)
     World,
@@ -176,3 +178,50 @@ def test_a_tick_holds_each_signing_key_it_uses_and_reads_its_nonces_once(
     finally:
         other.close()
         a.store.close()
+
+
+def _locks_sent(svc: RelayerService, swap_id: str) -> int:
+    """The swap's lock effects sent and in flight."""
+    return sum(
+        1
+        for r in svc.store.pending_effects(swap_id)
+        if r.status == "sent" and type(r.effect).__name__ == "SubmitLock"
+    )
+
+
+def test_a_tick_sends_the_approval_a_lock_needs_without_waiting_for_it(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+) -> None:
+    """Actor: chains and node operators (a transaction lost on its way to the node). The
+    approval a token lock needs is sent without waiting for its receipt, as the lock is:
+    before, ``prepare_token_lock`` waited for it inside the tick, and when one of the key's
+    earlier transactions was lost the approval queued behind its nonce and every tick held
+    every swap for the receipt timeout (the 30-minute interop run stalled there). The first
+    lock of a token, whose gas is estimated, follows an approval already in a block (py-evm
+    mines on sending) in the same tick; once its gas is kept, the lock follows the approval
+    at once. Both swaps settle, and no tick waited for a receipt."""
+    svc = service(world, tmp_path)
+    waited: list[str] = []
+    wait = world.sec.wait
+
+    def spy(tx_id: str, *, timeout: float | None = None) -> Any:
+        waited.append(tx_id)
+        return wait(tx_id, timeout=timeout)
+
+    setattr(world.sec, "wait", spy)  # noqa: B010 (an instance override: a spy, the chain is real)
+    try:
+        first = svc.submit(order(world, "approve-nowait-1")).terms.swap_id
+        svc.tick()  # compliance, the approval (mined on sending), the lock estimated
+        assert _locks_sent(svc, first) == 1
+        run(svc, first, ticks=10)
+        assert svc.store.get(first).outcome is Outcome.COMPLETED
+        second = svc.submit(order(world, "approve-nowait-2")).terms.swap_id
+        svc.tick()  # the approval and, on the kept gas limit, the lock right behind it
+        assert _locks_sent(svc, second) == 1
+        run(svc, second, ticks=10)
+        assert svc.store.get(second).outcome is Outcome.COMPLETED
+    finally:
+        del world.sec.__dict__["wait"]
+    assert waited == []
