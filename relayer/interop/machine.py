@@ -584,9 +584,14 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
             client = self.world.client(chain)
             submit, wait = client.submit, client.wait
 
-            def hooked_submit(signed: bytes, _submit: Any = submit) -> str:
+            def hooked_submit(signed: bytes, _submit: Any = submit, _chain: str = chain) -> str:
                 if not (self.in_tick and self.drops):
-                    return str(_submit(signed))
+                    tx_hash = str(_submit(signed))
+                    # mined before the relayer looks again, as py-evm does: what the relayer
+                    # sees of its own transaction within a tick (an approval mined or not)
+                    # must not depend on anvil's miner thread (a seed replays one trace)
+                    self.world.settle(chains=(_chain,))
+                    return tx_hash
                 how = self.drops.pop(0)
                 self.dropped += 1
                 tx_hash = Web3.keccak(signed).to_0x_hex()

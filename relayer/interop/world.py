@@ -141,7 +141,7 @@ class InteropWorld:
         for htlc in (self.sec_htlc, self.cash_htlc):
             htlc._locks.clear()  # the adapter's cache of lock parameters read from events
 
-    def settle(self, timeout_s: float = 30.0) -> None:
+    def settle(self, timeout_s: float = 30.0, *, chains: tuple[str, ...] = ("sec", "cash")) -> None:
         """Wait until each anvil chain has mined every transaction sent to it.
 
         anvil answers ``eth_sendRawTransaction`` before it mines the transaction (its miner
@@ -153,7 +153,7 @@ class InteropWorld:
         behind a nonce gap (a dropped submission) is not pending and is not waited for.
         ``ChainUnavailable`` if a node keeps pending transactions for ``timeout_s``.
         """
-        for name in ("sec", "cash"):
+        for name in chains:
             client = self.client(name)
             if client.backend == "pyevm":
                 continue  # py-evm mines inside the send
