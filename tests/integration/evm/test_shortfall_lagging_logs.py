@@ -10,16 +10,12 @@ lock, claim and balance are real.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from adapters.evm.client import EvmClient
-from adapters.evm.htlc import EvmHtlc
-from adapters.evm.signer import EvmSigner
-from relayer.store import SqliteStore
-from relayer.watcher import ChainWatcher, StoredLocks
+from tests.integration.evm._shortfall_support import two_recorded_locks
 
 KEY = "evm:lagging"
 
@@ -29,40 +25,12 @@ def test_a_claim_whose_log_lags_its_state_is_no_shortfall(tmp_path: Path) -> Non
     is never counted as owed, whatever the logs served for that block; a lock still open
     stays counted."""
     client = EvmClient.embedded()
-    sender, receiver = EvmSigner.generate(), EvmSigner.generate()
-    client.fund(sender.address, 10**20)
-    client.fund(receiver.address, 10**20)
-    htlc = EvmHtlc.deploy(client, sender)
-    deadline = int(client.now().timestamp()) + 3600
-    secrets = [n.to_bytes(32, "big") for n in (1, 2)]
-    ids = [
-        htlc.lock(
-            asset=None,
-            receiver=receiver.address,
-            amount=1_000 + n,
-            hashlock=hashlib.sha256(secret).digest(),
-            deadline=deadline,
-            signer=sender,
-        )[0]
-        for n, secret in enumerate(secrets)
-    ]
-    store = SqliteStore(tmp_path / "records.sqlite3")
-    watcher = ChainWatcher(
-        chain=KEY,
-        store=store,
-        head=client.head,
-        now=lambda: int(client.now().timestamp()),
-        events=htlc.events,
-        confirmations=0,
-        block_hash=client.block_hash,
-    )
-    watcher.poll()  # both locks recorded open
+    world = two_recorded_locks(client, tmp_path, KEY)
+    htlc, receiver, secrets, ids = world.htlc, world.receiver, world.secrets, world.ids
     htlc.claim(ids[0], secrets[0], receiver)  # mined above the records
     claimed_at = client.head()
 
-    bound = EvmHtlc(client, htlc.address, from_block=htlc.from_block).with_records(
-        StoredLocks(store, KEY)
-    )
+    bound = world.bound(client)
     served = client.logs_and_balance
 
     def lagging(**kw: Any) -> tuple[list[Mapping[str, Any]], int]:

@@ -19,7 +19,6 @@ node's own.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -27,11 +26,8 @@ from typing import Any
 import pytest
 
 from adapters.evm.client import EvmClient
-from adapters.evm.htlc import EvmHtlc
 from adapters.evm.multicall import BALANCE_READER, one_state_read
-from adapters.evm.signer import EvmSigner
-from relayer.store import SqliteStore
-from relayer.watcher import ChainWatcher, StoredLocks
+from tests.integration.evm._shortfall_support import two_recorded_locks
 
 KEY = "evm:live-state"
 
@@ -56,36 +52,9 @@ def test_a_balance_read_from_a_newer_state_than_its_block_is_no_shortfall(
     """Invariant: the units of a lock claimed in the block after ``H`` are never counted
     as missing because the balance of ``H`` was served from the state after that claim:
     the locks taken as open are confirmed open, and the balance read, from one state."""
-    sender, receiver = EvmSigner.generate(), EvmSigner.generate()
-    client.fund(sender.address, 10**20)
-    client.fund(receiver.address, 10**20)
-    htlc = EvmHtlc.deploy(client, sender)
-    deadline = int(client.now().timestamp()) + 3600
-    secrets = [n.to_bytes(32, "big") for n in (1, 2)]
-    ids = [
-        htlc.lock(
-            asset=None,
-            receiver=receiver.address,
-            amount=1_000 + n,
-            hashlock=hashlib.sha256(secret).digest(),
-            deadline=deadline,
-            signer=sender,
-        )[0]
-        for n, secret in enumerate(secrets)
-    ]
-    store = SqliteStore(tmp_path / "records.sqlite3")
-    ChainWatcher(
-        chain=KEY,
-        store=store,
-        head=client.head,
-        now=lambda: int(client.now().timestamp()),
-        events=htlc.events,
-        confirmations=0,
-        block_hash=client.block_hash,
-    ).poll()  # both locks recorded open
-    bound = EvmHtlc(client, htlc.address, from_block=htlc.from_block).with_records(
-        StoredLocks(store, KEY)
-    )
+    world = two_recorded_locks(client, tmp_path, KEY)
+    htlc, receiver, secrets, ids = world.htlc, world.receiver, world.secrets, world.ids
+    bound = world.bound(client)
     served = client.logs_and_balance
     claimed: list[int] = []
 
