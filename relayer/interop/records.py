@@ -109,6 +109,8 @@ class RecordActors:
     """The chains whose kept block hashes the operator dropped (in order)."""
     freeze_on_reveal: bool
     """Whether the agent freezes the buyer once a swap's secret is out (the rule armed it)."""
+    in_tick: bool
+    """Whether a relayer is ticking (the machine's: its submissions meet the relayer's faults)."""
 
     def _records_init(self) -> None:
         self.refusals = []
@@ -124,7 +126,12 @@ class RecordActors:
         after the tick, the refusals it met are recorded and its poll of every chain noted."""
         if self.freeze_on_reveal and not self.frozen and self._revealed_with_security_open():
             self.freeze_on_reveal = False
-            self.agent_freeze(True)
+            # the agent's own transaction, not the relayer's: no relayer fault applies to it
+            in_tick, self.in_tick = self.in_tick, False
+            try:
+                self.agent_freeze(True)
+            finally:
+                self.in_tick = in_tick
         before = {s.swap_id: self._refused(service, s.swap_id) for s in self.swaps}
         yield
         self.unpolled.clear()  # the tick polled every chain first
