@@ -9,6 +9,7 @@ escrow hops as ibet settles them; no ERC-20 approval is sent for the ibet leg.
 from __future__ import annotations
 
 import hashlib
+import time
 
 import pytest
 
@@ -18,6 +19,7 @@ from adapters.evm.htlc import EvmHtlc
 from adapters.evm.ibet import IbetShareAdapter, deploy_ibet_share, deploy_personal_info
 from adapters.evm.ibet_htlc import IbetHtlc
 from adapters.evm.signer import EvmSigner
+from bridge.errors import ApprovalPending
 from bridge.htlc import ChainTiming
 from bridge.model import AssetRef, Capability, EvmContractLocator, TransferIntent
 from bridge.reasons import ReasonCode
@@ -27,6 +29,27 @@ from relayer.evm import evm_runtime
 from relayer.ibet import RoutedHtlc, with_ibet
 
 ETHER = 10**18
+
+
+def _prepare_as_a_tick_would(prepare, client: EvmClient, leg: Leg, signer: EvmSigner) -> None:
+    """Prepare a lock (an approval for the ERC-20 only) as the relayer's tick does: the
+    pipelined port sends the approval without waiting, and anvil mines it a moment after
+    answering; :class:`ApprovalPending` then defers the lock to a later tick, here once the
+    signer has nothing pending. The second look finds the allowance and sends nothing."""
+    try:
+        prepare(leg, signer)
+        return
+    except ApprovalPending:
+        pass
+    deadline = time.monotonic() + 30
+    while client._rpc("eth_getTransactionCount", [signer.address, "pending"]) != client._rpc(
+        "eth_getTransactionCount", [signer.address, "latest"]
+    ):
+        assert time.monotonic() < deadline, "anvil kept the approval pending for 30 s"
+        time.sleep(0.01)
+    sent = client._rpc("eth_getTransactionCount", [signer.address, "latest"])
+    prepare(leg, signer)
+    assert client._rpc("eth_getTransactionCount", [signer.address, "pending"]) == sent
 
 
 @pytest.mark.anvil
@@ -93,7 +116,7 @@ def test_one_port_routes_ibet_and_erc20_locks(anvil_url: str) -> None:
         (Leg(chain=client.chain, asset=jpy, amount=9, sender=buyer.address,
              receiver=seller.address), buyer),
     ):  # fmt: skip
-        runtime.prepare_lock(leg, signer)  # an approval for the ERC-20 only
+        _prepare_as_a_tick_would(runtime.prepare_lock, client, leg, signer)
         routed.lock(
             asset=leg.asset, receiver=leg.receiver, amount=leg.amount, hashlock=hashlock,
             deadline=deadline, signer=signer,
