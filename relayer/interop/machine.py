@@ -2048,6 +2048,7 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
             "cash": max(s.terms.participant_deadline for s in self.swaps),
         }
         settled_ticks = 0
+        dropped = self.dropped
         for _ in range(self.config.drain_ticks):
             self._tick()
             if self.replica is not None:
@@ -2060,7 +2061,11 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
             past = all(self._now(c) > last[c] for c in CHAINS)
             if past:
                 settled_ticks += 1
-                if settled_ticks > 3 + max(self._setup(c).confirmations for c in CHAINS):
+                # a submission lost on its way is asked about a tick after the next one and
+                # sent again: each drop that hit the relayer here costs it two more ticks
+                lost = self.dropped - dropped
+                depth = max(self._setup(c).confirmations for c in CHAINS)
+                if settled_ticks > 3 + depth + 2 * lost:
                     break
                 for chain in CHAINS:
                     self._mine(chain, 1, self._setup(chain).block_seconds()[1])
@@ -2084,8 +2089,9 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
     def every_swap_reaches_a_final_state(self) -> None:
         """Liveness: when the chains keep moving, every swap is final once each chain is past
         the swap's deadline by its confirmation depth and the relayer has ticked a few more
-        times; then the honest-party property holds for it, and none of its locks is still
-        open (a swap the relayer calls final never strands a party's units in an HTLC)."""
+        times (three, and two for each of its submissions lost on the way there); then the
+        honest-party property holds for it, and none of its locks is still open (a swap the
+        relayer calls final never strands a party's units in an HTLC)."""
         self._counted()
         for swap in self.swaps:
             if swap.exempt:

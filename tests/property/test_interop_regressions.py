@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import pytest
 
+from bridge.htlc import RelayerBudget
+from relayer.interop.strategies import Scenario, TradeSpec
 from tests.property.test_interop_mutations import (
     QUICK,
+    _chain,
+    _check,
     _freeze_buyer_after_reveal,
     _submit,
     machine,
@@ -31,3 +35,27 @@ def test_an_agent_striking_at_a_tick_is_not_hit_by_the_relayers_dropped_submissi
         m.tick()
         assert m.frozen
         assert m.drops == ["never_sent"]  # left for the relayer's own next submission
+
+
+def test_refunds_dropped_at_the_end_are_given_the_ticks_a_drop_costs() -> None:
+    """The 30-minute run on fc7ee76 (seed 411, 1,103 s) failed with "still open after every
+    deadline (initiator refund_sent, participant refunded)": three submissions armed to be
+    lost met the two refunds the relayer sends once both deadlines have passed (the
+    initiator's twice). The relayer learns of a lost transaction a tick after the next one
+    (it asks the node about it then) and sends it again, so each drop costs two ticks; the
+    suite's end gave it three ticks past the deadlines whatever was dropped. The liveness
+    bound now counts the drops that hit the relayer at the end, and the swap is refunded
+    on both legs within it."""
+    quiet = RelayerBudget(reaction_s=0, compliance_recheck_s=0, margin_s=0, poll_s=0)
+    scenario = Scenario(_chain((2, 2), 0), _chain((2, 2), 0), quiet)
+    with machine("refused_claim_without_back_off", scenario, {"sec": 2, "cash": 2}) as m:
+        m.submit_order(TradeSpec(1, 1, 0, False))
+        m.agent_freeze_after_locks()
+        _check(m)
+        m.relay(2)
+        _check(m)
+        m.drop_submissions("never_sent", 3)
+        m.drain()  # the end of an example, as teardown runs it
+        m.every_swap_reaches_a_final_state()
+        assert m.dropped == 3
+        assert m.final_states() == [("refunded", "refunded", "refunded")]
