@@ -36,6 +36,7 @@ from relayer.service import (
     SwapOrder,
 )
 from relayer.store import PostgresStore, SqliteStore, Store
+from tests.fixtures.evm import mined_on_send
 
 TIMING = ChainTiming(
     deadline_unit="timestamp", block_time_min_ms=1000, block_time_max_ms=2000, finality_depth=0
@@ -65,7 +66,7 @@ class World:
 @pytest.fixture(scope="module")
 def world(anvil_url: str) -> Iterator[World]:
     sec = EvmClient.embedded()
-    cash = EvmClient.from_target(anvil_url)
+    cash = mined_on_send(EvmClient.from_target(anvil_url))  # reads after a tick see its sends
     signers = {n: EvmSigner.generate() for n in ("seller", "buyer", "s2", "b2", "op1", "op2")}
     for name in ("seller", "b2", "op1"):
         sec.fund(signers[name].address, 10 * ETHER)
