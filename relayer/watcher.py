@@ -171,10 +171,13 @@ class ChainWatcher:
             return self._reverify(cursor, head, kept)
         if cursor <= head and self._hash(cursor) == kept[cursor]:
             return cursor
-        fork = min(kept) - 1
+        # no kept hash below the cursor still on the chain proves nothing of the blocks
+        # below the lowest one either (after a catch-up in one batch only its last block's
+        # hash is kept): then look again from the look-back, as without a cursor hash
+        fork, proven = max(min(min(kept) - 1, cursor - self.keep_blocks), -1), False
         for height in sorted(kept, reverse=True):
             if height < cursor and height <= head and self._hash(height) == kept[height]:
-                fork = height
+                fork, proven = height, True
                 break
         removed = self.store.rewind_chain(self.chain, expected=cursor, to_height=fork)
         if removed is None:
@@ -182,6 +185,11 @@ class ChainWatcher:
             return cursor if now is None else now
         self.reorgs += 1
         acted = [e for e in removed if e.height + self.confirmations <= cursor]
+        if acted and not proven:
+            # rewound to the look-back, not to a proven fork: what the chain still has of
+            # those events comes back with the rescan and was not lost
+            still = {_identity(e) for e in self._events(fork + 1, min(cursor, head))}
+            acted = [e for e in acted if _identity(e) not in still]
         log.warning(
             "chain %s: reorg: block %d is gone; rolled back to %d, %d event(s) forgotten",
             self.chain,
@@ -199,6 +207,12 @@ class ChainWatcher:
                 ", ".join(sorted({str(e.args.get("lock_id")) for e in acted})),
             )
         return fork
+
+
+def _identity(event: ChainEvent) -> tuple[str, str, str]:
+    """An event as a reorg may move it (another block, another index): its name, its
+    transaction and its lock."""
+    return (event.name, event.tx_id, str(event.args.get("lock_id")))
 
 
 class StoredLocks:

@@ -169,3 +169,35 @@ def test_a_cursor_without_a_kept_hash_is_checked_all_the_same(chain: Chain, tmp_
     assert recorded(store, lost_hash) == []
     assert recorded(store, kept_hash) == [kept_id]
     assert store.cursor(KEY) == chain.client.head()
+
+
+def test_a_reorg_below_every_kept_hash_is_rolled_back_all_the_same(
+    chain: Chain, tmp_path: Path
+) -> None:
+    """Chain (a reorg within the confirmation depth) after a catch-up: a watcher back after
+    downtime scans hundreds of blocks in one poll and keeps the hash of that poll's last
+    block only (older ones are pruned). When that block is replaced and no kept hash below
+    it matches, nothing proves the blocks below it either: the watcher must look again
+    from its look-back, not from the block just below. Found by the 30-minute interop run
+    (seed 608: a lock recorded at 76 after a rescan that kept the hash of 79 only, gone
+    after a reorg, still recorded)."""
+    store = SqliteStore(tmp_path / "w.sqlite3")
+    w = watcher(chain, store, confirmations=3)
+    w.poll()
+    chain.client.mine(100)  # the relayer is down
+    kept_id, kept_hash = lock(chain, 5)  # confirmed long ago, and still there after
+    chain.client.mine(200)
+    fork = chain.client.snapshot()
+    lost_id, lost_hash = lock(chain, 4)
+    chain.client.mine(1)
+    w.poll()  # back: one batch, one kept hash
+    assert recorded(store, lost_hash) == [lost_id]
+    assert sorted(store.block_hashes(KEY)) == [chain.client.head()]
+    chain.client.revert(fork)  # two blocks gone, fewer than the three confirmations
+    chain.client.mine(3)
+    w.poll()
+    # the older confirmed lock is looked at again, found, and not reported as lost
+    assert (w.reorgs, w.deep_reorgs) == (1, 0)
+    assert recorded(store, lost_hash) == []
+    assert recorded(store, kept_hash) == [kept_id]
+    assert store.cursor(KEY) == chain.client.head()
