@@ -24,8 +24,8 @@ from typing import Any
 import pytest
 
 from adapters.evm.client import EvmClient
-from adapters.evm.erc1400 import deploy_security_token
 from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
+from adapters.evm.erc1400 import deploy_security_token
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
 from bridge.htlc import ChainTiming, RelayerBudget
