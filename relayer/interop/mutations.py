@@ -62,6 +62,7 @@ from relayer.interop.strategies import (
     scenarios,
     trades,
 )
+from relayer.interop.world import CLASS_A, CLASS_B
 from relayer.service import CrashPlan, RelayerService, _RevealRefused
 from relayer.store import Store
 from relayer.watcher import ChainView, ChainWatcher
@@ -849,6 +850,7 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=2,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "seller_other_partition", "partition_look_alike"}),
+        partitions=st.sampled_from((CLASS_A, CLASS_B)),  # orders of one partition each
     ),
     "refused_claim_without_back_off": MachineConfig(
         name="refused_claim_without_back_off",

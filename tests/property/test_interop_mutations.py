@@ -636,6 +636,7 @@ SEARCHES = {
     "watcher_trusts_unhashed_cursor": 0,
     "refused_claim_without_back_off": 0,
     "shortfall_counts_partition_units": 0,
+    "lock_read_ignores_partition": 0,
 }
 """The batch seed at which the targeted random search found each newer mutation's
 counterexample (the evidence table of ``specs/protocol/protocol.md``; seeds of the final
