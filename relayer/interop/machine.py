@@ -49,8 +49,10 @@ operator        ``operator_drops_block_hashes`` (a store with no kept block hash
                 chain; :mod:`relayer.interop.records`), and the API and daemon actors of
                 :mod:`relayer.interop.api`
 ERC-1400        with ``MachineConfig(security="erc1400")`` (:mod:`relayer.interop.erc1400`):
-                ``partition_look_alike`` (third party), ``agent_force_out_partition`` /
-                ``agent_restore_partition`` (the token's controller)
+                ``partition_look_alike`` (third party), ``seller_other_partition`` (the
+                seller's own lock of the other class with a leg's terms),
+                ``agent_force_out_partition`` / ``agent_restore_partition`` (the token's
+                controller); its orders are plain or of one partition
 ==============  ============================================================================
 
 Invariants (``@invariant``, checked after every step; each method's docstring states it):
