@@ -39,13 +39,14 @@ def partition_of(value: str | None) -> str | None:
 
 
 def check_partition(partition: str | None, asset: AssetRef | None, standard: str | None) -> None:
-    """Refuse a partition on a leg that cannot have one (``partition: ...``)."""
+    """Refuse a partition on a leg that cannot have one (``ValueError``: the rule, for the
+    ``partition`` field's validator)."""
     if partition is None:
         return
     if asset is None:
-        raise ValueError("partition: a native coin has no partitions")
+        raise ValueError("a native coin has no partitions")
     if standard not in PARTITIONED:
         raise ValueError(
-            "partition: only an ERC-1400 leg (standard erc1400) has partitions, "
+            "only an ERC-1400 leg (standard erc1400) has partitions, "
             f"not {standard or 'a leg without its standard'}"
         )

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from bridge.compliance import Trade
 from bridge.errors import (
@@ -142,10 +142,11 @@ class LegOrder(CanonicalModel):
     def _partition_form(cls, value: object) -> object:
         return partition_of(value) if isinstance(value, str) else value
 
-    @model_validator(mode="after")
-    def _partition_standard(self) -> LegOrder:
-        check_partition(self.partition, self.asset, self.standard)
-        return self
+    @field_validator("partition")
+    @classmethod
+    def _partition_standard(cls, value: str | None, info: ValidationInfo) -> str | None:
+        check_partition(value, info.data.get("asset"), info.data.get("standard"))
+        return value
 
 
 class SwapOrder(CanonicalModel):
