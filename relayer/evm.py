@@ -40,10 +40,21 @@ ERC20_APPROVE_ABI: Final[list[dict[str, Any]]] = [
 
 
 def approve_for_htlc(client: EvmClient, htlc: str, leg: Leg, signer: Signer) -> None:
-    """Let the HTLC pull the leg's amount from ``signer`` (ERC-20 ``approve``) if needed."""
+    """Let the HTLC pull the leg's amount from ``signer`` if needed: an ERC-20 ``approve``
+    for a plain token leg; for a partition leg (ERC-1400) an ``approveByPartition`` of that
+    partition, which ``lockPartition``'s ``operatorTransferByPartition`` spends (an ERC-20
+    allowance does not let the HTLC move partition units). The allowance is read first and
+    approved only when short."""
     if leg.asset is None or leg.asset.locator.kind != "evm_contract":
         raise InvalidInput("asset", "an EVM token leg needs an EVM contract asset")
     token = client.checked_address(leg.asset.locator.address, field_name="asset")
+    if leg.partition is not None:
+        partition = bytes.fromhex(leg.partition.removeprefix("0x"))
+        data = _PARTITION_ALLOWANCE.encode(partition, signer.address, htlc)
+        answer = client.call({"to": token, "data": "0x" + data.hex()})
+        if int.from_bytes(answer[:32], "big") < leg.amount:
+            client.transact(signer, token, _APPROVE_PARTITION.encode(partition, htlc, leg.amount))
+        return
     # selectors hashed once, arguments packed by hand (this runs before every token lock)
     answer = client.call(
         {"to": token, "data": "0x" + _ALLOWANCE.encode(signer.address, htlc).hex()}
@@ -64,7 +75,8 @@ def prepare_token_lock(
     """:func:`approve_for_htlc` for the relayer's port: a plain token leg's allowance is
     read with the lock's pre-flight in one batch (:meth:`EvmHtlc.ready_for_lock`, which the
     lock then does not repeat); the HTLC is approved when that allowance is short. A
-    partition leg is approved as :func:`approve_for_htlc` does.
+    partition leg is approved by partition, as :func:`approve_for_htlc` does (never by an
+    ERC-20 allowance, which ``lockPartition`` does not use).
 
     With ``approve_gas`` (per token, filled here) the approval is estimated once per token
     and sent with :func:`relayer.dry_runs.approve_gas_limit` of that estimate, the limit
@@ -141,6 +153,8 @@ class TokenLockPreparer:
 
 _ALLOWANCE: Final = ViewCall("allowance(address,address)")
 _APPROVE: Final = ViewCall("approve(address,uint256)", ("bool",))
+_PARTITION_ALLOWANCE: Final = ViewCall("allowanceByPartition(bytes32,address,address)")
+_APPROVE_PARTITION: Final = ViewCall("approveByPartition(bytes32,address,uint256)", ("bool",))
 
 
 def evm_runtime(

@@ -46,7 +46,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Literal, TypeVar
 
-from pydantic import Field, ValidationError
+from pydantic import Field, ValidationError, ValidationInfo, field_validator
 
 from bridge.compliance import Trade
 from bridge.errors import (
@@ -93,6 +93,7 @@ from bridge.types import Address, Amount
 from bridge.validation import invalid_input
 from relayer.logs import swap_context
 from relayer.metrics import RelayerMetrics, stage_of
+from relayer.partitions import PARTITION_PATTERN, check_partition, partition_of
 from relayer.party_facts import PartyReader, with_chain_facts
 from relayer.pipeline import Outcomes, PairedClock, claim_revealed, is_pipelined
 from relayer.retry import RetryBook
@@ -129,6 +130,23 @@ class LegOrder(CanonicalModel):
     amount: Amount = Field(gt=0)
     sender: Address
     receiver: Address
+    partition: str | None = Field(
+        default=None,
+        pattern=PARTITION_PATTERN,
+        description="The ERC-1400 partition the units come from (bytes32, 0x + 64 hex "
+        "digits; only with standard erc1400; see relayer.partitions). None: a plain lock.",
+    )
+
+    @field_validator("partition", mode="before")
+    @classmethod
+    def _partition_form(cls, value: object) -> object:
+        return partition_of(value) if isinstance(value, str) else value
+
+    @field_validator("partition")
+    @classmethod
+    def _partition_standard(cls, value: str | None, info: ValidationInfo) -> str | None:
+        check_partition(value, info.data.get("asset"), info.data.get("standard"))
+        return value
 
 
 class SwapOrder(CanonicalModel):
@@ -476,6 +494,7 @@ class RelayerService:
                 amount=order.amount,
                 sender=order.sender,
                 receiver=order.receiver,
+                partition=order.partition,
             )
         except ValidationError as exc:
             raise invalid_input(exc, prefix=field_name) from None
@@ -1220,8 +1239,12 @@ class RelayerService:
                 if escrow:
                     hops.append((leg.sender, escrow))
             for sender, receiver in hops:
-                intent = TransferIntent(
-                    asset=leg.asset, sender=sender, recipient=receiver, amount=leg.amount
+                intent = TransferIntent(  # a partition leg: that partition's balance
+                    asset=leg.asset,
+                    sender=sender,
+                    recipient=receiver,
+                    amount=leg.amount,
+                    partition=leg.partition,
                 )
                 try:
                     check = None

@@ -51,6 +51,16 @@ def interop_test(
             "the look-back). Ignored with --mutation (each mutation has its chains)."
         ),
     ] = "evm-evm",
+    security: Annotated[
+        str,
+        typer.Option(
+            help="The orders' security: trex (an ERC-3643 token) or erc1400 (a partitioned "
+            "ERC-1400 token: plain orders and orders of class A or B, with the seller's lock "
+            "of the other class, a third party's class-B look-alikes and the controller's "
+            "forced transfers out of the HTLC; needs --sec-backend anvil). Ignored with "
+            "--mutation (each mutation has its security)."
+        ),
+    ] = "trex",
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     replay_from: Annotated[
         Path | None,
@@ -108,9 +118,10 @@ def interop_test(
         if mutation is not None:
             target = mutation_config(mutation)
             chains, sec_backend = target.chains, target.sec_backend
+            security = target.security
         console.print(
             f"interop-test: profile {profile}, seed {seed}, actors {actors}, "
-            f"chains {chains}, security chain on {sec_backend}, store {store}"
+            f"chains {chains}, security {security} on {sec_backend}, store {store}"
             + (f", mutation {mutation}" if mutation else "")
         )
         result = run(
@@ -125,6 +136,7 @@ def interop_test(
             pg_dsn=pg_dsn,
             shrink=shrink,
             chains=chains,
+            security=security,
         )
     body = result.to_json()
     if report is not None:

@@ -2,11 +2,12 @@
 
 With ``MachineConfig(security="erc1400")`` the security leg of every order is stbridge's
 ``SecurityToken1400`` on the security chain (:mod:`relayer.interop.world`: class A is its
-default partition and alice's units, class B the third party's). The relayer settles it as
-it settles any order today: a plain token lock (``lockToken``: the HTLC pulls class-A units
-with ``transferFrom``), claimed and refunded by ``transfer`` from the default partition. An
-order carries no partition (``LegOrder`` has none), so a relayer swap never makes a
-partition lock; partition locks in the HTLC are other people's.
+default partition, class B a second one; alice holds both, the third party class B). Each
+order draws (``MachineConfig.partitions``, :func:`order_partitions`) how it is settled: a
+plain token lock (no partition: ``lockToken``, the HTLC pulls class-A units with
+``transferFrom``), or an order of one partition (``LegOrder.partition`` class A or B: the
+relayer approves the HTLC by partition and locks with ``lockPartition``, the lock id
+committing to the partition), so the relayer's live read of a partition lock is exercised.
 
 :class:`PartitionActors` is mixed into :class:`~relayer.interop.machine.InteropMachine`:
 
@@ -22,13 +23,23 @@ rule (actor)                    what it does
                                 transfer), as T-REX's ``forcedTransfer`` does (issue 13 item 9)
 ``agent_restore_partition``     the controller puts them back
 (token_agent)
+``seller_other_partition``      the seller itself (its own platform signing with its key, beside
+(counterparty)                  the relayer) locks units of the *other* class with a swap's
+                                security leg terms, sender included, before the relayer's lock:
+                                the only lock that differs from the leg's in its partition alone
+                                (anyone else's has another sender, which the lock id refuses
+                                anyway); the buyer paid for one class and must not be given the
+                                other
 ==============================  ==================================================================
 
 The machine's invariants cover the token as they cover the T-REX one:
 ``escrow_holds_its_open_locks`` and ``no_asset_stranded_in_an_escrow`` compare the HTLC's
-open plain locks of the token with its **class-A** units (``balanceOfByPartition``: what
-can pay a plain lock; ``balanceOf`` also counts the partition locks' units), and
-``supply_is_conserved`` follows the token's supply over its holders.
+open plain and class-A partition locks of the token with its **class-A** units
+(``balanceOfByPartition``: ``balanceOf`` also counts the other partitions), and its open
+class-B partition locks with its class-B units (:func:`partition_books`);
+``only_the_legs_own_lock_is_recorded`` compares the relayer's record of a leg's lock with
+the id the machine computes from the terms, partition included; ``supply_is_conserved``
+follows the token's supply over its holders.
 """
 
 from __future__ import annotations
@@ -47,7 +58,14 @@ if TYPE_CHECKING:
     from relayer.interop.machine import MachineConfig, SwapRecord
     from relayer.interop.world import InteropWorld
 
-__all__ = ["PartitionActors", "st1400_contract"]
+__all__ = [
+    "PartitionActors",
+    "order_partitions",
+    "partition_books",
+    "partition_fields",
+    "partition_held",
+    "st1400_contract",
+]
 
 _ST1400_ABI: list[dict[str, Any]] = [
     {
@@ -86,8 +104,19 @@ _ST1400_ABI: list[dict[str, Any]] = [
         ],
         "outputs": [{"name": "", "type": "bytes32"}],
     },
+    {
+        "name": "approveByPartition",
+        "type": "function",
+        "stateMutability": "nonpayable",
+        "inputs": [
+            {"name": "partition", "type": "bytes32"},
+            {"name": "spender", "type": "address"},
+            {"name": "value", "type": "uint256"},
+        ],
+        "outputs": [{"name": "", "type": "bool"}],
+    },
 ]
-"""The three ``SecurityToken1400`` functions the actors and the books use."""
+"""The ``SecurityToken1400`` functions the actors and the books use."""
 
 
 def st1400_contract(world: InteropWorld) -> Any:
@@ -99,6 +128,49 @@ def class_a_held(world: InteropWorld, holder: str) -> int:
     """``holder``'s class-A (default partition) units of the ERC-1400 security."""
     token = st1400_contract(world)
     return int(token.functions.balanceOfByPartition(CLASS_A, holder).call())
+
+
+def order_partitions() -> st.SearchStrategy[bytes | None]:
+    """An ERC-1400 order's partition: None (a plain lock of the default partition), the
+    default partition by name (class A), or the second one (class B)."""
+    return st.sampled_from((None, CLASS_A, CLASS_B))
+
+
+def partition_fields(partition: bytes | None) -> dict[str, Any]:
+    """The :class:`~relayer.service.LegOrder` fields of an order of ``partition`` (none for
+    a plain order)."""
+    if partition is None:
+        return {}
+    return {"standard": "erc1400", "partition": "0x" + partition.hex()}
+
+
+def _partition_bytes(value: object) -> bytes:
+    """A lock event's partition: bytes as decoded, or hex as the watcher stores it."""
+    if isinstance(value, bytes | bytearray):
+        return bytes(value)
+    return bytes.fromhex(str(value).removeprefix("0x"))
+
+
+def partition_books(world: InteropWorld, token: str, partition: object) -> str:
+    """The machine's escrow book a partition lock of ``token`` (lower case) belongs to: the
+    ERC-1400 security's class-A book is its plain locks' (the token's address), class B
+    and any other partition have their own (``address:partition``)."""
+    raw = _partition_bytes(partition)
+    if token == world.st1400.locator.address.lower() and raw == CLASS_A:  # type: ignore[union-attr]
+        return token
+    return f"{token}:{raw.hex()}"
+
+
+def partition_held(world: InteropWorld) -> dict[tuple[str, str], int]:
+    """The HTLC's units of the ERC-1400 security by book: class A (plain and class-A
+    partition locks) under the token's address, class B under ``address:class B``."""
+    address = world.st1400.locator.address.lower()  # type: ignore[union-attr]
+    token = st1400_contract(world)
+    class_b = int(token.functions.balanceOfByPartition(CLASS_B, world.sec_htlc.address).call())
+    return {
+        ("sec", address): class_a_held(world, world.sec_htlc.address),
+        ("sec", f"{address}:{CLASS_B.hex()}"): class_b,
+    }
 
 
 class PartitionActors:
@@ -124,6 +196,12 @@ class PartitionActors:
 
     def _erc1400(self) -> bool:
         return self.config.security == "erc1400" and bool(self.swaps)
+
+    def draw_partition(self, data: st.DataObject) -> bytes | None:
+        """The partition of the next order (drawn in the ERC-1400 world only)."""
+        if self.config.security != "erc1400":
+            return None
+        return data.draw(self.config.partitions, label="partition")
 
     def security_asset(self) -> AssetRef:
         """The security of this run's orders: the T-REX token, or the ERC-1400 one."""
@@ -159,6 +237,43 @@ class PartitionActors:
                 signer=self.world.third,
                 partition=CLASS_B,
             )
+
+    @precondition(
+        lambda self: (
+            self._on("seller_other_partition") and self._act("counterparty") and self._erc1400()
+        )
+    )
+    @rule(data=st.data())
+    def seller_other_partition(self, data: st.DataObject) -> None:
+        """The seller locks units of the class its order does not sell, with the order's
+        security leg terms (hashlock, receiver, amount, deadline; its own address as the
+        sender): a lock that differs from the leg's in its partition alone."""
+        swap = data.draw(st.sampled_from(self.swaps), label="swap")
+        self.lock_other_partition(swap)
+
+    def lock_other_partition(self, swap: SwapRecord) -> bytes:
+        """See :meth:`seller_other_partition`: the partition locked (class B for a plain or
+        class-A order, class A for a class-B one). The seller lets the HTLC take exactly the
+        amount of that partition first (``approveByPartition``, which replaces any
+        allowance of it); a refused lock (a duplicate, units short) is ignored."""
+        leg = swap.terms.initiator_leg
+        other = CLASS_A if leg.partition == "0x" + CLASS_B.hex() else CLASS_B
+        w = self.world
+        approve = st1400_contract(w).functions.approveByPartition(
+            other, w.sec_htlc.address, leg.amount
+        )
+        with contextlib.suppress(BridgeError):
+            self._send_1400(w.seller, approve)
+            w.sec_htlc.lock(
+                asset=w.st1400,
+                receiver=leg.receiver,
+                amount=leg.amount,
+                hashlock=bytes.fromhex(swap.terms.hashlock[2:]),
+                deadline=swap.terms.initiator_deadline,
+                signer=w.seller,
+                partition=other,
+            )
+        return other
 
     @precondition(
         lambda self: (

@@ -49,8 +49,10 @@ operator        ``operator_drops_block_hashes`` (a store with no kept block hash
                 chain; :mod:`relayer.interop.records`), and the API and daemon actors of
                 :mod:`relayer.interop.api`
 ERC-1400        with ``MachineConfig(security="erc1400")`` (:mod:`relayer.interop.erc1400`):
-                ``partition_look_alike`` (third party), ``agent_force_out_partition`` /
-                ``agent_restore_partition`` (the token's controller)
+                ``partition_look_alike`` (third party), ``seller_other_partition`` (the
+                seller's own lock of the other class with a leg's terms),
+                ``agent_force_out_partition`` / ``agent_restore_partition`` (the token's
+                controller); its orders are plain or of one partition
 ==============  ============================================================================
 
 Invariants (``@invariant``, checked after every step; each method's docstring states it):
@@ -116,7 +118,13 @@ from bridge.model import AssetRef, Capability
 from bridge.swap import LegPhase, Outcome, Role, SwapTerms, chain_key
 from relayer.evm import approve_for_htlc, evm_runtime
 from relayer.interop.api import EdgeActors, example_trade
-from relayer.interop.erc1400 import PartitionActors, class_a_held
+from relayer.interop.erc1400 import (
+    PartitionActors,
+    order_partitions,
+    partition_books,
+    partition_fields,
+    partition_held,
+)
 from relayer.interop.records import RecordActors
 from relayer.interop.strategies import (
     ACTORS,
@@ -131,6 +139,7 @@ from relayer.interop.world import (
     CASH_FUNDS,
     CLASS_B_UNITS,
     EXAMPLE_EPOCH,
+    SELLER_CLASS_B_UNITS,
     SELLER_UNITS,
     Backend,
     InteropWorld,
@@ -211,8 +220,11 @@ class MachineConfig:
     keeps its batches short: the time budget is checked between batches)."""
     security: Literal["trex", "erc1400"] = "trex"
     """The security of the orders: the T-REX token (ERC-3643), or the ERC-1400 one
-    (:mod:`relayer.interop.erc1400`: settled as a plain token lock of its default partition,
-    beside other parties' partition locks)."""
+    (:mod:`relayer.interop.erc1400`: a plain token lock of its default partition, or a
+    partition lock of class A or B, beside other parties' partition locks)."""
+    partitions: st.SearchStrategy[bytes | None] = field(default_factory=order_partitions)
+    """The ERC-1400 world's order partitions (None: a plain order of the default partition;
+    drawn only when ``security`` is ``erc1400``)."""
     chains: ChainPair = "evm-evm"
     """Where the cash leg runs: a second EVM chain, or the embedded Algorand ledger
     (:class:`relayer.interop.algorand.AlgorandCashMachine`; give ``scenario`` a round chain
@@ -722,10 +734,12 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
     def submit(self, data: st.DataObject) -> None:
         """A platform submits an order: alice sells units of the T-REX security to bob for
         cash paid from the custodied buyer's or an external buyer's wallet."""
-        self.submit_order(data.draw(self.config.trade, label="trade"))
+        spec = data.draw(self.config.trade, label="trade")
+        self.submit_order(spec, partition=self.draw_partition(data))
 
-    def submit_order(self, spec: TradeSpec) -> SwapRecord:
-        """Submit ``spec`` to the relayer and record what the machine knows of the swap."""
+    def submit_order(self, spec: TradeSpec, partition: bytes | None = None) -> SwapRecord:
+        """Submit ``spec`` to the relayer and record what the machine knows of the swap
+        (``partition``: the ERC-1400 world's order of one partition)."""
         external = spec.external_buyer and self._act("counterparty")
         buyer, cash_leg = self._cash_leg(external, spec.cash)
         world = self.world
@@ -737,6 +751,7 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
                 amount=spec.units,
                 sender=world.seller.address,
                 receiver=world.buyer_on_sec,
+                **partition_fields(partition),
             ),
             cash=cash_leg,
             settlement_window_s=self.scenario.minimum_window() + spec.extra_window_s,
@@ -755,6 +770,7 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
                 amount=terms.leg(role).amount,
                 hashlock=bytes.fromhex(terms.hashlock[2:]),
                 deadline=terms.deadline(role),
+                partition=None if role is Role.PARTICIPANT else partition,
             )
             for role in Role
         }
@@ -1783,8 +1799,8 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
         balances = self._balances()
         held = {
             ("sec", w.security.locator.address.lower()): balances[("security", "security HTLC")],  # type: ignore[union-attr]
-            # an ERC-1400 token: the default partition's units (what pays a plain lock)
-            ("sec", w.st1400.locator.address.lower()): class_a_held(w, w.sec_htlc.address),  # type: ignore[union-attr]
+            # an ERC-1400 token: its units by partition (class A pays a plain lock too)
+            **partition_held(w),
         }
         if "cash" in self.EVM_CHAINS:
             held[("cash", w.cash_token.locator.address.lower())] = balances[("cash", "cash HTLC")]  # type: ignore[union-attr]
@@ -1798,9 +1814,10 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
             for event in htlc.events(0, client.head()):
                 lock_id = str(event.args["lock_id"])
                 if event.name == "Locked":
-                    if event.args.get("partition") is None:
-                        token = str(event.args.get("token") or NATIVE_LABEL).lower()
-                        opened[lock_id] = (token, int(str(event.args["amount"])))
+                    token = str(event.args.get("token") or NATIVE_LABEL).lower()
+                    if event.args.get("partition") is not None:  # ERC-1400: by partition
+                        token = partition_books(w, token, event.args["partition"])
+                    opened[lock_id] = (token, int(str(event.args["amount"])))
                 else:
                     closed.add(lock_id)
             owed: dict[str, int] = {}
@@ -1932,7 +1949,7 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
             "security": SELLER_UNITS,
             "cash": 3 * CASH_FUNDS,
             "decoy": 3 * CASH_FUNDS,
-            "st1400": SELLER_UNITS + CLASS_B_UNITS,
+            "st1400": SELLER_UNITS + SELLER_CLASS_B_UNITS + CLASS_B_UNITS,
         }
 
     def _balances(self) -> dict[tuple[str, str], int]:

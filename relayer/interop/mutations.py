@@ -14,6 +14,9 @@ real code in memory, for the duration of a ``with`` block; nothing on disk chang
   acts on a lock, and reveals against it, before it is ``confirmations`` deep);
 - ``htlc_token_zero_closes_native``: the cash chain's HTLC contract without the fix of issue
   13 item 2 (a mutant of ``HTLC.sol`` compiled at run time, :mod:`relayer.interop.contracts`);
+- ``lock_read_ignores_partition``: the relayer's lock read takes a lock that has the leg's
+  terms in another ERC-1400 partition for the leg (issue 13 item 13; the ERC-1400 world's
+  partition orders and the seller's own lock of the other class reach it);
 - ``api_*``, ``daemon_*``: the HTTP API's and the daemon's fixes of items 10, 11 and 14,
   reverted (see each function).
 
@@ -59,6 +62,7 @@ from relayer.interop.strategies import (
     scenarios,
     trades,
 )
+from relayer.interop.world import CLASS_A, CLASS_B
 from relayer.service import CrashPlan, RelayerService, _RevealRefused
 from relayer.store import Store
 from relayer.watcher import ChainView, ChainWatcher
@@ -571,6 +575,55 @@ def shortfall_counts_partition_units() -> Mutation:
     return mutation((adapters.evm.htlc, "_open_sum", _open_sum))
 
 
+@_registered
+def lock_read_ignores_partition() -> Mutation:
+    """The relayer's lock read (live, ``_find``, and from the watcher's records) without
+    the ERC-1400 partition (issue 13 item 13): a lock under the swap's hashlock counts for
+    the leg when its id is the leg's **or** its token, sender, receiver, amount and
+    deadline are the leg's, whatever its partition (the lock id, which commits to the
+    partition, no longer decides alone). The seller's own lock of another class with the
+    leg's terms is then taken for the leg: the relayer skips its own lock, and the buyer
+    is paid in the other class."""
+    real = RelayerService._leg_lock
+
+    def _terms_of(candidate: Any) -> tuple[str, str, str, int, int]:
+        if isinstance(candidate, HtlcLock):
+            asset = candidate.asset
+            token = "" if asset is None else str(getattr(asset.locator, "address", ""))
+            sender, receiver = candidate.sender, candidate.receiver
+            return token, sender, receiver, candidate.amount, candidate.deadline
+        args = candidate.args
+        return (
+            str(args.get("token") or ""),
+            str(args.get("sender")),
+            str(args.get("receiver")),
+            int(str(args.get("amount"))),
+            int(str(args.get("deadline"))),
+        )
+
+    def _leg_lock(
+        self: RelayerService,
+        state: SwapState,
+        role: Role,
+        candidates: Any,
+        lock_id: Callable[[Any], str],
+    ) -> Any:
+        leg = state.terms.leg(role)
+        token = "" if leg.asset is None else str(getattr(leg.asset.locator, "address", ""))
+        wanted = (token, leg.sender, leg.receiver, leg.amount, state.terms.deadline(role))
+        listed = list(candidates)
+        for candidate in listed:
+            got = _terms_of(candidate)
+            if (
+                all(a.lower() == b.lower() for a, b in zip(got[:3], wanted[:3], strict=True))
+                and got[3:] == wanted[3:]
+            ):
+                return candidate  # the partition left out: any class with the terms
+        return real(self, state, role, listed, lock_id)
+
+    return mutation((RelayerService, "_leg_lock", _leg_lock))
+
+
 _DEEP = chain_setups(block_s=(2, 4), variance_s=(0, 2), confirmations=(3, 4))
 _SMALL = budgets(reaction_s=(0, 5), recheck_s=(0, 5), margin_s=(0, 10), poll_s=(0, 0))
 
@@ -787,6 +840,17 @@ TARGETS: dict[str, MachineConfig] = {
         max_swaps=3,
         sec_backend="anvil",
         rules=frozenset({"submit", "tick", "partition_look_alike", "agent_force_out_partition"}),
+        partitions=st.none(),  # plain orders: the pooled check of plain locks is the target
+    ),
+    "lock_read_ignores_partition": MachineConfig(
+        name="lock_read_ignores_partition",
+        security="erc1400",
+        scenario=scenarios(sec=_QUICK, cash=_QUICK, budget=_SMALL),
+        trade=trades(extra_window_s=(30, 60), external=False),
+        max_swaps=2,
+        sec_backend="anvil",
+        rules=frozenset({"submit", "tick", "seller_other_partition", "partition_look_alike"}),
+        partitions=st.sampled_from((CLASS_A, CLASS_B)),  # orders of one partition each
     ),
     "refused_claim_without_back_off": MachineConfig(
         name="refused_claim_without_back_off",

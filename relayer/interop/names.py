@@ -27,6 +27,7 @@ MUTATION_NAMES: Final = (
     "fencing_only",
     "htlc_token_zero_closes_native",
     "lease_without_fencing",
+    "lock_read_ignores_partition",
     "matcher_ignores_escrow",
     "matcher_ignores_sender",
     "no_swap_isolation",

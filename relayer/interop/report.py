@@ -80,6 +80,7 @@ class RunReport:
     mutation: str | None = None
     store: str = "sqlite"
     chains: str = "evm-evm"
+    security: str = "trex"
     batch_seed: int = 0
     """The seed of the batch run last (a replay runs its failures' seeds)."""
 
@@ -108,6 +109,7 @@ class RunReport:
             "mutation": self.mutation,
             "store": self.store,
             "chains": self.chains,
+            "security": self.security,
             "passed": self.passed,
             "failures": self.failures,
         }
@@ -120,9 +122,13 @@ def config_for(
     store: str = "sqlite",
     pg_dsn: str | None = None,
     chains: str = "evm-evm",
+    security: str = "trex",
 ) -> MachineConfig:
-    """The machine configuration for the chosen actors and chains (``InvalidInput`` for an
-    unknown one)."""
+    """The machine configuration for the chosen actors, chains and security (``InvalidInput``
+    for an unknown one). ``security``: the orders' security, the T-REX token or the ERC-1400
+    one (:mod:`relayer.interop.erc1400`: plain and partition orders, its actors), which
+    needs the security chain on anvil (py-evm's ``eth_call`` makes the caller pay gas, and
+    the relayer asks the token's check as the HTLC, which holds no coin)."""
     unknown = sorted(set(actors) - set(ACTORS))
     if unknown:
         raise InvalidInput(
@@ -134,6 +140,12 @@ def config_for(
         raise InvalidInput("chains", f"must be one of {', '.join(CHAIN_PAIRS)}", value=chains)
     if store not in ("sqlite", "postgres"):
         raise InvalidInput("store", "must be sqlite or postgres", value=store)
+    if security not in ("trex", "erc1400"):
+        raise InvalidInput("security", "must be trex or erc1400", value=security)
+    if security == "erc1400" and sec_backend != "anvil":
+        raise InvalidInput(
+            "security", "erc1400 needs the security chain on anvil (--sec-backend anvil)"
+        )
     if store == "postgres" and not pg_dsn:
         raise InvalidInput("pg_dsn", "a PostgreSQL DSN is required for store postgres")
     scenario = scenarios(cash=algorand_setups()) if chains == "evm-algorand" else scenarios()
@@ -145,6 +157,7 @@ def config_for(
         sec_backend=sec_backend,  # type: ignore[arg-type]
         store=store,  # type: ignore[arg-type]
         pg_dsn=pg_dsn,
+        security=security,  # type: ignore[arg-type]
     )
 
 
@@ -233,6 +246,7 @@ def run(
     pg_dsn: str | None = None,
     shrink: bool = True,
     chains: str = "evm-evm",
+    security: str = "trex",
 ) -> RunReport:
     """Search batch by batch until a failure, the profile's batches, or the time budget.
 
@@ -256,11 +270,14 @@ def run(
         return report
     spec = PROFILES[profile]
     chosen = list(actors or ACTORS)
-    config = config or config_for(chosen, sec_backend, store=store, pg_dsn=pg_dsn, chains=chains)
+    config = config or config_for(
+        chosen, sec_backend, store=store, pg_dsn=pg_dsn, chains=chains, security=security
+    )
     budget_s = 60 * (spec.minutes if minutes is None else minutes)
     report = RunReport(profile, seed_value, sorted(chosen), config.sec_backend)
     report.store = config.store
     report.chains = config.chains
+    report.security = config.security
     counters = reset_stats()
     started = time.monotonic()
     batch = 0
@@ -300,6 +317,7 @@ def replay(path: Path, *, progress: Callable[[RunReport], None] | None = None) -
         list(data.get("actors", ACTORS)),
         data.get("sec_backend", "anvil"),
         chains=data.get("chains", "evm-evm"),
+        security=data.get("security", "trex"),
     )
     return _replay(data, spec, config, progress)
 

@@ -69,6 +69,9 @@ CLASS_B = b"interop-class-B".ljust(32, b"\x00")
 """The ERC-1400 security's other partition (the third party's units)."""
 CLASS_B_UNITS = 1_000
 """Class-B units of the ERC-1400 security the third party holds at the start."""
+SELLER_CLASS_B_UNITS = 10_000
+"""Class-B units of the ERC-1400 security alice holds at the start (an order may sell
+either class; the seller's own lock of the other class is an actor's)."""
 
 
 @dataclass
@@ -290,6 +293,7 @@ def _deploy_st1400(
         (agent, fns.setControllers([agent.address])),
         (agent, fns.issueByPartition(CLASS_A, alice.address, SELLER_UNITS, b"")),
         (agent, fns.issueByPartition(CLASS_B, third.address, CLASS_B_UNITS, b"")),
+        (agent, fns.issueByPartition(CLASS_B, alice.address, SELLER_CLASS_B_UNITS, b"")),
         (third, fns.authorizeOperatorByPartition(CLASS_B, htlc.address)),
     ]
     for signer, call in calls:

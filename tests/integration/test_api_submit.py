@@ -117,3 +117,34 @@ def test_openapi_marks_what_the_order_schema_requires(
     name = ref["$ref"].rsplit("/", 1)[-1]
     required = set(spec["components"]["schemas"][name]["required"])
     assert required == set(swap_order_schema()["required"]), sorted(required)
+
+
+@pytest.mark.parametrize(
+    ("standard", "partition", "status"),
+    [
+        ("erc1400", "0x" + "ab" * 32, 201),
+        ("erc1400", "class-B", 422),  # not a bytes32 id
+        ("erc1404", "0x" + "ab" * 32, 422),  # a standard without partitions
+    ],
+)
+def test_an_orders_partition_goes_through_the_api_or_is_refused_naming_the_field(
+    tmp_path: Path,
+    chain: tuple[EvmClient, EvmHtlc, EvmSigner],
+    standard: str,
+    partition: str,
+    status: int,
+) -> None:
+    """``security.partition`` (issue 16): an ERC-1400 leg's bytes32 partition is taken
+    into the swap's terms; a malformed one, or one on a standard without partitions, is a
+    422 problem whose ``field`` is ``security.partition``, and no swap is created."""
+    api, service = _api(tmp_path, chain)
+    body = _body(chain, f"partition-{standard}-{status}")
+    body["security"] = {**body["security"], "standard": standard, "partition": partition}
+    answer = api.post("/swaps", json=body)
+    assert answer.status_code == status, answer.text
+    if status == 201:
+        (swap_id,) = service.store.list_ids(limit=10)
+        assert service.store.get(swap_id).terms.initiator_leg.partition == partition
+        return
+    assert answer.json()["field"] == "security.partition", answer.json()
+    assert service.store.list_ids(limit=10) == []

@@ -23,9 +23,11 @@ def test_help_explains_the_options(capsys: pytest.CaptureFixture[str]) -> None:
         "--replay",
         "--actors",
         "--chains",
+        "--security",
     ):
         assert option in output
     assert "evm-algorand" in output
+    assert "erc1400" in output
 
 
 def test_an_unknown_chain_pair_is_refused_naming_the_field(
@@ -33,6 +35,44 @@ def test_an_unknown_chain_pair_is_refused_naming_the_field(
 ) -> None:
     assert main(["interop-test", "--chains", "evm-solana"]) == 3
     assert "chains" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--security", "erc3643"], ["--security", "erc1400", "--sec-backend", "pyevm"]],
+)
+def test_an_unknown_security_or_erc1400_on_pyevm_is_refused_naming_the_field(
+    args: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["interop-test", *args]) == 3
+    assert "security" in capsys.readouterr().err
+
+
+def test_a_short_run_of_the_erc1400_world_passes_and_says_so(tmp_path: Path) -> None:
+    """``--security erc1400`` (ci profile, seed 1, the relayer and the parties' actors):
+    the orders are of the partitioned ERC-1400 security (plain or of one class), its actors
+    run beside the others, the real relayer keeps every invariant, and the report says
+    which security the orders were of."""
+    out = tmp_path / "report.json"
+    code = main(
+        [
+            "interop-test",
+            "--security",
+            "erc1400",
+            "--seed",
+            "1",
+            "--actors",
+            "relayer,counterparty,third_party,token_agent",
+            "--report",
+            str(out),
+        ]
+    )
+    body = json.loads(out.read_text())
+    assert code == 0, body["failures"]
+    assert body["security"] == "erc1400"
+    assert body["rules"].get("submit", 0) >= 1
+    assert body["relayer_ticks"] > 0
+    assert {"partition_look_alike", "seller_other_partition"} <= set(body["rules"])
 
 
 def test_bad_actor_is_refused_naming_the_field(tmp_path: Path) -> None:

@@ -43,6 +43,7 @@ from relayer.interop.strategies import (
     scenarios,
     trades,
 )
+from relayer.interop.world import CLASS_A, CLASS_B
 
 pytestmark = pytest.mark.anvil
 
@@ -261,6 +262,17 @@ def _partition_look_alike(m: InteropMachine) -> None:
     """The third party locks class-B units of the ERC-1400 security with the first swap's
     security leg terms (5 units; ``lockPartition``)."""
     m.lock_partition_look_alike(m.swaps[0])
+
+
+def _submit_class_a(m: InteropMachine) -> None:
+    """An order of 5 class-A units of the ERC-1400 security, as a partition lock."""
+    m.submit_order(TradeSpec(5, 100, 60, False), partition=CLASS_A)
+
+
+def _seller_locks_class_b(m: InteropMachine) -> None:
+    """The seller locks 5 class-B units with the last swap's security leg terms, its own
+    address the sender, before the relayer's next tick."""
+    assert m.lock_other_partition(m.swaps[-1]) == CLASS_B
 
 
 def _force_out_class_a(m: InteropMachine) -> None:
@@ -515,6 +527,20 @@ CASES: dict[str, Case] = {
             _tick,
         ],
     ),
+    # issue 13 item 13 (the live lock read and the partition): a plain order, a tick (the
+    # watchers start), then an order of 5 class-A units; the seller locks 5 class-B units
+    # with that leg's terms (its own address the sender) before the relayer's next tick.
+    # The real relayer logs that lock as a decoy (its id commits to class B), makes its own
+    # class-A lock and settles; the mutated read takes the class-B lock for the leg (only
+    # its partition differs), skips its own lock and records the class-B lock as the
+    # leg's: the buyer would be paid in class B. (Before the relayer's first tick the
+    # watcher has not started: it begins at the head of its first poll.)
+    "lock_read_ignores_partition": Case(
+        "lock_read_ignores_partition",
+        QUICK,
+        {"sec": 2, "cash": 3},
+        [_submit(False, 60), _tick, _submit_class_a, _seller_locks_class_b, _tick, _tick, _tick],
+    ),
     # issue 13 item 13 (the watcher): the external buyer locks its cash and the relayer
     # records the lock; the store loses its kept block hashes of the cash chain (restored
     # from an older relayer's backup); the cash chain reorganises below the cursor (fewer
@@ -604,12 +630,13 @@ SEARCHES = {
     "non_ascii_bearer_500": 0,
     "readyz_leaks_store_error": 0,
     "daemon_honours_fault_kill": 0,
-    "at_risk_at_slowest_block": 3,
+    "at_risk_at_slowest_block": 0,
     "no_token_recheck": 0,
-    "deadlines_from_host_clock": 4,
+    "deadlines_from_host_clock": 6,
     "watcher_trusts_unhashed_cursor": 0,
     "refused_claim_without_back_off": 0,
     "shortfall_counts_partition_units": 0,
+    "lock_read_ignores_partition": 0,
 }
 """The batch seed at which the targeted random search found each newer mutation's
 counterexample (the evidence table of ``specs/protocol/protocol.md``; seeds of the final
