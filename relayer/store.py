@@ -20,6 +20,8 @@ Tables (same columns in both):
 ``chain_events`` HTLC events (lock / claim / refund) the watcher found, per chain and height
 ``chain_blocks`` the block hash at each height the watcher stopped at (reorg detection)
 ``chain_origins`` per chain, the lowest height from which every HTLC event is recorded
+``funds_reservations`` what each admitted leg's lock will take from its sender, until the
+             lock is mined (:mod:`relayer.reservations`)
 
 :meth:`Store.apply` loads the swap, runs the pure transition, and writes the new state, the
 input and the new effects before returning them: a crash at any point either loses the
@@ -133,6 +135,20 @@ CREATE TABLE IF NOT EXISTS chain_origins (
     chain TEXT PRIMARY KEY,
     height BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS funds_reservations (
+    swap_id TEXT NOT NULL REFERENCES swaps(swap_id),
+    role TEXT NOT NULL,
+    chain TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    lock_id TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    gas BIGINT NOT NULL,
+    coin TEXT NOT NULL,
+    token TEXT NOT NULL,
+    landed_at BIGINT,
+    PRIMARY KEY (swap_id, role)
+);
+CREATE INDEX IF NOT EXISTS funds_reservations_by_sender ON funds_reservations (chain, sender);
 CREATE TABLE IF NOT EXISTS notes (
     name TEXT PRIMARY KEY,
     body TEXT NOT NULL,
@@ -691,6 +707,77 @@ class Store(ABC):
                         low = min(heights)
                         lowest = low if lowest is None else min(lowest, low)
         return lowest
+
+    # -- funds held by admitted legs (relayer.reservations) ----------------------
+    def hold_funds(
+        self,
+        swap_id: str,
+        role: str,
+        *,
+        chain: str,
+        sender: str,
+        lock_id: str,
+        asset: str,
+        gas: int,
+        coin: int,
+        token: int,
+    ) -> None:
+        """Record (or replace) what leg ``role`` of ``swap_id`` will take from ``sender``
+        (amounts kept as decimal text: they exceed 64 bits)."""
+        with self._tx() as cur:
+            self._fence(cur, swap_id)
+            self._exec(
+                cur,
+                "INSERT INTO funds_reservations "
+                "(swap_id, role, chain, sender, lock_id, asset, gas, coin, token, landed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (swap_id, role) DO UPDATE "
+                "SET chain = excluded.chain, sender = excluded.sender, "
+                "lock_id = excluded.lock_id, asset = excluded.asset, gas = excluded.gas, "
+                "coin = excluded.coin, token = excluded.token, landed_at = NULL",
+                (swap_id, role, chain, sender, lock_id, asset, gas, str(coin), str(token)),
+            )
+
+    def held_funds(
+        self, chain: str, sender: str, *, exclude: str, at: int | None
+    ) -> list[tuple[str, int, int, int]]:
+        """``(asset, gas, coin, token)`` of every hold of ``sender`` on ``chain`` but
+        ``exclude``'s whose lock is not in a block at or below ``at`` (None: in no block
+        known), by the watcher's records or the relayer's own sight of it."""
+        sql = (
+            "SELECT r.asset, r.gas, r.coin, r.token FROM funds_reservations r "
+            "WHERE r.chain = ? AND r.sender = ? AND r.swap_id <> ? AND "
+        )
+        params: tuple[Any, ...] = (chain, sender, exclude)
+        recorded = (
+            "NOT EXISTS (SELECT 1 FROM chain_events e WHERE e.chain = r.chain "
+            "AND e.lock_id = r.lock_id AND e.name = 'Locked'"
+        )
+        if at is None:
+            sql += f"r.landed_at IS NULL AND {recorded})"
+        else:
+            sql += f"(r.landed_at IS NULL OR r.landed_at > ?) AND {recorded} AND e.height <= ?)"
+            params = (*params, at, at)
+        with self._tx() as cur:
+            rows = self._exec(cur, sql, params).fetchall()
+        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+
+    def funds_landed(self, swap_id: str, role: str, height: int | None) -> None:
+        """Leg ``role``'s lock is in the block at ``height`` (None: taken out by a reorg)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "UPDATE funds_reservations SET landed_at = ? WHERE swap_id = ? AND role = ?",
+                (height, swap_id, role),
+            )
+
+    def release_funds(self, swap_id: str, role: str | None = None) -> None:
+        """Drop the hold of leg ``role`` of ``swap_id`` (None: of each of its legs)."""
+        sql = "DELETE FROM funds_reservations WHERE swap_id = ?"
+        params: tuple[str, ...] = (swap_id,)
+        if role is not None:
+            sql, params = sql + " AND role = ?", (swap_id, role)
+        with self._tx() as cur:
+            self._exec(cur, sql, params)
 
     # -- leases (meaningful with several replicas) -------------------------------
     def claim_swaps(self, owner: str, *, lease_seconds: float, limit: int = 10) -> list[str]:

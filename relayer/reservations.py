@@ -1,0 +1,220 @@
+"""What a sender's swaps in flight will still spend, set aside before another is admitted.
+
+The funds check before a lock (:mod:`relayer.dry_runs`) asks whether a leg's sender can
+pay for its lock: the native coin of its fees (and of a native leg's amount), and the token
+units it locks. Asked of each order alone, a seller or buyer with many concurrent orders
+passes every check against the same balance, and the locks past what it holds fail at the
+chain, after the counterparty has locked (a liveness failure, fees wasted, and an order
+accepted that cannot settle). So each admitted leg *holds* what its lock will take, in the
+store (table ``funds_reservations``: persisted, so a restarted relayer or another replica
+sees it), and the check of a new leg adds what the sender's other legs still hold.
+
+A hold lives from the check that admits its leg until its lock has taken what it held:
+
+- it is written by the check itself (:meth:`LegHold.hold`), **before** the others are read,
+  so of two checks of one sender racing (two replicas) the later one always sees the
+  earlier's hold;
+- it no longer counts at a height once the leg's lock is in a block at or below that
+  height: the chain's watcher recorded its ``Locked`` event there, or the relayer saw the
+  lock mined there (:meth:`Reservations.landed`, the receipt's height). The balance it is
+  compared with is read at that same height (the watcher's head for an EVM chain; the
+  latest round on Algorand, where every lock the relayer knows of is at or below it);
+- it is dropped when its leg's lock is confirmed or has failed, and when its swap ends
+  (:meth:`Reservations.settle`): completed, refunded, refused or cancelled.
+
+Why this is safe: **it never admits what cannot be paid** (given the balance it reads: the
+sender's other spending is outside the relayer's sight). At the height ``h`` the check
+reads, every admitted leg of the sender either has its lock in a block at or below ``h`` (its
+spend is already out of the balance read at ``h``, and its hold does not count) or not (its
+spend is still in that balance, and its hold counts in full): each spend is taken exactly
+once, and the new lock is admitted only if the balance covers it and every hold that
+counts. A lock's cost is bounded as the check bounds it (the gas limit it is sent with, at
+the fee per gas offered now, re-priced for every hold at each check).
+
+And **it never refuses forever what can be paid**: a hold ends when its lock is mined (at
+the latest when it is confirmed), when the lock fails, or when its swap ends; no other
+event keeps it. Once the sender's other swaps are locked or over, the check is again the
+plain one: a refusal while holds count is only ever for money those swaps are about to
+spend. (A swap refused meanwhile is refused for good, as any order short of funds: its
+platform submits it again once the sender is funded.)
+
+What it does not cover: money the sender spends outside this relayer (another relayer's
+swaps, its own transfers); the fees of a lock that fails in a block above the height read,
+in the tick it fails in (its hold is dropped at once); an ERC-1400 partition's or a T-REX
+holder's frozen units, which the holds compare with the whole ``balanceOf``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Protocol
+
+from bridge.model import AssetRef
+from bridge.swap import LegPhase, Outcome, Role, SwapState
+
+if TYPE_CHECKING:
+    from relayer.store import Store
+
+__all__ = [
+    "FundsHold",
+    "InFlight",
+    "LegHold",
+    "LockCost",
+    "Reservations",
+    "asset_key",
+]
+
+_DONE_PHASES = frozenset(
+    {
+        LegPhase.LOCKED,
+        LegPhase.CLAIM_SENT,
+        LegPhase.CLAIMED,
+        LegPhase.REFUND_SENT,
+        LegPhase.REFUNDED,
+        LegPhase.LOCK_FAILED,
+    }
+)
+"""Phases in which a leg's lock has taken what it held (or never will)."""
+
+
+@dataclass(frozen=True)
+class LockCost:
+    """What one lock takes from its sender.
+
+    ``gas``: EVM gas (priced at the fee per gas of the check that counts it); ``coin``:
+    native units whatever the fee (an EVM native leg's amount in wei; an Algorand lock's
+    deposit, fees and ALGO amount in microalgos); ``token``: units of the asset ``asset``
+    (:func:`asset_key`) it locks."""
+
+    gas: int = 0
+    coin: int = 0
+    token: int = 0
+    asset: str = ""
+
+
+@dataclass(frozen=True)
+class InFlight:
+    """What a sender's other admitted legs on one chain still hold: ``swaps`` of them,
+    ``gas`` and ``coin`` in all, and ``token`` units of one asset (held by ``token_swaps``
+    of them)."""
+
+    swaps: int = 0
+    gas: int = 0
+    coin: int = 0
+    token: int = 0
+    token_swaps: int = 0
+
+
+NOTHING_IN_FLIGHT = InFlight()
+
+
+class FundsHold(Protocol):
+    """One leg's hold, as the funds check uses it (:class:`LegHold`)."""
+
+    def hold(self, cost: LockCost) -> None:
+        """Record (or raise) what this leg's lock will take."""
+
+    def others(self, at: int | None) -> InFlight:
+        """What the sender's other legs hold at height ``at`` (None: the latest)."""
+
+
+def asset_key(asset: AssetRef | None) -> str:
+    """The key holds of one asset share on a chain ('' for the native coin)."""
+    if asset is None:
+        return ""
+    loc = asset.locator
+    return loc.address.lower() if loc.kind == "evm_contract" else f"asa:{loc.asset_id}"
+
+
+def _sender_key(sender: str) -> str:
+    return sender.lower() if sender.startswith("0x") else sender
+
+
+@dataclass(frozen=True)
+class LegHold:
+    """The hold of leg ``role`` of swap ``swap_id``: sender ``sender`` on chain ``chain``
+    (its key), locking ``asset`` in the lock ``lock_id`` (recomputed from the terms)."""
+
+    store: Store
+    swap_id: str
+    role: str
+    chain: str
+    sender: str
+    lock_id: str
+    asset: str
+
+    def hold(self, cost: LockCost) -> None:
+        """Write this leg's hold (replacing an earlier one of the same leg)."""
+        self.store.hold_funds(
+            self.swap_id,
+            self.role,
+            chain=self.chain,
+            sender=_sender_key(self.sender),
+            lock_id=self.lock_id,
+            asset=cost.asset,
+            gas=cost.gas,
+            coin=cost.coin,
+            token=cost.token,
+        )
+
+    def others(self, at: int | None) -> InFlight:
+        """What the sender's other legs on this chain hold at height ``at``."""
+        rows = self.store.held_funds(
+            self.chain, _sender_key(self.sender), exclude=self.swap_id, at=at
+        )
+        swaps = gas = coin = token = token_swaps = 0
+        for asset, row_gas, row_coin, row_token in rows:
+            swaps += 1
+            gas += row_gas
+            coin += row_coin
+            if row_token and asset == self.asset:
+                token += row_token
+                token_swaps += 1
+        return InFlight(swaps, gas, coin, token, token_swaps)
+
+
+class Reservations:
+    """The relayer's side of the holds: make a leg's :class:`LegHold`, mark its lock
+    landed, drop what is spent or over."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # legs of open swaps whose hold this process dropped (forgotten when the swap ends)
+        self._dropped: set[tuple[str, str]] = set()
+
+    def leg(
+        self,
+        *,
+        swap_id: str,
+        role: Role,
+        chain: str,
+        sender: str,
+        lock_id: str,
+        asset: AssetRef | None,
+    ) -> LegHold:
+        """The hold of one leg, for its funds check."""
+        self._dropped.discard((swap_id, role.value))
+        return LegHold(self.store, swap_id, role.value, chain, sender, lock_id, asset_key(asset))
+
+    def release(self, swap_id: str, role: Role | None = None) -> None:
+        """Drop the hold of one leg (or of every leg of the swap)."""
+        self.store.release_funds(swap_id, None if role is None else role.value)
+
+    def landed(self, swap_id: str, role: Role, height: int | None) -> None:
+        """The leg's lock is in the block at ``height`` (None: no longer, a reorg took it)."""
+        self.store.funds_landed(swap_id, role.value, height)
+
+    def settle(self, state: SwapState) -> None:
+        """Drop the holds ``state`` says are spent or will never be: every leg of an ended
+        swap, a leg whose lock is confirmed or failed. Each once per process."""
+        swap_id = state.terms.swap_id
+        if state.outcome is not Outcome.OPEN:  # its last input, as a rule: nothing to keep
+            self.store.release_funds(swap_id, None)
+            for role in Role:
+                self._dropped.discard((swap_id, role.value))
+            return
+        for role in Role:
+            key = (swap_id, role.value)
+            if state.leg_state(role).phase in _DONE_PHASES and key not in self._dropped:
+                self.store.release_funds(swap_id, role.value)
+                self._dropped.add(key)
