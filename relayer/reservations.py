@@ -16,9 +16,10 @@ A hold lives from the check that admits its leg until its lock has taken what it
   earlier's hold;
 - it no longer counts at a height once the leg's lock is in a block at or below that
   height: the chain's watcher recorded its ``Locked`` event there, or the relayer saw the
-  lock mined there (:meth:`Reservations.landed`, the receipt's height). The balance it is
-  compared with is read at that same height (the watcher's head for an EVM chain; the
-  latest round on Algorand, where every lock the relayer knows of is at or below it);
+  lock mined there (the swap's ``lock-sent-at:<role>`` document, the receipt's height,
+  deleted again when a reorg takes the lock out). The balance it is compared with is read
+  at that same height (the watcher's head for an EVM chain; the latest round on Algorand,
+  where every lock the relayer knows of is at or below it);
 - it is dropped when its leg's lock is confirmed or has failed, and when its swap ends
   (:meth:`Reservations.settle`): completed, refunded, refused or cancelled.
 
@@ -174,8 +175,8 @@ class LegHold:
 
 
 class Reservations:
-    """The relayer's side of the holds: make a leg's :class:`LegHold`, mark its lock
-    landed, drop what is spent or over."""
+    """The relayer's side of the holds: make a leg's :class:`LegHold`, drop what is spent
+    or over."""
 
     def __init__(self, store: Store) -> None:
         self.store = store
@@ -200,18 +201,16 @@ class Reservations:
         """Drop the hold of one leg (or of every leg of the swap)."""
         self.store.release_funds(swap_id, None if role is None else role.value)
 
-    def landed(self, swap_id: str, role: Role, height: int | None) -> None:
-        """The leg's lock is in the block at ``height`` (None: no longer, a reorg took it)."""
-        self.store.funds_landed(swap_id, role.value, height)
-
     def settle(self, state: SwapState) -> None:
         """Drop the holds ``state`` says are spent or will never be: every leg of an ended
         swap, a leg whose lock is confirmed or failed. Each once per process."""
         swap_id = state.terms.swap_id
         if state.outcome is not Outcome.OPEN:  # its last input, as a rule: nothing to keep
-            self.store.release_funds(swap_id, None)
+            dropped = [(swap_id, role.value) in self._dropped for role in Role]
             for role in Role:
                 self._dropped.discard((swap_id, role.value))
+            if not all(dropped):  # both legs dropped here already: nothing left to delete
+                self.store.release_funds(swap_id, None)
             return
         for role in Role:
             key = (swap_id, role.value)

@@ -145,7 +145,6 @@ CREATE TABLE IF NOT EXISTS funds_reservations (
     gas BIGINT NOT NULL,
     coin TEXT NOT NULL,
     token TEXT NOT NULL,
-    landed_at BIGINT,
     PRIMARY KEY (swap_id, role)
 );
 CREATE INDEX IF NOT EXISTS funds_reservations_by_sender ON funds_reservations (chain, sender);
@@ -729,11 +728,11 @@ class Store(ABC):
             self._exec(
                 cur,
                 "INSERT INTO funds_reservations "
-                "(swap_id, role, chain, sender, lock_id, asset, gas, coin, token, landed_at) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, NULL) ON CONFLICT (swap_id, role) DO UPDATE "
+                "(swap_id, role, chain, sender, lock_id, asset, gas, coin, token) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (swap_id, role) DO UPDATE "
                 "SET chain = excluded.chain, sender = excluded.sender, "
                 "lock_id = excluded.lock_id, asset = excluded.asset, gas = excluded.gas, "
-                "coin = excluded.coin, token = excluded.token, landed_at = NULL",
+                "coin = excluded.coin, token = excluded.token",
                 (swap_id, role, chain, sender, lock_id, asset, gas, str(coin), str(token)),
             )
 
@@ -742,33 +741,29 @@ class Store(ABC):
     ) -> list[tuple[str, int, int, int]]:
         """``(asset, gas, coin, token)`` of every hold of ``sender`` on ``chain`` but
         ``exclude``'s whose lock is not in a block at or below ``at`` (None: in no block
-        known), by the watcher's records or the relayer's own sight of it."""
+        known): neither recorded there by the chain's watcher nor seen mined there by the
+        relayer (the swap's ``lock-sent-at:<role>`` document, deleted again by a reorg)."""
+        recorded = (
+            "NOT EXISTS (SELECT 1 FROM chain_events e WHERE e.chain = r.chain "
+            "AND e.lock_id = r.lock_id AND e.name = 'Locked'"
+        )
+        seen = (
+            "NOT EXISTS (SELECT 1 FROM documents d WHERE d.swap_id = r.swap_id "
+            "AND d.name = 'lock-sent-at:' || r.role"
+        )
         sql = (
             "SELECT r.asset, r.gas, r.coin, r.token FROM funds_reservations r "
             "WHERE r.chain = ? AND r.sender = ? AND r.swap_id <> ? AND "
         )
         params: tuple[Any, ...] = (chain, sender, exclude)
-        recorded = (
-            "NOT EXISTS (SELECT 1 FROM chain_events e WHERE e.chain = r.chain "
-            "AND e.lock_id = r.lock_id AND e.name = 'Locked'"
-        )
         if at is None:
-            sql += f"r.landed_at IS NULL AND {recorded})"
+            sql += f"{recorded}) AND {seen})"
         else:
-            sql += f"(r.landed_at IS NULL OR r.landed_at > ?) AND {recorded} AND e.height <= ?)"
+            sql += f"{recorded} AND e.height <= ?) AND {seen} AND CAST(d.body AS BIGINT) <= ?)"
             params = (*params, at, at)
         with self._tx() as cur:
             rows = self._exec(cur, sql, params).fetchall()
         return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
-
-    def funds_landed(self, swap_id: str, role: str, height: int | None) -> None:
-        """Leg ``role``'s lock is in the block at ``height`` (None: taken out by a reorg)."""
-        with self._tx() as cur:
-            self._exec(
-                cur,
-                "UPDATE funds_reservations SET landed_at = ? WHERE swap_id = ? AND role = ?",
-                (height, swap_id, role),
-            )
 
     def release_funds(self, swap_id: str, role: str | None = None) -> None:
         """Drop the hold of leg ``role`` of ``swap_id`` (None: of each of its legs)."""
