@@ -496,8 +496,7 @@ def evm_funds_check(
         if asset is None:
             what = f"{field}.amount {amount} plus the lock's fees"
             if hold is not None:
-                hold.hold(LockCost(gas=EVM_NATIVE_LOCK_GAS, coin=amount))
-                others = hold.others(at)
+                others = hold.hold(LockCost(gas=EVM_NATIVE_LOCK_GAS, coin=amount), at)
             return evm_gas_refusal(
                 client,
                 field,
@@ -517,15 +516,14 @@ def evm_funds_check(
         )
         if hold is not None:
             key = asset_key(asset)
-            hold.hold(LockCost(gas=gas, token=amount, asset=key))
-            others = hold.others(at)
+            others = hold.hold(LockCost(gas=gas, token=amount, asset=key), at)
             if amount <= allowance < amount + others.token:
                 # the other locks take the allowance first: this one approves again
                 left = max(allowance - others.token, 0)
                 gas, what = evm_token_lock_gas(
                     client, escrow, token, sender, amount, book=kept, allowance=left
                 )
-                hold.hold(LockCost(gas=gas, token=amount, asset=key))
+                others = hold.hold(LockCost(gas=gas, token=amount, asset=key), at)
         refusals = evm_gas_refusal(
             client,
             field,
@@ -592,8 +590,7 @@ def algorand_funds_check(htlc: Any) -> FundsCheck:
         # the pre-flight's own sum (AlgorandHtlc.preflight): deposit, four fees, an ALGO amount
         need = terms.deposit + (amount if native else 0) + 4 * MIN_FEE
         key = asset_key(asset)
-        hold.hold(LockCost(coin=need, token=0 if native else amount, asset=key))
-        others = hold.others(None)
+        others = hold.hold(LockCost(coin=need, token=0 if native else amount, asset=key), None)
         if alone or not others.swaps:
             return alone
         refusals: tuple[Refusal, ...] = ()

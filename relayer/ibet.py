@@ -331,8 +331,7 @@ def _ibet_funds(routed: RoutedHtlc, base: FundsCheck | None) -> FundsCheck:
         if hold is None:
             return evm_gas_refusal(routed.client, field, sender, gas, what)
         # the lock's gas is held like any other (its units: the ibet token's own check)
-        hold.hold(LockCost(gas=gas))
-        others = hold.others(at)
+        others = hold.hold(LockCost(gas=gas), at)
         return evm_gas_refusal(routed.client, field, sender, gas, what, others=others, at=at)
 
     return run

@@ -11,9 +11,9 @@ sees it), and the check of a new leg adds what the sender's other legs still hol
 
 A hold lives from the check that admits its leg until its lock has taken what it held:
 
-- it is written by the check itself (:meth:`LegHold.hold`), **before** the others are read,
-  so of two checks of one sender racing (two replicas) the later one always sees the
-  earlier's hold;
+- it is written by the check itself (:meth:`LegHold.hold`), **before** the others are read
+  (in the same store transaction), so of two checks of one sender racing (two replicas)
+  the later one always sees the earlier's hold;
 - it no longer counts at a height once the leg's lock is in a block at or below that
   height: the chain's watcher recorded its ``Locked`` event there, or the relayer saw the
   lock mined there (the swap's ``lock-sent-at:<role>`` document, the receipt's height,
@@ -112,8 +112,9 @@ NOTHING_IN_FLIGHT = InFlight()
 class FundsHold(Protocol):
     """One leg's hold, as the funds check uses it (:class:`LegHold`)."""
 
-    def hold(self, cost: LockCost) -> None:
-        """Record (or raise) what this leg's lock will take."""
+    def hold(self, cost: LockCost, at: int | None) -> InFlight:
+        """Record (or raise) what this leg's lock will take, then tell what the sender's
+        other legs hold at height ``at`` (None: the latest)."""
 
     def others(self, at: int | None) -> InFlight:
         """What the sender's other legs hold at height ``at`` (None: the latest)."""
@@ -144,9 +145,10 @@ class LegHold:
     lock_id: str
     asset: str
 
-    def hold(self, cost: LockCost) -> None:
-        """Write this leg's hold (replacing an earlier one of the same leg)."""
-        self.store.hold_funds(
+    def hold(self, cost: LockCost, at: int | None) -> InFlight:
+        """Write this leg's hold (replacing an earlier one of the same leg), then read
+        :meth:`others` at ``at``, in one store transaction."""
+        rows = self.store.hold_funds(
             self.swap_id,
             self.role,
             chain=self.chain,
@@ -156,13 +158,18 @@ class LegHold:
             gas=cost.gas,
             coin=cost.coin,
             token=cost.token,
+            at=at,
         )
+        return self._sum(rows)
 
     def others(self, at: int | None) -> InFlight:
         """What the sender's other legs on this chain hold at height ``at``."""
         rows = self.store.held_funds(
             self.chain, _sender_key(self.sender), exclude=self.swap_id, at=at
         )
+        return self._sum(rows)
+
+    def _sum(self, rows: list[tuple[str, int, int, int]]) -> InFlight:
         swaps = gas = coin = token = token_swaps = 0
         for asset, row_gas, row_coin, row_token in rows:
             swaps += 1

@@ -720,9 +720,12 @@ class Store(ABC):
         gas: int,
         coin: int,
         token: int,
-    ) -> None:
+        at: int | None,
+    ) -> list[tuple[str, int, int, int]]:
         """Record (or replace) what leg ``role`` of ``swap_id`` will take from ``sender``
-        (amounts kept as decimal text: they exceed 64 bits)."""
+        (amounts kept as decimal text: they exceed 64 bits), then, in the same transaction,
+        :meth:`held_funds` of the sender's other legs at ``at``: a check racing this one
+        from another replica sees this hold, or this one sees its."""
         with self._tx() as cur:
             self._fence(cur, swap_id)
             self._exec(
@@ -735,6 +738,7 @@ class Store(ABC):
                 "coin = excluded.coin, token = excluded.token",
                 (swap_id, role, chain, sender, lock_id, asset, gas, str(coin), str(token)),
             )
+            return self._held_rows(cur, chain, sender, swap_id, at)
 
     def held_funds(
         self, chain: str, sender: str, *, exclude: str, at: int | None
@@ -743,6 +747,13 @@ class Store(ABC):
         ``exclude``'s whose lock is not in a block at or below ``at`` (None: in no block
         known): neither recorded there by the chain's watcher nor seen mined there by the
         relayer (the swap's ``lock-sent-at:<role>`` document, deleted again by a reorg)."""
+        with self._tx() as cur:
+            return self._held_rows(cur, chain, sender, exclude, at)
+
+    def _held_rows(
+        self, cur: Any, chain: str, sender: str, exclude: str, at: int | None
+    ) -> list[tuple[str, int, int, int]]:
+        # "+e.height": SQLite must find the events by lock id, not scan a chain's heights
         recorded = (
             "NOT EXISTS (SELECT 1 FROM chain_events e WHERE e.chain = r.chain "
             "AND e.lock_id = r.lock_id AND e.name = 'Locked'"
@@ -759,10 +770,9 @@ class Store(ABC):
         if at is None:
             sql += f"{recorded}) AND {seen})"
         else:
-            sql += f"{recorded} AND e.height <= ?) AND {seen} AND CAST(d.body AS BIGINT) <= ?)"
+            sql += f"{recorded} AND +e.height <= ?) AND {seen} AND CAST(d.body AS BIGINT) <= ?)"
             params = (*params, at, at)
-        with self._tx() as cur:
-            rows = self._exec(cur, sql, params).fetchall()
+        rows = self._exec(cur, sql, params).fetchall()
         return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
 
     def release_funds(self, swap_id: str, role: str | None = None) -> None:
@@ -772,6 +782,7 @@ class Store(ABC):
         if role is not None:
             sql, params = sql + " AND role = ?", (swap_id, role)
         with self._tx() as cur:
+            self._fence(cur, swap_id)
             self._exec(cur, sql, params)
 
     # -- leases (meaningful with several replicas) -------------------------------

@@ -51,7 +51,8 @@ def test_a_hold_counts_until_its_lock_is_in_a_block_at_or_below_the_height_read(
     stranger = swap_terms(20)
     store.create(stranger)
     for n, leg in enumerate(legs):
-        leg.hold(LockCost(gas=100_000 * (n + 1), coin=BIG + n))
+        before = leg.hold(LockCost(gas=100_000 * (n + 1), coin=BIG + n), None)
+        assert before.swaps == n  # the legs held before it (its own never counts)
     book.leg(
         swap_id=stranger.swap_id,
         role=Role.PARTICIPANT,
@@ -59,7 +60,7 @@ def test_a_hold_counts_until_its_lock_is_in_a_block_at_or_below_the_height_read(
         sender="0x" + "cd" * 20,
         lock_id="lock-x",
         asset=None,
-    ).hold(LockCost(gas=1, coin=1))
+    ).hold(LockCost(gas=1, coin=1), None)
     everyone = InFlight(swaps=3, gas=900_000, coin=3 * BIG + 6)
     assert legs[0].others(None) == everyone  # legs 1 to 3 (3 spelled in capitals)
     # leg 1's lock recorded by the watcher at height 50
