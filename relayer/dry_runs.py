@@ -19,6 +19,12 @@ allowance is short, and of its lock; at the current fee per gas) and
 :func:`algorand_funds_check` (the HTLC's own pre-flight: escrow deposit, fees, and the
 amount of an ALGO leg, above the sender's minimum balance). A leg whose sender is short is
 refused with ``INSUFFICIENT_BALANCE`` naming the order's field, before anything is locked.
+
+The relayer runs these checks with a *hold* (:mod:`relayer.reservations`): the lock's cost
+is recorded for its swap, and the sender must also pay for what its other swaps in flight
+hold (their locks not yet mined), in native coin and in units of the same token; the
+module docstring there says why that never admits what cannot be paid nor refuses for good
+what can.
 """
 
 from __future__ import annotations
