@@ -15,13 +15,17 @@ A hold lives from the check that admits its leg until its lock has taken what it
   (in the same store transaction), so of two checks of one sender racing (two replicas)
   the later one always sees the earlier's hold;
 - it no longer counts at a height once the leg's lock is in a block at or below that
-  height: the chain's watcher recorded its ``Locked`` event there, or the relayer saw the
-  lock mined there (the swap's ``lock-sent-at:<role>`` document, the receipt's height,
-  deleted again when a reorg takes the lock out). The balance it is compared with is read
+  height (its ``landed_at``): the chain's watcher recorded its ``Locked`` event there, or
+  the relayer saw the lock mined there (:meth:`Reservations.landed`, the receipt's height);
+  a reorg that takes the lock out clears it again. The balance it is compared with is read
   at that same height (the watcher's head for an EVM chain; the latest round on Algorand,
   where every lock the relayer knows of is at or below it);
 - it is dropped when its leg's lock is confirmed or has failed, and when its swap ends
   (:meth:`Reservations.settle`): completed, refunded, refused or cancelled.
+
+The store keeps each sender's holds summed per asset (``funds_totals``, written with the
+holds): a check reads those totals less the few holds landed and not yet dropped, so its
+cost does not grow with the number of swaps in flight.
 
 Why this is safe: **it never admits what cannot be paid** (given the balance it reads: the
 sender's other spending is outside the relayer's sight). At the height ``h`` the check
@@ -54,7 +58,7 @@ from bridge.model import AssetRef
 from bridge.swap import LegPhase, Outcome, Role, SwapState
 
 if TYPE_CHECKING:
-    from relayer.store import Store
+    from relayer.store import FundsHeld, Store
 
 __all__ = [
     "FundsHold",
@@ -169,16 +173,16 @@ class LegHold:
         )
         return self._sum(rows)
 
-    def _sum(self, rows: list[tuple[str, int, int, int]]) -> InFlight:
-        swaps = gas = coin = token = token_swaps = 0
-        for asset, row_gas, row_coin, row_token in rows:
-            swaps += 1
+    def _sum(self, held: FundsHeld) -> InFlight:
+        swaps = gas = coin = 0
+        for holds, row_gas, row_coin, _ in held.values():
+            swaps += holds
             gas += row_gas
             coin += row_coin
-            if row_token and asset == self.asset:
-                token += row_token
-                token_swaps += 1
-        return InFlight(swaps, gas, coin, token, token_swaps)
+        holds, _, _, token = held.get(self.asset, (0, 0, 0, 0))
+        if not self.asset or not token:
+            return InFlight(swaps, gas, coin)
+        return InFlight(swaps, gas, coin, token, holds)
 
 
 class Reservations:
@@ -207,6 +211,11 @@ class Reservations:
     def release(self, swap_id: str, role: Role | None = None) -> None:
         """Drop the hold of one leg (or of every leg of the swap)."""
         self.store.release_funds(swap_id, None if role is None else role.value)
+
+    def landed(self, swap_id: str, role: Role, height: int | None) -> None:
+        """The leg's lock is in the block at ``height`` as the relayer saw it (its receipt;
+        None: no longer, a reorg took it out)."""
+        self.store.funds_landed(swap_id, role.value, height)
 
     def settle(self, state: SwapState) -> None:
         """Drop the holds ``state`` says are spent or will never be: every leg of an ended

@@ -809,6 +809,7 @@ class RelayerService:
             sent_at,
         )
         self.store.delete_document(swap_id, name)
+        self.funds_holds.landed(swap_id, role, None)  # its spend is back with the sender
         self.store.reopen_effect(swap_id, kind="submit_lock", role=role.value)
 
     def run_effects(self, swap_id: str) -> None:
@@ -942,6 +943,7 @@ class RelayerService:
                 height = self._landed.pop(tx_id, None)
                 sent_at = rt.head() if height is None or height <= 0 else height
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(sent_at))
+                self.funds_holds.landed(swap_id, role, sent_at)
         self.store.finish_effect(swap_id, seq, "done")
 
     def _tx_failed(
@@ -1028,6 +1030,7 @@ class RelayerService:
             self.outcomes.forget(row.tx_id)
             if action == "lock":
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(seen))
+                self.funds_holds.landed(swap_id, role, seen)
             self.store.finish_effect(swap_id, effect.seq, "done")
             return "settled"
         outcome = self.outcomes.take(row.tx_id)
@@ -1037,6 +1040,7 @@ class RelayerService:
         if outcome.status == "mined":
             if action == "lock":
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(outcome.height))
+                self.funds_holds.landed(swap_id, role, outcome.height)
             self.store.finish_effect(swap_id, effect.seq, "done")
             return "settled"
         if outcome.status in ("dropped", "out_of_gas"):

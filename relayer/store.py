@@ -21,7 +21,8 @@ Tables (same columns in both):
 ``chain_blocks`` the block hash at each height the watcher stopped at (reorg detection)
 ``chain_origins`` per chain, the lowest height from which every HTLC event is recorded
 ``funds_reservations`` what each admitted leg's lock will take from its sender, until the
-             lock is mined (:mod:`relayer.reservations`)
+             lock is mined (:mod:`relayer.reservations`), and the height it was mined at
+``funds_totals`` the sum of those holds per chain, sender and asset (kept with them)
 
 :meth:`Store.apply` loads the swap, runs the pure transition, and writes the new state, the
 input and the new effects before returning them: a crash at any point either loses the
@@ -61,6 +62,9 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+
+FundsHeld = dict[str, tuple[int, int, int, int]]
+"""Per asset key, what a sender's counted holds add up to: ``(holds, gas, coin, token)``."""
 
 _CHANGE = TypeAdapter(StateChange)
 _EFFECT = TypeAdapter(Effect)
@@ -145,9 +149,22 @@ CREATE TABLE IF NOT EXISTS funds_reservations (
     gas BIGINT NOT NULL,
     coin TEXT NOT NULL,
     token TEXT NOT NULL,
+    landed_at BIGINT,
     PRIMARY KEY (swap_id, role)
 );
-CREATE INDEX IF NOT EXISTS funds_reservations_by_sender ON funds_reservations (chain, sender);
+CREATE INDEX IF NOT EXISTS funds_reservations_landed
+    ON funds_reservations (chain, sender, landed_at);
+CREATE INDEX IF NOT EXISTS funds_reservations_by_lock ON funds_reservations (chain, lock_id);
+CREATE TABLE IF NOT EXISTS funds_totals (
+    chain TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    holds BIGINT NOT NULL,
+    gas BIGINT NOT NULL,
+    coin TEXT NOT NULL,
+    token TEXT NOT NULL,
+    PRIMARY KEY (chain, sender, asset)
+);
 CREATE TABLE IF NOT EXISTS notes (
     name TEXT PRIMARY KEY,
     body TEXT NOT NULL,
@@ -551,6 +568,13 @@ class Store(ABC):
             for event in events:
                 lock_id = str(event.args.get("lock_id", ""))
                 hashlock = event.args.get("hashlock")
+                if event.name == "Locked":  # a funds hold of this lock is spent from here on
+                    self._exec(
+                        cur,
+                        "UPDATE funds_reservations SET landed_at = ? WHERE chain = ? "
+                        "AND lock_id = ? AND (landed_at IS NULL OR landed_at > ?)",
+                        (event.height, chain, lock_id, event.height),
+                    )
                 self._exec(
                     cur,
                     "INSERT INTO chain_events "
@@ -600,6 +624,11 @@ class Store(ABC):
                 self._exec(
                     cur, f"DELETE FROM {table} WHERE chain = ? AND height > ?", (chain, to_height)
                 )
+            self._exec(  # locks in the blocks replaced are spent no longer
+                cur,
+                "UPDATE funds_reservations SET landed_at = NULL WHERE chain = ? AND landed_at > ?",
+                (chain, to_height),
+            )
             # everything above to_height is scanned again: the records start no higher
             self._exec(
                 cur,
@@ -721,69 +750,162 @@ class Store(ABC):
         coin: int,
         token: int,
         at: int | None,
-    ) -> list[tuple[str, int, int, int]]:
-        """Record (or replace) what leg ``role`` of ``swap_id`` will take from ``sender``
-        (amounts kept as decimal text: they exceed 64 bits), then, in the same transaction,
-        :meth:`held_funds` of the sender's other legs at ``at``: a check racing this one
-        from another replica sees this hold, or this one sees its."""
+    ) -> FundsHeld:
+        """Record (or replace) what leg ``role`` of ``swap_id`` will take from ``sender``,
+        then, in the same transaction, :meth:`held_funds` of the sender's other legs at
+        ``at``: a check racing this one from another replica sees this hold, or this one
+        sees its. A lock of ``lock_id`` the watcher recorded already counts as landed."""
         with self._tx() as cur:
             self._fence(cur, swap_id)
+            self._drop_holds(cur, swap_id, role)
+            recorded = self._exec(  # by lock id (a MIN() here would scan the chain's heights)
+                cur,
+                "SELECT height FROM chain_events WHERE chain = ? AND lock_id = ? "
+                "AND name = 'Locked'",
+                (chain, lock_id),
+            ).fetchall()
+            landed = min((int(r[0]) for r in recorded), default=None)
             self._exec(
                 cur,
                 "INSERT INTO funds_reservations "
-                "(swap_id, role, chain, sender, lock_id, asset, gas, coin, token) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (swap_id, role) DO UPDATE "
-                "SET chain = excluded.chain, sender = excluded.sender, "
-                "lock_id = excluded.lock_id, asset = excluded.asset, gas = excluded.gas, "
-                "coin = excluded.coin, token = excluded.token",
-                (swap_id, role, chain, sender, lock_id, asset, gas, str(coin), str(token)),
+                "(swap_id, role, chain, sender, lock_id, asset, gas, coin, token, landed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    swap_id,
+                    role,
+                    chain,
+                    sender,
+                    lock_id,
+                    asset,
+                    gas,
+                    str(coin),
+                    str(token),
+                    landed,
+                ),
             )
-            return self._held_rows(cur, chain, sender, swap_id, at)
+            self._add_total(cur, chain, sender, asset, 1, gas, coin, token)
+            return self._held_totals(cur, chain, sender, swap_id, at)
 
-    def held_funds(
-        self, chain: str, sender: str, *, exclude: str, at: int | None
-    ) -> list[tuple[str, int, int, int]]:
-        """``(asset, gas, coin, token)`` of every hold of ``sender`` on ``chain`` but
-        ``exclude``'s whose lock is not in a block at or below ``at`` (None: in no block
-        known): neither recorded there by the chain's watcher nor seen mined there by the
-        relayer (the swap's ``lock-sent-at:<role>`` document, deleted again by a reorg)."""
+    def held_funds(self, chain: str, sender: str, *, exclude: str, at: int | None) -> FundsHeld:
+        """What the holds of ``sender`` on ``chain`` but ``exclude``'s add up to, per asset,
+        counting only those whose lock is not in a block at or below ``at`` (None: in no
+        block known): neither recorded there by the chain's watcher nor seen mined there by
+        the relayer (:meth:`funds_landed`). Read from the kept totals, less the few holds
+        landed and not yet released: the cost does not grow with the holds in flight."""
         with self._tx() as cur:
-            return self._held_rows(cur, chain, sender, exclude, at)
+            return self._held_totals(cur, chain, sender, exclude, at)
 
-    def _held_rows(
-        self, cur: Any, chain: str, sender: str, exclude: str, at: int | None
-    ) -> list[tuple[str, int, int, int]]:
-        # "+e.height": SQLite must find the events by lock id, not scan a chain's heights
-        recorded = (
-            "NOT EXISTS (SELECT 1 FROM chain_events e WHERE e.chain = r.chain "
-            "AND e.lock_id = r.lock_id AND e.name = 'Locked'"
-        )
-        seen = (
-            "NOT EXISTS (SELECT 1 FROM documents d WHERE d.swap_id = r.swap_id "
-            "AND d.name = 'lock-sent-at:' || r.role"
-        )
-        sql = (
-            "SELECT r.asset, r.gas, r.coin, r.token FROM funds_reservations r "
-            "WHERE r.chain = ? AND r.sender = ? AND r.swap_id <> ? AND "
-        )
-        params: tuple[Any, ...] = (chain, sender, exclude)
-        if at is None:
-            sql += f"{recorded}) AND {seen})"
-        else:
-            sql += f"{recorded} AND +e.height <= ?) AND {seen} AND CAST(d.body AS BIGINT) <= ?)"
-            params = (*params, at, at)
-        rows = self._exec(cur, sql, params).fetchall()
-        return [(str(r[0]), int(r[1]), int(r[2]), int(r[3])) for r in rows]
+    def funds_landed(self, swap_id: str, role: str, height: int | None) -> None:
+        """Leg ``role``'s lock is in the block at ``height`` (None: a reorg took it out)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "UPDATE funds_reservations SET landed_at = ? WHERE swap_id = ? AND role = ?",
+                (height, swap_id, role),
+            )
 
     def release_funds(self, swap_id: str, role: str | None = None) -> None:
         """Drop the hold of leg ``role`` of ``swap_id`` (None: of each of its legs)."""
-        sql = "DELETE FROM funds_reservations WHERE swap_id = ?"
-        params: tuple[str, ...] = (swap_id,)
-        if role is not None:
-            sql, params = sql + " AND role = ?", (swap_id, role)
         with self._tx() as cur:
             self._fence(cur, swap_id)
-            self._exec(cur, sql, params)
+            self._drop_holds(cur, swap_id, role)
+
+    def _drop_holds(self, cur: Any, swap_id: str, role: str | None) -> None:
+        sql = "SELECT role, chain, sender, asset, gas, coin, token FROM funds_reservations "
+        params: tuple[str, ...] = (swap_id,)
+        where = "WHERE swap_id = ?"
+        if role is not None:
+            where, params = where + " AND role = ?", (swap_id, role)
+        for row in self._exec(cur, sql + where, params).fetchall():
+            chain, sender, asset = str(row[1]), str(row[2]), str(row[3])
+            self._add_total(cur, chain, sender, asset, -1, -int(row[4]), -int(row[5]), -int(row[6]))
+        self._exec(cur, "DELETE FROM funds_reservations " + where, params)
+
+    def _add_total(
+        self,
+        cur: Any,
+        chain: str,
+        sender: str,
+        asset: str,
+        holds: int,
+        gas: int,
+        coin: int,
+        token: int,
+    ) -> None:
+        """Add to the kept total of ``sender``'s holds of ``asset`` on ``chain`` (amounts as
+        decimal text: they exceed 64 bits; the row is locked for the update)."""
+        row = self._exec(
+            cur,
+            "SELECT holds, gas, coin, token FROM funds_totals WHERE chain = ? AND sender = ? "
+            "AND asset = ?" + self._lock_clause(),
+            (chain, sender, asset),
+        ).fetchone()
+        if row is None:
+            self._exec(
+                cur,
+                "INSERT INTO funds_totals (chain, sender, asset, holds, gas, coin, token) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (chain, sender, asset, holds, gas, str(coin), str(token)),
+            )
+            return
+        self._exec(
+            cur,
+            "UPDATE funds_totals SET holds = ?, gas = ?, coin = ?, token = ? "
+            "WHERE chain = ? AND sender = ? AND asset = ?",
+            (
+                int(row[0]) + holds,
+                int(row[1]) + gas,
+                str(int(row[2]) + coin),
+                str(int(row[3]) + token),
+                chain,
+                sender,
+                asset,
+            ),
+        )
+
+    def _held_totals(
+        self, cur: Any, chain: str, sender: str, exclude: str, at: int | None
+    ) -> FundsHeld:
+        totals: dict[str, list[int]] = {}
+        for asset, holds, gas, coin, token in self._exec(
+            cur,
+            "SELECT asset, holds, gas, coin, token FROM funds_totals "
+            "WHERE chain = ? AND sender = ?",
+            (chain, sender),
+        ).fetchall():
+            totals[str(asset)] = [int(holds), int(gas), int(coin), int(token)]
+        # less the excluded swap's own holds, and those landed at or below the height (two
+        # queries: each on an index; an OR of the two would read every hold of the sender)
+        rows = [  # by swap id alone (its legs: at most two rows)
+            (r[2], r[3], r[4], r[5])
+            for r in self._exec(
+                cur,
+                "SELECT chain, sender, asset, gas, coin, token FROM funds_reservations "
+                "WHERE swap_id = ?",
+                (exclude,),
+            ).fetchall()
+            if r[0] == chain and r[1] == sender
+        ]
+        cols = (
+            "SELECT asset, gas, coin, token FROM funds_reservations WHERE chain = ? AND sender = ? "
+        )
+        if at is None:
+            rows += self._exec(
+                cur,
+                cols + "AND landed_at IS NOT NULL AND swap_id <> ?",
+                (chain, sender, exclude),
+            ).fetchall()
+        else:
+            rows += self._exec(
+                cur, cols + "AND landed_at <= ? AND swap_id <> ?", (chain, sender, at, exclude)
+            ).fetchall()
+        for asset, gas, coin, token in rows:
+            total = totals[str(asset)]
+            total[0] -= 1
+            total[1] -= int(gas)
+            total[2] -= int(coin)
+            total[3] -= int(token)
+        return {asset: (t[0], t[1], t[2], t[3]) for asset, t in totals.items() if t[0] > 0}
 
     # -- leases (meaningful with several replicas) -------------------------------
     def claim_swaps(self, owner: str, *, lease_seconds: float, limit: int = 10) -> list[str]:

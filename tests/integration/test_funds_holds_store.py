@@ -2,9 +2,10 @@
 
 What a sender's admitted legs hold counts at a height exactly while their lock is not in a
 block at or below it: a lock the watcher recorded there, or one the relayer saw mined there
-(its ``lock-sent-at`` document), is already out of the balance read at that height and is
-not counted again; a reorg that takes the lock out (the document deleted, the events rolled
-back) makes the hold count again.
+(its receipt), is already out of the balance read at that height and is not counted again;
+a reorg that takes the lock out (the events rolled back, or the relayer finding the lock
+gone) makes the hold count again. The store answers from per-sender totals kept with the
+holds; the totals must agree with the holds one by one.
 """
 
 from __future__ import annotations
@@ -68,15 +69,33 @@ def test_a_hold_counts_until_its_lock_is_in_a_block_at_or_below_the_height_read(
     store.advance_chain(chain, expected=None, height=60, events=[locked], block_hash=None,
                         keep_from=0)  # fmt: skip
     # leg 2's lock seen mined by the relayer at height 55
-    store.put_document(legs[2].swap_id, "lock-sent-at:participant", "55")
+    book.landed(legs[2].swap_id, Role.PARTICIPANT, 55)
     legs_2_and_3 = InFlight(swaps=2, gas=700_000, coin=2 * BIG + 5)
+    only_3 = InFlight(swaps=1, gas=400_000, coin=BIG + 3)
     assert legs[0].others(49) == everyone
     assert legs[0].others(50) == legs_2_and_3
-    assert legs[0].others(55) == InFlight(swaps=1, gas=400_000, coin=BIG + 3)
-    assert legs[0].others(None) == InFlight(swaps=1, gas=400_000, coin=BIG + 3)
-    # a reorg takes leg 2's lock out: its hold counts again
-    store.delete_document(legs[2].swap_id, "lock-sent-at:participant")
+    assert legs[0].others(55) == only_3
+    assert legs[0].others(None) == only_3
+    # the relayer finds leg 2's lock gone (a reorg took it): its hold counts again
+    book.landed(legs[2].swap_id, Role.PARTICIPANT, None)
     assert legs[0].others(55) == legs_2_and_3
-    # leg 3's swap ends: its hold goes
+    # a reorg replaces the blocks above 49: leg 1's lock is no longer spent
+    assert store.rewind_chain(chain, expected=60, to_height=49) is not None
+    assert legs[0].others(55) == everyone
+    # leg 3's swap ends: its hold goes; leg 1's hold is written again (the same check run
+    # again after a crash): replaced, not added
     book.release(legs[3].swap_id)
+    legs[1].hold(LockCost(gas=200_000, coin=BIG + 1), None)
     assert legs[0].others(49) == InFlight(swaps=2, gas=500_000, coin=2 * BIG + 3)
+    # a hold written once its lock is recorded counts as landed at once
+    store.advance_chain(chain, expected=49, height=70,
+                        events=[ChainEvent("Locked", 65, "0x02", 0,
+                                           {"lock_id": "lock-2", "hashlock": "0x00"})],
+                        block_hash=None, keep_from=0)  # fmt: skip
+    legs[2].hold(LockCost(gas=300_000, coin=BIG + 2), None)
+    assert legs[0].others(64) == InFlight(swaps=2, gas=500_000, coin=2 * BIG + 3)
+    assert legs[0].others(65) == InFlight(swaps=1, gas=200_000, coin=BIG + 1)
+    # the totals agree with the holds one by one
+    for n in (1, 2, 3):
+        book.release(legs[n].swap_id)
+    assert legs[0].others(None) == InFlight()
