@@ -425,6 +425,28 @@ def _allowance(client: Any, token: str, sender: str, escrow: str, at: int | None
     return int.from_bytes(answer[:32], "big") if len(answer) >= 32 else 0
 
 
+def _allowance_and_balance(
+    client: Any, token: str, sender: str, escrow: str, at: int | None
+) -> tuple[int, int | None]:
+    """The allowance (:func:`_allowance`) and, on a node, ``token.balanceOf(sender)`` in the
+    same JSON-RPC batch (one round trip; the holds may need the balance); py-evm answers
+    the allowance alone (a balance is read there only when needed)."""
+    if getattr(client, "backend", None) != "rpc":
+        return _allowance(client, token, sender, escrow, at), None
+    allowance_of, _, _ = _erc20_calls()
+    _, _, _, balance_of = _erc20_views()
+    answers = client.batch_read(
+        [(token, allowance_of.encode(sender, escrow)), (token, balance_of.encode(sender))],
+        batch_size=2,
+        block=at,
+    )
+    words = [
+        int.from_bytes(a[:32], "big") if isinstance(a, bytes) and len(a) >= 32 else None
+        for a in answers
+    ]
+    return (0 if words[0] is None else words[0]), words[1]  # a balance unanswered: read later
+
+
 def evm_token_lock_gas(
     client: Any,
     escrow: str,
@@ -516,7 +538,11 @@ def evm_funds_check(
         if escrow is None or asset.locator.kind != "evm_contract":
             return ()
         token = asset.locator.address
-        allowance = _allowance(client, token, sender, escrow, at if hold is not None else None)
+        balance: int | None = None
+        if hold is None:
+            allowance = _allowance(client, token, sender, escrow, None)
+        else:
+            allowance, balance = _allowance_and_balance(client, token, sender, escrow, at)
         gas, what = evm_token_lock_gas(
             client, escrow, token, sender, amount, book=kept, allowance=allowance
         )
@@ -540,10 +566,11 @@ def evm_funds_check(
             at=at if hold is not None else None,
         )
         if others.token:
-            tx = {"to": token, "data": "0x" + balance_call.encode(sender).hex()}
-            answer = client.call(tx) if at is None else client.call(tx, block=at)
-            held = int.from_bytes(answer[:32], "big") if len(answer) >= 32 else 0
-            refusals += _token_refusal(field, sender, token, held, amount, others, "units")
+            if balance is None:
+                tx = {"to": token, "data": "0x" + balance_call.encode(sender).hex()}
+                answer = client.call(tx) if at is None else client.call(tx, block=at)
+                balance = int.from_bytes(answer[:32], "big") if len(answer) >= 32 else 0
+            refusals += _token_refusal(field, sender, token, balance, amount, others, "units")
         return refusals
 
     return run

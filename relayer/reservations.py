@@ -21,7 +21,8 @@ A hold lives from the check that admits its leg until its lock has taken what it
   at that same height (the watcher's head for an EVM chain; the latest round on Algorand,
   where every lock the relayer knows of is at or below it);
 - it is dropped when its leg's lock is confirmed or has failed, and when its swap ends
-  (:meth:`Reservations.settle`): completed, refunded, refused or cancelled.
+  (completed, refunded, refused or cancelled), by the store in the transaction of the input
+  that says so (:func:`released`).
 
 The store keeps each sender's holds summed per asset (``funds_totals``, written with the
 holds): a check reads those totals less the few holds landed and not yet dropped, so its
@@ -67,6 +68,7 @@ __all__ = [
     "LockCost",
     "Reservations",
     "asset_key",
+    "released",
 ]
 
 _DONE_PHASES = frozenset(
@@ -186,13 +188,11 @@ class LegHold:
 
 
 class Reservations:
-    """The relayer's side of the holds: make a leg's :class:`LegHold`, drop what is spent
-    or over."""
+    """The relayer's side of the holds: make a leg's :class:`LegHold`, drop one, mark a
+    lock landed. (The store drops the holds a swap's input ends itself: :func:`released`.)"""
 
     def __init__(self, store: Store) -> None:
         self.store = store
-        # legs of open swaps whose hold this process dropped (forgotten when the swap ends)
-        self._dropped: set[tuple[str, str]] = set()
 
     def leg(
         self,
@@ -205,7 +205,6 @@ class Reservations:
         asset: AssetRef | None,
     ) -> LegHold:
         """The hold of one leg, for its funds check."""
-        self._dropped.discard((swap_id, role.value))
         return LegHold(self.store, swap_id, role.value, chain, sender, lock_id, asset_key(asset))
 
     def release(self, swap_id: str, role: Role | None = None) -> None:
@@ -217,19 +216,16 @@ class Reservations:
         None: no longer, a reorg took it out)."""
         self.store.funds_landed(swap_id, role.value, height)
 
-    def settle(self, state: SwapState) -> None:
-        """Drop the holds ``state`` says are spent or will never be: every leg of an ended
-        swap, a leg whose lock is confirmed or failed. Each once per process."""
-        swap_id = state.terms.swap_id
-        if state.outcome is not Outcome.OPEN:  # its last input, as a rule: nothing to keep
-            dropped = [(swap_id, role.value) in self._dropped for role in Role]
-            for role in Role:
-                self._dropped.discard((swap_id, role.value))
-            if not all(dropped):  # both legs dropped here already: nothing left to delete
-                self.store.release_funds(swap_id, None)
-            return
-        for role in Role:
-            key = (swap_id, role.value)
-            if state.leg_state(role).phase in _DONE_PHASES and key not in self._dropped:
-                self.store.release_funds(swap_id, role.value)
-                self._dropped.add(key)
+
+def released(before: SwapState, after: SwapState) -> tuple[str | None, ...]:
+    """The holds an input that took a swap from ``before`` to ``after`` ends (the store
+    drops them in the input's own transaction): every leg's (None) when the swap ended, else
+    each leg whose lock became confirmed or failed (its role)."""
+    if after.outcome is not Outcome.OPEN:
+        return () if before.outcome is not Outcome.OPEN else (None,)
+    return tuple(
+        role.value
+        for role in Role
+        if after.leg_state(role).phase in _DONE_PHASES
+        and before.leg_state(role).phase not in _DONE_PHASES
+    )

@@ -583,7 +583,6 @@ class RelayerService:
         if not isinstance(change, ChainAdvanced) and self._clock_pending.get(swap_id):
             self._flush_clock(swap_id)
         state, effects = self.store.apply(swap_id, change)
-        self.funds_holds.settle(state)  # a leg locked or failed, a swap over: its hold goes
         plan = self.crash_plan
         at = None if plan is None else plan.after_input
         if at is not None and self.store.input_count(swap_id) >= at:
@@ -1030,7 +1029,6 @@ class RelayerService:
             self.outcomes.forget(row.tx_id)
             if action == "lock":
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(seen))
-                self.funds_holds.landed(swap_id, role, seen)
             self.store.finish_effect(swap_id, effect.seq, "done")
             return "settled"
         outcome = self.outcomes.take(row.tx_id)
@@ -1039,8 +1037,9 @@ class RelayerService:
             return "wait"
         if outcome.status == "mined":
             if action == "lock":
+                # (its funds hold: landed once the watcher records it, which it has at or
+                # below the height an EVM funds check reads at)
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(outcome.height))
-                self.funds_holds.landed(swap_id, role, outcome.height)
             self.store.finish_effect(swap_id, effect.seq, "done")
             return "settled"
         if outcome.status in ("dropped", "out_of_gas"):

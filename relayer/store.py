@@ -50,6 +50,7 @@ from pydantic import TypeAdapter
 from bridge.errors import NotFound, StoreUnavailable, TransientError
 from bridge.ports import ChainEvent
 from bridge.swap import Effect, Role, StateChange, SwapState, SwapTerms, chain_key, transition
+from relayer.reservations import released
 
 __all__ = [
     "EffectRow",
@@ -320,6 +321,8 @@ class Store(ABC):
                 "UPDATE swaps SET state = ?, outcome = ?, updated_at = ? WHERE swap_id = ?",
                 (new_state.model_dump_json(), new_state.outcome.value, now, swap_id),
             )
+            for role in released(state, new_state):  # a lock confirmed or failed, a swap over
+                self._drop_holds(cur, swap_id, role)
         return new_state, effects
 
     def inputs(self, swap_id: str) -> list[Any]:
