@@ -836,21 +836,20 @@ class Store(ABC):
         token: int,
     ) -> None:
         """Add to the kept total of ``sender``'s holds of ``asset`` on ``chain`` (amounts as
-        decimal text: they exceed 64 bits; the row is locked for the update)."""
+        decimal text: they exceed 64 bits). The row is made if missing (two replicas making
+        it at once: one insert wins, no error) and locked for the update."""
+        self._exec(
+            cur,
+            "INSERT INTO funds_totals (chain, sender, asset, holds, gas, coin, token) "
+            "VALUES (?, ?, ?, 0, 0, '0', '0') ON CONFLICT (chain, sender, asset) DO NOTHING",
+            (chain, sender, asset),
+        )
         row = self._exec(
             cur,
             "SELECT holds, gas, coin, token FROM funds_totals WHERE chain = ? AND sender = ? "
             "AND asset = ?" + self._lock_clause(),
             (chain, sender, asset),
         ).fetchone()
-        if row is None:
-            self._exec(
-                cur,
-                "INSERT INTO funds_totals (chain, sender, asset, holds, gas, coin, token) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (chain, sender, asset, holds, gas, str(coin), str(token)),
-            )
-            return
         self._exec(
             cur,
             "UPDATE funds_totals SET holds = ?, gas = ?, coin = ?, token = ? "
