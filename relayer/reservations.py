@@ -16,7 +16,9 @@ A hold lives from the check that admits its leg until its lock has taken what it
   the later one always sees the earlier's hold;
 - it no longer counts at a height once the leg's lock is in a block at or below that
   height (its ``landed_at``): the chain's watcher recorded its ``Locked`` event there, or
-  the relayer saw the lock mined there (:meth:`Reservations.landed`, the receipt's height);
+  the relayer saw the lock mined there (:meth:`Reservations.landed`: the receipt's height
+  of a lock it sent and waited for; a pipelined lock is left to the watcher's records,
+  complete up to the height an EVM check reads at);
   a reorg that takes the lock out clears it again. The balance it is compared with is read
   at that same height (the watcher's head for an EVM chain; the latest round on Algorand,
   where every lock the relayer knows of is at or below it);
