@@ -54,16 +54,19 @@ holder's frozen units, which the holds compare with the whole ``balanceOf``.
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from bridge.model import AssetRef
 from bridge.swap import LegPhase, Outcome, Role, SwapState
 
 if TYPE_CHECKING:
-    from relayer.store import FundsHeld, Store
+    from relayer.store import Store
 
 __all__ = [
+    "FundsBook",
+    "FundsHeld",
     "FundsHold",
     "InFlight",
     "LegHold",
@@ -187,6 +190,211 @@ class LegHold:
         if not self.asset or not token:
             return InFlight(swaps, gas, coin)
         return InFlight(swaps, gas, coin, token, holds)
+
+
+FundsHeld = dict[str, tuple[int, int, int, int]]
+"""Per asset key, what a sender's counted holds add up to: ``(holds, gas, coin, token)``."""
+
+
+class FundsBook:
+    """The store's side of the holds, mixed into :class:`relayer.store.Store` (tables
+    ``funds_reservations`` and ``funds_totals``; the same SQL on SQLite and PostgreSQL)."""
+
+    if TYPE_CHECKING:  # provided by relayer.store.Store
+
+        def _tx(self) -> AbstractContextManager[Any]: ...
+
+        def _exec(self, cur: Any, sql: str, params: tuple[Any, ...] = ()) -> Any: ...
+
+        def _fence(self, cur: Any, swap_id: str) -> None: ...
+
+        def _lock_clause(self) -> str: ...
+
+    def hold_funds(
+        self,
+        swap_id: str,
+        role: str,
+        *,
+        chain: str,
+        sender: str,
+        lock_id: str,
+        asset: str,
+        gas: int,
+        coin: int,
+        token: int,
+        at: int | None,
+    ) -> FundsHeld:
+        """Record (or replace) what leg ``role`` of ``swap_id`` will take from ``sender``,
+        then, in the same transaction, :meth:`held_funds` of the sender's other legs at
+        ``at``: a check racing this one from another replica sees this hold, or this one
+        sees its. A lock of ``lock_id`` the watcher recorded already counts as landed."""
+        with self._tx() as cur:
+            self._fence(cur, swap_id)
+            self._drop_holds(cur, swap_id, role)
+            recorded = self._exec(  # by lock id (a MIN() here would scan the chain's heights)
+                cur,
+                "SELECT height FROM chain_events WHERE chain = ? AND lock_id = ? "
+                "AND name = 'Locked'",
+                (chain, lock_id),
+            ).fetchall()
+            landed = min((int(r[0]) for r in recorded), default=None)
+            self._exec(
+                cur,
+                "INSERT INTO funds_reservations "
+                "(swap_id, role, chain, sender, lock_id, asset, gas, coin, token, landed_at) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (
+                    swap_id,
+                    role,
+                    chain,
+                    sender,
+                    lock_id,
+                    asset,
+                    gas,
+                    str(coin),
+                    str(token),
+                    landed,
+                ),
+            )
+            self._add_total(cur, chain, sender, asset, 1, gas, coin, token)
+            return self._held_totals(cur, chain, sender, swap_id, at)
+
+    def held_funds(self, chain: str, sender: str, *, exclude: str, at: int | None) -> FundsHeld:
+        """What the holds of ``sender`` on ``chain`` but ``exclude``'s add up to, per asset,
+        counting only those whose lock is not in a block at or below ``at`` (None: in no
+        block known): neither recorded there by the chain's watcher nor seen mined there by
+        the relayer (:meth:`funds_landed`). Read from the kept totals, less the few holds
+        landed and not yet released: the cost does not grow with the holds in flight."""
+        with self._tx() as cur:
+            return self._held_totals(cur, chain, sender, exclude, at)
+
+    def funds_landed(self, swap_id: str, role: str, height: int | None) -> None:
+        """Leg ``role``'s lock is in the block at ``height`` (None: a reorg took it out)."""
+        with self._tx() as cur:
+            self._exec(
+                cur,
+                "UPDATE funds_reservations SET landed_at = ? WHERE swap_id = ? AND role = ?",
+                (height, swap_id, role),
+            )
+
+    def release_funds(self, swap_id: str, role: str | None = None) -> None:
+        """Drop the hold of leg ``role`` of ``swap_id`` (None: of each of its legs)."""
+        with self._tx() as cur:
+            self._fence(cur, swap_id)
+            self._drop_holds(cur, swap_id, role)
+
+    def _drop_holds(self, cur: Any, swap_id: str, role: str | None) -> None:
+        sql = "SELECT role, chain, sender, asset, gas, coin, token FROM funds_reservations "
+        params: tuple[str, ...] = (swap_id,)
+        where = "WHERE swap_id = ?"
+        if role is not None:
+            where, params = where + " AND role = ?", (swap_id, role)
+        for row in self._exec(cur, sql + where, params).fetchall():
+            chain, sender, asset = str(row[1]), str(row[2]), str(row[3])
+            self._add_total(cur, chain, sender, asset, -1, -int(row[4]), -int(row[5]), -int(row[6]))
+        self._exec(cur, "DELETE FROM funds_reservations " + where, params)  # noqa: S608 (constants)
+
+    def _add_total(
+        self,
+        cur: Any,
+        chain: str,
+        sender: str,
+        asset: str,
+        holds: int,
+        gas: int,
+        coin: int,
+        token: int,
+    ) -> None:
+        """Add to the kept total of ``sender``'s holds of ``asset`` on ``chain`` (amounts as
+        decimal text: they exceed 64 bits). The row is made if missing (two replicas making
+        it at once: one insert wins, no error) and locked for the update."""
+        self._exec(
+            cur,
+            "INSERT INTO funds_totals (chain, sender, asset, holds, gas, coin, token) "
+            "VALUES (?, ?, ?, 0, 0, '0', '0') ON CONFLICT (chain, sender, asset) DO NOTHING",
+            (chain, sender, asset),
+        )
+        select = (
+            "SELECT holds, gas, coin, token FROM funds_totals WHERE chain = ? AND sender = ? "
+            "AND asset = ?"
+        )
+        lock = self._lock_clause()  # a constant: " FOR UPDATE" on PostgreSQL
+        row = self._exec(cur, select + lock, (chain, sender, asset)).fetchone()
+        self._exec(
+            cur,
+            "UPDATE funds_totals SET holds = ?, gas = ?, coin = ?, token = ? "
+            "WHERE chain = ? AND sender = ? AND asset = ?",
+            (
+                int(row[0]) + holds,
+                int(row[1]) + gas,
+                str(int(row[2]) + coin),
+                str(int(row[3]) + token),
+                chain,
+                sender,
+                asset,
+            ),
+        )
+
+    def _held_totals(
+        self, cur: Any, chain: str, sender: str, exclude: str, at: int | None
+    ) -> FundsHeld:
+        totals: dict[str, list[int]] = {}
+        for asset, holds, gas, coin, token in self._exec(
+            cur,
+            "SELECT asset, holds, gas, coin, token FROM funds_totals "
+            "WHERE chain = ? AND sender = ?",
+            (chain, sender),
+        ).fetchall():
+            totals[str(asset)] = [int(holds), int(gas), int(coin), int(token)]
+        # less the excluded swap's own holds, and those landed at or below the height (two
+        # queries: each on an index; an OR of the two would read every hold of the sender)
+        rows = [  # by swap id alone (its legs: at most two rows)
+            (r[2], r[3], r[4], r[5])
+            for r in self._exec(
+                cur,
+                "SELECT chain, sender, asset, gas, coin, token FROM funds_reservations "
+                "WHERE swap_id = ?",
+                (exclude,),
+            ).fetchall()
+            if r[0] == chain and r[1] == sender
+        ]
+        cols = (
+            "SELECT asset, gas, coin, token FROM funds_reservations WHERE chain = ? AND sender = ? "
+        )
+        if at is None:
+            rows += self._exec(
+                cur,
+                cols + "AND landed_at IS NOT NULL AND swap_id <> ?",
+                (chain, sender, exclude),
+            ).fetchall()
+        else:
+            rows += self._exec(
+                cur, cols + "AND landed_at <= ? AND swap_id <> ?", (chain, sender, at, exclude)
+            ).fetchall()
+        for asset, gas, coin, token in rows:
+            total = totals[str(asset)]
+            total[0] -= 1
+            total[1] -= int(gas)
+            total[2] -= int(coin)
+            total[3] -= int(token)
+        return {asset: (t[0], t[1], t[2], t[3]) for asset, t in totals.items() if t[0] > 0}
+
+    def _funds_landed_at(self, cur: Any, chain: str, lock_id: str, height: int) -> None:
+        """The watcher recorded lock ``lock_id`` at ``height``: its hold is spent there."""
+        self._exec(
+            cur,
+            "UPDATE funds_reservations SET landed_at = ? WHERE chain = ? "
+            "AND lock_id = ? AND (landed_at IS NULL OR landed_at > ?)",
+            (height, chain, lock_id, height),
+        )
+
+    def _funds_unlanded_above(self, cur: Any, chain: str, height: int) -> None:
+        """A reorg replaced ``chain``'s blocks above ``height``: locks there spend no longer."""
+        self._exec(
+            cur,
+            "UPDATE funds_reservations SET landed_at = NULL WHERE chain = ? AND landed_at > ?",
+            (chain, height),
+        )
 
 
 class Reservations:
