@@ -433,9 +433,11 @@ def released(before: SwapState, after: SwapState) -> tuple[str | None, ...]:
     each leg whose lock became confirmed or failed (its role)."""
     if after.outcome is not Outcome.OPEN:
         return () if before.outcome is not Outcome.OPEN else (None,)
-    return tuple(
-        role.value
-        for role in Role
-        if after.leg_state(role).phase in _DONE_PHASES
-        and before.leg_state(role).phase not in _DONE_PHASES
-    )
+    ended: tuple[str | None, ...] = ()  # (run for every input: kept to attribute reads)
+    for role, was, now in (
+        (Role.INITIATOR, before.initiator.phase, after.initiator.phase),
+        (Role.PARTICIPANT, before.participant.phase, after.participant.phase),
+    ):
+        if now is not was and now in _DONE_PHASES and was not in _DONE_PHASES:
+            ended += (role.value,)
+    return ended
