@@ -19,17 +19,24 @@ allowance is short, and of its lock; at the current fee per gas) and
 :func:`algorand_funds_check` (the HTLC's own pre-flight: escrow deposit, fees, and the
 amount of an ALGO leg, above the sender's minimum balance). A leg whose sender is short is
 refused with ``INSUFFICIENT_BALANCE`` naming the order's field, before anything is locked.
+
+The relayer runs these checks with a *hold* (:mod:`relayer.reservations`): the lock's cost
+is recorded for its swap, and the sender must also pay for what its other swaps in flight
+hold (their locks not yet mined), in native coin and in units of the same token; the
+module docstring there says why that never admits what cannot be paid nor refuses for good
+what can.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, Protocol
 
 from bridge.errors import BridgeError, InvalidInput, TransientError
 from bridge.model import AssetRef, Refusal, Standard, TransferCheck, TransferIntent
 from bridge.reasons import ReasonCode
+from relayer.reservations import NOTHING_IN_FLIGHT, FundsHold, InFlight, LockCost, asset_key
 
 __all__ = [
     "EVM_APPROVE_GAS",
@@ -57,10 +64,32 @@ __all__ = [
 
 DryRun = Callable[[TransferIntent], TransferCheck]
 
-FundsCheck = Callable[[str, AssetRef | None, str, int], tuple[Refusal, ...]]
-"""``(field, asset, sender, amount) -> refusals``: can ``sender`` pay for its lock in the
-chain's native coin? ``field`` is the order's leg (``security`` / ``cash``) the refusal
-names; ``asset`` None is the native coin itself."""
+
+class FundsCheck(Protocol):
+    """``(field, asset, sender, amount) -> refusals``: can ``sender`` pay for its lock in the
+    chain's native coin? ``field`` is the order's leg (``security`` / ``cash``) the refusal
+    names; ``asset`` None is the native coin itself.
+
+    With ``hold`` (:class:`relayer.reservations.LegHold`) the lock's cost is recorded as
+    the leg's hold first, and the sender must pay for it **and** for what its other swaps
+    in flight still hold (their locks not yet mined): their coin and gas, and their units
+    of the same token. ``at`` is the height the relayer's records of the chain reach (its
+    watcher's head): an EVM check reads the balances there, where those records say which
+    of the other locks have spent already; None reads the latest."""
+
+    def __call__(
+        self,
+        field: str,
+        asset: AssetRef | None,
+        sender: str,
+        amount: int,
+        /,
+        *,
+        hold: FundsHold | None = None,
+        at: int | None = None,
+    ) -> tuple[Refusal, ...]:
+        """The refusals (none: the sender can pay)."""
+
 
 EVM_NATIVE_LOCK_GAS = 47_589 + 47_589 // 5 + 10_000
 """Gas a native HTLC lock is sent with: its measured use (``adapters.evm.htlc_gas``) plus
@@ -248,20 +277,57 @@ def sent_limit(estimate: int | None, bound: int) -> int:
 
 
 def evm_gas_refusal(
-    client: Any, field: str, sender: str, gas: int, what: str, *, value: int = 0
+    client: Any,
+    field: str,
+    sender: str,
+    gas: int,
+    what: str,
+    *,
+    value: int = 0,
+    others: InFlight = NOTHING_IN_FLIGHT,
+    at: int | None = None,
 ) -> tuple[Refusal, ...]:
-    """``INSUFFICIENT_BALANCE`` naming ``field`` when ``sender`` holds less native coin than
-    ``value`` plus ``gas`` at the fee per gas the client would offer now."""
-    fees = gas * evm_fee_per_gas(client)
-    held = int(client.balance(sender))
-    if held >= value + fees:
+    """``INSUFFICIENT_BALANCE`` naming ``field`` when ``sender`` holds less native coin (at
+    height ``at``; None: the latest) than ``value`` plus ``gas`` at the fee per gas the
+    client would offer now, plus what its ``others`` swaps in flight hold (their coin, and
+    their gas at that fee)."""
+    fee_per_gas = evm_fee_per_gas(client)
+    fees = gas * fee_per_gas
+    held_by_others = others.coin + others.gas * fee_per_gas
+    held = int(client.balance(sender) if at is None else client.balance(sender, block=at))
+    need = value + fees + held_by_others
+    if held >= need:
+        return ()
+    detail = f"{field}.sender {sender} holds {held} wei; {what} (up to {fees} wei) needs "
+    if others.swaps:
+        detail += (
+            f"{value + fees}, and its {others.swaps} other swaps in flight (admitted, their "
+            f"locks not yet mined) hold {held_by_others}: needs {need}"
+        )
+    else:
+        detail += str(need)
+    return (
+        Refusal(
+            code=ReasonCode.INSUFFICIENT_BALANCE, raw_code="SENDER_NATIVE_BALANCE", detail=detail
+        ),
+    )
+
+
+def _token_refusal(
+    field: str, sender: str, token: str, held: int, amount: int, others: InFlight, unit: str
+) -> tuple[Refusal, ...]:
+    """``INSUFFICIENT_BALANCE`` naming ``field`` when ``sender``'s ``held`` units of
+    ``token`` do not cover ``amount`` and the units its other swaps in flight hold of it."""
+    need = amount + others.token
+    if held >= need:
         return ()
     return (
         Refusal(
             code=ReasonCode.INSUFFICIENT_BALANCE,
-            raw_code="SENDER_NATIVE_BALANCE",
-            detail=f"{field}.sender {sender} holds {held} wei; {what} (up to {fees} wei) "
-            f"needs {value + fees}",
+            raw_code="SENDER_TOKEN_BALANCE",
+            detail=f"{field}.sender {sender} holds {held} {unit} of {token}; {field}.amount "
+            f"{amount}, and its {others.token_swaps} other swaps in flight hold {others.token} "
+            f"(admitted, their locks not yet mined): needs {need}",
         ),
     )
 
@@ -345,6 +411,42 @@ class GasBook:
         return best
 
 
+def _allowance(client: Any, token: str, sender: str, escrow: str, at: int | None) -> int:
+    """``token.allowance(sender, escrow)`` at height ``at`` (None: the latest); 0 when the
+    token does not answer."""
+    allowance_of, _, _ = _erc20_calls()  # encoded by hand, no web3 object
+    tx = {"to": token, "data": "0x" + allowance_of.encode(sender, escrow).hex()}
+    try:
+        answer = client.call(tx) if at is None else client.call(tx, block=at)
+    except TransientError:
+        raise
+    except BridgeError:
+        return 0
+    return int.from_bytes(answer[:32], "big") if len(answer) >= 32 else 0
+
+
+def _allowance_and_balance(
+    client: Any, token: str, sender: str, escrow: str, at: int | None
+) -> tuple[int, int | None]:
+    """The allowance (:func:`_allowance`) and, on a node, ``token.balanceOf(sender)`` in the
+    same JSON-RPC batch (one round trip; the holds may need the balance); py-evm answers
+    the allowance alone (a balance is read there only when needed)."""
+    if getattr(client, "backend", None) != "rpc":
+        return _allowance(client, token, sender, escrow, at), None
+    allowance_of, _, _ = _erc20_calls()
+    _, _, _, balance_of = _erc20_views()
+    answers = client.batch_read(
+        [(token, allowance_of.encode(sender, escrow)), (token, balance_of.encode(sender))],
+        batch_size=2,
+        block=at,
+    )
+    words = [
+        int.from_bytes(a[:32], "big") if isinstance(a, bytes) and len(a) >= 32 else None
+        for a in answers
+    ]
+    return (0 if words[0] is None else words[0]), words[1]  # a balance unanswered: read later
+
+
 def evm_token_lock_gas(
     client: Any,
     escrow: str,
@@ -353,6 +455,7 @@ def evm_token_lock_gas(
     amount: int,
     *,
     book: GasBook | None = None,
+    allowance: int | None = None,
 ) -> tuple[int, str]:
     """The gas ``sender`` pays to lock ``amount`` of the ERC-20-like ``token`` in the HTLC
     at ``escrow``, and what it pays for: the approval when its allowance is short (estimated,
@@ -365,17 +468,10 @@ def evm_token_lock_gas(
     call) and are raised to stay safe where a fresh estimate would not be needed: the
     approval to the limit the relayer sends it with (:func:`approve_gas_limit`), the
     transfer by :data:`STORAGE_SET_MARGIN` (the most a different state of the same token's
-    slots adds)."""
-    allowance_of, approve_of, transfer_of = _erc20_calls()  # encoded by hand, no web3 object
-    try:
-        answer = client.call(
-            {"to": token, "data": "0x" + allowance_of.encode(sender, escrow).hex()}
-        )
-        allowance = int.from_bytes(answer[:32], "big") if len(answer) >= 32 else 0
-    except TransientError:
-        raise
-    except BridgeError:
-        allowance = 0
+    slots adds). ``allowance`` is the allowance to count with (None: read it now)."""
+    _, approve_of, transfer_of = _erc20_calls()
+    if allowance is None:
+        allowance = _allowance(client, token, sender, escrow, None)
     gas, what = 0, "the gas of the lock"
     if allowance < amount:
         approve_data = approve_of.encode(escrow, amount)
@@ -405,19 +501,77 @@ def evm_funds_check(
     offer now); a token leg the gas of its approval of the HTLC at ``escrow`` (when the
     allowance is short) and of its lock (:func:`evm_token_lock_gas`, its estimates kept in
     ``book``, a new one when None). The token's own balance is its dry run's (the hop into
-    the escrow)."""
-    kept = GasBook() if book is None else book
+    the escrow).
 
-    def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
+    With a ``hold`` (:class:`FundsCheck`) the sender must also pay for what its other
+    swaps in flight hold, read at height ``at``: their amounts and gas in native coin, and
+    for a token leg their units of the token (its ``balanceOf`` must cover them and this
+    amount); an allowance they will take first is not counted for this lock."""
+    kept = GasBook() if book is None else book
+    _, _, _, balance_call = _erc20_views()
+
+    def run(
+        field: str,
+        asset: AssetRef | None,
+        sender: str,
+        amount: int,
+        /,
+        *,
+        hold: FundsHold | None = None,
+        at: int | None = None,
+    ) -> tuple[Refusal, ...]:
+        others = NOTHING_IN_FLIGHT
         if asset is None:
             what = f"{field}.amount {amount} plus the lock's fees"
-            return evm_gas_refusal(client, field, sender, EVM_NATIVE_LOCK_GAS, what, value=amount)
+            if hold is not None:
+                others = hold.hold(LockCost(gas=EVM_NATIVE_LOCK_GAS, coin=amount), at)
+            return evm_gas_refusal(
+                client,
+                field,
+                sender,
+                EVM_NATIVE_LOCK_GAS,
+                what,
+                value=amount,
+                others=others,
+                at=at if hold is not None else None,
+            )
         if escrow is None or asset.locator.kind != "evm_contract":
             return ()
+        token = asset.locator.address
+        balance: int | None = None
+        if hold is None:
+            allowance = _allowance(client, token, sender, escrow, None)
+        else:
+            allowance, balance = _allowance_and_balance(client, token, sender, escrow, at)
         gas, what = evm_token_lock_gas(
-            client, escrow, asset.locator.address, sender, amount, book=kept
+            client, escrow, token, sender, amount, book=kept, allowance=allowance
         )
-        return evm_gas_refusal(client, field, sender, gas, f"{what} of {field}.amount {amount}")
+        if hold is not None:
+            key = asset_key(asset)
+            others = hold.hold(LockCost(gas=gas, token=amount, asset=key), at)
+            if amount <= allowance < amount + others.token:
+                # the other locks take the allowance first: this one approves again
+                left = max(allowance - others.token, 0)
+                gas, what = evm_token_lock_gas(
+                    client, escrow, token, sender, amount, book=kept, allowance=left
+                )
+                others = hold.hold(LockCost(gas=gas, token=amount, asset=key), at)
+        refusals = evm_gas_refusal(
+            client,
+            field,
+            sender,
+            gas,
+            f"{what} of {field}.amount {amount}",
+            others=others,
+            at=at if hold is not None else None,
+        )
+        if others.token:
+            if balance is None:
+                tx = {"to": token, "data": "0x" + balance_call.encode(sender).hex()}
+                answer = client.call(tx) if at is None else client.call(tx, block=at)
+                balance = int.from_bytes(answer[:32], "big") if len(answer) >= 32 else 0
+            refusals += _token_refusal(field, sender, token, balance, amount, others, "units")
+        return refusals
 
     return run
 
@@ -425,10 +579,27 @@ def evm_funds_check(
 def algorand_funds_check(htlc: Any) -> FundsCheck:
     """The Algorand HTLC's own funding pre-flight (``AlgorandHtlc.preflight``): the
     sender's microalgos must cover the escrow's deposit, the lock's fees and, for an ALGO
-    leg, the amount. Other pre-flight items (opt-ins, token balances) are the dry run's."""
+    leg, the amount. Other pre-flight items (opt-ins, token balances) are the dry run's.
 
-    def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
+    With a ``hold`` (:class:`FundsCheck`) the sender's microalgos above its minimum
+    balance must also cover what its other swaps in flight hold (each open lock's deposit
+    and fees, and ALGO amounts), and its units of an ASA their units of it: read at the
+    latest round (algod has no older state), at which every lock the relayer knows of is
+    already counted out (``at`` is not used)."""
+
+    def run(
+        field: str,
+        asset: AssetRef | None,
+        sender: str,
+        amount: int,
+        /,
+        *,
+        hold: FundsHold | None = None,
+        at: int | None = None,
+    ) -> tuple[Refusal, ...]:
         from algosdk.encoding import encode_address
+
+        from adapters.algorand.htlc import MIN_FEE, HtlcKind
 
         terms = htlc.terms_for(
             asset=asset,
@@ -439,12 +610,41 @@ def algorand_funds_check(htlc: Any) -> FundsCheck:
             deadline=2**32,
         )
         found = htlc.preflight(terms).missing
-        return tuple(
+        alone = tuple(
             refusal.model_copy(
                 update={"detail": f"{field}.sender: {refusal.detail} ({field}.amount {amount})"}
             )
             for refusal in found
             if refusal.raw_code == "SENDER_ALGOS"
         )
+        if hold is None:
+            return alone
+        native = terms.kind is HtlcKind.ALGO
+        # the pre-flight's own sum (AlgorandHtlc.preflight): deposit, four fees, an ALGO amount
+        need = terms.deposit + (amount if native else 0) + 4 * MIN_FEE
+        key = asset_key(asset)
+        others = hold.hold(LockCost(coin=need, token=0 if native else amount, asset=key), None)
+        if alone or not others.swaps:
+            return alone
+        refusals: tuple[Refusal, ...] = ()
+        spendable = int(htlc.chain.spendable_algos(sender))
+        if spendable < need + others.coin:
+            refusals += (
+                Refusal(
+                    code=ReasonCode.INSUFFICIENT_BALANCE,
+                    raw_code="SENDER_ALGOS",
+                    detail=f"{field}.sender {sender} holds {spendable} microalgos above its "
+                    f"minimum balance; the lock of {field}.amount {amount} needs {need} "
+                    f"(escrow deposit and fees), and its {others.swaps} other swaps in flight "
+                    f"(admitted, their locks not yet mined) hold {others.coin}: needs "
+                    f"{need + others.coin}",
+                ),
+            )
+        if others.token and asset is not None and asset.locator.kind == "algorand_asa":
+            held = int(htlc.chain.holding(sender, asset.locator.asset_id).amount)
+            refusals += _token_refusal(
+                field, sender, f"asset {asset.locator.asset_id}", held, amount, others, "units"
+            )
+        return refusals
 
     return run

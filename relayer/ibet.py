@@ -48,6 +48,7 @@ from bridge.ports import ChainEvent, HtlcLock, Signer, TxReceipt
 from bridge.reasons import ReasonCode
 from bridge.swap import Leg
 from relayer.dry_runs import FundsCheck, evm_estimate, evm_gas_refusal, sent_limit
+from relayer.reservations import FundsHold, LockCost
 from relayer.service import ChainRuntime
 
 __all__ = ["RoutedHtlc", "with_ibet"]
@@ -309,16 +310,29 @@ def _ibet_funds(routed: RoutedHtlc, base: FundsCheck | None) -> FundsCheck:
     to IbetHTLC (estimated, or :data:`IBET_TOKEN_LOCK_GAS`) and the commit
     (:data:`IBET_COMMIT_GAS`); no approval."""
 
-    def run(field: str, asset: AssetRef | None, sender: str, amount: int) -> tuple[Refusal, ...]:
+    def run(
+        field: str,
+        asset: AssetRef | None,
+        sender: str,
+        amount: int,
+        /,
+        *,
+        hold: FundsHold | None = None,
+        at: int | None = None,
+    ) -> tuple[Refusal, ...]:
         if not routed.is_ibet(asset) or asset is None:
-            return () if base is None else base(field, asset, sender, amount)
+            return () if base is None else base(field, asset, sender, amount, hold=hold, at=at)
         token = routed.client.contract(_address(asset), routed.ibet._token_abi)
         estimate = evm_estimate(
             routed.client, sender, token.functions.lock(routed.ibet.address, amount, "")
         )
         gas = sent_limit(estimate, IBET_TOKEN_LOCK_GAS) + IBET_COMMIT_GAS
         what = f"the gas of the ibet lock and its commit of {field}.amount {amount}"
-        return evm_gas_refusal(routed.client, field, sender, gas, what)
+        if hold is None:
+            return evm_gas_refusal(routed.client, field, sender, gas, what)
+        # the lock's gas is held like any other (its units: the ibet token's own check)
+        others = hold.hold(LockCost(gas=gas), at)
+        return evm_gas_refusal(routed.client, field, sender, gas, what, others=others, at=at)
 
     return run
 

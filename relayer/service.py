@@ -91,11 +91,13 @@ from bridge.swap import (
 )
 from bridge.types import Address, Amount
 from bridge.validation import invalid_input
+from relayer.dry_runs import FundsCheck
 from relayer.logs import swap_context
 from relayer.metrics import RelayerMetrics, stage_of
 from relayer.partitions import PARTITION_PATTERN, check_partition, partition_of
 from relayer.party_facts import PartyReader, with_chain_facts
 from relayer.pipeline import Outcomes, PairedClock, claim_revealed, is_pipelined
+from relayer.reservations import Reservations
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
 from relayer.store import EffectRow, LeaseLost, SignerBusy, Store
@@ -315,7 +317,7 @@ class ChainRuntime:
     start_height: int | None = None
     escrow_per_lock: bool = False
     shortfall: Callable[[AssetRef | None], tuple[int, tuple[str, ...]]] | None = None
-    funds: Callable[[str, AssetRef | None, str, int], tuple[Refusal, ...]] | None = None
+    funds: FundsCheck | None = None
     party_facts: PartyReader | None = None  # the parties' chain facts (relayer.party_facts)
     release_check: Callable[[str, TransferIntent], TransferCheck | None] | None = None
     """Before a claim: the token's check of releasing the lock with this id (the leg's own,
@@ -412,6 +414,7 @@ class RelayerService:
         self._landed: dict[str, int] = {}
         self.retry_clock: Callable[[], float] = wall_clock if retry_clock is None else retry_clock
         self.retries = RetryBook(store, lambda: self.retry_clock())
+        self.funds_holds = Reservations(store)
         self.outcomes = Outcomes()
         self._tick_signers: ExitStack | None = None
         self._held_keys: set[str] = set()
@@ -824,6 +827,7 @@ class RelayerService:
             sent_at,
         )
         self.store.delete_document(swap_id, name)
+        self.funds_holds.landed(swap_id, role, None)  # its spend is back with the sender
         self.store.reopen_effect(swap_id, kind="submit_lock", role=role.value)
 
     def run_effects(self, swap_id: str) -> None:
@@ -957,6 +961,7 @@ class RelayerService:
                 height = self._landed.pop(tx_id, None)
                 sent_at = rt.head() if height is None or height <= 0 else height
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(sent_at))
+                self.funds_holds.landed(swap_id, role, sent_at)
         self.store.finish_effect(swap_id, seq, "done")
 
     def _tx_failed(
@@ -1051,6 +1056,8 @@ class RelayerService:
             return "wait"
         if outcome.status == "mined":
             if action == "lock":
+                # (its funds hold: landed once the watcher records it, which it has at or
+                # below the height an EVM funds check reads at)
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(outcome.height))
             self.store.finish_effect(swap_id, effect.seq, "done")
             return "settled"
@@ -1223,7 +1230,28 @@ class RelayerService:
             leg = state.terms.leg(role)
             if rt.funds is not None and not before_claim:  # each sender can pay its lock
                 field_name = "security" if role is Role.INITIATOR else "cash"
-                refusals.extend(rt.funds(field_name, leg.asset, leg.sender, leg.amount))
+                # ... and what its other swaps in flight hold (relayer.reservations)
+                key = self._key_of(rt)
+                hold = self.funds_holds.leg(
+                    swap_id=state.terms.swap_id,
+                    role=role,
+                    chain=key,
+                    sender=leg.sender,
+                    lock_id=self.expected_lock_id(state, role),
+                    asset=leg.asset,
+                )
+                view = self._views.get(key)
+                short = rt.funds(
+                    field_name,
+                    leg.asset,
+                    leg.sender,
+                    leg.amount,
+                    hold=hold,
+                    at=None if view is None else view.head,
+                )
+                if short:
+                    self.funds_holds.release(state.terms.swap_id, role)
+                refusals.extend(short)
             if rt.dry_run is None or leg.asset is None:
                 continue
             # before the lock: into the escrow, and the final transfer as the law sees it;

@@ -20,6 +20,9 @@ Tables (same columns in both):
 ``chain_events`` HTLC events (lock / claim / refund) the watcher found, per chain and height
 ``chain_blocks`` the block hash at each height the watcher stopped at (reorg detection)
 ``chain_origins`` per chain, the lowest height from which every HTLC event is recorded
+``funds_reservations`` what each admitted leg's lock will take from its sender, until the
+             lock is mined (:mod:`relayer.reservations`), and the height it was mined at
+``funds_totals`` the sum of those holds per chain, sender and asset (kept with them)
 
 :meth:`Store.apply` loads the swap, runs the pure transition, and writes the new state, the
 input and the new effects before returning them: a crash at any point either loses the
@@ -47,6 +50,7 @@ from pydantic import TypeAdapter
 from bridge.errors import NotFound, StoreUnavailable, TransientError
 from bridge.ports import ChainEvent
 from bridge.swap import Effect, Role, StateChange, SwapState, SwapTerms, chain_key, transition
+from relayer.reservations import FundsBook, released
 
 __all__ = [
     "EffectRow",
@@ -133,6 +137,32 @@ CREATE TABLE IF NOT EXISTS chain_origins (
     chain TEXT PRIMARY KEY,
     height BIGINT NOT NULL
 );
+CREATE TABLE IF NOT EXISTS funds_reservations (
+    swap_id TEXT NOT NULL REFERENCES swaps(swap_id),
+    role TEXT NOT NULL,
+    chain TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    lock_id TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    gas BIGINT NOT NULL,
+    coin TEXT NOT NULL,
+    token TEXT NOT NULL,
+    landed_at BIGINT,
+    PRIMARY KEY (swap_id, role)
+);
+CREATE INDEX IF NOT EXISTS funds_reservations_landed
+    ON funds_reservations (chain, sender, landed_at);
+CREATE INDEX IF NOT EXISTS funds_reservations_by_lock ON funds_reservations (chain, lock_id);
+CREATE TABLE IF NOT EXISTS funds_totals (
+    chain TEXT NOT NULL,
+    sender TEXT NOT NULL,
+    asset TEXT NOT NULL,
+    holds BIGINT NOT NULL,
+    gas BIGINT NOT NULL,
+    coin TEXT NOT NULL,
+    token TEXT NOT NULL,
+    PRIMARY KEY (chain, sender, asset)
+);
 CREATE TABLE IF NOT EXISTS notes (
     name TEXT PRIMARY KEY,
     body TEXT NOT NULL,
@@ -162,7 +192,7 @@ class EffectRow:
     attempts: int
 
 
-class Store(ABC):
+class Store(FundsBook, ABC):
     """Shared logic; subclasses provide the connection and the SQL dialect details."""
 
     placeholder = "?"
@@ -288,6 +318,8 @@ class Store(ABC):
                 "UPDATE swaps SET state = ?, outcome = ?, updated_at = ? WHERE swap_id = ?",
                 (new_state.model_dump_json(), new_state.outcome.value, now, swap_id),
             )
+            for role in released(state, new_state):  # a lock confirmed or failed, a swap over
+                self._drop_holds(cur, swap_id, role)
         return new_state, effects
 
     def inputs(self, swap_id: str) -> list[Any]:
@@ -536,6 +568,8 @@ class Store(ABC):
             for event in events:
                 lock_id = str(event.args.get("lock_id", ""))
                 hashlock = event.args.get("hashlock")
+                if event.name == "Locked":  # a funds hold of this lock is spent from here on
+                    self._funds_landed_at(cur, chain, lock_id, event.height)
                 self._exec(
                     cur,
                     "INSERT INTO chain_events "
@@ -585,6 +619,7 @@ class Store(ABC):
                 self._exec(
                     cur, f"DELETE FROM {table} WHERE chain = ? AND height > ?", (chain, to_height)
                 )
+            self._funds_unlanded_above(cur, chain, to_height)  # those locks spend no longer
             # everything above to_height is scanned again: the records start no higher
             self._exec(
                 cur,

@@ -254,3 +254,125 @@ def test_a_lock_after_the_relayers_approval_does_not_read_its_preflight_again(
         signer=world.buyer,
     )
     assert world.chain.stats.by_method.get("eth_call", 0) == calls
+
+
+# -- swaps in flight: the funds check sets aside what the sender's other swaps will spend --
+
+IN_FLIGHT = 2
+"""The buyer below is funded for this many concurrent locks (and half of another)."""
+
+
+def _steady_fees(chain: EvmClient) -> None:
+    """Mine empty blocks until the base fee is at its floor: the fee per gas the funds check
+    prices gas at (twice the base fee plus a 1 gwei tip) then stays within a few wei of the
+    tip while the swaps run (a falling base fee would make one more lock affordable)."""
+    chain.mine(200)
+
+
+def _submit_wave(service: RelayerService, world: World, tag: str, count: int) -> list[str]:
+    return [service.submit(_order(world, f"{tag}-{i}")).terms.swap_id for i in range(count)]
+
+
+def _refused_for_funds(service: RelayerService, swap_id: str) -> str:
+    """The detail of the one refusal of ``swap_id`` (it must be INSUFFICIENT_BALANCE)."""
+    state = service.store.get(swap_id)
+    assert state.outcome is Outcome.REFUSED, (state.decision, state.refusals)
+    assert [r.code for r in state.refusals] == [ReasonCode.INSUFFICIENT_BALANCE], state.refusals
+    return state.refusals[0].detail
+
+
+def test_concurrent_orders_of_one_buyer_are_admitted_only_as_far_as_its_gas_goes(
+    world: World, snapshot: None, tmp_path: Path
+) -> None:
+    """Invariant: a sender funded for the native coin of exactly ``k`` locks (plus half of
+    another) has ``k`` of ``k + 1`` concurrent orders admitted and the last one refused
+    before anything of it is locked, with a reason naming ``cash.sender`` and the rule (its
+    other swaps in flight hold the rest). The reservations are in the store: a relayer
+    restarted on it after admitting ``k`` refuses the next one all the same. Before the
+    fix every order was checked against the balance alone and all ``k + 1`` were admitted
+    (the last buyer lock would then fail at the chain)."""
+    _steady_fees(world.chain)
+    world.chain.fund(world.buyer.address, 10**12)  # enough for py-evm to estimate with
+    gas, what = evm_token_lock_gas(
+        world.chain, world.htlc.address, world.cash.locator.address, world.buyer.address, 5_000,
+        book=GasBook(),
+    )  # fmt: skip
+    assert "approval" in what  # the buyer has approved nothing: every lock approves first
+    per_lock = gas * world.chain.fee_per_gas()
+    world.chain.fund(world.buyer.address, IN_FLIGHT * per_lock + per_lock // 2 - 10**12)
+    service = one_chain_service(world, tmp_path)
+    admitted = _submit_wave(service, world, "gas", IN_FLIGHT)
+    service.tick()  # both checked and admitted; no buyer lock yet (the seller locks first)
+    for swap_id in admitted:
+        state = service.store.get(swap_id)
+        assert state.decision == "allowed", state.refusals
+    # a restart: the reservations are read from the store, not from the process
+    again = one_chain_service(world, tmp_path)
+    extra = again.submit(_order(world, "gas-extra")).terms.swap_id
+    again.observe(extra)  # the new order alone (a tick would send the admitted buyer locks
+    again.run_effects(extra)  # first, which py-evm cannot estimate on a tight gas budget)
+    detail = _refused_for_funds(again, extra)
+    assert f"cash.sender {world.buyer.address}" in detail
+    assert f"{IN_FLIGHT} other swaps in flight" in detail
+    state = again.store.get(extra)
+    assert world.htlc.find(bytes.fromhex(state.terms.hashlock[2:])) == []
+
+
+def test_concurrent_orders_of_one_buyer_are_admitted_only_as_far_as_its_tokens_go(
+    world: World, snapshot: None, tmp_path: Path
+) -> None:
+    """Invariant: a sender holding the token amount of exactly ``k`` orders (and gas for
+    many) has ``k`` of ``k + 1`` concurrent orders admitted and the last refused, naming
+    ``cash.sender`` and the amount its other swaps in flight hold. Before the fix the
+    token's dry run saw each order's amount alone and admitted all ``k + 1``."""
+    _steady_fees(world.chain)
+    world.chain.fund(world.buyer.address, ETHER)
+    keep = IN_FLIGHT * 5_000 + 2_500
+    _keep_tokens(world, keep)
+    service = one_chain_service(world, tmp_path)
+    ids = _submit_wave(service, world, "tokens", IN_FLIGHT + 1)
+    service.tick()
+    for swap_id in ids[:IN_FLIGHT]:
+        state = service.store.get(swap_id)
+        assert state.decision == "allowed", state.refusals
+    detail = _refused_for_funds(service, ids[-1])
+    assert f"cash.sender {world.buyer.address} holds {keep}" in detail
+    assert f"{IN_FLIGHT} other swaps in flight hold {IN_FLIGHT * 5_000}" in detail
+
+
+def _keep_tokens(world: World, keep: int) -> None:
+    """Leave the buyer exactly ``keep`` units of the cash token (the rest to the operator)."""
+    erc20 = Erc20Adapter(world.chain)
+    held = erc20.holding(world.cash, world.buyer.address).balance
+    intent = TransferIntent(
+        asset=world.cash,
+        sender=world.buyer.address,
+        recipient=world.operator.address,
+        amount=held - keep,
+    )
+    erc20.transfer(intent, world.buyer)
+
+
+@pytest.mark.thorough  # settles two swaps on two backends; the reservation is checked above
+def test_a_reservation_is_released_when_its_swap_ends(
+    world: World, snapshot: None, tmp_path: Path
+) -> None:
+    """Invariant (liveness): once the admitted swaps have settled, nothing of theirs is
+    held back. The buyer holds the tokens of ``k`` orders and a half; after its ``k`` swaps
+    completed it holds the half, and given another half its next order is admitted (with
+    the settled swaps still reserved it would need ``k + 1`` amounts). (Tokens, not gas:
+    py-evm asks a sender to afford a whole block's gas before it estimates a lock, more
+    than a tight gas budget holds.)"""
+    world.chain.fund(world.buyer.address, ETHER)
+    _keep_tokens(world, IN_FLIGHT * 5_000 + 2_500)
+    service = one_chain_service(world, tmp_path)
+    for swap_id in _submit_wave(service, world, "done", IN_FLIGHT):
+        assert _drive(service, swap_id) is Outcome.COMPLETED
+    erc20 = Erc20Adapter(world.chain)
+    assert erc20.holding(world.cash, world.buyer.address).balance == 2_500
+    erc20.agent_operation(
+        world.cash, Capability.MINT, world.seller, to=world.buyer.address, amount=2_500
+    )
+    state = service.submit(_order(world, "done-next"))
+    service.tick()
+    assert service.store.get(state.terms.swap_id).decision == "allowed"
