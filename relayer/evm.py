@@ -108,7 +108,8 @@ def prepare_token_lock(
                 return
             # the lock's estimate needs the allowance: go on if the approval is in a block
             # already (py-evm mines on sending, anvil a moment after), else at a later tick
-            if client.outcomes([sent])[sent].status != "mined":
+            # (always when the tick holds the client's sends: the approval is still queued)
+            if sent in client.held_sends or client.outcomes([sent])[sent].status != "mined":
                 raise ApprovalPending(
                     f"approval of {token} for the HTLC sent; the lock follows once it is mined"
                 )

@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError
@@ -94,7 +95,7 @@ from bridge.validation import invalid_input
 from relayer.logs import swap_context
 from relayer.metrics import RelayerMetrics, stage_of
 from relayer.party_facts import PartyReader, with_chain_facts
-from relayer.pipeline import Outcomes, PairedClock, claim_revealed, is_pipelined
+from relayer.pipeline import Outcomes, PairedClock, SendBatches, claim_revealed, is_pipelined
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
 from relayer.store import EffectRow, LeaseLost, SignerBusy, Store
@@ -395,6 +396,7 @@ class RelayerService:
         self.retry_clock: Callable[[], float] = wall_clock if retry_clock is None else retry_clock
         self.retries = RetryBook(store, lambda: self.retry_clock())
         self.outcomes = Outcomes()
+        self._batches = SendBatches()  # a tick's sends to a chain: one batch (relayer.pipeline)
         self._tick_signers: ExitStack | None = None
         self._held_keys: set[str] = set()
         self._sent_now: set[str] = set()
@@ -516,25 +518,49 @@ class RelayerService:
         ids = self.store.claim_swaps(
             self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
         )
-        for swap_id in ids:
-            try:
-                if self.retries.deferred(swap_id):
-                    continue
-                with swap_context(swap_id):  # every line logged about it names the swap
-                    self.observe(swap_id)
-                    self.run_effects(swap_id)
-                self.retries.succeeded(swap_id)
-            except LeaseLost as exc:
-                self.metrics.leases_lost.inc()
-                log.warning("swap %s: %s; leaving it to the replica that holds it", swap_id, exc)
-            except ApprovalPending as exc:
-                log.info("swap %s: %s", swap_id, exc)
-            except TransientError as exc:
-                self.transient_errors += 1
-                log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
-            except Exception as exc:
-                self._swap_failed(swap_id, exc)
+        self._batches.hold({key: rt.htlc for key, rt in self._by_key.items()})
+        try:
+            for swap_id in ids:
+                self._tick_swap(swap_id, self._observe_and_run)
+        finally:  # the held sends go out, in one batch per chain, before the keys are freed
+            refused = self._batches.flush(lambda key, exc: self._rpc_error(self._by_key[key], exc))
+        for swap_id, refusals in refused.items():
+            self._tick_swap(swap_id, partial(self._run_refused, refusals=refusals))
         return ids
+
+    def _observe_and_run(self, swap_id: str) -> None:
+        self.observe(swap_id)
+        self.run_effects(swap_id)
+
+    def _run_refused(self, swap_id: str, *, refusals: list[Any]) -> None:
+        """Sends of the swap the node refused in the tick's batch: each effect is opened
+        again and runs at once, unbatched, as a refused single send is handled."""
+        refused = {r.tx_id for r in refusals}
+        for row in self.store.pending_effects(swap_id):
+            effect = row.effect
+            if row.status == "sent" and row.tx_id in refused and hasattr(effect, "role"):
+                self._sent_now.discard(row.tx_id)
+                self.store.reopen_effect(swap_id, kind=effect.kind, role=effect.role.value)
+        self.run_effects(swap_id)
+
+    def _tick_swap(self, swap_id: str, step: Callable[[str], None]) -> None:
+        """``step(swap_id)`` in the swap's own ``try`` (see :meth:`tick`)."""
+        try:
+            if self.retries.deferred(swap_id):
+                return
+            with swap_context(swap_id):  # every line logged about it names the swap
+                step(swap_id)
+            self.retries.succeeded(swap_id)
+        except LeaseLost as exc:
+            self.metrics.leases_lost.inc()
+            log.warning("swap %s: %s; leaving it to the replica that holds it", swap_id, exc)
+        except ApprovalPending as exc:
+            log.info("swap %s: %s", swap_id, exc)
+        except TransientError as exc:
+            self.transient_errors += 1
+            log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
+        except Exception as exc:
+            self._swap_failed(swap_id, exc)
 
     def _swap_failed(self, swap_id: str, exc: Exception) -> None:
         self.metrics.swap_errors.labels(type(exc).__name__).inc()
@@ -903,7 +929,7 @@ class RelayerService:
         signer = state.terms.leg(role).sender if action == "lock" else rt.operator.address
         journal = SwapJournal(self.store, swap_id, self._key)
         try:
-            with self._signing(rt, signer), journaled(journal):
+            with self._signing(rt, signer), journaled(journal), self._batches.owned_by(swap_id):
                 tx_id = fn()
         except (LeaseLost, SignerBusy, ApprovalPending):
             raise
