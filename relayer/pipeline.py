@@ -213,8 +213,17 @@ class SendBatches:
         held, self._held = self._held, {}
         owners, self._owners = self._owners, {}
         out: dict[str, list[Any]] = {}
+        from bridge.errors import TransientError
+
         for key, client in held.items():
-            for refusal in client.flush_sends():
+            try:
+                refusals = client.flush_sends()
+            except TransientError as exc:
+                # what the node took is unknown: each is recorded sent, so its outcome is
+                # asked next tick (dropped: the effect runs again with the same bytes)
+                on_error(key, exc)
+                continue
+            for refusal in refusals:
                 on_error(key, refusal.error)
                 swap_id = owners.get(refusal.tx_id)
                 if swap_id is None:  # pragma: no cover (every held send is inside an effect)

@@ -1585,10 +1585,9 @@ class EvmClient:
                 continue  # "nonce too low": another transaction has it, no gap
             if item.nonce >= accepted.get(item.sender.lower(), -1):
                 continue
-            tx = self.build_tx(item.sender, item.sender, b"", gas=21_000, nonce=item.nonce)
-            filler = item.signer.sign(tx)
             try:
-                self.submit(filler)
+                tx = self.build_tx(item.sender, item.sender, b"", gas=21_000, nonce=item.nonce)
+                self.submit(item.signer.sign(tx))
             except BridgeError as exc:
                 # e.g. "nonce too low": another transaction has it (no gap), or the sender
                 # cannot pay even this: its later ones wait for its next transaction
