@@ -21,8 +21,9 @@ out, so a crash before it leaves the effect ``sent`` with bytes the node never h
 the next process finds ``dropped`` and sends again. A send the node refuses in the batch
 is handled as a refused single send: its effect is opened again and runs at once, unbatched
 (the journal re-sends its bytes; the refusal then takes the path it always took: a nonce
-taken builds a new transaction, a transient failure retries next tick, a revert feeds
-``TxFailed``).
+taken builds a new transaction, a revert feeds ``TxFailed``). A send whose fate is unknown
+(the node unreachable for the batch, an answer lost) stays ``sent`` and is asked about
+next tick like any transaction in flight (on chain: done; dropped: the same bytes again).
 
 Crash safety is the journal's (``bridge.journal``): the signed bytes are kept before they
 are sent, so a crash after sending and before recording re-runs the effect, which finds

@@ -534,8 +534,12 @@ class RelayerService:
 
     def _run_refused(self, swap_id: str, *, refusals: list[Any]) -> None:
         """Sends of the swap the node refused in the tick's batch: each effect is opened
-        again and runs at once, unbatched, as a refused single send is handled."""
-        refused = {r.tx_id for r in refusals}
+        again and runs at once, unbatched, as a refused single send is handled. A send
+        whose fate is unknown (the node unreachable, its answer lost) stays ``sent``: its
+        outcome is asked next tick (found on chain, or dropped: the same bytes again)."""
+        refused = {r.tx_id for r in refusals if not isinstance(r.error, TransientError)}
+        if not refused:
+            return
         for row in self.store.pending_effects(swap_id):
             effect = row.effect
             if row.status == "sent" and row.tx_id in refused and hasattr(effect, "role"):

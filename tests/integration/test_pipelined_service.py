@@ -356,9 +356,10 @@ def test_a_batch_the_node_never_answered_is_sent_again_and_the_swaps_settle(
     snapshots: None,  # noqa: F811
 ) -> None:
     """Actor: the chain's node, unreachable for the tick's batch (the connection fails: a
-    fault injected at the transport, the only mock here). Each lock is handled as a single
-    send that failed so: its effect runs again, unbatched, with the same kept bytes (never a
-    second transaction); the swaps complete with one lock per leg."""
+    fault injected at the transport, the only mock here). What the node took is unknown:
+    each lock stays recorded ``sent``, its outcome is asked next tick (dropped) and its
+    effect runs again with the same kept bytes (never a second transaction); the swaps
+    complete with one lock per leg."""
     from bridge.errors import ChainUnavailable
 
     svc = service(world, tmp_path)
