@@ -16,9 +16,11 @@ soon as the node took the transaction. The relayer (:mod:`relayer.service`) then
 
 The sends of one tick to one chain go to its node in one JSON-RPC batch
 (:class:`SendBatches`: the chain's client holds them, ``EvmClient.hold_sends``, from the
-tick's first effect to its end): each is recorded ``sent`` as above before the batch goes
-out, so a crash before it leaves the effect ``sent`` with bytes the node never had, which
-the next process finds ``dropped`` and sends again. A send the node refuses in the batch
+tick's first effect to its end; in a long tick, also between two swaps once the oldest
+has waited 0.1 s, so the first ones are not held back to the end): each is recorded
+``sent`` as above before the batch goes out, so a crash before it leaves the effect
+``sent`` with bytes the node never had, which the next process finds ``dropped`` and sends
+again. A send the node refuses in the batch
 is handled as a refused single send: its effect is opened again and runs at once, unbatched
 (the journal re-sends its bytes; the refusal then takes the path it always took: a nonce
 taken builds a new transaction, a revert feeds ``TxFailed``). A send whose fate is unknown
@@ -184,9 +186,15 @@ class SendBatches:
     :meth:`flush` sends every chain's queue and returns the refused sends by swap.
     """
 
-    def __init__(self) -> None:
+    MAX_AGE_S = 0.1
+    """A chain's held sends go out once the oldest has waited this long (:meth:`due`),
+    at the next swap boundary of the tick: a long tick does not hold its first sends
+    back to its end (they may make an earlier block). None: only at the tick's end."""
+
+    def __init__(self, max_age_s: float | None = MAX_AGE_S) -> None:
         self._held: dict[str, Any] = {}
         self._owners: dict[str, str] = {}
+        self.max_age_s = max_age_s
 
     def hold(self, ports: Mapping[str, object]) -> None:
         """Hold the sends of each pipelined port's client (``port.client.hold_sends``)."""
@@ -206,6 +214,21 @@ class SendBatches:
             for key, client in self._held.items():
                 for tx_id in client.held_sends[marks[key] :]:
                     self._owners[tx_id] = swap_id
+
+    def due(self, on_error: Callable[[str, Exception], None]) -> None:
+        """Between two swaps of a tick (every held send recorded): send each chain's held
+        transactions whose oldest has waited :attr:`max_age_s`, and keep holding; their
+        refusals come back from :meth:`flush`."""
+        if self.max_age_s is None:
+            return
+        from bridge.errors import TransientError
+
+        for key, client in self._held.items():
+            if client.held_age >= self.max_age_s:
+                try:
+                    client.drain_sends()
+                except TransientError as exc:  # pragma: no cover (see flush)
+                    on_error(key, exc)
 
     def flush(self, on_error: Callable[[str, Exception], None]) -> dict[str, list[Any]]:
         """Send each chain's held transactions (one batch per chain) and stop holding; the

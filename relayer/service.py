@@ -522,6 +522,7 @@ class RelayerService:
         try:
             for swap_id in ids:
                 self._tick_swap(swap_id, self._observe_and_run)
+                self._batches.due(lambda key, exc: self._rpc_error(self._by_key[key], exc))
         finally:  # the held sends go out, in one batch per chain, before the keys are freed
             refused = self._batches.flush(lambda key, exc: self._rpc_error(self._by_key[key], exc))
         for swap_id, refusals in refused.items():

@@ -610,6 +610,7 @@ class EvmClient:
         self.nonces = NonceBook(self._pending_count)
         """Nonces of :meth:`send`, per sender (:mod:`adapters.evm.nonces`)."""
         self._held: list[_Held] | None = None
+        self._held_at = 0.0
         self._held_ids: list[str] = []
         self._refusals: list[Refusal] = []
 
@@ -1508,8 +1509,15 @@ class EvmClient:
         since :meth:`hold_sends` (in the order they were queued)."""
         return tuple(self._held_ids)
 
+    @property
+    def held_age(self) -> float:
+        """Seconds the oldest queued send has waited (0.0: nothing queued)."""
+        return time.monotonic() - self._held_at if self._held else 0.0
+
     def _hold(self, item: _Held) -> str:
         assert self._held is not None
+        if not self._held:
+            self._held_at = time.monotonic()
         self._held.append(item)
         self._held_ids.append(item.tx_id)
         return item.tx_id

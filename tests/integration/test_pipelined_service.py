@@ -286,8 +286,11 @@ def test_a_tick_sends_its_locks_to_a_node_in_one_request(
 ) -> None:
     """The cash locks of three swaps, sent in one tick, reach the node (anvil) in one
     JSON-RPC request: a batch of three ``eth_sendRawTransaction`` calls, each recorded
-    ``sent`` before it; the swaps complete with one lock per leg."""
+    ``sent`` before it; the swaps complete with one lock per leg. (The age rule, which
+    sends a long tick's held sends every 0.1 s, is off here: the test must not depend on
+    the machine's speed; ``test_held_sends_leave_between_swaps_once_due`` covers it.)"""
     svc = service(world, tmp_path)
+    svc._batches.max_age_s = None  # one batch at the tick's end, however slow the machine
     ids = [svc.submit(order(world, f"batched-{n}")).terms.swap_id for n in range(3)]
     with _Trips(world) as trips:
         for _ in range(6):
@@ -315,6 +318,7 @@ def test_a_send_refused_in_a_tick_s_batch_is_handled_as_a_refused_single_send(
     from adapters.evm.client import EvmClient
 
     svc = service(world, tmp_path)
+    svc._batches.max_age_s = None  # one batch at the tick's end, however slow the machine
     outside = EvmClient.from_target(anvil_url)  # another process, same key
     cash = world.cash
     flush = cash.flush_sends
@@ -363,6 +367,7 @@ def test_a_batch_the_node_never_answered_is_sent_again_and_the_swaps_settle(
     from bridge.errors import ChainUnavailable
 
     svc = service(world, tmp_path)
+    svc._batches.max_age_s = None  # one batch at the tick's end, however slow the machine
     fast = world.cash.fast
     assert fast is not None
     batch = fast.batch
@@ -390,3 +395,24 @@ def test_a_batch_the_node_never_answered_is_sent_again_and_the_swaps_settle(
     _one_lock_each(world, svc, ids)
     # the very transactions recorded before the batch failed
     assert {svc.store.get(i).participant.lock_tx for i in ids} == set(queued)
+
+
+def test_held_sends_leave_between_swaps_once_due(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+) -> None:
+    """A long tick does not hold its first sends to its end: with the age limit at 0 s,
+    each swap's cash lock leaves in its own request right after the swap's effects (all
+    recorded ``sent`` before), and the tick's end has nothing left to send."""
+    svc = service(world, tmp_path)
+    svc._batches.max_age_s = 0.0
+    ids = [svc.submit(order(world, f"due-{n}")).terms.swap_id for n in range(3)]
+    with _Trips(world) as trips:
+        for _ in range(6):
+            svc.tick()
+            if _participant_locks_sent(svc, ids) == 3:
+                break
+        assert trips.sends == [1, 1, 1]
+    _settle(svc, ids)
+    _one_lock_each(world, svc, ids)
