@@ -30,7 +30,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from relayer.service import RelayerService
 
-__all__ = ["app", "run_relayer_bench"]
+__all__ = ["app", "max_ticks", "run_relayer_bench"]
 
 app = typer.Typer(
     help="Measure: HTLC gas against Boltz, compliance decisions per second, relayer swaps.",
@@ -314,6 +314,15 @@ def _rss_mb() -> tuple[float, float]:
     except (OSError, ValueError, IndexError):
         current = peak
     return round(current, 1), round(peak, 1)
+
+
+def max_ticks(swaps: int, *, block_time: int, pause: float) -> int:
+    """The ticks a wave gets before the bench gives up on it: twenty per swap and 200 more,
+    and with timed blocks the ticks that 30 blocks take in pauses alone (a swap needs at
+    least four blocks one after another; before, one swap on 12 s blocks could run out of
+    its 220 ticks of about 0.2 s before its fourth block)."""
+    timed = int(30 * block_time / pause) if block_time and pause > 0 else 0
+    return 20 * swaps + 200 + timed
 
 
 def _drive(
@@ -778,14 +787,15 @@ def _anvil_wave(
     totals = {leg: s.requests for leg, s in stats.items()}
     from relayer.bench_latency import latency_report, recording
 
+    pause = 0.2 if block_time else 0.0
     with recording(service, (sec, cash)) as recorder:
         numbers = _drive(
             service,
             ids,
             console,
             profile=profile,
-            max_ticks=20 * swaps + 200,
-            pause=0.2 if block_time else 0.0,
+            max_ticks=max_ticks(swaps, block_time=block_time, pause=pause),
+            pause=pause,
         )
     if block_time:  # with automine a block is a transaction: no latency in blocks
         numbers["latency"] = latency_report(

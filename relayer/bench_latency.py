@@ -52,13 +52,27 @@ def recording(service: RelayerService, clients: Sequence[Any]) -> Iterator[Recor
     for client in clients:
         original_send = client.send
 
-        def send(*args: Any, _send: Any = original_send, **kwargs: Any) -> Any:
-            tx_id = _send(*args, **kwargs)
-            recorder.sent.setdefault(str(tx_id), time.time())
+        def send(*args: Any, _send: Any = original_send, _client: Any = client, **kw: Any) -> Any:
+            tx_id = _send(*args, **kw)
+            if tx_id not in getattr(_client, "held_sends", ()):  # held: stamped when sent
+                recorder.sent.setdefault(str(tx_id), time.time())
             return tx_id
 
         restore.append((client, "send", original_send))
         client.send = send
+        original_drain = getattr(client, "drain_sends", None)
+        if original_drain is not None:
+            # held sends leave in a batch (``EvmClient.drain_sends``, also inside
+            # ``flush_sends``): each is stamped when its batch went out
+            def drain(_drain: Any = original_drain, _client: Any = client) -> None:
+                queued = list(_client.held_sends)
+                _drain()
+                now = time.time()
+                for tx_id in queued:
+                    recorder.sent.setdefault(str(tx_id), now)
+
+            restore.append((client, "drain_sends", original_drain))
+            client.drain_sends = drain
     for key, watcher in service.watchers.items():
         original_poll = watcher.poll
         polls = recorder.polls.setdefault(key, [])

@@ -97,6 +97,11 @@ def prepare_token_lock(
         approve_for_htlc(client, htlc.address, leg, signer)
         return
     token = client.checked_address(leg.asset.locator.address, field_name="asset")
+    if approve_gas is not None and token.lower() in approve_gas and client.held_sends:
+        # this token was approved here before, by exact amounts: the locks the tick holds
+        # for its batch go out first, so the allowance read below is what it was before
+        # batching (an earlier lock of this tick sent, not queued)
+        client.drain_sends()
     found = htlc.ready_for_lock(
         token=token,
         sender=signer.address,
@@ -120,6 +125,8 @@ def prepare_token_lock(
                 return
             # the lock's estimate needs the allowance: go on if the approval is in a block
             # already (py-evm mines on sending, anvil a moment after), else at a later tick
+            if sent in client.held_sends:
+                client.drain_sends()  # held for the tick's batch: out now, as before
             if client.outcomes([sent])[sent].status != "mined":
                 raise ApprovalPending(
                     f"approval of {token} for the HTLC sent; the lock follows once it is mined"

@@ -14,6 +14,19 @@ soon as the node took the transaction. The relayer (:mod:`relayer.service`) then
    or ``out_of_gas`` opens the effect again (the journal re-sends the same bytes, or
    builds a new transaction when those were mined or can no longer be), ``pending`` waits.
 
+The sends of one tick to one chain go to its node in one JSON-RPC batch
+(:class:`SendBatches`: the chain's client holds them, ``EvmClient.hold_sends``, from the
+tick's first effect to its end; in a long tick, also between two swaps once the oldest
+has waited 0.1 s, so the first ones are not held back to the end): each is recorded
+``sent`` as above before the batch goes out, so a crash before it leaves the effect
+``sent`` with bytes the node never had, which the next process finds ``dropped`` and sends
+again. A send the node refuses in the batch
+is handled as a refused single send: its effect is opened again and runs at once, unbatched
+(the journal re-sends its bytes; the refusal then takes the path it always took: a nonce
+taken builds a new transaction, a revert feeds ``TxFailed``). A send whose fate is unknown
+(the node unreachable for the batch, an answer lost) stays ``sent`` and is asked about
+next tick like any transaction in flight (on chain: done; dropped: the same bytes again).
+
 Crash safety is the journal's (``bridge.journal``): the signed bytes are kept before they
 are sent, so a crash after sending and before recording re-runs the effect, which finds
 the lock on chain or re-sends the same bytes (never a second, different transaction); a
@@ -28,12 +41,20 @@ last safe reveal time, a refund's deadline) still read the chain's clock afresh.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from typing import Any, Protocol
 
 from bridge.ports import TxReceipt
 
-__all__ = ["Outcomes", "PairedClock", "SentOutcome", "claim_revealed", "is_pipelined"]
+__all__ = [
+    "Outcomes",
+    "PairedClock",
+    "SendBatches",
+    "SentOutcome",
+    "claim_revealed",
+    "is_pipelined",
+]
 
 log = logging.getLogger(__name__)
 
@@ -154,3 +175,83 @@ class Outcomes:
             due.difference_update(ids)
             self._found.update(answers)
         return asked
+
+
+class SendBatches:
+    """A tick's pipelined sends, held per chain and sent in one JSON-RPC batch each.
+
+    :meth:`hold` asks each pipelined chain's client to hold its sends (a client that cannot,
+    py-evm's, sends them one by one as before); :meth:`owned_by` marks the transactions
+    queued inside it as one swap's (its effect, with the approval a lock may need);
+    :meth:`flush` sends every chain's queue and returns the refused sends by swap.
+    """
+
+    MAX_AGE_S = 0.1
+    """A chain's held sends go out once the oldest has waited this long (:meth:`due`),
+    at the next swap boundary of the tick: a long tick does not hold its first sends
+    back to its end (they may make an earlier block). None: only at the tick's end."""
+
+    def __init__(self, max_age_s: float | None = MAX_AGE_S) -> None:
+        self._held: dict[str, Any] = {}
+        self._owners: dict[str, str] = {}
+        self.max_age_s = max_age_s
+
+    def hold(self, ports: Mapping[str, object]) -> None:
+        """Hold the sends of each pipelined port's client (``port.client.hold_sends``)."""
+        for key, port in ports.items():
+            client = getattr(port, "client", None)
+            hold = getattr(client, "hold_sends", None)
+            if is_pipelined(port) and callable(hold) and hold():
+                self._held[key] = client
+
+    @contextmanager
+    def owned_by(self, swap_id: str) -> Iterator[None]:
+        """The transactions queued inside the block are ``swap_id``'s."""
+        marks = {key: len(client.held_sends) for key, client in self._held.items()}
+        try:
+            yield
+        finally:
+            for key, client in self._held.items():
+                for tx_id in client.held_sends[marks[key] :]:
+                    self._owners[tx_id] = swap_id
+
+    def due(self, on_error: Callable[[str, Exception], None]) -> None:
+        """Between two swaps of a tick (every held send recorded): send each chain's held
+        transactions whose oldest has waited :attr:`max_age_s`, and keep holding; their
+        refusals come back from :meth:`flush`."""
+        if self.max_age_s is None:
+            return
+        from bridge.errors import TransientError
+
+        for key, client in self._held.items():
+            if client.held_age >= self.max_age_s:
+                try:
+                    client.drain_sends()
+                except TransientError as exc:  # pragma: no cover (see flush)
+                    on_error(key, exc)
+
+    def flush(self, on_error: Callable[[str, Exception], None]) -> dict[str, list[Any]]:
+        """Send each chain's held transactions (one batch per chain) and stop holding; the
+        refusals (``adapters.evm.client.Refusal``) by swap. ``on_error(chain, error)`` is
+        told of each refusal."""
+        held, self._held = self._held, {}
+        owners, self._owners = self._owners, {}
+        out: dict[str, list[Any]] = {}
+        from bridge.errors import TransientError
+
+        for key, client in held.items():
+            try:
+                refusals = client.flush_sends()
+            except TransientError as exc:
+                # what the node took is unknown: each is recorded sent, so its outcome is
+                # asked next tick (dropped: the effect runs again with the same bytes)
+                on_error(key, exc)
+                continue
+            for refusal in refusals:
+                on_error(key, refusal.error)
+                swap_id = owners.get(refusal.tx_id)
+                if swap_id is None:  # pragma: no cover (every held send is inside an effect)
+                    log.error("tx %s refused, of no swap: %s", refusal.tx_id, refusal.error)
+                    continue
+                out.setdefault(swap_id, []).append(refusal)
+        return out

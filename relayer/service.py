@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -96,7 +97,7 @@ from relayer.logs import swap_context
 from relayer.metrics import RelayerMetrics, stage_of
 from relayer.partitions import PARTITION_PATTERN, check_partition, partition_of
 from relayer.party_facts import PartyReader, with_chain_facts
-from relayer.pipeline import Outcomes, PairedClock, claim_revealed, is_pipelined
+from relayer.pipeline import Outcomes, PairedClock, SendBatches, claim_revealed, is_pipelined
 from relayer.reservations import Reservations
 from relayer.retry import RetryBook
 from relayer.sealing import SealingKey
@@ -416,6 +417,7 @@ class RelayerService:
         self.retries = RetryBook(store, lambda: self.retry_clock())
         self.funds_holds = Reservations(store)
         self.outcomes = Outcomes()
+        self._batches = SendBatches()  # a tick's sends to a chain: one batch (relayer.pipeline)
         self._tick_signers: ExitStack | None = None
         self._held_keys: set[str] = set()
         self._sent_now: set[str] = set()
@@ -538,25 +540,54 @@ class RelayerService:
         ids = self.store.claim_swaps(
             self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
         )
-        for swap_id in ids:
-            try:
-                if self.retries.deferred(swap_id):
-                    continue
-                with swap_context(swap_id):  # every line logged about it names the swap
-                    self.observe(swap_id)
-                    self.run_effects(swap_id)
-                self.retries.succeeded(swap_id)
-            except LeaseLost as exc:
-                self.metrics.leases_lost.inc()
-                log.warning("swap %s: %s; leaving it to the replica that holds it", swap_id, exc)
-            except ApprovalPending as exc:
-                log.info("swap %s: %s", swap_id, exc)
-            except TransientError as exc:
-                self.transient_errors += 1
-                log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
-            except Exception as exc:
-                self._swap_failed(swap_id, exc)
+        self._batches.hold({key: rt.htlc for key, rt in self._by_key.items()})
+        try:
+            for swap_id in ids:
+                self._tick_swap(swap_id, self._observe_and_run)
+                self._batches.due(lambda key, exc: self._rpc_error(self._by_key[key], exc))
+        finally:  # the held sends go out, in one batch per chain, before the keys are freed
+            refused = self._batches.flush(lambda key, exc: self._rpc_error(self._by_key[key], exc))
+        for swap_id, refusals in refused.items():
+            self._tick_swap(swap_id, partial(self._run_refused, refusals=refusals))
         return ids
+
+    def _observe_and_run(self, swap_id: str) -> None:
+        self.observe(swap_id)
+        self.run_effects(swap_id)
+
+    def _run_refused(self, swap_id: str, *, refusals: list[Any]) -> None:
+        """Sends of the swap the node refused in the tick's batch: each effect is opened
+        again and runs at once, unbatched, as a refused single send is handled. A send
+        whose fate is unknown (the node unreachable, its answer lost) stays ``sent``: its
+        outcome is asked next tick (found on chain, or dropped: the same bytes again)."""
+        refused = {r.tx_id for r in refusals if not isinstance(r.error, TransientError)}
+        if not refused:
+            return
+        for row in self.store.pending_effects(swap_id):
+            effect = row.effect
+            if row.status == "sent" and row.tx_id in refused and hasattr(effect, "role"):
+                self._sent_now.discard(row.tx_id)
+                self.store.reopen_effect(swap_id, kind=effect.kind, role=effect.role.value)
+        self.run_effects(swap_id)
+
+    def _tick_swap(self, swap_id: str, step: Callable[[str], None]) -> None:
+        """``step(swap_id)`` in the swap's own ``try`` (see :meth:`tick`)."""
+        try:
+            if self.retries.deferred(swap_id):
+                return
+            with swap_context(swap_id):  # every line logged about it names the swap
+                step(swap_id)
+            self.retries.succeeded(swap_id)
+        except LeaseLost as exc:
+            self.metrics.leases_lost.inc()
+            log.warning("swap %s: %s; leaving it to the replica that holds it", swap_id, exc)
+        except ApprovalPending as exc:
+            log.info("swap %s: %s", swap_id, exc)
+        except TransientError as exc:
+            self.transient_errors += 1
+            log.warning("swap %s: transient failure, retrying next tick: %s", swap_id, exc)
+        except Exception as exc:
+            self._swap_failed(swap_id, exc)
 
     def _swap_failed(self, swap_id: str, exc: Exception) -> None:
         self.metrics.swap_errors.labels(type(exc).__name__).inc()
@@ -926,7 +957,7 @@ class RelayerService:
         signer = state.terms.leg(role).sender if action == "lock" else rt.operator.address
         journal = SwapJournal(self.store, swap_id, self._key)
         try:
-            with self._signing(rt, signer), journaled(journal):
+            with self._signing(rt, signer), journaled(journal), self._batches.owned_by(swap_id):
                 tx_id = fn()
         except (LeaseLost, SignerBusy, ApprovalPending):
             raise
@@ -947,6 +978,8 @@ class RelayerService:
             self._sent += 1
             plan = self.crash_plan
             if plan is not None and plan.after_send is not None and self._sent >= plan.after_send:
+                # a send the tick holds for its batch goes out first: the chain has it
+                self._batches.flush(lambda key, exc: None)
                 _die(f"after sending transaction {tx_id} ({action}), before recording it")
             self.store.record_sent(
                 swap_id, seq, signed_tx="(kept sealed in the journal: documents tx:*)", tx_id=tx_id

@@ -51,6 +51,19 @@ transactions at once, with :meth:`EvmClient.outcomes`. Like :meth:`transact` it 
 through the signed-transaction journal (:mod:`bridge.journal`): the bytes are kept before
 they are sent, and a retry re-sends the same bytes.
 
+Sends held for one batch (:meth:`EvmClient.hold_sends`, a node only): while held,
+:meth:`send` signs, keeps (journal) and queues the transaction and returns its hash; the
+queue goes to the node in one JSON-RPC batch at :meth:`EvmClient.flush_sends` (the relayer
+holds a chain's sends for one tick: one request for all its transactions to that chain),
+or earlier, before a :meth:`transact` of the same client (which builds on the node's
+count). The flush returns the sends the node refused (:class:`Refusal`), each translated
+as :meth:`submit` translates a single send's refusal ("already known", or a transaction
+the node has, is sent); the caller handles each as a refused single send (the relayer runs
+its effect again, unbatched). A refused transaction whose sender had later nonces accepted
+in the same batch would leave them queued behind its nonce: that nonce is filled at once
+with a zero-value transfer to the sender itself, so the later ones are mined and the
+refused one's next attempt is built on a fresh nonce.
+
 Errors: SDK exceptions never leave this module untranslated. A connection failure is
 :class:`~bridge.errors.ChainUnavailable`; a revert, whether web3's ``ContractLogicError`` /
 ``ContractCustomError`` (JSON-RPC nodes) or eth-tester's ``TransactionFailed`` (py-evm,
@@ -111,6 +124,7 @@ __all__ = [
     "ClientStats",
     "EvmClient",
     "EvmReverted",
+    "Refusal",
     "RevertInfo",
     "SentTx",
     "decode_revert_data",
@@ -391,6 +405,32 @@ class SentTx:
     reason: str = ""
 
 
+@dataclass(frozen=True)
+class Refusal:
+    """A held send the node refused at :meth:`EvmClient.flush_sends`: the transaction's hash,
+    its sender, and the error a single :meth:`EvmClient.submit` would have raised."""
+
+    tx_id: str
+    sender: str
+    error: BridgeError
+
+
+@dataclass
+class _Held:
+    """A signed transaction queued for the next batch (``nonce`` None: kept bytes re-sent,
+    their nonce not read back)."""
+
+    tx_id: str
+    raw: bytes
+    sender: str
+    nonce: int | None
+    signer: Any
+
+
+_SEND_BATCH: Final = 500
+"""Transactions per JSON-RPC batch at most (a larger queue goes in several)."""
+
+
 def _sent_of(tx_id: str, receipt: Mapping[str, Any]) -> SentTx:
     ok = int(receipt["status"]) == 1
     return SentTx(
@@ -569,6 +609,10 @@ class EvmClient:
         self._contracts: dict[tuple[str, int], tuple[object, Contract]] = {}
         self.nonces = NonceBook(self._pending_count)
         """Nonces of :meth:`send`, per sender (:mod:`adapters.evm.nonces`)."""
+        self._held: list[_Held] | None = None
+        self._held_at = 0.0
+        self._held_ids: list[str] = []
+        self._refusals: list[Refusal] = []
 
     # -- construction ---------------------------------------------------------------
 
@@ -705,8 +749,7 @@ class EvmClient:
             else:
                 self.w3.eth.send_raw_transaction(signed)
         except RpcError as exc:
-            text = exc.message.lower()
-            if "already known" in text or "known transaction" in text or "already imported" in text:
+            if _already_known(exc.message):
                 return tx_hash
             if self._is_known(tx_hash):
                 return tx_hash
@@ -1421,6 +1464,8 @@ class EvmClient:
             journal.forget(key)  # as in :meth:`transact`: the caller wants another one
             kept = None
         if kept is not None:
+            if self._held is not None:
+                return self._hold(_Held(Web3.keccak(kept).to_0x_hex(), kept, sender, None, signer))
             try:
                 return self.submit(kept)  # the same bytes again: never a second transaction
             except BridgeError as exc:
@@ -1429,10 +1474,12 @@ class EvmClient:
                 log.warning("transaction %s can no longer be mined; building a new one", exc)
                 journal.forget(key)
         for attempt in (1, 2):
-            tx = self.build_tx(
-                sender, to, data, value=value, gas=gas, nonce=self.nonces.take(sender)
-            )
+            nonce = self.nonces.take(sender)
+            tx = self.build_tx(sender, to, data, value=value, gas=gas, nonce=nonce)
             raw = journal.keep(key, signer.sign(tx))
+            if self._held is not None:
+                # kept (journal) before it is queued: it goes out with the batch
+                return self._hold(_Held(Web3.keccak(raw).to_0x_hex(), raw, sender, nonce, signer))
             try:
                 return self.submit(raw)
             except BridgeError as exc:
@@ -1443,6 +1490,129 @@ class EvmClient:
                     continue
                 raise
         raise AssertionError("unreachable")  # pragma: no cover
+
+    # -- sends held for one batch ---------------------------------------------------------
+
+    def hold_sends(self) -> bool:
+        """Queue :meth:`send`'s transactions for one batch until :meth:`flush_sends`; False
+        (nothing held, sends go out one by one) where there is no node (py-evm mines each
+        transaction as it is sent) or the client is on web3's transport."""
+        if self._fast is None:
+            return False
+        if self._held is None:
+            self._held = []
+        return True
+
+    @property
+    def held_sends(self) -> tuple[str, ...]:
+        """Hashes of the transactions sent while held, queued or already sent in a batch,
+        since :meth:`hold_sends` (in the order they were queued)."""
+        return tuple(self._held_ids)
+
+    @property
+    def held_age(self) -> float:
+        """Seconds the oldest queued send has waited (0.0: nothing queued)."""
+        return time.monotonic() - self._held_at if self._held else 0.0
+
+    def _hold(self, item: _Held) -> str:
+        assert self._held is not None
+        if not self._held:
+            self._held_at = time.monotonic()
+        self._held.append(item)
+        self._held_ids.append(item.tx_id)
+        return item.tx_id
+
+    def drain_sends(self) -> None:
+        """Send the queued transactions now, in one batch per :data:`_SEND_BATCH`, and keep
+        holding; refusals are kept for :meth:`flush_sends`."""
+        queued = self._held or []
+        if self._held is not None:
+            self._held = []
+        for start in range(0, len(queued), _SEND_BATCH):
+            self._refusals.extend(self._send_batch(queued[start : start + _SEND_BATCH]))
+
+    def flush_sends(self) -> list[Refusal]:
+        """Send what is queued (:meth:`drain_sends`) and stop holding; return every send
+        the node refused since :meth:`hold_sends`."""
+        try:
+            self.drain_sends()
+        finally:
+            self._held = None
+            self._held_ids = []
+        refused, self._refusals = self._refusals, []
+        return refused
+
+    def _send_batch(self, queued: Sequence[_Held]) -> list[Refusal]:
+        """One ``eth_sendRawTransaction`` batch; the refusals (see the module docstring)."""
+        fast = self._fast
+        if not queued or fast is None:
+            return []
+        try:
+            answers = fast.batch(
+                [("eth_sendRawTransaction", ["0x" + item.raw.hex()]) for item in queued]
+            )
+        except ChainUnavailable as exc:
+            # nothing known to have arrived: each is handled as a single send that failed so
+            # (the same bytes are sent again; one that did arrive is "already known" then)
+            for item in queued:
+                self.nonces.forget(item.sender)
+            return [Refusal(item.tx_id, item.sender, exc) for item in queued]
+        failed: list[tuple[_Held, RpcError]] = []
+        for item, answer in zip(queued, answers, strict=True):
+            if isinstance(answer, RpcError) and not _already_known(answer.message):
+                failed.append((item, answer))
+        if not failed:
+            return []
+        # "nonce too low" for a transaction the node has (e.g. mined already): it is sent
+        try:
+            known = fast.batch([("eth_getTransactionByHash", [item.tx_id]) for item, _ in failed])
+        except ChainUnavailable:
+            known = [None] * len(failed)
+        refused: list[Refusal] = []
+        for (item, error), found in zip(failed, known, strict=True):
+            if found is not None and not isinstance(found, RpcError):
+                continue
+            self.nonces.forget(item.sender)  # not in the pool: its nonce is free again
+            failure = _rpc_failure(error, what="send transaction", tx_id=item.tx_id)
+            refused.append(Refusal(item.tx_id, item.sender, failure))
+        self._fill_gaps(queued, {r.tx_id: r.error for r in refused})
+        return refused
+
+    def _fill_gaps(self, queued: Sequence[_Held], refused: Mapping[str, BridgeError]) -> None:
+        """Fill each refused nonce below a nonce of the same sender the batch got accepted
+        (a zero-value transfer to the sender itself), so those are not queued behind it."""
+        accepted: dict[str, int] = {}
+        for item in queued:
+            if item.tx_id not in refused and item.nonce is not None:
+                key = item.sender.lower()
+                accepted[key] = max(accepted.get(key, -1), item.nonce)
+        for item in queued:
+            if item.tx_id not in refused or item.nonce is None:
+                continue
+            if "nonce" in str(refused[item.tx_id]).lower():
+                continue  # "nonce too low": another transaction has it, no gap
+            if item.nonce >= accepted.get(item.sender.lower(), -1):
+                continue
+            try:
+                tx = self.build_tx(item.sender, item.sender, b"", gas=21_000, nonce=item.nonce)
+                self.submit(item.signer.sign(tx))
+            except BridgeError as exc:
+                # e.g. "nonce too low": another transaction has it (no gap), or the sender
+                # cannot pay even this: its later ones wait for its next transaction
+                log.warning(
+                    "nonce %d of %s (refused send) not filled: %s",
+                    item.nonce,
+                    item.sender,
+                    exc,
+                )
+            else:
+                log.warning(
+                    "nonce %d of %s filled (tx %s refused; later ones were accepted)",
+                    item.nonce,
+                    item.sender,
+                    item.tx_id,
+                )
+            self.nonces.forget(item.sender)
 
     def outcomes(self, tx_ids: Sequence[str]) -> dict[str, SentTx]:
         """What became of sent transactions, read in one batch on a node (a second one for
@@ -1514,6 +1684,8 @@ class EvmClient:
         ``EvmReverted`` and nothing is sent. With ``gas`` it is sent as is, and a mined
         failure (status 0) raises ``EvmReverted`` with the replayed reason.
         """
+        if self._held:
+            self.drain_sends()  # built on the node's count below: the queued ones go first
         key = self._journal_key(signer.address, to, data, value)
         kept = journal.stored(key)
         if kept is not None and self._mined(Web3.keccak(kept).to_0x_hex()):
@@ -1679,6 +1851,12 @@ def detect_evm_version(client: EvmClient) -> str:
 
 
 # -- the thin JSON-RPC path: web3's answers and errors, without web3's formatters ---------
+
+
+def _already_known(message: str) -> bool:
+    """Whether a send's error says the node has the transaction already."""
+    text = message.lower()
+    return "already known" in text or "known transaction" in text or "already imported" in text
 
 
 def _rpc_failure(exc: RpcError, *, what: str, tx_id: str | None = None) -> BridgeError:

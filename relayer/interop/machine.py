@@ -108,7 +108,7 @@ from hypothesis.stateful import (
 )
 from web3 import Web3
 
-from adapters.evm.client import EvmClient
+from adapters.evm.client import EvmClient, Refusal
 from adapters.evm.erc20 import Erc20Adapter
 from adapters.evm.erc3643 import Erc3643Adapter
 from adapters.evm.htlc import EvmHtlc
@@ -619,13 +619,38 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
                     raise ChainTimeout(f"wait for receipt: {tx_id} never mined (dropped)")
                 return _wait(tx_id, timeout=timeout)
 
+            send_batch = client._send_batch
+
+            def hooked_batch(
+                queued: Any, _send_batch: Any = send_batch, _chain: str = chain
+            ) -> list[Refusal]:
+                # a tick's held sends (EvmClient.flush_sends): the same faults, per transaction
+                # in the batch's order, and the same settling after it
+                forwarded, lost_answers = [], []
+                for item in queued:
+                    if not (self.in_tick and self.drops):
+                        forwarded.append(item)
+                        continue
+                    how = self.drops.pop(0)
+                    self.dropped += 1
+                    if how == "never_sent":
+                        self.lost.add(item.tx_id)
+                        continue
+                    forwarded.append(item)
+                    lost_answers.append(item)
+                refused: list[Refusal] = _send_batch(forwarded)
+                self.world.settle(chains=(_chain,))
+                lost = ChainUnavailable("send transaction: the node's answer was lost (fault)")
+                return refused + [Refusal(i.tx_id, i.sender, lost) for i in lost_answers]
+
             setattr(client, "submit", hooked_submit)  # noqa: B010 (an instance override)
             setattr(client, "wait", hooked_wait)  # noqa: B010
+            setattr(client, "_send_batch", hooked_batch)  # noqa: B010
 
     def _unhook_clients(self) -> None:
         for chain in self.EVM_CHAINS:
             client = self.world.client(chain)
-            for name in ("submit", "wait"):
+            for name in ("submit", "wait", "_send_batch"):
                 client.__dict__.pop(name, None)
 
     @property

@@ -283,3 +283,46 @@ def test_a_cached_claim_is_not_refused_on_a_kept_block_from_before_a_reorg(
         assert not port.is_open(lock_id)
     finally:
         client.revert(snapshot)
+
+
+@pytest.mark.anvil
+def test_held_sends_go_out_in_one_batch_and_a_refused_nonce_below_accepted_ones_is_filled(
+    manual_anvil: EvmClient,
+) -> None:
+    """``hold_sends`` / ``flush_sends``: three sends of one sender reach the node in one
+    request, each kept in the journal before. The node refuses the first (a real refusal:
+    its gas limit is above the block's) and takes the other two, whose nonces follow it:
+    the refusal comes back (what a single ``submit`` raises), and the refused nonce is filled
+    with a zero-value transfer, so the two are mined (not queued behind a gap)."""
+    client = manual_anvil
+    sender, receiver = EvmSigner.generate(), EvmSigner.generate()
+    client.fund(sender.address, 10**20)
+    start = client.nonces.take(sender.address)
+    client.nonces.forget(sender.address)
+    too_much = 2 * int(client._rpc("eth_getBlockByNumber", ["latest", False])["gasLimit"], 16)
+    journal = _Journal()
+    assert client.hold_sends()
+    before = _methods(client)
+    with journaled(journal):
+        sent = [
+            client.send(sender, receiver.address, b"", value=n + 1, gas=gas)
+            for n, gas in enumerate((too_much, 21_000, 21_000))
+        ]
+    assert _delta(before, client, "eth_sendRawTransaction") == 0  # held: nothing sent yet
+    assert len(journal.kept) == 3  # each kept before it goes out
+    assert client.held_sends == tuple(sent)
+    before, batches = _methods(client), client.stats.batches
+    refused = client.flush_sends()
+    assert _delta(before, client, "eth_sendRawTransaction") == 4  # the batch, then the filler
+    assert client.stats.batches == batches + 1  # the three sends in one request
+    assert [r.tx_id for r in refused] == [sent[0]]
+    assert "gas" in str(refused[0].error).lower()
+    assert client.held_sends == ()
+    client._rpc("anvil_mine", ["0x1"])
+    outcomes = client.outcomes(sent)
+    assert [outcomes[t].status for t in sent] == ["dropped", "mined", "mined"]
+    assert client._pending_count(sender.address) == start + 3  # the filler took the gap
+    assert client.hold_sends()
+    requests = client.stats.requests
+    assert client.flush_sends() == []
+    assert client.stats.requests == requests  # an empty batch: no request
