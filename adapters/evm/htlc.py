@@ -495,7 +495,7 @@ class EvmHtlc:
         abi = load_artifact(HTLC_ARTIFACT).abi
         self.contract: Contract = client.contract(self.address, abi)
         self._locks: dict[str, LockParams] = {}
-        self._receipt_logs: dict[str, list[Mapping[str, Any]]] = {}
+        self._receipt_logs: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
         self._topics: dict[str, str] = {
             str(item["name"]): _topic_of(item) for item in abi if item.get("type") == "event"
         }
@@ -1045,32 +1045,32 @@ class EvmHtlc:
         """
         topic = self._topics["TokenLocked"]
         tokens: set[str] = set()
-        wanted: set[str] = set()
+        wanted: set[tuple[str, str]] = set()
         for entry in entries:
             topics = entry["topics"]
             if not topics or "0x" + bytes(topics[0]).hex() != topic:
                 continue
-            tx_id = "0x" + bytes(entry["transactionHash"]).hex()
-            if tx_id in self._receipt_logs:
+            key = _inclusion(entry)
+            if key in self._receipt_logs:
                 continue  # prefetched by an earlier read (decoded only when still wanted)
             args = self._fast_args("TokenLocked", entry)
             if args is None:
                 continue
-            wanted.add(tx_id)
+            wanted.add(key)
             tokens.add(str(args["token"]))
         if not wanted:
             return
         me = "0x" + bytes(12).hex() + self.address[2:].lower()
-        found: dict[str, list[Mapping[str, Any]]] = {}
+        found: dict[tuple[str, str], list[Mapping[str, Any]]] = {}
         for item in self.client.logs_since(
             address=sorted(tokens),
             topics=[_TRANSFER_TOPIC, None, me],
             from_block=from_block,
             to_block=to_block,
         ):
-            tx_id = "0x" + bytes(item["transactionHash"]).hex()
-            if tx_id in wanted:
-                found.setdefault(tx_id, []).append(item)
+            key = _inclusion(item)
+            if key in wanted:
+                found.setdefault(key, []).append(item)
         if len(self._receipt_logs) + len(found) > 4096:
             self._receipt_logs.clear()
         self._receipt_logs.update(found)
@@ -1535,13 +1535,13 @@ class EvmHtlc:
                 token = str(args.get("token", NATIVE))
                 partition = args.get("partition")
                 if name == "TokenLocked":
-                    moved = self._token_transfer(tx_id, int(entry["logIndex"]), token)
+                    moved = self._token_transfer(entry, token)
                     if moved is None:
                         log.warning("lock in %s: no Transfer to the HTLC follows it", tx_id)
                         return None
                     args["sender"], args["amount"] = moved
                 elif name == "PartitionLocked":
-                    by_partition = self._partition_transfer(tx_id, int(entry["logIndex"]), token)
+                    by_partition = self._partition_transfer(entry, token)
                     if by_partition is None:
                         log.warning(
                             "lock in %s: no TransferByPartition to the HTLC follows it", tx_id
@@ -1601,17 +1601,27 @@ class EvmHtlc:
             args[field] = to_checksum_address(value) if kind == "address" else value
         return args
 
-    def _receipt_logs_of(self, tx_id: str) -> list[Any]:
-        logs = self._receipt_logs.get(tx_id)
+    def _receipt_logs_of(self, entry: Mapping[str, Any]) -> list[Any]:
+        """The logs of the transaction that logged ``entry``, as mined in ``entry``'s block.
+
+        Kept per block hash and transaction: log indexes count from the start of the block,
+        so after a reorg the same transaction mined again elsewhere in a block has other
+        indexes. A receipt from another block (the transaction was mined again since
+        ``entry`` was read) says nothing of ``entry``'s block: no logs."""
+        key = _inclusion(entry)
+        logs = self._receipt_logs.get(key)
         if logs is None:
-            logs = list(self.client.receipt(tx_id)["logs"])
+            receipt = self.client.receipt(key[1])
+            if "0x" + bytes(receipt["blockHash"]).hex() != key[0]:
+                return []
+            logs = list(receipt["logs"])
             if len(self._receipt_logs) > 4096:
                 self._receipt_logs.clear()
-            self._receipt_logs[tx_id] = logs
+            self._receipt_logs[key] = logs
         return logs
 
     def _partition_transfer(
-        self, tx_id: str, after: int, token: str
+        self, entry: Mapping[str, Any], token: str
     ) -> tuple[bytes, str, int] | None:
         """The partition, sender and amount of a partition lock: the ``fromPartition``,
         ``from`` and ``value`` of the first ERC-1410 ``TransferByPartition(_, _, _, this HTLC,
@@ -1619,7 +1629,8 @@ class EvmHtlc:
         (``PartitionLocked`` does not repeat them; lockPartition refused any delivery other
         than the amount in the partition, and any lock of that token nested in between)."""
         me = "0x" + bytes(12).hex() + self.address[2:].lower()
-        for item in sorted(self._receipt_logs_of(tx_id), key=lambda x: int(x["logIndex"])):
+        after = int(entry["logIndex"])
+        for item in sorted(self._receipt_logs_of(entry), key=lambda x: int(x["logIndex"])):
             if int(item["logIndex"]) <= after or str(item["address"]).lower() != token.lower():
                 continue
             topics = ["0x" + bytes(t).hex() for t in item["topics"]]
@@ -1632,13 +1643,14 @@ class EvmHtlc:
             return bytes.fromhex(topics[1][2:]), sender, int.from_bytes(data[32:64], "big")
         return None
 
-    def _token_transfer(self, tx_id: str, after: int, token: str) -> tuple[str, int] | None:
+    def _token_transfer(self, entry: Mapping[str, Any], token: str) -> tuple[str, int] | None:
         """The sender and amount of a token lock: the ``from`` and ``value`` of the first
         ``Transfer(_, this HTLC, _)`` logged by ``token`` after the lock's own log in the same
         transaction (``TokenLocked`` does not repeat them; lockToken refused any delivery
         other than the amount, and any second lock of that token nested in between)."""
         me = "0x" + bytes(12).hex() + self.address[2:].lower()
-        for item in sorted(self._receipt_logs_of(tx_id), key=lambda x: int(x["logIndex"])):
+        after = int(entry["logIndex"])
+        for item in sorted(self._receipt_logs_of(entry), key=lambda x: int(x["logIndex"])):
             if int(item["logIndex"]) <= after or str(item["address"]).lower() != token.lower():
                 continue
             topics = ["0x" + bytes(t).hex() for t in item["topics"]]
@@ -2105,3 +2117,13 @@ def register_escrow_identity(
         raise InvalidInput("country", "must be an ISO 3166-1 alpha-2 code", value=country) from exc
     registry = client.contract(identity_registry, load_abi("IdentityRegistry"))
     return _send_call(client, agent, registry.functions.registerIdentity(htlc, identity, numeric))
+
+
+def _inclusion(entry: Mapping[str, Any]) -> tuple[str, str]:
+    """Where a log's transaction was mined: its block hash and its transaction hash (the
+    same transaction mined again after a reorg is another inclusion, with other log
+    indexes)."""
+    return (
+        "0x" + bytes(entry["blockHash"]).hex(),
+        "0x" + bytes(entry["transactionHash"]).hex(),
+    )

@@ -1274,3 +1274,74 @@ def test_escrow_shortfall_reads_the_locks_and_the_balance_at_one_block(env: Env)
     assert (missing, open_ids) == (0, (lock_id,))
     assert env.htlc.get(lock_id).state == "claimed"
     assert env.htlc.shortfall(None) == (0, ())
+
+
+def _mine_together(client: EvmClient, signed: list[bytes]) -> None:
+    """Send ``signed`` in order and mine them in one block (automine off meanwhile)."""
+    if client.backend == "pyevm":
+        client._tester.disable_auto_mine_transactions()
+        try:
+            for raw in signed:
+                client.submit(raw)
+            client._tester.mine_blocks(1)
+        finally:
+            client._tester.enable_auto_mine_transactions()
+        return
+    client._rpc("evm_setAutomine", [False])
+    try:
+        for raw in signed:
+            client.submit(raw)
+        client._rpc("evm_mine", [])
+    finally:
+        client._rpc("evm_setAutomine", [True])
+
+
+def test_a_token_lock_mined_again_lower_in_a_block_after_a_reorg_is_still_seen(env: Env) -> None:
+    """A reorg removes a token lock's block and the same signed transaction is mined again
+    after another transaction's logs (a relayer re-sends its own bytes; the interop run on
+    ``867683a``, seed 706: an HTLC holding 157 units more than its open locks). The lock's
+    log indexes are block-wide: read before the reorg, the lock's ``Transfer`` sat at a
+    lower index than the lock log now does. The event scan must find the lock, with its
+    sender and amount, from the logs of the block it is in now."""
+    token = _cash(env, env.alice, 5_000_000)
+    env.send(env.alice, token.functions.mint(env.carol.address, 1_000))
+    asset = env.asset(token.address)
+    env.send(env.alice, token.functions.approve(env.htlc.address, 3_000_000))
+    client = env.client
+    before = client.snapshot()
+    sent: list[bytes] = []
+    submit = client.submit
+
+    def kept(signed: bytes) -> str:
+        sent.append(signed)
+        return submit(signed)
+
+    client.submit = kept  # type: ignore[method-assign]
+    try:
+        lock_id, _ = env.htlc.lock(
+            asset=asset,
+            receiver=env.bob.address,
+            amount=1_000_000,
+            hashlock=env.secret().hashlock,
+            deadline=env.now() + HOUR,
+            signer=env.alice,
+        )
+    finally:
+        client.submit = submit  # type: ignore[method-assign]
+    assert len(sent) == 1
+    first = [e for e in env.htlc.events(0, client.head()) if e.name == "Locked"]
+    assert [(e.args["lock_id"], e.args["amount"]) for e in first] == [(lock_id, 1_000_000)]
+
+    client.revert(before)  # the reorg: the lock's block is gone
+    transfer = token.functions.transfer(env.bob.address, 10).build_transaction(
+        {"from": env.carol.address}
+    )
+    tx = client.build_tx(env.carol.address, token.address, bytes.fromhex(transfer["data"][2:]))
+    _mine_together(client, [env.carol.sign(tx), sent[0]])  # a Transfer log comes first now
+
+    again = [e for e in env.htlc.events(0, client.head()) if e.name == "Locked"]
+    assert [(e.args["lock_id"], e.args["sender"], e.args["amount"]) for e in again] == [
+        (lock_id, env.alice.address, 1_000_000)
+    ]
+    assert again[0].height == first[0].height
+    assert env.htlc.shortfall(asset) == (0, (lock_id,))
