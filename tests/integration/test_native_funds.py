@@ -29,6 +29,7 @@ from relayer.evm import evm_runtime
 from relayer.sealing import SealingKey
 from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
 from relayer.store import SqliteStore
+from tests.fixtures.evm import mined_on_send
 
 ETHER = 10**18
 TIMING = ChainTiming(
@@ -51,7 +52,7 @@ pytestmark = pytest.mark.anvil
 
 @pytest.fixture(scope="module")
 def world(anvil_url: str) -> World:
-    chain = EvmClient.from_target(anvil_url)
+    chain = mined_on_send(EvmClient.from_target(anvil_url))  # a tick's sends in before it ends
     seller, buyer, operator = EvmSigner.generate(), EvmSigner.generate(), EvmSigner.generate()
     for signer in (seller, operator):
         chain.fund(signer.address, 10 * ETHER)
@@ -125,8 +126,9 @@ def _order(world: World, order_id: str, wei: int) -> SwapOrder:
     )
 
 
-def _drive(service: RelayerService, swap_id: str) -> Outcome:
-    for _ in range(8):
+def drive(service: RelayerService, swap_id: str, *, ticks: int = 10) -> Outcome:
+    """Tick ``service`` until the swap is final, at most ``ticks`` times; its outcome."""
+    for _ in range(ticks):
         service.tick()
         outcome = service.store.get(swap_id).outcome
         if outcome is not Outcome.OPEN:
@@ -143,7 +145,7 @@ def test_a_buyer_short_of_native_coin_is_refused_before_the_seller_locks(
     service = one_chain_service(world, tmp_path)
     balance = world.chain.balance(world.buyer.address)
     state = service.submit(_order(world, "short", balance))  # all of it: nothing for fees
-    assert _drive(service, state.terms.swap_id) is Outcome.REFUSED
+    assert drive(service, state.terms.swap_id) is Outcome.REFUSED
     final = service.store.get(state.terms.swap_id)
     assert [r.code for r in final.refusals] == [ReasonCode.INSUFFICIENT_BALANCE]
     detail = final.refusals[0].detail
@@ -161,4 +163,4 @@ def test_a_buyer_with_enough_native_coin_settles(
     """Control: the same trade for one ether (amount plus fees covered) completes."""
     service = one_chain_service(world, tmp_path)
     state = service.submit(_order(world, "enough", ETHER))
-    assert _drive(service, state.terms.swap_id) is Outcome.COMPLETED
+    assert drive(service, state.terms.swap_id) is Outcome.COMPLETED

@@ -27,7 +27,8 @@ from bridge.swap import Leg, Outcome
 from relayer.dry_runs import GasBook, evm_funds_check, evm_token_lock_gas
 from relayer.evm import prepare_token_lock
 from relayer.service import LegOrder, RelayerService, SwapOrder
-from tests.integration.test_native_funds import one_chain_service
+from tests.fixtures.evm import mined_on_send
+from tests.integration.test_native_funds import drive, one_chain_service
 
 ETHER = 10**18
 
@@ -48,7 +49,7 @@ def world(request: pytest.FixtureRequest) -> World:
     if request.param == "pyevm":
         chain = EvmClient.embedded()
     else:
-        chain = EvmClient.from_target(request.getfixturevalue("anvil_url"))
+        chain = mined_on_send(EvmClient.from_target(request.getfixturevalue("anvil_url")))
     seller, buyer, operator = EvmSigner.generate(), EvmSigner.generate(), EvmSigner.generate()
     for signer in (seller, operator):
         chain.fund(signer.address, 10 * ETHER)
@@ -93,15 +94,6 @@ def _order(world: World, order_id: str) -> SwapOrder:
     )
 
 
-def _drive(service: RelayerService, swap_id: str) -> Outcome:
-    for _ in range(10):
-        service.tick()
-        outcome = service.store.get(swap_id).outcome
-        if outcome is not Outcome.OPEN:
-            return outcome
-    return service.store.get(swap_id).outcome
-
-
 def test_a_buyer_with_the_token_but_no_gas_is_refused_before_the_seller_locks(
     world: World, snapshot: None, tmp_path: Path
 ) -> None:
@@ -111,7 +103,7 @@ def test_a_buyer_with_the_token_but_no_gas_is_refused_before_the_seller_locks(
     assert world.chain.balance(world.buyer.address) == 0
     service = one_chain_service(world, tmp_path)
     state = service.submit(_order(world, "no-gas"))
-    assert _drive(service, state.terms.swap_id) is Outcome.REFUSED
+    assert drive(service, state.terms.swap_id) is Outcome.REFUSED
     final = service.store.get(state.terms.swap_id)
     assert [r.code for r in final.refusals] == [ReasonCode.INSUFFICIENT_BALANCE], final.refusals
     detail = final.refusals[0].detail
@@ -138,7 +130,7 @@ def test_a_buyer_with_a_little_gas_money_settles(
     world.chain.fund(world.buyer.address, ETHER // 10)
     service = one_chain_service(world, tmp_path)
     state = service.submit(_order(world, "some-gas"))
-    assert _drive(service, state.terms.swap_id) is Outcome.COMPLETED
+    assert drive(service, state.terms.swap_id) is Outcome.COMPLETED
     erc20 = Erc20Adapter(world.chain)
     assert erc20.holding(world.cash, world.seller.address).balance == 5_000
     assert erc20.holding(world.security, world.buyer.address).balance == 100
@@ -367,7 +359,7 @@ def test_a_reservation_is_released_when_its_swap_ends(
     _keep_tokens(world, IN_FLIGHT * 5_000 + 2_500)
     service = one_chain_service(world, tmp_path)
     for swap_id in _submit_wave(service, world, "done", IN_FLIGHT):
-        assert _drive(service, swap_id) is Outcome.COMPLETED
+        assert drive(service, swap_id) is Outcome.COMPLETED
     erc20 = Erc20Adapter(world.chain)
     assert erc20.holding(world.cash, world.buyer.address).balance == 2_500
     erc20.agent_operation(

@@ -15,7 +15,6 @@ HTLC pulls with ``operatorTransferByPartition``, so it must hold a partition all
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,14 +27,14 @@ from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
 from adapters.evm.erc1400 import deploy_security_token
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
-from bridge.htlc import ChainTiming, RelayerBudget
+from bridge.htlc import ChainTiming
 from bridge.model import AssetRef, Capability, EvmContractLocator
 from bridge.reasons import ReasonCode
 from bridge.swap import Leg, Outcome
-from relayer.evm import evm_runtime, prepare_token_lock
-from relayer.sealing import SealingKey
-from relayer.service import ComplianceResult, LegOrder, RelayerService, SwapOrder
-from relayer.store import SqliteStore
+from relayer.evm import prepare_token_lock
+from relayer.service import LegOrder, SwapOrder
+from tests.fixtures.evm import mined_on_send
+from tests.integration.test_native_funds import drive, one_chain_service
 
 ETHER = 10**18
 CLASS_A = b"class-A".ljust(32, b"\x00")
@@ -92,7 +91,7 @@ pytestmark = pytest.mark.anvil
 
 @pytest.fixture(scope="module")
 def world(anvil_url: str) -> World:
-    chain = EvmClient.from_target(anvil_url)
+    chain = mined_on_send(EvmClient.from_target(anvil_url))  # a tick's sends in before it ends
     seller, buyer, operator = (EvmSigner.generate() for _ in range(3))
     for signer in (seller, buyer, operator):
         chain.fund(signer.address, 10 * ETHER)
@@ -125,27 +124,6 @@ def snapshot(world: World) -> Iterator[None]:
     world.chain.revert(taken)
 
 
-def _service(world: World, tmp_path: Path) -> RelayerService:
-    return RelayerService(
-        store=SqliteStore(tmp_path / "relayer.sqlite3", clock=time.time),
-        chains={
-            "evm": evm_runtime(
-                name="evm",
-                client=world.chain,
-                htlc=world.htlc,
-                timing=TIMING,
-                confirmations=0,
-                signers=[world.seller, world.buyer],
-                operator=world.operator,
-            )
-        },
-        compliance=lambda order, at: ComplianceResult(True, (), {"rules": "test"}),
-        sealing_key=SealingKey.generate(),
-        budget=RelayerBudget(reaction_s=30, compliance_recheck_s=10, margin_s=30),
-        wall_clock=lambda: float(int(world.chain.now().timestamp())),
-    )
-
-
 def _order(world: World, order_id: str, units: int, partition: bytes | None) -> SwapOrder:
     return SwapOrder(
         order_id=order_id,
@@ -169,15 +147,6 @@ def _order(world: World, order_id: str, units: int, partition: bytes | None) -> 
     )
 
 
-def _drive(service: RelayerService, swap_id: str) -> Outcome:
-    for _ in range(10):
-        service.tick()
-        outcome = service.store.get(swap_id).outcome
-        if outcome is not Outcome.OPEN:
-            return outcome
-    return service.store.get(swap_id).outcome
-
-
 def test_an_order_of_one_partition_settles_through_the_relayer(
     world: World, snapshot: None, tmp_path: Path
 ) -> None:
@@ -185,11 +154,11 @@ def test_an_order_of_one_partition_settles_through_the_relayer(
     partition from the seller to the buyer (the other partition untouched) and the cash
     back; the seller's lock is the partition lock the terms name (its id commits to the
     partition), and the HTLC was let pull them by partition, not by an ERC-20 allowance."""
-    service = _service(world, tmp_path)
+    service = one_chain_service(world, tmp_path)
     cash = Erc20Adapter(world.chain)
     state = service.submit(_order(world, "class-b", 40, CLASS_B))
     assert state.terms.initiator_leg.partition == "0x" + CLASS_B.hex()
-    assert _drive(service, state.terms.swap_id) is Outcome.COMPLETED, service.audit(
+    assert drive(service, state.terms.swap_id) is Outcome.COMPLETED, service.audit(
         state.terms.swap_id
     )["last_error"]
     assert world.units(CLASS_B, world.buyer.address) == 40
@@ -218,9 +187,9 @@ def test_a_partition_order_beyond_that_partitions_balance_is_refused_before_any_
 ) -> None:
     """The token's dry run of a partition leg asks that partition: 150 class-B units when
     the seller holds 100 of class B (and 200 in all) is refused before anything is locked."""
-    service = _service(world, tmp_path)
+    service = one_chain_service(world, tmp_path)
     state = service.submit(_order(world, "class-b-too-many", 150, CLASS_B))
-    assert _drive(service, state.terms.swap_id) is Outcome.REFUSED
+    assert drive(service, state.terms.swap_id) is Outcome.REFUSED
     final = service.store.get(state.terms.swap_id)
     assert ReasonCode.INSUFFICIENT_BALANCE in [r.code for r in final.refusals], final.refusals
     assert world.htlc.find(bytes.fromhex(final.terms.hashlock[2:])) == []
