@@ -25,6 +25,48 @@ app = typer.Typer(
 )
 
 
+_SECURITY_ADAPTERS = {"erc3643": "trex", "erc1400": "erc1400"}
+"""The security adapters the suite drives, by standard, and the ``--security`` each is."""
+_CASH_ADAPTERS = {"erc20": "evm-evm", "asa": "evm-algorand"}
+"""The cash adapters the suite drives, by standard, and the ``--chains`` each is."""
+
+
+def _resolve_adapters(
+    adapters: str | None, security: str | None, chains: str | None
+) -> tuple[str, str]:
+    """The ``(security, chains)`` a run uses: from ``--adapters`` when given (refused if it
+    names other than an explicit ``--security`` or ``--chains``), else those two options."""
+    if adapters is None:
+        return security or "trex", chains or "evm-evm"
+    names = [a.strip().lower() for a in adapters.split(",") if a.strip()]
+    if len(names) != 2:
+        raise InvalidInput(
+            "adapters", "must name two adapters: the security's, then the cash's", value=adapters
+        )
+    sec_name, cash_name = names
+    if sec_name not in _SECURITY_ADAPTERS:
+        raise InvalidInput(
+            "adapters",
+            f"the security's adapter must be one of {', '.join(_SECURITY_ADAPTERS)}",
+            value=sec_name,
+        )
+    if cash_name not in _CASH_ADAPTERS:
+        raise InvalidInput(
+            "adapters",
+            f"the cash's adapter must be one of {', '.join(_CASH_ADAPTERS)}",
+            value=cash_name,
+        )
+    wanted = (_SECURITY_ADAPTERS[sec_name], _CASH_ADAPTERS[cash_name])
+    for option, given, want in (("security", security, wanted[0]), ("chains", chains, wanted[1])):
+        if given is not None and given != want:
+            raise InvalidInput(
+                "adapters",
+                f"names --{option} {want} but --{option} {given} was given",
+                value=adapters,
+            )
+    return wanted
+
+
 @app.callback()
 def interop_test(
     profile: Annotated[
@@ -43,24 +85,34 @@ def interop_test(
         str, typer.Option(help="The security chain: anvil (fast) or pyevm (in process).")
     ] = "anvil",
     chains: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="Where the two legs run: evm-evm (the cash on a second anvil chain) or "
             "evm-algorand (the cash, a USD stablecoin ASA, on the embedded Algorand ledger: "
             "decoy escrows of other templates, issuer clawback of an escrow, a restart past "
-            "the look-back). Ignored with --mutation (each mutation has its chains)."
+            "the look-back). Ignored with --mutation (each mutation has its chains). "
+            "[default: evm-evm]"
         ),
-    ] = "evm-evm",
+    ] = None,
     security: Annotated[
-        str,
+        str | None,
         typer.Option(
             help="The orders' security: trex (an ERC-3643 token) or erc1400 (a partitioned "
             "ERC-1400 token: plain orders and orders of class A or B, with the seller's lock "
             "of the other class, a third party's class-B look-alikes and the controller's "
             "forced transfers out of the HTLC; needs --sec-backend anvil). Ignored with "
-            "--mutation (each mutation has its security)."
+            "--mutation (each mutation has its security). [default: trex]"
         ),
-    ] = "trex",
+    ] = None,
+    adapters: Annotated[
+        str | None,
+        typer.Option(
+            help="The adapters the orders go through, by standard: the security's, then the "
+            f"cash's ({'|'.join(_SECURITY_ADAPTERS)},{'|'.join(_CASH_ADAPTERS)}; e.g. "
+            "erc1400,asa). The same as --security and --chains: erc3643 is --security trex, "
+            "asa is --chains evm-algorand."
+        ),
+    ] = None,
     report: Annotated[Path | None, typer.Option(help="Write the JSON report here.")] = None,
     replay_from: Annotated[
         Path | None,
@@ -100,6 +152,7 @@ def interop_test(
         raise InvalidInput("profile", "must be ci or thorough", value=profile)
     if minutes is not None and minutes <= 0:
         raise InvalidInput("minutes", "must be > 0", value=minutes)
+    security, chains = _resolve_adapters(adapters, security, chains)
     console = Console(quiet=as_json, stderr=True)
     # hypothesis and the chains: not for --help
     from relayer.interop.report import mutation_config, replay, run

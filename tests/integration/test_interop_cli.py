@@ -24,6 +24,7 @@ def test_help_explains_the_options(capsys: pytest.CaptureFixture[str]) -> None:
         "--actors",
         "--chains",
         "--security",
+        "--adapters",
     ):
         assert option in output
     assert "evm-algorand" in output
@@ -49,7 +50,8 @@ def test_an_unknown_security_or_erc1400_on_pyevm_is_refused_naming_the_field(
 
 
 def test_a_short_run_of_the_erc1400_world_passes_and_says_so(tmp_path: Path) -> None:
-    """``--security erc1400`` (ci profile, seed 1, the relayer and the parties' actors):
+    """``--adapters erc1400,erc20`` (the same as ``--security erc1400``; ci profile, seed 1,
+    the relayer and the parties' actors):
     the orders are of the partitioned ERC-1400 security (plain or of one class), its actors
     run beside the others, the real relayer keeps every invariant, and the report says
     which security the orders were of."""
@@ -57,8 +59,8 @@ def test_a_short_run_of_the_erc1400_world_passes_and_says_so(tmp_path: Path) -> 
     code = main(
         [
             "interop-test",
-            "--security",
-            "erc1400",
+            "--adapters",
+            "erc1400,erc20",
             "--seed",
             "1",
             "--actors",
@@ -70,9 +72,32 @@ def test_a_short_run_of_the_erc1400_world_passes_and_says_so(tmp_path: Path) -> 
     body = json.loads(out.read_text())
     assert code == 0, body["failures"]
     assert body["security"] == "erc1400"
+    assert body["chains"] == "evm-evm"
     assert body["rules"].get("submit", 0) >= 1
     assert body["relayer_ticks"] > 0
     assert {"partition_look_alike", "seller_other_partition"} <= set(body["rules"])
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--adapters", "erc1400"], "two adapters"),
+        (["--adapters", "ibet_share,erc20"], "erc3643, erc1400"),
+        (["--adapters", "erc3643,algorand"], "erc20, asa"),
+        (["--adapters", "erc1400,erc20", "--security", "trex"], "--security erc1400"),
+        (["--adapters", "erc3643,asa", "--chains", "evm-evm"], "--chains evm-algorand"),
+    ],
+)
+def test_adapters_the_suite_cannot_drive_or_that_contradict_an_option_are_refused(
+    args: list[str], says: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``--adapters`` names the security's adapter, then the cash's: fewer, unknown ones,
+    or one that contradicts ``--security`` / ``--chains`` given beside it are refused
+    before anything starts, naming the field and the rule."""
+    assert main(["interop-test", *args]) == 3
+    err = capsys.readouterr().err
+    assert "adapters" in err
+    assert says in err
 
 
 def test_bad_actor_is_refused_naming_the_field(tmp_path: Path) -> None:
@@ -100,9 +125,10 @@ def test_a_short_run_with_the_cash_on_algorand_passes_on_the_real_relayer(tmp_pa
     decoy escrows, the issuer's clawback and the restart past the look-back among them):
     the real relayer keeps every invariant, and the report says where the legs ran."""
     out = tmp_path / "report.json"
-    code = main(["interop-test", "--chains", "evm-algorand", "--seed", "5", "--report", str(out)])
+    code = main(["interop-test", "--adapters", "erc3643,asa", "--seed", "5", "--report", str(out)])
     body = json.loads(out.read_text())
     assert code == 0, body["failures"]
     assert body["chains"] == "evm-algorand"
+    assert body["security"] == "trex"
     assert body["examples"] >= 1
     assert body["relayer_ticks"] > 0
