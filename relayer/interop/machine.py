@@ -410,9 +410,12 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
         self.ticks = 0
         self.steps = 0
         self.invariants_checked = 0
+        # every replica's tick counts (A's and B's: ``ticks`` counts the ``tick`` rule's);
+        # a gap seen after tick n is owed a gauge by a claim or refund in a later tick
+        self.tick_seq = 0
         self.shortfall_seen: dict[tuple[str, str], int] = {}
-        # per asset: the index of the last tick in which a replica began a claim or refund
-        # of a leg of it (the moment it must look at its pooled escrow)
+        # per asset: the ``tick_seq`` of the last tick in which a replica began a claim or
+        # refund of a leg of it (the moment it must look at its pooled escrow)
         self.acted_at: dict[AssetRef | None, int] = {}
         self.capture = _Capture()
         self._levels: dict[str, int] = {}
@@ -569,7 +572,7 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
         runs: from then on the replica has had to look at the leg's pooled escrow."""
 
         def recorded(state: Any, role: Role) -> Any:
-            self.acted_at[state.terms.leg(role).asset] = self.ticks
+            self.acted_at[state.terms.leg(role).asset] = self.tick_seq
             return act(state, role)
 
         return recorded
@@ -856,6 +859,7 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
         tick never raises (an error in one swap is that swap's, retried with back-off; an
         exception out of ``tick()`` would stop the daemon's loop and every other swap)."""
         self.in_tick = True
+        self.tick_seq += 1
         try:
             with self._records_tick(service):
                 service.tick()
@@ -1770,8 +1774,8 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
             if not missing:
                 self.shortfall_seen.pop(key, None)
                 continue
-            since = self.shortfall_seen.setdefault(key, self.ticks)
-            if self.acted_at.get(asset, -1) < since:
+            since = self.shortfall_seen.setdefault(key, self.tick_seq)
+            if self.acted_at.get(asset, -1) <= since:  # no claim or refund since it was seen
                 continue
             gauge = max(
                 service.metrics.registry.get_sample_value(

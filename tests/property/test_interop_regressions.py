@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 
 from bridge.htlc import RelayerBudget
+from bridge.swap import LegPhase, Role
 from relayer.interop.strategies import Scenario, TradeSpec
 from tests.property.test_interop_mutations import (
     QUICK,
@@ -59,3 +60,34 @@ def test_refunds_dropped_at_the_end_are_given_the_ticks_a_drop_costs() -> None:
         m.every_swap_reaches_a_final_state()
         assert m.dropped == 3
         assert m.final_states() == [("refunded", "refunded", "refunded")]
+
+
+def test_a_replica_that_claimed_before_a_forced_transfer_owes_no_gauge_for_it() -> None:
+    """The 30-minute run on 9baf6fb (seed 914, 947 s) failed with "the sec HTLC holds 65
+    units less than its open locks and the relayer's stbridge_escrow_shortfall gauge is 0":
+    replica B had claimed a security leg in its tick, and only then did a gap appear (a
+    reorg took back the agent's restore of forced-out units). The suite asks for the gauge
+    once a replica has begun a claim or refund of that asset in a tick *after* the gap was
+    seen, but it dated the ticks by the ``tick`` rule alone, so B's tick, before the gap,
+    carried the same date as the gap. Here: B claims swap X's security, then the agent
+    forces a unit of swap Y's open lock out of the HTLC; no replica has acted since, so no
+    gauge is owed yet (and the real relayer keeps every invariant as it goes on)."""
+    with machine("refused_claim_without_back_off", QUICK, {"sec": 2, "cash": 2}) as m:
+        m.submit_order(TradeSpec(5, 100, 600, False))  # swap X
+        _check(m)
+        m.relay(2)  # X: both locks out
+        _check(m)
+        m.submit_order(TradeSpec(7, 100, 600, False))  # swap Y
+        _check(m)
+        m.tick()  # X reveals on the cash chain; Y's security lock goes out
+        _check(m)
+        m.lease_expires()
+        m.replica_tick()  # B takes the swaps over and claims X's security
+        _check(m)
+        x = m.svc.store.get(m.swaps[0].swap_id).leg_state(Role.INITIATOR).phase
+        assert x in (LegPhase.CLAIM_SENT, LegPhase.CLAIMED)  # B claimed X's security
+        m.agent_force_out(1)  # out of Y's open lock: a gap, after B's tick
+        assert m._escrow_gaps()
+        _check(m)
+        m.relay(2)
+        _check(m)
