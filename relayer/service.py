@@ -648,6 +648,7 @@ class RelayerService:
         plan = self.crash_plan
         at = None if plan is None else plan.after_input
         if at is not None and self.store.input_count(swap_id) >= at:
+            self.store.commit_group()  # the plan's point: right after input ``at`` is committed
             _die(f"after input {at} of swap {swap_id}")
         stage = stage_of(state)
         now = time.monotonic()  # real elapsed time, whatever clock plans the deadlines
