@@ -545,6 +545,7 @@ class RelayerService:
             },
             lambda key, exc: self._rpc_error(self._by_key[key], exc),
         )
+        self.store.commit_group()  # what the watchers recorded (a long scan: the API waited)
         ids = self.store.claim_swaps(
             self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
         )
