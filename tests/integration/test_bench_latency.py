@@ -40,3 +40,5 @@ def test_bench_relayer_with_timed_blocks_reports_blocks_to_final_and_reaction_in
     assert latency["reaction_polls"]["count"] == 3
     assert latency["reaction_polls"]["median"] >= 1
     assert latency["poll_interval_s"] > 0
+    # anvil offers newHeads: the loop between ticks was woken by both chains' heads
+    assert numbers["heads"] == {"mode": "subscribe", "subscribed_chains": 2, "of_chains": 2}
