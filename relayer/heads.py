@@ -7,8 +7,9 @@ announces a block: the relevant block is acted on within one tick of its arrival
 up to a poll interval later. A head is only a wake-up: the next tick's watchers read every
 chain by range from their cursors, so a head announced during a tick, or never, is not
 lost. Without a live subscription (a node that refuses it, a socket that dropped, py-evm,
-Algorand) :meth:`HeadWakeups.wait` waits the poll interval, as before; a dropped
-subscription is tried again at most every :attr:`HeadWakeups.retry_s` seconds.
+Algorand) :meth:`HeadWakeups.wait` waits the poll interval, as before; a dropped or refused
+subscription is tried again at most every :attr:`HeadWakeups.retry_s` seconds, in the
+background (a node that never answers does not hold the loop).
 """
 
 from __future__ import annotations
@@ -48,6 +49,7 @@ class HeadWakeups:
             make(url, self._on_head, self._event.set) for url in urls if ws_url(url) is not None
         ]
         self._tried: float | None = None
+        self._retrying = threading.Thread()  # never started: no retry under way
 
     def _on_head(self, height: int) -> None:
         self.heads += 1
@@ -76,8 +78,11 @@ class HeadWakeups:
         (False: the poll interval) or ``stop`` is set (False). A head announced since the
         last wait ends it at once."""
         retry_due = self._tried is not None and time.monotonic() - self._tried >= self.retry_s
-        if retry_due and self.live < len(self._subs):
-            self.start()
+        if retry_due and self.live < len(self._subs) and not self._retrying.is_alive():
+            # in the background: a node that never answers must not hold the loop
+            self._tried = time.monotonic()
+            self._retrying = threading.Thread(target=self.start, name="heads retry", daemon=True)
+            self._retrying.start()
         deadline = time.monotonic() + timeout
         step = 0.1 if self._stop is not None else None  # notice stop within 0.1 s
         while True:
@@ -93,5 +98,7 @@ class HeadWakeups:
 
     def close(self) -> None:
         """Close every subscription."""
+        if self._retrying.is_alive():
+            self._retrying.join(timeout=15)
         for sub in self._subs:
             sub.close()
