@@ -272,6 +272,12 @@ def _print_run(numbers: Mapping[str, Any]) -> None:
             rows.add_row(label, *(str(row.get(k, "-")) for k in ("count", "median", "p99", "max")))
         out.print(rows)
         out.print(f"poll interval {latency['poll_interval_s']:.2f} s; bound: {latency['bound']}")
+    heads: dict[str, Any] = numbers.get("heads", {})
+    if heads:
+        out.print(
+            f"between ticks: {heads['mode']} (new heads followed by subscription on "
+            f"{heads['subscribed_chains']} of {heads['of_chains']} chains)"
+        )
 
 
 def _print_replicas(document: Mapping[str, Any]) -> None:
