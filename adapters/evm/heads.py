@@ -67,17 +67,18 @@ class HeadSubscription:
         self._ws: Any = None
         self._thread: threading.Thread | None = None
         self._closing = False
+        self._subscribed = False  # the node confirmed the subscription; the reader runs
 
     @property
     def live(self) -> bool:
         """Whether the subscription is open (heads arrive)."""
-        return not self._closing and self._thread is not None and self._thread.is_alive()
+        return self._subscribed and not self._closing
 
     def start(self) -> bool:
         """Connect and subscribe; True when heads will be announced."""
         target = ws_url(self.url)
-        if target is None or self.live:
-            return self.live
+        if target is None or self.live or (self._thread is not None and self._thread.is_alive()):
+            return self.live  # nothing to follow, following already, or a reader still ending
         self._closing = False
         self.heads = 0
         answered = threading.Event()
@@ -122,7 +123,9 @@ class HeadSubscription:
                 answer = json.loads(ws.recv(timeout=self.open_timeout_s))
                 if not isinstance(answer, dict) or not answer.get("result"):
                     raise ValueError(f"eth_subscribe refused: {str(answer)[:200]}")
-                subscribed = True
+                if self._closing:  # start() gave up waiting, or close() came first
+                    return
+                subscribed = self._subscribed = True
                 outcome.append(True)
                 answered.set()
                 for message in ws:
@@ -137,6 +140,7 @@ class HeadSubscription:
             why = str(exc) or type(exc).__name__
         finally:
             self._ws = None
+            self._subscribed = False
             if not subscribed:
                 log.info("node %s: no head subscription (%s); polling", _where(self.url), why)
                 outcome.append(False)

@@ -176,10 +176,9 @@ def test_a_dropped_socket_falls_back_to_polling_and_nothing_is_missed(
         hashlock = _hashlock(final.terms.hashlock)
         assert len(world.sec_htlc.find(hashlock)) == 1
         assert len(world.cash_htlc.find(hashlock)) == 1
-        wake.retry_s = 0.0
-        wake.wait(0.0)  # a wait with the retry due subscribes again, in the background
-        _until(lambda: wake.live == 1, "the subscription was not taken again")
-        assert proxy.accepted == 2
+        wake.retry_s = 0.0  # each wait with the retry due subscribes again, in the background
+        _until(lambda: wake.wait(0.0) is False and wake.live == 1, "no new subscription")
+        assert proxy.accepted >= 2  # a second connection carries it
     finally:
         wake.close()
         proxy.close()
