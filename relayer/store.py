@@ -31,6 +31,7 @@ input (it is observed again) or keeps it with its effects (they run on restart).
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import logging
@@ -855,6 +856,7 @@ class SqliteStore(Store):
         self._group_owner: int | None = None  # the thread whose writes are grouped
         self._group_since: float | None = None  # when the group's transaction began
         self._depth = 0  # savepoints open inside it
+        self._signers: dict[str, tuple[int, int]] = {}  # key -> (locked file, holds)
         try:
             if self.path != ":memory:" and not self.path.startswith("file:"):
                 # a new store is the operator's alone (SQLite gives -wal/-shm the same mode)
@@ -874,6 +876,48 @@ class SqliteStore(Store):
                 )
         except (sqlite3.Error, OSError) as exc:
             raise StoreUnavailable(f"cannot open SQLite store {self.path}: {exc}") from exc
+
+    @contextmanager
+    def signer_lock(self, key: str) -> Iterator[None]:
+        """Hold ``key`` (chain and address) against every other store on this file: an
+        exclusive ``flock`` of a file of its own beside the database (non-blocking:
+        :class:`SignerBusy` while another store holds it, in this process or another).
+        Re-entrant within this store, as PostgreSQL's session-level advisory lock is. The
+        kernel drops the lock when its process dies, so a crashed relayer never keeps a key.
+
+        One relayer process per SQLite file is the deployment; but two replicas started on
+        one file by mistake, or emulated in one process (the interop suite), must not take
+        the same nonce from one key at once, and behave here as on PostgreSQL."""
+        if self.path == ":memory:" or self.path.startswith("file:"):
+            yield  # a private database: nobody to share a key with
+            return
+        held = self._signers.get(key)
+        if held is None:
+            folder = Path(self.path + ".signers")
+            try:
+                folder.mkdir(mode=0o700, exist_ok=True)
+                name = hashlib.sha256(b"stbridge-signer:" + key.encode()).hexdigest()[:32]
+                fd = os.open(folder / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+            except OSError as exc:
+                raise StoreUnavailable(f"SQLite store {self.path}: signer lock: {exc}") from exc
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError as exc:
+                os.close(fd)
+                raise SignerBusy(f"signer {key} is in use by another replica") from exc
+            held = (fd, 0)
+        self._signers[key] = (held[0], held[1] + 1)
+        try:
+            yield
+        finally:
+            fd, holds = self._signers.get(key, (-1, 0))
+            if holds == 0:
+                pass  # the store was closed meanwhile: its keys went with it
+            elif holds > 1:
+                self._signers[key] = (fd, holds - 1)
+            else:
+                del self._signers[key]
+                os.close(fd)  # closing the file releases its flock
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
@@ -993,7 +1037,10 @@ class SqliteStore(Store):
             cur.close()
 
     def close(self) -> None:
-        """Close the SQLite connection."""
+        """Close the SQLite connection (and give up any signing key still held)."""
+        for fd, _ in self._signers.values():
+            os.close(fd)
+        self._signers.clear()
         self._conn.close()
 
 

@@ -13,6 +13,8 @@ On the two real EVM chains of ``test_relayer_service`` (py-evm and anvil).
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -20,7 +22,7 @@ import pytest
 
 from bridge.swap import Leg, LegPhase, Outcome
 from relayer.sealing import SealingKey
-from relayer.store import PostgresStore, SignerBusy
+from relayer.store import PostgresStore, SignerBusy, SqliteStore
 from tests.integration.test_relayer_service import (  # noqa: F401 (fixtures)
     World,
     order,
@@ -169,3 +171,53 @@ def test_a_lock_refused_because_it_is_already_on_chain_does_not_abort_the_swap(
     assert final.outcome is Outcome.COMPLETED, (final.initiator, final.participant)
     assert len(world.sec_htlc.find(bytes.fromhex(final.terms.hashlock[2:]))) == 1
     assert token_balance(world, world.buyer_on_sec.address) - buyer_before == 100
+
+
+def test_one_signing_key_is_held_by_one_sqlite_store_at_a_time(tmp_path: Path) -> None:
+    """SQLite: one relayer per file is the deployment, but two stores on one file (two
+    replicas started on it by mistake, or the interop suite's replicas in one process) must
+    not sign with one key at once either, as on PostgreSQL: the second is refused with
+    ``SignerBusy`` while the first holds the key, the holder may take it again, and a
+    holder's process that dies frees it. (The interop agreement run found SQLite letting
+    replica B sign with a key replica A held, where PostgreSQL refused: the two stores
+    ended a swap differently.)"""
+    path = tmp_path / "relayer.sqlite3"
+    first, second = SqliteStore(path), SqliteStore(path)
+    try:
+        with first.signer_lock("evm:1:0xAbc"):
+            with first.signer_lock("evm:1:0xAbc"):  # re-entrant for its holder
+                pass
+            with pytest.raises(SignerBusy, match="0xAbc"), second.signer_lock("evm:1:0xAbc"):
+                pass
+            with second.signer_lock("evm:1:0xDef"):  # another key is free
+                pass
+        with second.signer_lock("evm:1:0xAbc"):  # released
+            pass
+        holder = subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                "import sys, time\n"
+                "from relayer.store import SqliteStore\n"
+                "with SqliteStore(sys.argv[1]).signer_lock('evm:1:0xAbc'):\n"
+                "    print('held', flush=True)\n"
+                "    time.sleep(600)\n",
+                str(path),
+            ],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        try:
+            assert holder.stdout is not None
+            assert holder.stdout.readline().strip() == "held"
+            with pytest.raises(SignerBusy), second.signer_lock("evm:1:0xAbc"):
+                pass
+        finally:
+            holder.kill()  # dies holding it: the kernel drops the lock with the process
+            holder.wait()
+            holder.stdout.close()  # type: ignore[union-attr]
+        with second.signer_lock("evm:1:0xAbc"):
+            pass
+    finally:
+        first.close()
+        second.close()
