@@ -1,0 +1,112 @@
+"""``eth_call`` answers of the embedded py-evm chain, kept for the block they ran on.
+
+On py-evm an ``eth_call`` costs milliseconds even for a view like ``paused()`` (a fresh
+VM and state for the block, the account and storage tries read again, a T-REX proxy's
+``delegatecall``); the relayer's checks of one swap ask the same views several times while
+nothing is mined: the two hops of a T-REX dry run share the sender's and the token's reads,
+the lock's pre-flight reads the freezes and the escrow's identity the dry run just read,
+and the re-check before a reveal is run twice in the same tick.
+
+An ``eth_call`` is a function of the block it runs on and of the call alone: eth-tester
+runs a ``latest`` (or numbered) call on the VM of that mined block (its state root and its
+header: number, timestamp, base fee), with the call's ``from``, ``to``, ``data``, ``value``
+and ``gas``. So an answer is reused only for the same call at the **same block hash**; a
+transaction, a mined block, a time travel or a snapshot revert moves the latest block, and
+everything kept for the old one is dropped. A ``pending`` call is never kept (the pending
+block changes without a new hash), nor one run while a caller is credited for the call
+(:func:`adapters.evm.erc3643._caller_can_pay` replaces eth-tester's call step: its answers
+are not those of the chain as it is). A revert is kept like an answer (the same call at the
+same block reverts the same way).
+
+Nothing here applies to a node (anvil, geth): there each ``eth_call`` is the node's, and a
+JSON-RPC batch already shares the round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from typing import Any
+
+__all__ = ["MAX_KEPT", "PyEvmAnswers"]
+
+MAX_KEPT = 4096
+"""Answers kept for one block at most (then the oldest half is dropped): a swap's checks ask
+a few dozen, a holder scan may ask thousands of distinct ones that are not asked again."""
+
+_EXECUTE = "_execute_and_revert_transaction"
+
+
+class PyEvmAnswers:
+    """``eth_call`` answers of one eth-tester chain, per block hash (see the module).
+
+    ``hits`` and ``misses`` count the calls answered from what was kept and the calls run
+    (the bench and the tests read them)."""
+
+    def __init__(self, tester: Any, *, max_kept: int = MAX_KEPT) -> None:
+        self._tester = tester
+        self._max_kept = max_kept
+        self._block: bytes | None = None
+        self._kept: dict[tuple[Any, ...], bytes | BaseException] = {}
+        self.hits = 0
+        self.misses = 0
+
+    def _block_hash(self, block: int | str) -> bytes | None:
+        """The hash of the block eth-tester runs a call at ``block`` on, or None when the
+        call's answer must not be kept (``pending``, an unknown block, a replaced call step)."""
+        import eth_tester.backends.pyevm.main as pyevm_main
+
+        step = getattr(pyevm_main, _EXECUTE, None)
+        if getattr(step, "__module__", None) != pyevm_main.__name__:
+            return None  # the call step is replaced (a caller credited for the call)
+        if block != "latest" and not (isinstance(block, int) and not isinstance(block, bool)):
+            return None
+        try:
+            found = pyevm_main._get_block_by_number(self._tester.backend.chain, block)
+        except Exception:  # not mined (yet): eth-tester answers it, nothing is kept
+            return None
+        return bytes(found.hash)
+
+    def call(self, tx: Mapping[str, Any], block: int | str, run: Callable[[], bytes]) -> bytes:
+        """``run()`` (the ``eth_call`` of ``tx`` at ``block``), or its answer kept for the
+        same call at the same block; a revert it raised is raised again."""
+        at = self._block_hash(block)
+        if at is None:
+            return run()
+        if at != self._block:
+            self._block = at
+            self._kept.clear()
+        key = tuple(sorted((str(k), _hashable(v)) for k, v in tx.items()))
+        found = self._kept.get(key)
+        if found is not None:
+            self.hits += 1
+            if isinstance(found, BaseException):
+                raise found
+            return found
+        self.misses += 1
+        try:
+            answer = run()
+        except Exception as exc:
+            from adapters.evm.client import EvmReverted
+
+            if isinstance(exc, EvmReverted):
+                self._keep(key, exc)
+            raise
+        self._keep(key, answer)
+        return answer
+
+    def _keep(self, key: tuple[Any, ...], answer: bytes | BaseException) -> None:
+        if len(self._kept) >= self._max_kept:
+            for old in list(self._kept)[: self._max_kept // 2]:
+                del self._kept[old]
+        self._kept[key] = answer
+
+
+def _hashable(value: Any) -> Any:
+    """A transaction field as a dictionary key (bytes and text as they are, numbers too)."""
+    if isinstance(value, bytes | bytearray | memoryview):
+        return ("bytes", bytes(value))
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, Mapping):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    return value
