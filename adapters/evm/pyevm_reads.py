@@ -18,13 +18,22 @@ block changes without a new hash), nor one run while a caller is credited for th
 are not those of the chain as it is). A revert is kept like an answer (the same call at the
 same block reverts the same way).
 
+The calls that are not answered from what was kept run on one VM per block: eth-tester
+builds a fresh VM and state for every call (every account and storage slot read through
+the trie again); here the block's VM is built once and each call runs between a snapshot
+and its revert, as eth-tester's own call step does (state, storage, warm and cold
+accesses, transient storage: all rolled back or reset per call), so a call answers as it
+would on a fresh VM, with the trie's node reads kept warm (about half an ``eth_call``'s
+cost for a T-REX check's views). A call that raises drops the VM.
+
 Nothing here applies to a node (anvil, geth): there each ``eth_call`` is the node's, and a
 JSON-RPC batch already shares the round trip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 __all__ = ["MAX_KEPT", "PyEvmAnswers"]
@@ -47,6 +56,7 @@ class PyEvmAnswers:
         self._max_kept = max_kept
         self._block: bytes | None = None
         self._kept: dict[tuple[Any, ...], bytes | BaseException] = {}
+        self._vm: Any = None
         self.hits = 0
         self.misses = 0
 
@@ -75,6 +85,7 @@ class PyEvmAnswers:
         if at != self._block:
             self._block = at
             self._kept.clear()
+            self._vm = None
         key = tuple(sorted((str(k), _hashable(v)) for k, v in tx.items()))
         found = self._kept.get(key)
         if found is not None:
@@ -84,7 +95,8 @@ class PyEvmAnswers:
             return found
         self.misses += 1
         try:
-            answer = run()
+            with self._one_vm(at):
+                answer = run()
         except Exception as exc:
             from adapters.evm.client import EvmReverted
 
@@ -93,6 +105,40 @@ class PyEvmAnswers:
             raise
         self._keep(key, answer)
         return answer
+
+    @contextmanager
+    def _one_vm(self, at: bytes) -> Iterator[None]:
+        """While a call runs: eth-tester's call step runs a call at block ``at`` of this
+        chain on the block's one VM (built at its first call), between a snapshot and its
+        revert; any other call as eth-tester would."""
+        import eth_tester.backends.pyevm.main as pyevm_main
+
+        original = getattr(pyevm_main, _EXECUTE)
+        chain = self._tester.backend.chain
+
+        def step(on: Any, transaction: Any, block_number: Any = "latest") -> Any:
+            if (
+                on is not chain
+                or bytes(pyevm_main._get_block_by_number(on, block_number).hash) != at
+            ):
+                return original(on, transaction, block_number)
+            if self._vm is None:
+                self._vm = pyevm_main._get_vm_for_block_number(on, block_number)
+            state = self._vm.state
+            snapshot = state.snapshot()
+            try:
+                return state.apply_transaction(transaction)
+            except BaseException:
+                self._vm = None  # whatever it left behind is not reused
+                raise
+            finally:
+                state.revert(snapshot)
+
+        setattr(pyevm_main, _EXECUTE, step)
+        try:
+            yield
+        finally:
+            setattr(pyevm_main, _EXECUTE, original)
 
     def _keep(self, key: tuple[Any, ...], answer: bytes | BaseException) -> None:
         if len(self._kept) >= self._max_kept:

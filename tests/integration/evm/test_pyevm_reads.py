@@ -112,3 +112,37 @@ def test_calls_of_a_credited_caller_are_not_kept(
     with pytest.raises(BridgeError) as info:
         client.call(tx)  # the credited answer was not kept for the chain as it is
     assert "cannot afford" in str(info.value)
+
+
+def test_calls_on_the_blocks_one_vm_see_nothing_of_each_other(
+    coin: tuple[EvmClient, EvmSigner, str],
+) -> None:
+    """Invariant: the calls run on a block's one VM answer as on a fresh VM: what a
+    state-changing call did inside its ``eth_call`` (a transfer) is rolled back before the
+    next call, and a call that failed leaves nothing behind either."""
+    client, issuer, token = coin
+    contract = client.contract(token, load_artifact("CashToken").abi)
+    alice = EvmSigner.from_seed("pyevm-reads:alice").address
+    bob = EvmSigner.from_seed("pyevm-reads:bob").address
+    client.fund(alice, 10**18)
+    _mint(client, issuer, token, alice, 50)
+    head = client.head()
+
+    def data(fn: object) -> str:
+        return "0x" + client.encode_call(fn).hex()
+
+    sent = client.call(
+        {"from": alice, "to": token, "data": data(contract.functions.transfer(bob, 20))}
+    )
+    assert int.from_bytes(sent[-32:], "big") == 1  # the transfer ran, inside the call
+    assert _balance(client, token, bob) == 0
+    assert _balance(client, token, alice) == 50
+    poor = EvmSigner.from_seed("pyevm-reads:poorer").address
+    with pytest.raises(BridgeError):
+        client.call({"from": poor, "to": token, "data": data(contract.functions.totalSupply())})
+    again = client.call(
+        {"from": alice, "to": token, "data": data(contract.functions.transfer(bob, 50))}
+    )
+    assert int.from_bytes(again[-32:], "big") == 1  # all 50 still there to send
+    assert _balance(client, token, bob) == 0
+    assert client.head() == head  # all at one block
