@@ -520,7 +520,7 @@ class SendLimits:
     def lock(self, token: str) -> int | None:
         """The gas limit the lock of ``token`` goes out with, if kept."""
         kept = getattr(self.port, "kept_gas", None)
-        return None if kept is None else kept("lockToken", token)  # type: ignore[no-any-return]
+        return None if kept is None else kept("lockToken", token)
 
     def approval(self, token: str) -> int | None:
         """The gas limit the approval of ``token`` goes out with, if kept."""
