@@ -103,7 +103,7 @@ from web3.types import RPCEndpoint, RPCResponse
 from adapters.evm.contracts.targets import TARGETS
 from adapters.evm.jsonrpc import JsonRpcTransport, RpcError
 from adapters.evm.nonces import NonceBook
-from adapters.evm.pyevm_reads import PyEvmAnswers
+from adapters.evm.pyevm_reads import PyEvmAnswers, find_transactions_by_index
 from bridge import journal
 from bridge.errors import (
     BridgeError,
@@ -626,6 +626,7 @@ class EvmClient:
         if evm_version is not None:
             require_evm_version(evm_version)
         w3 = Web3(_CountingTesterProvider(stats, evm_version))
+        find_transactions_by_index()  # receipts and logs without reading every block
         return cls(w3, backend="pyevm", stats=stats, name="py-evm", evm_version=evm_version)
 
     @classmethod

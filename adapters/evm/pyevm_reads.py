@@ -26,6 +26,12 @@ accesses, transient storage: all rolled back or reset per call), so a call answe
 would on a fresh VM, with the trie's node reads kept warm (about half an ``eth_call``'s
 cost for a T-REX check's views). A call that raises drops the VM.
 
+:func:`find_transactions_by_index` replaces eth-tester's search of a transaction by hash
+(for every receipt, and for every log a log query returns), which read every block from
+the head down until it met the transaction, with py-evm's own index of canonical
+transactions (kept by py-evm through reorgs and snapshot reverts), checked against the
+block it names; eth-tester's search answers whatever the index does not.
+
 Nothing here applies to a node (anvil, geth): there each ``eth_call`` is the node's, and a
 JSON-RPC batch already shares the round trip.
 """
@@ -36,7 +42,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["MAX_KEPT", "PyEvmAnswers"]
+__all__ = ["MAX_KEPT", "PyEvmAnswers", "find_transactions_by_index"]
 
 MAX_KEPT = 4096
 """Answers kept for one block at most (then the oldest half is dropped): a swap's checks ask
@@ -156,3 +162,36 @@ def _hashable(value: Any) -> Any:
     if isinstance(value, Mapping):
         return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
     return value
+
+
+_FIND = "_get_transaction_by_hash"
+
+
+def find_transactions_by_index() -> None:
+    """Let eth-tester find a transaction by hash through py-evm's index (see the module):
+    the pending block first, as eth-tester does, then the canonical block and position
+    the index names, if the transaction is there; else eth-tester's own search. Installed
+    once per process; every eth-tester chain answers as before, without the scan."""
+    import eth_tester.backends.pyevm.main as pyevm_main
+
+    search = getattr(pyevm_main, _FIND)
+    if getattr(search, "by_index", False):
+        return
+
+    def find(chain: Any, transaction_hash: bytes) -> tuple[Any, Any, int]:
+        pending = chain.get_block()
+        for index, transaction in enumerate(pending.transactions):
+            if transaction.hash == transaction_hash:
+                return pending, transaction, index
+        try:
+            number, index = chain.chaindb.get_transaction_index(transaction_hash)
+            block = chain.get_canonical_block_by_number(number)
+        except Exception:  # not in the index: eth-tester's search decides
+            return search(chain, transaction_hash)  # type: ignore[no-any-return]
+        found = block.transactions
+        if number < pending.number and index < len(found) and found[index].hash == transaction_hash:
+            return block, found[index], index
+        return search(chain, transaction_hash)  # type: ignore[no-any-return]
+
+    find.by_index = True  # type: ignore[attr-defined]
+    setattr(pyevm_main, _FIND, find)

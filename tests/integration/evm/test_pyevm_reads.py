@@ -5,6 +5,7 @@ travel or a snapshot revert, and never while a caller is credited for its call."
 from __future__ import annotations
 
 import pytest
+from web3.exceptions import TransactionNotFound
 
 from adapters.evm.client import EvmClient, EvmReverted
 from adapters.evm.contracts import load_artifact
@@ -146,3 +147,44 @@ def test_calls_on_the_blocks_one_vm_see_nothing_of_each_other(
     assert int.from_bytes(again[-32:], "big") == 1  # all 50 still there to send
     assert _balance(client, token, bob) == 0
     assert client.head() == head  # all at one block
+
+
+def test_a_receipt_is_found_by_py_evms_index_not_by_reading_every_block(
+    coin: tuple[EvmClient, EvmSigner, str],
+) -> None:
+    """Invariant: the receipt of a transaction mined deep below the head is found reading
+    its one block (py-evm's index of canonical transactions), the same receipt as before;
+    a transaction undone by a snapshot revert is not found, and the one mined in its place
+    is. eth-tester read every block from the head down for each receipt (and for each log
+    of a log query): a relayer's watcher at a few thousand blocks spent an eighth of its
+    time there."""
+    client, issuer, token = coin
+    who = EvmSigner.from_seed("pyevm-reads:deep").address
+    contract = client.contract(token, load_artifact("CashToken").abi)
+    mint = client.encode_call(contract.functions.mint(who, 1))
+    deep = client.transact(issuer, token, mint).tx_id
+    client.mine(300)
+    chain = client._tester.backend.chain
+    reads = 0
+    original = chain.get_canonical_block_by_number
+
+    def counted(number: int) -> object:
+        nonlocal reads
+        reads += 1
+        return original(number)
+
+    chain.get_canonical_block_by_number = counted
+    try:
+        receipt = client.w3.eth.get_transaction_receipt(deep)
+    finally:
+        del chain.get_canonical_block_by_number
+    assert receipt["status"] == 1
+    assert receipt["blockNumber"] == client.head() - 300
+    assert reads <= 2, reads  # before: 301 blocks read
+    snapshot = client.snapshot()
+    undone = client.transact(issuer, token, mint).tx_id
+    client.revert(snapshot)
+    with pytest.raises(TransactionNotFound):
+        client.w3.eth.get_transaction_receipt(undone)
+    again = client.transact(issuer, token, client.encode_call(contract.functions.mint(who, 2)))
+    assert client.w3.eth.get_transaction_receipt(again.tx_id)["blockNumber"] == again.height
