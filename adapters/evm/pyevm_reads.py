@@ -24,7 +24,8 @@ the trie again); here the block's VM is built once and each call runs between a 
 and its revert, as eth-tester's own call step does (state, storage, warm and cold
 accesses, transient storage: all rolled back or reset per call), so a call answers as it
 would on a fresh VM, with the trie's node reads kept warm (about half an ``eth_call``'s
-cost for a T-REX check's views). A call that raises drops the VM.
+cost for a T-REX check's views). A call that raises drops the VM. eth-tester's call step
+is replaced only while such a call runs (py-evm serves one thread at a time).
 
 :func:`find_transactions_by_index` replaces eth-tester's search of a transaction by hash
 (for every receipt, and for every log a log query returns), which read every block from
