@@ -30,7 +30,7 @@ from rich.table import Table
 if TYPE_CHECKING:
     from relayer.service import RelayerService
 
-__all__ = ["app", "max_ticks", "run_relayer_bench"]
+__all__ = ["app", "embedded_window_s", "max_ticks", "run_relayer_bench"]
 
 app = typer.Typer(
     help="Measure: HTLC gas against Boltz, compliance decisions per second, relayer swaps.",
@@ -553,6 +553,26 @@ def fund_embedded_parties(world: Any, swaps: int) -> dict[str, int]:
     }
 
 
+EMBEDDED_ROUNDS_PER_SWAP = 4
+"""Rounds of the embedded Algorand ledger a bench order leaves room for, per swap of its
+wave: two are made (its cash lock and its claim, a round per group); the others are the
+margin the deadline plan takes off (the claim window, the reveal margin, the last lock's
+time before the deadline)."""
+
+
+def embedded_window_s(swaps: int) -> int:
+    """The settlement window of a bench order on the embedded chains, for a wave of
+    ``swaps``: the demo's hour, plus the time :data:`EMBEDDED_ROUNDS_PER_SWAP` rounds per
+    swap and 200 more take at the Algorand leg's slowest block time (deadlines are planned
+    there). The embedded ledger makes a round per group however fast it runs, so the wave
+    itself moves the Algorand clock: with the hour alone (786 rounds) a 1,000-swap wave
+    reached its participants' deadlines after 273 swaps and held every later reveal."""
+    from relayer.embedded import ALGO_TIMING
+
+    rounds = EMBEDDED_ROUNDS_PER_SWAP * swaps + 200
+    return 3600 + -(-rounds * ALGO_TIMING.block_time_max_ms // 1000)
+
+
 def run_relayer_bench(
     waves: Sequence[int], console: Console, *, profile: Path | None = None
 ) -> list[dict[str, Any]]:
@@ -571,9 +591,12 @@ def run_relayer_bench(
         console.print(f"[bold]{swaps} swaps[/bold]: funding and submitting...")
         funding = fund_embedded_parties(world, swaps)
         submit_began = time.perf_counter()
+        window = embedded_window_s(swaps)  # the wave's own rounds fit before its deadlines
         ids = [
             service.submit(
-                demo_order(world, f"bench-{done + n}", units=1, usd_cents=1_000 + done + n)
+                demo_order(
+                    world, f"bench-{done + n}", units=1, usd_cents=1_000 + done + n
+                ).model_copy(update={"settlement_window_s": window})
             ).terms.swap_id
             for n in range(swaps)
         ]
@@ -589,7 +612,8 @@ def run_relayer_bench(
                 "conditions": (
                     "embedded chains: T-REX on py-evm (block per transaction) against a USD "
                     "ASA on the embedded Algorand ledger; SQLite store; 0 confirmations; "
-                    f"{swaps} swaps in flight; {os.cpu_count()} cores"
+                    f"{swaps} swaps in flight; settlement window {window} s; "
+                    f"{os.cpu_count()} cores"
                 ),
                 "conditions_detail": _detail(
                     backend="embedded: py-evm (T-REX) + Algorand ledger (USD ASA)",

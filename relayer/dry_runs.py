@@ -29,7 +29,8 @@ what can.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, MutableMapping
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Protocol
 
@@ -47,8 +48,10 @@ __all__ = [
     "SLOT_SET_EXTRA",
     "STORAGE_SET_MARGIN",
     "DryRun",
+    "EvmFundsCheck",
     "FundsCheck",
     "GasBook",
+    "SendLimits",
     "algorand_dry_run",
     "algorand_funds_check",
     "approve_gas_limit",
@@ -456,6 +459,7 @@ def evm_token_lock_gas(
     *,
     book: GasBook | None = None,
     allowance: int | None = None,
+    limits: SendLimits | None = None,
 ) -> tuple[int, str]:
     """The gas ``sender`` pays to lock ``amount`` of the ERC-20-like ``token`` in the HTLC
     at ``escrow``, and what it pays for: the approval when its allowance is short (estimated,
@@ -468,20 +472,29 @@ def evm_token_lock_gas(
     call) and are raised to stay safe where a fresh estimate would not be needed: the
     approval to the limit the relayer sends it with (:func:`approve_gas_limit`), the
     transfer by :data:`STORAGE_SET_MARGIN` (the most a different state of the same token's
-    slots adds). ``allowance`` is the allowance to count with (None: read it now)."""
+    slots adds). ``allowance`` is the allowance to count with (None: read it now).
+
+    With ``limits`` (:class:`SendLimits`) a send the relayer makes on a kept gas limit
+    counts that limit, exactly the gas it will carry, and nothing is estimated for it."""
     _, approve_of, transfer_of = _erc20_calls()
     if allowance is None:
         allowance = _allowance(client, token, sender, escrow, None)
     gas, what = 0, "the gas of the lock"
     if allowance < amount:
         approve_data = approve_of.encode(escrow, amount)
-        if book is None:
+        kept = None if limits is None else limits.approval(token)
+        if kept is not None:
+            gas += kept
+        elif book is None:
             approve = _estimate_data(client, sender, token, approve_data)
             gas += sent_limit(approve, EVM_APPROVE_GAS)
         else:
             approve = book.estimate(client, sender, token, "approve", approve_data)
             gas += EVM_APPROVE_GAS if approve is None else approve_gas_limit(approve)
         what = f"the gas of the approval (allowance {allowance} < {amount}) and the lock"
+    kept_lock = None if limits is None else limits.lock(token)
+    if kept_lock is not None:
+        return gas + kept_lock, what
     transfer_data = transfer_of.encode(escrow, amount)
     if book is None:
         transfer = _estimate_data(client, sender, token, transfer_data)
@@ -493,24 +506,48 @@ def evm_token_lock_gas(
     return gas + lock + lock // 3 + 10_000, what
 
 
-def evm_funds_check(
-    client: Any, escrow: str | None = None, *, book: GasBook | None = None
-) -> FundsCheck:
-    """A leg's sender must hold the native coin for its lock: a native leg its amount plus
-    the lock's fees (the gas the lock is sent with, at the fee per gas the client would
-    offer now); a token leg the gas of its approval of the HTLC at ``escrow`` (when the
-    allowance is short) and of its lock (:func:`evm_token_lock_gas`, its estimates kept in
-    ``book``, a new one when None). The token's own balance is its dry run's (the hop into
-    the escrow).
+@dataclass(frozen=True)
+class SendLimits:
+    """The gas limits the relayer's own sends of a token leg carry, where they are kept: the
+    lock's, kept by the HTLC port the relayer sends through (``EvmHtlc.kept_gas``, None while
+    the port would estimate it), and the approval's per token (``approvals``, filled by
+    :func:`relayer.evm.prepare_token_lock`, which sends every approval after the first with
+    it). ``port`` None: no lock limit is known."""
 
-    With a ``hold`` (:class:`FundsCheck`) the sender must also pay for what its other
-    swaps in flight hold, read at height ``at``: their amounts and gas in native coin, and
-    for a token leg their units of the token (its ``balanceOf`` must cover them and this
-    amount); an allowance they will take first is not counted for this lock."""
-    kept = GasBook() if book is None else book
-    _, _, _, balance_call = _erc20_views()
+    port: Any = None
+    approvals: MutableMapping[str, int] = field(default_factory=dict)
 
-    def run(
+    def lock(self, token: str) -> int | None:
+        """The gas limit the lock of ``token`` goes out with, if kept."""
+        kept = getattr(self.port, "kept_gas", None)
+        return None if kept is None else kept("lockToken", token)
+
+    def approval(self, token: str) -> int | None:
+        """The gas limit the approval of ``token`` goes out with, if kept."""
+        return self.approvals.get(token.lower())
+
+
+@dataclass(frozen=True)
+class EvmFundsCheck:
+    """An EVM chain's :class:`FundsCheck` (:func:`evm_funds_check`).
+
+    ``limits``: the relayer's kept send limits (:class:`SendLimits`), counted where known
+    instead of estimates; :meth:`with_port` follows the relayer to the HTLC port it sends
+    through (its copy bound to the watcher's records, which keeps the locks' limits)."""
+
+    client: Any
+    escrow: str | None = None
+    book: GasBook = field(default_factory=GasBook)
+    limits: SendLimits | None = None
+
+    def with_port(self, htlc: Any) -> EvmFundsCheck:
+        """This check, counting the lock limits ``htlc`` keeps."""
+        if self.limits is None:
+            return self
+        return replace(self, limits=replace(self.limits, port=htlc))
+
+    def __call__(
+        self,
         field: str,
         asset: AssetRef | None,
         sender: str,
@@ -520,6 +557,8 @@ def evm_funds_check(
         hold: FundsHold | None = None,
         at: int | None = None,
     ) -> tuple[Refusal, ...]:
+        """The refusals (none: the sender can pay), see :func:`evm_funds_check`."""
+        client, escrow, kept = self.client, self.escrow, self.book
         others = NOTHING_IN_FLIGHT
         if asset is None:
             what = f"{field}.amount {amount} plus the lock's fees"
@@ -544,7 +583,14 @@ def evm_funds_check(
         else:
             allowance, balance = _allowance_and_balance(client, token, sender, escrow, at)
         gas, what = evm_token_lock_gas(
-            client, escrow, token, sender, amount, book=kept, allowance=allowance
+            client,
+            escrow,
+            token,
+            sender,
+            amount,
+            book=kept,
+            allowance=allowance,
+            limits=self.limits,
         )
         if hold is not None:
             key = asset_key(asset)
@@ -553,7 +599,14 @@ def evm_funds_check(
                 # the other locks take the allowance first: this one approves again
                 left = max(allowance - others.token, 0)
                 gas, what = evm_token_lock_gas(
-                    client, escrow, token, sender, amount, book=kept, allowance=left
+                    client,
+                    escrow,
+                    token,
+                    sender,
+                    amount,
+                    book=kept,
+                    allowance=left,
+                    limits=self.limits,
                 )
                 others = hold.hold(LockCost(gas=gas, token=amount, asset=key), at)
         refusals = evm_gas_refusal(
@@ -567,13 +620,35 @@ def evm_funds_check(
         )
         if others.token:
             if balance is None:
+                _, _, _, balance_call = _erc20_views()
                 tx = {"to": token, "data": "0x" + balance_call.encode(sender).hex()}
                 answer = client.call(tx) if at is None else client.call(tx, block=at)
                 balance = int.from_bytes(answer[:32], "big") if len(answer) >= 32 else 0
             refusals += _token_refusal(field, sender, token, balance, amount, others, "units")
         return refusals
 
-    return run
+
+def evm_funds_check(
+    client: Any,
+    escrow: str | None = None,
+    *,
+    book: GasBook | None = None,
+    limits: SendLimits | None = None,
+) -> EvmFundsCheck:
+    """A leg's sender must hold the native coin for its lock: a native leg its amount plus
+    the lock's fees (the gas the lock is sent with, at the fee per gas the client would
+    offer now); a token leg the gas of its approval of the HTLC at ``escrow`` (when the
+    allowance is short) and of its lock (:func:`evm_token_lock_gas`: the relayer's kept
+    send ``limits`` where known, else its estimates kept in ``book``, a new one when
+    None). The token's own balance is its dry run's (the hop into the escrow).
+
+    With a ``hold`` (:class:`FundsCheck`) the sender must also pay for what its other
+    swaps in flight hold, read at height ``at``: their amounts and gas in native coin, and
+    for a token leg their units of the token (its ``balanceOf`` must cover them and this
+    amount); an allowance they will take first is not counted for this lock."""
+    return EvmFundsCheck(
+        client=client, escrow=escrow, book=GasBook() if book is None else book, limits=limits
+    )
 
 
 def algorand_funds_check(htlc: Any) -> FundsCheck:

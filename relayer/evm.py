@@ -14,7 +14,7 @@ from bridge.htlc import ChainTiming
 from bridge.model import TransferCheck, TransferIntent
 from bridge.ports import Signer
 from bridge.swap import Leg
-from relayer.dry_runs import approve_gas_limit, evm_dry_run, evm_funds_check
+from relayer.dry_runs import SendLimits, approve_gas_limit, evm_dry_run, evm_funds_check
 from relayer.party_facts import evm_party_reader
 from relayer.pipeline import is_pipelined
 from relayer.service import ChainRuntime
@@ -207,7 +207,8 @@ def evm_runtime(
         prepare_lock=TokenLockPreparer(client, port, approve_gas),
         block_hash=client.block_hash,
         shortfall=port.shortfall,
-        funds=evm_funds_check(client, htlc.address),
+        # the funds check counts the limits the approvals and locks go out with, once kept
+        funds=evm_funds_check(client, htlc.address, limits=SendLimits(port, approve_gas)),
         start_height=start_height,
         party_facts=evm_party_reader(client),
         tick_clock=client.head_and_time,

@@ -1377,7 +1377,11 @@ def _with_records(rt: ChainRuntime, records: StoredLocks) -> ChainRuntime:
     follow = getattr(prepare, "with_port", None)
     if follow is not None:
         prepare = follow(htlc)  # the approval before a lock sees the bound port's gas limits
-    return replace(rt, htlc=htlc, shortfall=shortfall, prepare_lock=prepare)
+    funds = rt.funds
+    follow = getattr(funds, "with_port", None)
+    if follow is not None:
+        funds = follow(htlc)  # the funds check counts the lock limits the bound port keeps
+    return replace(rt, htlc=htlc, shortfall=shortfall, prepare_lock=prepare, funds=funds)
 
 
 def _asset_label(asset: AssetRef) -> str:

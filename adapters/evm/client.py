@@ -103,6 +103,7 @@ from web3.types import RPCEndpoint, RPCResponse
 from adapters.evm.contracts.targets import TARGETS
 from adapters.evm.jsonrpc import JsonRpcTransport, RpcError
 from adapters.evm.nonces import NonceBook
+from adapters.evm.pyevm_reads import PyEvmAnswers, find_transactions_by_index
 from bridge import journal
 from bridge.errors import (
     BridgeError,
@@ -618,6 +619,7 @@ class EvmClient:
         batch of held sends): the relayer's durability barrier (``Store.commit_group``),
         so nothing is sent that its store has not committed. An error it raises stops
         the send."""
+        self._answers: PyEvmAnswers | None = None
 
     # -- construction ---------------------------------------------------------------
 
@@ -629,6 +631,7 @@ class EvmClient:
         if evm_version is not None:
             require_evm_version(evm_version)
         w3 = Web3(_CountingTesterProvider(stats, evm_version))
+        find_transactions_by_index()  # receipts and logs without reading every block
         return cls(w3, backend="pyevm", stats=stats, name="py-evm", evm_version=evm_version)
 
     @classmethod
@@ -1088,6 +1091,21 @@ class EvmClient:
                     f"{label}: could not decode the answer {str(answer)[:80]} as {outputs}"
                 ) from exc
             return values[0] if len(values) == 1 else values
+        if self.backend == "pyevm":  # encoded here: its answer is kept per block
+            encoded = self._fast_encoding(fn_call)
+            if encoded is not None:
+                data, outputs = encoded
+                raw = self.call({"to": fn_call.address, "data": data}, block=block, what=label)
+                try:
+                    values = [
+                        _normalise(t, v)
+                        for t, v in zip(outputs, abi_decode(outputs, raw), strict=True)
+                    ]
+                except Exception as exc:
+                    raise PermanentError(
+                        f"{label}: could not decode the answer 0x{raw.hex()[:80]} as {outputs}"
+                    ) from exc
+                return values[0] if len(values) == 1 else values
         caller = self._call_defaults()
         return self.guard(label, lambda: fn_call.call(caller, block_identifier=block))
 
@@ -1136,16 +1154,33 @@ class EvmClient:
             self._default_caller = str(self.guard("eth_accounts", lambda: self.w3.eth.accounts[0]))
         return {"from": self._default_caller}
 
-    def call(self, tx: Mapping[str, Any], *, block: int | str = "latest") -> bytes:
-        """Raw ``eth_call``; a revert raises ``EvmReverted``."""
+    def call(
+        self, tx: Mapping[str, Any], *, block: int | str = "latest", what: str = "eth_call"
+    ) -> bytes:
+        """Raw ``eth_call``; a revert raises ``EvmReverted``. On py-evm the answer is kept
+        for the block it ran on (:mod:`adapters.evm.pyevm_reads`)."""
         if self._fast is not None:
-            answer = self._raw("eth_call", "eth_call", [_tx_json(tx), _block_tag(block)])
+            answer = self._raw(what, "eth_call", [_tx_json(tx), _block_tag(block)])
             return bytes.fromhex(str(answer)[2:])
         if "from" not in tx:
             tx = {**self._call_defaults(), **tx}
-        return bytes(
-            self.guard("eth_call", lambda: self.w3.eth.call(cast(Any, tx), cast(Any, block)))
-        )
+        sent = tx
+
+        def run() -> bytes:
+            return bytes(
+                self.guard(what, lambda: self.w3.eth.call(cast(Any, sent), cast(Any, block)))
+            )
+
+        if self.backend == "pyevm":
+            return self.answers.call(sent, block, run)
+        return run()
+
+    @property
+    def answers(self) -> PyEvmAnswers:
+        """The ``eth_call`` answers kept per block on py-evm (:mod:`.pyevm_reads`)."""
+        if self._answers is None:
+            self._answers = PyEvmAnswers(self._tester)
+        return self._answers
 
     def estimate(self, tx: Mapping[str, Any]) -> int:
         """``eth_estimateGas`` at the latest block (as web3 asks it and py-evm answers it:

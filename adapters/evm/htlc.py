@@ -552,6 +552,12 @@ class EvmHtlc:
         key = (function, token.lower())
         return self.cache_gas and key in self._gas and key not in self._volatile_gas
 
+    def kept_gas(self, function: str, token: str) -> int | None:
+        """The gas limit a call of ``function`` for ``token`` goes out with when it is sent on
+        a kept limit (:meth:`sends_on_kept_gas`), else None (it will be estimated)."""
+        key = (function, token.lower())
+        return self._gas.get(key) if self.sends_on_kept_gas(function, token) else None
+
     def tx_outcomes(self, tx_ids: Sequence[str]) -> dict[str, SentTx]:
         """What became of transactions this port sent (one batch, :meth:`EvmClient.outcomes`),
         a failed one with its reason; one that failed by using up a cached gas limit is

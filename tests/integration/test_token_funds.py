@@ -10,6 +10,7 @@ settles.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,7 @@ from adapters.evm.client import EvmClient
 from adapters.evm.erc20 import Erc20Adapter, deploy_cash_token
 from adapters.evm.htlc import EvmHtlc
 from adapters.evm.signer import EvmSigner
+from bridge.errors import ApprovalPending
 from bridge.model import AssetRef, Capability, EvmContractLocator, TransferIntent
 from bridge.reasons import ReasonCode
 from bridge.swap import Leg, Outcome
@@ -246,6 +248,62 @@ def test_a_lock_after_the_relayers_approval_does_not_read_its_preflight_again(
         signer=world.buyer,
     )
     assert world.chain.stats.by_method.get("eth_call", 0) == calls
+
+
+def test_the_funds_check_counts_the_relayers_kept_gas_limits_and_estimates_nothing(
+    world: World, snapshot: None, tmp_path: Path
+) -> None:
+    """Invariant: once the relayer sends a token's approval and lock on kept gas limits
+    (the approval estimated once per token, the lock's limit kept by the HTLC port the
+    relayer sends through), its funds check counts exactly those limits and asks the node
+    for no estimate: the gas it bounds is the gas the sends will carry. Before, the check
+    estimated the token's approval and transfer anew (an ``eth_estimateGas`` re-runs a
+    T-REX transfer about eight times on py-evm)."""
+    import hashlib
+
+    world.chain.fund(world.buyer.address, ETHER // 10)
+    service = one_chain_service(world, tmp_path)
+    rt = service.chains["evm"]
+    assert rt.prepare_lock is not None
+    assert rt.funds is not None
+    token = world.cash.locator.address
+    leg = Leg(
+        chain=world.chain.chain,
+        asset=world.cash,
+        amount=5_000,
+        sender=world.buyer.address,
+        receiver=world.seller.address,
+    )
+    try:
+        rt.prepare_lock(leg, world.buyer)  # the approval: estimated once, its limit kept
+    except ApprovalPending:  # anvil mines it a moment later: the lock's estimate needs it
+        allowance_of = _ALLOWANCE.encode(world.buyer.address, world.htlc.address)
+        for _ in range(200):
+            answer = world.chain.call({"to": token, "data": "0x" + allowance_of.hex()})
+            if int.from_bytes(answer[:32], "big") >= 5_000:
+                break
+            time.sleep(0.05)
+    rt.htlc.lock(  # the lock: estimated once by the port, its limit kept
+        asset=world.cash,
+        receiver=world.seller.address,
+        amount=5_000,
+        hashlock=hashlib.sha256(b"\x02" * 32).digest(),
+        deadline=int(world.chain.now().timestamp()) + 3_600,
+        signer=world.buyer,
+    )
+    (approve_limit,) = rt.prepare_lock.approve_gas.values()  # type: ignore[attr-defined]
+    lock_limit = rt.htlc.kept_gas("lockToken", token)  # type: ignore[attr-defined]
+    assert lock_limit is not None
+    before = _estimates(world.chain)
+    assert rt.funds("cash", world.cash, world.buyer.address, 6_000) == ()
+    assert _estimates(world.chain) == before
+    limits = rt.funds.limits  # type: ignore[attr-defined]
+    gas, what = evm_token_lock_gas(
+        world.chain, world.htlc.address, token, world.buyer.address, 6_000, limits=limits
+    )
+    assert "approval" in what  # the allowance was spent by the lock
+    assert gas == approve_limit + lock_limit
+    assert _estimates(world.chain) == before
 
 
 # -- swaps in flight: the funds check sets aside what the sender's other swaps will spend --
