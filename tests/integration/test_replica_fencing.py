@@ -22,7 +22,7 @@ import pytest
 
 from bridge.swap import Leg, LegPhase, Outcome
 from relayer.sealing import SealingKey
-from relayer.store import PostgresStore, SignerBusy, SqliteStore
+from relayer.store import PostgresStore, SignerBusy, SqliteStore, Store
 from tests.integration.test_relayer_service import (  # noqa: F401 (fixtures)
     World,
     order,
@@ -101,13 +101,7 @@ def test_one_signing_key_is_held_by_one_replica_at_a_time(pg_dsn: str) -> None:
     dsn = schema_dsn(pg_dsn)
     first, second = PostgresStore(dsn), PostgresStore(dsn)
     try:
-        with first.signer_lock("evm:1:0xAbc"):
-            with pytest.raises(SignerBusy, match="0xAbc"), second.signer_lock("evm:1:0xAbc"):
-                pass
-            with second.signer_lock("evm:1:0xDef"):  # another key is free
-                pass
-        with second.signer_lock("evm:1:0xAbc"):  # released
-            pass
+        _one_holder_at_a_time(first, second)
         held = first.signer_lock("evm:1:0xAbc")
         held.__enter__()
         first.close()  # the holder dies without releasing: the server releases it
@@ -115,6 +109,20 @@ def test_one_signing_key_is_held_by_one_replica_at_a_time(pg_dsn: str) -> None:
         held.__exit__(None, None, None)  # releasing on a dead connection is harmless
     finally:
         second.close()
+
+
+def _one_holder_at_a_time(first: Store, second: Store) -> None:
+    """``first`` holds a key (and may take it again); ``second`` is refused it meanwhile,
+    may take another key, and takes it once ``first`` let it go."""
+    with first.signer_lock("evm:1:0xAbc"):
+        with first.signer_lock("evm:1:0xAbc"):  # re-entrant for its holder
+            pass
+        with pytest.raises(SignerBusy, match="0xAbc"), second.signer_lock("evm:1:0xAbc"):
+            pass
+        with second.signer_lock("evm:1:0xDef"):  # another key is free
+            pass
+    with second.signer_lock("evm:1:0xAbc"):  # released
+        pass
 
 
 def _free_soon(store: PostgresStore, key: str) -> bool:
@@ -184,15 +192,7 @@ def test_one_signing_key_is_held_by_one_sqlite_store_at_a_time(tmp_path: Path) -
     path = tmp_path / "relayer.sqlite3"
     first, second = SqliteStore(path), SqliteStore(path)
     try:
-        with first.signer_lock("evm:1:0xAbc"):
-            with first.signer_lock("evm:1:0xAbc"):  # re-entrant for its holder
-                pass
-            with pytest.raises(SignerBusy, match="0xAbc"), second.signer_lock("evm:1:0xAbc"):
-                pass
-            with second.signer_lock("evm:1:0xDef"):  # another key is free
-                pass
-        with second.signer_lock("evm:1:0xAbc"):  # released
-            pass
+        _one_holder_at_a_time(first, second)
         holder = subprocess.Popen(
             [
                 sys.executable,
