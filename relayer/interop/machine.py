@@ -417,6 +417,8 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
         # per asset: the ``tick_seq`` of the last tick in which a replica began a claim or
         # refund of a leg of it (the moment it must look at its pooled escrow)
         self.acted_at: dict[AssetRef | None, int] = {}
+        # per (replica, swap): its retry clock when it last began a claim or refund
+        self.acted_clock: dict[tuple[str, str], float] = {}
         self.capture = _Capture()
         self._levels: dict[str, int] = {}
         for name in _LOGGERS:
@@ -564,15 +566,20 @@ class InteropMachine(EdgeActors, RecordActors, PartitionActors, RuleBasedStateMa
 
         setattr(service, "observe", observe_with_bugs)  # noqa: B010 (an instance override)
         for name in ("_claim", "_refund"):
-            setattr(service, name, self._acting(getattr(service, name)))
+            setattr(service, name, self._acting(getattr(service, name), service))
         return service
 
-    def _acting(self, act: Any) -> Any:
+    def _acting(self, act: Any, service: RelayerService) -> Any:
         """A replica's claim or refund of a leg, recorded (its asset, this tick) before it
-        runs: from then on the replica has had to look at the leg's pooled escrow."""
+        runs: from then on the replica has had to look at the leg's pooled escrow. The
+        replica's retry clock then is kept too: a refusal of it is dated by it (the clock
+        can move later in the same tick)."""
 
         def recorded(state: Any, role: Role) -> Any:
             self.acted_at[state.terms.leg(role).asset] = self.tick_seq
+            self.acted_clock[(service.replica_id, state.terms.swap_id)] = float(
+                service.retry_clock()
+            )
             return act(state, role)
 
         return recorded

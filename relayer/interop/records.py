@@ -102,6 +102,9 @@ class RecordActors:
     refusals: list[Refusal]
     """Every refused claim or refund of the example, in the order the ticks met them."""
     refusals_met: dict[int, int]
+    acted_clock: dict[tuple[str, str], float]
+    """Per (replica, swap): the replica's retry clock when it last began a claim or refund
+    (kept by the machine's wrapper of ``_claim`` / ``_refund``)."""
     """Per relayer process (``id`` of its service): the refusals its ticks met."""
     unpolled: set[str]
     """EVM chains changed under the relayer (a reorg) since a replica last polled them."""
@@ -135,9 +138,12 @@ class RecordActors:
         before = {s.swap_id: self._refused(service, s.swap_id) for s in self.swaps}
         yield
         self.unpolled.clear()  # the tick polled every chain first
-        at = float(service.retry_clock())
+        after = float(service.retry_clock())
         for swap in self.swaps:
             seen = self._refused(service, swap.swap_id)
+            # dated when the refused claim or refund began, not at the tick's end: the
+            # chains' clocks can move within a tick (a takeover, a lost submission)
+            at = self.acted_clock.get((service.replica_id, swap.swap_id), after)
             for entry in seen[len(before.get(swap.swap_id, [])) :]:
                 self.refusals.append(
                     Refusal(

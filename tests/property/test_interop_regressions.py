@@ -91,3 +91,39 @@ def test_a_replica_that_claimed_before_a_forced_transfer_owes_no_gauge_for_it() 
         _check(m)
         m.relay(2)
         _check(m)
+
+
+def test_a_refusal_is_dated_when_its_claim_began_not_when_the_tick_ended() -> None:
+    """The thorough agreement run (PostgreSQL, after the batched sends) failed with "relayer-b
+    sent the initiator leg's claim again 0 s after the chain refused it": the chains'
+    clocks moved inside that replica's tick after its claim was refused (its takeover, a
+    lost submission), the suite dated the refusal by the retry clock at the tick's end, and
+    the next tick's refusal, rightly after the back-off, carried the same date. The
+    relayer's own back-off was kept (its refusals were 10 s apart on its retry clock). A
+    refusal is now dated by the clock when its claim began. Here: the buyer frozen, the
+    relayer's claim of the security is refused; the chains move 20 s before that tick
+    ends; the next tick, past the back-off, is refused again: no violation."""
+    with machine("refused_claim_without_back_off", QUICK, {"sec": 2, "cash": 2}) as m:
+        m.submit_order(TradeSpec(5, 100, 600, False))
+        _check(m)
+        m.relay(3)  # both locks, the reveal
+        _check(m)
+        m.agent_freeze(True)  # the buyer's claim of the security is refused from now on
+        _check(m)
+        service = m.svc
+        tick = service.tick
+
+        def tick_then_the_chains_move() -> list[str]:
+            ids = tick()
+            service.tick = tick  # type: ignore[method-assign]  (once)
+            m._mine_on("sec", 4, 5)
+            m._mine_on("cash", 4, 5)
+            return ids
+
+        service.tick = tick_then_the_chains_move  # type: ignore[method-assign]
+        m.tick()
+        _check(m)
+        m.tick()
+        _check(m)
+        assert len(m.refusals) == 2
+        assert m.refusals[1].at - m.refusals[0].at >= 20
