@@ -212,16 +212,10 @@ class SwapJournal:
     secret, which must not sit in the store in clear before it is public on chain.
     """
 
-    def __init__(
-        self, store: Store, swap_id: str, key: SealingKey, *, barrier_at_send: bool = False
-    ) -> None:
+    def __init__(self, store: Store, swap_id: str, key: SealingKey) -> None:
         self.store = store
         self.swap_id = swap_id
         self._key = key
-        self.barrier_at_send = barrier_at_send
-        """The chain's client commits the store itself before it sends (its
-        ``before_submit``): :meth:`keep` need not; else :meth:`keep` commits the tick's
-        grouped writes (``Store.commit_group``), since the bytes may leave right after."""
         self.signed = False
         """Whether a signed transaction was kept or found kept in this effect: it may have
         reached the network, whatever happened after."""
@@ -240,8 +234,6 @@ class SwapJournal:
         self.signed = True
         sealed = self._key.seal(signed, swap_id=self.swap_id)
         kept = self.store.keep_document(self.swap_id, f"tx:{key}", sealed)
-        if not self.barrier_at_send:
-            self.store.commit_group()  # durable before it is sent
         return signed if kept == sealed else self._key.unseal(kept, swap_id=self.swap_id)
 
     def forget(self, key: str) -> None:
@@ -525,7 +517,7 @@ class RelayerService:
         (:mod:`relayer.retry`) while the others go on; a swap another replica took over
         (:class:`~relayer.store.LeaseLost`) is dropped until its lease is free again.
         """
-        with self.store.grouped(), ExitStack() as signers:  # writes committed at barriers
+        with ExitStack() as signers:
             self._tick_signers, self._held_keys, self._sent_now = signers, set(), set()
             try:
                 return self._tick()
@@ -545,19 +537,14 @@ class RelayerService:
             },
             lambda key, exc: self._rpc_error(self._by_key[key], exc),
         )
-        self.store.commit_group()  # what the watchers recorded (a long scan: the API waited)
         ids = self.store.claim_swaps(
             self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
         )
-        self._batches.hold(
-            {key: rt.htlc for key, rt in self._by_key.items()}, durable=self.store.commit_group
-        )
+        self._batches.hold({key: rt.htlc for key, rt in self._by_key.items()})
         try:
             for swap_id in ids:
                 self._tick_swap(swap_id, self._observe_and_run)
                 self._batches.due(lambda key, exc: self._rpc_error(self._by_key[key], exc))
-                if self._batches.max_age_s is not None:  # the API waits no longer than this
-                    self.store.commit_group(older_than_s=self._batches.max_age_s)
         finally:  # the held sends go out, in one batch per chain, before the keys are freed
             refused = self._batches.flush(lambda key, exc: self._rpc_error(self._by_key[key], exc))
         for swap_id, refusals in refused.items():
@@ -649,7 +636,6 @@ class RelayerService:
         plan = self.crash_plan
         at = None if plan is None else plan.after_input
         if at is not None and self.store.input_count(swap_id) >= at:
-            self.store.commit_group()  # the plan's point: right after input ``at`` is committed
             _die(f"after input {at} of swap {swap_id}")
         stage = stage_of(state)
         now = time.monotonic()  # real elapsed time, whatever clock plans the deadlines
@@ -969,9 +955,7 @@ class RelayerService:
         # and the signing key is held against other replicas while it signs and sends
         self.store.renew_lease(swap_id, lease_seconds=self.lease_seconds)
         signer = state.terms.leg(role).sender if action == "lock" else rt.operator.address
-        journal = SwapJournal(
-            self.store, swap_id, self._key, barrier_at_send=self._batches.guarded(self._key_of(rt))
-        )
+        journal = SwapJournal(self.store, swap_id, self._key)
         try:
             with self._signing(rt, signer), journaled(journal), self._batches.owned_by(swap_id):
                 tx_id = fn()
