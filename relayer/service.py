@@ -234,7 +234,21 @@ class SwapJournal:
         self.signed = True
         sealed = self._key.seal(signed, swap_id=self.swap_id)
         kept = self.store.keep_document(self.swap_id, f"tx:{key}", sealed)
-        return signed if kept == sealed else self._key.unseal(kept, swap_id=self.swap_id)
+        raw = signed if kept == sealed else self._key.unseal(kept, swap_id=self.swap_id)
+        from eth_utils.crypto import keccak  # here: not imported for the CLI's start
+
+        # which kept bytes a transaction id is (a dropped one is sent again as it was)
+        self.store.keep_document(self.swap_id, f"txkey:0x{keccak(raw).hex()}", key)
+        return raw
+
+    def kept_for(self, tx_id: str) -> bytes | None:
+        """The kept bytes of the transaction ``tx_id`` (an EVM hash), if this swap kept it."""
+        try:
+            key = self.store.document(self.swap_id, f"txkey:{tx_id.lower()}")
+            sealed = self.store.document(self.swap_id, f"tx:{key}")
+        except NotFound:
+            return None
+        return self._key.unseal(sealed, swap_id=self.swap_id)
 
     def forget(self, key: str) -> None:
         """Drop bytes that can never be mined."""
@@ -1094,6 +1108,17 @@ class RelayerService:
                 self.store.put_document(swap_id, f"lock-sent-at:{role.value}", str(outcome.height))
             self.store.finish_effect(swap_id, effect.seq, "done")
             return "settled"
+        if outcome.status == "dropped" and self._send_kept(swap_id, state, role, action, rt, row):
+            log.warning(
+                "swap %s: %s of the %s leg (tx %s) was dropped by the node; its kept bytes "
+                "sent again",
+                swap_id,
+                action,
+                role.value,
+                row.tx_id,
+            )
+            self._sent_now.add(row.tx_id)
+            return "wait"
         if outcome.status in ("dropped", "out_of_gas"):
             log.warning(
                 "swap %s: %s of the %s leg (tx %s) %s; running it again",
@@ -1117,6 +1142,36 @@ class RelayerService:
             broadcast=True,
         )
         return "settled"
+
+    def _send_kept(
+        self,
+        swap_id: str,
+        state: SwapState,
+        role: Role,
+        action: str,
+        rt: ChainRuntime,
+        row: EffectRow,
+    ) -> bool:
+        """Send a dropped transaction's kept bytes again, as they were: they take their own
+        nonce whatever happens to them (mined, or reverted), so the sender's later
+        transactions are not left behind a gap. Running the effect again would not always
+        do it: a lock whose deadline the chain's clock has passed is refused before it is
+        signed, and nothing would take that nonce (the interop run's seed 1103). False when
+        no bytes were kept for it or the node refuses them: the effect then runs again."""
+        raw = SwapJournal(self.store, swap_id, self._key).kept_for(str(row.tx_id))
+        client = getattr(rt.htlc, "client", None)
+        if raw is None or client is None:
+            return False
+        signer = state.terms.leg(role).sender if action == "lock" else rt.operator.address
+        try:
+            with self._signing(rt, signer):
+                client.submit(raw)
+        except (LeaseLost, SignerBusy):
+            raise
+        except BridgeError as exc:
+            log.warning("swap %s: the dropped %s could not be sent again: %s", swap_id, action, exc)
+            return False
+        return True
 
     def _seen_on_chain(self, state: SwapState, role: Role, action: str) -> int | None:
         """The height of the leg's event the watcher recorded for ``action`` (the lock, or

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.htlc import RelayerBudget
+from bridge.htlc import ChainTiming, RelayerBudget
 from bridge.swap import LegPhase, Role
-from relayer.interop.strategies import Scenario, TradeSpec
+from relayer.interop.strategies import ChainSetup, Scenario, TradeSpec
 from tests.property.test_interop_mutations import (
     QUICK,
     _chain,
@@ -127,3 +127,46 @@ def test_a_refusal_is_dated_when_its_claim_began_not_when_the_tick_ended() -> No
         _check(m)
         assert len(m.refusals) == 2
         assert m.refusals[1].at - m.refusals[0].at >= 20
+
+
+def test_a_dropped_lock_refused_on_its_rerun_leaves_no_nonce_gap() -> None:
+    """The 30-minute run on 459e07d (seed 1103, 435 s) failed with "still open after every
+    deadline (initiator lock_sent, participant none)": one tick sent two security locks of
+    one seller; the first never reached the node, the second did, behind the missing nonce.
+    The relayer found the first dropped and ran its effect again, but by then the lock was
+    refused before signing (its deadline behind the chain's clock), so nothing took the
+    missing nonce and the second lock (with every later transaction of that key) waited
+    behind the gap for ever. A dropped transaction's kept bytes are sent again (they take
+    their nonce, even if they revert), and both swaps end."""
+    timing = Scenario(
+        ChainSetup(
+            timing=ChainTiming(
+                deadline_unit="timestamp",
+                block_time_min_ms=6000,
+                block_time_max_ms=9000,
+                finality_depth=3,
+                timestamp_drift_s=6,
+            ),
+            confirmations=3,
+        ),
+        ChainSetup(
+            timing=ChainTiming(
+                deadline_unit="timestamp",
+                block_time_min_ms=12000,
+                block_time_max_ms=14000,
+                timestamp_drift_s=8,
+            ),
+            confirmations=0,
+        ),
+        RelayerBudget(reaction_s=16, compliance_recheck_s=0, margin_s=26, poll_s=8),
+    )
+    with machine("refused_claim_without_back_off", timing, {"sec": 6, "cash": 12}) as m:
+        m.submit_order(TradeSpec(403, 737, 197, True))
+        _check(m)
+        m.drop_submissions("answer_lost", 1)
+        m.submit_order(TradeSpec(98, 241, 258, False))
+        _check(m)
+        m.drop_submissions("never_sent", 1)
+        m.drain()  # the end of an example, as teardown runs it
+        m.every_swap_reaches_a_final_state()
+        assert m.dropped == 2
