@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from bridge.cli import main
+from relayer.interop.names import ACTORS
 
 pytestmark = pytest.mark.anvil
 
@@ -132,3 +133,40 @@ def test_a_short_run_with_the_cash_on_algorand_passes_on_the_real_relayer(tmp_pa
     assert body["security"] == "trex"
     assert body["examples"] >= 1
     assert body["relayer_ticks"] > 0
+
+
+def test_a_replayed_failure_that_no_longer_happens_exits_zero(tmp_path: Path) -> None:
+    """``--replay`` exits 1 only while a recorded failure still reproduces. The report of
+    the 30-minute run on 459e07d (seed 1103, a nonce gap since fixed) replays clean on the
+    fixed relayer: hypothesis says the blob did not reproduce, which is the failure fixed,
+    not a new one (before, the replay reported it as a failure and exited 1)."""
+    report = tmp_path / "report.json"
+    body = {
+        "profile": "thorough",
+        "seed": 1100,
+        "actors": list(ACTORS),
+        "sec_backend": "anvil",
+        "chains": "evm-evm",
+        "security": "trex",
+        "hypothesis": "6.170.27",
+        "failures": [
+            {
+                "seed": 1103,
+                "invariant": "every_swap_reaches_a_final_state",
+                "reproduce_failure": {"version": "6.170.27", "blob": _SEED_1103_BLOB},
+            }
+        ],
+    }
+    report.write_text(json.dumps(body), encoding="utf-8")
+    out = tmp_path / "replay.json"
+    assert main(["interop-test", "--replay", str(report), "--report", str(out)]) == 0
+    assert json.loads(out.read_text())["failures"] == []
+
+
+_SEED_1103_BLOB = (
+    "AXicfVJLTsNADPVLotBPWgoVUJLSBgo7Fkic4M2WW3AN7sACNtyAFWIBCLGmHIQj5AbYk6SNStQZacZjP/v5M8KY"
+    "oe6YCQMKOxzpmeqtGnHyoa9MHB5d8OvkB8I9EOCBCIewx0BUnKiLakOBX2Kbu1SLWc9K0BQ8BEfQgGjg7K4FXQR7"
+    "hEenPNdjE1wJpZo7nKmH4nNoARE4lVZ4jQ81LTx8vy7fLpfvxdfzU/F5/3JzfSecW4A5o/98Wi1PzJobU23WNCPh"
+    "GGaKwf4GbzNL8x2oRxc8NTnZnmNkhEfWO/NIwMWa12gz4QXYgU0gX4dqiVT1MrAEpRxZqMOArydlT7gQ1XQ9xfH2"
+    "rGJmvHVSOAQaqc9969ikdTorH1/D2M9dqYcNcDV2rDqEsjDL0j7XTGgpWxusZj8D/4tUvMIfs5o7rw=="
+)
