@@ -109,21 +109,44 @@ def one_chain_service(world: OneChainWorld, tmp_path: Path) -> RelayerService:
     )
 
 
-def _order(world: World, order_id: str, wei: int) -> SwapOrder:
+def one_chain_order(
+    world: OneChainWorld,
+    order_id: str,
+    security: AssetRef,
+    units: int,
+    cash: AssetRef | None,
+    cash_amount: int,
+    *,
+    standard: str | None = None,
+    partition: bytes | None = None,
+) -> SwapOrder:
+    """An order on the world's one chain: ``units`` of ``security`` (of ``standard``, of
+    ``partition``) from the seller to the buyer against ``cash_amount`` of ``cash`` (None:
+    the native coin) back."""
     return SwapOrder(
         order_id=order_id,
         security=LegOrder(
             chain="evm",
-            asset=world.token,
-            amount=100,
+            asset=security,
+            standard=standard,
+            amount=units,
             sender=world.seller.address,
             receiver=world.buyer.address,
+            partition=None if partition is None else "0x" + partition.hex(),
         ),
         cash=LegOrder(
-            chain="evm", amount=wei, sender=world.buyer.address, receiver=world.seller.address
+            chain="evm",
+            asset=cash,
+            amount=cash_amount,
+            sender=world.buyer.address,
+            receiver=world.seller.address,
         ),
         settlement_window_s=3600,
     )
+
+
+def _order(world: World, order_id: str, wei: int) -> SwapOrder:
+    return one_chain_order(world, order_id, world.token, 100, None, wei)
 
 
 def drive(service: RelayerService, swap_id: str, *, ticks: int = 10) -> Outcome:

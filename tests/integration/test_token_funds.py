@@ -28,9 +28,9 @@ from bridge.reasons import ReasonCode
 from bridge.swap import Leg, Outcome
 from relayer.dry_runs import GasBook, evm_funds_check, evm_token_lock_gas
 from relayer.evm import prepare_token_lock
-from relayer.service import LegOrder, RelayerService, SwapOrder
+from relayer.service import RelayerService, SwapOrder
 from tests.fixtures.evm import mined_on_send
-from tests.integration.test_native_funds import drive, one_chain_service
+from tests.integration.test_native_funds import drive, one_chain_order, one_chain_service
 
 ETHER = 10**18
 
@@ -75,25 +75,19 @@ def snapshot(world: World) -> Iterator[None]:
     world.chain.revert(taken)
 
 
-def _order(world: World, order_id: str) -> SwapOrder:
-    return SwapOrder(
-        order_id=order_id,
-        security=LegOrder(
-            chain="evm",
-            asset=world.security,
-            amount=100,
-            sender=world.seller.address,
-            receiver=world.buyer.address,
-        ),
-        cash=LegOrder(
-            chain="evm",
-            asset=world.cash,
-            amount=5_000,
-            sender=world.buyer.address,
-            receiver=world.seller.address,
-        ),
-        settlement_window_s=3600,
+def _buyers_cash_leg(world: World) -> Leg:
+    """The buyer's leg of 5,000 units of the cash token to the seller."""
+    return Leg(
+        chain=world.chain.chain,
+        asset=world.cash,
+        amount=5_000,
+        sender=world.buyer.address,
+        receiver=world.seller.address,
     )
+
+
+def _order(world: World, order_id: str) -> SwapOrder:
+    return one_chain_order(world, order_id, world.security, 100, world.cash, 5_000)
 
 
 def test_a_buyer_with_the_token_but_no_gas_is_refused_before_the_seller_locks(
@@ -230,13 +224,7 @@ def test_a_lock_after_the_relayers_approval_does_not_read_its_preflight_again(
     import hashlib
 
     world.chain.fund(world.buyer.address, ETHER // 10)
-    leg = Leg(
-        chain=world.chain.chain,
-        asset=world.cash,
-        amount=5_000,
-        sender=world.buyer.address,
-        receiver=world.seller.address,
-    )
+    leg = _buyers_cash_leg(world)
     prepare_token_lock(world.chain, world.htlc, leg, world.buyer, approve_gas={})
     calls = world.chain.stats.by_method.get("eth_call", 0)
     world.htlc.lock(
@@ -267,13 +255,7 @@ def test_the_funds_check_counts_the_relayers_kept_gas_limits_and_estimates_nothi
     assert rt.prepare_lock is not None
     assert rt.funds is not None
     token = world.cash.locator.address
-    leg = Leg(
-        chain=world.chain.chain,
-        asset=world.cash,
-        amount=5_000,
-        sender=world.buyer.address,
-        receiver=world.seller.address,
-    )
+    leg = _buyers_cash_leg(world)
     try:
         rt.prepare_lock(leg, world.buyer)  # the approval: estimated once, its limit kept
     except ApprovalPending:  # anvil mines it a moment later: the lock's estimate needs it

@@ -32,9 +32,9 @@ from bridge.model import AssetRef, Capability, EvmContractLocator
 from bridge.reasons import ReasonCode
 from bridge.swap import Leg, Outcome
 from relayer.evm import prepare_token_lock
-from relayer.service import LegOrder, SwapOrder
+from relayer.service import SwapOrder
 from tests.fixtures.evm import mined_on_send
-from tests.integration.test_native_funds import drive, one_chain_service
+from tests.integration.test_native_funds import drive, one_chain_order, one_chain_service
 
 ETHER = 10**18
 CLASS_A = b"class-A".ljust(32, b"\x00")
@@ -125,25 +125,15 @@ def snapshot(world: World) -> Iterator[None]:
 
 
 def _order(world: World, order_id: str, units: int, partition: bytes | None) -> SwapOrder:
-    return SwapOrder(
-        order_id=order_id,
-        security=LegOrder(
-            chain="evm",
-            asset=world.security,
-            standard="erc1400",
-            amount=units,
-            sender=world.seller.address,
-            receiver=world.buyer.address,
-            partition=None if partition is None else "0x" + partition.hex(),
-        ),
-        cash=LegOrder(
-            chain="evm",
-            asset=world.cash,
-            amount=7_000,
-            sender=world.buyer.address,
-            receiver=world.seller.address,
-        ),
-        settlement_window_s=3600,
+    return one_chain_order(
+        world,
+        order_id,
+        world.security,
+        units,
+        world.cash,
+        7_000,
+        standard="erc1400",
+        partition=partition,
     )
 
 
