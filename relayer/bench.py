@@ -19,7 +19,7 @@ import os
 import subprocess
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -116,6 +116,13 @@ def relayer(
             min=0, help="anvil only: seconds per block (0: a block per transaction, automine)."
         ),
     ] = 0,
+    heads: Annotated[
+        str,
+        typer.Option(
+            help="anvil only: subscribe (wake the relayer's loop at each new head, by "
+            "eth_subscribe newHeads, polling between) or poll (a tick every 0.2 s only)."
+        ),
+    ] = "subscribe",
     replicas: Annotated[
         str | None,
         typer.Option(
@@ -163,6 +170,8 @@ def relayer(
         )
     if block_time and chains != "anvil":
         raise typer.BadParameter("only with --chains anvil", param_hint="--block-time")
+    if heads not in ("subscribe", "poll"):
+        raise typer.BadParameter("must be subscribe or poll", param_hint="--heads")
     counts: tuple[int, ...] = ()
     if replicas is not None:
         counts = _counts(replicas, field="--replicas", high=16)
@@ -191,7 +200,9 @@ def relayer(
         assert pg_dsn is not None
         document = run_replicas_bench(waves[0], counts, pg_dsn, console)
     elif chains == "anvil":
-        runs = run_anvil_relayer_bench(waves, console, block_time=block_time, profile=profile)
+        runs = run_anvil_relayer_bench(
+            waves, console, block_time=block_time, profile=profile, subscribe=heads == "subscribe"
+        )
         document = runs[0] if len(runs) == 1 else {"runs": runs}
     else:
         runs = run_relayer_bench(waves, console, profile=profile)
@@ -261,6 +272,12 @@ def _print_run(numbers: Mapping[str, Any]) -> None:
             rows.add_row(label, *(str(row.get(k, "-")) for k in ("count", "median", "p99", "max")))
         out.print(rows)
         out.print(f"poll interval {latency['poll_interval_s']:.2f} s; bound: {latency['bound']}")
+    heads: dict[str, Any] = numbers.get("heads", {})
+    if heads:
+        out.print(
+            f"between ticks: {heads['mode']} (new heads followed by subscription on "
+            f"{heads['subscribed_chains']} of {heads['of_chains']} chains)"
+        )
 
 
 def _print_replicas(document: Mapping[str, Any]) -> None:
@@ -333,8 +350,11 @@ def _drive(
     profile: Path | None,
     max_ticks: int,
     pause: float = 0.0,
+    wait: Callable[[float], object] | None = None,
 ) -> dict[str, Any]:
-    """Tick until every swap has ended (or ``max_ticks``); wall time, CPU, ticks, outcomes."""
+    """Tick until every swap has ended (or ``max_ticks``); wall time, CPU, ticks, outcomes.
+    Between two ticks: ``wait(pause)`` (a new head ends it early, :mod:`relayer.heads`)
+    or a sleep of ``pause``."""
     import cProfile
 
     # CPU time, not wall time: the waits on the chains are not the relayer's cost
@@ -356,7 +376,7 @@ def _drive(
         open_ids = {i for i in open_ids if service.store.get(i).outcome.value == "open"}
         console.print(f"tick {ticks}: {swaps - len(open_ids)}/{swaps} swaps ended")
         if open_ids and pause:
-            time.sleep(pause)
+            (wait or time.sleep)(pause)
     cpu = time.process_time() - cpu_before
     elapsed = time.perf_counter() - started
     if profiler is not None and profile is not None:
@@ -636,7 +656,12 @@ def _detail(*, backend: str, block_time: str, concurrency: int, store: str) -> d
 
 
 def run_anvil_relayer_bench(
-    waves: Sequence[int], console: Console, *, block_time: int = 0, profile: Path | None = None
+    waves: Sequence[int],
+    console: Console,
+    *,
+    block_time: int = 0,
+    profile: Path | None = None,
+    subscribe: bool = True,
 ) -> list[dict[str, Any]]:
     """Two anvil chains: an ERC-20 security on one against the native coin on the other;
     each wave's swaps submitted at once and settled before the next wave.
@@ -663,6 +688,7 @@ def run_anvil_relayer_bench(
             block_time=block_time,
             profile=profile,
             began=began,
+            subscribe=subscribe,
         )
     finally:
         for proc in procs:
@@ -682,6 +708,7 @@ def _anvil_run(
     block_time: int,
     profile: Path | None,
     began: float,
+    subscribe: bool = True,
 ) -> list[dict[str, Any]]:
     from adapters.evm.client import EvmClient
     from adapters.evm.erc20 import deploy_cash_token
@@ -750,25 +777,24 @@ def _anvil_run(
         wall_clock=time.time,
         max_swaps_per_tick=max(500, max(waves)),
     )
-    setup_s = time.perf_counter() - began
-    asset = AssetRef(chain=sec.chain, locator=EvmContractLocator(address=token))
-    runs = []
-    done = 0
-    for swaps in waves:
-        console.print(f"[bold]{swaps} swaps[/bold]: submitting...")
-        first = done
-        done += swaps
-        numbers = _anvil_wave(
+    from relayer.heads import HeadWakeups
+
+    wake = HeadWakeups(urls if subscribe and block_time else [])
+    wake.start()
+    try:
+        return _anvil_waves(
             service,
-            range(first, done),
+            waves,
             console,
             profile=profile,
             block_time=block_time,
-            orders=lambda n: SwapOrder(
+            wake=wake,
+            setup_s=time.perf_counter() - began,
+            order=lambda n: SwapOrder(
                 order_id=f"bench-{n}",
                 security=LegOrder(
                     chain="security",
-                    asset=asset,
+                    asset=AssetRef(chain=sec.chain, locator=EvmContractLocator(address=token)),
                     amount=1 + n % 7,
                     sender=seller.address,
                     receiver=buyer_sec.address,
@@ -782,6 +808,38 @@ def _anvil_run(
                 settlement_window_s=7200,
             ),
             clients={"security": sec, "cash": cash},
+        )
+    finally:
+        wake.close()
+
+
+def _anvil_waves(
+    service: RelayerService,
+    waves: Sequence[int],
+    console: Console,
+    *,
+    profile: Path | None,
+    block_time: int,
+    wake: Any,
+    setup_s: float,
+    order: Callable[[int], Any],
+    clients: Mapping[str, Any],
+) -> list[dict[str, Any]]:
+    runs = []
+    done = 0
+    for swaps in waves:
+        console.print(f"[bold]{swaps} swaps[/bold]: submitting...")
+        first = done
+        done += swaps
+        numbers = _anvil_wave(
+            service,
+            range(first, done),
+            console,
+            profile=profile,
+            block_time=block_time,
+            orders=order,
+            clients=clients,
+            wake=wake,
         )
         numbers["setup_seconds"] = round(setup_s, 2)
         setup_s = 0.0  # the chains are set up once, before the first wave
@@ -798,8 +856,10 @@ def _anvil_wave(
     block_time: int,
     orders: Any,
     clients: Mapping[str, Any],
+    wake: Any = None,
 ) -> dict[str, Any]:
-    """One wave on the two anvils: submit, tick until all end, report."""
+    """One wave on the two anvils: submit, tick until all end, report. ``wake``
+    (:class:`relayer.heads.HeadWakeups`): the wait between ticks, ended by a new head."""
     from bridge.swap import chain_key
 
     swaps = len(numbers_range)
@@ -820,7 +880,14 @@ def _anvil_wave(
             profile=profile,
             max_ticks=max_ticks(swaps, block_time=block_time, pause=pause),
             pause=pause,
+            wait=None if wake is None or not wake.live else wake.wait,
         )
+    if wake is not None:
+        numbers["heads"] = {
+            "mode": "subscribe" if wake.followed else "poll",
+            "subscribed_chains": wake.live,
+            "of_chains": wake.followed,
+        }
     if block_time:  # with automine a block is a transaction: no latency in blocks
         numbers["latency"] = latency_report(
             service,

@@ -662,6 +662,11 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
     log.info(
         "relayer %s serving on %s:%s", settings.replica_id, settings.api.host, settings.api.port
     )
+    from relayer.heads import HeadWakeups
+
+    # woken at a new head where a node offers eth_subscribe, else the poll interval
+    heads = HeadWakeups([cs.endpoint for cs in settings.chains if cs.kind == "evm"], stop=stop)
+    heads.start()
     while not stop.is_set():
         try:
             service.tick()
@@ -677,7 +682,8 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
                 moves.tick()
             except Exception:
                 log.exception("moves tick failed; retrying after the poll interval")
-        stop.wait(settings.poll_interval_s)
+        heads.wait(settings.poll_interval_s)
+    heads.close()
     server.should_exit = True
     thread.join(timeout=10)
     service.store.close()

@@ -194,15 +194,32 @@ class SendBatches:
     def __init__(self, max_age_s: float | None = MAX_AGE_S) -> None:
         self._held: dict[str, Any] = {}
         self._owners: dict[str, str] = {}
+        self._guarded: set[str] = set()
         self.max_age_s = max_age_s
 
-    def hold(self, ports: Mapping[str, object]) -> None:
-        """Hold the sends of each pipelined port's client (``port.client.hold_sends``)."""
+    def hold(
+        self, ports: Mapping[str, object], *, durable: Callable[[], None] | None = None
+    ) -> None:
+        """Hold the sends of each pipelined port's client (``port.client.hold_sends``).
+
+        ``durable`` (the store's ``commit_group``) becomes the ``before_submit`` of every
+        port's client that has one (an EVM client): whatever that client sends, one by one
+        or in a batch, leaves only after the store committed the tick's writes
+        (:meth:`guarded`)."""
+        self._guarded = set()
         for key, port in ports.items():
             client = getattr(port, "client", None)
+            if durable is not None and client is not None and hasattr(client, "before_submit"):
+                client.before_submit = durable
+                self._guarded.add(key)
             hold = getattr(client, "hold_sends", None)
             if is_pipelined(port) and callable(hold) and hold():
                 self._held[key] = client
+
+    def guarded(self, key: str) -> bool:
+        """Whether chain ``key``'s client commits the store before each send (see
+        :meth:`hold`): the journal need not commit when it keeps the signed bytes."""
+        return key in self._guarded
 
     @contextmanager
     def owned_by(self, swap_id: str) -> Iterator[None]:

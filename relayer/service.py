@@ -212,10 +212,16 @@ class SwapJournal:
     secret, which must not sit in the store in clear before it is public on chain.
     """
 
-    def __init__(self, store: Store, swap_id: str, key: SealingKey) -> None:
+    def __init__(
+        self, store: Store, swap_id: str, key: SealingKey, *, barrier_at_send: bool = False
+    ) -> None:
         self.store = store
         self.swap_id = swap_id
         self._key = key
+        self.barrier_at_send = barrier_at_send
+        """The chain's client commits the store itself before it sends (its
+        ``before_submit``): :meth:`keep` need not; else :meth:`keep` commits the tick's
+        grouped writes (``Store.commit_group``), since the bytes may leave right after."""
         self.signed = False
         """Whether a signed transaction was kept or found kept in this effect: it may have
         reached the network, whatever happened after."""
@@ -239,6 +245,8 @@ class SwapJournal:
 
         # which kept bytes a transaction id is (a dropped one is sent again as it was)
         self.store.keep_document(self.swap_id, f"txkey:0x{keccak(raw).hex()}", key)
+        if not self.barrier_at_send:
+            self.store.commit_group()  # durable before it is sent
         return raw
 
     def kept_for(self, tx_id: str) -> bytes | None:
@@ -531,7 +539,7 @@ class RelayerService:
         (:mod:`relayer.retry`) while the others go on; a swap another replica took over
         (:class:`~relayer.store.LeaseLost`) is dropped until its lease is free again.
         """
-        with ExitStack() as signers:
+        with self.store.grouped(), ExitStack() as signers:  # writes committed at barriers
             self._tick_signers, self._held_keys, self._sent_now = signers, set(), set()
             try:
                 return self._tick()
@@ -551,14 +559,19 @@ class RelayerService:
             },
             lambda key, exc: self._rpc_error(self._by_key[key], exc),
         )
+        self.store.commit_group()  # what the watchers recorded (a long scan: the API waited)
         ids = self.store.claim_swaps(
             self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
         )
-        self._batches.hold({key: rt.htlc for key, rt in self._by_key.items()})
+        self._batches.hold(
+            {key: rt.htlc for key, rt in self._by_key.items()}, durable=self.store.commit_group
+        )
         try:
             for swap_id in ids:
                 self._tick_swap(swap_id, self._observe_and_run)
                 self._batches.due(lambda key, exc: self._rpc_error(self._by_key[key], exc))
+                if self._batches.max_age_s is not None:  # the API waits no longer than this
+                    self.store.commit_group(older_than_s=self._batches.max_age_s)
         finally:  # the held sends go out, in one batch per chain, before the keys are freed
             refused = self._batches.flush(lambda key, exc: self._rpc_error(self._by_key[key], exc))
         for swap_id, refusals in refused.items():
@@ -650,6 +663,7 @@ class RelayerService:
         plan = self.crash_plan
         at = None if plan is None else plan.after_input
         if at is not None and self.store.input_count(swap_id) >= at:
+            self.store.commit_group()  # the plan's point: right after input ``at`` is committed
             _die(f"after input {at} of swap {swap_id}")
         stage = stage_of(state)
         now = time.monotonic()  # real elapsed time, whatever clock plans the deadlines
@@ -969,7 +983,9 @@ class RelayerService:
         # and the signing key is held against other replicas while it signs and sends
         self.store.renew_lease(swap_id, lease_seconds=self.lease_seconds)
         signer = state.terms.leg(role).sender if action == "lock" else rt.operator.address
-        journal = SwapJournal(self.store, swap_id, self._key)
+        journal = SwapJournal(
+            self.store, swap_id, self._key, barrier_at_send=self._batches.guarded(self._key_of(rt))
+        )
         try:
             with self._signing(rt, signer), journaled(journal), self._batches.owned_by(swap_id):
                 tx_id = fn()

@@ -614,6 +614,11 @@ class EvmClient:
         self._held_at = 0.0
         self._held_ids: list[str] = []
         self._refusals: list[Refusal] = []
+        self.before_submit: Callable[[], None] | None = None
+        """Called before any signed transaction leaves for the node (:meth:`submit`, a
+        batch of held sends): the relayer's durability barrier (``Store.commit_group``),
+        so nothing is sent that its store has not committed. An error it raises stops
+        the send."""
         self._answers: PyEvmAnswers | None = None
 
     # -- construction ---------------------------------------------------------------
@@ -746,6 +751,8 @@ class EvmClient:
     def submit(self, signed: bytes) -> str:
         """Send a signed raw transaction; return its hash. Re-sending the same bytes is safe."""
         tx_hash = Web3.keccak(signed).to_0x_hex()
+        if self.before_submit is not None:
+            self.before_submit()
         try:
             if self._fast is not None:
                 self._fast.request("eth_sendRawTransaction", ["0x" + signed.hex()])
@@ -1582,6 +1589,13 @@ class EvmClient:
         fast = self._fast
         if not queued or fast is None:
             return []
+        if self.before_submit is not None:
+            try:
+                self.before_submit()
+            except BaseException:
+                for item in queued:  # none was sent: their nonces are free again
+                    self.nonces.forget(item.sender)
+                raise
         try:
             answers = fast.batch(
                 [("eth_sendRawTransaction", ["0x" + item.raw.hex()]) for item in queued]

@@ -129,6 +129,7 @@ def test_bench_relayer_refuses_bad_chains_and_options(tmp_path: Path) -> None:
         (["--chains", "anvil", "--replicas", "0,2", "--pg-dsn", "postgresql://x"], "--replicas"),
         (["--chains", "anvil", "--replicas", "1,2", "--swaps", "5,6"], "--swaps"),
         (["--plot", str(tmp_path / "out.txt")], "--plot"),
+        (["--chains", "anvil", "--heads", "sometimes"], "--heads"),
     ):
         refused = runner.invoke(app, ["relayer", *args])
         assert refused.exit_code != 0, args

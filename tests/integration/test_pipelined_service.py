@@ -416,3 +416,112 @@ def test_held_sends_leave_between_swaps_once_due(
         assert trips.sends == [1, 1, 1]
     _settle(svc, ids)
     _one_lock_each(world, svc, ids)
+
+
+def _durable(path: Path, key: SealingKey) -> tuple[set[bytes], set[str]]:
+    """What a process started after a crash would find in the store file: every journaled
+    signed transaction (unsealed) and every effect's recorded transaction hash."""
+    import sqlite3
+
+    with sqlite3.connect(path) as conn:
+        journal = {
+            key.unseal(str(body), swap_id=str(swap_id))
+            for swap_id, body in conn.execute(
+                "SELECT swap_id, body FROM documents WHERE name LIKE 'tx:%'"
+            )
+        }
+        recorded = {str(r[0]) for r in conn.execute("SELECT tx_id FROM effects") if r[0]}
+    return journal, recorded
+
+
+def test_every_transaction_is_durable_in_the_store_before_it_reaches_a_node(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+) -> None:
+    """Actor: the operator's own process, killed at any instant. A tick's store writes are
+    committed together (``Store.grouped``), but never after what they record left the
+    process: at the moment each signed transaction reaches a node (py-evm's, one by one;
+    anvil's, in the tick's batch) its bytes are already committed in the journal, as a
+    second connection to the file (the next process) reads it, and a batched send is also
+    recorded ``sent`` with its hash."""
+    from web3 import Web3
+
+    key = SealingKey.generate()
+    svc = service(world, tmp_path, key=key)
+    path = tmp_path / "relayer.sqlite3"
+    seen: list[str] = []
+    early: list[str] = []  # what reached a node before the store had it durably
+
+    def durable_before(raw: bytes, *, batched: bool) -> None:
+        journal, recorded = _durable(path, key)
+        tx_id = Web3.keccak(raw).to_0x_hex()
+        if raw not in journal:
+            early.append(f"{tx_id}: bytes not in the journal")
+        if batched and tx_id not in recorded:
+            early.append(f"{tx_id}: sent in a batch before it was recorded sent")
+        seen.append(tx_id)
+
+    fast = world.cash.fast
+    assert fast is not None
+    request, batch = fast.request, fast.batch
+    eth = world.sec.w3.eth
+    send_raw = eth.send_raw_transaction
+
+    def spy_request(method: str, params: Any) -> Any:
+        if method == "eth_sendRawTransaction":
+            durable_before(bytes.fromhex(params[0][2:]), batched=False)
+        return request(method, params)
+
+    def spy_batch(calls: Any) -> Any:
+        for method, params in calls:
+            if method == "eth_sendRawTransaction":
+                durable_before(bytes.fromhex(params[0][2:]), batched=True)
+        return batch(calls)
+
+    def spy_send_raw(raw: Any) -> Any:
+        durable_before(bytes(raw), batched=False)
+        return send_raw(raw)
+
+    setattr(fast, "request", spy_request)  # noqa: B010 (a spy; the nodes are real)
+    setattr(fast, "batch", spy_batch)  # noqa: B010
+    setattr(eth, "send_raw_transaction", spy_send_raw)  # noqa: B010
+    try:
+        ids = [svc.submit(order(world, f"durable-{n}")).terms.swap_id for n in range(3)]
+        _settle(svc, ids)
+    finally:
+        del fast.__dict__["request"]
+        del fast.__dict__["batch"]
+        del eth.__dict__["send_raw_transaction"]
+    assert early == []
+    _one_lock_each(world, svc, ids)
+    assert len(seen) >= 4 * len(ids)  # two locks and two claims per swap, each checked
+
+
+def test_a_tick_commits_its_store_writes_together(
+    world: World,  # noqa: F811
+    tmp_path: Path,
+    snapshots: None,  # noqa: F811
+) -> None:
+    """Every SQLite commit is an fsync: the tick that sends three swaps' cash locks in one
+    batch commits its writes (the observed locks, the journaled bytes, the sends recorded)
+    after the watchers' poll, before the batch leaves and at most once more at its end,
+    not once per write. (The age barrier between swaps is off: the count must not depend
+    on the machine's speed.)"""
+    svc = service(world, tmp_path)
+    svc._batches.max_age_s = None
+    ids = [svc.submit(order(world, f"grouped-{n}")).terms.swap_id for n in range(3)]
+    statements: list[str] = []
+    svc.store._conn.set_trace_callback(statements.append)  # type: ignore[attr-defined]
+    with _Trips(world) as trips:
+        for _ in range(6):
+            statements.clear()
+            svc.tick()
+            in_tick = list(statements)
+            if _participant_locks_sent(svc, ids) == 3:
+                break
+        assert trips.sends == [3]
+    commits = [s for s in in_tick if s.strip().upper() == "COMMIT"]
+    assert 1 <= len(commits) <= 3, len(commits)  # before: 87 in this tick
+    _settle(svc, ids)
+    _one_lock_each(world, svc, ids)
