@@ -204,7 +204,7 @@ class SendBatches:
 
         ``durable`` (the store's ``commit_group``) becomes the ``before_submit`` of every
         port's client that has one (an EVM client): whatever that client sends, one by one
-        or in a batch, leaves only after the store committed the tick's writes
+        or in a batch, leaves only after the store made the tick's writes durable
         (:meth:`guarded`)."""
         self._guarded = set()
         for key, port in ports.items():
@@ -217,8 +217,8 @@ class SendBatches:
                 self._held[key] = client
 
     def guarded(self, key: str) -> bool:
-        """Whether chain ``key``'s client commits the store before each send (see
-        :meth:`hold`): the journal need not commit when it keeps the signed bytes."""
+        """Whether chain ``key``'s client makes the store durable before each send (see
+        :meth:`hold`): the journal need not when it keeps the signed bytes."""
         return key in self._guarded
 
     @contextmanager

@@ -219,8 +219,8 @@ class SwapJournal:
         self.swap_id = swap_id
         self._key = key
         self.barrier_at_send = barrier_at_send
-        """The chain's client commits the store itself before it sends (its
-        ``before_submit``): :meth:`keep` need not; else :meth:`keep` commits the tick's
+        """The chain's client makes the store durable itself before it sends (its
+        ``before_submit``): :meth:`keep` need not; else :meth:`keep` syncs the tick's
         grouped writes (``Store.commit_group``), since the bytes may leave right after."""
         self.signed = False
         """Whether a signed transaction was kept or found kept in this effect: it may have
@@ -539,7 +539,7 @@ class RelayerService:
         (:mod:`relayer.retry`) while the others go on; a swap another replica took over
         (:class:`~relayer.store.LeaseLost`) is dropped until its lease is free again.
         """
-        with self.store.grouped(), ExitStack() as signers:  # writes committed at barriers
+        with self.store.grouped(), ExitStack() as signers:  # writes fsync'd at barriers
             self._tick_signers, self._held_keys, self._sent_now = signers, set(), set()
             try:
                 return self._tick()
@@ -559,7 +559,6 @@ class RelayerService:
             },
             lambda key, exc: self._rpc_error(self._by_key[key], exc),
         )
-        self.store.commit_group()  # what the watchers recorded (a long scan: the API waited)
         ids = self.store.claim_swaps(
             self.replica_id, lease_seconds=self.lease_seconds, limit=self.max_swaps_per_tick
         )
@@ -570,8 +569,6 @@ class RelayerService:
             for swap_id in ids:
                 self._tick_swap(swap_id, self._observe_and_run)
                 self._batches.due(lambda key, exc: self._rpc_error(self._by_key[key], exc))
-                if self._batches.max_age_s is not None:  # the API waits no longer than this
-                    self.store.commit_group(older_than_s=self._batches.max_age_s)
         finally:  # the held sends go out, in one batch per chain, before the keys are freed
             refused = self._batches.flush(lambda key, exc: self._rpc_error(self._by_key[key], exc))
         for swap_id, refusals in refused.items():
@@ -663,7 +660,6 @@ class RelayerService:
         plan = self.crash_plan
         at = None if plan is None else plan.after_input
         if at is not None and self.store.input_count(swap_id) >= at:
-            self.store.commit_group()  # the plan's point: right after input ``at`` is committed
             _die(f"after input {at} of swap {swap_id}")
         stage = stage_of(state)
         now = time.monotonic()  # real elapsed time, whatever clock plans the deadlines

@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, contextmanager, nullcontext, suppress
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Final, Literal
 
 from pydantic import TypeAdapter
 
@@ -212,14 +212,14 @@ class Store(FundsBook, ABC):
 
     # -- grouped writes (one tick's writes, committed at barriers) -------------------
     def grouped(self) -> AbstractContextManager[None]:
-        """The calling thread's writes inside the block share one database transaction,
-        committed at each :meth:`commit_group` and at the block's end (see
-        :class:`SqliteStore`). Here (PostgreSQL): each write stays its own transaction."""
+        """The calling thread's writes inside the block are made durable together, at each
+        :meth:`commit_group` and at the block's end (see :class:`SqliteStore`). Here
+        (PostgreSQL): each commit is durable on its own."""
         return nullcontext()
 
-    def commit_group(self, *, older_than_s: float | None = None) -> None:
-        """A durability barrier: commit the group's transaction now (only if it has been
-        open ``older_than_s`` seconds or more, when given). No-op outside a group."""
+    def commit_group(self) -> None:
+        """A durability barrier: every write of the group is on disk when it returns.
+        No-op outside a group."""
 
     def _lock_clause(self) -> str:
         return ""
@@ -847,6 +847,11 @@ class Store(FundsBook, ABC):
         """Release the connection."""
 
 
+_SYNC_NORMAL: Final = 1
+_SYNC_FULL: Final = 2
+"""SQLite's ``PRAGMA synchronous`` levels (see :meth:`SqliteStore.grouped`)."""
+
+
 class SqliteStore(Store):
     """The default store: one SQLite file in WAL mode."""
 
@@ -854,8 +859,9 @@ class SqliteStore(Store):
         super().__init__(clock=clock)
         self.path = str(path)
         self._group_owner: int | None = None  # the thread whose writes are grouped
-        self._group_since: float | None = None  # when the group's transaction began
-        self._depth = 0  # savepoints open inside it
+        self._unsynced = False  # the group committed writes not yet fsync'd
+        self._sync_level = _SYNC_FULL
+        self._barriers = 0
         self._signers: dict[str, tuple[int, int]] = {}  # key -> (locked file, holds)
         try:
             if self.path != ":memory:" and not self.path.startswith("file:"):
@@ -869,6 +875,9 @@ class SqliteStore(Store):
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.execute("PRAGMA foreign_keys=ON")
             self._conn.executescript(_SCHEMA)
+            self._conn.execute(
+                "CREATE TABLE IF NOT EXISTS durability_barrier (id INTEGER PRIMARY KEY, n BIGINT)"
+            )
             columns = {r[1] for r in self._conn.execute("PRAGMA table_info(swaps)")}
             if "lease_epoch" not in columns:  # a store written before leases had epochs
                 self._conn.execute(
@@ -921,33 +930,40 @@ class SqliteStore(Store):
 
     @contextmanager
     def _tx(self) -> Iterator[Any]:
-        if self._group_owner is not None and self._group_owner == threading.get_ident():
-            yield from self._grouped_tx()
-            return
         with self._lock:
+            relaxed = self._group_owner is not None and self._group_owner == threading.get_ident()
+            self._synchronous(_SYNC_NORMAL if relaxed else _SYNC_FULL)
             yield from self._tx_unlocked()
+            if relaxed:
+                self._unsynced = True
+
+    def _synchronous(self, level: int) -> None:
+        if self._sync_level != level:
+            self._conn.execute(f"PRAGMA synchronous={level}")
+            self._sync_level = level
 
     @contextmanager
     def grouped(self) -> Iterator[None]:
-        """Group the calling thread's writes (the relayer's tick) into one transaction.
+        """The calling thread's writes (the relayer's tick) are synced to disk together, at
+        barriers, instead of one ``fsync`` each.
 
-        Every SQLite commit is an fsync (``synchronous=FULL``), and a tick of a hundred
-        swaps made thousands of them: a third of its wall clock. Inside the group each
-        write is a savepoint of one ``BEGIN IMMEDIATE`` transaction (a write that fails
-        undoes only itself), committed at each :meth:`commit_group` - the barrier the
+        Every write is still its own transaction, committed at once: another connection
+        sees it, a second store on the same file writes between two of them, the API's
+        threads never wait for the tick, and a crash of the process (``SIGKILL``) loses
+        nothing - SQLite has written the commit to its WAL file before it returns. What
+        the group changes is when the WAL reaches the disk: its commits run with
+        ``synchronous=NORMAL`` (no ``fsync``), and :meth:`commit_group` - the barrier the
         relayer puts before anything leaves the process: before a signed transaction is
-        sent (``EvmClient.before_submit``, the journal of a chain without that hook), and
-        between two swaps once the group is older than the age it passes - and at the
-        block's end, also when the block ends with an error. A crash between two barriers
-        loses only writes whose consequences never left the process: the inputs are
-        observed again and the effects run again from the last durable state, as after a
-        crash just before those writes.
+        sent (``EvmClient.before_submit``; the journal of a chain without that hook), and at
+        the block's end, also when it ends with an error - makes them durable with one
+        ``fsync`` of the WAL (a ``synchronous=FULL`` commit syncs the whole file, every
+        earlier frame with it). A power loss between two barriers can roll back only writes
+        whose consequences never left the machine: the inputs are observed again and the
+        effects run again from the last durable state, as after a crash just before those
+        writes. Outside a group, and from every other thread, each commit is ``FULL``.
 
-        While the group's transaction is open the store's lock stays taken, so another
-        thread (the API) never writes into it: its reads and writes wait for the barrier
-        and commit on their own. The price: one swap's step that waits on a slow node keeps
-        them waiting with it (between swaps the tick commits once the group is 0.1 s old).
-        A nested ``grouped`` joins the open group.
+        Every SQLite commit was an fsync, and a tick of a hundred swaps made thousands of
+        them: a third of its wall clock. A nested ``grouped`` joins the open group.
         """
         with self._lock:
             if self._group_owner is not None:
@@ -966,58 +982,21 @@ class SqliteStore(Store):
             finally:
                 self._group_owner = None
 
-    def commit_group(self, *, older_than_s: float | None = None) -> None:
-        """Commit the group's open transaction (see :meth:`grouped`); no-op when none is
-        open, from another thread, or (with ``older_than_s``) when it is younger."""
-        if self._group_owner != threading.get_ident() or self._group_since is None:
+    def commit_group(self) -> None:
+        """The durability barrier (see :meth:`grouped`): every write the group committed is
+        on disk when this returns. No-op from another thread, or when nothing was written
+        since the last barrier."""
+        if self._group_owner != threading.get_ident() or not self._unsynced:
             return
-        if older_than_s is not None and time.monotonic() - self._group_since < older_than_s:
-            return
-        if self._depth:
-            raise RuntimeError("commit_group inside one of the group's writes")
-        try:
-            self._conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            with suppress(sqlite3.Error):
-                if self._conn.in_transaction:
-                    self._conn.execute("ROLLBACK")
-            raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-        finally:
-            self._end_group_tx()  # committed, or given up: the other threads may go on
-
-    def _end_group_tx(self) -> None:
-        self._group_since = None
-        self._lock.release()  # taken when the group's transaction began
-
-    def _grouped_tx(self) -> Iterator[Any]:
         with self._lock:
-            if self._group_since is None:
-                self._lock.acquire()  # held until the barrier: no other thread writes inside
-                try:
-                    self._conn.execute("BEGIN IMMEDIATE")
-                except sqlite3.Error as exc:
-                    self._lock.release()
-                    raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-                self._group_since = time.monotonic()
-            self._depth += 1
-            name = f"w{self._depth}"
-            cur = self._conn.cursor()
-            try:
-                cur.execute(f"SAVEPOINT {name}")
-                yield cur
-                cur.execute(f"RELEASE {name}")
-            except BaseException as exc:
-                if self._conn.in_transaction:
-                    cur.execute(f"ROLLBACK TO {name}")
-                    cur.execute(f"RELEASE {name}")
-                elif self._group_since is not None:  # SQLite ended the transaction itself
-                    self._end_group_tx()
-                if isinstance(exc, sqlite3.OperationalError):
-                    raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
-                raise
-            finally:
-                self._depth -= 1
-                cur.close()
+            self._synchronous(_SYNC_FULL)
+            self._barriers += 1
+            with contextmanager(self._tx_unlocked)() as cur:  # FULL: the whole WAL is fsync'd
+                cur.execute(
+                    "INSERT OR REPLACE INTO durability_barrier (id, n) VALUES (1, ?)",
+                    (self._barriers,),
+                )
+            self._unsynced = False
 
     def _tx_unlocked(self) -> Iterator[Any]:
         cur = self._conn.cursor()

@@ -617,7 +617,7 @@ class EvmClient:
         self.before_submit: Callable[[], None] | None = None
         """Called before any signed transaction leaves for the node (:meth:`submit`, a
         batch of held sends): the relayer's durability barrier (``Store.commit_group``),
-        so nothing is sent that its store has not committed. An error it raises stops
+        so nothing is sent that its store has not made durable. An error it raises stops
         the send."""
         self._answers: PyEvmAnswers | None = None
 
