@@ -172,6 +172,10 @@ CREATE TABLE IF NOT EXISTS notes (
 """
 
 
+_KEPT_STATES: Final = 20_000
+"""Parsed swap states a store keeps (see ``Store._state_of``); past it they are dropped."""
+
+
 class LeaseLost(TransientError):
     """Another replica took this swap over since this one leased it (its lease epoch moved
     on): the write is refused and this replica must stop acting on the swap. Transient: the
@@ -204,6 +208,8 @@ class Store(FundsBook, ABC):
         self._lock = threading.RLock()
         # swap id -> (owner, epoch) of the leases this store's replica took (fencing tokens)
         self._held: dict[str, tuple[str, int]] = {}
+        # swap id -> (stored JSON, its state): each stored version is parsed once
+        self._states: dict[str, tuple[str, SwapState]] = {}
 
     # -- dialect hooks ------------------------------------------------------------
     @abstractmethod
@@ -273,7 +279,24 @@ class Store(FundsBook, ABC):
             ).fetchone()
         if row is None:
             raise NotFound(f"no swap {swap_id}")
-        return SwapState.model_validate_json(row[0])
+        return self._state_of(swap_id, row[0])
+
+    def _state_of(self, swap_id: str, stored: str) -> SwapState:
+        """The state stored as ``stored`` (JSON). A state is parsed once per stored version
+        (pydantic's validation was a tenth of a busy tick's CPU): the one kept is returned
+        only when the stored text is the very text it was parsed from or written as, and
+        states are immutable values, so it is what parsing would give."""
+        kept = self._states.get(swap_id)
+        if kept is not None and kept[0] == stored:
+            return kept[1]
+        state = SwapState.model_validate_json(stored)
+        self._keep_state(swap_id, stored, state)
+        return state
+
+    def _keep_state(self, swap_id: str, stored: str, state: SwapState) -> None:
+        if len(self._states) >= _KEPT_STATES and swap_id not in self._states:
+            self._states.clear()
+        self._states[swap_id] = (stored, state)
 
     def list_ids(
         self, *, outcome: str | None = None, limit: int = 100, offset: int = 0
@@ -300,7 +323,7 @@ class Store(FundsBook, ABC):
             if row is None:
                 raise NotFound(f"no swap {swap_id}")
             self._fence(cur, swap_id)
-            state = SwapState.model_validate_json(row[0])
+            state = self._state_of(swap_id, row[0])
             new_state, effects = transition(state, change)
             n_row = self._exec(
                 cur, "SELECT COALESCE(MAX(n), 0) FROM inputs WHERE swap_id = ?", (swap_id,)
@@ -325,11 +348,13 @@ class Store(FundsBook, ABC):
                     "VALUES (?, ?, ?, 'pending')",
                     (swap_id, effect.seq, _EFFECT.dump_json(effect).decode()),
                 )
+            stored = new_state.model_dump_json()
             self._exec(
                 cur,
                 "UPDATE swaps SET state = ?, outcome = ?, updated_at = ? WHERE swap_id = ?",
-                (new_state.model_dump_json(), new_state.outcome.value, now, swap_id),
+                (stored, new_state.outcome.value, now, swap_id),
             )
+            self._keep_state(swap_id, stored, new_state)  # matched only if this text is stored
             for role in released(state, new_state):  # a lock confirmed or failed, a swap over
                 self._drop_holds(cur, swap_id, role)
         return new_state, effects

@@ -131,6 +131,39 @@ def test_apply_persists_state_inputs_and_effects(make_store: Callable[[Clock], S
         store.get("0x" + "ff" * 32)
 
 
+def test_a_state_another_store_changed_is_read_as_stored(
+    make_store: Callable[[Clock], Store],
+) -> None:
+    """A store parses each stored version of a swap's state once and keeps it; what it
+    returns is always the stored version: after another store (a second replica) moved the
+    swap on, or a write of its own was rolled back, the kept state is not returned."""
+    clock = Clock()
+    mine, other = make_store(clock), make_store(clock)
+    t = swap_terms()
+    mine.create(t)
+    for change in HAPPY[:2]:
+        mine.apply(t.swap_id, change)
+    kept = mine.get(t.swap_id)
+    assert mine.get(t.swap_id) is kept  # the same stored version: parsed once
+    moved, _ = other.apply(t.swap_id, HAPPY[2])
+    assert mine.get(t.swap_id) == moved != kept
+
+    def rolled_back_write() -> None:
+        with mine._tx() as cur:
+            mine._exec(
+                cur,
+                "UPDATE swaps SET state = ? WHERE swap_id = ?",
+                (kept.model_dump_json(), t.swap_id),
+            )
+            assert mine._state_of(t.swap_id, kept.model_dump_json()) == kept  # kept meanwhile
+            raise RuntimeError("rolled back")
+
+    with pytest.raises(RuntimeError, match="rolled back"):
+        rolled_back_write()  # a write of mine, then an error: the transaction is rolled back
+    assert mine.get(t.swap_id) == moved
+    assert other.get(t.swap_id) == moved
+
+
 def test_a_signed_transaction_is_kept_and_never_replaced(
     make_store: Callable[[Clock], Store],
 ) -> None:
