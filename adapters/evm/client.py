@@ -1989,9 +1989,38 @@ def _hexbytes(value: Any) -> bytes:
     return bytes.fromhex(value[2:]) if isinstance(value, str) else bytes(value)
 
 
+_SHAPED_LOGS: dict[tuple[str, str, str, bool], dict[str, Any]] = {}
+"""Logs shaped by :func:`_web3_log`, by block hash, log index and transaction hash: a mined
+log is fixed by its block's hash (the block commits to its receipts), and a busy HTLC's
+escrow check reads the newest blocks' logs once per swap in a tick (a block of a hundred
+claims: hundreds of logs, each hex-decoded and its address checksummed, for every swap)."""
+
+_SHAPED_LOGS_KEPT: Final = 16_384
+
+
 def _web3_log(raw: Mapping[str, Any]) -> dict[str, Any]:
     """A raw log shaped as web3 returns it (hashes, topics and data as bytes, numbers as int, the
-    address checksummed), without web3's formatter stack."""
+    address checksummed), without web3's formatter stack. Each caller gets its own dict and
+    topics list; a log of a block (a ``blockHash``) is shaped once."""
+    block_hash = raw.get("blockHash")
+    if not isinstance(block_hash, str):  # pending, or not a node's JSON: shape it each time
+        return _shape_log(raw)
+    key = (
+        block_hash,
+        str(raw["logIndex"]),
+        str(raw["transactionHash"]),
+        bool(raw.get("removed", False)),
+    )
+    shaped = _SHAPED_LOGS.get(key)
+    if shaped is None:
+        shaped = _shape_log(raw)
+        if len(_SHAPED_LOGS) >= _SHAPED_LOGS_KEPT:
+            _SHAPED_LOGS.clear()
+        _SHAPED_LOGS[key] = shaped
+    return {**shaped, "topics": list(shaped["topics"])}
+
+
+def _shape_log(raw: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "address": to_checksum_address(str(raw["address"])),
         "blockHash": _hexbytes(raw["blockHash"]),
