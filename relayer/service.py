@@ -41,7 +41,7 @@ import secrets as _secrets
 import signal
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from functools import partial
@@ -258,6 +258,10 @@ class SwapJournal:
             return None
         return self._key.unseal(sealed, swap_id=self.swap_id)
 
+    def kept_ids(self) -> list[str]:
+        """The transaction ids (EVM hashes) of the bytes this swap kept."""
+        return [name[len("txkey:") :] for name in self.store.document_names(self.swap_id, "txkey:")]
+
     def forget(self, key: str) -> None:
         """Drop bytes that can never be mined."""
         self.store.delete_document(self.swap_id, f"tx:{key}")
@@ -443,6 +447,7 @@ class RelayerService:
         self._tick_signers: ExitStack | None = None
         self._held_keys: set[str] = set()
         self._sent_now: set[str] = set()
+        self._pending_answers: dict[str, int] = {}  # tx id -> answers "pending" in a row
 
     @staticmethod
     def _key_of(rt: ChainRuntime) -> str:
@@ -1110,9 +1115,12 @@ class RelayerService:
             self.store.finish_effect(swap_id, effect.seq, "done")
             return "settled"
         outcome = self.outcomes.take(row.tx_id)
+        if outcome is not None and outcome.status == "pending":
+            self._fill_nonce_gap(swap_id, state, role, action, rt, str(row.tx_id))
         if outcome is None or outcome.status == "pending":
             self.outcomes.wait(self._key_of(rt), row.tx_id)
             return "wait"
+        self._pending_answers.pop(str(row.tx_id), None)
         if outcome.status == "mined":
             if action == "lock":
                 # (its funds hold: landed once the watcher records it, which it has at or
@@ -1184,6 +1192,63 @@ class RelayerService:
             log.warning("swap %s: the dropped %s could not be sent again: %s", swap_id, action, exc)
             return False
         return True
+
+    def _fill_nonce_gap(
+        self, swap_id: str, state: SwapState, role: Role, action: str, rt: ChainRuntime, tx_id: str
+    ) -> None:
+        """A transaction the node holds but does not mine may wait behind a lower nonce of
+        its sender that never reached the node: an approval sent in the same batch as its
+        lock (the interop run's seed 1302) is no effect of its own, and nobody asked about
+        it. At the second answer "pending", and every fourth after it, the swap's other
+        transactions kept for this chain and sender below its nonce are asked about; one
+        the node does not know is sent again as it was (its kept bytes: the same nonce).
+        Only those: the pending transaction was built after them on the local nonce count,
+        so each was meant to be sent, and the gap proves its nonce is still free."""
+        answers = self._pending_answers.get(tx_id, 0) + 1
+        if len(self._pending_answers) > 100_000:
+            self._pending_answers.clear()
+        self._pending_answers[tx_id] = answers
+        client = getattr(rt.htlc, "client", None)
+        if answers < 2 or (answers - 2) % 4 or client is None:
+            return
+        journal = SwapJournal(self.store, swap_id, self._key)
+        pending = journal.kept_for(tx_id)
+        if pending is None:
+            return
+        sender, nonce, chain_id = _sent_by(pending)
+        below: dict[str, bytes] = {}
+        for other in journal.kept_ids():
+            raw = journal.kept_for(other) if other != tx_id.lower() else None
+            if raw is None:
+                continue
+            with suppress(ValueError, TypeError, KeyError):
+                their_sender, their_nonce, their_chain = _sent_by(raw)
+                if (their_sender, their_chain) == (sender, chain_id) and their_nonce < nonce:
+                    below[other] = raw
+        if not below:
+            return
+        dropped = [
+            t for t, sent in client.outcomes(sorted(below)).items() if sent.status == "dropped"
+        ]
+        signer = state.terms.leg(role).sender if action == "lock" else rt.operator.address
+        for other in dropped:
+            try:
+                with self._signing(rt, signer):
+                    client.submit(below[other])
+            except (LeaseLost, SignerBusy):
+                raise
+            except BridgeError as exc:
+                log.warning("swap %s: tx %s could not be sent again: %s", swap_id, other, exc)
+                continue
+            log.warning(
+                "swap %s: the %s of the %s leg (tx %s) waits behind tx %s of its sender, which "
+                "the node never got: its kept bytes sent again",
+                swap_id,
+                action,
+                role.value,
+                tx_id,
+                other,
+            )
 
     def _seen_on_chain(self, state: SwapState, role: Role, action: str) -> int | None:
         """The height of the leg's event the watcher recorded for ``action`` (the lock, or
@@ -1477,3 +1542,17 @@ def _maybe_json(store: Store, swap_id: str, name: str) -> Any:
         return json.loads(store.document(swap_id, name))
     except NotFound:
         return None
+
+
+def _sent_by(raw: bytes) -> tuple[str, int, int]:
+    """The sender (recovered from the signature), nonce and chain id of a signed EIP-1559
+    (typed) transaction; ``ValueError`` for anything else."""
+    from eth_account import Account
+    from eth_account.typed_transactions.typed_transaction import TypedTransaction
+    from hexbytes import HexBytes
+
+    if not raw or raw[0] >= 0x80:
+        raise ValueError("not a typed transaction")
+    fields = TypedTransaction.from_bytes(HexBytes(raw)).as_dict()
+    sender = str(Account.recover_transaction(raw)).lower()
+    return sender, int(fields["nonce"]), int(fields["chainId"])

@@ -451,6 +451,17 @@ class Store(FundsBook, ABC):
             ).fetchone()
         return str(row[0])
 
+    def document_names(self, swap_id: str, prefix: str) -> list[str]:
+        """The names of a swap's documents that start with ``prefix``, sorted."""
+        with self._tx() as cur:
+            rows = self._exec(
+                cur,
+                "SELECT name FROM documents WHERE swap_id = ? AND substr(name, 1, ?) = ? "
+                "ORDER BY name",
+                (swap_id, len(prefix), prefix),
+            ).fetchall()
+        return [str(r[0]) for r in rows]
+
     def document(self, swap_id: str, name: str) -> str:
         """A named document of a swap; ``NotFound`` when absent."""
         with self._tx() as cur:

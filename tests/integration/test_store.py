@@ -164,6 +164,22 @@ def test_a_state_another_store_changed_is_read_as_stored(
     assert other.get(t.swap_id) == moved
 
 
+def test_document_names_are_listed_by_prefix(make_store: Callable[[Clock], Store]) -> None:
+    """A swap's document names that start with a prefix (the journal's kept transaction
+    ids), sorted; another swap's and other prefixes' are not listed, and ``_`` or ``%`` in
+    the prefix are plain characters."""
+    store = make_store(Clock())
+    t, other = swap_terms(), swap_terms(1)
+    store.create(t)
+    store.create(other)
+    for name in ("txkey:0xbb", "txkey:0xaa", "tx:lock", "txkey_0xcc"):
+        store.put_document(t.swap_id, name, "{}")
+    store.put_document(other.swap_id, "txkey:0xdd", "{}")
+    assert store.document_names(t.swap_id, "txkey:") == ["txkey:0xaa", "txkey:0xbb"]
+    assert store.document_names(t.swap_id, "txkey_") == ["txkey_0xcc"]
+    assert store.document_names(t.swap_id, "%") == []
+
+
 def test_a_signed_transaction_is_kept_and_never_replaced(
     make_store: Callable[[Clock], Store],
 ) -> None:

@@ -170,3 +170,51 @@ def test_a_dropped_lock_refused_on_its_rerun_leaves_no_nonce_gap() -> None:
         m.drain()  # the end of an example, as teardown runs it
         m.every_swap_reaches_a_final_state()
         assert m.dropped == 2
+
+
+def test_a_dropped_approval_sent_with_its_lock_is_sent_again() -> None:
+    """The 30-minute run on b8101a4 (seed 1302, 600 s) failed with "still open after every
+    deadline (initiator lock_sent, participant none)", and so did the code before this
+    session (fa83883). Once the first swap has settled, the relayer keeps the approval's and
+    the lock's gas limits, so the second swap's approval and lock go out in one tick's batch
+    (nonces n and n+1 of the seller). The approval never reached the node; the lock did and
+    waited behind the missing nonce for ever. The relayer asked the node about the lock
+    only ("pending", every tick): nobody asked about the approval, which is no effect of
+    its own. A transaction pending for a while now has the swap's other kept transactions
+    asked about too, and one the node never got is sent again as it was (the same bytes:
+    the same nonce), so the lock behind it is mined and the swap ends."""
+    scenario = Scenario(
+        ChainSetup(
+            timing=ChainTiming(
+                deadline_unit="timestamp", block_time_min_ms=4000, block_time_max_ms=7000
+            ),
+            confirmations=0,
+        ),
+        ChainSetup(
+            timing=ChainTiming(
+                deadline_unit="timestamp", block_time_min_ms=4000, block_time_max_ms=5000
+            ),
+            confirmations=0,
+        ),
+        RelayerBudget(reaction_s=0, compliance_recheck_s=10, margin_s=0, poll_s=3),
+    )
+    with machine("refused_claim_without_back_off", scenario, {"sec": 4, "cash": 4}) as m:
+        m.submit_order(TradeSpec(18, 368, 228, False))
+        _check(m)
+        m.pass_time(relayer_runs=True, seconds=240, slow=True)
+        _check(m)
+        m.pass_time(relayer_runs=True, seconds=240, slow=True)
+        _check(m)
+        first = m.svc.store.get(m.swaps[0].swap_id)
+        assert first.initiator.phase is LegPhase.CLAIMED  # settled: the limits are kept
+        m.submit_order(TradeSpec(82, 45578715, 547, False))
+        _check(m)
+        m.drop_submissions("never_sent", 1)  # the next tick's first send: the approval
+        m.drain()  # the end of an example, as teardown runs it
+        m.every_swap_reaches_a_final_state()
+        assert m.dropped == 1
+        (lost,) = m.lost
+        sec = m.world.client("sec")
+        assert sec.outcomes([lost])[lost].status != "dropped"  # sent again: its nonce taken
+        second = m.svc.store.get(m.swaps[1].swap_id)
+        assert second.initiator.phase is not LegPhase.LOCK_SENT
