@@ -463,6 +463,16 @@ class AlgodApi:
             finally:
                 self._pool = None
 
+    def discard_pool(self) -> list[str]:
+        """Drop every queued group unevaluated and stop holding, as a node restart loses
+        its pool; the ids dropped (``pending`` answers 404 for them from now on)."""
+        with self._pool_lock:
+            dropped = list(self._pooled)
+            self._pool = None
+            self._pooled = {}
+            self._pool_leases = {}
+            return dropped
+
     def _admit(self, body: bytes) -> str:
         """Queue one group (checked as algod's pool checks it); its first id."""
         with self._pool_lock:
