@@ -540,9 +540,10 @@ def fund_embedded_parties(world: Any, swaps: int) -> dict[str, int]:
 
 EMBEDDED_ROUNDS_PER_SWAP = 4
 """Rounds of the embedded Algorand ledger a bench order leaves room for, per swap of its
-wave: two are made (its cash lock and its claim, a round per group); the others are the
-margin the deadline plan takes off (the claim window, the reveal margin, the last lock's
-time before the deadline)."""
+wave: at most two are made (its cash lock and its claim, a round per group when each is
+sent alone; the bench's relayer batches a tick's groups into one round, so far fewer); the
+others are the margin the deadline plan takes off (the claim window, the reveal margin, the
+last lock's time before the deadline)."""
 
 
 def embedded_window_s(swaps: int) -> int:

@@ -36,7 +36,10 @@ pass) and stops holding; a group the evaluator refused then shows the evaluator'
 in ``pool-error`` (as algod's REST answers for a transaction its pool dropped), and the
 flush returns those refusals (:class:`PoolRefusal`). Outside the held mode nothing changes.
 A group sent again while it waits (every id already queued) is answered with its id and
-queued once. If the evaluation itself fails (the evaluator did not run or timed out),
+queued once. Unlike algod's pool, which evaluates a group when it takes it, the held pool
+only checks admission then: a group that would fail is refused at the flush, after it was
+readable in ``/v2/transactions/pending`` (what a pipelined sender must expect of any pool).
+If the evaluation itself fails (the evaluator did not run or timed out),
 the queued groups are dropped (``pending`` answers 404 for them: send them again) and the
 flush raises that error.
 """

@@ -250,3 +250,55 @@ def test_against_a_node_without_a_pool_nothing_is_held(
     assert port.tx_outcomes([receipt.tx_id])[receipt.tx_id].status == "mined"
     assert port.client.flush_sends() == []
     assert port.get(lock_id).state == "open"
+
+
+def test_a_kept_group_a_node_refuses_as_known_while_it_waits_is_in_flight(
+    algo_ledger: EmbeddedLedger, parties: tuple[AlgorandSigner, AlgorandSigner]
+) -> None:
+    """A node whose pool answers a group it holds already with algod's "transaction already
+    in ledger" (as the pool's evaluator does for a duplicate): the re-run of the lock finds
+    its kept group waiting and builds nothing new; the group lands once."""
+    from algosdk import error
+
+    class StrictPool(EmbeddedAlgodClient):
+        def send_raw_transaction(self, txn: str, **kwargs: object) -> str:
+            import base64
+
+            from algosdk import encoding
+
+            from adapters.algorand.ledger import split_signed_transactions
+
+            parts = split_signed_transactions(base64.b64decode(txn))
+            ids = [
+                encoding.msgpack_decode(base64.b64encode(p).decode()).get_txid()  # type: ignore[no-untyped-call]
+                for p in parts
+            ]
+            if ids[0] in self.held_sends:
+                raise error.AlgodHTTPError(
+                    f"TransactionPool.Remember: transaction already in ledger: {ids[0]}", 400
+                )  # type: ignore[no-untyped-call]
+            return str(super().send_raw_transaction(txn, **kwargs))
+
+    sender, receiver = parties
+    algod = StrictPool(algo_ledger, wait_timeout=0.0)
+    journal = MemoryJournal()
+    lock = {
+        "asset": None,
+        "receiver": receiver.address,
+        "amount": 4_000_000,
+        "hashlock": HASHLOCK,
+        "deadline": algo_ledger.last_round + 100,
+        "signer": sender,
+    }
+    first = AlgorandHtlc(algod, from_round=algo_ledger.last_round + 1).with_pipelining()
+    first.client.hold_sends()
+    with journaled(journal):
+        lock_id, sent = first.lock(**lock)  # type: ignore[arg-type]
+        with pytest.raises(TransactionReverted, match="already in ledger"):
+            first.client.submit(journal.kept[next(iter(journal.kept))][52:])
+        algo_ledger.advance(2)  # newer parameters: a rebuilt group would be another group
+        again_id, again = first.lock(**lock)  # type: ignore[arg-type]
+    assert (again_id, again.tx_id) == (lock_id, sent.tx_id)
+    assert algod.held_sends.count(sent.tx_id) == 1
+    assert first.client.flush_sends() == []
+    assert algo_ledger.balance(lock_id) == 4_000_000 + MIN_BALANCE + DEFAULT_FEE_CAP
