@@ -200,3 +200,27 @@ def test_drain_evaluates_the_queue_and_keeps_holding(
     assert _pending(algod_client, held)["confirmed-round"] == start + 2
     with pytest.raises(NotFound):
         AlgodChain(algod_client).pending_info("A" * 52)
+
+
+def test_an_unconfirmed_transaction_is_shown_in_algod_s_json_shape(
+    algod_client: EmbeddedAlgodClient,
+    algo_ledger: EmbeddedLedger,
+    algo_accounts: tuple[AlgoTestAccount, ...],
+) -> None:
+    """The ``txn`` of a transaction not in a block (queued in the pool, or refused by a
+    simulation) has algod's field names and base32 addresses, as a confirmed one has. Before,
+    a refused simulation's ``txn`` carried the raw msgpack keys (``"b'snd'"``)."""
+    alice, bob = algo_accounts[:2]
+    overspend = pay(algo_ledger, alice, bob.address, 10 * FUNDED_MICROALGOS)
+    answer = algod_client.simulate_raw_transactions([overspend])
+    assert isinstance(answer, dict)
+    (group,) = answer["txn-groups"]
+    assert "overspend" in group["failure-message"]
+    shown = group["txn-results"][0]["txn-result"]["txn"]["txn"]
+    assert shown["snd"] == alice.address
+    assert shown["rcv"] == bob.address
+    assert shown["type"] == "pay"
+    algod_client.hold_sends()
+    queued = algod_client.send_transaction(pay(algo_ledger, alice, bob.address, 1))
+    assert _pending(algod_client, queued)["txn"]["txn"]["amt"] == 1
+    algod_client.flush_sends()
