@@ -137,8 +137,13 @@ def admit_htlc_escrow(
     return identity
 
 
-def build_world(workdir: Path | None = None) -> World:
-    """Deploy everything on fresh embedded chains and wire a relayer to them."""
+def build_world(workdir: Path | None = None, *, algorand_pipelined: bool = False) -> World:
+    """Deploy everything on fresh embedded chains and wire a relayer to them.
+
+    ``algorand_pipelined``: the relayer's Algorand port sends without waiting
+    (:meth:`AlgorandHtlc.with_pipelining`) and each tick's groups are queued in the embedded
+    ledger's pool and evaluated as one round (one run of the evaluator) at the tick's end;
+    ``World.algo_htlc`` stays the waiting port either way."""
     workdir = workdir or Path(tempfile.mkdtemp(prefix="stbridge-demo-"))
     # --- EVM: the security token on real T-REX, and our HTLC admitted as an escrow
     evm = EvmClient.embedded()
@@ -202,7 +207,7 @@ def build_world(workdir: Path | None = None) -> World:
             "algorand": ChainRuntime(
                 name="algorand",
                 chain=chain.chain,
-                htlc=algo_htlc,
+                htlc=algo_htlc.with_pipelining() if algorand_pipelined else algo_htlc,
                 now=lambda: ledger.last_round,
                 head=lambda: ledger.last_round,
                 timing=ALGO_TIMING,

@@ -17,7 +17,9 @@ soon as the node took the transaction. The relayer (:mod:`relayer.service`) then
 The sends of one tick to one chain go to its node in one JSON-RPC batch
 (:class:`SendBatches`: the chain's client holds them, ``EvmClient.hold_sends``, from the
 tick's first effect to its end; in a long tick, also between two swaps once the oldest
-has waited 0.1 s, so the first ones are not held back to the end): each is recorded
+has waited 0.1 s, so the first ones are not held back to the end, unless the client says
+it holds to the end, ``max_held_s = None``: the embedded Algorand ledger's pool, whose
+queued groups are evaluated as one round at the flush): each is recorded
 ``sent`` as above before the batch goes out, so a crash before it leaves the effect
 ``sent`` with bytes the node never had, which the next process finds ``dropped`` and sends
 again. A send the node refuses in the batch
@@ -241,7 +243,10 @@ class SendBatches:
         from bridge.errors import TransientError
 
         for key, client in self._held.items():
-            if client.held_age >= self.max_age_s:
+            # a client may hold to the tick's end (``max_held_s`` None: the embedded Algorand
+            # pool, where each evaluation of the pool is one run of the evaluator)
+            limit = getattr(client, "max_held_s", self.max_age_s)
+            if limit is not None and client.held_age >= limit:
                 try:
                     client.drain_sends()
                 except TransientError as exc:  # pragma: no cover (see flush)

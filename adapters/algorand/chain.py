@@ -7,6 +7,13 @@ become ``NotFound`` (404), ``ChainUnavailable`` (unreachable, 5xx), ``Transactio
 (a rejected transaction, with the evaluator's message) or ``ChainTimeout``.
 
 Algorand has immediate finality, so :meth:`finality_depth` is 0.
+
+Held sends (the relayer's batch per tick, :mod:`relayer.pipeline`): :meth:`AlgodChain.hold_sends`
+asks the client to hold its sends in a pool until :meth:`AlgodChain.flush_sends`; only the
+embedded ledger's client can (:meth:`EmbeddedAlgodClient.hold_sends`: the queued groups are
+evaluated as one round at the flush); against a real algod it answers False and every
+send goes out as before. :meth:`AlgodChain.outcomes` tells what became of sent
+transactions (:class:`TxOutcome`), for a port that does not wait for them.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ from bridge.ports import TxReceipt
 from bridge.reasons import from_algorand
 from bridge.types import UINT64_MAX
 
-__all__ = ["AlgodChain", "AssetHolding", "check_amount", "check_asset_id"]
+__all__ = ["AlgodChain", "AssetHolding", "TxOutcome", "check_amount", "check_asset_id"]
 
 T = TypeVar("T")
 
@@ -66,6 +73,18 @@ class AssetHolding:
     opted_in: bool
 
 
+@dataclass(frozen=True, slots=True)
+class TxOutcome:
+    """What became of a sent transaction: ``pending`` (in the node's pool), ``mined`` (at
+    ``height``), ``failed`` (the pool refused it; ``reason`` is the node's ``pool-error``) or
+    ``dropped`` (the node does not know it)."""
+
+    tx_id: str
+    status: str
+    height: int = -1
+    reason: str = ""
+
+
 class AlgodChain:
     """Typed reads and transaction submission over a py-algorand-sdk ``AlgodClient``."""
 
@@ -74,6 +93,96 @@ class AlgodChain:
         self._network = network
         self._chain: AlgorandChain | None = None
         self.calls = 0
+        self._held_ids: list[str] | None = None  # None: sends not held (hold_sends)
+        self._refusals: list[Any] = []
+        self.max_held_s: float | None = None
+        """How long held sends may wait before a batcher evaluates them early
+        (``relayer.pipeline.SendBatches.due``); None: only at the flush, since every
+        evaluation of the pool is one run of the evaluator whatever it holds."""
+
+    # ---- held sends (the embedded pool) ----------------------------------------------
+    def hold_sends(self) -> bool:
+        """Hold :meth:`submit`'s groups in the client's pool until :meth:`flush_sends`;
+        False (nothing held, sends go out one by one) when the client cannot (a real
+        algod: only the embedded ledger's client has a pool to hold them in)."""
+        hold = getattr(self.algod, "hold_sends", None)
+        if not callable(hold) or not hold():
+            return False
+        if self._held_ids is None:
+            self._held_ids = []
+        return True
+
+    @property
+    def sends_held(self) -> bool:
+        """Whether this chain's sends are held in the client's pool (:meth:`hold_sends`)."""
+        return self._held_ids is not None
+
+    @property
+    def held_sends(self) -> tuple[str, ...]:
+        """First transaction ids of the groups sent through this chain while held, since
+        :meth:`hold_sends` (in the order they were sent)."""
+        return tuple(self._held_ids or ())
+
+    @property
+    def held_age(self) -> float:
+        """Seconds the oldest queued group has waited (0.0: nothing queued)."""
+        if self._held_ids is None:
+            return 0.0
+        return float(getattr(self.algod, "held_age", 0.0))
+
+    def drain_sends(self) -> None:
+        """Evaluate what the pool holds now (one round) and keep holding; the refusals are
+        kept for :meth:`flush_sends`."""
+        if self._held_ids is None:
+            return
+        drain = self.algod.drain_sends
+        self._refusals.extend(self._call("evaluate the held sends", drain))
+
+    def flush_sends(self) -> list[Any]:
+        """Evaluate what the pool holds (one round) and stop holding; every group the pool
+        refused since :meth:`hold_sends` (``adapters.algorand.algod.PoolRefusal``: its first
+        id, and the refusal as ``TransactionReverted``)."""
+        if self._held_ids is None:
+            return []
+        try:
+            self._refusals.extend(self._call("evaluate the held sends", self.algod.flush_sends))
+        finally:
+            self._held_ids = None
+        refused, self._refusals = self._refusals, []
+        return refused
+
+    def outcomes(self, tx_ids: Sequence[str]) -> dict[str, TxOutcome]:
+        """What became of each transaction (one pending-info read each)."""
+        found: dict[str, TxOutcome] = {}
+        for tx_id in tx_ids:
+            try:
+                info = self.pending_info(tx_id)
+            except NotFound:
+                found[tx_id] = TxOutcome(tx_id, "dropped")
+                continue
+            confirmed = int(info.get("confirmed-round") or 0)
+            if confirmed:
+                found[tx_id] = TxOutcome(tx_id, "mined", confirmed)
+            elif info.get("pool-error"):
+                found[tx_id] = TxOutcome(tx_id, "failed", reason=str(info["pool-error"]))
+            else:
+                found[tx_id] = TxOutcome(tx_id, "pending")
+        return found
+
+    def simulate(self, signed: bytes) -> None:
+        """Evaluate one signed group without sending it (algod's simulate); raise
+        ``TransactionReverted`` with the evaluator's message if it would fail."""
+        parts = [
+            encoding.msgpack_decode(base64.b64encode(part).decode())  # type: ignore[no-untyped-call]
+            for part in _split(signed)
+        ]
+        answer = self._call("simulate", lambda: self.algod.simulate_raw_transactions(parts))
+        groups = answer.get("txn-groups", []) if isinstance(answer, dict) else []
+        failure = str(groups[0].get("failure-message", "")) if groups else "no simulation result"
+        if failure:
+            raise TransactionReverted(
+                f"simulate: {failure}", raw_message=failure, reason=from_algorand(failure)
+            )
 
     # ---- boundary ----------------------------------------------------------------
     def _call(self, what: str, fn: Callable[[], T]) -> T:
@@ -139,6 +248,8 @@ class AlgodChain:
             "send transaction",
             lambda: self.algod.send_raw_transaction(base64.b64encode(signed).decode()),
         )
+        if self._held_ids is not None:
+            self._held_ids.append(str(txid))
         return str(txid)
 
     def submit_group(self, signed: Sequence[Any]) -> list[str]:
@@ -166,9 +277,16 @@ class AlgodChain:
             if confirmed:
                 fee = int(info.get("txn", {}).get("txn", {}).get("fee", 0))
                 return TxReceipt(tx_id=tx_id, height=confirmed, success=True, fee_paid=fee)
+            if self._held_ids is not None and tx_id in self._pooled():
+                self.drain_sends()  # waited for while held: evaluate the pool now
+                continue
             if time.monotonic() >= deadline:
                 raise ChainTimeout(f"transaction {tx_id} not confirmed within {timeout}s")
             self._wait_next_block(self.head())
+
+    def _pooled(self) -> tuple[str, ...]:
+        held = getattr(self.algod, "held_sends", ())
+        return tuple(held) if isinstance(held, tuple | list) else ()
 
     def _wait_next_block(self, last: int) -> None:
         self._call("status after block", lambda: self.algod.status_after_block(last))
@@ -264,6 +382,21 @@ class AlgodChain:
         """Names of every box of the application."""
         info = self._call(f"boxes of {app_id}", lambda: self.algod.application_boxes(app_id))
         return [base64.b64decode(b["name"]) for b in info.get("boxes", [])]
+
+
+def _split(signed: bytes) -> list[bytes]:
+    """Concatenated msgpack signed transactions, each on its own."""
+    import msgpack
+
+    unpacker = msgpack.Unpacker(raw=True, strict_map_key=False)
+    unpacker.feed(signed)
+    parts: list[bytes] = []
+    start = 0
+    for _ in unpacker:
+        end = unpacker.tell()
+        parts.append(signed[start:end])
+        start = end
+    return parts
 
 
 def _walk_axfers(entry: Any, asset_id: int, out: set[str]) -> None:

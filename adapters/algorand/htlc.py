@@ -83,6 +83,21 @@ and ``Claimed`` events from :meth:`AlgorandHtlc.events`). Locks are found on cha
 note of their funding payment, ``stbridge-htlc/v1:`` followed by the escrow program, which
 a reader checks against the receiving address before believing it.
 
+Pipelined (:meth:`AlgorandHtlc.with_pipelining`, the relayer's port): lock, claim and refund
+submit their group and return at once, with a receipt at :data:`SENT_HEIGHT` naming the
+group's first transaction; the relayer confirms it through its watcher or
+:meth:`AlgorandHtlc.tx_outcomes`. The port's :attr:`AlgorandHtlc.client` holds its sends
+for one tick (:meth:`AlgodChain.hold_sends`: on the embedded ledger the tick's groups are
+queued in its pool and evaluated as one round at the flush; against a real algod nothing is
+held). A claim that would reveal the secret (not ``revealed``) sent while held is
+simulated first and queued only if it passes: a queued group can be read from the pool
+before it is evaluated, and a claim that would fail must never publish the secret (a node
+that does not hold evaluates the group when it takes it, and refuses it unpublished). The
+signed-group journal is the same in both modes: a kept group is sent again as it was
+(and, when the node says it has it already and it is still waiting in the pool, it is in
+flight: nothing new is built), and a new group is built only once the kept one is
+confirmed or can never land (refused by the evaluator, or its validity window over).
+
 Every call goes through py-algorand-sdk's ``AlgodClient`` (the embedded ledger's or a
 real algod), via :class:`~adapters.algorand.chain.AlgodChain`. Refusals are
 :mod:`bridge.errors`: ``InvalidInput`` before anything is sent, ``SettlementError`` for a
@@ -94,6 +109,7 @@ protocol refuses, ``TransferRefused`` from the pre-flight.
 from __future__ import annotations
 
 import base64
+import copy
 import hashlib
 import logging
 import struct
@@ -109,7 +125,7 @@ from algosdk import encoding, logic, transaction
 from Crypto.Hash import SHA512
 
 from adapters.algorand.addresses import address_from_key, checked_address, key_from_address
-from adapters.algorand.chain import AlgodChain, check_amount, check_asset_id
+from adapters.algorand.chain import AlgodChain, TxOutcome, check_amount, check_asset_id
 from adapters.algorand.regulated_abi import (
     AppState,
     WhitelistEntry,
@@ -136,6 +152,7 @@ __all__ = [
     "LOCK_NOTE_PREFIX",
     "MAX_LOCK_ROUNDS",
     "MIN_BALANCE",
+    "SENT_HEIGHT",
     "AlgorandHtlc",
     "HtlcKind",
     "HtlcTerms",
@@ -166,6 +183,9 @@ MAX_LOCK_ROUNDS: Final = 12_000_000
 almost surely a timestamp given where a round was meant."""
 MAX_VALIDITY: Final = 1_000
 """Longest validity window of a transaction (rounds)."""
+SENT_HEIGHT: Final = -1
+"""The ``height`` of the receipt a pipelined port returns for a group it has sent but not
+seen confirmed (:meth:`AlgorandHtlc.with_pipelining`)."""
 _ZERO_KEY: Final = bytes(32)
 _TXID_LEN: Final = 52  # base32 transaction id, the journal's envelope prefix
 _BYTECBLOCK: Final = 0x26
@@ -500,6 +520,28 @@ class AlgorandHtlc:
         self.regulated = regulated
         self._known: dict[str, _Known] = {}
         self._scan = _ScanState(scanned_to=self.from_round - 1)
+        self.pipelined = False
+        """Whether lock, claim and refund return once sent (:meth:`with_pipelining`)."""
+
+    @property
+    def client(self) -> AlgodChain:
+        """The chain client this port sends through (the relayer holds its sends per tick)."""
+        return self.chain
+
+    def with_pipelining(self) -> AlgorandHtlc:
+        """This HTLC sending without waiting (a copy sharing the chain client and what it
+        learned of the locks; this object is left as it is): lock, claim and refund return
+        a receipt at :data:`SENT_HEIGHT` once the node took the group, and
+        :meth:`tx_outcomes` tells what became of it."""
+        piped = copy.copy(self)
+        piped.pipelined = True
+        return piped
+
+    def tx_outcomes(self, tx_ids: Sequence[str]) -> dict[str, TxOutcome]:
+        """What became of groups this port sent, by their first transaction id:
+        ``pending``, ``mined`` (with its round), ``failed`` (the pool refused it, with the
+        node's reason) or ``dropped`` (the node does not know it: it is sent again)."""
+        return self.chain.outcomes(tx_ids)
 
     # ------------------------------------------------------------------ terms
     def terms_for(
@@ -720,12 +762,21 @@ class AlgorandHtlc:
         sp = self._params()
         txns = lock_transactions(terms, sp)
         receipt = self._send(txns, terms, signer=signer, secret=None, what="lock")
-        self._known[terms.escrow] = _Known(terms, receipt.height, receipt.tx_id)
+        if not self.pipelined:
+            self._known[terms.escrow] = _Known(terms, receipt.height, receipt.tx_id)
+        # (a pipelined lock is known from its block once it lands: until then, and if it
+        # never does, find() must not show it)
         return terms.escrow, receipt
 
-    def claim(self, lock_id: str, secret: bytes, signer: Signer) -> TxReceipt:
+    def claim(
+        self, lock_id: str, secret: bytes, signer: Signer, *, revealed: bool = False
+    ) -> TxReceipt:
         """Release the lock to its receiver with the 32-byte secret (anyone may call;
-        ``signer`` is not used: the escrow pays its own capped fees)."""
+        ``signer`` is not used: the escrow pays its own capped fees).
+
+        Pipelined, a claim whose secret is not public yet (``revealed`` False) is simulated
+        first and sent only if it passes; ``revealed`` (the secret is on chain already)
+        sends it at once."""
         raw = _check_key32("secret", secret)
         terms = self.terms_of(lock_id)
         if hashlib.sha256(raw).digest() != terms.hashlock:
@@ -741,7 +792,9 @@ class AlgorandHtlc:
         txns = settle_transactions(
             terms, sp, claim=True, first=first, last=min(first + MAX_VALIDITY, terms.deadline - 1)
         )
-        return self._send(txns, terms, signer=None, secret=raw, what="claim")
+        return self._send(
+            txns, terms, signer=None, secret=raw, what="claim", check_first=not revealed
+        )
 
     def refund(self, lock_id: str, signer: Signer) -> TxReceipt:
         """Return the lock to its sender from the deadline round on (anyone may call).
@@ -809,6 +862,8 @@ class AlgorandHtlc:
     def get(self, lock_id: str) -> HtlcLock:
         """Lock ``lock_id`` with its current state."""
         terms = self.terms_of(lock_id)
+        if not self._known[terms.escrow].height:
+            self._sync()  # a pipelined lock's round is learned from its block
         return self._as_lock(self._known[terms.escrow])
 
     def events(self, from_height: int, to_height: int) -> Iterator[ChainEvent]:
@@ -948,7 +1003,12 @@ class AlgorandHtlc:
         signer: Signer | None,
         secret: bytes | None,
         what: str,
+        check_first: bool = False,
     ) -> TxReceipt:
+        """Sign, keep (journal) and submit one group; wait for it, or (pipelined) return a
+        receipt at :data:`SENT_HEIGHT`. A kept group of the same key is sent again as it
+        was unless it is confirmed (module docstring). ``check_first``: a pipelined new
+        group is simulated before it is kept and sent (a revealing claim)."""
         unsigned = [t for t, _ in txns]
         if len(unsigned) > 1:
             transaction.assign_group_id(unsigned)  # type: ignore[no-untyped-call]
@@ -972,20 +1032,48 @@ class AlgorandHtlc:
             else:
                 try:
                     self.chain.submit(kept_group)  # the same signed group again
-                    return self.chain.wait(kept_id)
+                    return self._landing(kept_id)
                 except TransactionReverted as exc:
+                    if self._waiting(kept_id):
+                        # the node has it in its pool already ("already in ledger" for a
+                        # pending group): in flight, it may still land; nothing new
+                        log.info("kept %s group %s is in the pool already", what, kept_id)
+                        return self._landing(kept_id)
                     # its validity window is over or it conflicts: it can never land
                     log.warning(
                         "kept %s group %s cannot land (%s); building a new one", what, kept_id, exc
                     )
                     journal.forget(key)
+        if check_first and self.pipelined and self.chain.sends_held:
+            # held, the pool evaluates it only at the flush, while anyone can read it
+            # queued: it is evaluated first (a node that is not held evaluates at the send)
+            try:
+                self.chain.simulate(b"".join(blobs))
+            except TransactionReverted as exc:
+                raise _translate(what, terms, exc) from exc
         envelope = journal.keep(key, first_id.encode() + b"".join(blobs))
         first_id, group = envelope[:_TXID_LEN].decode(), envelope[_TXID_LEN:]
         try:
             self.chain.submit(group)
-            return self.chain.wait(first_id)
+            return self._landing(first_id)
         except TransactionReverted as exc:
             raise _translate(what, terms, exc) from exc
+
+    def _landing(self, tx_id: str) -> TxReceipt:
+        """The receipt of a group just submitted: at :data:`SENT_HEIGHT` when pipelined,
+        else once it is confirmed (``TransactionReverted`` if the pool refused it)."""
+        if self.pipelined:
+            log.info("HTLC group %s sent", tx_id)
+            return TxReceipt(tx_id=tx_id, height=SENT_HEIGHT, success=True)
+        return self.chain.wait(tx_id)
+
+    def _waiting(self, tx_id: str) -> bool:
+        """Whether ``tx_id`` waits in the node's pool (known, not confirmed, not refused)."""
+        try:
+            info = self.chain.pending_info(tx_id)
+        except NotFound:
+            return False
+        return not info.get("pool-error") and not int(info.get("confirmed-round", 0) or 0)
 
     def _confirmed(self, tx_id: str) -> bool:
         try:

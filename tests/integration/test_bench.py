@@ -95,7 +95,10 @@ def test_bench_relayer_settles_every_wave_times_its_stages_and_draws_it(tmp_path
         assert run["outcomes"] == {"completed": n}
         for stage in ("compliance", "initiator_lock", "participant_lock", "reveal", "settle"):
             assert run["stages"][stage]["count"] == n, (n, stage)
-        assert run["algorand_rounds_per_swap"] >= 2  # the cash lock and its claim
+        # the wave's cash locks in one round, its cash claims in another (each round one
+        # run of the evaluator), and one simulation per revealing claim
+        assert run["algorand_rounds_per_swap"] == round(2 / n, 2)
+        assert run["algorand_evaluations_per_swap"] == round((2 + n) / n, 2)
         assert run["conditions_detail"]["concurrency"] == n
         funding = run["funding"]  # from the counts: each open ASA lock's deposit and fees
         assert funding["buyer_microalgos_per_lock"] == 208_000 + 4 * 1_000
