@@ -4,7 +4,6 @@ refused group shows its ``pool-error``, and nothing changes outside the held mod
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -21,23 +20,6 @@ from tests.integration.algorand.programs import pay
 pytestmark = pytest.mark.timeout(120)
 
 
-@pytest.fixture
-def eval_runs(algo_ledger: EmbeddedLedger) -> Iterator[list[tuple[str, ...]]]:
-    """Every run of the evaluator binary during the test (its arguments)."""
-    calls: list[tuple[str, ...]] = []
-    original = algo_ledger._call
-
-    def counting(*args: str) -> bytes:
-        calls.append(args)
-        return original(*args)
-
-    algo_ledger._call = counting  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        del algo_ledger._call
-
-
 def _pending(client: EmbeddedAlgodClient, tx_id: str) -> dict[str, Any]:
     info = client.pending_transaction_info(tx_id)
     assert isinstance(info, dict)
@@ -48,7 +30,7 @@ def test_held_sends_wait_in_the_pool_and_land_in_one_round_at_the_flush(
     algod_client: EmbeddedAlgodClient,
     algo_ledger: EmbeddedLedger,
     algo_accounts: tuple[AlgoTestAccount, ...],
-    eval_runs: list[tuple[str, ...]],
+    binary_runs: list[tuple[str, ...]],
 ) -> None:
     alice, bob, carol = algo_accounts[:3]
     start = algo_ledger.last_round
@@ -63,7 +45,7 @@ def test_held_sends_wait_in_the_pool_and_land_in_one_round_at_the_flush(
 
     assert ids == [s.get_txid() for s in signed]
     assert algod_client.held_sends == tuple(ids)
-    assert eval_runs == []  # admitted, not evaluated
+    assert binary_runs == []  # admitted, not evaluated
     assert algo_ledger.last_round == start
     assert algo_ledger.balance(bob.address) == FUNDED_MICROALGOS
     for tx_id in ids:
@@ -77,7 +59,7 @@ def test_held_sends_wait_in_the_pool_and_land_in_one_round_at_the_flush(
 
     assert algod_client.flush_sends() == []
 
-    assert len(eval_runs) == 1
+    assert len(binary_runs) == 1
     assert algo_ledger.last_round == start + 1
     for tx_id in ids:
         assert _pending(algod_client, tx_id)["confirmed-round"] == start + 1
@@ -86,7 +68,7 @@ def test_held_sends_wait_in_the_pool_and_land_in_one_round_at_the_flush(
     # no longer held: a send is evaluated and confirmed at once, as before
     later = algod_client.send_transaction(pay(algo_ledger, alice, bob.address, 7))
     assert _pending(algod_client, later)["confirmed-round"] == start + 2
-    assert len(eval_runs) == 2
+    assert len(binary_runs) == 2
 
 
 def test_a_group_refused_at_the_flush_shows_its_pool_error_and_the_others_land(
@@ -163,7 +145,7 @@ def test_a_group_sent_again_while_it_waits_is_queued_once(
     algod_client: EmbeddedAlgodClient,
     algo_ledger: EmbeddedLedger,
     algo_accounts: tuple[AlgoTestAccount, ...],
-    eval_runs: list[tuple[str, ...]],
+    binary_runs: list[tuple[str, ...]],
 ) -> None:
     """What a relayer restarted before the flush does: it sends its kept group again."""
     alice, bob = algo_accounts[:2]
@@ -177,7 +159,7 @@ def test_a_group_sent_again_while_it_waits_is_queued_once(
     assert algod_client.send_transactions(group) == one.get_txid()  # type: ignore[no-untyped-call]
     assert algod_client.held_sends == (one.get_txid(), two.get_txid())  # type: ignore[no-untyped-call]
     assert algod_client.flush_sends() == []
-    assert len(eval_runs) == 1
+    assert len(binary_runs) == 1
     assert algo_ledger.balance(bob.address) == FUNDED_MICROALGOS + 10 - 20 - MIN_FEE
 
 

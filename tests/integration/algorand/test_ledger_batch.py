@@ -4,7 +4,6 @@ refused, and one run of the binary for a batch that passes."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -32,23 +31,6 @@ FEE_SINK = encoding.encode_address(  # type: ignore[no-untyped-call]
     bytes.fromhex("bc43677cb44fdae0fa6e585a462de7311bf7d9d26b67441b5fe0dc02db3ceef6")
 )
 """The fee sink of the evaluator's genesis: every fee of the workload goes there."""
-
-
-@pytest.fixture
-def binary_runs(algo_ledger: EmbeddedLedger) -> Iterator[list[tuple[str, ...]]]:
-    """Every run of the evaluator binary by ``algo_ledger`` during the test (its arguments)."""
-    calls: list[tuple[str, ...]] = []
-    original: Callable[..., bytes] = algo_ledger._call
-
-    def counting(*args: str) -> bytes:
-        calls.append(args)
-        return original(*args)
-
-    algo_ledger._call = counting  # type: ignore[method-assign]
-    try:
-        yield calls
-    finally:
-        del algo_ledger._call
 
 
 def _workload(
