@@ -1752,10 +1752,18 @@ class EvmClient:
                 journal.forget(key)
             else:
                 return self.wait(tx_id)  # the same bytes again: never a second transaction
-        tx = self.build_tx(signer.address, to, data, value=value, gas=gas)
-        raw = journal.keep(key, signer.sign(tx))
-        tx_id = self.submit(raw)
-        return self.wait(tx_id)
+        for attempt in (1, 2):
+            tx = self.build_tx(signer.address, to, data, value=value, gas=gas)
+            raw = journal.keep(key, signer.sign(tx))
+            try:
+                tx_id = self.submit(raw)
+            except BridgeError as exc:
+                if attempt == 1 and self._unsendable(raw, exc):
+                    journal.forget(key)  # refused: it never entered the pool
+                    continue
+                raise
+            return self.wait(tx_id)
+        raise AssertionError("unreachable")  # pragma: no cover
 
     def _mined(self, tx_id: str) -> bool:
         if self._fast is not None:
@@ -1777,9 +1785,16 @@ class EvmClient:
         return f"evm:{self.chain_id}:{sender}:{to}:{value}:{digest}"
 
     def _unsendable(self, signed: bytes, exc: BridgeError) -> bool:
-        """Whether a kept transaction can never be mined: its nonce is already used by
-        another transaction of its sender (and it is not itself on chain)."""
-        if "nonce" not in str(exc).lower() and "nonce" not in str(exc.__cause__).lower():
+        """Whether a kept transaction can never be mined as it is (and it is not itself on
+        chain): its nonce is already used by another transaction of its sender, or the node
+        refused its fee cap as below the block's base fee - the latest block kept for fees
+        (:attr:`LATEST_BLOCK_TTL`) was behind a chain whose full blocks raised the base fee
+        past twice its own; that block is dropped, so the one built next offers the fee of
+        the chain's latest block."""
+        text = f"{exc} {exc.__cause__}".lower()
+        if "less than block base fee" in text:
+            self._latest = None
+        elif "nonce" not in text:
             return False
         return not self._is_known(Web3.keccak(signed).to_0x_hex())
 

@@ -326,3 +326,42 @@ def test_held_sends_go_out_in_one_batch_and_a_refused_nonce_below_accepted_ones_
     requests = client.stats.requests
     assert client.flush_sends() == []
     assert client.stats.requests == requests  # an empty batch: no request
+
+
+@pytest.mark.anvil
+def test_a_fee_below_a_base_fee_that_rose_past_the_kept_block_is_built_again(
+    anvil_url: str,
+) -> None:
+    """Actor: the chain (full blocks raise the base fee by up to 1/8 each). The client offers
+    twice the base fee of the latest block it keeps; when the chain's base fee has risen
+    past that (here set tenfold on the node; `stbridge bench holders` met it with ERC-1400's
+    full issuing blocks, several a second on anvil), the node refuses the transaction ("max
+    fee per gas less than block base fee"). That refusal is no reason to fail: nothing
+    entered the pool, the block is read afresh and the transaction built again, once, both
+    for a plain send and for a pipelined one."""
+    client = EvmClient.connect(anvil_url)
+    client.LATEST_BLOCK_TTL = 3_600.0  # the kept block stays kept: no timing involved
+    snapshot = client.snapshot()
+    try:
+        sender, receiver = EvmSigner.generate(), EvmSigner.generate()
+        client.fund(sender.address, 10**20)
+        kept_fee = client.fee_per_gas()  # the latest block is kept from here
+        node = EvmClient.connect(anvil_url)  # the chain moving on, as the client does not see
+        node._rpc("anvil_setNextBlockBaseFeePerGas", [hex(kept_fee * 10)])
+        node._rpc("evm_mine", [])
+        risen = int(node._rpc("eth_getBlockByNumber", ["latest", False])["baseFeePerGas"], 16)
+        assert risen > kept_fee  # what the kept block offers is now refused
+        journal = _Journal()
+        with journaled(journal):
+            receipt = client.transact(sender, receiver.address, b"", value=1)
+        assert receipt.success
+        assert client.balance(receiver.address) == 1
+        client.fee_per_gas()  # the block kept again: the risen one
+        node._rpc("anvil_setNextBlockBaseFeePerGas", [hex(risen * 10)])
+        node._rpc("evm_mine", [])
+        with journaled(journal):
+            tx_id = client.send(sender, receiver.address, b"", value=2, gas=21_000)
+        client.wait(tx_id)
+        assert client.balance(receiver.address) == 3
+    finally:
+        client.revert(snapshot)
