@@ -1215,7 +1215,10 @@ class RelayerService:
         pending = journal.kept_for(tx_id)
         if pending is None:
             return
-        sender, nonce, chain_id = _sent_by(pending)
+        try:
+            sender, nonce, chain_id = _sent_by(pending)
+        except (ValueError, TypeError, KeyError):
+            return  # not a typed transaction (a legacy one, e.g. ibet's): nothing is decoded
         below: dict[str, bytes] = {}
         for other in journal.kept_ids():
             raw = journal.kept_for(other) if other != tx_id.lower() else None
