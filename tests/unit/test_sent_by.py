@@ -15,24 +15,16 @@ from relayer.service import RelayerService, SwapJournal, _sent_by
 from relayer.store import SqliteStore
 from tests.integration.test_store import swap_terms
 
+_PAYMENT = {"to": "0x" + "11" * 20, "value": 1, "data": "0x", "gas": 21_000, "nonce": 7}
+"""A plain payment; each test adds its fee fields (typed, or legacy) and chain id."""
+
 
 def test_a_typed_transaction_gives_its_sender_nonce_and_chain() -> None:
     """An EIP-1559 transaction (the relayer's own on a chain with a base fee): its sender is
     recovered from the signature, with its nonce and chain id."""
     signer = EvmSigner.generate()
-    raw = signer.sign(
-        {
-            "to": "0x" + "11" * 20,
-            "value": 1,
-            "data": "0x",
-            "gas": 21_000,
-            "nonce": 7,
-            "chainId": 31_337,
-            "maxFeePerGas": 3 * 10**9,
-            "maxPriorityFeePerGas": 10**9,
-            "type": 2,
-        }
-    )
+    typed = {"maxFeePerGas": 3 * 10**9, "maxPriorityFeePerGas": 10**9, "type": 2}
+    raw = signer.sign(_PAYMENT | typed | {"chainId": 31_337})
     assert _sent_by(raw) == (signer.address.lower(), 7, 31_337)
 
 
@@ -40,17 +32,7 @@ def test_a_legacy_transaction_is_refused_as_such() -> None:
     """A legacy transaction (ibet's Berlin chain has no base fee) is not decoded: the check
     leaves it alone instead of failing the swap's tick."""
     signer = EvmSigner.generate()
-    raw = signer.sign(
-        {
-            "to": "0x" + "11" * 20,
-            "value": 1,
-            "data": "0x",
-            "gas": 21_000,
-            "nonce": 7,
-            "chainId": 2_017,
-            "gasPrice": 0,
-        }
-    )
+    raw = signer.sign(_PAYMENT | {"chainId": 2_017, "gasPrice": 0})
     with pytest.raises(ValueError, match="not a typed transaction"):
         _sent_by(raw)
 
@@ -64,10 +46,7 @@ def test_a_pending_legacy_transaction_leaves_the_tick_alone(tmp_path: Path) -> N
     terms = swap_terms()
     store.create(terms)
     key = SealingKey.generate()
-    raw = EvmSigner.generate().sign(
-        {"to": "0x" + "11" * 20, "value": 1, "data": "0x", "gas": 21_000, "nonce": 3}
-        | {"chainId": 2_017, "gasPrice": 0}
-    )
+    raw = EvmSigner.generate().sign(_PAYMENT | {"chainId": 2_017, "gasPrice": 0})
     SwapJournal(store, terms.swap_id, key).keep("lock", raw)
     tx_id = "0x" + keccak(raw).hex()
     relayer = SimpleNamespace(_pending_answers={}, store=store, _key=key)

@@ -52,6 +52,19 @@ def manual_anvil(anvil_url: str) -> Iterator[EvmClient]:
         client.revert(snapshot)
 
 
+@pytest.fixture
+def kept_block_client(anvil_url: str) -> Iterator[EvmClient]:
+    """A client on the session's anvil that keeps its latest block for the whole test (no
+    timing involved), put back to the chain's state before the test (a snapshot)."""
+    client = EvmClient.connect(anvil_url)
+    client.LATEST_BLOCK_TTL = 3_600.0
+    snapshot = client.snapshot()
+    try:
+        yield client
+    finally:
+        client.revert(snapshot)
+
+
 def _methods(client: EvmClient) -> dict[str, int]:
     return dict(client.stats.by_method)
 
@@ -244,45 +257,40 @@ def test_a_claim_with_a_public_secret_takes_a_cached_limit_and_a_reveal_is_estim
 
 
 def test_a_cached_claim_is_not_refused_on_a_kept_block_from_before_a_reorg(
-    anvil_url: str, tmp_path: Path
+    anvil_url: str, kept_block_client: EvmClient, tmp_path: Path
 ) -> None:
     """Invariant: a claim with a public secret is refused for its deadline only when the
     chain's time, read afresh, has reached it: a block kept from a branch a reorg removed
     (here: two hours ahead, then reverted) must not refuse a claim that is still in time.
     (Seen in the service tests: a claim refused on a block kept from before a snapshot
     revert, the swap left unsettled.) The kept block is held for as long as the test runs."""
-    client = EvmClient.connect(anvil_url)
-    client.LATEST_BLOCK_TTL = 3_600.0  # the kept block stays kept: no timing involved
-    snapshot = client.snapshot()
-    try:
-        sender, receiver = EvmSigner.generate(), EvmSigner.generate()
-        client.fund(sender.address, 10**20)
-        client.fund(receiver.address, 10**20)
-        htlc = EvmHtlc.deploy(client, sender)
-        deadline = int(client.now().timestamp()) + 3600
-        lock_id, _ = htlc.lock(
-            asset=None,
-            receiver=receiver.address,
-            amount=10**15,
-            hashlock=_hashlock(1),
-            deadline=deadline,
-            signer=sender,
-        )
-        port = htlc.with_records(StoredLocks(SqliteStore(tmp_path / "r.sqlite3"), "evm:kept"))
-        port = port.with_pipelining()
-        node = EvmClient.connect(anvil_url)  # the node's own side of the reorg
-        branch = node.snapshot()
-        node.increase_time(7_200)
-        assert int(client.now().timestamp()) > deadline  # now kept: the branch's block
-        node.revert(branch)  # the reorg: that block is gone, the deadline not reached
-        assert int(node.now().timestamp()) < deadline
-        assert int(client.recent_now().timestamp()) > deadline  # ... but the port keeps it
-        tx_id = port.claim(lock_id, (1).to_bytes(32, "big"), receiver, revealed=True).tx_id
-        assert port.tx_outcomes([tx_id])[tx_id].status in ("mined", "pending")
-        client.wait(tx_id)
-        assert not port.is_open(lock_id)
-    finally:
-        client.revert(snapshot)
+    client = kept_block_client  # its latest block kept for the whole test
+    sender, receiver = EvmSigner.generate(), EvmSigner.generate()
+    client.fund(sender.address, 10**20)
+    client.fund(receiver.address, 10**20)
+    htlc = EvmHtlc.deploy(client, sender)
+    deadline = int(client.now().timestamp()) + 3600
+    lock_id, _ = htlc.lock(
+        asset=None,
+        receiver=receiver.address,
+        amount=10**15,
+        hashlock=_hashlock(1),
+        deadline=deadline,
+        signer=sender,
+    )
+    port = htlc.with_records(StoredLocks(SqliteStore(tmp_path / "r.sqlite3"), "evm:kept"))
+    port = port.with_pipelining()
+    node = EvmClient.connect(anvil_url)  # the node's own side of the reorg
+    branch = node.snapshot()
+    node.increase_time(7_200)
+    assert int(client.now().timestamp()) > deadline  # now kept: the branch's block
+    node.revert(branch)  # the reorg: that block is gone, the deadline not reached
+    assert int(node.now().timestamp()) < deadline
+    assert int(client.recent_now().timestamp()) > deadline  # ... but the port keeps it
+    tx_id = port.claim(lock_id, (1).to_bytes(32, "big"), receiver, revealed=True).tx_id
+    assert port.tx_outcomes([tx_id])[tx_id].status in ("mined", "pending")
+    client.wait(tx_id)
+    assert not port.is_open(lock_id)
 
 
 @pytest.mark.anvil
@@ -331,6 +339,7 @@ def test_held_sends_go_out_in_one_batch_and_a_refused_nonce_below_accepted_ones_
 @pytest.mark.anvil
 def test_a_fee_below_a_base_fee_that_rose_past_the_kept_block_is_built_again(
     anvil_url: str,
+    kept_block_client: EvmClient,
 ) -> None:
     """Actor: the chain (full blocks raise the base fee by up to 1/8 each). The client offers
     twice the base fee of the latest block it keeps; when the chain's base fee has risen
@@ -339,29 +348,24 @@ def test_a_fee_below_a_base_fee_that_rose_past_the_kept_block_is_built_again(
     fee per gas less than block base fee"). That refusal is no reason to fail: nothing
     entered the pool, the block is read afresh and the transaction built again, once, both
     for a plain send and for a pipelined one."""
-    client = EvmClient.connect(anvil_url)
-    client.LATEST_BLOCK_TTL = 3_600.0  # the kept block stays kept: no timing involved
-    snapshot = client.snapshot()
-    try:
-        sender, receiver = EvmSigner.generate(), EvmSigner.generate()
-        client.fund(sender.address, 10**20)
-        kept_fee = client.fee_per_gas()  # the latest block is kept from here
-        node = EvmClient.connect(anvil_url)  # the chain moving on, as the client does not see
-        node._rpc("anvil_setNextBlockBaseFeePerGas", [hex(kept_fee * 10)])
-        node._rpc("evm_mine", [])
-        risen = int(node._rpc("eth_getBlockByNumber", ["latest", False])["baseFeePerGas"], 16)
-        assert risen > kept_fee  # what the kept block offers is now refused
-        journal = _Journal()
-        with journaled(journal):
-            receipt = client.transact(sender, receiver.address, b"", value=1)
-        assert receipt.success
-        assert client.balance(receiver.address) == 1
-        client.fee_per_gas()  # the block kept again: the risen one
-        node._rpc("anvil_setNextBlockBaseFeePerGas", [hex(risen * 10)])
-        node._rpc("evm_mine", [])
-        with journaled(journal):
-            tx_id = client.send(sender, receiver.address, b"", value=2, gas=21_000)
-        client.wait(tx_id)
-        assert client.balance(receiver.address) == 3
-    finally:
-        client.revert(snapshot)
+    client = kept_block_client  # its latest block kept for the whole test
+    sender, receiver = EvmSigner.generate(), EvmSigner.generate()
+    client.fund(sender.address, 10**20)
+    kept_fee = client.fee_per_gas()  # the latest block is kept from here
+    node = EvmClient.connect(anvil_url)  # the chain moving on, as the client does not see
+    node._rpc("anvil_setNextBlockBaseFeePerGas", [hex(kept_fee * 10)])
+    node._rpc("evm_mine", [])
+    risen = int(node._rpc("eth_getBlockByNumber", ["latest", False])["baseFeePerGas"], 16)
+    assert risen > kept_fee  # what the kept block offers is now refused
+    journal = _Journal()
+    with journaled(journal):
+        receipt = client.transact(sender, receiver.address, b"", value=1)
+    assert receipt.success
+    assert client.balance(receiver.address) == 1
+    client.fee_per_gas()  # the block kept again: the risen one
+    node._rpc("anvil_setNextBlockBaseFeePerGas", [hex(risen * 10)])
+    node._rpc("evm_mine", [])
+    with journaled(journal):
+        tx_id = client.send(sender, receiver.address, b"", value=2, gas=21_000)
+    client.wait(tx_id)
+    assert client.balance(receiver.address) == 3
