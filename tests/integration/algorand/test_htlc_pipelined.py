@@ -7,6 +7,7 @@ group of the journal is re-sent (never a second, different group while the first
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 
 import pytest
 from algosdk import transaction
@@ -38,6 +39,20 @@ def _ports(ledger: EmbeddedLedger) -> tuple[EmbeddedAlgodClient, AlgorandHtlc]:
     algod = EmbeddedAlgodClient(ledger, wait_timeout=0.0)
     port = AlgorandHtlc(algod, from_round=ledger.last_round + 1).with_pipelining()
     return algod, port
+
+
+def _algo_lock(
+    sender: AlgorandSigner, receiver: AlgorandSigner, amount: int, deadline: int
+) -> dict[str, Any]:
+    """The arguments of an ALGO lock of ``amount`` microalgos under ``HASHLOCK``."""
+    return {
+        "asset": None,
+        "receiver": receiver.address,
+        "amount": amount,
+        "hashlock": HASHLOCK,
+        "deadline": deadline,
+        "signer": sender,
+    }
 
 
 def test_pipelined_locks_return_at_once_and_land_in_one_round_at_the_flush(
@@ -157,14 +172,7 @@ def test_a_kept_group_waiting_in_the_pool_is_sent_again_and_lands_once(
     sender, receiver = parties
     algod, first = _ports(algo_ledger)
     journal = MemoryJournal()
-    lock = {
-        "asset": None,
-        "receiver": receiver.address,
-        "amount": 2_000_000,
-        "hashlock": HASHLOCK,
-        "deadline": algo_ledger.last_round + 100,
-        "signer": sender,
-    }
+    lock = _algo_lock(sender, receiver, 2_000_000, algo_ledger.last_round + 100)
     first.client.hold_sends()
     with journaled(journal):
         lock_id, sent = first.lock(**lock)  # type: ignore[arg-type]
@@ -188,14 +196,7 @@ def test_a_kept_group_lost_with_the_pool_is_sent_again_or_replaced_once_it_is_de
     it can never land, and only then is a new group built."""
     sender, receiver = parties
     journal = MemoryJournal()
-    lock = {
-        "asset": None,
-        "receiver": receiver.address,
-        "amount": 3_000_000,
-        "hashlock": HASHLOCK,
-        "deadline": algo_ledger.last_round + 1_500,
-        "signer": sender,
-    }
+    lock = _algo_lock(sender, receiver, 3_000_000, algo_ledger.last_round + 1_500)
     _, first = _ports(algo_ledger)
     first.client.hold_sends()
     with journaled(journal):
@@ -282,14 +283,7 @@ def test_a_kept_group_a_node_refuses_as_known_while_it_waits_is_in_flight(
     sender, receiver = parties
     algod = StrictPool(algo_ledger, wait_timeout=0.0)
     journal = MemoryJournal()
-    lock = {
-        "asset": None,
-        "receiver": receiver.address,
-        "amount": 4_000_000,
-        "hashlock": HASHLOCK,
-        "deadline": algo_ledger.last_round + 100,
-        "signer": sender,
-    }
+    lock = _algo_lock(sender, receiver, 4_000_000, algo_ledger.last_round + 100)
     first = AlgorandHtlc(algod, from_round=algo_ledger.last_round + 1).with_pipelining()
     first.client.hold_sends()
     with journaled(journal):
