@@ -11,7 +11,8 @@ import base64
 import os
 import secrets as _secrets
 
-from Crypto.Cipher import AES
+from cryptography.exceptions import InvalidTag
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from bridge.errors import ConfigError, SettlementError
 
@@ -26,7 +27,9 @@ class SealingKey:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
             raise ConfigError("sealing key: must be exactly 32 bytes (64 hex digits)")
-        self._key = key
+        # one cipher object per key: building one per call (pycryptodome's ``AES.new``) took
+        # 0.14 ms, a tenth of a busy tick's CPU; the sealed form is the same AES-256-GCM
+        self._aead = AESGCM(key)
 
     def __repr__(self) -> str:
         return "SealingKey(<redacted>)"
@@ -41,11 +44,9 @@ class SealingKey:
     def seal(self, secret: bytes, *, swap_id: str) -> str:
         """Encrypt ``secret`` for ``swap_id``."""
         nonce = _secrets.token_bytes(12)
-        cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
-        cipher.update(swap_id.encode())
-        body, tag = cipher.encrypt_and_digest(secret)
+        body_and_tag = self._aead.encrypt(nonce, secret, swap_id.encode())
         return ":".join(
-            (_VERSION, base64.b64encode(nonce).decode(), base64.b64encode(body + tag).decode())
+            (_VERSION, base64.b64encode(nonce).decode(), base64.b64encode(body_and_tag).decode())
         )
 
     def unseal(self, sealed: str, *, swap_id: str) -> bytes:
@@ -55,10 +56,10 @@ class SealingKey:
             if version != _VERSION:
                 raise ValueError(version)
             nonce, payload = base64.b64decode(nonce_b64), base64.b64decode(payload_b64)
-            cipher = AES.new(self._key, AES.MODE_GCM, nonce=nonce)
-            cipher.update(swap_id.encode())
-            return cipher.decrypt_and_verify(payload[:-16], payload[-16:])
-        except (ValueError, KeyError) as exc:
+            if len(nonce) != 12 or len(payload) < 16:
+                raise ValueError("nonce of 12 bytes, ciphertext and a 16-byte tag")
+            return self._aead.decrypt(nonce, payload, swap_id.encode())
+        except (ValueError, KeyError, InvalidTag) as exc:
             raise SettlementError(
                 f"sealed secret of swap {swap_id} does not open with this key "
                 "(wrong key, wrong swap or tampered)"

@@ -43,3 +43,32 @@ def test_key_never_shown(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv("STBRIDGE_SECRET_KEY")
     with pytest.raises(ConfigError, match="not set"):
         key_from_env()
+
+
+def test_the_sealed_form_is_standard_aes_gcm_both_ways() -> None:
+    """Secrets sealed before (pycryptodome, one cipher per call) open now, and what is sealed
+    now opens with an independent AES-GCM: stores on disk keep their sealed rows."""
+    import base64
+
+    from Crypto.Cipher import AES
+
+    raw = bytes(range(100, 132))
+    key = SealingKey(raw)
+    nonce = bytes(range(12))
+    reference = AES.new(raw, AES.MODE_GCM, nonce=nonce)
+    reference.update(b"swap-1")
+    body, tag = reference.encrypt_and_digest(SECRET)
+    older = f"v1:{base64.b64encode(nonce).decode()}:{base64.b64encode(body + tag).decode()}"
+    assert key.unseal(older, swap_id="swap-1") == SECRET
+
+    _, nonce_b64, payload_b64 = key.seal(SECRET, swap_id="swap-1").split(":")
+    payload = base64.b64decode(payload_b64)
+    check = AES.new(raw, AES.MODE_GCM, nonce=base64.b64decode(nonce_b64))
+    check.update(b"swap-1")
+    assert check.decrypt_and_verify(payload[:-16], payload[-16:]) == SECRET
+
+
+@pytest.mark.parametrize("sealed", ["v1:AAAA:AAAA", "v1:!!:??", "v2:a:b", "v1:a", ""])
+def test_a_malformed_sealed_secret_is_refused_as_not_opening(sealed: str) -> None:
+    with pytest.raises(SettlementError, match="does not open"):
+        SealingKey.generate().unseal(sealed, swap_id="swap-1")
