@@ -336,6 +336,11 @@ class _Around:
     def __init__(self, span: tuple[int, int], below: Sequence[ChainEvent]) -> None:
         self.span = span
         self.read_at: float | None = None  # when the events above the records were read
+        self.restart(below)
+
+    def restart(self, below: Sequence[ChainEvent]) -> None:
+        """Forget every event read above the records (kept: those ``below`` them)."""
+        span = self.span
         self.events: list[ChainEvent] = []
         self.next_from = max(min(span[1] + 1 - _TAIL_OVERLAP, span[1]), span[0], 0)
         self._seen: set[tuple[str, int]] = set()
@@ -359,6 +364,19 @@ class _Around:
             if event.name == "Claimed":
                 self._secrets[str(event.args["lock_id"]).lower()] = _as_bytes(event.args["secret"])
         self.next_from = max(self.next_from, event.height + 1 - _TAIL_OVERLAP)
+
+    def lost(self, read: Sequence[ChainEvent], from_block: int, to_block: int | str) -> bool:
+        """Whether an event kept from an earlier read of ``[from_block, to_block]``
+        ("latest": no top) is missing from this new ``read`` of the same blocks: a reorg
+        took its block away."""
+        top = to_block if isinstance(to_block, int) else None
+        fresh = {(e.height, e.tx_id, e.index) for e in read}
+        return any(
+            e.height >= from_block
+            and (top is None or e.height <= top)
+            and (e.height, e.tx_id, e.index) not in fresh
+            for e in self.events
+        )
 
     def locks(self, hashlock: bytes) -> list[ChainEvent]:
         return self._locks.get(hashlock, [])
@@ -508,6 +526,10 @@ class EvmHtlc:
         self._not_1404: set[str] = set()
         self.records: LockRecords | None = None
         self._below: dict[int, tuple[ChainEvent, ...]] = {}
+        # (token, native?, head hash, records span) -> a shortfall of 0 found there
+        self._whole: dict[
+            tuple[str, bool, str, tuple[int, int] | None], tuple[int, tuple[str, ...]]
+        ] = {}
         self._around: _Around | None = None
         self.cache_gas = False
         """Whether locks and refunds take a gas limit cached per function and token instead
@@ -1103,11 +1125,36 @@ class EvmHtlc:
         one that is.
         """
         token = NATIVE if asset is None else self._token_address(asset)
-        at = self.client.head()
+        at, head_hash = self.client.head_and_hash()
+        recorded = self._records_base()
+        # the same head (by hash: its whole history) and the same records give the same
+        # answer: a tick's claims of one token check once per block, not once per claim
+        memo_key = (
+            token.lower(),
+            asset is None,
+            head_hash,
+            None if recorded is None else recorded[1].span,
+        )
+        kept = self._whole.get(memo_key)
+        if kept is not None:
+            return kept
+        short = self._shortfall_at(asset, token, at, recorded)
+        if short[0] == 0:  # a shortfall is read afresh each time, until it is restored
+            if len(self._whole) > 64:
+                self._whole.clear()
+            self._whole[memo_key] = short
+        return short
+
+    def _shortfall_at(
+        self,
+        asset: AssetRef | None,
+        token: str,
+        at: int,
+        recorded: tuple[LockRecords, _Around] | None,
+    ) -> tuple[int, tuple[str, ...]]:
         opened: dict[str, int] = {}
         parted: dict[str, int] = {}  # open partition locks: in the balance, not the pool's
         closed: set[str] = set()
-        recorded = self._records_base()
         if recorded is not None:
             records, around = recorded
             short, amounts, parted_open = self._recorded_short(
@@ -1446,10 +1493,23 @@ class EvmHtlc:
         to_block: int | str,
     ) -> None:
         self._prefetch_transfers(entries, from_block, to_block)
-        for entry in entries:
-            event = self._decode(entry)
-            if event is not None:
-                around.add(event)
+        events = [e for e in map(self._decode, entries) if e is not None]
+        if around.lost(events, from_block, to_block):
+            # a reorg replaced blocks read before (an orphaned claim would still count its
+            # lock as closed, hiding that many units of a shortfall): the events above the
+            # records are read again, from where the records end, as at a new span
+            around.restart(self._below.get(around.span[0], ()))
+            if around.next_from < from_block:
+                self._add_tail(
+                    around,
+                    self.client.logs_since(
+                        address=self.address, from_block=around.next_from, to_block=to_block
+                    ),
+                    around.next_from,
+                    to_block,
+                )
+        for event in events:
+            around.add(event)
 
     def _records_base(self) -> tuple[LockRecords, _Around] | None:
         """The records and the events below them (read once per record start), without
