@@ -216,6 +216,11 @@ class Store(FundsBook, ABC):
     def _tx(self) -> AbstractContextManager[Any]:
         """A cursor inside one database transaction (committed on exit, rolled back on error)."""
 
+    def _read(self) -> AbstractContextManager[Any]:
+        """A cursor for **one** read statement (see :class:`SqliteStore`); here, a
+        transaction like any other."""
+        return self._tx()
+
     # -- grouped writes (one tick's writes, committed at barriers) -------------------
     def grouped(self) -> AbstractContextManager[None]:
         """The calling thread's writes inside the block are made durable together, at each
@@ -273,7 +278,7 @@ class Store(FundsBook, ABC):
 
     def get(self, swap_id: str) -> SwapState:
         """The current state of a swap."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(
                 cur, "SELECT state FROM swaps WHERE swap_id = ?", (swap_id,)
             ).fetchone()
@@ -453,7 +458,7 @@ class Store(FundsBook, ABC):
 
     def document_names(self, swap_id: str, prefix: str) -> list[str]:
         """The names of a swap's documents that start with ``prefix``, sorted."""
-        with self._tx() as cur:
+        with self._read() as cur:
             rows = self._exec(
                 cur,
                 "SELECT name FROM documents WHERE swap_id = ? AND substr(name, 1, ?) = ? "
@@ -464,7 +469,7 @@ class Store(FundsBook, ABC):
 
     def document(self, swap_id: str, name: str) -> str:
         """A named document of a swap; ``NotFound`` when absent."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(
                 cur, "SELECT body FROM documents WHERE swap_id = ? AND name = ?", (swap_id, name)
             ).fetchone()
@@ -486,7 +491,7 @@ class Store(FundsBook, ABC):
 
     def note(self, name: str) -> str:
         """A named note; ``NotFound`` when absent."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(cur, "SELECT body FROM notes WHERE name = ?", (name,)).fetchone()
         if row is None:
             raise NotFound(f"no note {name}")
@@ -500,7 +505,7 @@ class Store(FundsBook, ABC):
     # -- effects ------------------------------------------------------------------
     def pending_effects(self, swap_id: str) -> list[EffectRow]:
         """Effects not yet done or failed, in sequence order (what to run after a restart)."""
-        with self._tx() as cur:
+        with self._read() as cur:
             rows = self._exec(
                 cur,
                 "SELECT effect, status, signed_tx, tx_id, attempts FROM effects "
@@ -547,7 +552,7 @@ class Store(FundsBook, ABC):
     # -- secrets and cursors ----------------------------------------------------
     def sealed_secret(self, swap_id: str) -> str | None:
         """The encrypted secret of a swap, if this relayer holds it."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(
                 cur, "SELECT sealed FROM secrets WHERE swap_id = ?", (swap_id,)
             ).fetchone()
@@ -555,7 +560,7 @@ class Store(FundsBook, ABC):
 
     def cursor(self, chain: str) -> int | None:
         """The last height of ``chain`` the watcher has scanned (None: never)."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(cur, "SELECT height FROM cursors WHERE chain = ?", (chain,)).fetchone()
         return None if row is None else int(row[0])
 
@@ -679,7 +684,7 @@ class Store(FundsBook, ABC):
 
     def locks_by_hashlock(self, chain: str, hashlock: str) -> list[ChainEvent]:
         """Recorded ``Locked`` events on ``chain`` under ``hashlock`` (0x hex), in chain order."""
-        with self._tx() as cur:
+        with self._read() as cur:
             rows = self._exec(
                 cur,
                 _EVENTS_SELECT
@@ -690,7 +695,7 @@ class Store(FundsBook, ABC):
 
     def lock_history(self, chain: str, lock_id: str) -> list[ChainEvent]:
         """Every recorded event of lock ``lock_id`` on ``chain`` (lock, claim, refund)."""
-        with self._tx() as cur:
+        with self._read() as cur:
             rows = self._exec(
                 cur,
                 _EVENTS_SELECT + "WHERE chain = ? AND lock_id = ? ORDER BY height, idx",
@@ -704,7 +709,7 @@ class Store(FundsBook, ABC):
         the hash kept for block ``last`` (None: none kept). None: the store does not know
         where its records begin (no cursor yet, or a store written before origins were kept):
         read the chain instead."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(
                 cur,
                 "SELECT o.height, c.height, b.block_hash FROM chain_origins o "
@@ -824,7 +829,7 @@ class Store(FundsBook, ABC):
 
     def lease_epoch(self, swap_id: str) -> int:
         """The swap's lease epoch (how many times a different replica has taken it)."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(
                 cur, "SELECT lease_epoch FROM swaps WHERE swap_id = ?", (swap_id,)
             ).fetchone()
@@ -857,7 +862,7 @@ class Store(FundsBook, ABC):
 
     def lease_owner(self, swap_id: str) -> str | None:
         """Who holds the lease of a swap now (None when free or expired)."""
-        with self._tx() as cur:
+        with self._read() as cur:
             row = self._exec(
                 cur, "SELECT lease_owner, lease_expires FROM swaps WHERE swap_id = ?", (swap_id,)
             ).fetchone()
@@ -972,6 +977,22 @@ class SqliteStore(Store):
             yield from self._tx_unlocked()
             if relaxed:
                 self._unsynced = True
+
+    @contextmanager
+    def _read(self) -> Iterator[Any]:
+        """A cursor for one read statement, run without ``BEGIN IMMEDIATE`` / ``COMMIT``:
+        in autocommit mode a single ``SELECT`` is its own read transaction (one snapshot of
+        the WAL), and it takes no write lock. Each ``_tx`` is three statements, and a
+        tick's single reads (a swap's state, its effects, recorded events) were most of
+        them."""
+        with self._lock:
+            cur = self._conn.cursor()
+            try:
+                yield cur
+            except sqlite3.OperationalError as exc:
+                raise StoreUnavailable(f"SQLite store {self.path}: {exc}") from exc
+            finally:
+                cur.close()
 
     def _synchronous(self, level: int) -> None:
         if self._sync_level != level:
