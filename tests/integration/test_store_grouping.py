@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 
+from bridge.errors import NotFound
 from relayer.store import SqliteStore
 
 
@@ -158,6 +159,7 @@ def test_a_group_left_by_an_exception_syncs_what_it_wrote(tmp_path: Path) -> Non
 
 _KILLED_IN_A_GROUP = """
 import os, signal, sys
+from bridge.errors import NotFound
 from relayer.store import SqliteStore
 store = SqliteStore(sys.argv[1])
 with store.grouped():
@@ -179,3 +181,26 @@ def test_a_grouped_write_survives_the_death_of_its_process(tmp_path: Path) -> No
     )
     assert done.returncode == -signal.SIGKILL, done.stderr.decode()
     assert _notes(path) == {"before-the-kill"}
+
+
+def test_a_read_does_not_wait_for_another_stores_write_transaction(tmp_path: Path) -> None:
+    """A swap's state, its documents and its effects are read while another store on the
+    file (a second replica, ``stbridge swaps`` from a shell) holds a write transaction
+    open: one ``SELECT`` reads the last committed snapshot and takes no write lock. Before,
+    every read was a ``BEGIN IMMEDIATE`` transaction, which waits for the writer (here,
+    with no busy timeout, it failed at once: "database is locked")."""
+    path = tmp_path / "relayer.sqlite3"
+    store = SqliteStore(path)
+    store.put_note("kept", "1")
+    store._conn.execute("PRAGMA busy_timeout=0")  # waiting would fail at once
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")
+    writer.execute("INSERT INTO notes (name, body, at) VALUES ('uncommitted', 'x', 0)")
+    try:
+        assert store.note("kept") == "1"
+        with pytest.raises(NotFound, match="no note uncommitted"):
+            store.note("uncommitted")  # not committed: not seen
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    store.close()
