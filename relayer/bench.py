@@ -591,6 +591,7 @@ def run_relayer_bench(
     # the relayer's Algorand sends of a tick are evaluated as one round (relayer.pipeline)
     world = build_world(Path(tempfile.mkdtemp(prefix="stbridge-bench-")), algorand_pipelined=True)
     service = world.service
+    service.prepare()  # as the daemon does at start
     setup_s = time.perf_counter() - began
     runs: list[dict[str, Any]] = []
     done = 0
@@ -791,6 +792,7 @@ def _anvil_run(
         wall_clock=time.time,
         max_swaps_per_tick=max(500, max(waves)),
     )
+    service.prepare()  # as the daemon does at start: the adapters are loaded before a tick
     from relayer.heads import HeadWakeups
 
     wake = HeadWakeups(urls if subscribe and block_time else [])

@@ -160,6 +160,7 @@ def _replica_main(
             per_tick=per_tick,
             clients=clients,
         )
+        service.prepare()  # as the daemon does at start
         ready.put(index)
         go.wait()
         cpu0 = time.process_time()

@@ -603,6 +603,7 @@ def run(settings: RelayerSettings, *, stop: threading.Event | None = None) -> No
             raise finding.error(f"{finding.subject}: {finding.detail}")
         log.info("start-up check %s: %s", finding.subject, finding.detail)
     service = build_service(settings)
+    log.info("token adapters: %s", ", ".join(service.prepare()))
     gateway = None
     if settings.satp is not None:
         from relayer.satp.gateway import build_gateway
