@@ -37,6 +37,7 @@ import copy
 import functools
 import hashlib
 import logging
+import re
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
@@ -200,7 +201,30 @@ def _lock_id(
     elif partition is not None:
         types.append("bytes32")
         values.append(partition)
-    return "0x" + bytes(Web3.keccak(abi_encode(types, values))).hex()
+    words = _static_words(types, values)
+    encoded = abi_encode(types, values) if words is None else words
+    return "0x" + bytes(Web3.keccak(encoded)).hex()
+
+
+def _static_words(types: Sequence[str], values: Sequence[Any]) -> bytes | None:
+    """``abi_encode(types, values)`` for well-formed ``bytes32`` (32 bytes), ``address``
+    (0x and 40 hex digits) and ``uint256`` values, written word by word (eth_abi's encoder
+    took a third of a first lock's CPU); None for anything else, which eth_abi encodes
+    (and refuses) as before."""
+    out = bytearray()
+    for kind, value in zip(types, values, strict=True):
+        if kind == "bytes32" and isinstance(value, bytes) and len(value) == 32:
+            out += value
+        elif kind == "address" and isinstance(value, str) and _HEX_ADDRESS.fullmatch(value):
+            out += bytes(12) + bytes.fromhex(value[2:])
+        elif kind == "uint256" and type(value) is int and 0 <= value < 2**256:
+            out += value.to_bytes(32, "big")
+        else:
+            return None
+    return bytes(out)
+
+
+_HEX_ADDRESS: Final = re.compile(r"0[xX][0-9a-fA-F]{40}")
 
 
 @dataclass(frozen=True, slots=True)
