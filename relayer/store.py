@@ -320,14 +320,15 @@ class Store(FundsBook, ABC):
     def apply(self, swap_id: str, change: Any) -> tuple[SwapState, tuple[Effect, ...]]:
         """Run one input through the engine and persist input, state and effects atomically."""
         with self._tx() as cur:
-            row = self._exec(
+            row = self._exec(  # the state and the lease, one read (the row locked)
                 cur,
-                "SELECT state FROM swaps WHERE swap_id = ?" + self._lock_clause(),
+                "SELECT state, lease_owner, lease_epoch FROM swaps WHERE swap_id = ?"
+                + self._lock_clause(),
                 (swap_id,),
             ).fetchone()
             if row is None:
                 raise NotFound(f"no swap {swap_id}")
-            self._fence(cur, swap_id)
+            self._fence_row(swap_id, row[1], row[2])
             state = self._state_of(swap_id, row[0])
             new_state, effects = transition(state, change)
             n_row = self._exec(
@@ -854,10 +855,18 @@ class Store(FundsBook, ABC):
         ).fetchone()
         if row is None:
             return
-        if row[0] != held[0] or int(row[1]) != held[1]:
+        self._fence_row(swap_id, row[0], row[1])
+
+    def _fence_row(self, swap_id: str, owner: Any, epoch: Any) -> None:
+        """:meth:`_fence` on the swap row's lease as read, inside the write's transaction
+        with the row locked."""
+        held = self._held.get(swap_id)
+        if held is None:
+            return
+        if owner != held[0] or int(epoch) != held[1]:
             raise LeaseLost(
                 f"swap {swap_id}: leased by {held[0]} at epoch {held[1]}, now held by "
-                f"{row[0]} at epoch {int(row[1])}; write refused"
+                f"{owner} at epoch {int(epoch)}; write refused"
             )
 
     def lease_owner(self, swap_id: str) -> str | None:
