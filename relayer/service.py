@@ -569,12 +569,16 @@ class RelayerService:
                 return self._tick()
             finally:  # every key this tick took is released with it
                 self._tick_signers = None
+                for records in self._records.values():
+                    records.unpin()
 
     def _tick(self) -> list[str]:
         try:
             self.poll_chains()
         except Exception:  # a watcher bug must not stop the swaps: they act on the last views
             log.exception("polling the chains failed; acting on the last views")
+        for records in self._records.values():
+            records.pin()  # the tick acts on the records as its poll left them
         self.outcomes.check(
             {
                 key: rt.htlc.tx_outcomes  # type: ignore[attr-defined]

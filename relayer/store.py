@@ -210,6 +210,8 @@ class Store(FundsBook, ABC):
         self._held: dict[str, tuple[str, int]] = {}
         # swap id -> (stored JSON, its state): each stored version is parsed once
         self._states: dict[str, tuple[str, SwapState]] = {}
+        # stored JSON -> its effect (parsed once per text)
+        self._effects: dict[str, Effect] = {}
 
     # -- dialect hooks ------------------------------------------------------------
     @abstractmethod
@@ -513,7 +515,17 @@ class Store(FundsBook, ABC):
                 "WHERE swap_id = ? AND status IN ('pending', 'sent') ORDER BY seq",
                 (swap_id,),
             ).fetchall()
-        return [EffectRow(_EFFECT.validate_json(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]
+        return [EffectRow(self._effect_of(r[0]), r[1], r[2], r[3], int(r[4])) for r in rows]
+
+    def _effect_of(self, stored: str) -> Effect:
+        """The effect stored as ``stored`` (JSON), parsed once per text (effects are frozen
+        values; a tick reads a swap's pending effects several times)."""
+        effect = self._effects.get(stored)
+        if effect is None:
+            if len(self._effects) >= _KEPT_STATES:
+                self._effects.clear()
+            effect = self._effects[stored] = _EFFECT.validate_json(stored)
+        return effect
 
     def record_sent(self, swap_id: str, seq: int, *, signed_tx: str, tx_id: str) -> str:
         """Keep the signed bytes before sending; a second call keeps the first bytes.

@@ -236,11 +236,28 @@ class StoredLocks:
         self._memo_tag: tuple[int, str] | None = None
         self._under: dict[str, tuple[ChainEvent, ...]] = {}
         self._history: dict[str, tuple[ChainEvent, ...]] = {}
+        self._pinned: tuple[tuple[int, int, str | None] | None] | None = None
+
+    def pin(self) -> None:
+        """Read where the records stand once, and answer from that until :meth:`unpin`:
+        a relayer's tick, after its watchers polled, acts on the records as they were then
+        (what was mined since, the HTLC port reads from the chain above them). A swap
+        asked for it eight times a tick, one query each. Another replica's watcher writing
+        meanwhile is seen at the next pin, as if it had written just after this one."""
+        self._pinned = (self.store.recorded_span(self.chain),)
+
+    def unpin(self) -> None:
+        """Read where the records stand at every question again (see :meth:`pin`)."""
+        self._pinned = None
+
+    def _span(self) -> tuple[int, int, str | None] | None:
+        pinned = self._pinned
+        return self.store.recorded_span(self.chain) if pinned is None else pinned[0]
 
     def _memo(self) -> bool:
         """Whether the answers kept stand: the records are provably the same as when they
         were read (the same cursor with the same block hash); else they are dropped."""
-        span = self.store.recorded_span(self.chain)
+        span = self._span()
         tag = None if span is None or span[2] is None else (span[1], span[2])
         if tag != self._memo_tag or tag is None:
             self._memo_tag = tag
@@ -249,7 +266,7 @@ class StoredLocks:
 
     def span(self) -> tuple[int, int] | None:
         """The first and last heights whose events are all recorded (None: unknown)."""
-        span = self.store.recorded_span(self.chain)
+        span = self._span()
         return None if span is None else (span[0], span[1])
 
     def locks_under(self, hashlock: str) -> Sequence[ChainEvent]:
@@ -285,7 +302,7 @@ class StoredLocks:
         return self._open_of(token, partition=True)
 
     def _open_of(self, token: str | None, *, partition: bool) -> Mapping[str, int]:
-        span = self.store.recorded_span(self.chain)
+        span = self._span()
         tag = None if span is None or span[2] is None else (span[1], span[2])
         key = (partition, None if token is None else token.lower())
         if tag is None or self._open is None or self._open[0] != tag:
