@@ -44,7 +44,7 @@ from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any, Literal, TypeVar
 
 from pydantic import Field, ValidationError, ValidationInfo, field_validator
@@ -1570,9 +1570,12 @@ def _maybe_json(store: Store, swap_id: str, name: str) -> Any:
         return None
 
 
+@lru_cache(maxsize=4096)
 def _sent_by(raw: bytes) -> tuple[str, int, int]:
     """The sender (recovered from the signature), nonce and chain id of a signed EIP-1559
-    (typed) transaction; ``ValueError`` for anything else."""
+    (typed) transaction; ``ValueError`` for anything else. Decoded once per signed bytes
+    (recovering the signer is an elliptic-curve computation, and a swap's kept
+    transactions are looked at again at each check of a pending one)."""
     from eth_account import Account
     from eth_account.typed_transactions.typed_transaction import TypedTransaction
     from hexbytes import HexBytes
