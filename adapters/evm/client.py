@@ -993,15 +993,6 @@ class EvmClient:
         block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
         return int(block["number"]), int(block["timestamp"])
 
-    def head_and_hash(self) -> tuple[int, str]:
-        """The latest block's number and hash (0x hex), in one read (kept for fees): a
-        read of the chain at that number is a read of that exact history."""
-        if self._fast is not None:
-            raw = self._latest_block(fresh=True)
-            return _int(raw["number"]), str(raw["hash"]).lower()
-        block = self.guard("get block", lambda: self.w3.eth.get_block("latest"))
-        return int(block["number"]), "0x" + bytes(block["hash"]).hex()
-
     def _latest_block(self, *, fresh: bool = False) -> Mapping[str, Any]:
         """The latest block (raw), kept for :attr:`LATEST_BLOCK_TTL` seconds from the last
         read (``fresh``: read now, and keep it): its base fee serves transaction fees;

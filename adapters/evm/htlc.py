@@ -550,10 +550,6 @@ class EvmHtlc:
         self._not_1404: set[str] = set()
         self.records: LockRecords | None = None
         self._below: dict[int, tuple[ChainEvent, ...]] = {}
-        # (token, native?, head hash, records span) -> a shortfall of 0 found there
-        self._whole: dict[
-            tuple[str, bool, str, tuple[int, int] | None], tuple[int, tuple[str, ...]]
-        ] = {}
         self._around: _Around | None = None
         self.cache_gas = False
         """Whether locks and refunds take a gas limit cached per function and token instead
@@ -1149,25 +1145,11 @@ class EvmHtlc:
         one that is.
         """
         token = NATIVE if asset is None else self._token_address(asset)
-        at, head_hash = self.client.head_and_hash()
-        recorded = self._records_base()
-        # the same head (by hash: its whole history) and the same records give the same
-        # answer: a tick's claims of one token check once per block, not once per claim
-        memo_key = (
-            token.lower(),
-            asset is None,
-            head_hash,
-            None if recorded is None else recorded[1].span,
-        )
-        kept = self._whole.get(memo_key)
-        if kept is not None:
-            return kept
-        short = self._shortfall_at(asset, token, at, recorded)
-        if short[0] == 0:  # a shortfall is read afresh each time, until it is restored
-            if len(self._whole) > 64:
-                self._whole.clear()
-            self._whole[memo_key] = short
-        return short
+        at = self.client.head()
+        # not kept between checks, even at one head: a node may serve a block's state a
+        # moment before its logs, and an answer missing a new lock's log (its units in the
+        # balance, not owed) would hide a shortfall from every check that reused it
+        return self._shortfall_at(asset, token, at, self._records_base())
 
     def _shortfall_at(
         self,
