@@ -24,7 +24,7 @@ __all__ = ["EvmSigner"]
 class EvmSigner:
     """Signs EVM transactions and messages for one address."""
 
-    __slots__ = ("__key", "_address")
+    __slots__ = ("__curve_key", "__key", "_address")
 
     def __init__(self, private_key: bytes) -> None:
         if len(private_key) != 32:
@@ -34,6 +34,7 @@ class EvmSigner:
         except Exception as exc:
             raise InvalidInput("private_key", "not a valid secp256k1 key") from exc
         self.__key = private_key
+        self.__curve_key: Any = None  # libsecp256k1's key object, built at the first signature
         self._address = str(account.address)
 
     @classmethod
@@ -55,7 +56,9 @@ class EvmSigner:
         """Sign a transaction dict (as built by ``EvmClient.build_tx``); return raw bytes."""
         if not isinstance(unsigned, Mapping):
             raise InvalidInput("transaction", "an EVM transaction is a mapping of fields")
-        fast = _sign_1559(unsigned, self.__key)
+        if self.__curve_key is None:
+            self.__curve_key = _curve_key(self.__key)
+        fast = _sign_1559(unsigned, self.__key, self.__curve_key)
         if fast is not None:
             return fast
         signed: Any = Account.sign_transaction(dict(unsigned), self.__key)
@@ -92,7 +95,17 @@ _EIP1559_FIELDS: Final = frozenset(
 )
 
 
-def _sign_1559(tx: Mapping[str, Any], key: bytes) -> bytes | None:
+def _curve_key(key: bytes) -> Any:
+    """coincurve's key object for ``key`` (False when coincurve is missing): building one
+    derives the public key, which signing each transaction with a fresh one repeated."""
+    try:
+        import coincurve
+    except ImportError:  # pragma: no cover - it comes with eth-account's dependencies
+        return False
+    return coincurve.PrivateKey(key)
+
+
+def _sign_1559(tx: Mapping[str, Any], key: bytes, curve_key: Any = None) -> bytes | None:
     """The raw EIP-1559 transaction ``tx`` signed with ``key``, or None for eth-account to
     sign (another shape, an access list, or coincurve missing).
 
@@ -126,7 +139,8 @@ def _sign_1559(tx: Mapping[str, Any], key: bytes) -> bytes | None:
     if len(fields[5]) not in (0, 20) or any(isinstance(f, int) and f < 0 for f in fields):
         return None
     digest = keccak(b"\x02" + _rlp(fields))
-    signature = coincurve.PrivateKey(key).sign_recoverable(digest, hasher=None)
+    signer = curve_key if curve_key else coincurve.PrivateKey(key)
+    signature = signer.sign_recoverable(digest, hasher=None)
     r, s, v = signature[:32], signature[32:64], signature[64]
     signed = [*fields, v, int.from_bytes(r, "big"), int.from_bytes(s, "big")]
     return b"\x02" + _rlp(signed)
