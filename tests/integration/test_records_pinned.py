@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from adapters.evm.client import EvmClient
 from relayer.store import SqliteStore
 from relayer.watcher import StoredLocks
+from tests.fixtures.calls import calls_to
 from tests.integration.evm._shortfall_support import two_recorded_locks
 from tests.integration.test_relayer_service import (  # noqa: F401 (fixtures)
     World,
@@ -30,15 +30,8 @@ KEY = "evm:pinned"
 
 
 def _count_spans(store: SqliteStore, monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    reads: list[str] = []
-    original = store.recorded_span
-
-    def counted(chain: str) -> Any:
-        reads.append(chain)
-        return original(chain)
-
-    monkeypatch.setattr(store, "recorded_span", counted)
-    return reads
+    """The chain of each read of where the records stand."""
+    return calls_to(monkeypatch, store, "recorded_span", lambda chain: chain)
 
 
 def test_pinned_records_answer_from_one_read_until_unpinned(

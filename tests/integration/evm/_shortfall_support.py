@@ -4,8 +4,11 @@
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+
+import pytest
 
 from adapters.evm.client import EvmClient
 from adapters.evm.htlc import EvmHtlc
@@ -65,3 +68,17 @@ def two_recorded_locks(client: EvmClient, tmp_path: Path, key: str) -> TwoLocks:
     )
     watcher.poll()  # both locks recorded open
     return TwoLocks(htlc, receiver, secrets, ids, store, watcher, key)
+
+
+@pytest.fixture(params=["pyevm", pytest.param("anvil", marks=pytest.mark.anvil)])
+def client(request: pytest.FixtureRequest) -> Iterator[EvmClient]:
+    """A fresh py-evm chain, or the session's empty anvil put back as it was after."""
+    if request.param == "pyevm":
+        yield EvmClient.embedded()
+        return
+    anvil = EvmClient.connect(request.getfixturevalue("anvil_url"))
+    snapshot = anvil.snapshot()
+    try:
+        yield anvil
+    finally:
+        anvil.revert(snapshot)

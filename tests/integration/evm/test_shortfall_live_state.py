@@ -19,35 +19,23 @@ node's own.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import pytest
-
 from adapters.evm.client import EvmClient
 from adapters.evm.multicall import BALANCE_READER, one_state_read
-from tests.integration.evm._shortfall_support import two_recorded_locks
+from tests.integration.evm._shortfall_support import (  # noqa: F401 (fixture)
+    client,
+    two_recorded_locks,
+)
 
 KEY = "evm:live-state"
 
 
-@pytest.fixture(params=["pyevm", pytest.param("anvil", marks=pytest.mark.anvil)])
-def client(request: pytest.FixtureRequest) -> Iterator[EvmClient]:
-    """A fresh py-evm chain, or the session's empty anvil put back as it was after."""
-    if request.param == "pyevm":
-        yield EvmClient.embedded()
-        return
-    anvil = EvmClient.connect(request.getfixturevalue("anvil_url"))
-    snapshot = anvil.snapshot()
-    try:
-        yield anvil
-    finally:
-        anvil.revert(snapshot)
-
-
 def test_a_balance_read_from_a_newer_state_than_its_block_is_no_shortfall(
-    client: EvmClient, tmp_path: Path
+    client: EvmClient,  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     """Invariant: the units of a lock claimed in the block after ``H`` are never counted
     as missing because the balance of ``H`` was served from the state after that claim:

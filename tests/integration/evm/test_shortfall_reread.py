@@ -11,46 +11,30 @@ shortfall (a token agent's transfer out of the pool) could hide behind it.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from adapters.evm.client import EvmClient
-from tests.integration.evm._shortfall_support import two_recorded_locks
+from tests.fixtures.calls import calls_to
+from tests.integration.evm._shortfall_support import (  # noqa: F401 (fixture)
+    client,
+    two_recorded_locks,
+)
 
 KEY = "evm:reread-shortfall"
 
 
-@pytest.fixture(params=["pyevm", pytest.param("anvil", marks=pytest.mark.anvil)])
-def client(request: pytest.FixtureRequest) -> Iterator[EvmClient]:
-    """A fresh py-evm chain, or the session's empty anvil put back as it was after."""
-    if request.param == "pyevm":
-        yield EvmClient.embedded()
-        return
-    anvil = EvmClient.connect(request.getfixturevalue("anvil_url"))
-    snapshot = anvil.snapshot()
-    try:
-        yield anvil
-    finally:
-        anvil.revert(snapshot)
-
-
-def _counting_reads(client: EvmClient, monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    reads: list[int] = []
-    served = client.logs_and_balance
-
-    def counted(**kw: Any) -> Any:
-        reads.append(int(kw["to_block"]))
-        return served(**kw)
-
-    monkeypatch.setattr(client, "logs_and_balance", counted)
-    return reads
+def _counting_reads(chain: EvmClient, monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    """The block each read of logs and balance is pinned to."""
+    return calls_to(monkeypatch, chain, "logs_and_balance", lambda **kw: int(kw["to_block"]))
 
 
 def test_a_claim_mined_between_two_checks_is_seen_by_the_second(
-    client: EvmClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: EvmClient,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Invariant: a check after a new head (a lock claimed by its receiver, the records
     not yet updated) lists only the locks still open."""
@@ -64,7 +48,9 @@ def test_a_claim_mined_between_two_checks_is_seen_by_the_second(
 
 
 def test_a_head_replaced_at_the_same_height_is_read_afresh(
-    client: EvmClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: EvmClient,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Invariant: after a reorg to another block at the same height (the claim undone), the
     check counts the claimed lock as open again: the events read from the orphaned block
@@ -84,7 +70,9 @@ def test_a_head_replaced_at_the_same_height_is_read_afresh(
 
 
 def test_an_answer_missing_a_new_locks_log_is_not_reused_at_the_same_head(
-    client: EvmClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    client: EvmClient,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Invariant: a check at the head reads the logs again even when an earlier check at
     the very same head found no shortfall. The earlier answer came from a node that served
