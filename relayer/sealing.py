@@ -27,6 +27,7 @@ class SealingKey:
     def __init__(self, key: bytes) -> None:
         if len(key) != 32:
             raise ConfigError("sealing key: must be exactly 32 bytes (64 hex digits)")
+        self._key = key
         # one cipher object per key: building one per call (pycryptodome's ``AES.new``) took
         # 0.14 ms, a tenth of a busy tick's CPU; the sealed form is the same AES-256-GCM
         self._aead = AESGCM(key)
