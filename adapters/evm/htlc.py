@@ -1149,18 +1149,10 @@ class EvmHtlc:
         # not kept between checks, even at one head: a node may serve a block's state a
         # moment before its logs, and an answer missing a new lock's log (its units in the
         # balance, not owed) would hide a shortfall from every check that reused it
-        return self._shortfall_at(asset, token, at, self._records_base())
-
-    def _shortfall_at(
-        self,
-        asset: AssetRef | None,
-        token: str,
-        at: int,
-        recorded: tuple[LockRecords, _Around] | None,
-    ) -> tuple[int, tuple[str, ...]]:
         opened: dict[str, int] = {}
         parted: dict[str, int] = {}  # open partition locks: in the balance, not the pool's
         closed: set[str] = set()
+        recorded = self._records_base()
         if recorded is not None:
             records, around = recorded
             short, amounts, parted_open = self._recorded_short(
